@@ -1,0 +1,98 @@
+/*
+ * base.h - the few primitives every cprof module uses: the error channel,
+ * checked allocation, a growable string (sbuf) and a growable array (VEC).
+ *
+ * Error convention: fallible functions return >= 0 on success and -errno on
+ * failure, and describe the failure in a caller-provided struct cprof_err.
+ * Modules never print; the command layer prints one line per error.
+ */
+#ifndef CPROF_BASE_H
+#define CPROF_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CPROF_WUR __attribute__((warn_unused_result))
+#define CPROF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One error, filled by the module that found it. msg is a full sentence
+ * fragment without the "cprof CMD: " prefix and without a trailing period. */
+struct cprof_err {
+	int code; /* positive errno value */
+	char msg[1024];
+};
+
+/* Fill *e (if non-NULL) and return -code, so callers can "return err_set(...)". */
+int err_set(struct cprof_err *e, int code, const char *fmt, ...) CPROF_PRINTF(3, 4);
+
+/* Allocation that cannot fail: on out-of-memory it prints and aborts, as
+ * there is no sensible recovery for a profiler running out of memory. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/*
+ * struct sbuf: growable NUL-terminated string.
+ * Invariants: buf is never NULL and always NUL-terminated; initialise with
+ * SBUF_INIT; sbuf_detach() is the only way to take ownership of buf.
+ */
+struct sbuf {
+	char *buf;
+	size_t len, cap;
+};
+extern char sbuf_empty_[];
+#define SBUF_INIT { sbuf_empty_, 0, 0 }
+
+void sbuf_grow(struct sbuf *sb, size_t extra);
+void sbuf_add(struct sbuf *sb, const void *data, size_t n);
+void sbuf_adds(struct sbuf *sb, const char *s);
+void sbuf_addc(struct sbuf *sb, char c);
+void sbuf_addf(struct sbuf *sb, const char *fmt, ...) CPROF_PRINTF(2, 3);
+void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+void sbuf_reset(struct sbuf *sb);
+void sbuf_release(struct sbuf *sb);
+char *sbuf_detach(struct sbuf *sb); /* caller frees */
+
+/* VEC(T): growable array. Elements live in .v[0 .. n). Free with vec_release. */
+#define VEC(T) struct { T *v; size_t n, cap; }
+void vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
+#define vec_reserve(vec, need) vec_grow_((void **)&(vec)->v, &(vec)->cap, (need), sizeof *(vec)->v)
+#define vec_push(vec, x) (vec_reserve((vec), (vec)->n + 1), (vec)->v[(vec)->n++] = (x))
+#define vec_release(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
+
+/* Little-endian load/store, so the data file never depends on the host. */
+static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void put_le32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static inline void put_le64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static inline uint16_t get_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t get_le64(const uint8_t *p) { return get_le32(p) | ((uint64_t)get_le32(p + 4) << 32); }
+
+/* 64-bit FNV-1a, used for interning and stable colours. */
+static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t h)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+#define HASH_SEED 0xcbf29ce484222325ULL
+
+/* Parse helpers shared by the commands; they return -EINVAL on junk. */
+int parse_u64(const char *s, uint64_t *ret) CPROF_WUR;
+int parse_double(const char *s, double *ret) CPROF_WUR;
+
+/* Monotonic time in ns (CLOCK_MONOTONIC, the clock the samples use). */
+uint64_t now_ns(void);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * data-format.h - the only description of the bytes of a cprof.data file.
+ * cprof-data(5) documents the same layout for people; change both together.
+ *
+ * All integers are little-endian. A file is:
+ *
+ *   file header (64 bytes)
+ *   section payloads, each 8-byte aligned
+ *   section table (section_count entries of 40 bytes) at table_offset
+ *
+ * Each section is optionally zstd-compressed and carries a CRC-32 (zlib
+ * polynomial) of its bytes as stored. Readers skip section types they do not
+ * know, so new kinds of data (memory, off-CPU, GPU) are new section types and
+ * do not need a version bump.
+ */
+#ifndef CPROF_DATA_FORMAT_H
+#define CPROF_DATA_FORMAT_H
+
+#define CPROF_MAGIC "CPROFDAT"   /* 8 bytes, no NUL stored */
+#define CPROF_VERSION 1u
+
+/* File header, offsets in bytes. */
+#define HDR_MAGIC 0          /* char[8] */
+#define HDR_VERSION 8        /* u32 */
+#define HDR_HEADER_SIZE 12   /* u32, 64 */
+#define HDR_SECTION_COUNT 16 /* u32 */
+#define HDR_FLAGS 20         /* u32, 0 */
+#define HDR_TABLE_OFFSET 24  /* u64 */
+#define HDR_FILE_SIZE 32     /* u64, total size: detects truncation */
+#define HDR_CRC 40           /* u32, CRC-32 of the 64 header bytes with this field zeroed */
+#define HDR_TABLE_CRC 44     /* u32, CRC-32 of the section table */
+#define HDR_SIZE 64          /* bytes 48..63 reserved, zero */
+
+/* Section table entry. */
+#define SEC_TYPE 0      /* u32, enum section_type */
+#define SEC_FLAGS 4     /* u32, SECF_* */
+#define SEC_OFFSET 8    /* u64 */
+#define SEC_SIZE 16     /* u64, bytes stored */
+#define SEC_RAW_SIZE 24 /* u64, bytes after decompression */
+#define SEC_CRC 32      /* u32, CRC-32 of the stored bytes */
+#define SEC_COUNT 36    /* u32, number of records */
+#define SEC_ENTRY_SIZE 40
+
+#define SECF_ZSTD 1u
+
+enum section_type {
+	SECTION_META = 1,    /* key\0value\0 pairs */
+	SECTION_STRINGS = 2, /* NUL-terminated strings, referenced by byte offset; starts with "" */
+	SECTION_EVENTS = 3,  /* EV_* records */
+	SECTION_THREADS = 4, /* TH_* records */
+	SECTION_FRAMES = 5,  /* FR_* records */
+	SECTION_STACKS = 6,  /* u32 words: n | flags, then n frame indexes, leaf first */
+	SECTION_SAMPLES = 7, /* SA_* records */
+	SECTION_MAPS = 8,    /* MA_* records */
+};
+
+/* SECTION_EVENTS record (32 bytes). */
+#define EV_NAME 0     /* u32 string offset */
+#define EV_TYPE 4     /* u32 perf_event_attr.type */
+#define EV_CONFIG 8   /* u64 perf_event_attr.config */
+#define EV_PERIOD 16  /* u64 sample frequency (EVF_FREQ) or period */
+#define EV_FLAGS 24   /* u32 */
+#define EV_UNIT 28    /* u32 string offset: what a period counts ("ns", "events") */
+#define EV_SIZE 32
+#define EVF_FREQ 1u
+
+/* SECTION_THREADS record (24 bytes). */
+#define TH_PID 0      /* u32 */
+#define TH_TID 4      /* u32 */
+#define TH_COMM 8     /* u32 string offset, last name seen */
+#define TH_PPID 12    /* u32, 0 if unknown */
+#define TH_SAMPLES 16 /* u64 samples taken in this thread */
+#define TH_SIZE 24
+
+/* SECTION_FRAMES record (32 bytes): one symbolized code location. */
+#define FR_FUNC 0    /* u32 string offset: function, demangled ("[unknown]" if none) */
+#define FR_DSO 4     /* u32 string offset: binary path or "[kernel.kallsyms]" */
+#define FR_FILE 8    /* u32 string offset: source file, "" if unknown */
+#define FR_LINE 12   /* u32 source line, 0 if unknown */
+#define FR_ADDR 16   /* u64 address relative to the binary (ELF vaddr), or absolute for kernel */
+#define FR_FLAGS 24  /* u32 FRF_* */
+#define FR_RES 28    /* u32 reserved, 0 */
+#define FR_SIZE 32
+#define FRF_INLINED 1u /* an inlined call, shown as its own frame */
+#define FRF_KERNEL 2u
+#define FRF_UNKNOWN 4u /* nothing knew this address */
+#define FRF_JIT 8u     /* resolved from a perf-PID.map */
+
+/* SECTION_STACKS: the word holding the frame count also carries flags. */
+#define STACK_COUNT_MASK 0x00ffffffu
+#define STACKF_TRUNCATED 0x80000000u /* the unwinder stopped early */
+
+/* SECTION_SAMPLES record (32 bytes). */
+#define SA_TIME 0     /* u64 CLOCK_MONOTONIC ns */
+#define SA_PERIOD 8   /* u64 weight, in the event's unit */
+#define SA_PID 16     /* u32 */
+#define SA_TID 20     /* u32 */
+#define SA_STACK 24   /* u32 stack index */
+#define SA_EVENT 28   /* u16 event index */
+#define SA_MODE 30    /* u8 1 kernel, 2 user (perf cpumode) */
+#define SA_FLAGS 31   /* u8 reserved */
+#define SA_SIZE 32
+
+/* SECTION_MAPS record (64 bytes): executable mappings seen while recording. */
+#define MA_START 0     /* u64 */
+#define MA_LEN 8       /* u64 */
+#define MA_PGOFF 16    /* u64 */
+#define MA_PID 24      /* u32 */
+#define MA_PATH 28     /* u32 string offset */
+#define MA_BUILD_ID_SIZE 32 /* u8 */
+#define MA_BUILD_ID 36 /* u8[20] */
+#define MA_SIZE 64
+
+#endif

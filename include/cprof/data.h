@@ -1,0 +1,109 @@
+/*
+ * data.h - a recording in memory (struct cprof_data), its builder API used by
+ * record, and the one reader and one writer of cprof.data files.
+ *
+ * Every string lives once in the string table and is referred to by its byte
+ * offset; cprof_str() turns an offset into a pointer that stays valid until
+ * cprof_data_release(). Frames and stacks are deduplicated when added.
+ */
+#ifndef CPROF_DATA_H
+#define CPROF_DATA_H
+
+#include "cprof/base.h"
+#include "cprof/data-format.h"
+
+struct cprof_event {
+	uint32_t name, unit; /* string offsets */
+	uint32_t type, flags;
+	uint64_t config, period;
+};
+
+struct cprof_thread {
+	uint32_t pid, tid, comm, ppid;
+	uint64_t samples;
+};
+
+struct cprof_frame {
+	uint32_t func, dso, file, line; /* strings, except line */
+	uint64_t addr;
+	uint32_t flags; /* FRF_* */
+};
+
+struct cprof_sample {
+	uint64_t time, period;
+	uint32_t pid, tid, stack;
+	uint16_t event;
+	uint8_t mode;
+};
+
+struct cprof_map {
+	uint64_t start, len, pgoff;
+	uint32_t pid, path;
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+};
+
+struct cprof_kv {
+	uint32_t key, value; /* string offsets */
+};
+
+struct hashidx {
+	uint32_t *slot; /* index + 1; 0 is empty */
+	size_t cap, count;
+};
+
+struct cprof_data {
+	struct sbuf strings;               /* starts with "" at offset 0 */
+	VEC(struct cprof_kv) meta;
+	VEC(struct cprof_event) events;
+	VEC(struct cprof_thread) threads;
+	VEC(struct cprof_frame) frames;
+	VEC(uint32_t) stack_words;         /* n|flags, frames[n], ... */
+	VEC(uint32_t) stack_offset;        /* stack i starts at stack_words.v[stack_offset.v[i]] */
+	VEC(struct cprof_sample) samples;
+	VEC(struct cprof_map) maps;
+	/* Dedup indexes, built lazily by the add functions. */
+	struct hashidx str_idx, frame_idx, stack_idx;
+};
+
+void cprof_data_init(struct cprof_data *d);
+void cprof_data_release(struct cprof_data *d);
+
+static inline const char *cprof_str(const struct cprof_data *d, uint32_t off) { return d->strings.buf + off; }
+
+/* Builders. Return indexes (or string offsets); duplicates return the existing one. */
+uint32_t cprof_intern(struct cprof_data *d, const char *s);
+void cprof_meta_set(struct cprof_data *d, const char *key, const char *value);
+void cprof_meta_setf(struct cprof_data *d, const char *key, const char *fmt, ...) CPROF_PRINTF(3, 4);
+uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f);
+/* frames[0] is the leaf. */
+uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t n, uint32_t flags);
+
+/* Lookups. */
+const char *cprof_meta_get(const struct cprof_data *d, const char *key); /* NULL if absent */
+static inline uint32_t cprof_stack_len(const struct cprof_data *d, uint32_t stack)
+{
+	return d->stack_words.v[d->stack_offset.v[stack]] & STACK_COUNT_MASK;
+}
+static inline uint32_t cprof_stack_flags(const struct cprof_data *d, uint32_t stack)
+{
+	return d->stack_words.v[d->stack_offset.v[stack]] & ~STACK_COUNT_MASK;
+}
+/* Frame indexes of a stack, leaf first; borrowed. */
+static inline const uint32_t *cprof_stack_frames(const struct cprof_data *d, uint32_t stack)
+{
+	return d->stack_words.v + d->stack_offset.v[stack] + 1;
+}
+
+/* Write atomically to path (tmp + rename); an existing file is kept as keep_old if non-NULL. */
+int cprof_data_write(const struct cprof_data *d, const char *path, const char *keep_old,
+		     struct cprof_err *err) CPROF_WUR;
+/* Read and validate a whole file ("-" is stdin). On error *d is left empty. */
+int cprof_data_read(struct cprof_data *d, const char *path, struct cprof_err *err) CPROF_WUR;
+/* Parse an in-memory image; name is used in messages. The fuzz target's entry point. */
+int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name,
+		     struct cprof_err *err) CPROF_WUR;
+/* Serialize to memory (used by the writer and by tests); caller frees *ret. */
+int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_len, struct cprof_err *err) CPROF_WUR;
+
+#endif

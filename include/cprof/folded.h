@@ -1,0 +1,32 @@
+/*
+ * folded.h - Brendan Gregg's folded stacks, in and out.
+ *
+ * A line is "root;caller;...;leaf COUNT". Kernel frames carry the suffix
+ * "_[k]" and inlined frames "_[i]", as stackcollapse-perf.pl writes them.
+ * Reading builds a struct cprof_data with one event, "samples", whose
+ * sample periods are the counts, so every cprof view accepts folded input.
+ */
+#ifndef CPROF_FOLDED_H
+#define CPROF_FOLDED_H
+
+#include <stdio.h>
+#include "cprof/profile.h"
+
+/* Write the profile's stacks, root first, one line per distinct stack. */
+void folded_write(FILE *out, const struct profile *p);
+
+/* Called for each malformed line; the line is skipped. */
+typedef void (*folded_warn_fn)(void *ctx, const char *name, size_t lineno, const char *why);
+
+/* Parse folded stacks from fp into d (initialised by the call). With strict,
+ * the first malformed line is an error; otherwise warn() is told and parsing
+ * goes on. Returns the number of malformed lines, or -errno. */
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		struct cprof_err *err) CPROF_WUR;
+
+/* Load a profile source: a cprof data file, or folded stacks (file or "-").
+ * The format is detected from the first bytes. */
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			struct cprof_err *err) CPROF_WUR;
+
+#endif

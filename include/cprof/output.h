@@ -1,0 +1,26 @@
+/*
+ * output.h - terminal concerns shared by the commands: colour decisions
+ * (only on a tty, never with NO_COLOR) and quiet handling of closed pipes.
+ */
+#ifndef CPROF_OUTPUT_H
+#define CPROF_OUTPUT_H
+
+#include <stdio.h>
+#include "cprof/base.h"
+
+enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+/* Decide once per stream whether to emit ANSI colour. */
+bool output_use_color(FILE *fp, enum color_mode mode);
+/* SIGPIPE is ignored; a write to a closed pipe shows up as EPIPE here, and
+ * the command then exits quietly. Returns 0, or -errno of a real failure. */
+int output_finish(FILE *fp);
+
+/* Write s as a JSON string literal (with quotes). */
+void json_string(FILE *fp, const char *s);
+/* Write s as one CSV field (RFC 4180 quoting when needed). */
+void csv_field(FILE *fp, const char *s);
+/* 1234567 -> "1,234,567" into buf (at least 32 bytes). */
+const char *fmt_thousands(uint64_t v, char *buf);
+
+#endif

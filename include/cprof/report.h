@@ -1,0 +1,35 @@
+/*
+ * report.h - the views of `cprof report`, one writer per format. They read a
+ * built struct profile and print; none of them filters or aggregates.
+ */
+#ifndef CPROF_REPORT_H
+#define CPROF_REPORT_H
+
+#include <stdio.h>
+#include "cprof/profile.h"
+
+enum sort_key { SORT_SELF, SORT_TOTAL, _SORT_MAX };
+extern const char *const sort_key_names[]; /* NULL-terminated, indexed by enum sort_key */
+
+enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_FOLDED, _FORMAT_MAX };
+extern const char *const report_format_names[];
+
+struct report_opts {
+	enum sort_key sort;
+	size_t top;           /* 0 = all */
+	bool children;        /* show the total column (perf's --children) */
+	bool call_tree;
+	bool threads;
+	double percent_limit; /* hide rows below this share of the total */
+	bool color;
+	const char *input;    /* file name, for the header */
+};
+
+/* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
+uint32_t *report_sorted_funcs(const struct profile *p, enum sort_key key, size_t *ret_n);
+
+void report_text(FILE *out, const struct profile *p, const struct report_opts *o);
+void report_json(FILE *out, const struct profile *p, const struct report_opts *o);
+void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * profile.c - aggregate a recording: filter samples, merge identical stacks,
+ * and fold frames into functions with self and total weights.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/profile.h"
+
+uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s)
+{
+	const struct cprof_event *e = &d->events.v[s->event];
+	return strcmp(cprof_str(d, e->unit), "samples") == 0 ? s->period : 1;
+}
+
+int profile_find_event(const struct cprof_data *d, const char *name)
+{
+	for (size_t i = 0; i < d->events.n; i++)
+		if (strcmp(cprof_str(d, d->events.v[i].name), name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void profile_frame_label(const struct cprof_data *d, const struct cprof_frame *f, struct sbuf *out)
+{
+	sbuf_adds(out, cprof_str(d, f->func));
+	if (f->flags & FRF_KERNEL)
+		sbuf_adds(out, "_[k]");
+	else if (f->flags & FRF_INLINED)
+		sbuf_adds(out, "_[i]");
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static uint32_t func_of_frame(struct profile *p, uint32_t fi)
+{
+	const struct cprof_frame *f = &p->d->frames.v[fi];
+	struct hashidx *ix = &p->func_idx;
+	uint64_t h = hash_bytes(&f->func, 4, hash_bytes(&f->dso, 4, HASH_SEED));
+	uint32_t kernel = f->flags & FRF_KERNEL;
+	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+		const struct profile_func *g = &p->funcs.v[ix->slot[i] - 1];
+		if (g->name == f->func && g->dso == f->dso && (g->flags & FRF_KERNEL) == kernel)
+			return ix->slot[i] - 1;
+	}
+	if ((p->funcs.n + 1) * 2 > ix->cap) {
+		size_t cap = ix->cap * 2;
+		free(ix->slot);
+		ix->slot = xcalloc(cap, sizeof *ix->slot);
+		ix->cap = cap;
+		for (uint32_t j = 0; j < p->funcs.n; j++) {
+			const struct profile_func *g = &p->funcs.v[j];
+			uint64_t gh = hash_bytes(&g->name, 4, hash_bytes(&g->dso, 4, HASH_SEED));
+			size_t s = gh & (cap - 1);
+			while (ix->slot[s])
+				s = (s + 1) & (cap - 1);
+			ix->slot[s] = j + 1;
+		}
+	}
+	struct profile_func nf = { .name = f->func, .dso = f->dso, .file = f->file, .line = f->line,
+				   .flags = f->flags };
+	uint32_t idx = (uint32_t)p->funcs.n;
+	vec_push(&p->funcs, nf);
+	size_t s = h & (ix->cap - 1);
+	while (ix->slot[s])
+		s = (s + 1) & (ix->cap - 1);
+	ix->slot[s] = idx + 1;
+	return idx;
+}
+
+static uint32_t thread_comm(const struct cprof_data *d, uint32_t pid, uint32_t tid)
+{
+	for (size_t i = 0; i < d->threads.n; i++) {
+		const struct cprof_thread *t = &d->threads.v[i];
+		if (t->tid == tid && t->pid == pid)
+			return t->comm;
+	}
+	return 0;
+}
+
+static bool thread_matches(const struct cprof_data *d, const struct cprof_sample *s, const char *comm)
+{
+	return strcmp(cprof_str(d, thread_comm(d, s->pid, s->tid)), comm) == 0;
+}
+
+/* Threads are few; *last (the previous hit) is the likely next one. */
+static struct profile_thread *thread_slot(struct profile *p, uint32_t pid, uint32_t tid, size_t *lastp)
+{
+	size_t last = *lastp;
+	if (last < p->threads.n && p->threads.v[last].tid == tid && p->threads.v[last].pid == pid)
+		return &p->threads.v[last];
+	for (size_t i = 0; i < p->threads.n; i++)
+		if (p->threads.v[i].tid == tid && p->threads.v[i].pid == pid) {
+			*lastp = i;
+			return &p->threads.v[i];
+		}
+	vec_push(&p->threads, ((struct profile_thread){ pid, tid, thread_comm(p->d, pid, tid), 0, 0 }));
+	*lastp = p->threads.n - 1;
+	return &p->threads.v[*lastp];
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct profile_thread *x = a, *y = b;
+	if (x->weight != y->weight)
+		return x->weight < y->weight ? 1 : -1;
+	return x->tid < y->tid ? -1 : x->tid > y->tid;
+}
+
+static bool stack_touches_dso(const struct cprof_data *d, uint32_t stack, const char *dso)
+{
+	uint32_t n = cprof_stack_len(d, stack);
+	const uint32_t *fr = cprof_stack_frames(d, stack);
+	for (uint32_t i = 0; i < n; i++) {
+		const char *path = cprof_str(d, d->frames.v[fr[i]].dso);
+		if (strcmp(path, dso) == 0 || strcmp(base_name(path), dso) == 0)
+			return true;
+	}
+	return false;
+}
+
+int profile_build(struct profile *p, const struct cprof_data *d, const struct profile_filter *f,
+		  struct cprof_err *err)
+{
+	memset(p, 0, sizeof *p);
+	p->d = d;
+	p->event = f->event < 0 ? 0 : f->event;
+	if ((size_t)p->event >= d->events.n)
+		return err_set(err, EINVAL, "no event %d in the recording", f->event);
+
+	/* Accumulate per data stack first (dense arrays), then compact. */
+	size_t nst = d->stack_offset.n;
+	uint64_t *w = xcalloc(nst ? nst : 1, sizeof *w);
+	uint64_t *c = xcalloc(nst ? nst : 1, sizeof *c);
+	size_t last_thread = 0;
+	/* Cache the comm and dso verdicts per (tid) and per stack would be nice;
+	 * filters are rare, so the plain scan is kept. */
+	for (size_t i = 0; i < d->samples.n; i++) {
+		const struct cprof_sample *s = &d->samples.v[i];
+		if (s->event != p->event)
+			continue;
+		if (f->tid >= 0 && s->tid != (uint64_t)f->tid)
+			continue;
+		if (f->pid >= 0 && s->pid != (uint64_t)f->pid)
+			continue;
+		if (f->comm && !thread_matches(d, s, f->comm))
+			continue;
+		if (f->dso && !stack_touches_dso(d, s->stack, f->dso))
+			continue;
+		uint64_t n = profile_sample_count(d, s);
+		w[s->stack] += s->period;
+		c[s->stack] += n;
+		struct profile_thread *th = thread_slot(p, s->pid, s->tid, &last_thread);
+		th->weight += s->period;
+		th->samples += n;
+		p->total_weight += s->period;
+		p->total_samples += n;
+		if (cprof_stack_flags(d, s->stack) & STACKF_TRUNCATED)
+			p->truncated_samples += n;
+		if (!p->first_time || s->time < p->first_time)
+			p->first_time = s->time;
+		if (s->time > p->last_time)
+			p->last_time = s->time;
+	}
+
+	qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
+	p->frame_func = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *p->frame_func);
+	p->func_idx.cap = 1024;
+	p->func_idx.slot = xcalloc(p->func_idx.cap, sizeof *p->func_idx.slot);
+	for (size_t i = 0; i < d->frames.n; i++)
+		p->frame_func[i] = func_of_frame(p, (uint32_t)i);
+
+	/* Self goes to the leaf; total to each distinct function on the stack
+	 * once, so recursion does not count a sample twice. */
+	uint32_t *seen = xcalloc(p->funcs.n ? p->funcs.n : 1, sizeof *seen);
+	uint32_t mark = 0;
+	for (size_t st = 0; st < nst; st++) {
+		if (!c[st] && !w[st])
+			continue;
+		vec_push(&p->stacks, ((struct profile_stack){ (uint32_t)st, w[st], c[st] }));
+		uint32_t n = cprof_stack_len(d, (uint32_t)st);
+		const uint32_t *fr = cprof_stack_frames(d, (uint32_t)st);
+		if (n == 0)
+			continue;
+		struct profile_func *leaf = &p->funcs.v[p->frame_func[fr[0]]];
+		leaf->self += w[st];
+		leaf->self_samples += c[st];
+		mark++;
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t fn = p->frame_func[fr[k]];
+			if (seen[fn] == mark)
+				continue;
+			seen[fn] = mark;
+			p->funcs.v[fn].total += w[st];
+			p->funcs.v[fn].total_samples += c[st];
+		}
+	}
+	free(seen);
+	free(w);
+	free(c);
+	return 0;
+}
+
+void profile_release(struct profile *p)
+{
+	vec_release(&p->funcs);
+	vec_release(&p->stacks);
+	vec_release(&p->threads);
+	free(p->frame_func);
+	free(p->func_idx.slot);
+	memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,183 @@
+/*
+ * cmd-report.c - `cprof report`: read a recording (or folded stacks) and
+ * print it as text, JSON, CSV or folded stacks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/cmd.h"
+#include "cprof/folded.h"
+#include "cprof/output.h"
+#include "cprof/report.h"
+
+static const char usage_line[] =
+	"usage: cprof report [-i FILE] [--format text|json|csv|folded] [--sort self|total] [--top N]\n"
+	"                    [--no-children] [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
+	"                    [--pid PID] [--dso NAME] [--event NAME] [--percent-limit P] [--color WHEN]";
+
+static void help(void)
+{
+	printf("%s\n\n", usage_line);
+	printf("Show a recorded profile. The input is a cprof data file or folded stacks\n"
+	       "(file or '-' for stdin); the format is detected.\n\n"
+	       "  -i, --input FILE       input file (default cprof.data; '-' reads stdin)\n"
+	       "  -f, --format FMT       text (default), json, csv or folded\n"
+	       "  -s, --sort KEY         order functions by self (default) or total\n"
+	       "  -n, --top N            show at most N functions (default 40 in text, all otherwise)\n"
+	       "      --no-children      hide the total (self + callees) column\n"
+	       "  -G, --call-tree        also print the caller-to-callee tree of the hottest paths\n"
+	       "  -T, --threads          also print samples per process and thread\n"
+	       "      --comm NAME        only samples of threads named NAME\n"
+	       "      --tid TID          only samples of thread TID\n"
+	       "      --pid PID          only samples of process PID\n"
+	       "      --dso NAME         only samples whose stack passes through binary NAME\n"
+	       "  -e, --event NAME       the event to show in a multi-event recording\n"
+	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
+	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR), always, never\n"
+	       "  -h, --help             show this help\n");
+}
+
+static void warn_line(void *ctx, const char *name, size_t lineno, const char *why)
+{
+	size_t *count = ctx;
+	if ((*count)++ < 5)
+		fprintf(stderr, "cprof report: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
+}
+
+enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_LIST };
+
+static const struct option long_opts[] = {
+	{ "input", required_argument, NULL, 'i' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "sort", required_argument, NULL, 's' },
+	{ "top", required_argument, NULL, 'n' },
+	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
+	{ "call-tree", no_argument, NULL, 'G' },
+	{ "threads", no_argument, NULL, 'T' },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "tid", required_argument, NULL, OPT_TID },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "dso", required_argument, NULL, OPT_DSO },
+	{ "event", required_argument, NULL, 'e' },
+	{ "percent-limit", required_argument, NULL, OPT_PERCENT },
+	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-opts", no_argument, NULL, OPT_LIST },
+	{ NULL, 0, NULL, 0 },
+};
+static const char short_opts[] = "i:f:s:n:GTe:h";
+
+int cmd_report(int argc, char **argv)
+{
+	const char *input = "cprof.data", *event = NULL;
+	struct report_opts o = { .sort = SORT_SELF, .children = true };
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	enum report_format fmt = FORMAT_TEXT;
+	enum color_mode color = COLOR_AUTO;
+	bool top_set = false;
+	uint64_t v;
+	int c, k;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': input = optarg; break;
+		case 'f':
+			if ((k = enum_from_string(report_format_names, optarg)) < 0)
+				return cmd_usage_error("report", usage_line, "unknown format '%s'; expected one of: text, json, csv, folded", optarg);
+			fmt = (enum report_format)k;
+			break;
+		case 's':
+			if ((k = enum_from_string(sort_key_names, optarg)) < 0)
+				return cmd_usage_error("report", usage_line, "unknown sort key '%s'; expected one of: self, total", optarg);
+			o.sort = (enum sort_key)k;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &v) < 0)
+				return cmd_usage_error("report", usage_line, "--top needs a number, not '%s'", optarg);
+			o.top = v;
+			top_set = true;
+			break;
+		case OPT_NO_CHILDREN: o.children = false; break;
+		case 'G': o.call_tree = true; break;
+		case 'T': o.threads = true; break;
+		case OPT_COMM: f.comm = optarg; break;
+		case OPT_TID:
+		case OPT_PID:
+			if (parse_u64(optarg, &v) < 0 || v > INT32_MAX)
+				return cmd_usage_error("report", usage_line, "--%s needs a number, not '%s'",
+						       c == OPT_TID ? "tid" : "pid", optarg);
+			if (c == OPT_TID)
+				f.tid = (int64_t)v;
+			else
+				f.pid = (int64_t)v;
+			break;
+		case OPT_DSO: f.dso = optarg; break;
+		case 'e': event = optarg; break;
+		case OPT_PERCENT:
+			if (parse_double(optarg, &o.percent_limit) < 0 || o.percent_limit < 0 || o.percent_limit > 100)
+				return cmd_usage_error("report", usage_line, "--percent-limit needs a number from 0 to 100, not '%s'", optarg);
+			break;
+		case OPT_COLOR:
+			if (strcmp(optarg, "auto") == 0)
+				color = COLOR_AUTO;
+			else if (strcmp(optarg, "always") == 0)
+				color = COLOR_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				color = COLOR_NEVER;
+			else
+				return cmd_usage_error("report", usage_line, "--color takes auto, always or never, not '%s'", optarg);
+			break;
+		case 'h': help(); return 0;
+		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		default:
+			return cmd_usage_error("report", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+	if (fmt == FORMAT_TEXT && !top_set)
+		o.top = 40;
+
+	struct cprof_data d;
+	struct cprof_err err;
+	size_t warnings = 0;
+	int r = profile_source_load(&d, input, false, warn_line, &warnings, &err);
+	if (r < 0)
+		return cmd_fail("report", &err);
+	if (warnings > 5)
+		fprintf(stderr, "cprof report: warning: %zu malformed lines skipped in all\n", warnings);
+	if (event) {
+		f.event = profile_find_event(&d, event);
+		if (f.event < 0) {
+			struct sbuf names = SBUF_INIT;
+			for (size_t i = 0; i < d.events.n; i++)
+				sbuf_addf(&names, "%s%s", i ? ", " : "", cprof_str(&d, d.events.v[i].name));
+			fprintf(stderr, "cprof report: '%s': no event '%s' (recorded: %s)\n", input, event, names.buf);
+			sbuf_release(&names);
+			cprof_data_release(&d);
+			return 1;
+		}
+	}
+	struct profile p;
+	r = profile_build(&p, &d, &f, &err);
+	if (r < 0) {
+		cprof_data_release(&d);
+		return cmd_fail("report", &err);
+	}
+	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
+	o.color = fmt == FORMAT_TEXT && output_use_color(stdout, color);
+	switch (fmt) {
+	case FORMAT_TEXT: report_text(stdout, &p, &o); break;
+	case FORMAT_JSON: report_json(stdout, &p, &o); break;
+	case FORMAT_CSV: report_csv(stdout, &p, &o); break;
+	case FORMAT_FOLDED: folded_write(stdout, &p); break;
+	case _FORMAT_MAX: break;
+	}
+	profile_release(&p);
+	cprof_data_release(&d);
+	return 0;
+}

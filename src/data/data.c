@@ -1,0 +1,224 @@
+/*
+ * data.c - struct cprof_data in memory: init/release, string interning and
+ * deduplicated frames and stacks. Serialization lives in writer.c/reader.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/data.h"
+
+void cprof_data_init(struct cprof_data *d)
+{
+	memset(d, 0, sizeof *d);
+	d->strings = (struct sbuf)SBUF_INIT;
+	sbuf_addc(&d->strings, 0); /* offset 0 is always "" */
+}
+
+static void hashidx_release(struct hashidx *h)
+{
+	free(h->slot);
+	h->slot = NULL;
+	h->cap = 0;
+}
+
+void cprof_data_release(struct cprof_data *d)
+{
+	sbuf_release(&d->strings);
+	vec_release(&d->meta);
+	vec_release(&d->events);
+	vec_release(&d->threads);
+	vec_release(&d->frames);
+	vec_release(&d->stack_words);
+	vec_release(&d->stack_offset);
+	vec_release(&d->samples);
+	vec_release(&d->maps);
+	hashidx_release(&d->str_idx);
+	hashidx_release(&d->frame_idx);
+	hashidx_release(&d->stack_idx);
+}
+
+/*
+ * Open-addressing index over items stored elsewhere. hash_of(i) and
+ * equals(i, key) let one implementation serve strings, frames and stacks.
+ */
+typedef uint64_t (*hash_fn)(const struct cprof_data *d, uint32_t idx);
+
+static uint64_t hash_str_at(const struct cprof_data *d, uint32_t off)
+{
+	const char *s = cprof_str(d, off);
+	return hash_bytes(s, strlen(s), HASH_SEED);
+}
+
+static uint64_t hash_frame(const struct cprof_frame *f)
+{
+	uint64_t h = HASH_SEED;
+	h = hash_bytes(&f->func, sizeof f->func, h);
+	h = hash_bytes(&f->dso, sizeof f->dso, h);
+	h = hash_bytes(&f->file, sizeof f->file, h);
+	h = hash_bytes(&f->line, sizeof f->line, h);
+	h = hash_bytes(&f->addr, sizeof f->addr, h);
+	return hash_bytes(&f->flags, sizeof f->flags, h);
+}
+
+static uint64_t hash_frame_at(const struct cprof_data *d, uint32_t i)
+{
+	return hash_frame(&d->frames.v[i]);
+}
+
+static uint64_t hash_stack_words(const uint32_t *w, uint32_t n)
+{
+	return hash_bytes(w, (size_t)(n + 1) * sizeof *w, HASH_SEED);
+}
+
+static uint64_t hash_stack_at(const struct cprof_data *d, uint32_t i)
+{
+	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
+	return hash_stack_words(w, w[0] & STACK_COUNT_MASK);
+}
+
+static void hashidx_rehash(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
+{
+	size_t cap = h->cap ? h->cap * 2 : 1024;
+	while (cap < count * 2)
+		cap *= 2;
+	free(h->slot);
+	h->slot = xcalloc(cap, sizeof *h->slot);
+	h->cap = cap;
+	for (uint32_t i = 0; i < count; i++) {
+		size_t s = fn(d, i) & (cap - 1);
+		while (h->slot[s])
+			s = (s + 1) & (cap - 1);
+		h->slot[s] = i + 1;
+	}
+}
+
+/* Make room for one more item. */
+static void hashidx_reserve(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
+{
+	if ((count + 1) * 2 > h->cap)
+		hashidx_rehash(h, d, count, fn);
+}
+
+static void hashidx_insert(struct hashidx *h, uint64_t hash, uint32_t idx)
+{
+	size_t s = hash & (h->cap - 1);
+	while (h->slot[s])
+		s = (s + 1) & (h->cap - 1);
+	h->slot[s] = idx + 1;
+}
+
+/* Strings are indexed by offset; rebuilding walks the blob, where they lie back to back. */
+static void str_idx_rebuild(struct cprof_data *d)
+{
+	struct hashidx *ix = &d->str_idx;
+	size_t cap = ix->cap ? ix->cap * 2 : 1024;
+	while (cap < ix->count * 2 + 2)
+		cap *= 2;
+	free(ix->slot);
+	ix->slot = xcalloc(cap, sizeof *ix->slot);
+	ix->cap = cap;
+	for (size_t off = 1; off < d->strings.len;) {
+		hashidx_insert(ix, hash_str_at(d, (uint32_t)off), (uint32_t)off);
+		off += strlen(cprof_str(d, (uint32_t)off)) + 1;
+	}
+}
+
+uint32_t cprof_intern(struct cprof_data *d, const char *s)
+{
+	if (!*s)
+		return 0;
+	size_t len = strlen(s);
+	uint64_t h = hash_bytes(s, len, HASH_SEED);
+	struct hashidx *ix = &d->str_idx;
+	if (ix->count == 0 && d->strings.len > 1)
+		for (size_t off = 1; off < d->strings.len; off += strlen(cprof_str(d, (uint32_t)off)) + 1)
+			ix->count++; /* strings loaded from a file: count them once */
+	if ((ix->count + 1) * 2 > ix->cap)
+		str_idx_rebuild(d);
+	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+		uint32_t off = ix->slot[i] - 1;
+		if (strcmp(cprof_str(d, off), s) == 0)
+			return off;
+	}
+	uint32_t off = (uint32_t)d->strings.len;
+	sbuf_add(&d->strings, s, len);
+	sbuf_addc(&d->strings, 0); /* the NUL is part of the blob */
+	hashidx_insert(ix, h, off);
+	ix->count++;
+	return off;
+}
+
+void cprof_meta_set(struct cprof_data *d, const char *key, const char *value)
+{
+	uint32_t k = cprof_intern(d, key), v = cprof_intern(d, value);
+	for (size_t i = 0; i < d->meta.n; i++)
+		if (d->meta.v[i].key == k) {
+			d->meta.v[i].value = v;
+			return;
+		}
+	vec_push(&d->meta, ((struct cprof_kv){ k, v }));
+}
+
+void cprof_meta_setf(struct cprof_data *d, const char *key, const char *fmt, ...)
+{
+	struct sbuf sb = SBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	cprof_meta_set(d, key, sb.buf);
+	sbuf_release(&sb);
+}
+
+const char *cprof_meta_get(const struct cprof_data *d, const char *key)
+{
+	for (size_t i = 0; i < d->meta.n; i++)
+		if (strcmp(cprof_str(d, d->meta.v[i].key), key) == 0)
+			return cprof_str(d, d->meta.v[i].value);
+	return NULL;
+}
+
+uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f)
+{
+	struct hashidx *ix = &d->frame_idx;
+	uint64_t h = hash_frame(f);
+	if (ix->cap) {
+		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+			const struct cprof_frame *g = &d->frames.v[ix->slot[i] - 1];
+			if (g->func == f->func && g->dso == f->dso && g->file == f->file && g->line == f->line &&
+			    g->addr == f->addr && g->flags == f->flags)
+				return ix->slot[i] - 1;
+		}
+	}
+	hashidx_reserve(ix, d, d->frames.n, hash_frame_at);
+	uint32_t idx = (uint32_t)d->frames.n;
+	vec_push(&d->frames, *f);
+	hashidx_insert(ix, h, idx);
+	return idx;
+}
+
+uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t n, uint32_t flags)
+{
+	struct hashidx *ix = &d->stack_idx;
+	if (n > STACK_COUNT_MASK)
+		n = STACK_COUNT_MASK;
+	uint32_t head = n | flags;
+	uint64_t h = hash_bytes(&head, sizeof head, HASH_SEED);
+	h = hash_bytes(frames, (size_t)n * sizeof *frames, h);
+	if (ix->cap) {
+		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+			const uint32_t *w = d->stack_words.v + d->stack_offset.v[ix->slot[i] - 1];
+			if (w[0] == head && memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0)
+				return ix->slot[i] - 1;
+		}
+	}
+	hashidx_reserve(ix, d, d->stack_offset.n, hash_stack_at);
+	uint32_t idx = (uint32_t)d->stack_offset.n;
+	vec_push(&d->stack_offset, (uint32_t)d->stack_words.n);
+	vec_reserve(&d->stack_words, d->stack_words.n + n + 1);
+	d->stack_words.v[d->stack_words.n++] = head;
+	memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
+	d->stack_words.n += n;
+	hashidx_insert(ix, h, idx);
+	return idx;
+}

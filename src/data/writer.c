@@ -1,0 +1,213 @@
+/*
+ * writer.c - serialize struct cprof_data into the cprof.data layout of
+ * data-format.h, compressing large sections with zstd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "cprof/data.h"
+#include "cprof/tmpfile.h"
+
+/* Sections smaller than this are stored raw: compression would not pay. */
+#define COMPRESS_MIN 4096
+
+struct section_out {
+	uint32_t type, count;
+	struct sbuf raw;
+};
+
+static void section_bytes(const struct cprof_data *d, uint32_t type, struct section_out *s)
+{
+	uint8_t rec[64];
+	s->type = type;
+	s->raw = (struct sbuf)SBUF_INIT;
+	switch (type) {
+	case SECTION_META:
+		for (size_t i = 0; i < d->meta.n; i++) {
+			const char *k = cprof_str(d, d->meta.v[i].key), *v = cprof_str(d, d->meta.v[i].value);
+			sbuf_add(&s->raw, k, strlen(k) + 1);
+			sbuf_add(&s->raw, v, strlen(v) + 1);
+		}
+		s->count = (uint32_t)d->meta.n;
+		break;
+	case SECTION_STRINGS:
+		sbuf_add(&s->raw, d->strings.buf, d->strings.len);
+		s->count = 0;
+		break;
+	case SECTION_EVENTS:
+		for (size_t i = 0; i < d->events.n; i++) {
+			const struct cprof_event *e = &d->events.v[i];
+			memset(rec, 0, EV_SIZE);
+			put_le32(rec + EV_NAME, e->name);
+			put_le32(rec + EV_TYPE, e->type);
+			put_le64(rec + EV_CONFIG, e->config);
+			put_le64(rec + EV_PERIOD, e->period);
+			put_le32(rec + EV_FLAGS, e->flags);
+			put_le32(rec + EV_UNIT, e->unit);
+			sbuf_add(&s->raw, rec, EV_SIZE);
+		}
+		s->count = (uint32_t)d->events.n;
+		break;
+	case SECTION_THREADS:
+		for (size_t i = 0; i < d->threads.n; i++) {
+			const struct cprof_thread *t = &d->threads.v[i];
+			memset(rec, 0, TH_SIZE);
+			put_le32(rec + TH_PID, t->pid);
+			put_le32(rec + TH_TID, t->tid);
+			put_le32(rec + TH_COMM, t->comm);
+			put_le32(rec + TH_PPID, t->ppid);
+			put_le64(rec + TH_SAMPLES, t->samples);
+			sbuf_add(&s->raw, rec, TH_SIZE);
+		}
+		s->count = (uint32_t)d->threads.n;
+		break;
+	case SECTION_FRAMES:
+		for (size_t i = 0; i < d->frames.n; i++) {
+			const struct cprof_frame *f = &d->frames.v[i];
+			memset(rec, 0, FR_SIZE);
+			put_le32(rec + FR_FUNC, f->func);
+			put_le32(rec + FR_DSO, f->dso);
+			put_le32(rec + FR_FILE, f->file);
+			put_le32(rec + FR_LINE, f->line);
+			put_le64(rec + FR_ADDR, f->addr);
+			put_le32(rec + FR_FLAGS, f->flags);
+			sbuf_add(&s->raw, rec, FR_SIZE);
+		}
+		s->count = (uint32_t)d->frames.n;
+		break;
+	case SECTION_STACKS:
+		for (size_t i = 0; i < d->stack_words.n; i++) {
+			put_le32(rec, d->stack_words.v[i]);
+			sbuf_add(&s->raw, rec, 4);
+		}
+		s->count = (uint32_t)d->stack_offset.n;
+		break;
+	case SECTION_SAMPLES:
+		sbuf_grow(&s->raw, d->samples.n * SA_SIZE);
+		for (size_t i = 0; i < d->samples.n; i++) {
+			const struct cprof_sample *x = &d->samples.v[i];
+			memset(rec, 0, SA_SIZE);
+			put_le64(rec + SA_TIME, x->time);
+			put_le64(rec + SA_PERIOD, x->period);
+			put_le32(rec + SA_PID, x->pid);
+			put_le32(rec + SA_TID, x->tid);
+			put_le32(rec + SA_STACK, x->stack);
+			put_le16(rec + SA_EVENT, x->event);
+			rec[SA_MODE] = x->mode;
+			sbuf_add(&s->raw, rec, SA_SIZE);
+		}
+		s->count = (uint32_t)d->samples.n;
+		break;
+	case SECTION_MAPS:
+		for (size_t i = 0; i < d->maps.n; i++) {
+			const struct cprof_map *m = &d->maps.v[i];
+			memset(rec, 0, MA_SIZE);
+			put_le64(rec + MA_START, m->start);
+			put_le64(rec + MA_LEN, m->len);
+			put_le64(rec + MA_PGOFF, m->pgoff);
+			put_le32(rec + MA_PID, m->pid);
+			put_le32(rec + MA_PATH, m->path);
+			rec[MA_BUILD_ID_SIZE] = m->build_id_size > 20 ? 20 : m->build_id_size;
+			memcpy(rec + MA_BUILD_ID, m->build_id, 20);
+			sbuf_add(&s->raw, rec, MA_SIZE);
+		}
+		s->count = (uint32_t)d->maps.n;
+		break;
+	}
+}
+
+int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_len, struct cprof_err *err)
+{
+	static const uint32_t order[] = { SECTION_META,   SECTION_STRINGS, SECTION_EVENTS,  SECTION_THREADS,
+					  SECTION_FRAMES, SECTION_STACKS,  SECTION_SAMPLES, SECTION_MAPS };
+	struct sbuf out = SBUF_INIT;
+	uint8_t table[ARRAY_SIZE(order) * SEC_ENTRY_SIZE];
+	uint8_t hdr[HDR_SIZE] = { 0 };
+	int r = 0;
+
+	sbuf_add(&out, hdr, HDR_SIZE); /* filled in at the end */
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+		struct section_out s;
+		section_bytes(d, order[i], &s);
+		uint32_t flags = 0;
+		const void *stored = s.raw.buf;
+		size_t stored_len = s.raw.len;
+		void *z = NULL;
+		if (s.raw.len >= COMPRESS_MIN) {
+			size_t bound = ZSTD_compressBound(s.raw.len);
+			z = xmalloc(bound);
+			size_t zn = ZSTD_compress(z, bound, s.raw.buf, s.raw.len, 3);
+			if (ZSTD_isError(zn)) {
+				r = err_set(err, EIO, "zstd compression failed: %s", ZSTD_getErrorName(zn));
+				free(z);
+				sbuf_release(&s.raw);
+				goto out;
+			}
+			if (zn < s.raw.len) {
+				stored = z;
+				stored_len = zn;
+				flags |= SECF_ZSTD;
+			}
+		}
+		while (out.len % 8)
+			sbuf_addc(&out, 0);
+		uint8_t *e = table + i * SEC_ENTRY_SIZE;
+		memset(e, 0, SEC_ENTRY_SIZE);
+		put_le32(e + SEC_TYPE, order[i]);
+		put_le32(e + SEC_FLAGS, flags);
+		put_le64(e + SEC_OFFSET, out.len);
+		put_le64(e + SEC_SIZE, stored_len);
+		put_le64(e + SEC_RAW_SIZE, s.raw.len);
+		put_le32(e + SEC_CRC, (uint32_t)crc32(0, stored, (uInt)stored_len));
+		put_le32(e + SEC_COUNT, s.count);
+		sbuf_add(&out, stored, stored_len);
+		free(z);
+		sbuf_release(&s.raw);
+	}
+	while (out.len % 8)
+		sbuf_addc(&out, 0);
+	uint64_t table_off = out.len;
+	sbuf_add(&out, table, sizeof table);
+
+	uint8_t *h = (uint8_t *)out.buf;
+	memcpy(h + HDR_MAGIC, CPROF_MAGIC, 8);
+	put_le32(h + HDR_VERSION, CPROF_VERSION);
+	put_le32(h + HDR_HEADER_SIZE, HDR_SIZE);
+	put_le32(h + HDR_SECTION_COUNT, ARRAY_SIZE(order));
+	put_le64(h + HDR_TABLE_OFFSET, table_off);
+	put_le64(h + HDR_FILE_SIZE, out.len);
+	put_le32(h + HDR_TABLE_CRC, (uint32_t)crc32(0, table, sizeof table));
+	put_le32(h + HDR_CRC, (uint32_t)crc32(0, h, HDR_SIZE));
+	*ret_len = out.len;
+	*ret = (uint8_t *)sbuf_detach(&out);
+	return 0;
+out:
+	sbuf_release(&out);
+	return r;
+}
+
+int cprof_data_write(const struct cprof_data *d, const char *path, const char *keep_old, struct cprof_err *err)
+{
+	uint8_t *buf;
+	size_t len;
+	struct tmpfile t;
+	int r = cprof_data_serialize(d, &buf, &len, err);
+	if (r < 0)
+		return r;
+	r = tmpfile_open(&t, path, err);
+	if (r < 0)
+		goto out;
+	if (fwrite(buf, 1, len, t.fp) != len) {
+		int e = errno ? errno : EIO;
+		tmpfile_abort(&t);
+		r = err_set(err, e, "cannot write '%s': %s", path, strerror(e));
+		goto out;
+	}
+	r = tmpfile_commit(&t, keep_old, err);
+out:
+	free(buf);
+	return r;
+}

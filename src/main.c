@@ -1,0 +1,151 @@
+/*
+ * main.c - the cprof entry point: global flags and the table of commands.
+ * Each command lives in src/cmd/cmd-NAME.c (see cmd.h for the checklist).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cprof/cmd.h"
+#include "cprof/output.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "record", cmd_record, "Run a command and record its profile" },
+	{ "report", cmd_report, "Show a recorded profile: top functions, call tree, threads" },
+};
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, "usage: cprof [--version] [--help] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(fp, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(fp, "\n'cprof help COMMAND' or 'cprof COMMAND --help' describes a command.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int cmd_fail(const char *cmd, const struct cprof_err *e)
+{
+	fprintf(stderr, "cprof %s: %s\n", cmd, e->msg);
+	return 1;
+}
+
+int cmd_usage_error(const char *cmd, const char *usage_line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "cprof %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s\n", usage_line);
+	return EXIT_USAGE;
+}
+
+void cmd_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "cprof %s: warning: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cmd_list_opts(const struct option *opts, const char *shortopts)
+{
+	for (const char *p = shortopts; *p; p++)
+		if (*p != ':' && *p != '+')
+			printf("-%c\n", *p);
+	for (const struct option *o = opts; o->name; o++)
+		if (strcmp(o->name, "list-opts") != 0)
+			printf("--%s\n", o->name);
+}
+
+int enum_from_string(const char *const *names, const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+void enum_join(const char *const *names, const char *sep, struct sbuf *out)
+{
+	for (int i = 0; names[i]; i++) {
+		if (i)
+			sbuf_adds(out, sep);
+		sbuf_adds(out, names[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed pipe (cprof report | head) must end output quietly: writes
+	 * then fail with EPIPE, which output_finish() treats as success. */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+		printf("cprof %s\n", CPROF_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "--list-cmds") == 0) {
+		for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+			printf("%s\n", commands[i].name);
+		return 0;
+	}
+	if (strcmp(name, "help") == 0) {
+		if (argc < 3) {
+			usage(stdout);
+			return 0;
+		}
+		const struct command *c = find_command(argv[2]);
+		if (!c) {
+			fprintf(stderr, "cprof: '%s' is not a cprof command. See 'cprof --help'.\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		char *hargv[] = { (char *)c->name, "--help", NULL };
+		return c->fn(2, hargv);
+	}
+	if (name[0] == '-') {
+		fprintf(stderr, "cprof: unknown option '%s'\n", name);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const struct command *c = find_command(name);
+	if (!c) {
+		fprintf(stderr, "cprof: '%s' is not a cprof command. See 'cprof --help'.\n", name);
+		return EXIT_USAGE;
+	}
+	int rc = c->fn(argc - 1, argv + 1);
+	if (output_finish(stdout) < 0 && rc == 0) {
+		fprintf(stderr, "cprof %s: cannot write output: %s\n", name, strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}

@@ -1,0 +1,195 @@
+/*
+ * folded.c - folded stacks out of a profile, and folded stacks in as a
+ * struct cprof_data, so pipelines (perf script | stackcollapse | cprof ...)
+ * feed the same views as recordings.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/folded.h"
+
+void folded_write(FILE *out, const struct profile *p)
+{
+	const struct cprof_data *d = p->d;
+	struct sbuf line = SBUF_INIT;
+	for (size_t i = 0; i < p->stacks.n; i++) {
+		const struct profile_stack *ps = &p->stacks.v[i];
+		uint32_t n = cprof_stack_len(d, ps->stack);
+		const uint32_t *fr = cprof_stack_frames(d, ps->stack);
+		sbuf_reset(&line);
+		for (uint32_t k = n; k-- > 0;) {
+			profile_frame_label(d, &d->frames.v[fr[k]], &line);
+			if (k)
+				sbuf_addc(&line, ';');
+		}
+		if (n == 0)
+			sbuf_adds(&line, "[empty]");
+		/* ';' and newlines inside a name would break the format. */
+		for (size_t j = 0; j < line.len; j++)
+			if (line.buf[j] == '\n')
+				line.buf[j] = ' ';
+		fprintf(out, "%s %llu\n", line.buf, (unsigned long long)ps->samples);
+	}
+	sbuf_release(&line);
+}
+
+static uint32_t intern_label(struct cprof_data *d, char *name, size_t len, uint32_t *flags)
+{
+	*flags = 0;
+	if (len >= 4 && name[len - 4] == '_' && name[len - 3] == '[' && name[len - 1] == ']') {
+		char k = name[len - 2];
+		if (k == 'k')
+			*flags = FRF_KERNEL;
+		else if (k == 'i')
+			*flags = FRF_INLINED;
+		if (k == 'k' || k == 'i' || k == 'j' || k == 'w')
+			len -= 4;
+	}
+	char save = name[len];
+	name[len] = 0;
+	uint32_t off = cprof_intern(d, name);
+	name[len] = save;
+	return off;
+}
+
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		struct cprof_err *err)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	int bad = 0, r = 0;
+	VEC(uint32_t) frames = { 0 };
+	uint32_t empty = 0, dso;
+
+	cprof_data_init(d);
+	dso = cprof_intern(d, "");
+	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
+	vec_push(&d->events, ev);
+	cprof_meta_set(d, "source", "folded");
+	cprof_meta_set(d, "input", name);
+	(void)empty;
+
+	while ((len = getline(&line, &cap, fp)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (len == 0)
+			continue;
+		char *sp = strrchr(line, ' ');
+		const char *why = NULL;
+		uint64_t count = 0;
+		if (!sp || sp == line)
+			why = "expected 'frame;frame;... COUNT'";
+		else if (parse_u64(sp + 1, &count) < 0) {
+			/* perf's collapsers may emit fractional counts; accept and round. */
+			double dv;
+			if (parse_double(sp + 1, &dv) < 0 || dv < 0)
+				why = "count is not a non-negative number";
+			else
+				count = (uint64_t)(dv + 0.5);
+		}
+		if (why) {
+			if (strict) {
+				r = err_set(err, EINVAL, "'%s': line %zu: %s", name, lineno, why);
+				goto out;
+			}
+			bad++;
+			if (warn)
+				warn(ctx, name, lineno, why);
+			continue;
+		}
+		if (count == 0)
+			continue;
+		*sp = 0;
+		frames.n = 0;
+		char *p = line;
+		while (p) {
+			char *semi = strchr(p, ';');
+			size_t flen = semi ? (size_t)(semi - p) : strlen(p);
+			if (flen > 0) {
+				uint32_t flags;
+				struct cprof_frame f = { .dso = dso };
+				f.func = intern_label(d, p, flen, &flags);
+				f.flags = flags;
+				vec_push(&frames, cprof_add_frame(d, &f));
+			}
+			p = semi ? semi + 1 : NULL;
+		}
+		/* Folded is root first; stacks are stored leaf first. */
+		for (size_t i = 0; i < frames.n / 2; i++) {
+			uint32_t t = frames.v[i];
+			frames.v[i] = frames.v[frames.n - 1 - i];
+			frames.v[frames.n - 1 - i] = t;
+		}
+		struct cprof_sample s = { .time = lineno, .period = count };
+		s.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
+		vec_push(&d->samples, s);
+	}
+	if (ferror(fp)) {
+		int e = errno ? errno : EIO;
+		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		goto out;
+	}
+	r = bad;
+out:
+	free(line);
+	vec_release(&frames);
+	if (r < 0) {
+		cprof_data_release(d);
+		cprof_data_init(d);
+	}
+	return r;
+}
+
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			struct cprof_err *err)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "<stdin>" : path;
+	FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+	if (!fp) {
+		int e = errno;
+		cprof_data_init(d);
+		if (e == ENOENT)
+			return err_set(err, e, "'%s': no such file", path);
+		return err_set(err, e, "cannot open '%s': %s", path, strerror(e));
+	}
+	/* Peek at the magic without consuming it from a pipe: read everything. */
+	struct sbuf buf = SBUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		sbuf_add(&buf, chunk, n);
+	int e = ferror(fp) ? (errno ? errno : EIO) : 0;
+	if (!is_stdin)
+		fclose(fp);
+	if (e) {
+		sbuf_release(&buf);
+		cprof_data_init(d);
+		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	}
+	int r;
+	if (buf.len >= 8 && (memcmp(buf.buf, "CPROFDAT", 8) == 0 || memcmp(buf.buf, "PERFILE2", 8) == 0)) {
+		r = cprof_data_parse(d, (const uint8_t *)buf.buf, buf.len, name, err);
+	} else if (buf.len == 0) {
+		cprof_data_init(d);
+		r = err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
+	} else if (memchr(buf.buf, 0, buf.len)) {
+		cprof_data_init(d);
+		r = err_set(err, EINVAL, "'%s': binary data that is neither a cprof data file nor folded stacks", name);
+	} else {
+		FILE *mem = fmemopen(buf.buf, buf.len, "r");
+		if (!mem) {
+			int e2 = errno;
+			cprof_data_init(d);
+			r = err_set(err, e2, "cannot read '%s': %s", name, strerror(e2));
+		} else {
+			r = folded_read(d, mem, name, strict, warn, ctx, err);
+			fclose(mem);
+		}
+	}
+	sbuf_release(&buf);
+	return r;
+}

@@ -1,0 +1,81 @@
+/*
+ * report-json.c - machine-readable report, schema "cprof-report/1" as
+ * documented in cprof-report(1). Fields are only ever added, never renamed.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "cprof/output.h"
+#include "cprof/report.h"
+
+static double pct(uint64_t v, uint64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+static void meta_u64(FILE *out, const struct cprof_data *d, const char *key, const char *json_key)
+{
+	uint64_t v = 0;
+	const char *s = cprof_meta_get(d, key);
+	if (s && parse_u64(s, &v) == 0)
+		fprintf(out, ",\n  \"%s\": %" PRIu64, json_key, v);
+	else
+		fprintf(out, ",\n  \"%s\": null", json_key);
+}
+
+void report_json(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	const struct cprof_event *ev = &d->events.v[p->event];
+	const char *cmd = cprof_meta_get(d, "command");
+	fprintf(out, "{\n  \"schema\": \"cprof-report/1\",\n  \"input\": ");
+	json_string(out, o->input);
+	fprintf(out, ",\n  \"command\": ");
+	if (cmd)
+		json_string(out, cmd);
+	else
+		fputs("null", out);
+	fprintf(out, ",\n  \"event\": {\"name\": ");
+	json_string(out, cprof_str(d, ev->name));
+	fprintf(out, ", \"unit\": ");
+	json_string(out, cprof_str(d, ev->unit));
+	fprintf(out, ", \"frequency\": %s, \"period\": %" PRIu64 "}", (ev->flags & EVF_FREQ) ? "true" : "false",
+		ev->period);
+	meta_u64(out, d, "duration_ns", "duration_ns");
+	meta_u64(out, d, "lost_samples", "lost_samples");
+	meta_u64(out, d, "recorder_cpu_ns", "recorder_cpu_ns");
+	meta_u64(out, d, "workload_cpu_ns", "workload_cpu_ns");
+	fprintf(out, ",\n  \"samples\": %" PRIu64 ",\n  \"total_weight\": %" PRIu64 ",\n  \"truncated_samples\": %" PRIu64,
+		p->total_samples, p->total_weight, p->truncated_samples);
+	fprintf(out, ",\n  \"functions\": [");
+	size_t n, shown = 0;
+	uint32_t *order = report_sorted_funcs(p, o->sort, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_func *f = &p->funcs.v[order[i]];
+		double key = pct(o->sort == SORT_SELF ? f->self : f->total, p->total_weight);
+		if (key < o->percent_limit || (o->top && shown >= o->top))
+			break;
+		fprintf(out, "%s\n    {\"name\": ", shown ? "," : "");
+		json_string(out, cprof_str(d, f->name));
+		fprintf(out, ", \"dso\": ");
+		json_string(out, cprof_str(d, f->dso));
+		fprintf(out, ", \"file\": ");
+		json_string(out, cprof_str(d, f->file));
+		fprintf(out, ", \"line\": %u, \"kernel\": %s, \"self_samples\": %" PRIu64 ", \"total_samples\": %" PRIu64
+			     ", \"self_weight\": %" PRIu64 ", \"total_weight\": %" PRIu64
+			     ", \"self_percent\": %.4f, \"total_percent\": %.4f}",
+			f->line, (f->flags & FRF_KERNEL) ? "true" : "false", f->self_samples, f->total_samples, f->self,
+			f->total, pct(f->self, p->total_weight), pct(f->total, p->total_weight));
+		shown++;
+	}
+	free(order);
+	fprintf(out, "\n  ],\n  \"threads\": [");
+	for (size_t i = 0; i < p->threads.n; i++) {
+		const struct profile_thread *t = &p->threads.v[i];
+		fprintf(out, "%s\n    {\"pid\": %u, \"tid\": %u, \"comm\": ", i ? "," : "", t->pid, t->tid);
+		json_string(out, cprof_str(d, t->comm));
+		fprintf(out, ", \"samples\": %" PRIu64 ", \"weight\": %" PRIu64 ", \"percent\": %.4f}", t->samples,
+			t->weight, pct(t->weight, p->total_weight));
+	}
+	fprintf(out, "\n  ]\n}\n");
+}

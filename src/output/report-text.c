@@ -1,0 +1,188 @@
+/*
+ * report-text.c - the human view: a header saying what was recorded and
+ * what it cost, the top functions, and optionally the call tree and threads.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/calltree.h"
+#include "cprof/output.h"
+#include "cprof/report.h"
+
+#define C_BOLD "\033[1m"
+#define C_RED "\033[31m"
+#define C_YEL "\033[33m"
+#define C_DIM "\033[2m"
+#define C_OFF "\033[0m"
+
+static double pct(uint64_t v, uint64_t total)
+{
+	return total ? 100.0 * (double)v / (double)total : 0.0;
+}
+
+static const char *pct_color(double p, bool color)
+{
+	if (!color)
+		return "";
+	return p >= 10.0 ? C_RED : p >= 2.0 ? C_YEL : "";
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+static void header(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	const char *cmd = cprof_meta_get(d, "command");
+	const char *dur = cprof_meta_get(d, "duration_ns");
+	const char *lost = cprof_meta_get(d, "lost_samples");
+	const char *rcpu = cprof_meta_get(d, "recorder_cpu_ns");
+	const char *wcpu = cprof_meta_get(d, "workload_cpu_ns");
+	const struct cprof_event *ev = &d->events.v[p->event];
+	char b1[32], b2[32];
+
+	fprintf(out, "%s# cprof report%s: %s\n", o->color ? C_BOLD : "", o->color ? C_OFF : "", o->input);
+	if (cmd)
+		fprintf(out, "# command:  %s\n", cmd);
+	fprintf(out, "# event:    %s", cprof_str(d, ev->name));
+	if (ev->flags & EVF_FREQ)
+		fprintf(out, " (%" PRIu64 " Hz)", ev->period);
+	else if (ev->period && strcmp(cprof_str(d, ev->unit), "samples") != 0)
+		fprintf(out, " (every %" PRIu64 " %s)", ev->period, cprof_str(d, ev->unit));
+	fprintf(out, ", %s samples", fmt_thousands(p->total_samples, b1));
+	if (lost)
+		fprintf(out, ", %s lost", lost);
+	fputc('\n', out);
+	if (dur) {
+		uint64_t ns = 0;
+		if (parse_u64(dur, &ns) == 0)
+			fprintf(out, "# duration: %.3f s\n", (double)ns / 1e9);
+	}
+	uint64_t r = 0, w = 0;
+	if (rcpu && wcpu && parse_u64(rcpu, &r) == 0 && parse_u64(wcpu, &w) == 0 && w)
+		fprintf(out, "# overhead: cprof used %.1f ms of CPU, %.2f%% of the workload's %.3f s\n", (double)r / 1e6,
+			100.0 * (double)r / (double)w, (double)w / 1e9);
+	uint64_t lostn = 0;
+	if (lost && parse_u64(lost, &lostn) == 0 && lostn)
+		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
+			fmt_thousands(lostn, b2));
+	if (p->truncated_samples)
+		fprintf(out, "# truncated stacks: %.1f%% of samples (try a larger --call-graph dwarf,SIZE)\n",
+			pct(p->truncated_samples, p->total_samples));
+	fputc('\n', out);
+}
+
+static void functions(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	size_t n;
+	uint32_t *order = report_sorted_funcs(p, o->sort, &n);
+	size_t shown = 0;
+	if (o->children)
+		fprintf(out, "%s%7s %7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Total", "Samples",
+			"Function", "Source", "Binary", o->color ? C_OFF : "");
+	else
+		fprintf(out, "%s%7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Samples", "Function",
+			"Source", "Binary", o->color ? C_OFF : "");
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_func *f = &p->funcs.v[order[i]];
+		double ps = pct(f->self, p->total_weight), pt = pct(f->total, p->total_weight);
+		double key = o->sort == SORT_SELF ? ps : pt;
+		if (o->sort == SORT_SELF && !o->children && f->self == 0)
+			continue;
+		if (key < o->percent_limit)
+			break;
+		if (o->top && shown >= o->top)
+			break;
+		shown++;
+		char src[256] = "";
+		const char *file = cprof_str(d, f->file);
+		if (*file && f->line)
+			snprintf(src, sizeof src, "%s:%u", base_name(file), f->line);
+		else if (*file)
+			snprintf(src, sizeof src, "%s", base_name(file));
+		struct sbuf name = SBUF_INIT;
+		sbuf_adds(&name, cprof_str(d, f->name));
+		if (f->flags & FRF_KERNEL)
+			sbuf_adds(&name, " [k]");
+		if (o->children)
+			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  %-40s %-24s %s\n", pct_color(ps, o->color), ps,
+				o->color && *pct_color(ps, true) ? C_OFF : "", pt, f->self_samples, name.buf, src,
+				base_name(cprof_str(d, f->dso)));
+		else
+			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  %-40s %-24s %s\n", pct_color(ps, o->color), ps,
+				o->color && *pct_color(ps, true) ? C_OFF : "", f->self_samples, name.buf, src,
+				base_name(cprof_str(d, f->dso)));
+		sbuf_release(&name);
+	}
+	if (shown == 0)
+		fprintf(out, "  (no samples)\n");
+	free(order);
+}
+
+static void tree_node(FILE *out, const struct profile *p, const struct calltree *t, uint32_t node,
+		      struct sbuf *prefix, double limit)
+{
+	size_t n;
+	uint32_t *kids = calltree_children_sorted(t, node, &n);
+	size_t keep = 0;
+	for (size_t i = 0; i < n; i++)
+		if (pct(t->nodes.v[kids[i]].weight, p->total_weight) >= limit)
+			keep++;
+	for (size_t i = 0; i < keep; i++) {
+		const struct calltree_node *c = &t->nodes.v[kids[i]];
+		const struct profile_func *f = &p->funcs.v[c->func];
+		bool last = i + 1 == keep;
+		fprintf(out, "%6.2f%% %6.2f%%  %s%s%s%s\n", pct(c->weight, p->total_weight),
+			pct(c->self_weight, p->total_weight), prefix->buf, last ? "`- " : "|- ",
+			cprof_str(p->d, f->name), (f->flags & FRF_KERNEL) ? " [k]" : "");
+		size_t save = prefix->len;
+		sbuf_adds(prefix, last ? "   " : "|  ");
+		tree_node(out, p, t, kids[i], prefix, limit);
+		prefix->len = save;
+		prefix->buf[save] = 0;
+	}
+	free(kids);
+}
+
+static void call_tree(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	struct calltree t;
+	struct sbuf prefix = SBUF_INIT;
+	double limit = o->percent_limit > 0 ? o->percent_limit : 0.5;
+	calltree_build(&t, p, false);
+	fprintf(out, "\n%sCall tree%s (callers above callees; total%%, self%%; paths under %.2f%% hidden)\n",
+		o->color ? C_BOLD : "", o->color ? C_OFF : "", limit);
+	sbuf_grow(&prefix, 64);
+	tree_node(out, p, &t, 0, &prefix, limit);
+	sbuf_release(&prefix);
+	calltree_release(&t);
+}
+
+static void threads(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	fprintf(out, "\n%s%7s %9s %8s %8s  %s%s\n", o->color ? C_BOLD : "", "Share", "Samples", "PID", "TID", "Thread",
+		o->color ? C_OFF : "");
+	for (size_t i = 0; i < p->threads.n; i++) {
+		const struct profile_thread *t = &p->threads.v[i];
+		double s = pct(t->weight, p->total_weight);
+		if (s < o->percent_limit)
+			continue;
+		fprintf(out, "%6.2f%% %9" PRIu64 " %8u %8u  %s\n", s, t->samples, t->pid, t->tid,
+			*cprof_str(p->d, t->comm) ? cprof_str(p->d, t->comm) : "[unknown]");
+	}
+}
+
+void report_text(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	header(out, p, o);
+	functions(out, p, o);
+	if (o->call_tree)
+		call_tree(out, p, o);
+	if (o->threads)
+		threads(out, p, o);
+}
