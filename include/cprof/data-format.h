@@ -17,7 +17,7 @@
 #define CPROF_DATA_FORMAT_H
 
 #define CPROF_MAGIC "CPROFDAT"   /* 8 bytes, no NUL stored */
-#define CPROF_VERSION 1u
+#define CPROF_DATA_VERSION 1u
 
 /* File header, offsets in bytes. */
 #define HDR_MAGIC 0          /* char[8] */
@@ -50,7 +50,7 @@ enum section_type {
 	SECTION_THREADS = 4, /* TH_* records */
 	SECTION_FRAMES = 5,  /* FR_* records */
 	SECTION_STACKS = 6,  /* u32 words: n | flags, then n frame indexes, leaf first */
-	SECTION_SAMPLES = 7, /* SA_* records */
+	SECTION_SAMPLES = 7, /* SMP_* records */
 	SECTION_MAPS = 8,    /* MA_* records */
 };
 
@@ -91,15 +91,15 @@ enum section_type {
 #define STACKF_TRUNCATED 0x80000000u /* the unwinder stopped early */
 
 /* SECTION_SAMPLES record (32 bytes). */
-#define SA_TIME 0     /* u64 CLOCK_MONOTONIC ns */
-#define SA_PERIOD 8   /* u64 weight, in the event's unit */
-#define SA_PID 16     /* u32 */
-#define SA_TID 20     /* u32 */
-#define SA_STACK 24   /* u32 stack index */
-#define SA_EVENT 28   /* u16 event index */
-#define SA_MODE 30    /* u8 1 kernel, 2 user (perf cpumode) */
-#define SA_FLAGS 31   /* u8 reserved */
-#define SA_SIZE 32
+#define SMP_TIME 0     /* u64 CLOCK_MONOTONIC ns */
+#define SMP_PERIOD 8   /* u64 weight, in the event's unit */
+#define SMP_PID 16     /* u32 */
+#define SMP_TID 20     /* u32 */
+#define SMP_STACK 24   /* u32 stack index */
+#define SMP_EVENT 28   /* u16 event index */
+#define SMP_MODE 30    /* u8 1 kernel, 2 user (perf cpumode) */
+#define SMP_FLAGS 31   /* u8 reserved */
+#define SMP_SIZE 32
 
 /* SECTION_MAPS record (64 bytes): executable mappings seen while recording. */
 #define MA_START 0     /* u64 */

@@ -168,7 +168,8 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			p->last_time = s->time;
 	}
 
-	qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
+	if (p->threads.n)
+		qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
 	p->frame_func = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *p->frame_func);
 	p->func_idx.cap = 1024;
 	p->func_idx.slot = xcalloc(p->func_idx.cap, sizeof *p->func_idx.slot);

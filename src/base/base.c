@@ -111,9 +111,12 @@ void sbuf_addc(struct sbuf *sb, char c)
 
 void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap)
 {
+	char probe[1];
+	if (!fmt)
+		return;
 	va_list cp;
 	va_copy(cp, ap);
-	int n = vsnprintf(NULL, 0, fmt, cp);
+	int n = vsnprintf(probe, sizeof probe, fmt, cp);
 	va_end(cp);
 	if (n < 0)
 		return;

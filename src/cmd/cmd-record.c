@@ -1,11 +1,162 @@
-/* cmd-record.c - `cprof record` (being written; see issue tracker). */
+/*
+ * cmd-record.c - `cprof record`: run a command (or attach to a process) and
+ * write its profile to a self-contained data file.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "cprof/cmd.h"
+#include "cprof/record.h"
+
+static const char usage_line[] =
+	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g | --call-graph fp]\n"
+	"                    [-p PID] [--duration SEC] [-m PAGES] [-q] -- CMD ARGS...";
+
+static void help(void)
+{
+	printf("%s\n\n", usage_line);
+	printf("Run CMD (or attach to PID) and sample where it spends its time.\n\n"
+	       "  -o, --output FILE      data file (default cprof.data; an old one becomes FILE.old)\n"
+	       "  -F, --freq HZ          samples per second per thread (default 999)\n"
+	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
+	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
+	       "                         cpu-clock, task-clock, page-faults, context-switches\n"
+	       "                         (default: cycles with a hardware PMU, else cpu-clock)\n"
+	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
+	       "      --call-graph MODE  fp; 'dwarf' is not implemented yet\n"
+	       "  -p, --pid PID          attach to a running process and all its threads\n"
+	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
+	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128)\n"
+	       "  -q, --quiet            print no summary\n"
+	       "  -h, --help             show this help\n\n"
+	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
+	       "keeps everything recorded so far.\n");
+}
+
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST };
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "freq", required_argument, NULL, 'F' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "event", required_argument, NULL, 'e' },
+	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "mmap-pages", required_argument, NULL, 'm' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-opts", no_argument, NULL, OPT_LIST },
+	{ NULL, 0, NULL, 0 },
+};
+static const char short_opts[] = "+o:F:c:e:gp:m:qh";
+
+static void note(const char *msg)
+{
+	fprintf(stderr, "cprof record: %s\n", msg);
+}
+
+static unsigned max_sample_rate(void)
+{
+	unsigned v = 100000;
+	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "r");
+	if (fp) {
+		if (fscanf(fp, "%u", &v) != 1)
+			v = 100000;
+		fclose(fp);
+	}
+	return v;
+}
 
 int cmd_record(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "cprof record: not implemented yet\n");
-	return 1;
+	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 128 };
+	bool freq_set = false;
+	uint64_t v;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.output = optarg; break;
+		case 'F':
+			if (parse_u64(optarg, &v) < 0 || v == 0)
+				return cmd_usage_error("record", usage_line, "-F needs a positive frequency, not '%s'", optarg);
+			if (v > max_sample_rate())
+				return cmd_usage_error("record", usage_line,
+						       "-F %s is above kernel.perf_event_max_sample_rate (%u)", optarg,
+						       max_sample_rate());
+			o.freq = v;
+			freq_set = true;
+			break;
+		case 'c':
+			if (parse_u64(optarg, &v) < 0 || v == 0)
+				return cmd_usage_error("record", usage_line, "-c needs a positive period, not '%s'", optarg);
+			o.period = v;
+			o.use_period = true;
+			break;
+		case 'e': o.event = optarg; break;
+		case 'g': o.callchain = true; break;
+		case OPT_CALL_GRAPH:
+			if (strcmp(optarg, "fp") == 0) {
+				o.callchain = true;
+			} else if (strncmp(optarg, "dwarf", 5) == 0) {
+				fprintf(stderr, "cprof record: --call-graph dwarf is not implemented yet; use fp "
+						"(and build with -fno-omit-frame-pointer)\n");
+				return 1;
+			} else {
+				return cmd_usage_error("record", usage_line, "unknown call-graph mode '%s'; expected fp",
+						       optarg);
+			}
+			break;
+		case 'p':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > INT32_MAX)
+				return cmd_usage_error("record", usage_line, "-p needs a process id, not '%s'", optarg);
+			o.attach_pid = (pid_t)v;
+			break;
+		case OPT_DURATION:
+			if (parse_double(optarg, &o.duration) < 0 || o.duration <= 0)
+				return cmd_usage_error("record", usage_line, "--duration needs a positive number of seconds, not '%s'", optarg);
+			break;
+		case 'm':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || (v & (v - 1)) || v > (1u << 20))
+				return cmd_usage_error("record", usage_line, "-m needs a power of two, not '%s'", optarg);
+			o.mmap_pages = (unsigned)v;
+			break;
+		case 'q': o.quiet = true; break;
+		case 'h': help(); return 0;
+		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		default:
+			return cmd_usage_error("record", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (freq_set && o.use_period)
+		return cmd_usage_error("record", usage_line, "-F and -c cannot be used together");
+	o.argv = argv + optind;
+	if (o.attach_pid && optind < argc)
+		return cmd_usage_error("record", usage_line, "give either -p PID or a command, not both");
+	if (!o.attach_pid && optind >= argc)
+		return cmd_usage_error("record", usage_line, "no command to record");
+	if (strcmp(o.output, "-") == 0)
+		return cmd_usage_error("record", usage_line, "the data file cannot be stdout; use -o FILE");
+
+	struct record_result res;
+	struct cprof_err err;
+	int r = record_run(&o, note, &res, &err);
+	if (r < 0)
+		return cmd_fail("record", &err);
+	if (!o.quiet) {
+		struct stat sb;
+		double kb = stat(o.output, &sb) == 0 ? (double)sb.st_size / 1024.0 : 0;
+		fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
+			(unsigned long long)res.samples, (unsigned long long)res.lost, o.output, kb);
+		if (res.lost)
+			fprintf(stderr, "cprof record: warning: %llu samples were lost because the ring buffer "
+					"was full; try a larger -m or a lower -F\n", (unsigned long long)res.lost);
+	}
+	return res.exit_status;
 }

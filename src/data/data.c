@@ -10,8 +10,9 @@
 void cprof_data_init(struct cprof_data *d)
 {
 	memset(d, 0, sizeof *d);
+	/* No allocation: offset 0 is "" even while the blob is empty, because
+	 * an empty sbuf's buf is a static "". The first intern adds the NUL. */
 	d->strings = (struct sbuf)SBUF_INIT;
-	sbuf_addc(&d->strings, 0); /* offset 0 is always "" */
 }
 
 static void hashidx_release(struct hashidx *h)
@@ -127,6 +128,8 @@ uint32_t cprof_intern(struct cprof_data *d, const char *s)
 {
 	if (!*s)
 		return 0;
+	if (d->strings.len == 0)
+		sbuf_addc(&d->strings, 0);
 	size_t len = strlen(s);
 	uint64_t h = hash_bytes(s, len, HASH_SEED);
 	struct hashidx *ix = &d->str_idx;

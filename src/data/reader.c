@@ -90,8 +90,8 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	if ((uint32_t)crc32(0, hdr, HDR_SIZE) != want)
 		BAD("'%s': header is corrupt (checksum mismatch)", name);
 	uint32_t version = get_le32(hdr + HDR_VERSION);
-	if (version != CPROF_VERSION)
-		BAD("'%s': data format version %u, this cprof reads version %u", name, version, CPROF_VERSION);
+	if (version != CPROF_DATA_VERSION)
+		BAD("'%s': data format version %u, this cprof reads version %u", name, version, CPROF_DATA_VERSION);
 	uint64_t fsize = get_le64(hdr + HDR_FILE_SIZE);
 	if (fsize != len)
 		BAD("'%s': truncated or extended (%zu bytes, header says %llu)", name, len, (unsigned long long)fsize);
@@ -207,15 +207,15 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		BAD("'%s': stack table holds %zu stacks, header says %u", name, d->stack_offset.n, s->count);
 
 	s = &sec[SECTION_SAMPLES];
-	if (s->len != (size_t)s->count * SA_SIZE)
+	if (s->len != (size_t)s->count * SMP_SIZE)
 		BAD("'%s': sample table is malformed", name);
 	vec_reserve(&d->samples, s->count);
 	for (uint32_t i = 0; i < s->count; i++) {
-		const uint8_t *p = s->p + (size_t)i * SA_SIZE;
-		struct cprof_sample x = { .time = get_le64(p + SA_TIME), .period = get_le64(p + SA_PERIOD),
-					  .pid = get_le32(p + SA_PID), .tid = get_le32(p + SA_TID),
-					  .stack = get_le32(p + SA_STACK), .event = get_le16(p + SA_EVENT),
-					  .mode = p[SA_MODE] };
+		const uint8_t *p = s->p + (size_t)i * SMP_SIZE;
+		struct cprof_sample x = { .time = get_le64(p + SMP_TIME), .period = get_le64(p + SMP_PERIOD),
+					  .pid = get_le32(p + SMP_PID), .tid = get_le32(p + SMP_TID),
+					  .stack = get_le32(p + SMP_STACK), .event = get_le16(p + SMP_EVENT),
+					  .mode = p[SMP_MODE] };
 		if (x.stack >= d->stack_offset.n)
 			BAD("'%s': sample %u refers to missing stack %u", name, i, x.stack);
 		if (x.event >= d->events.n)
@@ -243,7 +243,6 @@ out:
 		free(sec[i].owned);
 	if (r < 0) {
 		cprof_data_release(d);
-		cprof_data_init(d);
 	}
 	return r;
 }

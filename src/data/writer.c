@@ -34,7 +34,10 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		s->count = (uint32_t)d->meta.n;
 		break;
 	case SECTION_STRINGS:
-		sbuf_add(&s->raw, d->strings.buf, d->strings.len);
+		if (d->strings.len)
+			sbuf_add(&s->raw, d->strings.buf, d->strings.len);
+		else
+			sbuf_addc(&s->raw, 0);
 		s->count = 0;
 		break;
 	case SECTION_EVENTS:
@@ -86,18 +89,18 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		s->count = (uint32_t)d->stack_offset.n;
 		break;
 	case SECTION_SAMPLES:
-		sbuf_grow(&s->raw, d->samples.n * SA_SIZE);
+		sbuf_grow(&s->raw, d->samples.n * SMP_SIZE);
 		for (size_t i = 0; i < d->samples.n; i++) {
 			const struct cprof_sample *x = &d->samples.v[i];
-			memset(rec, 0, SA_SIZE);
-			put_le64(rec + SA_TIME, x->time);
-			put_le64(rec + SA_PERIOD, x->period);
-			put_le32(rec + SA_PID, x->pid);
-			put_le32(rec + SA_TID, x->tid);
-			put_le32(rec + SA_STACK, x->stack);
-			put_le16(rec + SA_EVENT, x->event);
-			rec[SA_MODE] = x->mode;
-			sbuf_add(&s->raw, rec, SA_SIZE);
+			memset(rec, 0, SMP_SIZE);
+			put_le64(rec + SMP_TIME, x->time);
+			put_le64(rec + SMP_PERIOD, x->period);
+			put_le32(rec + SMP_PID, x->pid);
+			put_le32(rec + SMP_TID, x->tid);
+			put_le32(rec + SMP_STACK, x->stack);
+			put_le16(rec + SMP_EVENT, x->event);
+			rec[SMP_MODE] = x->mode;
+			sbuf_add(&s->raw, rec, SMP_SIZE);
 		}
 		s->count = (uint32_t)d->samples.n;
 		break;
@@ -174,7 +177,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 
 	uint8_t *h = (uint8_t *)out.buf;
 	memcpy(h + HDR_MAGIC, CPROF_MAGIC, 8);
-	put_le32(h + HDR_VERSION, CPROF_VERSION);
+	put_le32(h + HDR_VERSION, CPROF_DATA_VERSION);
 	put_le32(h + HDR_HEADER_SIZE, HDR_SIZE);
 	put_le32(h + HDR_SECTION_COUNT, ARRAY_SIZE(order));
 	put_le64(h + HDR_TABLE_OFFSET, table_off);

@@ -138,7 +138,6 @@ out:
 	vec_release(&frames);
 	if (r < 0) {
 		cprof_data_release(d);
-		cprof_data_init(d);
 	}
 	return r;
 }

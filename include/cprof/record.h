@@ -1,0 +1,154 @@
+/*
+ * record.h - the recording side: perf_event_open events (perf.c), their
+ * ring buffers (ring.c), the workload launcher (launcher.c), the recording
+ * loop (session.c) and the finishing pass that symbolizes raw samples into a
+ * struct cprof_data (resolve.c).
+ *
+ * Raw records are kept in a struct raw_store while recording; nothing is
+ * symbolized until the workload is done, so the hot path only copies bytes.
+ */
+#ifndef CPROF_RECORD_H
+#define CPROF_RECORD_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/perf_event.h>
+
+#include "cprof/base.h"
+
+struct cprof_data;
+
+/* ---- events (perf.c) ---- */
+struct event_desc {
+	const char *name;
+	uint32_t type;
+	uint64_t config;
+	const char *unit;   /* what the period counts */
+	bool hardware;
+};
+extern const struct event_desc event_table[];
+extern const size_t event_table_size;
+const struct event_desc *event_find(const char *name);
+/* True when the kernel exposes a CPU PMU (hardware events can work). */
+bool pmu_available(void);
+
+struct perf_open_opts {
+	const struct event_desc *ev;
+	bool use_freq;
+	uint64_t freq_or_period;
+	bool callchain;
+	bool inherit;
+	bool enable_on_exec;
+	bool exclude_kernel;
+};
+/* Fill attr for sampling as cprof does; see tech-notes on field choices. */
+void perf_attr_init(struct perf_event_attr *attr, const struct perf_open_opts *o);
+/* perf_event_open with FD_CLOEXEC; returns fd or -errno. */
+int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
+/* Explain a perf_event_open failure: cause and fix. */
+int perf_open_error(struct cprof_err *err, int errnum, const char *what, pid_t pid);
+/* Online CPU numbers from /sys; returns count, fills cpus (caller frees). */
+int online_cpus(int **cpus, struct cprof_err *err) CPROF_WUR;
+
+/* ---- raw records (ring.c) ---- */
+struct raw_sample {
+	uint64_t time, period;
+	uint32_t pid, tid;
+	uint32_t nips;     /* ips[ip_off .. ip_off + nips) in raw_store.ips */
+	uint64_t ip_off;
+	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
+	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
+};
+
+struct raw_mmap {
+	uint64_t time, start, len, pgoff;
+	uint32_t pid, tid;
+	char *path;        /* owned */
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+};
+
+struct raw_task {
+	uint64_t time;
+	uint32_t pid, ppid, tid, ptid;
+	bool exit;
+};
+
+struct raw_comm {
+	uint64_t time;
+	uint32_t pid, tid;
+	char comm[16];
+};
+
+struct raw_store {
+	VEC(struct raw_sample) samples;
+	VEC(uint64_t) ips;
+	VEC(struct raw_mmap) mmaps;
+	VEC(struct raw_task) tasks;
+	VEC(struct raw_comm) comms;
+	uint64_t lost_records;   /* PERF_RECORD_LOST: records the kernel could not write */
+	uint64_t lost_samples;   /* PERF_RECORD_LOST_SAMPLES */
+	uint64_t throttles;
+	uint64_t malformed;      /* records too short for their type: counted, skipped */
+	uint64_t sample_type;
+};
+void raw_store_release(struct raw_store *s);
+/* Parse one perf record into the store. */
+void raw_store_add(struct raw_store *s, const void *rec, size_t len);
+
+struct ring {
+	int fd;
+	void *base;          /* header page + data */
+	size_t data_size;
+	uint8_t *scratch;    /* for records that wrap around the end */
+};
+int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
+void ring_unmap(struct ring *r);
+/* Copy every complete record out into the store; returns bytes consumed. */
+size_t ring_drain(struct ring *r, struct raw_store *s);
+
+/* ---- workload (launcher.c) ---- */
+struct workload {
+	pid_t pid;
+	int go_fd;   /* closing it lets the child exec */
+	int err_fd;  /* the child writes errno here if exec fails */
+};
+/* Fork a child that waits, then execs argv. */
+int workload_prepare(struct workload *w, char **argv, struct cprof_err *err) CPROF_WUR;
+/* Let it exec; returns 0, or -errno (with err filled) if exec failed. */
+int workload_start(struct workload *w, const char *cmd, struct cprof_err *err) CPROF_WUR;
+void workload_abort(struct workload *w);
+
+/* ---- the whole recording (session.c) ---- */
+struct record_opts {
+	const char *output;
+	const char *event;     /* NULL = default */
+	bool use_period;       /* -c given */
+	uint64_t freq, period;
+	bool callchain;
+	pid_t attach_pid;      /* -p, 0 = launch argv */
+	double duration;       /* seconds, 0 = until the workload ends */
+	unsigned mmap_pages;
+	bool quiet;
+	char **argv;
+};
+
+struct record_result {
+	int exit_status;       /* the workload's, as a shell reports it */
+	uint64_t samples, lost;
+};
+
+/* Record; messages for the user go through note() (may be NULL). */
+typedef void (*record_note_fn)(const char *msg);
+int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
+	       struct cprof_err *err) CPROF_WUR;
+
+/* ---- finishing pass (resolve.c) ---- */
+struct resolve_stats {
+	uint64_t frames_resolved, unknown;
+};
+/* Symbolize the store's samples into d (already holding meta and events). */
+int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct resolve_stats *st,
+		    struct cprof_err *err) CPROF_WUR;
+
+#endif

@@ -1,0 +1,494 @@
+/*
+ * session.c - one recording from start to file: choose the event, open it on
+ * every CPU for the workload (or every thread of an attached process), drain
+ * the ring buffers until the workload ends or the user stops us, then hand
+ * the raw records to the finishing pass and write the data file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cprof/data.h"
+#include "cprof/record.h"
+
+/* Signal state: the only globals, since handlers cannot take arguments. */
+static volatile sig_atomic_t stop_requests;
+static volatile sig_atomic_t forward_sig;
+static volatile pid_t child_pid;
+static int wake_pipe[2] = { -1, -1 };
+
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	int saved = errno;
+	stop_requests++;
+	/* A terminal's Ctrl-C reaches the workload's process group by itself;
+	 * a kill(1) aimed at cprof alone must be passed on. */
+	if (child_pid > 0 && si && si->si_code <= 0)
+		kill(child_pid, sig);
+	forward_sig = sig;
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "s", 1) < 0) {
+		/* the pipe is full: the loop is awake anyway */
+	}
+	errno = saved;
+}
+
+static void on_child(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (wake_pipe[1] >= 0 && write(wake_pipe[1], "c", 1) < 0) {
+		/* full pipe: already woken */
+	}
+	errno = saved;
+}
+
+static int install_signals(struct cprof_err *err)
+{
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return err_set(err, errno, "pipe: %s", strerror(errno));
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_stop_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGCHLD, &sa, NULL);
+	return 0;
+}
+
+static void restore_signals(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	for (int i = 0; i < 2; i++)
+		if (wake_pipe[i] >= 0) {
+			close(wake_pipe[i]);
+			wake_pipe[i] = -1;
+		}
+}
+
+struct events {
+	VEC(int) fds;
+	VEC(struct ring) rings;
+	VEC(int) ring_cpu;
+};
+
+static void events_close(struct events *ev)
+{
+	for (size_t i = 0; i < ev->rings.n; i++)
+		ring_unmap(&ev->rings.v[i]);
+	for (size_t i = 0; i < ev->fds.n; i++)
+		close(ev->fds.v[i]);
+	vec_release(&ev->fds);
+	vec_release(&ev->rings);
+	vec_release(&ev->ring_cpu);
+}
+
+/* Open attr for each target thread on each CPU: one ring per CPU, every
+ * other event on that CPU redirected into it with SET_OUTPUT. */
+static int events_open(struct events *ev, struct perf_event_attr *attr, const pid_t *tids, size_t ntids,
+		       const int *cpus, int ncpus, unsigned pages, const char *evname, struct cprof_err *err)
+{
+	for (int c = 0; c < ncpus; c++) {
+		int ring_fd = -1;
+		for (size_t t = 0; t < ntids; t++) {
+			int fd = perf_open(attr, tids[t], cpus[c], -1);
+			if (fd < 0) {
+				if (fd == -ESRCH && ntids > 1)
+					continue; /* that thread exited meanwhile */
+				return perf_open_error(err, -fd, evname, tids[t]);
+			}
+			vec_push(&ev->fds, fd);
+			if (ring_fd < 0) {
+				struct ring r;
+				int rc = ring_map(&r, fd, pages, err);
+				if (rc < 0)
+					return rc;
+				vec_push(&ev->rings, r);
+				vec_push(&ev->ring_cpu, cpus[c]);
+				ring_fd = fd;
+			} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+				return err_set(err, errno, "cannot share the ring buffer of CPU %d: %s", cpus[c],
+					       strerror(errno));
+			}
+		}
+	}
+	return 0;
+}
+
+static void drain_all(struct events *ev, struct raw_store *st)
+{
+	for (size_t i = 0; i < ev->rings.n; i++)
+		ring_drain(&ev->rings.v[i], st);
+}
+
+static uint64_t rusage_ns(const struct rusage *ru)
+{
+	return (uint64_t)ru->ru_utime.tv_sec * 1000000000ULL + (uint64_t)ru->ru_utime.tv_usec * 1000ULL +
+	       (uint64_t)ru->ru_stime.tv_sec * 1000000000ULL + (uint64_t)ru->ru_stime.tv_usec * 1000ULL;
+}
+
+/* utime + stime of a whole process from /proc, in ns; 0 if unknown. */
+static uint64_t proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	unsigned long long ut = 0, st = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	return (ut + st) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
+}
+
+/* Threads of a running process, and its existing executable mappings (the
+ * kernel reports only mappings made after the events exist). */
+struct tid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static int attach_targets(pid_t pid, struct tid_list *tids, struct raw_store *st, struct cprof_err *err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	DIR *dir = opendir(path);
+	if (!dir)
+		return err_set(err, ESRCH, "process %d not found", (int)pid);
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		pid_t tid = (pid_t)atoi(de->d_name);
+		vec_push(tids, tid);
+		char cpath[96], comm[32] = "";
+		snprintf(cpath, sizeof cpath, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+		FILE *fp = fopen(cpath, "r");
+		if (fp) {
+			if (fgets(comm, sizeof comm, fp))
+				comm[strcspn(comm, "\n")] = 0;
+			fclose(fp);
+		}
+		struct raw_comm cm = { .time = 0, .pid = (uint32_t)pid, .tid = (uint32_t)tid };
+		snprintf(cm.comm, sizeof cm.comm, "%s", comm);
+		vec_push(&st->comms, cm);
+	}
+	closedir(dir);
+	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
+	char line[4096];
+	while (fgets(line, sizeof line, fp)) {
+		unsigned long long start, end, off;
+		char perms[8];
+		int pos = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off, &pos) != 4)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		char *name = line + pos;
+		while (*name == ' ')
+			name++;
+		name[strcspn(name, "\n")] = 0;
+		struct raw_mmap m = { .time = 0, .start = start, .len = end - start, .pgoff = off,
+				      .pid = (uint32_t)pid, .tid = (uint32_t)pid };
+		m.path = xstrdup(*name ? name : "//anon");
+		vec_push(&st->mmaps, m);
+	}
+	fclose(fp);
+	return 0;
+}
+
+static void join_argv(char **argv, struct sbuf *out)
+{
+	for (int i = 0; argv && argv[i]; i++) {
+		if (i)
+			sbuf_addc(out, ' ');
+		bool quote = argv[i][0] == 0 || strpbrk(argv[i], " \t\"'\\$") != NULL;
+		if (quote)
+			sbuf_addc(out, '\'');
+		sbuf_adds(out, argv[i]);
+		if (quote)
+			sbuf_addc(out, '\'');
+	}
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
+	       struct cprof_err *err)
+{
+	struct events ev = { 0 };
+	struct raw_store st = { 0 };
+	struct workload wl = { .pid = 0, .go_fd = -1, .err_fd = -1 };
+	struct cprof_data d;
+	struct tid_list tids = { 0 };
+	int *cpus = NULL, r = 0, status = 0;
+	bool have_status = false;
+	struct rusage child_ru;
+	memset(&child_ru, 0, sizeof child_ru);
+	memset(res, 0, sizeof *res);
+	cprof_data_init(&d);
+
+	/* The event: the one asked for, else cycles where a PMU exists. */
+	const struct event_desc *evd;
+	bool default_event = o->event == NULL;
+	if (o->event) {
+		evd = event_find(o->event);
+		if (!evd) {
+			r = err_set(err, EINVAL, "unknown event '%s'; known: cycles, instructions, cache-misses, "
+						 "branch-misses, cpu-clock, task-clock, page-faults, context-switches", o->event);
+			goto out;
+		}
+	} else if (pmu_available()) {
+		evd = event_find("cycles");
+	} else {
+		evd = event_find("cpu-clock");
+		if (note && !o->quiet)
+			note("no hardware PMU here (virtual machine?); sampling cpu-clock");
+	}
+
+	int ncpus = online_cpus(&cpus, err);
+	if (ncpus < 0) {
+		r = ncpus;
+		goto out;
+	}
+	r = install_signals(err);
+	if (r < 0)
+		goto out;
+
+	if (o->attach_pid) {
+		r = attach_targets(o->attach_pid, &tids, &st, err);
+		if (r < 0)
+			goto out;
+	} else {
+		r = workload_prepare(&wl, o->argv, err);
+		if (r < 0)
+			goto out;
+		child_pid = wl.pid;
+		vec_push(&tids, wl.pid);
+	}
+
+	struct perf_open_opts po = { .ev = evd, .use_freq = !o->use_period,
+				     .freq_or_period = o->use_period ? o->period : o->freq,
+				     .callchain = o->callchain, .inherit = true,
+				     .enable_on_exec = o->attach_pid == 0, .exclude_kernel = false };
+	struct perf_event_attr attr;
+	perf_attr_init(&attr, &po);
+	st.sample_type = attr.sample_type;
+	r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
+	if (r < 0 && default_event && evd->hardware && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
+		events_close(&ev);
+		evd = event_find("cpu-clock");
+		po.ev = evd;
+		perf_attr_init(&attr, &po);
+		if (note && !o->quiet)
+			note("cycles is not supported here; sampling cpu-clock");
+		r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
+	}
+	if (r < 0 && (-r == EACCES || -r == EPERM)) {
+		/* perf_event_paranoid >= 2 allows user-space-only sampling. */
+		events_close(&ev);
+		po.exclude_kernel = true;
+		perf_attr_init(&attr, &po);
+		struct cprof_err e2;
+		int r2 = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, &e2);
+		if (r2 == 0) {
+			r = 0;
+			if (note && !o->quiet)
+				note("kernel samples are excluded (perf_event_paranoid); time in the kernel is not counted");
+		}
+	}
+	if (r < 0)
+		goto out;
+
+	uint64_t t_start = now_ns();
+	struct rusage ru0;
+	getrusage(RUSAGE_SELF, &ru0);
+	uint64_t attach_cpu0 = o->attach_pid ? proc_cpu_ns(o->attach_pid) : 0;
+	if (o->attach_pid) {
+		for (size_t i = 0; i < ev.fds.n; i++)
+			if (ioctl(ev.fds.v[i], PERF_EVENT_IOC_ENABLE, 0) < 0) {
+				r = err_set(err, errno, "cannot enable sampling: %s", strerror(errno));
+				goto out;
+			}
+	} else {
+		r = workload_start(&wl, o->argv[0], err);
+		if (r < 0)
+			goto out;
+	}
+
+	/* The loop: wake on ring watermarks, signals or child exit; drain every
+	 * ring on every wake-up, and at least every 100 ms. */
+	struct pollfd *pfd = xcalloc(ev.rings.n + 1, sizeof *pfd);
+	uint64_t deadline = o->duration > 0 ? t_start + (uint64_t)(o->duration * 1e9) : 0;
+	bool done = false, stopped_early = false;
+	int handled_stops = 0;
+	while (!done) {
+		size_t n = 0;
+		pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
+		for (size_t i = 0; i < ev.rings.n; i++)
+			pfd[n++] = (struct pollfd){ .fd = ev.rings.v[i].fd, .events = POLLIN };
+		int timeout = 100;
+		if (deadline) {
+			uint64_t now = now_ns();
+			if (now >= deadline)
+				timeout = 0;
+			else if ((deadline - now) / 1000000 < 100)
+				timeout = (int)((deadline - now) / 1000000) + 1;
+		}
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+			r = err_set(err, errno, "poll: %s", strerror(errno));
+			break;
+		}
+		char junk[64];
+		while (read(wake_pipe[0], junk, sizeof junk) > 0)
+			;
+		drain_all(&ev, &st);
+		if (wl.pid > 0) {
+			pid_t w = wait4(wl.pid, &status, WNOHANG, &child_ru);
+			if (w == wl.pid) {
+				have_status = true;
+				wl.pid = 0;
+				child_pid = 0;
+				done = true;
+			}
+		} else if (o->attach_pid && kill(o->attach_pid, 0) < 0 && errno == ESRCH) {
+			done = true;
+		}
+		if (deadline && now_ns() >= deadline && !done) {
+			stopped_early = true;
+			done = true;
+		}
+		if (stop_requests > handled_stops) {
+			handled_stops = stop_requests;
+			/* Attached: Ctrl-C ends the recording. Launched: the workload
+			 * got the signal too; wait for it, unless asked twice. */
+			if (o->attach_pid || stop_requests >= 2) {
+				stopped_early = true;
+				done = true;
+			}
+		}
+	}
+	free(pfd);
+	for (size_t i = 0; i < ev.fds.n; i++)
+		(void)ioctl(ev.fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	drain_all(&ev, &st);
+	uint64_t t_end = now_ns();
+	struct rusage ru1;
+	getrusage(RUSAGE_SELF, &ru1);
+	uint64_t workload_cpu = 0;
+	if (o->attach_pid) {
+		uint64_t c1 = proc_cpu_ns(o->attach_pid);
+		workload_cpu = c1 > attach_cpu0 ? c1 - attach_cpu0 : 0;
+	}
+	if (wl.pid > 0 && stopped_early) {
+		/* --duration or a second Ctrl-C: end the workload we started. */
+		kill(wl.pid, SIGTERM);
+		if (wait4(wl.pid, &status, 0, &child_ru) == wl.pid)
+			have_status = true;
+		wl.pid = 0;
+		child_pid = 0;
+	}
+	if (have_status)
+		workload_cpu = rusage_ns(&child_ru);
+	events_close(&ev);
+	if (r < 0)
+		goto out;
+
+	/* Describe the recording, then symbolize it. */
+	struct sbuf cmd = SBUF_INIT;
+	if (o->attach_pid)
+		sbuf_addf(&cmd, "-p %d", (int)o->attach_pid);
+	else
+		join_argv(o->argv, &cmd);
+	cprof_meta_set(&d, "command", cmd.buf);
+	sbuf_release(&cmd);
+	cprof_meta_set(&d, "cprof_version", CPROF_VERSION);
+	char host[256] = "";
+	if (gethostname(host, sizeof host - 1) == 0)
+		cprof_meta_set(&d, "hostname", host);
+	cprof_meta_setf(&d, "start_time_ns", "%" PRIu64, t_start);
+	cprof_meta_setf(&d, "duration_ns", "%" PRIu64, t_end - t_start);
+	cprof_meta_setf(&d, "lost_samples", "%" PRIu64, st.lost_records + st.lost_samples);
+	cprof_meta_setf(&d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&ru1) - rusage_ns(&ru0));
+	cprof_meta_setf(&d, "workload_cpu_ns", "%" PRIu64, workload_cpu);
+	cprof_meta_setf(&d, "cpus", "%d", ncpus);
+	cprof_meta_set(&d, "call_graph", o->callchain ? "fp" : "none");
+	cprof_meta_set(&d, "kernel_samples", po.exclude_kernel ? "excluded" : "included");
+	if (have_status)
+		cprof_meta_setf(&d, "exit_status", "%d", status_to_exit(status));
+	struct cprof_event e = { .name = cprof_intern(&d, evd->name), .unit = cprof_intern(&d, evd->unit),
+				 .type = evd->type, .config = evd->config,
+				 .period = o->use_period ? o->period : o->freq, .flags = o->use_period ? 0 : EVF_FREQ };
+	vec_push(&d.events, e);
+
+	struct resolve_stats rs;
+	uint64_t t_fin0 = now_ns();
+	r = resolve_samples(&d, &st, &rs, err);
+	if (r < 0)
+		goto out;
+	struct rusage ru2;
+	getrusage(RUSAGE_SELF, &ru2);
+	cprof_meta_setf(&d, "finish_cpu_ns", "%" PRIu64, rusage_ns(&ru2) - rusage_ns(&ru1));
+	cprof_meta_setf(&d, "finish_wall_ns", "%" PRIu64, now_ns() - t_fin0);
+	if (st.malformed)
+		cprof_meta_setf(&d, "malformed_records", "%" PRIu64, st.malformed);
+
+	struct sbuf old = SBUF_INIT;
+	sbuf_addf(&old, "%s.old", o->output);
+	r = cprof_data_write(&d, o->output, strcmp(o->output, "-") ? old.buf : NULL, err);
+	sbuf_release(&old);
+	res->samples = d.samples.n;
+	res->lost = st.lost_records + st.lost_samples;
+	res->exit_status = have_status ? status_to_exit(status) : (stopped_early ? 130 : 0);
+	if (o->attach_pid)
+		res->exit_status = 0;
+out:
+	if (wl.pid > 0 || wl.go_fd >= 0)
+		workload_abort(&wl);
+	child_pid = 0;
+	events_close(&ev);
+	restore_signals();
+	raw_store_release(&st);
+	cprof_data_release(&d);
+	vec_release(&tids);
+	free(cpus);
+	return r;
+}

@@ -1,0 +1,84 @@
+#!/bin/bash
+# t-record.sh - record real workloads and check what the report says.
+# Shares are statistical: each workload gives the functions work in a known
+# ratio, runs long enough for ~1000 samples, and gets a tolerance of 6 points
+# (about 4 standard deviations at that sample count), so a busy machine does
+# not make it flaky.
+. "$(dirname "$0")/test-lib.sh"
+
+# Known proportions: hot_a:hot_b:hot_c = 1:2:3 of the work.
+"$CPROF" record -g -q -o hot.data -- "$WORKLOADS/hot" >/dev/null
+check "hot: recording exists" test -s hot.data
+a=$(self_share hot.data hot_a); b=$(self_share hot.data hot_b); c=$(self_share hot.data hot_c)
+echo "hot shares: a=$a b=$b c=$c"
+check "hot_a ~ 16.7%" within "$a" 16.7 6
+check "hot_b ~ 33.3%" within "$b" 33.3 6
+check "hot_c ~ 50.0%" within "$c" 50.0 6
+check "driver is the caller of all (total ~100%)" within "$(total_share hot.data driver)" 100 3
+check "call tree shows driver above hot_c" sh -c "'$CPROF' report -i hot.data --call-tree | grep -A3 'driver' | grep -q hot_c"
+check "source lines resolved" sh -c "'$CPROF' report -i hot.data | grep -q 'hot.c:[0-9]'"
+check "folded output has the full chain" sh -c "'$CPROF' report -i hot.data --format folded | grep -q 'main;driver;hot_c [0-9]'"
+
+# Threads: light:heavy = 1:3, each named by pthread_setname_np.
+"$CPROF" record -q -o thr.data -- "$WORKLOADS/threads" >/dev/null
+"$CPROF" report -i thr.data --threads > thr.txt
+heavy=$(awk '$NF == "heavy" { sub("%", "", $1); print $1 }' thr.txt)
+light=$(awk '$NF == "light" { sub("%", "", $1); print $1 }' thr.txt)
+echo "threads: heavy=$heavy light=$light"
+check "heavy thread ~75%" within "$heavy" 75 6
+check "light thread ~25%" within "$light" 25 6
+check "--comm filters to one thread" within "$(self_share thr.data heavy_work)" 75 6
+check "--comm heavy keeps only heavy_work" sh -c "'$CPROF' report -i thr.data --comm heavy --format csv | grep -q heavy_work && ! '$CPROF' report -i thr.data --comm heavy --format csv | grep -q light_work"
+
+# fork and exec: parent, forked child and exec'd program each do a third.
+"$CPROF" record -q -o fe.data -- "$WORKLOADS/forkexec" "$WORKLOADS/hot" 3 >/dev/null
+check "forkexec: parent_work ~33%" within "$(self_share fe.data parent_work)" 33.3 6
+check "forkexec: child_work ~33%" within "$(self_share fe.data child_work)" 33.3 6
+hc=$(self_share fe.data hot_c)
+check "forkexec: exec'd hot_c ~16.7%" within "$hc" 16.7 5
+check "three processes in the thread view" test "$("$CPROF" report -i fe.data --threads | awk '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/' | wc -l)" -ge 3
+
+# Exit status is the workload's, 128+N for a signal.
+"$CPROF" record -q -o ex.data -- sh -c 'exit 3'; rc=$?
+check "exit status propagates (3)" test "$rc" -eq 3
+"$CPROF" record -q -o ex.data -- sh -c 'kill -9 $$'; rc=$?
+check "signal death gives 137" test "$rc" -eq 137
+
+# A command that does not exist: clear error, non-zero, no data file.
+rm -f nope.data
+"$CPROF" record -q -o nope.data -- ./no-such-command-here 2> err.txt; rc=$?
+check "missing command fails" test "$rc" -ne 0
+check "missing command is named" grep -q "no-such-command-here" err.txt
+check "no data file for a missing command" test ! -e nope.data
+check "no temp file left" sh -c '! ls nope.data.tmp.* 2>/dev/null | grep -q .'
+
+# Ctrl-C (SIGINT) mid-record: the workload stops, the file is complete.
+"$CPROF" record -q -o int.data -- "$WORKLOADS/hot" 1 forever >/dev/null &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid; rc=$?
+check "SIGINT: exit status 130" test "$rc" -eq 130
+check "SIGINT: data file reportable" sh -c "'$CPROF' report -i int.data >/dev/null"
+check "SIGINT: samples kept" test "$("$CPROF" report -i int.data --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"])')" -gt 300
+
+# An existing file is kept as .old.
+cp hot.data keep.data
+"$CPROF" record -q -o keep.data -- true
+check "old data file kept as .old" cmp -s hot.data keep.data.old
+
+# Attach to a running process with -p and --duration.
+"$WORKLOADS/hot" 1 forever >/dev/null &
+victim=$!
+sleep 0.2
+"$CPROF" record -q -p $victim --duration 1.5 -o att.data; rc=$?
+kill $victim; wait $victim 2>/dev/null
+check "attach: exit 0" test "$rc" -eq 0
+check "attach: hot_c ~50%" within "$(self_share att.data hot_c)" 50 8
+check "attach: existing mappings symbolized" sh -c "'$CPROF' report -i att.data | grep -q driver"
+
+# Lost samples are reported in the header and JSON.
+check "lost count in JSON" sh -c "'$CPROF' report -i hot.data --format json | grep -q '\"lost_samples\": 0'"
+check "recorder overhead in header" sh -c "'$CPROF' report -i hot.data | grep -q '^# overhead:'"
+
+finish

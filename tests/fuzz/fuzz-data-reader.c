@@ -1,0 +1,180 @@
+/*
+ * fuzz-data-reader.c - fuzzing the one parser of cprof data files (and the
+ * folded-stack parser that shares its consumers).
+ *
+ * LLVMFuzzerTestOneInput() is the libFuzzer entry point (clang builds can
+ * link it with -fsanitize=fuzzer). Under gcc, main() below replays the
+ * committed corpus and then runs a deterministic mutation fuzzer: it mutates
+ * a valid file and, half of the time, repairs every checksum afterwards so
+ * the mutation reaches the structural checks behind them. Run under
+ * ASan+UBSan by scripts/test.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "cprof/data.h"
+#include "cprof/folded.h"
+#include "cprof/profile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	if (cprof_data_parse(&d, data, size, "fuzz", &err) == 0) {
+		/* A file that parses must be safe to use everywhere. */
+		struct profile p;
+		struct profile_filter f = PROFILE_FILTER_INIT;
+		if (profile_build(&p, &d, &f, &err) == 0) {
+			FILE *out = fopen("/dev/null", "w");
+			if (out) {
+				folded_write(out, &p);
+				fclose(out);
+			}
+			profile_release(&p);
+		}
+		uint8_t *again;
+		size_t len;
+		if (cprof_data_serialize(&d, &again, &len, &err) == 0)
+			free(again);
+	}
+	cprof_data_release(&d);
+	FILE *fp = fmemopen((void *)data, size ? size : 1, "r");
+	if (fp && size) {
+		if (folded_read(&d, fp, "fuzz", false, NULL, NULL, &err) >= 0) {
+			struct profile p;
+			struct profile_filter f = PROFILE_FILTER_INIT;
+			if (profile_build(&p, &d, &f, &err) == 0)
+				profile_release(&p);
+		}
+		cprof_data_release(&d);
+	}
+	if (fp)
+		fclose(fp);
+	return 0;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Recompute section, table and header checksums after a mutation. */
+static void repair_checksums(uint8_t *buf, size_t len)
+{
+	if (len < HDR_SIZE)
+		return;
+	uint32_t n = get_le32(buf + HDR_SECTION_COUNT);
+	uint64_t toff = get_le64(buf + HDR_TABLE_OFFSET);
+	if (toff <= len && n < 64 && (uint64_t)n * SEC_ENTRY_SIZE <= len - toff) {
+		for (uint32_t i = 0; i < n; i++) {
+			uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
+			uint64_t off = get_le64(e + SEC_OFFSET), size = get_le64(e + SEC_SIZE);
+			if (off <= len && size <= len - off)
+				put_le32(e + SEC_CRC, (uint32_t)crc32(0, buf + off, (uInt)size));
+		}
+		put_le32(buf + HDR_TABLE_CRC, (uint32_t)crc32(0, buf + toff, n * SEC_ENTRY_SIZE));
+	}
+	put_le64(buf + HDR_FILE_SIZE, len);
+	put_le32(buf + HDR_CRC, 0);
+	put_le32(buf + HDR_CRC, (uint32_t)crc32(0, buf, HDR_SIZE));
+}
+
+static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	cprof_data_init(&d);
+	cprof_meta_set(&d, "command", "seed");
+	struct cprof_event ev = { .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") };
+	vec_push(&d.events, ev);
+	vec_push(&d.threads, ((struct cprof_thread){ 1, 1, cprof_intern(&d, "t"), 0, 1 }));
+	uint32_t fr[4];
+	for (int i = 0; i < 4; i++) {
+		char name[8];
+		snprintf(name, sizeof name, "f%d", i);
+		struct cprof_frame f = { .func = cprof_intern(&d, name), .dso = cprof_intern(&d, "/x"), .line = (uint32_t)i };
+		fr[i] = cprof_add_frame(&d, &f);
+	}
+	for (size_t i = 0; i < nsamples; i++) {
+		struct cprof_sample s = { .time = i, .period = 1, .pid = 1, .tid = 1 };
+		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), 0);
+		vec_push(&d.samples, s);
+	}
+	struct cprof_map m = { .start = 1, .len = 2, .path = cprof_intern(&d, "/x") };
+	vec_push(&d.maps, m);
+	if (cprof_data_serialize(&d, buf, len, &err) < 0)
+		abort();
+	cprof_data_release(&d);
+}
+
+static void mutate_rounds(size_t nsamples, int rounds)
+{
+	uint8_t *seed, *buf;
+	size_t len;
+	make_seed(&seed, &len, nsamples);
+	buf = malloc(len + 64);
+	for (int r = 0; r < rounds; r++) {
+		size_t n = len;
+		memcpy(buf, seed, len);
+		int muts = 1 + (int)(next_rand() % 4);
+		for (int m = 0; m < muts; m++) {
+			size_t at = next_rand() % n;
+			switch (next_rand() % 5) {
+			case 0: buf[at] ^= (uint8_t)(1u << (next_rand() % 8)); break;
+			case 1: buf[at] = (uint8_t)next_rand(); break;
+			case 2: n = at ? at : 1; break; /* truncate */
+			case 3: if (at + 4 <= n) put_le32(buf + at, (uint32_t)next_rand() % 70000); break;
+			case 4: if (at + 4 <= n) put_le32(buf + at, 0xffffffffu - (uint32_t)(next_rand() % 3)); break;
+			}
+		}
+		if (r % 2)
+			repair_checksums(buf, n);
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	free(buf);
+	free(seed);
+}
+
+static int replay_corpus(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	int n = 0;
+	if (!dp)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(dp))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		FILE *fp = fopen(path, "rb");
+		if (!fp)
+			continue;
+		static uint8_t buf[1 << 20];
+		size_t len = fread(buf, 1, sizeof buf, fp);
+		fclose(fp);
+		LLVMFuzzerTestOneInput(buf, len);
+		n++;
+	}
+	closedir(dp);
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	int files = argc > 1 ? replay_corpus(argv[1]) : 0;
+	int rounds = argc > 2 ? atoi(argv[2]) : 20000;
+	mutate_rounds(3, rounds / 2);       /* small, uncompressed sections */
+	mutate_rounds(2000, rounds / 2);    /* zstd-compressed sections */
+	printf("replayed %d corpus files, %d mutations survived\n", files, rounds);
+	return 0;
+}

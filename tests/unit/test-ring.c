@@ -1,0 +1,230 @@
+/* test-ring.c - ring buffer draining (wrap-around, tail updates) and the
+ * parsing of each perf record type into the raw store. */
+#include <linux/perf_event.h>
+
+#include "cprof/record.h"
+#include "harness.h"
+
+#define PAGE 4096
+#define DATA 4096 /* one data page: small, so records wrap */
+
+struct fake {
+	uint8_t *mem; /* header page + data */
+	struct ring r;
+	uint64_t head;
+};
+
+static void fake_init(struct fake *f)
+{
+	f->mem = aligned_alloc(PAGE, PAGE + DATA);
+	memset(f->mem, 0, PAGE + DATA);
+	struct perf_event_mmap_page *h = (void *)f->mem;
+	h->data_offset = PAGE;
+	h->data_size = DATA;
+	f->r.base = f->mem;
+	f->r.data_size = DATA;
+	f->r.scratch = xmalloc(65536);
+	f->head = 0;
+}
+
+static void fake_put(struct fake *f, const void *rec, size_t len)
+{
+	const uint8_t *p = rec;
+	for (size_t i = 0; i < len; i++)
+		f->mem[PAGE + (f->head + i) % DATA] = p[i];
+	f->head += len;
+	((struct perf_event_mmap_page *)f->mem)->data_head = f->head;
+}
+
+static void fake_free(struct fake *f)
+{
+	free(f->r.scratch);
+	free(f->mem);
+}
+
+/* A sample with IDENTIFIER|IP|TID|TIME|PERIOD|CALLCHAIN. */
+static size_t make_sample(uint8_t *buf, uint32_t pid, uint32_t tid, uint64_t time, uint64_t nips)
+{
+	uint64_t w[64];
+	size_t n = 0;
+	w[n++] = 77;           /* identifier */
+	w[n++] = 0x401000;     /* ip */
+	w[n++] = pid | ((uint64_t)tid << 32);
+	w[n++] = time;
+	w[n++] = 1001001;      /* period */
+	w[n++] = nips;
+	w[n++] = (uint64_t)PERF_CONTEXT_USER;
+	for (uint64_t i = 1; i < nips; i++)
+		w[n++] = 0x401000 + i;
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER, (uint16_t)(8 + n * 8) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, n * 8);
+	return 8 + n * 8;
+}
+
+static size_t add_trailer(uint8_t *buf, size_t len, uint32_t pid, uint64_t time)
+{
+	uint64_t t[3] = { pid | ((uint64_t)pid << 32), time, 77 };
+	memcpy(buf + len, t, sizeof t);
+	len += sizeof t;
+	((struct perf_event_header *)buf)->size = (uint16_t)len;
+	return len;
+}
+
+TEST(samples_wrap_around)
+{
+	struct fake f;
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[1024];
+	fake_init(&f);
+	/* 200 samples of 104 bytes through a 4 KiB buffer: many wrap. */
+	for (int i = 0; i < 200; i++) {
+		size_t len = make_sample(rec, 10, 11, 1000 + (uint64_t)i, 5);
+		fake_put(&f, rec, len);
+		if (i % 7 == 6)
+			ring_drain(&f.r, &s);
+	}
+	ring_drain(&f.r, &s);
+	ASSERT_EQ(s.samples.n, 200);
+	for (int i = 0; i < 200; i++) {
+		const struct raw_sample *x = &s.samples.v[i];
+		ASSERT_EQ(x->time, 1000 + i);
+		ASSERT_EQ(x->pid, 10);
+		ASSERT_EQ(x->tid, 11);
+		ASSERT_EQ(x->nips, 5);
+		ASSERT_EQ(x->period, 1001001);
+		ASSERT_EQ(s.ips.v[x->ip_off + 0], (uint64_t)PERF_CONTEXT_USER);
+		ASSERT_EQ(s.ips.v[x->ip_off + 4], 0x401004);
+	}
+	ASSERT_EQ(((struct perf_event_mmap_page *)f.mem)->data_tail, f.head);
+	ASSERT_EQ(s.malformed, 0);
+	raw_store_release(&s);
+	fake_free(&f);
+}
+
+TEST(partial_record_waits)
+{
+	struct fake f;
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[256];
+	fake_init(&f);
+	size_t len = make_sample(rec, 1, 1, 5, 3);
+	fake_put(&f, rec, len);
+	/* The kernel has published only part of a second record. */
+	((struct perf_event_mmap_page *)f.mem)->data_head = f.head + 8;
+	memcpy(f.mem + PAGE + f.head % DATA, rec, 8);
+	ring_drain(&f.r, &s);
+	ASSERT_EQ(s.samples.n, 1);
+	ASSERT_EQ(((struct perf_event_mmap_page *)f.mem)->data_tail, len);
+	raw_store_release(&s);
+	fake_free(&f);
+}
+
+TEST(side_band_records)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[512];
+	memset(rec, 0, sizeof rec);
+
+	/* MMAP2 with a build id and an executable mapping. */
+	struct perf_event_header h = { PERF_RECORD_MMAP2, PERF_RECORD_MISC_MMAP_BUILD_ID, 0 };
+	memcpy(rec, &h, 8);
+	uint32_t pid = 42, tid = 42, prot = 5;
+	uint64_t start = 0x555555554000, len = 0x2000, pgoff = 0x1000;
+	memcpy(rec + 8, &pid, 4);
+	memcpy(rec + 12, &tid, 4);
+	memcpy(rec + 16, &start, 8);
+	memcpy(rec + 24, &len, 8);
+	memcpy(rec + 32, &pgoff, 8);
+	rec[40] = 20;
+	for (int i = 0; i < 20; i++)
+		rec[44 + i] = (uint8_t)i;
+	memcpy(rec + 64, &prot, 4);
+	strcpy((char *)rec + 72, "/usr/bin/app");
+	size_t n = add_trailer(rec, 72 + 16, pid, 500);
+	raw_store_add(&s, rec, n);
+	ASSERT_EQ(s.mmaps.n, 1);
+	ASSERT_STREQ(s.mmaps.v[0].path, "/usr/bin/app");
+	ASSERT_EQ(s.mmaps.v[0].start, start);
+	ASSERT_EQ(s.mmaps.v[0].pgoff, pgoff);
+	ASSERT_EQ(s.mmaps.v[0].build_id_size, 20);
+	ASSERT_EQ(s.mmaps.v[0].build_id[19], 19);
+	ASSERT_EQ(s.mmaps.v[0].time, 500);
+
+	/* A data (non-exec) mapping is not kept. */
+	prot = 3;
+	memcpy(rec + 64, &prot, 4);
+	raw_store_add(&s, rec, n);
+	ASSERT_EQ(s.mmaps.n, 1);
+
+	/* COMM */
+	memset(rec, 0, sizeof rec);
+	h = (struct perf_event_header){ PERF_RECORD_COMM, 0, 0 };
+	memcpy(rec, &h, 8);
+	memcpy(rec + 8, &pid, 4);
+	memcpy(rec + 12, &tid, 4);
+	strcpy((char *)rec + 16, "worker-1");
+	n = add_trailer(rec, 16 + 16, pid, 600);
+	raw_store_add(&s, rec, n);
+	ASSERT_EQ(s.comms.n, 1);
+	ASSERT_STREQ(s.comms.v[0].comm, "worker-1");
+	ASSERT_EQ(s.comms.v[0].time, 600);
+
+	/* FORK and EXIT */
+	memset(rec, 0, sizeof rec);
+	h = (struct perf_event_header){ PERF_RECORD_FORK, 0, 32 };
+	memcpy(rec, &h, 8);
+	uint32_t f[4] = { 43, 42, 43, 42 };
+	uint64_t t = 700;
+	memcpy(rec + 8, f, 16);
+	memcpy(rec + 24, &t, 8);
+	raw_store_add(&s, rec, 32);
+	h.type = PERF_RECORD_EXIT;
+	memcpy(rec, &h, 8);
+	raw_store_add(&s, rec, 32);
+	ASSERT_EQ(s.tasks.n, 2);
+	ASSERT_EQ(s.tasks.v[0].pid, 43);
+	ASSERT_EQ(s.tasks.v[0].ppid, 42);
+	ASSERT(!s.tasks.v[0].exit);
+	ASSERT(s.tasks.v[1].exit);
+
+	/* LOST and LOST_SAMPLES are summed. */
+	h = (struct perf_event_header){ PERF_RECORD_LOST, 0, 24 };
+	uint64_t lost[2] = { 77, 5 };
+	memcpy(rec, &h, 8);
+	memcpy(rec + 8, lost, 16);
+	raw_store_add(&s, rec, 24);
+	raw_store_add(&s, rec, 24);
+	h = (struct perf_event_header){ PERF_RECORD_LOST_SAMPLES, 0, 16 };
+	memcpy(rec, &h, 8);
+	memcpy(rec + 8, &lost[1], 8);
+	raw_store_add(&s, rec, 16);
+	ASSERT_EQ(s.lost_records, 10);
+	ASSERT_EQ(s.lost_samples, 5);
+
+	/* Too-short records are counted, not trusted. */
+	h = (struct perf_event_header){ PERF_RECORD_MMAP2, 0, 16 };
+	memcpy(rec, &h, 8);
+	raw_store_add(&s, rec, 16);
+	h = (struct perf_event_header){ PERF_RECORD_SAMPLE, 0, 24 };
+	memcpy(rec, &h, 8);
+	raw_store_add(&s, rec, 24);
+	ASSERT_EQ(s.malformed, 2);
+	ASSERT_EQ(s.samples.n, 0);
+	raw_store_release(&s);
+}
+
+TEST(callchain_length_checked)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[256];
+	size_t len = make_sample(rec, 1, 1, 1, 4);
+	uint64_t lie = 1000; /* nr claims more ips than the record holds */
+	memcpy(rec + 8 + 5 * 8, &lie, 8);
+	raw_store_add(&s, rec, len);
+	ASSERT_EQ(s.samples.n, 0);
+	ASSERT_EQ(s.malformed, 1);
+	raw_store_release(&s);
+}
+
+RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(side_band_records), T(callchain_length_checked))

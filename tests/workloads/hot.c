@@ -1,0 +1,39 @@
+/*
+ * hot - three leaf functions given work in the ratio 1:2:3 under one caller.
+ * Usage: hot [UNITS] [forever]   (UNITS of 100M iterations each, default 12)
+ * With "forever" it loops until killed (for attach and Ctrl-C tests).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "work.h"
+
+#define UNIT 100000000ULL
+
+__attribute__((noinline)) uint64_t hot_a(uint64_t n, uint64_t x) { return spin(n, x); }
+__attribute__((noinline)) uint64_t hot_b(uint64_t n, uint64_t x) { return spin(2 * n, x); }
+__attribute__((noinline)) uint64_t hot_c(uint64_t n, uint64_t x) { return spin(3 * n, x); }
+
+__attribute__((noinline)) uint64_t driver(uint64_t units)
+{
+	uint64_t x = 1;
+	/* Interleave the three so every part of the run has the same mix. */
+	for (uint64_t u = 0; u < units * 10; u++) {
+		x = hot_a(UNIT / 60, x);
+		x = hot_b(UNIT / 60, x);
+		x = hot_c(UNIT / 60, x);
+	}
+	return x;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t units = argc > 1 ? strtoull(argv[1], NULL, 10) : 12;
+	int forever = argc > 2 && strcmp(argv[2], "forever") == 0;
+	uint64_t x = 0;
+	do
+		x ^= driver(units);
+	while (forever);
+	printf("%llu\n", (unsigned long long)(x & 1));
+	return 0;
+}

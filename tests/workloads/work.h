@@ -1,0 +1,15 @@
+/* work.h - a unit of CPU work whose cost is proportional to n, so tests can
+ * predict each function's share from the work it is given, not from time. */
+#ifndef WORKLOAD_WORK_H
+#define WORKLOAD_WORK_H
+#include <stdint.h>
+
+static inline uint64_t spin(uint64_t n, uint64_t x)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		__asm__ volatile("" : "+r"(x)); /* keep the loop; no vectorizing it away */
+	}
+	return x;
+}
+#endif
