@@ -13,9 +13,11 @@
 #include "cprof/report.h"
 
 static const char usage_line[] =
-	"usage: cprof report [-i FILE] [--format text|json|csv|folded] [--sort self|total] [--top N]\n"
-	"                    [--no-children] [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
-	"                    [--pid PID] [--dso NAME] [--event NAME] [--percent-limit P] [--color WHEN]";
+	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
+	"                    [--sort self|total] [--top N] [--no-children]\n"
+	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
+	"                    [--pid PID] [--dso NAME]\n"
+	"                    [--event NAME] [--percent-limit P] [--color WHEN]";
 
 static void help(void)
 {
@@ -25,9 +27,11 @@ static void help(void)
 	       "  -i, --input FILE       input file (default cprof.data; '-' reads stdin)\n"
 	       "  -f, --format FMT       text (default), json, csv or folded\n"
 	       "  -s, --sort KEY         order functions by self (default) or total\n"
-	       "  -n, --top N            show at most N functions (default 40 in text, all otherwise)\n"
+	       "  -n, --top N            show at most N functions (default 40 in text,\n"
+	       "                         all in the other formats)\n"
 	       "      --no-children      hide the total (self + callees) column\n"
-	       "  -G, --call-tree        also print the caller-to-callee tree of the hottest paths\n"
+	       "  -G, --call-tree        also print the caller-to-callee tree of the hottest\n"
+	       "                         paths\n"
 	       "  -T, --threads          also print samples per process and thread\n"
 	       "      --comm NAME        only samples of threads named NAME\n"
 	       "      --tid TID          only samples of thread TID\n"
@@ -35,7 +39,8 @@ static void help(void)
 	       "      --dso NAME         only samples whose stack passes through binary NAME\n"
 	       "  -e, --event NAME       the event to show in a multi-event recording\n"
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
-	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR), always, never\n"
+	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
+	       "                         always or never\n"
 	       "  -h, --help             show this help\n");
 }
 
