@@ -12,14 +12,16 @@
 #include "cprof/record.h"
 
 static const char usage_line[] =
-	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g | --call-graph fp]\n"
-	"                    [-p PID] [--duration SEC] [-m PAGES] [-q] -- CMD ARGS...";
+	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
+	"                    [--call-graph fp] [-p PID] [--duration SEC] [-m PAGES] [-q]\n"
+	"                    -- CMD ARGS...";
 
 static void help(void)
 {
 	printf("%s\n\n", usage_line);
 	printf("Run CMD (or attach to PID) and sample where it spends its time.\n\n"
-	       "  -o, --output FILE      data file (default cprof.data; an old one becomes FILE.old)\n"
+	       "  -o, --output FILE      data file (default cprof.data; an old one is kept\n"
+	       "                         as FILE.old)\n"
 	       "  -F, --freq HZ          samples per second per thread (default 999)\n"
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
 	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
