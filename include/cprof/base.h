@@ -65,6 +65,13 @@ void vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
 #define vec_push(vec, x) (vec_reserve((vec), (vec)->n + 1), (vec)->v[(vec)->n++] = (x))
 #define vec_release(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
+/* Open-addressing index over items stored elsewhere (slot = index + 1, 0 is
+ * empty); each user hashes and compares its own items. */
+struct hashidx {
+	uint32_t *slot;
+	size_t cap, count;
+};
+
 /* Little-endian load/store, so the data file never depends on the host. */
 static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static inline void put_le32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }

@@ -47,11 +47,6 @@ struct cprof_kv {
 	uint32_t key, value; /* string offsets */
 };
 
-struct hashidx {
-	uint32_t *slot; /* index + 1; 0 is empty */
-	size_t cap, count;
-};
-
 struct cprof_data {
 	struct sbuf strings;               /* starts with "" at offset 0 */
 	VEC(struct cprof_kv) meta;

@@ -32,11 +32,15 @@ const struct event_desc *event_find(const char *name);
 /* True when the kernel exposes a CPU PMU (hardware events can work). */
 bool pmu_available(void);
 
+enum call_graph { CALL_GRAPH_NONE, CALL_GRAPH_FP, CALL_GRAPH_DWARF };
+
 struct perf_open_opts {
 	const struct event_desc *ev;
 	bool use_freq;
 	uint64_t freq_or_period;
-	bool callchain;
+	enum call_graph call_graph;
+	uint32_t stack_size;       /* bytes of user stack per sample in dwarf mode */
+	unsigned wakeup_bytes;
 	bool inherit;
 	bool enable_on_exec;
 	bool exclude_kernel;
@@ -58,6 +62,7 @@ struct raw_sample {
 	uint64_t ip_off;
 	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
+	bool truncated;    /* the user stack was deeper than what was captured */
 };
 
 struct raw_mmap {
@@ -91,6 +96,8 @@ struct raw_store {
 	uint64_t throttles;
 	uint64_t malformed;      /* records too short for their type: counted, skipped */
 	uint64_t sample_type;
+	uint64_t regs_mask;       /* attr.sample_regs_user */
+	struct unwinder *unwinder; /* set for --call-graph dwarf */
 };
 void raw_store_release(struct raw_store *s);
 /* Parse one perf record into the store. */
@@ -125,7 +132,8 @@ struct record_opts {
 	const char *event;     /* NULL = default */
 	bool use_period;       /* -c given */
 	uint64_t freq, period;
-	bool callchain;
+	enum call_graph call_graph;
+	uint32_t stack_size;
 	pid_t attach_pid;      /* -p, 0 = launch argv */
 	double duration;       /* seconds, 0 = until the workload ends */
 	unsigned mmap_pages;

@@ -13,8 +13,8 @@
 
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
-	"                    [--call-graph fp] [-p PID] [--duration SEC] [-m PAGES] [-q]\n"
-	"                    -- CMD ARGS...";
+	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
+	"                    [-m PAGES] [-q] -- CMD ARGS...";
 
 static void help(void)
 {
@@ -28,10 +28,13 @@ static void help(void)
 	       "                         cpu-clock, task-clock, page-faults, context-switches\n"
 	       "                         (default: cycles with a hardware PMU, else cpu-clock)\n"
 	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
-	       "      --call-graph MODE  fp; 'dwarf' is not implemented yet\n"
+	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
+	       "                         of SIZE bytes of each sampled user stack (default\n"
+	       "                         16384, at most 65528); needs no frame pointers\n"
 	       "  -p, --pid PID          attach to a running process and all its threads\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
-	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128)\n"
+	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
+	       "                         512 with --call-graph dwarf)\n"
 	       "  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
@@ -75,7 +78,7 @@ static unsigned max_sample_rate(void)
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 128 };
+	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 16384 };
 	bool freq_set = false;
 	uint64_t v;
 	int c;
@@ -102,17 +105,21 @@ int cmd_record(int argc, char **argv)
 			o.use_period = true;
 			break;
 		case 'e': o.event = optarg; break;
-		case 'g': o.callchain = true; break;
+		case 'g': o.call_graph = CALL_GRAPH_FP; break;
 		case OPT_CALL_GRAPH:
 			if (strcmp(optarg, "fp") == 0) {
-				o.callchain = true;
-			} else if (strncmp(optarg, "dwarf", 5) == 0) {
-				fprintf(stderr, "cprof record: --call-graph dwarf is not implemented yet; use fp "
-						"(and build with -fno-omit-frame-pointer)\n");
-				return 1;
+				o.call_graph = CALL_GRAPH_FP;
+			} else if (strcmp(optarg, "dwarf") == 0) {
+				o.call_graph = CALL_GRAPH_DWARF;
+			} else if (strncmp(optarg, "dwarf,", 6) == 0) {
+				if (parse_u64(optarg + 6, &v) < 0 || v < 8 || v > 65528)
+					return cmd_usage_error("record", usage_line,
+							       "dwarf stack size must be 8 to 65528 bytes, not '%s'", optarg + 6);
+				o.call_graph = CALL_GRAPH_DWARF;
+				o.stack_size = (uint32_t)(v & ~7ULL); /* the kernel wants a multiple of 8 */
 			} else {
-				return cmd_usage_error("record", usage_line, "unknown call-graph mode '%s'; expected fp",
-						       optarg);
+				return cmd_usage_error("record", usage_line,
+						       "unknown call-graph mode '%s'; expected fp or dwarf[,SIZE]", optarg);
 			}
 			break;
 		case 'p':
@@ -136,6 +143,9 @@ int cmd_record(int argc, char **argv)
 			return cmd_usage_error("record", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	if (o.mmap_pages == 0)
+		/* DWARF samples carry a stack copy each: give them room. */
+		o.mmap_pages = o.call_graph == CALL_GRAPH_DWARF ? 512 : 128;
 	if (freq_set && o.use_period)
 		return cmd_usage_error("record", usage_line, "-F and -c cannot be used together");
 	o.argv = argv + optind;

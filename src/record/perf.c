@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cprof/record.h"
+#include "cprof/unwind.h"
 
 const struct event_desc event_table[] = {
 	{ "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, "cycles", true },
@@ -52,7 +53,15 @@ void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 	a->freq = o->use_freq;
 	a->sample_freq = o->freq_or_period; /* union with sample_period */
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-			 PERF_SAMPLE_PERIOD | (o->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+			 PERF_SAMPLE_PERIOD | (o->call_graph != CALL_GRAPH_NONE ? PERF_SAMPLE_CALLCHAIN : 0);
+	if (o->call_graph == CALL_GRAPH_DWARF) {
+		/* The kernel part still comes from the kernel's own walk; the user
+		 * part from unwinding the copied stack. */
+		a->sample_type |= PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+		a->sample_regs_user = UNWIND_REGS_MASK;
+		a->sample_stack_user = o->stack_size;
+		a->exclude_callchain_user = 1;
+	}
 	a->disabled = 1;
 	a->enable_on_exec = o->enable_on_exec;
 	a->inherit = o->inherit;
@@ -70,7 +79,7 @@ void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
 	a->watermark = 1;
-	a->wakeup_watermark = 16 * 4096;
+	a->wakeup_watermark = o->wakeup_bytes ? o->wakeup_bytes : 16 * 4096;
 }
 
 int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)

@@ -225,7 +225,7 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				vec_push(&frames, store_frame(d, &out[f]));
 			}
 		}
-		if (x->callchain && user_frames >= max_stack)
+		if ((x->callchain && user_frames >= max_stack) || x->truncated)
 			flags |= STACKF_TRUNCATED;
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
 					   .event = 0, .mode = x->mode };

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cprof/record.h"
+#include "cprof/unwind.h"
 
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err)
 {
@@ -100,6 +101,33 @@ static uint64_t take64(struct cur *c)
 /* The sample_id trailer of non-sample records: TID, TIME, IDENTIFIER (last). */
 #define TRAILER_SIZE 24
 
+#define MAX_UNWIND 512
+
+/* Append the user part of a DWARF-mode sample: unwind the copied stack. A
+ * frame the unwinder found exact (after a signal) gets a context marker in
+ * front of it, so the finishing pass looks it up without the -1 applied to
+ * return addresses. */
+static void append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
+			   const uint8_t *stack, size_t stack_len)
+{
+	uint64_t pcs[MAX_UNWIND];
+	bool exact[MAX_UNWIND];
+	bool truncated;
+	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, pcs, exact,
+				MAX_UNWIND, &truncated);
+	vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
+	x->nips++;
+	for (int i = 0; i < n; i++) {
+		if (i > 0 && exact[i]) {
+			vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
+			x->nips++;
+		}
+		vec_push(&s->ips, pcs[i]);
+		x->nips++;
+	}
+	x->truncated = truncated;
+}
+
 static void add_sample(struct raw_store *s, const struct perf_event_header *hdr, struct cur *c)
 {
 	struct raw_sample x = { .mode = hdr->misc & PERF_RECORD_MISC_CPUMODE_MASK };
@@ -117,14 +145,56 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 			s->malformed++;
 			return;
 		}
-		vec_reserve(&s->ips, s->ips.n + nr);
-		memcpy(s->ips.v + s->ips.n, c->p, nr * 8);
-		s->ips.n += nr;
-		x.nips = (uint32_t)nr;
+		const uint64_t *chain = (const uint64_t *)(const void *)c->p;
+		uint64_t keep = nr;
+		if (s->unwinder) {
+			/* User frames come from unwinding: keep the kernel part only. */
+			for (uint64_t i = 0; i < nr; i++) {
+				uint64_t v;
+				memcpy(&v, chain + i, 8);
+				if (v == (uint64_t)PERF_CONTEXT_USER) {
+					keep = i;
+					break;
+				}
+			}
+		}
+		vec_reserve(&s->ips, s->ips.n + keep);
+		memcpy(s->ips.v + s->ips.n, c->p, keep * 8);
+		s->ips.n += keep;
+		c->p += nr * 8;
+		x.nips = (uint32_t)keep;
 		x.callchain = true;
 	} else {
 		vec_push(&s->ips, ip);
 		x.nips = 1;
+	}
+	if (s->sample_type & PERF_SAMPLE_REGS_USER) {
+		uint64_t abi = take64(c);
+		size_t nregs = abi ? (size_t)__builtin_popcountll(s->regs_mask) : 0;
+		const uint8_t *regs_at = c->p;
+		if ((size_t)(c->end - c->p) < nregs * 8)
+			c->bad = true;
+		else
+			c->p += nregs * 8;
+		const uint8_t *stack = NULL;
+		uint64_t size = 0, dyn = 0;
+		if (!c->bad && (s->sample_type & PERF_SAMPLE_STACK_USER)) {
+			size = take64(c);
+			if (size > (uint64_t)(c->end - c->p)) {
+				c->bad = true;
+			} else if (size) {
+				stack = c->p;
+				c->p += size;
+				dyn = take64(c);
+			}
+		}
+		/* For a sample taken in the kernel, the user registers are where
+		 * the task entered it, so the same unwind gives its user stack. */
+		if (!c->bad && s->unwinder && nregs && nregs <= 32) {
+			uint64_t regs[32];
+			memcpy(regs, regs_at, nregs * 8);
+			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size);
+		}
 	}
 	if (c->bad) {
 		s->ips.n = x.ip_off;
@@ -175,6 +245,8 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			free(m.path);
 			break;
 		}
+		if (s->unwinder)
+			unwinder_add_map(s->unwinder, m.pid, m.path, m.start, m.len, m.pgoff);
 		vec_push(&s->mmaps, m);
 		break;
 	}
@@ -192,6 +264,8 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			n = 15;
 		memcpy(cm.comm, b + 16, n);
 		cm.comm[n] = 0;
+		if (s->unwinder && (hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid)
+			unwinder_exec(s->unwinder, cm.pid);
 		vec_push(&s->comms, cm);
 		break;
 	}
@@ -207,6 +281,8 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		memcpy(&t.tid, b + 16, 4);
 		memcpy(&t.ptid, b + 20, 4);
 		memcpy(&t.time, b + 24, 8);
+		if (s->unwinder && !t.exit && t.pid != t.ppid && t.pid == t.tid)
+			unwinder_fork(s->unwinder, t.pid, t.ppid);
 		vec_push(&s->tasks, t);
 		break;
 	}

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cprof/data.h"
 #include "cprof/record.h"
+#include "cprof/unwind.h"
 
 /* Signal state: the only globals, since handlers cannot take arguments. */
 static volatile sig_atomic_t stop_requests;
@@ -307,11 +308,20 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 
 	struct perf_open_opts po = { .ev = evd, .use_freq = !o->use_period,
 				     .freq_or_period = o->use_period ? o->period : o->freq,
-				     .callchain = o->callchain, .inherit = true,
+				     .call_graph = o->call_graph, .stack_size = o->stack_size,
+				     .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
+				     .inherit = true,
 				     .enable_on_exec = o->attach_pid == 0, .exclude_kernel = false };
 	struct perf_event_attr attr;
 	perf_attr_init(&attr, &po);
 	st.sample_type = attr.sample_type;
+	st.regs_mask = attr.sample_regs_user;
+	if (o->call_graph == CALL_GRAPH_DWARF) {
+		st.unwinder = unwinder_new();
+		for (size_t i = 0; i < st.mmaps.n; i++) /* attached: what is mapped already */
+			unwinder_add_map(st.unwinder, st.mmaps.v[i].pid, st.mmaps.v[i].path, st.mmaps.v[i].start,
+					 st.mmaps.v[i].len, st.mmaps.v[i].pgoff);
+	}
 	r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
 	if (r < 0 && default_event && evd->hardware && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
 		events_close(&ev);
@@ -450,7 +460,17 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	cprof_meta_setf(&d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&ru1) - rusage_ns(&ru0));
 	cprof_meta_setf(&d, "workload_cpu_ns", "%" PRIu64, workload_cpu);
 	cprof_meta_setf(&d, "cpus", "%d", ncpus);
-	cprof_meta_set(&d, "call_graph", o->callchain ? "fp" : "none");
+	if (o->call_graph == CALL_GRAPH_DWARF)
+		cprof_meta_setf(&d, "call_graph", "dwarf,%u", o->stack_size);
+	else
+		cprof_meta_set(&d, "call_graph", o->call_graph == CALL_GRAPH_FP ? "fp" : "none");
+	if (st.unwinder) {
+		struct unwinder_stats us;
+		unwinder_get_stats(st.unwinder, &us);
+		cprof_meta_setf(&d, "unwind_samples", "%" PRIu64, us.samples);
+		cprof_meta_setf(&d, "unwind_truncated", "%" PRIu64, us.truncated);
+		cprof_meta_setf(&d, "unwind_failed", "%" PRIu64, us.failed);
+	}
 	cprof_meta_set(&d, "kernel_samples", po.exclude_kernel ? "excluded" : "included");
 	if (have_status)
 		cprof_meta_setf(&d, "exit_status", "%d", status_to_exit(status));
@@ -486,6 +506,7 @@ out:
 	child_pid = 0;
 	events_close(&ev);
 	restore_signals();
+	unwinder_free(st.unwinder);
 	raw_store_release(&st);
 	cprof_data_release(&d);
 	vec_release(&tids);

@@ -1,0 +1,46 @@
+/*
+ * unwind.h - DWARF unwinding of sampled user stacks with libdwfl, without
+ * ptrace: the registers and the copy of the stack that the kernel put in
+ * the sample, plus the mapped ELF files for everything else.
+ *
+ * One Dwfl per process, attached once and reused for all its samples;
+ * modules are reported as the process maps them. The unwinder returns
+ * program counters only: symbolizing them is the finishing pass's job.
+ */
+#ifndef CPROF_UNWIND_H
+#define CPROF_UNWIND_H
+
+#include "cprof/base.h"
+
+struct unwinder;
+
+/* perf's x86-64 user register mask for DWARF unwinding (AX..SS, R8..R15). */
+#define UNWIND_REGS_MASK 0xff0fffULL
+
+struct unwinder *unwinder_new(void);
+void unwinder_free(struct unwinder *u);
+
+/* An executable mapping of path appeared in pid (from MMAP2 or /proc). */
+void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64_t start, uint64_t len,
+		      uint64_t pgoff);
+/* pid was forked from ppid and shares its mappings until it execs. */
+void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid);
+/* pid called exec: its old mappings are gone. */
+void unwinder_exec(struct unwinder *u, uint32_t pid);
+
+/*
+ * Unwind one sample. regs are the sampled user registers in perf order for
+ * UNWIND_REGS_MASK; stack is the copy taken from the user SP upwards.
+ * Writes up to max program counters into pcs, innermost first; activation
+ * frames (the first, and frames interrupted by a signal) are flagged in
+ * exact[]. *truncated is set when the walk stopped at the end of the copy.
+ */
+int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
+		    const uint8_t *stack, size_t stack_len, uint64_t *pcs, bool *exact, int max, bool *truncated);
+
+struct unwinder_stats {
+	uint64_t samples, frames, truncated, failed, dwfl_created;
+};
+void unwinder_get_stats(const struct unwinder *u, struct unwinder_stats *ret);
+
+#endif

@@ -1,0 +1,40 @@
+/* symbol-internal.h - what the symbolizer's parts share; not a module API. */
+#ifndef CPROF_SYMBOL_INTERNAL_H
+#define CPROF_SYMBOL_INTERNAL_H
+
+#include "cprof/symbol.h"
+
+/* Intern str in the symbolizer; the result lives until symbolizer_free(). */
+const char *sym_intern(struct symbolizer *s, const char *str);
+
+struct ksym {
+	uint64_t addr;
+	char *name;
+};
+
+/* /proc/kallsyms, loaded on first use, sorted by address. */
+struct kallsyms {
+	bool loaded;
+	VEC(struct ksym) syms;
+};
+const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr);
+void kallsyms_release(struct kallsyms *k);
+
+struct jitsym {
+	uint64_t start, size;
+	char *name;
+};
+struct jitmap {
+	uint32_t pid;
+	VEC(struct jitsym) syms; /* sorted by start */
+};
+/* /tmp/perf-PID.map files, loaded once per pid. */
+struct jitmaps {
+	VEC(struct jitmap) maps;
+};
+const char *jitmaps_lookup(struct jitmaps *j, struct symbolizer *s, uint32_t pid, uint64_t addr);
+void jitmaps_release(struct jitmaps *j);
+/* Parse one perf map file (used by tests with other paths). */
+int jitmap_load(struct jitmap *m, const char *path);
+
+#endif
