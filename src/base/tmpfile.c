@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cprof/tmpfile.h"
@@ -68,6 +69,16 @@ int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *er
 		int e = errno;
 		sbuf_release(&sb);
 		return err_set(err, e, "cannot create '%s': %s", final_path, strerror(e));
+	}
+	/* mkstemp creates 0600; an output file gets the usual 0666 & ~umask. */
+	mode_t um = umask(0);
+	umask(um);
+	if (fchmod(fd, 0666 & ~um) < 0) {
+		int e = errno;
+		close(fd);
+		(void)unlink(sb.buf);
+		sbuf_release(&sb);
+		return err_set(err, e, "cannot set the mode of '%s': %s", final_path, strerror(e));
 	}
 	t->fp = fdopen(fd, "w");
 	if (!t->fp) {

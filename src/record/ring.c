@@ -158,9 +158,11 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 				}
 			}
 		}
-		vec_reserve(&s->ips, s->ips.n + keep);
-		memcpy(s->ips.v + s->ips.n, c->p, keep * 8);
-		s->ips.n += keep;
+		if (keep) {
+			vec_reserve(&s->ips, s->ips.n + keep);
+			memcpy(s->ips.v + s->ips.n, c->p, keep * 8);
+			s->ips.n += keep;
+		}
 		c->p += nr * 8;
 		x.nips = (uint32_t)keep;
 		x.callchain = true;

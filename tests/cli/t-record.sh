@@ -43,6 +43,12 @@ hc=$(total_share fe.data hot_c)
 check "forkexec: exec'd hot_c ~16.7%" within "$hc" 16.7 5
 check "three processes in the thread view" test "$("$CPROF" report -i fe.data --threads | awk '$2 ~ /^[0-9]+$/ && $3 ~ /^[0-9]+$/' | wc -l)" -ge 3
 
+# C++: names are demangled in every view.
+"$CPROF" record -q -o cxx.data -- "$WORKLOADS/cxx" 2 >/dev/null
+check "C++ method demangled" sh -c "'$CPROF' report -i cxx.data | grep -q 'engine::Solver::step'"
+check "C++ template demangled" sh -c "'$CPROF' report -i cxx.data --format csv | grep -q 'engine::accumulate<unsigned long>'"
+check "no mangled names left" sh -c "! '$CPROF' report -i cxx.data --format folded | grep -q '_ZN6engine'"
+
 # Exit status is the workload's, 128+N for a signal.
 "$CPROF" record -q -o ex.data -- sh -c 'exit 3'; rc=$?
 check "exit status propagates (3)" test "$rc" -eq 3

@@ -1,0 +1,217 @@
+/* test-symbol.c - the symbolizer on real binaries built by meson: names,
+ * inline frames, source lines, caching, unknown addresses, demangling,
+ * kallsyms and perf map files. argv[1] is the hot workload, argv[2] cxx. */
+#include <fcntl.h>
+#include <gelf.h>
+#include <unistd.h>
+
+#include "cprof/symbol.h"
+#include "../../src/symbol/symbol-internal.h"
+#include "harness.h"
+
+static const char *hot_path, *cxx_path;
+
+/* vaddr of symbol name in path, from its symtab, and the file offset of
+ * the executable PT_LOAD so a fake mapping can be built. */
+static uint64_t sym_vaddr(const char *path, const char *name, uint64_t *exec_off, uint64_t *exec_vaddr)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	ASSERT(elf);
+	uint64_t found = 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			gelf_getsym(data, (int)i, &sym);
+			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && strcmp(n, name) == 0)
+				found = sym.st_value;
+		}
+	}
+	size_t np;
+	elf_getphdrnum(elf, &np);
+	for (size_t i = 0; i < np; i++) {
+		GElf_Phdr ph;
+		gelf_getphdr(elf, (int)i, &ph);
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*exec_off = ph.p_offset;
+			*exec_vaddr = ph.p_vaddr;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	ASSERT(found);
+	return found;
+}
+
+/* Map the executable segment at a PIE-like address, as the kernel would. */
+static struct sym_map fake_map(const char *path, uint64_t exec_off)
+{
+	return (struct sym_map){ .path = path, .start = 0x555555554000ULL + exec_off, .len = 0x100000,
+				 .pgoff = exec_off };
+}
+
+static uint64_t runtime_ip(const struct sym_map *m, uint64_t vaddr, uint64_t exec_off, uint64_t exec_vaddr)
+{
+	return m->start + (vaddr - exec_vaddr) - (m->pgoff - exec_off);
+}
+
+TEST(function_inline_and_line)
+{
+	struct symbolizer *s = symbolizer_new();
+	uint64_t off, va;
+	uint64_t v = sym_vaddr(hot_path, "hot_c", &off, &va);
+	struct sym_map m = fake_map(hot_path, off);
+	struct sym_frame out[8];
+	/* Into the loop: spin() is inlined into hot_c there. */
+	int n = symbolizer_user(s, &m, runtime_ip(&m, v + 0x20, off, va), false, out, 8);
+	ASSERT_EQ(n, 2);
+	ASSERT_STREQ(out[0].func, "spin");
+	ASSERT(out[0].flags & SYMF_INLINED);
+	ASSERT(strstr(out[0].file, "work.h"));
+	ASSERT(out[0].line > 0);
+	ASSERT_STREQ(out[1].func, "hot_c");
+	ASSERT(!(out[1].flags & SYMF_INLINED));
+	ASSERT(strstr(out[1].file, "hot.c")); /* where spin() was inlined */
+	ASSERT_STREQ(out[1].dso, hot_path);
+	ASSERT_EQ(out[1].addr, v + 0x20);
+	/* Same address again: from the cache. */
+	struct symbolizer_stats st;
+	symbolizer_user(s, &m, runtime_ip(&m, v + 0x20, off, va), false, out, 8);
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.cache_hits, 1);
+	ASSERT_EQ(st.binaries_opened, 1);
+	/* Cut to one frame: the real function is kept. */
+	n = symbolizer_user(s, &m, runtime_ip(&m, v + 0x20, off, va), false, out, 1);
+	ASSERT_EQ(n, 1);
+	ASSERT_STREQ(out[0].func, "hot_c");
+	symbolizer_free(s);
+}
+
+TEST(return_address_looks_up_the_call)
+{
+	struct symbolizer *s = symbolizer_new();
+	uint64_t off, va;
+	uint64_t main_va = sym_vaddr(hot_path, "main", &off, &va);
+	uint64_t hot_a = sym_vaddr(hot_path, "hot_a", &off, &va);
+	struct sym_map m = fake_map(hot_path, off);
+	struct sym_frame out[8];
+	/* The first byte of hot_a as a return address belongs to whatever is
+	 * just before it; as an exact pc it is hot_a. */
+	int n = symbolizer_user(s, &m, runtime_ip(&m, hot_a, off, va), false, out, 8);
+	ASSERT_STREQ(out[n - 1].func, "hot_a");
+	n = symbolizer_user(s, &m, runtime_ip(&m, hot_a, off, va), true, out, 8);
+	ASSERT(strcmp(out[n - 1].func, "hot_a") != 0);
+	(void)main_va;
+	symbolizer_free(s);
+}
+
+TEST(cxx_demangled)
+{
+	struct symbolizer *s = symbolizer_new();
+	uint64_t off, va;
+	uint64_t v = sym_vaddr(cxx_path, "_ZN6engine6Solver4stepEm", &off, &va);
+	struct sym_map m = fake_map(cxx_path, off);
+	struct sym_frame out[8];
+	int n = symbolizer_user(s, &m, runtime_ip(&m, v, off, va), false, out, 8);
+	ASSERT(strstr(out[n - 1].func, "engine::Solver::step"));
+	symbolizer_free(s);
+}
+
+TEST(unknown_never_crashes)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct sym_frame out[4];
+	struct sym_map m = { .path = "/no/such/binary", .start = 0x400000, .len = 0x1000, .pgoff = 0 };
+	int n = symbolizer_user(s, &m, 0x400123, false, out, 4);
+	ASSERT_EQ(n, 1);
+	ASSERT_STREQ(out[0].func, "[unknown]");
+	ASSERT(out[0].flags & SYMF_UNKNOWN);
+	ASSERT_STREQ(out[0].dso, "/no/such/binary");
+	ASSERT_EQ(out[0].addr, 0x123);
+	struct symbolizer_stats st;
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.binaries_missing, 1);
+	/* Past the end of every segment of a real binary. */
+	uint64_t off, va;
+	sym_vaddr(hot_path, "main", &off, &va);
+	struct sym_map r = fake_map(hot_path, off);
+	n = symbolizer_user(s, &r, r.start + 0xfff00, false, out, 4);
+	ASSERT_EQ(n, 1);
+	ASSERT(out[0].flags & SYMF_UNKNOWN);
+	symbolizer_free(s);
+}
+
+TEST(demangle_names)
+{
+	char *d = demangle("_ZN4core3fmt5write17h0123456789abcdefE");
+	ASSERT_STREQ(d, "core::fmt::write");
+	free(d);
+	d = demangle("_ZNSt6vectorIiSaIiEE9push_backERKi");
+	ASSERT(d && strstr(d, "std::vector<int, std::allocator<int> >::push_back"));
+	free(d);
+	ASSERT(demangle("main") == NULL);
+	ASSERT(demangle("_Zgarbage!") == NULL);
+}
+
+TEST(kallsyms_and_jitmap)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct sym_frame f;
+	FILE *fp = fopen("/proc/kallsyms", "r");
+	unsigned long long addr = 0;
+	char line[256], type, name[200];
+	while (fp && fgets(line, sizeof line, fp))
+		if (sscanf(line, "%llx %c %199s", &addr, &type, name) == 3 && strcmp(name, "schedule") == 0)
+			break;
+	if (fp)
+		fclose(fp);
+	if (addr) {
+		symbolizer_kernel(s, addr + 1, &f);
+		ASSERT_STREQ(f.func, "schedule");
+		ASSERT(f.flags & SYMF_KERNEL);
+	} else {
+		printf("kallsyms addresses hidden here: kernel lookup not checked\n");
+	}
+	uint32_t pid = 999999; /* no such process: its map file is ours */
+	char path[64];
+	snprintf(path, sizeof path, "/tmp/perf-%u.map", pid);
+	fp = fopen(path, "w");
+	ASSERT(fp);
+	fprintf(fp, "7f0000001000 100 LazyCompile:~hot js/app.js:3\n0x7f0000002000 0x20 Interp: tiny\nbad line\n");
+	fclose(fp);
+	symbolizer_jit(s, pid, 0x7f0000001050, &f);
+	ASSERT_STREQ(f.func, "LazyCompile:~hot js/app.js:3");
+	ASSERT(f.flags & SYMF_JIT);
+	symbolizer_jit(s, pid, 0x7f000000201f, &f);
+	ASSERT_STREQ(f.func, "Interp: tiny");
+	symbolizer_jit(s, pid, 0x7f0000002020, &f);
+	ASSERT(f.flags & SYMF_UNKNOWN);
+	unlink(path);
+	symbolizer_free(s);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		SKIP("usage: test-symbol HOT CXX");
+	hot_path = argv[1];
+	cxx_path = argv[2];
+	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call),
+						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
+						  T(kallsyms_and_jitmap) };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		printf("# %s\n", cases[i].name);
+		cases[i].fn();
+	}
+	printf("%zu cases passed\n", ARRAY_SIZE(cases));
+	return 0;
+}
