@@ -78,6 +78,10 @@ void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, 
 /* Add every stack of a profile (sample counts); root (may be NULL) is put
  * above each stack; reverse merges from the leaves. */
 void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *root, bool reverse, bool before);
+/* The same with a root frame "NAME-TID" per thread: each of p's threads is
+ * aggregated again with f narrowed to it. */
+int fg_add_profile_threads(struct flamegraph *g, const struct profile *p, const struct profile_filter *f,
+			   bool reverse, bool before, struct cprof_err *err) CPROF_WUR;
 
 /* Write the graph. Fails (nothing written) when there are no samples. */
 int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, struct cprof_err *err) CPROF_WUR;

@@ -151,31 +151,15 @@ static void release_source(struct source *s)
 static int add_source(struct flamegraph *g, struct source *s, const struct profile_filter *f, bool reverse,
 		      bool per_thread, bool before)
 {
+	struct cprof_err err;
 	if (!per_thread) {
 		fg_add_profile(g, &s->p, NULL, reverse, before);
 		return 0;
 	}
-	struct sbuf root = SBUF_INIT;
-	for (size_t i = 0; i < s->p.threads.n; i++) {
-		const struct profile_thread *t = &s->p.threads.v[i];
-		struct profile_filter tf = *f;
-		struct profile tp;
-		struct cprof_err err;
-		tf.event = s->p.event;
-		tf.tid = t->tid;
-		tf.pid = t->pid;
-		if (profile_build(&tp, &s->d, &tf, &err) < 0) {
-			sbuf_release(&root);
-			fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(s->path), err.msg);
-			return 1;
-		}
-		sbuf_reset(&root);
-		const char *comm = cprof_str(&s->d, t->comm);
-		sbuf_addf(&root, "%s-%u", *comm ? comm : "[unknown]", t->tid);
-		fg_add_profile(g, &tp, root.buf, reverse, before);
-		profile_release(&tp);
+	if (fg_add_profile_threads(g, &s->p, f, reverse, before, &err) < 0) {
+		fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(s->path), err.msg);
+		return 1;
 	}
-	sbuf_release(&root);
 	return 0;
 }
 

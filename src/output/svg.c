@@ -205,6 +205,30 @@ void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *r
 	free(cache);
 }
 
+int fg_add_profile_threads(struct flamegraph *g, const struct profile *p, const struct profile_filter *f,
+			   bool reverse, bool before, struct cprof_err *err)
+{
+	struct sbuf root = SBUF_INIT;
+	int r = 0;
+	for (size_t i = 0; i < p->threads.n && r >= 0; i++) {
+		const struct profile_thread *t = &p->threads.v[i];
+		struct profile_filter tf = *f;
+		struct profile tp;
+		tf.event = p->event;
+		tf.tid = t->tid;
+		tf.pid = t->pid;
+		if ((r = profile_build(&tp, p->d, &tf, err)) < 0)
+			break;
+		const char *comm = cprof_str(p->d, t->comm);
+		sbuf_reset(&root);
+		sbuf_addf(&root, "%s-%u", *comm ? comm : "[unknown]", t->tid);
+		fg_add_profile(g, &tp, root.buf, reverse, before);
+		profile_release(&tp);
+	}
+	sbuf_release(&root);
+	return r;
+}
+
 /* ---- colours ---- */
 
 struct rgb {

@@ -206,6 +206,77 @@ TEST(colours_deterministic_and_escaped)
 	free(s1);
 }
 
+/* A recording: threads alpha (tid 1) and beta (tid 2), events cycles and faults. */
+static void make_recording(struct cprof_data *d)
+{
+	cprof_data_init(d);
+	const char *evs[] = { "cycles", "faults" };
+	for (int i = 0; i < 2; i++)
+		vec_push(&d->events, ((struct cprof_event){ .name = cprof_intern(d, evs[i]), .unit = cprof_intern(d, "events"),
+							    .period = 1 }));
+	vec_push(&d->threads, ((struct cprof_thread){ .pid = 1, .tid = 1, .comm = cprof_intern(d, "alpha") }));
+	vec_push(&d->threads, ((struct cprof_thread){ .pid = 1, .tid = 2, .comm = cprof_intern(d, "beta") }));
+	const char *names[] = { "main", "work", "idle", "fault" };
+	uint32_t fr[4];
+	for (int i = 0; i < 4; i++)
+		fr[i] = cprof_add_frame(d, &(struct cprof_frame){ .func = cprof_intern(d, names[i]), .addr = 0x1000u + (unsigned)i });
+	uint32_t work[] = { fr[1], fr[0] }, idle[] = { fr[2], fr[0] }, fault[] = { fr[3], fr[0] }; /* leaf first */
+	uint32_t s_work = cprof_add_stack(d, work, 2, 0), s_idle = cprof_add_stack(d, idle, 2, 0);
+	uint32_t s_fault = cprof_add_stack(d, fault, 2, 0);
+	for (int i = 0; i < 3; i++)
+		vec_push(&d->samples, ((struct cprof_sample){ .time = 10u + (unsigned)i, .period = 100, .pid = 1, .tid = 1, .stack = s_work }));
+	vec_push(&d->samples, ((struct cprof_sample){ .time = 20, .period = 100, .pid = 1, .tid = 2, .stack = s_idle }));
+	vec_push(&d->samples, ((struct cprof_sample){ .time = 30, .period = 1, .pid = 1, .tid = 1, .stack = s_fault, .event = 1 }));
+}
+
+static char *render_recording(const struct cprof_data *d, const struct profile_filter *f, bool per_thread)
+{
+	struct cprof_err err;
+	struct profile p;
+	struct flamegraph g;
+	struct fg_opts o = FG_OPTS_INIT;
+	ASSERT_OK(profile_build(&p, d, f, &err));
+	fg_init(&g);
+	if (per_thread)
+		ASSERT_OK(fg_add_profile_threads(&g, &p, f, false, false, &err));
+	else
+		fg_add_profile(&g, &p, NULL, false, false);
+	char *svg = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&svg, &len);
+	ASSERT_OK(fg_write(out, &g, &o, &err));
+	fclose(out);
+	fg_release(&g);
+	profile_release(&p);
+	return svg;
+}
+
+TEST(recording_threads_and_events)
+{
+	struct cprof_data d;
+	struct frame fr;
+	make_recording(&d);
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	char *svg = render_recording(&d, &f, true);
+	ASSERT_STREQ(get(svg, "alpha-1").title, "alpha-1 (3 samples, 75.00%)");
+	ASSERT_STREQ(get(svg, "beta-2").title, "beta-2 (1 samples, 25.00%)");
+	ASSERT(get(svg, "main").y < get(svg, "alpha-1").y); /* threads are the roots */
+	ASSERT(!find_frame(svg, "fault", &fr));             /* another event */
+	free(svg);
+	f.tid = 2;
+	svg = render_recording(&d, &f, false);
+	ASSERT_STREQ(get(svg, "all").title, "all (1 samples, 100.00%)");
+	ASSERT(find_frame(svg, "idle", &fr) && !find_frame(svg, "work", &fr));
+	free(svg);
+	f = (struct profile_filter)PROFILE_FILTER_INIT;
+	f.event = 1;
+	svg = render_recording(&d, &f, true);
+	ASSERT_STREQ(get(svg, "fault").title, "fault (1 samples, 100.00%)");
+	ASSERT(find_frame(svg, "alpha-1", &fr) && !find_frame(svg, "beta-2", &fr));
+	free(svg);
+	cprof_data_release(&d);
+}
+
 TEST(empty_fails)
 {
 	struct flamegraph g;
@@ -223,4 +294,4 @@ TEST(empty_fails)
 }
 
 RUN_TESTS(T(titles_and_widths), T(min_width_prunes), T(inverted_order), T(diff_colours),
-	  T(colours_deterministic_and_escaped), T(empty_fails))
+	  T(colours_deterministic_and_escaped), T(recording_threads_and_events), T(empty_fails))
