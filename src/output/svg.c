@@ -316,6 +316,8 @@ static struct rgb frame_color(const struct flamegraph *g, const struct fg_name *
 			use = FG_AQUA;
 		else if (nm->flags & FRF_JIT)
 			use = FG_GREEN;
+		else if (len == 9 && memcmp(s, "[unknown]", 9) == 0)
+			return (struct rgb){ 190, 190, 190 };
 		else if (pal == FG_JAVA) {
 			if (strncmp(s, "java/", 5) == 0 || strncmp(s, "javax/", 6) == 0 || strncmp(s, "jdk/", 4) == 0 ||
 			    strncmp(s, "org/", 4) == 0 || strncmp(s, "com/", 4) == 0 || strncmp(s, "net/", 4) == 0 ||
