@@ -46,6 +46,7 @@ struct fg_node {
 	uint64_t total;        /* inclusive count ("after" side) */
 	uint64_t self;         /* count of stacks ending here */
 	uint64_t before_self;  /* differential: self count in "before" */
+	uint64_t start;        /* flame chart: where it begins, in samples */
 };
 
 struct fg_name {
@@ -63,9 +64,13 @@ struct flamegraph {
 	struct hashidx child_idx;  /* (parent, name) -> node */
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */
+	bool chart;                /* flame chart: stacks kept in the order added */
 };
 
 void fg_init(struct flamegraph *g);
+/* A flame chart instead: stacks are not sorted, and a frame is merged only
+ * with the same frame of the stack just before it, so x is time. */
+void fg_init_chart(struct flamegraph *g);
 void fg_release(struct flamegraph *g);
 
 /* Name id of a label ("func", "func_[k]", "func_[i]"). */
@@ -82,6 +87,10 @@ void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *r
  * aggregated again with f narrowed to it. */
 int fg_add_profile_threads(struct flamegraph *g, const struct profile *p, const struct profile_filter *f,
 			   bool reverse, bool before, struct cprof_err *err) CPROF_WUR;
+
+/* Flame chart input: p's samples in time order (with per_thread, thread by
+ * thread under a "NAME-TID" root each). Not with "before". */
+void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse, bool per_thread);
 
 /* Write the graph. Fails (nothing written) when there are no samples. */
 int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, struct cprof_err *err) CPROF_WUR;

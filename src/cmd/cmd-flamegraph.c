@@ -20,7 +20,7 @@ static const char usage_line[] =
 	"                        [--width PX] [--frame-height PX] [--min-width PX] [--colors PALETTE]\n"
 	"                        [--hash] [--inverted] [--reverse] [--countname NAME] [--event NAME]\n"
 	"                        [--tid TID] [--pid PID] [--comm NAME] [--per-thread] [--strict]\n"
-	"                        [--diff BEFORE AFTER [--negate]]";
+	"                        [--flamechart | --diff BEFORE AFTER [--negate]]";
 
 static void help(void)
 {
@@ -52,7 +52,7 @@ static void help(void)
 	       "      --diff BEFORE AFTER  differential graph: widths from AFTER, red where a frame's\n"
 	       "                         self share grew, blue where it shrank\n"
 	       "      --negate           differential: swap red and blue\n"
-	       "      --flamechart       not implemented (rejected)\n"
+	       "      --flamechart       a flame chart: samples in time order, not merged or sorted\n"
 	       "  -h, --help             show this help\n",
 	       pal.buf);
 	sbuf_release(&pal);
@@ -176,7 +176,7 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *input = NULL, *output = NULL, *event = NULL, *before_path = NULL;
 	struct fg_opts o = FG_OPTS_INIT;
 	struct profile_filter f = PROFILE_FILTER_INIT;
-	bool strict = false, reverse = false, per_thread = false;
+	bool strict = false, reverse = false, per_thread = false, chart = false;
 	uint64_t v;
 	int c, k, r;
 
@@ -236,8 +236,7 @@ int cmd_flamegraph(int argc, char **argv)
 			input = argv[optind++];
 			break;
 		case OPT_NEGATE: o.negate = true; break;
-		case OPT_FLAMECHART:
-			return cmd_usage_error("flamegraph", usage_line, "--flamechart is not implemented");
+		case OPT_FLAMECHART: chart = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -248,6 +247,8 @@ int cmd_flamegraph(int argc, char **argv)
 		return cmd_usage_error("flamegraph", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
 	if (o.negate && !before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--negate only applies to --diff");
+	if (chart && before_path)
+		return cmd_usage_error("flamegraph", usage_line, "--flamechart and --diff cannot be combined");
 	if (!input)
 		input = isatty(STDIN_FILENO) ? "cprof.data" : "-";
 	if (before_path && strcmp(before_path, "-") == 0 && strcmp(input, "-") == 0)
@@ -255,9 +256,14 @@ int cmd_flamegraph(int argc, char **argv)
 
 	struct source after = { .path = input }, before = { .path = before_path };
 	struct flamegraph g;
-	fg_init(&g);
+	if (chart)
+		fg_init_chart(&g);
+	else
+		fg_init(&g);
 	r = load_source(&after, strict, event, f);
-	if (!r)
+	if (!r && chart)
+		fg_add_samples(&g, &after.p, reverse, per_thread);
+	else if (!r)
 		r = add_source(&g, &after, &f, reverse, per_thread, false);
 	if (!r && before_path) {
 		r = load_source(&before, strict, event, f);

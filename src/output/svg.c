@@ -127,9 +127,34 @@ static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t
 	return ix->slot[s] ? ix->slot[s] - 1 : 0;
 }
 
+void fg_init_chart(struct flamegraph *g)
+{
+	fg_init(g);
+	g->chart = true;
+}
+
+/* Flame chart: continue the newest child only if the previous stack ended
+ * in it (it reaches up to now), else start a new frame. */
+static uint32_t chart_child(struct flamegraph *g, uint32_t parent, uint32_t name)
+{
+	struct fg_node *p = &g->nodes.v[parent];
+	uint64_t now = g->nodes.v[0].total;
+	uint32_t c = p->first_child;
+	if (c && g->nodes.v[c].name == name && g->nodes.v[c].start + g->nodes.v[c].total == now)
+		return c;
+	struct fg_node nd = { .name = name, .parent = parent, .depth = p->depth + 1, .next_sibling = p->first_child,
+			      .start = now };
+	c = (uint32_t)g->nodes.n;
+	p->first_child = c;
+	vec_push(&g->nodes, nd);
+	return c;
+}
+
 static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
 {
 	size_t s;
+	if (g->chart)
+		return chart_child(g, parent, name);
 	uint32_t c = find_child(g, parent, name, &s);
 	if (c)
 		return c;
@@ -147,11 +172,11 @@ static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count)
 {
 	uint32_t cur = 0;
-	g->nodes.v[0].total += count;
 	for (size_t i = 0; i < n; i++) {
 		cur = get_child(g, cur, names[i]);
 		g->nodes.v[cur].total += count;
 	}
+	g->nodes.v[0].total += count; /* after: chart_child compares with the old total */
 	g->nodes.v[cur].self += count;
 }
 
@@ -227,6 +252,84 @@ int fg_add_profile_threads(struct flamegraph *g, const struct profile *p, const 
 	}
 	sbuf_release(&root);
 	return r;
+}
+
+struct chart_sample {
+	uint32_t thread, index;
+	uint64_t time;
+};
+
+static int cmp_chart_sample(const void *a, const void *b)
+{
+	const struct chart_sample *x = a, *y = b;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse, bool per_thread)
+{
+	const struct cprof_data *d = p->d;
+	/* A sample passed p's filter exactly when its event is p's, its stack
+	 * is one of p's stacks and its thread one of p's threads: the filters
+	 * are per thread, per stack and per event. */
+	uint8_t *stack_ok = xcalloc(d->stack_offset.n ? d->stack_offset.n : 1, 1);
+	for (size_t i = 0; i < p->stacks.n; i++)
+		stack_ok[p->stacks.v[i].stack] = 1;
+	VEC(struct chart_sample) order = { 0 };
+	size_t last = 0;
+	for (size_t i = 0; i < d->samples.n; i++) {
+		const struct cprof_sample *s = &d->samples.v[i];
+		if (s->event != p->event || !stack_ok[s->stack])
+			continue;
+		size_t t = last;
+		if (t >= p->threads.n || p->threads.v[t].tid != s->tid || p->threads.v[t].pid != s->pid)
+			for (t = 0; t < p->threads.n; t++)
+				if (p->threads.v[t].tid == s->tid && p->threads.v[t].pid == s->pid)
+					break;
+		if (t == p->threads.n)
+			continue;
+		last = t;
+		vec_push(&order, ((struct chart_sample){ per_thread ? (uint32_t)t : 0, (uint32_t)i, s->time }));
+	}
+	qsort(order.v, order.n, sizeof *order.v, cmp_chart_sample);
+
+	uint32_t *cache = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *cache);
+	memset(cache, 0xff, (d->frames.n ? d->frames.n : 1) * sizeof *cache);
+	struct sbuf label = SBUF_INIT;
+	VEC(uint32_t) path = { 0 };
+	for (size_t i = 0; i < order.n; i++) {
+		const struct cprof_sample *s = &d->samples.v[order.v[i].index];
+		uint32_t n = cprof_stack_len(d, s->stack);
+		const uint32_t *fr = cprof_stack_frames(d, s->stack);
+		path.n = 0;
+		if (per_thread) {
+			const struct profile_thread *t = &p->threads.v[order.v[i].thread];
+			const char *comm = cprof_str(d, t->comm);
+			sbuf_reset(&label);
+			sbuf_addf(&label, "%s-%u", *comm ? comm : "[unknown]", t->tid);
+			vec_push(&path, fg_intern(g, label.buf, label.len));
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			uint32_t fi = fr[reverse ? k : n - 1 - k];
+			if (cache[fi] == UINT32_MAX) {
+				sbuf_reset(&label);
+				profile_frame_label(d, &d->frames.v[fi], &label);
+				cache[fi] = fg_intern(g, label.buf, label.len);
+			}
+			vec_push(&path, cache[fi]);
+		}
+		uint64_t count = profile_sample_count(d, s);
+		if (count)
+			fg_add_stack(g, path.v, path.n, count);
+	}
+	vec_release(&path);
+	vec_release(&order);
+	sbuf_release(&label);
+	free(cache);
+	free(stack_ok);
 }
 
 /* ---- colours ---- */
@@ -691,6 +794,15 @@ static void layout_write(struct layout *L)
 			vec_push(&kids, c);
 		if (!kids.n)
 			continue;
+		if (g->chart) {
+			/* Frames know where they start; the order is time. */
+			for (size_t k = 0; k < kids.n; k++) {
+				const struct fg_node *c = &g->nodes.v[kids.v[k]];
+				if ((double)c->total * L->wpt >= L->o->min_width)
+					vec_push(&stack, ((struct item){ kids.v[k], c->start }));
+			}
+			continue;
+		}
 		qsort(kids.v, kids.n, sizeof *kids.v, cmp_by_rank);
 		uint64_t end = it.start + n->total; /* self time stays on the left */
 		for (size_t k = kids.n; k-- > 0;) {
@@ -738,7 +850,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 				L.maxdelta = d;
 		}
 
-	const char *title = o->title ? o->title : g->diff ? "Differential Flame Graph" : o->inverted ? "Icicle Graph" : "Flame Graph";
+	const char *title = o->title ? o->title : g->diff ? "Differential Flame Graph" : g->chart ? "Flame Chart" : o->inverted ? "Icicle Graph" : "Flame Graph";
 	double W = o->width, H = L.height;
 	if (o->html) {
 		fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);

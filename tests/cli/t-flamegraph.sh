@@ -74,11 +74,19 @@ ls "$tmp" | grep -q '\.tmp\.' && fail "--strict left a temporary file"
 [ -e "$tmp/empty.svg" ] && fail "empty input left an output file"
 grep -q "cprof flamegraph: " "$tmp/err" || fail "error message lacks the prefix"
 
-# usage errors exit 2; --flamechart is refused as not implemented
+# usage errors exit 2
 "$CPROF" flamegraph --colors nope -i "$tmp/in.folded" >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad palette not exit 2"
-"$CPROF" flamegraph --flamechart -i "$tmp/in.folded" >/dev/null 2>"$tmp/err"; rc=$?
-[ $rc -eq 2 ] && grep -q "not implemented" "$tmp/err" || fail "--flamechart not rejected clearly"
-"$CPROF" flamegraph --help | grep -q -- "--flamechart.*not implemented" || fail "--help does not mention --flamechart"
+"$CPROF" flamegraph --flamechart --diff "$tmp/in.folded" "$tmp/in.folded" >/dev/null 2>&1; [ $? -eq 2 ] \
+	|| fail "--flamechart --diff not a usage error"
+"$CPROF" flamegraph --help | grep -q -- "--flamechart" || fail "--help does not mention --flamechart"
+
+# flame chart: input order kept, a frame split where other stacks come between
+printf 'm;a 1\nm;b 2\nm;a 1\n' >"$tmp/chart.folded"
+"$CPROF" flamegraph --flamechart -i "$tmp/chart.folded" >"$tmp/chart.svg" || fail "--flamechart failed"
+xmllint --noout "$tmp/chart.svg" || fail "--flamechart: invalid SVG"
+[ "$(grep -c '<title>a (1 samples, 25.00%)</title>' "$tmp/chart.svg")" = 2 ] || fail "--flamechart: a not split in two"
+grep -q '<title>b (2 samples, 50.00%)</title><rect x="305.000"' "$tmp/chart.svg" || fail "--flamechart: b not second"
+grep -q '>Flame Chart<' "$tmp/chart.svg" || fail "--flamechart: title"
 "$CPROF" flamegraph --list-opts | grep -qx -- "--diff" || fail "--list-opts lacks --diff"
 
 # differential

@@ -277,6 +277,44 @@ TEST(recording_threads_and_events)
 	cprof_data_release(&d);
 }
 
+TEST(flame_chart_keeps_time_order)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	const char in[] = "m;a 1\nm;a 2\nm 1\nm;a 1\nm;b;c 2\nm;a 1\nx 1\n";
+	FILE *fp = fmemopen((void *)in, strlen(in), "r");
+	ASSERT(fp);
+	ASSERT_OK(folded_read(&d, fp, "in", true, NULL, NULL, &err));
+	fclose(fp);
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	struct flamegraph g;
+	struct fg_opts o = FG_OPTS_INIT;
+	fg_init_chart(&g);
+	fg_add_samples(&g, &p, false, false);
+	char *svg = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&svg, &len);
+	ASSERT_OK(fg_write(out, &g, &o, &err));
+	fclose(out);
+	/* 9 samples over 1180 px: a [0,3), m's self [3,4), a [4,5), b [5,7), a [7,8), x [8,9). */
+	double u = 1180.0 / 9;
+	ASSERT_EQ(count(svg, "<g><title>a ("), 3);
+	struct frame fr = get(svg, "a");
+	ASSERT_NEAR(fr.x, 10, 0.01);
+	ASSERT_NEAR(fr.w, 3 * u, 0.01);
+	ASSERT_NEAR(get(svg, "b").x, 10 + 5 * u, 0.01);
+	ASSERT_NEAR(get(svg, "c").x, 10 + 5 * u, 0.01);
+	ASSERT_NEAR(get(svg, "x").x, 10 + 8 * u, 0.01);
+	ASSERT_STREQ(get(svg, "m").title, "m (8 samples, 88.89%)");
+	ASSERT(strstr(svg, ">Flame Chart<"));
+	free(svg);
+	fg_release(&g);
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
 TEST(empty_fails)
 {
 	struct flamegraph g;
@@ -294,4 +332,5 @@ TEST(empty_fails)
 }
 
 RUN_TESTS(T(titles_and_widths), T(min_width_prunes), T(inverted_order), T(diff_colours),
-	  T(colours_deterministic_and_escaped), T(recording_threads_and_events), T(empty_fails))
+	  T(colours_deterministic_and_escaped), T(recording_threads_and_events),
+	  T(flame_chart_keeps_time_order), T(empty_fails))
