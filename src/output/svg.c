@@ -691,23 +691,21 @@ struct layout {
 	uint32_t max_depth;
 };
 
-static const uint32_t *rank_for_sort;
-static const struct fg_node *nodes_for_sort;
-
-static int cmp_by_rank(const void *a, const void *b)
+/* Node ids by the alphabetical rank of their names. */
+static int cmp_by_rank(const void *a, const void *b, void *ctx)
 {
-	uint32_t x = rank_for_sort[nodes_for_sort[*(const uint32_t *)a].name];
-	uint32_t y = rank_for_sort[nodes_for_sort[*(const uint32_t *)b].name];
+	const struct layout *L = ctx;
+	uint32_t x = L->rank[L->g->nodes.v[*(const uint32_t *)a].name];
+	uint32_t y = L->rank[L->g->nodes.v[*(const uint32_t *)b].name];
 	return x < y ? -1 : x > y;
 }
 
-static const struct fg_name *names_for_sort;
-static const char *names_buf_for_sort;
-
-static int cmp_names(const void *a, const void *b)
+/* Name ids by their labels. */
+static int cmp_names(const void *a, const void *b, void *ctx)
 {
-	const struct fg_name *x = &names_for_sort[*(const uint32_t *)a], *y = &names_for_sort[*(const uint32_t *)b];
-	return strcmp(names_buf_for_sort + x->off, names_buf_for_sort + y->off);
+	const struct flamegraph *g = ctx;
+	const struct fg_name *x = &g->names.v[*(const uint32_t *)a], *y = &g->names.v[*(const uint32_t *)b];
+	return strcmp(g->names_buf.buf + x->off, g->names_buf.buf + y->off);
 }
 
 static double self_delta(const struct flamegraph *g, const struct fg_node *n)
@@ -780,8 +778,6 @@ static void layout_write(struct layout *L)
 	VEC(struct item) stack = { 0 };
 	VEC(uint32_t) kids = { 0 };
 	vec_push(&stack, ((struct item){ 0, 0 }));
-	rank_for_sort = L->rank;
-	nodes_for_sort = g->nodes.v;
 	while (stack.n) {
 		struct item it = stack.v[--stack.n];
 		const struct fg_node *n = &g->nodes.v[it.node];
@@ -803,7 +799,7 @@ static void layout_write(struct layout *L)
 			}
 			continue;
 		}
-		qsort(kids.v, kids.n, sizeof *kids.v, cmp_by_rank);
+		qsort_r(kids.v, kids.n, sizeof *kids.v, cmp_by_rank, L);
 		uint64_t end = it.start + n->total; /* self time stays on the left */
 		for (size_t k = kids.n; k-- > 0;) {
 			const struct fg_node *c = &g->nodes.v[kids.v[k]];
@@ -835,9 +831,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	uint32_t *order = xmalloc(g->names.n * sizeof *order);
 	for (uint32_t i = 0; i < g->names.n; i++)
 		order[i] = i;
-	names_for_sort = g->names.v;
-	names_buf_for_sort = g->names_buf.buf;
-	qsort(order, g->names.n, sizeof *order, cmp_names);
+	qsort_r(order, g->names.n, sizeof *order, cmp_names, (void *)g);
 	L.rank = xmalloc(g->names.n * sizeof *L.rank);
 	for (uint32_t i = 0; i < g->names.n; i++)
 		L.rank[order[i]] = i;
