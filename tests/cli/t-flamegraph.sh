@@ -133,6 +133,14 @@ for page in stdin.svg page.html; do
 	grep -q '<title>gamma (30 samples, 30.00%)</title><rect x="305.000" y="[0-9.]*" width="885.000"' <<<"$out" \
 		|| fail "$page: gamma not scaled to 3/4 of the zoomed width"
 	grep -q '<g class="hide"><title>delta' <<<"$out" || fail "$page: sibling delta not hidden when zoomed"
+	grep -q '<g class="parent"><title>main' <<<"$out" || fail "$page: caller main not marked as parent"
+	# the same zoom by position, as the page writes it into the URL
+	y=$(sed -n 's/.*<title>alpha ([^<]*<\/title><rect x="[^"]*" y="\([^"]*\)".*/\1/p' "$tmp/stdin.svg")
+	out=$(dump "file://$tmp/$page?x=10.000&y=$y")
+	[ "$(attr data-zoom-width <<<"$out")" = "1180.000" ] || fail "$page: zoom by ?x=&y=$y failed"
+	# case-insensitive search
+	out=$(dump "file://$tmp/$page?s=GAMMA&ic=1")
+	[ "$(attr data-matched <<<"$out")" = "30.00" ] || fail "$page: ?ic=1 search matched '$(attr data-matched <<<"$out")'"
 done
 
 if [ $fails -ne 0 ]; then
