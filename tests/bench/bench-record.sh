@@ -23,6 +23,23 @@ wall() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
+# The workload's own slowdown: its run time as it measures it (median of
+# RUNS), against the same without a profiler.
+elapsed() {
+	for _ in $(seq "$RUNS"); do
+		WORKLOAD_TIMING=1 "$@" 2>&1 >/dev/null | awk '$1 == "elapsed" { print $2 }'
+	done | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+}
+
+slowdown() { # LABEL WORKLOAD... : bare vs under cprof vs under perf
+	local e_bare e_c e_p
+	e_bare=$(elapsed "${@:3}")
+	e_c=$(elapsed "$CPROF" record -F 999 $2 -q -o s.data -- "${@:3}")
+	e_p=$(elapsed perf record -F 999 $2 -q -o s.pdata -- "${@:3}")
+	awk -v l="$1" -v b="$e_bare" -v c="$e_c" -v p="$e_p" 'BEGIN {
+		printf "%-15s workload alone %.3fs  under cprof %.3fs (+%.1f%%)  under perf %.3fs (+%.1f%%)\n",
+			l, b, c, 100 * (c / b - 1), p, 100 * (p / b - 1) }'
+}
 UNITS=${UNITS:-30}
 echo "workload: hot $UNITS units, $RUNS runs each, medians; $(nproc) CPUs"
 read -r c_true _ < <(wall "$CPROF" record -q -o t.data -- true)
@@ -30,12 +47,10 @@ read -r p_true _ < <(wall perf record -q -o tp.data -- true)
 read -r bare_true _ < <(wall true)
 echo "fixed cost  record -- true: cprof ${c_true}s  perf ${p_true}s  (true alone ${bare_true}s)  perf/cprof $(ratio "$p_true" "$c_true")x"
 
-read -r bare _ < <(wall "$HOT" "$UNITS")
+slowdown "slowdown -g" "-g" "$HOT" "$UNITS"
 read -r under_cprof _ < <(wall "$CPROF" record -F 999 -g -q -o c.data -- "$HOT" "$UNITS")
 read -r under_perf _ < <(wall perf record -F 999 -g -q -o p.data -- "$HOT" "$UNITS")
-# The workload's own slowdown: wall time less the recorder's fixed cost.
-sl() { awk -v u="$1" -v f="$2" -v t="$3" -v b="$4" 'BEGIN { printf "%.1f%%", 100 * ((u - (f - t)) / b - 1) }'; }
-echo "slowdown    bare ${bare}s  under cprof ${under_cprof}s ($(sl "$under_cprof" "$c_true" "$bare_true" "$bare"))  under perf ${under_perf}s ($(sl "$under_perf" "$p_true" "$bare_true" "$bare"))  total time perf/cprof $(ratio "$under_perf" "$under_cprof")x"
+echo "whole command  cprof record ${under_cprof}s  perf record ${under_perf}s  perf/cprof $(ratio "$under_perf" "$under_cprof")x"
 
 read -r c_rep c_rss < <(wall "$CPROF" report -i c.data)
 read -r p_rep p_rss < <(wall perf report -i p.data --stdio)
@@ -43,3 +58,18 @@ echo "report      cprof ${c_rep}s ${c_rss}KB  perf ${p_rep}s ${p_rss}KB  speedup
 
 cs=$(stat -c %s c.data); ps=$(stat -c %s p.data)
 echo "file size   cprof.data ${cs} B  perf.data ${ps} B  perf/cprof $(ratio "$ps" "$cs")x"
+
+# --- DWARF call graphs (no frame pointers): cprof unwinds while recording,
+# perf report unwinds every time it reads the file.
+NOFP="$WORKLOADS/nofp"
+slowdown "slowdown dwarf" "--call-graph dwarf" "$NOFP" chain "$UNITS"
+"$CPROF" record -F 999 --call-graph dwarf -q -o cd.data -- "$NOFP" chain "$UNITS" >/dev/null 2>&1
+perf record -F 999 --call-graph dwarf -q -o pd.data -- "$NOFP" chain "$UNITS" >/dev/null 2>&1
+read -r c_rep c_rss < <(wall "$CPROF" report -i cd.data)
+read -r p_rep p_rss < <(wall perf report -i pd.data --stdio)
+echo "dwarf report    cprof ${c_rep}s ${c_rss}KB  perf ${p_rep}s ${p_rss}KB  speedup $(ratio "$p_rep" "$c_rep")x  memory ratio $(ratio "$p_rss" "$c_rss")x"
+samples=$("$CPROF" report -i cd.data --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"])')
+rec_cpu=$("$CPROF" report -i cd.data --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["recorder_cpu_ns"] / 1e9)')
+echo "dwarf unwinding $samples samples: cprof recorder CPU ${rec_cpu}s ($(awk -v n="$samples" -v t="$rec_cpu" 'BEGIN { printf "%.0f", n / t }') samples/s incl. draining)  perf report ${p_rep}s ($(awk -v n="$samples" -v t="$p_rep" 'BEGIN { printf "%.0f", n / t }') samples/s)"
+cs=$(stat -c %s cd.data); ps=$(stat -c %s pd.data)
+echo "dwarf file size cprof.data ${cs} B  perf.data ${ps} B  perf/cprof $(ratio "$ps" "$cs")x"

@@ -31,9 +31,11 @@ int main(int argc, char **argv)
 	uint64_t units = argc > 1 ? strtoull(argv[1], NULL, 10) : 12;
 	int forever = argc > 2 && strcmp(argv[2], "forever") == 0;
 	uint64_t x = 0;
+	double t0 = wall_now();
 	do
 		x ^= driver(units);
 	while (forever);
+	report_elapsed(t0);
 	printf("%llu\n", (unsigned long long)(x & 1));
 	return 0;
 }

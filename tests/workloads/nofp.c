@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "chain";
 	uint64_t r = 0;
+	double t0 = wall_now();
 	if (strcmp(mode, "chain") == 0) {
 		uint64_t units = argc > 2 ? strtoull(argv[2], NULL, 10) : 10;
 		r = stage1(units * UNIT);
@@ -80,6 +81,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: nofp chain|libc|deep ...\n");
 		return 2;
 	}
+	report_elapsed(t0);
 	printf("%llu\n", (unsigned long long)(r & 1));
 	return 0;
 }

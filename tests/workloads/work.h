@@ -12,4 +12,22 @@ static inline uint64_t spin(uint64_t n, uint64_t x)
 	}
 	return x;
 }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* Benchmarks measure the workload's own slowdown, not the recorder's start
+ * and finish: with WORKLOAD_TIMING set, print the run's wall time. */
+static inline double wall_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static inline void report_elapsed(double start)
+{
+	if (getenv("WORKLOAD_TIMING"))
+		fprintf(stderr, "elapsed %.6f\n", wall_now() - start);
+}
 #endif
