@@ -70,9 +70,13 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	if (lost && parse_u64(lost, &lostn) == 0 && lostn)
 		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
 			fmt_thousands(lostn, b2));
-	if (p->truncated_samples)
-		fprintf(out, "# truncated stacks: %.1f%% of samples (try a larger --call-graph dwarf,SIZE)\n",
-			pct(p->truncated_samples, p->total_samples));
+	if (p->truncated_samples) {
+		const char *cg = cprof_meta_get(d, "call_graph");
+		bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;
+		fprintf(out, "# truncated stacks: %.1f%% of samples (%s)\n", pct(p->truncated_samples, p->total_samples),
+			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
+			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
+	}
 	fputc('\n', out);
 }
 

@@ -39,6 +39,19 @@ expect_error "a directory" dir.data "directory"
 "$CPROF" report -i good.data --format folded 2> pipe.err | head -c 10 > /dev/null
 check "closed pipe: no error" test ! -s pipe.err
 
+# Colour only when asked for or on a terminal, and never with NO_COLOR.
+has_escape() { grep -q "$(printf '\033')" "$1"; }
+"$CPROF" report -i good.data > plain.txt
+"$CPROF" report -i good.data --color always > forced.txt
+check "no colour into a pipe" sh -c "! grep -q \"\$(printf '\\033')\" plain.txt"
+check "--color always colours" has_escape forced.txt
+if command -v script >/dev/null; then
+	env -u NO_COLOR TERM=xterm script -qc "'$CPROF' report -i good.data" /dev/null > tty.txt
+	NO_COLOR=1 script -qc "'$CPROF' report -i good.data" /dev/null > notty.txt
+	check "colour on a terminal" has_escape tty.txt
+	check "NO_COLOR turns it off on a terminal" sh -c "! grep -q \"\$(printf '\\033')\" notty.txt"
+fi
+
 # Usage errors exit 2.
 "$CPROF" report --format xml -i good.data 2>/dev/null; rc=$?
 check "bad --format exits 2" test "$rc" -eq 2
