@@ -79,6 +79,22 @@ void cmd_list_opts(const struct option *opts, const char *shortopts)
 			printf("--%s\n", o->name);
 }
 
+#define FOLDED_WARNINGS_SHOWN 5
+
+void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why)
+{
+	struct folded_warnings *w = ctx;
+	if (w->count++ < FOLDED_WARNINGS_SHOWN)
+		fprintf(stderr, "cprof %s: warning: '%s': line %zu: %s, skipping\n", w->cmd, name, lineno, why);
+}
+
+void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name)
+{
+	if (w->count > FOLDED_WARNINGS_SHOWN)
+		fprintf(stderr, "cprof %s: warning: '%s': %zu malformed lines skipped in all\n", w->cmd, name,
+			w->count);
+}
+
 int enum_from_string(const char *const *names, const char *s)
 {
 	for (int i = 0; names[i]; i++)

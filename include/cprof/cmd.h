@@ -29,6 +29,15 @@ int cmd_usage_error(const char *cmd, const char *usage, const char *fmt, ...) CP
 void cmd_warn(const char *cmd, const char *fmt, ...) CPROF_PRINTF(2, 3);
 /* Print every option of a getopt table, one per line (for completions). */
 void cmd_list_opts(const struct option *opts, const char *shortopts);
+/* Warnings about malformed folded lines: the first few one by one, then a
+ * total from cmd_folded_warn_finish(). Pass &ctx as profile_source_load's ctx. */
+struct folded_warnings {
+	const char *cmd;
+	size_t count;
+};
+void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why);
+void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name);
+
 /* Parse "a,b,c" against a NULL-terminated name table; -1 if unknown. */
 int enum_from_string(const char *const *names, const char *s);
 /* "a|b|c" for messages and help. */

@@ -59,13 +59,6 @@ static void help(void)
 	       "  -h, --help             show this help\n");
 }
 
-static void warn_line(void *ctx, const char *name, size_t lineno, const char *why)
-{
-	size_t *count = ctx;
-	if ((*count)++ < 5)
-		fprintf(stderr, "cprof flamegraph: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
-}
-
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
@@ -113,13 +106,11 @@ static const char *shown_name(const char *path) { return strcmp(path, "-") == 0 
 static int load_source(struct source *s, bool strict, const char *event, struct profile_filter f)
 {
 	struct cprof_err err;
-	size_t warnings = 0;
-	if (profile_source_load(&s->d, s->path, strict, warn_line, &warnings, &err) < 0)
+	struct folded_warnings warnings = { "flamegraph", 0 };
+	if (profile_source_load(&s->d, s->path, strict, cmd_folded_warn, &warnings, &err) < 0)
 		return cmd_fail("flamegraph", &err);
 	s->loaded = true;
-	if (warnings > 5)
-		fprintf(stderr, "cprof flamegraph: warning: '%s': %zu malformed lines skipped in all\n",
-			shown_name(s->path), warnings);
+	cmd_folded_warn_finish(&warnings, shown_name(s->path));
 	if (event) {
 		f.event = profile_find_event(&s->d, event);
 		if (f.event < 0) {

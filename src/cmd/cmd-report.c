@@ -44,13 +44,6 @@ static void help(void)
 	       "  -h, --help             show this help\n");
 }
 
-static void warn_line(void *ctx, const char *name, size_t lineno, const char *why)
-{
-	size_t *count = ctx;
-	if ((*count)++ < 5)
-		fprintf(stderr, "cprof report: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
-}
-
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_LIST };
 
 static const struct option long_opts[] = {
@@ -149,12 +142,11 @@ int cmd_report(int argc, char **argv)
 
 	struct cprof_data d;
 	struct cprof_err err;
-	size_t warnings = 0;
-	int r = profile_source_load(&d, input, false, warn_line, &warnings, &err);
+	struct folded_warnings warnings = { "report", 0 };
+	int r = profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err);
 	if (r < 0)
 		return cmd_fail("report", &err);
-	if (warnings > 5)
-		fprintf(stderr, "cprof report: warning: %zu malformed lines skipped in all\n", warnings);
+	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
 	if (event) {
 		f.event = profile_find_event(&d, event);
 		if (f.event < 0) {
