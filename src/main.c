@@ -23,6 +23,7 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "Run a command and record its profile" },
 	{ "report", cmd_report, "Show a recorded profile: top functions, call tree, threads" },
+	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
 };
 
 static void usage(FILE *fp)
