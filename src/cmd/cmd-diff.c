@@ -84,9 +84,10 @@ static int load_side(struct side *s, const char *event, struct cprof_err *err)
 {
 	size_t warnings = 0;
 	s->label = strcmp(s->path, "-") == 0 ? "<stdin>" : s->path;
-	if (profile_source_load(&s->d, s->path, false, warn_line, &warnings, err) < 0)
+	int r = profile_source_load(&s->d, s->path, false, warn_line, &warnings, err);
+	s->loaded = true; /* initialised even on failure */
+	if (r < 0)
 		return -1;
-	s->loaded = true;
 	if (warnings > 5)
 		fprintf(stderr, "cprof diff: warning: '%s': %zu malformed lines skipped in all\n", s->label, warnings);
 	struct profile_filter f = PROFILE_FILTER_INIT;
