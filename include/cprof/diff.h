@@ -49,6 +49,7 @@ struct diff {
 	VEC(struct diff_row) threads;          /* samples per thread name */
 };
 
+/* Fails with -EINVAL when the profiles measure differently named events. */
 int diff_build(struct diff *df, const struct profile *before, const struct profile *after,
 	       const struct diff_opts *o, struct cprof_err *err) CPROF_WUR;
 void diff_release(struct diff *df);

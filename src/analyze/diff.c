@@ -144,6 +144,11 @@ int diff_build(struct diff *df, const struct profile *before, const struct profi
 	df->alpha = o->alpha;
 	if (!(o->alpha > 0 && o->alpha < 1))
 		return err_set(err, EINVAL, "alpha must be between 0 and 1");
+	const char *ea = cprof_str(before->d, before->d->events.v[before->event].name);
+	const char *eb = cprof_str(after->d, after->d->events.v[after->event].name);
+	if (strcmp(ea, eb) != 0)
+		return err_set(err, EINVAL, "the inputs measure different events: '%s' before, '%s' after (use --event)",
+			       ea, eb);
 	df->total_before = before->total_samples;
 	df->total_after = after->total_samples;
 	df->duration_before = duration(before);

@@ -189,11 +189,6 @@ int cmd_diff(int argc, char **argv)
 	for (int i = 0; i < 2 && rc == 0; i++)
 		if (load_side(&s[i], event, &err) < 0)
 			rc = fail(&err);
-	if (rc == 0 && strcmp(event_name(&s[0]), event_name(&s[1])) != 0) {
-		fprintf(stderr, "cprof diff: the inputs measure different events: '%s' has '%s', '%s' has '%s' (use --event)\n",
-			s[0].label, event_name(&s[0]), s[1].label, event_name(&s[1]));
-		rc = EXIT_USAGE;
-	}
 	struct diff df;
 	if (rc == 0 && diff_build(&df, &s[0].p, &s[1].p, &dopt, &err) < 0)
 		rc = fail(&err);

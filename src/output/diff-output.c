@@ -82,7 +82,7 @@ static void json_num(FILE *out, double v)
 		fprintf(out, "%.10g", v);
 }
 
-static void json_row(FILE *out, const struct diff_row *r, bool func)
+static void json_row(FILE *out, const struct diff *df, const struct diff_row *r, bool func)
 {
 	fputs("{\"name\": ", out);
 	json_string(out, r->name);
@@ -107,10 +107,16 @@ static void json_row(FILE *out, const struct diff_row *r, bool func)
 		fputs(", \"p_adjusted\": ", out);
 		json_num(out, r->p_adj);
 	}
+	if (diff_show_time(df)) {
+		fputs(", \"time_before_ns\": ", out);
+		json_num(out, round(r->share_before * (double)df->duration_before));
+		fputs(", \"time_after_ns\": ", out);
+		json_num(out, round(r->share_after * (double)df->duration_after));
+	}
 	fprintf(out, ", \"significant\": %s}", r->significant ? "true" : "false");
 }
 
-static void json_group(FILE *out, const char *key, const struct diff_row *v, size_t n, const struct diff_output_opts *o)
+static void json_group(FILE *out, const struct diff *df, const char *key, const struct diff_row *v, size_t n, const struct diff_output_opts *o)
 {
 	fprintf(out, ",\n  \"%s\": [", key);
 	bool first = true;
@@ -119,7 +125,7 @@ static void json_group(FILE *out, const char *key, const struct diff_row *v, siz
 			continue;
 		fputs(first ? "\n    " : ",\n    ", out);
 		first = false;
-		json_row(out, &v[i], false);
+		json_row(out, df, &v[i], false);
 	}
 	fputs(first ? "]" : "\n  ]", out);
 }
@@ -156,12 +162,12 @@ void diff_json(FILE *out, const struct diff *df, const struct diff_output_opts *
 			break;
 		fputs(first ? "\n    " : ",\n    ", out);
 		first = false;
-		json_row(out, r, true);
+		json_row(out, df, r, true);
 	}
 	fputs(first ? "]" : "\n  ]", out);
 	free(idx);
-	json_group(out, "binaries", df->binaries.v, df->binaries.n, o);
-	json_group(out, "threads", df->threads.v, df->threads.n, o);
+	json_group(out, df, "binaries", df->binaries.v, df->binaries.n, o);
+	json_group(out, df, "threads", df->threads.v, df->threads.n, o);
 	fputs("\n}\n", out);
 }
 

@@ -1,4 +1,5 @@
 /* test-diff.c - function matching, normalisation and significance in diffs. */
+#include <errno.h>
 #include <math.h>
 
 #include "cprof/diff.h"
@@ -232,6 +233,52 @@ TEST(same_name_different_binary_kept_apart)
 	release(&b);
 }
 
+TEST(different_events_refused)
+{
+	struct run a, b;
+	struct diff df;
+	struct cprof_err err;
+	struct diff_opts o = DIFF_OPTS_INIT;
+	synth(&a, "/usr/lib/libx.so.1", 0x1000, 30, 70); /* event "cycles" */
+	load(&b, "foo 30\nbar 70\n");                    /* event "samples" */
+	ASSERT_EQ(diff_build(&df, &a.p, &b.p, &o, &err), -EINVAL);
+	ASSERT(strstr(err.msg, "cycles") && strstr(err.msg, "samples"));
+	release(&a);
+	release(&b);
+}
+
+TEST(absolute_time_when_durations_differ)
+{
+	struct run a, b;
+	struct diff df;
+	struct cprof_err err;
+	struct diff_opts o = DIFF_OPTS_INIT;
+	synth(&a, "/bin/app", 0x1000, 30, 70);
+	synth(&b, "/bin/app", 0x1000, 60, 140);
+	cprof_meta_set(&a.d, "duration_ns", "1000000000");
+	cprof_meta_set(&b.d, "duration_ns", "2000000000");
+	ASSERT_OK(diff_build(&df, &a.p, &b.p, &o, &err));
+	ASSERT(diff_show_time(&df));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct diff_output_opts oo = { "a", "b", "cycles", DIFF_SORT_NAME, 0, 0 };
+	diff_json(out, &df, &oo);
+	fclose(out);
+	/* foo: 30% of 1 s before, 30% of 2 s after. */
+	ASSERT(strstr(text, "\"time_before_ns\": 300000000, \"time_after_ns\": 600000000"));
+	free(text);
+	diff_release(&df);
+	cprof_meta_set(&b.d, "duration_ns", "1000000000");
+	ASSERT_OK(diff_build(&df, &a.p, &b.p, &o, &err));
+	ASSERT(!diff_show_time(&df));
+	diff_release(&df);
+	release(&a);
+	release(&b);
+}
+
 RUN_TESTS(T(same_distribution_different_scale), T(doubled_share_is_significant_and_first),
 	  T(small_counts_not_significant), T(new_and_vanished), T(multiple_testing_correction_applied),
-	  T(holm_adjustment), T(match_by_name_and_basename), T(same_name_different_binary_kept_apart))
+	  T(holm_adjustment), T(match_by_name_and_basename), T(same_name_different_binary_kept_apart),
+	  T(different_events_refused),
+	  T(absolute_time_when_durations_differ))
