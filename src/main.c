@@ -24,6 +24,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "Run a command and record its profile" },
 	{ "report", cmd_report, "Show a recorded profile: top functions, call tree, threads" },
 	{ "flamegraph", cmd_flamegraph, "Draw an interactive flame graph (SVG or HTML)" },
+	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
 };
 
 static void usage(FILE *fp)

@@ -20,6 +20,7 @@
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* Print "cprof CMD: MESSAGE" for e and return 1. */
 int cmd_fail(const char *cmd, const struct cprof_err *e);

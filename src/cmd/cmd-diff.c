@@ -1,0 +1,215 @@
+/*
+ * cmd-diff.c - `cprof diff BEFORE AFTER`: what changed between two profiles,
+ * and whether the change is larger than sampling noise.
+ *
+ * Exit codes differ from the other commands so the command can gate CI:
+ * 0 no significant regression (or no gate asked for), 1 a significant
+ * regression beyond --fail-on-regression, 2 any error or usage mistake.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/cmd.h"
+#include "cprof/diff.h"
+#include "cprof/folded.h"
+#include "cprof/output.h"
+
+static const char usage_line[] =
+	"usage: cprof diff BEFORE AFTER [--metric self|total] [--sort delta|abs|name]\n"
+	"                  [--top N] [--format text|json|csv] [--threshold PCT]\n"
+	"                  [--fail-on-regression PCT] [--event NAME] [--alpha A]";
+
+static void help(void)
+{
+	printf("%s\n\n", usage_line);
+	printf("Compare two profiles. BEFORE and AFTER are cprof data files or folded stacks\n"
+	       "(one of them may be '-' for stdin). Functions are matched by name and binary\n"
+	       "basename; shares are relative to each run's total, and each change is tested\n"
+	       "with a two-proportion z-test, Holm-Bonferroni corrected.\n\n"
+	       "  -m, --metric M            self (default) or total samples per function\n"
+	       "  -s, --sort KEY            delta (default: largest growth first), abs, name\n"
+	       "  -n, --top N               show at most N functions\n"
+	       "                            (default 40 in text, all otherwise)\n"
+	       "  -f, --format FMT          text (default), json or csv\n"
+	       "  -t, --threshold PCT       hide rows that changed by under PCT points\n"
+	       "      --fail-on-regression PCT\n"
+	       "                            exit 1 if a significant change grew a function\n"
+	       "                            by more than PCT percentage points\n"
+	       "  -e, --event NAME          the event to compare (default: the first)\n"
+	       "      --alpha A             family-wise significance level (default 0.01)\n"
+	       "  -h, --help                show this help\n\n"
+	       "Exit status: 0 ok, 1 significant regression (with --fail-on-regression),\n"
+	       "2 error.\n");
+}
+
+static void warn_line(void *ctx, const char *name, size_t lineno, const char *why)
+{
+	size_t *count = ctx;
+	if ((*count)++ < 5)
+		fprintf(stderr, "cprof diff: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
+}
+
+enum { OPT_FAIL = 256, OPT_ALPHA, OPT_LIST };
+
+static const struct option long_opts[] = {
+	{ "metric", required_argument, NULL, 'm' },
+	{ "sort", required_argument, NULL, 's' },
+	{ "top", required_argument, NULL, 'n' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "threshold", required_argument, NULL, 't' },
+	{ "fail-on-regression", required_argument, NULL, OPT_FAIL },
+	{ "event", required_argument, NULL, 'e' },
+	{ "alpha", required_argument, NULL, OPT_ALPHA },
+	{ "help", no_argument, NULL, 'h' },
+	{ "list-opts", no_argument, NULL, OPT_LIST },
+	{ NULL, 0, NULL, 0 },
+};
+static const char short_opts[] = "m:s:n:f:t:e:h";
+
+static const char *const format_names[] = { "text", "json", "csv", NULL };
+
+static int fail(const struct cprof_err *e)
+{
+	cmd_fail("diff", e);
+	return EXIT_USAGE;
+}
+
+struct side {
+	const char *path, *label;
+	struct cprof_data d;
+	struct profile p;
+	bool loaded, built;
+};
+
+static int load_side(struct side *s, const char *event, struct cprof_err *err)
+{
+	size_t warnings = 0;
+	s->label = strcmp(s->path, "-") == 0 ? "<stdin>" : s->path;
+	int r = profile_source_load(&s->d, s->path, false, warn_line, &warnings, err);
+	s->loaded = true; /* initialised even on failure */
+	if (r < 0)
+		return -1;
+	if (warnings > 5)
+		fprintf(stderr, "cprof diff: warning: '%s': %zu malformed lines skipped in all\n", s->label, warnings);
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	if (event) {
+		f.event = profile_find_event(&s->d, event);
+		if (f.event < 0) {
+			struct sbuf names = SBUF_INIT;
+			for (size_t i = 0; i < s->d.events.n; i++)
+				sbuf_addf(&names, "%s%s", i ? ", " : "", cprof_str(&s->d, s->d.events.v[i].name));
+			err_set(err, ENOENT, "'%s': no event '%s' (recorded: %s)", s->label, event, names.buf);
+			sbuf_release(&names);
+			return -1;
+		}
+	}
+	if (profile_build(&s->p, &s->d, &f, err) < 0)
+		return -1;
+	s->built = true;
+	return 0;
+}
+
+static void release_side(struct side *s)
+{
+	if (s->built)
+		profile_release(&s->p);
+	if (s->loaded)
+		cprof_data_release(&s->d);
+}
+
+static const char *event_name(const struct side *s)
+{
+	return cprof_str(&s->d, s->d.events.v[s->p.event].name);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct diff_opts dopt = DIFF_OPTS_INIT;
+	struct diff_output_opts oo = { .sort = DIFF_SORT_DELTA };
+	const char *event = NULL;
+	int fmt = 0, c, k;
+	bool top_set = false, gate = false;
+	double gate_pct = 0;
+	uint64_t v;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if ((k = enum_from_string(diff_metric_names, optarg)) < 0)
+				return cmd_usage_error("diff", usage_line, "unknown metric '%s'; expected one of: self, total", optarg);
+			dopt.metric = (enum diff_metric)k;
+			break;
+		case 's':
+			if ((k = enum_from_string(diff_sort_names, optarg)) < 0)
+				return cmd_usage_error("diff", usage_line, "unknown sort key '%s'; expected one of: delta, abs, name", optarg);
+			oo.sort = (enum diff_sort)k;
+			break;
+		case 'n':
+			if (parse_u64(optarg, &v) < 0)
+				return cmd_usage_error("diff", usage_line, "--top needs a number, not '%s'", optarg);
+			oo.top = v;
+			top_set = true;
+			break;
+		case 'f':
+			if ((fmt = enum_from_string(format_names, optarg)) < 0)
+				return cmd_usage_error("diff", usage_line, "unknown format '%s'; expected one of: text, json, csv", optarg);
+			break;
+		case 't':
+			if (parse_double(optarg, &oo.threshold) < 0 || oo.threshold < 0 || oo.threshold > 100)
+				return cmd_usage_error("diff", usage_line, "--threshold needs a number from 0 to 100, not '%s'", optarg);
+			break;
+		case OPT_FAIL:
+			if (parse_double(optarg, &gate_pct) < 0 || gate_pct < 0 || gate_pct > 100)
+				return cmd_usage_error("diff", usage_line, "--fail-on-regression needs a number from 0 to 100, not '%s'", optarg);
+			gate = true;
+			break;
+		case 'e': event = optarg; break;
+		case OPT_ALPHA:
+			if (parse_double(optarg, &dopt.alpha) < 0 || !(dopt.alpha > 0 && dopt.alpha < 1))
+				return cmd_usage_error("diff", usage_line, "--alpha needs a number between 0 and 1, not '%s'", optarg);
+			break;
+		case 'h': help(); return 0;
+		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		default:
+			return cmd_usage_error("diff", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 2)
+		return cmd_usage_error("diff", usage_line, argc - optind < 2 ? "needs two inputs, BEFORE and AFTER"
+									: "unexpected argument '%s'", argv[argc - 1]);
+	struct side s[2] = { { .path = argv[optind] }, { .path = argv[optind + 1] } };
+	if (strcmp(s[0].path, "-") == 0 && strcmp(s[1].path, "-") == 0)
+		return cmd_usage_error("diff", usage_line, "only one of BEFORE and AFTER can be '-'");
+	if (fmt == 0 && !top_set)
+		oo.top = 40;
+
+	struct cprof_err err;
+	int rc = 0;
+	for (int i = 0; i < 2 && rc == 0; i++)
+		if (load_side(&s[i], event, &err) < 0)
+			rc = fail(&err);
+	struct diff df;
+	if (rc == 0 && diff_build(&df, &s[0].p, &s[1].p, &dopt, &err) < 0)
+		rc = fail(&err);
+	if (rc == 0) {
+		oo.before = s[0].label;
+		oo.after = s[1].label;
+		oo.event = event_name(&s[0]);
+		if (fmt == 1)
+			diff_json(stdout, &df, &oo);
+		else if (fmt == 2)
+			diff_csv(stdout, &df, &oo);
+		else
+			diff_text(stdout, &df, &oo);
+		if (gate && diff_has_regression(&df, gate_pct))
+			rc = 1;
+		diff_release(&df);
+	}
+	release_side(&s[0]);
+	release_side(&s[1]);
+	return rc;
+}

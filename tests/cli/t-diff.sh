@@ -1,0 +1,85 @@
+#!/bin/bash
+# t-diff.sh - `cprof diff` from the command line: exit codes of the CI gate,
+# error messages, and the JSON and CSV outputs.
+set -u
+CPROF=${CPROF:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# Same distribution, three times the samples.
+printf 'main;parse 3000\nmain;compute 5000\nmain;io 2000\n' >"$tmp/a.folded"
+printf 'main;parse 9000\nmain;compute 15000\nmain;io 6000\n' >"$tmp/same.folded"
+# compute doubles its share: 50% -> ~67% (delta ~ +16.7 points).
+printf 'main;parse 3000\nmain;compute 10000\nmain;io 2000\nmain;fresh 10\n' >"$tmp/slow.folded"
+
+"$CPROF" diff "$tmp/a.folded" "$tmp/same.folded" --fail-on-regression 5 >"$tmp/out" 2>"$tmp/err"
+rc=$?; [ $rc -eq 0 ] || fail "same distribution: exit $rc, expected 0"
+
+"$CPROF" diff "$tmp/a.folded" "$tmp/slow.folded" --fail-on-regression 5 >"$tmp/out" 2>"$tmp/err"
+rc=$?; [ $rc -eq 1 ] || fail "2x regression: exit $rc, expected 1"
+grep -q compute "$tmp/out" || fail "regression output does not name compute"
+
+# Without a gate, a regression is not an error.
+"$CPROF" diff "$tmp/a.folded" "$tmp/slow.folded" >/dev/null 2>&1
+rc=$?; [ $rc -eq 0 ] || fail "no gate: exit $rc, expected 0"
+
+# stdin for one side.
+"$CPROF" diff - "$tmp/slow.folded" --fail-on-regression 5 <"$tmp/a.folded" >/dev/null 2>&1
+rc=$?; [ $rc -eq 1 ] || fail "stdin before: exit $rc, expected 1"
+
+"$CPROF" diff "$tmp/a.folded" "$tmp/missing.folded" >"$tmp/out" 2>"$tmp/err"
+rc=$?; [ $rc -eq 2 ] || fail "missing file: exit $rc, expected 2"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "missing file: error is not one line: $(cat "$tmp/err")"
+grep -q "missing.folded" "$tmp/err" || fail "missing file: error does not name the file"
+
+"$CPROF" diff --no-such-option "$tmp/a.folded" "$tmp/slow.folded" >/dev/null 2>"$tmp/err"
+rc=$?; [ $rc -eq 2 ] || fail "bad option: exit $rc, expected 2"
+"$CPROF" diff "$tmp/a.folded" --sort sideways "$tmp/slow.folded" >/dev/null 2>&1
+rc=$?; [ $rc -eq 2 ] || fail "bad sort key: exit $rc, expected 2"
+"$CPROF" diff "$tmp/a.folded" >/dev/null 2>&1
+rc=$?; [ $rc -eq 2 ] || fail "one input: exit $rc, expected 2"
+
+"$CPROF" diff --help | grep -q fail-on-regression || fail "--help does not describe --fail-on-regression"
+
+# JSON parses and carries the numbers.
+"$CPROF" diff -f json "$tmp/a.folded" "$tmp/slow.folded" >"$tmp/out.json" || fail "json: exit $?"
+python3 -m json.tool "$tmp/out.json" >/dev/null || fail "json does not parse"
+python3 - "$tmp/out.json" <<'PY' || fail "json values"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "cprof-diff/1", d["schema"]
+assert d["before"]["samples"] == 10000 and d["after"]["samples"] == 15010
+assert d["event"] == "samples" and d["metric"] == "self" and d["alpha"] == 0.01
+f = {r["name"]: r for r in d["functions"]}
+c = f["compute"]
+assert c["samples_before"] == 5000 and c["samples_after"] == 10000
+assert abs(c["share_before"] - 0.5) < 1e-9
+assert abs(c["delta_pp"] - 100 * (10000 / 15010 - 0.5)) < 1e-6
+assert c["significant"] is True and c["p_adjusted"] < 0.01
+assert d["functions"][0]["name"] == "compute"  # sorted by delta
+assert f["fresh"]["status"] == "new" and f["fresh"]["relative"] is None
+assert d["tested"] == len(d["functions"])
+PY
+
+# --threshold hides small changes.
+"$CPROF" diff -f json --threshold 5 "$tmp/a.folded" "$tmp/slow.folded" >"$tmp/thr.json"
+python3 - "$tmp/thr.json" <<'PY' || fail "threshold"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [r["name"] for r in d["functions"]]
+assert "compute" in names and "fresh" not in names, names
+assert all(abs(r["delta_pp"]) >= 5 for r in d["functions"])
+PY
+
+# CSV has a header and one row per function with self samples (main has none).
+"$CPROF" diff -f csv "$tmp/a.folded" "$tmp/slow.folded" >"$tmp/out.csv" || fail "csv: exit $?"
+head -1 "$tmp/out.csv" | grep -q '^function,binary,status,samples_before,samples_after' || fail "csv header"
+[ "$(wc -l <"$tmp/out.csv")" -eq 5 ] || fail "csv rows: $(wc -l <"$tmp/out.csv")"
+
+if [ $fails -ne 0 ]; then
+	echo "$fails check(s) failed"
+	exit 1
+fi
+echo "all diff CLI checks passed"
