@@ -78,6 +78,51 @@ PY
 head -1 "$tmp/out.csv" | grep -q '^function,binary,status,samples_before,samples_after' || fail "csv header"
 [ "$(wc -l <"$tmp/out.csv")" -eq 5 ] || fail "csv rows: $(wc -l <"$tmp/out.csv")"
 
+# Real recordings of the hot workload (work 1:2:3 over hot_a, hot_b, hot_c):
+# about 1200 samples each. Shares follow the work done, not wall time, so a
+# busy machine changes the counts but not the verdicts. The leaves share an
+# inlined spin(), so the functions are compared by total samples.
+if [ -n "${WORKLOADS:-}" ] && [ -x "$WORKLOADS/hot" ]; then
+	rec() { "$CPROF" record -q -g -o "$1" -- "$WORKLOADS/hot" 12 ${2:-} >/dev/null 2>"$tmp/rec.err" ||
+		fail "record $1: $(cat "$tmp/rec.err")"; }
+	rec "$tmp/r1.data"; rec "$tmp/r2.data"; rec "$tmp/slow.data" slow-b
+	# Same program twice: no change larger than 3 points is significant, and
+	# the gate passes.
+	"$CPROF" diff -f json --metric total "$tmp/r1.data" "$tmp/r2.data" >"$tmp/same.json" --fail-on-regression 5
+	rc=$?; [ $rc -eq 0 ] || fail "two runs of the same program: gate exit $rc, expected 0"
+	python3 - "$tmp/same.json" <<'PY' || fail "same program: a significant change was reported"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["before"]["samples"] > 500 and d["after"]["samples"] > 500, (d["before"], d["after"])
+big = [(r["name"], r["delta_pp"]) for r in d["functions"] if r["significant"] and abs(r["delta_pp"]) > 3]
+assert not big, big
+PY
+	# hot_b does twice the work: 2/6 -> 4/8 of the samples, +16.7 points. It
+	# must be the top regression, significant, and fail a 5-point gate.
+	"$CPROF" diff -f json --metric total "$tmp/r1.data" "$tmp/slow.data" >"$tmp/slow.json" --fail-on-regression 5
+	rc=$?; [ $rc -eq 1 ] || fail "hot_b twice the work: gate exit $rc, expected 1"
+	python3 - "$tmp/slow.json" <<'PY' || fail "hot_b regression not reported as expected"
+import json, sys
+d = json.load(open(sys.argv[1]))
+top = d["functions"][0]
+assert top["name"] == "hot_b", top
+assert top["significant"] is True, top
+assert 10 < top["delta_pp"] < 23, top
+PY
+	# Different events cannot be compared.
+	"$CPROF" record -q -g -e task-clock -o "$tmp/task.data" -- "$WORKLOADS/hot" 2 >/dev/null 2>&1 ||
+		fail "record -e task-clock"
+	"$CPROF" diff "$tmp/r1.data" "$tmp/task.data" >/dev/null 2>"$tmp/err"
+	rc=$?; [ $rc -eq 2 ] || fail "different events: exit $rc, expected 2"
+	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q event "$tmp/err" ||
+		fail "different events: error is not one line naming the event: $(cat "$tmp/err")"
+	# A file that is not a profile at all.
+	head -c 100 /dev/urandom >"$tmp/junk.data"
+	"$CPROF" diff "$tmp/r1.data" "$tmp/junk.data" >/dev/null 2>"$tmp/err"
+	rc=$?; [ $rc -eq 2 ] || fail "junk input: exit $rc, expected 2"
+	grep -q junk.data "$tmp/err" || fail "junk input: error does not name the file"
+fi
+
 if [ $fails -ne 0 ]; then
 	echo "$fails check(s) failed"
 	exit 1

@@ -1,7 +1,8 @@
 /*
  * hot - three leaf functions given work in the ratio 1:2:3 under one caller.
- * Usage: hot [UNITS] [forever]   (UNITS of 100M iterations each, default 12)
- * With "forever" it loops until killed (for attach and Ctrl-C tests).
+ * Usage: hot [UNITS] [forever|slow-b]   (UNITS of 100M iterations each, default 12)
+ * With "forever" it loops until killed (for attach and Ctrl-C tests); with
+ * "slow-b" hot_b does twice its work, 1:4:3 (a regression for diff tests).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,9 @@
 #define UNIT 100000000ULL
 
 __attribute__((noinline)) uint64_t hot_a(uint64_t n, uint64_t x) { return spin(n, x); }
-__attribute__((noinline)) uint64_t hot_b(uint64_t n, uint64_t x) { return spin(2 * n, x); }
+static uint64_t b_factor = 2;
+
+__attribute__((noinline)) uint64_t hot_b(uint64_t n, uint64_t x) { return spin(b_factor * n, x); }
 __attribute__((noinline)) uint64_t hot_c(uint64_t n, uint64_t x) { return spin(3 * n, x); }
 
 __attribute__((noinline)) uint64_t driver(uint64_t units)
@@ -30,6 +33,8 @@ int main(int argc, char **argv)
 {
 	uint64_t units = argc > 1 ? strtoull(argv[1], NULL, 10) : 12;
 	int forever = argc > 2 && strcmp(argv[2], "forever") == 0;
+	if (argc > 2 && strcmp(argv[2], "slow-b") == 0)
+		b_factor = 4;
 	uint64_t x = 0;
 	double t0 = wall_now();
 	do
