@@ -255,7 +255,9 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				vec_push(&frames, store_frame(d, &out[f]));
 			}
 		}
-		if ((x->callchain && user_frames >= max_stack) || x->truncated)
+		/* The kernel's depth limit cuts only callchains it walked itself;
+		 * DWARF-unwound user frames are limited by the copy size instead. */
+		if ((x->callchain && !s->unwinder && user_frames >= max_stack) || x->truncated)
 			flags |= STACKF_TRUNCATED;
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
 					   .event = 0, .mode = x->mode };

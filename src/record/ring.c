@@ -108,12 +108,12 @@ static uint64_t take64(struct cur *c)
  * front of it, so the finishing pass looks it up without the -1 applied to
  * return addresses. */
 static void append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
-			   const uint8_t *stack, size_t stack_len)
+			   const uint8_t *stack, size_t stack_len, bool whole_stack)
 {
 	uint64_t pcs[MAX_UNWIND];
 	bool exact[MAX_UNWIND];
 	bool truncated;
-	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, pcs, exact,
+	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, whole_stack, pcs, exact,
 				MAX_UNWIND, &truncated);
 	vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
 	x->nips++;
@@ -195,7 +195,8 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 		if (!c->bad && s->unwinder && nregs && nregs <= 32) {
 			uint64_t regs[32];
 			memcpy(regs, regs_at, nregs * 8);
-			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size);
+			/* dyn < size: the copy stopped at the end of the stack. */
+			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size, dyn < size);
 		}
 	}
 	if (c->bad) {
