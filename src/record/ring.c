@@ -225,7 +225,9 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		break;
 	case PERF_RECORD_MMAP2: {
 		/* pid tid addr len pgoff {maj min ino ino_gen | build id} prot flags filename trailer */
-		if (len < 8 + 72 + 1 + TRAILER_SIZE) {
+		/* The 72 bytes include the header; the name is NUL-padded to 8
+		 * bytes, so "[vdso]" makes the shortest valid record. */
+		if (len < 72 + 8 + TRAILER_SIZE) {
 			s->malformed++;
 			break;
 		}
