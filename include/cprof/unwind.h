@@ -33,10 +33,13 @@ void unwinder_exec(struct unwinder *u, uint32_t pid);
  * UNWIND_REGS_MASK; stack is the copy taken from the user SP upwards.
  * Writes up to max program counters into pcs, innermost first; activation
  * frames (the first, and frames interrupted by a signal) are flagged in
- * exact[]. *truncated is set when the walk stopped at the end of the copy.
+ * exact[]. whole_stack says the copy reached the end of the stack mapping
+ * (the kernel copied less than asked), so no walk can be cut by it.
+ * *truncated is set when the walk needed memory above a full copy.
  */
 int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
-		    const uint8_t *stack, size_t stack_len, uint64_t *pcs, bool *exact, int max, bool *truncated);
+		    const uint8_t *stack, size_t stack_len, bool whole_stack, uint64_t *pcs, bool *exact, int max,
+		    bool *truncated);
 
 struct unwinder_stats {
 	uint64_t samples, frames, truncated, failed, dwfl_created;

@@ -30,7 +30,7 @@ static void help(void)
 	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
 	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
 	       "                         of SIZE bytes of each sampled user stack (default\n"
-	       "                         16384, at most 65528); needs no frame pointers\n"
+	       "                         32768, at most 65528); needs no frame pointers\n"
 	       "  -p, --pid PID          attach to a running process and all its threads\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
@@ -78,7 +78,7 @@ static unsigned max_sample_rate(void)
 
 int cmd_record(int argc, char **argv)
 {
-	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 16384 };
+	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 32768 };
 	bool freq_set = false;
 	uint64_t v;
 	int c;

@@ -11,6 +11,7 @@
 #include "cprof/data.h"
 #include "cprof/record.h"
 #include "cprof/symbol.h"
+#include "cprof/symsplit.h"
 
 /* Executable mappings of one process, and where it came from. */
 struct proc_maps {
@@ -164,13 +165,19 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		    struct cprof_err *err)
 {
 	struct procs ps = { 0 };
-	struct symbolizer *sym = symbolizer_new();
+	/* Two symbolizers, one per core; see symsplit.h. */
+	struct symbolizer *syms[2] = { symbolizer_new(), symbolizer_new() };
+	struct sym_split *split = sym_split_new();
 	VEC(uint32_t) frames = { 0 };
 	struct sym_frame out[MAX_INLINE];
 	unsigned max_stack = max_stack_sysctl();
 	memset(st, 0, sizeof *st);
-	if (!sym)
+	if (!syms[0] || !syms[1]) {
+		symbolizer_free(syms[0]);
+		symbolizer_free(syms[1]);
+		sym_split_free(split);
 		return err_set(err, ENOMEM, "cannot start the symbolizer");
+	}
 
 	for (size_t i = 0; i < s->mmaps.n; i++) {
 		struct proc_maps *p = proc_get(&ps, s->mmaps.v[i].pid, true);
@@ -184,6 +191,31 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		p->parent = t->ppid;
 		p->fork_time = t->time;
 	}
+
+	/* First every unique user address, resolved on both cores; then the
+	 * stacks, built from the symbolizers' caches. */
+	for (size_t i = 0; i < s->samples.n; i++) {
+		const struct raw_sample *x = &s->samples.v[i];
+		const uint64_t *ips = s->ips.v + x->ip_off;
+		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = true;
+		for (uint32_t k = 0; k < x->nips; k++) {
+			uint64_t ip = ips[k];
+			if (x->callchain && ip >= (uint64_t)PERF_CONTEXT_MAX) {
+				kernel = ip == (uint64_t)PERF_CONTEXT_KERNEL;
+				exact = true;
+				continue;
+			}
+			if (kernel || ip >= 0xffff800000000000ULL) {
+				sym_split_want_kernel(split);
+			} else {
+				const struct raw_mmap *m = find_map(&ps, x->pid, ip, x->time);
+				if (m && !is_anon(m->path))
+					sym_split_add(split, m, ip, !exact);
+			}
+			exact = false;
+		}
+	}
+	sym_split_run(split, syms);
 
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
@@ -200,17 +232,15 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 			}
 			int n;
 			if (kernel || ip >= 0xffff800000000000ULL) {
-				n = symbolizer_kernel(sym, ip, out);
+				n = symbolizer_kernel(syms[1], ip, out);
 			} else {
 				user_frames++;
 				const struct raw_mmap *m = find_map(&ps, x->pid, ip, x->time);
 				if (m && is_anon(m->path)) {
-					n = symbolizer_jit(sym, x->pid, ip, out);
+					n = symbolizer_jit(syms[0], x->pid, ip, out);
 				} else if (m) {
-					struct sym_map sm = { .path = m->path, .start = m->start, .len = m->len,
-							      .pgoff = m->pgoff, .build_id = m->build_id,
-							      .build_id_size = m->build_id_size };
-					n = symbolizer_user(sym, &sm, ip, !exact, out, MAX_INLINE);
+					struct sym_map sm = sym_map_of(m);
+					n = symbolizer_user(syms[sym_split_owner(split, m, ip)], &sm, ip, !exact, out, MAX_INLINE);
 				} else {
 					out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "",
 								     .addr = ip, .flags = SYMF_UNKNOWN };
@@ -225,7 +255,9 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				vec_push(&frames, store_frame(d, &out[f]));
 			}
 		}
-		if ((x->callchain && user_frames >= max_stack) || x->truncated)
+		/* The kernel's depth limit cuts only callchains it walked itself;
+		 * DWARF-unwound user frames are limited by the copy size instead. */
+		if ((x->callchain && !s->unwinder && user_frames >= max_stack) || x->truncated)
 			flags |= STACKF_TRUNCATED;
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
 					   .event = 0, .mode = x->mode };
@@ -249,6 +281,8 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		vec_release(&ps.v.v[i].maps);
 	vec_release(&ps.v);
 	vec_release(&frames);
-	symbolizer_free(sym);
+	symbolizer_free(syms[0]);
+	symbolizer_free(syms[1]);
+	sym_split_free(split);
 	return 0;
 }

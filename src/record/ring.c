@@ -108,12 +108,12 @@ static uint64_t take64(struct cur *c)
  * front of it, so the finishing pass looks it up without the -1 applied to
  * return addresses. */
 static void append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
-			   const uint8_t *stack, size_t stack_len)
+			   const uint8_t *stack, size_t stack_len, bool whole_stack)
 {
 	uint64_t pcs[MAX_UNWIND];
 	bool exact[MAX_UNWIND];
 	bool truncated;
-	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, pcs, exact,
+	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, whole_stack, pcs, exact,
 				MAX_UNWIND, &truncated);
 	vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
 	x->nips++;
@@ -195,7 +195,8 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 		if (!c->bad && s->unwinder && nregs && nregs <= 32) {
 			uint64_t regs[32];
 			memcpy(regs, regs_at, nregs * 8);
-			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size);
+			/* dyn < size: the copy stopped at the end of the stack. */
+			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size, dyn < size);
 		}
 	}
 	if (c->bad) {
@@ -224,7 +225,9 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		break;
 	case PERF_RECORD_MMAP2: {
 		/* pid tid addr len pgoff {maj min ino ino_gen | build id} prot flags filename trailer */
-		if (len < 8 + 72 + 1 + TRAILER_SIZE) {
+		/* The 72 bytes include the header; the name is NUL-padded to 8
+		 * bytes, so "[vdso]" makes the shortest valid record. */
+		if (len < 72 + 8 + TRAILER_SIZE) {
 			s->malformed++;
 			break;
 		}

@@ -313,7 +313,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 }
 
 int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
-		    const uint8_t *stack, size_t stack_len, uint64_t *pcs, bool *exact, int max, bool *truncated)
+		    const uint8_t *stack, size_t stack_len, bool whole_stack, uint64_t *pcs, bool *exact, int max,
+		    bool *truncated)
 {
 	*truncated = false;
 	u->st.samples++;
@@ -338,9 +339,12 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 		u->cur.n = 1;
 		u->st.failed++;
 	}
-	/* A walk that ended in an error right where the copy ended was cut
-	 * short by the dump size, not by the end of the stack. */
-	if ((rc != 0 && u->cur.hit_stack_end) || u->cur.n >= max) {
+	/* The walk needed stack above a copy that stopped short of the stack's
+	 * end: the stack was deeper than the dump. libdw ends such a walk
+	 * either with an error or, when only the return address was
+	 * unreadable, as if it were the outermost frame, so rc says nothing. */
+	(void)rc;
+	if ((u->cur.hit_stack_end && !whole_stack) || u->cur.n >= max) {
 		*truncated = true;
 		u->st.truncated++;
 	}

@@ -2,6 +2,9 @@
 #ifndef CPROF_SYMBOL_INTERNAL_H
 #define CPROF_SYMBOL_INTERNAL_H
 
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+
 #include "cprof/symbol.h"
 
 /* Intern str in the symbolizer; the result lives until symbolizer_free(). */
@@ -36,5 +39,17 @@ const char *jitmaps_lookup(struct jitmaps *j, struct symbolizer *s, uint32_t pid
 void jitmaps_release(struct jitmaps *j);
 /* Parse one perf map file (used by tests with other paths). */
 int jitmap_load(struct jitmap *m, const char *path);
+
+/* Per-binary tables for symbols and inline chains (funcindex.c). */
+struct func_index;
+struct func_index *func_index_new(Dwfl_Module *mod);
+void func_index_free(struct func_index *f);
+/* Name of the symbol covering addr (module address), or NULL; the name
+ * lives as long as the module. */
+const char *func_index_symbol(struct func_index *f, uint64_t addr);
+/* The inline chain at addr (CU-relative address space of cu): innermost
+ * inlined instance first, ending with the subprogram. Returns the number
+ * of DIEs stored in chain (at most max), 0 if no function covers addr. */
+int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_Die *chain, int max);
 
 #endif

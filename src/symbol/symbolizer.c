@@ -26,6 +26,7 @@ struct binary {
 	uint8_t build_id[20], build_id_size;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
+	struct func_index *index; /* set with mod */
 	VEC(GElf_Phdr) loads;
 	bool missing;
 };
@@ -101,6 +102,7 @@ void symbolizer_free(struct symbolizer *s)
 		return;
 	for (size_t i = 0; i < s->binaries.n; i++) {
 		struct binary *b = &s->binaries.v[i];
+		func_index_free(b->index);
 		if (b->dwfl)
 			dwfl_end(b->dwfl);
 		free(b->path);
@@ -196,6 +198,8 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 			dwfl_report_end(b.dwfl, NULL, NULL);
 		}
 	}
+	if (b.mod)
+		b.index = func_index_new(b.mod);
 	if (!b.mod) {
 		b.missing = true;
 		s->st.binaries_missing++;
@@ -258,6 +262,8 @@ static const char *die_name(struct symbolizer *s, Dwarf_Die *die)
 	return n ? sym_intern(s, n) : NULL;
 }
 
+#define MAX_CHAIN 64
+
 /* Resolve vaddr in binary b into frames appended to s->frames. */
 static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t vaddr, uint64_t lookup)
 {
@@ -267,9 +273,7 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 	uint32_t line = 0;
 	if (!b->mod)
 		goto unknown;
-	GElf_Off off;
-	GElf_Sym sym;
-	const char *name = dwfl_module_addrinfo(b->mod, lookup, &off, &sym, NULL, NULL, NULL);
+	const char *name = func_index_symbol(b->index, lookup);
 	if (name)
 		func = display_name(s, name);
 	Dwfl_Line *l = dwfl_module_getsrc(b->mod, lookup);
@@ -285,11 +289,9 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 	/* Inline chain: innermost inlined call first, then the real function. */
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = dwfl_module_addrdie(b->mod, lookup, &bias);
-	Dwarf_Die *scopes = NULL;
-	int ns = cu ? dwarf_getscopes(cu, lookup - bias, &scopes) : 0;
-	if (ns > 0) {
-		Dwarf_Die *chain = NULL;
-		int nc = dwarf_getscopes_die(&scopes[0], &chain);
+	Dwarf_Die chain[MAX_CHAIN];
+	int nc = cu ? func_index_chain(b->index, cu, lookup - bias, chain, MAX_CHAIN) : 0;
+	if (nc > 0) {
 		Dwarf_Files *files = NULL;
 		size_t nfiles = 0;
 		if (dwarf_getsrcfiles(cu, &files, &nfiles) != 0)
@@ -321,9 +323,7 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 				break;
 			}
 		}
-		free(chain);
 	}
-	free(scopes);
 	if (!func)
 		goto unknown;
 	vec_push(&s->frames, ((struct sym_frame){ .func = func, .dso = dso, .file = file, .line = line,

@@ -4,8 +4,13 @@
  *   nofp chain [UNITS]   main -> stage1 -> stage2 -> stage3 -> stage4 -> leaf_work
  *   nofp libc [UNITS]    qsort with a hot comparator, and a loop calling sin()
  *   nofp deep DEPTH [UNITS]  recursion DEPTH frames deep, work at the bottom
+ *   nofp signal [UNITS]  a hot SIGPROF handler (on_prof) interrupting
+ *                        main -> signal_loop -> interrupted_work
+ *   nofp vdso [UNITS]    main -> clock_loop calling clock_gettime (in the vDSO)
  */
 #include <math.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +66,44 @@ __attribute__((noinline)) uint64_t recurse(int depth, uint64_t n)
 	return r + 1;
 }
 
+/* The handler does about twice the work of what it interrupts, so most
+ * samples land in it, one signal frame above the interrupted code. */
+static volatile uint64_t handled;
+__attribute__((noinline)) static void on_prof(int sig)
+{
+	(void)sig;
+	handled += spin(400000, handled);
+}
+
+__attribute__((noinline)) uint64_t interrupted_work(uint64_t n) { return spin(n, 7); }
+
+__attribute__((noinline)) uint64_t signal_loop(uint64_t units)
+{
+	struct sigaction sa = { .sa_handler = on_prof };
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	struct itimerval it = { .it_interval = { 0, 1000 }, .it_value = { 0, 1000 } };
+	if (sigaction(SIGPROF, &sa, NULL) != 0 || setitimer(ITIMER_PROF, &it, NULL) != 0)
+		return 0;
+	uint64_t r = 0;
+	for (uint64_t i = 0; i < units * 100; i++)
+		r += interrupted_work(UNIT / 300);
+	it = (struct itimerval){ 0 };
+	(void)setitimer(ITIMER_PROF, &it, NULL);
+	return r + handled;
+}
+
+__attribute__((noinline)) uint64_t clock_loop(uint64_t n)
+{
+	uint64_t r = 0;
+	struct timespec ts;
+	for (uint64_t i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r += (uint64_t)ts.tv_nsec;
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "chain";
@@ -77,8 +120,12 @@ int main(int argc, char **argv)
 		int depth = argc > 2 ? atoi(argv[2]) : 300;
 		uint64_t units = argc > 3 ? strtoull(argv[3], NULL, 10) : 8;
 		r = recurse(depth, units * UNIT);
+	} else if (strcmp(mode, "signal") == 0) {
+		r = signal_loop(argc > 2 ? strtoull(argv[2], NULL, 10) : 4);
+	} else if (strcmp(mode, "vdso") == 0) {
+		r = clock_loop((argc > 2 ? strtoull(argv[2], NULL, 10) : 4) * 10000000ULL);
 	} else {
-		fprintf(stderr, "usage: nofp chain|libc|deep ...\n");
+		fprintf(stderr, "usage: nofp chain|libc|deep|signal|vdso ...\n");
 		return 2;
 	}
 	report_elapsed(t0);

@@ -1,0 +1,288 @@
+/*
+ * funcindex.c - per-binary lookup tables for symbol names and inline
+ * chains, built once and searched per address.
+ *
+ * Why: libdw answers each question with a linear walk. dwfl_module_addrinfo
+ * scans the whole symbol table, and dwarf_getscopes plus
+ * dwarf_getscopes_die walk the compile unit's DIE tree twice, for every
+ * address. On a large binary with full debug info (python3.11-dbg: 14 MB of
+ * .debug_info) that is about 0.4 ms per unique address and dominated the
+ * finishing pass. Sorting the symbols once, and walking each compile unit
+ * once into a table of function and inline ranges, makes each later lookup
+ * a binary search plus a short scan.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <dwarf.h>
+
+#include "symbol-internal.h"
+
+struct fsym {
+	uint64_t addr, size;
+	uint64_t sec_end; /* end of its section: bounds a sizeless symbol */
+	const char *name; /* owned by libdw's symbol table, lives with the module */
+	int rank;         /* binding preference at equal addresses: global > weak > local */
+};
+
+/* A subprogram or inlined subroutine with code, and the one it sits in. */
+struct fnode {
+	Dwarf_Die die;
+	int32_t parent; /* index in cu_table.nodes, -1 for an outermost function */
+	uint32_t depth;
+};
+
+struct frange {
+	uint64_t lo, hi;
+	uint32_t node, top; /* top: the outermost function node holding it */
+};
+
+struct cu_table {
+	Dwarf_Off cu_off;
+	VEC(struct fnode) nodes;
+	VEC(struct frange) tops;  /* ranges of outermost functions, sorted by lo */
+	VEC(struct frange) inner; /* ranges of the rest, sorted by (top, lo) */
+	VEC(uint32_t) inner_first; /* per node: first index in inner with that top (nodes.n + 1 entries) */
+};
+
+struct func_index {
+	Dwfl_Module *mod;
+	VEC(struct fsym) syms; /* sorted by addr */
+	bool syms_loaded;
+	VEC(struct cu_table *) cus;
+	struct cu_table *last_cu;
+};
+
+struct func_index *func_index_new(Dwfl_Module *mod)
+{
+	struct func_index *f = xcalloc(1, sizeof *f);
+	f->mod = mod;
+	return f;
+}
+
+static void cu_table_free(struct cu_table *t)
+{
+	vec_release(&t->nodes);
+	vec_release(&t->tops);
+	vec_release(&t->inner);
+	vec_release(&t->inner_first);
+	free(t);
+}
+
+void func_index_free(struct func_index *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->cus.n; i++)
+		cu_table_free(f->cus.v[i]);
+	vec_release(&f->cus);
+	vec_release(&f->syms);
+	free(f);
+}
+
+/* ---- symbols ---- */
+
+static int cmp_fsym(const void *a, const void *b)
+{
+	const struct fsym *x = a, *y = b;
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1; /* preferred first */
+	return (x->size < y->size) - (x->size > y->size); /* larger first */
+}
+
+static void load_syms(struct func_index *f)
+{
+	f->syms_loaded = true;
+	int n = dwfl_module_getsymtab(f->mod);
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf = NULL;
+		Dwarf_Addr bias = 0;
+		const char *name = dwfl_module_getsym_info(f->mod, i, &sym, &addr, &shndx, &elf, &bias);
+		if (!name || !*name || !elf || shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
+			continue;
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+			continue;
+		/* Code only: markers such as _end or __bss_start are sizeless
+		 * and would otherwise claim every address above them. */
+		GElf_Shdr sh;
+		Elf_Scn *scn = elf_getscn(elf, shndx);
+		if (!scn || !gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		uint64_t sec_end = sh.sh_addr + sh.sh_size + bias;
+		int bind = GELF_ST_BIND(sym.st_info);
+		int rank = bind == STB_GLOBAL ? 2 : bind == STB_WEAK ? 1 : 0;
+		vec_push(&f->syms, ((struct fsym){ .addr = addr, .size = sym.st_size, .sec_end = sec_end, .name = name, .rank = rank }));
+	}
+	if (f->syms.n)
+		qsort(f->syms.v, f->syms.n, sizeof *f->syms.v, cmp_fsym);
+}
+
+/* The symbol covering addr: a sized one that contains it, else the nearest
+ * sizeless one below it (hand-written assembly often has no sizes). */
+const char *func_index_symbol(struct func_index *f, uint64_t addr)
+{
+	if (!f->syms_loaded)
+		load_syms(f);
+	size_t lo = 0, hi = f->syms.n;
+	while (lo < hi) { /* first symbol above addr */
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->syms.v[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	/* Preferred entries come first at each address: step back to the first
+	 * of the run, then look a little further down for a larger symbol
+	 * (an alias or outer function) that still covers addr. */
+	size_t i = lo - 1;
+	while (i > 0 && f->syms.v[i - 1].addr == f->syms.v[i].addr)
+		i--;
+	const struct fsym *near = &f->syms.v[i];
+	for (size_t k = i + 1, steps = 0; k-- > 0 && steps < 32; steps++) {
+		const struct fsym *s = &f->syms.v[k];
+		if (s->size && addr - s->addr < s->size)
+			return s->name;
+	}
+	return near->size == 0 && addr < near->sec_end ? near->name : NULL;
+}
+
+/* ---- inline chains ---- */
+
+static void add_node_ranges(struct cu_table *t, Dwarf_Die *die, uint32_t node, uint32_t top)
+{
+	Dwarf_Addr base, lo, hi;
+	ptrdiff_t off = 0;
+	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+		if (hi <= lo)
+			continue;
+		struct frange r = { .lo = lo, .hi = hi, .node = node, .top = top };
+		if (node == top)
+			vec_push(&t->tops, r);
+		else
+			vec_push(&t->inner, r);
+	}
+}
+
+static bool has_code(Dwarf_Die *die)
+{
+	Dwarf_Addr base, lo, hi;
+	return dwarf_ranges(die, 0, &base, &lo, &hi) > 0;
+}
+
+/* Depth-first over the CU: every subprogram with code starts an outermost
+ * function (nested functions have their own code), every inlined
+ * subroutine hangs under the function or inline instance it sits in. */
+static void walk(struct cu_table *t, Dwarf_Die *die, int32_t parent, int32_t top, uint32_t depth, int level)
+{
+	Dwarf_Die child;
+	if (level > 256 || dwarf_child(die, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		int32_t p = parent, tp = top;
+		uint32_t d = depth;
+		if ((tag == DW_TAG_subprogram || (tag == DW_TAG_inlined_subroutine && top >= 0)) && has_code(&child)) {
+			uint32_t id = (uint32_t)t->nodes.n;
+			bool outer = tag == DW_TAG_subprogram;
+			vec_push(&t->nodes, ((struct fnode){ .die = child, .parent = outer ? -1 : parent,
+							       .depth = outer ? 0 : depth + 1 }));
+			tp = outer ? (int32_t)id : top;
+			add_node_ranges(t, &child, id, (uint32_t)tp);
+			p = (int32_t)id;
+			d = t->nodes.v[id].depth;
+		}
+		walk(t, &child, p, tp, d, level + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int cmp_top(const void *a, const void *b)
+{
+	const struct frange *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int cmp_inner(const void *a, const void *b)
+{
+	const struct frange *x = a, *y = b;
+	if (x->top != y->top)
+		return x->top < y->top ? -1 : 1;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static struct cu_table *cu_table_build(Dwarf_Die *cu)
+{
+	struct cu_table *t = xcalloc(1, sizeof *t);
+	t->cu_off = dwarf_dieoffset(cu);
+	walk(t, cu, -1, -1, 0, 0);
+	if (t->tops.n)
+		qsort(t->tops.v, t->tops.n, sizeof *t->tops.v, cmp_top);
+	if (t->inner.n)
+		qsort(t->inner.v, t->inner.n, sizeof *t->inner.v, cmp_inner);
+	vec_reserve(&t->inner_first, t->nodes.n + 1);
+	size_t k = 0;
+	for (size_t node = 0; node <= t->nodes.n; node++) {
+		while (k < t->inner.n && t->inner.v[k].top < node)
+			k++;
+		t->inner_first.v[t->inner_first.n++] = (uint32_t)k;
+	}
+	return t;
+}
+
+static struct cu_table *cu_table_get(struct func_index *f, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	if (f->last_cu && f->last_cu->cu_off == off)
+		return f->last_cu;
+	for (size_t i = 0; i < f->cus.n; i++)
+		if (f->cus.v[i]->cu_off == off)
+			return f->last_cu = f->cus.v[i];
+	struct cu_table *t = cu_table_build(cu);
+	vec_push(&f->cus, t);
+	return f->last_cu = t;
+}
+
+int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_Die *chain, int max)
+{
+	struct cu_table *t = cu_table_get(f, cu);
+	/* The outermost function: the last top range starting at or below
+	 * addr that contains it (nested functions may overlap; prefer the
+	 * innermost, i.e. the one that starts last). */
+	size_t lo = 0, hi = t->tops.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (t->tops.v[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	const struct frange *top = NULL;
+	for (size_t k = lo, steps = 0; k-- > 0 && steps < 64; steps++)
+		if (addr < t->tops.v[k].hi) {
+			top = &t->tops.v[k];
+			break;
+		}
+	if (!top)
+		return 0;
+	/* The deepest inline instance of that function containing addr. */
+	uint32_t best = top->node, best_depth = 0;
+	for (uint32_t k = t->inner_first.v[top->node]; k < t->inner_first.v[top->node + 1]; k++) {
+		const struct frange *r = &t->inner.v[k];
+		if (r->lo > addr)
+			break;
+		if (addr < r->hi && t->nodes.v[r->node].depth > best_depth) {
+			best = r->node;
+			best_depth = t->nodes.v[r->node].depth;
+		}
+	}
+	int n = 0;
+	for (int32_t node = (int32_t)best; node >= 0 && n < max; node = t->nodes.v[node].parent)
+		chain[n++] = t->nodes.v[node].die;
+	return n;
+}
