@@ -52,7 +52,12 @@ enum section_type {
 	SECTION_STACKS = 6,  /* u32 words: n | flags, then n frame indexes, leaf first */
 	SECTION_SAMPLES = 7, /* SMP_* records */
 	SECTION_MAPS = 8,    /* MA_* records */
+	/* Memory profile (record --mem); present only in such recordings. */
+	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
+	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
+	SECTION_MEM_CURVE = 18, /* MC_* records: live heap bytes over time */
 };
+#define SECTION_TYPE_MAX 31 /* readers size their tables by this */
 
 /* SECTION_EVENTS record (32 bytes). */
 #define EV_NAME 0     /* u32 string offset */
@@ -110,5 +115,45 @@ enum section_type {
 #define MA_BUILD_ID_SIZE 32 /* u8 */
 #define MA_BUILD_ID 36 /* u8[20] */
 #define MA_SIZE 64
+
+/* SECTION_MEM_SITES record (96 bytes): the allocations made from one stack. */
+#define MS_PID 0            /* u32 */
+#define MS_STACK 4          /* u32 stack index (the allocating call path) */
+#define MS_KIND 8           /* u32 MEMK_* */
+#define MS_ALLOCS 16        /* u64 allocations */
+#define MS_BYTES 24         /* u64 bytes allocated */
+#define MS_TEMP_ALLOCS 32   /* u64 temporary: freed by the same thread before it allocated again */
+#define MS_TEMP_BYTES 40    /* u64 */
+#define MS_LEAKED 48        /* u64 still live when the process ended */
+#define MS_LEAKED_BYTES 56  /* u64 */
+#define MS_PEAK_COUNT 64    /* u64 live at the process's heap peak */
+#define MS_PEAK_BYTES 72    /* u64 */
+#define MS_MAX_SIZE 80      /* u64 largest single allocation */
+#define MS_TEMP_MAX_SIZE 88 /* u64 largest temporary allocation */
+#define MS_SIZE 96
+
+enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
+
+/* SECTION_MEM_PROCS record (464 bytes). */
+#define MP_PID 0              /* u32 */
+#define MP_PPID 4             /* u32 */
+#define MP_EVENTS 8           /* u64 events traced */
+#define MP_UNMATCHED_FREES 16 /* u64 frees of memory allocated before tracing began */
+#define MP_LOST 24            /* u64 events the tracer could not record */
+#define MP_PEAK_BYTES 32      /* u64 heap peak (malloc family) */
+#define MP_PEAK_TIME 40       /* u64 ns, same clock as samples */
+#define MP_END_BYTES 48       /* u64 heap live at exit: the leaks */
+#define MP_START_TIME 56      /* u64 ns */
+#define MP_END_TIME 64        /* u64 ns */
+#define MP_MMAP_PEAK 72       /* u64 anonymous mmap peak */
+#define MP_HIST 80            /* u64[48]: allocations of size in [2^(i-1), 2^i), [0] for 0 */
+#define MP_HIST_BUCKETS 48
+#define MP_SIZE 464
+
+/* SECTION_MEM_CURVE record (24 bytes): the highest live heap in a time slice. */
+#define MC_PID 0    /* u32 */
+#define MC_TIME 8   /* u64 ns */
+#define MC_BYTES 16 /* u64 */
+#define MC_SIZE 24
 
 #endif

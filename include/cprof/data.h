@@ -43,6 +43,24 @@ struct cprof_map {
 	uint8_t build_id[20];
 };
 
+struct cprof_mem_site {
+	uint32_t pid, stack, kind; /* kind: MEMK_* */
+	uint64_t allocs, bytes, temp_allocs, temp_bytes, leaked, leaked_bytes;
+	uint64_t peak_count, peak_bytes, max_size, temp_max_size;
+};
+
+struct cprof_mem_proc {
+	uint32_t pid, ppid;
+	uint64_t events, unmatched_frees, lost;
+	uint64_t peak_bytes, peak_time, end_bytes, start_time, end_time, mmap_peak;
+	uint64_t hist[MP_HIST_BUCKETS];
+};
+
+struct cprof_mem_point {
+	uint32_t pid;
+	uint64_t time, bytes;
+};
+
 struct cprof_kv {
 	uint32_t key, value; /* string offsets */
 };
@@ -59,6 +77,11 @@ struct cprof_data {
 	VEC(struct cprof_map) maps;
 	/* Dedup indexes, built lazily by the add functions. */
 	struct hashidx str_idx, frame_idx, stack_idx;
+
+	/* Memory profile (record --mem); empty otherwise. */
+	VEC(struct cprof_mem_site) mem_sites;
+	VEC(struct cprof_mem_proc) mem_procs;
+	VEC(struct cprof_mem_point) mem_curve;
 };
 
 void cprof_data_init(struct cprof_data *d);

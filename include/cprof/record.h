@@ -63,6 +63,7 @@ struct raw_sample {
 	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
 	bool truncated;    /* the user stack was deeper than what was captured */
+	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
 };
 
 struct raw_mmap {
@@ -98,6 +99,7 @@ struct raw_store {
 	uint64_t sample_type;
 	uint64_t regs_mask;       /* attr.sample_regs_user */
 	struct unwinder *unwinder; /* set for --call-graph dwarf */
+	uint32_t *mem_stack_out;   /* --mem: resolve stores the stack index of each mem_slot here */
 };
 void raw_store_release(struct raw_store *s);
 /* Parse one perf record into the store. */
@@ -138,6 +140,7 @@ struct record_opts {
 	double duration;       /* seconds, 0 = until the workload ends */
 	unsigned mmap_pages;
 	bool quiet;
+	bool mem;              /* --mem: trace allocations too */
 	char **argv;
 };
 

@@ -14,7 +14,7 @@
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [-q] -- CMD ARGS...";
+	"                    [-m PAGES] [--mem] [-q] -- CMD ARGS...";
 
 static void help(void)
 {
@@ -35,13 +35,16 @@ static void help(void)
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
 	       "                         512 with --call-graph dwarf)\n"
+	       "      --mem              also trace every allocation (malloc family, anonymous\n"
+	       "                         mmap) with its stack: leaks, peak heap, hot spots\n"
+	       "                         (see 'cprof report --mem'); not with -p\n"
 	       "  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
 	       "keeps everything recorded so far.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -52,6 +55,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "mmap-pages", required_argument, NULL, 'm' },
+	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
@@ -137,6 +141,7 @@ int cmd_record(int argc, char **argv)
 			o.mmap_pages = (unsigned)v;
 			break;
 		case 'q': o.quiet = true; break;
+		case OPT_MEM: o.mem = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -151,6 +156,9 @@ int cmd_record(int argc, char **argv)
 	o.argv = argv + optind;
 	if (o.attach_pid && optind < argc)
 		return cmd_usage_error("record", usage_line, "give either -p PID or a command, not both");
+	if (o.attach_pid && o.mem)
+		return cmd_usage_error("record", usage_line,
+				       "--mem cannot attach with -p: the allocator is traced from the program's start");
 	if (!o.attach_pid && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
 	if (strcmp(o.output, "-") == 0)

@@ -10,14 +10,18 @@
 #include "cprof/cmd.h"
 #include "cprof/folded.h"
 #include "cprof/output.h"
+#include "cprof/memreport.h"
 #include "cprof/report.h"
+#include "cprof/tmpfile.h"
 
 static const char usage_line[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
 	"                    [--sort self|total] [--top N] [--no-children]\n"
 	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
 	"                    [--pid PID] [--dso NAME]\n"
-	"                    [--event NAME] [--percent-limit P] [--color WHEN]";
+	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
+	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
+	"                    [--weight bytes|count] [--top N] [--plot SVG]";
 
 static void help(void)
 {
@@ -41,10 +45,16 @@ static void help(void)
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
+	       "      --mem              the memory profile of a 'record --mem' recording:\n"
+	       "                         leaks, peak heap, hot spots, temporaries, sizes\n"
+	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
+	       "                         bytes (default) or by allocation count\n"
+	       "      --plot SVG         --mem: also draw the heap over time into SVG\n"
 	       "  -h, --help             show this help\n");
 }
 
-enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_LIST };
+enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
+       OPT_PLOT, OPT_LIST };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -61,11 +71,42 @@ static const struct option long_opts[] = {
 	{ "event", required_argument, NULL, 'e' },
 	{ "percent-limit", required_argument, NULL, OPT_PERCENT },
 	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "mem", no_argument, NULL, OPT_MEM },
+	{ "weight", required_argument, NULL, OPT_WEIGHT },
+	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
 static const char short_opts[] = "i:f:s:n:GTe:h";
+
+/* report --mem: the memory sections, and optionally the heap chart. */
+static int report_mem(const struct cprof_data *d, const char *name, enum report_format fmt, enum mem_weight w,
+		      size_t top, const char *plot)
+{
+	struct cprof_err err;
+	if (!d->mem_procs.n) {
+		fprintf(stderr, "cprof report: '%s': no memory profile in this recording (record with --mem)\n", name);
+		return 1;
+	}
+	if (plot) {
+		struct tmpfile t;
+		if (tmpfile_open(&t, plot, &err) < 0)
+			return cmd_fail("report", &err);
+		struct sbuf title = SBUF_INIT;
+		const char *cmd = cprof_meta_get(d, "command");
+		sbuf_addf(&title, "Heap in use: %s", cmd ? cmd : name);
+		int r = mem_plot_svg(t.fp, d, title.buf, &err);
+		sbuf_release(&title);
+		if (r < 0 || tmpfile_commit(&t, NULL, &err) < 0) {
+			tmpfile_abort(&t);
+			return cmd_fail("report", &err);
+		}
+	}
+	struct mem_report_opts mo = { .input = name, .format = fmt, .weight = w, .top = top };
+	mem_report(stdout, d, &mo);
+	return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -74,7 +115,9 @@ int cmd_report(int argc, char **argv)
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
 	enum color_mode color = COLOR_AUTO;
-	bool top_set = false;
+	bool top_set = false, mem = false, weight_set = false;
+	enum mem_weight weight = MEMW_BYTES;
+	const char *plot = NULL;
 	uint64_t v;
 	int c, k;
 
@@ -129,6 +172,14 @@ int cmd_report(int argc, char **argv)
 			else
 				return cmd_usage_error("report", usage_line, "--color takes auto, always or never, not '%s'", optarg);
 			break;
+		case OPT_MEM: mem = true; break;
+		case OPT_WEIGHT:
+			if (strcmp(optarg, "bytes") && strcmp(optarg, "count"))
+				return cmd_usage_error("report", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
+			weight = strcmp(optarg, "count") == 0 ? MEMW_COUNT : MEMW_BYTES;
+			weight_set = true;
+			break;
+		case OPT_PLOT: plot = optarg; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -137,8 +188,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+	if ((weight_set || plot) && !mem)
+		return cmd_usage_error("report", usage_line, "--weight and --plot go with --mem");
 	if (fmt == FORMAT_TEXT && !top_set)
-		o.top = 40;
+		o.top = mem ? 10 : 40;
 
 	struct cprof_data d;
 	struct cprof_err err;
@@ -147,6 +200,12 @@ int cmd_report(int argc, char **argv)
 	if (r < 0)
 		return cmd_fail("report", &err);
 	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
+	if (mem) {
+		const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
+		r = report_mem(&d, name, fmt, weight, o.top, plot);
+		cprof_data_release(&d);
+		return r;
+	}
 	if (event) {
 		f.event = profile_find_event(&d, event);
 		if (f.event < 0) {

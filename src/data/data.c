@@ -33,6 +33,9 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->stack_offset);
 	vec_release(&d->samples);
 	vec_release(&d->maps);
+	vec_release(&d->mem_sites);
+	vec_release(&d->mem_procs);
+	vec_release(&d->mem_curve);
 	hashidx_release(&d->str_idx);
 	hashidx_release(&d->frame_idx);
 	hashidx_release(&d->stack_idx);

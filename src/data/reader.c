@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "cprof/data.h"
+#include "mem-data.h"
 
 /* A decompressed section may not claim more than this (guards memory). */
 #define MAX_RAW_SIZE (8ULL << 30)
@@ -19,6 +20,12 @@
 static const char *section_name(uint32_t type)
 {
 	static const char *names[] = { "?", "meta", "strings", "events", "threads", "frames", "stacks", "samples", "maps" };
+	if (type == SECTION_MEM_SITES)
+		return "memory sites";
+	if (type == SECTION_MEM_PROCS)
+		return "memory processes";
+	if (type == SECTION_MEM_CURVE)
+		return "heap curve";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
 }
 
@@ -69,7 +76,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_MAPS + 1];
+	struct section_in sec[SECTION_TYPE_MAX + 1];
 	int r = 0;
 	memset(sec, 0, sizeof sec);
 	cprof_data_init(d);
@@ -104,7 +111,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
 		uint32_t type = get_le32(e + SEC_TYPE);
-		if (type == 0 || type > SECTION_MAPS)
+		if (type == 0 || (type > SECTION_MAPS && !mem_section_type(type)))
 			continue; /* a newer writer's section: skip it */
 		if (sec[type].present)
 			BAD("'%s': section '%s' appears twice", name, section_name(type));
@@ -236,6 +243,15 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 				BAD("'%s': map %u is malformed", name, i);
 			memcpy(m.build_id, p + MA_BUILD_ID, 20);
 			vec_push(&d->maps, m);
+		}
+	}
+
+	for (uint32_t t = SECTION_MEM_SITES; t <= SECTION_MEM_CURVE; t++) {
+		s = &sec[t];
+		if (s->present) {
+			r = mem_section_parse(d, t, s->p, s->len, s->count, name, err);
+			if (r < 0)
+				goto out;
 		}
 	}
 out:

@@ -10,6 +10,7 @@
 
 #include "cprof/data.h"
 #include "cprof/tmpfile.h"
+#include "mem-data.h"
 
 /* Sections smaller than this are stored raw: compression would not pay. */
 #define COMPRESS_MIN 4096
@@ -119,20 +120,30 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		}
 		s->count = (uint32_t)d->maps.n;
 		break;
+	default:
+		mem_section_bytes(d, type, &s->raw, &s->count);
+		break;
 	}
 }
 
 int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_len, struct cprof_err *err)
 {
-	static const uint32_t order[] = { SECTION_META,   SECTION_STRINGS, SECTION_EVENTS,  SECTION_THREADS,
-					  SECTION_FRAMES, SECTION_STACKS,  SECTION_SAMPLES, SECTION_MAPS };
+	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
+					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
+					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE };
+	uint32_t order[ARRAY_SIZE(all)];
+	size_t norder = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (!mem_section_type(all[i]) || mem_section_present(d, all[i]))
+			order[norder++] = all[i];
 	struct sbuf out = SBUF_INIT;
-	uint8_t table[ARRAY_SIZE(order) * SEC_ENTRY_SIZE];
+	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];
+	size_t table_len = norder * SEC_ENTRY_SIZE;
 	uint8_t hdr[HDR_SIZE] = { 0 };
 	int r = 0;
 
 	sbuf_add(&out, hdr, HDR_SIZE); /* filled in at the end */
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+	for (size_t i = 0; i < norder; i++) {
 		struct section_out s;
 		section_bytes(d, order[i], &s);
 		uint32_t flags = 0;
@@ -173,16 +184,16 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 	while (out.len % 8)
 		sbuf_addc(&out, 0);
 	uint64_t table_off = out.len;
-	sbuf_add(&out, table, sizeof table);
+	sbuf_add(&out, table, table_len);
 
 	uint8_t *h = (uint8_t *)out.buf;
 	memcpy(h + HDR_MAGIC, CPROF_MAGIC, 8);
 	put_le32(h + HDR_VERSION, CPROF_DATA_VERSION);
 	put_le32(h + HDR_HEADER_SIZE, HDR_SIZE);
-	put_le32(h + HDR_SECTION_COUNT, ARRAY_SIZE(order));
+	put_le32(h + HDR_SECTION_COUNT, (uint32_t)norder);
 	put_le64(h + HDR_TABLE_OFFSET, table_off);
 	put_le64(h + HDR_FILE_SIZE, out.len);
-	put_le32(h + HDR_TABLE_CRC, (uint32_t)crc32(0, table, sizeof table));
+	put_le32(h + HDR_TABLE_CRC, (uint32_t)crc32(0, table, (uInt)table_len));
 	put_le32(h + HDR_CRC, (uint32_t)crc32(0, h, HDR_SIZE));
 	*ret_len = out.len;
 	*ret = (uint8_t *)sbuf_detach(&out);

@@ -197,7 +197,8 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
 		const uint64_t *ips = s->ips.v + x->ip_off;
-		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = true;
+		/* A memory trace's stack holds return addresses only. */
+		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
 		for (uint32_t k = 0; k < x->nips; k++) {
 			uint64_t ip = ips[k];
 			if (x->callchain && ip >= (uint64_t)PERF_CONTEXT_MAX) {
@@ -220,7 +221,8 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
 		const uint64_t *ips = s->ips.v + x->ip_off;
-		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = true;
+		/* A memory trace's stack holds return addresses only. */
+		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
 		uint32_t user_frames = 0, flags = 0;
 		frames.n = 0;
 		for (uint32_t k = 0; k < x->nips; k++) {
@@ -259,6 +261,10 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		 * DWARF-unwound user frames are limited by the copy size instead. */
 		if ((x->callchain && !s->unwinder && user_frames >= max_stack) || x->truncated)
 			flags |= STACKF_TRUNCATED;
+		if (x->mem_slot) {
+			s->mem_stack_out[x->mem_slot - 1] = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
+			continue;
+		}
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
 					   .event = 0, .mode = x->mode };
 		cs.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, flags);

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cprof/data.h"
 #include "cprof/record.h"
+#include "cprof/memrec.h"
 #include "cprof/unwind.h"
 
 /* Signal state: the only globals, since handlers cannot take arguments. */
@@ -260,6 +261,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	struct workload wl = { .pid = 0, .go_fd = -1, .err_fd = -1 };
 	struct cprof_data d;
 	struct tid_list tids = { 0 };
+	struct memrec mem = { 0 };
 	int *cpus = NULL, r = 0, status = 0;
 	bool have_status = false;
 	struct rusage child_ru;
@@ -299,7 +301,14 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		if (r < 0)
 			goto out;
 	} else {
+		if (o->mem) {
+			r = memrec_prepare(&mem, err);
+			if (r < 0)
+				goto out;
+		}
 		r = workload_prepare(&wl, o->argv, err);
+		if (o->mem)
+			memrec_restore_env(&mem);
 		if (r < 0)
 			goto out;
 		child_pid = wl.pid;
@@ -481,9 +490,16 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 
 	struct resolve_stats rs;
 	uint64_t t_fin0 = now_ns();
+	if (o->mem) {
+		r = memrec_collect(&mem, &st, err);
+		if (r < 0)
+			goto out;
+	}
 	r = resolve_samples(&d, &st, &rs, err);
 	if (r < 0)
 		goto out;
+	if (o->mem)
+		memrec_finish(&mem, &d);
 	struct rusage ru2;
 	getrusage(RUSAGE_SELF, &ru2);
 	cprof_meta_setf(&d, "finish_cpu_ns", "%" PRIu64, rusage_ns(&ru2) - rusage_ns(&ru1));
@@ -507,6 +523,7 @@ out:
 	events_close(&ev);
 	restore_signals();
 	unwinder_free(st.unwinder);
+	memrec_cleanup(&mem);
 	raw_store_release(&st);
 	cprof_data_release(&d);
 	vec_release(&tids);

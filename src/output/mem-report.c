@@ -1,0 +1,484 @@
+/*
+ * mem-report.c - the memory view of a recording (see memreport.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/memreport.h"
+#include "cprof/output.h"
+
+/* Findings thresholds: churn is many short-lived blocks from one place;
+ * a large temporary is a big block freed before anything else happened. */
+#define CHURN_MIN_TEMPS 1000
+#define LARGE_TEMP_BYTES (1024 * 1024)
+
+static int cmp_row_key(const void *a, const void *b)
+{
+	const struct mem_row *x = a, *y = b;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	return x->kind < y->kind ? -1 : x->kind > y->kind;
+}
+
+void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
+{
+	memset(s, 0, sizeof *s);
+	for (size_t i = 0; i < d->mem_sites.n; i++) {
+		const struct cprof_mem_site *m = &d->mem_sites.v[i];
+		struct mem_row r = { m->stack, m->kind, m->allocs, m->bytes, m->temp_allocs, m->temp_bytes,
+				     m->leaked, m->leaked_bytes, m->peak_count, m->peak_bytes, m->max_size,
+				     m->temp_max_size };
+		vec_push(&s->rows, r);
+	}
+	/* Merge the same stack across processes (a forked child shares code). */
+	if (s->rows.n)
+		qsort(s->rows.v, s->rows.n, sizeof *s->rows.v, cmp_row_key);
+	size_t w = 0;
+	for (size_t i = 0; i < s->rows.n; i++) {
+		struct mem_row *r = &s->rows.v[i];
+		if (w && cmp_row_key(&s->rows.v[w - 1], r) == 0) {
+			struct mem_row *t = &s->rows.v[w - 1];
+			t->allocs += r->allocs;
+			t->bytes += r->bytes;
+			t->temp_allocs += r->temp_allocs;
+			t->temp_bytes += r->temp_bytes;
+			t->leaked += r->leaked;
+			t->leaked_bytes += r->leaked_bytes;
+			t->peak_count += r->peak_count;
+			t->peak_bytes += r->peak_bytes;
+			t->max_size = r->max_size > t->max_size ? r->max_size : t->max_size;
+			t->temp_max_size = r->temp_max_size > t->temp_max_size ? r->temp_max_size : t->temp_max_size;
+		} else {
+			s->rows.v[w++] = *r;
+		}
+	}
+	s->rows.n = w;
+	for (size_t i = 0; i < s->rows.n; i++) {
+		const struct mem_row *r = &s->rows.v[i];
+		if (r->kind != MEMK_HEAP)
+			continue;
+		s->allocs += r->allocs;
+		s->bytes += r->bytes;
+		s->temp_allocs += r->temp_allocs;
+		s->leaked += r->leaked;
+		s->leaked_bytes += r->leaked_bytes;
+	}
+	for (size_t i = 0; i < d->mem_procs.n; i++) {
+		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
+		s->events += p->events;
+		s->unmatched_frees += p->unmatched_frees;
+		s->lost += p->lost;
+		if (p->peak_bytes >= s->peak_bytes) {
+			s->peak_bytes = p->peak_bytes;
+			s->peak_time = p->peak_time;
+			s->peak_pid = p->pid;
+		}
+		if (p->mmap_peak > s->mmap_peak)
+			s->mmap_peak = p->mmap_peak;
+		for (int b = 0; b < MP_HIST_BUCKETS; b++)
+			s->hist[b] += p->hist[b];
+	}
+}
+
+void mem_summary_release(struct mem_summary *s) { vec_release(&s->rows); }
+
+/* ---- helpers ---- */
+static const char *fmt_bytes(uint64_t v, char *buf)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double x = (double)v;
+	int u = 0;
+	while (x >= 1024 && u < 4) {
+		x /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, 32, "%" PRIu64 " B", v);
+	else
+		snprintf(buf, 32, "%.1f %s", x, unit[u]);
+	return buf;
+}
+
+static uint64_t origin(const struct cprof_data *d)
+{
+	const char *s = cprof_meta_get(d, "start_time_ns");
+	uint64_t t = s ? strtoull(s, NULL, 10) : 0;
+	for (size_t i = 0; !t && i < d->mem_procs.n; i++)
+		if (!t || d->mem_procs.v[i].start_time < t)
+			t = d->mem_procs.v[i].start_time;
+	return t;
+}
+
+static double rel_s(const struct cprof_data *d, uint64_t t)
+{
+	uint64_t o = origin(d);
+	return t > o ? (double)(t - o) / 1e9 : 0;
+}
+
+/* "leaf (file:line) <- caller <- caller" for the first frames of a stack. */
+static void stack_path(const struct cprof_data *d, uint32_t stack, size_t max, struct sbuf *out)
+{
+	uint32_t n = cprof_stack_len(d, stack);
+	const uint32_t *fr = cprof_stack_frames(d, stack);
+	if (!n) {
+		sbuf_addf(out, "[no stack]");
+		return;
+	}
+	for (uint32_t i = 0; i < n && i < max; i++) {
+		const struct cprof_frame *f = &d->frames.v[fr[i]];
+		sbuf_addf(out, "%s%s", i ? " <- " : "", cprof_str(d, f->func));
+		if (i == 0 && f->line)
+			sbuf_addf(out, " (%s:%u)", cprof_str(d, f->file), f->line);
+	}
+	if (n > max)
+		sbuf_addf(out, " <- ...");
+}
+
+typedef uint64_t (*row_key)(const struct mem_row *r);
+static uint64_t key_leaked(const struct mem_row *r) { return r->leaked_bytes; }
+static uint64_t key_peak(const struct mem_row *r) { return r->peak_bytes; }
+static uint64_t key_count(const struct mem_row *r) { return r->allocs; }
+static uint64_t key_bytes(const struct mem_row *r) { return r->bytes; }
+static uint64_t key_temp(const struct mem_row *r) { return r->temp_allocs; }
+
+static row_key sort_key;
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = sort_key(*(const struct mem_row *const *)a), y = sort_key(*(const struct mem_row *const *)b);
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Rows with a non-zero key, biggest first; caller frees. */
+static const struct mem_row **sorted(const struct mem_summary *s, row_key key, size_t *n)
+{
+	const struct mem_row **v = xcalloc(s->rows.n + 1, sizeof *v);
+	*n = 0;
+	for (size_t i = 0; i < s->rows.n; i++)
+		if (key(&s->rows.v[i]))
+			v[(*n)++] = &s->rows.v[i];
+	sort_key = key;
+	qsort(v, *n, sizeof *v, cmp_desc);
+	return v;
+}
+
+/* ---- text ---- */
+static void text_table(FILE *out, const struct cprof_data *d, const struct mem_summary *s, const char *title,
+		       row_key key, const char *h1, const char *h2, const struct mem_report_opts *o, int which)
+{
+	size_t n;
+	const struct mem_row **v = sorted(s, key, &n);
+	fprintf(out, "\n== %s\n", title);
+	if (!n)
+		fprintf(out, "   (none)\n");
+	else
+		fprintf(out, "%10s %12s  %s\n", h1, h2, "Allocated at");
+	for (size_t i = 0; i < n && (!o->top || i < o->top); i++) {
+		const struct mem_row *r = v[i];
+		char a[32], b[32];
+		uint64_t c1 = which == 0 ? r->leaked : which == 1 ? r->peak_count : which == 4 ? r->temp_allocs : r->allocs;
+		uint64_t c2 = which == 0 ? r->leaked_bytes : which == 1 ? r->peak_bytes : which == 4 ? r->temp_bytes : r->bytes;
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, r->stack, 4, &p);
+		fprintf(out, "%10s %12s  %s%s\n", fmt_thousands(c1, a), fmt_bytes(c2, b),
+			r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
+		sbuf_release(&p);
+	}
+	if (o->top && n > o->top)
+		fprintf(out, "   ... %zu more (--top)\n", n - o->top);
+	free(v);
+}
+
+static void findings(FILE *out, const struct cprof_data *d, const struct mem_summary *s)
+{
+	size_t n, found = 0;
+	char a[32], b[32];
+	fprintf(out, "\n== Findings\n");
+	const struct mem_row **v = sorted(s, key_leaked, &n);
+	for (size_t i = 0; i < n && i < 5; i++, found++) {
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, v[i]->stack, 2, &p);
+		fprintf(out, " - leak: %s blocks, %s never freed, allocated at %s\n", fmt_thousands(v[i]->leaked, a),
+			fmt_bytes(v[i]->leaked_bytes, b), p.buf);
+		sbuf_release(&p);
+	}
+	free(v);
+	v = sorted(s, key_temp, &n);
+	for (size_t i = 0; i < n; i++) {
+		const struct mem_row *r = v[i];
+		if (r->temp_allocs < CHURN_MIN_TEMPS || r->temp_allocs * 2 < r->allocs)
+			continue;
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, r->stack, 2, &p);
+		fprintf(out, " - churn: %s of %s allocations at %s are freed before the thread allocates again; "
+			     "reuse a buffer or use the stack\n",
+			fmt_thousands(r->temp_allocs, a), fmt_thousands(r->allocs, b), p.buf);
+		sbuf_release(&p);
+		found++;
+	}
+	for (size_t i = 0; i < s->rows.n; i++) {
+		const struct mem_row *r = &s->rows.v[i];
+		if (r->temp_max_size < LARGE_TEMP_BYTES)
+			continue;
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, r->stack, 2, &p);
+		fprintf(out, " - large temporary: up to %s allocated and freed right away at %s\n",
+			fmt_bytes(r->temp_max_size, a), p.buf);
+		sbuf_release(&p);
+		found++;
+	}
+	free(v);
+	if (s->lost)
+		fprintf(out, " - %s events could not be recorded: the numbers above undercount\n",
+			fmt_thousands(s->lost, a)), found++;
+	if (!found)
+		fprintf(out, "   nothing stands out\n");
+}
+
+static void report_text_mem(FILE *out, const struct cprof_data *d, const struct mem_summary *s,
+			    const struct mem_report_opts *o)
+{
+	char a[32], b[32], c[32];
+	const char *cmd = cprof_meta_get(d, "command");
+	fprintf(out, "# cprof report --mem: %s\n", o->input);
+	if (cmd)
+		fprintf(out, "# command:     %s\n", cmd);
+	fprintf(out, "# processes:   %zu traced, %s events", d->mem_procs.n, fmt_thousands(s->events, a));
+	fprintf(out, ", %s lost\n", fmt_thousands(s->lost, a));
+	fprintf(out, "# heap:        %s allocations, %s in all, %s temporary\n", fmt_thousands(s->allocs, a),
+		fmt_bytes(s->bytes, b), fmt_thousands(s->temp_allocs, c));
+	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", fmt_bytes(s->peak_bytes, a), rel_s(d, s->peak_time),
+		s->peak_pid);
+	fprintf(out, "# leaked:      %s in %s blocks\n", fmt_bytes(s->leaked_bytes, a), fmt_thousands(s->leaked, b));
+	if (s->mmap_peak)
+		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", fmt_bytes(s->mmap_peak, a));
+	if (s->unmatched_frees)
+		fprintf(out, "# ignored:     %s frees of memory allocated before tracing began\n",
+			fmt_thousands(s->unmatched_frees, a));
+
+	text_table(out, d, s, "Leaks at exit, by allocation stack", key_leaked, "Blocks", "Bytes", o, 0);
+	char title[96];
+	snprintf(title, sizeof title, "Live at the heap peak (%s at %.3f s)", fmt_bytes(s->peak_bytes, a),
+		 rel_s(d, s->peak_time));
+	text_table(out, d, s, title, key_peak, "Blocks", "Bytes", o, 1);
+	text_table(out, d, s, "Allocation hot spots by count", key_count, "Allocs", "Bytes", o, 2);
+	text_table(out, d, s, "Allocation hot spots by bytes", key_bytes, "Allocs", "Bytes", o, 3);
+	text_table(out, d, s, "Temporary allocations (freed before the thread allocated again)", key_temp, "Temps",
+		   "Bytes", o, 4);
+	fprintf(out, "\n== Allocation sizes\n%22s %12s\n", "Size", "Allocs");
+	for (int i = 0; i < MP_HIST_BUCKETS; i++) {
+		if (!s->hist[i])
+			continue;
+		if (i == 0)
+			fprintf(out, "%22s %12s\n", "0", fmt_thousands(s->hist[i], a));
+		else {
+			char lo[32], hi[32], range[72];
+			fmt_bytes((uint64_t)1 << (i - 1), lo);
+			fmt_bytes(((uint64_t)1 << i) - 1, hi);
+			snprintf(range, sizeof range, "%s - %s", lo, hi);
+			fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
+		}
+	}
+	findings(out, d, s);
+}
+
+/* ---- JSON, CSV, folded ---- */
+static void json_frames(FILE *out, const struct cprof_data *d, uint32_t stack)
+{
+	uint32_t n = cprof_stack_len(d, stack);
+	const uint32_t *fr = cprof_stack_frames(d, stack);
+	fputc('[', out);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct cprof_frame *f = &d->frames.v[fr[i]];
+		fprintf(out, "%s{\"function\": ", i ? ", " : "");
+		json_string(out, cprof_str(d, f->func));
+		fprintf(out, ", \"binary\": ");
+		json_string(out, cprof_str(d, f->dso));
+		fprintf(out, ", \"file\": ");
+		json_string(out, cprof_str(d, f->file));
+		fprintf(out, ", \"line\": %u}", f->line);
+	}
+	fputc(']', out);
+}
+
+static void report_json_mem(FILE *out, const struct cprof_data *d, const struct mem_summary *s,
+			    const struct mem_report_opts *o)
+{
+	fprintf(out, "{\n  \"schema\": \"cprof-mem/1\",\n  \"input\": ");
+	json_string(out, o->input);
+	fprintf(out, ",\n  \"summary\": {\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
+		     ", \"temporary\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64
+		     ", \"peak_bytes\": %" PRIu64 ", \"peak_time_s\": %.6f, \"peak_pid\": %u, \"mmap_peak_bytes\": %" PRIu64
+		     ", \"events\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"unmatched_frees\": %" PRIu64 "},\n",
+		s->allocs, s->bytes, s->temp_allocs, s->leaked, s->leaked_bytes, s->peak_bytes, rel_s(d, s->peak_time),
+		s->peak_pid, s->mmap_peak, s->events, s->lost, s->unmatched_frees);
+	fprintf(out, "  \"processes\": [");
+	for (size_t i = 0; i < d->mem_procs.n; i++) {
+		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
+		fprintf(out, "%s\n    {\"pid\": %u, \"ppid\": %u, \"events\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
+			     ", \"peak_time_s\": %.6f, \"leaked_bytes\": %" PRIu64 ", \"mmap_peak_bytes\": %" PRIu64
+			     ", \"unmatched_frees\": %" PRIu64 ", \"lost\": %" PRIu64 "}",
+			i ? "," : "", p->pid, p->ppid, p->events, p->peak_bytes, rel_s(d, p->peak_time), p->end_bytes,
+			p->mmap_peak, p->unmatched_frees, p->lost);
+	}
+	fprintf(out, "\n  ],\n  \"size_histogram\": [");
+	bool first = true;
+	for (int i = 0; i < MP_HIST_BUCKETS; i++) {
+		if (!s->hist[i])
+			continue;
+		fprintf(out, "%s{\"min\": %" PRIu64 ", \"max\": %" PRIu64 ", \"count\": %" PRIu64 "}", first ? "" : ", ",
+			i ? (uint64_t)1 << (i - 1) : 0, i ? ((uint64_t)1 << i) - 1 : 0, s->hist[i]);
+		first = false;
+	}
+	fprintf(out, "],\n  \"sites\": [");
+	size_t n;
+	const struct mem_row **v = sorted(s, key_bytes, &n);
+	for (size_t i = 0; i < n && (!o->top || i < o->top); i++) {
+		const struct mem_row *r = v[i];
+		fprintf(out, "%s\n    {\"kind\": \"%s\", \"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
+			     ", \"temporary\": %" PRIu64 ", \"temporary_bytes\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64
+			     ", \"leaked_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
+			     ", \"max_size\": %" PRIu64 ", \"stack\": ",
+			i ? "," : "", r->kind == MEMK_MMAP ? "mmap" : "heap", r->allocs, r->bytes, r->temp_allocs,
+			r->temp_bytes, r->leaked, r->leaked_bytes, r->peak_count, r->peak_bytes, r->max_size);
+		json_frames(out, d, r->stack);
+		fputc('}', out);
+	}
+	free(v);
+	fprintf(out, "\n  ],\n  \"heap_curve\": [");
+	for (size_t i = 0; i < d->mem_curve.n; i++)
+		fprintf(out, "%s[%u, %.6f, %" PRIu64 "]", i ? ", " : "", d->mem_curve.v[i].pid,
+			rel_s(d, d->mem_curve.v[i].time), d->mem_curve.v[i].bytes);
+	fprintf(out, "]\n}\n");
+}
+
+static void report_csv_mem(FILE *out, const struct cprof_data *d, const struct mem_summary *s,
+			   const struct mem_report_opts *o)
+{
+	fprintf(out, "kind,allocations,bytes,temporary,temporary_bytes,leaked_blocks,leaked_bytes,peak_blocks,"
+		     "peak_bytes,max_size,function,file,line,binary,stack\n");
+	size_t n;
+	const struct mem_row **v = sorted(s, key_bytes, &n);
+	for (size_t i = 0; i < n && (!o->top || i < o->top); i++) {
+		const struct mem_row *r = v[i];
+		fprintf(out, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+			     ",%" PRIu64 ",%" PRIu64 ",",
+			r->kind == MEMK_MMAP ? "mmap" : "heap", r->allocs, r->bytes, r->temp_allocs, r->temp_bytes,
+			r->leaked, r->leaked_bytes, r->peak_count, r->peak_bytes, r->max_size);
+		uint32_t nf = cprof_stack_len(d, r->stack);
+		const struct cprof_frame *f = nf ? &d->frames.v[cprof_stack_frames(d, r->stack)[0]] : NULL;
+		csv_field(out, f ? cprof_str(d, f->func) : "");
+		fputc(',', out);
+		csv_field(out, f ? cprof_str(d, f->file) : "");
+		fprintf(out, ",%u,", f ? f->line : 0);
+		csv_field(out, f ? cprof_str(d, f->dso) : "");
+		fputc(',', out);
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, r->stack, 64, &p);
+		csv_field(out, p.buf);
+		fputc('\n', out);
+	}
+	free(v);
+}
+
+/* Folded: root first, the allocating function as the leaf. */
+static void report_folded_mem(FILE *out, const struct cprof_data *d, const struct mem_summary *s,
+			      const struct mem_report_opts *o)
+{
+	for (size_t i = 0; i < s->rows.n; i++) {
+		const struct mem_row *r = &s->rows.v[i];
+		uint64_t w = o->weight == MEMW_COUNT ? r->allocs : r->bytes;
+		if (!w)
+			continue;
+		uint32_t n = cprof_stack_len(d, r->stack);
+		const uint32_t *fr = cprof_stack_frames(d, r->stack);
+		if (!n)
+			fputs("[no stack]", out);
+		for (uint32_t k = n; k-- > 0;) {
+			const char *fn = cprof_str(d, d->frames.v[fr[k]].func);
+			for (const char *c = fn; *c; c++)
+				fputc(*c == ';' || *c == '\n' ? ':' : *c, out);
+			if (k)
+				fputc(';', out);
+		}
+		if (r->kind == MEMK_MMAP)
+			fputs(";[mmap]", out);
+		fprintf(out, " %" PRIu64 "\n", w);
+	}
+}
+
+void mem_report(FILE *out, const struct cprof_data *d, const struct mem_report_opts *o)
+{
+	struct mem_summary s;
+	mem_summarize(d, &s);
+	switch (o->format) {
+	case FORMAT_TEXT: report_text_mem(out, d, &s, o); break;
+	case FORMAT_JSON: report_json_mem(out, d, &s, o); break;
+	case FORMAT_CSV: report_csv_mem(out, d, &s, o); break;
+	case FORMAT_FOLDED: report_folded_mem(out, d, &s, o); break;
+	case _FORMAT_MAX: break;
+	}
+	mem_summary_release(&s);
+}
+
+/* ---- heap over time ---- */
+int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struct cprof_err *err)
+{
+	if (!d->mem_curve.n)
+		return err_set(err, ENODATA, "no heap samples to plot");
+	const double W = 1000, H = 400, L = 90, R = 20, T = 40, B = 50;
+	uint64_t o = origin(d), tmax = 1, ymax = 1;
+	for (size_t i = 0; i < d->mem_curve.n; i++) {
+		const struct cprof_mem_point *c = &d->mem_curve.v[i];
+		if (c->time > o && c->time - o > tmax)
+			tmax = c->time - o;
+		if (c->bytes > ymax)
+			ymax = c->bytes;
+	}
+	for (size_t i = 0; i < d->mem_procs.n; i++)
+		if (d->mem_procs.v[i].end_time > o && d->mem_procs.v[i].end_time - o > tmax)
+			tmax = d->mem_procs.v[i].end_time - o;
+	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+		     "<svg version=\"1.1\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+		     "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
+		     "<rect width=\"100%%\" height=\"100%%\" fill=\"#fffdf8\"/>\n<text x=\"%.0f\" y=\"24\" "
+		     "font-size=\"16\" text-anchor=\"middle\">",
+		W, H, W, H, W / 2);
+	for (const char *c = title; *c; c++)
+		fputs(*c == '<' ? "&lt;" : *c == '&' ? "&amp;" : *c == '>' ? "&gt;" : (char[]){ *c, 0 }, out);
+	fprintf(out, "</text>\n");
+	double pw = W - L - R, ph = H - T - B;
+	fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", L,
+		T, pw, ph);
+	char a[32];
+	for (int k = 0; k <= 4; k++) {
+		double y = T + ph - ph * k / 4;
+		fprintf(out, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 6, y + 4,
+			fmt_bytes((uint64_t)((double)ymax * k / 4), a));
+		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.3f s</text>\n", L + pw * k / 4,
+			T + ph + 18, (double)tmax * k / 4 / 1e9);
+	}
+	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">time since the recording started; heap in use "
+		     "(malloc family)</text>\n", L + pw / 2, H - 10);
+	static const char *colors[] = { "#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599" };
+	for (size_t pi = 0; pi < d->mem_procs.n; pi++) {
+		uint32_t pid = d->mem_procs.v[pi].pid;
+		fprintf(out, "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"%s\" points=\"", colors[pi % 6]);
+		double last_y = T + ph;
+		fprintf(out, "%.1f,%.1f", L, last_y);
+		for (size_t i = 0; i < d->mem_curve.n; i++) {
+			const struct cprof_mem_point *c = &d->mem_curve.v[i];
+			if (c->pid != pid)
+				continue;
+			double x = L + pw * (double)(c->time > o ? c->time - o : 0) / (double)tmax;
+			double y = T + ph - ph * (double)c->bytes / (double)ymax;
+			fprintf(out, " %.1f,%.1f %.1f,%.1f", x, last_y, x, y); /* steps */
+			last_y = y;
+		}
+		fprintf(out, "\"><title>pid %u: peak %s</title></polyline>\n", pid,
+			fmt_bytes(d->mem_procs.v[pi].peak_bytes, a));
+	}
+	fprintf(out, "</svg>\n");
+	return 0;
+}
