@@ -40,4 +40,9 @@ void mem_report(FILE *out, const struct cprof_data *d, const struct mem_report_o
 /* Heap in use over time, one line per process; fails if there is no data. */
 int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struct cprof_err *err) CPROF_WUR;
 
+/* Allocation flame graph: each allocation stack weighted by bytes or count,
+ * the allocating function as the leaf ([mmap] above anonymous mappings). */
+struct flamegraph;
+void fg_add_mem(struct flamegraph *g, const struct cprof_data *d, enum mem_weight w, bool reverse);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "cprof/cmd.h"
 #include "cprof/flamegraph.h"
+#include "cprof/memreport.h"
 #include "cprof/folded.h"
 #include "cprof/output.h"
 #include "cprof/tmpfile.h"
@@ -22,7 +23,8 @@ static const char usage_line[] =
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
 	"                        [--event NAME] [--tid TID] [--pid PID] [--comm NAME]\n"
 	"                        [--per-thread] [--strict]\n"
-	"                        [--flamechart | --diff BEFORE AFTER [--negate]]";
+	"                        [--flamechart | --diff BEFORE AFTER [--negate]]\n"
+	"       cprof flamegraph --mem [--weight bytes|count] [-i FILE] [-o FILE] ...";
 
 static void help(void)
 {
@@ -56,13 +58,16 @@ static void help(void)
 	       "                         frame's self share grew, blue where it shrank\n"
 	       "      --negate           differential: swap red and blue\n"
 	       "      --flamechart       a flame chart: samples in time order, not merged\n"
+	       "      --mem              allocation flame graph of a 'record --mem' recording\n"
+	       "                         (mem palette); widths are bytes allocated\n"
+	       "      --weight W         --mem: bytes (default) or count of allocations\n"
 	       "  -h, --help             show this help\n");
 }
 
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
-	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_LIST
+	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +93,8 @@ static const struct option long_opts[] = {
 	{ "diff", required_argument, NULL, OPT_DIFF },
 	{ "negate", no_argument, NULL, OPT_NEGATE },
 	{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
+	{ "mem", no_argument, NULL, OPT_MEM },
+	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -168,7 +175,9 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *input = NULL, *output = NULL, *event = NULL, *before_path = NULL;
 	struct fg_opts o = FG_OPTS_INIT;
 	struct profile_filter f = PROFILE_FILTER_INIT;
-	bool strict = false, reverse = false, per_thread = false, chart = false;
+	bool strict = false, reverse = false, per_thread = false, chart = false, mem = false, palette_set = false;
+	enum mem_weight weight = MEMW_BYTES;
+	const char *weight_arg = NULL;
 	uint64_t v;
 	int c, k, r;
 
@@ -202,6 +211,7 @@ int cmd_flamegraph(int argc, char **argv)
 				return r;
 			}
 			o.palette = (enum fg_palette)k;
+			palette_set = true;
 			break;
 		case OPT_HASH: o.hash = true; break;
 		case OPT_INVERTED: o.inverted = true; break;
@@ -229,6 +239,13 @@ int cmd_flamegraph(int argc, char **argv)
 			break;
 		case OPT_NEGATE: o.negate = true; break;
 		case OPT_FLAMECHART: chart = true; break;
+		case OPT_MEM: mem = true; break;
+		case OPT_WEIGHT:
+			if (strcmp(optarg, "bytes") && strcmp(optarg, "count"))
+				return cmd_usage_error("flamegraph", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
+			weight = strcmp(optarg, "count") == 0 ? MEMW_COUNT : MEMW_BYTES;
+			weight_arg = optarg;
+			break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -241,8 +258,20 @@ int cmd_flamegraph(int argc, char **argv)
 		return cmd_usage_error("flamegraph", usage_line, "--negate only applies to --diff");
 	if (chart && before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--flamechart and --diff cannot be combined");
+	if (weight_arg && !mem)
+		return cmd_usage_error("flamegraph", usage_line, "--weight goes with --mem");
+	if (mem && (chart || before_path || per_thread))
+		return cmd_usage_error("flamegraph", usage_line, "--mem cannot be combined with --flamechart, --diff or --per-thread");
 	if (!input)
 		input = isatty(STDIN_FILENO) ? "cprof.data" : "-";
+	if (mem) {
+		if (!palette_set)
+			o.palette = FG_MEM;
+		if (!o.countname)
+			o.countname = weight == MEMW_COUNT ? "allocations" : "bytes";
+		if (!o.title)
+			o.title = "Allocation Flame Graph";
+	}
 	if (before_path && strcmp(before_path, "-") == 0 && strcmp(input, "-") == 0)
 		return cmd_usage_error("flamegraph", usage_line, "--diff cannot read both inputs from stdin");
 
@@ -253,7 +282,15 @@ int cmd_flamegraph(int argc, char **argv)
 	else
 		fg_init(&g);
 	r = load_source(&after, strict, event, f);
-	if (!r && chart)
+	if (!r && mem) {
+		if (!after.d.mem_procs.n) {
+			fprintf(stderr, "cprof flamegraph: '%s': no memory profile in this recording (record with --mem)\n",
+				shown_name(input));
+			r = 1;
+		} else {
+			fg_add_mem(&g, &after.d, weight, reverse);
+		}
+	} else if (!r && chart)
 		fg_add_samples(&g, &after.p, reverse, per_thread);
 	else if (!r)
 		r = add_source(&g, &after, &f, reverse, per_thread, false);

@@ -110,6 +110,7 @@ struct tbuf {
 	bool dead;
 	uint32_t tid;
 	size_t used;
+	uint64_t last_flush;
 	uintptr_t stack_lo, stack_hi;
 	uint64_t cache_hash[CACHE_SIZE];
 	uint32_t cache_id[CACHE_SIZE];
@@ -296,6 +297,12 @@ __attribute__((noinline)) static void record(uint8_t kind, const void *ptr, size
 	if (n)
 		e.stack = stack_id(b, ips, n);
 	append(b, &e, sizeof e);
+	/* Flush at least every 50 ms, so a workload killed by a signal (no
+	 * destructors run) loses at most that much. */
+	if (e.time - b->last_flush > 50000000) {
+		flush_locked(b);
+		b->last_flush = e.time;
+	}
 	unlock_buf(b);
 	busy--;
 }

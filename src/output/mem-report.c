@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cprof/flamegraph.h"
 #include "cprof/memreport.h"
 #include "cprof/output.h"
 
@@ -317,9 +318,10 @@ static void report_json_mem(FILE *out, const struct cprof_data *d, const struct 
 	for (size_t i = 0; i < d->mem_procs.n; i++) {
 		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
 		fprintf(out, "%s\n    {\"pid\": %u, \"ppid\": %u, \"events\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
-			     ", \"peak_time_s\": %.6f, \"leaked_bytes\": %" PRIu64 ", \"mmap_peak_bytes\": %" PRIu64
-			     ", \"unmatched_frees\": %" PRIu64 ", \"lost\": %" PRIu64 "}",
-			i ? "," : "", p->pid, p->ppid, p->events, p->peak_bytes, rel_s(d, p->peak_time), p->end_bytes,
+			     ", \"peak_time_s\": %.6f, \"peak_time_ns\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64
+			     ", \"mmap_peak_bytes\": %" PRIu64 ", \"unmatched_frees\": %" PRIu64 ", \"lost\": %" PRIu64 "}",
+			i ? "," : "", p->pid, p->ppid, p->events, p->peak_bytes, rel_s(d, p->peak_time), p->peak_time,
+			p->end_bytes,
 			p->mmap_peak, p->unmatched_frees, p->lost);
 	}
 	fprintf(out, "\n  ],\n  \"size_histogram\": [");
@@ -481,4 +483,45 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 	}
 	fprintf(out, "</svg>\n");
 	return 0;
+}
+
+void fg_add_mem(struct flamegraph *g, const struct cprof_data *d, enum mem_weight w, bool reverse)
+{
+	struct mem_summary s;
+	mem_summarize(d, &s);
+	VEC(uint32_t) names = { 0 };
+	for (size_t i = 0; i < s.rows.n; i++) {
+		const struct mem_row *r = &s.rows.v[i];
+		uint64_t weight = w == MEMW_COUNT ? r->allocs : r->bytes;
+		if (!weight)
+			continue;
+		uint32_t n = cprof_stack_len(d, r->stack);
+		const uint32_t *fr = cprof_stack_frames(d, r->stack);
+		names.n = 0;
+		for (uint32_t k = 0; k < n; k++) { /* leaf first */
+			const struct cprof_frame *f = &d->frames.v[fr[k]];
+			const char *fn = cprof_str(d, f->func);
+			struct sbuf label = SBUF_INIT;
+			sbuf_addf(&label, "%s%s", fn, (f->flags & FRF_INLINED) ? "_[i]" : "");
+			vec_push(&names, fg_intern(g, label.buf, label.len));
+			sbuf_release(&label);
+		}
+		if (r->kind == MEMK_MMAP) {
+			uint32_t m = fg_intern(g, "[mmap]", 6);
+			vec_push(&names, m);
+			memmove(names.v + 1, names.v, (names.n - 1) * sizeof *names.v);
+			names.v[0] = m;
+		}
+		if (!names.n)
+			vec_push(&names, fg_intern(g, "[no stack]", 10));
+		if (!reverse) /* root first */
+			for (size_t a = 0, b = names.n - 1; a < b; a++, b--) {
+				uint32_t t = names.v[a];
+				names.v[a] = names.v[b];
+				names.v[b] = t;
+			}
+		fg_add_stack(g, names.v, names.n, weight);
+	}
+	vec_release(&names);
+	mem_summary_release(&s);
 }
