@@ -28,31 +28,32 @@ struct memtrace_header {
 
 enum memtrace_kind {
 	MT_STACK = 1,   /* struct memtrace_stack + n u64 return addresses */
-	MT_ALLOC,       /* malloc family: ptr, size (aux: alignment, 0 if none) */
+	MT_ALLOC,       /* malloc family: ptr, size */
 	MT_FREE,        /* free: ptr */
-	MT_REALLOC,     /* realloc: aux = old ptr, ptr = new, size */
+	MT_REALLOC,     /* the new block of a realloc: ptr, size */
+	MT_REALLOC_FREE,/* the old block of a realloc: ptr (follows MT_REALLOC) */
 	MT_MMAP,        /* anonymous mmap: ptr, size */
 	MT_MUNMAP,      /* munmap: ptr, size */
 	MT_LOST,        /* size = events the shim could not record */
 };
 
+/* Every record starts with a u32 holding its kind in the top 8 bits. */
+#define MT_KIND(word) ((word) >> 24)
+#define MT_LOW(word) ((word) & 0xffffffu)
+#define MT_WORD(kind, low) (((uint32_t)(kind) << 24) | ((low) & 0xffffffu))
+#define MEMTRACE_MAX_STACKS 0xffffffu
+
 struct memtrace_stack {
-	uint8_t kind; /* MT_STACK */
-	uint8_t pad[3];
-	uint32_t id;
+	uint32_t kind_id; /* MT_WORD(MT_STACK, id) */
 	uint32_t n;
-	uint32_t pad2;
 	/* uint64_t ips[n]: return addresses, innermost first */
 };
 
-struct memtrace_event {
-	uint8_t kind;
-	uint8_t pad[3];
+struct memtrace_event { /* 32 bytes */
+	uint32_t kind_stack; /* MT_WORD(kind, id of an MT_STACK record; 0 = none) */
 	uint32_t tid;
-	uint32_t stack; /* id of an MT_STACK record; 0 = none */
-	uint32_t pad2;
-	uint64_t time;  /* CLOCK_MONOTONIC ns */
-	uint64_t ptr, size, aux;
+	uint64_t time;       /* CLOCK_MONOTONIC ns */
+	uint64_t ptr, size;
 };
 
 /* ---- cprof's side (memload.c) ---- */
@@ -63,12 +64,22 @@ struct mem_stack_ref {
 	uint64_t first_use;  /* time of the first event with it: its maps were valid then */
 };
 
+/* n events of thread tid at ptr (32 bytes each), in time order. Runs of
+ * one thread are in file order, which is its time order. */
+struct memtrace_run {
+	const uint8_t *ptr;
+	uint32_t tid, n;
+};
+
 /* One traced process image (a process, or a new image after exec). */
 struct mem_proc_trace {
 	struct memtrace_header h;
 	VEC(uint64_t) ips;
 	VEC(struct mem_stack_ref) stacks;   /* index = stack id; [0] is the empty stack */
-	VEC(struct memtrace_event) events;  /* sorted by time once loaded */
+	const uint8_t *map;                 /* the file, mapped; events are read in place */
+	size_t map_len;
+	VEC(struct memtrace_run) runs;      /* consecutive events of one thread */
+	uint64_t nevents, first_time, last_time;
 	uint64_t lost;                      /* MT_LOST totals */
 	uint64_t malformed;                 /* bytes of a cut-off last record */
 };

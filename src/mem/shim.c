@@ -231,7 +231,7 @@ static uint32_t stack_id(struct tbuf *b, const uint64_t *ips, uint32_t n)
 			break;
 		}
 		if (!global_table[i].hash) {
-			if (global_used * 4 >= (mask + 1) * 3)
+			if (global_used * 4 >= (mask + 1) * 3 || atomic_load(&next_stack_id) >= MEMTRACE_MAX_STACKS)
 				break; /* full: the event goes without a stack */
 			id = atomic_fetch_add(&next_stack_id, 1);
 			global_table[i] = (struct gslot){ h, id };
@@ -242,7 +242,7 @@ static uint32_t stack_id(struct tbuf *b, const uint64_t *ips, uint32_t n)
 	}
 	pthread_mutex_unlock(&global_lock);
 	if (fresh) {
-		struct memtrace_stack s = { .kind = MT_STACK, .id = id, .n = n };
+		struct memtrace_stack s = { .kind_id = MT_WORD(MT_STACK, id), .n = n };
 		if (b->used + sizeof s + n * 8 > BUF_SIZE)
 			flush_locked(b);
 		append(b, &s, sizeof s);
@@ -276,7 +276,7 @@ __attribute__((noinline)) static uint32_t walk(const struct tbuf *b, uint64_t *i
 	return n;
 }
 
-__attribute__((noinline)) static void record(uint8_t kind, const void *ptr, size_t size, uint64_t aux)
+__attribute__((noinline)) static void record(uint8_t kind, const void *ptr, size_t size, const void *old)
 {
 	if (out_fd < 0 || busy)
 		return;
@@ -287,16 +287,22 @@ __attribute__((noinline)) static void record(uint8_t kind, const void *ptr, size
 		busy--;
 		return;
 	}
-	struct memtrace_event e = { .kind = kind, .tid = b->tid, .time = mono_ns(), .ptr = (uintptr_t)ptr,
-				    .size = size, .aux = aux };
+	struct memtrace_event e = { .tid = b->tid, .time = mono_ns(), .ptr = (uintptr_t)ptr, .size = size };
 	uint64_t ips[MEMTRACE_MAX_DEPTH];
 	uint32_t n = 0;
 	if (kind != MT_FREE && kind != MT_MUNMAP)
 		n = walk(b, ips);
 	lock_buf(b);
-	if (n)
-		e.stack = stack_id(b, ips, n);
-	append(b, &e, sizeof e);
+	uint32_t id = n ? stack_id(b, ips, n) : 0;
+	if (old) { /* realloc: the old block goes, then the new one comes */
+		struct memtrace_event f = { .kind_stack = MT_WORD(MT_REALLOC_FREE, 0), .tid = b->tid, .time = e.time,
+					    .ptr = (uintptr_t)old };
+		append(b, &f, sizeof f);
+	}
+	if (ptr || !old) {
+		e.kind_stack = MT_WORD(kind, id);
+		append(b, &e, sizeof e);
+	}
 	/* Flush at least every 50 ms, so a workload killed by a signal (no
 	 * destructors run) loses at most that much. */
 	if (e.time - b->last_flush > 50000000) {
@@ -342,7 +348,7 @@ static void flush_all(void)
 	pthread_mutex_unlock(&global_lock);
 	unsigned long long lost = atomic_exchange(&lost_events, 0);
 	if (lost && out_fd >= 0) {
-		struct memtrace_event e = { .kind = MT_LOST, .time = mono_ns(), .size = lost };
+		struct memtrace_event e = { .kind_stack = MT_WORD(MT_LOST, 0), .time = mono_ns(), .size = lost };
 		write_all((const char *)&e, sizeof e);
 	}
 }
@@ -416,7 +422,7 @@ EXPORT void *malloc(size_t size)
 	}
 	void *p = real_malloc(size);
 	if (p)
-		record(MT_ALLOC, p, size, 0);
+		record(MT_ALLOC, p, size, NULL);
 	return p;
 }
 
@@ -426,7 +432,7 @@ EXPORT void free(void *p)
 		return;
 	if (!real_free)
 		resolve_real();
-	record(MT_FREE, p, 0, 0);
+	record(MT_FREE, p, 0, NULL);
 	real_free(p);
 }
 
@@ -441,7 +447,7 @@ EXPORT void *calloc(size_t n, size_t size)
 	}
 	void *p = real_calloc(n, size);
 	if (p)
-		record(MT_ALLOC, p, n * size, 0);
+		record(MT_ALLOC, p, n * size, NULL);
 	return p;
 }
 
@@ -457,7 +463,7 @@ EXPORT void *realloc(void *old, size_t size)
 	}
 	void *p = real_realloc(old, size);
 	if (p || !size)
-		record(old ? MT_REALLOC : MT_ALLOC, p, p ? size : 0, (uintptr_t)old);
+		record(old ? MT_REALLOC : MT_ALLOC, p, p ? size : 0, old);
 	return p;
 }
 
@@ -472,7 +478,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		resolve_real();
 	void *p = real_reallocarray(old, n, size);
 	if (p || !total)
-		record(old ? MT_REALLOC : MT_ALLOC, p, p ? total : 0, (uintptr_t)old);
+		record(old ? MT_REALLOC : MT_ALLOC, p, p ? total : 0, old);
 	return p;
 }
 
@@ -482,7 +488,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		resolve_real();
 	int r = real_posix_memalign(out, align, size);
 	if (r == 0)
-		record(MT_ALLOC, *out, size, align);
+		record(MT_ALLOC, *out, size, NULL);
 	return r;
 }
 
@@ -492,7 +498,7 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 		resolve_real();
 	void *p = real_aligned_alloc(align, size);
 	if (p)
-		record(MT_ALLOC, p, size, align);
+		record(MT_ALLOC, p, size, NULL);
 	return p;
 }
 
@@ -502,7 +508,7 @@ EXPORT void *memalign(size_t align, size_t size)
 		resolve_real();
 	void *p = real_memalign(align, size);
 	if (p)
-		record(MT_ALLOC, p, size, align);
+		record(MT_ALLOC, p, size, NULL);
 	return p;
 }
 
@@ -512,7 +518,7 @@ EXPORT void *valloc(size_t size)
 		resolve_real();
 	void *p = real_valloc(size);
 	if (p)
-		record(MT_ALLOC, p, size, 4096);
+		record(MT_ALLOC, p, size, NULL);
 	return p;
 }
 
@@ -522,7 +528,7 @@ EXPORT void *pvalloc(size_t size)
 		resolve_real();
 	void *p = real_pvalloc(size);
 	if (p)
-		record(MT_ALLOC, p, (size + 4095) & ~(size_t)4095, 4096);
+		record(MT_ALLOC, p, (size + 4095) & ~(size_t)4095, NULL);
 	return p;
 }
 
@@ -532,7 +538,7 @@ EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		resolve_real();
 	void *p = real_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !busy)
-		record(MT_MMAP, p, len, 0);
+		record(MT_MMAP, p, len, NULL);
 	return p;
 }
 
@@ -542,6 +548,6 @@ EXPORT int munmap(void *addr, size_t len)
 		resolve_real();
 	int r = real_munmap(addr, len);
 	if (r == 0 && !busy)
-		record(MT_MUNMAP, addr, len, 0);
+		record(MT_MUNMAP, addr, len, NULL);
 	return r;
 }

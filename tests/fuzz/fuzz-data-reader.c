@@ -111,6 +111,14 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	}
 	struct cprof_map m = { .start = 1, .len = 2, .path = cprof_intern(&d, "/x") };
 	vec_push(&d.maps, m);
+	/* The memory sections too, so mutations reach their checks. */
+	for (uint32_t i = 0; i < 3; i++) {
+		struct cprof_mem_site ms = { .pid = 1, .stack = i, .kind = i % 2, .allocs = 10, .bytes = 100,
+					     .temp_allocs = 3, .leaked = 2, .leaked_bytes = 20, .peak_count = 4 };
+		vec_push(&d.mem_sites, ms);
+		vec_push(&d.mem_curve, ((struct cprof_mem_point){ 1, i, 10 * i }));
+	}
+	vec_push(&d.mem_procs, ((struct cprof_mem_proc){ .pid = 1, .events = 30, .peak_bytes = 30, .hist = { 1, 2 } }));
 	if (cprof_data_serialize(&d, buf, len, &err) < 0)
 		abort();
 	cprof_data_release(&d);
