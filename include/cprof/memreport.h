@@ -12,6 +12,7 @@
 #include "cprof/report.h"
 
 enum mem_weight { MEMW_BYTES, MEMW_COUNT };
+extern const char *const mem_weight_names[]; /* "bytes", "count", NULL */
 
 struct mem_report_opts {
 	const char *input;

@@ -241,9 +241,9 @@ int cmd_flamegraph(int argc, char **argv)
 		case OPT_FLAMECHART: chart = true; break;
 		case OPT_MEM: mem = true; break;
 		case OPT_WEIGHT:
-			if (strcmp(optarg, "bytes") && strcmp(optarg, "count"))
+			if ((k = enum_from_string(mem_weight_names, optarg)) < 0)
 				return cmd_usage_error("flamegraph", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
-			weight = strcmp(optarg, "count") == 0 ? MEMW_COUNT : MEMW_BYTES;
+			weight = (enum mem_weight)k;
 			weight_arg = optarg;
 			break;
 		case 'h': help(); return 0;

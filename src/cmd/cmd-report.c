@@ -174,9 +174,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_MEM: mem = true; break;
 		case OPT_WEIGHT:
-			if (strcmp(optarg, "bytes") && strcmp(optarg, "count"))
+			if ((k = enum_from_string(mem_weight_names, optarg)) < 0)
 				return cmd_usage_error("report", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
-			weight = strcmp(optarg, "count") == 0 ? MEMW_COUNT : MEMW_BYTES;
+			weight = (enum mem_weight)k;
 			weight_set = true;
 			break;
 		case OPT_PLOT: plot = optarg; break;

@@ -15,6 +15,8 @@
 #define CHURN_MIN_TEMPS 1000
 #define LARGE_TEMP_BYTES (1024 * 1024)
 
+const char *const mem_weight_names[] = { "bytes", "count", NULL };
+
 static int cmp_row_key(const void *a, const void *b)
 {
 	const struct mem_row *x = a, *y = b;
