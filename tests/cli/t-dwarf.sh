@@ -38,7 +38,9 @@ check "small SIZE: most samples marked truncated ($t%)" within "$t" 100 15
 
 # A hot SIGPROF handler: its samples unwind through the signal trampoline
 # (__restore_rt, whose CFI marks a signal frame) into the interrupted code.
-"$CPROF" record -q --call-graph dwarf -o sig.data -- "$NOFP" signal 10 >/dev/null
+"$CPROF" record -q --call-graph dwarf -o sig.data -- "$NOFP" signal 10 >/dev/null 2>sig.err ||
+	echo "record of 'nofp signal' failed: $(cat sig.err)"
+"$CPROF" report -i sig.data | sed -n 3p   # event, samples, lost: for the log
 s=$(share_with sig.data ";on_prof" "main;signal_loop;")
 echo "handler samples reaching main through the signal frame: $s%"
 check "signal handler unwinds into the interrupted code (>= 90%)" within "$s" 100 10
