@@ -11,6 +11,7 @@
 
 #include "cprof/base.h"
 #include "cprof/data-format.h"
+#include "cprof/gpu-data.h"
 
 struct cprof_event {
 	uint32_t name, unit; /* string offsets */
@@ -59,6 +60,9 @@ struct cprof_data {
 	VEC(struct cprof_map) maps;
 	/* Dedup indexes, built lazily by the add functions. */
 	struct hashidx str_idx, frame_idx, stack_idx;
+	/* GPU activity (cprof record --gpu, gpu-data.h); empty otherwise. */
+	VEC(struct cprof_gpu_op) gpu_ops;
+	VEC(struct cprof_gpu_api) gpu_api;
 };
 
 void cprof_data_init(struct cprof_data *d);

@@ -139,6 +139,7 @@ struct record_opts {
 	unsigned mmap_pages;
 	bool quiet;
 	char **argv;
+	bool gpu;              /* --gpu: CUDA activity through libcprof-cupti.so (gpu-record.h) */
 };
 
 struct record_result {

@@ -21,7 +21,7 @@ static const char usage_line[] =
 	"                        [--min-width PX] [--colors PALETTE] [--hash]\n"
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
 	"                        [--event NAME] [--tid TID] [--pid PID] [--comm NAME]\n"
-	"                        [--per-thread] [--strict]\n"
+	"                        [--per-thread] [--strict] [--gpu]\n"
 	"                        [--flamechart | --diff BEFORE AFTER [--negate]]";
 
 static void help(void)
@@ -55,14 +55,15 @@ static void help(void)
 	       "                         differential graph: widths from AFTER, red where a\n"
 	       "                         frame's self share grew, blue where it shrank\n"
 	       "      --negate           differential: swap red and blue\n"
-	       "      --flamechart       a flame chart: samples in time order, not merged\n"
+	       "      --flamechart       a flame chart: samples in time order, not merged\n"	       "      --gpu              GPU time (cprof record --gpu): kernels and copies as\n"
+	       "                         leaves under the CPU stacks that launched them\n"
 	       "  -h, --help             show this help\n");
 }
 
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
-	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_LIST
+	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_LIST, OPT_GPU
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "diff", required_argument, NULL, OPT_DIFF },
 	{ "negate", no_argument, NULL, OPT_NEGATE },
 	{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
+	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -168,7 +170,7 @@ int cmd_flamegraph(int argc, char **argv)
 	const char *input = NULL, *output = NULL, *event = NULL, *before_path = NULL;
 	struct fg_opts o = FG_OPTS_INIT;
 	struct profile_filter f = PROFILE_FILTER_INIT;
-	bool strict = false, reverse = false, per_thread = false, chart = false;
+	bool strict = false, reverse = false, per_thread = false, chart = false, gpu = false;
 	uint64_t v;
 	int c, k, r;
 
@@ -229,6 +231,7 @@ int cmd_flamegraph(int argc, char **argv)
 			break;
 		case OPT_NEGATE: o.negate = true; break;
 		case OPT_FLAMECHART: chart = true; break;
+		case OPT_GPU: gpu = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -241,6 +244,13 @@ int cmd_flamegraph(int argc, char **argv)
 		return cmd_usage_error("flamegraph", usage_line, "--negate only applies to --diff");
 	if (chart && before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--flamechart and --diff cannot be combined");
+	if (gpu && (before_path || chart || per_thread || reverse))
+		return cmd_usage_error("flamegraph", usage_line,
+				       "--gpu cannot be combined with --diff, --flamechart, --per-thread or --reverse");
+	if (gpu) {
+		o.title = o.title ? o.title : "GPU Flame Graph";
+		o.countname = o.countname ? o.countname : "ns";
+	}
 	if (!input)
 		input = isatty(STDIN_FILENO) ? "cprof.data" : "-";
 	if (before_path && strcmp(before_path, "-") == 0 && strcmp(input, "-") == 0)
@@ -253,7 +263,9 @@ int cmd_flamegraph(int argc, char **argv)
 	else
 		fg_init(&g);
 	r = load_source(&after, strict, event, f);
-	if (!r && chart)
+	if (!r && gpu)
+		r = cmd_flamegraph_gpu(&g, &after.d, shown_name(input));
+	else if (!r && chart)
 		fg_add_samples(&g, &after.p, reverse, per_thread);
 	else if (!r)
 		r = add_source(&g, &after, &f, reverse, per_thread, false);

@@ -14,7 +14,7 @@
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [-q] -- CMD ARGS...";
+	"                    [-m PAGES] [--gpu] [-q] -- CMD ARGS...";
 
 static void help(void)
 {
@@ -35,13 +35,15 @@ static void help(void)
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
 	       "                         512 with --call-graph dwarf)\n"
+	       "      --gpu              also record CUDA kernels, copies and API calls\n"
+	       "                         (CUPTI), each with the CPU stack that launched it\n"
 	       "  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
 	       "keeps everything recorded so far.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST, OPT_GPU };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -52,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "mmap-pages", required_argument, NULL, 'm' },
+	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
@@ -136,6 +139,7 @@ int cmd_record(int argc, char **argv)
 				return cmd_usage_error("record", usage_line, "-m needs a power of two, not '%s'", optarg);
 			o.mmap_pages = (unsigned)v;
 			break;
+		case OPT_GPU: o.gpu = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
@@ -151,6 +155,9 @@ int cmd_record(int argc, char **argv)
 	o.argv = argv + optind;
 	if (o.attach_pid && optind < argc)
 		return cmd_usage_error("record", usage_line, "give either -p PID or a command, not both");
+	if (o.gpu && o.attach_pid)
+		return cmd_usage_error("record", usage_line, "--gpu needs a command to launch: CUDA loads the "
+				       "collector when a process starts, so -p cannot attach it");
 	if (!o.attach_pid && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
 	if (strcmp(o.output, "-") == 0)

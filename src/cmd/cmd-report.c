@@ -17,7 +17,8 @@ static const char usage_line[] =
 	"                    [--sort self|total] [--top N] [--no-children]\n"
 	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
 	"                    [--pid PID] [--dso NAME]\n"
-	"                    [--event NAME] [--percent-limit P] [--color WHEN]";
+	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
+	"                    [--gpu] [--timeline FILE]";
 
 static void help(void)
 {
@@ -41,10 +42,14 @@ static void help(void)
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
+	       "      --gpu              GPU activity (cprof record --gpu): kernels, copies,\n"
+	       "                         launch sites, busy/idle time and findings\n"
+	       "      --timeline FILE    write CPU samples, CUDA API calls and GPU work as a\n"
+	       "                         Chrome trace (open in Perfetto) instead of a report\n"
 	       "  -h, --help             show this help\n");
 }
 
-enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_LIST };
+enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_LIST, OPT_GPU, OPT_TIMELINE };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -61,6 +66,8 @@ static const struct option long_opts[] = {
 	{ "event", required_argument, NULL, 'e' },
 	{ "percent-limit", required_argument, NULL, OPT_PERCENT },
 	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "gpu", no_argument, NULL, OPT_GPU },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -69,7 +76,8 @@ static const char short_opts[] = "i:f:s:n:GTe:h";
 
 int cmd_report(int argc, char **argv)
 {
-	const char *input = "cprof.data", *event = NULL;
+	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
+	bool gpu = false;
 	struct report_opts o = { .sort = SORT_SELF, .children = true };
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
@@ -129,6 +137,8 @@ int cmd_report(int argc, char **argv)
 			else
 				return cmd_usage_error("report", usage_line, "--color takes auto, always or never, not '%s'", optarg);
 			break;
+		case OPT_GPU: gpu = true; break;
+		case OPT_TIMELINE: timeline = optarg; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -137,6 +147,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+	if ((gpu || timeline) && fmt == FORMAT_FOLDED)
+		return cmd_usage_error("report", usage_line, "--gpu and --timeline have no folded format");
 	if (fmt == FORMAT_TEXT && !top_set)
 		o.top = 40;
 
@@ -147,6 +159,11 @@ int cmd_report(int argc, char **argv)
 	if (r < 0)
 		return cmd_fail("report", &err);
 	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
+	if (gpu || timeline) {
+		r = cmd_report_gpu(&d, strcmp(input, "-") == 0 ? "<stdin>" : input, fmt, o.top, gpu, timeline);
+		cprof_data_release(&d);
+		return r;
+	}
 	if (event) {
 		f.event = profile_find_event(&d, event);
 		if (f.event < 0) {

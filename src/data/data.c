@@ -33,6 +33,8 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->stack_offset);
 	vec_release(&d->samples);
 	vec_release(&d->maps);
+	vec_release(&d->gpu_ops);
+	vec_release(&d->gpu_api);
 	hashidx_release(&d->str_idx);
 	hashidx_release(&d->frame_idx);
 	hashidx_release(&d->stack_idx);

@@ -104,6 +104,10 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		}
 		s->count = (uint32_t)d->samples.n;
 		break;
+	case SECTION_GPU_OPS:
+	case SECTION_GPU_API:
+		gpu_section_bytes(d, type, &s->raw, &s->count);
+		break;
 	case SECTION_MAPS:
 		for (size_t i = 0; i < d->maps.n; i++) {
 			const struct cprof_map *m = &d->maps.v[i];
@@ -124,15 +128,19 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 
 int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_len, struct cprof_err *err)
 {
-	static const uint32_t order[] = { SECTION_META,   SECTION_STRINGS, SECTION_EVENTS,  SECTION_THREADS,
-					  SECTION_FRAMES, SECTION_STACKS,  SECTION_SAMPLES, SECTION_MAPS };
+	static const uint32_t all[] = { SECTION_META,   SECTION_STRINGS, SECTION_EVENTS,  SECTION_THREADS,
+					SECTION_FRAMES, SECTION_STACKS,  SECTION_SAMPLES, SECTION_MAPS,
+					SECTION_GPU_OPS, SECTION_GPU_API };
+	/* GPU sections only when there is GPU data, so CPU-only files stay as they were. */
+	size_t nsec = d->gpu_ops.n || d->gpu_api.n ? ARRAY_SIZE(all) : ARRAY_SIZE(all) - 2;
+	const uint32_t *order = all;
 	struct sbuf out = SBUF_INIT;
-	uint8_t table[ARRAY_SIZE(order) * SEC_ENTRY_SIZE];
+	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];
 	uint8_t hdr[HDR_SIZE] = { 0 };
 	int r = 0;
 
 	sbuf_add(&out, hdr, HDR_SIZE); /* filled in at the end */
-	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
+	for (size_t i = 0; i < nsec; i++) {
 		struct section_out s;
 		section_bytes(d, order[i], &s);
 		uint32_t flags = 0;
@@ -173,16 +181,16 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 	while (out.len % 8)
 		sbuf_addc(&out, 0);
 	uint64_t table_off = out.len;
-	sbuf_add(&out, table, sizeof table);
+	sbuf_add(&out, table, nsec * SEC_ENTRY_SIZE);
 
 	uint8_t *h = (uint8_t *)out.buf;
 	memcpy(h + HDR_MAGIC, CPROF_MAGIC, 8);
 	put_le32(h + HDR_VERSION, CPROF_DATA_VERSION);
 	put_le32(h + HDR_HEADER_SIZE, HDR_SIZE);
-	put_le32(h + HDR_SECTION_COUNT, ARRAY_SIZE(order));
+	put_le32(h + HDR_SECTION_COUNT, (uint32_t)nsec);
 	put_le64(h + HDR_TABLE_OFFSET, table_off);
 	put_le64(h + HDR_FILE_SIZE, out.len);
-	put_le32(h + HDR_TABLE_CRC, (uint32_t)crc32(0, table, sizeof table));
+	put_le32(h + HDR_TABLE_CRC, (uint32_t)crc32(0, table, (uInt)(nsec * SEC_ENTRY_SIZE)));
 	put_le32(h + HDR_CRC, (uint32_t)crc32(0, h, HDR_SIZE));
 	*ret_len = out.len;
 	*ret = (uint8_t *)sbuf_detach(&out);
