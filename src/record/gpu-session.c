@@ -116,7 +116,9 @@ static const char *base_name(const char *path)
 static bool is_cuda_frame(const struct cprof_data *d, const struct cprof_frame *f)
 {
 	const char *dso = base_name(cprof_str(d, f->dso)), *fn = cprof_str(d, f->func);
-	static const char *const libs[] = { "libcprof-cupti", "libcupti.", "libcudart.", "libcuda.", NULL };
+	/* Sanitizer runtimes intercept backtrace() itself in sanitized builds. */
+	static const char *const libs[] = { "libcprof-cupti", "libcupti.", "libcudart.", "libcuda.", "libasan.",
+					    "libubsan.", "libtsan.", NULL };
 	static const char *const funcs[] = { "cuda", "__cuda", "cudart::", "__device_stub__", "cuLaunch",
 					     "cuMemcpy", "cuMemset", "cuGraphLaunch", NULL };
 	for (const char *const *p = libs; *p; p++)
@@ -177,7 +179,7 @@ static void symbolize_launch(struct cprof_data *d, struct symbolizer *sym, const
 				cf.flags |= FRF_INLINED;
 			if (out[f].flags & SYMF_UNKNOWN)
 				cf.flags |= FRF_UNKNOWN;
-			if (!user_seen && (k == 0 || is_cuda_frame(d, &cf) || (cf.flags & FRF_UNKNOWN)))
+			if (!user_seen && (is_cuda_frame(d, &cf) || (cf.flags & FRF_UNKNOWN)))
 				continue; /* still inside the collector, CUPTI or CUDA */
 			user_seen = true;
 			vec_push(frames, cprof_add_frame(d, &cf));
