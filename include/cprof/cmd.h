@@ -22,6 +22,14 @@ int cmd_report(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 
+/* GPU hooks (cmd-gpu.c): report --gpu/--timeline on a loaded recording
+ * (format is an enum report_format), flamegraph --gpu; exit codes. */
+struct cprof_data;
+struct flamegraph;
+int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
+		   const char *timeline);
+int cmd_flamegraph_gpu(struct flamegraph *g, const struct cprof_data *d, const char *input);
+
 /* Print "cprof CMD: MESSAGE" for e and return 1. */
 int cmd_fail(const char *cmd, const struct cprof_err *e);
 /* Print "cprof CMD: MESSAGE" and the usage line to stderr, return 2. */

@@ -56,6 +56,9 @@ enum section_type {
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
 	SECTION_MEM_CURVE = 18, /* MC_* records: live heap bytes over time */
+	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
+	SECTION_GPU_OPS = 24, /* GO_* records */
+	SECTION_GPU_API = 25, /* GA_* records */
 };
 #define SECTION_TYPE_MAX 31 /* readers size their tables by this */
 
@@ -155,5 +158,43 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define MC_TIME 8   /* u64 ns */
 #define MC_BYTES 16 /* u64 */
 #define MC_SIZE 24
+/* SECTION_GPU_OPS record (104 bytes): one piece of work the GPU did. */
+#define GO_START 0      /* u64 CLOCK_MONOTONIC ns, as the samples */
+#define GO_END 8        /* u64 */
+#define GO_BYTES 16     /* u64 memcpy/memset bytes, else 0 */
+#define GO_KIND 24      /* u32 GPU_OP_* */
+#define GO_CORR 28      /* u32 correlation id of the API call that caused it (runtime first) */
+#define GO_DEVICE 32    /* u32 */
+#define GO_CONTEXT 36   /* u32 */
+#define GO_STREAM 40    /* u32 */
+#define GO_PID 44       /* u32 launching process, 0 if unknown */
+#define GO_TID 48       /* u32 launching thread, 0 if unknown */
+#define GO_NAME 52      /* u32 string offset: demangled kernel name, "" for others */
+#define GO_STACK 56     /* u32 launching CPU stack (index into stacks), GPU_NO_STACK if none */
+#define GO_GRID 60      /* u32[3] kernels: grid x, y, z */
+#define GO_BLOCK 72     /* u32[3] kernels: block x, y, z */
+#define GO_REGS 84      /* u32 kernels: registers per thread */
+#define GO_SMEM_STATIC 88  /* u32 kernels: static shared memory per block */
+#define GO_SMEM_DYNAMIC 92 /* u32 kernels: dynamic shared memory per block */
+#define GO_COPY_KIND 96 /* u8 memcpy: CUPTI memcpy kind (1 HtoD, 2 DtoH, 8 DtoD...); sync: type */
+#define GO_SRC_KIND 97  /* u8 memcpy: CUPTI memory kind of the source (1 pageable, 2 pinned...) */
+#define GO_DST_KIND 98  /* u8 memcpy: memory kind of the destination */
+#define GO_FLAGS 99     /* u8 GOF_* */
+#define GO_VALUE 100    /* u32 memset: the value */
+#define GO_SIZE 104
+#define GOF_ASYNC 1u    /* memcpy/memset: asynchronous API */
+#define GPU_NO_STACK 0xffffffffu
+
+/* SECTION_GPU_API record (48 bytes): one CUDA runtime or driver API call. */
+#define GA_START 0      /* u64 CLOCK_MONOTONIC ns */
+#define GA_END 8        /* u64 */
+#define GA_CORR 16      /* u32 correlation id */
+#define GA_CBID 20      /* u32 CUPTI callback id */
+#define GA_PID 24       /* u32 */
+#define GA_TID 28       /* u32 */
+#define GA_NAME 32      /* u32 string offset: function name ("cudaLaunchKernel") */
+#define GA_RESULT 36    /* u32 return value */
+#define GA_DOMAIN 40    /* u8 GPU_API_RUNTIME or GPU_API_DRIVER */
+#define GA_SIZE 48
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cprof/base.h"
 #include "cprof/data-format.h"
+#include "cprof/gpu-data.h"
 
 struct cprof_event {
 	uint32_t name, unit; /* string offsets */
@@ -82,6 +83,9 @@ struct cprof_data {
 	VEC(struct cprof_mem_site) mem_sites;
 	VEC(struct cprof_mem_proc) mem_procs;
 	VEC(struct cprof_mem_point) mem_curve;
+	/* GPU activity (cprof record --gpu, gpu-data.h); empty otherwise. */
+	VEC(struct cprof_gpu_op) gpu_ops;
+	VEC(struct cprof_gpu_api) gpu_api;
 };
 
 void cprof_data_init(struct cprof_data *d);

@@ -142,6 +142,7 @@ struct record_opts {
 	bool quiet;
 	bool mem;              /* --mem: trace allocations too */
 	char **argv;
+	bool gpu;              /* --gpu: CUDA activity through libcprof-cupti.so (gpu-record.h) */
 };
 
 struct record_result {

@@ -22,7 +22,7 @@ static const char usage_line[] =
 	"                        [--min-width PX] [--colors PALETTE] [--hash]\n"
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
 	"                        [--event NAME] [--tid TID] [--pid PID] [--comm NAME]\n"
-	"                        [--per-thread] [--strict]\n"
+	"                        [--per-thread] [--strict] [--gpu]\n"
 	"                        [--flamechart | --diff BEFORE AFTER [--negate]]\n"
 	"       cprof flamegraph --mem [--weight bytes|count] [-i FILE] [-o FILE] ...";
 
@@ -61,13 +61,15 @@ static void help(void)
 	       "      --mem              allocation flame graph of a 'record --mem' recording\n"
 	       "                         (mem palette); widths are bytes allocated\n"
 	       "      --weight W         --mem: bytes (default) or count of allocations\n"
+	       "      --gpu              GPU time (cprof record --gpu): kernels and copies as\n"
+	       "                         leaves under the CPU stacks that launched them\n"
 	       "  -h, --help             show this help\n");
 }
 
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
-	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST
+	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST, OPT_GPU
 };
 
 static const struct option long_opts[] = {
@@ -95,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
 	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
+	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -178,6 +181,7 @@ int cmd_flamegraph(int argc, char **argv)
 	bool strict = false, reverse = false, per_thread = false, chart = false, mem = false, palette_set = false;
 	enum mem_weight weight = MEMW_BYTES;
 	const char *weight_arg = NULL;
+	bool gpu = false;
 	uint64_t v;
 	int c, k, r;
 
@@ -246,6 +250,7 @@ int cmd_flamegraph(int argc, char **argv)
 			weight = (enum mem_weight)k;
 			weight_arg = optarg;
 			break;
+		case OPT_GPU: gpu = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -262,6 +267,15 @@ int cmd_flamegraph(int argc, char **argv)
 		return cmd_usage_error("flamegraph", usage_line, "--weight goes with --mem");
 	if (mem && (chart || before_path || per_thread))
 		return cmd_usage_error("flamegraph", usage_line, "--mem cannot be combined with --flamechart, --diff or --per-thread");
+	if (gpu && mem)
+		return cmd_usage_error("flamegraph", usage_line, "--gpu and --mem draw different graphs; pick one");
+	if (gpu && (before_path || chart || per_thread || reverse))
+		return cmd_usage_error("flamegraph", usage_line,
+				       "--gpu cannot be combined with --diff, --flamechart, --per-thread or --reverse");
+	if (gpu) {
+		o.title = o.title ? o.title : "GPU Flame Graph";
+		o.countname = o.countname ? o.countname : "ns";
+	}
 	if (!input)
 		input = isatty(STDIN_FILENO) ? "cprof.data" : "-";
 	if (mem) {
@@ -290,7 +304,9 @@ int cmd_flamegraph(int argc, char **argv)
 		} else {
 			fg_add_mem(&g, &after.d, weight, reverse);
 		}
-	} else if (!r && chart)
+	} else if (!r && gpu)
+		r = cmd_flamegraph_gpu(&g, &after.d, shown_name(input));
+	else if (!r && chart)
 		fg_add_samples(&g, &after.p, reverse, per_thread);
 	else if (!r)
 		r = add_source(&g, &after, &f, reverse, per_thread, false);

@@ -14,7 +14,7 @@
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [--mem] [-q] -- CMD ARGS...";
+	"                    [-m PAGES] [--mem] [--gpu] [-q] -- CMD ARGS...";
 
 static void help(void)
 {
@@ -38,13 +38,15 @@ static void help(void)
 	       "      --mem              also trace every allocation (malloc family, anonymous\n"
 	       "                         mmap) with its stack: leaks, peak heap, hot spots\n"
 	       "                         (see 'cprof report --mem'); not with -p\n"
+	       "      --gpu              also record CUDA kernels, copies and API calls\n"
+	       "                         (CUPTI), each with the CPU stack that launched it\n"
 	       "  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
 	       "keeps everything recorded so far.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -56,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "mmap-pages", required_argument, NULL, 'm' },
 	{ "mem", no_argument, NULL, OPT_MEM },
+	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
@@ -140,6 +143,7 @@ int cmd_record(int argc, char **argv)
 				return cmd_usage_error("record", usage_line, "-m needs a power of two, not '%s'", optarg);
 			o.mmap_pages = (unsigned)v;
 			break;
+		case OPT_GPU: o.gpu = true; break;
 		case 'q': o.quiet = true; break;
 		case OPT_MEM: o.mem = true; break;
 		case 'h': help(); return 0;
@@ -159,6 +163,9 @@ int cmd_record(int argc, char **argv)
 	if (o.attach_pid && o.mem)
 		return cmd_usage_error("record", usage_line,
 				       "--mem cannot attach with -p: the allocator is traced from the program's start");
+	if (o.gpu && o.attach_pid)
+		return cmd_usage_error("record", usage_line, "--gpu needs a command to launch: CUDA loads the "
+				       "collector when a process starts, so -p cannot attach it");
 	if (!o.attach_pid && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
 	if (strcmp(o.output, "-") == 0)

@@ -21,7 +21,9 @@ static const char usage_line[] =
 	"                    [--pid PID] [--dso NAME]\n"
 	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
 	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
-	"                    [--weight bytes|count] [--top N] [--plot SVG]";
+	"                    [--weight bytes|count] [--top N] [--plot SVG]\n"
+	"       cprof report --gpu [-i FILE] [--format text|json|csv] [--top N]\n"
+	"                    [--timeline FILE]";
 
 static void help(void)
 {
@@ -50,11 +52,15 @@ static void help(void)
 	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
 	       "                         bytes (default) or by allocation count\n"
 	       "      --plot SVG         --mem: also draw the heap over time into SVG\n"
+	       "      --gpu              GPU activity (cprof record --gpu): kernels, copies,\n"
+	       "                         launch sites, busy/idle time and findings\n"
+	       "      --timeline FILE    write CPU samples, CUDA API calls and GPU work as a\n"
+	       "                         Chrome trace (open in Perfetto) instead of a report\n"
 	       "  -h, --help             show this help\n");
 }
 
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
-       OPT_PLOT, OPT_LIST };
+       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -74,6 +80,8 @@ static const struct option long_opts[] = {
 	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "gpu", no_argument, NULL, OPT_GPU },
+	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -110,7 +118,8 @@ static int report_mem(const struct cprof_data *d, const char *name, enum report_
 
 int cmd_report(int argc, char **argv)
 {
-	const char *input = "cprof.data", *event = NULL;
+	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
+	bool gpu = false;
 	struct report_opts o = { .sort = SORT_SELF, .children = true };
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
@@ -180,6 +189,8 @@ int cmd_report(int argc, char **argv)
 			weight_set = true;
 			break;
 		case OPT_PLOT: plot = optarg; break;
+		case OPT_GPU: gpu = true; break;
+		case OPT_TIMELINE: timeline = optarg; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -190,6 +201,10 @@ int cmd_report(int argc, char **argv)
 		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
 	if ((weight_set || plot) && !mem)
 		return cmd_usage_error("report", usage_line, "--weight and --plot go with --mem");
+	if (mem && (gpu || timeline))
+		return cmd_usage_error("report", usage_line, "--mem and --gpu/--timeline are separate reports; pick one");
+	if ((gpu || timeline) && fmt == FORMAT_FOLDED)
+		return cmd_usage_error("report", usage_line, "--gpu and --timeline have no folded format");
 	if (fmt == FORMAT_TEXT && !top_set)
 		o.top = mem ? 10 : 40;
 
@@ -203,6 +218,11 @@ int cmd_report(int argc, char **argv)
 	if (mem) {
 		const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 		r = report_mem(&d, name, fmt, weight, o.top, plot);
+		cprof_data_release(&d);
+		return r;
+	}
+	if (gpu || timeline) {
+		r = cmd_report_gpu(&d, strcmp(input, "-") == 0 ? "<stdin>" : input, fmt, o.top, gpu, timeline);
 		cprof_data_release(&d);
 		return r;
 	}

@@ -36,6 +36,8 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->mem_sites);
 	vec_release(&d->mem_procs);
 	vec_release(&d->mem_curve);
+	vec_release(&d->gpu_ops);
+	vec_release(&d->gpu_api);
 	hashidx_release(&d->str_idx);
 	hashidx_release(&d->frame_idx);
 	hashidx_release(&d->stack_idx);

@@ -26,6 +26,8 @@ static const char *section_name(uint32_t type)
 		return "memory processes";
 	if (type == SECTION_MEM_CURVE)
 		return "heap curve";
+	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
+		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
 }
 
@@ -76,7 +78,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_TYPE_MAX + 1];
+	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..8 core, 16..18 memory, 24..31 GPU */
 	int r = 0;
 	memset(sec, 0, sizeof sec);
 	cprof_data_init(d);
@@ -111,7 +113,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
 		uint32_t type = get_le32(e + SEC_TYPE);
-		if (type == 0 || (type > SECTION_MAPS && !mem_section_type(type)))
+		if (type == 0 || (type > SECTION_MAPS && !mem_section_type(type) && !gpu_section_type(type)))
 			continue; /* a newer writer's section: skip it */
 		if (sec[type].present)
 			BAD("'%s': section '%s' appears twice", name, section_name(type));
@@ -254,6 +256,10 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 				goto out;
 		}
 	}
+	for (uint32_t type = SECTION_GPU_OPS; type <= SECTION_GPU_API; type++)
+		if (sec[type].present && (r = gpu_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
+								 name, err)) < 0)
+			goto out;
 out:
 	for (size_t i = 0; i < ARRAY_SIZE(sec); i++)
 		free(sec[i].owned);

@@ -105,6 +105,10 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		}
 		s->count = (uint32_t)d->samples.n;
 		break;
+	case SECTION_GPU_OPS:
+	case SECTION_GPU_API:
+		gpu_section_bytes(d, type, &s->raw, &s->count);
+		break;
 	case SECTION_MAPS:
 		for (size_t i = 0; i < d->maps.n; i++) {
 			const struct cprof_map *m = &d->maps.v[i];
@@ -130,11 +134,15 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 {
 	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
 					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
-					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE };
+					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE,
+					SECTION_GPU_OPS,   SECTION_GPU_API };
 	uint32_t order[ARRAY_SIZE(all)];
 	size_t norder = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		if (!mem_section_type(all[i]) || mem_section_present(d, all[i]))
+		/* Memory and GPU sections only when there is such data, so
+		 * CPU-only files stay as they were. */
+		if (mem_section_type(all[i]) ? mem_section_present(d, all[i])
+		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n) : true)
 			order[norder++] = all[i];
 	struct sbuf out = SBUF_INIT;
 	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "cprof/data.h"
+#include "cprof/gpu-record.h"
 #include "cprof/record.h"
 #include "cprof/memrec.h"
 #include "cprof/unwind.h"
@@ -262,6 +263,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	struct cprof_data d;
 	struct tid_list tids = { 0 };
 	struct memrec mem = { 0 };
+	struct gpu_session gs = { 0 };
 	int *cpus = NULL, r = 0, status = 0;
 	bool have_status = false;
 	struct rusage child_ru;
@@ -306,6 +308,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			if (r < 0)
 				goto out;
 		}
+		if (o->gpu && (r = gpu_session_prepare(&gs, err)) < 0)
+			goto out;
 		r = workload_prepare(&wl, o->argv, err);
 		if (o->mem)
 			memrec_restore_env(&mem);
@@ -506,6 +510,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	cprof_meta_setf(&d, "finish_wall_ns", "%" PRIu64, now_ns() - t_fin0);
 	if (st.malformed)
 		cprof_meta_setf(&d, "malformed_records", "%" PRIu64, st.malformed);
+	if (o->gpu && (r = record_gpu_finish(&gs, &d, &st, o->quiet, note, err)) < 0)
+		goto out;
 
 	struct sbuf old = SBUF_INIT;
 	sbuf_addf(&old, "%s.old", o->output);
@@ -524,6 +530,7 @@ out:
 	restore_signals();
 	unwinder_free(st.unwinder);
 	memrec_cleanup(&mem);
+	gpu_session_release(&gs);
 	raw_store_release(&st);
 	cprof_data_release(&d);
 	vec_release(&tids);

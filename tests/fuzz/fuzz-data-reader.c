@@ -17,6 +17,7 @@
 
 #include "cprof/data.h"
 #include "cprof/folded.h"
+#include "cprof/gpu-report.h"
 #include "cprof/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -36,6 +37,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fclose(out);
 			}
 			profile_release(&p);
+		}
+		/* GPU sections: every view of them must be safe too. */
+		struct gpu_summary gs;
+		if (gpu_summary_build(&gs, &d, &err) == 0) {
+			FILE *out = fopen("/dev/null", "w");
+			if (out) {
+				struct gpu_report_opts go = { .input = "fuzz" };
+				gpu_report_text(out, &gs, &go);
+				gpu_report_json(out, &gs, &go);
+				gpu_report_csv(out, &gs, &go);
+				gpu_timeline_write(out, &d);
+				fclose(out);
+			}
+			gpu_summary_release(&gs);
 		}
 		uint8_t *again;
 		size_t len;
@@ -119,6 +134,16 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 		vec_push(&d.mem_curve, ((struct cprof_mem_point){ 1, i, 10 * i }));
 	}
 	vec_push(&d.mem_procs, ((struct cprof_mem_proc){ .pid = 1, .events = 30, .peak_bytes = 30, .hist = { 1, 2 } }));
+	/* GPU sections (24, 25), so mutations reach their parser. */
+	for (size_t i = 0; i < 2 + nsamples / 100; i++) {
+		struct cprof_gpu_op op = { .start = 10 * i, .end = 10 * i + 5, .kind = 1 + (uint32_t)(i % 4),
+					   .name = cprof_intern(&d, "k"), .stack = i % 2 ? 0 : GPU_NO_STACK,
+					   .corr = (uint32_t)i, .bytes = 64, .copy_kind = 1, .src_kind = 1 };
+		vec_push(&d.gpu_ops, op);
+		struct cprof_gpu_api a = { .start = 10 * i, .end = 10 * i + 1, .corr = (uint32_t)i,
+					   .name = cprof_intern(&d, "cudaLaunchKernel"), .domain = GPU_API_RUNTIME };
+		vec_push(&d.gpu_api, a);
+	}
 	if (cprof_data_serialize(&d, buf, len, &err) < 0)
 		abort();
 	cprof_data_release(&d);

@@ -1,0 +1,63 @@
+/*
+ * gpu-record.h - the GPU side of `cprof record --gpu` (record/gpu-session.c):
+ * find libcprof-cupti.so, point the workload at it and at a private stream
+ * file through its environment, and when the workload is done turn the
+ * stream into the GPU sections of the data file, with each kernel's and
+ * copy's launching CPU stack symbolized like the samples.
+ */
+#ifndef CPROF_GPU_RECORD_H
+#define CPROF_GPU_RECORD_H
+
+#include "cprof/base.h"
+#include "cprof/gpu-stream.h"
+
+struct cprof_data;
+struct raw_store;
+
+struct gpu_session {
+	char *lib_path;    /* owned */
+	char *stream_path; /* owned; removed by gpu_session_release */
+	bool driver_found; /* /dev/nvidiactl or /proc/driver/nvidia exists */
+};
+
+/*
+ * Find the collector (CPROF_CUPTI_LIB, then beside the cprof binary, its
+ * build-tree place, the install dir), create the stream file, and set
+ * CUDA_INJECTION64_PATH and CPROF_GPU_OUT in this process's environment so
+ * the workload started next inherits them. Fails when cprof was built
+ * without CUPTI.
+ */
+int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err) CPROF_WUR;
+
+/* What gpu_session_finish found, for the record summary. */
+struct gpu_import_stats {
+	uint64_t kernels, copies, memsets, syncs, api_calls;
+	uint64_t with_stack, without_stack;   /* kernels/copies/memsets tied to a CPU stack or not */
+	uint64_t dropped, incomplete, stacks_lost, bad_records;
+	uint32_t processes_ended, processes_signalled;
+	bool stream_empty;                    /* no CUDA process loaded the collector */
+};
+
+/*
+ * Read the stream into d (which already holds the resolved samples): GPU
+ * records, launch stacks symbolized against the mappings in st, and meta
+ * keys (gpu, gpu_dropped_records, ...). Notes for the user (the collector's
+ * own messages, why nothing was recorded) are appended to notes, one per
+ * line. A missing GPU is not an error: the CPU profile is still written.
+ */
+int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st,
+		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err) CPROF_WUR;
+
+/* Import a parsed stream into d; the part of gpu_session_finish the unit
+ * tests drive with synthesized streams. */
+void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
+		struct gpu_import_stats *ret);
+
+/* gpu_session_finish, then tell the user through note() what was recorded
+ * (unless quiet) and every warning (always). */
+int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st, bool quiet,
+		      void (*note)(const char *msg), struct cprof_err *err) CPROF_WUR;
+
+void gpu_session_release(struct gpu_session *g);
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * gpu-session.c - `cprof record --gpu` around the normal recording: before
+ * the workload starts, point it at libcprof-cupti.so and a private stream
+ * file; after it ends, read the stream, symbolize each launch stack against
+ * the workload's mappings (the same MMAP2 records the samples use) and store
+ * GPU records that name their launching stack. Everything the collector
+ * could not do is counted and said, never dropped silently.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cprof/data.h"
+#include "cprof/gpu-record.h"
+#include "cprof/record.h"
+#include "cprof/symbol.h"
+
+#define LIB_NAME "libcprof-cupti.so"
+
+static char *find_collector(void)
+{
+	const char *env = getenv("CPROF_CUPTI_LIB");
+	if (env && *env)
+		return access(env, R_OK) == 0 ? realpath(env, NULL) : NULL;
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	struct sbuf sb = SBUF_INIT;
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		/* Beside the binary, where the build tree puts it, and the install layout. */
+		const char *rel[] = { "/" LIB_NAME, "/gpu/" LIB_NAME, "/../lib/cprof/" LIB_NAME,
+				      "/../lib64/cprof/" LIB_NAME };
+		for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
+			sbuf_reset(&sb);
+			sbuf_addf(&sb, "%s%s", exe, rel[i]);
+			if (access(sb.buf, R_OK) == 0) {
+				char *p = realpath(sb.buf, NULL);
+				sbuf_release(&sb);
+				return p;
+			}
+		}
+	}
+	sbuf_reset(&sb);
+	sbuf_addf(&sb, "%s/%s", CPROF_CUPTI_DIR, LIB_NAME);
+	char *p = access(sb.buf, R_OK) == 0 ? realpath(sb.buf, NULL) : NULL;
+	sbuf_release(&sb);
+	return p;
+}
+
+int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err)
+{
+	memset(g, 0, sizeof *g);
+	g->lib_path = find_collector();
+	if (!g->lib_path)
+		return err_set(err, ENOENT, "--gpu: cprof was built without CUPTI support (%s not found beside the "
+					    "cprof binary or in %s; set CPROF_CUPTI_LIB to use another)",
+			       LIB_NAME, CPROF_CUPTI_DIR);
+	g->driver_found = access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia/version", F_OK) == 0;
+	const char *tmp = getenv("TMPDIR");
+	struct sbuf path = SBUF_INIT;
+	sbuf_addf(&path, "%s/cprof-gpu.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path.buf);
+	if (fd < 0) {
+		int e = errno;
+		int r = err_set(err, e, "--gpu: cannot create '%s': %s", path.buf, strerror(e));
+		sbuf_release(&path);
+		return r;
+	}
+	g->stream_path = sbuf_detach(&path);
+	uint8_t hdr[GPU_STREAM_HDR];
+	gpu_stream_header(hdr);
+	bool ok = write(fd, hdr, sizeof hdr) == (ssize_t)sizeof hdr;
+	int e = errno;
+	if (close(fd) < 0 && ok) {
+		ok = false;
+		e = errno;
+	}
+	if (!ok)
+		return err_set(err, e ? e : EIO, "--gpu: cannot write '%s': %s", g->stream_path, strerror(e ? e : EIO));
+	if (setenv("CUDA_INJECTION64_PATH", g->lib_path, 1) < 0 || setenv("CPROF_GPU_OUT", g->stream_path, 1) < 0)
+		return err_set(err, errno, "--gpu: setenv: %s", strerror(errno));
+	return 0;
+}
+
+void gpu_session_release(struct gpu_session *g)
+{
+	if (g->stream_path)
+		(void)unlink(g->stream_path);
+	free(g->stream_path);
+	free(g->lib_path);
+	memset(g, 0, sizeof *g);
+}
+
+/* ---- import ---- */
+
+#define MAX_INLINE 64
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* Frames between the API entry and user code: the collector, CUPTI, the
+ * CUDA libraries, and the CUDA runtime linked statically into the program
+ * (nvcc's default), recognised by name. */
+static bool is_cuda_frame(const struct cprof_data *d, const struct cprof_frame *f)
+{
+	const char *dso = base_name(cprof_str(d, f->dso)), *fn = cprof_str(d, f->func);
+	/* Sanitizer runtimes intercept backtrace() itself in sanitized builds. */
+	static const char *const libs[] = { "libcprof-cupti", "libcupti.", "libcudart.", "libcuda.", "libasan.",
+					    "libubsan.", "libtsan.", NULL };
+	static const char *const funcs[] = { "cuda", "__cuda", "cudart::", "__device_stub__", "cuLaunch",
+					     "cuMemcpy", "cuMemset", "cuGraphLaunch", NULL };
+	for (const char *const *p = libs; *p; p++)
+		if (strncmp(dso, *p, strlen(*p)) == 0)
+			return true;
+	for (const char *const *p = funcs; *p; p++)
+		if (strncmp(fn, *p, strlen(*p)) == 0)
+			return true;
+	return false;
+}
+
+static const struct raw_mmap *find_mapping(const struct raw_store *st, uint32_t pid, uint64_t ip)
+{
+	const struct raw_mmap *best = NULL;
+	for (size_t i = 0; st && i < st->mmaps.n; i++) {
+		const struct raw_mmap *m = &st->mmaps.v[i];
+		if (m->pid == pid && ip >= m->start && ip - m->start < m->len && (!best || m->time >= best->time))
+			best = m;
+	}
+	return best;
+}
+
+/* One launch stack, symbolized, CUDA frames removed: frame indexes, leaf first. */
+struct launch {
+	uint32_t pid, corr, tid;
+	size_t off, n; /* into the frames vector */
+};
+
+struct frame_vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static void symbolize_launch(struct cprof_data *d, struct symbolizer *sym, const struct raw_store *st,
+			     const struct gpu_trace *t, const struct gpu_launch_stack *ls, struct frame_vec *frames)
+{
+	struct sym_frame out[MAX_INLINE];
+	bool user_seen = false;
+	for (uint32_t k = 0; k < ls->nips; k++) {
+		uint64_t ip = t->ips.v[ls->ip_off + k];
+		const struct raw_mmap *m = find_mapping(st, ls->pid, ip);
+		int n;
+		if (m) {
+			struct sym_map sm = { .path = m->path, .start = m->start, .len = m->len, .pgoff = m->pgoff,
+					      .build_id = m->build_id, .build_id_size = m->build_id_size };
+			/* backtrace() gives return addresses except for its caller. */
+			n = symbolizer_user(sym, &sm, ip, k > 0, out, MAX_INLINE);
+		} else {
+			out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "", .addr = ip,
+						     .flags = SYMF_UNKNOWN };
+			n = 1;
+		}
+		for (int f = 0; f < n; f++) {
+			struct cprof_frame cf = { .func = cprof_intern(d, out[f].func), .dso = cprof_intern(d, out[f].dso),
+						  .file = cprof_intern(d, out[f].file ? out[f].file : ""),
+						  .line = out[f].line, .addr = out[f].addr };
+			if (out[f].flags & SYMF_INLINED)
+				cf.flags |= FRF_INLINED;
+			if (out[f].flags & SYMF_UNKNOWN)
+				cf.flags |= FRF_UNKNOWN;
+			if (!user_seen && (is_cuda_frame(d, &cf) || (cf.flags & FRF_UNKNOWN)))
+				continue; /* still inside the collector, CUPTI or CUDA */
+			user_seen = true;
+			vec_push(frames, cprof_add_frame(d, &cf));
+		}
+	}
+}
+
+struct key_index {
+	uint64_t key; /* pid << 32 | corr */
+	uint32_t idx;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct key_index *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+static const struct key_index *find_key(const struct key_index *v, size_t n, uint32_t pid, uint32_t corr)
+{
+	struct key_index k = { ((uint64_t)pid << 32) | corr, 0 };
+	return n ? bsearch(&k, v, n, sizeof *v, cmp_key) : NULL;
+}
+
+static int cmp_op_start(const void *a, const void *b)
+{
+	const struct cprof_gpu_op *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_api_start(const void *a, const void *b)
+{
+	const struct cprof_gpu_api *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* "cudaLaunchKernel_v7000" -> "cudaLaunchKernel": the suffix is CUPTI's versioning. */
+static uint32_t intern_api_name(struct cprof_data *d, const char *name)
+{
+	const char *v = strstr(name, "_v");
+	size_t n = strlen(name);
+	if (v && v[2] >= '0' && v[2] <= '9' && strspn(v + 2, "0123456789") == strlen(v + 2))
+		n = (size_t)(v - name);
+	char *s = xstrndup(name, n);
+	uint32_t off = cprof_intern(d, s);
+	free(s);
+	return off;
+}
+
+void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
+		struct gpu_import_stats *ret)
+{
+	struct symbolizer *sym = symbolizer_new();
+	struct frame_vec frames = { 0 };
+	VEC(struct launch) launches = { 0 };
+	struct key_index *lk = xcalloc(t->stacks.n + 1, sizeof *lk), *ak = xcalloc(t->api.n + 1, sizeof *ak);
+	memset(ret, 0, sizeof *ret);
+
+	for (size_t i = 0; i < t->stacks.n; i++) {
+		const struct gpu_launch_stack *ls = &t->stacks.v[i];
+		struct launch l = { .pid = ls->pid, .corr = ls->corr, .tid = ls->tid, .off = frames.n };
+		if (sym)
+			symbolize_launch(d, sym, st, t, ls, &frames);
+		l.n = frames.n - l.off;
+		vec_push(&launches, l);
+		lk[i] = (struct key_index){ ((uint64_t)ls->pid << 32) | ls->corr, (uint32_t)i };
+	}
+	qsort(lk, t->stacks.n, sizeof *lk, cmp_key);
+	for (size_t i = 0; i < t->api.n; i++)
+		ak[i] = (struct key_index){ ((uint64_t)t->api.v[i].pid << 32) | t->api.v[i].corr, (uint32_t)i };
+	qsort(ak, t->api.n, sizeof *ak, cmp_key);
+
+	VEC(uint32_t) path = { 0 };
+	for (size_t i = 0; i < t->ops.n; i++) {
+		struct cprof_gpu_op op = t->ops.v[i];
+		const char *raw = gpu_trace_str(t, op.name);
+		char *dem = op.kind == GPU_OP_KERNEL ? demangle(raw) : NULL;
+		const char *name = dem ? dem : raw;
+		op.name = cprof_intern(d, name);
+		op.stack = GPU_NO_STACK;
+		const struct key_index *k = find_key(lk, t->stacks.n, op.pid, op.corr);
+		if (k) {
+			const struct launch *l = &launches.v[k->idx];
+			path.n = 0;
+			for (size_t f = 0; f < l->n; f++)
+				vec_push(&path, frames.v[l->off + f]);
+			/* nvcc's host stub carries the kernel's own name: the launch site is its caller. */
+			size_t skip = 0;
+			while (op.kind == GPU_OP_KERNEL && skip < path.n &&
+			       strcmp(cprof_str(d, d->frames.v[path.v[skip]].func), name) == 0)
+				skip++;
+			op.stack = cprof_add_stack(d, path.v + skip, (uint32_t)(path.n - skip), 0);
+			op.tid = l->tid;
+		} else if ((k = find_key(ak, t->api.n, op.pid, op.corr))) {
+			op.tid = t->api.v[k->idx].tid;
+		}
+		free(dem);
+		if (op.kind != GPU_OP_SYNC) {
+			if (op.stack != GPU_NO_STACK)
+				ret->with_stack++;
+			else
+				ret->without_stack++;
+		}
+		ret->kernels += op.kind == GPU_OP_KERNEL;
+		ret->copies += op.kind == GPU_OP_MEMCPY;
+		ret->memsets += op.kind == GPU_OP_MEMSET;
+		ret->syncs += op.kind == GPU_OP_SYNC;
+		vec_push(&d->gpu_ops, op);
+	}
+	for (size_t i = 0; i < t->api.n; i++) {
+		struct cprof_gpu_api a = t->api.v[i];
+		a.name = intern_api_name(d, gpu_trace_str(t, a.name));
+		vec_push(&d->gpu_api, a);
+	}
+	if (d->gpu_ops.n)
+		qsort(d->gpu_ops.v, d->gpu_ops.n, sizeof *d->gpu_ops.v, cmp_op_start);
+	if (d->gpu_api.n)
+		qsort(d->gpu_api.v, d->gpu_api.n, sizeof *d->gpu_api.v, cmp_api_start);
+	ret->api_calls = d->gpu_api.n;
+	ret->dropped = t->dropped;
+	ret->incomplete = t->incomplete;
+	ret->stacks_lost = t->stacks_lost;
+	ret->bad_records = t->bad_records;
+	ret->processes_ended = t->ends;
+	ret->processes_signalled = t->signal_ends;
+
+	vec_release(&path);
+	vec_release(&frames);
+	vec_release(&launches);
+	free(lk);
+	free(ak);
+	symbolizer_free(sym);
+}
+
+static int read_whole(const char *path, struct sbuf *out, struct cprof_err *err)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return err_set(err, errno, "cannot open '%s': %s", path, strerror(errno));
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		sbuf_add(out, chunk, n);
+	int e = ferror(fp) ? (errno ? errno : EIO) : 0;
+	fclose(fp);
+	if (e)
+		return err_set(err, e, "cannot read '%s': %s", path, strerror(e));
+	return 0;
+}
+
+int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st,
+		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err)
+{
+	struct sbuf buf = SBUF_INIT;
+	struct gpu_trace t;
+	gpu_trace_init(&t);
+	memset(ret, 0, sizeof *ret);
+	int r = read_whole(g->stream_path, &buf, err);
+	if (r < 0)
+		goto out;
+	r = gpu_trace_parse(&t, (const uint8_t *)buf.buf, buf.len, g->stream_path, err);
+	if (r < 0)
+		goto out;
+	gpu_import(d, &t, st, ret);
+	ret->stream_empty = buf.len <= GPU_STREAM_HDR;
+	if (t.notes.len)
+		sbuf_adds(notes, t.notes.buf);
+
+	if (ret->stream_empty) {
+		/* The driver never loaded the collector: no CUDA init happened. */
+		cprof_meta_set(d, "gpu", "no CUDA activity");
+		sbuf_addf(notes, "no GPU activity recorded: the workload never initialised CUDA%s; the CPU profile "
+				 "is recorded\n",
+			  g->driver_found ? "" : " (no NVIDIA driver here: /dev/nvidiactl is missing)");
+	} else if (!d->gpu_ops.n && !d->gpu_api.n) {
+		cprof_meta_set(d, "gpu", "collector failed");
+		sbuf_addf(notes, "no GPU activity recorded%s; the CPU profile is recorded\n",
+			  t.notes.len ? " (see above)" : "");
+	} else {
+		cprof_meta_set(d, "gpu", "recorded");
+	}
+	if (t.notes.len) {
+		struct sbuf one = SBUF_INIT;
+		sbuf_add(&one, t.notes.buf, t.notes.len - 1);
+		for (size_t i = 0; i < one.len; i++)
+			if (one.buf[i] == '\n')
+				one.buf[i] = ';';
+		cprof_meta_set(d, "gpu_notes", one.buf);
+		sbuf_release(&one);
+	}
+	cprof_meta_setf(d, "gpu_dropped_records", "%" PRIu64, ret->dropped);
+	cprof_meta_setf(d, "gpu_incomplete_buffers", "%" PRIu64, ret->incomplete);
+	cprof_meta_setf(d, "gpu_stacks_lost", "%" PRIu64, ret->stacks_lost);
+	cprof_meta_setf(d, "gpu_bad_records", "%" PRIu64, ret->bad_records);
+	cprof_meta_setf(d, "gpu_without_stack", "%" PRIu64, ret->without_stack);
+	if (ret->dropped)
+		sbuf_addf(notes, "warning: CUPTI dropped %" PRIu64 " GPU activity records (its buffers were full)\n",
+			  ret->dropped);
+	if (ret->incomplete)
+		sbuf_addf(notes, "warning: %" PRIu64 " GPU activity buffers ended in an incomplete record\n",
+			  ret->incomplete);
+	if (ret->bad_records)
+		sbuf_addf(notes, "warning: the GPU activity stream ended in %" PRIu64 " malformed records "
+				 "(a process died while writing?)\n", ret->bad_records);
+	if (!ret->stream_empty && !ret->processes_ended && !ret->processes_signalled)
+		sbuf_addf(notes, "warning: the workload ended without flushing its GPU records (killed?); GPU "
+				 "activity of its last 200 ms may be missing\n");
+	if (ret->processes_signalled)
+		cprof_meta_setf(d, "gpu_ended_by_signal", "%u", t.last_signal);
+out:
+	gpu_trace_release(&t);
+	sbuf_release(&buf);
+	return r;
+}
+
+int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st, bool quiet,
+		      void (*note)(const char *msg), struct cprof_err *err)
+{
+	struct gpu_import_stats gs;
+	struct sbuf notes = SBUF_INIT;
+	int r = gpu_session_finish(g, d, st, &gs, &notes, err);
+	if (r < 0) {
+		sbuf_release(&notes);
+		return r;
+	}
+	if (note && !quiet && (gs.kernels || gs.copies || gs.memsets || gs.api_calls)) {
+		struct sbuf line = SBUF_INIT;
+		sbuf_addf(&line, "GPU: %" PRIu64 " kernels, %" PRIu64 " copies, %" PRIu64 " memsets, %" PRIu64
+				 " API calls; %" PRIu64 " of %" PRIu64 " tied to a launching CPU stack",
+			  gs.kernels, gs.copies, gs.memsets, gs.api_calls, gs.with_stack, gs.with_stack + gs.without_stack);
+		note(line.buf);
+		sbuf_release(&line);
+	}
+	for (char *p = notes.buf; note && *p;) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		if (*p)
+			note(p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	sbuf_release(&notes);
+	return 0;
+}
