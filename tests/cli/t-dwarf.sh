@@ -38,9 +38,17 @@ check "small SIZE: most samples marked truncated ($t%)" within "$t" 100 15
 
 # A hot SIGPROF handler: its samples unwind through the signal trampoline
 # (__restore_rt, whose CFI marks a signal frame) into the interrupted code.
-"$CPROF" record -q --call-graph dwarf -o sig.data -- "$NOFP" signal 10 >/dev/null 2>sig.err ||
-	echo "record of 'nofp signal' failed: $(cat sig.err)"
-"$CPROF" report -i sig.data | sed -n 3p   # event, samples, lost: for the log
+# Rarely (seen about once in 20 runs, only in the ASan build) a recording
+# holds no sample of on_prof at all, not even an un-unwound one: that is the
+# handler not being sampled, not an unwinding failure, so record once more
+# and say so in the log. A stack that fails to unwind still names on_prof.
+for attempt in 1 2; do
+	"$CPROF" record -q --call-graph dwarf -o sig.data -- "$NOFP" signal 10 >/dev/null 2>sig.err ||
+		echo "record of 'nofp signal' failed: $(cat sig.err)"
+	"$CPROF" report -i sig.data | sed -n 3p   # event, samples, lost: for the log
+	"$CPROF" report -i sig.data --format folded | grep -q on_prof && break
+	echo "attempt $attempt: no sample in on_prof at all; recording again"
+done
 s=$(share_with sig.data ";on_prof" "main;signal_loop;")
 echo "handler samples reaching main through the signal frame: $s%"
 check "signal handler unwinds into the interrupted code (>= 90%)" within "$s" 100 10
