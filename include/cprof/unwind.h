@@ -43,6 +43,10 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 
 struct unwinder_stats {
 	uint64_t samples, frames, truncated, failed, dwfl_created;
+	uint64_t fast;		    /* samples walked over cached CFI rows alone */
+	uint64_t rules_derived;	    /* distinct pcs whose CFI row was derived */
+	uint64_t verify_mismatches; /* CPROF_UNWIND_VERIFY: walks that disagreed */
+	bool verified;		    /* CPROF_UNWIND_VERIFY was on */
 };
 void unwinder_get_stats(const struct unwinder *u, struct unwinder_stats *ret);
 

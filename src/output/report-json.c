@@ -47,6 +47,10 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 	meta_u64(out, d, "workload_cpu_ns", "workload_cpu_ns");
 	meta_u64(out, d, "finish_cpu_ns", "finish_cpu_ns");
 	meta_u64(out, d, "finish_wall_ns", "finish_wall_ns");
+	meta_u64(out, d, "unwind_samples", "unwound_samples");
+	meta_u64(out, d, "unwind_fast", "unwound_fast_samples");
+	meta_u64(out, d, "unwind_failed", "unwind_failed_samples");
+	meta_u64(out, d, "unwind_verify_mismatches", "unwind_verify_mismatches");
 	fprintf(out, ",\n  \"samples\": %" PRIu64 ",\n  \"total_weight\": %" PRIu64 ",\n  \"truncated_samples\": %" PRIu64,
 		p->total_samples, p->total_weight, p->truncated_samples);
 	fprintf(out, ",\n  \"functions\": [");

@@ -483,6 +483,10 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		cprof_meta_setf(&d, "unwind_samples", "%" PRIu64, us.samples);
 		cprof_meta_setf(&d, "unwind_truncated", "%" PRIu64, us.truncated);
 		cprof_meta_setf(&d, "unwind_failed", "%" PRIu64, us.failed);
+		cprof_meta_setf(&d, "unwind_fast", "%" PRIu64, us.fast);
+		cprof_meta_setf(&d, "unwind_rules", "%" PRIu64, us.rules_derived);
+		if (us.verified)
+			cprof_meta_setf(&d, "unwind_verify_mismatches", "%" PRIu64, us.verify_mismatches);
 	}
 	cprof_meta_set(&d, "kernel_samples", po.exclude_kernel ? "excluded" : "included");
 	if (have_status)

@@ -8,6 +8,19 @@
  * the CFI needs from .text or .rodata). Modules are reported lazily: the
  * process's mapping list is kept here and reported before each unwind that
  * finds new mappings.
+ *
+ * Even so, libdwfl spends ~0.5 us a frame re-deriving the CFI row of every
+ * pc (FDE search, CIE and FDE program interpretation, expression
+ * evaluation), and stacks of real programs are 50-200 frames deep. Programs
+ * run through the same few thousand pcs over and over, so each pc's row is
+ * derived once with libdw, reduced to the forms compilers emit for x86-64
+ * (CFA = register + offset; each register undefined, unchanged, saved at
+ * CFA + offset, or equal to CFA + offset) and cached. The walk over cached
+ * rows is a loop of hash lookups and stack-copy reads. Anything else (no
+ * module or FDE at a pc, signal frames, CFA expressions, PLT stubs) sends
+ * the whole sample back to libdwfl's own walk, so results never differ:
+ * CPROF_UNWIND_VERIFY=1 runs both walks on every sample and counts
+ * disagreements, which is how the tests check it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dwarf.h>
 #include <elfutils/libdwfl.h>
 
 #include "cprof/unwind.h"
@@ -25,16 +39,39 @@ struct umap {
 	bool reported;
 };
 
+/* DWARF register numbers on x86-64: rax rdx rcx rbx rsi rdi rbp rsp
+ * r8..r15, and the return address column 16. */
+enum { NREGS = 17, DW_RSP = 7, DW_RA = 16 };
+
+enum rule_kind { RK_UNDEF, RK_SAME, RK_AT_CFA, RK_VAL_CFA };
+
+/* One pc's CFI row, reduced (see the top of this file). */
+struct cfi_rule {
+	uint64_t pc; /* the lookup pc; 0 marks an empty slot */
+	bool fast;   /* false: this row needs libdwfl's walk */
+	uint8_t cfa_reg;
+	int32_t cfa_off;
+	uint8_t kind[NREGS];
+	int32_t off[NREGS];
+};
+
+struct rule_cache {
+	struct cfi_rule *slots;
+	size_t cap, used; /* cap is a power of two */
+};
+
 struct uproc {
 	uint32_t pid;
 	Dwfl *dwfl;
 	bool attached, broken;
 	VEC(struct umap) maps;
 	size_t unreported;
+	struct rule_cache rules;
 };
 
 /* What the callbacks need for the sample being unwound. */
 struct ucur {
+	uint32_t tid;
 	const uint64_t *regs;
 	size_t nregs;
 	const uint8_t *stack;
@@ -50,6 +87,10 @@ struct unwinder {
 	VEC(struct uproc *) procs;
 	struct ucur cur;
 	struct unwinder_stats st;
+	bool verify; /* CPROF_UNWIND_VERIFY: run both walks, count disagreements */
+	uint64_t *verify_pcs;
+	bool *verify_exact;
+	size_t verify_cap;
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
 };
@@ -78,6 +119,8 @@ struct unwinder *unwinder_new(void)
 	u->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	u->callbacks.section_address = dwfl_offline_section_address;
 	u->callbacks.debuginfo_path = &u->debuginfo_path;
+	const char *verify = getenv("CPROF_UNWIND_VERIFY");
+	u->verify = verify && *verify && strcmp(verify, "0") != 0;
 	return u;
 }
 
@@ -85,6 +128,7 @@ static void uproc_free(struct uproc *p)
 {
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
+	free(p->rules.slots);
 	for (size_t i = 0; i < p->maps.n; i++)
 		free(p->maps.v[i].path);
 	vec_release(&p->maps);
@@ -98,6 +142,8 @@ void unwinder_free(struct unwinder *u)
 	for (size_t i = 0; i < u->procs.n; i++)
 		uproc_free(u->procs.v[i]);
 	vec_release(&u->procs);
+	free(u->verify_pcs);
+	free(u->verify_exact);
 	free(u);
 }
 
@@ -289,6 +335,9 @@ static void report_new_maps(struct unwinder *u, struct uproc *p)
 	}
 	p->unreported = 0;
 	dwfl_report_end(p->dwfl, NULL, NULL);
+	/* A pc that had no module may have one now. */
+	free(p->rules.slots);
+	p->rules = (struct rule_cache){ 0 };
 	/* Attaching needs a module to learn the architecture from; without
 	 * one it fails and is tried again when mappings arrive. */
 	if (!p->attached) {
@@ -312,6 +361,195 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	return DWARF_CB_OK;
 }
 
+/* Reduce libdw's description of one register's rule to rk/off. */
+static bool reduce_register(Dwarf_Frame *f, int regno, uint8_t *kind, int32_t *off)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	if (dwarf_frame_register(f, regno, mem, &ops, &n) != 0)
+		return false;
+	if (n == 0) {
+		*kind = ops ? RK_UNDEF : RK_SAME;
+		*off = 0;
+		return true;
+	}
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	size_t i = 1;
+	int64_t o = 0;
+	if (i < n && ops[i].atom == DW_OP_plus_uconst) {
+		o = (int64_t)ops[i].number;
+		i++;
+	}
+	bool value = i < n && ops[i].atom == DW_OP_stack_value;
+	if (value)
+		i++;
+	if (i != n || o < INT32_MIN || o > INT32_MAX)
+		return false;
+	*kind = value ? RK_VAL_CFA : RK_AT_CFA;
+	*off = (int32_t)o;
+	return true;
+}
+
+/* Derive pc's row from the module's .eh_frame, which is what libdwfl
+ * consults first. Leaves r->fast false for anything not reducible. */
+static void rule_derive(Dwfl *dwfl, uint64_t pc, struct cfi_rule *r)
+{
+	r->fast = false;
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	Dwarf_Addr bias;
+	Dwarf_CFI *cfi = mod ? dwfl_module_eh_cfi(mod, &bias) : NULL;
+	Dwarf_Frame *f;
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &f) != 0)
+		return;
+	bool signal = false;
+	Dwarf_Op *ops;
+	size_t n;
+	if (dwarf_frame_info(f, NULL, NULL, &signal) != DW_RA || signal)
+		goto out;
+	if (dwarf_frame_cfa(f, &ops, &n) != 0 || n != 1)
+		goto out;
+	int64_t reg, off;
+	if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		reg = ops[0].atom - DW_OP_breg0;
+		off = (int64_t)ops[0].number;
+	} else if (ops[0].atom == DW_OP_bregx) {
+		reg = (int64_t)ops[0].number;
+		off = (int64_t)ops[0].number2;
+	} else {
+		goto out;
+	}
+	if (reg < 0 || reg >= NREGS || off < INT32_MIN || off > INT32_MAX)
+		goto out;
+	r->cfa_reg = (uint8_t)reg;
+	r->cfa_off = (int32_t)off;
+	for (int i = 0; i < NREGS; i++)
+		if (!reduce_register(f, i, &r->kind[i], &r->off[i]))
+			goto out;
+	r->fast = true;
+out:
+	free(f);
+}
+
+static size_t rule_slot(const struct rule_cache *rc, uint64_t pc)
+{
+	uint64_t h = pc * 0x9e3779b97f4a7c15ULL;
+	size_t i = (size_t)(h >> 32) & (rc->cap - 1);
+	while (rc->slots[i].pc && rc->slots[i].pc != pc)
+		i = (i + 1) & (rc->cap - 1);
+	return i;
+}
+
+static const struct cfi_rule *rule_get(struct uproc *p, uint64_t pc, uint64_t *derived)
+{
+	struct rule_cache *rc = &p->rules;
+	if (pc == 0)
+		return NULL;
+	if (rc->cap) {
+		size_t i = rule_slot(rc, pc);
+		if (rc->slots[i].pc)
+			return &rc->slots[i];
+	}
+	if ((rc->used + 1) * 2 > rc->cap) {
+		struct rule_cache grown = { .cap = rc->cap ? rc->cap * 2 : 1024 };
+		grown.slots = xcalloc(grown.cap, sizeof *grown.slots);
+		for (size_t i = 0; i < rc->cap; i++)
+			if (rc->slots[i].pc)
+				grown.slots[rule_slot(&grown, rc->slots[i].pc)] = rc->slots[i];
+		grown.used = rc->used;
+		free(rc->slots);
+		*rc = grown;
+	}
+	struct cfi_rule *r = &rc->slots[rule_slot(rc, pc)];
+	rule_derive(p->dwfl, pc, r);
+	r->pc = pc;
+	rc->used++;
+	(*derived)++;
+	return r;
+}
+
+/* The walk over cached rows. Returns false when a frame needs libdwfl;
+ * the caller then discards what was written and walks with libdwfl. */
+static bool fast_walk(struct unwinder *u, struct uproc *p)
+{
+	struct ucur *c = &u->cur;
+	static const int perf_of_dwarf[NREGS] = { P_AX, P_DX, P_CX, P_BX, P_SI, P_DI, P_BP, P_SP, P_R8,
+						  P_R8 + 1, P_R8 + 2, P_R8 + 3, P_R8 + 4, P_R8 + 5, P_R8 + 6, P_R8 + 7,
+						  P_IP };
+	uint64_t regs[NREGS], next[NREGS];
+	uint32_t valid = (1u << NREGS) - 1;
+	for (int i = 0; i < NREGS; i++)
+		regs[i] = reg_of(c, perf_of_dwarf[i]);
+	uint64_t pc = regs[DW_RA];
+	bool activation = true;
+	while (c->n < c->max) {
+		c->pcs[c->n] = pc;
+		c->exact[c->n] = activation;
+		c->n++;
+		const struct cfi_rule *r = rule_get(p, activation ? pc : pc - 1, &u->st.rules_derived);
+		if (!r || !r->fast || !(valid & (1u << r->cfa_reg)))
+			return false;
+		uint64_t cfa = regs[r->cfa_reg] + (uint64_t)(int64_t)r->cfa_off;
+		uint32_t nvalid = 0;
+		for (int i = 0; i < NREGS; i++) {
+			uint64_t at = cfa + (uint64_t)(int64_t)r->off[i];
+			switch (r->kind[i]) {
+			case RK_UNDEF:
+				continue;
+			case RK_SAME:
+				next[i] = regs[i];
+				nvalid |= valid & (1u << i);
+				continue;
+			case RK_VAL_CFA:
+				next[i] = at;
+				break;
+			case RK_AT_CFA: /* an unreadable slot leaves the register unset, as in libdw */
+				if (!cb_memory_read(p->dwfl, at, &next[i], c))
+					continue;
+				break;
+			}
+			nvalid |= 1u << i;
+		}
+		/* No return address, or a zero one: the outermost frame. */
+		if (!(nvalid & (1u << DW_RA)) || next[DW_RA] == 0)
+			return true;
+		memcpy(regs, next, sizeof regs);
+		valid = nvalid;
+		pc = regs[DW_RA];
+		activation = false;
+	}
+	return true;
+}
+
+static void dwfl_walk(struct uproc *p, struct ucur *c)
+{
+	(void)dwfl_getthread_frames(p->dwfl, (pid_t)c->tid, frame_cb, c);
+}
+
+/* CPROF_UNWIND_VERIFY: walk again with libdwfl alone and compare. */
+static void verify_walk(struct unwinder *u, struct uproc *p)
+{
+	struct ucur fast = u->cur;
+	if (u->verify_cap < (size_t)fast.max) {
+		u->verify_cap = (size_t)fast.max;
+		u->verify_pcs = xrealloc(u->verify_pcs, u->verify_cap * sizeof *u->verify_pcs);
+		u->verify_exact = xrealloc(u->verify_exact, u->verify_cap * sizeof *u->verify_exact);
+	}
+	uint64_t *pcs = u->verify_pcs;
+	bool *exact = u->verify_exact;
+	u->cur.pcs = pcs;
+	u->cur.exact = exact;
+	u->cur.n = 0;
+	u->cur.hit_stack_end = false;
+	dwfl_walk(p, &u->cur);
+	bool same = u->cur.n == fast.n && u->cur.hit_stack_end == fast.hit_stack_end;
+	for (int i = 0; same && i < fast.n; i++)
+		same = pcs[i] == fast.pcs[i] && exact[i] == fast.exact[i];
+	if (!same)
+		u->st.verify_mismatches++;
+	u->cur = fast;
+}
+
 int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
 		    const uint8_t *stack, size_t stack_len, bool whole_stack, uint64_t *pcs, bool *exact, int max,
 		    bool *truncated)
@@ -320,7 +558,7 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 	u->st.samples++;
 	struct uproc *p = proc_get(u, pid, true);
 	report_new_maps(u, p);
-	u->cur = (struct ucur){ .regs = regs, .nregs = nregs, .stack = stack, .stack_len = stack_len,
+	u->cur = (struct ucur){ .tid = tid, .regs = regs, .nregs = nregs, .stack = stack, .stack_len = stack_len,
 				.pcs = pcs, .exact = exact, .max = max };
 	u->cur.sp = reg_of(&u->cur, P_SP);
 	if (!p->attached || p->broken) {
@@ -332,7 +570,15 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 		u->st.failed++;
 		return max > 0 ? 1 : 0;
 	}
-	int rc = dwfl_getthread_frames(p->dwfl, (pid_t)tid, frame_cb, &u->cur);
+	if (fast_walk(u, p)) {
+		u->st.fast++;
+		if (u->verify)
+			verify_walk(u, p);
+	} else {
+		u->cur.n = 0;
+		u->cur.hit_stack_end = false;
+		dwfl_walk(p, &u->cur);
+	}
 	if (u->cur.n == 0 && max > 0) {
 		pcs[0] = reg_of(&u->cur, P_IP);
 		exact[0] = true;
@@ -342,8 +588,8 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 	/* The walk needed stack above a copy that stopped short of the stack's
 	 * end: the stack was deeper than the dump. libdw ends such a walk
 	 * either with an error or, when only the return address was
-	 * unreadable, as if it were the outermost frame, so rc says nothing. */
-	(void)rc;
+	 * unreadable, as if it were the outermost frame, so its result says
+	 * nothing. */
 	if ((u->cur.hit_stack_end && !whole_stack) || u->cur.n >= max) {
 		*truncated = true;
 		u->st.truncated++;
@@ -355,4 +601,5 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 void unwinder_get_stats(const struct unwinder *u, struct unwinder_stats *ret)
 {
 	*ret = u->st;
+	ret->verified = u->verify;
 }

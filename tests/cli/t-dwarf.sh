@@ -60,6 +60,27 @@ s=$(share_with vdso.data "__vdso_clock_gettime" "main;clock_loop;")
 echo "vDSO samples reaching clock_loop: $s%"
 check "vDSO frames are named and unwind into the caller (>= 90%)" within "$s" 100 10
 
+# The cached-CFI walk must unwind exactly as libdwfl's own walk does: with
+# CPROF_UNWIND_VERIFY=1 every sample is walked both ways and disagreements
+# counted. Plain code is walked over cached rows almost entirely; signal
+# frames (and the PLT) go to libdwfl, so that workload only has to agree.
+unwind_counts() { # FILE -> unwound fast mismatches
+	"$CPROF" report -i "$1" --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["unwound_samples"], d["unwound_fast_samples"], d["unwind_verify_mismatches"])'
+}
+for w in "libc 2" "deep 300 2" "signal 5"; do
+	CPROF_UNWIND_VERIFY=1 "$CPROF" record -q --call-graph dwarf,65528 -o verify.data -- "$NOFP" $w >/dev/null
+	read -r n fast bad < <(unwind_counts verify.data)
+	echo "verify '$w': $n stacks, $fast over cached rows, $bad disagreements"
+	check "cached walk agrees with libdwfl on every stack of '$w'" test "$n" -gt 100 -a "$bad" = 0
+	[ "$w" = "signal 5" ] ||
+		check "'$w' walked over cached rows (>= 95% of stacks)" within "$(awk -v f="$fast" -v n="$n" 'BEGIN { print 100 * f / n }')" 100 5
+done
+read -r n fast bad < <(unwind_counts chain.data)
+check "without CPROF_UNWIND_VERIFY nothing is compared" test "$bad" = None
+
 # Two CPU-bound threads at 1000 Hz on a 2-core machine: nothing is lost,
 # and the samples account for the CPU time the threads used (one per ms).
 "$CPROF" record -q --call-graph dwarf -F 1000 -o thr.data -- "$WORKLOADS/threads" 12 >/dev/null
