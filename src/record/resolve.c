@@ -91,6 +91,71 @@ static bool is_anon(const char *path)
 
 #define MAX_INLINE 64
 
+/*
+ * The frames one address resolves to, stored once. Stacks repeat the same
+ * few thousand addresses hundreds of thousands of times; without this memo
+ * every occurrence would be symbolized (a cache hit, but still) and its
+ * strings hashed and interned again, which measured as most of the
+ * finishing pass on deep DWARF stacks.
+ */
+struct memo_entry {
+	const struct raw_mmap *map; /* NULL: kernel, or no mapping */
+	uint64_t ip;
+	uint32_t first, count; /* a run in memo.ids; count 0 marks an empty slot */
+	bool adjust, kernel;
+};
+
+struct frame_memo {
+	struct memo_entry *slots;
+	size_t cap, used;
+	VEC(uint32_t) ids;
+};
+
+static size_t memo_slot(const struct frame_memo *fm, const struct raw_mmap *map, uint64_t ip, bool adjust,
+			bool kernel)
+{
+	uint64_t h = (ip ^ (uint64_t)(uintptr_t)map * 31 ^ (uint64_t)adjust << 1 ^ (uint64_t)kernel) *
+		     0x9e3779b97f4a7c15ULL;
+	size_t i = (size_t)(h >> 32) & (fm->cap - 1);
+	for (;; i = (i + 1) & (fm->cap - 1)) {
+		const struct memo_entry *e = &fm->slots[i];
+		if (!e->count || (e->ip == ip && e->map == map && e->adjust == adjust && e->kernel == kernel))
+			return i;
+	}
+}
+
+static const struct memo_entry *memo_find(const struct frame_memo *fm, const struct raw_mmap *map, uint64_t ip,
+					  bool adjust, bool kernel)
+{
+	if (!fm->cap)
+		return NULL;
+	const struct memo_entry *e = &fm->slots[memo_slot(fm, map, ip, adjust, kernel)];
+	return e->count ? e : NULL;
+}
+
+static const struct memo_entry *memo_add(struct frame_memo *fm, const struct raw_mmap *map, uint64_t ip,
+					 bool adjust, bool kernel, const uint32_t *ids, uint32_t n)
+{
+	if ((fm->used + 1) * 2 > fm->cap) {
+		struct frame_memo grown = { .cap = fm->cap ? fm->cap * 2 : 4096, .ids = fm->ids };
+		grown.slots = xcalloc(grown.cap, sizeof *grown.slots);
+		for (size_t i = 0; i < fm->cap; i++) {
+			const struct memo_entry *e = &fm->slots[i];
+			if (e->count)
+				grown.slots[memo_slot(&grown, e->map, e->ip, e->adjust, e->kernel)] = *e;
+		}
+		grown.used = fm->used;
+		free(fm->slots);
+		*fm = grown;
+	}
+	struct memo_entry *e = &fm->slots[memo_slot(fm, map, ip, adjust, kernel)];
+	*e = (struct memo_entry){ map, ip, (uint32_t)fm->ids.n, n, adjust, kernel };
+	for (uint32_t i = 0; i < n; i++)
+		vec_push(&fm->ids, ids[i]);
+	fm->used++;
+	return e;
+}
+
 static uint32_t store_frame(struct cprof_data *d, const struct sym_frame *f)
 {
 	struct cprof_frame cf = { .func = cprof_intern(d, f->func), .dso = cprof_intern(d, f->dso),
@@ -179,9 +244,15 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		return err_set(err, ENOMEM, "cannot start the symbolizer");
 	}
 
+	/* The mapping under each user address, found once in the first pass
+	 * and used again in the second. */
+	const struct raw_mmap **ip_maps = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *ip_maps);
+	bool *map_anon = xcalloc(s->mmaps.n ? s->mmaps.n : 1, sizeof *map_anon);
+	struct frame_memo memo = { 0 };
 	for (size_t i = 0; i < s->mmaps.n; i++) {
 		struct proc_maps *p = proc_get(&ps, s->mmaps.v[i].pid, true);
 		vec_push(&p->maps, &s->mmaps.v[i]);
+		map_anon[i] = is_anon(s->mmaps.v[i].path);
 	}
 	for (size_t i = 0; i < s->tasks.n; i++) {
 		const struct raw_task *t = &s->tasks.v[i];
@@ -210,7 +281,8 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				sym_split_want_kernel(split);
 			} else {
 				const struct raw_mmap *m = find_map(&ps, x->pid, ip, x->time);
-				if (m && !is_anon(m->path))
+				ip_maps[x->ip_off + k] = m;
+				if (m && !map_anon[m - s->mmaps.v])
 					sym_split_add(split, m, ip, !exact);
 			}
 			exact = false;
@@ -221,6 +293,7 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
 		const uint64_t *ips = s->ips.v + x->ip_off;
+		const struct raw_mmap *const *maps = ip_maps + x->ip_off;
 		/* A memory trace's stack holds return addresses only. */
 		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
 		uint32_t user_frames = 0, flags = 0;
@@ -232,29 +305,41 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				exact = true;
 				continue;
 			}
-			int n;
-			if (kernel || ip >= 0xffff800000000000ULL) {
-				n = symbolizer_kernel(syms[1], ip, out);
-			} else {
+			bool in_kernel = kernel || ip >= 0xffff800000000000ULL, adjust = !exact;
+			const struct raw_mmap *m = in_kernel ? NULL : maps[k];
+			exact = false;
+			if (!in_kernel)
 				user_frames++;
-				const struct raw_mmap *m = find_map(&ps, x->pid, ip, x->time);
-				if (m && is_anon(m->path)) {
+			const struct memo_entry *e = memo_find(&memo, m, ip, adjust, in_kernel);
+			if (!e) {
+				int n;
+				if (in_kernel) {
+					n = symbolizer_kernel(syms[1], ip, out);
+				} else if (m && map_anon[m - s->mmaps.v]) {
 					n = symbolizer_jit(syms[0], x->pid, ip, out);
 				} else if (m) {
 					struct sym_map sm = sym_map_of(m);
-					n = symbolizer_user(syms[sym_split_owner(split, m, ip)], &sm, ip, !exact, out, MAX_INLINE);
+					n = symbolizer_user(syms[sym_split_owner(split, m, ip)], &sm, ip, adjust, out,
+							    MAX_INLINE);
 				} else {
 					out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "",
 								     .addr = ip, .flags = SYMF_UNKNOWN };
 					n = 1;
 				}
+				uint32_t ids[MAX_INLINE];
+				for (int f = 0; f < n; f++)
+					ids[f] = store_frame(d, &out[f]);
+				/* Zero frames would read as an empty slot; such an
+				 * address is simply not memoized. */
+				if (n > 0)
+					e = memo_add(&memo, m, ip, adjust, in_kernel, ids, (uint32_t)n);
 			}
-			exact = false;
-			for (int f = 0; f < n; f++) {
-				if (out[f].flags & SYMF_UNKNOWN)
+			for (uint32_t f = 0; e && f < e->count; f++) {
+				uint32_t id = memo.ids.v[e->first + f];
+				if (d->frames.v[id].flags & FRF_UNKNOWN)
 					st->unknown++;
 				st->frames_resolved++;
-				vec_push(&frames, store_frame(d, &out[f]));
+				vec_push(&frames, id);
 			}
 		}
 		/* The kernel's depth limit cuts only callchains it walked itself;
@@ -287,6 +372,10 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		vec_release(&ps.v.v[i].maps);
 	vec_release(&ps.v);
 	vec_release(&frames);
+	free(ip_maps);
+	free(map_anon);
+	free(memo.slots);
+	vec_release(&memo.ids);
 	symbolizer_free(syms[0]);
 	symbolizer_free(syms[1]);
 	sym_split_free(split);
