@@ -31,6 +31,7 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 
+#include "cprof/debuginfo.h"
 #include "cprof/unwind.h"
 
 struct umap {
@@ -116,7 +117,7 @@ struct unwinder *unwinder_new(void)
 	struct unwinder *u = xcalloc(1, sizeof *u);
 	(void)elf_version(EV_CURRENT); /* before any elf_begin */
 	u->callbacks.find_elf = dwfl_build_id_find_elf;
-	u->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	u->callbacks.find_debuginfo = debuginfo_find_local;
 	u->callbacks.section_address = dwfl_offline_section_address;
 	u->callbacks.debuginfo_path = &u->debuginfo_path;
 	const char *verify = getenv("CPROF_UNWIND_VERIFY");

@@ -19,6 +19,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "cprof/symbol.h"
+#include "cprof/debuginfo.h"
 #include "symbol-internal.h"
 
 struct binary {
@@ -90,7 +91,7 @@ struct symbolizer *symbolizer_new(void)
 	/* Never reach out to debuginfod servers from inside a profiler run. */
 	unsetenv("DEBUGINFOD_URLS");
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = debuginfo_find_local;
 	s->callbacks.section_address = dwfl_offline_section_address;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	return s;
