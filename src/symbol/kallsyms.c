@@ -2,14 +2,29 @@
  * kallsyms.c - kernel symbols from /proc/kallsyms. Without privileges the
  * addresses read as zero (kptr_restrict); then nothing resolves and kernel
  * frames stay [unknown] rather than wrong.
+ *
+ * The kernel formats /proc/kallsyms anew on every read (~120,000 lines,
+ * ~50 ms of CPU here), which was a third of the finishing pass of a short
+ * recording. So the code symbols of the kernel and its modules are kept in
+ * a per-user cache file keyed by the boot and by /proc/modules; a cached
+ * table answers only for addresses that fall between two symbols of the
+ * same module (or of the kernel proper), where nothing loaded later (BPF
+ * programs, ftrace and kprobe trampolines) can sit. Any other address, a
+ * changed module list or a damaged cache file sends the lookup to
+ * /proc/kallsyms itself.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "cprof/tmpfile.h"
 #include "symbol-internal.h"
+
+#define CACHE_MAGIC "CPROFKS1"
 
 static int cmp_ksym(const void *a, const void *b)
 {
@@ -23,6 +38,100 @@ static int hexval(char c)
 		return c - '0';
 	c = (char)(c | 0x20);
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Read a whole (proc) file; NULL if it cannot be read. */
+static char *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+/* What the cache file is valid for: this boot and this set of loaded
+ * modules at these addresses. 0 if that cannot be told. A kernel built
+ * without modules has no /proc/modules; then *modules says so and only a
+ * table without module symbols may be cached. */
+static uint64_t system_key(bool *modules)
+{
+	size_t blen, mlen = 0;
+	char *boot = slurp("/proc/sys/kernel/random/boot_id", &blen);
+	char *mods = slurp("/proc/modules", &mlen);
+	*modules = mods != NULL;
+	if (!mods && errno == ENOENT)
+		mods = xstrdup("");
+	uint64_t h = 0;
+	if (boot && mods && blen > 0) {
+		h = hash_bytes(boot, blen, HASH_SEED);
+		/* "name size refcount deps state address": refcounts change all
+		 * the time, so only name, size and address count. */
+		for (char *line = mods, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl = 0;
+			char name[128], addr[32];
+			unsigned long size;
+			if (sscanf(line, "%127s %lu %*s %*s %*s %31s", name, &size, addr) == 3) {
+				h = hash_bytes(name, strlen(name) + 1, h);
+				h = hash_bytes(&size, sizeof size, h);
+				h = hash_bytes(addr, strlen(addr) + 1, h);
+			}
+			if (!nl)
+				break;
+		}
+		if (!h)
+			h = 1;
+	}
+	free(boot);
+	free(mods);
+	return h;
+}
+
+static uint32_t add_name(struct kallsyms *k, const char *name, size_t len)
+{
+	uint32_t off = (uint32_t)k->names.len;
+	sbuf_add(&k->names, name, len);
+	sbuf_addc(&k->names, 0);
+	return off;
+}
+
+/* The group of a symbol from its "[module]" suffix: the kernel proper, a
+ * module (numbered in order of appearance; kallsyms lists a module's
+ * symbols together), or code the kernel generates at run time. */
+static uint32_t group_of(struct kallsyms *k, const char *mod, size_t len)
+{
+	if (!len)
+		return KSYM_CORE;
+	if ((len == 3 && memcmp(mod, "bpf", 3) == 0) || (len > 11 && memcmp(mod, "__builtin__", 11) == 0))
+		return KSYM_DYNAMIC;
+	if (k->last_mod_len == len && memcmp(k->last_mod, mod, len) == 0)
+		return k->last_group;
+	k->last_mod_len = len < sizeof k->last_mod ? len : 0;
+	memcpy(k->last_mod, mod, k->last_mod_len);
+	return k->last_group = ++k->ngroups;
 }
 
 /* One line, "ADDR TYPE NAME[\t[MODULE]]". Code symbols only. */
@@ -40,15 +149,29 @@ static void parse_line(struct kallsyms *k, const char *p, const char *end)
 	const char *name = p + 3, *stop = name;
 	while (stop < end && *stop != '\t' && *stop != ' ')
 		stop++;
-	if (stop > name)
-		vec_push(&k->syms, ((struct ksym){ addr, xstrndup(name, (size_t)(stop - name)) }));
+	if (stop == name)
+		return;
+	const char *mod = memchr(stop, '[', (size_t)(end - stop));
+	const char *mod_end = mod ? memchr(mod, ']', (size_t)(end - mod)) : NULL;
+	uint32_t group = mod && mod_end ? group_of(k, mod + 1, (size_t)(mod_end - mod - 1)) : KSYM_CORE;
+	vec_push(&k->syms, ((struct ksym){ addr, add_name(k, name, (size_t)(stop - name)), group }));
 }
 
-/* Read with large read()s and parse by hand: the file has ~200,000 lines,
- * and stdio plus sscanf measured at half the cost of loading it. */
-static void load(struct kallsyms *k)
+static void reset(struct kallsyms *k)
 {
-	k->loaded = true;
+	vec_release(&k->syms);
+	sbuf_release(&k->names);
+	k->ngroups = k->last_group = 0;
+	k->last_mod_len = 0;
+	k->from_cache = false;
+}
+
+/* Read with large read()s and parse by hand: stdio plus sscanf measured at
+ * as much as the kernel's own formatting of the file. */
+static void load_live(struct kallsyms *k)
+{
+	reset(k);
+	k->live = true;
 	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
@@ -75,10 +198,135 @@ static void load(struct kallsyms *k)
 		qsort(k->syms.v, k->syms.n, sizeof *k->syms.v, cmp_ksym);
 }
 
-const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
+/* The cache file: magic, key, counts, then the symbols (address, name
+ * offset, group), the names, and an FNV-1a checksum of all before it. */
+struct cache_head {
+	char magic[8];
+	uint64_t key, nsyms, names_len;
+};
+
+static char *cache_path(void)
 {
-	if (!k->loaded)
-		load(k);
+	const char *dir = getenv("CPROF_CACHE_DIR");
+	if (dir && !*dir)
+		return NULL; /* set but empty: no cache */
+	struct sbuf sb = SBUF_INIT;
+	if (dir) {
+		sbuf_adds(&sb, dir);
+	} else {
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg == '/')
+			sbuf_addf(&sb, "%s/cprof", xdg);
+		else if (home && *home == '/')
+			sbuf_addf(&sb, "%s/.cache/cprof", home);
+		else
+			return NULL;
+	}
+	sbuf_adds(&sb, "/kallsyms");
+	return sbuf_detach(&sb);
+}
+
+static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool modules)
+{
+	size_t len;
+	char *buf = slurp(path, &len);
+	if (!buf)
+		return false;
+	bool ok = false;
+	struct cache_head h;
+	if (len < sizeof h + 8)
+		goto out;
+	memcpy(&h, buf, sizeof h);
+	if (memcmp(h.magic, CACHE_MAGIC, 8) != 0 || h.key != key || h.nsyms == 0 || h.nsyms > len / sizeof(struct ksym) ||
+	    h.names_len == 0 || h.names_len > len || len != sizeof h + h.nsyms * sizeof(struct ksym) + h.names_len + 8)
+		goto out;
+	uint64_t sum;
+	memcpy(&sum, buf + len - 8, 8);
+	if (sum != hash_bytes(buf, len - 8, HASH_SEED))
+		goto out;
+	const char *names = buf + sizeof h + h.nsyms * sizeof(struct ksym);
+	if (names[h.names_len - 1] != 0)
+		goto out;
+	reset(k);
+	vec_reserve(&k->syms, h.nsyms);
+	memcpy(k->syms.v, buf + sizeof h, h.nsyms * sizeof(struct ksym));
+	k->syms.n = h.nsyms;
+	for (size_t i = 0; i < k->syms.n; i++)
+		if (k->syms.v[i].name >= h.names_len || (i && k->syms.v[i].addr < k->syms.v[i - 1].addr) ||
+		    k->syms.v[i].group == KSYM_DYNAMIC || (!modules && k->syms.v[i].group != KSYM_CORE)) {
+			reset(k);
+			goto out;
+		}
+	sbuf_add(&k->names, names, h.names_len);
+	k->from_cache = true;
+	ok = true;
+out:
+	free(buf);
+	return ok;
+}
+
+/* Best effort: a cache that cannot be written only costs the next run. */
+static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
+{
+	VEC(struct ksym) keep = { 0 };
+	for (size_t i = 0; i < k->syms.n; i++)
+		if (k->syms.v[i].group != KSYM_DYNAMIC)
+			vec_push(&keep, k->syms.v[i]);
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	struct tmpfile t = { 0 };
+	struct cprof_err err;
+	if (!keep.n || !slash)
+		goto out;
+	*slash = 0;
+	/* ~/.cache may not exist yet; one level of parent is created too. */
+	char *up = strrchr(dir, '/');
+	if (up && up != dir) {
+		*up = 0;
+		(void)mkdir(dir, 0700);
+		*up = '/';
+	}
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		goto out;
+	if (tmpfile_open(&t, path, &err) != 0)
+		goto out;
+	/* Kernel addresses are for the user who could read them. */
+	if (fchmod(fileno(t.fp), 0600) != 0) {
+		tmpfile_abort(&t);
+		goto out;
+	}
+	struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
+	memcpy(h.magic, CACHE_MAGIC, 8);
+	uint64_t sum = hash_bytes(&h, sizeof h, HASH_SEED);
+	sum = hash_bytes(keep.v, keep.n * sizeof *keep.v, sum);
+	sum = hash_bytes(k->names.buf, k->names.len, sum);
+	if (fwrite(&h, sizeof h, 1, t.fp) != 1 || fwrite(keep.v, sizeof *keep.v, keep.n, t.fp) != keep.n ||
+	    fwrite(k->names.buf, 1, k->names.len, t.fp) != k->names.len || fwrite(&sum, 8, 1, t.fp) != 1 ||
+	    tmpfile_commit(&t, NULL, &err) != 0)
+		tmpfile_abort(&t);
+out:
+	free(dir);
+	vec_release(&keep);
+}
+
+static void load(struct kallsyms *k)
+{
+	k->loaded = true;
+	bool modules;
+	uint64_t key = system_key(&modules);
+	char *path = key ? cache_path() : NULL;
+	if (path && load_cache(k, path, key, modules)) {
+		free(path);
+		return;
+	}
+	load_live(k);
+	if (path && k->syms.n && (modules || k->ngroups == 0))
+		save_cache(k, path, key);
+	free(path);
+}
+
+static size_t find(const struct kallsyms *k, uint64_t addr)
+{
 	size_t lo = 0, hi = k->syms.n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -87,13 +335,27 @@ const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
 		else
 			hi = mid;
 	}
-	return lo ? k->syms.v[lo - 1].name : NULL;
+	return lo; /* the symbol is lo - 1 */
+}
+
+const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
+{
+	if (!k->loaded)
+		load(k);
+	if (addr == 0)
+		return NULL; /* never a kernel address; used to load ahead */
+	size_t i = find(k, addr);
+	/* A cached table vouches only for addresses between two symbols of
+	 * the same group; anything else may be code loaded since. */
+	if (k->from_cache && (i == 0 || i == k->syms.n || k->syms.v[i - 1].group != k->syms.v[i].group)) {
+		load_live(k);
+		i = find(k, addr);
+	}
+	return i ? k->names.buf + k->syms.v[i - 1].name : NULL;
 }
 
 void kallsyms_release(struct kallsyms *k)
 {
-	for (size_t i = 0; i < k->syms.n; i++)
-		free(k->syms.v[i].name);
-	vec_release(&k->syms);
-	k->loaded = false;
+	reset(k);
+	k->loaded = k->live = false;
 }

@@ -10,15 +10,24 @@
 /* Intern str in the symbolizer; the result lives until symbolizer_free(). */
 const char *sym_intern(struct symbolizer *s, const char *str);
 
+/* One kernel code symbol; also the record of the kallsyms cache file. */
 struct ksym {
 	uint64_t addr;
-	char *name;
+	uint32_t name;	/* offset in kallsyms.names */
+	uint32_t group; /* KSYM_CORE, a module's number, or KSYM_DYNAMIC */
 };
+#define KSYM_CORE 0u
+#define KSYM_DYNAMIC 0xffffffffu /* BPF programs, trampolines: never cached */
 
-/* /proc/kallsyms, loaded on first use, sorted by address. */
+/* /proc/kallsyms, loaded on first use (from the cache when it is valid),
+ * sorted by address. */
 struct kallsyms {
-	bool loaded;
+	bool loaded, from_cache, live;
 	VEC(struct ksym) syms;
+	struct sbuf names;
+	uint32_t ngroups, last_group; /* while parsing: module numbering */
+	char last_mod[64];
+	size_t last_mod_len;
 };
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr);
 void kallsyms_release(struct kallsyms *k);

@@ -199,6 +199,63 @@ TEST(kallsyms_and_jitmap)
 	symbolizer_free(s);
 }
 
+/* The kallsyms cache answers exactly as /proc/kallsyms does for the
+ * addresses it vouches for, and is ignored when damaged. */
+TEST(kallsyms_cache)
+{
+	char dir[] = "/tmp/cprof-ksyms.XXXXXX";
+	ASSERT(mkdtemp(dir));
+	ASSERT(setenv("CPROF_CACHE_DIR", dir, 1) == 0);
+	char file[64];
+	snprintf(file, sizeof file, "%s/kallsyms", dir);
+	struct kallsyms live = { 0 }, cached = { 0 }, damaged = { 0 };
+	(void)kallsyms_lookup(&live, 0xffffffff81000000ULL); /* loads, writes the cache */
+	ASSERT(live.live && !live.from_cache);
+	if (!live.syms.n) {
+		printf("kallsyms addresses hidden here: cache not checked\n");
+		ASSERT(access(file, F_OK) != 0); /* nothing worth caching */
+		kallsyms_release(&live);
+		rmdir(dir);
+		return;
+	}
+	ASSERT(access(file, R_OK) == 0);
+	size_t checked = 0, vouched = 0;
+	for (size_t i = 0; i + 1 < live.syms.n; i += 7) {
+		uint64_t a = live.syms.v[i].addr + (live.syms.v[i + 1].addr - live.syms.v[i].addr) / 2;
+		const char *want = kallsyms_lookup(&live, a);
+		const char *got = kallsyms_lookup(&cached, a);
+		ASSERT(want && got);
+		ASSERT_STREQ(got, want);
+		checked++;
+		vouched += cached.from_cache;
+	}
+	printf("%zu addresses agree; the cache answered %zu of them\n", checked, vouched);
+	/* Past the last symbol of the kernel proper nothing is known: the
+	 * cached table must hand over to /proc/kallsyms. */
+	ASSERT(vouched > checked / 2);
+	if (cached.from_cache) {
+		(void)kallsyms_lookup(&cached, live.syms.v[live.syms.n - 1].addr + 16);
+		ASSERT(!cached.from_cache && cached.live);
+	}
+	/* A flipped byte: the checksum catches it and the file is read live. */
+	int fd = open(file, O_RDWR);
+	ASSERT(fd >= 0);
+	char c;
+	ASSERT(pread(fd, &c, 1, 100) == 1);
+	c ^= 0x55;
+	ASSERT(pwrite(fd, &c, 1, 100) == 1);
+	close(fd);
+	uint64_t a = live.syms.v[live.syms.n / 2].addr;
+	ASSERT_STREQ(kallsyms_lookup(&damaged, a), kallsyms_lookup(&live, a));
+	ASSERT(damaged.live && !damaged.from_cache);
+	kallsyms_release(&live);
+	kallsyms_release(&cached);
+	kallsyms_release(&damaged);
+	unlink(file);
+	ASSERT(rmdir(dir) == 0);
+	ASSERT(unsetenv("CPROF_CACHE_DIR") == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -207,7 +264,7 @@ int main(int argc, char **argv)
 	cxx_path = argv[2];
 	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call),
 						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
-						  T(kallsyms_and_jitmap) };
+						  T(kallsyms_and_jitmap), T(kallsyms_cache) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
