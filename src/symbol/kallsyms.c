@@ -199,11 +199,24 @@ static void load_live(struct kallsyms *k)
 }
 
 /* The cache file: magic, key, counts, then the symbols (address, name
- * offset, group), the names, and an FNV-1a checksum of all before it. */
+ * offset, group), the names, and a checksum of all before it. */
 struct cache_head {
 	char magic[8];
 	uint64_t key, nsyms, names_len;
 };
+
+/* A word at a time: byte-wise FNV-1a over the 5 MB file cost 10 ms. */
+static uint64_t checksum(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	return hash_bytes(p, n, h);
+}
 
 static char *cache_path(void)
 {
@@ -242,7 +255,7 @@ static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool 
 		goto out;
 	uint64_t sum;
 	memcpy(&sum, buf + len - 8, 8);
-	if (sum != hash_bytes(buf, len - 8, HASH_SEED))
+	if (sum != checksum(HASH_SEED, buf, len - 8))
 		goto out;
 	const char *names = buf + sizeof h + h.nsyms * sizeof(struct ksym);
 	if (names[h.names_len - 1] != 0)
@@ -297,13 +310,16 @@ static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
 	}
 	struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
 	memcpy(h.magic, CACHE_MAGIC, 8);
-	uint64_t sum = hash_bytes(&h, sizeof h, HASH_SEED);
-	sum = hash_bytes(keep.v, keep.n * sizeof *keep.v, sum);
-	sum = hash_bytes(k->names.buf, k->names.len, sum);
-	if (fwrite(&h, sizeof h, 1, t.fp) != 1 || fwrite(keep.v, sizeof *keep.v, keep.n, t.fp) != keep.n ||
-	    fwrite(k->names.buf, 1, k->names.len, t.fp) != k->names.len || fwrite(&sum, 8, 1, t.fp) != 1 ||
+	/* One buffer, so the checksum runs over the same bytes as the reader's. */
+	struct sbuf all = SBUF_INIT;
+	sbuf_add(&all, &h, sizeof h);
+	sbuf_add(&all, keep.v, keep.n * sizeof *keep.v);
+	sbuf_add(&all, k->names.buf, k->names.len);
+	uint64_t sum = checksum(HASH_SEED, all.buf, all.len);
+	if (fwrite(all.buf, 1, all.len, t.fp) != all.len || fwrite(&sum, 8, 1, t.fp) != 1 ||
 	    tmpfile_commit(&t, NULL, &err) != 0)
 		tmpfile_abort(&t);
+	sbuf_release(&all);
 out:
 	free(dir);
 	vec_release(&keep);

@@ -68,8 +68,20 @@ perf record -F 999 --call-graph dwarf -q -o pd.data -- "$NOFP" chain "$UNITS" >/
 read -r c_rep c_rss < <(wall "$CPROF" report -i cd.data)
 read -r p_rep p_rss < <(wall perf report -i pd.data --stdio)
 echo "dwarf report    cprof ${c_rep}s ${c_rss}KB  perf ${p_rep}s ${p_rss}KB  speedup $(ratio "$p_rep" "$c_rep")x  memory ratio $(ratio "$p_rss" "$c_rss")x"
-samples=$("$CPROF" report -i cd.data --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["samples"])')
-rec_cpu=$("$CPROF" report -i cd.data --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["recorder_cpu_ns"] / 1e9)')
-echo "dwarf unwinding $samples samples: cprof recorder CPU ${rec_cpu}s ($(awk -v n="$samples" -v t="$rec_cpu" 'BEGIN { printf "%.0f", n / t }') samples/s incl. draining)  perf report ${p_rep}s ($(awk -v n="$samples" -v t="$p_rep" 'BEGIN { printf "%.0f", n / t }') samples/s)"
+# Unwinding throughput: cprof's work on the samples is the recorder's
+# (unwinding while recording) plus the finishing pass (symbolizing), CPU of
+# both threads; perf report unwinds and symbolizes. On a small program both
+# are dominated by costs that do not grow with the samples (cprof's
+# finishing pass reads /proc/kallsyms and decompresses libc's debug info;
+# perf report starts up), so unwinding alone is shown too.
+read -r n rec fin < <("$CPROF" report -i cd.data --format json |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["samples"], d["recorder_cpu_ns"], d["finish_cpu_ns"])')
+pn=$(perf script -i pd.data -F tid --hide-call-graph 2>/dev/null | wc -l)
+awk -v n="$n" -v r="$rec" -v f="$fin" -v pn="$pn" -v pt="$p_rep" 'BEGIN {
+	c = n / ((r + f) / 1e9); u = n / (r / 1e9); p = pn / pt
+	printf "dwarf unwinding cprof %d samples in %.1f ms CPU (record %.1f + finish %.1f): %.0f samples/s; unwinding alone %.0f samples/s\n",
+		n, (r + f) / 1e6, r / 1e6, f / 1e6, c, u
+	printf "                perf report %d samples in %.1f ms: %.0f samples/s   cprof/perf %.2fx (unwinding alone %.1fx)\n",
+		pn, pt * 1000, p, c / p, u / p }'
 cs=$(stat -c %s cd.data); ps=$(stat -c %s pd.data)
 echo "dwarf file size cprof.data ${cs} B  perf.data ${ps} B  perf/cprof $(ratio "$ps" "$cs")x"
