@@ -52,6 +52,11 @@ echo "report          cprof ${c_rep}s ${c_rss}KB  perf ${p_rep}s ${p_rss}KB  spe
 # Unwinding throughput: all of cprof's work on the samples (unwinding while
 # recording, draining, then symbolizing in the finishing pass, CPU time of
 # both threads) against perf report, which unwinds and symbolizes them.
+# perf report is timed by the wall clock: most of its work here is done by
+# the addr2line processes it starts for inline frames, which it does not
+# wait for, so its own rusage misses them (system-wide busy time during a
+# perf report run matched its wall time on our 2-core machines). The
+# kallsyms cache is warm after the first recording above.
 n=$(meta c.data samples); pn=$(perf script -i p.data -F tid --hide-call-graph 2>/dev/null | wc -l)
 rec=$(meta c.data recorder_cpu_ns); fin=$(meta c.data finish_cpu_ns); finw=$(meta c.data finish_wall_ns)
 awk -v n="$n" -v r="$rec" -v f="$fin" -v fw="$finw" -v pr="$p_rep" -v pn="$pn" 'BEGIN {
