@@ -42,7 +42,7 @@ struct umap {
 
 /* DWARF register numbers on x86-64: rax rdx rcx rbx rsi rdi rbp rsp
  * r8..r15, and the return address column 16. */
-enum { NREGS = 17, DW_RSP = 7, DW_RA = 16 };
+enum { NREGS = 17, DW_RA = 16 };
 
 enum rule_kind { RK_UNDEF, RK_SAME, RK_AT_CFA, RK_VAL_CFA };
 
@@ -110,6 +110,17 @@ static uint64_t reg_of(const struct ucur *c, int perf_reg)
 {
 	int i = reg_index(perf_reg);
 	return (size_t)i < c->nregs ? c->regs[i] : 0;
+}
+
+/* The sampled registers in DWARF order: rax rdx rcx rbx rsi rdi rbp rsp
+ * r8..r15, then the return address column, which holds rip. */
+static void dwarf_regs_of(const struct ucur *c, uint64_t out[NREGS])
+{
+	static const int perf_of_dwarf[NREGS] = { P_AX, P_DX, P_CX, P_BX, P_SI, P_DI, P_BP, P_SP, P_R8,
+						  P_R8 + 1, P_R8 + 2, P_R8 + 3, P_R8 + 4, P_R8 + 5, P_R8 + 6, P_R8 + 7,
+						  P_IP };
+	for (int i = 0; i < NREGS; i++)
+		out[i] = reg_of(c, perf_of_dwarf[i]);
 }
 
 struct unwinder *unwinder_new(void)
@@ -288,15 +299,9 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 
 static bool cb_set_initial_registers(Dwfl_Thread *thread, void *arg)
 {
-	const struct ucur *c = arg;
-	/* DWARF order: rax rdx rcx rbx rsi rdi rbp rsp r8..r15, then rip (16). */
-	static const int perf_of_dwarf[16] = { P_AX, P_DX, P_CX, P_BX, P_SI, P_DI, P_BP, P_SP,
-					       P_R8, P_R8 + 1, P_R8 + 2, P_R8 + 3, P_R8 + 4, P_R8 + 5, P_R8 + 6, P_R8 + 7 };
-	Dwarf_Word w[17];
-	for (int i = 0; i < 16; i++)
-		w[i] = reg_of(c, perf_of_dwarf[i]);
-	w[16] = reg_of(c, P_IP);
-	return dwfl_thread_state_registers(thread, 0, 17, w);
+	uint64_t w[NREGS];
+	dwarf_regs_of(arg, w);
+	return dwfl_thread_state_registers(thread, 0, NREGS, w);
 }
 
 static const Dwfl_Thread_Callbacks thread_callbacks = {
@@ -474,13 +479,9 @@ static const struct cfi_rule *rule_get(struct uproc *p, uint64_t pc, uint64_t *d
 static bool fast_walk(struct unwinder *u, struct uproc *p)
 {
 	struct ucur *c = &u->cur;
-	static const int perf_of_dwarf[NREGS] = { P_AX, P_DX, P_CX, P_BX, P_SI, P_DI, P_BP, P_SP, P_R8,
-						  P_R8 + 1, P_R8 + 2, P_R8 + 3, P_R8 + 4, P_R8 + 5, P_R8 + 6, P_R8 + 7,
-						  P_IP };
 	uint64_t regs[NREGS], next[NREGS];
 	uint32_t valid = (1u << NREGS) - 1;
-	for (int i = 0; i < NREGS; i++)
-		regs[i] = reg_of(c, perf_of_dwarf[i]);
+	dwarf_regs_of(c, regs);
 	uint64_t pc = regs[DW_RA];
 	bool activation = true;
 	while (c->n < c->max) {
