@@ -91,6 +91,16 @@ static bool is_anon(const char *path)
 
 #define MAX_INLINE 64
 
+/* One entry of a sample's ips: a context marker, or an address in the
+ * kernel or in user space (then with the mapping under it, if any), and
+ * whether it is a return address to look up one byte back. */
+enum { IP_CONTEXT, IP_KERNEL, IP_USER };
+struct ip_info {
+	const struct raw_mmap *map;
+	uint8_t kind;
+	bool adjust;
+};
+
 /*
  * The frames one address resolves to, stored once. Stacks repeat the same
  * few thousand addresses hundreds of thousands of times; without this memo
@@ -244,9 +254,9 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		return err_set(err, ENOMEM, "cannot start the symbolizer");
 	}
 
-	/* The mapping under each user address, found once in the first pass
-	 * and used again in the second. */
-	const struct raw_mmap **ip_maps = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *ip_maps);
+	/* What each entry of s->ips is, worked out once in the first pass and
+	 * used again in the second. */
+	struct ip_info *infos = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *infos);
 	bool *map_anon = xcalloc(s->mmaps.n ? s->mmaps.n : 1, sizeof *map_anon);
 	struct frame_memo memo = { 0 };
 	for (size_t i = 0; i < s->mmaps.n; i++) {
@@ -277,13 +287,16 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				exact = true;
 				continue;
 			}
+			struct ip_info *info = &infos[x->ip_off + k];
+			info->adjust = !exact;
 			if (kernel || ip >= 0xffff800000000000ULL) {
+				info->kind = IP_KERNEL;
 				sym_split_want_kernel(split);
 			} else {
-				const struct raw_mmap *m = find_map(&ps, x->pid, ip, x->time);
-				ip_maps[x->ip_off + k] = m;
-				if (m && !map_anon[m - s->mmaps.v])
-					sym_split_add(split, m, ip, !exact);
+				info->kind = IP_USER;
+				info->map = find_map(&ps, x->pid, ip, x->time);
+				if (info->map && !map_anon[info->map - s->mmaps.v])
+					sym_split_add(split, info->map, ip, info->adjust);
 			}
 			exact = false;
 		}
@@ -293,21 +306,15 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
 		const uint64_t *ips = s->ips.v + x->ip_off;
-		const struct raw_mmap *const *maps = ip_maps + x->ip_off;
-		/* A memory trace's stack holds return addresses only. */
-		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
+		const struct ip_info *info = infos + x->ip_off;
 		uint32_t user_frames = 0, flags = 0;
 		frames.n = 0;
 		for (uint32_t k = 0; k < x->nips; k++) {
-			uint64_t ip = ips[k];
-			if (x->callchain && ip >= (uint64_t)PERF_CONTEXT_MAX) {
-				kernel = ip == (uint64_t)PERF_CONTEXT_KERNEL;
-				exact = true;
+			if (info[k].kind == IP_CONTEXT)
 				continue;
-			}
-			bool in_kernel = kernel || ip >= 0xffff800000000000ULL, adjust = !exact;
-			const struct raw_mmap *m = in_kernel ? NULL : maps[k];
-			exact = false;
+			uint64_t ip = ips[k];
+			bool in_kernel = info[k].kind == IP_KERNEL, adjust = info[k].adjust;
+			const struct raw_mmap *m = info[k].map;
 			if (!in_kernel)
 				user_frames++;
 			const struct memo_entry *e = memo_find(&memo, m, ip, adjust, in_kernel);
@@ -372,7 +379,7 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		vec_release(&ps.v.v[i].maps);
 	vec_release(&ps.v);
 	vec_release(&frames);
-	free(ip_maps);
+	free(infos);
 	free(map_anon);
 	free(memo.slots);
 	vec_release(&memo.ids);
