@@ -166,34 +166,19 @@ static void reset(struct kallsyms *k)
 	k->from_cache = false;
 }
 
-/* Read with large read()s and parse by hand: stdio plus sscanf measured at
- * as much as the kernel's own formatting of the file. */
+/* Parsed by hand: stdio plus sscanf measured at as much as the kernel's
+ * own formatting of the file. */
 static void load_live(struct kallsyms *k)
 {
 	reset(k);
 	k->live = true;
-	int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	size_t len;
+	char *buf = slurp("/proc/kallsyms", &len);
+	if (!buf)
 		return;
-	size_t cap = 1 << 20, len = 0;
-	char *buf = xmalloc(cap);
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break; /* an error part way keeps what was read */
-		len += (size_t)r;
-		size_t start = 0;
-		for (char *nl; (nl = memchr(buf + start, '\n', len - start)); start = (size_t)(nl - buf) + 1)
-			parse_line(k, buf + start, nl);
-		memmove(buf, buf + start, len - start);
-		len -= start;
-		if (len == cap)
-			len = 0; /* a line longer than the buffer: not a symbol */
-	}
+	for (char *line = buf, *nl; (nl = memchr(line, '\n', len - (size_t)(line - buf))); line = nl + 1)
+		parse_line(k, line, nl);
 	free(buf);
-	close(fd);
 	if (k->syms.n)
 		qsort(k->syms.v, k->syms.n, sizeof *k->syms.v, cmp_ksym);
 }
