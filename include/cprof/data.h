@@ -13,6 +13,8 @@
 #include "cprof/data-format.h"
 #include "cprof/gpu-data.h"
 
+struct outfile;
+
 struct cprof_event {
 	uint32_t name, unit; /* string offsets */
 	uint32_t type, flags;
@@ -117,8 +119,10 @@ static inline const uint32_t *cprof_stack_frames(const struct cprof_data *d, uin
 	return d->stack_words.v + d->stack_offset.v[stack] + 1;
 }
 
-/* Write atomically to path (tmp + rename); an existing file is kept as keep_old if non-NULL. */
-int cprof_data_write(const struct cprof_data *d, const char *path, const char *keep_old,
+/* Serialize d into out (outfile.h: opened by the caller, with OUTFILE_PRIVATE
+ * for a data file) and commit it; on failure out is aborted. *ret_len (may
+ * be NULL) gets the size written. */
+int cprof_data_write(const struct cprof_data *d, struct outfile *out, size_t *ret_len,
 		     struct cprof_err *err) CPROF_WUR;
 /* Read and validate a whole file ("-" is stdin). On error *d is left empty. */
 int cprof_data_read(struct cprof_data *d, const char *path, struct cprof_err *err) CPROF_WUR;

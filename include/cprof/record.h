@@ -148,6 +148,7 @@ struct record_opts {
 struct record_result {
 	int exit_status;       /* the workload's, as a shell reports it */
 	uint64_t samples, lost;
+	uint64_t bytes;        /* size of the data file written */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */

@@ -1,6 +1,8 @@
 /* tmpfile.c - write-to-temporary-then-rename for every output file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,23 +40,39 @@ void tmpfile_cleanup_all(void)
 static void on_signal(int sig)
 {
 	tmpfile_cleanup_all();
-	signal(sig, SIG_DFL);
+	/* Die of the same signal, so the parent sees what happened
+	 * (sigaction and raise are async-signal-safe; signal is not). */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(sig, &sa, NULL);
 	raise(sig);
 }
 
 void tmpfile_install_signal_cleanup(void)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	static bool done;
 	if (done)
 		return;
 	done = true;
-	atexit(tmpfile_cleanup_all);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction old, sa;
+		/* An ignored signal stays ignored (nohup, background jobs of a
+		 * script): we were not meant to die of it. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++)
+			sigaddset(&sa.sa_mask, sigs[j]);
+		(void)sigaction(sigs[i], &sa, NULL);
+	}
 }
 
-int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *err)
+int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, struct cprof_err *err)
 {
 	struct sbuf sb = SBUF_INIT;
 	static bool registered;
@@ -64,16 +82,17 @@ int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *er
 	}
 	memset(t, 0, sizeof *t);
 	sbuf_addf(&sb, "%s.tmp.XXXXXX", final_path);
-	int fd = mkstemp(sb.buf);
+	int fd = mkostemp(sb.buf, O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 		sbuf_release(&sb);
 		return err_set(err, e, "cannot create '%s': %s", final_path, strerror(e));
 	}
-	/* mkstemp creates 0600; an output file gets the usual 0666 & ~umask. */
+	/* mkstemp creates 0600; give the file the mode it would get from
+	 * open(O_CREAT, mode) under the current umask. */
 	mode_t um = umask(0);
 	umask(um);
-	if (fchmod(fd, 0666 & ~um) < 0) {
+	if (fchmod(fd, mode & ~um) < 0) {
 		int e = errno;
 		close(fd);
 		(void)unlink(sb.buf);
@@ -94,6 +113,11 @@ int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *er
 	return 0;
 }
 
+int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *err)
+{
+	return tmpfile_open_mode(t, final_path, 0666, err);
+}
+
 static void tmpfile_release(struct tmpfile *t)
 {
 	pending_del(t->tmp_path);
@@ -102,13 +126,59 @@ static void tmpfile_release(struct tmpfile *t)
 	t->tmp_path = t->final_path = NULL;
 }
 
+/* Make the renames durable: a rename lives in the directory, and without
+ * this a crash can bring back the old name or none. */
+static int fsync_parent(const char *path, struct cprof_err *err)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	int r = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* Some file systems cannot fsync a directory (EINVAL): nothing to do there. */
+	if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) {
+		int e = errno;
+		r = err_set(err, e, "cannot sync the directory of '%s': %s", path, strerror(e));
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
+/* Keep the file at final as keep_old without a moment in which final does
+ * not exist: a second name first, then the new file renamed over final. */
+static int keep_previous(const char *final, const char *keep_old, struct cprof_err *err)
+{
+	struct stat st;
+	if (lstat(final, &st) != 0)
+		return errno == ENOENT ? 0 : err_set(err, errno, "cannot read '%s': %s", final, strerror(errno));
+	if (unlink(keep_old) != 0 && errno != ENOENT)
+		return err_set(err, errno, "cannot replace '%s': %s", keep_old, strerror(errno));
+	if (link(final, keep_old) == 0)
+		return 0;
+	int e = errno;
+	if (e != EPERM && e != EOPNOTSUPP && e != EMLINK && e != ENOSYS)
+		return err_set(err, e, "cannot keep '%s' as '%s': %s", final, keep_old, strerror(e));
+	/* A file system without hard links (FAT): keep the old file with a
+	 * rename; final is missing until the caller's rename. */
+	if (rename(final, keep_old) != 0)
+		return err_set(err, errno, "cannot rename '%s' to '%s': %s", final, keep_old, strerror(errno));
+	return 0;
+}
+
 int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *err)
 {
 	int r = 0;
 	if (!t->fp)
 		return err_set(err, EINVAL, "output file already closed");
-	if (fflush(t->fp) != 0 || fsync(fileno(t->fp)) != 0) {
-		int e = errno;
+	if (fflush(t->fp) != 0 || ferror(t->fp) || fsync(fileno(t->fp)) != 0) {
+		int e = errno ? errno : EIO;
 		r = err_set(err, e, "cannot write '%s': %s", t->final_path, strerror(e));
 	}
 	if (fclose(t->fp) != 0 && r == 0) {
@@ -116,16 +186,16 @@ int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *er
 		r = err_set(err, e, "cannot write '%s': %s", t->final_path, strerror(e));
 	}
 	t->fp = NULL;
-	if (r == 0 && keep_old && access(t->final_path, F_OK) == 0 && rename(t->final_path, keep_old) != 0) {
-		int e = errno;
-		r = err_set(err, e, "cannot rename '%s' to '%s': %s", t->final_path, keep_old, strerror(e));
-	}
+	if (r == 0 && keep_old)
+		r = keep_previous(t->final_path, keep_old, err);
 	if (r == 0 && rename(t->tmp_path, t->final_path) != 0) {
 		int e = errno;
 		r = err_set(err, e, "cannot rename into '%s': %s", t->final_path, strerror(e));
 	}
 	if (r < 0)
 		(void)unlink(t->tmp_path);
+	else
+		r = fsync_parent(t->final_path, err);
 	tmpfile_release(t);
 	return r;
 }

@@ -14,7 +14,7 @@
 #include "cprof/memreport.h"
 #include "cprof/folded.h"
 #include "cprof/output.h"
-#include "cprof/tmpfile.h"
+#include "cprof/outfile.h"
 
 static const char usage_line[] =
 	"usage: cprof flamegraph [-i FILE] [-o FILE] [--html] [--title TEXT]\n"
@@ -289,6 +289,13 @@ int cmd_flamegraph(int argc, char **argv)
 	if (before_path && strcmp(before_path, "-") == 0 && strcmp(input, "-") == 0)
 		return cmd_usage_error("flamegraph", usage_line, "--diff cannot read both inputs from stdin");
 
+	/* The output first: a path that cannot be written fails before a big
+	 * input is read, and the temporary file is removed on Ctrl-C from here on. */
+	struct cprof_err err;
+	struct outfile out;
+	if (outfile_open(&out, output ? output : "-", 0, &err) < 0)
+		return cmd_fail("flamegraph", &err);
+
 	struct source after = { .path = input }, before = { .path = before_path };
 	struct flamegraph g;
 	if (chart)
@@ -322,29 +329,16 @@ int cmd_flamegraph(int argc, char **argv)
 	}
 
 	if (!r) {
-		struct cprof_err err;
-		struct tmpfile t = { 0 };
-		FILE *out = stdout;
 		static char buf[1 << 16];
-		if (output) {
-			if (tmpfile_open(&t, output, &err) < 0) {
-				r = cmd_fail("flamegraph", &err);
-				goto out;
-			}
-			out = t.fp;
-		}
-		setvbuf(out, buf, _IOFBF, sizeof buf);
-		if (fg_write(out, &g, &o, &err) < 0) {
-			if (output)
-				tmpfile_abort(&t);
+		setvbuf(out.fp, buf, _IOFBF, sizeof buf);
+		if (fg_write(out.fp, &g, &o, &err) < 0) {
 			fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(input), err.msg);
 			r = 1;
-		} else if (output && tmpfile_commit(&t, NULL, &err) < 0) {
-			tmpfile_abort(&t);
+		} else if (outfile_commit(&out, &err) < 0) {
 			r = cmd_fail("flamegraph", &err);
 		}
 	}
-out:
+	outfile_abort(&out);
 	fg_release(&g);
 	release_source(&after);
 	release_source(&before);

@@ -13,7 +13,7 @@
 #include "cprof/gpu-report.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
-#include "cprof/tmpfile.h"
+#include "cprof/outfile.h"
 
 static int no_gpu_data(const char *cmd, const struct cprof_data *d, const char *input)
 {
@@ -28,27 +28,17 @@ static int no_gpu_data(const char *cmd, const struct cprof_data *d, const char *
 	return 1;
 }
 
-static int write_timeline(const struct cprof_data *d, const char *path)
+static int write_timeline(const struct cprof_data *d, struct outfile *out)
 {
 	struct cprof_err err;
-	struct tmpfile t;
-	if (tmpfile_open(&t, path, &err) < 0)
+	gpu_timeline_write(out->fp, d);
+	if (outfile_commit(out, &err) < 0)
 		return cmd_fail("report", &err);
-	gpu_timeline_write(t.fp, d);
-	if (ferror(t.fp)) {
-		tmpfile_abort(&t);
-		fprintf(stderr, "cprof report: cannot write '%s': %s\n", path, strerror(errno ? errno : EIO));
-		return 1;
-	}
-	if (tmpfile_commit(&t, NULL, &err) < 0) {
-		tmpfile_abort(&t);
-		return cmd_fail("report", &err);
-	}
 	return 0;
 }
 
 int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
-		   const char *timeline)
+		   struct outfile *timeline)
 {
 	if (timeline) {
 		if (!d->samples.n && !d->gpu_ops.n && !d->gpu_api.n) {

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cprof/cmd.h"
 #include "cprof/record.h"
@@ -20,8 +19,8 @@ static void help(void)
 {
 	printf("%s\n\n", usage_line);
 	printf("Run CMD (or attach to PID) and sample where it spends its time.\n\n"
-	       "  -o, --output FILE      data file (default cprof.data; an old one is kept\n"
-	       "                         as FILE.old)\n"
+	       "  -o, --output FILE      data file (default cprof.data), mode 0600; an old\n"
+	       "                         one is kept as FILE.old. Checked before CMD starts\n"
 	       "  -F, --freq HZ          samples per second per thread (default 999)\n"
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
 	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
@@ -177,8 +176,7 @@ int cmd_record(int argc, char **argv)
 	if (r < 0)
 		return cmd_fail("record", &err);
 	if (!o.quiet) {
-		struct stat sb;
-		double kb = stat(o.output, &sb) == 0 ? (double)sb.st_size / 1024.0 : 0;
+		double kb = (double)res.bytes / 1024.0;
 		fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
 			(unsigned long long)res.samples, (unsigned long long)res.lost, o.output, kb);
 		if (res.lost)

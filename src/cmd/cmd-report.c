@@ -12,7 +12,7 @@
 #include "cprof/output.h"
 #include "cprof/memreport.h"
 #include "cprof/report.h"
-#include "cprof/tmpfile.h"
+#include "cprof/outfile.h"
 
 static const char usage_line[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
@@ -88,9 +88,10 @@ static const struct option long_opts[] = {
 };
 static const char short_opts[] = "i:f:s:n:GTe:h";
 
-/* report --mem: the memory sections, and optionally the heap chart. */
+/* report --mem: the memory sections, and optionally the heap chart
+ * (plot: opened, or NULL; the caller aborts it if it is left open). */
 static int report_mem(const struct cprof_data *d, const char *name, enum report_format fmt, enum mem_weight w,
-		      size_t top, const char *plot)
+		      size_t top, struct outfile *plot)
 {
 	struct cprof_err err;
 	if (!d->mem_procs.n) {
@@ -98,18 +99,13 @@ static int report_mem(const struct cprof_data *d, const char *name, enum report_
 		return 1;
 	}
 	if (plot) {
-		struct tmpfile t;
-		if (tmpfile_open(&t, plot, &err) < 0)
-			return cmd_fail("report", &err);
 		struct sbuf title = SBUF_INIT;
 		const char *cmd = cprof_meta_get(d, "command");
 		sbuf_addf(&title, "Heap in use: %s", cmd ? cmd : name);
-		int r = mem_plot_svg(t.fp, d, title.buf, &err);
+		int r = mem_plot_svg(plot->fp, d, title.buf, &err);
 		sbuf_release(&title);
-		if (r < 0 || tmpfile_commit(&t, NULL, &err) < 0) {
-			tmpfile_abort(&t);
+		if (r < 0 || outfile_commit(plot, &err) < 0)
 			return cmd_fail("report", &err);
-		}
 	}
 	struct mem_report_opts mo = { .input = name, .format = fmt, .weight = w, .top = top };
 	mem_report(stdout, d, &mo);
@@ -210,19 +206,32 @@ int cmd_report(int argc, char **argv)
 
 	struct cprof_data d;
 	struct cprof_err err;
+	/* Files to write are opened before the input is read: a bad path fails
+	 * at once, and a temporary file is removed on Ctrl-C from here on. */
+	struct outfile plot_out = { 0 }, timeline_out = { 0 };
+	if (plot && outfile_open(&plot_out, plot, 0, &err) < 0)
+		return cmd_fail("report", &err);
+	if (timeline && outfile_open(&timeline_out, timeline, 0, &err) < 0)
+		return cmd_fail("report", &err);
 	struct folded_warnings warnings = { "report", 0 };
 	int r = profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err);
-	if (r < 0)
+	if (r < 0) {
+		outfile_abort(&plot_out);
+		outfile_abort(&timeline_out);
 		return cmd_fail("report", &err);
+	}
 	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
 	if (mem) {
 		const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
-		r = report_mem(&d, name, fmt, weight, o.top, plot);
+		r = report_mem(&d, name, fmt, weight, o.top, plot ? &plot_out : NULL);
+		outfile_abort(&plot_out);
 		cprof_data_release(&d);
 		return r;
 	}
 	if (gpu || timeline) {
-		r = cmd_report_gpu(&d, strcmp(input, "-") == 0 ? "<stdin>" : input, fmt, o.top, gpu, timeline);
+		r = cmd_report_gpu(&d, strcmp(input, "-") == 0 ? "<stdin>" : input, fmt, o.top, gpu,
+				   timeline ? &timeline_out : NULL);
+		outfile_abort(&timeline_out);
 		cprof_data_release(&d);
 		return r;
 	}

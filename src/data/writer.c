@@ -9,7 +9,7 @@
 #include <zstd.h>
 
 #include "cprof/data.h"
-#include "cprof/tmpfile.h"
+#include "cprof/outfile.h"
 #include "mem-data.h"
 
 /* Sections smaller than this are stored raw: compression would not pay. */
@@ -211,25 +211,24 @@ out:
 	return r;
 }
 
-int cprof_data_write(const struct cprof_data *d, const char *path, const char *keep_old, struct cprof_err *err)
+int cprof_data_write(const struct cprof_data *d, struct outfile *out, size_t *ret_len, struct cprof_err *err)
 {
 	uint8_t *buf;
 	size_t len;
-	struct tmpfile t;
 	int r = cprof_data_serialize(d, &buf, &len, err);
-	if (r < 0)
+	if (r < 0) {
+		outfile_abort(out);
 		return r;
-	r = tmpfile_open(&t, path, err);
-	if (r < 0)
-		goto out;
-	if (fwrite(buf, 1, len, t.fp) != len) {
-		int e = errno ? errno : EIO;
-		tmpfile_abort(&t);
-		r = err_set(err, e, "cannot write '%s': %s", path, strerror(e));
-		goto out;
 	}
-	r = tmpfile_commit(&t, keep_old, err);
-out:
+	if (fwrite(buf, 1, len, out->fp) != len) {
+		int e = errno ? errno : EIO;
+		outfile_abort(out);
+		r = err_set(err, e, "cannot write '%s': %s", out->name, strerror(e));
+	} else {
+		r = outfile_commit(out, err);
+	}
 	free(buf);
+	if (r == 0 && ret_len)
+		*ret_len = len;
 	return r;
 }

@@ -25,6 +25,7 @@
 #include "cprof/gpu-record.h"
 #include "cprof/record.h"
 #include "cprof/memrec.h"
+#include "cprof/outfile.h"
 #include "cprof/unwind.h"
 
 /* Signal state: the only globals, since handlers cannot take arguments. */
@@ -264,12 +265,19 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	struct tid_list tids = { 0 };
 	struct memrec mem = { 0 };
 	struct gpu_session gs = { 0 };
+	struct outfile data_out = { 0 };
 	int *cpus = NULL, r = 0, status = 0;
 	bool have_status = false;
 	struct rusage child_ru;
 	memset(&child_ru, 0, sizeof child_ru);
 	memset(res, 0, sizeof *res);
 	cprof_data_init(&d);
+
+	/* The data file now, not when the workload is over: a path that cannot
+	 * be written must cost nothing (cprof-data(5), WRITING). */
+	r = outfile_open(&data_out, o->output, OUTFILE_PRIVATE | OUTFILE_KEEP_OLD | OUTFILE_NO_STDIO, err);
+	if (r < 0)
+		goto out;
 
 	/* The event: the one asked for, else cycles where a PMU exists. */
 	const struct event_desc *evd;
@@ -517,10 +525,9 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	if (o->gpu && (r = record_gpu_finish(&gs, &d, &st, o->quiet, note, err)) < 0)
 		goto out;
 
-	struct sbuf old = SBUF_INIT;
-	sbuf_addf(&old, "%s.old", o->output);
-	r = cprof_data_write(&d, o->output, strcmp(o->output, "-") ? old.buf : NULL, err);
-	sbuf_release(&old);
+	size_t written = 0;
+	r = cprof_data_write(&d, &data_out, &written, err);
+	res->bytes = written;
 	res->samples = d.samples.n;
 	res->lost = st.lost_records + st.lost_samples;
 	res->exit_status = have_status ? status_to_exit(status) : (stopped_early ? 130 : 0);
@@ -530,6 +537,7 @@ out:
 	if (wl.pid > 0 || wl.go_fd >= 0)
 		workload_abort(&wl);
 	child_pid = 0;
+	outfile_abort(&data_out);
 	events_close(&ev);
 	restore_signals();
 	unwinder_free(st.unwinder);

@@ -32,6 +32,7 @@
 #include "cprof/gpu-record.h"
 #include "cprof/gpu-report.h"
 #include "cprof/gpu-stream.h"
+#include "cprof/outfile.h"
 #include "cprof/record.h"
 #include "harness.h"
 
@@ -602,7 +603,8 @@ static void write_recording(const char *out)
 	struct cprof_err err;
 	build_recording(&d, &ist);
 	cprof_meta_set(&d, "gpu", "recorded");
-	if (cprof_data_write(&d, out, NULL, &err) < 0) {
+	struct outfile of;
+	if (outfile_open(&of, out, OUTFILE_PRIVATE, &err) < 0 || cprof_data_write(&d, &of, NULL, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		exit(1);
 	}
