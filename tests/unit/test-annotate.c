@@ -361,13 +361,64 @@ TEST(view_joins_code_samples_lines_inlines)
 	cprof_data_release(&d);
 }
 
+/* A recording of hot_a without saved code: annotate reads the binary when
+ * its build-id is the one recorded, and refuses (saying why) when not. */
+static int annotate_from_disk(const uint8_t *recorded_id, struct ann_code *c, const struct ann_binary **bin,
+			      struct cprof_err *err)
+{
+	uint64_t size, off, start = hot_symbol("hot_a", &size, &off);
+	static struct cprof_data d;
+	static struct ann_profile ap;
+	static struct annotator *an;
+	if (an) {
+		annotator_free(an);
+		ann_profile_release(&ap);
+		cprof_data_release(&d);
+	}
+	cprof_data_init(&d);
+	vec_push(&d.events, ((struct cprof_event){ .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") }));
+	struct cprof_frame f = { .func = cprof_intern(&d, "hot_a"), .dso = cprof_intern(&d, hot_path), .addr = start + 4 };
+	uint32_t fr = cprof_add_frame(&d, &f);
+	vec_push(&d.samples, ((struct cprof_sample){ .period = 1, .stack = cprof_add_stack(&d, &fr, 1, 0) }));
+	struct cprof_map m = { .path = f.dso, .build_id_size = 20 };
+	memcpy(m.build_id, recorded_id, 20);
+	vec_push(&d.maps, m);
+	ASSERT_OK(ann_profile_build(&ap, &d, 0, err));
+	an = annotator_new(&d);
+	*bin = annotator_binary(an, &ap.funcs.v[0]);
+	return annotator_code(an, &ap.funcs.v[0], c, err);
+}
+
+TEST(code_from_the_binary_only_when_it_is_the_one_recorded)
+{
+	uint8_t id[20];
+	struct cprof_err err;
+	struct ann_code c;
+	const struct ann_binary *bin;
+	ASSERT_EQ(sym_file_build_id(hot_path, id, &err), 20);
+	if (annotate_from_disk(id, &c, &bin, &err) < 0)
+		FAIL_("%s", err.msg);
+	ASSERT_EQ(bin->state, ANN_BIN_SAME);
+	ASSERT_EQ(c.from, ANN_FROM_BINARY);
+	ASSERT_STREQ(c.func, "hot_a");
+	ASSERT(c.len > 0 && c.lines.n > 0);
+	ann_code_release(&c);
+	id[0] ^= 0xff; /* a rebuild */
+	ASSERT_EQ(annotate_from_disk(id, &c, &bin, &err), -ESTALE);
+	ASSERT_EQ(bin->state, ANN_BIN_CHANGED);
+	ASSERT(strstr(err.msg, "no code of 'hot_a' in the recording"));
+	ASSERT(strstr(err.msg, "has changed since (build-id"));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		fprintf(stderr, "usage: test-annotate HOT-WORKLOAD\n");
 		return 2;
 	}
-	hot_path = argv[1];
+	/* Recordings name binaries by absolute path. */
+	hot_path = realpath(argv[1], NULL);
+	ASSERT(hot_path);
 	if (!disasm_available())
 		SKIP("built without libcapstone");
 	static const struct test_case cases[] = { T(x86_kinds_targets_and_bad_bytes),
@@ -375,6 +426,7 @@ int main(int argc, char **argv)
 						  T(capstone_errors_become_cprof_errors),
 						  T(every_libc_function_disassembles),
 						  T(code_of_a_real_function),
+						  T(code_from_the_binary_only_when_it_is_the_one_recorded),
 						  T(view_joins_code_samples_lines_inlines) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
