@@ -110,7 +110,7 @@ complete -c cprof -n 'not __cprof_after_dashdash; and __cprof_prev_is --call-gra
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -f --format' \
     -a 'text json csv folded'
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -s --sort' \
-    -a 'self total'
+    -a 'self total line'
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and __cprof_prev_is -e --event' \
     -a '(__cprof_events)'
 

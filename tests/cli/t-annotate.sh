@@ -3,8 +3,8 @@
 # known: a chain of dependent divisions next to cheap adds. The division
 # (or, by skid, the instruction after it) must carry most of the samples,
 # and perf annotate must agree on the hottest instruction within one. Then
-# annotate after the binary was deleted and after it was replaced, and the
-# completion of symbols.
+# annotate after the binary was deleted and after it was replaced, the
+# line-level report, the report's hint, and the completion of symbols.
 . "$(dirname "$0")/test-lib.sh"
 "$CPROF" annotate --help | grep -q 'without libcapstone' && skip "cprof was built without libcapstone"
 
@@ -100,6 +100,32 @@ check "after a rebuild the recorded code is shown" grep -qE ' div +r' changed.tx
 check "after a rebuild the header says CHANGED" grep -q 'CHANGED on disk' changed.txt
 "$CPROF" annotate -i div.data divchain -f json | grep -q '"state": "changed"'
 check "JSON says the binary changed" test $? -eq 0
+
+# Line-level report: the division's line is the hottest line.
+"$CPROF" report -i div.data --sort line --no-children >lines.txt
+check "report --sort line puts divchain.c:19 first" \
+	test "$(awk '/^ +[0-9.]+%/ { print $3; exit }' lines.txt)" = "divchain.c:19"
+"$CPROF" report -i div.data >report.txt
+check "the function report shows the hottest line and says so" grep -q 'Hottest line' report.txt
+check "report's Hottest line column shows divchain.c:19 and its share" grep -qE 'divchain +divchain.c:19 [0-9]+%' report.txt
+check "report ends with a hint to annotate its top function" \
+	grep -q "cprof annotate -i div.data divchain" <(tail -2 report.txt)
+"$CPROF" report -i div.data --lines --format csv >lines.csv
+check "report --lines --format csv has a row per line" grep -q '^[0-9.]*,[0-9.]*,[0-9]*,[0-9]*,[0-9]*,[0-9]*,.*divchain.c,19,divchain,' lines.csv
+"$CPROF" report -i div.data --lines --format json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+top = r["lines"][0]
+assert top["line"] == 19 and top["file"].endswith("divchain.c") and top["function"] == "divchain", top
+'
+check "report --lines --format json lists lines" test $? -eq 0
+"$CPROF" report -i div.data --lines --format folded >lines.folded
+check "report --lines --format folded puts lines in frames" grep -q 'divchain \[divchain.c:19\]' lines.folded
+
+# Flame graph tooltips name each function's hottest line.
+"$CPROF" flamegraph -i div.data -o div.svg
+check "the flame graph tooltip of divchain names its hottest line" \
+	grep -qE '<title>divchain \([0-9,]+ samples, [0-9.]+%; hottest line divchain.c:19\)</title>' div.svg
 
 # Completion offers the functions of the data file.
 if [ -f /usr/share/bash-completion/bash_completion ]; then
