@@ -91,6 +91,11 @@ struct ann_sym {
 
 enum ann_code_from { ANN_FROM_DATA, ANN_FROM_BINARY };
 
+/* Bytes of the code that are there, as offsets from its start. */
+struct ann_range {
+	uint32_t off, len;
+};
+
 /* One function's code, wherever it came from. */
 struct ann_code {
 	enum ann_code_from from;
@@ -103,7 +108,9 @@ struct ann_code {
 	VEC(struct ann_line) lines;     /* sorted by offset */
 	VEC(struct ann_inline) inlines; /* sorted by (lo, depth) */
 	VEC(struct ann_sym) syms;       /* names of targets outside the function, sorted by address */
-	uint8_t *owned;                 /* bytes read from a binary */
+	VEC(struct ann_range) parts;    /* empty: all of [start, start + len); else only these (a big
+					 * function saved in parts around its samples), sorted */
+	uint8_t *owned;                 /* bytes read from a binary, or the parts put together */
 };
 void ann_code_release(struct ann_code *c);
 
@@ -117,7 +124,8 @@ int annotator_code(struct annotator *a, const struct ann_func *f, struct ann_cod
 		   struct cprof_err *err) CPROF_WUR;
 
 struct ann_row {
-	struct disasm_insn insn;
+	struct disasm_insn insn; /* for a gap: addr and size of the bytes not saved */
+	bool gap;              /* code between saved parts, not shown */
 	uint64_t samples, weight;
 	int32_t line;          /* index in code->lines, -1 if none covers it */
 	bool target;           /* a jump inside the function lands here */
@@ -139,6 +147,7 @@ struct ann_view {
 	uint64_t samples, weight;       /* the function's, as counted */
 	uint64_t outside_samples;       /* leaf addresses outside the code (another part of the function) */
 	uint64_t misaligned_samples;    /* inside an instruction, not at its start */
+	uint32_t saved_bytes;           /* bytes shown (less than the span for a function saved in parts) */
 	uint32_t invalid_bytes;         /* bytes capstone could not decode */
 	uint64_t first_invalid;
 	size_t hottest;                 /* row with the most weight; SIZE_MAX if no sample */

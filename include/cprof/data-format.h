@@ -154,7 +154,7 @@ enum section_type {
 #define CF_LEN 24           /* u32 bytes of code */
 #define CF_MACHINE 28       /* u16 ELF e_machine (62 x86-64, 183 AArch64) */
 #define CF_BUILD_ID_SIZE 30 /* u8, 0 to 20 */
-#define CF_FLAGS 31         /* u8, 0 */
+#define CF_FLAGS 31         /* u8 CFF_* */
 #define CF_BUILD_ID 32      /* u8[20] GNU build ID of the binary the code was read from */
 #define CF_LINES 52         /* u32 first line row */
 #define CF_NLINES 56        /* u32 */
@@ -164,14 +164,17 @@ enum section_type {
 #define CF_NSYMS 72         /* u32 */
 #define CF_COMP_DIR 76      /* u32 string: compilation directory, for relative source paths; "" if unknown */
 #define CF_SIZE 80
+/* The record holds one part of a bigger function: the code around its
+ * sampled instructions. Its other parts are records with the same CF_FUNC
+ * and CF_DSO; code between them was not saved. */
+#define CFF_PART 1u
 
-/* Line row (16 bytes): from CL_OFF up to the next row's offset (or the end of
+/* Line row (12 bytes): from CL_OFF up to the next row's offset (or the end of
  * the function) the code belongs to FILE:LINE. Sorted by offset. */
 #define CL_OFF 0   /* u32 offset from the function's start */
 #define CL_FILE 4  /* u32 string: source file */
 #define CL_LINE 8  /* u32 line, 0 if unknown */
-#define CL_RES 12  /* u32 0 */
-#define CL_SIZE 16
+#define CL_SIZE 12
 
 /* Inline range (24 bytes): code in [LO, HI) is an inlined copy of FUNC,
  * called from FILE:LINE of the function (or inline copy) one level out. */

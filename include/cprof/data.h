@@ -76,6 +76,7 @@ struct cprof_code {
 	uint32_t len;
 	uint16_t machine;   /* ELF e_machine */
 	uint8_t build_id_size;
+	uint8_t flags;      /* CFF_PART */
 	uint8_t build_id[20];
 	uint32_t first_line, nlines, first_inline, ninlines, first_sym, nsyms;
 	uint32_t comp_dir;  /* string: where relative source paths start, "" if unknown */

@@ -48,6 +48,11 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t len, uint64_t addr,
  * Returns how many, or -errno when no disassembler could be opened. */
 int disasm_external_targets(unsigned machine, const uint8_t *code, uint32_t len, uint64_t start, uint64_t **ret,
 			    struct cprof_err *err);
+/* Offsets of the instruction starts in code (undecodable units counted as
+ * instructions, as disasm_one does), followed by len; caller frees *ret.
+ * Without capstone's detail mode, so several times faster than
+ * disasm_one. Returns how many starts, or -errno. */
+int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err);
 /* Fill err from a capstone error code (cs_err), naming the call that failed. */
 int disasm_cs_error(struct cprof_err *err, const char *call, int cs_error);
 /* "x86-64", "AArch64", or NULL for a machine annotate cannot disassemble. */

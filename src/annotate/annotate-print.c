@@ -109,9 +109,14 @@ void ann_print_text(FILE *out, const struct ann_profile *ap, const struct ann_vi
 		sbuf_adds(&sb, ", build-id ");
 		hex_id(&sb, c->build_id, c->build_id_size > 8 ? 8 : c->build_id_size);
 	}
-	fprintf(out, "  code: %s (%s, %u bytes at %" PRIx64 "%s)\n",
-		c->from == ANN_FROM_DATA ? "saved in the recording" : "read from the binary",
-		disasm_machine_name(c->machine) ? disasm_machine_name(c->machine) : "?", c->len, c->start, sb.buf);
+	if (c->parts.n)
+		fprintf(out, "  code: saved in the recording in %zu parts around its samples (%s, %u of %u bytes from %" PRIx64
+			     "%s)\n", c->parts.n, disasm_machine_name(c->machine) ? disasm_machine_name(c->machine) : "?",
+			v->saved_bytes, c->len, c->start, sb.buf);
+	else
+		fprintf(out, "  code: %s (%s, %u bytes at %" PRIx64 "%s)\n",
+			c->from == ANN_FROM_DATA ? "saved in the recording" : "read from the binary",
+			disasm_machine_name(c->machine) ? disasm_machine_name(c->machine) : "?", c->len, c->start, sb.buf);
 	fprintf(out, "  binary: %s, %s\n", c->dso, state_text(bin));
 	sbuf_release(&sb);
 
@@ -122,6 +127,13 @@ void ann_print_text(FILE *out, const struct ann_profile *ap, const struct ann_vi
 	for (size_t i = 0; i < v->rows.n; i++) {
 		const struct ann_row *r = &v->rows.v[i];
 		uint32_t off = (uint32_t)(r->insn.addr - c->start);
+		if (r->gap) {
+			fprintf(out, "%*s%s%s%s\n", ROW_INDENT - 8, "", o->color ? C_DIM : "", r->insn.text,
+				o->color ? C_OFF : "");
+			last_line = -2;
+			prev_n = 0;
+			continue;
+		}
 		int chain[MAX_DEPTH];
 		uint32_t n = inline_chain(v, off, r->inline_depth, chain);
 		uint32_t same = 0;
@@ -217,7 +229,8 @@ void ann_print_json(FILE *out, const struct ann_profile *ap, const struct ann_vi
 	json_string(out, disasm_machine_name(c->machine) ? disasm_machine_name(c->machine) : "unknown");
 	fputs(", \"start\": ", out);
 	json_hex(out, c->start);
-	fprintf(out, ", \"size\": %u, \"build_id\": ", c->len);
+	fprintf(out, ", \"size\": %u, \"saved_bytes\": %u, \"parts\": %zu, \"build_id\": ", c->len, v->saved_bytes,
+		c->parts.n ? c->parts.n : 1);
 	json_id(out, c->build_id, c->build_id_size);
 	fprintf(out, ",\n     \"binary\": {\"path\": ");
 	json_string(out, bin->path);
@@ -241,10 +254,12 @@ void ann_print_json(FILE *out, const struct ann_profile *ap, const struct ann_vi
 			pct(l->weight, v->weight));
 	}
 	fputs("\n     ],\n     \"instructions\": [", out);
-	for (size_t i = 0; i < v->rows.n; i++) {
+	for (size_t i = 0, shown = 0; i < v->rows.n; i++) {
 		const struct ann_row *r = &v->rows.v[i];
 		const struct ann_line *l = r->line >= 0 ? &c->lines.v[r->line] : NULL;
-		fprintf(out, "%s\n      {\"address\": ", i ? "," : "");
+		if (r->gap)
+			continue; /* not saved: nothing to list */
+		fprintf(out, "%s\n      {\"address\": ", shown++ ? "," : "");
 		json_hex(out, r->insn.addr);
 		fprintf(out, ", \"size\": %u, \"text\": ", r->insn.size);
 		json_string(out, r->insn.text);

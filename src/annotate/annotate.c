@@ -174,6 +174,7 @@ void ann_code_release(struct ann_code *c)
 	vec_release(&c->lines);
 	vec_release(&c->inlines);
 	vec_release(&c->syms);
+	vec_release(&c->parts);
 	free(c->owned);
 	memset(c, 0, sizeof *c);
 }
@@ -232,33 +233,80 @@ static int cmp_sym(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
-static void code_from_data(const struct cprof_data *d, const struct cprof_code *cc, struct ann_code *c)
+static int cmp_inline(const void *a, const void *b)
 {
+	const struct ann_inline *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->depth < y->depth ? -1 : x->depth > y->depth;
+}
+
+static int cmp_code_start(const void *a, const void *b, void *ctx)
+{
+	const struct cprof_data *d = ctx;
+	const struct cprof_code *x = &d->code.v[*(const uint32_t *)a], *y = &d->code.v[*(const uint32_t *)b];
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Records idx[0..n) of d->code, sorted by start: one whole function, or its
+ * parts (CFF_PART) put together with the gaps between them left out. */
+static int code_from_data(const struct cprof_data *d, uint32_t *idx, size_t n, struct ann_code *c,
+			  struct cprof_err *err)
+{
+	const struct cprof_code *first = &d->code.v[idx[0]];
 	c->from = ANN_FROM_DATA;
-	c->func = cprof_str(d, cc->func);
-	c->dso = cprof_str(d, cc->dso);
-	c->comp_dir = cprof_str(d, cc->comp_dir);
-	c->start = cc->start;
-	c->bytes = d->code_bytes.v + cc->bytes_off;
-	c->len = cc->len;
-	c->machine = cc->machine;
-	c->build_id_size = cc->build_id_size;
-	memcpy(c->build_id, cc->build_id, 20);
-	for (uint32_t i = 0; i < cc->nlines; i++) {
-		const struct cprof_code_line *l = &d->code_lines.v[cc->first_line + i];
-		vec_push(&c->lines, ((struct ann_line){ l->off, cprof_str(d, l->file), l->line }));
+	c->func = cprof_str(d, first->func);
+	c->dso = cprof_str(d, first->dso);
+	c->comp_dir = cprof_str(d, first->comp_dir);
+	c->start = first->start;
+	c->machine = first->machine;
+	c->build_id_size = first->build_id_size;
+	memcpy(c->build_id, first->build_id, 20);
+	if (n == 1 && !(first->flags & CFF_PART)) {
+		c->bytes = d->code_bytes.v + first->bytes_off;
+		c->len = first->len;
+	} else {
+		const struct cprof_code *last = &d->code.v[idx[n - 1]];
+		uint64_t span = last->start + last->len - first->start;
+		for (size_t i = 0; i < n; i++) {
+			const struct cprof_code *p = &d->code.v[idx[i]];
+			/* Parts of one function: disjoint, in one binary's code. */
+			if (!(p->flags & CFF_PART) || p->machine != first->machine ||
+			    (i && p->start < d->code.v[idx[i - 1]].start + d->code.v[idx[i - 1]].len) || span > (64u << 20))
+				return err_set(err, EBADMSG, "the code of '%s' saved in the recording is inconsistent",
+					       c->func);
+		}
+		c->owned = xcalloc(span, 1);
+		c->bytes = c->owned;
+		c->len = (uint32_t)span;
+		for (size_t i = 0; i < n; i++) {
+			const struct cprof_code *p = &d->code.v[idx[i]];
+			memcpy(c->owned + (p->start - c->start), d->code_bytes.v + p->bytes_off, p->len);
+			vec_push(&c->parts, ((struct ann_range){ (uint32_t)(p->start - c->start), p->len }));
+		}
 	}
-	for (uint32_t i = 0; i < cc->ninlines; i++) {
-		const struct cprof_code_inline *n = &d->code_inlines.v[cc->first_inline + i];
-		vec_push(&c->inlines, ((struct ann_inline){ n->lo, n->hi, cprof_str(d, n->func), cprof_str(d, n->file),
-							   n->line, n->depth }));
+	for (size_t k = 0; k < n; k++) {
+		const struct cprof_code *cc = &d->code.v[idx[k]];
+		uint32_t base = (uint32_t)(cc->start - c->start);
+		for (uint32_t i = 0; i < cc->nlines; i++) {
+			const struct cprof_code_line *l = &d->code_lines.v[cc->first_line + i];
+			vec_push(&c->lines, ((struct ann_line){ base + l->off, cprof_str(d, l->file), l->line }));
+		}
+		for (uint32_t i = 0; i < cc->ninlines; i++) {
+			const struct cprof_code_inline *in = &d->code_inlines.v[cc->first_inline + i];
+			vec_push(&c->inlines, ((struct ann_inline){ base + in->lo, base + in->hi, cprof_str(d, in->func),
+								   cprof_str(d, in->file), in->line, in->depth }));
+		}
+		for (uint32_t i = 0; i < cc->nsyms; i++) {
+			const struct cprof_code_sym *y = &d->code_syms.v[cc->first_sym + i];
+			vec_push(&c->syms, ((struct ann_sym){ y->addr, cprof_str(d, y->name) }));
+		}
 	}
-	for (uint32_t i = 0; i < cc->nsyms; i++) {
-		const struct cprof_code_sym *y = &d->code_syms.v[cc->first_sym + i];
-		vec_push(&c->syms, ((struct ann_sym){ y->addr, cprof_str(d, y->name) }));
-	}
+	if (c->inlines.n)
+		qsort(c->inlines.v, c->inlines.n, sizeof *c->inlines.v, cmp_inline);
 	if (c->syms.n)
 		qsort(c->syms.v, c->syms.n, sizeof *c->syms.v, cmp_sym);
+	return 0;
 }
 
 static int code_from_binary(struct annotator *a, const struct ann_func *f, struct ann_code *c, struct cprof_err *err)
@@ -318,11 +366,18 @@ int annotator_code(struct annotator *a, const struct ann_func *f, struct ann_cod
 	const struct cprof_data *d = a->d;
 	const char *name = cprof_str(d, f->name), *path = cprof_str(d, f->dso);
 	memset(ret, 0, sizeof *ret);
-	for (size_t i = 0; i < d->code.n; i++)
-		if (d->code.v[i].func == f->name && d->code.v[i].dso == f->dso) {
-			code_from_data(d, &d->code.v[i], ret);
-			return 0;
-		}
+	VEC(uint32_t) idx = { 0 };
+	for (uint32_t i = 0; i < d->code.n; i++)
+		if (d->code.v[i].func == f->name && d->code.v[i].dso == f->dso)
+			vec_push(&idx, i);
+	if (idx.n) {
+		qsort_r(idx.v, idx.n, sizeof *idx.v, cmp_code_start, (void *)d);
+		int r = code_from_data(d, idx.v, idx.n, ret, err);
+		vec_release(&idx);
+		if (r < 0)
+			ann_code_release(ret);
+		return r;
+	}
 	if (f->flags & FRF_KERNEL)
 		return err_set(err, ENOENT, "'%s' is kernel code, which recordings do not keep", name);
 	if (f->flags & (FRF_JIT | FRF_UNKNOWN) || path[0] != '/')
@@ -395,6 +450,40 @@ int ann_view_inline_at(const struct ann_view *v, uint32_t off, uint32_t depth)
 	return found;
 }
 
+/* Rows for the instructions of [off, end) of the code. */
+static int decode_range(struct ann_view *v, struct disasm *dis, uint32_t off, uint32_t end, size_t *line,
+			struct cprof_err *err)
+{
+	const struct ann_code *c = v->c;
+	struct ann_row row;
+	for (; off < end; off += row.insn.size) {
+		memset(&row, 0, sizeof row);
+		int r = disasm_one(dis, c->bytes + off, end - off, c->start + off, &row.insn, err);
+		if (r < 0)
+			return r;
+		if (row.insn.invalid) {
+			if (!v->invalid_bytes)
+				v->first_invalid = row.insn.addr;
+			v->invalid_bytes += row.insn.size;
+		}
+		while (*line < c->lines.n && c->lines.v[*line].off <= off)
+			(*line)++;
+		row.line = *line ? (int32_t)*line - 1 : -1;
+		for (size_t i = 0; i < c->inlines.n && c->inlines.v[i].lo <= off; i++)
+			if (off < c->inlines.v[i].hi && c->inlines.v[i].depth > row.inline_depth)
+				row.inline_depth = c->inlines.v[i].depth;
+		if (row.insn.has_target) {
+			uint64_t t = row.insn.target;
+			if (t >= c->start && t - c->start < c->len)
+				row.back_edge = row.insn.kind == DISASM_JUMP && t <= row.insn.addr;
+			else
+				row.target_name = sym_name(c, t);
+		}
+		vec_push(&v->rows, row);
+	}
+	return 0;
+}
+
 int ann_view_build(struct ann_view *v, const struct ann_profile *ap, const struct ann_func *f,
 		   const struct ann_code *c, enum disasm_syntax syntax, struct cprof_err *err)
 {
@@ -409,31 +498,21 @@ int ann_view_build(struct ann_view *v, const struct ann_profile *ap, const struc
 	if (r < 0)
 		return r;
 	size_t line = 0;
-	struct ann_row row;
-	for (uint32_t off = 0; off < c->len; off += row.insn.size) {
-		memset(&row, 0, sizeof row);
-		if ((r = disasm_one(dis, c->bytes + off, c->len - off, c->start + off, &row.insn, err)) < 0)
-			break;
-		if (row.insn.invalid) {
-			if (!v->invalid_bytes)
-				v->first_invalid = row.insn.addr;
-			v->invalid_bytes += row.insn.size;
+	struct ann_range whole = { 0, c->len };
+	const struct ann_range *parts = c->parts.n ? c->parts.v : &whole;
+	size_t nparts = c->parts.n ? c->parts.n : 1;
+	for (size_t pi = 0; pi < nparts && r >= 0; pi++) {
+		uint32_t prev_end = pi ? parts[pi - 1].off + parts[pi - 1].len : 0;
+		if (parts[pi].off > prev_end) {
+			struct ann_row gap = { .gap = true, .line = -1 };
+			gap.insn.addr = c->start + prev_end;
+			gap.insn.size = parts[pi].off - prev_end;
+			snprintf(gap.insn.text, sizeof gap.insn.text, "... %u bytes not saved (no samples near them)",
+				 gap.insn.size);
+			vec_push(&v->rows, gap);
 		}
-		while (line < c->lines.n && c->lines.v[line].off <= off)
-			line++;
-		row.line = line ? (int32_t)line - 1 : -1;
-		for (size_t i = 0; i < c->inlines.n && c->inlines.v[i].lo <= off; i++)
-			if (off < c->inlines.v[i].hi && c->inlines.v[i].depth > row.inline_depth)
-				row.inline_depth = c->inlines.v[i].depth;
-		if (row.insn.has_target) {
-			uint64_t t = row.insn.target;
-			if (t >= c->start && t - c->start < c->len) {
-				row.back_edge = row.insn.kind == DISASM_JUMP && t <= row.insn.addr;
-			} else {
-				row.target_name = sym_name(c, t);
-			}
-		}
-		vec_push(&v->rows, row);
+		v->saved_bytes += parts[pi].len;
+		r = decode_range(v, dis, parts[pi].off, parts[pi].off + parts[pi].len, &line, err);
 	}
 	disasm_close(dis);
 	if (r < 0) {
@@ -458,6 +537,10 @@ int ann_view_build(struct ann_view *v, const struct ann_profile *ap, const struc
 			continue;
 		}
 		struct ann_row *rw = &v->rows.v[row_of(v, ad[i].addr)];
+		if (rw->gap) {
+			v->outside_samples += ad[i].samples;
+			continue;
+		}
 		if (rw->insn.addr != ad[i].addr)
 			v->misaligned_samples += ad[i].samples;
 		rw->samples += ad[i].samples;

@@ -37,7 +37,7 @@ static int cmp_hot(const void *a, const void *b)
 
 /* Samples per function whose leaf address lies in its own code: the first
  * frame of each stack that is not an inlined call. */
-static void count_hot(const struct cprof_data *d, struct hot_list *out, uint64_t *total)
+static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uint64_t *total)
 {
 	uint64_t *per_frame = xcalloc(d->frames.n ? d->frames.n : 1, sizeof *per_frame);
 	*total = 0;
@@ -77,7 +77,7 @@ static void count_hot(const struct cprof_data *d, struct hot_list *out, uint64_t
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, cmp_hot);
 	vec_release(&all);
-	free(per_frame);
+	return per_frame; /* the caller frees */
 }
 
 /* The recorded mapping of the binary: its path and build id. */
@@ -95,15 +95,17 @@ static bool map_of(const struct cprof_data *d, uint32_t dso, struct sym_map *ret
 	return true;
 }
 
-/* Names of the direct calls and jumps that leave the function. */
+/* Names of the direct calls and jumps that leave [lo, hi) of the function. */
 static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
-			     const struct sym_code *c, struct cprof_code *cc)
+			     const struct sym_code *c, uint32_t lo, uint32_t hi, struct cprof_code *cc)
 {
 	uint64_t *targets;
 	struct cprof_err err;
 	cc->first_sym = (uint32_t)d->code_syms.n;
-	int n = disasm_external_targets(c->machine, c->bytes, c->len, c->start, &targets, &err);
+	int n = disasm_external_targets(c->machine, c->bytes + lo, hi - lo, c->start + lo, &targets, &err);
 	for (int i = 0; i < n; i++) {
+		if (targets[i] >= c->start && targets[i] - c->start < c->len)
+			continue; /* inside the function, in another part */
 		const char *name = symbolizer_name_at(s, map, targets[i]);
 		if (name)
 			vec_push(&d->code_syms, ((struct cprof_code_sym){ targets[i], cprof_intern(d, name) }));
@@ -112,32 +114,94 @@ static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const s
 	cc->nsyms = (uint32_t)(d->code_syms.n - cc->first_sym);
 }
 
-static void save(struct cprof_data *d, const struct hot *h, const struct sym_code *c, struct symbolizer *s,
-		 const struct sym_map *map)
+/* Save [lo, hi) of the function's code as one record, with the line rows
+ * and inline ranges that cover it, offsets made relative to lo. */
+static void save_range(struct cprof_data *d, const struct hot *h, const struct sym_code *c, struct symbolizer *s,
+		       const struct sym_map *map, uint32_t lo, uint32_t hi, bool part)
 {
-	struct cprof_code cc = { .func = h->func, .dso = h->dso, .start = c->start, .bytes_off = d->code_bytes.n,
-				 .len = c->len, .machine = c->machine, .build_id_size = c->build_id_size,
-				 .comp_dir = cprof_intern(d, c->comp_dir) };
+	struct cprof_code cc = { .func = h->func, .dso = h->dso, .start = c->start + lo, .bytes_off = d->code_bytes.n,
+				 .len = hi - lo, .machine = c->machine, .build_id_size = c->build_id_size,
+				 .flags = part ? CFF_PART : 0, .comp_dir = cprof_intern(d, c->comp_dir) };
 	memcpy(cc.build_id, c->build_id, sizeof cc.build_id);
-	vec_reserve(&d->code_bytes, d->code_bytes.n + c->len);
-	memcpy(d->code_bytes.v + d->code_bytes.n, c->bytes, c->len);
-	d->code_bytes.n += c->len;
+	vec_reserve(&d->code_bytes, d->code_bytes.n + cc.len);
+	memcpy(d->code_bytes.v + d->code_bytes.n, c->bytes + lo, cc.len);
+	d->code_bytes.n += cc.len;
 	cc.first_line = (uint32_t)d->code_lines.n;
 	for (size_t i = 0; i < c->lines.n; i++) {
 		const struct sym_code_line *l = &c->lines.v[i];
-		vec_push(&d->code_lines, ((struct cprof_code_line){ l->off, cprof_intern(d, l->file), l->line }));
+		bool next_in = i + 1 < c->lines.n && c->lines.v[i + 1].off <= lo;
+		if (l->off >= hi || (l->off < lo && next_in))
+			continue; /* outside, or a row before lo that another row before lo replaces */
+		uint32_t off = l->off < lo ? 0 : l->off - lo;
+		vec_push(&d->code_lines, ((struct cprof_code_line){ off, cprof_intern(d, l->file), l->line }));
 	}
-	cc.nlines = (uint32_t)c->lines.n;
+	cc.nlines = (uint32_t)(d->code_lines.n - cc.first_line);
 	cc.first_inline = (uint32_t)d->code_inlines.n;
 	for (size_t i = 0; i < c->inlines.n; i++) {
 		const struct sym_code_inline *n = &c->inlines.v[i];
+		uint32_t a = n->lo > lo ? n->lo : lo, b = n->hi < hi ? n->hi : hi;
+		if (a >= b)
+			continue;
 		uint32_t depth = n->depth > 255 ? 255 : n->depth ? n->depth : 1;
-		vec_push(&d->code_inlines, ((struct cprof_code_inline){ n->lo, n->hi, cprof_intern(d, n->func),
+		vec_push(&d->code_inlines, ((struct cprof_code_inline){ a - lo, b - lo, cprof_intern(d, n->func),
 									 cprof_intern(d, n->file), n->line, depth }));
 	}
-	cc.ninlines = (uint32_t)c->inlines.n;
-	add_call_targets(d, s, map, c, &cc);
+	cc.ninlines = (uint32_t)(d->code_inlines.n - cc.first_inline);
+	add_call_targets(d, s, map, c, lo, hi, &cc);
 	vec_push(&d->code, cc);
+}
+
+struct range {
+	uint32_t lo, hi;
+};
+
+/* A big function: windows of whole instructions around each sampled
+ * address, merged where they touch. Returns the bytes saved. */
+static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const struct sym_code *c, struct symbolizer *s,
+			   const struct sym_map *map, const uint64_t *per_frame, uint32_t window)
+{
+	/* Instruction starts, decoded from the function's start. */
+	uint32_t *starts;
+	struct cprof_err err;
+	int nstarts = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
+	if (nstarts <= 0)
+		return 0;
+	size_t ninsn = (size_t)nstarts;
+	/* Mark the instructions within window of a sampled one. */
+	uint8_t *keep = xcalloc(ninsn ? ninsn : 1, 1);
+	for (uint32_t f = 0; f < d->frames.n; f++) {
+		const struct cprof_frame *fr = &d->frames.v[f];
+		if (!per_frame[f] || fr->func != h->func || fr->dso != h->dso || fr->addr < c->start ||
+		    fr->addr - c->start >= c->len)
+			continue;
+		uint32_t off = (uint32_t)(fr->addr - c->start);
+		size_t lo = 0, hi = ninsn;
+		while (lo < hi) { /* the instruction holding off */
+			size_t mid = lo + (hi - lo) / 2;
+			if (starts[mid + 1] <= off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t a = lo > window ? lo - window : 0, b = lo + window + 1 < ninsn ? lo + window + 1 : ninsn;
+		memset(keep + a, 1, b - a);
+	}
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < ninsn;) {
+		if (!keep[i]) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < ninsn && keep[j])
+			j++;
+		save_range(d, h, c, s, map, starts[i], starts[j], true);
+		bytes += starts[j] - starts[i];
+		i = j;
+	}
+	free(keep);
+	free(starts);
+	return bytes;
 }
 
 void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
@@ -148,7 +212,7 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 	memset(st, 0, sizeof *st);
 	if (!nsyms)
 		return;
-	count_hot(d, &hot, &total);
+	uint64_t *per_frame = count_hot(d, &hot, &total);
 	for (size_t i = 0; i < hot.n && st->saved < o->max_funcs; i++) {
 		const struct hot *h = &hot.v[i];
 		if (h->samples < o->min_samples || 100.0 * (double)h->samples < o->min_share * (double)total)
@@ -166,19 +230,27 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 			}
 		struct sym_code c;
 		struct cprof_err err;
-		if (symbolizer_code(s, &map, d->frames.v[h->frame].addr, o->max_func_bytes, &c, &err) < 0) {
+		/* Read up to 16 MiB: a bigger one is not a function anyone annotates. */
+		if (symbolizer_code(s, &map, d->frames.v[h->frame].addr, 16u << 20, &c, &err) < 0) {
 			st->failed++;
 			continue;
 		}
-		if (st->bytes + c.len > o->max_total_bytes) {
+		bool part = c.len > o->whole_bytes;
+		if (!part && st->bytes + c.len > o->max_total_bytes) {
 			st->failed++;
 			sym_code_release(&c);
 			continue;
 		}
-		save(d, h, &c, s, &map);
+		uint64_t n = c.len;
+		if (part)
+			n = save_parts(d, h, &c, s, &map, per_frame, o->window);
+		else
+			save_range(d, h, &c, s, &map, 0, c.len, false);
 		st->saved++;
-		st->bytes += c.len;
+		st->partial += part;
+		st->bytes += n;
 		sym_code_release(&c);
 	}
+	free(per_frame);
 	vec_release(&hot);
 }

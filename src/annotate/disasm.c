@@ -170,6 +170,43 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t len, uint64_t addr,
 	return 0;
 }
 
+int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
+{
+	struct disasm *d;
+	*ret = NULL;
+	int r = disasm_open(&d, machine, DISASM_INTEL, err);
+	if (r < 0)
+		return r;
+	cs_err e = cs_option(d->h, CS_OPT_DETAIL, CS_OPT_OFF);
+	if (e != CS_ERR_OK) {
+		disasm_close(d);
+		return disasm_cs_error(err, "cs_option", e);
+	}
+	VEC(uint32_t) out = { 0 };
+	size_t unit = machine == EM_AARCH64 ? 4 : 1;
+	const uint8_t *p = code;
+	size_t n = len;
+	uint64_t a = 0;
+	while (n) {
+		vec_push(&out, (uint32_t)(p - code));
+		if (cs_disasm_iter(d->h, &p, &n, &a, d->insn))
+			continue;
+		if ((e = cs_errno(d->h)) != CS_ERR_OK) {
+			vec_release(&out);
+			disasm_close(d);
+			return disasm_cs_error(err, "cs_disasm_iter", e);
+		}
+		size_t skip = n < unit ? n : unit;
+		p += skip;
+		n -= skip;
+		a += skip;
+	}
+	vec_push(&out, len);
+	disasm_close(d);
+	*ret = out.v;
+	return (int)out.n - 1;
+}
+
 #else /* !HAVE_CAPSTONE */
 
 struct disasm {
@@ -202,6 +239,12 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t len, uint64_t addr,
 	       struct cprof_err *err)
 {
 	memset(ret, 0, sizeof *ret);
+	return err_set(err, ENOTSUP, "this cprof was built without libcapstone");
+}
+
+int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
+{
+	*ret = NULL;
 	return err_set(err, ENOTSUP, "this cprof was built without libcapstone");
 }
 

@@ -35,6 +35,7 @@ void code_section_bytes(const struct cprof_data *d, struct sbuf *raw, uint32_t *
 		put_le32(rec + CF_LEN, c->len);
 		put_le16(rec + CF_MACHINE, c->machine);
 		rec[CF_BUILD_ID_SIZE] = c->build_id_size > 20 ? 20 : c->build_id_size;
+		rec[CF_FLAGS] = c->flags;
 		memcpy(rec + CF_BUILD_ID, c->build_id, 20);
 		put_le32(rec + CF_LINES, c->first_line);
 		put_le32(rec + CF_NLINES, c->nlines);
@@ -131,13 +132,16 @@ int code_section_parse(struct cprof_data *d, const uint8_t *p, size_t len, uint3
 		struct cprof_code c = { .func = get_le32(r + CF_FUNC), .dso = get_le32(r + CF_DSO),
 					.start = get_le64(r + CF_START), .bytes_off = get_le64(r + CF_BYTES),
 					.len = get_le32(r + CF_LEN), .machine = get_le16(r + CF_MACHINE),
-					.build_id_size = r[CF_BUILD_ID_SIZE], .first_line = get_le32(r + CF_LINES),
+					.build_id_size = r[CF_BUILD_ID_SIZE], .flags = r[CF_FLAGS],
+					.first_line = get_le32(r + CF_LINES),
 					.nlines = get_le32(r + CF_NLINES), .first_inline = get_le32(r + CF_INLINES),
 					.ninlines = get_le32(r + CF_NINLINES), .first_sym = get_le32(r + CF_SYMS),
 					.nsyms = get_le32(r + CF_NSYMS), .comp_dir = get_le32(r + CF_COMP_DIR) };
 		memcpy(c.build_id, r + CF_BUILD_ID, 20);
 		if (c.func >= slen || c.dso >= slen || c.comp_dir >= slen)
 			BAD("'%s': code of function %u refers to a missing string", name, i);
+		if (c.flags & ~CFF_PART)
+			BAD("'%s': code of function %u has unknown flags 0x%x", name, i, c.flags);
 		if (c.build_id_size > 20 || c.len == 0 || c.bytes_off > nb || c.len > nb - c.bytes_off ||
 		    c.start > UINT64_MAX - c.len)
 			BAD("'%s': code of function %u lies outside the code bytes", name, i);

@@ -166,6 +166,12 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	vec_push(&d.code, ((struct cprof_code){ .func = d.frames.v[fr[1]].func, .dso = d.frames.v[fr[1]].dso,
 						.start = 0x1101, .bytes_off = 17, .len = 3, .machine = 183,
 						.first_line = 3, .nlines = 1 }));
+	/* f2 saved in two parts around its samples, a gap between them. */
+	for (int i = 0; i < 2; i++)
+		vec_push(&d.code, ((struct cprof_code){ .func = d.frames.v[fr[2]].func, .dso = d.frames.v[fr[2]].dso,
+							.start = i ? 0x1300 : 0x1200, .bytes_off = i ? 9 : 0,
+							.len = i ? 8 : 9, .machine = 62, .flags = CFF_PART,
+							.first_line = 1, .nlines = 1, .first_inline = 1, .ninlines = 1 }));
 	for (size_t i = 0; i < nsamples; i++) {
 		struct cprof_sample s = { .time = i, .period = 1, .pid = 1, .tid = 1 };
 		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), 0);

@@ -61,6 +61,14 @@ TEST(x86_kinds_targets_and_bad_bytes)
 	ASSERT_EQ(in[6].kind, DISASM_JUMP);
 	ASSERT_EQ(in[6].target, 0x401112);
 	ASSERT(strstr(in[7].text, "div") && strstr(in[7].text, "rcx"));
+	/* The fast boundary walk agrees with the full decoder. */
+	uint32_t *starts;
+	struct cprof_err err;
+	ASSERT_EQ(disasm_insn_starts(EM_X86_64, code, sizeof code, &starts, &err), 8);
+	for (size_t i = 0; i < 8; i++)
+		ASSERT_EQ(starts[i], in[i].addr - 0x401000);
+	ASSERT_EQ(starts[8], sizeof code);
+	free(starts);
 	/* AT&T: size suffixes and % registers (capstone 4 spells them so). */
 	n = decode(EM_X86_64, DISASM_ATT, code, sizeof code, 0x401000, in, 16);
 	ASSERT_EQ(n, 8);
@@ -410,6 +418,72 @@ TEST(code_from_the_binary_only_when_it_is_the_one_recorded)
 	ASSERT(strstr(err.msg, "has changed since (build-id"));
 }
 
+/* A big function saved in parts: the view shows the parts with a gap row
+ * between them, and refuses parts that overlap. */
+TEST(view_of_a_function_saved_in_parts)
+{
+	/* part 1 at 0x1000: xor eax, eax; div rcx; ret (6 bytes)
+	 * part 2 at 0x1100: add rax, 1; jmp 0x1000 (9 bytes) */
+	static const uint8_t code[] = { 0x31, 0xc0, 0x48, 0xf7, 0xf1, 0xc3, 0x48, 0x83, 0xc0, 0x01,
+					0xe9, 0xf7, 0xfe, 0xff, 0xff };
+	struct cprof_data d;
+	struct cprof_err err;
+	cprof_data_init(&d);
+	vec_push(&d.events, ((struct cprof_event){ .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") }));
+	uint32_t fn = cprof_intern(&d, "big"), dso = cprof_intern(&d, "/gone/app");
+	uint64_t addrs[] = { 0x1005, 0x1104, 0x1104 };
+	for (size_t i = 0; i < ARRAY_SIZE(addrs); i++) {
+		struct cprof_frame f = { .func = fn, .dso = dso, .addr = addrs[i] };
+		uint32_t id = cprof_add_frame(&d, &f);
+		vec_push(&d.samples, ((struct cprof_sample){ .period = 1, .stack = cprof_add_stack(&d, &id, 1, 0) }));
+	}
+	for (size_t i = 0; i < sizeof code; i++)
+		vec_push(&d.code_bytes, code[i]);
+	vec_push(&d.code, ((struct cprof_code){ .func = fn, .dso = dso, .start = 0x1100, .bytes_off = 6, .len = 9,
+						.machine = EM_X86_64, .flags = CFF_PART }));
+	vec_push(&d.code, ((struct cprof_code){ .func = fn, .dso = dso, .start = 0x1000, .len = 6,
+						.machine = EM_X86_64, .flags = CFF_PART }));
+	struct ann_profile ap;
+	ASSERT_OK(ann_profile_build(&ap, &d, 0, &err));
+	struct annotator *an = annotator_new(&d);
+	struct ann_code c;
+	ASSERT_OK(annotator_code(an, &ap.funcs.v[0], &c, &err));
+	ASSERT_EQ(c.parts.n, 2);
+	ASSERT_EQ(c.start, 0x1000);
+	ASSERT_EQ(c.len, 0x109);
+	struct ann_view v;
+	ASSERT_OK(ann_view_build(&v, &ap, &ap.funcs.v[0], &c, DISASM_INTEL, &err));
+	ASSERT_EQ(v.rows.n, 6); /* 3 + gap + 2 */
+	ASSERT(v.rows.v[3].gap);
+	ASSERT_EQ(v.rows.v[3].insn.size, 0x100 - 6);
+	ASSERT_EQ(v.saved_bytes, 15);
+	ASSERT_EQ(v.rows.v[5].insn.target, 0x1000);
+	ASSERT(v.rows.v[5].back_edge);
+	ASSERT(v.rows.v[0].target);
+	ASSERT_EQ(v.rows.v[v.hottest].insn.addr, 0x1104);
+	ASSERT_EQ(v.outside_samples, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	const struct ann_binary *bin = annotator_binary(an, &ap.funcs.v[0]);
+	struct ann_print_opts po = { .sources = ann_sources_new() };
+	ann_print_text(out, &ap, &v, bin, &po);
+	fclose(out);
+	ASSERT(strstr(buf, "in 2 parts around its samples (x86-64, 15 of 265 bytes"));
+	ASSERT(strstr(buf, "250 bytes not saved"));
+	free(buf);
+	ann_sources_free(po.sources);
+	ann_view_release(&v);
+	ann_code_release(&c);
+	/* Overlapping parts are not one function's. */
+	d.code.v[0].start = 0x1002;
+	ASSERT_EQ(annotator_code(an, &ap.funcs.v[0], &c, &err), -EBADMSG);
+	ASSERT(strstr(err.msg, "inconsistent"));
+	annotator_free(an);
+	ann_profile_release(&ap);
+	cprof_data_release(&d);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -427,7 +501,8 @@ int main(int argc, char **argv)
 						  T(every_libc_function_disassembles),
 						  T(code_of_a_real_function),
 						  T(code_from_the_binary_only_when_it_is_the_one_recorded),
-						  T(view_joins_code_samples_lines_inlines) };
+						  T(view_joins_code_samples_lines_inlines),
+						  T(view_of_a_function_saved_in_parts) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		fflush(stdout);

@@ -228,6 +228,7 @@ TEST(code_rejects_inconsistent)
 		{ 5, "lies outside it" },     /* inline range past the code */
 		{ 6, "missing string" },
 		{ 7, "outside the code bytes" }, /* empty function */
+		{ 8, "unknown flags 0x4" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct cprof_data d, e;
@@ -245,6 +246,7 @@ TEST(code_rejects_inconsistent)
 		case 5: d.code_inlines.v[0].hi = 10; break;
 		case 6: d.code_syms.v[0].name = (uint32_t)d.strings.len + 5; break;
 		case 7: d.code.v[1].len = 0; break;
+		case 8: d.code.v[0].flags = 4; break;
 		}
 		ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
 		ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EBADMSG);
