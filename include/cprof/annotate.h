@@ -36,7 +36,7 @@ struct ann_func {
 	uint32_t name, dso;  /* strings of the data */
 	uint32_t flags;      /* FRF_KERNEL / FRF_JIT / FRF_UNKNOWN of its frames */
 	uint64_t samples, weight;
-	uint64_t addr;       /* its lowest sampled address */
+	uint64_t addr;       /* its busiest address (several static functions may share a name) */
 	size_t first_addr, naddrs; /* run in ann_profile.addrs, sorted by address */
 };
 

@@ -186,7 +186,8 @@ void ann_print_text(FILE *out, const struct ann_profile *ap, const struct ann_vi
 		fprintf(out, "  note: %u bytes from %" PRIx64 " are not instructions capstone can decode; shown as .byte\n",
 			v->invalid_bytes, v->first_invalid);
 	if (v->outside_samples)
-		fprintf(out, "  note: %" PRIu64 " samples lie outside this code (another part of the function)\n",
+		fprintf(out, "  note: %" PRIu64 " samples lie outside this code (another part of the function, or "
+			     "another static function of the same name)\n",
 			v->outside_samples);
 	if (v->misaligned_samples)
 		fprintf(out, "  note: %" PRIu64 " samples point inside an instruction, not at its start\n",

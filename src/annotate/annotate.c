@@ -99,6 +99,7 @@ int ann_profile_build(struct ann_profile *ap, const struct cprof_data *d, int ev
 				       .flags = f0->flags & (FRF_KERNEL | FRF_JIT | FRF_UNKNOWN),
 				       .addr = f0->addr, .first_addr = ap->addrs.n };
 		size_t j = i;
+		uint64_t best = 0;
 		for (; j < idx.n && same_func(&d->frames.v[idx.v[j]], f0); j++) {
 			const struct cprof_frame *f = &d->frames.v[idx.v[j]];
 			struct ann_addr *last = ap->addrs.n > fn.first_addr ? &ap->addrs.v[ap->addrs.n - 1] : NULL;
@@ -110,6 +111,12 @@ int ann_profile_build(struct ann_profile *ap, const struct cprof_data *d, int ev
 			}
 			fn.samples += cnt[idx.v[j]];
 			fn.weight += wt[idx.v[j]];
+			/* Copies of a static function share its name: read the
+			 * code of the copy with the busiest address. */
+			if (wt[idx.v[j]] > best) {
+				best = wt[idx.v[j]];
+				fn.addr = f->addr;
+			}
 		}
 		fn.naddrs = ap->addrs.n - fn.first_addr;
 		vec_push(&ap->funcs, fn);

@@ -69,10 +69,16 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 		for (k = 0; k < out->n; k++)
 			if (out->v[k].func == h->func && out->v[k].dso == h->dso)
 				break;
-		if (k == out->n)
+		if (k == out->n) {
 			vec_push(out, *h);
-		else
-			out->v[k].samples += h->samples;
+			continue;
+		}
+		/* Static functions of the same name (a static inline in a header
+		 * has a copy per object file): save the copy with the most
+		 * samples, through its busiest address. */
+		if (h->samples > per_frame[out->v[k].frame])
+			out->v[k].frame = h->frame;
+		out->v[k].samples += h->samples;
 	}
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, cmp_hot);
