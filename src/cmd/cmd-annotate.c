@@ -42,6 +42,9 @@ static void help(void)
 	       "                         always or never\n"
 	       "      --list-symbols     print the functions with samples, hottest first\n"
 	       "  -h, --help             show this help\n");
+	if (!disasm_available())
+		printf("\nThis cprof was built without libcapstone: annotate cannot disassemble\n"
+		       "(install libcapstone-dev and rebuild).\n");
 }
 
 enum { OPT_SOURCE = 256, OPT_NO_SOURCE, OPT_PERCENT, OPT_COLOR, OPT_LIST_SYMBOLS, OPT_LIST };
