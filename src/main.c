@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, "Show a recorded profile: top functions, call tree, threads" },
 	{ "flamegraph", cmd_flamegraph, "Draw an interactive flame graph (SVG or HTML)" },
 	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
+	{ "annotate", cmd_annotate, "Show hot functions instruction by instruction, with source" },
 };
 
 static void usage(FILE *fp)

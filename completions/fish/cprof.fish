@@ -43,7 +43,20 @@ end
 function __cprof_wants_opt
     __cprof_cmd >/dev/null; or return 1
     __cprof_after_dashdash; and return 1
-    not __cprof_prev_is -i --input -o --output -f --format -s --sort -e --event --color --call-graph
+    not __cprof_prev_is -i --input -o --output -f --format -s --sort -e --event --color --call-graph -M --asm-syntax --percent-limit
+end
+
+# cprof annotate: function names from the recording (-i FILE, else cprof.data).
+function __cprof_symbols
+    set -l tok (commandline -opc)
+    set -l input cprof.data
+    for i in (seq (count $tok))
+        if contains -- $tok[$i] -i --input; and test $i -lt (count $tok)
+            set input $tok[(math $i + 1)]
+        end
+    end
+    set -l bin (__cprof_bin)
+    $bin annotate --list-symbols -i $input 2>/dev/null
 end
 
 function __cprof_opts
@@ -97,9 +110,14 @@ complete -c cprof -n 'not __cprof_after_dashdash; and __cprof_prev_is --call-gra
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -f --format' \
     -a 'text json csv folded'
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -s --sort' \
-    -a 'self total'
+    -a 'self total line'
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and __cprof_prev_is -e --event' \
     -a '(__cprof_events)'
+
+complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_prev_is -f --format' -a 'text json'
+complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_prev_is -M --asm-syntax' -a 'intel att'
+complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_wants_opt; and not string match -q -- "-*" (commandline -ct)' \
+    -a '(__cprof_symbols)'
 
 # cprof record [OPTIONS] -- CMD ARGS
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and __cprof_after_dashdash' -a '(__cprof_workload)'

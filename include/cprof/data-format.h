@@ -52,6 +52,7 @@ enum section_type {
 	SECTION_STACKS = 6,  /* u32 words: n | flags, then n frame indexes, leaf first */
 	SECTION_SAMPLES = 7, /* SMP_* records */
 	SECTION_MAPS = 8,    /* MA_* records */
+	SECTION_CODE = 9,    /* machine code, line rows and inline ranges of the hottest functions (CODE_*) */
 	/* Memory profile (record --mem); present only in such recordings. */
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
@@ -93,6 +94,12 @@ enum section_type {
 #define FRF_KERNEL 2u
 #define FRF_UNKNOWN 4u /* nothing knew this address */
 #define FRF_JIT 8u     /* resolved from a perf-PID.map */
+/*
+ * FR_ADDR is the address itself, not the function's start, and frames are
+ * unique per address: the leaf frames of the samples are therefore the
+ * per-address sample counts that `cprof annotate` shows, with no table of
+ * their own.
+ */
 
 /* SECTION_STACKS: the word holding the frame count also carries flags. */
 #define STACK_COUNT_MASK 0x00ffffffu
@@ -118,6 +125,73 @@ enum section_type {
 #define MA_BUILD_ID_SIZE 32 /* u8 */
 #define MA_BUILD_ID 36 /* u8[20] */
 #define MA_SIZE 64
+
+/*
+ * SECTION_CODE: what `cprof annotate` needs of the hottest functions when
+ * their binary was rebuilt, deleted or is on another machine. One section,
+ * so one compression frame covers all of it:
+ *
+ *   header (CODE_HDR_SIZE)
+ *   nfuncs x CF_* records, nlines x CL_*, ninlines x CI_*, nsyms x CY_*
+ *   nbytes bytes of machine code (the functions' code, back to back)
+ *
+ * Each function owns a run of line rows, inline ranges and call-target
+ * symbols (first + count). Offsets (CL_OFF, CI_LO, CI_HI) are relative to
+ * the function's start address.
+ */
+#define CODE_NFUNCS 0   /* u32 */
+#define CODE_NLINES 4   /* u32 */
+#define CODE_NINLINES 8 /* u32 */
+#define CODE_NSYMS 12   /* u32 */
+#define CODE_NBYTES 16  /* u64 */
+#define CODE_HDR_SIZE 24
+
+/* Function (80 bytes). */
+#define CF_FUNC 0           /* u32 string: function name, as in its frames */
+#define CF_DSO 4            /* u32 string: binary path, as in its frames */
+#define CF_START 8          /* u64 ELF virtual address of its first byte */
+#define CF_BYTES 16         /* u64 offset of its code in the code bytes */
+#define CF_LEN 24           /* u32 bytes of code */
+#define CF_MACHINE 28       /* u16 ELF e_machine (62 x86-64, 183 AArch64) */
+#define CF_BUILD_ID_SIZE 30 /* u8, 0 to 20 */
+#define CF_FLAGS 31         /* u8 CFF_* */
+#define CF_BUILD_ID 32      /* u8[20] GNU build ID of the binary the code was read from */
+#define CF_LINES 52         /* u32 first line row */
+#define CF_NLINES 56        /* u32 */
+#define CF_INLINES 60       /* u32 first inline range */
+#define CF_NINLINES 64      /* u32 */
+#define CF_SYMS 68          /* u32 first call-target symbol */
+#define CF_NSYMS 72         /* u32 */
+#define CF_COMP_DIR 76      /* u32 string: compilation directory, for relative source paths; "" if unknown */
+#define CF_SIZE 80
+/* The record holds one part of a bigger function: the code around its
+ * sampled instructions. Its other parts are records with the same CF_FUNC
+ * and CF_DSO; code between them was not saved. */
+#define CFF_PART 1u
+
+/* Line row (12 bytes): from CL_OFF up to the next row's offset (or the end of
+ * the function) the code belongs to FILE:LINE. Sorted by offset. */
+#define CL_OFF 0   /* u32 offset from the function's start */
+#define CL_FILE 4  /* u32 string: source file */
+#define CL_LINE 8  /* u32 line, 0 if unknown */
+#define CL_SIZE 12
+
+/* Inline range (24 bytes): code in [LO, HI) is an inlined copy of FUNC,
+ * called from FILE:LINE of the function (or inline copy) one level out. */
+#define CI_LO 0     /* u32 offset */
+#define CI_HI 4     /* u32 offset, > LO */
+#define CI_FUNC 8   /* u32 string: the inlined function */
+#define CI_FILE 12  /* u32 string: call site file */
+#define CI_LINE 16  /* u32 call site line */
+#define CI_DEPTH 20 /* u32 1 = inlined into the function itself, 2 = into a depth-1 copy... */
+#define CI_SIZE 24
+
+/* Call-target symbol (16 bytes): the name of an address the function calls
+ * or jumps to outside itself (functions, PLT entries). */
+#define CY_ADDR 0  /* u64 ELF virtual address */
+#define CY_NAME 8  /* u32 string */
+#define CY_RES 12  /* u32 0 */
+#define CY_SIZE 16
 
 /* SECTION_MEM_SITES record (96 bytes): the allocations made from one stack. */
 #define MS_PID 0            /* u32 */

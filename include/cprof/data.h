@@ -64,6 +64,39 @@ struct cprof_mem_point {
 	uint64_t time, bytes;
 };
 
+/* Machine code of one hot function (SECTION_CODE), for `cprof annotate`.
+ * Its line rows, inline ranges and call-target symbols are runs in the
+ * data's code_lines, code_inlines and code_syms; its bytes are
+ * code_bytes.v[bytes_off .. bytes_off + len). The reader guarantees every
+ * run and offset is in range and the line rows are sorted. */
+struct cprof_code {
+	uint32_t func, dso; /* strings, as in the function's frames */
+	uint64_t start;     /* ELF virtual address of the first byte */
+	uint64_t bytes_off;
+	uint32_t len;
+	uint16_t machine;   /* ELF e_machine */
+	uint8_t build_id_size;
+	uint8_t flags;      /* CFF_PART */
+	uint8_t build_id[20];
+	uint32_t first_line, nlines, first_inline, ninlines, first_sym, nsyms;
+	uint32_t comp_dir;  /* string: where relative source paths start, "" if unknown */
+};
+
+struct cprof_code_line {
+	uint32_t off, file, line; /* off: from the function's start; file: string */
+};
+
+struct cprof_code_inline {
+	uint32_t lo, hi;          /* offsets from the function's start, lo < hi */
+	uint32_t func, file, line; /* the inlined function; its call site one level out */
+	uint32_t depth;           /* 1: inlined into the function itself */
+};
+
+struct cprof_code_sym {
+	uint64_t addr;
+	uint32_t name;
+};
+
 struct cprof_kv {
 	uint32_t key, value; /* string offsets */
 };
@@ -88,6 +121,12 @@ struct cprof_data {
 	/* GPU activity (cprof record --gpu, gpu-data.h); empty otherwise. */
 	VEC(struct cprof_gpu_op) gpu_ops;
 	VEC(struct cprof_gpu_api) gpu_api;
+	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
+	VEC(struct cprof_code) code;
+	VEC(struct cprof_code_line) code_lines;
+	VEC(struct cprof_code_inline) code_inlines;
+	VEC(struct cprof_code_sym) code_syms;
+	VEC(uint8_t) code_bytes;
 };
 
 void cprof_data_init(struct cprof_data *d);

@@ -54,6 +54,8 @@ struct fg_name {
 	uint32_t len;          /* length of the full label */
 	uint32_t shown;        /* length displayed (the suffix stripped) */
 	uint32_t flags;        /* FRF_KERNEL / FRF_INLINED from the suffix */
+	uint32_t hot_off;      /* into names_buf: the function's hottest line ("file.c:42"), shown in its tooltip */
+	uint32_t hot_len;      /* 0: none known */
 };
 
 struct flamegraph {

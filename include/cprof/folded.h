@@ -14,6 +14,8 @@
 
 /* Write the profile's stacks, root first, one line per distinct stack. */
 void folded_write(FILE *out, const struct profile *p);
+/* The same with each frame's source line: "func [file.c:42]" (report --lines). */
+void folded_write_lines(FILE *out, const struct profile *p);
 
 /* Called for each malformed line; the line is skipped. */
 typedef void (*folded_warn_fn)(void *ctx, const char *name, size_t lineno, const char *why);

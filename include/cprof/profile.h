@@ -24,10 +24,15 @@ struct profile_filter {
 /* A function: all frames with the same name in the same binary. */
 struct profile_func {
 	uint32_t name, dso;       /* string offsets into the data */
-	uint32_t file, line;      /* source location of the first frame seen */
+	uint32_t file, line;      /* its hottest source line (see line_weight); "" / 0 if none known */
 	uint32_t flags;           /* FRF_* of the first frame seen */
 	uint64_t self, total;     /* weight where it is the leaf / anywhere on the stack */
 	uint64_t self_samples, total_samples;
+	/* The hottest line is the one with the most self weight; for a
+	 * function without self weight, the one its total weight passes
+	 * through most (the call site). line_weight is that line's weight. */
+	uint64_t line_weight;
+	bool line_by_total;
 };
 
 /* One distinct stack after filtering, with what landed on it. */
@@ -57,6 +62,26 @@ struct profile {
 int profile_build(struct profile *p, const struct cprof_data *d, const struct profile_filter *f,
 		  struct cprof_err *err) CPROF_WUR;
 void profile_release(struct profile *p);
+
+/*
+ * Samples per source line, inline-aware: a line is (file, line, function,
+ * binary) of a frame, so code inlined from a header is the inlined
+ * function's line, wherever it was inlined. Self goes to the leaf frame's
+ * line, total to every distinct line on the stack once. Frames without a
+ * line count as one line "" / 0 per function.
+ */
+struct profile_line {
+	uint32_t file, line, func, dso; /* strings, except line */
+	uint32_t flags;                 /* FRF_* of the frame (inlined, kernel) */
+	uint64_t self, total, self_samples, total_samples;
+};
+struct profile_lines {
+	VEC(struct profile_line) v;
+};
+void profile_lines_build(struct profile_lines *pl, const struct profile *p);
+void profile_lines_release(struct profile_lines *pl);
+/* Line indexes sorted by self (total = false) or total weight, heaviest first; caller frees. */
+uint32_t *profile_lines_sorted(const struct profile_lines *pl, bool total, size_t *ret_n);
 
 /* Samples a sample stands for: 1 for a real sample, its count for folded input. */
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s);

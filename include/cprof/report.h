@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include "cprof/profile.h"
 
-enum sort_key { SORT_SELF, SORT_TOTAL, _SORT_MAX };
+/* SORT_LINE: source lines instead of functions, by self weight (report --sort line). */
+enum sort_key { SORT_SELF, SORT_TOTAL, SORT_LINE, _SORT_MAX };
 extern const char *const sort_key_names[]; /* NULL-terminated, indexed by enum sort_key */
 
 enum report_format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV, FORMAT_FOLDED, _FORMAT_MAX };
@@ -21,6 +22,8 @@ struct report_opts {
 	bool call_tree;
 	bool threads;
 	double percent_limit; /* hide rows below this share of the total */
+	bool lines;           /* rows are source lines (text, CSV), or a "lines" array too (JSON) */
+	bool hint;            /* text: end with how to annotate the top function */
 	bool color;
 	const char *input;    /* file name, for the header */
 };

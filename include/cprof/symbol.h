@@ -56,6 +56,53 @@ int symbolizer_kernel(struct symbolizer *s, uint64_t ip, struct sym_frame *out);
  * /tmp/perf-PID.map (read once per pid). Returns 1 (SYMF_UNKNOWN if absent). */
 int symbolizer_jit(struct symbolizer *s, uint32_t pid, uint64_t ip, struct sym_frame *out);
 
+/*
+ * What `cprof annotate` needs of one function, read from its binary: the
+ * code bytes, the line table rows and inline instances that cover it. Line
+ * rows and inline ranges are sorted by offset. Strings are the
+ * symbolizer's; bytes and arrays are owned (sym_code_release()).
+ */
+struct sym_code_line {
+	uint32_t off;       /* from start */
+	const char *file;   /* "" if unknown */
+	uint32_t line;
+};
+struct sym_code_inline {
+	uint32_t lo, hi;    /* offsets from start, lo < hi */
+	const char *func;   /* the inlined function */
+	const char *file;   /* call site, one level out */
+	uint32_t line, depth;
+};
+struct sym_code {
+	const char *func;   /* the symbol's display name */
+	uint64_t start;     /* ELF virtual address */
+	uint8_t *bytes;
+	uint32_t len;
+	uint16_t machine;   /* ELF e_machine */
+	uint8_t build_id_size;
+	uint8_t build_id[20];
+	const char *comp_dir; /* compilation directory of relative source paths, "" if unknown */
+	VEC(struct sym_code_line) lines;
+	VEC(struct sym_code_inline) inlines;
+};
+void sym_code_release(struct sym_code *c);
+
+/*
+ * The function that holds vaddr (an ELF virtual address, as in frames) in
+ * the binary of map (path and build id are used). max_len bounds the code
+ * read: a bigger function fails with EFBIG. Errors name the binary.
+ */
+int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
+		    struct sym_code *ret, struct cprof_err *err) CPROF_WUR;
+/* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
+ * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */
+const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
+/* True when the symbolizer has already opened the binary of map. */
+bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map);
+
+/* The GNU build ID of an ELF file; its size, 0 if it has none. */
+int sym_file_build_id(const char *path, uint8_t id[20], struct cprof_err *err) CPROF_WUR;
+
 /* Demangle C++ (_Z) and Rust (_R, legacy _ZN..h<hash>E) names; returns a malloc'd
  * string, or NULL if name is not mangled or cannot be demangled. */
 char *demangle(const char *name);

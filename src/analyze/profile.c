@@ -124,6 +124,93 @@ static bool stack_touches_dso(const struct cprof_data *d, uint32_t stack, const 
 	return false;
 }
 
+/*
+ * Weight per (function, file, line), self and total apart, for the
+ * function's hottest line: open addressing over a table of such cells.
+ * Runs once per distinct stack and frame, not per sample.
+ */
+struct line_cell {
+	uint32_t func, file, line, used;
+	uint64_t self, total;
+};
+
+struct line_acc {
+	struct line_cell *v;
+	size_t cap, n;
+};
+
+static uint64_t line_hash(uint32_t func, uint32_t file, uint32_t line)
+{
+	uint64_t h = ((uint64_t)func << 32 | file) * 0x9e3779b97f4a7c15ULL;
+	return (h ^ line) * 0xbf58476d1ce4e5b9ULL;
+}
+
+static struct line_cell *line_cell(struct line_acc *a, uint32_t func, uint32_t file, uint32_t line)
+{
+	if ((a->n + 1) * 2 > a->cap) {
+		struct line_acc g = { .cap = a->cap ? a->cap * 2 : 1024 };
+		g.v = xcalloc(g.cap, sizeof *g.v);
+		for (size_t i = 0; i < a->cap; i++)
+			if (a->v[i].used) {
+				size_t k = line_hash(a->v[i].func, a->v[i].file, a->v[i].line) & (g.cap - 1);
+				while (g.v[k].used)
+					k = (k + 1) & (g.cap - 1);
+				g.v[k] = a->v[i];
+			}
+		g.n = a->n;
+		free(a->v);
+		*a = g;
+	}
+	size_t k = line_hash(func, file, line) & (a->cap - 1);
+	for (; a->v[k].used; k = (k + 1) & (a->cap - 1))
+		if (a->v[k].func == func && a->v[k].file == file && a->v[k].line == line)
+			return &a->v[k];
+	a->v[k] = (struct line_cell){ .func = func, .file = file, .line = line, .used = 1 };
+	a->n++;
+	return &a->v[k];
+}
+
+static void line_add(struct line_acc *a, const struct cprof_data *d, uint32_t func, uint32_t frame, uint64_t w,
+		     bool self)
+{
+	const struct cprof_frame *f = &d->frames.v[frame];
+	if (!f->file && !f->line)
+		return;
+	struct line_cell *c = line_cell(a, func, f->file, f->line);
+	if (self)
+		c->self += w;
+	else
+		c->total += w;
+}
+
+/* Each function's hottest line: by self weight, else by total. Ties go to
+ * the lower line number, so the choice does not depend on table order. */
+static void hottest_lines(struct profile *p, const struct line_acc *a)
+{
+	for (size_t i = 0; i < p->funcs.n; i++) {
+		p->funcs.v[i].file = 0;
+		p->funcs.v[i].line = 0;
+		p->funcs.v[i].line_weight = 0;
+		p->funcs.v[i].line_by_total = false;
+	}
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct line_cell *c = &a->v[i];
+		if (!c->used)
+			continue;
+		struct profile_func *f = &p->funcs.v[c->func];
+		bool by_total = f->self == 0;
+		uint64_t w = by_total ? c->total : c->self;
+		if (!w)
+			continue;
+		if (w > f->line_weight || (w == f->line_weight && (c->line < f->line || (c->line == f->line && c->file < f->file)))) {
+			f->file = c->file;
+			f->line = c->line;
+			f->line_weight = w;
+			f->line_by_total = by_total;
+		}
+	}
+}
+
 int profile_build(struct profile *p, const struct cprof_data *d, const struct profile_filter *f,
 		  struct cprof_err *err)
 {
@@ -180,6 +267,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	 * once, so recursion does not count a sample twice. */
 	uint32_t *seen = xcalloc(p->funcs.n ? p->funcs.n : 1, sizeof *seen);
 	uint32_t mark = 0;
+	struct line_acc la = { 0 };
 	for (size_t st = 0; st < nst; st++) {
 		if (!c[st] && !w[st])
 			continue;
@@ -191,6 +279,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 		struct profile_func *leaf = &p->funcs.v[p->frame_func[fr[0]]];
 		leaf->self += w[st];
 		leaf->self_samples += c[st];
+		line_add(&la, d, p->frame_func[fr[0]], fr[0], w[st], true);
 		mark++;
 		for (uint32_t k = 0; k < n; k++) {
 			uint32_t fn = p->frame_func[fr[k]];
@@ -199,8 +288,13 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			seen[fn] = mark;
 			p->funcs.v[fn].total += w[st];
 			p->funcs.v[fn].total_samples += c[st];
+			/* The innermost frame of the function: where its total
+			 * weight leaves it. */
+			line_add(&la, d, fn, fr[k], w[st], false);
 		}
 	}
+	hottest_lines(p, &la);
+	free(la.v);
 	free(seen);
 	free(w);
 	free(c);

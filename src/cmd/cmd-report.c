@@ -16,7 +16,7 @@
 
 static const char usage_line[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
-	"                    [--sort self|total] [--top N] [--no-children]\n"
+	"                    [--sort self|total|line] [--lines] [--top N] [--no-children]\n"
 	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
 	"                    [--pid PID] [--dso NAME]\n"
 	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
@@ -32,7 +32,10 @@ static void help(void)
 	       "(file or '-' for stdin); the format is detected.\n\n"
 	       "  -i, --input FILE       input file (default cprof.data; '-' reads stdin)\n"
 	       "  -f, --format FMT       text (default), json, csv or folded\n"
-	       "  -s, --sort KEY         order functions by self (default) or total\n"
+	       "  -s, --sort KEY         order functions by self (default) or total; 'line':\n"
+	       "                         source lines instead of functions, by self\n"
+	       "  -l, --lines            rows are source lines (text, CSV), JSON adds a\n"
+	       "                         \"lines\" array, folded frames carry their line\n"
 	       "  -n, --top N            show at most N functions (default 40 in text,\n"
 	       "                         all in the other formats)\n"
 	       "      --no-children      hide the total (self + callees) column\n"
@@ -66,6 +69,7 @@ static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "sort", required_argument, NULL, 's' },
+	{ "lines", no_argument, NULL, 'l' },
 	{ "top", required_argument, NULL, 'n' },
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "call-tree", no_argument, NULL, 'G' },
@@ -86,7 +90,7 @@ static const struct option long_opts[] = {
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "i:f:s:n:GTe:h";
+static const char short_opts[] = "i:f:s:ln:GTe:h";
 
 /* report --mem: the memory sections, and optionally the heap chart
  * (plot: opened, or NULL; the caller aborts it if it is left open). */
@@ -138,9 +142,13 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 's':
 			if ((k = enum_from_string(sort_key_names, optarg)) < 0)
-				return cmd_usage_error("report", usage_line, "unknown sort key '%s'; expected one of: self, total", optarg);
-			o.sort = (enum sort_key)k;
+				return cmd_usage_error("report", usage_line, "unknown sort key '%s'; expected one of: self, total, line", optarg);
+			/* line: rows are lines, ordered by self. */
+			if (k == SORT_LINE)
+				o.lines = true;
+			o.sort = k == SORT_LINE ? SORT_SELF : (enum sort_key)k;
 			break;
+		case 'l': o.lines = true; break;
 		case 'n':
 			if (parse_u64(optarg, &v) < 0)
 				return cmd_usage_error("report", usage_line, "--top needs a number, not '%s'", optarg);
@@ -195,6 +203,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+	if (o.lines && (mem || gpu || timeline))
+		return cmd_usage_error("report", usage_line, "--lines and --sort line go with the CPU profile, not --mem or --gpu");
 	if ((weight_set || plot) && !mem)
 		return cmd_usage_error("report", usage_line, "--weight and --plot go with --mem");
 	if (mem && (gpu || timeline))
@@ -255,11 +265,17 @@ int cmd_report(int argc, char **argv)
 	}
 	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	o.color = fmt == FORMAT_TEXT && output_use_color(stdout, color);
+	o.hint = fmt == FORMAT_TEXT && strcmp(input, "-") != 0;
 	switch (fmt) {
 	case FORMAT_TEXT: report_text(stdout, &p, &o); break;
 	case FORMAT_JSON: report_json(stdout, &p, &o); break;
 	case FORMAT_CSV: report_csv(stdout, &p, &o); break;
-	case FORMAT_FOLDED: folded_write(stdout, &p); break;
+	case FORMAT_FOLDED:
+		if (o.lines)
+			folded_write_lines(stdout, &p);
+		else
+			folded_write(stdout, &p);
+		break;
 	case _FORMAT_MAX: break;
 	}
 	profile_release(&p);

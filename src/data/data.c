@@ -38,6 +38,11 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->mem_curve);
 	vec_release(&d->gpu_ops);
 	vec_release(&d->gpu_api);
+	vec_release(&d->code);
+	vec_release(&d->code_lines);
+	vec_release(&d->code_inlines);
+	vec_release(&d->code_syms);
+	vec_release(&d->code_bytes);
 	hashidx_release(&d->str_idx);
 	hashidx_release(&d->frame_idx);
 	hashidx_release(&d->stack_idx);

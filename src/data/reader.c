@@ -12,6 +12,7 @@
 
 #include "cprof/data.h"
 #include "mem-data.h"
+#include "code-data.h"
 
 /* A decompressed section may not claim more than this (guards memory). */
 #define MAX_RAW_SIZE (8ULL << 30)
@@ -20,6 +21,8 @@
 static const char *section_name(uint32_t type)
 {
 	static const char *names[] = { "?", "meta", "strings", "events", "threads", "frames", "stacks", "samples", "maps" };
+	if (type == SECTION_CODE)
+		return "code";
 	if (type == SECTION_MEM_SITES)
 		return "memory sites";
 	if (type == SECTION_MEM_PROCS)
@@ -113,7 +116,8 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
 		uint32_t type = get_le32(e + SEC_TYPE);
-		if (type == 0 || (type > SECTION_MAPS && !mem_section_type(type) && !gpu_section_type(type)))
+		if (type == 0 || (type > SECTION_MAPS && type != SECTION_CODE && !mem_section_type(type) &&
+				  !gpu_section_type(type)))
 			continue; /* a newer writer's section: skip it */
 		if (sec[type].present)
 			BAD("'%s': section '%s' appears twice", name, section_name(type));
@@ -247,6 +251,10 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 			vec_push(&d->maps, m);
 		}
 	}
+
+	s = &sec[SECTION_CODE];
+	if (s->present && (r = code_section_parse(d, s->p, s->len, s->count, name, err)) < 0)
+		goto out;
 
 	for (uint32_t t = SECTION_MEM_SITES; t <= SECTION_MEM_CURVE; t++) {
 		s = &sec[t];

@@ -11,6 +11,7 @@
 #include "cprof/data.h"
 #include "cprof/outfile.h"
 #include "mem-data.h"
+#include "code-data.h"
 
 /* Sections smaller than this are stored raw: compression would not pay. */
 #define COMPRESS_MIN 4096
@@ -105,6 +106,9 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		}
 		s->count = (uint32_t)d->samples.n;
 		break;
+	case SECTION_CODE:
+		code_section_bytes(d, &s->raw, &s->count);
+		break;
 	case SECTION_GPU_OPS:
 	case SECTION_GPU_API:
 		gpu_section_bytes(d, type, &s->raw, &s->count);
@@ -135,14 +139,15 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
 					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
 					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE,
-					SECTION_GPU_OPS,   SECTION_GPU_API };
+					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
 	size_t norder = 0;
 	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
 		/* Memory and GPU sections only when there is such data, so
 		 * CPU-only files stay as they were. */
 		if (mem_section_type(all[i]) ? mem_section_present(d, all[i])
-		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n) : true)
+		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n)
+		    : all[i] == SECTION_CODE ? d->code.n > 0 : true)
 			order[norder++] = all[i];
 	struct sbuf out = SBUF_INIT;
 	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];
@@ -158,7 +163,9 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 		const void *stored = s.raw.buf;
 		size_t stored_len = s.raw.len;
 		void *z = NULL;
-		if (s.raw.len >= COMPRESS_MIN) {
+		/* The code section is mostly sparse records and repeated bytes:
+		 * worth compressing even when small. */
+		if (s.raw.len >= COMPRESS_MIN || (order[i] == SECTION_CODE && s.raw.len >= 256)) {
 			size_t bound = ZSTD_compressBound(s.raw.len);
 			z = xmalloc(bound);
 			size_t zn = ZSTD_compress(z, bound, s.raw.buf, s.raw.len, 3);

@@ -9,7 +9,32 @@
 
 #include "cprof/folded.h"
 
+static void write_stacks(FILE *out, const struct profile *p, bool lines);
+
 void folded_write(FILE *out, const struct profile *p)
+{
+	write_stacks(out, p, false);
+}
+
+void folded_write_lines(FILE *out, const struct profile *p)
+{
+	write_stacks(out, p, true);
+}
+
+/* "func [file.c:42]_[i]": the line goes before the suffix folded readers look for. */
+static void line_label(const struct cprof_data *d, const struct cprof_frame *f, struct sbuf *out)
+{
+	sbuf_adds(out, cprof_str(d, f->func));
+	const char *file = cprof_str(d, f->file), *base = strrchr(file, '/');
+	if (*file && f->line)
+		sbuf_addf(out, " [%s:%u]", base ? base + 1 : file, f->line);
+	if (f->flags & FRF_KERNEL)
+		sbuf_adds(out, "_[k]");
+	else if (f->flags & FRF_INLINED)
+		sbuf_adds(out, "_[i]");
+}
+
+static void write_stacks(FILE *out, const struct profile *p, bool lines)
 {
 	const struct cprof_data *d = p->d;
 	struct sbuf line = SBUF_INIT;
@@ -19,7 +44,10 @@ void folded_write(FILE *out, const struct profile *p)
 		const uint32_t *fr = cprof_stack_frames(d, ps->stack);
 		sbuf_reset(&line);
 		for (uint32_t k = n; k-- > 0;) {
-			profile_frame_label(d, &d->frames.v[fr[k]], &line);
+			if (lines)
+				line_label(d, &d->frames.v[fr[k]], &line);
+			else
+				profile_frame_label(d, &d->frames.v[fr[k]], &line);
 			if (k)
 				sbuf_addc(&line, ';');
 		}

@@ -5,8 +5,41 @@
 #include "cprof/output.h"
 #include "cprof/report.h"
 
+/* --lines: one row per source line. */
+static void csv_lines(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	struct profile_lines pl;
+	size_t n, shown = 0;
+	profile_lines_build(&pl, p);
+	uint32_t *order = profile_lines_sorted(&pl, o->sort == SORT_TOTAL, &n);
+	double tw = p->total_weight ? (double)p->total_weight : 1.0;
+	fprintf(out, "self_percent,total_percent,self_samples,total_samples,self_weight,total_weight,file,line,function,dso,inlined\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_line *l = &pl.v.v[order[i]];
+		double ps = 100.0 * (double)l->self / tw, pt = 100.0 * (double)l->total / tw;
+		if ((o->sort == SORT_TOTAL ? pt : ps) < o->percent_limit || (o->top && shown >= o->top))
+			break;
+		fprintf(out, "%.4f,%.4f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", ps, pt, l->self_samples,
+			l->total_samples, l->self, l->total);
+		csv_field(out, cprof_str(d, l->file));
+		fprintf(out, ",%u,", l->line);
+		csv_field(out, cprof_str(d, l->func));
+		fputc(',', out);
+		csv_field(out, cprof_str(d, l->dso));
+		fprintf(out, ",%d\n", (l->flags & FRF_INLINED) ? 1 : 0);
+		shown++;
+	}
+	free(order);
+	profile_lines_release(&pl);
+}
+
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o)
 {
+	if (o->lines) {
+		csv_lines(out, p, o);
+		return;
+	}
 	const struct cprof_data *d = p->d;
 	size_t n, shown = 0;
 	uint32_t *order = report_sorted_funcs(p, o->sort, &n);

@@ -23,6 +23,39 @@ static void meta_u64(FILE *out, const struct cprof_data *d, const char *key, con
 		fprintf(out, ",\n  \"%s\": null", json_key);
 }
 
+/* "lines": samples per source line (--lines, --sort line). */
+static void json_lines(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	struct profile_lines pl;
+	size_t n, shown = 0;
+	profile_lines_build(&pl, p);
+	uint32_t *order = profile_lines_sorted(&pl, o->sort == SORT_TOTAL, &n);
+	fprintf(out, ",\n  \"lines\": [");
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_line *l = &pl.v.v[order[i]];
+		double key = pct(o->sort == SORT_TOTAL ? l->total : l->self, p->total_weight);
+		if (key < o->percent_limit || (o->top && shown >= o->top))
+			break;
+		fprintf(out, "%s\n    {\"file\": ", shown ? "," : "");
+		json_string(out, cprof_str(d, l->file));
+		fprintf(out, ", \"line\": %u, \"function\": ", l->line);
+		json_string(out, cprof_str(d, l->func));
+		fprintf(out, ", \"dso\": ");
+		json_string(out, cprof_str(d, l->dso));
+		fprintf(out, ", \"inlined\": %s, \"kernel\": %s, \"self_samples\": %" PRIu64 ", \"total_samples\": %" PRIu64
+			     ", \"self_weight\": %" PRIu64 ", \"total_weight\": %" PRIu64
+			     ", \"self_percent\": %.4f, \"total_percent\": %.4f}",
+			(l->flags & FRF_INLINED) ? "true" : "false", (l->flags & FRF_KERNEL) ? "true" : "false",
+			l->self_samples, l->total_samples, l->self, l->total, pct(l->self, p->total_weight),
+			pct(l->total, p->total_weight));
+		shown++;
+	}
+	fprintf(out, "\n  ]");
+	free(order);
+	profile_lines_release(&pl);
+}
+
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	const struct cprof_data *d = p->d;
@@ -69,13 +102,18 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 		json_string(out, cprof_str(d, f->file));
 		fprintf(out, ", \"line\": %u, \"kernel\": %s, \"self_samples\": %" PRIu64 ", \"total_samples\": %" PRIu64
 			     ", \"self_weight\": %" PRIu64 ", \"total_weight\": %" PRIu64
-			     ", \"self_percent\": %.4f, \"total_percent\": %.4f}",
+			     ", \"self_percent\": %.4f, \"total_percent\": %.4f",
 			f->line, (f->flags & FRF_KERNEL) ? "true" : "false", f->self_samples, f->total_samples, f->self,
 			f->total, pct(f->self, p->total_weight), pct(f->total, p->total_weight));
+		fprintf(out, ", \"line_weight\": %" PRIu64 ", \"line_by_total\": %s}", f->line_weight,
+			f->line_by_total ? "true" : "false");
 		shown++;
 	}
 	free(order);
-	fprintf(out, "\n  ],\n  \"threads\": [");
+	fprintf(out, "\n  ]");
+	if (o->lines)
+		json_lines(out, p, o);
+	fprintf(out, ",\n  \"threads\": [");
 	for (size_t i = 0; i < p->threads.n; i++) {
 		const struct profile_thread *t = &p->threads.v[i];
 		fprintf(out, "%s\n    {\"pid\": %u, \"tid\": %u, \"comm\": ", i ? "," : "", t->pid, t->tid);

@@ -88,10 +88,10 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 	size_t shown = 0;
 	if (o->children)
 		fprintf(out, "%s%7s %7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Total", "Samples",
-			"Function", "Source", "Binary", o->color ? C_OFF : "");
+			"Function", "Hottest line", "Binary", o->color ? C_OFF : "");
 	else
 		fprintf(out, "%s%7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Samples", "Function",
-			"Source", "Binary", o->color ? C_OFF : "");
+			"Hottest line", "Binary", o->color ? C_OFF : "");
 	for (size_t i = 0; i < n; i++) {
 		const struct profile_func *f = &p->funcs.v[order[i]];
 		double ps = pct(f->self, p->total_weight), pt = pct(f->total, p->total_weight);
@@ -105,8 +105,9 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 		shown++;
 		char src[256] = "";
 		const char *file = cprof_str(d, f->file);
+		uint64_t of = f->line_by_total ? f->total : f->self;
 		if (*file && f->line)
-			snprintf(src, sizeof src, "%s:%u", base_name(file), f->line);
+			snprintf(src, sizeof src, "%s:%u %.0f%%", base_name(file), f->line, pct(f->line_weight, of));
 		else if (*file)
 			snprintf(src, sizeof src, "%s", base_name(file));
 		struct sbuf name = SBUF_INIT;
@@ -125,6 +126,96 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 	}
 	if (shown == 0)
 		fprintf(out, "  (no samples)\n");
+	free(order);
+}
+
+/* report --sort line / --lines: samples per source line. */
+static void lines(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	struct profile_lines pl;
+	size_t n, shown = 0;
+	profile_lines_build(&pl, p);
+	uint32_t *order = profile_lines_sorted(&pl, o->sort == SORT_TOTAL, &n);
+	if (o->children)
+		fprintf(out, "%s%7s %7s %9s  %-32s %-32s %s%s\n", o->color ? C_BOLD : "", "Self", "Total", "Samples",
+			"Line", "Function", "Binary", o->color ? C_OFF : "");
+	else
+		fprintf(out, "%s%7s %9s  %-32s %-32s %s%s\n", o->color ? C_BOLD : "", "Self", "Samples", "Line",
+			"Function", "Binary", o->color ? C_OFF : "");
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_line *l = &pl.v.v[order[i]];
+		double ps = pct(l->self, p->total_weight), pt = pct(l->total, p->total_weight);
+		if (o->sort != SORT_TOTAL && !o->children && l->self == 0)
+			continue;
+		if ((o->sort == SORT_TOTAL ? pt : ps) < o->percent_limit || (o->top && shown >= o->top))
+			break;
+		shown++;
+		char src[256];
+		const char *file = cprof_str(d, l->file);
+		if (*file)
+			snprintf(src, sizeof src, "%s:%u", base_name(file), l->line);
+		else
+			snprintf(src, sizeof src, "(no line)");
+		struct sbuf name = SBUF_INIT;
+		sbuf_adds(&name, cprof_str(d, l->func));
+		if (l->flags & FRF_KERNEL)
+			sbuf_adds(&name, " [k]");
+		else if (l->flags & FRF_INLINED)
+			sbuf_adds(&name, " (inlined)");
+		const char *c = pct_color(ps, o->color);
+		if (o->children)
+			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  %-32s %-32s %s\n", c, ps, *c ? C_OFF : "", pt,
+				l->self_samples, src, name.buf, base_name(cprof_str(d, l->dso)));
+		else
+			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  %-32s %-32s %s\n", c, ps, *c ? C_OFF : "", l->self_samples,
+				src, name.buf, base_name(cprof_str(d, l->dso)));
+		sbuf_release(&name);
+	}
+	if (shown == 0)
+		fprintf(out, "  (no samples)\n");
+	free(order);
+	profile_lines_release(&pl);
+}
+
+/* Shell-quote s if it needs it (C++ names have spaces, parentheses...). */
+static void shell_word(FILE *out, const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/+-=@") == strlen(s)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('\'', out);
+	for (; *s; s++)
+		if (*s == '\'')
+			fputs("'\\''", out);
+		else
+			fputc(*s, out);
+	fputc('\'', out);
+}
+
+/* The top function, if annotate can show it (it has code in a binary). */
+static void hint(FILE *out, const struct profile *p, const struct report_opts *o)
+{
+	const struct cprof_data *d = p->d;
+	const char *src = cprof_meta_get(d, "source");
+	if (src && strcmp(src, "folded") == 0)
+		return; /* no addresses: nothing to annotate */
+	size_t n;
+	uint32_t *order = report_sorted_funcs(p, SORT_SELF, &n);
+	for (size_t i = 0; i < n && i < 1; i++) {
+		const struct profile_func *f = &p->funcs.v[order[i]];
+		if (!f->self || (f->flags & (FRF_KERNEL | FRF_UNKNOWN | FRF_JIT)))
+			break;
+		fprintf(out, "\n%shint:%s cprof annotate", o->color ? C_DIM : "", o->color ? C_OFF : "");
+		if (o->input && strcmp(o->input, "cprof.data") != 0) {
+			fputs(" -i ", out);
+			shell_word(out, o->input);
+		}
+		fputc(' ', out);
+		shell_word(out, cprof_str(d, f->name));
+		fputs("   # the top function, instruction by instruction\n", out);
+	}
 	free(order);
 }
 
@@ -184,9 +275,14 @@ static void threads(FILE *out, const struct profile *p, const struct report_opts
 void report_text(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	header(out, p, o);
-	functions(out, p, o);
+	if (o->lines)
+		lines(out, p, o);
+	else
+		functions(out, p, o);
 	if (o->call_tree)
 		call_tree(out, p, o);
 	if (o->threads)
 		threads(out, p, o);
+	if (o->hint)
+		hint(out, p, o);
 }

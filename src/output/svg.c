@@ -193,6 +193,22 @@ void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, 
 	g->nodes.v[cur].before_self += count;
 }
 
+/* The tooltip of a function's frames names its hottest line (profile.h). */
+static void set_hot_line(struct flamegraph *g, uint32_t name, const struct profile *p, const struct profile_func *f)
+{
+	const char *file = cprof_str(p->d, f->file);
+	if (g->names.v[name].hot_len || !*file || !f->line)
+		return;
+	const char *base = strrchr(file, '/');
+	struct sbuf sb = SBUF_INIT;
+	sbuf_addf(&sb, "%s:%u", base ? base + 1 : file, f->line);
+	g->names.v[name].hot_off = (uint32_t)g->names_buf.len;
+	g->names.v[name].hot_len = (uint32_t)sb.len;
+	sbuf_add(&g->names_buf, sb.buf, sb.len);
+	sbuf_addc(&g->names_buf, 0);
+	sbuf_release(&sb);
+}
+
 void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *root, bool reverse, bool before)
 {
 	const struct cprof_data *d = p->d;
@@ -217,6 +233,8 @@ void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *r
 				sbuf_reset(&label);
 				profile_frame_label(d, &d->frames.v[fi], &label);
 				cache[fi] = fg_intern(g, label.buf, label.len);
+				if (!before)
+					set_hot_line(g, cache[fi], p, &p->funcs.v[p->frame_func[fi]]);
 			}
 			vec_push(&path, cache[fi]);
 		}
@@ -318,6 +336,7 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 				sbuf_reset(&label);
 				profile_frame_label(d, &d->frames.v[fi], &label);
 				cache[fi] = fg_intern(g, label.buf, label.len);
+				set_hot_line(g, cache[fi], p, &p->funcs.v[p->frame_func[fi]]);
 			}
 			vec_push(&path, cache[fi]);
 		}
@@ -758,6 +777,10 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		c = diff_color(delta, L->maxdelta, L->o->negate);
 	} else {
 		c = frame_color(g, nm, L->o->palette, L->o->hash);
+	}
+	if (nm->hot_len) {
+		fputs("; hottest line ", out);
+		xml_text(out, g->names_buf.buf + nm->hot_off, nm->hot_len, 0);
 	}
 	fprintf(out, ")</title><rect x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/>",
 		x1, y1, x2 - x1, y2 - y1, c.r, c.g, c.b);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cprof/capture.h"
 #include "cprof/data.h"
 #include "cprof/record.h"
 #include "cprof/symbol.h"
@@ -374,6 +375,12 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		memcpy(cm.build_id, m->build_id, sizeof cm.build_id);
 		vec_push(&d->maps, cm);
 	}
+
+	/* For `cprof annotate`: the code of the hottest functions, read while
+	 * their binaries are still open. */
+	struct capture_opts co = CAPTURE_OPTS_INIT;
+	struct capture_stats cs;
+	capture_hot_code(d, syms, 2, &co, &cs);
 
 	for (size_t i = 0; i < ps.v.n; i++)
 		vec_release(&ps.v.v[i].maps);

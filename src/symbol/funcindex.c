@@ -124,7 +124,7 @@ static void load_syms(struct func_index *f)
 
 /* The symbol covering addr: a sized one that contains it, else the nearest
  * sizeless one below it (hand-written assembly often has no sizes). */
-const char *func_index_symbol(struct func_index *f, uint64_t addr)
+static const struct fsym *symbol_at(struct func_index *f, uint64_t addr)
 {
 	if (!f->syms_loaded)
 		load_syms(f);
@@ -148,9 +148,36 @@ const char *func_index_symbol(struct func_index *f, uint64_t addr)
 	for (size_t k = i + 1, steps = 0; k-- > 0 && steps < 32; steps++) {
 		const struct fsym *s = &f->syms.v[k];
 		if (s->size && addr - s->addr < s->size)
-			return s->name;
+			return s;
 	}
-	return near->size == 0 && addr < near->sec_end ? near->name : NULL;
+	return near->size == 0 && addr < near->sec_end ? near : NULL;
+}
+
+const char *func_index_symbol(struct func_index *f, uint64_t addr)
+{
+	const struct fsym *s = symbol_at(f, addr);
+	return s ? s->name : NULL;
+}
+
+const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_t *start, uint64_t *size)
+{
+	const struct fsym *s = symbol_at(f, addr);
+	if (!s)
+		return NULL;
+	*start = s->addr;
+	*size = s->size;
+	if (!s->size) {
+		/* Sizeless: up to the next symbol above it, within its section. */
+		uint64_t end = s->sec_end;
+		for (size_t k = (size_t)(s - f->syms.v) + 1; k < f->syms.n; k++)
+			if (f->syms.v[k].addr > s->addr) {
+				if (f->syms.v[k].addr < end)
+					end = f->syms.v[k].addr;
+				break;
+			}
+		*size = end - s->addr;
+	}
+	return s->name;
 }
 
 /* ---- inline chains ---- */
@@ -284,5 +311,27 @@ int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_D
 	int n = 0;
 	for (int32_t node = (int32_t)best; node >= 0 && n < max; node = t->nodes.v[node].parent)
 		chain[n++] = t->nodes.v[node].die;
+	return n;
+}
+
+int func_index_inlines(struct func_index *f, Dwarf_Die *cu, uint64_t addr, func_index_inline_fn fn, void *ctx)
+{
+	struct cu_table *t = cu_table_get(f, cu);
+	/* The outermost function holding addr, found as in func_index_chain. */
+	const struct frange *top = NULL;
+	for (size_t k = t->tops.n, steps = 0; k-- > 0 && steps < t->tops.n; steps++)
+		if (t->tops.v[k].lo <= addr && addr < t->tops.v[k].hi) {
+			top = &t->tops.v[k];
+			break;
+		}
+	if (!top)
+		return 0;
+	int n = 0;
+	for (uint32_t k = t->inner_first.v[top->node]; k < t->inner_first.v[top->node + 1]; k++) {
+		const struct frange *r = &t->inner.v[k];
+		struct fnode *node = &t->nodes.v[r->node];
+		fn(ctx, &node->die, r->lo, r->hi, node->depth);
+		n++;
+	}
 	return n;
 }

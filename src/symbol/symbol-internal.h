@@ -56,9 +56,30 @@ void func_index_free(struct func_index *f);
 /* Name of the symbol covering addr (module address), or NULL; the name
  * lives as long as the module. */
 const char *func_index_symbol(struct func_index *f, uint64_t addr);
+/* The same, with the symbol's start and size (a sizeless symbol reaches up
+ * to the next symbol or the end of its section). */
+const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_t *start, uint64_t *size);
 /* The inline chain at addr (CU-relative address space of cu): innermost
  * inlined instance first, ending with the subprogram. Returns the number
  * of DIEs stored in chain (at most max), 0 if no function covers addr. */
 int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_Die *chain, int max);
+/* Every range of every inline instance inside the outermost function that
+ * holds addr (CU-relative addresses), with its nesting depth (1: inlined
+ * into the function itself). Returns how many ranges fn was given. */
+typedef void (*func_index_inline_fn)(void *ctx, Dwarf_Die *die, uint64_t lo, uint64_t hi, uint32_t depth);
+int func_index_inlines(struct func_index *f, Dwarf_Die *cu, uint64_t addr, func_index_inline_fn fn, void *ctx);
+
+/* What code.c needs of the symbolizer (symbolizer.c). */
+struct sym_binary {
+	Dwfl_Module *mod;          /* NULL when the file could not be read */
+	struct func_index *index;
+	const char *path;
+};
+/* The binary of map, opened (and cached) on first use. */
+struct sym_binary symbolizer_binary(struct symbolizer *s, const struct sym_map *map);
+/* The display name (demangled) of a function DIE, interned. */
+const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die);
+/* A symbol table name made fit for display: version stripped, demangled, interned. */
+const char *sym_display_name(struct symbolizer *s, const char *raw);
 
 #endif

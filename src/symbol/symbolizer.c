@@ -209,6 +209,24 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 	return (uint32_t)(s->binaries.n - 1);
 }
 
+bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map)
+{
+	for (size_t i = 0; i < s->binaries.n; i++) {
+		const struct binary *b = &s->binaries.v[i];
+		if (strcmp(b->path, map->path) == 0 && b->build_id_size == map->build_id_size &&
+		    (!map->build_id_size || memcmp(b->build_id, map->build_id, map->build_id_size) == 0))
+			return true;
+	}
+	return false;
+}
+
+struct sym_binary symbolizer_binary(struct symbolizer *s, const struct sym_map *map)
+{
+	uint32_t i = binary_get(s, map); /* may grow s->binaries */
+	const struct binary *b = &s->binaries.v[i];
+	return (struct sym_binary){ .mod = b->mod, .index = b->index, .path = b->path };
+}
+
 /* File offset of a sampled address -> the ELF's own virtual address. */
 static bool to_vaddr(const struct binary *b, const struct sym_map *map, uint64_t ip, uint64_t *vaddr)
 {
@@ -230,7 +248,7 @@ static char *strip_version(const char *name)
 	return at ? xstrndup(name, (size_t)(at - name)) : xstrdup(name);
 }
 
-static const char *display_name(struct symbolizer *s, const char *raw)
+const char *sym_display_name(struct symbolizer *s, const char *raw)
 {
 	char *plain = strip_version(raw);
 	char *dem = demangle(plain);
@@ -240,7 +258,7 @@ static const char *display_name(struct symbolizer *s, const char *raw)
 	return r;
 }
 
-static const char *die_name(struct symbolizer *s, Dwarf_Die *die)
+const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Die origin;
@@ -258,7 +276,7 @@ static const char *die_name(struct symbolizer *s, Dwarf_Die *die)
 	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &attr) || dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &attr))
 		link = dwarf_formstring(&attr);
 	if (link)
-		return display_name(s, link);
+		return sym_display_name(s, link);
 	const char *n = dwarf_diename(d);
 	return n ? sym_intern(s, n) : NULL;
 }
@@ -276,7 +294,7 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 		goto unknown;
 	const char *name = func_index_symbol(b->index, lookup);
 	if (name)
-		func = display_name(s, name);
+		func = sym_display_name(s, name);
 	Dwfl_Line *l = dwfl_module_getsrc(b->mod, lookup);
 	int ln = 0;
 	if (l) {
@@ -302,7 +320,7 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 		for (int i = 0; i < nc; i++) {
 			int tag = dwarf_tag(&chain[i]);
 			if (tag == DW_TAG_inlined_subroutine) {
-				const char *iname = die_name(s, &chain[i]);
+				const char *iname = sym_die_name(s, &chain[i]);
 				struct sym_frame f = { .func = iname ? iname : "[unknown]", .dso = dso, .file = cur_file,
 						       .line = cur_line, .addr = vaddr, .flags = SYMF_INLINED };
 				vec_push(&s->frames, f);
@@ -316,7 +334,7 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 				cur_line = dwarf_attr(&chain[i], DW_AT_call_line, &a) && dwarf_formudata(&a, &cl) == 0
 						   ? (uint32_t)cl : 0;
 			} else if (tag == DW_TAG_subprogram) {
-				const char *sname = die_name(s, &chain[i]);
+				const char *sname = sym_die_name(s, &chain[i]);
 				if (!func && sname)
 					func = sname;
 				file = cur_file;

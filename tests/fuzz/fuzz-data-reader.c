@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "cprof/annotate.h"
 #include "cprof/data.h"
 #include "cprof/folded.h"
 #include "cprof/gpu-report.h"
@@ -51,6 +52,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fclose(out);
 			}
 			gpu_summary_release(&gs);
+		}
+		/* Saved code: every function annotate can show must disassemble and print safely. */
+		struct ann_profile ap;
+		if (ann_profile_build(&ap, &d, 0, &err) == 0) {
+			struct annotator *an = annotator_new(&d);
+			FILE *out = fopen("/dev/null", "w");
+			for (size_t i = 0; out && i < ap.funcs.n; i++) {
+				struct ann_code code;
+				struct ann_view v;
+				const struct ann_binary *bin = annotator_binary(an, &ap.funcs.v[i]);
+				if (annotator_code(an, &ap.funcs.v[i], &code, &err) < 0)
+					continue;
+				if (ann_view_build(&v, &ap, &ap.funcs.v[i], &code, DISASM_ATT, &err) == 0) {
+					struct ann_print_opts po = { .source = true, .sources = ann_sources_new() };
+					ann_print_text(out, &ap, &v, bin, &po);
+					ann_print_json(out, &ap, &v, bin, &po);
+					ann_sources_free(po.sources);
+					ann_view_release(&v);
+				}
+				ann_code_release(&code);
+			}
+			if (out)
+				fclose(out);
+			annotator_free(an);
+			ann_profile_release(&ap);
 		}
 		uint8_t *again;
 		size_t len;
@@ -116,9 +142,36 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	for (int i = 0; i < 4; i++) {
 		char name[8];
 		snprintf(name, sizeof name, "f%d", i);
-		struct cprof_frame f = { .func = cprof_intern(&d, name), .dso = cprof_intern(&d, "/x"), .line = (uint32_t)i };
+		struct cprof_frame f = { .func = cprof_intern(&d, name), .dso = cprof_intern(&d, "/x"), .line = (uint32_t)i,
+					 .addr = 0x1000 + 0x100 * (uint64_t)i + (uint64_t)i };
 		fr[i] = cprof_add_frame(&d, &f);
 	}
+	/* Saved code for f0 and f1 (x86-64: a loop with a division, a call,
+	 * an undecodable byte), so mutations reach the code section's checks
+	 * and annotate's views. */
+	static const uint8_t code[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0xf7, 0xf1, 0x75, 0xfb, 0xe8, 0xf2, 0x0e,
+					0x00, 0x00, 0x06, 0x5d, 0xc3, 0x90, 0x0f, 0x0b };
+	for (size_t i = 0; i < sizeof code; i++)
+		vec_push(&d.code_bytes, code[i]);
+	uint32_t src = cprof_intern(&d, "x.c");
+	for (uint32_t i = 0; i < 4; i++)
+		vec_push(&d.code_lines, ((struct cprof_code_line){ i < 3 ? i * 4 : 0, src, 10 + i }));
+	vec_push(&d.code_inlines, ((struct cprof_code_inline){ 4, 9, cprof_intern(&d, "g"), src, 11, 1 }));
+	vec_push(&d.code_inlines, ((struct cprof_code_inline){ 4, 7, cprof_intern(&d, "h"), src, 12, 2 }));
+	vec_push(&d.code_syms, ((struct cprof_code_sym){ 0x2000, cprof_intern(&d, "ext@plt") }));
+	vec_push(&d.code, ((struct cprof_code){ .func = d.frames.v[fr[0]].func, .dso = d.frames.v[fr[0]].dso,
+						.start = 0x1000, .len = 17, .machine = 62, .build_id_size = 2,
+						.build_id = { 7, 7 }, .nlines = 3, .ninlines = 2, .nsyms = 1,
+						.comp_dir = cprof_intern(&d, "/nonexistent") }));
+	vec_push(&d.code, ((struct cprof_code){ .func = d.frames.v[fr[1]].func, .dso = d.frames.v[fr[1]].dso,
+						.start = 0x1101, .bytes_off = 17, .len = 3, .machine = 183,
+						.first_line = 3, .nlines = 1 }));
+	/* f2 saved in two parts around its samples, a gap between them. */
+	for (int i = 0; i < 2; i++)
+		vec_push(&d.code, ((struct cprof_code){ .func = d.frames.v[fr[2]].func, .dso = d.frames.v[fr[2]].dso,
+							.start = i ? 0x1300 : 0x1200, .bytes_off = i ? 9 : 0,
+							.len = i ? 8 : 9, .machine = 62, .flags = CFF_PART,
+							.first_line = 1, .nlines = 1, .first_inline = 1, .ninlines = 1 }));
 	for (size_t i = 0; i < nsamples; i++) {
 		struct cprof_sample s = { .time = i, .period = 1, .pid = 1, .tid = 1 };
 		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), 0);
@@ -146,6 +199,12 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	}
 	if (cprof_data_serialize(&d, buf, len, &err) < 0)
 		abort();
+	struct cprof_data check;
+	if (cprof_data_parse(&check, *buf, *len, "seed", &err) < 0) {
+		fprintf(stderr, "the seed does not parse: %s\n", err.msg);
+		abort();
+	}
+	cprof_data_release(&check);
 	cprof_data_release(&d);
 }
 

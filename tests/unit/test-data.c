@@ -149,4 +149,112 @@ TEST(rejects_damage)
 	cprof_data_release(&d);
 }
 
-RUN_TESTS(T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage))
+/* Two functions' code, as record's finishing pass saves it. */
+static void add_code(struct cprof_data *d)
+{
+	static const uint8_t bytes[] = { 0x55, 0x48, 0x89, 0xe5, 0x48, 0xf7, 0xf1, 0x5d, 0xc3, 0x90, 0xc3 };
+	for (size_t i = 0; i < sizeof bytes; i++)
+		vec_push(&d->code_bytes, bytes[i]);
+	uint32_t file = cprof_intern(d, "app.c"), dso = cprof_intern(d, "/bin/app");
+	vec_push(&d->code_lines, ((struct cprof_code_line){ 0, file, 10 }));
+	vec_push(&d->code_lines, ((struct cprof_code_line){ 4, file, 11 }));
+	vec_push(&d->code_lines, ((struct cprof_code_line){ 0, file, 20 }));
+	vec_push(&d->code_inlines, ((struct cprof_code_inline){ 4, 7, cprof_intern(d, "divide"), file, 11, 1 }));
+	vec_push(&d->code_syms, ((struct cprof_code_sym){ 0x2000, cprof_intern(d, "sqrt@plt") }));
+	struct cprof_code c = { .func = cprof_intern(d, "main"), .dso = dso, .start = 0x1000, .bytes_off = 0,
+				.len = 9, .machine = 62, .build_id_size = 3, .build_id = { 1, 2, 3 },
+				.first_line = 0, .nlines = 2, .first_inline = 0, .ninlines = 1, .first_sym = 0, .nsyms = 1,
+				.comp_dir = cprof_intern(d, "/src") };
+	vec_push(&d->code, c);
+	c = (struct cprof_code){ .func = cprof_intern(d, "leaf"), .dso = dso, .start = 0x1100, .bytes_off = 9, .len = 2,
+				 .machine = 62, .first_line = 2, .nlines = 1 };
+	vec_push(&d->code, c);
+}
+
+TEST(code_roundtrip)
+{
+	struct cprof_data d, e;
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	build_sample_data(&d, 10);
+	add_code(&d);
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "mem", &err));
+	ASSERT_EQ(e.code.n, 2);
+	ASSERT_STREQ(cprof_str(&e, e.code.v[0].func), "main");
+	ASSERT_STREQ(cprof_str(&e, e.code.v[0].comp_dir), "/src");
+	ASSERT_EQ(e.code.v[0].start, 0x1000);
+	ASSERT_EQ(e.code.v[0].len, 9);
+	ASSERT_EQ(e.code.v[0].machine, 62);
+	ASSERT_EQ(e.code.v[0].build_id_size, 3);
+	ASSERT_EQ(e.code.v[0].build_id[2], 3);
+	ASSERT_EQ(e.code.v[1].bytes_off, 9);
+	ASSERT_EQ(e.code_bytes.n, 11);
+	ASSERT_EQ(e.code_bytes.v[6], 0xf1);
+	ASSERT_EQ(e.code_lines.n, 3);
+	ASSERT_EQ(e.code_lines.v[1].off, 4);
+	ASSERT_EQ(e.code_lines.v[1].line, 11);
+	ASSERT_EQ(e.code_inlines.n, 1);
+	ASSERT_STREQ(cprof_str(&e, e.code_inlines.v[0].func), "divide");
+	ASSERT_EQ(e.code_inlines.v[0].hi, 7);
+	ASSERT_EQ(e.code_syms.n, 1);
+	ASSERT_STREQ(cprof_str(&e, e.code_syms.v[0].name), "sqrt@plt");
+	/* Written again, the file is the same bytes. */
+	uint8_t *again;
+	size_t again_len;
+	ASSERT_OK(cprof_data_serialize(&e, &again, &again_len, &err));
+	ASSERT_EQ(again_len, len);
+	ASSERT(memcmp(again, buf, len) == 0);
+	free(again);
+	free(buf);
+	cprof_data_release(&e);
+	cprof_data_release(&d);
+}
+
+/* Each structural rule of the code section, broken on purpose: the file is
+ * rejected with a message naming it and the problem. */
+TEST(code_rejects_inconsistent)
+{
+	static const struct {
+		int what;
+		const char *msg;
+	} cases[] = {
+		{ 0, "out of order" },        /* line rows not sorted */
+		{ 1, "out of order" },        /* a line row past the code */
+		{ 2, "outside the code bytes" }, /* code past the bytes */
+		{ 3, "missing rows" },        /* a run past the rows */
+		{ 4, "inline range 0 is malformed" },
+		{ 5, "lies outside it" },     /* inline range past the code */
+		{ 6, "missing string" },
+		{ 7, "outside the code bytes" }, /* empty function */
+		{ 8, "unknown flags 0x4" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cprof_data d, e;
+		struct cprof_err err;
+		uint8_t *buf;
+		size_t len;
+		build_sample_data(&d, 3);
+		add_code(&d);
+		switch (cases[i].what) {
+		case 0: d.code_lines.v[1].off = 0; d.code_lines.v[0].off = 3; break;
+		case 1: d.code_lines.v[1].off = 9; break;
+		case 2: d.code.v[1].len = 3; break;
+		case 3: d.code.v[1].nlines = 2; break;
+		case 4: d.code_inlines.v[0].hi = d.code_inlines.v[0].lo; break;
+		case 5: d.code_inlines.v[0].hi = 10; break;
+		case 6: d.code_syms.v[0].name = (uint32_t)d.strings.len + 5; break;
+		case 7: d.code.v[1].len = 0; break;
+		case 8: d.code.v[0].flags = 4; break;
+		}
+		ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+		ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EBADMSG);
+		if (!strstr(err.msg, "'f'") || !strstr(err.msg, cases[i].msg))
+			FAIL_("case %zu: '%s' does not say '%s'", i, err.msg, cases[i].msg);
+		free(buf);
+		cprof_data_release(&d);
+	}
+}
+
+RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage))

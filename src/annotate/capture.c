@@ -1,0 +1,262 @@
+/*
+ * capture.c - save the code of a recording's hottest functions into its
+ * data (see capture.h). Runs at the end of the finishing pass.
+ *
+ * Per-address sample counts need no saving: frames keep exact addresses
+ * (data-format.h), so this adds only what the samples do not carry: the
+ * bytes, the line rows and inline ranges that cover the instructions
+ * nobody sampled, the build ID the code came from, and the names of call
+ * targets, which are found by disassembling the function here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/capture.h"
+#include "cprof/data.h"
+#include "cprof/disasm.h"
+#include "cprof/symbol.h"
+
+struct hot {
+	uint32_t func, dso; /* strings */
+	uint32_t frame;     /* one frame of the function: its address locates the code */
+	uint64_t samples;
+};
+
+struct hot_list {
+	struct hot *v;
+	size_t n, cap;
+};
+
+static int cmp_hot(const void *a, const void *b)
+{
+	const struct hot *x = a, *y = b;
+	if (x->samples != y->samples)
+		return x->samples < y->samples ? 1 : -1;
+	return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+/* Samples per function whose leaf address lies in its own code: the first
+ * frame of each stack that is not an inlined call. */
+static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uint64_t *total)
+{
+	uint64_t *per_frame = xcalloc(d->frames.n ? d->frames.n : 1, sizeof *per_frame);
+	*total = 0;
+	for (size_t i = 0; i < d->samples.n; i++) {
+		const struct cprof_sample *s = &d->samples.v[i];
+		if (s->event != 0)
+			continue;
+		uint32_t n = cprof_stack_len(d, s->stack);
+		const uint32_t *fr = cprof_stack_frames(d, s->stack);
+		(*total)++;
+		for (uint32_t k = 0; k < n; k++)
+			if (!(d->frames.v[fr[k]].flags & FRF_INLINED)) {
+				per_frame[fr[k]]++;
+				break;
+			}
+	}
+	/* Group frames by (function, binary): a few hundred at most are hot, so
+	 * a sort does it. */
+	struct hot_list all = { 0 };
+	for (uint32_t f = 0; f < d->frames.n; f++) {
+		const struct cprof_frame *fr = &d->frames.v[f];
+		if (!per_frame[f] || (fr->flags & (FRF_KERNEL | FRF_UNKNOWN | FRF_JIT)))
+			continue;
+		vec_push(&all, ((struct hot){ fr->func, fr->dso, f, per_frame[f] }));
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		struct hot *h = &all.v[i];
+		size_t k;
+		for (k = 0; k < out->n; k++)
+			if (out->v[k].func == h->func && out->v[k].dso == h->dso)
+				break;
+		if (k == out->n) {
+			vec_push(out, *h);
+			continue;
+		}
+		/* Static functions of the same name (a static inline in a header
+		 * has a copy per object file): save the copy with the most
+		 * samples, through its busiest address. */
+		if (h->samples > per_frame[out->v[k].frame])
+			out->v[k].frame = h->frame;
+		out->v[k].samples += h->samples;
+	}
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, cmp_hot);
+	vec_release(&all);
+	return per_frame; /* the caller frees */
+}
+
+/* The recorded mapping of the binary: its path and build id. */
+static bool map_of(const struct cprof_data *d, uint32_t dso, struct sym_map *ret)
+{
+	const struct cprof_map *best = NULL;
+	for (size_t i = 0; i < d->maps.n; i++)
+		if (d->maps.v[i].path == dso && (!best || (!best->build_id_size && d->maps.v[i].build_id_size)))
+			best = &d->maps.v[i];
+	if (!best)
+		return false;
+	*ret = (struct sym_map){ .path = cprof_str(d, dso), .start = best->start, .len = best->len,
+				 .pgoff = best->pgoff, .build_id = best->build_id,
+				 .build_id_size = best->build_id_size };
+	return true;
+}
+
+/* Names of the direct calls and jumps that leave [lo, hi) of the function. */
+static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
+			     const struct sym_code *c, uint32_t lo, uint32_t hi, struct cprof_code *cc)
+{
+	uint64_t *targets;
+	struct cprof_err err;
+	cc->first_sym = (uint32_t)d->code_syms.n;
+	int n = disasm_external_targets(c->machine, c->bytes + lo, hi - lo, c->start + lo, &targets, &err);
+	for (int i = 0; i < n; i++) {
+		if (targets[i] >= c->start && targets[i] - c->start < c->len)
+			continue; /* inside the function, in another part */
+		const char *name = symbolizer_name_at(s, map, targets[i]);
+		if (name)
+			vec_push(&d->code_syms, ((struct cprof_code_sym){ targets[i], cprof_intern(d, name) }));
+	}
+	free(targets);
+	cc->nsyms = (uint32_t)(d->code_syms.n - cc->first_sym);
+}
+
+/* Save [lo, hi) of the function's code as one record, with the line rows
+ * and inline ranges that cover it, offsets made relative to lo. */
+static void save_range(struct cprof_data *d, const struct hot *h, const struct sym_code *c, struct symbolizer *s,
+		       const struct sym_map *map, uint32_t lo, uint32_t hi, bool part)
+{
+	struct cprof_code cc = { .func = h->func, .dso = h->dso, .start = c->start + lo, .bytes_off = d->code_bytes.n,
+				 .len = hi - lo, .machine = c->machine, .build_id_size = c->build_id_size,
+				 .flags = part ? CFF_PART : 0, .comp_dir = cprof_intern(d, c->comp_dir) };
+	memcpy(cc.build_id, c->build_id, sizeof cc.build_id);
+	vec_reserve(&d->code_bytes, d->code_bytes.n + cc.len);
+	memcpy(d->code_bytes.v + d->code_bytes.n, c->bytes + lo, cc.len);
+	d->code_bytes.n += cc.len;
+	cc.first_line = (uint32_t)d->code_lines.n;
+	for (size_t i = 0; i < c->lines.n; i++) {
+		const struct sym_code_line *l = &c->lines.v[i];
+		bool next_in = i + 1 < c->lines.n && c->lines.v[i + 1].off <= lo;
+		if (l->off >= hi || (l->off < lo && next_in))
+			continue; /* outside, or a row before lo that another row before lo replaces */
+		uint32_t off = l->off < lo ? 0 : l->off - lo;
+		vec_push(&d->code_lines, ((struct cprof_code_line){ off, cprof_intern(d, l->file), l->line }));
+	}
+	cc.nlines = (uint32_t)(d->code_lines.n - cc.first_line);
+	cc.first_inline = (uint32_t)d->code_inlines.n;
+	for (size_t i = 0; i < c->inlines.n; i++) {
+		const struct sym_code_inline *n = &c->inlines.v[i];
+		uint32_t a = n->lo > lo ? n->lo : lo, b = n->hi < hi ? n->hi : hi;
+		if (a >= b)
+			continue;
+		uint32_t depth = n->depth > 255 ? 255 : n->depth ? n->depth : 1;
+		vec_push(&d->code_inlines, ((struct cprof_code_inline){ a - lo, b - lo, cprof_intern(d, n->func),
+									 cprof_intern(d, n->file), n->line, depth }));
+	}
+	cc.ninlines = (uint32_t)(d->code_inlines.n - cc.first_inline);
+	add_call_targets(d, s, map, c, lo, hi, &cc);
+	vec_push(&d->code, cc);
+}
+
+struct range {
+	uint32_t lo, hi;
+};
+
+/* A big function: windows of whole instructions around each sampled
+ * address, merged where they touch. Returns the bytes saved. */
+static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const struct sym_code *c, struct symbolizer *s,
+			   const struct sym_map *map, const uint64_t *per_frame, uint32_t window)
+{
+	/* Instruction starts, decoded from the function's start. */
+	uint32_t *starts;
+	struct cprof_err err;
+	int nstarts = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
+	if (nstarts <= 0)
+		return 0;
+	size_t ninsn = (size_t)nstarts;
+	/* Mark the instructions within window of a sampled one. */
+	uint8_t *keep = xcalloc(ninsn ? ninsn : 1, 1);
+	for (uint32_t f = 0; f < d->frames.n; f++) {
+		const struct cprof_frame *fr = &d->frames.v[f];
+		if (!per_frame[f] || fr->func != h->func || fr->dso != h->dso || fr->addr < c->start ||
+		    fr->addr - c->start >= c->len)
+			continue;
+		uint32_t off = (uint32_t)(fr->addr - c->start);
+		size_t lo = 0, hi = ninsn;
+		while (lo < hi) { /* the instruction holding off */
+			size_t mid = lo + (hi - lo) / 2;
+			if (starts[mid + 1] <= off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		size_t a = lo > window ? lo - window : 0, b = lo + window + 1 < ninsn ? lo + window + 1 : ninsn;
+		memset(keep + a, 1, b - a);
+	}
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < ninsn;) {
+		if (!keep[i]) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < ninsn && keep[j])
+			j++;
+		save_range(d, h, c, s, map, starts[i], starts[j], true);
+		bytes += starts[j] - starts[i];
+		i = j;
+	}
+	free(keep);
+	free(starts);
+	return bytes;
+}
+
+void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
+		      const struct capture_opts *o, struct capture_stats *st)
+{
+	struct hot_list hot = { 0 };
+	uint64_t total;
+	memset(st, 0, sizeof *st);
+	if (!nsyms)
+		return;
+	uint64_t *per_frame = count_hot(d, &hot, &total);
+	for (size_t i = 0; i < hot.n && st->saved < o->max_funcs; i++) {
+		const struct hot *h = &hot.v[i];
+		if (h->samples < o->min_samples || 100.0 * (double)h->samples < o->min_share * (double)total)
+			break;
+		struct sym_map map;
+		if (!map_of(d, h->dso, &map)) {
+			st->failed++;
+			continue;
+		}
+		struct symbolizer *s = syms[0];
+		for (size_t k = 0; k < nsyms; k++)
+			if (symbolizer_has_binary(syms[k], &map)) {
+				s = syms[k];
+				break;
+			}
+		struct sym_code c;
+		struct cprof_err err;
+		/* Read up to 16 MiB: a bigger one is not a function anyone annotates. */
+		if (symbolizer_code(s, &map, d->frames.v[h->frame].addr, 16u << 20, &c, &err) < 0) {
+			st->failed++;
+			continue;
+		}
+		bool part = c.len > o->whole_bytes;
+		if (!part && st->bytes + c.len > o->max_total_bytes) {
+			st->failed++;
+			sym_code_release(&c);
+			continue;
+		}
+		uint64_t n = c.len;
+		if (part)
+			n = save_parts(d, h, &c, s, &map, per_frame, o->window);
+		else
+			save_range(d, h, &c, s, &map, 0, c.len, false);
+		st->saved++;
+		st->partial += part;
+		st->bytes += n;
+		sym_code_release(&c);
+	}
+	free(per_frame);
+	vec_release(&hot);
+}
