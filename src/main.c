@@ -12,7 +12,9 @@
 
 #include "config.h"
 #include "cprof/cmd.h"
+#include "cprof/folded.h"
 #include "cprof/output.h"
+#include "cprof/perf-import.h"
 
 struct command {
 	const char *name;
@@ -118,6 +120,7 @@ int main(int argc, char **argv)
 	/* A closed pipe (cprof report | head) must end output quietly: writes
 	 * then fail with EPIPE, which output_finish() treats as success. */
 	signal(SIGPIPE, SIG_IGN);
+	profile_source_set_perf_reader(perf_import);
 
 	if (argc < 2) {
 		usage(stderr);
