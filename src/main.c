@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "report", cmd_report, "Show a recorded profile: top functions, call tree, threads" },
 	{ "flamegraph", cmd_flamegraph, "Draw an interactive flame graph (SVG or HTML)" },
 	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
+	{ "export", cmd_export, "Write a profile for pprof, speedscope, Perfetto and others" },
 };
 
 static void usage(FILE *fp)

@@ -20,6 +20,7 @@ struct report_opts {
 	bool children;        /* show the total column (perf's --children) */
 	bool call_tree;
 	bool threads;
+	bool stacks;          /* JSON: every stack, with a table of its frames */
 	double percent_limit; /* hide rows below this share of the total */
 	bool color;
 	const char *input;    /* file name, for the header */
