@@ -953,15 +953,11 @@ static int read_file_mode(struct rd *rd, const uint8_t *buf, size_t len)
 		if (!(bits[f / 8] >> (f % 8) & 1))
 			continue;
 		uint64_t e = feat_at + 16ULL * k++;
-		if (!section_ok(e, 16, len)) {
-			info->malformed++;
-			break; /* the features are optional: read the samples anyway */
-		}
+		if (!section_ok(e, 16, len))
+			return bad(rd, "truncated: the header's feature table ends after the file (%zu bytes)", len);
 		uint64_t off = le64(buf + e), size = le64(buf + e + 8);
-		if (!section_ok(off, size, len)) {
-			info->malformed++;
-			continue;
-		}
+		if (!section_ok(off, size, len))
+			return bad(rd, "truncated: header feature %u lies outside the file (%zu bytes)", f, len);
 		feature(info, f, buf + off, buf + off + size);
 	}
 	return walk_records(rd, buf + data_off, buf + data_off + data_size, data_off);

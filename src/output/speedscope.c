@@ -18,7 +18,7 @@
 #include "cprof/u64map.h"
 
 struct ssframe {
-	uint32_t name, file, line; /* string offsets (name: a label string index when label) */
+	uint32_t name, file, line; /* string offsets (name: a label index when label); line unused (0) */
 	bool label;
 };
 
@@ -54,8 +54,9 @@ static uint32_t of_data_frame(struct ss *s, uint32_t fi)
 {
 	if (s->of_frame[fi] == UINT32_MAX) {
 		const struct cprof_frame *f = &s->d->frames.v[fi];
-		struct ssframe sf = { .name = f->func, .file = *cprof_str(s->d, f->file) ? f->file : f->dso,
-				      .line = f->line };
+		/* One frame per function: speedscope sums by frame, so the lines
+		 * of one function must not split it. */
+		struct ssframe sf = { .name = f->func, .file = *cprof_str(s->d, f->file) ? f->file : f->dso };
 		s->of_frame[fi] = frame_index(s, &sf);
 	}
 	return s->of_frame[fi];
