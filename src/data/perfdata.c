@@ -62,7 +62,7 @@ enum {
 #define QUEUE_MAX_OWNED_BYTES (64u << 20)
 #define QUEUE_MAX_ENTRIES (1u << 20)
 /* Drop mapped file pages we have passed once this much lies behind. */
-#define RELEASE_STEP (32u << 20)
+#define RELEASE_STEP (8u << 20)
 
 struct qent {
 	uint64_t time, seq;

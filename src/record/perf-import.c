@@ -27,6 +27,11 @@ struct importer {
 	struct raw_store st;
 	const struct perfdata_info *info;
 	uint64_t unwound, no_user_regs;
+	/* regs_for_unwinder's table */
+	uint64_t regs_mask;
+	int reg_at[64];
+	size_t nregs;
+	bool have_layout;
 };
 
 static int imp_begin(void *ctx, const struct perfdata_info *info, struct cprof_err *err)
@@ -43,23 +48,30 @@ static int imp_begin(void *ctx, const struct perfdata_info *info, struct cprof_e
 	return 0;
 }
 
-/* The sampled user registers, in the order the unwinder takes them
- * (UNWIND_REGS_MASK); registers the file lacks read as 0. */
-static size_t regs_for_unwinder(const struct pd_sample *s, uint64_t *out)
+/* Where each register the unwinder takes (UNWIND_REGS_MASK order) sits in
+ * a sample taken with mask, -1 if the sample lacks it. Worked out once per
+ * mask: samples of one event all share it. */
+static void regs_layout(struct importer *im, uint64_t mask)
 {
-	size_t n = 0;
+	im->regs_mask = mask;
+	im->nregs = 0;
 	for (int b = 0; b < 64; b++) {
 		if (!(UNWIND_REGS_MASK >> b & 1))
 			continue;
-		uint64_t v = 0;
-		if (s->regs_mask >> b & 1) {
-			unsigned at = (unsigned)__builtin_popcountll(s->regs_mask & ((1ULL << b) - 1));
-			if (at < s->regs_nr)
-				v = get_le64(s->regs + 8 * at);
-		}
-		out[n++] = v;
+		im->reg_at[im->nregs++] = (mask >> b & 1) ? __builtin_popcountll(mask & ((1ULL << b) - 1)) : -1;
 	}
-	return n;
+	im->have_layout = true;
+}
+
+static size_t regs_for_unwinder(struct importer *im, const struct pd_sample *s, uint64_t *out)
+{
+	if (!im->have_layout || im->regs_mask != s->regs_mask)
+		regs_layout(im, s->regs_mask);
+	for (size_t i = 0; i < im->nregs; i++) {
+		int at = im->reg_at[i];
+		out[i] = at >= 0 && (uint32_t)at < s->regs_nr ? get_le64(s->regs + 8 * (size_t)at) : 0;
+	}
+	return im->nregs;
 }
 
 static int imp_sample(void *ctx, const struct pd_sample *s, struct cprof_err *err)
@@ -91,7 +103,7 @@ static int imp_sample(void *ctx, const struct pd_sample *s, struct cprof_err *er
 	if (unwind && s->regs_abi && s->regs) {
 		uint64_t regs[64], pcs[MAX_UNWIND];
 		bool exact[MAX_UNWIND], truncated = false;
-		size_t nregs = regs_for_unwinder(s, regs);
+		size_t nregs = regs_for_unwinder(im, s, regs);
 		/* dyn < size: the kernel copied less than asked, up to the end
 		 * of the stack, so nothing above the copy was lost. */
 		bool whole = s->stack_dyn_size < s->stack_size;
