@@ -150,6 +150,7 @@ struct record_result {
 	int exit_status;       /* the workload's, as a shell reports it */
 	uint64_t samples, lost;
 	uint64_t bytes;        /* size of the data file written */
+	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */
