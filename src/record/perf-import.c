@@ -126,6 +126,15 @@ static int imp_sample(void *ctx, const struct pd_sample *s, struct cprof_err *er
 	} else if (unwind) {
 		im->no_user_regs++;
 	}
+	/* An empty chain (nothing but context markers): the sampled ip is all
+	 * there is, and a sample always has a frame. */
+	bool any = false;
+	for (uint32_t i = 0; i < x.nips && !any; i++)
+		any = st->ips.v[x.ip_off + i] < (uint64_t)PERF_CONTEXT_MAX;
+	if (!any) {
+		vec_push(&st->ips, s->ip);
+		x.nips++;
+	}
 	vec_push(&st->samples, x);
 	return 0;
 }

@@ -156,6 +156,37 @@ check "json: same as report --format json --stacks" cmp -s out.json report.json
 "$CPROF" report -i rec.data --stacks >/dev/null 2>stacks.err
 check "report --stacks without json is a usage error" test $? -eq 2
 
+# --- GPU: a recording synthesized from CUPTI records (GPU_SYNTH) --------------
+if [ -n "${GPU_SYNTH:-}" ] && "$GPU_SYNTH" --write gpu.data >/dev/null 2>&1; then
+	"$CPROF" export -i gpu.data -f speedscope -o gpu.speedscope.json
+	check "gpu: speedscope has an evented profile per stream, events nested" python3 -c "
+import json
+d = json.load(open('gpu.speedscope.json'))
+ev = [p for p in d['profiles'] if p['type'] == 'evented']
+assert ev
+for p in ev:
+    stack, last = [], -1
+    for e in p['events']:
+        assert e['at'] >= last; last = e['at']
+        if e['type'] == 'O': stack.append(e['frame'])
+        else: assert stack and stack.pop() == e['frame']
+    assert not stack
+"
+	if [ -f "$schema" ] && [ -n "$validator" ]; then
+		"$validator" -c "import json, jsonschema; jsonschema.validate(json.load(open('gpu.speedscope.json')), json.load(open('$schema')))" 2>schema.err
+		check "gpu: the speedscope export is valid: $(tail -1 schema.err)" test $? -eq 0
+	fi
+	"$CPROF" export -i gpu.data -f pprof -o gpu.pb.gz
+	if command -v go >/dev/null && go tool pprof -h >/dev/null 2>&1; then
+		go tool pprof -sample_index=gpu -top gpu.pb.gz >gtop.txt 2>&1
+		check "gpu: go tool pprof -sample_index=gpu names kernelA" grep -q 'kernelA' gtop.txt
+	fi
+	"$CPROF" export -i gpu.data -f chrome -o gpu-trace.json
+	check "gpu: the Chrome trace has GPU stream tracks" grep -q '"GPU [0-9]* stream [0-9]*"' gpu-trace.json
+else
+	note "no synthesized GPU recording (built without CUPTI): GPU export checks skipped"
+fi
+
 # --- errors ------------------------------------------------------------------
 "$CPROF" export -i rec.data -o x.out >/dev/null 2>err.txt
 check "no --format: exit 2" test $? -eq 2
