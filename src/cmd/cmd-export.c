@@ -3,7 +3,6 @@
  * folded stacks) written in another tool's format: pprof, speedscope, a
  * Chrome trace, or the folded, JSON and CSV views of `cprof report`.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +11,7 @@
 #include "cprof/export.h"
 #include "cprof/folded.h"
 #include "cprof/report.h"
-#include "cprof/tmpfile.h"
+#include "cprof/outfile.h"
 
 enum export_format { EXPORT_PPROF, EXPORT_SPEEDSCOPE, EXPORT_CHROME, EXPORT_FOLDED, EXPORT_JSON, EXPORT_CSV };
 static const char *const export_format_names[] = { "pprof", "speedscope", "chrome", "folded", "json", "csv", NULL };
@@ -74,6 +73,7 @@ int cmd_export(int argc, char **argv)
 	const char *input = "cprof.data", *output = "-", *event = NULL;
 	int fmt = -1, c;
 
+
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
@@ -97,18 +97,25 @@ int cmd_export(int argc, char **argv)
 	if (fmt < 0)
 		return cmd_usage_error("export", usage_line, "which format? give --format "
 			"pprof, speedscope, chrome, folded, json or csv");
-	bool to_stdout = strcmp(output, "-") == 0;
-	if (to_stdout && fmt == EXPORT_PPROF && isatty(STDOUT_FILENO)) {
+	/* The output first: a path that cannot be written fails before a big
+	 * input is read, and a temporary file goes away on Ctrl-C. */
+	struct cprof_err err;
+	struct outfile out;
+	if (outfile_open(&out, output, 0, &err) < 0)
+		return cmd_fail("export", &err);
+	if (fmt == EXPORT_PPROF && isatty(fileno(out.fp))) {
 		fprintf(stderr, "cprof export: not writing gzipped pprof data to a terminal; use -o FILE\n");
+		outfile_abort(&out);
 		return 1;
 	}
 
 	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	struct cprof_data d;
-	struct cprof_err err;
 	struct folded_warnings warnings = { "export", 0 };
-	if (profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err) < 0)
+	if (profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err) < 0) {
+		outfile_abort(&out);
 		return cmd_fail("export", &err);
+	}
 	cmd_folded_warn_finish(&warnings, name);
 
 	int rc = 1;
@@ -116,43 +123,26 @@ int cmd_export(int argc, char **argv)
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	if (event && (f.event = profile_find_event(&d, event)) < 0) {
 		fprintf(stderr, "cprof export: '%s': no event '%s'\n", name, event);
+		outfile_abort(&out);
 		cprof_data_release(&d);
 		return 1;
 	}
 	if (profile_build(&p, &d, &f, &err) < 0) {
+		outfile_abort(&out);
 		cprof_data_release(&d);
 		return cmd_fail("export", &err);
 	}
-
-	struct tmpfile t = { 0 };
-	FILE *out = stdout;
-	if (!to_stdout) {
-		if (tmpfile_open(&t, output, &err) < 0) {
-			rc = cmd_fail("export", &err);
-			goto out;
-		}
-		out = t.fp;
-	}
-	if (write_format(out, (enum export_format)fmt, &p, name, &err) < 0) {
+	if (write_format(out.fp, (enum export_format)fmt, &p, name, &err) < 0) {
 		fprintf(stderr, "cprof export: '%s': %s\n", name, err.msg);
-		if (!to_stdout)
-			tmpfile_abort(&t);
 		goto out;
 	}
-	if (!to_stdout) {
-		if (ferror(out)) {
-			fprintf(stderr, "cprof export: cannot write '%s': %s\n", output, strerror(errno ? errno : EIO));
-			tmpfile_abort(&t);
-			goto out;
-		}
-		if (tmpfile_commit(&t, NULL, &err) < 0) {
-			tmpfile_abort(&t);
-			rc = cmd_fail("export", &err);
-			goto out;
-		}
+	if (outfile_commit(&out, &err) < 0) {
+		rc = cmd_fail("export", &err);
+		goto out;
 	}
 	rc = 0;
 out:
+	outfile_abort(&out);
 	profile_release(&p);
 	cprof_data_release(&d);
 	return rc;
