@@ -12,7 +12,9 @@
 
 #include "config.h"
 #include "cprof/cmd.h"
+#include "cprof/folded.h"
 #include "cprof/output.h"
+#include "cprof/perf-import.h"
 
 struct command {
 	const char *name;
@@ -26,6 +28,7 @@ static const struct command commands[] = {
 	{ "flamegraph", cmd_flamegraph, "Draw an interactive flame graph (SVG or HTML)" },
 	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
 	{ "annotate", cmd_annotate, "Show hot functions instruction by instruction, with source" },
+	{ "export", cmd_export, "Write a profile for pprof, speedscope, Perfetto and others" },
 };
 
 static void usage(FILE *fp)
@@ -119,6 +122,7 @@ int main(int argc, char **argv)
 	/* A closed pipe (cprof report | head) must end output quietly: writes
 	 * then fail with EPIPE, which output_finish() treats as success. */
 	signal(SIGPIPE, SIG_IGN);
+	profile_source_set_perf_reader(perf_import);
 
 	if (argc < 2) {
 		usage(stderr);

@@ -109,6 +109,8 @@ complete -c cprof -n 'not __cprof_after_dashdash; and __cprof_prev_is --color' -
 complete -c cprof -n 'not __cprof_after_dashdash; and __cprof_prev_is --call-graph' -a fp
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -f --format' \
     -a 'text json csv folded'
+complete -c cprof -n 'test "$(__cprof_cmd)" = export; and not __cprof_after_dashdash; and __cprof_prev_is -f --format' \
+    -a 'pprof speedscope chrome folded json csv'
 complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dashdash; and __cprof_prev_is -s --sort' \
     -a 'self total line'
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and __cprof_prev_is -e --event' \

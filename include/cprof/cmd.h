@@ -22,6 +22,7 @@ int cmd_report(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 /* GPU hooks (cmd-gpu.c): report --gpu/--timeline on a loaded recording
  * (format is an enum report_format; timeline is opened, or NULL, and the

@@ -26,9 +26,17 @@ typedef void (*folded_warn_fn)(void *ctx, const char *name, size_t lineno, const
 int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
 		struct cprof_err *err) CPROF_WUR;
 
-/* Load a profile source: a cprof data file, or folded stacks (file or "-").
- * The format is detected from the first bytes. */
+/* Load a profile source: a cprof data file, a perf.data, or folded stacks
+ * (file or "-"). The format is detected from the first bytes. */
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
 			struct cprof_err *err) CPROF_WUR;
+
+/* perf.data is unwound and symbolized like a recording, which is the record
+ * layer's work (perf-import.h) and out of this layer's reach: the command
+ * layer hands that reader over once, at start-up. perf.data is streamed to
+ * it, never held whole. */
+typedef int (*profile_perf_reader_fn)(struct cprof_data *d, FILE *fp, const uint8_t *magic, size_t magic_len,
+				      const char *name, struct cprof_err *err);
+void profile_source_set_perf_reader(profile_perf_reader_fn fn);
 
 #endif

@@ -1,8 +1,7 @@
 /*
  * gpu-report.h - reading the GPU activity of a recording: the summary that
  * `cprof report --gpu` prints (analyze/gpu-summary.c), its text/JSON/CSV
- * writers (output/gpu-report.c), the Chrome trace timeline
- * (output/gpu-timeline.c) and the GPU-time flame graph
+ * writers (output/gpu-report.c) and the GPU-time flame graph
  * (output/gpu-flamegraph.c).
  *
  * A summary borrows its struct cprof_data, which must outlive it.
@@ -85,14 +84,7 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 void gpu_report_json(FILE *out, const struct gpu_summary *s, const struct gpu_report_opts *o);
 void gpu_report_csv(FILE *out, const struct gpu_summary *s, const struct gpu_report_opts *o);
 
-/*
- * Chrome trace event JSON (Perfetto, chrome://tracing): CPU samples as
- * instant events and CUDA API calls as slices on their real threads, GPU
- * work as slices on one track per device stream, and a flow arrow from
- * each launching API call to its kernel or copy. Times in us from the
- * first event.
- */
-void gpu_timeline_write(FILE *out, const struct cprof_data *d);
+/* The timeline of GPU work (and CPU samples) is export.h's timeline_write(). */
 
 /* Add GPU time to a flame graph: each kernel (copy, memset) as a leaf under
  * its launching CPU stack, weighted by its duration in ns. */

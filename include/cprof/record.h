@@ -61,6 +61,7 @@ struct raw_sample {
 	uint32_t nips;     /* ips[ip_off .. ip_off + nips) in raw_store.ips */
 	uint64_t ip_off;
 	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
+	uint16_t event;    /* index into the recording's events (perf.data with several) */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
 	bool truncated;    /* the user stack was deeper than what was captured */
 	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
@@ -149,6 +150,7 @@ struct record_result {
 	int exit_status;       /* the workload's, as a shell reports it */
 	uint64_t samples, lost;
 	uint64_t bytes;        /* size of the data file written */
+	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */

@@ -21,6 +21,7 @@ struct report_opts {
 	bool children;        /* show the total column (perf's --children) */
 	bool call_tree;
 	bool threads;
+	bool stacks;          /* JSON: every stack, with a table of its frames */
 	double percent_limit; /* hide rows below this share of the total */
 	bool lines;           /* rows are source lines (text, CSV), or a "lines" array too (JSON) */
 	bool hint;            /* text: end with how to annotate the top function */

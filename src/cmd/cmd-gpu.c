@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cprof/cmd.h"
+#include "cprof/export.h"
 #include "cprof/flamegraph.h"
 #include "cprof/gpu-report.h"
 #include "cprof/output.h"
@@ -28,10 +29,13 @@ static int no_gpu_data(const char *cmd, const struct cprof_data *d, const char *
 	return 1;
 }
 
-static int write_timeline(const struct cprof_data *d, struct outfile *out)
+static int write_timeline(const struct cprof_data *d, struct outfile *out, const char *input)
 {
 	struct cprof_err err;
-	gpu_timeline_write(out->fp, d);
+	if (timeline_write(out->fp, d, &err) < 0) {
+		fprintf(stderr, "cprof report: '%s': %s\n", input, err.msg);
+		return 1; /* the caller aborts the output file */
+	}
 	if (outfile_commit(out, &err) < 0)
 		return cmd_fail("report", &err);
 	return 0;
@@ -45,7 +49,7 @@ int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, si
 			fprintf(stderr, "cprof report: '%s': nothing to put on a timeline\n", input);
 			return 1;
 		}
-		int r = write_timeline(d, timeline);
+		int r = write_timeline(d, timeline, input);
 		if (r || !gpu)
 			return r;
 	}

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "cprof/cmd.h"
 #include "cprof/record.h"
@@ -13,7 +16,8 @@
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [--mem] [--gpu] [-q] -- CMD ARGS...";
+	"                    [-m PAGES] [--mem] [--gpu] [-q] -- CMD ARGS...\n"
+	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]";
 
 static void help(void)
 {
@@ -32,6 +36,9 @@ static void help(void)
 	       "                         32768, at most 65528); needs no frame pointers\n"
 	       "  -p, --pid PID          attach to a running process and all its threads\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
+	       "      --repeat           with -p and --duration: record again and again, one\n"
+	       "                         file per interval (FILE.YYYYmmdd-HHMMSS), until the\n"
+	       "                         process exits or Ctrl-C\n"
 	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
 	       "                         512 with --call-graph dwarf)\n"
 	       "      --mem              also trace every allocation (malloc family, anonymous\n"
@@ -45,7 +52,7 @@ static void help(void)
 	       "keeps everything recorded so far.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -55,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "repeat", no_argument, NULL, OPT_REPEAT },
 	{ "mmap-pages", required_argument, NULL, 'm' },
 	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "gpu", no_argument, NULL, OPT_GPU },
@@ -70,6 +78,21 @@ static void note(const char *msg)
 	fprintf(stderr, "cprof record: %s\n", msg);
 }
 
+/* --repeat: each note once, not once per interval. */
+static void note_once(const char *msg)
+{
+	static char *seen[8];
+	for (size_t i = 0; i < ARRAY_SIZE(seen) && seen[i]; i++)
+		if (strcmp(seen[i], msg) == 0)
+			return;
+	for (size_t i = 0; i < ARRAY_SIZE(seen); i++)
+		if (!seen[i]) {
+			seen[i] = xstrdup(msg);
+			break;
+		}
+	note(msg);
+}
+
 static unsigned max_sample_rate(void)
 {
 	unsigned v = 100000;
@@ -82,10 +105,66 @@ static unsigned max_sample_rate(void)
 	return v;
 }
 
+static void summary(const struct record_opts *o, const struct record_result *res)
+{
+	double kb = (double)res->bytes / 1024.0;
+	fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
+		(unsigned long long)res->samples, (unsigned long long)res->lost, o->output, kb);
+	if (res->lost)
+		fprintf(stderr, "cprof record: warning: %llu samples were lost because the ring buffer "
+				"was full; try a larger -m or a lower -F\n", (unsigned long long)res->lost);
+}
+
+/*
+ * --repeat: a long-running process becomes one recording per interval,
+ * each a complete data file named after the time its interval began
+ * (perf record --switch-output names its files the same way), so a
+ * collector can ship each as soon as it is written. Each interval attaches
+ * anew; while one interval is symbolized and written, the process runs
+ * unsampled (the finishing pass: tens of milliseconds).
+ */
+static int record_repeat(struct record_opts *o)
+{
+	const char *base = o->output;
+	struct sbuf path = SBUF_INIT;
+	int rc = 0;
+	for (unsigned n = 1;; n++) {
+		char stamp[32];
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&now, &tm));
+		sbuf_reset(&path);
+		sbuf_addf(&path, "%s.%s", base, stamp);
+		/* Two intervals in one second: number the second. */
+		struct stat sb;
+		for (unsigned k = 2; stat(path.buf, &sb) == 0; k++) {
+			sbuf_reset(&path);
+			sbuf_addf(&path, "%s.%s-%u", base, stamp, k);
+		}
+		o->output = path.buf;
+		struct record_result res;
+		struct cprof_err err;
+		if (record_run(o, note_once, &res, &err) < 0) {
+			/* The process ended between two intervals: that is the end. */
+			if (n > 1 && err.code == ESRCH)
+				break;
+			rc = cmd_fail("record", &err);
+			break;
+		}
+		if (!o->quiet)
+			summary(o, &res);
+		if (res.interrupted || kill(o->attach_pid, 0) < 0)
+			break;
+	}
+	o->output = base;
+	sbuf_release(&path);
+	return rc;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 32768 };
-	bool freq_set = false;
+	bool freq_set = false, repeat = false;
 	uint64_t v;
 	int c;
 
@@ -143,6 +222,7 @@ int cmd_record(int argc, char **argv)
 			o.mmap_pages = (unsigned)v;
 			break;
 		case OPT_GPU: o.gpu = true; break;
+		case OPT_REPEAT: repeat = true; break;
 		case 'q': o.quiet = true; break;
 		case OPT_MEM: o.mem = true; break;
 		case 'h': help(); return 0;
@@ -170,18 +250,18 @@ int cmd_record(int argc, char **argv)
 	if (strcmp(o.output, "-") == 0)
 		return cmd_usage_error("record", usage_line, "the data file cannot be stdout; use -o FILE");
 
+	if (repeat && (!o.attach_pid || o.duration <= 0))
+		return cmd_usage_error("record", usage_line, "--repeat needs -p PID and --duration SEC: it cuts "
+				       "a running process's profile into intervals");
+	if (repeat)
+		return record_repeat(&o);
+
 	struct record_result res;
 	struct cprof_err err;
 	int r = record_run(&o, note, &res, &err);
 	if (r < 0)
 		return cmd_fail("record", &err);
-	if (!o.quiet) {
-		double kb = (double)res.bytes / 1024.0;
-		fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
-			(unsigned long long)res.samples, (unsigned long long)res.lost, o.output, kb);
-		if (res.lost)
-			fprintf(stderr, "cprof record: warning: %llu samples were lost because the ring buffer "
-					"was full; try a larger -m or a lower -F\n", (unsigned long long)res.lost);
-	}
+	if (!o.quiet)
+		summary(&o, &res);
 	return res.exit_status;
 }

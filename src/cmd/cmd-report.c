@@ -20,6 +20,7 @@ static const char usage_line[] =
 	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
 	"                    [--pid PID] [--dso NAME]\n"
 	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
+	"                    [--stacks]\n"
 	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
 	"                    [--weight bytes|count] [--top N] [--plot SVG]\n"
 	"       cprof report --gpu [-i FILE] [--format text|json|csv] [--top N]\n"
@@ -50,6 +51,7 @@ static void help(void)
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
+	       "      --stacks           --format json: also every stack and its frames\n"
 	       "      --mem              the memory profile of a 'record --mem' recording:\n"
 	       "                         leaks, peak heap, hot spots, temporaries, sizes\n"
 	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
@@ -63,7 +65,7 @@ static void help(void)
 }
 
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
-       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE };
+       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -86,6 +88,7 @@ static const struct option long_opts[] = {
 	{ "plot", required_argument, NULL, OPT_PLOT },
 	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
+	{ "stacks", no_argument, NULL, OPT_STACKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -195,6 +198,7 @@ int cmd_report(int argc, char **argv)
 		case OPT_PLOT: plot = optarg; break;
 		case OPT_GPU: gpu = true; break;
 		case OPT_TIMELINE: timeline = optarg; break;
+		case OPT_STACKS: o.stacks = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -211,6 +215,8 @@ int cmd_report(int argc, char **argv)
 		return cmd_usage_error("report", usage_line, "--mem and --gpu/--timeline are separate reports; pick one");
 	if ((gpu || timeline) && fmt == FORMAT_FOLDED)
 		return cmd_usage_error("report", usage_line, "--gpu and --timeline have no folded format");
+	if (o.stacks && fmt != FORMAT_JSON)
+		return cmd_usage_error("report", usage_line, "--stacks goes with --format json");
 	if (fmt == FORMAT_TEXT && !top_set)
 		o.top = mem ? 10 : 40;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cprof/folded.h"
+#include "cprof/perfdata.h"
 
 static void write_stacks(FILE *out, const struct profile *p, bool lines);
 
@@ -170,6 +171,13 @@ out:
 	return r;
 }
 
+static profile_perf_reader_fn perf_reader;
+
+void profile_source_set_perf_reader(profile_perf_reader_fn fn)
+{
+	perf_reader = fn;
+}
+
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
 			struct cprof_err *err)
 {
@@ -185,6 +193,22 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 	}
 	/* Peek at the magic without consuming it from a pipe: read everything. */
 	struct sbuf buf = SBUF_INIT;
+	/* perf.data goes to its reader as a stream, magic included. */
+	uint8_t magic[8];
+	size_t got = fread(magic, 1, sizeof magic, fp);
+	if (got == sizeof magic && perfdata_sniff(magic, got)) {
+		int pr;
+		if (perf_reader) {
+			pr = perf_reader(d, fp, magic, got, name, err);
+		} else {
+			cprof_data_init(d);
+			pr = err_set(err, ENOTSUP, "'%s': a perf.data file, and this program cannot read those", name);
+		}
+		if (!is_stdin)
+			fclose(fp);
+		return pr;
+	}
+	sbuf_add(&buf, magic, got);
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)

@@ -4,6 +4,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cprof/output.h"
 #include "cprof/report.h"
@@ -54,6 +55,48 @@ static void json_lines(FILE *out, const struct profile *p, const struct report_o
 	fprintf(out, "\n  ]");
 	free(order);
 	profile_lines_release(&pl);
+}
+
+/* "frames": each frame used once; "stacks": frame indexes, leaf first. */
+static void json_stacks(FILE *out, const struct profile *p)
+{
+	const struct cprof_data *d = p->d;
+	uint32_t *index = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *index);
+	memset(index, 0xff, (d->frames.n ? d->frames.n : 1) * sizeof *index);
+	uint32_t used = 0;
+	fprintf(out, ",\n  \"frames\": [");
+	for (size_t i = 0; i < p->stacks.n; i++) {
+		uint32_t n = cprof_stack_len(d, p->stacks.v[i].stack);
+		const uint32_t *fr = cprof_stack_frames(d, p->stacks.v[i].stack);
+		for (uint32_t k = 0; k < n; k++) {
+			if (index[fr[k]] != UINT32_MAX)
+				continue;
+			const struct cprof_frame *f = &d->frames.v[fr[k]];
+			index[fr[k]] = used;
+			fprintf(out, "%s\n    {\"name\": ", used++ ? "," : "");
+			json_string(out, cprof_str(d, f->func));
+			fprintf(out, ", \"dso\": ");
+			json_string(out, cprof_str(d, f->dso));
+			fprintf(out, ", \"file\": ");
+			json_string(out, cprof_str(d, f->file));
+			fprintf(out, ", \"line\": %u, \"address\": %" PRIu64 ", \"kernel\": %s, \"inlined\": %s}", f->line,
+				f->addr, (f->flags & FRF_KERNEL) ? "true" : "false", (f->flags & FRF_INLINED) ? "true" : "false");
+		}
+	}
+	fprintf(out, "\n  ],\n  \"stacks\": [");
+	for (size_t i = 0; i < p->stacks.n; i++) {
+		const struct profile_stack *ps = &p->stacks.v[i];
+		uint32_t n = cprof_stack_len(d, ps->stack);
+		const uint32_t *fr = cprof_stack_frames(d, ps->stack);
+		fprintf(out, "%s\n    {\"samples\": %" PRIu64 ", \"weight\": %" PRIu64 ", \"truncated\": %s, \"frames\": [",
+			i ? "," : "", ps->samples, ps->weight,
+			(cprof_stack_flags(d, ps->stack) & STACKF_TRUNCATED) ? "true" : "false");
+		for (uint32_t k = 0; k < n; k++)
+			fprintf(out, "%s%u", k ? ", " : "", index[fr[k]]);
+		fputs("]}", out);
+	}
+	fprintf(out, "\n  ]");
+	free(index);
 }
 
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o)
@@ -121,5 +164,8 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 		fprintf(out, ", \"samples\": %" PRIu64 ", \"weight\": %" PRIu64 ", \"percent\": %.4f}", t->samples,
 			t->weight, pct(t->weight, p->total_weight));
 	}
-	fprintf(out, "\n  ]\n}\n");
+	fprintf(out, "\n  ]");
+	if (o->stacks)
+		json_stacks(out, p);
+	fprintf(out, "\n}\n");
 }

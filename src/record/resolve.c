@@ -359,7 +359,7 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 			continue;
 		}
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
-					   .event = 0, .mode = x->mode };
+					   .event = x->event, .mode = x->mode };
 		cs.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, flags);
 		vec_push(&d->samples, cs);
 	}

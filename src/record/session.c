@@ -529,6 +529,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	r = cprof_data_write(&d, &data_out, &written, err);
 	res->bytes = written;
 	res->samples = d.samples.n;
+	res->interrupted = stop_requests > 0;
 	res->lost = st.lost_records + st.lost_samples;
 	res->exit_status = have_status ? status_to_exit(status) : (stopped_early ? 130 : 0);
 	if (o->attach_pid)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../src/gpu/convert.h"
+#include "cprof/export.h"
 #include "cprof/flamegraph.h"
 #include "cprof/gpu-record.h"
 #include "cprof/gpu-report.h"
@@ -471,7 +472,11 @@ static void do_csv(FILE *fp, const void *arg)
 	(void)arg;
 	gpu_report_csv(fp, cur_summary, &o);
 }
-static void do_timeline(FILE *fp, const void *arg) { gpu_timeline_write(fp, arg); }
+static void do_timeline(FILE *fp, const void *arg)
+{
+	if (timeline_write(fp, arg, NULL) < 0)
+		fputs("timeline_write failed", fp);
+}
 
 TEST(outputs)
 {

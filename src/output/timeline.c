@@ -1,21 +1,28 @@
 /*
- * gpu-timeline.c - a recording as Chrome trace event JSON, the format
- * Perfetto and chrome://tracing open: one process per recorded pid, its
- * CPU threads (samples as instant events named by their leaf function, CUDA
- * API calls as slices) and one track per GPU device stream (kernels, copies,
- * memsets, synchronizations as slices), with flow arrows from each launching
- * API call to the GPU work it caused.
+ * timeline.c - a recording as Chrome trace event JSON, the format Perfetto
+ * and chrome://tracing open; `cprof report --timeline` and `cprof export
+ * --format chrome` both write it. One process per recorded pid, its CPU
+ * threads (samples as instant events named by their leaf function, whose
+ * "sf" points at their whole stack in the "stackFrames" table; CUDA API
+ * calls as slices) and one track per GPU device stream (kernels, copies,
+ * memsets, synchronizations as slices), with flow arrows from each
+ * launching API call to the GPU work it caused. The same samples are also
+ * listed in "samples", the trace format's own sample table.
  *
  * Slices on one track must nest, so GPU work sits on synthetic thread ids
  * (GPU_TID_BASE + device * 65536 + stream) and samples, which have no
  * duration that could overlap, are instants.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cprof/export.h"
 #include "cprof/gpu-report.h"
 #include "cprof/output.h"
 #include "cprof/profile.h"
+#include "cprof/u64map.h"
 
 #define GPU_TID_BASE 1000000000u
 
@@ -97,8 +104,47 @@ static const struct cprof_gpu_api *launching_call(const struct cprof_data *d, co
 	return lo < d->gpu_api.n && refs[lo].key == key ? &d->gpu_api.v[refs[lo].idx] : NULL;
 }
 
-void gpu_timeline_write(FILE *out, const struct cprof_data *d)
+/*
+ * stackFrames is a tree: a node is (parent node, frame), named by the frame,
+ * so each stack is the id of its leaf node. Ids are node index + 1.
+ */
+struct sf_tree {
+	VEC(uint32_t) frame, parent; /* per node */
+	struct u64map idx;           /* parent << 32 | frame -> node */
+};
+
+static uint32_t sf_of_stack(struct sf_tree *t, const struct cprof_data *d, uint32_t stack)
 {
+	uint32_t n = cprof_stack_len(d, stack), node = 0;
+	const uint32_t *fr = cprof_stack_frames(d, stack);
+	for (uint32_t k = n; k-- > 0;) {
+		uint64_t key = (uint64_t)node << 32 | fr[k];
+		int64_t v = u64map_get(&t->idx, key);
+		if (v < 0) {
+			vec_push(&t->frame, fr[k]);
+			vec_push(&t->parent, node);
+			v = (int64_t)t->frame.n;
+			u64map_put(&t->idx, key, (uint32_t)v);
+		}
+		node = (uint32_t)v;
+	}
+	return node; /* 0: an empty stack */
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int timeline_write(FILE *out, const struct cprof_data *d, struct cprof_err *err)
+{
+	const char *source = cprof_meta_get(d, "source");
+	if (source && strcmp(source, "folded") == 0)
+		return err_set(err, ENODATA, "folded stacks carry no time, and a timeline needs it: "
+					     "use a cprof or perf recording");
+	if (!d->samples.n && !d->gpu_ops.n && !d->gpu_api.n)
+		return err_set(err, ENODATA, "nothing to put on a timeline: no samples and no GPU activity");
 	struct api_ref *by_corr = xcalloc(d->gpu_api.n + 1, sizeof *by_corr);
 	for (size_t i = 0; i < d->gpu_api.n; i++) {
 		const struct cprof_gpu_api *a = &d->gpu_api.v[i];
@@ -152,7 +198,9 @@ void gpu_timeline_write(FILE *out, const struct cprof_data *d)
 	}
 	vec_release(&named);
 
-	/* CPU samples: instants named by the leaf function. */
+	/* CPU samples: instants named by the leaf function, with their stacks. */
+	struct sf_tree tree = { 0 };
+	uint32_t *sf = xmalloc((d->samples.n ? d->samples.n : 1) * sizeof *sf);
 	for (size_t i = 0; i < d->samples.n; i++) {
 		const struct cprof_sample *x = &d->samples.v[i];
 		sbuf_reset(&sb);
@@ -160,11 +208,14 @@ void gpu_timeline_write(FILE *out, const struct cprof_data *d)
 			profile_frame_label(d, &d->frames.v[cprof_stack_frames(d, x->stack)[0]], &sb);
 		else
 			sbuf_adds(&sb, "[unknown]");
+		sf[i] = sf_of_stack(&tree, d, x->stack);
 		sep(&t);
 		fputs("{\"name\":", out);
 		json_string(out, sb.buf);
 		fprintf(out, ",\"cat\":\"cpu\",\"ph\":\"i\",\"s\":\"t\",\"pid\":%u,\"tid\":%u", x->pid, x->tid);
 		ts(&t, "ts", x->time);
+		if (sf[i])
+			fprintf(out, ",\"sf\":\"%u\"", sf[i]);
 		fputs("}", out);
 	}
 	/* API calls: slices on their threads; launches start a flow. */
@@ -214,7 +265,37 @@ void gpu_timeline_write(FILE *out, const struct cprof_data *d)
 		ts(&t, "ts", op->start);
 		fputs("}", out);
 	}
+	fputs("\n],\n\"stackFrames\":{", out);
+	for (size_t i = 0; i < tree.frame.n; i++) {
+		const struct cprof_frame *f = &d->frames.v[tree.frame.v[i]];
+		sbuf_reset(&sb);
+		profile_frame_label(d, f, &sb);
+		fprintf(out, "%s\n\"%zu\":{\"name\":", i ? "," : "", i + 1);
+		json_string(out, sb.buf);
+		fputs(",\"category\":", out);
+		json_string(out, *cprof_str(d, f->dso) ? base_name(cprof_str(d, f->dso)) : "[unknown]");
+		if (tree.parent.v[i])
+			fprintf(out, ",\"parent\":\"%u\"", tree.parent.v[i]);
+		fputc('}', out);
+	}
+	fputs("\n},\n\"samples\":[", out);
+	bool first = true;
+	for (size_t i = 0; i < d->samples.n; i++) {
+		const struct cprof_sample *x = &d->samples.v[i];
+		if (!sf[i])
+			continue;
+		fprintf(out, "%s\n{\"tid\":%u,\"pid\":%u,\"name\":", first ? "" : ",", x->tid, x->pid);
+		first = false;
+		json_string(out, x->event < d->events.n ? cprof_str(d, d->events.v[x->event].name) : "sample");
+		ts(&t, "ts", x->time);
+		fprintf(out, ",\"sf\":\"%u\",\"weight\":%" PRIu64 "}", sf[i], x->period);
+	}
+	fputs("\n]}\n", out);
 	sbuf_release(&sb);
 	free(by_corr);
-	fputs("\n]}\n", out);
+	free(sf);
+	vec_release(&tree.frame);
+	vec_release(&tree.parent);
+	u64map_release(&tree.idx);
+	return 0;
 }

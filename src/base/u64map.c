@@ -1,0 +1,51 @@
+/* u64map.c - open addressing with linear probing; see u64map.h. */
+#include <stdlib.h>
+
+#include "cprof/u64map.h"
+
+static size_t slot_of(const struct u64map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (m->cap - 1);
+	while (m->vals[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+int64_t u64map_get(const struct u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return -1;
+	size_t i = slot_of(m, key);
+	return m->vals[i] ? (int64_t)m->vals[i] - 1 : -1;
+}
+
+void u64map_put(struct u64map *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct u64map g = { .cap = m->cap ? m->cap * 2 : 256, .n = m->n };
+		g.keys = xcalloc(g.cap, sizeof *g.keys);
+		g.vals = xcalloc(g.cap, sizeof *g.vals);
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->vals[i]) {
+				size_t s = slot_of(&g, m->keys[i]);
+				g.keys[s] = m->keys[i];
+				g.vals[s] = m->vals[i];
+			}
+		u64map_release(m);
+		*m = g;
+	}
+	size_t i = slot_of(m, key);
+	if (!m->vals[i])
+		m->n++;
+	m->keys[i] = key;
+	m->vals[i] = val + 1;
+}
+
+void u64map_release(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	m->keys = NULL;
+	m->vals = NULL;
+	m->cap = m->n = 0;
+}
