@@ -68,6 +68,7 @@ struct gpu_summary {
 	uint64_t dropped;                    /* from meta: gpu_dropped_records */
 	uint64_t loss[_GL_MAX];              /* from meta: what the collector could not record */
 	uint64_t processes_ended, processes_signalled; /* from meta */
+	uint64_t bad_records;                /* from meta: malformed records in the collector's stream */
 };
 
 /* An idle gap shorter than this is launch latency, not idleness worth counting. */

@@ -273,6 +273,8 @@ int gpu_summary_build(struct gpu_summary *s, const struct cprof_data *d, struct 
 		s->processes_ended = v;
 	if ((m = cprof_meta_get(d, "gpu_processes_signalled")) && parse_u64(m, &v) == 0)
 		s->processes_signalled = v;
+	if ((m = cprof_meta_get(d, "gpu_bad_records")) && parse_u64(m, &v) == 0)
+		s->bad_records = v;
 	findings(s);
 	return 0;
 }

@@ -55,6 +55,10 @@ static uint64_t loss_written[_GL_MAX]; /* under flush_lock */
 
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static pthread_key_t tbuf_key;
+static bool tbuf_key_ok;
+static void tbuf_release(void *p);
+
 /* ---- direct writes: one record, one write(2) ---- */
 
 static void write_out(struct gpu_writer *w)
@@ -121,6 +125,9 @@ int gpu_collector_open(const char *path)
 		return -errno;
 	fd = f;
 	pid = (uint32_t)getpid();
+	/* Before any launch can be recorded: threads hand their stack buffers
+	 * back through it when they end. */
+	tbuf_key_ok = pthread_key_create(&tbuf_key, tbuf_release) == 0;
 	atomic_store(&state, ST_RUNNING);
 	return 0;
 }
@@ -215,8 +222,6 @@ struct tbuf {
 
 static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tbuf *tbufs;
-static pthread_key_t tbuf_key;
-static bool tbuf_key_ok;
 static _Atomic uint32_t last_stack_id;
 static __thread struct tbuf *my_tbuf;
 static __thread uint32_t my_tid;
@@ -526,7 +531,6 @@ int gpu_collector_start(const struct gpu_collector_hooks *h, unsigned period, bo
 		have_hooks = true;
 	}
 	period_ms = period ? period : 200;
-	tbuf_key_ok = pthread_key_create(&tbuf_key, tbuf_release) == 0;
 	if (atexit(at_exit) != 0)
 		return -ENOMEM;
 	int r = pthread_atfork(NULL, NULL, atfork_child);

@@ -203,12 +203,15 @@ static bool start_tracing(void)
 	 * still running is a record: only the ones that waited matter. */
 	if ((r = cuptiActivityEnableAllSyncRecords(0)) != CUPTI_SUCCESS)
 		note_result("cuptiActivityEnableAllSyncRecords", r);
+	/* Kernels are what cprof is for; without another kind the rest is
+	 * still worth recording, with a note saying what is missing. */
 	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
 		if ((r = cuptiActivityEnable(kinds[i])) != CUPTI_SUCCESS) {
-			note_result("cuptiActivityEnable", r);
-			while (i-- > 0)
-				(void)cuptiActivityDisable(kinds[i]);
-			goto fail;
+			char what[64];
+			snprintf(what, sizeof what, "cuptiActivityEnable(kind %d)", (int)kinds[i]);
+			note_result(what, r);
+			if (i == 0)
+				goto fail;
 		}
 	start_callbacks();
 	return true;

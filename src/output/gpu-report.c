@@ -155,8 +155,9 @@ void gpu_report_json(FILE *out, const struct gpu_summary *s, const struct gpu_re
 	for (int i = 0; i < _GL_MAX; i++)
 		fprintf(out, "%s\"%s\":%llu", i ? "," : "", gpu_loss_key((enum gpu_loss)i) + 4,
 			(unsigned long long)s->loss[i]);
-	fprintf(out, "},\"processes_ended\":%llu,\"processes_signalled\":%llu",
-		(unsigned long long)s->processes_ended, (unsigned long long)s->processes_signalled);
+	fprintf(out, ",\"bad_records\":%llu},\"processes_ended\":%llu,\"processes_signalled\":%llu",
+		(unsigned long long)s->bad_records, (unsigned long long)s->processes_ended,
+		(unsigned long long)s->processes_signalled);
 	fprintf(out, ",\"kernels\":[");
 	for (size_t i = 0; i < rows(s->kernels.n, o); i++) {
 		const struct gpu_kernel_row *k = &s->kernels.v[i];

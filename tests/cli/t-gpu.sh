@@ -10,7 +10,9 @@ if [ -n "${CUPTI_LIB:-}" ]; then
 	if [ -e /dev/nvidiactl ]; then
 		echo "note: a GPU driver is present; the no-GPU checks do not apply"
 	else
-		"$CPROF" record --gpu -o nogpu.data -- "$WORKLOADS/hot" >out.txt 2>err.txt
+		# A private TMPDIR: other recordings on this machine make stream files too.
+		mkdir -p tmp
+		TMPDIR=$PWD/tmp "$CPROF" record --gpu -o nogpu.data -- "$WORKLOADS/hot" >out.txt 2>err.txt
 		check "record --gpu without a GPU exits with the workload's status" [ $? -eq 0 ]
 		check "it says no GPU activity was recorded, and why" \
 			grep -q "no GPU activity recorded: the workload never initialised CUDA (no NVIDIA driver" err.txt
@@ -20,7 +22,7 @@ if [ -n "${CUPTI_LIB:-}" ]; then
 		check "report --gpu on it fails" [ $? -eq 1 ]
 		check "... naming the file and the reason" \
 			grep -q "'nogpu.data': no GPU activity in this recording (no CUDA activity)" err.txt
-		check "the stream file is removed" sh -c "! ls \${TMPDIR:-/tmp}/cprof-gpu.* 2>/dev/null | grep -q ."
+		check "the stream file is removed" sh -c "! ls tmp/cprof-gpu.* 2>/dev/null | grep -q ."
 
 		CUDA_INJECTION64_PATH=/opt/other-tool/libinject.so "$CPROF" record --gpu -o inj.data -- true 2>err.txt
 		check "record --gpu over another CUDA_INJECTION64_PATH says it replaced it" \
