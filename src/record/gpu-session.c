@@ -372,9 +372,9 @@ static int map_stream(const char *path, const uint8_t **p, size_t *len, struct c
 		r = err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
 	} else if (sb.st_size > 0) {
 		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, f, 0);
-		if (m == MAP_FAILED)
+		if (m == MAP_FAILED) {
 			r = err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
-		else {
+		} else {
 			*p = m;
 			*len = (size_t)sb.st_size;
 		}
