@@ -27,15 +27,26 @@ enum gpu_api_domain { GPU_API_RUNTIME = 1, GPU_API_DRIVER = 2 };
 enum { GPU_COPY_HTOD = 1, GPU_COPY_DTOH = 2, GPU_COPY_DTOD = 8, GPU_COPY_HTOH = 9, GPU_COPY_PTOP = 10 };
 enum { GPU_MEM_PAGEABLE = 1, GPU_MEM_PINNED = 2, GPU_MEM_DEVICE = 3 };
 
+/* A synchronization's device when its context ran no work cprof saw
+ * (CUPTI's synchronization records name the context, not the device). */
+#define GPU_DEVICE_UNKNOWN 0xffffffffu
+
 struct cprof_gpu_op {
 	uint64_t start, end, bytes;
 	uint32_t kind, corr, device, context, stream, pid, tid;
 	uint32_t name;  /* data file: string offset; collector stream: unused (the name follows the record) */
 	uint32_t stack; /* launching CPU stack, GPU_NO_STACK if none */
 	uint32_t grid[3], block[3];
-	uint32_t regs, smem_static, smem_dynamic, value;
+	uint32_t regs, smem_static, smem_dynamic;
+	uint32_t value; /* memset: the value; memcpy: copies it stands for (a batch), 0 read as 1 */
 	uint8_t copy_kind, src_kind, dst_kind, flags;
 };
+
+/* How many copies (or kernels, memsets) one record stands for. */
+static inline uint64_t gpu_op_count(const struct cprof_gpu_op *op)
+{
+	return op->kind == GPU_OP_MEMCPY && op->value > 1 ? op->value : 1;
+}
 
 struct cprof_gpu_api {
 	uint64_t start, end;
@@ -44,6 +55,29 @@ struct cprof_gpu_api {
 	uint32_t result;
 	uint8_t domain;
 };
+
+/*
+ * What the collector could not record, by cause. Each process of the
+ * workload counts them (the GS_COUNTS records of the collector stream, in
+ * this order), cprof record sums them into meta keys of the data file and
+ * prints a warning for each cause that is not zero.
+ */
+enum gpu_loss {
+	GL_DROPPED,            /* records CUPTI dropped: no buffer to put them in */
+	GL_CUT_BUFFERS,        /* buffers cut short by an unfinished record mid-run: the records after it are lost */
+	GL_UNTIMED,            /* records CUPTI could not time (start = end = 0), left out */
+	GL_UNFINISHED,         /* records ending before they start or missing one timestamp, left out */
+	GL_CUT_AT_EXIT,        /* buffers cut short at exit: work still running when the process ended */
+	GL_UNFINISHED_AT_EXIT, /* records of work still running when the process ended, left out */
+	GL_STACKS_LOST,        /* launches whose CPU stack could not be taken or kept */
+	GL_WRITE_ERRORS,       /* bytes that could not be written to the stream */
+	GL_UNKNOWN_LAYOUT,     /* records of a layout this build does not know (a newer CUPTI), left out */
+	_GL_MAX
+};
+/* The meta key of a cause ("gpu_dropped_records") and what it means, to
+ * follow a count in a warning ("GPU activity records were dropped ..."). */
+const char *gpu_loss_key(enum gpu_loss what);
+const char *gpu_loss_text(enum gpu_loss what);
 
 /* Fixed-size little-endian codec: p holds GO_SIZE / GA_SIZE bytes. */
 void gpu_op_encode(uint8_t *p, const struct cprof_gpu_op *op);

@@ -17,6 +17,7 @@ struct raw_store;
 struct gpu_session {
 	char *lib_path;    /* owned */
 	char *stream_path; /* owned; removed by gpu_session_release */
+	char *replaced;    /* owned: the CUDA_INJECTION64_PATH --gpu replaced, or NULL */
 	bool driver_found; /* /dev/nvidiactl or /proc/driver/nvidia exists */
 };
 
@@ -24,8 +25,9 @@ struct gpu_session {
  * Find the collector (CPROF_CUPTI_LIB, then beside the cprof binary, its
  * build-tree place, the install dir), create the stream file, and set
  * CUDA_INJECTION64_PATH and CPROF_GPU_OUT in this process's environment so
- * the workload started next inherits them. Fails when cprof was built
- * without CUPTI.
+ * the workload started next inherits them (a CUDA_INJECTION64_PATH already
+ * there is replaced, and gpu_session_finish says so). Fails when cprof was
+ * built without CUPTI.
  */
 int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err) CPROF_WUR;
 
@@ -33,8 +35,10 @@ int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err) CPROF_WUR;
 struct gpu_import_stats {
 	uint64_t kernels, copies, memsets, syncs, api_calls;
 	uint64_t with_stack, without_stack;   /* kernels/copies/memsets tied to a CPU stack or not */
-	uint64_t dropped, incomplete, stacks_lost, bad_records;
+	uint64_t loss[_GL_MAX];               /* what the collectors could not record, by cause */
+	uint64_t bad_records;
 	uint32_t processes_ended, processes_signalled;
+	uint32_t syncs_without_device;        /* synchronizations on contexts that ran no work */
 	bool stream_empty;                    /* no CUDA process loaded the collector */
 };
 
@@ -49,9 +53,14 @@ int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct
 		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err) CPROF_WUR;
 
 /* Import a parsed stream into d; the part of gpu_session_finish the unit
- * tests drive with synthesized streams. */
+ * tests drive with synthesized streams. Synchronizations, which CUPTI does
+ * not tie to a device, get the device of other work on their context. */
 void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
 		struct gpu_import_stats *ret);
+
+/* The meta keys of what an import found: losses by cause (gpu_loss_key),
+ * gpu_bad_records, gpu_without_stack, gpu_processes_ended/_signalled. */
+void gpu_import_meta(struct cprof_data *d, const struct gpu_import_stats *ret);
 
 /* gpu_session_finish, then tell the user through note() what was recorded
  * (unless quiet) and every warning (always). */

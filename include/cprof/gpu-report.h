@@ -37,12 +37,20 @@ struct gpu_site_row {
 	uint64_t sync_copies;       /* synchronous copies launched here */
 };
 
+/* One device's time: the span from its first to its last work, the union
+ * of its work over all its streams, and the idle gaps between. */
+struct gpu_device_row {
+	uint32_t device;
+	uint64_t first_ns, last_ns, busy_ns;
+	uint64_t gaps, longest_gap_ns;       /* idle gaps of at least GPU_GAP_NS */
+};
+
 enum gpu_finding_kind { FINDING_IDLE_GAPS, FINDING_TINY_KERNELS, FINDING_PAGEABLE, FINDING_SYNC_COPY_LOOP };
 
 struct gpu_finding {
 	enum gpu_finding_kind kind;
 	char *text;                 /* owned: one sentence with numbers and the fix */
-	uint32_t subject;           /* kernel name string / site frame, kind-dependent */
+	uint32_t subject;           /* device / kernel name string / site frame, kind-dependent */
 	uint64_t value;
 };
 
@@ -52,11 +60,14 @@ struct gpu_summary {
 	VEC(struct gpu_copy_row) copies;     /* most bytes first */
 	VEC(struct gpu_site_row) sites;      /* most GPU time first */
 	VEC(struct gpu_finding) findings;
+	VEC(struct gpu_device_row) devices;  /* by device id */
 	uint64_t kernel_ns, copy_ns, memset_ns, sync_ns;
-	uint64_t first_ns, last_ns;          /* span of kernels, copies and memsets */
-	uint64_t busy_ns;                    /* union of their intervals over all streams */
-	uint64_t gaps, longest_gap_ns;       /* idle gaps of at least GPU_GAP_NS between busy periods */
+	/* Summed over devices (device time): for one GPU, its own. */
+	uint64_t span_ns, busy_ns, gaps, longest_gap_ns;
 	uint64_t dropped;                    /* from meta: gpu_dropped_records */
+	uint64_t loss[_GL_MAX];              /* from meta: what the collector could not record */
+	uint64_t processes_ended, processes_signalled; /* from meta */
+	uint64_t bad_records;                /* from meta: malformed records in the collector's stream */
 };
 
 /* An idle gap shorter than this is launch latency, not idleness worth counting. */

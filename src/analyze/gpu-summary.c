@@ -1,8 +1,8 @@
 /*
  * gpu-summary.c - what `cprof report --gpu` says about a recording's GPU
  * activity: kernels by name, copies by direction, launch sites by GPU time,
- * GPU busy and idle time, and findings (launch-bound idle gaps, tiny
- * kernels, pageable copies, synchronous copies in loops). Writers format
+ * each device's busy and idle time, and findings (launch-bound idle gaps,
+ * tiny kernels, pageable copies, synchronous copies in loops). Writers format
  * it; nothing here prints.
  */
 #include <errno.h>
@@ -49,13 +49,14 @@ static void add_copy(struct gpu_summary *s, const struct cprof_gpu_op *op)
 		vec_push(&s->copies, ((struct gpu_copy_row){ .kind = op->copy_kind }));
 		r = &s->copies.v[s->copies.n - 1];
 	}
-	r->calls++;
+	uint64_t n = gpu_op_count(op); /* a batched copy is many */
+	r->calls += n;
 	r->bytes += op->bytes;
 	r->total_ns += dur(op);
 	if (op->src_kind == GPU_MEM_PAGEABLE || op->dst_kind == GPU_MEM_PAGEABLE)
-		r->pageable++;
+		r->pageable += n;
 	if (!(op->flags & GOF_ASYNC))
-		r->sync++;
+		r->sync += n;
 }
 
 static void add_site(struct gpu_summary *s, const struct cprof_gpu_op *op)
@@ -74,9 +75,9 @@ static void add_site(struct gpu_summary *s, const struct cprof_gpu_op *op)
 	}
 	r->gpu_ns += dur(op);
 	r->kernels += op->kind == GPU_OP_KERNEL;
-	r->copies += op->kind == GPU_OP_MEMCPY;
+	r->copies += op->kind == GPU_OP_MEMCPY ? gpu_op_count(op) : 0;
 	r->memsets += op->kind == GPU_OP_MEMSET;
-	r->sync_copies += op->kind == GPU_OP_MEMCPY && !(op->flags & GOF_ASYNC);
+	r->sync_copies += op->kind == GPU_OP_MEMCPY && !(op->flags & GOF_ASYNC) ? gpu_op_count(op) : 0;
 }
 
 static int cmp_kernel(const void *a, const void *b)
@@ -98,54 +99,70 @@ static int cmp_site(const void *a, const void *b)
 }
 
 struct interval {
+	uint32_t device;
 	uint64_t start, end;
 };
 
 static int cmp_interval(const void *a, const void *b)
 {
 	const struct interval *x = a, *y = b;
+	if (x->device != y->device)
+		return x->device < y->device ? -1 : 1;
 	return x->start != y->start ? (x->start < y->start ? -1 : 1) : (x->end > y->end) - (x->end < y->end);
 }
 
-/* Busy time (union over all streams) and the idle gaps between busy periods. */
+/* Per device: busy time (the union over its streams) and the idle gaps
+ * between busy periods. Devices work in parallel, so one device's work
+ * does not make another one busy. */
 static void busy_and_gaps(struct gpu_summary *s)
 {
 	const struct cprof_data *d = s->d;
 	struct interval *iv = xcalloc(d->gpu_ops.n + 1, sizeof *iv);
 	size_t n = 0;
-	for (size_t i = 0; i < d->gpu_ops.n; i++)
-		if (is_work(&d->gpu_ops.v[i]))
-			iv[n++] = (struct interval){ d->gpu_ops.v[i].start, d->gpu_ops.v[i].end };
+	for (size_t i = 0; i < d->gpu_ops.n; i++) {
+		const struct cprof_gpu_op *op = &d->gpu_ops.v[i];
+		/* A start of 0 is CUPTI's "not timed", never a time: it would
+		 * stretch the span back to boot. */
+		if (is_work(op) && op->start)
+			iv[n++] = (struct interval){ op->device, op->start, op->end };
+	}
 	qsort(iv, n, sizeof *iv, cmp_interval);
+	struct gpu_device_row *dev = NULL;
 	uint64_t cur_s = 0, cur_e = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (i == 0) {
+		if (!dev || dev->device != iv[i].device) {
+			if (dev)
+				dev->busy_ns += cur_e - cur_s;
+			vec_push(&s->devices, ((struct gpu_device_row){ .device = iv[i].device, .first_ns = iv[i].start }));
+			dev = &s->devices.v[s->devices.n - 1];
 			cur_s = iv[i].start;
 			cur_e = iv[i].end;
-			s->first_ns = cur_s;
-			continue;
-		}
-		if (iv[i].start <= cur_e) {
+		} else if (iv[i].start <= cur_e) {
 			if (iv[i].end > cur_e)
 				cur_e = iv[i].end;
-			continue;
+		} else {
+			dev->busy_ns += cur_e - cur_s;
+			uint64_t gap = iv[i].start - cur_e;
+			if (gap >= GPU_GAP_NS) {
+				dev->gaps++;
+				if (gap > dev->longest_gap_ns)
+					dev->longest_gap_ns = gap;
+			}
+			cur_s = iv[i].start;
+			cur_e = iv[i].end;
 		}
-		s->busy_ns += cur_e - cur_s;
-		uint64_t gap = iv[i].start - cur_e;
-		if (gap >= GPU_GAP_NS) {
-			s->gaps++;
-			if (gap > s->longest_gap_ns)
-				s->longest_gap_ns = gap;
-		}
-		cur_s = iv[i].start;
-		cur_e = iv[i].end;
+		if (iv[i].end > dev->last_ns)
+			dev->last_ns = iv[i].end;
 	}
-	if (n) {
-		s->busy_ns += cur_e - cur_s;
-		s->last_ns = 0;
-		for (size_t i = 0; i < n; i++)
-			if (iv[i].end > s->last_ns)
-				s->last_ns = iv[i].end;
+	if (dev)
+		dev->busy_ns += cur_e - cur_s;
+	for (size_t i = 0; i < s->devices.n; i++) {
+		const struct gpu_device_row *r = &s->devices.v[i];
+		s->span_ns += r->last_ns - r->first_ns;
+		s->busy_ns += r->busy_ns;
+		s->gaps += r->gaps;
+		if (r->longest_gap_ns > s->longest_gap_ns)
+			s->longest_gap_ns = r->longest_gap_ns;
 	}
 	free(iv);
 }
@@ -161,14 +178,19 @@ static void findings(struct gpu_summary *s)
 {
 	const struct cprof_data *d = s->d;
 	struct sbuf t = SBUF_INIT;
-	uint64_t span = s->last_ns - s->first_ns;
-	uint64_t idle = span - s->busy_ns;
-	if (span && (double)idle >= GPU_IDLE_SHARE * (double)span && s->gaps >= GPU_IDLE_MIN_GAPS) {
-		sbuf_addf(&t, "GPU idle %.1f%% of the time between its first and last work, in %llu gaps "
+	for (size_t i = 0; i < s->devices.n; i++) {
+		const struct gpu_device_row *r = &s->devices.v[i];
+		uint64_t span = r->last_ns - r->first_ns, idle = span - r->busy_ns;
+		if (!span || (double)idle < GPU_IDLE_SHARE * (double)span || r->gaps < GPU_IDLE_MIN_GAPS)
+			continue;
+		sbuf_adds(&t, "GPU");
+		if (s->devices.n > 1)
+			sbuf_addf(&t, " %u", r->device);
+		sbuf_addf(&t, " idle %.1f%% of the time between its first and last work, in %llu gaps "
 			      "(longest %.1f us): the GPU waits for the CPU to launch work; batch launches, "
 			      "overlap with streams, or capture the sequence in a CUDA graph",
-			  100.0 * (double)idle / (double)span, (unsigned long long)s->gaps, (double)s->longest_gap_ns / 1e3);
-		add_finding(s, FINDING_IDLE_GAPS, 0, idle, &t);
+			  100.0 * (double)idle / (double)span, (unsigned long long)r->gaps, (double)r->longest_gap_ns / 1e3);
+		add_finding(s, FINDING_IDLE_GAPS, r->device, idle, &t);
 	}
 	for (size_t i = 0; i < s->kernels.n; i++) {
 		const struct gpu_kernel_row *k = &s->kernels.v[i];
@@ -239,10 +261,20 @@ int gpu_summary_build(struct gpu_summary *s, const struct cprof_data *d, struct 
 	if (s->sites.n)
 		qsort(s->sites.v, s->sites.n, sizeof *s->sites.v, cmp_site);
 	busy_and_gaps(s);
-	const char *dr = cprof_meta_get(d, "gpu_dropped_records");
 	uint64_t v;
-	if (dr && parse_u64(dr, &v) == 0)
-		s->dropped = v;
+	for (int i = 0; i < _GL_MAX; i++) {
+		const char *m = cprof_meta_get(d, gpu_loss_key((enum gpu_loss)i));
+		if (m && parse_u64(m, &v) == 0)
+			s->loss[i] = v;
+	}
+	s->dropped = s->loss[GL_DROPPED];
+	const char *m = cprof_meta_get(d, "gpu_processes_ended");
+	if (m && parse_u64(m, &v) == 0)
+		s->processes_ended = v;
+	if ((m = cprof_meta_get(d, "gpu_processes_signalled")) && parse_u64(m, &v) == 0)
+		s->processes_signalled = v;
+	if ((m = cprof_meta_get(d, "gpu_bad_records")) && parse_u64(m, &v) == 0)
+		s->bad_records = v;
 	findings(s);
 	return 0;
 }
@@ -255,6 +287,7 @@ void gpu_summary_release(struct gpu_summary *s)
 	vec_release(&s->kernels);
 	vec_release(&s->copies);
 	vec_release(&s->sites);
+	vec_release(&s->devices);
 }
 
 void gpu_site_label(const struct gpu_summary *s, const struct gpu_site_row *row, struct sbuf *out)

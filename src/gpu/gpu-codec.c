@@ -116,6 +116,36 @@ const char *gpu_op_kind_name(unsigned kind)
 	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
 }
 
+static const struct {
+	const char *key, *text;
+} loss_info[_GL_MAX] = {
+	[GL_DROPPED] = { "gpu_dropped_records", "GPU activity records were dropped (CUPTI had no buffer for them)" },
+	[GL_CUT_BUFFERS] = { "gpu_incomplete_buffers",
+			     "GPU activity buffers were cut short by an unfinished record; the records after it are lost" },
+	[GL_UNTIMED] = { "gpu_untimed_records",
+			 "GPU activity records had no timestamps (CUPTI could not time them) and are left out" },
+	[GL_UNFINISHED] = { "gpu_unfinished_records",
+			    "GPU activity records ended before they started or missed a timestamp and are left out" },
+	[GL_CUT_AT_EXIT] = { "gpu_incomplete_buffers_at_exit",
+			     "GPU activity buffers were cut short at exit by work still running; the records after it are lost" },
+	[GL_UNFINISHED_AT_EXIT] = { "gpu_unfinished_at_exit",
+				    "GPU operations were still running when their process exited and are left out" },
+	[GL_STACKS_LOST] = { "gpu_stacks_lost", "launch stacks could not be taken" },
+	[GL_WRITE_ERRORS] = { "gpu_write_errors", "bytes of GPU activity could not be written to the stream" },
+	[GL_UNKNOWN_LAYOUT] = { "gpu_unknown_layout_records",
+				"GPU activity records had a layout this build does not read (a newer CUPTI) and are left out" },
+};
+
+const char *gpu_loss_key(enum gpu_loss what)
+{
+	return (unsigned)what < _GL_MAX ? loss_info[what].key : "gpu_unknown_loss";
+}
+
+const char *gpu_loss_text(enum gpu_loss what)
+{
+	return (unsigned)what < _GL_MAX ? loss_info[what].text : "GPU records were lost";
+}
+
 void gpu_stream_header(uint8_t *p)
 {
 	for (int i = 0; i < 8; i++)

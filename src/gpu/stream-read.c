@@ -55,6 +55,69 @@ static void add_note(struct gpu_trace *t, const uint8_t *p, size_t n)
 	sbuf_release(&line);
 }
 
+/*
+ * The definitions seen so far, (pid, id) -> value: open addressing on a
+ * power-of-two table. A later definition of the same key (a reused pid)
+ * replaces the earlier one, which is what the stream's ordering promises.
+ */
+struct id_map {
+	struct id_slot {
+		uint64_t key; /* pid << 32 | id; id is never 0, so key 0 is empty */
+		uint64_t val;
+	} *v;
+	size_t n, cap;
+};
+
+static uint64_t id_key(uint32_t pid, uint32_t id) { return (uint64_t)pid << 32 | id; }
+
+static size_t id_slot(const struct id_map *m, uint64_t key)
+{
+	size_t i = (size_t)(hash_bytes(&key, sizeof key, HASH_SEED) & (m->cap - 1));
+	while (m->v[i].key && m->v[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+static void id_put(struct id_map *m, uint64_t key, uint64_t val)
+{
+	if (2 * (m->n + 1) > m->cap) {
+		struct id_map g = { xcalloc(m->cap ? 2 * m->cap : 64, sizeof *g.v), m->n, m->cap ? 2 * m->cap : 64 };
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->v[i].key)
+				g.v[id_slot(&g, m->v[i].key)] = m->v[i];
+		free(m->v);
+		*m = g;
+	}
+	size_t i = id_slot(m, key);
+	m->n += !m->v[i].key;
+	m->v[i] = (struct id_slot){ key, val };
+}
+
+static bool id_get(const struct id_map *m, uint64_t key, uint64_t *val)
+{
+	if (!m->cap)
+		return false;
+	size_t i = id_slot(m, key);
+	if (!m->v[i].key)
+		return false;
+	*val = m->v[i].val;
+	return true;
+}
+
+/* A name id of pid as a string offset; false for an id never defined. */
+static bool resolve_name(const struct id_map *names, uint32_t pid, uint32_t *id)
+{
+	uint64_t off = 0;
+	if (*id == 0)
+		return true;
+	if (!id_get(names, id_key(pid, *id), &off)) {
+		*id = 0;
+		return false;
+	}
+	*id = (uint32_t)off;
+	return true;
+}
+
 int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
 	if (len < GPU_STREAM_HDR || memcmp(buf, GPU_STREAM_MAGIC, 8) != 0)
@@ -62,6 +125,7 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 	if (get_le32(buf + 8) != GPU_STREAM_VERSION)
 		return err_set(err, EBADMSG, "'%s': GPU activity stream version %u, expected %u", name,
 			       get_le32(buf + 8), GPU_STREAM_VERSION);
+	struct id_map names = { 0 }, stacks = { 0 }; /* stacks: ip_off << 8 | nips */
 	size_t off = GPU_STREAM_HDR;
 	while (off < len) {
 		if (len - off < 8) {
@@ -76,14 +140,19 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 		const uint8_t *p = buf + off + 8;
 		bool ok = true;
 		switch (type) {
+		case GS_NAME:
+			if ((ok = n >= GS_NAME_FIXED && get_le32(p + 4) != 0))
+				id_put(&names, id_key(get_le32(p), get_le32(p + 4)),
+				       add_name(t, p + GS_NAME_FIXED, n - GS_NAME_FIXED));
+			break;
 		case GS_OP: {
 			struct cprof_gpu_op op;
-			if ((ok = n >= GO_SIZE)) {
+			if ((ok = n == GO_SIZE)) {
 				gpu_op_decode(p, &op);
 				ok = op.kind >= 1 && op.kind < _GPU_OP_MAX && op.end >= op.start;
 			}
 			if (ok) {
-				op.name = add_name(t, p + GO_SIZE, n - GO_SIZE);
+				ok = resolve_name(&names, op.pid, &op.name);
 				op.stack = GPU_NO_STACK;
 				vec_push(&t->ops, op);
 			}
@@ -91,34 +160,41 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 		}
 		case GS_API: {
 			struct cprof_gpu_api a;
-			if ((ok = n >= GA_SIZE)) {
+			if ((ok = n == GA_SIZE)) {
 				gpu_api_decode(p, &a);
 				ok = a.end >= a.start && (a.domain == GPU_API_RUNTIME || a.domain == GPU_API_DRIVER);
 			}
 			if (ok) {
-				a.name = add_name(t, p + GA_SIZE, n - GA_SIZE);
+				ok = resolve_name(&names, a.pid, &a.name);
 				vec_push(&t->api, a);
 			}
 			break;
 		}
 		case GS_STACK: {
-			uint32_t nips = n >= GS_STACK_FIXED ? get_le32(p + 16) : 0;
-			if ((ok = n >= GS_STACK_FIXED && nips <= GS_MAX_IPS && n == GS_STACK_FIXED + 8 * nips)) {
-				struct gpu_launch_stack s = { .corr = get_le32(p), .pid = get_le32(p + 4),
-							      .tid = get_le32(p + 8), .domain = get_le32(p + 12),
-							      .nips = nips, .ip_off = t->ips.n };
+			uint32_t nips = n >= GS_STACK_FIXED ? get_le32(p + 8) : 0;
+			if ((ok = n >= GS_STACK_FIXED && get_le32(p + 4) != 0 && nips <= GS_MAX_IPS &&
+				  n == GS_STACK_FIXED + 8 * nips)) {
+				id_put(&stacks, id_key(get_le32(p), get_le32(p + 4)), (uint64_t)t->ips.n << 8 | nips);
 				for (uint32_t i = 0; i < nips; i++)
 					vec_push(&t->ips, get_le64(p + GS_STACK_FIXED + 8 * i));
+			}
+			break;
+		}
+		case GS_LAUNCH: {
+			uint64_t def = 0;
+			if ((ok = n == GS_LAUNCH_SIZE && id_get(&stacks, id_key(get_le32(p + 4), get_le32(p + 16)), &def))) {
+				struct gpu_launch_stack s = { .corr = get_le32(p), .pid = get_le32(p + 4),
+							      .tid = get_le32(p + 8), .domain = get_le32(p + 12),
+							      .nips = (uint32_t)(def & 0xff), .ip_off = (size_t)(def >> 8) };
 				vec_push(&t->stacks, s);
 			}
 			break;
 		}
 		case GS_COUNTS:
-			if ((ok = n == 24)) {
-				t->dropped += get_le64(p);
-				t->incomplete += get_le64(p + 8);
-				t->stacks_lost += get_le64(p + 16);
-			}
+			/* A newer collector may count more causes: the known ones are summed. */
+			if ((ok = n % 8 == 0))
+				for (size_t i = 0; i < n / 8 && i < _GL_MAX; i++)
+					t->loss[i] += get_le64(p + 8 * i);
 			break;
 		case GS_NOTE:
 			add_note(t, p, n);
@@ -140,5 +216,7 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 			t->bad_records++;
 		off += 8 + (size_t)n;
 	}
+	free(names.v);
+	free(stacks.v);
 	return 0;
 }

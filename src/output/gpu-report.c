@@ -56,21 +56,29 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 {
 	const struct cprof_data *d = s->d;
 	char a[32], b[32], c[32], e[32], f[32];
-	uint64_t span = s->last_ns - s->first_ns, work = work_ns(s), launches = 0, ncopies = 0;
+	uint64_t work = work_ns(s), launches = 0, ncopies = 0;
 	for (size_t i = 0; i < s->kernels.n; i++)
 		launches += s->kernels.v[i].calls;
 	for (size_t i = 0; i < s->copies.n; i++)
 		ncopies += s->copies.v[i].calls;
 	fprintf(out, "# GPU activity of '%s': %zu kernels (%llu launches), %llu copies\n", o->input, s->kernels.n,
 		(unsigned long long)launches, (unsigned long long)ncopies);
-	fprintf(out, "# GPU busy %s of %s (%.1f%%), idle %s in %llu gaps of %llu us or more (longest %s)\n",
-		fmt_time(s->busy_ns, a), fmt_time(span, b), pct(s->busy_ns, span), fmt_time(span - s->busy_ns, c),
-		(unsigned long long)s->gaps, GPU_GAP_NS / 1000, fmt_time(s->longest_gap_ns, e));
+	for (size_t i = 0; i < s->devices.n || i == 0; i++) {
+		const struct gpu_device_row *r = s->devices.n ? &s->devices.v[i] : NULL;
+		uint64_t dspan = r ? r->last_ns - r->first_ns : 0, busy = r ? r->busy_ns : 0;
+		if (s->devices.n > 1)
+			snprintf(f, sizeof f, "GPU %u", r->device);
+		else
+			snprintf(f, sizeof f, "GPU");
+		fprintf(out, "# %s busy %s of %s (%.1f%%), idle %s in %llu gaps of %llu us or more (longest %s)\n", f,
+			fmt_time(busy, a), fmt_time(dspan, b), pct(busy, dspan), fmt_time(dspan - busy, c),
+			(unsigned long long)(r ? r->gaps : 0), GPU_GAP_NS / 1000, fmt_time(r ? r->longest_gap_ns : 0, e));
+	}
 	fprintf(out, "# GPU work: kernels %s, copies %s, memsets %s; synchronizing %s\n", fmt_time(s->kernel_ns, a),
 		fmt_time(s->copy_ns, b), fmt_time(s->memset_ns, c), fmt_time(s->sync_ns, e));
-	if (s->dropped)
-		fprintf(out, "# warning: %llu GPU activity records were dropped while recording\n",
-			(unsigned long long)s->dropped);
+	for (int i = 0; i < _GL_MAX; i++)
+		if (s->loss[i])
+			fprintf(out, "# warning: %llu %s\n", (unsigned long long)s->loss[i], gpu_loss_text((enum gpu_loss)i));
 
 	if (s->kernels.n) {
 		fprintf(out, "\nKernels\n%6s %6s %11s %11s %11s %11s  %-28s %s\n", "gpu%", "calls", "total", "avg", "min",
@@ -123,7 +131,7 @@ static const char *const finding_names[] = { "idle-gaps", "tiny-kernels", "pagea
 void gpu_report_json(FILE *out, const struct gpu_summary *s, const struct gpu_report_opts *o)
 {
 	const struct cprof_data *d = s->d;
-	uint64_t span = s->last_ns - s->first_ns, work = work_ns(s);
+	uint64_t span = s->span_ns, work = work_ns(s);
 	fprintf(out, "{\"schema\":\"cprof-gpu-report/1\",\"input\":");
 	json_string(out, o->input);
 	fprintf(out, ",\"span_ns\":%llu,\"busy_ns\":%llu,\"idle_ns\":%llu,\"idle_gaps\":%llu,\"longest_gap_ns\":%llu,"
@@ -132,6 +140,24 @@ void gpu_report_json(FILE *out, const struct gpu_summary *s, const struct gpu_re
 		(unsigned long long)s->gaps, (unsigned long long)s->longest_gap_ns, (unsigned long long)s->kernel_ns,
 		(unsigned long long)s->copy_ns, (unsigned long long)s->memset_ns, (unsigned long long)s->sync_ns,
 		(unsigned long long)s->dropped);
+	fprintf(out, ",\"devices\":[");
+	for (size_t i = 0; i < s->devices.n; i++) {
+		const struct gpu_device_row *r = &s->devices.v[i];
+		fprintf(out, "%s{\"device\":%u,\"span_ns\":%llu,\"busy_ns\":%llu,\"idle_ns\":%llu,\"idle_gaps\":%llu,"
+			     "\"longest_gap_ns\":%llu}",
+			i ? "," : "", r->device, (unsigned long long)(r->last_ns - r->first_ns),
+			(unsigned long long)r->busy_ns, (unsigned long long)(r->last_ns - r->first_ns - r->busy_ns),
+			(unsigned long long)r->gaps, (unsigned long long)r->longest_gap_ns);
+	}
+	/* Counts of what the collector could not record, by their meta key
+	 * without "gpu_", and how its processes ended. */
+	fprintf(out, "],\"loss\":{");
+	for (int i = 0; i < _GL_MAX; i++)
+		fprintf(out, "%s\"%s\":%llu", i ? "," : "", gpu_loss_key((enum gpu_loss)i) + 4,
+			(unsigned long long)s->loss[i]);
+	fprintf(out, ",\"bad_records\":%llu},\"processes_ended\":%llu,\"processes_signalled\":%llu",
+		(unsigned long long)s->bad_records, (unsigned long long)s->processes_ended,
+		(unsigned long long)s->processes_signalled);
 	fprintf(out, ",\"kernels\":[");
 	for (size_t i = 0; i < rows(s->kernels.n, o); i++) {
 		const struct gpu_kernel_row *k = &s->kernels.v[i];

@@ -193,7 +193,10 @@ int timeline_write(FILE *out, const struct cprof_data *d, struct cprof_err *err)
 			continue;
 		vec_push(&named, tid);
 		sbuf_reset(&sb);
-		sbuf_addf(&sb, "GPU %u stream %u", op->device, op->stream);
+		if (op->device == GPU_DEVICE_UNKNOWN)
+			sbuf_addf(&sb, "GPU ? stream %u", op->stream);
+		else
+			sbuf_addf(&sb, "GPU %u stream %u", op->device, op->stream);
 		thread_name(&t, op_pid(d, op), tid, sb.buf);
 	}
 	vec_release(&named);
@@ -248,6 +251,8 @@ int timeline_write(FILE *out, const struct cprof_data *d, struct cprof_err *err)
 				op->grid[1], op->grid[2], op->block[0], op->block[1], op->block[2], op->regs);
 		if (op->kind == GPU_OP_MEMCPY || op->kind == GPU_OP_MEMSET)
 			fprintf(out, ",\"bytes\":%llu", (unsigned long long)op->bytes);
+		if (gpu_op_count(op) > 1)
+			fprintf(out, ",\"copies\":%llu", (unsigned long long)gpu_op_count(op));
 		fputs("}}", out);
 		if (op->kind == GPU_OP_SYNC || !op->tid)
 			continue;

@@ -6,6 +6,7 @@
  * GPU records that name their launching stack. Everything the collector
  * could not do is counted and said, never dropped silently.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -86,6 +90,11 @@ int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err)
 	}
 	if (!ok)
 		return err_set(err, e ? e : EIO, "--gpu: cannot write '%s': %s", g->stream_path, strerror(e ? e : EIO));
+	/* CUDA loads one injection library: another tool's is replaced, and
+	 * the user is told at the end. */
+	const char *prev = getenv("CUDA_INJECTION64_PATH");
+	if (prev && *prev && strcmp(prev, g->lib_path) != 0)
+		g->replaced = xstrdup(prev);
 	if (setenv("CUDA_INJECTION64_PATH", g->lib_path, 1) < 0 || setenv("CPROF_GPU_OUT", g->stream_path, 1) < 0)
 		return err_set(err, errno, "--gpu: setenv: %s", strerror(errno));
 	return 0;
@@ -97,6 +106,7 @@ void gpu_session_release(struct gpu_session *g)
 		(void)unlink(g->stream_path);
 	free(g->stream_path);
 	free(g->lib_path);
+	free(g->replaced);
 	memset(g, 0, sizeof *g);
 }
 
@@ -229,6 +239,31 @@ static uint32_t intern_api_name(struct cprof_data *d, const char *name)
 	return off;
 }
 
+/* CUPTI's synchronization records name a context but no device: give
+ * them the device the context's other work ran on. */
+static void sync_devices(struct cprof_data *d, struct gpu_import_stats *ret)
+{
+	struct key_index *ctx = xcalloc(d->gpu_ops.n + 1, sizeof *ctx);
+	size_t n = 0;
+	for (size_t i = 0; i < d->gpu_ops.n; i++) {
+		const struct cprof_gpu_op *op = &d->gpu_ops.v[i];
+		if (op->kind != GPU_OP_SYNC && op->device != GPU_DEVICE_UNKNOWN)
+			ctx[n++] = (struct key_index){ ((uint64_t)op->pid << 32) | op->context, op->device };
+	}
+	qsort(ctx, n, sizeof *ctx, cmp_key);
+	for (size_t i = 0; i < d->gpu_ops.n; i++) {
+		struct cprof_gpu_op *op = &d->gpu_ops.v[i];
+		if (op->kind != GPU_OP_SYNC || op->device != GPU_DEVICE_UNKNOWN)
+			continue;
+		const struct key_index *k = find_key(ctx, n, op->pid, op->context);
+		if (k)
+			op->device = k->idx;
+		else
+			ret->syncs_without_device++;
+	}
+	free(ctx);
+}
+
 void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
 		struct gpu_import_stats *ret)
 {
@@ -294,14 +329,13 @@ void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct ra
 		a.name = intern_api_name(d, gpu_trace_str(t, a.name));
 		vec_push(&d->gpu_api, a);
 	}
+	sync_devices(d, ret);
 	if (d->gpu_ops.n)
 		qsort(d->gpu_ops.v, d->gpu_ops.n, sizeof *d->gpu_ops.v, cmp_op_start);
 	if (d->gpu_api.n)
 		qsort(d->gpu_api.v, d->gpu_api.n, sizeof *d->gpu_api.v, cmp_api_start);
 	ret->api_calls = d->gpu_api.n;
-	ret->dropped = t->dropped;
-	ret->incomplete = t->incomplete;
-	ret->stacks_lost = t->stacks_lost;
+	memcpy(ret->loss, t->loss, sizeof ret->loss);
 	ret->bad_records = t->bad_records;
 	ret->processes_ended = t->ends;
 	ret->processes_signalled = t->signal_ends;
@@ -314,41 +348,108 @@ void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct ra
 	symbolizer_free(sym);
 }
 
-static int read_whole(const char *path, struct sbuf *out, struct cprof_err *err)
+void gpu_import_meta(struct cprof_data *d, const struct gpu_import_stats *ret)
 {
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
+	for (int i = 0; i < _GL_MAX; i++)
+		cprof_meta_setf(d, gpu_loss_key((enum gpu_loss)i), "%" PRIu64, ret->loss[i]);
+	cprof_meta_setf(d, "gpu_bad_records", "%" PRIu64, ret->bad_records);
+	cprof_meta_setf(d, "gpu_without_stack", "%" PRIu64, ret->without_stack);
+	cprof_meta_setf(d, "gpu_processes_ended", "%u", ret->processes_ended);
+	cprof_meta_setf(d, "gpu_processes_signalled", "%u", ret->processes_signalled);
+}
+
+/* The stream, mapped: it may be large and is only read once. */
+static int map_stream(const char *path, const uint8_t **p, size_t *len, struct cprof_err *err)
+{
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
 		return err_set(err, errno, "cannot open '%s': %s", path, strerror(errno));
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		sbuf_add(out, chunk, n);
-	int e = ferror(fp) ? (errno ? errno : EIO) : 0;
-	fclose(fp);
-	if (e)
-		return err_set(err, e, "cannot read '%s': %s", path, strerror(e));
-	return 0;
+	struct stat sb;
+	int r = 0;
+	*p = NULL;
+	*len = 0;
+	if (fstat(f, &sb) < 0) {
+		r = err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
+	} else if (sb.st_size > 0) {
+		void *m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, f, 0);
+		if (m == MAP_FAILED) {
+			r = err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
+		} else {
+			*p = m;
+			*len = (size_t)sb.st_size;
+		}
+	}
+	close(f);
+	return r;
+}
+
+/*
+ * Whether the collector can be loaded at all (its libcupti found through
+ * its RUNPATH, ...): when no process wrote to the stream, this tells "the
+ * driver could not load it" from "the workload never used CUDA". Tried in
+ * a child, so cprof itself never has CUDA libraries loaded.
+ */
+static bool collector_loads(const char *lib, struct sbuf *why)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return true; /* cannot tell */
+	pid_t c = fork();
+	if (c < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return true;
+	}
+	if (c == 0) {
+		close(pfd[0]);
+		if (dlopen(lib, RTLD_LAZY | RTLD_LOCAL))
+			_exit(0);
+		const char *e = dlerror();
+		if (e && write(pfd[1], e, strlen(e)) < 0)
+			_exit(2);
+		_exit(1);
+	}
+	close(pfd[1]);
+	char buf[512];
+	ssize_t n;
+	while ((n = read(pfd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			sbuf_add(why, buf, (size_t)n);
+	close(pfd[0]);
+	int status = 0;
+	while (waitpid(c, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st,
 		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err)
 {
-	struct sbuf buf = SBUF_INIT;
+	const uint8_t *buf = NULL;
+	size_t len = 0;
 	struct gpu_trace t;
 	gpu_trace_init(&t);
 	memset(ret, 0, sizeof *ret);
-	int r = read_whole(g->stream_path, &buf, err);
+	if (g->replaced)
+		sbuf_addf(notes, "warning: CUDA_INJECTION64_PATH was '%s'; --gpu replaced it with cprof's collector, so "
+				 "that library was not loaded\n", g->replaced);
+	int r = map_stream(g->stream_path, &buf, &len, err);
 	if (r < 0)
 		goto out;
-	r = gpu_trace_parse(&t, (const uint8_t *)buf.buf, buf.len, g->stream_path, err);
+	r = gpu_trace_parse(&t, buf, len, g->stream_path, err);
 	if (r < 0)
 		goto out;
 	gpu_import(d, &t, st, ret);
-	ret->stream_empty = buf.len <= GPU_STREAM_HDR;
+	ret->stream_empty = len <= GPU_STREAM_HDR;
 	if (t.notes.len)
 		sbuf_adds(notes, t.notes.buf);
 
-	if (ret->stream_empty) {
+	struct sbuf why = SBUF_INIT;
+	if (ret->stream_empty && !collector_loads(g->lib_path, &why)) {
+		cprof_meta_set(d, "gpu", "collector failed");
+		sbuf_addf(notes, "no GPU activity recorded: the collector cannot be loaded (%s); the CPU profile is "
+				 "recorded\n", why.len ? why.buf : g->lib_path);
+	} else if (ret->stream_empty) {
 		/* The driver never loaded the collector: no CUDA init happened. */
 		cprof_meta_set(d, "gpu", "no CUDA activity");
 		sbuf_addf(notes, "no GPU activity recorded: the workload never initialised CUDA%s; the CPU profile "
@@ -361,6 +462,7 @@ int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct
 	} else {
 		cprof_meta_set(d, "gpu", "recorded");
 	}
+	sbuf_release(&why);
 	if (t.notes.len) {
 		struct sbuf one = SBUF_INIT;
 		sbuf_add(&one, t.notes.buf, t.notes.len - 1);
@@ -370,28 +472,23 @@ int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct
 		cprof_meta_set(d, "gpu_notes", one.buf);
 		sbuf_release(&one);
 	}
-	cprof_meta_setf(d, "gpu_dropped_records", "%" PRIu64, ret->dropped);
-	cprof_meta_setf(d, "gpu_incomplete_buffers", "%" PRIu64, ret->incomplete);
-	cprof_meta_setf(d, "gpu_stacks_lost", "%" PRIu64, ret->stacks_lost);
-	cprof_meta_setf(d, "gpu_bad_records", "%" PRIu64, ret->bad_records);
-	cprof_meta_setf(d, "gpu_without_stack", "%" PRIu64, ret->without_stack);
-	if (ret->dropped)
-		sbuf_addf(notes, "warning: CUPTI dropped %" PRIu64 " GPU activity records (its buffers were full)\n",
-			  ret->dropped);
-	if (ret->incomplete)
-		sbuf_addf(notes, "warning: %" PRIu64 " GPU activity buffers ended in an incomplete record\n",
-			  ret->incomplete);
+	gpu_import_meta(d, ret);
+	for (int i = 0; i < _GL_MAX; i++)
+		if (ret->loss[i])
+			sbuf_addf(notes, "warning: %" PRIu64 " %s\n", ret->loss[i], gpu_loss_text((enum gpu_loss)i));
 	if (ret->bad_records)
 		sbuf_addf(notes, "warning: the GPU activity stream ended in %" PRIu64 " malformed records "
 				 "(a process died while writing?)\n", ret->bad_records);
 	if (!ret->stream_empty && !ret->processes_ended && !ret->processes_signalled)
-		sbuf_addf(notes, "warning: the workload ended without flushing its GPU records (killed?); GPU "
-				 "activity of its last 200 ms may be missing\n");
+		sbuf_addf(notes, "warning: the workload ended without finishing its GPU records (SIGKILL, _exit or a "
+				 "crash?); GPU work still running then, and up to its last 200 ms of GPU activity and "
+				 "launch stacks, may be missing\n");
 	if (ret->processes_signalled)
 		cprof_meta_setf(d, "gpu_ended_by_signal", "%u", t.last_signal);
 out:
 	gpu_trace_release(&t);
-	sbuf_release(&buf);
+	if (buf)
+		munmap((void *)buf, len);
 	return r;
 }
 

@@ -6,15 +6,14 @@
 # well over 10 us each; its 100 tiny kernels are the worst case for
 # per-launch cost.
 set -u
-: "${CPROF:?CPROF must point at the cprof binary}"
-SRC=$(cd "$(dirname "$0")/../gpu" && pwd)
-NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
-command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 || { echo "skipped: no NVIDIA GPU"; exit 77; }
-[ -x "$NVCC" ] || { echo "skipped: no nvcc"; exit 77; }
+. "$(dirname "$0")/../gpu/gpu-lib.sh"
+have_gpu || { echo "skipped: no NVIDIA GPU"; exit 77; }
+need_nvcc
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cprof-bench-gpu.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-"$NVCC" -O2 -g -o gpu-known "$SRC/gpu-known.cu" || exit 1
+need_perf "$TMP"
+cuda_build gpu-known "$GPU_DIR/gpu-known.cu" || exit 1
 ./gpu-known || { echo "skipped: the workload does not run"; exit 77; }
 
 t() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(( (e - s) / 1000 )); }

@@ -10,7 +10,9 @@ if [ -n "${CUPTI_LIB:-}" ]; then
 	if [ -e /dev/nvidiactl ]; then
 		echo "note: a GPU driver is present; the no-GPU checks do not apply"
 	else
-		"$CPROF" record --gpu -o nogpu.data -- "$WORKLOADS/hot" >out.txt 2>err.txt
+		# A private TMPDIR: other recordings on this machine make stream files too.
+		mkdir -p tmp
+		TMPDIR=$PWD/tmp "$CPROF" record --gpu -o nogpu.data -- "$WORKLOADS/hot" >out.txt 2>err.txt
 		check "record --gpu without a GPU exits with the workload's status" [ $? -eq 0 ]
 		check "it says no GPU activity was recorded, and why" \
 			grep -q "no GPU activity recorded: the workload never initialised CUDA (no NVIDIA driver" err.txt
@@ -20,7 +22,19 @@ if [ -n "${CUPTI_LIB:-}" ]; then
 		check "report --gpu on it fails" [ $? -eq 1 ]
 		check "... naming the file and the reason" \
 			grep -q "'nogpu.data': no GPU activity in this recording (no CUDA activity)" err.txt
-		check "the stream file is removed" sh -c "! ls \${TMPDIR:-/tmp}/cprof-gpu.* 2>/dev/null | grep -q ."
+		check "the stream file is removed" sh -c "! ls tmp/cprof-gpu.* 2>/dev/null | grep -q ."
+
+		CUDA_INJECTION64_PATH=/opt/other-tool/libinject.so "$CPROF" record --gpu -o inj.data -- true 2>err.txt
+		check "record --gpu over another CUDA_INJECTION64_PATH says it replaced it" \
+			grep -q "warning: CUDA_INJECTION64_PATH was '/opt/other-tool/libinject.so'; --gpu replaced it" err.txt
+		# A collector the driver could not load (here: not a library at all)
+		# is named as the reason, not "the workload never initialised CUDA".
+		echo "not a library" >libcprof-cupti.so
+		CPROF_CUPTI_LIB=$PWD/libcprof-cupti.so "$CPROF" record --gpu -o bad.data -- true 2>err.txt
+		check "record --gpu with a collector that cannot load exits 0" [ $? -eq 0 ]
+		check "... saying the collector cannot be loaded, and why" \
+			grep -q "no GPU activity recorded: the collector cannot be loaded (.*libcprof-cupti.so: .*); the CPU profile is recorded" err.txt
+		check "... and not that CUDA was never initialised" sh -c "! grep -q 'never initialised CUDA' err.txt"
 	fi
 	exports=$(nm -D --defined-only "$CUPTI_LIB" | awk '{ print $3 }' | sort | tr '\n' ' ')
 	check "the collector exports only InitializeInjection ($exports)" [ "$exports" = "InitializeInjection " ]
@@ -61,6 +75,10 @@ assert c["HtoD"]["bytes"] == 12000000 and c["DtoH"]["bytes"] == 4000000
 assert r["launch_sites"][0]["function"] == "launch_site_copy"
 assert r["idle_gaps"] == 30 and r["dropped_records"] == 3
 assert {f["kind"] for f in r["findings"]} == {"idle-gaps", "tiny-kernels", "pageable-copies", "sync-copies-in-loop"}
+assert r["devices"] == [{"device": 0, "span_ns": 9570000, "busy_ns": 8070000, "idle_ns": 1500000, "idle_gaps": 30,
+                         "longest_gap_ns": 50000}]
+assert r["loss"]["dropped_records"] == 3 and r["loss"]["stacks_lost"] == 0 and r["loss"]["untimed_records"] == 0
+assert r["processes_ended"] == 1 and r["processes_signalled"] == 0
 PY
 "$CPROF" report --gpu -i gpu.data --format csv >report.csv
 check "CSV report: one row per kernel, copy direction and site" \

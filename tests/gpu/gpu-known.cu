@@ -5,6 +5,9 @@
 //   tiny:  100 launches from launch_tiny() (a few instructions each)
 //   one 4 MiB copy host-to-device and one device-to-host (pageable), from
 //   copy_in() and copy_out()
+// Build it with -fno-optimize-sibling-calls (gpu-lib.sh's cuda_build): at
+// -O2 a function whose last statement is a launch ends in a jump to nvcc's
+// device stub, and its frame is gone when the launch is recorded.
 #include <cstdio>
 #include <cstdlib>
 #include <cuda_runtime.h>

@@ -1,20 +1,29 @@
 #!/bin/bash
 # run.sh - cprof record --gpu on a real GPU: builds gpu-known.cu with nvcc,
-# records it and checks the report against what the program is known to
-# do (kernel names, exact launch counts, heavy/light duration ratio, copy
-# bytes, launch sites). Exits 77 (skipped) where there is no GPU, no driver
-# or no nvcc, so the normal suite never needs one.
-# Environment: CPROF (the cprof binary), SRCDIR (the source tree), NVCC.
+# checks that the build keeps every launching frame, records it and checks
+# the report against what the program is known to do: kernel names, exact
+# launch counts, the heavy/light duration ratio, copy bytes, launch sites,
+# nothing lost, one clean END, and every kernel and copy starting after the
+# API call that launched it (the GPU and CPU clocks agree). Without nvcc it
+# skips (77); without a GPU it builds, checks the build, then skips; where
+# perf events are not permitted it skips.
+# Environment: CPROF (the cprof binary), NVCC or CUDA_HOME.
 set -u
-: "${CPROF:?CPROF must point at the cprof binary}"
-HERE=$(cd "$(dirname "$0")" && pwd)
-NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
-command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 || { echo "skipped: no NVIDIA GPU (nvidia-smi)"; exit 77; }
-[ -x "$NVCC" ] || { echo "skipped: no nvcc"; exit 77; }
+. "$(dirname "$0")/gpu-lib.sh"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cprof-gpu-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-"$NVCC" -O2 -g -lineinfo -Xcompiler -fno-omit-frame-pointer -o gpu-known "$HERE/gpu-known.cu" || exit 1
+need_nvcc
+cuda_build gpu-known "$GPU_DIR/gpu-known.cu" || { echo "FAIL: nvcc cannot build gpu-known.cu"; exit 1; }
+if command -v objdump >/dev/null; then
+	tc=$(tail_calls gpu-known launch_heavy launch_light launch_tiny copy_in copy_out) ||
+		{ echo "FAIL: launching functions end in tail calls, so their frames vanish: $tc"; exit 1; }
+	echo "ok: no launching function ends in a tail call"
+else
+	echo "note: no objdump: the build is not checked for tail calls"
+fi
+have_gpu || { echo "skipped: no NVIDIA GPU (nvidia-smi)"; exit 77; }
+need_perf "$TMP"
 ./gpu-known; rc=$?
 [ $rc -eq 77 ] && { echo "skipped: no usable CUDA device"; exit 77; }
 [ $rc -eq 0 ] || { echo "FAIL: gpu-known exits $rc without cprof"; exit 1; }
@@ -44,8 +53,20 @@ for kind in ("HtoD", "DtoH"):
 sites = {s["function"] for s in r["launch_sites"]}
 for f in ("launch_heavy", "launch_light", "launch_tiny", "copy_in", "copy_out"):
     check(f"launch site {f} found (sites: {sorted(sites)})", any(s.startswith(f) for s in sites))
+check("every kernel and copy has its launch stack", "[no launch stack]" not in sites)
 check("tiny kernels are a finding", any(x["kind"] == "tiny-kernels" for x in r["findings"]))
+lost = {n: v for n, v in r["loss"].items() if v}
+check(f"nothing lost or malformed ({lost or 'all counts 0'})", not lost)
+check(f"one process, ended by exit (ended {r['processes_ended']}, by a signal {r['processes_signalled']})",
+      r["processes_ended"] == 1 and r["processes_signalled"] == 0)
+check(f"one device ({[d['device'] for d in r['devices']]})", len(r["devices"]) == 1)
 t = json.load(open(sys.argv[2]))
-check("timeline has 150 kernel slices", sum(1 for e in t["traceEvents"] if e.get("cat") == "gpu-kernel") == 150)
+ev = t["traceEvents"]
+check("timeline has 150 kernel slices", sum(1 for e in ev if e.get("cat") == "gpu-kernel") == 150)
+start = {e["id"]: e["ts"] for e in ev if e.get("ph") == "s"}
+begin = {e["id"]: e["ts"] for e in ev if e.get("ph") == "f"}
+early = sorted(i for i in begin if i in start and begin[i] < start[i])
+check(f"all {len(begin)} kernels and copies start after their launching call ({len(early)} before it)",
+      len(begin) >= 152 and not early)
 sys.exit(1 if fails else 0)
 PY
