@@ -44,10 +44,20 @@ struct cu_table {
 	VEC(uint32_t) inner_first; /* per node: first index in inner with that top (nodes.n + 1 entries) */
 };
 
+/* A compile unit's address range, for binaries without .debug_aranges. */
+struct cu_range {
+	uint64_t lo, hi;
+	Dwarf_Off die_off;
+};
+
 struct func_index {
 	Dwfl_Module *mod;
 	VEC(struct fsym) syms; /* sorted by addr */
 	bool syms_loaded;
+	VEC(struct cu_range) cu_ranges; /* sorted by lo */
+	bool cu_ranges_loaded;
+	Dwarf *dw;
+	Dwarf_Addr dw_bias;
 	VEC(struct cu_table *) cus;
 	struct cu_table *last_cu;
 };
@@ -76,6 +86,7 @@ void func_index_free(struct func_index *f)
 		cu_table_free(f->cus.v[i]);
 	vec_release(&f->cus);
 	vec_release(&f->syms);
+	vec_release(&f->cu_ranges);
 	free(f);
 }
 
@@ -178,6 +189,72 @@ const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_
 		*size = end - s->addr;
 	}
 	return s->name;
+}
+
+/* ---- compile units ---- */
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void load_cu_ranges(struct func_index *f)
+{
+	f->cu_ranges_loaded = true;
+	f->dw = dwfl_module_getdwarf(f->mod, &f->dw_bias);
+	if (!f->dw)
+		return;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(f->dw, off + hsize, &cu)) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t r = 0;
+			while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0)
+				if (hi > lo)
+					vec_push(&f->cu_ranges, ((struct cu_range){ .lo = lo, .hi = hi,
+										    .die_off = off + hsize }));
+		}
+		off = next;
+	}
+	if (f->cu_ranges.n)
+		qsort(f->cu_ranges.v, f->cu_ranges.n, sizeof *f->cu_ranges.v, cmp_cu_range);
+}
+
+/* libdwfl finds a compile unit through .debug_aranges only (elfutils
+ * 0.188; later versions derive the table from the units when the section
+ * is missing). Go writes no .debug_aranges, and neither does clang by
+ * default, so without this no address in such a binary had a compile
+ * unit: no source lines and no inline frames. The units' own ranges are
+ * read once, on the first address libdwfl cannot place. */
+Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, bias);
+	if (cu)
+		return cu;
+	if (!f->cu_ranges_loaded)
+		load_cu_ranges(f);
+	if (!f->cu_ranges.n)
+		return NULL;
+	uint64_t a = addr - f->dw_bias;
+	size_t lo = 0, hi = f->cu_ranges.n;
+	while (lo < hi) { /* first range starting above a */
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->cu_ranges.v[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo, steps = 0; k-- > 0 && steps < 16; steps++) {
+		const struct cu_range *r = &f->cu_ranges.v[k];
+		if (a < r->hi && dwarf_offdie(f->dw, r->die_off, storage)) {
+			*bias = f->dw_bias;
+			return storage;
+		}
+	}
+	return NULL;
 }
 
 /* ---- inline chains ---- */

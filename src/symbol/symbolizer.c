@@ -321,19 +321,20 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 	const char *name = func_index_symbol(b->index, lookup);
 	if (name)
 		func = display_name(s, name);
-	Dwfl_Line *l = dwfl_module_getsrc(b->mod, lookup);
+	Dwarf_Addr bias = 0;
+	Dwarf_Die cu_storage;
+	Dwarf_Die *cu = func_index_cu(b->index, lookup, &bias, &cu_storage);
+	Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, lookup - bias) : NULL;
 	int ln = 0;
 	if (l) {
-		const char *f = dwfl_lineinfo(l, NULL, &ln, NULL, NULL, NULL);
-		if (f) {
+		const char *f = dwarf_linesrc(l, NULL, NULL);
+		if (f && dwarf_lineno(l, &ln) == 0) {
 			file = sym_intern(s, f);
 			line = ln > 0 ? (uint32_t)ln : 0;
 		}
 	}
 
 	/* Inline chain: innermost inlined call first, then the real function. */
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(b->mod, lookup, &bias);
 	Dwarf_Die chain[MAX_CHAIN];
 	int nc = cu ? func_index_chain(b->index, cu, lookup - bias, chain, MAX_CHAIN) : 0;
 	if (nc > 0) {
