@@ -24,9 +24,12 @@ struct fsym {
 	int rank;         /* binding preference at equal addresses: global > weak > local */
 };
 
-/* A subprogram or inlined subroutine with code, and the one it sits in. */
+/* A subprogram or inlined subroutine with code, and the one it sits in.
+ * The DIE is kept as its offset, not as a Dwarf_Die (32 bytes): a large
+ * Rust binary has hundreds of thousands of these, and only the few on a
+ * sampled inline chain are ever looked at again. */
 struct fnode {
-	Dwarf_Die die;
+	Dwarf_Off off;
 	int32_t parent; /* index in cu_table.nodes, -1 for an outermost function */
 	uint32_t depth;
 };
@@ -38,6 +41,7 @@ struct frange {
 
 struct cu_table {
 	Dwarf_Off cu_off;
+	Dwarf *dw; /* the file the unit's DIEs are in */
 	VEC(struct fnode) nodes;
 	VEC(struct frange) tops;  /* ranges of outermost functions, sorted by lo */
 	VEC(struct frange) inner; /* ranges of the rest, sorted by (top, lo) */
@@ -295,7 +299,7 @@ static void walk(struct cu_table *t, Dwarf_Die *die, int32_t parent, int32_t top
 		if ((tag == DW_TAG_subprogram || (tag == DW_TAG_inlined_subroutine && top >= 0)) && has_code(&child)) {
 			uint32_t id = (uint32_t)t->nodes.n;
 			bool outer = tag == DW_TAG_subprogram;
-			vec_push(&t->nodes, ((struct fnode){ .die = child, .parent = outer ? -1 : parent,
+			vec_push(&t->nodes, ((struct fnode){ .off = dwarf_dieoffset(&child), .parent = outer ? -1 : parent,
 							       .depth = outer ? 0 : depth + 1 }));
 			tp = outer ? (int32_t)id : top;
 			add_node_ranges(t, &child, id, (uint32_t)tp);
@@ -320,11 +324,19 @@ static int cmp_inner(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+#define SHRINK(vec) \
+	((vec)->n ? ((vec)->v = xrealloc((vec)->v, (vec)->n * sizeof *(vec)->v), (vec)->cap = (vec)->n) : 0)
+
 static struct cu_table *cu_table_build(Dwarf_Die *cu)
 {
 	struct cu_table *t = xcalloc(1, sizeof *t);
 	t->cu_off = dwarf_dieoffset(cu);
+	t->dw = dwarf_cu_getdwarf(cu->cu);
 	walk(t, cu, -1, -1, 0, 0);
+	/* Kept for the whole run: give back what growing by doubling left over. */
+	SHRINK(&t->nodes);
+	SHRINK(&t->tops);
+	SHRINK(&t->inner);
 	if (t->tops.n)
 		qsort(t->tops.v, t->tops.n, sizeof *t->tops.v, cmp_top);
 	if (t->inner.n)
@@ -387,7 +399,8 @@ int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_D
 	}
 	int n = 0;
 	for (int32_t node = (int32_t)best; node >= 0 && n < max; node = t->nodes.v[node].parent)
-		chain[n++] = t->nodes.v[node].die;
+		if (dwarf_offdie(t->dw, t->nodes.v[node].off, &chain[n]))
+			n++;
 	return n;
 }
 
@@ -406,8 +419,11 @@ int func_index_inlines(struct func_index *f, Dwarf_Die *cu, uint64_t addr, func_
 	int n = 0;
 	for (uint32_t k = t->inner_first.v[top->node]; k < t->inner_first.v[top->node + 1]; k++) {
 		const struct frange *r = &t->inner.v[k];
-		struct fnode *node = &t->nodes.v[r->node];
-		fn(ctx, &node->die, r->lo, r->hi, node->depth);
+		const struct fnode *node = &t->nodes.v[r->node];
+		Dwarf_Die die;
+		if (!dwarf_offdie(t->dw, node->off, &die))
+			continue;
+		fn(ctx, &die, r->lo, r->hi, node->depth);
 		n++;
 	}
 	return n;
