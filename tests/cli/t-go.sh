@@ -79,8 +79,10 @@ check "call path: worker goroutine -> $ci -> inlined math.Abs" grep -qE "^runtim
 
 # --fold-go-runtime: stacks start at the goroutine's function.
 "$CPROF" report -i go.data --format folded --fold-go-runtime >fold.folded
-check "--fold-go-runtime: no runtime.goexit, mcall or systemstack frames left" sh -c \
-	"! grep -qE '(^|;)runtime\\.(goexit|mcall|systemstack|mstart)' fold.folded"
+# (A sample that landed in such a frame with nothing else on its stack
+# keeps it: there is nobody else to charge it to.)
+left=$(awk '{ s = $0; sub(/ [0-9]+$/, "", s); n = split(s, f, ";"); if (n > 1) for (i = 1; i <= n; i++) if (f[i] ~ /^runtime\.(goexit[01]?|mcall|systemstack|mstart[01]?)(\.abi0)?$/) c += $NF } END { print c + 0 }' fold.folded)
+check "--fold-go-runtime: no runtime.goexit, mcall, systemstack or mstart frames left ($left samples)" test "$left" = 0
 check "--fold-go-runtime: the same number of samples" test \
 	"$(awk '{ n += $NF } END { print n }' go.folded)" = "$(awk '{ n += $NF } END { print n }' fold.folded)"
 check "--fold-go-runtime: the worker's stacks start at its goroutine function" grep -qE "^main\\.[^;]*;?main\\.worker;" fold.folded
