@@ -98,10 +98,16 @@ check "flamegraph --fold-go-runtime" sh -c "grep -q 'main.worker' fold.svg && ! 
 "$CPROF" report -i dw.data --format folded >dw.folded
 check "dwarf: no samples lost" test "$(head_field dw.data lost_samples)" = 0
 check "dwarf: main.worker -> main.work -> $ci -> math.Abs" grep -qF "main.worker;main.work;$ci;math.Abs_[i]" dw.folded
+# The samples of the program's own functions reach the goroutine's root.
 # The unwinder cannot follow every switch from the scheduler's stack back
-# to the goroutine's (runtime.systemstack); those few stacks are cut.
+# to the goroutine's (runtime.systemstack in goroutine creation: 2-8% of
+# these short runs, more on a busy machine), so all samples together are
+# held to a looser bound.
+r=$(awk '/main\.(\(\*(Square|Circle)\)\.Area|Sum\[)/ { n = $NF; t += n; if ($0 ~ /^runtime\.goexit/) g += n }
+	END { printf "%.1f", 100 * g / t }' dw.folded)
+check "dwarf: stacks of the hot functions are whole ($r%)" within "$r" 100 1
 r=$(rooted dw.folded)
-check "dwarf: stacks are whole ($r%)" within "$r" 100 5
+check "dwarf: stacks are whole ($r%)" within "$r" 100 20
 
 # --- the same top functions as perf report ------------------------------------
 if command -v perf >/dev/null &&
