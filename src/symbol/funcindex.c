@@ -261,6 +261,14 @@ Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, 
 	return NULL;
 }
 
+Dwarf_Line *func_index_line(struct func_index *f, uint64_t addr)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die storage;
+	Dwarf_Die *cu = func_index_cu(f, addr, &bias, &storage);
+	return cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
+}
+
 /* ---- inline chains ---- */
 
 static void add_node_ranges(struct cu_table *t, Dwarf_Die *die, uint32_t node, uint32_t top)

@@ -63,6 +63,9 @@ const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_
  * have no .debug_aranges; storage holds it when libdwfl did not. NULL if
  * no unit covers addr. */
 Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage);
+/* The line table row covering addr (module address), found through
+ * func_index_cu(); NULL if none. Samples and annotate both use this. */
+Dwarf_Line *func_index_line(struct func_index *f, uint64_t addr);
 /* The inline chain at addr (CU-relative address space of cu): innermost
  * inlined instance first, ending with the subprogram. Returns the number
  * of DIEs stored in chain (at most max), 0 if no function covers addr. */
