@@ -62,6 +62,11 @@ if command -v go >/dev/null && [ -f "$(go env GOROOT)/src/math/abs.go" ]; then
 	check "math.Abs at its exact line (abs.go:$want)" test "$(fn_field go.data math.Abs line)" = "$want"
 fi
 
+# annotate reads the same line table: source lines and math.Abs inlined.
+"$CPROF" annotate -i go.data "$ci" >ann.txt 2>ann.err
+check "annotate $ci: source lines of gowork.go and the inlined math.Abs" sh -c \
+	"grep -q 'gowork.go:[0-9]' ann.txt && grep -q '\[inlined\] math.Abs' ann.txt"
+
 # Goroutines: no sample lost, every sample counted, every stack whole.
 check "no samples lost with 3000 goroutines" test "$(head_field go.data lost_samples)" = 0
 w=$(head_field go.data total_weight)
