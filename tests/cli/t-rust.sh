@@ -88,6 +88,8 @@ check "flamegraph: short names by default, hashes with --full-names" sh -c \
 	"grep -q 'rustwork::sum_sq' plain.svg && ! grep -qE 'sum_sq::h[0-9a-f]{16}' plain.svg && grep -qE 'sum_sq::h[0-9a-f]{16}' full.svg"
 "$CPROF" diff --full-names --metric total --format csv legacy.data legacy.data >diff.csv
 check "diff --full-names matches by full name" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' diff.csv
+"$CPROF" export -i legacy.data -f folded --full-names -o export.folded
+check "export --full-names" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' export.folded
 
 # --- the same top functions as perf report ------------------------------------
 # Both tools sample the same run (cprof records perf recording the
