@@ -88,7 +88,9 @@ enum section_type {
 #define FR_LINE 12   /* u32 source line, 0 if unknown */
 #define FR_ADDR 16   /* u64 address relative to the binary (ELF vaddr), or absolute for kernel */
 #define FR_FLAGS 24  /* u32 FRF_* */
-#define FR_RES 28    /* u32 reserved, 0 */
+#define FR_FULL 28   /* u32 string offset: the name with Rust hashes and crate disambiguators
+		      * kept (report --full-names); 0 when it is FR_FUNC. Files older than
+		      * this field have 0 here */
 #define FR_SIZE 32
 #define FRF_INLINED 1u /* an inlined call, shown as its own frame */
 #define FRF_KERNEL 2u

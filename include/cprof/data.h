@@ -30,6 +30,7 @@ struct cprof_frame {
 	uint32_t func, dso, file, line; /* strings, except line */
 	uint64_t addr;
 	uint32_t flags; /* FRF_* */
+	uint32_t full;  /* string: func in full (Rust hashes kept), 0 when the same */
 };
 
 struct cprof_sample {

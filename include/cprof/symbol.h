@@ -20,6 +20,7 @@ struct symbolizer;
  * the innermost inlined callee first (SYMF_INLINED), the real function last. */
 struct sym_frame {
 	const char *func; /* demangled; "[unknown]" when nothing knew the address */
+	const char *full; /* func with Rust hashes and crate disambiguators kept; NULL when the same */
 	const char *dso;  /* path of the binary, "[kernel.kallsyms]", "[vdso]", "[jit]" */
 	const char *file; /* source file or "" */
 	uint32_t line;    /* 0 if unknown */
@@ -103,9 +104,14 @@ bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map
 /* The GNU build ID of an ELF file; its size, 0 if it has none. */
 int sym_file_build_id(const char *path, uint8_t id[20], struct cprof_err *err) CPROF_WUR;
 
-/* Demangle C++ (_Z) and Rust (_R, legacy _ZN..h<hash>E) names; returns a malloc'd
- * string, or NULL if name is not mangled or cannot be demangled. */
+/* Demangle C++ (_Z), Rust (v0 _R, legacy _ZN..17h<hash>E) and D (_D) names
+ * with libiberty; returns a malloc'd string, or NULL if name is not mangled
+ * or cannot be demangled. Rust hashes and crate disambiguators are dropped. */
 char *demangle(const char *name);
+/* The same for Rust names with their hashes and disambiguators kept
+ * ("core[8c5a6b2c]::fmt::write::h0123456789abcdef"); NULL for anything
+ * that is not a Rust symbol. */
+char *demangle_full(const char *name);
 
 /* Counters for the record summary and tests. */
 struct symbolizer_stats {

@@ -15,11 +15,13 @@
 #include "cprof/diff.h"
 #include "cprof/folded.h"
 #include "cprof/output.h"
+#include "cprof/rewrite.h"
 
 static const char usage_line[] =
 	"usage: cprof diff BEFORE AFTER [--metric self|total] [--sort delta|abs|name]\n"
 	"                  [--top N] [--format text|json|csv] [--threshold PCT]\n"
-	"                  [--fail-on-regression PCT] [--event NAME] [--alpha A]";
+	"                  [--fail-on-regression PCT] [--event NAME] [--alpha A]\n"
+	"                  [--full-names] [--fold-go-runtime]";
 
 static void help(void)
 {
@@ -39,6 +41,11 @@ static void help(void)
 	       "                            by more than PCT percentage points\n"
 	       "  -e, --event NAME          the event to compare (default: the first)\n"
 	       "      --alpha A             family-wise significance level (default 0.01)\n"
+	       "      --full-names          match Rust functions by their full names, hashes\n"
+	       "                            included (so only within one build)\n"
+	       "      --fold-go-runtime     hide Go runtime frames that only pass control and\n"
+	       "                            fold the scheduler's callees into\n"
+	       "                            runtime.schedule\n"
 	       "  -h, --help                show this help\n\n"
 	       "Exit status: 0 ok, 1 significant regression (with --fail-on-regression),\n"
 	       "2 error.\n");
@@ -52,6 +59,7 @@ static void warn_line(void *ctx, const char *name, size_t lineno, const char *wh
 }
 
 enum { OPT_FAIL = 256, OPT_ALPHA, OPT_LIST };
+enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
 	{ "metric", required_argument, NULL, 'm' },
@@ -62,6 +70,8 @@ static const struct option long_opts[] = {
 	{ "fail-on-regression", required_argument, NULL, OPT_FAIL },
 	{ "event", required_argument, NULL, 'e' },
 	{ "alpha", required_argument, NULL, OPT_ALPHA },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
+	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -81,6 +91,7 @@ struct side {
 	struct cprof_data d;
 	struct profile p;
 	bool loaded, built;
+	bool full_names, fold_go; /* rewrite.h, before building the profile */
 };
 
 static int load_side(struct side *s, const char *event, struct cprof_err *err)
@@ -93,6 +104,10 @@ static int load_side(struct side *s, const char *event, struct cprof_err *err)
 		return -1;
 	if (warnings > 5)
 		fprintf(stderr, "cprof diff: warning: '%s': %zu malformed lines skipped in all\n", s->label, warnings);
+	if (s->full_names)
+		(void)rewrite_full_names(&s->d);
+	if (s->fold_go)
+		(void)rewrite_fold_go_runtime(&s->d);
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	if (event) {
 		f.event = profile_find_event(&s->d, event);
@@ -130,7 +145,7 @@ int cmd_diff(int argc, char **argv)
 	struct diff_output_opts oo = { .sort = DIFF_SORT_DELTA };
 	const char *event = NULL;
 	int fmt = 0, c, k;
-	bool top_set = false, gate = false;
+	bool top_set = false, gate = false, full_names = false, fold_go = false;
 	double gate_pct = 0;
 	uint64_t v;
 
@@ -172,6 +187,8 @@ int cmd_diff(int argc, char **argv)
 			if (parse_double(optarg, &dopt.alpha) < 0 || !(dopt.alpha > 0 && dopt.alpha < 1))
 				return cmd_usage_error("diff", usage_line, "--alpha needs a number between 0 and 1, not '%s'", optarg);
 			break;
+		case OPT_FULL_NAMES: full_names = true; break;
+		case OPT_FOLD_GO: fold_go = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -181,7 +198,8 @@ int cmd_diff(int argc, char **argv)
 	if (argc - optind != 2)
 		return cmd_usage_error("diff", usage_line, argc - optind < 2 ? "needs two inputs, BEFORE and AFTER"
 									: "unexpected argument '%s'", argv[argc - 1]);
-	struct side s[2] = { { .path = argv[optind] }, { .path = argv[optind + 1] } };
+	struct side s[2] = { { .path = argv[optind], .full_names = full_names, .fold_go = fold_go },
+			     { .path = argv[optind + 1], .full_names = full_names, .fold_go = fold_go } };
 	if (strcmp(s[0].path, "-") == 0 && strcmp(s[1].path, "-") == 0)
 		return cmd_usage_error("diff", usage_line, "only one of BEFORE and AFTER can be '-'");
 	if (fmt == 0 && !top_set)

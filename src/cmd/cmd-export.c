@@ -12,13 +12,15 @@
 #include "cprof/folded.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
+#include "cprof/rewrite.h"
 
 enum export_format { EXPORT_PPROF, EXPORT_SPEEDSCOPE, EXPORT_CHROME, EXPORT_FOLDED, EXPORT_JSON, EXPORT_CSV };
 static const char *const export_format_names[] = { "pprof", "speedscope", "chrome", "folded", "json", "csv", NULL };
 
 static const char usage_line[] =
 	"usage: cprof export [-i FILE] -f pprof|speedscope|chrome|folded|json|csv\n"
-	"                    [-o FILE] [--event NAME]";
+	"                    [-o FILE] [--event NAME]\n"
+	"                    [--full-names] [--fold-go-runtime]";
 
 static void help(void)
 {
@@ -37,16 +39,23 @@ static void help(void)
 	       "  -o, --output FILE   write FILE (default and '-': standard output); a\n"
 	       "                      file appears complete or not at all\n"
 	       "  -e, --event NAME    the event to export from a multi-event recording\n"
+	       "      --full-names    keep Rust symbol hashes and crate disambiguators\n"
+	       "      --fold-go-runtime\n"
+	       "                      hide Go runtime frames that only pass control and\n"
+	       "                      fold the scheduler's callees into runtime.schedule\n"
 	       "  -h, --help          show this help\n");
 }
 
 enum { OPT_LIST = 256 };
+enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "event", required_argument, NULL, 'e' },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
+	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -72,6 +81,7 @@ int cmd_export(int argc, char **argv)
 {
 	const char *input = "cprof.data", *output = "-", *event = NULL;
 	int fmt = -1, c;
+	bool full_names = false, fold_go = false;
 
 
 	optind = 1;
@@ -86,6 +96,8 @@ int cmd_export(int argc, char **argv)
 			break;
 		case 'o': output = optarg; break;
 		case 'e': event = optarg; break;
+		case OPT_FULL_NAMES: full_names = true; break;
+		case OPT_FOLD_GO: fold_go = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -117,6 +129,10 @@ int cmd_export(int argc, char **argv)
 		return cmd_fail("export", &err);
 	}
 	cmd_folded_warn_finish(&warnings, name);
+	if (full_names)
+		(void)rewrite_full_names(&d);
+	if (fold_go)
+		(void)rewrite_fold_go_runtime(&d);
 
 	int rc = 1;
 	struct profile p;

@@ -15,6 +15,7 @@
 #include "cprof/folded.h"
 #include "cprof/output.h"
 #include "cprof/outfile.h"
+#include "cprof/rewrite.h"
 
 static const char usage_line[] =
 	"usage: cprof flamegraph [-i FILE] [-o FILE] [--html] [--title TEXT]\n"
@@ -23,6 +24,7 @@ static const char usage_line[] =
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
 	"                        [--event NAME] [--tid TID] [--pid PID] [--comm NAME]\n"
 	"                        [--per-thread] [--strict] [--gpu]\n"
+	"                        [--full-names] [--fold-go-runtime]\n"
 	"                        [--flamechart | --diff BEFORE AFTER [--negate]]\n"
 	"       cprof flamegraph --mem [--weight bytes|count] [-i FILE] [-o FILE] ...";
 
@@ -63,6 +65,9 @@ static void help(void)
 	       "      --weight W         --mem: bytes (default) or count of allocations\n"
 	       "      --gpu              GPU time (cprof record --gpu): kernels and copies as\n"
 	       "                         leaves under the CPU stacks that launched them\n"
+	       "      --full-names       keep Rust symbol hashes and crate disambiguators\n"
+	       "      --fold-go-runtime  hide Go runtime frames that only pass control and\n"
+	       "                         fold the scheduler's callees into runtime.schedule\n"
 	       "  -h, --help             show this help\n");
 }
 
@@ -71,6 +76,7 @@ enum {
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
 	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST, OPT_GPU
 };
+enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -98,6 +104,8 @@ static const struct option long_opts[] = {
 	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "gpu", no_argument, NULL, OPT_GPU },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
+	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -109,6 +117,7 @@ struct source {
 	struct cprof_data d;
 	struct profile p;
 	bool loaded, built;
+	bool full_names, fold_go; /* rewrite.h, before building the profile */
 };
 
 static const char *shown_name(const char *path) { return strcmp(path, "-") == 0 ? "<stdin>" : path; }
@@ -121,6 +130,10 @@ static int load_source(struct source *s, bool strict, const char *event, struct 
 		return cmd_fail("flamegraph", &err);
 	s->loaded = true;
 	cmd_folded_warn_finish(&warnings, shown_name(s->path));
+	if (s->full_names)
+		(void)rewrite_full_names(&s->d);
+	if (s->fold_go)
+		(void)rewrite_fold_go_runtime(&s->d);
 	if (event) {
 		f.event = profile_find_event(&s->d, event);
 		if (f.event < 0) {
@@ -181,7 +194,7 @@ int cmd_flamegraph(int argc, char **argv)
 	bool strict = false, reverse = false, per_thread = false, chart = false, mem = false, palette_set = false;
 	enum mem_weight weight = MEMW_BYTES;
 	const char *weight_arg = NULL;
-	bool gpu = false;
+	bool gpu = false, full_names = false, fold_go = false;
 	uint64_t v;
 	int c, k, r;
 
@@ -251,6 +264,8 @@ int cmd_flamegraph(int argc, char **argv)
 			weight_arg = optarg;
 			break;
 		case OPT_GPU: gpu = true; break;
+		case OPT_FULL_NAMES: full_names = true; break;
+		case OPT_FOLD_GO: fold_go = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -296,7 +311,8 @@ int cmd_flamegraph(int argc, char **argv)
 	if (outfile_open(&out, output ? output : "-", 0, &err) < 0)
 		return cmd_fail("flamegraph", &err);
 
-	struct source after = { .path = input }, before = { .path = before_path };
+	struct source after = { .path = input, .full_names = full_names, .fold_go = fold_go };
+	struct source before = { .path = before_path, .full_names = full_names, .fold_go = fold_go };
 	struct flamegraph g;
 	if (chart)
 		fg_init_chart(&g);

@@ -13,6 +13,7 @@
 #include "cprof/memreport.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
+#include "cprof/rewrite.h"
 
 static const char usage_line[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
@@ -20,7 +21,7 @@ static const char usage_line[] =
 	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
 	"                    [--pid PID] [--dso NAME]\n"
 	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
-	"                    [--stacks]\n"
+	"                    [--stacks] [--full-names] [--fold-go-runtime]\n"
 	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
 	"                    [--weight bytes|count] [--top N] [--plot SVG]\n"
 	"       cprof report --gpu [-i FILE] [--format text|json|csv] [--top N]\n"
@@ -52,6 +53,11 @@ static void help(void)
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
 	       "      --stacks           --format json: also every stack and its frames\n"
+	       "      --full-names       keep Rust symbol hashes and crate disambiguators\n"
+	       "                         (dropped by default)\n"
+	       "      --fold-go-runtime  hide Go runtime frames that only pass control\n"
+	       "                         (runtime.goexit, mcall, systemstack, ...) and fold\n"
+	       "                         the scheduler's callees into runtime.schedule\n"
 	       "      --mem              the memory profile of a 'record --mem' recording:\n"
 	       "                         leaks, peak heap, hot spots, temporaries, sizes\n"
 	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
@@ -66,6 +72,7 @@ static void help(void)
 
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
        OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS };
+enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
@@ -89,6 +96,8 @@ static const struct option long_opts[] = {
 	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
+	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -122,7 +131,7 @@ static int report_mem(const struct cprof_data *d, const char *name, enum report_
 int cmd_report(int argc, char **argv)
 {
 	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
-	bool gpu = false;
+	bool gpu = false, full_names = false, fold_go = false;
 	struct report_opts o = { .sort = SORT_SELF, .children = true };
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
@@ -199,6 +208,8 @@ int cmd_report(int argc, char **argv)
 		case OPT_GPU: gpu = true; break;
 		case OPT_TIMELINE: timeline = optarg; break;
 		case OPT_STACKS: o.stacks = true; break;
+		case OPT_FULL_NAMES: full_names = true; break;
+		case OPT_FOLD_GO: fold_go = true; break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
@@ -237,6 +248,10 @@ int cmd_report(int argc, char **argv)
 		return cmd_fail("report", &err);
 	}
 	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
+	if (full_names)
+		(void)rewrite_full_names(&d);
+	if (fold_go)
+		(void)rewrite_fold_go_runtime(&d);
 	if (mem) {
 		const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 		r = report_mem(&d, name, fmt, weight, o.top, plot ? &plot_out : NULL);

@@ -199,7 +199,7 @@ uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f)
 		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
 			const struct cprof_frame *g = &d->frames.v[ix->slot[i] - 1];
 			if (g->func == f->func && g->dso == f->dso && g->file == f->file && g->line == f->line &&
-			    g->addr == f->addr && g->flags == f->flags)
+			    g->addr == f->addr && g->flags == f->flags && g->full == f->full)
 				return ix->slot[i] - 1;
 		}
 	}

@@ -191,8 +191,9 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		const uint8_t *p = s->p + (size_t)i * FR_SIZE;
 		struct cprof_frame f = { .func = get_le32(p + FR_FUNC), .dso = get_le32(p + FR_DSO),
 					 .file = get_le32(p + FR_FILE), .line = get_le32(p + FR_LINE),
-					 .addr = get_le64(p + FR_ADDR), .flags = get_le32(p + FR_FLAGS) };
-		if (!STR_OK(f.func) || !STR_OK(f.dso) || !STR_OK(f.file))
+					 .addr = get_le64(p + FR_ADDR), .flags = get_le32(p + FR_FLAGS),
+					 .full = get_le32(p + FR_FULL) };
+		if (!STR_OK(f.func) || !STR_OK(f.dso) || !STR_OK(f.file) || !STR_OK(f.full))
 			BAD("'%s': frame %u refers to a missing string", name, i);
 		vec_push(&d->frames, f);
 	}

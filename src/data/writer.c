@@ -79,6 +79,7 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 			put_le32(rec + FR_LINE, f->line);
 			put_le64(rec + FR_ADDR, f->addr);
 			put_le32(rec + FR_FLAGS, f->flags);
+			put_le32(rec + FR_FULL, f->full);
 			sbuf_add(&s->raw, rec, FR_SIZE);
 		}
 		s->count = (uint32_t)d->frames.n;

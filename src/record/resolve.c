@@ -170,7 +170,8 @@ static const struct memo_entry *memo_add(struct frame_memo *fm, const struct raw
 static uint32_t store_frame(struct cprof_data *d, const struct sym_frame *f)
 {
 	struct cprof_frame cf = { .func = cprof_intern(d, f->func), .dso = cprof_intern(d, f->dso),
-				  .file = cprof_intern(d, f->file ? f->file : ""), .line = f->line, .addr = f->addr };
+				  .file = cprof_intern(d, f->file ? f->file : ""), .line = f->line, .addr = f->addr,
+				  .full = f->full ? cprof_intern(d, f->full) : 0 };
 	if (f->flags & SYMF_INLINED)
 		cf.flags |= FRF_INLINED;
 	if (f->flags & SYMF_KERNEL)

@@ -5,9 +5,9 @@
  * the addresses it calls (functions, and PLT entries as "name@plt", which
  * have no symbols of their own).
  *
- * Line rows are looked up with dwfl_module_getsrc(), as the symbolizer does
+ * Line rows are looked up with func_index_line(), as the symbolizer does
  * for samples, so an instruction's line in annotate is the line its
- * frames carry in report.
+ * frames carry in report (also in binaries without .debug_aranges).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,10 +61,11 @@ static int cmp_u64(const void *a, const void *b)
 /* Line rows: every address where the line table starts a row inside the
  * function, resolved as the symbolizer resolves samples; runs of rows on
  * the same line are merged. */
-static void add_lines(struct symbolizer *s, Dwfl_Module *mod, struct sym_code *c)
+static void add_lines(struct symbolizer *s, struct func_index *index, struct sym_code *c)
 {
 	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, c->start, &bias);
+	Dwarf_Die storage;
+	Dwarf_Die *cu = func_index_cu(index, c->start, &bias, &storage);
 	Dwarf_Lines *lines;
 	size_t n;
 	VEC(uint64_t) addrs = { 0 };
@@ -85,9 +86,9 @@ static void add_lines(struct symbolizer *s, Dwfl_Module *mod, struct sym_code *c
 	for (size_t i = 0; i < addrs.n; i++) {
 		if (i && addrs.v[i] == addrs.v[i - 1])
 			continue;
-		Dwfl_Line *l = dwfl_module_getsrc(mod, addrs.v[i]);
+		Dwarf_Line *l = func_index_line(index, addrs.v[i]);
 		int ln = 0;
-		const char *f = l ? dwfl_lineinfo(l, NULL, &ln, NULL, NULL, NULL) : NULL;
+		const char *f = l && dwarf_lineno(l, &ln) == 0 ? dwarf_linesrc(l, NULL, NULL) : NULL;
 		struct sym_code_line row = { (uint32_t)(addrs.v[i] - c->start), f ? sym_intern(s, f) : "",
 					     ln > 0 ? (uint32_t)ln : 0 };
 		if (c->lines.n) {
@@ -145,10 +146,11 @@ static int cmp_inline(const void *a, const void *b)
 	return x->depth < y->depth ? -1 : x->depth > y->depth;
 }
 
-static void add_inlines(struct symbolizer *s, Dwfl_Module *mod, struct func_index *index, struct sym_code *c)
+static void add_inlines(struct symbolizer *s, struct func_index *index, struct sym_code *c)
 {
 	struct inline_ctx x = { .s = s, .c = c };
-	Dwarf_Die *cu = dwfl_module_addrdie(mod, c->start, &x.bias);
+	Dwarf_Die storage;
+	Dwarf_Die *cu = func_index_cu(index, c->start, &x.bias, &storage);
 	if (!cu)
 		return;
 	if (dwarf_getsrcfiles(cu, &x.files, &x.nfiles) != 0)
@@ -197,13 +199,14 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
 	}
 	ret->comp_dir = "";
 	Dwarf_Addr cubias;
-	Dwarf_Die *cu = dwfl_module_addrdie(b.mod, start, &cubias);
+	Dwarf_Die cu_storage;
+	Dwarf_Die *cu = func_index_cu(b.index, start, &cubias, &cu_storage);
 	Dwarf_Attribute a;
 	const char *dir = cu && dwarf_attr(cu, DW_AT_comp_dir, &a) ? dwarf_formstring(&a) : NULL;
 	if (dir)
 		ret->comp_dir = sym_intern(s, dir);
-	add_lines(s, b.mod, ret);
-	add_inlines(s, b.mod, b.index, ret);
+	add_lines(s, b.index, ret);
+	add_inlines(s, b.index, ret);
 	return 0;
 }
 

@@ -24,9 +24,12 @@ struct fsym {
 	int rank;         /* binding preference at equal addresses: global > weak > local */
 };
 
-/* A subprogram or inlined subroutine with code, and the one it sits in. */
+/* A subprogram or inlined subroutine with code, and the one it sits in.
+ * The DIE is kept as its offset, not as a Dwarf_Die (32 bytes): a large
+ * Rust binary has hundreds of thousands of these, and only the few on a
+ * sampled inline chain are ever looked at again. */
 struct fnode {
-	Dwarf_Die die;
+	Dwarf_Off off;
 	int32_t parent; /* index in cu_table.nodes, -1 for an outermost function */
 	uint32_t depth;
 };
@@ -38,16 +41,27 @@ struct frange {
 
 struct cu_table {
 	Dwarf_Off cu_off;
+	Dwarf *dw; /* the file the unit's DIEs are in */
 	VEC(struct fnode) nodes;
 	VEC(struct frange) tops;  /* ranges of outermost functions, sorted by lo */
 	VEC(struct frange) inner; /* ranges of the rest, sorted by (top, lo) */
 	VEC(uint32_t) inner_first; /* per node: first index in inner with that top (nodes.n + 1 entries) */
 };
 
+/* A compile unit's address range, for binaries without .debug_aranges. */
+struct cu_range {
+	uint64_t lo, hi;
+	Dwarf_Off die_off;
+};
+
 struct func_index {
 	Dwfl_Module *mod;
 	VEC(struct fsym) syms; /* sorted by addr */
 	bool syms_loaded;
+	VEC(struct cu_range) cu_ranges; /* sorted by lo */
+	bool cu_ranges_loaded;
+	Dwarf *dw;
+	Dwarf_Addr dw_bias;
 	VEC(struct cu_table *) cus;
 	struct cu_table *last_cu;
 };
@@ -76,6 +90,7 @@ void func_index_free(struct func_index *f)
 		cu_table_free(f->cus.v[i]);
 	vec_release(&f->cus);
 	vec_release(&f->syms);
+	vec_release(&f->cu_ranges);
 	free(f);
 }
 
@@ -180,6 +195,80 @@ const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_
 	return s->name;
 }
 
+/* ---- compile units ---- */
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void load_cu_ranges(struct func_index *f)
+{
+	f->cu_ranges_loaded = true;
+	f->dw = dwfl_module_getdwarf(f->mod, &f->dw_bias);
+	if (!f->dw)
+		return;
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+	while (dwarf_nextcu(f->dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		if (dwarf_offdie(f->dw, off + hsize, &cu)) {
+			Dwarf_Addr base, lo, hi;
+			ptrdiff_t r = 0;
+			while ((r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0)
+				if (hi > lo)
+					vec_push(&f->cu_ranges, ((struct cu_range){ .lo = lo, .hi = hi,
+										    .die_off = off + hsize }));
+		}
+		off = next;
+	}
+	if (f->cu_ranges.n)
+		qsort(f->cu_ranges.v, f->cu_ranges.n, sizeof *f->cu_ranges.v, cmp_cu_range);
+}
+
+/* libdwfl finds a compile unit through .debug_aranges only (elfutils
+ * 0.188; later versions derive the table from the units when the section
+ * is missing). Go writes no .debug_aranges, and neither does clang by
+ * default, so without this no address in such a binary had a compile
+ * unit: no source lines and no inline frames. The units' own ranges are
+ * read once, on the first address libdwfl cannot place. */
+Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, bias);
+	if (cu)
+		return cu;
+	if (!f->cu_ranges_loaded)
+		load_cu_ranges(f);
+	if (!f->cu_ranges.n)
+		return NULL;
+	uint64_t a = addr - f->dw_bias;
+	size_t lo = 0, hi = f->cu_ranges.n;
+	while (lo < hi) { /* first range starting above a */
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->cu_ranges.v[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t k = lo, steps = 0; k-- > 0 && steps < 16; steps++) {
+		const struct cu_range *r = &f->cu_ranges.v[k];
+		if (a < r->hi && dwarf_offdie(f->dw, r->die_off, storage)) {
+			*bias = f->dw_bias;
+			return storage;
+		}
+	}
+	return NULL;
+}
+
+Dwarf_Line *func_index_line(struct func_index *f, uint64_t addr)
+{
+	Dwarf_Addr bias = 0;
+	Dwarf_Die storage;
+	Dwarf_Die *cu = func_index_cu(f, addr, &bias, &storage);
+	return cu ? dwarf_getsrc_die(cu, addr - bias) : NULL;
+}
+
 /* ---- inline chains ---- */
 
 static void add_node_ranges(struct cu_table *t, Dwarf_Die *die, uint32_t node, uint32_t top)
@@ -218,7 +307,7 @@ static void walk(struct cu_table *t, Dwarf_Die *die, int32_t parent, int32_t top
 		if ((tag == DW_TAG_subprogram || (tag == DW_TAG_inlined_subroutine && top >= 0)) && has_code(&child)) {
 			uint32_t id = (uint32_t)t->nodes.n;
 			bool outer = tag == DW_TAG_subprogram;
-			vec_push(&t->nodes, ((struct fnode){ .die = child, .parent = outer ? -1 : parent,
+			vec_push(&t->nodes, ((struct fnode){ .off = dwarf_dieoffset(&child), .parent = outer ? -1 : parent,
 							       .depth = outer ? 0 : depth + 1 }));
 			tp = outer ? (int32_t)id : top;
 			add_node_ranges(t, &child, id, (uint32_t)tp);
@@ -243,11 +332,19 @@ static int cmp_inner(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+#define SHRINK(vec) \
+	((vec)->n ? ((vec)->v = xrealloc((vec)->v, (vec)->n * sizeof *(vec)->v), (vec)->cap = (vec)->n) : 0)
+
 static struct cu_table *cu_table_build(Dwarf_Die *cu)
 {
 	struct cu_table *t = xcalloc(1, sizeof *t);
 	t->cu_off = dwarf_dieoffset(cu);
+	t->dw = dwarf_cu_getdwarf(cu->cu);
 	walk(t, cu, -1, -1, 0, 0);
+	/* Kept for the whole run: give back what growing by doubling left over. */
+	SHRINK(&t->nodes);
+	SHRINK(&t->tops);
+	SHRINK(&t->inner);
 	if (t->tops.n)
 		qsort(t->tops.v, t->tops.n, sizeof *t->tops.v, cmp_top);
 	if (t->inner.n)
@@ -310,7 +407,8 @@ int func_index_chain(struct func_index *f, Dwarf_Die *cu, uint64_t addr, Dwarf_D
 	}
 	int n = 0;
 	for (int32_t node = (int32_t)best; node >= 0 && n < max; node = t->nodes.v[node].parent)
-		chain[n++] = t->nodes.v[node].die;
+		if (dwarf_offdie(t->dw, t->nodes.v[node].off, &chain[n]))
+			n++;
 	return n;
 }
 
@@ -329,8 +427,11 @@ int func_index_inlines(struct func_index *f, Dwarf_Die *cu, uint64_t addr, func_
 	int n = 0;
 	for (uint32_t k = t->inner_first.v[top->node]; k < t->inner_first.v[top->node + 1]; k++) {
 		const struct frange *r = &t->inner.v[k];
-		struct fnode *node = &t->nodes.v[r->node];
-		fn(ctx, &node->die, r->lo, r->hi, node->depth);
+		const struct fnode *node = &t->nodes.v[r->node];
+		Dwarf_Die die;
+		if (!dwarf_offdie(t->dw, node->off, &die))
+			continue;
+		fn(ctx, &die, r->lo, r->hi, node->depth);
 		n++;
 	}
 	return n;

@@ -59,6 +59,13 @@ const char *func_index_symbol(struct func_index *f, uint64_t addr);
 /* The same, with the symbol's start and size (a sizeless symbol reaches up
  * to the next symbol or the end of its section). */
 const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_t *start, uint64_t *size);
+/* The compile unit holding addr (module address), even in binaries that
+ * have no .debug_aranges; storage holds it when libdwfl did not. NULL if
+ * no unit covers addr. */
+Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage);
+/* The line table row covering addr (module address), found through
+ * func_index_cu(); NULL if none. Samples and annotate both use this. */
+Dwarf_Line *func_index_line(struct func_index *f, uint64_t addr);
 /* The inline chain at addr (CU-relative address space of cu): innermost
  * inlined instance first, ending with the subprogram. Returns the number
  * of DIEs stored in chain (at most max), 0 if no function covers addr. */

@@ -248,17 +248,37 @@ static char *strip_version(const char *name)
 	return at ? xstrndup(name, (size_t)(at - name)) : xstrdup(name);
 }
 
-const char *sym_display_name(struct symbolizer *s, const char *raw)
+/* A symbol's name as shown, and in full where that differs (Rust). */
+struct names {
+	const char *func, *full;
+};
+
+static struct names display_name(struct symbolizer *s, const char *raw)
 {
 	char *plain = strip_version(raw);
 	char *dem = demangle(plain);
-	const char *r = sym_intern(s, dem ? dem : plain);
+	struct names r = { .func = sym_intern(s, dem ? dem : plain) };
+	if (dem) {
+		char *full = demangle_full(plain);
+		if (full && strcmp(full, dem) != 0)
+			r.full = sym_intern(s, full);
+		free(full);
+	}
 	free(dem);
 	free(plain);
 	return r;
 }
 
-const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die)
+const char *sym_display_name(struct symbolizer *s, const char *raw)
+{
+	return display_name(s, raw).func;
+}
+
+/* Rust names its inlined functions by their last path segment in
+ * DW_AT_name ("eq"); the full path is in the linkage name, so that is
+ * demangled first. Go has no linkage names and puts the whole name in
+ * DW_AT_name. */
+static struct names die_name(struct symbolizer *s, Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
 	Dwarf_Die origin;
@@ -276,9 +296,14 @@ const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die)
 	if (dwarf_attr_integrate(d, DW_AT_linkage_name, &attr) || dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &attr))
 		link = dwarf_formstring(&attr);
 	if (link)
-		return sym_display_name(s, link);
+		return display_name(s, link);
 	const char *n = dwarf_diename(d);
-	return n ? sym_intern(s, n) : NULL;
+	return (struct names){ .func = n ? sym_intern(s, n) : NULL };
+}
+
+const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die)
+{
+	return die_name(s, die).func;
 }
 
 #define MAX_CHAIN 64
@@ -288,26 +313,28 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 {
 	uint32_t first = (uint32_t)s->frames.n;
 	const char *dso = sym_intern(s, b->path);
-	const char *func = NULL, *file = "";
+	struct names func = { 0 };
+	const char *file = "";
 	uint32_t line = 0;
 	if (!b->mod)
 		goto unknown;
 	const char *name = func_index_symbol(b->index, lookup);
 	if (name)
-		func = sym_display_name(s, name);
-	Dwfl_Line *l = dwfl_module_getsrc(b->mod, lookup);
+		func = display_name(s, name);
+	Dwarf_Addr bias = 0;
+	Dwarf_Die cu_storage;
+	Dwarf_Die *cu = func_index_cu(b->index, lookup, &bias, &cu_storage);
+	Dwarf_Line *l = cu ? dwarf_getsrc_die(cu, lookup - bias) : NULL;
 	int ln = 0;
 	if (l) {
-		const char *f = dwfl_lineinfo(l, NULL, &ln, NULL, NULL, NULL);
-		if (f) {
+		const char *f = dwarf_linesrc(l, NULL, NULL);
+		if (f && dwarf_lineno(l, &ln) == 0) {
 			file = sym_intern(s, f);
 			line = ln > 0 ? (uint32_t)ln : 0;
 		}
 	}
 
 	/* Inline chain: innermost inlined call first, then the real function. */
-	Dwarf_Addr bias = 0;
-	Dwarf_Die *cu = dwfl_module_addrdie(b->mod, lookup, &bias);
 	Dwarf_Die chain[MAX_CHAIN];
 	int nc = cu ? func_index_chain(b->index, cu, lookup - bias, chain, MAX_CHAIN) : 0;
 	if (nc > 0) {
@@ -320,9 +347,10 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 		for (int i = 0; i < nc; i++) {
 			int tag = dwarf_tag(&chain[i]);
 			if (tag == DW_TAG_inlined_subroutine) {
-				const char *iname = sym_die_name(s, &chain[i]);
-				struct sym_frame f = { .func = iname ? iname : "[unknown]", .dso = dso, .file = cur_file,
-						       .line = cur_line, .addr = vaddr, .flags = SYMF_INLINED };
+				struct names iname = die_name(s, &chain[i]);
+				struct sym_frame f = { .func = iname.func ? iname.func : "[unknown]", .full = iname.full,
+						       .dso = dso, .file = cur_file, .line = cur_line, .addr = vaddr,
+						       .flags = SYMF_INLINED };
 				vec_push(&s->frames, f);
 				/* Where it was inlined is the caller's location. */
 				Dwarf_Attribute a;
@@ -334,8 +362,8 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 				cur_line = dwarf_attr(&chain[i], DW_AT_call_line, &a) && dwarf_formudata(&a, &cl) == 0
 						   ? (uint32_t)cl : 0;
 			} else if (tag == DW_TAG_subprogram) {
-				const char *sname = sym_die_name(s, &chain[i]);
-				if (!func && sname)
+				struct names sname = die_name(s, &chain[i]);
+				if (!func.func && sname.func)
 					func = sname;
 				file = cur_file;
 				line = cur_line;
@@ -343,10 +371,10 @@ static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t v
 			}
 		}
 	}
-	if (!func)
+	if (!func.func)
 		goto unknown;
-	vec_push(&s->frames, ((struct sym_frame){ .func = func, .dso = dso, .file = file, .line = line,
-						   .addr = vaddr, .flags = 0 }));
+	vec_push(&s->frames, ((struct sym_frame){ .func = func.func, .full = func.full, .dso = dso, .file = file,
+						   .line = line, .addr = vaddr, .flags = 0 }));
 	return (uint32_t)s->frames.n - first;
 unknown:
 	s->frames.n = first;

@@ -1,6 +1,8 @@
 /* test-symbol.c - the symbolizer on real binaries built by meson: names,
  * inline frames, source lines, caching, unknown addresses, demangling,
- * kallsyms and perf map files. argv[1] is the hot workload, argv[2] cxx. */
+ * kallsyms and perf map files. argv[1] is the hot workload, argv[2] cxx;
+ * argv[3..5], the Go, Rust (legacy mangling) and Rust (v0) workloads, are
+ * "" when their compiler was not found, and their cases are skipped. */
 #include <fcntl.h>
 #include <gelf.h>
 #include <unistd.h>
@@ -9,7 +11,7 @@
 #include "../../src/symbol/symbol-internal.h"
 #include "harness.h"
 
-static const char *hot_path, *cxx_path;
+static const char *hot_path, *cxx_path, *go_path, *rust_path, *rust_v0_path;
 
 /* vaddr of symbol name in path, from its symtab, and the file offset of
  * the executable PT_LOAD so a fake mapping can be built. */
@@ -62,6 +64,89 @@ static struct sym_map fake_map(const char *path, uint64_t exec_off)
 static uint64_t runtime_ip(const struct sym_map *m, uint64_t vaddr, uint64_t exec_off, uint64_t exec_vaddr)
 {
 	return m->start + (vaddr - exec_vaddr) - (m->pgoff - exec_off);
+}
+
+/* File offset and address of the executable PT_LOAD of path. */
+static void exec_segment(const char *path, uint64_t *exec_off, uint64_t *exec_vaddr)
+{
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	ASSERT(elf);
+	size_t np;
+	ASSERT(elf_getphdrnum(elf, &np) == 0);
+	*exec_off = *exec_vaddr = 0;
+	for (size_t i = 0; i < np; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*exec_off = ph.p_offset;
+			*exec_vaddr = ph.p_vaddr;
+		}
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+/* Address and size of the function whose symbol, raw or demangled, is name. */
+static uint64_t func_range(const char *path, const char *name, uint64_t *size)
+{
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	ASSERT(elf);
+	uint64_t found = 0;
+	Elf_Scn *scn = NULL;
+	while (!found && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !found; i++) {
+			GElf_Sym sym;
+			gelf_getsym(data, (int)i, &sym);
+			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!n || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			char *d = demangle(n);
+			if (strcmp(n, name) == 0 || (d && strcmp(d, name) == 0)) {
+				found = sym.st_value;
+				*size = sym.st_size;
+			}
+			free(d);
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	if (!found)
+		FAIL_("no function '%s' in %s", name, path);
+	return found;
+}
+
+/* Symbolize every byte of a function until one gives a frame named
+ * inline_name; copies that address's frames to out and returns how many
+ * (0 if no address has such a frame). */
+static int find_inline(struct symbolizer *s, const char *path, const char *func, const char *inline_name,
+		       struct sym_frame *out, int max)
+{
+	uint64_t off, va, size = 0;
+	exec_segment(path, &off, &va);
+	uint64_t v = func_range(path, func, &size);
+	struct sym_map m = fake_map(path, off);
+	ASSERT(size > 0);
+	for (uint64_t a = v; a < v + size; a++) {
+		int n = symbolizer_user(s, &m, runtime_ip(&m, a, off, va), false, out, max);
+		for (int i = 0; i < n; i++)
+			if (strcmp(out[i].func, inline_name) == 0)
+				return n;
+	}
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
 TEST(function_inline_and_line)
@@ -256,15 +341,86 @@ TEST(kallsyms_cache)
 	ASSERT(unsetenv("CPROF_CACHE_DIR") == 0);
 }
 
+/* Go writes no .debug_aranges: the compile unit is found from the units'
+ * own ranges, which gives source lines and Go's inlined frames. */
+TEST(go_lines_and_inline_frames)
+{
+	if (!*go_path) {
+		printf("go not found at build time: skipped\n");
+		return;
+	}
+	struct symbolizer *s = symbolizer_new();
+	struct sym_frame out[8];
+	int n = find_inline(s, go_path, "main.(*Circle).Area", "math.Abs", out, 8);
+	ASSERT(n >= 2);
+	const struct sym_frame *area = &out[n - 1], *abs_fr = &out[n - 2];
+	ASSERT_STREQ(area->func, "main.(*Circle).Area");
+	ASSERT(!(area->flags & SYMF_INLINED));
+	ASSERT(ends_with(area->file, "/gowork.go"));
+	ASSERT(area->line > 0); /* the line of the math.Abs call */
+	ASSERT_STREQ(abs_fr->func, "math.Abs");
+	ASSERT(abs_fr->flags & SYMF_INLINED);
+	ASSERT(ends_with(abs_fr->file, "/math/abs.go"));
+	ASSERT(abs_fr->line > 0);
+	/* A generic function, named by its shape instantiation. */
+	uint64_t off, va, size;
+	exec_segment(go_path, &off, &va);
+	uint64_t v = func_range(go_path, "main.Sum[go.shape.int32_0]", &size);
+	struct sym_map m = fake_map(go_path, off);
+	n = symbolizer_user(s, &m, runtime_ip(&m, v, off, va), false, out, 8);
+	ASSERT_STREQ(out[n - 1].func, "main.Sum[go.shape.int32_0]");
+	ASSERT(ends_with(out[n - 1].file, "/gowork.go"));
+	ASSERT(out[n - 1].line > 0);
+	symbolizer_free(s);
+}
+
+/* Rust: inlined standard library functions named from their linkage
+ * names, demangled, with the full name kept beside the short one. */
+TEST(rust_inline_frames)
+{
+	if (!*rust_path) {
+		printf("rustc not found at build time: skipped\n");
+		return;
+	}
+	struct symbolizer *s = symbolizer_new();
+	struct sym_frame out[8];
+	int n = find_inline(s, rust_v0_path, "<rustwork::Mix as rustwork::Kernel>::run", "core::ptr::read_volatile::<u64>",
+			    out, 8);
+	ASSERT(n >= 2);
+	ASSERT_STREQ(out[n - 1].func, "<rustwork::Mix as rustwork::Kernel>::run");
+	ASSERT(strncmp(out[n - 1].full, "<rustwork[", 10) == 0); /* the crate's disambiguator */
+	ASSERT(ends_with(out[n - 1].file, "rustwork.rs"));
+	symbolizer_free(s);
+
+	s = symbolizer_new();
+	n = find_inline(s, rust_path, "<rustwork::Mix as rustwork::Kernel>::run", "core::ptr::read_volatile", out, 8);
+	ASSERT(n >= 2);
+	const struct sym_frame *rv = NULL;
+	for (int i = 0; i < n; i++)
+		if (strcmp(out[i].func, "core::ptr::read_volatile") == 0)
+			rv = &out[i];
+	ASSERT(rv && (rv->flags & SYMF_INLINED));
+	ASSERT(rv->full && strncmp(rv->full, "core::ptr::read_volatile::h", 27) == 0);
+	ASSERT(strlen(rv->full) == 27 + 16);
+	ASSERT(ends_with(rv->file, ".rs"));
+	ASSERT(rv->line > 0);
+	ASSERT_STREQ(out[n - 1].func, "<rustwork::Mix as rustwork::Kernel>::run");
+	symbolizer_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
-		SKIP("usage: test-symbol HOT CXX");
+		SKIP("usage: test-symbol HOT CXX [GO RUST RUST-V0]");
 	hot_path = argv[1];
 	cxx_path = argv[2];
+	go_path = argc > 3 ? argv[3] : "";
+	rust_path = argc > 4 ? argv[4] : "";
+	rust_v0_path = argc > 5 ? argv[5] : "";
 	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call),
 						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
-						  T(kallsyms_and_jitmap), T(kallsyms_cache) };
+						  T(kallsyms_and_jitmap), T(kallsyms_cache), T(go_lines_and_inline_frames),
+						  T(rust_inline_frames) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();

@@ -1,0 +1,111 @@
+#!/bin/bash
+# t-rust.sh - a Rust program profiled as well as C: exact demangled names
+# for legacy and v0 symbols (trait objects, monomorphized generics),
+# inlined standard library functions as frames named from their linkage
+# names, source lines, call paths, hashes only with --full-names, and the
+# same top functions as perf report.
+. "$(dirname "$0")/test-lib.sh"
+[ -x "$WORKLOADS/rustwork" ] && [ -x "$WORKLOADS/rustwork-v0" ] ||
+	skip "rustc was not found when the tests were built"
+src="$SRCDIR/tests/workloads/rustwork.rs"
+
+# FIELD of function NAME in FILE's JSON report (empty if absent); more
+# report options may follow.
+fn_field() { # FILE NAME FIELD [OPTION...]
+	python3 - "$@" <<'PY'
+import json, os, subprocess, sys
+path, name, field = sys.argv[1:4]
+out = subprocess.run([os.environ["CPROF"], "report", "-i", path, "--format", "json"] + sys.argv[4:],
+                     check=True, capture_output=True, text=True).stdout
+for f in json.loads(out)["functions"]:
+    if f["name"] == name:
+        print(f[field])
+        break
+PY
+}
+above() { awk -v v="${1:-0}" -v m="$2" 'BEGIN { exit !(v + 0 > m) }'; }
+has_path() { grep -qF -- "$2" "$1"; }  # FOLDED-FILE TEXT
+
+mix='<rustwork::Mix as rustwork::Kernel>::run'
+fold='<rustwork::Fold as rustwork::Kernel>::run'
+
+# --- v0 mangling: generic arguments are part of the names ------------------
+"$CPROF" record -g -q -o v0.data -- "$WORKLOADS/rustwork-v0" 6 >/dev/null
+"$CPROF" report -i v0.data --format folded >v0.folded
+for f in "$mix" "$fold" 'rustwork::sum_sq::<u32>' 'rustwork::sum_sq::<u16>'; do
+	t=$(fn_field v0.data "$f" total_percent)
+	check "v0: '$f' found by its exact name ($t%)" above "$t" 1
+done
+check "v0: rustwork::main on every stack" within "$(fn_field v0.data rustwork::main total_percent)" 100 3
+check "v0: call path main -> trait object method -> inlined read -> inlined core::ptr::read_volatile::<u64>" \
+	has_path v0.folded "rustwork::main;$fold;rustwork::read::<u64>_[i];core::ptr::read_volatile::<u64>_[i] "
+# Which inlined function catches samples differs between compilers (the
+# slice iterator, read_volatile); each is instantiated for the caller's T.
+for ty in u16 u32; do
+	check "v0: sum_sq::<$ty> has inlined standard library frames for <$ty>" \
+		grep -qE "rustwork::sum_sq::<$ty>;[^;]*<$ty>[^;]*_\\[i\\]" v0.folded
+done
+check "v0: no mangled or half-decoded name left" sh -c "! grep -qE '(^|;)_(ZN|R[A-Z])|\\\$(LT|GT|u[0-9a-f]+)\\\$|\\.\\.' v0.folded"
+check "v0: no crate disambiguators by default" sh -c "! grep -qE '[a-z_]\\[[0-9a-f]+\\]::' v0.folded"
+
+# Source lines: the inlined read() is always at its read_volatile call.
+want=$(grep -n 'std::ptr::read_volatile(x)' "$src" | cut -d: -f1)
+file=$(fn_field v0.data 'rustwork::read::<u64>' file)
+line=$(fn_field v0.data 'rustwork::read::<u64>' line)
+echo "rustwork::read::<u64> at $file:$line (source has the call at line $want)"
+check "v0: inline frame's source line is exact (rustwork.rs:$want)" test "${file##*/}:$line" = "rustwork.rs:$want"
+for f in "$fold" 'rustwork::sum_sq::<u16>'; do
+	check "v0: '$f' is in rustwork.rs" test "$(basename "$(fn_field v0.data "$f" file)")" = rustwork.rs
+done
+
+# --full-names keeps the crate disambiguators.
+"$CPROF" report -i v0.data --format folded --full-names >v0-full.folded
+check "v0 --full-names: rustwork[<hash>]::sum_sq::<u32>" grep -qE 'rustwork\[[0-9a-f]{16}\]::sum_sq::<u32>' v0-full.folded
+check "v0 --full-names: same samples, only longer names" test \
+	"$(awk '{ n += $NF } END { print n }' v0.folded)" = "$(awk '{ n += $NF } END { print n }' v0-full.folded)"
+
+# --- legacy mangling (rustc's default) --------------------------------------
+"$CPROF" record -g -q -o legacy.data -- "$WORKLOADS/rustwork" 6 >/dev/null
+"$CPROF" report -i legacy.data --format folded >legacy.folded
+for f in "$mix" "$fold" 'rustwork::sum_sq'; do
+	t=$(fn_field legacy.data "$f" total_percent)
+	check "legacy: '$f' found by its exact name ($t%)" above "$t" 1
+done
+check "legacy: inlined core::ptr::read_volatile under the trait object method" \
+	has_path legacy.folded "rustwork::main;$mix;rustwork::read_[i];core::ptr::read_volatile_[i] "
+check "legacy: no mangled or half-decoded name left" sh -c "! grep -qE '(^|;)_(ZN|R[A-Z])|\\\$(LT|GT|u[0-9a-f]+)\\\$|\\.\\.' legacy.folded"
+check "legacy: no hashes by default" sh -c "! grep -qE '::h[0-9a-f]{16}' legacy.folded"
+# The two sum_sq instantiations share a name; --full-names tells them apart.
+"$CPROF" report -i legacy.data --format folded --full-names >legacy-full.folded
+n=$(grep -oE 'rustwork::sum_sq::h[0-9a-f]{16}' legacy-full.folded | sort -u | wc -l)
+check "legacy --full-names: two sum_sq instantiations by hash (found $n)" test "$n" -eq 2
+check "legacy --full-names: inline frames keep their hash too" grep -qE ';core::ptr::read_volatile::h[0-9a-f]{16}_\[i\] ' legacy-full.folded
+"$CPROF" report -i legacy.data --full-names >full.txt
+check "report --full-names (text)" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' full.txt
+"$CPROF" flamegraph -i legacy.data -o plain.svg
+"$CPROF" flamegraph -i legacy.data --full-names -o full.svg
+check "flamegraph: short names by default, hashes with --full-names" sh -c \
+	"grep -q 'rustwork::sum_sq' plain.svg && ! grep -qE 'sum_sq::h[0-9a-f]{16}' plain.svg && grep -qE 'sum_sq::h[0-9a-f]{16}' full.svg"
+"$CPROF" diff --full-names --metric total --format csv legacy.data legacy.data >diff.csv
+check "diff --full-names matches by full name" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' diff.csv
+"$CPROF" export -i legacy.data -f folded --full-names -o export.folded
+check "export --full-names" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' export.folded
+
+# --- the same top functions as perf report ------------------------------------
+# Both tools sample the same run (cprof records perf recording the
+# program), so run-to-run differences, several points on a busy machine,
+# do not count against either; cprof's view is cut to the program's threads.
+if command -v perf >/dev/null &&
+	"$CPROF" record -q -F 999 -o both.data -- \
+		perf record -q -F 999 -e cpu-clock -o perf.data -- "$WORKLOADS/rustwork-v0" 6 >/dev/null 2>perf.err; then
+	perf report -i perf.data --stdio --no-children --sort sym 2>/dev/null >perf.txt
+	for f in "$fold" "$mix" 'rustwork::sum_sq::<u16>' 'rustwork::sum_sq::<u32>'; do
+		p=$(awk -v f="$f" '{ s = $0; sub(/^ *[0-9.]+% +\[\.\] /, "", s) } s == f { sub("%", "", $1); print $1; exit }' perf.txt)
+		c=$(fn_field both.data "$f" total_percent --comm rustwork-v0) # perf's sym view folds inlined frames into f
+		echo "$f: perf=$p cprof=$c"
+		check "'$f' agrees with perf report within 5 points" within "$c" "${p:-nan}" 5
+	done
+else
+	echo "perf cannot record here: comparison skipped ($(tail -1 perf.err 2>/dev/null))"
+fi
+finish
