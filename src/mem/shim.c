@@ -105,19 +105,32 @@ static void resolve_real(void)
 	atomic_store(&resolving, 0);
 }
 
-/* ---- locks: spin briefly, then yield (the holder may be preempted) ---- */
-static inline void spin_lock(uint32_t *l)
+/* ---- locks ----
+ * The critical sections are tens of nanoseconds, so a waiter spins a
+ * little, then yields. If the holder was preempted (a busy machine) it may
+ * not run again for a time slice: yielding in a loop would burn that CPU,
+ * so after a few yields the waiter sleeps 20 us at a time. The release is a
+ * plain store: waking sleepers would cost an atomic on every event. */
+__attribute__((noinline)) static void spin_wait(uint32_t *l)
 {
-	for (unsigned n = 0; __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE); n++) {
+	unsigned spins = 0, yields = 0;
+	do {
 		while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
-			if (++n > 32) {
-				sched_yield();
-				n = 0;
-			} else {
+			if (++spins <= 32) {
 				__builtin_ia32_pause();
+			} else if (++yields <= 4) {
+				sched_yield();
+			} else {
+				struct timespec ts = { 0, 20000 };
+				nanosleep(&ts, NULL);
 			}
 		}
-	}
+	} while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE));
+}
+static inline void spin_lock(uint32_t *l)
+{
+	if (unlikely(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)))
+		spin_wait(l);
 }
 static inline void spin_unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
