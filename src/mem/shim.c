@@ -550,38 +550,48 @@ static int find_self_cb(struct dl_phdr_info *info, size_t size, void *arg)
 /* Walk frame pointers from our caller outwards. A frame pointer must lie
  * inside this thread's stack, above the previous one and aligned, so code
  * that uses rbp for something else ends the walk instead of faulting. */
-__attribute__((noinline)) static uint32_t walk(const struct tstate *t, uint64_t *ips)
+__attribute__((noinline)) static uint32_t walk(const struct tstate *t, uint64_t *ips, uint64_t *hash)
 {
-	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0), lo = t->stack_lo, span = t->stack_hi - lo - 16;
 	uint32_t n = 0;
-	bool inside = true;
-	while (n < MEMTRACE_MAX_DEPTH && fp >= t->stack_lo && fp + 16 <= t->stack_hi && !(fp & 7)) {
-		uintptr_t next = ((const uintptr_t *)fp)[0];
-		uintptr_t ret = ((const uintptr_t *)fp)[1];
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	if (t->stack_hi < lo + 16) { /* its stack is unknown: no walk */
+		*hash = h;
+		return 0;
+	}
+	/* One unsigned compare keeps fp in [lo, hi - 16]. */
+#define FP_OK(fp) ((fp) - lo <= span && !((fp) & 7))
+	/* The shim's own frames come first. */
+	while (FP_OK(fp)) {
+		uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
+		if (ret - self_lo >= self_hi - self_lo) /* not ours: the caller's first frame */
+			break;
+		if (next <= fp) {
+			*hash = h;
+			return 0;
+		}
+		fp = next;
+	}
+	while (n < MEMTRACE_MAX_DEPTH && FP_OK(fp)) {
+		uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
 		if (!ret)
 			break;
-		if (inside && ret >= self_lo && ret < self_hi)
-			; /* still in the shim */
-		else
-			inside = false, ips[n++] = ret;
+		ips[n++] = ret;
+		h ^= ret;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 		if (next <= fp)
 			break;
 		fp = next;
 	}
+#undef FP_OK
+	*hash = h ^ n;
 	return n;
 }
-
-/* The entry of the calling stack for kind, through the thread's cache. */
 static inline struct memtrace_site *caller_site(struct tstate *t, uint32_t kind, uint32_t *site)
 {
-	uint64_t ips[MEMTRACE_MAX_DEPTH];
-	uint32_t n = walk(t, ips);
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= ips[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
+	uint64_t ips[MEMTRACE_MAX_DEPTH], h;
+	uint32_t n = walk(t, ips, &h);
 	if (!h)
 		h = 1;
 	uint64_t key = h ^ kind;
@@ -782,6 +792,48 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 	t->last = s && kind == MT_HEAP ? ptr : 0;
 }
 
+/* A plain allocation: exact_event without a realloc's old block, the
+ * common case kept short. */
+__attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, uint64_t size)
+{
+	struct tstate *t = thread_state();
+	if (unlikely(!t)) {
+		lost();
+		return;
+	}
+	every_so_often(t);
+	uint32_t site;
+	struct memtrace_site *s = caller_site(t, kind, &site);
+	if (unlikely(!s)) {
+		lost();
+		return;
+	}
+	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale;
+	bool peak = false, locked = ev_lock();
+	int replaced = live_put(&e, &stale);
+	if (unlikely(replaced < 0)) {
+		ev_unlock(locked);
+		lost();
+		return;
+	}
+	int64_t dheap = kind == MT_HEAP ? (int64_t)size : 0, dmmap = (int64_t)size - dheap;
+	if (unlikely(replaced)) /* its free was never seen (freed where the shim could not look) */
+		*(stale.site & 1 ? &dmmap : &dheap) -= (int64_t)stale.size;
+	uint64_t tag = ev_account(dheap, dmmap, 1, &peak);
+	ev_unlock(locked);
+	struct memtrace_site *os;
+	if (unlikely(replaced) && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
+		add_live(os, -1, -(int64_t)stale.size, tag, !peak);
+	s->allocs++;
+	s->bytes += size;
+	if (size > s->max_size)
+		s->max_size = size;
+	add_live(s, 1, (int64_t)size, tag, !peak);
+	if (kind == MT_HEAP)
+		t->blk->hist[hist_bucket(size)]++;
+	t->last = kind == MT_HEAP ? ptr : 0;
+}
+
 __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 {
 	struct tstate *t = thread_state();
@@ -956,7 +1008,7 @@ static inline void on_alloc_charged(uint32_t kind, void *p, size_t size)
 	}
 	busy++;
 	if (mode == MT_MODE_EXACT)
-		exact_event(kind, (uint64_t)p, size, NULL, false);
+		exact_alloc(kind, (uint64_t)p, size);
 	else
 		sample_event(kind, (uint64_t)p, size);
 	busy--;
