@@ -1119,6 +1119,16 @@ static bool parse_env(void)
 }
 
 /* Make this process image's region and hand it to cprof. */
+/* Tracing cannot go on in this process: stop, and let the socket go so
+ * the process holds nothing of the recording. */
+static void give_up(void)
+{
+	set_enabled(false);
+	int fd = __atomic_exchange_n(&sock, -1, __ATOMIC_RELAXED);
+	if (sock_ok(fd))
+		close(fd);
+}
+
 static bool open_region(void)
 {
 	if (!sock_ok(sock))
@@ -1207,8 +1217,10 @@ static void after_fork_child(void)
 	spin_unlock(&stack_lock);
 	struct memtrace_header *old = H;
 	H = NULL;
-	if (!atomic_load(&enabled) || !old || !open_region())
+	if (!atomic_load(&enabled) || !old)
 		set_enabled(false);
+	else if (!open_region())
+		give_up();
 	if (old)
 		real_munmap(old, MEMTRACE_REGION_SIZE);
 	busy--;
@@ -1224,6 +1236,8 @@ __attribute__((constructor)) static void shim_init(void)
 		if (gtable && pthread_key_create(&exit_key, thread_exit) == 0 &&
 		    pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0 && open_region())
 			set_enabled(true);
+		else
+			give_up();
 	}
 	busy--;
 }

@@ -376,7 +376,13 @@ void memrec_finish(struct memrec *m, const struct raw_store *st, struct cprof_da
 	for (size_t i = 0; i < m->regions.n; i++) {
 		const struct mem_region *r = &m->regions.v[i];
 		memtrace_analyze(r, m->stack_map + m->base[i], r->nstacks, d, &tot);
-		if (!((const struct memtrace_header *)(const void *)r->map)->end_ns && kill((pid_t)r->pid, 0) == 0)
+		/* Exit handlers not run, the pid alive, and no later image of it
+		 * (an image replaced by exec ended there). */
+		bool later = false;
+		for (size_t k = 0; k < m->regions.n; k++)
+			later |= m->regions.v[k].pid == r->pid && m->regions.v[k].start_ns > r->start_ns;
+		if (!((const struct memtrace_header *)(const void *)r->map)->end_ns && !later &&
+		    kill((pid_t)r->pid, 0) == 0)
 			still_running++;
 	}
 	cprof_meta_set(d, "mem", "malloc,calloc,realloc,reallocarray,free,aligned_alloc,posix_memalign,"

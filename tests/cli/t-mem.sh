@@ -225,6 +225,25 @@ check "cprof SIGKILLed: the orphaned workload lets its socket go (stops tracing)
 kill "$wl" 2>/dev/null
 check "cprof SIGKILLed: nothing left in TMPDIR" [ -z "$(ls -A td)" ]
 
+# -- a traced process that outlives the recording is said to, and stops after
+# (the script ends once the background process is traced: its region is mapped)
+cat >bg.sh <<EOF
+"$W" churn 1 1000000000 &
+while ! grep -q memfd:cprof-mem /proc/\$!/maps 2>/dev/null; do sleep 0.05; done
+echo \$! >bg.pid
+EOF
+"$CPROF" record --mem -o bg.data -- sh bg.sh >/dev/null 2>err.txt
+check "a traced process still running at the end: record says so" grep -q '1 traced process is still running' err.txt
+bg=$(cat bg.pid)
+gone=no
+for _ in $(seq 200); do
+	ls -l "/proc/$bg/fd" 2>/dev/null | grep -q socket || { gone=yes; break; }
+	sleep 0.1
+done
+check "... and once cprof has ended, it stops tracing" [ "$gone" = yes ]
+kill "$bg" 2>/dev/null
+check "... its data is in the recording so far" [ "$(json bg.data "len(d['processes'])")" -ge 2 ]
+
 # -- cprof's memory does not grow with the number of events (CPU sampling
 # at 1 Hz, so its samples do not count)
 rss() { # EVENTS/4: peak RSS in KiB of cprof record --mem on churn
