@@ -167,6 +167,9 @@ live_kept() { grep -A3 '^== Live at exit, by allocation stack (estimated' sample
 check "sampled text report: kept_blocks among the estimated live blocks" live_kept
 "$CPROF" report --mem -i sample1.data --format csv >sample.csv
 check "sampled csv: error columns" grep -q ',samples,allocations_error95,bytes_error95,' sample.csv
+"$CPROF" export -f pprof -i sample1.data -o sample.pb.gz >/dev/null 2>&1
+check "export -f pprof of a sampled recording: heap sample types with kept_blocks in them" \
+	[ "$(python3 -c "import gzip,sys; b=gzip.open(sys.argv[1]).read(); print(b'alloc_space' in b and b'inuse_space' in b and b'kept_blocks' in b)" sample.pb.gz 2>&1)" = True ]
 "$CPROF" record -q --mem=sample:0 -- true >/dev/null 2>err.txt
 check "--mem=sample:0: usage error" [ $? -eq 2 ]
 "$CPROF" record -q --mem=samples -- true >/dev/null 2>err.txt
