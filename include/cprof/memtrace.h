@@ -30,7 +30,9 @@
  *
  * The region is written by the workload and read by cprof on the same
  * machine with the same build: native-endian, versioned by its magic.
- * cprof checks every offset against the region's size before using it.
+ * cprof checks every offset against the region's size before using it,
+ * and maps only a memfd sealed against shrinking (F_SEAL_SHRINK), so a
+ * workload cannot pull the pages from under its reads.
  */
 #ifndef CPROF_MEMTRACE_H
 #define CPROF_MEMTRACE_H

@@ -1133,10 +1133,13 @@ static bool open_region(void)
 {
 	if (!sock_ok(sock))
 		return false;
-	int fd = memfd_create("cprof-mem", MFD_CLOEXEC);
+	int fd = memfd_create("cprof-mem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return false;
-	if (ftruncate(fd, (off_t)MEMTRACE_REGION_SIZE) < 0) {
+	/* Sealed against shrinking: cprof maps it, and a region cut short
+	 * under its reads would be a SIGBUS in cprof. */
+	if (ftruncate(fd, (off_t)MEMTRACE_REGION_SIZE) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
 		close(fd);
 		return false;
 	}

@@ -127,7 +127,9 @@ static bool receive_one(struct memrec *m)
 	const uint8_t *map = NULL;
 	if (!bad && fd >= 0 && n == (ssize_t)sizeof hello && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0 &&
 	    memcmp(hello.magic, MEMTRACE_MAGIC, 8) == 0 && hello.size >= sizeof(struct memtrace_header) &&
-	    fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size >= hello.size && hello.size <= SIZE_MAX) {
+	    fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size >= hello.size && hello.size <= SIZE_MAX &&
+	    /* it cannot shrink under our reads (a SIGBUS here) */
+	    fcntl(fd, F_GET_SEALS) >= 0 && (fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK)) {
 		map = mmap(NULL, (size_t)hello.size, PROT_READ, MAP_SHARED, fd, 0);
 		if (map == MAP_FAILED)
 			map = NULL;
