@@ -121,5 +121,9 @@ complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_prev_is -M -
 complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_wants_opt; and not string match -q -- "-*" (commandline -ct)' \
     -a '(__cprof_symbols)'
 
+# --mem takes its value after '=' only: --mem=exact, --mem=sample[:BYTES].
+complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and string match -q -- "--mem=*" (commandline -ct)' \
+    -a '--mem=exact --mem=sample --mem=sample:'
+
 # cprof record [OPTIONS] -- CMD ARGS
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and __cprof_after_dashdash' -a '(__cprof_workload)'

@@ -57,6 +57,7 @@ enum section_type {
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
 	SECTION_MEM_CURVE = 18, /* MC_* records: live heap bytes over time */
+	SECTION_MEM_EST = 19,   /* ME_* records: sampled (--mem=sample) estimates per (process, stack, kind) */
 	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
 	SECTION_GPU_OPS = 24, /* GO_* records */
 	SECTION_GPU_API = 25, /* GA_* records */
@@ -234,6 +235,26 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define MC_TIME 8   /* u64 ns */
 #define MC_BYTES 16 /* u64 */
 #define MC_SIZE 24
+
+/* SECTION_MEM_EST record (96 bytes): what --mem=sample estimates for one
+ * stack. Each sampled allocation of size s weighs 1/p, p = 1 - exp(-s/R)
+ * its chance of being sampled (R: meta mem_sample_bytes), which makes the
+ * sums unbiased; the variances are the sums' estimated variances. f64 are
+ * IEEE 754 doubles stored as little-endian u64, finite and >= 0. */
+#define ME_PID 0              /* u32 */
+#define ME_STACK 4            /* u32 stack index */
+#define ME_KIND 8             /* u32 MEMK_* */
+#define ME_SAMPLES 16         /* u64 allocations sampled */
+#define ME_MAX_SIZE 24        /* u64 largest sampled allocation */
+#define ME_COUNT 32           /* f64 estimated allocations */
+#define ME_BYTES 40           /* f64 estimated bytes allocated */
+#define ME_VAR_COUNT 48       /* f64 */
+#define ME_VAR_BYTES 56       /* f64 */
+#define ME_LIVE_COUNT 64      /* f64 estimated blocks live at the end of the process */
+#define ME_LIVE_BYTES 72      /* f64 */
+#define ME_LIVE_VAR_COUNT 80  /* f64 */
+#define ME_LIVE_VAR_BYTES 88  /* f64 */
+#define ME_SIZE 96
 /* SECTION_GPU_OPS record (104 bytes): one piece of work the GPU did. */
 #define GO_START 0      /* u64 CLOCK_MONOTONIC ns, as the samples */
 #define GO_END 8        /* u64 */

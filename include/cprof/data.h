@@ -60,6 +60,14 @@ struct cprof_mem_proc {
 	uint64_t hist[MP_HIST_BUCKETS];
 };
 
+/* --mem=sample: estimates for one stack (see ME_* in data-format.h). */
+struct cprof_mem_est {
+	uint32_t pid, stack, kind;
+	uint64_t samples, max_size;
+	double count, bytes, var_count, var_bytes;
+	double live_count, live_bytes, live_var_count, live_var_bytes;
+};
+
 struct cprof_mem_point {
 	uint32_t pid;
 	uint64_t time, bytes;
@@ -119,6 +127,7 @@ struct cprof_data {
 	VEC(struct cprof_mem_site) mem_sites;
 	VEC(struct cprof_mem_proc) mem_procs;
 	VEC(struct cprof_mem_point) mem_curve;
+	VEC(struct cprof_mem_est) mem_est;     /* --mem=sample: instead of mem_sites */
 	/* GPU activity (cprof record --gpu, gpu-data.h); empty otherwise. */
 	VEC(struct cprof_gpu_op) gpu_ops;
 	VEC(struct cprof_gpu_api) gpu_api;

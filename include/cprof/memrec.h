@@ -1,31 +1,47 @@
 /*
  * memrec.h - `record --mem`: preload libcprof-mem.so into the workload,
- * then feed its traces through the finishing pass into the data file.
+ * receive the region of sums each traced process image keeps (memtrace.h),
+ * and feed them through the finishing pass into the data file.
  */
 #ifndef CPROF_MEMREC_H
 #define CPROF_MEMREC_H
 
+#include <pthread.h>
 #include "cprof/memtrace.h"
 #include "cprof/record.h"
 
 struct memrec {
-	char *dir;           /* temporary directory the shim writes to */
-	char *shim;          /* path of libcprof-mem.so */
-	char *saved_preload; /* LD_PRELOAD before we changed it, NULL if unset */
-	struct mem_traces traces;
-	uint32_t *stack_map; /* all processes' stack ids, each process at its base */
-	size_t *base;        /* per process: first index in stack_map */
+	bool prepared;         /* memrec_prepare ran: there is something to clean up */
+	char *shim;            /* path of libcprof-mem.so */
+	char *saved_preload;   /* LD_PRELOAD before we changed it, NULL if unset */
+	int sock;              /* cprof's end of the socket the shims send their regions to */
+	int child_sock;        /* the workload's end, inherited; closed once it is forked */
+	pthread_t receiver;
+	bool receiving;
+	pthread_mutex_t lock;  /* regions, bad_messages: the receiver adds */
+	VEC(struct mem_region) regions;
+	uint64_t bad_messages; /* not a region from a shim: ignored */
+	struct mem_stacks *stacks; /* per region, after collect */
+	uint32_t *stack_map;   /* all regions' stack ids, each region at its base */
+	size_t *base;          /* per region: first index in stack_map */
+	uint64_t damaged;      /* stack records that did not hold together */
+	bool sample;
+	uint64_t sample_bytes;
 };
 
-/* Find the shim and make the directory; set the environment the workload
- * will inherit (restore it with memrec_restore_env once it is forked). */
-int memrec_prepare(struct memrec *m, struct cprof_err *err) CPROF_WUR;
+/* Find the shim, make the socket and set the environment the workload will
+ * inherit (restore it with memrec_restore_env once it is forked). */
+int memrec_prepare(struct memrec *m, bool sample, uint64_t sample_bytes, struct cprof_err *err) CPROF_WUR;
+/* After the fork: restore cprof's environment, close the workload's end of
+ * the socket here and start receiving regions. */
 void memrec_restore_env(struct memrec *m);
-/* After the workload ended: load the traces, queue their stacks in st for
- * the finishing pass. */
+/* After the workload ended: take in the regions, queue their stacks in st
+ * for the finishing pass. */
 int memrec_collect(struct memrec *m, struct raw_store *st, struct cprof_err *err) CPROF_WUR;
-/* After resolve_samples: sum the traces into d; meta notes for the report. */
-void memrec_finish(struct memrec *m, struct cprof_data *d);
+/* After resolve_samples: sum the regions into d, and say (through note,
+ * unless quiet, and in d's metadata) which processes were not traced. */
+void memrec_finish(struct memrec *m, const struct raw_store *st, struct cprof_data *d, bool quiet,
+		   void (*note)(const char *msg));
 void memrec_cleanup(struct memrec *m);
 
 #endif

@@ -21,11 +21,15 @@ struct mem_report_opts {
 	size_t top;              /* rows per table; 0 = all */
 };
 
-/* One row per allocation stack and kind, merged over processes. */
+/* One row per allocation stack and kind, merged over processes. In a
+ * sampled recording (--mem=sample) the counts are rounded estimates, the
+ * var_* their variances, and temp_* and peak_* are not measured (0). */
 struct mem_row {
 	uint32_t stack, kind;
 	uint64_t allocs, bytes, temp_allocs, temp_bytes, leaked, leaked_bytes;
 	uint64_t peak_count, peak_bytes, max_size, temp_max_size;
+	uint64_t samples;
+	double var_allocs, var_bytes, var_leaked, var_leaked_bytes;
 };
 struct mem_summary {
 	VEC(struct mem_row) rows;
@@ -33,7 +37,12 @@ struct mem_summary {
 	uint64_t peak_bytes, peak_time, mmap_peak;   /* the largest process peak */
 	uint32_t peak_pid;
 	uint64_t hist[MP_HIST_BUCKETS];
+	bool sampled;                /* estimates: see sample_bytes and the var_* */
+	uint64_t sample_bytes, samples;
+	double var_allocs, var_bytes, var_leaked, var_leaked_bytes;
 };
+/* Half-width of the 95 % interval of an estimate of variance var. */
+double mem_err95(double var);
 void mem_summarize(const struct cprof_data *d, struct mem_summary *s);
 void mem_summary_release(struct mem_summary *s);
 

@@ -1,101 +1,172 @@
 /*
- * memtrace.h - the stream that libcprof-mem.so (preloaded into the workload
- * by `cprof record --mem`) writes, one file per process, and the analysis
- * that turns it into the memory sections of a recording.
+ * memtrace.h - what libcprof-mem.so (preloaded into the workload by `cprof
+ * record --mem`) shares with cprof: one memory region per traced process
+ * image, in which the shim keeps its running sums, and the message that
+ * hands that region to cprof.
  *
- * The stream is private to one recording: it is written and read on the
- * same machine by the same build, so it is native-endian and unversioned
- * beyond its magic. A file is a header, then records in any order: stacks
- * (return addresses, written once per unique stack) and fixed-size events.
- * Each thread appends whole buffers with O_APPEND, so records never
- * interleave; events of one thread are in time order, threads are not.
+ * Why a region of sums and not a stream of events: a malloc-heavy program
+ * makes tens of millions of calls a second. Streaming 32 bytes per call to
+ * files and replaying them afterwards cost more than everything else
+ * together (see the commit that introduced this design for the profile).
+ * So the shim aggregates where the calls happen: per thread, per allocation
+ * stack, counts and bytes; a live-block map keyed by pointer, private to
+ * the workload, tells a free its block's size and stack. Nothing grows with
+ * time, only with the number of distinct stacks, threads and live blocks.
+ *
+ * The region is a memfd: cprof receives it over a socket inherited by the
+ * whole process tree (SCM_RIGHTS), so it outlives the process (a process
+ * killed by a signal keeps its sums up to its death), needs no directory
+ * the workload can write to (a workload that drops privileges is still
+ * traced), and uses no disk. When cprof's end of the socket closes, the
+ * shim stops tracing.
+ *
+ * Exact peak: every heap event takes one short global lock in which the
+ * heap total, the peak and a peak epoch are updated; that lock order is
+ * the order of events. What was live at the peak is kept without a replay:
+ * each per-thread site entry holds its live count and bytes and, tagged
+ * with the epoch it was last touched in, the net change since that epoch's
+ * peak (d_count, d_bytes). At the end, for the final epoch E,
+ *   live at the peak = sum over threads (live - (tag == E ? d : 0)).
+ *
+ * The region is written by the workload and read by cprof on the same
+ * machine with the same build: native-endian, versioned by its magic.
+ * cprof checks every offset against the region's size before using it,
+ * and maps only a memfd sealed against shrinking (F_SEAL_SHRINK), so a
+ * workload cannot pull the pages from under its reads.
  */
 #ifndef CPROF_MEMTRACE_H
 #define CPROF_MEMTRACE_H
 
 #include <stdint.h>
-#include "cprof/base.h"
 
-#define MEMTRACE_MAGIC "CPMEMTR1"
+#define MEMTRACE_MAGIC "CPMEMRG2"
+#define MEMTRACE_ENV "CPROF_MEM"      /* "FD INODE MODE SAMPLE_BYTES SEED" */
 #define MEMTRACE_MAX_DEPTH 64
-#define MEMTRACE_ENV_DIR "CPROF_MEM_DIR"
+#define MEMTRACE_MAX_STACKS (1u << 20) /* distinct allocation stacks per process */
+#define MEMTRACE_STACK_CHUNK 4096      /* stack ids per chunk of the stack index */
+#define MEMTRACE_REGION_SIZE (1ull << 30) /* address space; memory is used as touched */
+#define MEMTRACE_CURVE_CAP 2048
+#define MEMTRACE_SITE_CHUNK 64         /* entries per chunk of a thread's site table */
+#define MEMTRACE_HIST 48               /* == MP_HIST_BUCKETS */
+
+enum memtrace_mode { MT_MODE_EXACT = 0, MT_MODE_SAMPLE = 1 };
+enum memtrace_kind { MT_HEAP = 0, MT_MMAP = 1 }; /* == MEMK_* */
+
+/* Sent once per traced process image over the inherited socket, with the
+ * region's memfd attached (SCM_RIGHTS). */
+struct memtrace_hello {
+	char magic[8];
+	uint32_t pid, ppid;
+	uint64_t start_ns;
+	uint64_t size;                /* of the region */
+};
+
+struct memtrace_point {
+	uint64_t time, bytes;         /* highest heap over a run of events, and when the run ended */
+};
+
+/* Updated under lock by the traced threads, in this order per event. */
+struct memtrace_events {
+	uint32_t lock;
+	uint32_t curve_n;
+	uint64_t seq;                 /* events */
+	uint64_t heap, peak, epoch, peak_time;
+	uint64_t mmap, mmap_peak;
+	uint64_t win_max, curve_mask;
+} __attribute__((aligned(64)));
 
 struct memtrace_header {
 	char magic[8];
+	uint32_t mode;                /* MT_MODE_* */
 	uint32_t pid, ppid;
-	uint64_t start_ns; /* CLOCK_MONOTONIC when tracking began in this process */
+	uint32_t nstacks;             /* stack ids 1 .. nstacks-1 are valid; 0 is the empty stack */
+	uint64_t sample_bytes;        /* sample mode: mean bytes between samples */
+	uint64_t start_ns, end_ns;    /* CLOCK_MONOTONIC; end_ns 0 until exit handlers ran */
+	uint64_t size;                /* of the region */
+	uint64_t used;                /* bump allocator: bytes handed out */
+	uint64_t lost;                /* events not recorded: the region was full */
+	uint32_t threads;             /* offset of the first thread block, 0 = none */
+	uint32_t stack_dir[MEMTRACE_MAX_STACKS / MEMTRACE_STACK_CHUNK]; /* offsets of u32[CHUNK] */
+	struct memtrace_events ev;
+	struct memtrace_point curve[MEMTRACE_CURVE_CAP];
 };
-
-enum memtrace_kind {
-	MT_STACK = 1,   /* struct memtrace_stack + n u64 return addresses */
-	MT_ALLOC,       /* malloc family: ptr, size */
-	MT_FREE,        /* free: ptr */
-	MT_REALLOC,     /* the new block of a realloc: ptr, size */
-	MT_REALLOC_FREE,/* the old block of a realloc: ptr (follows MT_REALLOC) */
-	MT_MMAP,        /* anonymous mmap: ptr, size */
-	MT_MUNMAP,      /* munmap: ptr, size */
-	MT_LOST,        /* size = events the shim could not record */
-};
-
-/* Every record starts with a u32 holding its kind in the top 8 bits. */
-#define MT_KIND(word) ((word) >> 24)
-#define MT_LOW(word) ((word) & 0xffffffu)
-#define MT_WORD(kind, low) (((uint32_t)(kind) << 24) | ((low) & 0xffffffu))
-#define MEMTRACE_MAX_STACKS 0xffffffu
 
 struct memtrace_stack {
-	uint32_t kind_id; /* MT_WORD(MT_STACK, id) */
-	uint32_t n;
-	/* uint64_t ips[n]: return addresses, innermost first */
+	uint64_t time;                /* when first seen: the mappings were valid then */
+	uint32_t n, pad;
+	uint64_t ips[];               /* return addresses, innermost first */
 };
 
-struct memtrace_event { /* 32 bytes */
-	uint32_t kind_stack; /* MT_WORD(kind, id of an MT_STACK record; 0 = none) */
+struct memtrace_thread {
+	uint32_t next;                /* offset of the next thread block, 0 at the end */
 	uint32_t tid;
-	uint64_t time;       /* CLOCK_MONOTONIC ns */
-	uint64_t ptr, size;
+	uint32_t sites;               /* offset of its newest chunk of site entries */
+	uint32_t pad;
+	uint64_t unmatched_frees;     /* frees of blocks it never saw allocated */
+	uint64_t seen_allocs, seen_bytes; /* sample mode: every allocation it made (exact mode: 0, the sites have them) */
+	uint64_t hist[MEMTRACE_HIST]; /* exact mode: allocations by size bucket */
+	double whist[MEMTRACE_HIST];  /* sample mode: estimated allocations by size bucket */
+};
+
+/* One thread's sums for one allocation site (stack id * 2 + kind). */
+struct memtrace_site {
+	uint32_t site;
+	uint32_t pad;
+	uint64_t allocs, bytes, max_size;  /* sample mode: of the sampled allocations */
+	union {
+		struct {
+			uint64_t temp_allocs, temp_bytes, temp_max_size;
+			int64_t live_count, live_bytes;  /* this thread's allocations minus its frees */
+			uint64_t tag;                    /* epoch of d_* */
+			int64_t d_count, d_bytes;        /* net change since that epoch's peak */
+		} x;
+		struct {  /* estimates: each sample weighs 1/p, p = 1 - exp(-size/R) */
+			double count, bytes, var_count, var_bytes;
+			double live_count, live_bytes, live_var_count, live_var_bytes;
+		} s;
+	};
+};
+
+struct memtrace_site_chunk {
+	uint32_t next;                /* offset of the previous (older) chunk, 0 at the end */
+	uint32_t n;                   /* entries in use */
+	uint64_t pad;
+	struct memtrace_site e[MEMTRACE_SITE_CHUNK];
 };
 
 /* ---- cprof's side (memload.c) ---- */
+#include "cprof/base.h"
 struct cprof_data;
 
-struct mem_stack_ref {
-	uint32_t off, n;     /* ips[off .. off + n) */
-	uint64_t first_use;  /* time of the first event with it: its maps were valid then */
+/* A region received from a traced process, mapped read-only. */
+struct mem_region {
+	const uint8_t *map;
+	size_t len;
+	uint32_t pid, ppid;
+	uint64_t start_ns;
+	uint32_t nstacks;             /* validated copy of the header's */
 };
 
-/* n events of thread tid at ptr (32 bytes each), in time order. Runs of
- * one thread are in file order, which is its time order. */
-struct memtrace_run {
-	const uint8_t *ptr;
-	uint32_t tid, n;
-};
-
-/* One traced process image (a process, or a new image after exec). */
-struct mem_proc_trace {
-	struct memtrace_header h;
+/* Stacks of a region (validated): ips of id i are ips[off[i] .. off[i] + n[i]). */
+struct mem_stacks {
 	VEC(uint64_t) ips;
-	VEC(struct mem_stack_ref) stacks;   /* index = stack id; [0] is the empty stack */
-	const uint8_t *map;                 /* the file, mapped; events are read in place */
-	size_t map_len;
-	VEC(struct memtrace_run) runs;      /* consecutive events of one thread */
-	uint64_t nevents, first_time, last_time;
-	uint64_t lost;                      /* MT_LOST totals */
-	uint64_t malformed;                 /* bytes of a cut-off last record */
+	VEC(uint32_t) off, n;
+	VEC(uint64_t) time;
 };
 
-struct mem_traces {
-	VEC(struct mem_proc_trace) procs;
+/* Copy the stacks out of r; a damaged index ends the table early and is
+ * reported through *bad (bytes or entries skipped). */
+void memtrace_stacks(const struct mem_region *r, struct mem_stacks *s, uint64_t *bad);
+void mem_stacks_release(struct mem_stacks *s);
+
+struct memtrace_totals {
+	uint64_t damaged;             /* records that did not hold together: skipped */
+	uint64_t seen_allocs, seen_bytes; /* every heap allocation, also in sample mode */
 };
 
-/* Read every mem.PID.N file in dir. Unreadable or foreign files fail with
- * err naming the file; a last record cut short (the process was killed)
- * is counted in malformed, not an error. */
-int memtrace_load_dir(const char *dir, struct mem_traces *t, struct cprof_err *err) CPROF_WUR;
-void memtrace_release(struct mem_traces *t);
-
-/* Sum t into d's memory sections. stack_map[i] is the cprof stack index
- * of t's stack id i (resolved by the finishing pass). */
-void memtrace_analyze(const struct mem_proc_trace *t, const uint32_t *stack_map, struct cprof_data *d);
+/* Sum r into d's memory sections and add to *tot. stack_map[i] is the
+ * cprof stack index of r's stack id i (resolved by the finishing pass). */
+void memtrace_analyze(const struct mem_region *r, const uint32_t *stack_map, uint32_t nstack_map,
+		      struct cprof_data *d, struct memtrace_totals *tot);
 
 #endif

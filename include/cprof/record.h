@@ -85,6 +85,7 @@ struct raw_comm {
 	uint64_t time;
 	uint32_t pid, tid;
 	char comm[16];
+	bool exec;         /* set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
 };
 
 struct raw_store {
@@ -142,6 +143,8 @@ struct record_opts {
 	unsigned mmap_pages;
 	bool quiet;
 	bool mem;              /* --mem: trace allocations too */
+	bool mem_sample;       /* --mem=sample: sample them, one per mem_sample_bytes on average */
+	uint64_t mem_sample_bytes;
 	char **argv;
 	bool gpu;              /* --gpu: CUDA activity through libcprof-cupti.so (gpu-record.h) */
 };

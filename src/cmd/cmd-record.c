@@ -16,7 +16,8 @@
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [--mem] [--gpu] [-q] -- CMD ARGS...\n"
+	"                    [-m PAGES] [--mem[=sample[:BYTES]]] [--gpu] [-q]\n"
+	"                    -- CMD ARGS...\n"
 	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]";
 
 static void help(void)
@@ -44,6 +45,10 @@ static void help(void)
 	       "      --mem              also trace every allocation (malloc family, anonymous\n"
 	       "                         mmap) with its stack: leaks, peak heap, hot spots\n"
 	       "                         (see 'cprof report --mem'); not with -p\n"
+	       "      --mem=sample[:BYTES]  sample allocations instead, one per BYTES allocated\n"
+	       "                         on average (default 512K; suffixes K, M, G): hot\n"
+	       "                         spots and live heap as estimates with their error,\n"
+	       "                         at a few percent of the cost; leaks are not exact\n"
 	       "      --gpu              also record CUDA kernels, copies and API calls\n"
 	       "                         (CUPTI), each with the CPU stack that launched it\n"
 	       "  -q, --quiet            print no summary\n"
@@ -64,7 +69,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "repeat", no_argument, NULL, OPT_REPEAT },
 	{ "mmap-pages", required_argument, NULL, 'm' },
-	{ "mem", no_argument, NULL, OPT_MEM },
+	{ "mem", optional_argument, NULL, OPT_MEM },
 	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -91,6 +96,37 @@ static void note_once(const char *msg)
 			break;
 		}
 	note(msg);
+}
+
+/* --mem's value: exact (the default) or sample[:BYTES]. */
+static int parse_mem(const char *arg, struct record_opts *o)
+{
+	o->mem = true;
+	if (!arg || strcmp(arg, "exact") == 0)
+		return 0;
+	if (strncmp(arg, "sample", 6) != 0 || (arg[6] && arg[6] != ':'))
+		return -EINVAL;
+	o->mem_sample = true;
+	o->mem_sample_bytes = 512 * 1024;
+	if (!arg[6])
+		return 0;
+	char num[32];
+	size_t n = strlen(arg + 7);
+	if (n == 0 || n >= sizeof num)
+		return -EINVAL;
+	memcpy(num, arg + 7, n + 1);
+	uint64_t mult = 1, v;
+	switch (num[n - 1]) {
+	case 'k': case 'K': mult = 1ull << 10; break;
+	case 'm': case 'M': mult = 1ull << 20; break;
+	case 'g': case 'G': mult = 1ull << 30; break;
+	}
+	if (mult > 1)
+		num[n - 1] = 0;
+	if (parse_u64(num, &v) < 0 || v == 0 || v > (1ull << 40) / mult)
+		return -EINVAL;
+	o->mem_sample_bytes = v * mult;
+	return 0;
 }
 
 static unsigned max_sample_rate(void)
@@ -224,7 +260,11 @@ int cmd_record(int argc, char **argv)
 		case OPT_GPU: o.gpu = true; break;
 		case OPT_REPEAT: repeat = true; break;
 		case 'q': o.quiet = true; break;
-		case OPT_MEM: o.mem = true; break;
+		case OPT_MEM:
+			if (parse_mem(optarg, &o) < 0)
+				return cmd_usage_error("record", usage_line, "--mem takes exact or sample[:BYTES] "
+						       "(BYTES from 1 to 1T, suffix K, M or G), not '%s'", optarg);
+			break;
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:

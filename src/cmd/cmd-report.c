@@ -111,7 +111,18 @@ static int report_mem(const struct cprof_data *d, const char *name, enum report_
 {
 	struct cprof_err err;
 	if (!d->mem_procs.n) {
-		fprintf(stderr, "cprof report: '%s': no memory profile in this recording (record with --mem)\n", name);
+		const char *why = cprof_meta_get(d, "mem_not_traced_why");
+		if (cprof_meta_get(d, "mem") && why) { /* one line: the reasons joined */
+			fprintf(stderr, "cprof report: '%s': recorded with --mem, but no process was traced: ", name);
+			for (const char *c = why; *c; c++)
+				fputs(*c == '\n' ? "; " : (char[]){ *c, 0 }, stderr);
+			fputc('\n', stderr);
+		} else if (cprof_meta_get(d, "mem")) {
+			fprintf(stderr, "cprof report: '%s': recorded with --mem, but no process was traced\n", name);
+		} else {
+			fprintf(stderr, "cprof report: '%s': no memory profile in this recording (record with --mem)\n",
+				name);
+		}
 		return 1;
 	}
 	if (plot) {

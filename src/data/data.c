@@ -36,6 +36,7 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->mem_sites);
 	vec_release(&d->mem_procs);
 	vec_release(&d->mem_curve);
+	vec_release(&d->mem_est);
 	vec_release(&d->gpu_ops);
 	vec_release(&d->gpu_api);
 	vec_release(&d->code);

@@ -4,6 +4,7 @@
  * before; both call in here for section types 16..18.
  */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "cprof/data.h"
@@ -11,8 +12,24 @@
 
 bool mem_section_present(const struct cprof_data *d, uint32_t type)
 {
-	(void)type;
+	if (type == SECTION_MEM_EST)
+		return d->mem_est.n > 0;
 	return d->mem_procs.n > 0;
+}
+
+static void put_f64(uint8_t *p, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, sizeof u);
+	put_le64(p, u);
+}
+
+static double get_f64(const uint8_t *p)
+{
+	uint64_t u = get_le64(p);
+	double v;
+	memcpy(&v, &u, sizeof v);
+	return v;
 }
 
 void mem_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *raw, uint32_t *count)
@@ -72,18 +89,43 @@ void mem_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *r
 		}
 		*count = (uint32_t)d->mem_curve.n;
 		break;
+	case SECTION_MEM_EST:
+		for (size_t i = 0; i < d->mem_est.n; i++) {
+			const struct cprof_mem_est *e = &d->mem_est.v[i];
+			memset(rec, 0, ME_SIZE);
+			put_le32(rec + ME_PID, e->pid);
+			put_le32(rec + ME_STACK, e->stack);
+			put_le32(rec + ME_KIND, e->kind);
+			put_le64(rec + ME_SAMPLES, e->samples);
+			put_le64(rec + ME_MAX_SIZE, e->max_size);
+			put_f64(rec + ME_COUNT, e->count);
+			put_f64(rec + ME_BYTES, e->bytes);
+			put_f64(rec + ME_VAR_COUNT, e->var_count);
+			put_f64(rec + ME_VAR_BYTES, e->var_bytes);
+			put_f64(rec + ME_LIVE_COUNT, e->live_count);
+			put_f64(rec + ME_LIVE_BYTES, e->live_bytes);
+			put_f64(rec + ME_LIVE_VAR_COUNT, e->live_var_count);
+			put_f64(rec + ME_LIVE_VAR_BYTES, e->live_var_bytes);
+			sbuf_add(raw, rec, ME_SIZE);
+		}
+		*count = (uint32_t)d->mem_est.n;
+		break;
 	}
 }
 
 static const char *what(uint32_t type)
 {
-	return type == SECTION_MEM_SITES ? "memory site" : type == SECTION_MEM_PROCS ? "memory process" : "heap curve";
+	return type == SECTION_MEM_SITES ? "memory site" : type == SECTION_MEM_PROCS ? "memory process"
+	       : type == SECTION_MEM_EST ? "memory estimate" : "heap curve";
 }
+
+static bool estimate_ok(double v) { return isfinite(v) && v >= 0; }
 
 int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, size_t len, uint32_t count,
 		      const char *name, struct cprof_err *err)
 {
-	size_t size = type == SECTION_MEM_SITES ? MS_SIZE : type == SECTION_MEM_PROCS ? MP_SIZE : MC_SIZE;
+	size_t size = type == SECTION_MEM_SITES ? MS_SIZE : type == SECTION_MEM_PROCS ? MP_SIZE
+		      : type == SECTION_MEM_EST ? ME_SIZE : MC_SIZE;
 	if (len != (size_t)count * size)
 		return err_set(err, EBADMSG, "'%s': %s table is malformed", name, what(type));
 	for (uint32_t i = 0; i < count; i++, p += size) {
@@ -115,6 +157,29 @@ int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, siz
 			for (int b = 0; b < MP_HIST_BUCKETS; b++)
 				m.hist[b] = get_le64(p + MP_HIST + 8 * b);
 			vec_push(&d->mem_procs, m);
+		} else if (type == SECTION_MEM_EST) {
+			struct cprof_mem_est e = {
+				.pid = get_le32(p + ME_PID), .stack = get_le32(p + ME_STACK), .kind = get_le32(p + ME_KIND),
+				.samples = get_le64(p + ME_SAMPLES), .max_size = get_le64(p + ME_MAX_SIZE),
+				.count = get_f64(p + ME_COUNT), .bytes = get_f64(p + ME_BYTES),
+				.var_count = get_f64(p + ME_VAR_COUNT), .var_bytes = get_f64(p + ME_VAR_BYTES),
+				.live_count = get_f64(p + ME_LIVE_COUNT), .live_bytes = get_f64(p + ME_LIVE_BYTES),
+				.live_var_count = get_f64(p + ME_LIVE_VAR_COUNT),
+				.live_var_bytes = get_f64(p + ME_LIVE_VAR_BYTES),
+			};
+			if (e.stack >= d->stack_offset.n)
+				return err_set(err, EBADMSG, "'%s': memory estimate %u refers to missing stack %u", name, i,
+					       e.stack);
+			if (e.kind > MEMK_MMAP)
+				return err_set(err, EBADMSG, "'%s': memory estimate %u has unknown kind %u", name, i, e.kind);
+			if (!estimate_ok(e.count) || !estimate_ok(e.bytes) || !estimate_ok(e.var_count) ||
+			    !estimate_ok(e.var_bytes) || !estimate_ok(e.live_count) || !estimate_ok(e.live_bytes) ||
+			    !estimate_ok(e.live_var_count) || !estimate_ok(e.live_var_bytes))
+				return err_set(err, EBADMSG, "'%s': memory estimate %u is not a finite non-negative number",
+					       name, i);
+			if (e.live_count > e.count * (1 + 1e-9) + 1e-6 || e.live_bytes > e.bytes * (1 + 1e-9) + 1e-6)
+				return err_set(err, EBADMSG, "'%s': memory estimate %u has more live than allocated", name, i);
+			vec_push(&d->mem_est, e);
 		} else {
 			struct cprof_mem_point c = { .pid = get_le32(p + MC_PID), .time = get_le64(p + MC_TIME),
 						     .bytes = get_le64(p + MC_BYTES) };

@@ -6,7 +6,7 @@
 
 static inline bool mem_section_type(uint32_t type)
 {
-	return type >= SECTION_MEM_SITES && type <= SECTION_MEM_CURVE;
+	return type >= SECTION_MEM_SITES && type <= SECTION_MEM_EST;
 }
 bool mem_section_present(const struct cprof_data *d, uint32_t type);
 void mem_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *raw, uint32_t *count);

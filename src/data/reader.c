@@ -29,6 +29,8 @@ static const char *section_name(uint32_t type)
 		return "memory processes";
 	if (type == SECTION_MEM_CURVE)
 		return "heap curve";
+	if (type == SECTION_MEM_EST)
+		return "memory estimates";
 	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
 		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
@@ -81,7 +83,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..8 core, 16..18 memory, 24..31 GPU */
+	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..8 core, 16..19 memory, 24..31 GPU */
 	int r = 0;
 	memset(sec, 0, sizeof sec);
 	cprof_data_init(d);
@@ -257,7 +259,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	if (s->present && (r = code_section_parse(d, s->p, s->len, s->count, name, err)) < 0)
 		goto out;
 
-	for (uint32_t t = SECTION_MEM_SITES; t <= SECTION_MEM_CURVE; t++) {
+	for (uint32_t t = SECTION_MEM_SITES; t <= SECTION_MEM_EST; t++) {
 		s = &sec[t];
 		if (s->present) {
 			r = mem_section_parse(d, t, s->p, s->len, s->count, name, err);

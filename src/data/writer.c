@@ -139,7 +139,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 {
 	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
 					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
-					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE,
+					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE, SECTION_MEM_EST,
 					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
 	size_t norder = 0;

@@ -1,434 +1,245 @@
 /*
- * memload.c - read the shim's per-process streams (memtrace.h) and sum
- * them into the memory sections of a recording: per allocation stack,
- * counts and bytes, temporaries, what leaked, what was live at the peak;
- * per process, the peak, the size histogram and the heap over time.
+ * memload.c - read the regions the shim kept its sums in (memtrace.h) and
+ * turn them into the memory sections of a recording: per allocation
+ * stack, counts and bytes, temporaries, what leaked, what was live at the
+ * peak; per process, the peak, the size histogram and the heap over time.
+ *
+ * A region is memory the workload wrote: every offset, count and length
+ * is checked against the region's size before it is followed, each field
+ * is read once, and what does not hold together is skipped and counted.
  */
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <errno.h>
-#include <stddef.h>
-#include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cprof/data.h"
 #include "cprof/memtrace.h"
 
-#define CURVE_SLICES 1000
+_Static_assert(MEMTRACE_HIST == MP_HIST_BUCKETS, "histogram buckets");
+_Static_assert((int)MT_HEAP == (int)MEMK_HEAP && (int)MT_MMAP == (int)MEMK_MMAP, "kinds");
 
-/* Visits a process's events in time order: each thread's runs are in
- * order already, so this merges them (k-way, k = threads) instead of
- * sorting millions of events. */
-struct thread_cursor {
-	uint32_t tid;
-	VEC(size_t) runs;  /* indexes into t->runs */
-	size_t run, i;
-	uint64_t head;     /* time of the next event, UINT64_MAX when done */
-};
-struct merge {
-	const struct mem_proc_trace *t;
-	VEC(struct thread_cursor) th;
-};
-
-static const struct memtrace_event *cursor_event(const struct merge *m, const struct thread_cursor *c)
+/* A pointer to len bytes at off, or NULL if that leaves the region. */
+static const void *in_region(const struct mem_region *r, uint64_t off, uint64_t len)
 {
-	const struct memtrace_run *r = &m->t->runs.v[c->runs.v[c->run]];
-	return (const struct memtrace_event *)(const void *)(r->ptr + c->i * sizeof(struct memtrace_event));
-}
-
-static void cursor_settle(const struct merge *m, struct thread_cursor *c)
-{
-	while (c->run < c->runs.n && c->i >= m->t->runs.v[c->runs.v[c->run]].n) {
-		c->run++;
-		c->i = 0;
-	}
-	c->head = c->run < c->runs.n ? cursor_event(m, c)->time : UINT64_MAX;
-}
-
-static void merge_start(struct merge *m, const struct mem_proc_trace *t)
-{
-	memset(m, 0, sizeof *m);
-	m->t = t;
-	for (size_t r = 0; r < t->runs.n; r++) {
-		size_t k = 0;
-		while (k < m->th.n && m->th.v[k].tid != t->runs.v[r].tid)
-			k++;
-		if (k == m->th.n)
-			vec_push(&m->th, ((struct thread_cursor){ .tid = t->runs.v[r].tid }));
-		vec_push(&m->th.v[k].runs, r);
-	}
-	for (size_t k = 0; k < m->th.n; k++)
-		cursor_settle(m, &m->th.v[k]);
-}
-
-static const struct memtrace_event *merge_next(struct merge *m)
-{
-	size_t best = SIZE_MAX;
-	for (size_t k = 0; k < m->th.n; k++)
-		if (m->th.v[k].head != UINT64_MAX && (best == SIZE_MAX || m->th.v[k].head < m->th.v[best].head))
-			best = k;
-	if (best == SIZE_MAX)
+	if (off < sizeof(struct memtrace_header) || off > r->len || len > r->len - off)
 		return NULL;
-	struct thread_cursor *c = &m->th.v[best];
-	const struct memtrace_event *e = cursor_event(m, c);
-	c->i++;
-	cursor_settle(m, c);
-	return e;
+	return r->map + off;
 }
 
-static void merge_end(struct merge *m)
+static const struct memtrace_header *header(const struct mem_region *r)
 {
-	for (size_t k = 0; k < m->th.n; k++)
-		vec_release(&m->th.v[k].runs);
-	vec_release(&m->th);
+	return (const struct memtrace_header *)(const void *)r->map;
 }
 
-static int load_file(const char *path, struct mem_proc_trace *t, struct cprof_err *err)
+void memtrace_stacks(const struct mem_region *r, struct mem_stacks *s, uint64_t *bad)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat sb;
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return err_set(err, e, "cannot open '%s': %s", path, strerror(e));
+	const struct memtrace_header *h = header(r);
+	vec_push(&s->off, 0); /* id 0: the empty stack */
+	vec_push(&s->n, 0);
+	vec_push(&s->time, r->start_ns);
+	for (uint32_t id = 1; id < r->nstacks; id++) {
+		uint32_t dir = h->stack_dir[id / MEMTRACE_STACK_CHUNK];
+		const uint32_t *chunk = in_region(r, dir, MEMTRACE_STACK_CHUNK * sizeof(uint32_t));
+		const struct memtrace_stack *st = chunk ? in_region(r, chunk[id % MEMTRACE_STACK_CHUNK], sizeof *st) : NULL;
+		uint32_t n = st ? st->n : 0;
+		uint64_t t = st ? st->time : 0;
+		const uint64_t *ips = st && n <= MEMTRACE_MAX_DEPTH
+					      ? in_region(r, chunk[id % MEMTRACE_STACK_CHUNK] + sizeof *st, n * sizeof(uint64_t))
+					      : NULL;
+		if (!ips) {
+			(*bad)++;
+			n = 0; /* its allocations are kept, without a stack */
+		}
+		vec_push(&s->off, (uint32_t)s->ips.n);
+		vec_push(&s->n, n);
+		vec_push(&s->time, t ? t : r->start_ns);
+		vec_reserve(&s->ips, s->ips.n + n);
+		if (n)
+			memcpy(s->ips.v + s->ips.n, ips, n * sizeof *ips);
+		s->ips.n += n;
 	}
-	size_t len = (size_t)sb.st_size;
-	const uint8_t *map = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-	close(fd);
-	if (map == MAP_FAILED)
-		return err_set(err, errno, "cannot map '%s': %s", path, strerror(errno));
-	if (len < sizeof t->h || memcmp(map, MEMTRACE_MAGIC, 8) != 0) {
-		if (map)
-			munmap((void *)map, len);
-		return err_set(err, EBADMSG, "'%s': not a cprof memory trace", path);
-	}
-	const uint8_t *p = map, *end = map + len;
-	memcpy(&t->h, p, sizeof t->h);
-	p += sizeof t->h;
-	vec_push(&t->stacks, ((struct mem_stack_ref){ 0, 0, UINT64_MAX }));
-	t->map = map;
-	t->map_len = len;
-	t->first_time = UINT64_MAX;
-	while ((size_t)(end - p) >= 4) {
-		uint32_t word;
-		memcpy(&word, p, 4);
-		unsigned kind = MT_KIND(word);
-		if (kind == MT_STACK) {
-			struct memtrace_stack s;
-			if ((size_t)(end - p) < sizeof s)
-				break;
-			memcpy(&s, p, sizeof s);
-			uint32_t id = MT_LOW(word);
-			if (s.n > MEMTRACE_MAX_DEPTH || (size_t)(end - p) < sizeof s + 8 * (size_t)s.n)
-				break;
-			while (t->stacks.n <= id)
-				vec_push(&t->stacks, ((struct mem_stack_ref){ 0, 0, UINT64_MAX }));
-			t->stacks.v[id] = (struct mem_stack_ref){ (uint32_t)t->ips.n, s.n, UINT64_MAX };
-			vec_reserve(&t->ips, t->ips.n + s.n);
-			memcpy(t->ips.v + t->ips.n, p + sizeof s, 8 * (size_t)s.n);
-			t->ips.n += s.n;
-			p += sizeof s + 8 * (size_t)s.n;
-		} else if (kind >= MT_ALLOC && kind <= MT_LOST) {
-			struct memtrace_event e;
-			if ((size_t)(end - p) < sizeof e)
-				break;
-			memcpy(&e, p, sizeof e);
-			p += sizeof e;
-			if (kind == MT_LOST) {
-				t->lost += e.size;
-				continue;
-			}
-			struct memtrace_run *r = t->runs.n ? &t->runs.v[t->runs.n - 1] : NULL;
-			if (r && r->tid == e.tid && r->ptr + r->n * sizeof e == p - sizeof e)
-				r->n++;
-			else
-				vec_push(&t->runs, ((struct memtrace_run){ p - sizeof e, e.tid, 1 }));
-			t->nevents++;
-			if (e.time < t->first_time)
-				t->first_time = e.time;
-			if (e.time > t->last_time)
-				t->last_time = e.time;
-			uint32_t st = MT_LOW(e.kind_stack);
-			if (st < t->stacks.n && t->stacks.v[st].first_use == UINT64_MAX)
-				t->stacks.v[st].first_use = e.time;
-		} else {
+}
+
+void mem_stacks_release(struct mem_stacks *s)
+{
+	vec_release(&s->ips);
+	vec_release(&s->off);
+	vec_release(&s->n);
+	vec_release(&s->time);
+}
+
+/* One site summed over threads. */
+struct acc {
+	bool seen;
+	uint64_t allocs, bytes, max_size, temp_allocs, temp_bytes, temp_max_size;
+	int64_t live_count, live_bytes, d_count, d_bytes;
+	double count, ebytes, var_count, var_bytes, elive_count, elive_bytes, elive_var_count, elive_var_bytes;
+};
+
+static uint64_t clamp(int64_t v) { return v > 0 ? (uint64_t)v : 0; }
+static double clampd(double v) { return v > 0 && isfinite(v) ? v : 0; }
+
+void memtrace_analyze(const struct mem_region *r, const uint32_t *stack_map, uint32_t nstack_map,
+		      struct cprof_data *d, struct memtrace_totals *tot)
+{
+	const struct memtrace_header *h = header(r);
+	uint64_t bad = 0;
+	bool sampled = h->mode == MT_MODE_SAMPLE;
+	uint32_t nsites = r->nstacks * 2;
+	struct acc *a = xcalloc(nsites ? nsites : 1, sizeof *a);
+	struct memtrace_events ev;
+	memcpy(&ev, &h->ev, sizeof ev);
+	struct cprof_mem_proc pr = { .pid = r->pid, .ppid = r->ppid, .events = ev.seq, .lost = h->lost,
+				     .peak_bytes = sampled ? 0 : ev.peak, .peak_time = ev.peak_time,
+				     .start_time = r->start_ns, .mmap_peak = ev.mmap_peak };
+	double whist[MEMTRACE_HIST] = { 0 };
+
+	/* Threads, and each thread's chunks of site entries. A list longer
+	 * than the region could hold is a loop. */
+	size_t max_blocks = r->len / sizeof(struct memtrace_thread) + 1;
+	uint32_t toff = h->threads;
+	for (size_t nt = 0; toff && nt < max_blocks; nt++) {
+		const struct memtrace_thread *t = in_region(r, toff, sizeof *t);
+		if (!t) {
+			bad++;
 			break;
 		}
-	}
-	t->malformed = (uint64_t)(end - p);
-	return 0;
-}
-
-int memtrace_load_dir(const char *dir, struct mem_traces *t, struct cprof_err *err)
-{
-	DIR *dp = opendir(dir);
-	if (!dp)
-		return err_set(err, errno, "cannot open '%s': %s", dir, strerror(errno));
-	struct dirent *de;
-	int r = 0;
-	while ((de = readdir(dp))) {
-		if (strncmp(de->d_name, "mem.", 4) != 0)
-			continue;
-		struct sbuf path = SBUF_INIT;
-		sbuf_addf(&path, "%s/%s", dir, de->d_name);
-		struct mem_proc_trace pt = { 0 };
-		r = load_file(path.buf, &pt, err);
-		sbuf_release(&path);
-		vec_push(&t->procs, pt);
-		if (r < 0)
-			break;
-	}
-	closedir(dp);
-	return r;
-}
-
-void memtrace_release(struct mem_traces *t)
-{
-	for (size_t i = 0; i < t->procs.n; i++) {
-		vec_release(&t->procs.v[i].ips);
-		vec_release(&t->procs.v[i].stacks);
-		vec_release(&t->procs.v[i].runs);
-		if (t->procs.v[i].map)
-			munmap((void *)t->procs.v[i].map, t->procs.v[i].map_len);
-	}
-	vec_release(&t->procs);
-}
-
-/* ---- live allocations: pointer -> (size, site), open addressing ---- */
-struct live_slot {
-	uint64_t ptr; /* 0 empty, 1 deleted */
-	uint64_t size;
-	uint32_t site;
-	uint32_t kind;
-};
-struct live {
-	struct live_slot *v;
-	size_t cap, used, tomb;
-};
-
-static size_t live_hash(uint64_t p) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ull); }
-
-static struct live_slot *live_find(struct live *l, uint64_t ptr)
-{
-	if (!l->cap)
-		return NULL;
-	for (size_t i = live_hash(ptr) & (l->cap - 1);; i = (i + 1) & (l->cap - 1)) {
-		if (l->v[i].ptr == ptr)
-			return &l->v[i];
-		if (!l->v[i].ptr)
-			return NULL;
-	}
-}
-
-static void live_put(struct live *l, struct live_slot s);
-static void live_grow(struct live *l)
-{
-	struct live old = *l;
-	l->cap = old.cap ? old.cap * 2 : 1024;
-	if (old.cap && old.used - old.tomb < old.cap / 4)
-		l->cap = old.cap; /* mostly tombstones: rehash in place size */
-	l->v = xcalloc(l->cap, sizeof *l->v);
-	l->used = l->tomb = 0;
-	for (size_t i = 0; i < old.cap; i++)
-		if (old.v[i].ptr > 1)
-			live_put(l, old.v[i]);
-	free(old.v);
-}
-
-static void live_put(struct live *l, struct live_slot s)
-{
-	if ((l->used + 1) * 4 >= l->cap * 3)
-		live_grow(l);
-	size_t i = live_hash(s.ptr) & (l->cap - 1);
-	while (l->v[i].ptr > 1)
-		i = (i + 1) & (l->cap - 1);
-	if (!l->v[i].ptr)
-		l->used++;
-	else
-		l->tomb--;
-	l->v[i] = s;
-}
-
-static void live_del(struct live *l, struct live_slot *s)
-{
-	s->ptr = 1;
-	l->tomb++;
-}
-
-/* ---- the analysis ---- */
-struct thread_last {
-	uint32_t tid;
-	uint64_t ptr; /* its most recent allocation, 0 once something else happened */
-};
-
-struct state {
-	const struct mem_proc_trace *t;
-	struct cprof_data *d;
-	const uint32_t *stack_map;
-	uint32_t *site_of;     /* [stack id * 2 + kind] -> site index + 1 */
-	size_t first_site;
-	struct live live;
-	VEC(struct thread_last) last;
-	uint64_t heap, mmap;
-};
-
-static struct cprof_mem_site *site(struct state *s, uint32_t stack, uint32_t kind)
-{
-	uint32_t *slot = &s->site_of[(size_t)stack * 2 + kind];
-	if (!*slot) {
-		struct cprof_mem_site m = { .pid = s->t->h.pid, .stack = s->stack_map[stack], .kind = kind };
-		vec_push(&s->d->mem_sites, m);
-		*slot = (uint32_t)(s->d->mem_sites.n - s->first_site);
-	}
-	return &s->d->mem_sites.v[s->first_site + *slot - 1];
-}
-
-static uint64_t *last_of(struct state *s, uint32_t tid)
-{
-	for (size_t i = 0; i < s->last.n; i++)
-		if (s->last.v[i].tid == tid)
-			return &s->last.v[i].ptr;
-	vec_push(&s->last, ((struct thread_last){ tid, 0 }));
-	return &s->last.v[s->last.n - 1].ptr;
-}
-
-static unsigned hist_bucket(uint64_t size)
-{
-	unsigned b = size ? 64 - (unsigned)__builtin_clzll(size) : 0;
-	return b < MP_HIST_BUCKETS ? b : MP_HIST_BUCKETS - 1;
-}
-
-/* Apply one event; tally counts it (the peak replay does not). */
-static void apply(struct state *s, const struct memtrace_event *e, struct cprof_mem_proc *pr, bool tally)
-{
-	unsigned kind = MT_KIND(e->kind_stack);
-	uint64_t *last = last_of(s, e->tid);
-	if (kind == MT_FREE || kind == MT_MUNMAP || kind == MT_REALLOC_FREE) {
-		struct live_slot *l = live_find(&s->live, e->ptr);
-		uint32_t want = kind == MT_MUNMAP ? MEMK_MMAP : MEMK_HEAP;
-		if (!l || l->kind != want) {
-			if (tally && kind != MT_MUNMAP)
-				pr->unmatched_frees++;
-		} else {
-			if (want == MEMK_HEAP)
-				s->heap -= l->size;
-			else
-				s->mmap -= l->size;
-			if (tally && kind == MT_FREE && *last == e->ptr) {
-				struct cprof_mem_site *m = &s->d->mem_sites.v[s->first_site + l->site];
-				m->temp_allocs++;
-				m->temp_bytes += l->size;
-				if (l->size > m->temp_max_size)
-					m->temp_max_size = l->size;
+		pr.unmatched_frees += t->unmatched_frees;
+		tot->seen_allocs += t->seen_allocs;
+		tot->seen_bytes += t->seen_bytes;
+		for (int b = 0; b < MEMTRACE_HIST; b++) {
+			pr.hist[b] += t->hist[b];
+			whist[b] += clampd(t->whist[b]);
+		}
+		uint32_t coff = t->sites;
+		size_t max_chunks = r->len / sizeof(struct memtrace_site_chunk) + 1;
+		for (size_t nc = 0; coff && nc < max_chunks; nc++) {
+			const struct memtrace_site_chunk *c = in_region(r, coff, sizeof *c);
+			if (!c) {
+				bad++;
+				break;
 			}
-			live_del(&s->live, l);
+			uint32_t n = c->n;
+			if (n > MEMTRACE_SITE_CHUNK) {
+				bad++;
+				n = MEMTRACE_SITE_CHUNK;
+			}
+			for (uint32_t i = 0; i < n; i++) {
+				const struct memtrace_site *e = &c->e[i];
+				uint32_t site = e->site;
+				if (site >= nsites) {
+					bad++;
+					continue;
+				}
+				struct acc *x = &a[site];
+				x->seen = true;
+				x->allocs += e->allocs;
+				x->bytes += e->bytes;
+				if (!sampled && site % 2 == MT_HEAP) { /* the exact tracer keeps no separate count */
+					tot->seen_allocs += e->allocs;
+					tot->seen_bytes += e->bytes;
+				}
+				if (e->max_size > x->max_size)
+					x->max_size = e->max_size;
+				if (sampled) {
+					x->count += e->s.count;
+					x->ebytes += e->s.bytes;
+					x->var_count += e->s.var_count;
+					x->var_bytes += e->s.var_bytes;
+					x->elive_count += e->s.live_count;
+					x->elive_bytes += e->s.live_bytes;
+					x->elive_var_count += e->s.live_var_count;
+					x->elive_var_bytes += e->s.live_var_bytes;
+					continue;
+				}
+				x->temp_allocs += e->x.temp_allocs;
+				x->temp_bytes += e->x.temp_bytes;
+				if (e->x.temp_max_size > x->temp_max_size)
+					x->temp_max_size = e->x.temp_max_size;
+				x->live_count += e->x.live_count;
+				x->live_bytes += e->x.live_bytes;
+				/* Only what changed since the final peak is undone. */
+				if (e->x.tag == ev.epoch) {
+					x->d_count += e->x.d_count;
+					x->d_bytes += e->x.d_bytes;
+				}
+			}
+			coff = c->next;
 		}
-		*last = 0;
-		return;
+		toff = t->next;
 	}
-	uint32_t mk = kind == MT_MMAP ? MEMK_MMAP : MEMK_HEAP;
-	uint32_t stack = MT_LOW(e->kind_stack);
-	if (stack >= s->t->stacks.n)
-		stack = 0; /* its stack record was lost with a cut-off file */
-	struct cprof_mem_site *m = site(s, stack, mk);
-	uint32_t idx = (uint32_t)(m - s->d->mem_sites.v - s->first_site);
-	struct live_slot *old = live_find(&s->live, e->ptr);
-	if (old) { /* its free was never seen (freed where the shim could not look) */
-		if (old->kind == MEMK_HEAP)
-			s->heap -= old->size;
-		else
-			s->mmap -= old->size;
-		live_del(&s->live, old);
-	}
-	live_put(&s->live, (struct live_slot){ e->ptr, e->size, idx, mk });
-	if (mk == MEMK_HEAP)
-		s->heap += e->size;
-	else
-		s->mmap += e->size;
-	if (tally) {
-		m->allocs++;
-		m->bytes += e->size;
-		if (e->size > m->max_size)
-			m->max_size = e->size;
-		if (mk == MEMK_HEAP)
-			pr->hist[hist_bucket(e->size)]++;
-	}
-	*last = mk == MEMK_HEAP ? e->ptr : 0;
-}
 
-void memtrace_analyze(const struct mem_proc_trace *t, const uint32_t *stack_map, struct cprof_data *d)
-{
-	struct state s = { .t = t, .d = d, .stack_map = stack_map, .first_site = d->mem_sites.n };
-	s.site_of = xcalloc(t->stacks.n * 2, sizeof *s.site_of);
-	struct cprof_mem_proc pr = { .pid = t->h.pid, .ppid = t->h.ppid, .events = t->nevents, .lost = t->lost,
-				     .start_time = t->h.start_ns, .end_time = t->h.start_ns };
-	size_t peak_at = 0, nev = 0;
-	if (t->nevents)
-		pr.end_time = t->last_time;
-	uint64_t span = pr.end_time - pr.start_time + 1;
-	struct cprof_mem_point slice = { .pid = pr.pid };
-	size_t slice_no = SIZE_MAX;
-
-	struct merge mg;
-	merge_start(&mg, t);
-	for (const struct memtrace_event *e; (e = merge_next(&mg)); nev++) {
-		apply(&s, e, &pr, true);
-		if (s.heap > pr.peak_bytes) {
-			pr.peak_bytes = s.heap;
-			pr.peak_time = e->time;
-			peak_at = nev + 1;
-		}
-		if (s.mmap > pr.mmap_peak)
-			pr.mmap_peak = s.mmap;
-		size_t k = (size_t)((double)(e->time - pr.start_time) / (double)span * CURVE_SLICES);
-		if (k != slice_no) {
-			if (slice_no != SIZE_MAX)
-				vec_push(&d->mem_curve, slice);
-			slice_no = k;
-			slice.time = e->time;
-			slice.bytes = s.heap;
-		} else if (s.heap > slice.bytes) {
-			slice.time = e->time;
-			slice.bytes = s.heap;
-		}
-	}
-	if (slice_no != SIZE_MAX)
-		vec_push(&d->mem_curve, slice);
-	/* What is still live leaked. */
-	for (size_t i = 0; i < s.live.cap; i++) {
-		const struct live_slot *l = &s.live.v[i];
-		if (l->ptr <= 1)
+	for (uint32_t site = 0; site < nsites; site++) {
+		const struct acc *x = &a[site];
+		if (!x->seen)
 			continue;
-		struct cprof_mem_site *m = &d->mem_sites.v[s.first_site + l->site];
-		m->leaked++;
-		m->leaked_bytes += l->size;
-	}
-	pr.end_bytes = s.heap;
-
-	/* Replay up to the peak for what was live there. */
-	free(s.live.v);
-	s.live = (struct live){ 0 };
-	s.heap = s.mmap = 0;
-	merge_end(&mg);
-	merge_start(&mg, t);
-	for (size_t k = 0; k < peak_at; k++)
-		apply(&s, merge_next(&mg), &pr, false);
-	merge_end(&mg);
-	for (size_t i = 0; i < s.live.cap; i++) {
-		const struct live_slot *l = &s.live.v[i];
-		if (l->ptr <= 1 || l->kind != MEMK_HEAP)
+		uint32_t id = site / 2, kind = site % 2;
+		uint32_t stack = id < nstack_map ? stack_map[id] : 0;
+		if (sampled) {
+			struct cprof_mem_est e = { .pid = r->pid, .stack = stack, .kind = kind, .samples = x->allocs,
+						   .max_size = x->max_size, .count = clampd(x->count),
+						   .bytes = clampd(x->ebytes), .var_count = clampd(x->var_count),
+						   .var_bytes = clampd(x->var_bytes) };
+			/* Live estimates are sums of +w and -w: round off what is left
+			 * of a cancelled sum, and never claim more than was allocated. */
+			e.live_count = x->elive_count < 1e-6 * (e.count + 1) ? 0 : fmin(x->elive_count, e.count);
+			e.live_bytes = x->elive_bytes < 1e-6 * (e.bytes + 1) ? 0 : fmin(x->elive_bytes, e.bytes);
+			e.live_var_count = e.live_count ? clampd(x->elive_var_count) : 0;
+			e.live_var_bytes = e.live_bytes ? clampd(x->elive_var_bytes) : 0;
+			if (x->allocs || e.live_count)
+				vec_push(&d->mem_est, e);
 			continue;
-		struct cprof_mem_site *m = &d->mem_sites.v[s.first_site + l->site];
-		m->peak_count++;
-		m->peak_bytes += l->size;
+		}
+		uint64_t leaked = clamp(x->live_count), leaked_bytes = clamp(x->live_bytes);
+		struct cprof_mem_site m = { .pid = r->pid, .stack = stack, .kind = kind, .allocs = x->allocs,
+					    .bytes = x->bytes, .temp_allocs = x->temp_allocs, .temp_bytes = x->temp_bytes,
+					    .leaked = leaked, .leaked_bytes = leaked_bytes, .max_size = x->max_size,
+					    .temp_max_size = x->temp_max_size };
+		if (kind == MT_HEAP) {
+			m.peak_count = clamp(x->live_count - x->d_count);
+			m.peak_bytes = clamp(x->live_bytes - x->d_bytes);
+		}
+		/* Counts that do not add up (a torn read of a live process) are
+		 * cut to what the file format allows. */
+		if (m.leaked > m.allocs || m.peak_count > m.allocs || m.temp_allocs > m.allocs) {
+			bad++;
+			m.leaked = m.leaked > m.allocs ? m.allocs : m.leaked;
+			m.peak_count = m.peak_count > m.allocs ? m.allocs : m.peak_count;
+			m.temp_allocs = m.temp_allocs > m.allocs ? m.allocs : m.temp_allocs;
+		}
+		if (m.allocs || m.leaked)
+			vec_push(&d->mem_sites, m);
 	}
+	free(a);
+
+	if (sampled) {
+		for (int b = 0; b < MEMTRACE_HIST; b++)
+			pr.hist[b] = (uint64_t)llround(whist[b]);
+		pr.end_bytes = 0;
+		for (size_t i = 0; i < d->mem_est.n; i++)
+			if (d->mem_est.v[i].pid == r->pid && d->mem_est.v[i].kind == MEMK_HEAP)
+				pr.end_bytes += (uint64_t)llround(d->mem_est.v[i].live_bytes);
+	} else {
+		pr.end_bytes = ev.heap;
+	}
+
+	/* The heap over time, ending with what was pending at the end. */
+	uint32_t n = ev.curve_n <= MEMTRACE_CURVE_CAP ? ev.curve_n : MEMTRACE_CURVE_CAP;
+	uint64_t end = h->end_ns, last = r->start_ns;
+	for (uint32_t i = 0; i < n; i++) {
+		struct memtrace_point c = h->curve[i];
+		if (c.time < last) { /* out of order: torn or damaged */
+			bad++;
+			continue;
+		}
+		last = c.time;
+		vec_push(&d->mem_curve, ((struct cprof_mem_point){ .pid = r->pid, .time = c.time, .bytes = c.bytes }));
+	}
+	if (!end) /* exit handlers did not run (killed, exec): the run in progress */
+		vec_push(&d->mem_curve, ((struct cprof_mem_point){ .pid = r->pid, .time = last, .bytes = ev.win_max }));
+	pr.end_time = end > last ? end : last;
+	if (pr.peak_time < pr.start_time || pr.peak_time > pr.end_time)
+		pr.peak_time = pr.start_time;
 	vec_push(&d->mem_procs, pr);
-	free(s.live.v);
-	free(s.site_of);
-	vec_release(&s.last);
+	tot->damaged += bad;
 }

@@ -1,25 +1,37 @@
 /*
  * shim.c - libcprof-mem.so, preloaded into the workload by `cprof record
- * --mem`. It interposes the malloc family and anonymous mmap/munmap, and
- * appends one compact event per call, with the caller's stack, to a file
- * per process in $CPROF_MEM_DIR (format: include/cprof/memtrace.h).
+ * --mem`. It interposes the malloc family and anonymous mmap/munmap and
+ * keeps running sums per allocation stack in a memory region it hands to
+ * cprof (layout and the reasoning behind it: include/cprof/memtrace.h).
  *
- * Cost is what matters here: a malloc-heavy program calls these millions
- * of times a second. So stacks are walked by frame pointers within the
- * thread's own stack bounds (no unwinder, no faults on frameless code),
- * each thread buffers its events and deduplicates stacks in a small cache,
- * and only stacks never seen before take the global lock.
+ * Cost is what matters here: a malloc-heavy program calls these tens of
+ * millions of times a second. Per call the exact mode walks frame pointers
+ * within the thread's own stack (no unwinder, no faults on frameless
+ * code), finds the stack in a per-thread cache, takes the global event
+ * lock once to insert or remove the block in a pointer-keyed map and add
+ * to the heap total, and adds to its own thread's entry for the stack. No
+ * clock is read per event, nothing is written to a file.
+ *
+ * The sample mode (--mem=sample) does, per call, one subtraction from a
+ * per-thread byte countdown; only when it crosses zero (on average once per
+ * SAMPLE_BYTES allocated, a Poisson process over bytes) is the allocation
+ * recorded, weighted by the inverse of its chance of being picked.
  *
  * Recursion: anything the shim itself calls that allocates (dlsym,
- * pthread_getattr_np, stdio) runs with the thread's busy flag set and goes
+ * pthread_getattr_np) runs with the thread's busy flag set and goes
  * straight to the real allocator. dlsym may call calloc before the real
  * one is known; that is served from a static arena that free() ignores.
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <malloc.h>
+#include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +49,9 @@
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define CHECK_EVERY 65536 /* events per thread between checks that cprof is still there */
 
 /* ---- the real functions ---- */
 static void *(*real_malloc)(size_t);
@@ -88,39 +105,34 @@ static void resolve_real(void)
 	atomic_store(&resolving, 0);
 }
 
-/* ---- per-process state ---- */
-static int out_fd = -1;          /* -1: not tracking (no dir, or setup failed) */
-static pid_t out_pid;
-static atomic_uint next_stack_id = 1;
-static atomic_ullong lost_events;
-static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Global stack table: 64-bit hash -> id, open addressing, in mmap'd memory
- * so the shim never allocates through the allocator it watches. */
-#define GLOBAL_BITS 20
-struct gslot { uint64_t hash; uint32_t id; };
-static struct gslot *global_table;
-static size_t global_used;
-
-/* ---- per-thread state ---- */
-#define BUF_SIZE (64 * 1024)
-#define CACHE_SIZE 1024
-struct tbuf {
-	atomic_flag lock;
-	bool dead;
-	uint32_t tid;
-	size_t used;
-	uint64_t last_flush;
-	uintptr_t stack_lo, stack_hi;
-	uint64_t cache_hash[CACHE_SIZE];
-	uint32_t cache_id[CACHE_SIZE];
-	struct tbuf *next;
-	char buf[BUF_SIZE];
-};
-static struct tbuf *all_bufs;      /* under global_lock */
-static TLS struct tbuf *my_buf;
-static TLS int busy;               /* inside the shim: do not record */
-static pthread_key_t exit_key;
+/* ---- locks ----
+ * The critical sections are tens of nanoseconds, so a waiter spins a
+ * little, then yields. If the holder was preempted (a busy machine) it may
+ * not run again for a time slice: yielding in a loop would burn that CPU,
+ * so after a few yields the waiter sleeps 20 us at a time. The release is a
+ * plain store: waking sleepers would cost an atomic on every event. */
+__attribute__((noinline)) static void spin_wait(uint32_t *l)
+{
+	unsigned spins = 0, yields = 0;
+	do {
+		while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
+			if (++spins <= 32) {
+				__builtin_ia32_pause();
+			} else if (++yields <= 4) {
+				sched_yield();
+			} else {
+				struct timespec ts = { 0, 20000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+	} while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE));
+}
+static inline void spin_lock(uint32_t *l)
+{
+	if (unlikely(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)))
+		spin_wait(l);
+}
+static inline void spin_unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
 static uint64_t mono_ns(void)
 {
@@ -129,331 +141,1195 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void write_all(const char *p, size_t n)
+static void *anon(size_t n)
 {
-	while (n) {
-		ssize_t w = write(out_fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			atomic_fetch_add(&lost_events, 1);
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	void *p = real_mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* ---- per-process state ---- */
+static atomic_int enabled;       /* 0: every call goes straight to the allocator */
+static int sock = -1;            /* to cprof, inherited by the whole tree */
+static uint64_t sock_ino;        /* its inode: the program may have closed it and reused the number */
+static int mode;                 /* MT_MODE_* */
+/* What malloc and free may do without a call of their own: MT_MODE_EXACT
+ * (nothing: trace), MT_MODE_SAMPLE (count down, tail-call the allocator
+ * while no sample is due), FAST_OFF (not tracing: tail-call). Set with
+ * `enabled`. */
+enum { FAST_OFF = 2 };
+static int fast = FAST_OFF;
+
+static void set_enabled(bool on)
+{
+	atomic_store(&enabled, on);
+	__atomic_store_n(&fast, on ? mode : FAST_OFF, __ATOMIC_RELAXED);
+}
+static uint64_t sample_bytes;
+static uint64_t seed;
+static struct memtrace_header *H; /* the region */
+static pid_t region_pid;
+static uint32_t gen;             /* bumped in a forked child: thread states of the parent are stale */
+
+/* Region allocation: a bump pointer; nothing is ever given back. */
+static uint32_t region_alloc(size_t n)
+{
+	n = (n + 63) & ~(size_t)63;
+	uint64_t off = __atomic_fetch_add(&H->used, n, __ATOMIC_RELAXED);
+	if (off + n > H->size) {
+		__atomic_fetch_sub(&H->used, n, __ATOMIC_RELAXED);
+		return 0;
 	}
+	return (uint32_t)off;
+}
+static inline void *at(uint32_t off) { return (char *)H + off; }
+
+static void lost(void) { __atomic_fetch_add(&H->lost, 1, __ATOMIC_RELAXED); }
+
+/* ---- stacks: 64-bit hash -> id, open addressing, private ---- */
+#define GLOBAL_BITS 21
+struct gslot {
+	uint64_t hash;
+	uint32_t id;
+};
+static struct gslot *gtable;
+static uint32_t stack_lock;
+
+/* Id of the stack ips[0..n), storing it in the region if new; 0 if full. */
+static uint32_t stack_id(uint64_t h, const uint64_t *ips, uint32_t n)
+{
+	size_t mask = ((size_t)1 << GLOBAL_BITS) - 1;
+	uint32_t id = 0;
+	spin_lock(&stack_lock);
+	for (size_t i = h & mask;; i = (i + 1) & mask) {
+		if (gtable[i].hash == h) {
+			id = gtable[i].id;
+			break;
+		}
+		if (gtable[i].hash)
+			continue;
+		if (H->nstacks >= MEMTRACE_MAX_STACKS)
+			break;
+		uint32_t nid = H->nstacks;
+		uint32_t *dir = &H->stack_dir[nid / MEMTRACE_STACK_CHUNK];
+		if (!*dir && !(*dir = region_alloc(MEMTRACE_STACK_CHUNK * sizeof(uint32_t))))
+			break;
+		uint32_t off = region_alloc(sizeof(struct memtrace_stack) + n * sizeof *ips);
+		if (!off)
+			break;
+		struct memtrace_stack *s = at(off);
+		s->time = mono_ns();
+		s->n = n;
+		memcpy(s->ips, ips, n * sizeof *ips);
+		((uint32_t *)at(*dir))[nid % MEMTRACE_STACK_CHUNK] = off;
+		/* cprof reads nstacks last: the entry is complete before it counts. */
+		__atomic_store_n(&H->nstacks, nid + 1, __ATOMIC_RELEASE);
+		gtable[i] = (struct gslot){ h, nid };
+		id = nid;
+		break;
+	}
+	spin_unlock(&stack_lock);
+	return id;
 }
 
-static void lock_buf(struct tbuf *b)
-{
-	while (atomic_flag_test_and_set_explicit(&b->lock, memory_order_acquire))
-		;
-}
-static void unlock_buf(struct tbuf *b) { atomic_flag_clear_explicit(&b->lock, memory_order_release); }
+/* ---- live blocks: pointer -> (size, site); under the event lock ---- */
+struct live_e {
+	uint64_t ptr;    /* 0: empty */
+	uint64_t size;
+	uint32_t site;
+	uint32_t owner;  /* exact mode: id of the thread state whose entry e is */
+	union {
+		struct memtrace_site *e; /* exact mode: so a free by the same thread needs no lookup */
+		double w;        /* sample mode: 1/p, the weight of the sampled block */
+	};
+};
+static struct {
+	uint32_t bits;
+	size_t used;
+	struct live_e *v;
+} live;
 
-static void flush_locked(struct tbuf *b)
+static inline size_t live_slot(uint64_t p, uint32_t bits) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - bits)); }
+
+static bool live_grow(void)
 {
-	if (b->used && out_fd >= 0)
-		write_all(b->buf, b->used);
-	b->used = 0;
+	uint32_t bits = live.v ? live.bits + 1 : 8;
+	struct live_e *v = anon(sizeof *v << bits);
+	if (!v)
+		return false;
+	size_t mask = ((size_t)1 << bits) - 1;
+	if (live.v) {
+		for (size_t i = 0; i < (size_t)1 << live.bits; i++) {
+			if (!live.v[i].ptr)
+				continue;
+			size_t j = live_slot(live.v[i].ptr, bits);
+			while (v[j].ptr)
+				j = (j + 1) & mask;
+			v[j] = live.v[i];
+		}
+		real_munmap(live.v, sizeof *v << live.bits);
+	}
+	live.v = v;
+	live.bits = bits;
+	return true;
+}
+
+/* Remove the entry at i, shifting later members of its probe run back
+ * (linear probing without tombstones keeps probes short under churn). */
+static void live_delete(size_t i)
+{
+	size_t mask = ((size_t)1 << live.bits) - 1;
+	for (size_t j = (i + 1) & mask; live.v[j].ptr; j = (j + 1) & mask) {
+		size_t home = live_slot(live.v[j].ptr, live.bits);
+		/* Move j to i unless its home lies cyclically in (i, j]. */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			live.v[i] = live.v[j];
+			i = j;
+		}
+	}
+	live.v[i].ptr = 0;
+	live.used--;
+}
+
+/* Insert e; if its pointer was there (a free we never saw), that entry is
+ * replaced and returned in *old. Returns -1 if there is no memory. */
+static int live_put(const struct live_e *e, struct live_e *old)
+{
+	if ((!live.v || (live.used + 1) * 2 > (size_t)1 << live.bits) && !live_grow())
+		return -1;
+	size_t mask = ((size_t)1 << live.bits) - 1;
+	size_t i = live_slot(e->ptr, live.bits);
+	while (live.v[i].ptr && live.v[i].ptr != e->ptr)
+		i = (i + 1) & mask;
+	int r = 0;
+	if (live.v[i].ptr) {
+		*old = live.v[i];
+		r = 1;
+	} else {
+		live.used++;
+	}
+	live.v[i] = *e;
+	return r;
+}
+
+/* Take the entry of ptr out; false if there is none, or if it is not of
+ * want_kind (then it stays). */
+static bool live_take(uint64_t ptr, struct live_e *out, int want_kind)
+{
+	if (!live.v)
+		return false;
+	size_t mask = ((size_t)1 << live.bits) - 1;
+	for (size_t i = live_slot(ptr, live.bits); live.v[i].ptr; i = (i + 1) & mask) {
+		if (live.v[i].ptr != ptr)
+			continue;
+		if ((int)(live.v[i].site & 1) != want_kind)
+			return false;
+		*out = live.v[i];
+		live_delete(i);
+		return true;
+	}
+	return false;
+}
+
+/* ---- per-thread state (private) ---- */
+#define CACHE_SIZE 1024
+struct siteslot {
+	uint32_t site; /* + 1; 0 is empty */
+	struct memtrace_site *e;
+};
+struct tstate {
+	uint32_t gen;
+	uint32_t id;
+	struct memtrace_thread *blk;
+	uint32_t blk_off;
+	uintptr_t stack_lo, stack_hi;
+	uint64_t last;                  /* its most recent heap allocation, 0 after anything else */
+	uint32_t until_check;
+	struct memtrace_site_chunk *chunk;
+	uint32_t chunk_off;
+	struct siteslot *sv;            /* site -> its entry */
+	uint32_t sbits, sn;
+	uint64_t rng;
+	struct tstate *next_free;
+	uint64_t ch[CACHE_SIZE];        /* stack hash ^ kind -> entry */
+	struct memtrace_site *ce[CACHE_SIZE];
+	uint32_t cs[CACHE_SIZE];
+};
+/* One thread-local block: a shared object reaches each of its TLS
+ * variables through a GOT entry, so one block costs one load per call. */
+static TLS struct {
+	int64_t countdown;          /* sample mode: bytes until the next sample */
+	uint64_t seen_n;            /* sample mode: allocations not yet added to the thread's block */
+	int64_t seen_from;          /* ... and the countdown when they started: their bytes are the difference */
+	struct tstate *my;
+	int busy;                   /* inside the shim: do not record */
+	bool countdown_set;
+} tl;
+#define my tl.my
+#define busy tl.busy
+#define countdown tl.countdown
+#define countdown_set tl.countdown_set
+#define seen_n tl.seen_n
+#define seen_from tl.seen_from
+static struct tstate *free_states;  /* of exited threads, under stack_lock */
+static pthread_key_t exit_key;
+
+static void flush_seen(struct tstate *t)
+{
+	t->blk->seen_allocs += seen_n;
+	t->blk->seen_bytes += (uint64_t)(seen_from - countdown);
+	seen_n = 0;
+	seen_from = countdown;
 }
 
 static void thread_exit(void *arg)
 {
-	struct tbuf *b = arg;
+	struct tstate *t = arg;
 	busy++;
-	lock_buf(b);
-	flush_locked(b);
-	b->dead = true; /* unmapped only at exit: the list still points here */
-	unlock_buf(b);
-	my_buf = NULL;
+	if (t->gen == gen)
+		flush_seen(t);
+	spin_lock(&stack_lock);
+	if (t->gen == gen) {
+		t->next_free = free_states;
+		free_states = t;
+	}
+	spin_unlock(&stack_lock);
+	my = NULL;
 	busy--;
 }
 
-static struct tbuf *thread_buf(void)
+static uint64_t rng_next(struct tstate *t)
 {
-	if (my_buf)
-		return my_buf;
-	void *m = real_mmap(NULL, sizeof(struct tbuf), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;
-	struct tbuf *b = m;
-	atomic_flag_clear(&b->lock);
-	b->tid = (uint32_t)syscall(SYS_gettid);
+	t->rng ^= t->rng >> 12;
+	t->rng ^= t->rng << 25;
+	t->rng ^= t->rng >> 27;
+	return t->rng * 0x2545f4914f6cdd1dull;
+}
+
+/* Bytes to the next sample point: exponential with mean sample_bytes. */
+static int64_t draw(struct tstate *t)
+{
+	double u = ((double)(rng_next(t) >> 11) + 1.0) / 9007199254740993.0; /* (0, 1] */
+	double d = -log(u) * (double)sample_bytes;
+	return d > 9e18 ? INT64_MAX : (int64_t)d + 1;
+}
+
+static struct tstate *thread_state_slow(void)
+{
+	struct tstate *t = NULL;
+	spin_lock(&stack_lock);
+	if (free_states) {
+		t = free_states;
+		free_states = t->next_free;
+	}
+	spin_unlock(&stack_lock);
+	if (!t) {
+		t = anon(sizeof *t);
+		if (!t)
+			return NULL;
+		uint32_t off = region_alloc(sizeof(struct memtrace_thread));
+		if (!off) {
+			real_munmap(t, sizeof *t);
+			return NULL;
+		}
+		static uint32_t next_id;
+		t->gen = gen;
+		t->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+		t->blk_off = off;
+		t->blk = at(off);
+		t->sbits = 8;
+		t->sv = anon(sizeof *t->sv << t->sbits);
+		if (!t->sv) {
+			real_munmap(t, sizeof *t);
+			return NULL;
+		}
+		spin_lock(&stack_lock);
+		t->blk->next = H->threads;
+		__atomic_store_n(&H->threads, off, __ATOMIC_RELEASE);
+		spin_unlock(&stack_lock);
+	}
+	uint32_t tid = (uint32_t)syscall(SYS_gettid);
+	t->blk->tid = tid;
+	t->last = 0;
+	t->until_check = mode == MT_MODE_EXACT ? CHECK_EVERY : 64;
+	/* CPROF_MEM_SEED: the same draws in every run (threads numbered in
+	 * the order they first allocate). */
+	t->rng = seed ? seed ^ ((uint64_t)t->id * 0x9e3779b97f4a7c15ull)
+		      : mono_ns() ^ ((uint64_t)tid * 0x9e3779b97f4a7c15ull) ^ (uint64_t)(uintptr_t)t;
+	if (!t->rng)
+		t->rng = 1;
+	t->stack_lo = t->stack_hi = 0;
 	pthread_attr_t attr;
 	void *addr;
 	size_t size;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-			b->stack_lo = (uintptr_t)addr;
-			b->stack_hi = (uintptr_t)addr + size;
+			t->stack_lo = (uintptr_t)addr;
+			t->stack_hi = (uintptr_t)addr + size;
 		}
 		pthread_attr_destroy(&attr);
 	}
-	pthread_mutex_lock(&global_lock);
-	b->next = all_bufs;
-	all_bufs = b;
-	pthread_mutex_unlock(&global_lock);
-	(void)pthread_setspecific(exit_key, b);
-	my_buf = b;
-	return b;
+	(void)pthread_setspecific(exit_key, t);
+	countdown_set = false;
+	my = t;
+	return t;
 }
 
-static void append(struct tbuf *b, const void *rec, size_t n)
+static inline struct tstate *thread_state(void)
 {
-	if (b->used + n > BUF_SIZE)
-		flush_locked(b);
-	memcpy(b->buf + b->used, rec, n);
-	b->used += n;
+	struct tstate *t = my;
+	if (likely(t && t->gen == gen))
+		return t;
+	return thread_state_slow();
 }
 
-/* Id of the stack of return addresses ips[0..n), writing it out if new. */
-static uint32_t stack_id(struct tbuf *b, const uint64_t *ips, uint32_t n)
+/* This thread's entry for site, created on first use; NULL if the region is full. */
+static struct memtrace_site *site_entry(struct tstate *t, uint32_t site)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= ips[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+	size_t mask = ((size_t)1 << t->sbits) - 1;
+	size_t i = (size_t)((site * 0x9e3779b97f4a7c15ull) >> (64 - t->sbits));
+	for (; t->sv[i].site; i = (i + 1) & mask)
+		if (t->sv[i].site == site + 1)
+			return t->sv[i].e;
+	if (!t->chunk || t->chunk->n == MEMTRACE_SITE_CHUNK) {
+		uint32_t off = region_alloc(sizeof(struct memtrace_site_chunk));
+		if (!off)
+			return NULL;
+		struct memtrace_site_chunk *c = at(off);
+		c->next = t->blk->sites;
+		__atomic_store_n(&t->blk->sites, off, __ATOMIC_RELEASE);
+		t->chunk = c;
+		t->chunk_off = off;
 	}
-	if (!h)
-		h = 1;
-	size_t c = h & (CACHE_SIZE - 1);
-	if (b->cache_hash[c] == h)
-		return b->cache_id[c];
-	uint32_t id = 0;
-	bool fresh = false;
-	pthread_mutex_lock(&global_lock);
-	size_t mask = ((size_t)1 << GLOBAL_BITS) - 1;
-	for (size_t i = h & mask;; i = (i + 1) & mask) {
-		if (global_table[i].hash == h) {
-			id = global_table[i].id;
-			break;
+	if ((t->sn + 1) * 2 > (1u << t->sbits)) {
+		uint32_t bits = t->sbits + 1;
+		struct siteslot *v = anon(sizeof *v << bits);
+		if (!v)
+			return NULL;
+		size_t m2 = ((size_t)1 << bits) - 1;
+		for (size_t k = 0; k < (size_t)1 << t->sbits; k++) {
+			if (!t->sv[k].site)
+				continue;
+			size_t j = (size_t)(((t->sv[k].site - 1) * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+			while (v[j].site)
+				j = (j + 1) & m2;
+			v[j] = t->sv[k];
 		}
-		if (!global_table[i].hash) {
-			if (global_used * 4 >= (mask + 1) * 3 || atomic_load(&next_stack_id) >= MEMTRACE_MAX_STACKS)
-				break; /* full: the event goes without a stack */
-			id = atomic_fetch_add(&next_stack_id, 1);
-			global_table[i] = (struct gslot){ h, id };
-			global_used++;
-			fresh = true;
-			break;
+		real_munmap(t->sv, sizeof *v << t->sbits);
+		t->sv = v;
+		t->sbits = bits;
+		mask = m2;
+		for (i = (size_t)((site * 0x9e3779b97f4a7c15ull) >> (64 - bits)); t->sv[i].site; i = (i + 1) & mask)
+			;
+	}
+	struct memtrace_site *e = &t->chunk->e[t->chunk->n];
+	e->site = site;
+	__atomic_store_n(&t->chunk->n, t->chunk->n + 1, __ATOMIC_RELEASE);
+	t->sv[i] = (struct siteslot){ site + 1, e };
+	t->sn++;
+	return e;
+}
+
+/* The shim's own code, whose frames start every walk and are left out. */
+static uintptr_t self_lo, self_hi;
+static int find_self_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	uintptr_t me = (uintptr_t)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && me >= lo && me < lo + ph->p_memsz) {
+			self_lo = lo;
+			self_hi = lo + ph->p_memsz;
+			return 1;
 		}
 	}
-	pthread_mutex_unlock(&global_lock);
-	if (fresh) {
-		struct memtrace_stack s = { .kind_id = MT_WORD(MT_STACK, id), .n = n };
-		if (b->used + sizeof s + n * 8 > BUF_SIZE)
-			flush_locked(b);
-		append(b, &s, sizeof s);
-		append(b, ips, n * sizeof *ips);
-	}
-	b->cache_hash[c] = h;
-	b->cache_id[c] = id;
-	return id;
+	return 0;
 }
 
 /* Walk frame pointers from our caller outwards. A frame pointer must lie
  * inside this thread's stack, above the previous one and aligned, so code
  * that uses rbp for something else ends the walk instead of faulting. */
-__attribute__((noinline)) static uint32_t walk(const struct tbuf *b, uint64_t *ips)
+__attribute__((noinline)) static uint32_t walk(const struct tstate *t, uint64_t *ips, uint64_t *hash)
 {
-	uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
-	uint32_t n = 0, skip = 2; /* walk -> record -> the interposed function */
-	while (n < MEMTRACE_MAX_DEPTH && fp >= b->stack_lo && fp + 16 <= b->stack_hi && !(fp & 7)) {
-		uintptr_t next = ((const uintptr_t *)fp)[0];
-		uintptr_t ret = ((const uintptr_t *)fp)[1];
+	uintptr_t fp = (uintptr_t)__builtin_frame_address(0), lo = t->stack_lo, span = t->stack_hi - lo - 16;
+	uint32_t n = 0;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	if (t->stack_hi < lo + 16) { /* its stack is unknown: no walk */
+		*hash = h;
+		return 0;
+	}
+	/* One unsigned compare keeps fp in [lo, hi - 16]. */
+#define FP_OK(fp) ((fp) - lo <= span && !((fp) & 7))
+	/* The shim's own frames come first. */
+	while (FP_OK(fp)) {
+		uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
+		if (ret - self_lo >= self_hi - self_lo) /* not ours: the caller's first frame */
+			break;
+		if (next <= fp) {
+			*hash = h;
+			return 0;
+		}
+		fp = next;
+	}
+	while (n < MEMTRACE_MAX_DEPTH && FP_OK(fp)) {
+		uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
 		if (!ret)
 			break;
-		if (skip)
-			skip--;
-		else
-			ips[n++] = ret;
+		ips[n++] = ret;
+		h ^= ret;
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 		if (next <= fp)
 			break;
 		fp = next;
 	}
+#undef FP_OK
+	*hash = h ^ n;
 	return n;
 }
-
-__attribute__((noinline)) static void record(uint8_t kind, const void *ptr, size_t size, const void *old)
+static inline struct memtrace_site *caller_site(struct tstate *t, uint32_t kind, uint32_t *site)
 {
-	if (out_fd < 0 || busy)
+	uint64_t ips[MEMTRACE_MAX_DEPTH], h;
+	uint32_t n = walk(t, ips, &h);
+	if (!h)
+		h = 1;
+	uint64_t key = h ^ kind;
+	size_t c = (key ^ (key >> 20)) & (CACHE_SIZE - 1);
+	if (likely(t->ch[c] == key)) {
+		*site = t->cs[c];
+		return t->ce[c];
+	}
+	uint32_t id = n ? stack_id(h, ips, n) : 0;
+	*site = id * 2 + kind;
+	struct memtrace_site *e = site_entry(t, *site);
+	if (e) {
+		t->ch[c] = key;
+		t->ce[c] = e;
+		t->cs[c] = *site;
+	}
+	return e;
+}
+
+static unsigned hist_bucket(uint64_t size)
+{
+	unsigned b = size ? 64 - (unsigned)__builtin_clzll(size) : 0;
+	return b < MEMTRACE_HIST ? b : MEMTRACE_HIST - 1;
+}
+
+/* cprof closes its end of the socket when it ends (or dies): stop then,
+ * and let the socket go, so the process holds nothing of the recording but
+ * the memory it already has. */
+static bool sock_ok(int fd)
+{
+	struct stat sb;
+	return fd >= 0 && fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_ino == sock_ino;
+}
+
+static void check_cprof(void)
+{
+	int fd = __atomic_load_n(&sock, __ATOMIC_RELAXED);
+	struct pollfd p = { .fd = fd, .events = 0 };
+	if (!sock_ok(fd)) { /* the program closed it: nothing of ours to close */
+		set_enabled(false);
+		__atomic_store_n(&sock, -1, __ATOMIC_RELAXED);
+	} else if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL))) {
+		set_enabled(false);
+		fd = __atomic_exchange_n(&sock, -1, __ATOMIC_RELAXED);
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+/* ---- the event lock: the order of events, the heap, its peak and the
+ * live-block map. One lock, taken once per event: a second lock for the map
+ * alone cost as much again (an atomic instruction is ~6 ns here). ---- */
+/* While the process has one thread (glibc says so, and says it before a
+ * second one starts) there is nothing to exclude, and the atomic
+ * instruction alone is a third of the cost of an event. */
+extern char __libc_single_threaded __attribute__((weak));
+static inline bool ev_lock(void)
+{
+	if (&__libc_single_threaded && __libc_single_threaded)
+		return false;
+	spin_lock(&H->ev.lock);
+	return true;
+}
+static inline void ev_unlock(bool locked)
+{
+	if (locked)
+		spin_unlock(&H->ev.lock);
+}
+
+static void curve_point(struct memtrace_events *e)
+{
+	struct memtrace_point *c = H->curve;
+	c[e->curve_n++] = (struct memtrace_point){ mono_ns(), e->win_max };
+	e->win_max = e->heap;
+	if (e->curve_n == MEMTRACE_CURVE_CAP) {
+		for (uint32_t i = 0; i < MEMTRACE_CURVE_CAP / 2; i++) {
+			uint64_t b = c[2 * i].bytes > c[2 * i + 1].bytes ? c[2 * i].bytes : c[2 * i + 1].bytes;
+			c[i] = (struct memtrace_point){ c[2 * i + 1].time, b };
+		}
+		e->curve_n = MEMTRACE_CURVE_CAP / 2;
+		e->curve_mask = e->curve_mask * 2 + 1;
+	}
+}
+
+/* Count nev events changing the heap and mmap totals (under the lock);
+ * returns the epoch they happened in; *peak: they made a new peak. */
+static inline uint64_t ev_account(int64_t dheap, int64_t dmmap, uint32_t nev, bool *peak)
+{
+	struct memtrace_events *e = &H->ev;
+	uint64_t before = e->seq;
+	e->seq += nev;
+	e->heap += (uint64_t)dheap;
+	if (e->heap > e->peak) {
+		e->peak = e->heap;
+		e->epoch++;
+		e->peak_time = mono_ns();
+		*peak = true;
+	}
+	if (dmmap) {
+		e->mmap += (uint64_t)dmmap;
+		if (e->mmap > e->mmap_peak)
+			e->mmap_peak = e->mmap;
+	}
+	if (e->heap > e->win_max)
+		e->win_max = e->heap;
+	if (unlikely((before | e->curve_mask) != (e->seq | e->curve_mask)))
+		curve_point(e);
+	return e->epoch;
+}
+
+static inline void add_live(struct memtrace_site *s, int64_t count, int64_t bytes, uint64_t tag, bool in_d)
+{
+	s->x.live_count += count;
+	s->x.live_bytes += bytes;
+	if (s->x.tag != tag) {
+		s->x.tag = tag;
+		s->x.d_count = s->x.d_bytes = 0;
+	}
+	if (in_d) {
+		s->x.d_count += count;
+		s->x.d_bytes += bytes;
+	}
+}
+
+/* Entry of the freeing thread for a block's site. */
+static inline struct memtrace_site *free_site(struct tstate *t, uint32_t site)
+{
+	struct memtrace_site *s = site_entry(t, site);
+	if (!s)
+		lost();
+	return s;
+}
+
+static inline void every_so_often(struct tstate *t)
+{
+	if (unlikely(--t->until_check == 0)) {
+		t->until_check = mode == MT_MODE_EXACT ? CHECK_EVERY : 64;
+		check_cprof();
+	}
+}
+
+/* ---- exact mode ---- */
+/* An allocation (ptr != 0) and/or the block a realloc replaced (had_old). */
+__attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, uint64_t size, const struct live_e *old,
+						  bool had_old)
+{
+	struct tstate *t = thread_state();
+	if (!t) {
+		lost();
+		return;
+	}
+	every_so_often(t);
+	struct memtrace_site *s = NULL;
+	uint32_t site = 0;
+	if (ptr && !(s = caller_site(t, kind, &site))) {
+		lost();
+		return;
+	}
+	int64_t dheap = 0, dmmap = 0;
+	uint32_t nev = 0;
+	struct live_e stale;
+	int replaced = 0;
+	bool peak = false;
+	bool locked = ev_lock();
+	if (ptr) {
+		struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s };
+		if ((replaced = live_put(&e, &stale)) < 0) {
+			ev_unlock(locked);
+			lost();
+			return;
+		}
+		nev++;
+		*(kind == MT_HEAP ? &dheap : &dmmap) += (int64_t)size;
+	}
+	if (replaced) /* its free was never seen (freed where the shim could not look) */
+		*(stale.site & 1 ? &dmmap : &dheap) -= (int64_t)stale.size;
+	if (had_old) {
+		nev++;
+		dheap -= (int64_t)old->size;
+	}
+	uint64_t tag = ev_account(dheap, dmmap, nev ? nev : 1, &peak);
+	ev_unlock(locked);
+	/* Every part of an event that made the peak is at the peak, not after. */
+	struct memtrace_site *os;
+	if (replaced && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
+		add_live(os, -1, -(int64_t)stale.size, tag, !peak);
+	if (had_old && (os = old->owner == t->id ? old->e : free_site(t, old->site)))
+		add_live(os, -1, -(int64_t)old->size, tag, !peak);
+	if (s) {
+		s->allocs++;
+		s->bytes += size;
+		if (size > s->max_size)
+			s->max_size = size;
+		add_live(s, 1, (int64_t)size, tag, !peak);
+		if (kind == MT_HEAP) /* (seen_* is the sum of the sites' here) */
+			t->blk->hist[hist_bucket(size)]++;
+	}
+	t->last = s && kind == MT_HEAP ? ptr : 0;
+}
+
+/* A plain allocation: exact_event without a realloc's old block, the
+ * common case kept short. */
+__attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, uint64_t size)
+{
+	struct tstate *t = thread_state();
+	if (unlikely(!t)) {
+		lost();
+		return;
+	}
+	every_so_often(t);
+	uint32_t site;
+	struct memtrace_site *s = caller_site(t, kind, &site);
+	if (unlikely(!s)) {
+		lost();
+		return;
+	}
+	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale;
+	bool peak = false, locked = ev_lock();
+	int replaced = live_put(&e, &stale);
+	if (unlikely(replaced < 0)) {
+		ev_unlock(locked);
+		lost();
+		return;
+	}
+	int64_t dheap = kind == MT_HEAP ? (int64_t)size : 0, dmmap = (int64_t)size - dheap;
+	if (unlikely(replaced)) /* its free was never seen (freed where the shim could not look) */
+		*(stale.site & 1 ? &dmmap : &dheap) -= (int64_t)stale.size;
+	uint64_t tag = ev_account(dheap, dmmap, 1, &peak);
+	ev_unlock(locked);
+	struct memtrace_site *os;
+	if (unlikely(replaced) && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
+		add_live(os, -1, -(int64_t)stale.size, tag, !peak);
+	s->allocs++;
+	s->bytes += size;
+	if (size > s->max_size)
+		s->max_size = size;
+	add_live(s, 1, (int64_t)size, tag, !peak);
+	if (kind == MT_HEAP)
+		t->blk->hist[hist_bucket(size)]++;
+	t->last = kind == MT_HEAP ? ptr : 0;
+}
+
+__attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
+{
+	struct tstate *t = thread_state();
+	if (!t) {
+		lost();
+		return;
+	}
+	struct live_e e;
+	bool peak = false;
+	uint64_t tag = 0;
+	bool locked = ev_lock();
+	bool found = live_take(ptr, &e, kind);
+	if (found)
+		tag = ev_account(kind == MT_HEAP ? -(int64_t)e.size : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1, &peak);
+	ev_unlock(locked);
+	if (!found) {
+		if (kind != MT_MMAP)
+			t->blk->unmatched_frees++;
+		t->last = 0;
+		return;
+	}
+	every_so_often(t);
+	struct memtrace_site *s = e.owner == t->id ? e.e : free_site(t, e.site);
+	if (s) {
+		add_live(s, -1, -(int64_t)e.size, tag, true);
+		if (t->last == ptr && kind == MT_HEAP) {
+			s->x.temp_allocs++;
+			s->x.temp_bytes += e.size;
+			if (e.size > s->x.temp_max_size)
+				s->x.temp_max_size = e.size;
+		}
+	}
+	t->last = 0;
+}
+
+/* ---- sample mode ---- */
+/* Sampled blocks live now, and per hash of their pointer (saturating):
+ * free reads them without the lock and looks no further when they say no.
+ * A block reaches another thread's free only through the program's own
+ * synchronisation, which also publishes these. */
+static atomic_long sampled_live;
+static uint8_t filter[1 << 16];
+static inline size_t filter_slot(uint64_t p) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> 48); }
+static inline bool maybe_sampled(uint64_t p)
+{
+	return atomic_load_explicit(&sampled_live, memory_order_relaxed) &&
+	       __atomic_load_n(&filter[filter_slot(p)], __ATOMIC_RELAXED);
+}
+static void filter_add(uint64_t p, int d)
+{
+	uint8_t *f = &filter[filter_slot(p)];
+	if (*f < 255)
+		__atomic_store_n(f, (uint8_t)(*f + d), __ATOMIC_RELAXED);
+	atomic_fetch_add_explicit(&sampled_live, d, memory_order_relaxed);
+}
+
+/* A sampled block comes (sign 1) or goes (-1): the live estimates. */
+static void sample_live(struct memtrace_site *s, const struct live_e *e, int sign)
+{
+	double w = e->w, wb = (double)e->size * w, p = 1.0 / w;
+	s->s.live_count += sign * w;
+	s->s.live_bytes += sign * wb;
+	s->s.live_var_count += sign * (1 - p) * w * w;
+	s->s.live_var_bytes += sign * (1 - p) * wb * wb;
+}
+
+static inline int64_t est_bytes(const struct live_e *e) { return (int64_t)((double)e->size * e->w + 0.5); }
+
+/* The allocation crossed a sample point (or is an mmap: those are rare and
+ * all taken, with weight 1). */
+__attribute__((noinline)) static void sample_event(uint32_t kind, uint64_t ptr, uint64_t size)
+{
+	struct tstate *t = thread_state();
+	if (!t) {
+		lost();
+		return;
+	}
+	every_so_often(t);
+	if (kind == MT_HEAP) {
+		flush_seen(t);
+		/* flush_seen counted this allocation already. */
+		if (!countdown_set) { /* the thread's first allocation: start its countdown */
+			countdown_set = true;
+			int64_t d = draw(t);
+			if (d > (int64_t)size) {
+				seen_from = countdown = d - (int64_t)size;
+				return;
+			}
+		}
+		seen_from = countdown = draw(t);
+	}
+	uint32_t site;
+	struct memtrace_site *s = caller_site(t, kind, &site);
+	if (!s) {
+		lost();
+		return;
+	}
+	double p = kind == MT_HEAP ? -expm1(-(double)size / (double)sample_bytes) : 1.0;
+	if (!(p > 1e-300))
+		p = 1e-300;
+	double w = 1.0 / p, wb = (double)size * w;
+	struct live_e e = { .ptr = ptr, .size = size, .site = site, .w = w }, stale;
+	bool peak = false;
+	bool locked = ev_lock();
+	int r = live_put(&e, &stale);
+	if (r == 0)
+		filter_add(ptr, 1);
+	if (r >= 0) {
+		int64_t d = est_bytes(&e) - (r > 0 && !(stale.site & 1) ? est_bytes(&stale) : 0);
+		ev_account(kind == MT_HEAP ? d : 0, kind == MT_MMAP ? (int64_t)size : 0, 1, &peak);
+	}
+	ev_unlock(locked);
+	if (r < 0) {
+		lost();
+		return;
+	}
+	struct memtrace_site *ss;
+	if (r > 0 && (ss = free_site(t, stale.site)))
+		sample_live(ss, &stale, -1);
+	s->allocs++;
+	s->bytes += size;
+	if (size > s->max_size)
+		s->max_size = size;
+	s->s.count += w;
+	s->s.bytes += wb;
+	s->s.var_count += (1 - p) * w * w;
+	s->s.var_bytes += (1 - p) * wb * wb;
+	sample_live(s, &e, 1);
+	if (kind == MT_HEAP)
+		t->blk->whist[hist_bucket(size)] += w;
+}
+
+/* A sampled block leaves: taken out under the lock by the caller. */
+static void sample_gone(const struct live_e *e)
+{
+	struct tstate *t = thread_state();
+	struct memtrace_site *s;
+	if (t && (s = free_site(t, e->site)))
+		sample_live(s, e, -1);
+	else if (!t)
+		lost();
+}
+
+__attribute__((noinline)) static void sample_free(uint64_t ptr, int kind)
+{
+	struct live_e e;
+	bool peak = false;
+	bool locked = ev_lock();
+	bool found = live_take(ptr, &e, kind);
+	if (found) {
+		filter_add(ptr, -1);
+		ev_account(kind == MT_HEAP ? -est_bytes(&e) : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1, &peak);
+	}
+	ev_unlock(locked);
+	if (found)
+		sample_gone(&e);
+}
+
+/* ---- dispatch from the interposed functions ---- */
+static inline bool tracing(void) { return likely(atomic_load_explicit(&enabled, memory_order_relaxed)) && !busy; }
+
+/* An allocation to trace; in sample mode, one whose bytes were counted
+ * down already (charged) and crossed a sample point. */
+static inline void on_alloc_charged(uint32_t kind, void *p, size_t size)
+{
+	if (!tracing()) {
+		if (mode == MT_MODE_SAMPLE && kind == MT_HEAP) { /* the shim's own, or not tracing: not the program's */
+			seen_n--;
+			countdown += (int64_t)size;
+		}
+		return;
+	}
+	busy++;
+	if (mode == MT_MODE_EXACT)
+		exact_alloc(kind, (uint64_t)p, size);
+	else
+		sample_event(kind, (uint64_t)p, size);
+	busy--;
+}
+
+static inline void on_alloc(uint32_t kind, void *p, size_t size)
+{
+	/* Sample mode: the whole cost of an allocation that is not sampled.
+	 * The shim's own allocations (busy) are not the program's bytes. */
+	if (mode == MT_MODE_SAMPLE && kind == MT_HEAP && !busy) {
+		seen_n++;
+		if (likely((countdown -= (int64_t)size) > 0))
+			return;
+	} else if (!tracing()) {
+		return;
+	}
+	on_alloc_charged(kind, p, size);
+}
+
+static inline void on_free(void *p, int kind)
+{
+	if (mode == MT_MODE_SAMPLE && likely(!maybe_sampled((uint64_t)p)))
+		return;
+	if (!tracing())
 		return;
 	busy++;
-	struct tbuf *b = thread_buf();
-	if (!b) {
-		atomic_fetch_add(&lost_events, 1);
+	if (mode == MT_MODE_EXACT)
+		exact_free((uint64_t)p, kind);
+	else
+		sample_free((uint64_t)p, kind);
+	busy--;
+}
+
+/* realloc: take the old block out before the real call (another thread
+ * may get its address as soon as it is freed), put it back if it failed. */
+static bool realloc_begin(void *old, struct live_e *e)
+{
+	if (!old || !tracing() || (mode == MT_MODE_SAMPLE && !maybe_sampled((uint64_t)old)))
+		return false;
+	bool locked = ev_lock();
+	bool found = live_take((uint64_t)old, e, MT_HEAP);
+	if (found && mode == MT_MODE_SAMPLE)
+		filter_add((uint64_t)old, -1);
+	ev_unlock(locked);
+	return found;
+}
+
+static void realloc_end(void *old, bool had, struct live_e *e, void *p, size_t size, bool failed)
+{
+	if (!tracing())
+		return;
+	busy++;
+	if (failed) { /* the old block is still there */
+		if (had) {
+			struct live_e stale;
+			bool locked = ev_lock();
+			if (live_put(e, &stale) == 0 && mode == MT_MODE_SAMPLE)
+				filter_add(e->ptr, 1);
+			ev_unlock(locked);
+		}
+	} else if (mode == MT_MODE_EXACT) {
+		if (old && !had) {
+			struct tstate *t = thread_state();
+			if (t)
+				t->blk->unmatched_frees++;
+		}
+		if (p || had)
+			exact_event(MT_HEAP, (uint64_t)p, size, e, had);
+	} else {
+		if (had) {
+			bool peak = false;
+			bool locked = ev_lock();
+			ev_account(-est_bytes(e), 0, 1, &peak);
+			ev_unlock(locked);
+			sample_gone(e);
+		}
 		busy--;
+		if (p)
+			on_alloc(MT_HEAP, p, size);
 		return;
 	}
-	struct memtrace_event e = { .tid = b->tid, .time = mono_ns(), .ptr = (uintptr_t)ptr, .size = size };
-	uint64_t ips[MEMTRACE_MAX_DEPTH];
-	uint32_t n = 0;
-	if (kind != MT_FREE && kind != MT_MUNMAP)
-		n = walk(b, ips);
-	lock_buf(b);
-	uint32_t id = n ? stack_id(b, ips, n) : 0;
-	if (old) { /* realloc: the old block goes, then the new one comes */
-		struct memtrace_event f = { .kind_stack = MT_WORD(MT_REALLOC_FREE, 0), .tid = b->tid, .time = e.time,
-					    .ptr = (uintptr_t)old };
-		append(b, &f, sizeof f);
-	}
-	if (ptr || !old) {
-		e.kind_stack = MT_WORD(kind, id);
-		append(b, &e, sizeof e);
-	}
-	/* Flush at least every 50 ms, so a workload killed by a signal (no
-	 * destructors run) loses at most that much. */
-	if (e.time - b->last_flush > 50000000) {
-		flush_locked(b);
-		b->last_flush = e.time;
-	}
-	unlock_buf(b);
 	busy--;
 }
 
 /* ---- setup and teardown ---- */
-static void open_output(void)
+static bool parse_env(void)
 {
-	const char *dir = getenv(MEMTRACE_ENV_DIR);
-	out_fd = -1;
-	if (!dir || !*dir)
-		return;
-	char path[4096];
-	pid_t pid = getpid();
-	/* exec keeps the pid: number the files so a new image gets its own. */
-	for (int seq = 0; seq < 1000 && out_fd < 0; seq++) {
-		snprintf(path, sizeof path, "%s/mem.%d.%d", dir, (int)pid, seq);
-		out_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-		if (out_fd < 0 && errno != EEXIST)
-			return;
-	}
-	if (out_fd < 0)
-		return;
-	out_pid = pid;
-	struct memtrace_header h = { .pid = (uint32_t)pid, .ppid = (uint32_t)getppid(), .start_ns = mono_ns() };
-	memcpy(h.magic, MEMTRACE_MAGIC, sizeof h.magic);
-	write_all((const char *)&h, sizeof h);
+	const char *v = getenv(MEMTRACE_ENV);
+	if (!v || !*v)
+		return false;
+	int fd, m;
+	unsigned long long ino, bytes, sd;
+	if (sscanf(v, "%d %llu %d %llu %llu", &fd, &ino, &m, &bytes, &sd) != 5)
+		return false;
+	/* The fd must still be cprof's socket: a process that closed it and
+	 * reused the number, or one started after cprof ended, is not traced. */
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode) || sb.st_ino != ino)
+		return false;
+	if (m != MT_MODE_EXACT && m != MT_MODE_SAMPLE)
+		return false;
+	sock = fd;
+	sock_ino = sb.st_ino;
+	mode = m;
+	sample_bytes = bytes ? bytes : 1;
+	seed = sd;
+	return true;
 }
 
-static void flush_all(void)
+/* Make this process image's region and hand it to cprof. */
+/* Tracing cannot go on in this process: stop, and let the socket go so
+ * the process holds nothing of the recording. */
+static void give_up(void)
 {
-	pthread_mutex_lock(&global_lock);
-	for (struct tbuf *b = all_bufs; b; b = b->next) {
-		lock_buf(b);
-		flush_locked(b);
-		unlock_buf(b);
-	}
-	pthread_mutex_unlock(&global_lock);
-	unsigned long long lost = atomic_exchange(&lost_events, 0);
-	if (lost && out_fd >= 0) {
-		struct memtrace_event e = { .kind_stack = MT_WORD(MT_LOST, 0), .time = mono_ns(), .size = lost };
-		write_all((const char *)&e, sizeof e);
-	}
+	set_enabled(false);
+	int fd = __atomic_exchange_n(&sock, -1, __ATOMIC_RELAXED);
+	if (sock_ok(fd))
+		close(fd);
 }
 
-/* The child of fork starts its own file; the parent's buffered events were
- * copied into it and belong to the parent, so they are dropped here. */
-static void after_fork_child(void)
+static bool open_region(void)
 {
-	for (struct tbuf *b = all_bufs; b; b = b->next) {
-		b->used = 0;
-		atomic_flag_clear(&b->lock);
+	if (!sock_ok(sock))
+		return false;
+	int fd = memfd_create("cprof-mem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return false;
+	/* Sealed against shrinking: cprof maps it, and a region cut short
+	 * under its reads would be a SIGBUS in cprof. */
+	if (ftruncate(fd, (off_t)MEMTRACE_REGION_SIZE) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		close(fd);
+		return false;
 	}
-	pthread_mutex_init(&global_lock, NULL);
-	if (out_fd >= 0)
-		close(out_fd);
-	memset(global_table, 0, sizeof(struct gslot) << GLOBAL_BITS);
-	global_used = 0;
-	atomic_store(&next_stack_id, 1);
-	for (struct tbuf *b = all_bufs; b; b = b->next) {
-		memset(b->cache_hash, 0, sizeof b->cache_hash);
-		b->tid = (uint32_t)syscall(SYS_gettid); /* only this thread survives */
+	void *m = real_mmap(NULL, MEMTRACE_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (m == MAP_FAILED) {
+		close(fd);
+		return false;
 	}
-	open_output();
+	H = m;
+	memcpy(H->magic, MEMTRACE_MAGIC, 8);
+	H->mode = (uint32_t)mode;
+	H->pid = (uint32_t)getpid();
+	H->ppid = (uint32_t)getppid();
+	H->nstacks = 1;
+	H->sample_bytes = mode == MT_MODE_SAMPLE ? sample_bytes : 0;
+	H->start_ns = mono_ns();
+	H->size = MEMTRACE_REGION_SIZE;
+	H->used = (sizeof *H + 63) & ~(uint64_t)63;
+	H->ev.curve_mask = mode == MT_MODE_EXACT ? 255 : 0;
+	region_pid = getpid();
+	struct memtrace_hello hello = { .pid = H->pid, .ppid = H->ppid, .start_ns = H->start_ns, .size = H->size };
+	memcpy(hello.magic, MEMTRACE_MAGIC, 8);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	memset(cbuf, 0, sizeof cbuf);
+	struct iovec iov = { &hello, sizeof hello };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof fd);
+	ssize_t n;
+	do
+		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n != (ssize_t)sizeof hello) {
+		real_munmap(H, MEMTRACE_REGION_SIZE);
+		H = NULL;
+		return false;
+	}
+	return true;
 }
+
+static bool fork_locked;
 static void before_fork(void)
 {
 	busy++;
-	flush_all();
-	pthread_mutex_lock(&global_lock);
+	spin_lock(&stack_lock);
+	fork_locked = H && ev_lock();
 }
 static void after_fork_parent(void)
 {
-	pthread_mutex_unlock(&global_lock);
+	ev_unlock(fork_locked);
+	spin_unlock(&stack_lock);
 	busy--;
 }
-static void after_fork_child_locked(void)
+
+/* The child of fork gets a region of its own and starts empty, as a new
+ * process: the parent's blocks are the parent's (their frees here count as
+ * frees of memory allocated before tracing began). The parent's region
+ * (its lock still taken by before_fork) is never written here. */
+static void after_fork_child(void)
 {
+	if (live.v)
+		real_munmap(live.v, sizeof(struct live_e) << live.bits);
+	memset(&live, 0, sizeof live);
+	memset(filter, 0, sizeof filter);
+	atomic_store(&sampled_live, 0);
+	if (gtable)
+		madvise(gtable, sizeof(struct gslot) << GLOBAL_BITS, MADV_DONTNEED);
+	free_states = NULL;
+	gen++;
+	my = NULL;
+	countdown_set = false;
+	seen_n = 0;
+	seen_from = countdown = 0;
+	spin_unlock(&stack_lock);
+	struct memtrace_header *old = H;
+	H = NULL;
+	if (!atomic_load(&enabled) || !old)
+		set_enabled(false);
+	else if (!open_region())
+		give_up();
+	if (old)
+		real_munmap(old, MEMTRACE_REGION_SIZE);
 	busy--;
-	after_fork_child();
 }
 
 __attribute__((constructor)) static void shim_init(void)
 {
 	busy++;
 	resolve_real();
-	global_table = real_mmap(NULL, sizeof(struct gslot) << GLOBAL_BITS, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (global_table != MAP_FAILED && pthread_key_create(&exit_key, thread_exit) == 0 &&
-	    pthread_atfork(before_fork, after_fork_parent, after_fork_child_locked) == 0)
-		open_output();
+	dl_iterate_phdr(find_self_cb, (void *)(uintptr_t)find_self_cb);
+	if (parse_env()) {
+		gtable = anon(sizeof(struct gslot) << GLOBAL_BITS);
+		if (gtable && pthread_key_create(&exit_key, thread_exit) == 0 &&
+		    pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0 && open_region())
+			set_enabled(true);
+		else
+			give_up();
+	}
 	busy--;
 }
 
 __attribute__((destructor)) static void shim_fini(void)
 {
-	if (out_fd < 0 || getpid() != out_pid)
+	if (!H || getpid() != region_pid)
 		return;
 	busy++;
-	flush_all();
-	close(out_fd);
-	out_fd = -1;
+	if (my && my->gen == gen)
+		flush_seen(my);
+	bool locked = ev_lock();
+	curve_point(&H->ev);
+	ev_unlock(locked);
+	__atomic_store_n(&H->end_ns, mono_ns(), __ATOMIC_RELEASE);
+	busy--;
 }
 
 /* ---- the interposed functions ---- */
-EXPORT void *malloc(size_t size)
+/* malloc and free are the hot pair: what they do without a sample due (or
+ * without tracing) ends in a tail call of the allocator, so they cost
+ * little more than the call through the interposer; the rest is in the
+ * *_slow functions. */
+__attribute__((noinline)) static void *malloc_slow(size_t size, bool charged)
 {
-	if (!real_malloc) {
+	if (unlikely(!real_malloc)) {
 		if (atomic_load(&resolving))
 			return boot_alloc(size);
 		resolve_real();
 	}
 	void *p = real_malloc(size);
-	if (p)
-		record(MT_ALLOC, p, size, NULL);
+	if (likely(p)) {
+		if (charged)
+			on_alloc_charged(MT_HEAP, p, size);
+		else
+			on_alloc(MT_HEAP, p, size);
+	}
 	return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	int f = __atomic_load_n(&fast, __ATOMIC_RELAXED);
+	if (f == MT_MODE_SAMPLE && likely(!busy)) {
+		seen_n++;
+		if (likely((countdown -= (int64_t)size) > 0))
+			return real_malloc(size);
+		return malloc_slow(size, true);
+	}
+	if (f == FAST_OFF && likely(real_malloc != NULL))
+		return real_malloc(size);
+	return malloc_slow(size, false);
+}
+
+__attribute__((noinline)) static void free_slow(void *p)
+{
+	if (!p || in_boot(p))
+		return;
+	if (unlikely(!real_free))
+		resolve_real();
+	on_free(p, MT_HEAP);
+	real_free(p);
 }
 
 EXPORT void free(void *p)
 {
-	if (!p || in_boot(p))
-		return;
-	if (!real_free)
-		resolve_real();
-	record(MT_FREE, p, 0, NULL);
-	real_free(p);
+	int f = __atomic_load_n(&fast, __ATOMIC_RELAXED);
+	if ((f == FAST_OFF || (f == MT_MODE_SAMPLE && !maybe_sampled((uint64_t)p))) && likely(real_free != NULL) &&
+	    !in_boot(p))
+		return real_free(p);
+	free_slow(p);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
-	if (!real_calloc) {
-		if (atomic_load(&resolving)) {
-			void *p = boot_alloc(n * size);
-			return p; /* the arena is zeroed: it is static and never reused */
-		}
+	if (unlikely(!real_calloc)) {
+		if (atomic_load(&resolving))
+			return boot_alloc(n * size); /* the arena is zeroed: it is static and never reused */
 		resolve_real();
 	}
 	void *p = real_calloc(n, size);
 	if (p)
-		record(MT_ALLOC, p, n * size, NULL);
+		on_alloc(MT_HEAP, p, n * size);
 	return p;
 }
 
 EXPORT void *realloc(void *old, size_t size)
 {
-	if (!real_realloc)
+	if (unlikely(!real_realloc))
 		resolve_real();
 	if (in_boot(old)) {
 		void *p = malloc(size);
@@ -461,9 +1337,10 @@ EXPORT void *realloc(void *old, size_t size)
 			memcpy(p, old, size < sizeof boot_arena ? size : sizeof boot_arena);
 		return p;
 	}
+	struct live_e e;
+	bool had = realloc_begin(old, &e);
 	void *p = real_realloc(old, size);
-	if (p || !size)
-		record(old ? MT_REALLOC : MT_ALLOC, p, p ? size : 0, old);
+	realloc_end(old, had, &e, p, p ? size : 0, !p && (size || !old));
 	return p;
 }
 
@@ -474,80 +1351,80 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!real_reallocarray)
+	if (unlikely(!real_reallocarray))
 		resolve_real();
+	struct live_e e;
+	bool had = realloc_begin(old, &e);
 	void *p = real_reallocarray(old, n, size);
-	if (p || !total)
-		record(old ? MT_REALLOC : MT_ALLOC, p, p ? total : 0, old);
+	realloc_end(old, had, &e, p, p ? total : 0, !p && (total || !old));
 	return p;
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
 {
-	if (!real_posix_memalign)
+	if (unlikely(!real_posix_memalign))
 		resolve_real();
 	int r = real_posix_memalign(out, align, size);
 	if (r == 0)
-		record(MT_ALLOC, *out, size, NULL);
+		on_alloc(MT_HEAP, *out, size);
 	return r;
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t size)
 {
-	if (!real_aligned_alloc)
+	if (unlikely(!real_aligned_alloc))
 		resolve_real();
 	void *p = real_aligned_alloc(align, size);
 	if (p)
-		record(MT_ALLOC, p, size, NULL);
+		on_alloc(MT_HEAP, p, size);
 	return p;
 }
 
 EXPORT void *memalign(size_t align, size_t size)
 {
-	if (!real_memalign)
+	if (unlikely(!real_memalign))
 		resolve_real();
 	void *p = real_memalign(align, size);
 	if (p)
-		record(MT_ALLOC, p, size, NULL);
+		on_alloc(MT_HEAP, p, size);
 	return p;
 }
 
 EXPORT void *valloc(size_t size)
 {
-	if (!real_valloc)
+	if (unlikely(!real_valloc))
 		resolve_real();
 	void *p = real_valloc(size);
 	if (p)
-		record(MT_ALLOC, p, size, NULL);
+		on_alloc(MT_HEAP, p, size);
 	return p;
 }
 
 EXPORT void *pvalloc(size_t size)
 {
-	if (!real_pvalloc)
+	if (unlikely(!real_pvalloc))
 		resolve_real();
 	void *p = real_pvalloc(size);
 	if (p)
-		record(MT_ALLOC, p, (size + 4095) & ~(size_t)4095, NULL);
+		on_alloc(MT_HEAP, p, (size + 4095) & ~(size_t)4095);
 	return p;
 }
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	if (!real_mmap)
+	if (unlikely(!real_mmap))
 		resolve_real();
 	void *p = real_mmap(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS) && !busy)
-		record(MT_MMAP, p, len, NULL);
+	if (p != MAP_FAILED && (flags & MAP_ANONYMOUS))
+		on_alloc(MT_MMAP, p, len);
 	return p;
 }
 
 EXPORT int munmap(void *addr, size_t len)
 {
-	if (!real_munmap)
+	if (unlikely(!real_munmap))
 		resolve_real();
-	int r = real_munmap(addr, len);
-	if (r == 0 && !busy)
-		record(MT_MUNMAP, addr, len, NULL);
-	return r;
+	/* Taken out first, like free: the range may be mapped again at once. */
+	on_free(addr, MT_MMAP);
+	return real_munmap(addr, len);
 }

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,14 +26,31 @@ static int cmp_row_key(const void *a, const void *b)
 	return x->kind < y->kind ? -1 : x->kind > y->kind;
 }
 
+double mem_err95(double var) { return 1.96 * sqrt(var > 0 ? var : 0); }
+
+static uint64_t round_est(double v) { return v > 0 && v < 1.8e19 ? (uint64_t)llround(v) : 0; }
+
 void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
 {
 	memset(s, 0, sizeof *s);
+	const char *sb = cprof_meta_get(d, "mem_sample_bytes");
+	s->sampled = d->mem_est.n > 0 || (sb && *sb);
+	if (sb)
+		s->sample_bytes = strtoull(sb, NULL, 10);
+	for (size_t i = 0; i < d->mem_est.n; i++) {
+		const struct cprof_mem_est *e = &d->mem_est.v[i];
+		struct mem_row r = { .stack = e->stack, .kind = e->kind, .allocs = round_est(e->count),
+				     .bytes = round_est(e->bytes), .leaked = round_est(e->live_count),
+				     .leaked_bytes = round_est(e->live_bytes), .max_size = e->max_size,
+				     .samples = e->samples, .var_allocs = e->var_count, .var_bytes = e->var_bytes,
+				     .var_leaked = e->live_var_count, .var_leaked_bytes = e->live_var_bytes };
+		vec_push(&s->rows, r);
+	}
 	for (size_t i = 0; i < d->mem_sites.n; i++) {
 		const struct cprof_mem_site *m = &d->mem_sites.v[i];
 		struct mem_row r = { m->stack, m->kind, m->allocs, m->bytes, m->temp_allocs, m->temp_bytes,
 				     m->leaked, m->leaked_bytes, m->peak_count, m->peak_bytes, m->max_size,
-				     m->temp_max_size };
+				     m->temp_max_size, 0, 0, 0, 0, 0 };
 		vec_push(&s->rows, r);
 	}
 	/* Merge the same stack across processes (a forked child shares code). */
@@ -53,6 +71,11 @@ void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
 			t->peak_bytes += r->peak_bytes;
 			t->max_size = r->max_size > t->max_size ? r->max_size : t->max_size;
 			t->temp_max_size = r->temp_max_size > t->temp_max_size ? r->temp_max_size : t->temp_max_size;
+			t->samples += r->samples;
+			t->var_allocs += r->var_allocs;
+			t->var_bytes += r->var_bytes;
+			t->var_leaked += r->var_leaked;
+			t->var_leaked_bytes += r->var_leaked_bytes;
 		} else {
 			s->rows.v[w++] = *r;
 		}
@@ -67,6 +90,13 @@ void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
 		s->temp_allocs += r->temp_allocs;
 		s->leaked += r->leaked;
 		s->leaked_bytes += r->leaked_bytes;
+		s->samples += r->samples;
+		/* Each allocation is sampled independently of the others (a
+		 * Poisson process over bytes), so the variances add up. */
+		s->var_allocs += r->var_allocs;
+		s->var_bytes += r->var_bytes;
+		s->var_leaked += r->var_leaked;
+		s->var_leaked_bytes += r->var_leaked_bytes;
 	}
 	for (size_t i = 0; i < d->mem_procs.n; i++) {
 		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
@@ -166,6 +196,42 @@ static const struct mem_row **sorted(const struct mem_summary *s, row_key key, s
 	return v;
 }
 
+/* Processes --mem could not trace, as record found them: "#" lines. */
+static void text_not_traced(FILE *out, const struct cprof_data *d)
+{
+	const char *n = cprof_meta_get(d, "mem_not_traced"), *why = cprof_meta_get(d, "mem_not_traced_why");
+	if (!n || !why)
+		return;
+	fprintf(out, "# not traced:  %s process%s, so the figures leave %s out:\n", n, strcmp(n, "1") ? "es" : "",
+		strcmp(n, "1") ? "them" : "it");
+	for (const char *p = why; *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		fprintf(out, "#   %.*s\n", len, p);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+static void json_not_traced(FILE *out, const struct cprof_data *d)
+{
+	const char *why = cprof_meta_get(d, "mem_not_traced_why");
+	fprintf(out, "  \"not_traced\": [");
+	for (const char *p = why; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		fprintf(out, "%s", p == why ? "" : ", ");
+		json_string(out, line);
+		free(line);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	fprintf(out, "],\n");
+}
+
 /* ---- text ---- */
 static void text_table(FILE *out, const struct cprof_data *d, const struct mem_summary *s, const char *title,
 		       row_key key, const char *h1, const char *h2, const struct mem_report_opts *o, int which)
@@ -259,6 +325,7 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 	if (s->unmatched_frees)
 		fprintf(out, "# ignored:     %s frees of memory allocated before tracing began\n",
 			fmt_thousands(s->unmatched_frees, a));
+	text_not_traced(out, d);
 
 	text_table(out, d, s, "Leaks at exit, by allocation stack", key_leaked, "Blocks", "Bytes", o, 0);
 	char title[96];
@@ -286,6 +353,87 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 	findings(out, d, s);
 }
 
+/* ---- text, sampled recording ---- */
+static void text_table_est(FILE *out, const struct cprof_data *d, const struct mem_summary *s, const char *title,
+			   row_key key, bool live, const struct mem_report_opts *o)
+{
+	size_t n;
+	const struct mem_row **v = sorted(s, key, &n);
+	fprintf(out, "\n== %s\n", title);
+	if (!n)
+		fprintf(out, "   (none)\n");
+	else
+		fprintf(out, "%10s %10s %12s %12s %8s  %s\n", live ? "Blocks" : "Allocs", "± 95 %", "Bytes", "± 95 %",
+			"Samples", "Allocated at");
+	for (size_t i = 0; i < n && (!o->top || i < o->top); i++) {
+		const struct mem_row *r = v[i];
+		char a[32], ae[32], b[32], be[32], sm[32];
+		uint64_t c = live ? r->leaked : r->allocs, by = live ? r->leaked_bytes : r->bytes;
+		double vc = live ? r->var_leaked : r->var_allocs, vb = live ? r->var_leaked_bytes : r->var_bytes;
+		struct sbuf p = SBUF_INIT;
+		stack_path(d, r->stack, 4, &p);
+		fprintf(out, "%10s %10s %12s %12s %8s  %s%s\n", fmt_thousands(c, a),
+			fmt_thousands(round_est(mem_err95(vc)), ae), fmt_bytes(by, b), fmt_bytes(round_est(mem_err95(vb)), be),
+			fmt_thousands(r->samples, sm), r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
+		sbuf_release(&p);
+	}
+	if (o->top && n > o->top)
+		fprintf(out, "   ... %zu more (--top)\n", n - o->top);
+	free(v);
+}
+
+static void report_text_sampled(FILE *out, const struct cprof_data *d, const struct mem_summary *s,
+				const struct mem_report_opts *o)
+{
+	char a[32], b[32], c[32], e[32];
+	const char *cmd = cprof_meta_get(d, "command"), *seen_n = cprof_meta_get(d, "mem_seen_allocs"),
+		   *seen_b = cprof_meta_get(d, "mem_seen_bytes");
+	fprintf(out, "# cprof report --mem: %s\n", o->input);
+	if (cmd)
+		fprintf(out, "# command:     %s\n", cmd);
+	fprintf(out, "# sampled:     one allocation per %s allocated on average (Poisson over bytes),\n"
+		     "#              each weighted by 1/(its chance of being sampled): the figures\n"
+		     "#              below are unbiased estimates, +- the half-width of their 95 %%\n"
+		     "#              interval (1.96 standard errors). Leaks and the peak are not\n"
+		     "#              exact in this mode: record with --mem for those.\n",
+		fmt_bytes(s->sample_bytes, a));
+	fprintf(out, "# processes:   %zu traced, %s allocations sampled, %s lost\n", d->mem_procs.n,
+		fmt_thousands(s->samples, a), fmt_thousands(s->lost, b));
+	if (seen_n && seen_b)
+		fprintf(out, "# heap:        %s allocations, %s in all (counted, not estimated)\n",
+			fmt_thousands(strtoull(seen_n, NULL, 10), a), fmt_bytes(strtoull(seen_b, NULL, 10), b));
+	fprintf(out, "# estimated:   %s +- %s allocations, %s +- %s\n", fmt_thousands(s->allocs, a),
+		fmt_thousands(round_est(mem_err95(s->var_allocs)), e), fmt_bytes(s->bytes, b),
+		fmt_bytes(round_est(mem_err95(s->var_bytes)), c));
+	fprintf(out, "# live at exit: %s +- %s in %s +- %s blocks (estimated)\n", fmt_bytes(s->leaked_bytes, a),
+		fmt_bytes(round_est(mem_err95(s->var_leaked_bytes)), b), fmt_thousands(s->leaked, c),
+		fmt_thousands(round_est(mem_err95(s->var_leaked)), e));
+	if (s->mmap_peak)
+		fprintf(out, "# mmap (anonymous, outside malloc): peak %s (every mapping is taken)\n",
+			fmt_bytes(s->mmap_peak, a));
+	text_not_traced(out, d);
+	text_table_est(out, d, s, "Allocation hot spots by bytes (estimated)", key_bytes, false, o);
+	text_table_est(out, d, s, "Allocation hot spots by count (estimated)", key_count, false, o);
+	text_table_est(out, d, s, "Live at exit, by allocation stack (estimated; not exact leaks)", key_leaked, true, o);
+	fprintf(out, "\n== Allocation sizes (estimated)\n%22s %12s\n", "Size", "Allocs");
+	for (int i = 0; i < MP_HIST_BUCKETS; i++) {
+		if (!s->hist[i])
+			continue;
+		char lo[32], hi[32], range[72];
+		if (i == 0)
+			snprintf(range, sizeof range, "0");
+		else
+			snprintf(range, sizeof range, "%s - %s", fmt_bytes((uint64_t)1 << (i - 1), lo),
+				 fmt_bytes(((uint64_t)1 << i) - 1, hi));
+		fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
+	}
+	fprintf(out, "\n== Findings\n");
+	if (s->lost)
+		fprintf(out, " - %s events could not be recorded: the numbers above undercount\n",
+			fmt_thousands(s->lost, a));
+	fprintf(out, " - sampled recording: temporaries, exact leaks and the peak heap are not measured\n");
+}
+
 /* ---- JSON, CSV, folded ---- */
 static void json_frames(FILE *out, const struct cprof_data *d, uint32_t stack)
 {
@@ -310,12 +458,25 @@ static void report_json_mem(FILE *out, const struct cprof_data *d, const struct 
 {
 	fprintf(out, "{\n  \"schema\": \"cprof-mem/1\",\n  \"input\": ");
 	json_string(out, o->input);
+	fprintf(out, ",\n  \"mode\": \"%s\"", s->sampled ? "sample" : "exact");
+	if (s->sampled) {
+		const char *sn = cprof_meta_get(d, "mem_seen_allocs"), *sb = cprof_meta_get(d, "mem_seen_bytes");
+		fprintf(out, ",\n  \"sample\": {\"mean_bytes\": %" PRIu64 ", \"samples\": %" PRIu64
+			     ", \"allocations_seen\": %" PRIu64 ", \"bytes_seen\": %" PRIu64
+			     ", \"allocations_error95\": %.1f, \"bytes_error95\": %.1f"
+			     ", \"leaked_blocks_error95\": %.1f, \"leaked_bytes_error95\": %.1f}",
+			s->sample_bytes, s->samples, (uint64_t)(sn ? strtoull(sn, NULL, 10) : 0),
+			(uint64_t)(sb ? strtoull(sb, NULL, 10) : 0),
+			mem_err95(s->var_allocs), mem_err95(s->var_bytes), mem_err95(s->var_leaked),
+			mem_err95(s->var_leaked_bytes));
+	}
 	fprintf(out, ",\n  \"summary\": {\"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
 		     ", \"temporary\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64 ", \"leaked_bytes\": %" PRIu64
 		     ", \"peak_bytes\": %" PRIu64 ", \"peak_time_s\": %.6f, \"peak_pid\": %u, \"mmap_peak_bytes\": %" PRIu64
 		     ", \"events\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"unmatched_frees\": %" PRIu64 "},\n",
 		s->allocs, s->bytes, s->temp_allocs, s->leaked, s->leaked_bytes, s->peak_bytes, rel_s(d, s->peak_time),
 		s->peak_pid, s->mmap_peak, s->events, s->lost, s->unmatched_frees);
+	json_not_traced(out, d);
 	fprintf(out, "  \"processes\": [");
 	for (size_t i = 0; i < d->mem_procs.n; i++) {
 		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
@@ -343,9 +504,15 @@ static void report_json_mem(FILE *out, const struct cprof_data *d, const struct 
 		fprintf(out, "%s\n    {\"kind\": \"%s\", \"allocations\": %" PRIu64 ", \"bytes\": %" PRIu64
 			     ", \"temporary\": %" PRIu64 ", \"temporary_bytes\": %" PRIu64 ", \"leaked_blocks\": %" PRIu64
 			     ", \"leaked_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
-			     ", \"max_size\": %" PRIu64 ", \"stack\": ",
+			     ", \"max_size\": %" PRIu64 ", %s",
 			i ? "," : "", r->kind == MEMK_MMAP ? "mmap" : "heap", r->allocs, r->bytes, r->temp_allocs,
-			r->temp_bytes, r->leaked, r->leaked_bytes, r->peak_count, r->peak_bytes, r->max_size);
+			r->temp_bytes, r->leaked, r->leaked_bytes, r->peak_count, r->peak_bytes, r->max_size,
+			s->sampled ? "" : "\"stack\": ");
+		if (s->sampled)
+			fprintf(out, "\"samples\": %" PRIu64 ", \"allocations_error95\": %.1f, \"bytes_error95\": %.1f"
+				     ", \"leaked_blocks_error95\": %.1f, \"leaked_bytes_error95\": %.1f, \"stack\": ",
+				r->samples, mem_err95(r->var_allocs), mem_err95(r->var_bytes), mem_err95(r->var_leaked),
+				mem_err95(r->var_leaked_bytes));
 		json_frames(out, d, r->stack);
 		fputc('}', out);
 	}
@@ -361,7 +528,8 @@ static void report_csv_mem(FILE *out, const struct cprof_data *d, const struct m
 			   const struct mem_report_opts *o)
 {
 	fprintf(out, "kind,allocations,bytes,temporary,temporary_bytes,leaked_blocks,leaked_bytes,peak_blocks,"
-		     "peak_bytes,max_size,function,file,line,binary,stack\n");
+		     "peak_bytes,max_size,function,file,line,binary,stack%s\n",
+		s->sampled ? ",samples,allocations_error95,bytes_error95,leaked_blocks_error95,leaked_bytes_error95" : "");
 	size_t n;
 	const struct mem_row **v = sorted(s, key_bytes, &n);
 	for (size_t i = 0; i < n && (!o->top || i < o->top); i++) {
@@ -381,7 +549,11 @@ static void report_csv_mem(FILE *out, const struct cprof_data *d, const struct m
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 64, &p);
 		csv_field(out, p.buf);
+		if (s->sampled)
+			fprintf(out, ",%" PRIu64 ",%.1f,%.1f,%.1f,%.1f", r->samples, mem_err95(r->var_allocs),
+				mem_err95(r->var_bytes), mem_err95(r->var_leaked), mem_err95(r->var_leaked_bytes));
 		fputc('\n', out);
+		sbuf_release(&p);
 	}
 	free(v);
 }
@@ -417,7 +589,7 @@ void mem_report(FILE *out, const struct cprof_data *d, const struct mem_report_o
 	struct mem_summary s;
 	mem_summarize(d, &s);
 	switch (o->format) {
-	case FORMAT_TEXT: report_text_mem(out, d, &s, o); break;
+	case FORMAT_TEXT: (s.sampled ? report_text_sampled : report_text_mem)(out, d, &s, o); break;
 	case FORMAT_JSON: report_json_mem(out, d, &s, o); break;
 	case FORMAT_CSV: report_csv_mem(out, d, &s, o); break;
 	case FORMAT_FOLDED: report_folded_mem(out, d, &s, o); break;

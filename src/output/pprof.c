@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -375,6 +376,18 @@ static void collect_samples(struct pp *pp)
 		a->vals[pp->v_alloc + 2] += m->leaked;
 		a->vals[pp->v_alloc + 3] += m->leaked_bytes;
 	}
+	/* A sampled recording (--mem=sample): its estimates, rounded, as
+	 * pprof's own sampled heap profiles hold them. */
+	for (size_t i = 0; pp->v_alloc >= 0 && i < d->mem_est.n; i++) {
+		const struct cprof_mem_est *m = &d->mem_est.v[i];
+		if (m->stack >= d->stack_offset.n)
+			continue;
+		struct agg *a = agg_get(pp, m->stack, m->pid, 0, 0);
+		a->vals[pp->v_alloc] += (uint64_t)llround(m->count);
+		a->vals[pp->v_alloc + 1] += (uint64_t)llround(m->bytes);
+		a->vals[pp->v_alloc + 2] += (uint64_t)llround(m->live_count);
+		a->vals[pp->v_alloc + 3] += (uint64_t)llround(m->live_bytes);
+	}
 	for (size_t i = 0; pp->v_gpu >= 0 && i < d->gpu_ops.n; i++) {
 		const struct cprof_gpu_op *op = &d->gpu_ops.v[i];
 		if (op->end <= op->start)
@@ -558,7 +571,7 @@ int pprof_write(FILE *out, const struct profile *p, struct cprof_err *err)
 	}
 	if (weight_type)
 		pp.v_weight = (int)pp.nvals++;
-	if (d->mem_sites.n) {
+	if (d->mem_sites.n || d->mem_est.n) {
 		pp.v_alloc = (int)pp.nvals;
 		pp.nvals += 4;
 	}

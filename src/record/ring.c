@@ -269,6 +269,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			n = 15;
 		memcpy(cm.comm, b + 16, n);
 		cm.comm[n] = 0;
+		cm.exec = hdr->misc & PERF_RECORD_MISC_COMM_EXEC;
 		if (s->unwinder && (hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid)
 			unwinder_exec(s->unwinder, cm.pid);
 		vec_push(&s->comms, cm);

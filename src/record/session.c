@@ -312,7 +312,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			goto out;
 	} else {
 		if (o->mem) {
-			r = memrec_prepare(&mem, err);
+			r = memrec_prepare(&mem, o->mem_sample, o->mem_sample_bytes, err);
 			if (r < 0)
 				goto out;
 		}
@@ -515,7 +515,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	if (r < 0)
 		goto out;
 	if (o->mem)
-		memrec_finish(&mem, &d);
+		memrec_finish(&mem, &st, &d, o->quiet, note);
 	struct rusage ru2;
 	getrusage(RUSAGE_SELF, &ru2);
 	cprof_meta_setf(&d, "finish_cpu_ns", "%" PRIu64, rusage_ns(&ru2) - rusage_ns(&ru1));

@@ -1,55 +1,93 @@
 #!/bin/bash
 # bench-mem.sh - slowdown of a malloc-heavy workload (memwork churn: THREADS
-# threads doing ITERS small malloc/free each) under `cprof record --mem`,
-# heaptrack, valgrind memcheck and perf uprobes on malloc/free, side by side
-# in one run; medians of 3, ratios against the bare run. Output sizes too.
+# threads doing ITERS iterations of one free and one malloc each; the
+# defaults make 10 million calls) under `cprof record --mem`, `cprof record
+# --mem=sample`, heaptrack, valgrind memcheck and perf uprobes on malloc and
+# free, side by side in one run: medians of RUNS, wall-clock and CPU time
+# (user + system of the whole process tree: on a busy machine the steadier
+# of the two), as ratios against the bare run. Then where cprof's time goes
+# (the workload under the tracer, the finishing pass) and the output sizes.
 # Not part of the test suite: `meson test --benchmark` or run it directly.
 set -u
 CPROF=${CPROF:-build/src/cprof}
 WORKLOADS=${WORKLOADS:-build/tests/workloads}
 THREADS=${THREADS:-2}
-ITERS=${ITERS:-2000000}
+ITERS=${ITERS:-2500000}
 W=$WORKLOADS/memwork
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; perf probe -q -d "probe_libc:*" >/dev/null 2>&1' EXIT
 export DEBUGINFOD_URLS=
 
-median_s() { # cmd... -> median wall seconds of 3 runs
-	local i t0 t1 times=()
-	for i in 1 2 3; do
-		t0=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		t1=$(date +%s%N)
-		times+=("$((t1 - t0))")
-	done
-	printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | awk '{ printf "%.3f", $1 / 1e9 }'
+# measure CMD...: "WALL CPU" in seconds, medians of RUNS runs
+measure() {
+	python3 - "${RUNS:-5}" "$@" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+wall, cpu = [], []
+for _ in range(runs):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t1 = time.monotonic()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall.append(t1 - t0)
+    cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
+PY
 }
-row() { # label seconds
-	awk -v l="$1" -v s="$2" -v b="$bare" 'BEGIN { printf "%-34s %8.3f s  %6.1fx\n", l, s, s / b }'
+row() { # LABEL "WALL CPU" [NOTE]
+	awk -v l="$1" -v m="$2" -v b="$bare" -v n="${3:-}" 'BEGIN {
+		split(m, x, " "); split(b, y, " ");
+		printf "%-36s %8.3f s %7.1fx %8.3f s %7.1fx  %s\n", l, x[1], x[1] / y[1], x[2], x[2] / y[2], n }'
 }
 
-echo "== memwork churn $THREADS threads x $ITERS malloc/free ($(nproc) CPUs)"
-bare=$(median_s "$W" churn "$THREADS" "$ITERS")
+calls=$((THREADS * ITERS * 2))
+echo "== memwork churn: $THREADS threads x $ITERS x (free + malloc) = $calls calls; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-36s %10s %8s %10s %8s\n" "" "wall" "ratio" "CPU" "ratio"
+bare=$(measure "$W" churn "$THREADS" "$ITERS")
 row "bare" "$bare"
-row "cprof record --mem" "$(median_s "$CPROF" record -q --mem -o "$tmp/c.data" -- "$W" churn "$THREADS" "$ITERS")"
+exact=$(measure "$CPROF" record -q --mem -o "$tmp/exact.data" -- "$W" churn "$THREADS" "$ITERS")
+row "cprof record --mem" "$exact" "(analysis included)"
+sampled=$(measure "$CPROF" record -q --mem=sample -o "$tmp/sample.data" -- "$W" churn "$THREADS" "$ITERS")
+row "cprof record --mem=sample" "$sampled" "(analysis included)"
+plain=$(measure "$CPROF" record -q -o "$tmp/plain.data" -- "$W" churn "$THREADS" "$ITERS")
+row "cprof record (CPU profile only)" "$plain" "(what --mem adds to it: the difference)"
+null=$(measure env LD_PRELOAD="$(realpath "$(dirname "$CPROF")/libcprof-mem.so")" "$W" churn "$THREADS" "$ITERS")
+row "tracer preloaded, not tracing" "$null" "(the cost of interposing alone)"
 if command -v heaptrack >/dev/null; then
-	row "heaptrack" "$(median_s heaptrack -o "$tmp/ht" "$W" churn "$THREADS" "$ITERS")"
+	row "heaptrack" "$(measure heaptrack -o "$tmp/ht" "$W" churn "$THREADS" "$ITERS")" "(analysis: heaptrack_print, not included)"
 else
 	echo "heaptrack: not installed"
 fi
-if command -v perf >/dev/null && perf probe -q -x "$(ldd "$W" | awk '/libc.so/ { print $3 }')" malloc >/dev/null 2>&1 &&
-	perf probe -q -x "$(ldd "$W" | awk '/libc.so/ { print $3 }')" free >/dev/null 2>&1; then
-	row "perf record uprobes malloc+free -g" \
-		"$(median_s perf record -q -g -e probe_libc:malloc -e probe_libc:free -o "$tmp/p.data" -- "$W" churn "$THREADS" "$ITERS")"
+libc=$(ldd "$W" | awk '/libc.so/ { print $3 }')
+if command -v perf >/dev/null && perf probe -q -x "$libc" malloc >/dev/null 2>&1 &&
+	perf probe -q -x "$libc" free >/dev/null 2>&1; then
+	# uprobes are slow: a tenth of the work, 3 runs.
+	small=$((ITERS / 10))
+	pb=$(RUNS=3 measure "$W" churn "$THREADS" "$small")
+	pp=$(RUNS=3 measure perf record -q -g -e probe_libc:malloc -e probe_libc:free -o "$tmp/p.data" -- "$W" churn "$THREADS" "$small")
+	awk -v p="$pp" -v b="$pb" 'BEGIN { split(p, x, " "); split(b, y, " ");
+		printf "%-36s %8s   %7.1fx %8s   %7.1fx  (on a tenth of the work)\n", "perf record uprobes malloc+free -g", "", x[1] / y[1], "", x[2] / y[2] }'
 else
 	echo "perf uprobes: not available here"
 fi
 if command -v valgrind >/dev/null; then
 	# memcheck is slow: a tenth of the work, scaled back up.
 	small=$((ITERS / 10))
-	vb=$(median_s "$W" churn "$THREADS" "$small")
-	vg=$(median_s valgrind --leak-check=full "$W" churn "$THREADS" "$small")
-	awk -v v="$vg" -v b="$vb" 'BEGIN { printf "%-34s %8s    %6.1fx  (on a tenth of the work)\n", "valgrind memcheck", "", v / b }'
+	vb=$(RUNS=3 measure "$W" churn "$THREADS" "$small")
+	vg=$(RUNS=3 measure valgrind --leak-check=full "$W" churn "$THREADS" "$small")
+	awk -v v="$vg" -v b="$vb" 'BEGIN { split(v, x, " "); split(b, y, " ");
+		printf "%-36s %8s   %7.1fx %8s   %7.1fx  (on a tenth of the work)\n", "valgrind memcheck", "", x[1] / y[1], "", x[2] / y[2] }'
 fi
+
+echo "== where cprof's time goes (last run of each; workload CPU is the traced program's own)"
+for m in exact sample plain; do
+	"$CPROF" report -i "$tmp/$m.data" --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("%-10s workload CPU %7.1f ms, finishing pass %6.1f ms CPU (%6.1f ms wall), recorder %5.1f ms" % (
+    sys.argv[1], d["workload_cpu_ns"] / 1e6, d["finish_cpu_ns"] / 1e6, d["finish_wall_ns"] / 1e6,
+    d["recorder_cpu_ns"] / 1e6))' "$m"
+done
 echo "== output size"
-ls -l "$tmp"/c.data "$tmp"/ht* 2>/dev/null | awk '{ printf "%-34s %10d bytes\n", $9, $5 }' | sed "s|$tmp/||"
+ls -l "$tmp"/exact.data "$tmp"/sample.data "$tmp"/ht* 2>/dev/null | awk '{ printf "%-36s %10d bytes\n", $9, $5 }' | sed "s|$tmp/||"

@@ -37,8 +37,8 @@ fi
 if command -v heaptrack >/dev/null && command -v heaptrack_print >/dev/null; then
 	heaptrack -o "$TMP/ht" "$W" leak >/dev/null 2>&1
 	heaptrack_print -l -f "$TMP"/ht.*zst >ht.txt 2>/dev/null || heaptrack_print -l -f "$TMP"/ht.gz >ht.txt 2>/dev/null
-	check "heaptrack agrees: 137 leaking calls from leak_blocks" \
-		grep -A1 'leaked over 137 calls from' ht.txt | grep -q leak_blocks
+	ht_leak() { grep -A1 'leaked over 137 calls from' ht.txt | grep -q leak_blocks; }
+	check "heaptrack agrees: 137 leaking calls from leak_blocks" ht_leak
 else
 	echo "heaptrack not installed: cross-check skipped"
 fi
@@ -90,6 +90,183 @@ check "flamegraph --mem draws allocation stacks" grep -q 'leak_blocks' mem.svg
 check "--mem with CPU sampling: the CPU profile is there too" \
 	[ "$(self_share cpu.data spin | cut -d. -f1)" -ge 90 ]
 check "--mem with CPU sampling: the memory profile is there" "$CPROF" report --mem -i cpu.data
+
+# -- a known mix, exactly: every count of every site
+"$CPROF" record -q --mem -o known.data -- "$W" known >/dev/null 2>&1
+check "record --mem known: exit 0" [ $? -eq 0 ]
+check "known, exact: small_blocks 200000 allocations, 12800000 bytes" \
+	[ "$(site known.data small_blocks allocations)/$(site known.data small_blocks bytes)" = 200000/12800000 ]
+check "known, exact: page_blocks 20000 allocations, 81920000 bytes" \
+	[ "$(site known.data page_blocks allocations)/$(site known.data page_blocks bytes)" = 20000/81920000 ]
+check "known, exact: big_blocks 500 allocations of 1 MiB" \
+	[ "$(site known.data big_blocks allocations)/$(site known.data big_blocks bytes)" = 500/524288000 ]
+check "known, exact: kept_blocks 10000 blocks, 2560000 bytes live at exit" \
+	[ "$(site known.data kept_blocks leaked_blocks)/$(site known.data kept_blocks leaked_bytes)" = 10000/2560000 ]
+check "known, exact: kept_blocks is what was live at the peak, with the last big block" \
+	[ "$(site known.data kept_blocks peak_bytes)/$(site known.data big_blocks peak_bytes)" = 2560000/0 ]
+
+# -- --mem=sample: unbiased estimates with their error, on the known mix.
+# With R = 16 KiB the sites get about 780 (small), 4400 (page), 500 (big)
+# and 156 (kept) samples. For each of five fixed seeds (CPROF_MEM_SEED, so a
+# failure reproduces), every estimate must lie within 4.5 standard errors of
+# the truth, the standard error computed from the truth: sum over the
+# allocations of s^2 (1 - p) / p, p = 1 - exp(-s / R). At 4.5 sigma a correct
+# estimator fails one of these 40 checks with probability below 1e-3 (normal
+# approximation; the smallest site has ~156 samples). The error the report
+# states must be within a factor 0.6 .. 1.6 of that standard error.
+cat >sample_check.py <<'PY'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+R = 16384.0
+truth = {  # function: (count, size, live at exit)
+    'small_blocks': (200000, 64, 0), 'page_blocks': (20000, 4096, 0),
+    'big_blocks': (500, 1 << 20, 0), 'kept_blocks': (10000, 256, 10000)}
+bad = []
+assert d['mode'] == 'sample' and d['sample']['mean_bytes'] == R, 'mode'
+seen = {}
+for s in d['sites']:
+    f = s['stack'][0]['function'] if s['stack'] else ''
+    if s['kind'] == 'heap' and f in truth:
+        seen[f] = s
+for f, (n, size, live) in truth.items():
+    s = seen.get(f)
+    if s is None:
+        bad.append(f + ': no site'); continue
+    p = -math.expm1(-size / R)
+    for what, est, tv, var, err in (
+            ('bytes', s['bytes'], n * size, n * size * size * (1 - p) / p, s['bytes_error95']),
+            ('allocations', s['allocations'], n, n * (1 - p) / p, s['allocations_error95']),
+            ('live bytes', s['leaked_bytes'], live * size, live * size * size * (1 - p) / p, s['leaked_bytes_error95'])):
+        se = math.sqrt(var)
+        tol = 4.5 * se + 1 + 1e-6 * tv  # + rounding of the reported integers
+        if abs(est - tv) > tol:
+            bad.append('%s %s: %s, truth %s, 4.5 SE %.0f' % (f, what, est, tv, 4.5 * se))
+        if se > 0.001 * tv and not (0.6 * 1.96 * se <= err <= 1.6 * 1.96 * se):
+            bad.append('%s %s: stated error %.0f, expected about %.0f' % (f, what, err, 1.96 * se))
+total = sum(n for n, _, _ in truth.values())
+if d['sample']['allocations_seen'] < total:
+    bad.append('allocations seen %d < %d' % (d['sample']['allocations_seen'], total))
+print('; '.join(bad) if bad else 'ok')
+PY
+for seed in 1 2 3 4 5; do
+	CPROF_MEM_SEED=$seed "$CPROF" record -q --mem=sample:16K -o "sample$seed.data" -- "$W" known >/dev/null 2>&1
+	check "--mem=sample:16K seed $seed: exit 0" [ $? -eq 0 ]
+	"$CPROF" report --mem -i "sample$seed.data" --format json >"sample$seed.json"
+	res=$(python3 sample_check.py "sample$seed.json" 2>&1)
+	check "--mem=sample seed $seed: estimates within 4.5 SE of the truth, stated errors right ($res)" [ "$res" = ok ]
+done
+CPROF_MEM_SEED=1 "$CPROF" record -q --mem=sample:16K -o sample1b.data -- "$W" known >/dev/null 2>&1
+"$CPROF" report --mem -i sample1b.data --format json >sample1b.json
+check "--mem=sample: the same seed gives the same estimates" \
+	[ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['sites'] == json.load(open(sys.argv[2]))['sites'])" \
+		sample1.json sample1b.json)" = True ]
+"$CPROF" report --mem -i sample1.data >sample.txt
+check "sampled text report states the error of its estimates" grep -q '95 %' sample.txt
+check "sampled text report says leaks and the peak are not exact" grep -q 'Leaks and the peak are not' sample.txt
+live_kept() { grep -A3 '^== Live at exit, by allocation stack (estimated' sample.txt | grep -q kept_blocks; }
+check "sampled text report: kept_blocks among the estimated live blocks" live_kept
+"$CPROF" report --mem -i sample1.data --format csv >sample.csv
+check "sampled csv: error columns" grep -q ',samples,allocations_error95,bytes_error95,' sample.csv
+"$CPROF" export -f pprof -i sample1.data -o sample.pb.gz >/dev/null 2>&1
+check "export -f pprof of a sampled recording: heap sample types with kept_blocks in them" \
+	[ "$(python3 -c "import gzip,sys; b=gzip.open(sys.argv[1]).read(); print(b'alloc_space' in b and b'inuse_space' in b and b'kept_blocks' in b)" sample.pb.gz 2>&1)" = True ]
+"$CPROF" record -q --mem=sample:0 -- true >/dev/null 2>err.txt
+check "--mem=sample:0: usage error" [ $? -eq 2 ]
+"$CPROF" record -q --mem=samples -- true >/dev/null 2>err.txt
+check "--mem=samples: usage error naming the value" grep -q "'samples'" err.txt
+
+# -- processes the tracer cannot reach are named, not silently missing
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$W" suid-memwork && chown nobody suid-memwork && chmod 4755 suid-memwork
+	"$CPROF" record --mem -o suid.data -- ./suid-memwork leak >/dev/null 2>err.txt
+	check "set-user-ID workload: record says it was not traced" grep -q 'not traced' err.txt
+	check "... and why" grep -q 'set-user-ID' err.txt
+	"$CPROF" report --mem -i suid.data >/dev/null 2>err.txt
+	check "report --mem on it: exit 1" [ $? -eq 1 ]
+	one_line_why() {
+		[ "$(wc -l <err.txt)" -eq 1 ] && grep -q 'recorded with --mem, but no process was traced: pid .*set-user-ID' err.txt
+	}
+	check "... one line: recorded with --mem, no process traced, and why" one_line_why
+	printf '#!/bin/sh\n"%s" leak\n./suid-memwork leak\n' "$W" >both.sh
+	chmod +x both.sh
+	"$CPROF" record -q --mem -o both.data -- ./both.sh >/dev/null 2>&1
+	"$CPROF" report --mem -i both.data >both.txt
+	check "a traced and a set-user-ID child: the report names the one not traced" \
+		grep -q '^# not traced:  1 process' both.txt
+	check "... and still has the traced one's leak" [ "$(site both.data leak_blocks leaked_blocks)" = 137 ]
+	check "... JSON lists it under not_traced" [ "$(json both.data "len(d['not_traced'])")" = 1 ]
+	# A workload that drops its privileges keeps reporting to cprof.
+	if command -v runuser >/dev/null && runuser -u nobody -- test -x "$W"; then
+		"$CPROF" record -q --mem -o drop.data -- runuser -u nobody -- "$W" leak >/dev/null 2>&1
+		check "runuser -u nobody: the unprivileged workload is traced (137 leaked blocks)" \
+			[ "$(site drop.data leak_blocks leaked_blocks)" = 137 ]
+	else
+		echo "runuser, or access to the workload as nobody, missing: privilege-drop check skipped"
+	fi
+else
+	echo "not root: set-user-ID and privilege-drop checks skipped"
+fi
+
+# -- cprof killed: the workload stops tracing, nothing is left on disk
+mkdir td
+TMPDIR=$TMP/td "$CPROF" record -q --mem -o killed.data -- "$W" churn 1 1000000000 >/dev/null 2>&1 &
+cpid=$!
+wl= held=no
+for _ in $(seq 100); do
+	wl=$(pgrep -P "$cpid" memwork) && ls -l "/proc/$wl/fd" 2>/dev/null | grep -q socket && { held=yes; break; }
+	sleep 0.1
+done
+check "the workload holds cprof's socket while traced" [ "$held" = yes ]
+kill -9 "$cpid"
+wait "$cpid" 2>/dev/null
+gone=no
+for _ in $(seq 200); do
+	ls -l "/proc/$wl/fd" 2>/dev/null | grep -q socket || { gone=yes; break; }
+	sleep 0.1
+done
+check "cprof SIGKILLed: the orphaned workload lets its socket go (stops tracing)" [ "$gone" = yes ]
+kill "$wl" 2>/dev/null
+check "cprof SIGKILLed: nothing left in TMPDIR" [ -z "$(ls -A td)" ]
+
+# -- a traced process that outlives the recording is said to, and stops after
+# (the script ends once the background process is traced: its region is mapped)
+cat >bg.sh <<EOF
+"$W" churn 1 1000000000 &
+while ! grep -q memfd:cprof-mem /proc/\$!/maps 2>/dev/null; do sleep 0.05; done
+echo \$! >bg.pid
+EOF
+"$CPROF" record --mem -o bg.data -- sh bg.sh >/dev/null 2>err.txt
+check "a traced process still running at the end: record says so" grep -q '1 traced process is still running' err.txt
+bg=$(cat bg.pid)
+gone=no
+for _ in $(seq 200); do
+	ls -l "/proc/$bg/fd" 2>/dev/null | grep -q socket || { gone=yes; break; }
+	sleep 0.1
+done
+check "... and once cprof has ended, it stops tracing" [ "$gone" = yes ]
+kill "$bg" 2>/dev/null
+check "... its data is in the recording so far" [ "$(json bg.data "len(d['processes'])")" -ge 2 ]
+
+# -- cprof's memory does not grow with the number of events (CPU sampling
+# at 1 Hz, so its samples do not count)
+rss() { # EVENTS/4: peak RSS in KiB of cprof record --mem on churn
+	/usr/bin/time -f %M "$CPROF" record -q -F 1 --mem -o rss.data -- "$W" churn 2 "$1" 2>&1 >/dev/null | tail -1
+}
+if [ -x /usr/bin/time ]; then
+	small=$(rss 100000) big=$(rss 5000000)
+	check "cprof's peak RSS: 400k events ${small} KiB, 20M events ${big} KiB: grows by under 16 MiB" \
+		[ $((big - small)) -lt 16384 ]
+else
+	echo "/usr/bin/time missing: RSS check skipped"
+fi
+
+# -- the variable the workload inherits is inert outside the recording
+"$CPROF" record -q --mem -o env.data -- sh -c 'printf %s "$CPROF_MEM" >env.txt' >/dev/null 2>&1
+check "the workload sees CPROF_MEM (how its children find the recording)" [ -s env.txt ]
+shim=$(dirname "$CPROF")/libcprof-mem.so
+CPROF_MEM=$(cat env.txt) LD_PRELOAD=$shim TMPDIR=$TMP/td "$W" leak >/dev/null 2>&1
+check "a process started with it after cprof ended runs normally" [ $? -eq 0 ]
+check "... and writes nothing" [ -z "$(ls -A td)" ]
 
 # -- errors
 "$CPROF" report --mem -i cpu.data >/dev/null 2>&1

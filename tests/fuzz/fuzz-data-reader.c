@@ -20,6 +20,7 @@
 #include "cprof/export.h"
 #include "cprof/folded.h"
 #include "cprof/gpu-report.h"
+#include "cprof/memreport.h"
 #include "cprof/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -79,6 +80,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fclose(out);
 			annotator_free(an);
 			ann_profile_release(&ap);
+		}
+		/* Memory sections: every report of them too (exact and sampled). */
+		if (d.mem_procs.n) {
+			FILE *out = fopen("/dev/null", "w");
+			if (out) {
+				for (int k = 0; k < _FORMAT_MAX; k++) {
+					struct mem_report_opts mo = { .input = "fuzz", .format = (enum report_format)k,
+								      .weight = (enum mem_weight)(k % 2), .top = 3 };
+					mem_report(out, &d, &mo);
+				}
+				if (mem_plot_svg(out, &d, "fuzz", &err) < 0)
+					err.code = 0;
+				fclose(out);
+			}
 		}
 		uint8_t *again;
 		size_t len;
@@ -189,6 +204,14 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 		vec_push(&d.mem_curve, ((struct cprof_mem_point){ 1, i, 10 * i }));
 	}
 	vec_push(&d.mem_procs, ((struct cprof_mem_proc){ .pid = 1, .events = 30, .peak_bytes = 30, .hist = { 1, 2 } }));
+	/* ... and the estimates of a sampled recording (section 19). */
+	for (uint32_t i = 0; i < 3; i++) {
+		struct cprof_mem_est me = { .pid = 2, .stack = i, .kind = i % 2, .samples = 5, .max_size = 64,
+					    .count = 100.5, .bytes = 6400, .var_count = 25, .var_bytes = 1e6,
+					    .live_count = 10, .live_bytes = 640, .live_var_count = 4, .live_var_bytes = 1e4 };
+		vec_push(&d.mem_est, me);
+	}
+	cprof_meta_set(&d, "mem_sample_bytes", "4096");
 	/* GPU sections (24, 25), so mutations reach their parser. */
 	for (size_t i = 0; i < 2 + nsamples / 100; i++) {
 		struct cprof_gpu_op op = { .start = 10 * i, .end = 10 * i + 5, .kind = 1 + (uint32_t)(i % 4),

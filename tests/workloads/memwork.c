@@ -9,6 +9,10 @@
  *          valloc; blocks allocated by one thread and freed by another; a
  *          forked child that leaks CHILD_BLOCKS blocks from child_leak()
  *   churn  THREADS threads doing ITERS small malloc/free each (benchmark)
+ *   known  a known mix for sampled recordings: SMALL_N blocks of SMALL_SIZE
+ *          (small_blocks), PAGE_N of PAGE_SIZE (page_blocks), BIG_N of
+ *          BIG_SIZE (big_blocks), each freed at once, and KEEP_N of KEEP_SIZE
+ *          (kept_blocks) still live at exit
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -25,6 +29,14 @@
 #define CHILD_BLOCKS 7
 #define CHILD_SIZE 1000
 #define HANDOFF 500
+#define SMALL_N 200000
+#define SMALL_SIZE 64
+#define PAGE_N 20000
+#define PAGE_SIZE 4096
+#define BIG_N 500
+#define BIG_SIZE (1 << 20)
+#define KEEP_N 10000
+#define KEEP_SIZE 256
 
 /* The compiler may not drop a malloc/free pair whose block escapes here. */
 __attribute__((noinline)) void touch(void *p, size_t n)
@@ -106,6 +118,39 @@ __attribute__((noinline)) void child_leak(void)
 		touch(malloc(CHILD_SIZE), CHILD_SIZE);
 }
 
+__attribute__((noinline)) void small_blocks(void)
+{
+	for (int i = 0; i < SMALL_N; i++) {
+		void *p = malloc(SMALL_SIZE);
+		touch(p, SMALL_SIZE);
+		free(p);
+	}
+}
+
+__attribute__((noinline)) void page_blocks(void)
+{
+	for (int i = 0; i < PAGE_N; i++) {
+		void *p = malloc(PAGE_SIZE);
+		touch(p, PAGE_SIZE);
+		free(p);
+	}
+}
+
+__attribute__((noinline)) void big_blocks(void)
+{
+	for (int i = 0; i < BIG_N; i++) {
+		void *p = malloc(BIG_SIZE);
+		touch(p, BIG_SIZE);
+		free(p);
+	}
+}
+
+__attribute__((noinline)) void kept_blocks(void)
+{
+	for (int i = 0; i < KEEP_N; i++)
+		touch(malloc(KEEP_SIZE), KEEP_SIZE); /* still live at exit */
+}
+
 static long iters;
 static void *churn_thread(void *arg)
 {
@@ -154,6 +199,11 @@ int main(int argc, char **argv)
 		int st;
 		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 			return 1;
+	} else if (strcmp(mode, "known") == 0) {
+		small_blocks();
+		page_blocks();
+		big_blocks();
+		kept_blocks();
 	} else if (strcmp(mode, "churn") == 0 && argc > 3) {
 		int nt = atoi(argv[2]);
 		iters = atol(argv[3]);
@@ -166,7 +216,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nt; i++)
 			pthread_join(t[i], NULL);
 	} else {
-		fprintf(stderr, "usage: memwork leak | peak | mix | churn THREADS ITERS\n");
+		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS\n");
 		return 2;
 	}
 	return 0;
