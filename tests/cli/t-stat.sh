@@ -195,6 +195,18 @@ check "-C without -a is a usage error" test $? -eq 2
 "$CPROF" stat --fail-on-regression 5 -- true 2>usage.err
 check "--fail-on-regression without --baseline is a usage error" test $? -eq 2
 
+# cprof record takes one event; a list, a second -e or an unknown name is a
+# usage error, never silently the last one.
+"$CPROF" record -q -o r.data -e cpu-clock -e page-faults -- true 2>rec.err
+check "record with two -e exits 2" test $? -eq 2
+check "... and says one event per recording" grep -q 'one event per recording' rec.err
+check "... and writes no data file" test ! -e r.data
+"$CPROF" record -q -o r.data -e cpu-clock,page-faults -- true 2>rec.err
+check "record -e with a list exits 2" test $? -eq 2
+"$CPROF" record -q -o r.data -e nope -- true 2>rec.err
+check "record -e of an unknown event exits 2" test $? -eq 2
+check "... listing the known ones" grep -q "unknown event 'nope'; known: cycles" rec.err
+
 # --- cprof list -------------------------------------------------------------------
 "$CPROF" list >list.out
 check "list shows the software events" grep -qE '^  task-clock' list.out
