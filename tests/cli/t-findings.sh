@@ -36,6 +36,7 @@ for r in $behaviour; do
 	check "balanced triggers no '$r' finding" not has "$r" balanced.json
 done
 check "balanced has no finding at all" test -z "$(rules balanced.json)"
+[ -z "$(rules balanced.json)" ] || python3 -c 'import json, sys; [print(f) for f in json.load(open(sys.argv[1]))["findings"]]' balanced.json
 
 check "hot: a high hot-function finding" has hot-function hot.json high
 check "hot: it names hot_main" grep -q '"summary": "hot_main takes' hot.json

@@ -2,8 +2,9 @@
  * findwork - one workload per finding of `cprof report`, and one that must
  * trigger none. Usage: findwork MODE [SECONDS]   (default 1 s of work)
  *   hot       one function does ~85 % of the work
- *   balanced  five functions do ~20 % each, no allocator, locks, syscalls,
- *             faults or recursion to speak of: no finding
+ *   balanced  eight functions do ~12.5 % each (half the 25 % of a finding,
+ *             many standard errors away even with few samples), no
+ *             allocator, locks, syscalls, faults or recursion: no finding
  *   alloc     malloc/free of varying sizes dominates
  *   lock      two threads fight over one mutex around tiny sections
  *   yield     a thread that sched_yield()s in a loop
@@ -49,6 +50,9 @@ __attribute__((noinline)) uint64_t part_b(uint64_t x) { OWN_SPIN(200000, x); ret
 __attribute__((noinline)) uint64_t part_c(uint64_t x) { OWN_SPIN(200000, x); return x; }
 __attribute__((noinline)) uint64_t part_d(uint64_t x) { OWN_SPIN(200000, x); return x; }
 __attribute__((noinline)) uint64_t part_e(uint64_t x) { OWN_SPIN(200000, x); return x; }
+__attribute__((noinline)) uint64_t part_f(uint64_t x) { OWN_SPIN(200000, x); return x; }
+__attribute__((noinline)) uint64_t part_g(uint64_t x) { OWN_SPIN(200000, x); return x; }
+__attribute__((noinline)) uint64_t part_h(uint64_t x) { OWN_SPIN(200000, x); return x; }
 
 __attribute__((noinline)) void alloc_churn(void)
 {
@@ -128,7 +132,7 @@ int main(int argc, char **argv)
 			x = hot_side(hot_main(x));
 	} else if (strcmp(m, "balanced") == 0) {
 		while (more())
-			x = part_e(part_d(part_c(part_b(part_a(x)))));
+			x = part_h(part_g(part_f(part_e(part_d(part_c(part_b(part_a(x))))))));
 	} else if (strcmp(m, "alloc") == 0) {
 		while (more())
 			for (int i = 0; i < 100; i++)
