@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "Compare two profiles: what changed, and is it significant" },
 	{ "annotate", cmd_annotate, "Show hot functions instruction by instruction, with source" },
 	{ "export", cmd_export, "Write a profile for pprof, speedscope, Perfetto and others" },
+	{ "stat", cmd_stat, "Count events over repeated runs; compare with a baseline" },
+	{ "list", cmd_list, "List the events cprof knows and which ones this machine has" },
 };
 
 static void usage(FILE *fp)

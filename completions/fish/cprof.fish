@@ -115,6 +115,10 @@ complete -c cprof -n 'test "$(__cprof_cmd)" = report; and not __cprof_after_dash
     -a 'self total line'
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and __cprof_prev_is -e --event' \
     -a '(__cprof_events)'
+complete -c cprof -n 'test "$(__cprof_cmd)" = stat; and not __cprof_after_dashdash; and __cprof_prev_is -e --event' \
+    -a '(__cprof_events)'
+complete -c cprof -n 'test "$(__cprof_cmd)" = stat; and not __cprof_after_dashdash; and __cprof_prev_is -f --format' \
+    -a 'text json csv'
 
 complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_prev_is -f --format' -a 'text json'
 complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_prev_is -M --asm-syntax' -a 'intel att'
@@ -127,3 +131,4 @@ complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dash
 
 # cprof record [OPTIONS] -- CMD ARGS
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and __cprof_after_dashdash' -a '(__cprof_workload)'
+complete -c cprof -n 'test "$(__cprof_cmd)" = stat; and __cprof_after_dashdash' -a '(__cprof_workload)'

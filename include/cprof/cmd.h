@@ -23,6 +23,8 @@ int cmd_flamegraph(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 /* GPU hooks (cmd-gpu.c): report --gpu/--timeline on a loaded recording
  * (format is an enum report_format; timeline is opened, or NULL, and the

@@ -27,6 +27,7 @@ struct report_opts {
 	bool hint;            /* text: end with how to annotate the top function */
 	bool color;
 	const char *input;    /* file name, for the header */
+	const struct findings *findings; /* findings.h: printed at the end; NULL = none */
 };
 
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
@@ -35,5 +36,10 @@ uint32_t *report_sorted_funcs(const struct profile *p, enum sort_key key, size_t
 void report_text(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);
+
+/* The findings section of the text and JSON views (findings-output.c). */
+struct findings;
+void findings_text(FILE *out, const struct findings *f, bool color);
+void findings_json(FILE *out, const struct findings *f); /* a JSON array */
 
 #endif

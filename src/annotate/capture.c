@@ -228,6 +228,10 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 			st->failed++;
 			continue;
 		}
+		/* map.path points into d's strings, which save_range() grows
+		 * (and so may move) while the symbolizer still needs the path. */
+		char *path = xstrdup(map.path);
+		map.path = path;
 		struct symbolizer *s = syms[0];
 		for (size_t k = 0; k < nsyms; k++)
 			if (symbolizer_has_binary(syms[k], &map)) {
@@ -239,12 +243,14 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 		/* Read up to 16 MiB: a bigger one is not a function anyone annotates. */
 		if (symbolizer_code(s, &map, d->frames.v[h->frame].addr, 16u << 20, &c, &err) < 0) {
 			st->failed++;
+			free(path);
 			continue;
 		}
 		bool part = c.len > o->whole_bytes;
 		if (!part && st->bytes + c.len > o->max_total_bytes) {
 			st->failed++;
 			sym_code_release(&c);
+			free(path);
 			continue;
 		}
 		uint64_t n = c.len;
@@ -256,6 +262,7 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 		st->partial += part;
 		st->bytes += n;
 		sym_code_release(&c);
+		free(path);
 	}
 	free(per_frame);
 	vec_release(&hot);

@@ -30,7 +30,8 @@ static void help(void)
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
 	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
 	       "                         cpu-clock, task-clock, page-faults, context-switches\n"
-	       "                         (default: cycles with a hardware PMU, else cpu-clock)\n"
+	       "                         (default: cycles with a hardware PMU, else cpu-clock);\n"
+	       "                         one event per recording\n"
 	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
 	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
 	       "                         of SIZE bytes of each sampled user stack (default\n"
@@ -225,7 +226,24 @@ int cmd_record(int argc, char **argv)
 			o.period = v;
 			o.use_period = true;
 			break;
-		case 'e': o.event = optarg; break;
+		case 'e': {
+			/* One event per recording for now: refuse a list or a
+			 * second -e rather than keep the last silently. */
+			if (o.event || strpbrk(optarg, ",{"))
+				return cmd_usage_error("record", usage_line, "one event per recording: give a single -e "
+						       "(cprof stat -e counts several at once)");
+			if (!event_find(optarg)) {
+				struct sbuf names = SBUF_INIT;
+				for (size_t i = 0; i < event_table_size; i++)
+					sbuf_addf(&names, "%s%s", i ? ", " : "", event_table[i].name);
+				int rc = cmd_usage_error("record", usage_line, "unknown event '%s'; known: %s", optarg,
+							 names.buf);
+				sbuf_release(&names);
+				return rc;
+			}
+			o.event = optarg;
+			break;
+		}
 		case 'g': o.call_graph = CALL_GRAPH_FP; break;
 		case OPT_CALL_GRAPH:
 			if (strcmp(optarg, "fp") == 0) {

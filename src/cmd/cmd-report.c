@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cprof/cmd.h"
+#include "cprof/findings.h"
 #include "cprof/folded.h"
 #include "cprof/output.h"
 #include "cprof/memreport.h"
@@ -22,6 +23,8 @@ static const char usage_line[] =
 	"                    [--pid PID] [--dso NAME]\n"
 	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
 	"                    [--stacks] [--full-names] [--fold-go-runtime]\n"
+	"                    [--no-findings] [--finding KEY=VALUE]\n"
+	"                    [--findings-config FILE]\n"
 	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
 	"                    [--weight bytes|count] [--top N] [--plot SVG]\n"
 	"       cprof report --gpu [-i FILE] [--format text|json|csv] [--top N]\n"
@@ -58,6 +61,13 @@ static void help(void)
 	       "      --fold-go-runtime  hide Go runtime frames that only pass control\n"
 	       "                         (runtime.goexit, mcall, systemstack, ...) and fold\n"
 	       "                         the scheduler's callees into runtime.schedule\n"
+	       "      --no-findings      do not end the text and JSON views with findings\n"
+	       "                         (hot functions, allocator, locks, system calls,\n"
+	       "                         page faults, recursion, IPC, profile quality)\n"
+	       "      --finding KEY=VALUE  set a finding's threshold (repeatable), e.g.\n"
+	       "                         hot-function.high=60; cprof-report(1) lists them\n"
+	       "      --findings-config FILE  thresholds, one KEY = VALUE a line (default\n"
+	       "                         $XDG_CONFIG_HOME/cprof/findings.conf if it exists)\n"
 	       "      --mem              the memory profile of a 'record --mem' recording:\n"
 	       "                         leaks, peak heap, hot spots, temporaries, sizes\n"
 	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
@@ -71,7 +81,8 @@ static void help(void)
 }
 
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
-       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS };
+       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS,
+       OPT_NO_FINDINGS, OPT_FINDING, OPT_FINDINGS_CONFIG };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
@@ -98,6 +109,9 @@ static const struct option long_opts[] = {
 	{ "stacks", no_argument, NULL, OPT_STACKS },
 	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
+	{ "no-findings", no_argument, NULL, OPT_NO_FINDINGS },
+	{ "finding", required_argument, NULL, OPT_FINDING },
+	{ "findings-config", required_argument, NULL, OPT_FINDINGS_CONFIG },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -139,6 +153,41 @@ static int report_mem(const struct cprof_data *d, const char *name, enum report_
 	return 0;
 }
 
+/* The findings config: FILE if given (it must exist), else the user's
+ * default file if there is one. */
+static int load_findings_config(struct finding_rules *r, const char *file, struct cprof_err *err)
+{
+	struct sbuf path = SBUF_INIT;
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (file)
+		sbuf_adds(&path, file);
+	else if (xdg && *xdg == '/')
+		sbuf_addf(&path, "%s/cprof/findings.conf", xdg);
+	else if (home && *home)
+		sbuf_addf(&path, "%s/.config/cprof/findings.conf", home);
+	else
+		return 0;
+	FILE *fp = fopen(path.buf, "r");
+	if (!fp) {
+		int e = errno;
+		int rc = file || e != ENOENT ? err_set(err, e, "cannot read '%s': %s", path.buf, strerror(e)) : 0;
+		sbuf_release(&path);
+		return rc;
+	}
+	struct sbuf text = SBUF_INIT;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, fp)) > 0 && text.len < (1u << 20))
+		sbuf_add(&text, buf, n);
+	int rc = ferror(fp) ? err_set(err, EIO, "cannot read '%s'", path.buf) : 0;
+	fclose(fp);
+	if (rc == 0)
+		rc = finding_rules_parse(r, text.buf, path.buf, err);
+	sbuf_release(&text);
+	sbuf_release(&path);
+	return rc;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
@@ -149,7 +198,9 @@ int cmd_report(int argc, char **argv)
 	enum color_mode color = COLOR_AUTO;
 	bool top_set = false, mem = false, weight_set = false;
 	enum mem_weight weight = MEMW_BYTES;
-	const char *plot = NULL;
+	const char *plot = NULL, *findings_config = NULL;
+	bool no_findings = false;
+	VEC(const char *) finding_sets = { 0 };
 	uint64_t v;
 	int c, k;
 
@@ -221,11 +272,31 @@ int cmd_report(int argc, char **argv)
 		case OPT_STACKS: o.stacks = true; break;
 		case OPT_FULL_NAMES: full_names = true; break;
 		case OPT_FOLD_GO: fold_go = true; break;
-		case 'h': help(); return 0;
+		case OPT_NO_FINDINGS: no_findings = true; break;
+		case OPT_FINDING: vec_push(&finding_sets, optarg); break;
+		case OPT_FINDINGS_CONFIG: findings_config = optarg; break;
+		case 'h': vec_release(&finding_sets); help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
+			vec_release(&finding_sets);
 			return cmd_usage_error("report", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
+	}
+	/* Thresholds: the config file, then --finding on top. Checked before
+	 * anything is read, so a typo fails at once. */
+	struct finding_rules rules = FINDING_RULES_INIT;
+	{
+		struct cprof_err ferr;
+		if (!no_findings && load_findings_config(&rules, findings_config, &ferr) < 0) {
+			vec_release(&finding_sets);
+			return cmd_fail("report", &ferr);
+		}
+		for (size_t i = 0; i < finding_sets.n; i++)
+			if (finding_rules_set(&rules, finding_sets.v[i], &ferr) < 0) {
+				vec_release(&finding_sets);
+				return cmd_usage_error("report", usage_line, "--finding: %s", ferr.msg);
+			}
+		vec_release(&finding_sets);
 	}
 	if (optind < argc)
 		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
@@ -298,6 +369,11 @@ int cmd_report(int argc, char **argv)
 	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	o.color = fmt == FORMAT_TEXT && output_use_color(stdout, color);
 	o.hint = fmt == FORMAT_TEXT && strcmp(input, "-") != 0;
+	struct findings findings = { 0 };
+	if (!no_findings && (fmt == FORMAT_TEXT || fmt == FORMAT_JSON)) {
+		findings_build(&findings, &p, &rules);
+		o.findings = &findings;
+	}
 	switch (fmt) {
 	case FORMAT_TEXT: report_text(stdout, &p, &o); break;
 	case FORMAT_JSON: report_json(stdout, &p, &o); break;
@@ -310,6 +386,7 @@ int cmd_report(int argc, char **argv)
 		break;
 	case _FORMAT_MAX: break;
 	}
+	findings_release(&findings);
 	profile_release(&p);
 	cprof_data_release(&d);
 	return 0;

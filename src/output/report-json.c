@@ -167,5 +167,9 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 	fprintf(out, "\n  ]");
 	if (o->stacks)
 		json_stacks(out, p);
+	if (o->findings) {
+		fprintf(out, ",\n  \"findings\": ");
+		findings_json(out, o->findings);
+	}
 	fprintf(out, "\n}\n");
 }

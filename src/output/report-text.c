@@ -283,6 +283,8 @@ void report_text(FILE *out, const struct profile *p, const struct report_opts *o
 		call_tree(out, p, o);
 	if (o->threads)
 		threads(out, p, o);
+	if (o->findings)
+		findings_text(out, o->findings, o->color);
 	if (o->hint)
 		hint(out, p, o);
 }
