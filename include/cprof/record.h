@@ -88,6 +88,14 @@ struct raw_comm {
 	bool exec;         /* set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
 };
 
+/* Samples the kernel dropped, as it reported them: which ring (one per CPU)
+ * and when, as a time-ordered list of at most RAW_LOST_MAX bursts. */
+struct raw_lost {
+	uint64_t first, last; /* from the sample before the first loss to the last LOST record */
+	uint64_t count;
+};
+#define RAW_LOST_MAX 64
+
 struct raw_store {
 	VEC(struct raw_sample) samples;
 	VEC(uint64_t) ips;
@@ -96,6 +104,10 @@ struct raw_store {
 	VEC(struct raw_comm) comms;
 	uint64_t lost_records;   /* PERF_RECORD_LOST: records the kernel could not write */
 	uint64_t lost_samples;   /* PERF_RECORD_LOST_SAMPLES */
+	VEC(uint64_t) lost_by_ring; /* both kinds, per ring index */
+	VEC(struct raw_lost) lost_times;
+	uint32_t cur_ring;       /* the ring of the record being parsed */
+	VEC(uint64_t) ring_seen; /* per ring: the newest sample's time */
 	uint64_t throttles;
 	uint64_t malformed;      /* records too short for their type: counted, skipped */
 	uint64_t sample_type;
@@ -111,12 +123,42 @@ struct ring {
 	int fd;
 	void *base;          /* header page + data */
 	size_t data_size;
-	uint8_t *scratch;    /* for records that wrap around the end */
+	uint64_t max_fill;   /* the most bytes found waiting at a drain */
 };
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
 void ring_unmap(struct ring *r);
-/* Copy every complete record out into the store; returns bytes consumed. */
-size_t ring_drain(struct ring *r, struct raw_store *s);
+/* True when the kernel has written records not yet drained. */
+bool ring_pending(const struct ring *r);
+
+/*
+ * The record queue between the thread that drains the rings and the
+ * worker that parses (and unwinds) the records into a raw store. Records
+ * keep their order; each is tagged with the index of its ring. The queue
+ * holds at most limit_bytes; beyond that draining stops, the rings fill and
+ * the kernel counts what it drops.
+ */
+struct rec_queue;
+struct rec_queue_stats {
+	uint64_t bytes;        /* copied out of the rings */
+	uint64_t peak_chunks;  /* most 1 MiB chunks in use at once */
+	uint64_t full;         /* times draining stopped at the limit */
+	uint64_t malformed;    /* rings abandoned at a header that was not a record */
+};
+struct rec_queue *rec_queue_new(size_t limit_bytes);
+/* Run the worker at this nice value (where permitted); before starting it. */
+void rec_queue_set_worker_nice(struct rec_queue *q, int nice);
+/* Start the worker, which owns st until rec_queue_finish(). */
+int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err *err) CPROF_WUR;
+/* Copy every complete record of r into q, tagged ring, and free its space
+ * in the ring; stops early when q is at its limit. Returns bytes taken. */
+size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q);
+/* Hand what was drained so far to the worker (chunks go over when full):
+ * at once, or if min_age_ns is not 0, only when none went for that long. */
+void rec_queue_flush(struct rec_queue *q, uint64_t min_age_ns);
+/* When q is at its limit, wait up to ms for the worker to free a chunk. */
+void rec_queue_wait_space(struct rec_queue *q, unsigned ms);
+/* Hand over the rest, wait until the worker parsed everything, free q. */
+void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats);
 
 /* ---- workload (launcher.c) ---- */
 struct workload {
@@ -154,6 +196,8 @@ struct record_result {
 	uint64_t samples, lost;
 	uint64_t bytes;        /* size of the data file written */
 	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
+	bool drain_fifo;       /* the draining thread ran SCHED_FIFO */
+	uint64_t queue_full;   /* times draining paused for the unwinding thread */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */

@@ -147,8 +147,12 @@ static void summary(const struct record_opts *o, const struct record_result *res
 	fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
 		(unsigned long long)res->samples, (unsigned long long)res->lost, o->output, kb);
 	if (res->lost)
-		fprintf(stderr, "cprof record: warning: %llu samples were lost because the ring buffer "
-				"was full; try a larger -m or a lower -F\n", (unsigned long long)res->lost);
+		fprintf(stderr, "cprof record: warning: %llu samples were lost because a ring buffer was full "
+				"('cprof report' says where); %s\n", (unsigned long long)res->lost,
+			res->queue_full ? "unwinding fell behind: try a lower -F or a smaller --call-graph dwarf,SIZE"
+			: !res->drain_fifo ? "cprof could not drain at real-time priority: run as root or grant "
+					     "CAP_SYS_NICE, or try a larger -m or a lower -F"
+					   : "try a larger -m or a lower -F");
 }
 
 /*

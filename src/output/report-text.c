@@ -34,6 +34,55 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Per CPU, then the biggest bursts in time order. */
+static void lost_where(FILE *out, const struct cprof_data *d)
+{
+	struct report_lost l;
+	char b[32];
+	report_lost_get(d, &l);
+	if (l.cpus.n) {
+		fprintf(out, "#          by CPU:");
+		for (size_t i = 0; i < l.cpus.n; i++)
+			fprintf(out, "%s %d: %s", i ? "," : "", l.cpus.v[i].cpu, fmt_thousands(l.cpus.v[i].count, b));
+		fputc('\n', out);
+	}
+	if (l.bursts.n) {
+		enum { SHOWN = 6 };
+		uint64_t cut = 0;
+		if (l.bursts.n > SHOWN) {
+			/* the SHOWN-th largest count */
+			uint64_t top[SHOWN] = { 0 };
+			for (size_t i = 0; i < l.bursts.n; i++) {
+				uint64_t c = l.bursts.v[i].count;
+				for (int k = 0; k < SHOWN; k++)
+					if (c > top[k]) {
+						uint64_t t = top[k];
+						top[k] = c;
+						c = t;
+					}
+			}
+			cut = top[SHOWN - 1];
+		}
+		fprintf(out, "#          when:  ");
+		size_t shown = 0;
+		for (size_t i = 0; i < l.bursts.n && shown < SHOWN; i++) {
+			const struct report_lost_burst *e = &l.bursts.v[i];
+			if (e->count < cut)
+				continue;
+			if (e->end_s - e->start_s < 0.0005)
+				fprintf(out, "%s at %.3f s: %s", shown ? "," : "", e->start_s, fmt_thousands(e->count, b));
+			else
+				fprintf(out, "%s %.3f-%.3f s: %s", shown ? "," : "", e->start_s, e->end_s,
+					fmt_thousands(e->count, b));
+			shown++;
+		}
+		if (shown < l.bursts.n)
+			fprintf(out, " (and %zu smaller bursts)", l.bursts.n - shown);
+		fputc('\n', out);
+	}
+	report_lost_release(&l);
+}
+
 static void header(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	const struct cprof_data *d = p->d;
@@ -54,8 +103,9 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	else if (ev->period && strcmp(cprof_str(d, ev->unit), "samples") != 0)
 		fprintf(out, " (every %" PRIu64 " %s)", ev->period, cprof_str(d, ev->unit));
 	fprintf(out, ", %s samples", fmt_thousands(p->total_samples, b1));
-	if (lost)
-		fprintf(out, ", %s lost", lost);
+	uint64_t lostn = 0;
+	if (lost && parse_u64(lost, &lostn) == 0)
+		fprintf(out, ", %s lost", fmt_thousands(lostn, b2));
 	fputc('\n', out);
 	if (dur) {
 		uint64_t ns = 0;
@@ -66,10 +116,11 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	if (rcpu && wcpu && parse_u64(rcpu, &r) == 0 && parse_u64(wcpu, &w) == 0 && w)
 		fprintf(out, "# overhead: cprof used %.1f ms of CPU, %.2f%% of the workload's %.3f s\n", (double)r / 1e6,
 			100.0 * (double)r / (double)w, (double)w / 1e9);
-	uint64_t lostn = 0;
-	if (lost && parse_u64(lost, &lostn) == 0 && lostn)
+	if (lostn) {
 		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
 			fmt_thousands(lostn, b2));
+		lost_where(out, d);
+	}
 	if (p->truncated_samples) {
 		const char *cg = cprof_meta_get(d, "call_graph");
 		bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;

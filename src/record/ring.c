@@ -4,9 +4,15 @@
  * record too short for its type is counted as malformed, never trusted.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cprof/record.h"
@@ -28,7 +34,6 @@ int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err)
 	struct perf_event_mmap_page *h = r->base;
 	r->fd = fd;
 	r->data_size = h->data_size ? h->data_size : pages * pg;
-	r->scratch = xmalloc(65536);
 	return 0;
 }
 
@@ -39,34 +44,290 @@ void ring_unmap(struct ring *r)
 		size_t total = (size_t)(h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE)) + r->data_size;
 		munmap(r->base, total);
 	}
-	free(r->scratch);
 	memset(r, 0, sizeof *r);
 }
 
-size_t ring_drain(struct ring *r, struct raw_store *s)
+/*
+ * The record queue. The kernel drops samples when a ring is full, and a
+ * ring fills in tens of milliseconds in DWARF mode (a 32 KiB stack copy per
+ * sample), while parsing a sample means unwinding it, and the first
+ * unwinds of a process read its binaries' CFI, which for a library with
+ * compressed debug information means inflating it (tens of ms, far more
+ * under sanitizers). So the thread that drains the rings only copies whole
+ * records out into chunks and frees the ring space at once; a worker
+ * thread parses and unwinds them, in order. When the worker falls behind
+ * by more than the queue's limit, draining stops and the kernel counts
+ * what it drops, as it does for any full ring.
+ *
+ * The draining thread may run at a higher priority than the worker, so it
+ * must never wait for it: a lock the worker holds when it is preempted
+ * would hold the draining thread too (priority inversion: with a mutex here,
+ * rings were seen full while the queue had room). Chunks therefore go to the worker
+ * through a single-producer single-consumer list and come back through a
+ * stack that the draining thread empties in one exchange; wake-ups are
+ * semaphore posts, which never block. Chunks are recycled, never freed
+ * while recording, so the draining thread does not call malloc once the
+ * pool has grown to what the recording needs.
+ */
+#define CHUNK_SIZE (1u << 20) /* records are at most 64 KiB */
+
+struct qchunk {
+	struct qchunk *next; /* in the filled list (atomic), or a free list */
+	size_t used;
+	uint8_t *data;       /* CHUNK_SIZE bytes */
+};
+
+/* Each record in a chunk: this header, then len bytes padded to 8. */
+struct qent {
+	uint32_t len, ring;
+};
+
+struct rec_queue {
+	/* Filled chunks, oldest first: the producer appends after tail, the
+	 * consumer reads what follows head; both start at a stub. */
+	struct qchunk stub;       /* holds no data */
+	struct qchunk *tail;      /* draining thread's */
+	struct qchunk *head;      /* worker's: the last chunk it took */
+	struct qchunk *returned;  /* stack of parsed chunks (atomic) */
+	struct qchunk *free;      /* draining thread's free list */
+	struct qchunk *cur;       /* being filled */
+	uint64_t in_use, limit;   /* chunks taken from the pool (atomic) and the cap */
+	uint64_t last_hand;       /* when a chunk was last handed over */
+	bool closed;              /* atomic: no more chunks will come */
+	sem_t filled, emptied;
+	struct raw_store *st;
+	pthread_t worker;
+	bool started;
+	struct rec_queue_stats stats;
+	int worker_nice;
+	bool worker_nice_set;
+};
+
+struct rec_queue *rec_queue_new(size_t limit_bytes)
+{
+	struct rec_queue *q = xcalloc(1, sizeof *q);
+	q->tail = q->head = &q->stub;
+	q->limit = limit_bytes / CHUNK_SIZE;
+	if (q->limit < 2)
+		q->limit = 2;
+	sem_init(&q->filled, 0, 0);
+	sem_init(&q->emptied, 0, 0);
+	return q;
+}
+
+static void hand_over(struct rec_queue *q)
+{
+	struct qchunk *c = q->cur;
+	if (!c || !c->used)
+		return;
+	q->cur = NULL;
+	q->last_hand = now_ns();
+	c->next = NULL;
+	__atomic_store_n(&q->tail->next, c, __ATOMIC_RELEASE);
+	q->tail = c;
+	sem_post(&q->filled);
+}
+
+/* Room for a record of len bytes in the chunk being filled; NULL when the
+ * queue is at its limit. */
+static uint8_t *queue_room(struct rec_queue *q, size_t len, uint32_t ring)
+{
+	size_t need = sizeof(struct qent) + ((len + 7) & ~(size_t)7);
+	if (q->cur && CHUNK_SIZE - q->cur->used < need)
+		hand_over(q);
+	if (!q->cur) {
+		if (__atomic_load_n(&q->in_use, __ATOMIC_ACQUIRE) >= q->limit) {
+			q->stats.full++;
+			return NULL;
+		}
+		if (!q->free)
+			q->free = __atomic_exchange_n(&q->returned, NULL, __ATOMIC_ACQUIRE);
+		if (q->free) {
+			q->cur = q->free;
+			q->free = q->cur->next;
+		} else {
+			q->cur = xmalloc(sizeof *q->cur);
+			q->cur->data = xmalloc(CHUNK_SIZE);
+		}
+		uint64_t n = __atomic_add_fetch(&q->in_use, 1, __ATOMIC_ACQ_REL);
+		if (n > q->stats.peak_chunks)
+			q->stats.peak_chunks = n;
+		q->cur->used = 0;
+	}
+	struct qent e = { (uint32_t)len, ring };
+	uint8_t *p = q->cur->data + q->cur->used;
+	memcpy(p, &e, sizeof e);
+	q->cur->used += need;
+	return p + sizeof e;
+}
+
+size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
 {
 	struct perf_event_mmap_page *h = r->base;
 	uint8_t *data = (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
 	uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = h->data_tail, start = tail;
 	size_t size = r->data_size;
+	if (head - tail > r->max_fill)
+		r->max_fill = head - tail;
 	while (tail < head) {
 		size_t off = tail % size;
 		struct perf_event_header hdr;
 		memcpy(&hdr, data + off, sizeof hdr); /* headers never straddle the end */
-		if (hdr.size < sizeof hdr || tail + hdr.size > head)
+		if (hdr.size < sizeof hdr) {
+			/* Not a record: nothing after it can be found either. */
+			q->stats.malformed++;
+			tail = head;
 			break;
-		const void *rec = data + off;
-		if (off + hdr.size > size) {
-			memcpy(r->scratch, data + off, size - off);
-			memcpy(r->scratch + (size - off), data, hdr.size - (size - off));
-			rec = r->scratch;
 		}
-		raw_store_add(s, rec, hdr.size);
+		if (tail + hdr.size > head)
+			break;
+		uint8_t *to = queue_room(q, hdr.size, ring);
+		if (!to)
+			break; /* the worker is behind: leave the rest in the ring */
+		if (off + hdr.size > size) {
+			memcpy(to, data + off, size - off);
+			memcpy(to + (size - off), data, hdr.size - (size - off));
+		} else {
+			memcpy(to, data + off, hdr.size);
+		}
 		tail += hdr.size;
 	}
 	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
+	q->stats.bytes += tail - start;
 	return (size_t)(tail - start);
+}
+
+bool ring_pending(const struct ring *r)
+{
+	const struct perf_event_mmap_page *h = r->base;
+	return __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE) != h->data_tail;
+}
+
+void rec_queue_flush(struct rec_queue *q, uint64_t min_age_ns)
+{
+	/* Handing over a chunk that is mostly empty wastes its room in the
+	 * queue; but records should not wait for long either. */
+	if (q->cur && q->cur->used && (!min_age_ns || now_ns() - q->last_hand >= min_age_ns))
+		hand_over(q);
+}
+
+void rec_queue_wait_space(struct rec_queue *q, unsigned ms)
+{
+	if (__atomic_load_n(&q->in_use, __ATOMIC_ACQUIRE) < q->limit)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	while (__atomic_load_n(&q->in_use, __ATOMIC_ACQUIRE) >= q->limit)
+		if (sem_timedwait(&q->emptied, &ts) < 0 && errno == ETIMEDOUT)
+			break;
+}
+
+static void chunk_free(struct qchunk *c)
+{
+	if (c) {
+		free(c->data);
+		free(c);
+	}
+}
+
+static void parse_chunk(struct raw_store *st, const struct qchunk *c)
+{
+	for (size_t off = 0; off < c->used;) {
+		struct qent e;
+		memcpy(&e, c->data + off, sizeof e);
+		st->cur_ring = e.ring;
+		raw_store_add(st, c->data + off + sizeof e, e.len);
+		off += sizeof e + ((e.len + 7) & ~(size_t)7);
+	}
+}
+
+/* Give a parsed chunk back; the list's head stays until the next one. */
+static void give_back(struct rec_queue *q, struct qchunk *c)
+{
+	struct qchunk *top = __atomic_load_n(&q->returned, __ATOMIC_RELAXED);
+	do
+		c->next = top;
+	while (!__atomic_compare_exchange_n(&q->returned, &top, c, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	__atomic_sub_fetch(&q->in_use, 1, __ATOMIC_ACQ_REL);
+	sem_post(&q->emptied);
+}
+
+static void *worker_main(void *arg)
+{
+	struct rec_queue *q = arg;
+	if (q->worker_nice_set)
+		(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), q->worker_nice);
+	for (;;) {
+		struct qchunk *c = __atomic_load_n(&q->head->next, __ATOMIC_ACQUIRE);
+		if (!c) {
+			if (__atomic_load_n(&q->closed, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&q->head->next, __ATOMIC_ACQUIRE))
+				return NULL;
+			while (sem_wait(&q->filled) < 0 && errno == EINTR)
+				;
+			continue;
+		}
+		/* The previous head can go back now: the producer links after
+		 * the tail only, and c follows it. */
+		if (q->head != &q->stub)
+			give_back(q, q->head);
+		q->head = c;
+		parse_chunk(q->st, c);
+	}
+}
+
+int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err *err)
+{
+	q->st = st;
+	/* Signals are the recording loop's business: the worker blocks them
+	 * all (a new thread inherits the creator's mask). */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int e = pthread_create(&q->worker, NULL, worker_main, q);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		return err_set(err, e, "cannot start the recording thread: %s", strerror(e));
+	q->started = true;
+	return 0;
+}
+
+void rec_queue_set_worker_nice(struct rec_queue *q, int nice)
+{
+	q->worker_nice = nice;
+	q->worker_nice_set = true;
+}
+
+void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats)
+{
+	if (!q)
+		return;
+	hand_over(q);
+	__atomic_store_n(&q->closed, true, __ATOMIC_RELEASE);
+	sem_post(&q->filled);
+	if (q->started)
+		pthread_join(q->worker, NULL);
+	if (stats)
+		*stats = q->stats;
+	/* Single-threaded again: free every chunk, wherever it is. The
+	 * filled list holds its head (never given back) and, if no worker
+	 * ran, what follows it. */
+	struct qchunk *lists[] = { q->free, q->returned, q->head->next };
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		for (struct qchunk *c = lists[i], *n; c; c = n) {
+			n = c->next;
+			chunk_free(c);
+		}
+	if (q->head != &q->stub)
+		chunk_free(q->head);
+	chunk_free(q->cur);
+	sem_destroy(&q->filled);
+	sem_destroy(&q->emptied);
+	free(q);
 }
 
 void raw_store_release(struct raw_store *s)
@@ -78,6 +339,70 @@ void raw_store_release(struct raw_store *s)
 	vec_release(&s->mmaps);
 	vec_release(&s->tasks);
 	vec_release(&s->comms);
+	vec_release(&s->lost_by_ring);
+	vec_release(&s->lost_times);
+	vec_release(&s->ring_seen);
+}
+
+/* The time of the newest record seen in the current ring. */
+static void ring_saw(struct raw_store *s, uint64_t time)
+{
+	while (s->ring_seen.n <= s->cur_ring)
+		vec_push(&s->ring_seen, 0);
+	if (time > s->ring_seen.v[s->cur_ring])
+		s->ring_seen.v[s->cur_ring] = time;
+}
+
+/* Keep the loss's place: per ring, and in a short time-ordered list of
+ * bursts (LOST records less than 100 ms apart). When the list is full, the
+ * two neighbours that together span the least time are merged, so it stays
+ * evenly detailed. */
+#define LOST_BURST_NS 100000000ULL
+
+static void note_lost(struct raw_store *s, uint64_t n, uint64_t time)
+{
+	while (s->lost_by_ring.n <= s->cur_ring)
+		vec_push(&s->lost_by_ring, 0);
+	s->lost_by_ring.v[s->cur_ring] += n;
+	/* The kernel writes LOST once it has room again: the samples went
+	 * missing since the ring's previous record. */
+	uint64_t since = s->cur_ring < s->ring_seen.n && s->ring_seen.v[s->cur_ring] ? s->ring_seen.v[s->cur_ring] : time;
+	if (since > time)
+		since = time;
+	struct raw_lost *v = s->lost_times.v;
+	size_t at = s->lost_times.n;
+	while (at > 0 && v[at - 1].first > since)
+		at--;
+	/* v[at - 1] starts at or before since: join it, or the next one. */
+	if (at > 0 && since <= v[at - 1].last + LOST_BURST_NS) {
+		struct raw_lost *e = &v[at - 1];
+		e->count += n;
+		if (time > e->last)
+			e->last = time;
+		return;
+	}
+	if (at < s->lost_times.n && v[at].first <= time + LOST_BURST_NS) {
+		v[at].count += n;
+		v[at].first = since;
+		if (time > v[at].last)
+			v[at].last = time;
+		return;
+	}
+	vec_push(&s->lost_times, ((struct raw_lost){ 0 }));
+	v = s->lost_times.v;
+	memmove(v + at + 1, v + at, (s->lost_times.n - 1 - at) * sizeof *v);
+	v[at] = (struct raw_lost){ since, time, n };
+	if (s->lost_times.n <= RAW_LOST_MAX)
+		return;
+	size_t best = 0;
+	for (size_t i = 1; i + 1 < s->lost_times.n; i++)
+		if (v[i + 1].last - v[i].first < v[best + 1].last - v[best].first)
+			best = i;
+	v[best].count += v[best + 1].count;
+	if (v[best + 1].last > v[best].last)
+		v[best].last = v[best + 1].last;
+	memmove(v + best + 1, v + best + 2, (s->lost_times.n - best - 2) * sizeof *v);
+	s->lost_times.n--;
 }
 
 /* Cursor over a record's body with bounds checks. */
@@ -204,6 +529,7 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 		s->malformed++;
 		return;
 	}
+	ring_saw(s, x.time);
 	vec_push(&s->samples, x);
 }
 
@@ -293,10 +619,12 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		break;
 	}
 	case PERF_RECORD_LOST:
+		/* id, lost, then the sample_id trailer with the time */
 		if (len >= 8 + 16) {
 			uint64_t n;
 			memcpy(&n, b + 16, 8);
 			s->lost_records += n;
+			note_lost(s, n, len >= 8 + 16 + TRAILER_SIZE ? trailer_time(b, len) : 0);
 		}
 		break;
 	case PERF_RECORD_LOST_SAMPLES:
@@ -304,6 +632,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			uint64_t n;
 			memcpy(&n, b + 8, 8);
 			s->lost_samples += n;
+			note_lost(s, n, len >= 8 + 8 + TRAILER_SIZE ? trailer_time(b, len) : 0);
 		}
 		break;
 	case PERF_RECORD_THROTTLE:
