@@ -107,6 +107,10 @@ enum section_type {
 /* SECTION_STACKS: the word holding the frame count also carries flags. */
 #define STACK_COUNT_MASK 0x00ffffffu
 #define STACKF_TRUNCATED 0x80000000u /* the unwinder stopped early */
+/* Which limit cut it (any of them; none set in files from before they existed): */
+#define STACKF_CUT_COPY 0x40000000u   /* DWARF: the stack copy (--call-graph dwarf,SIZE) */
+#define STACKF_CUT_FRAMES 0x20000000u /* the frame limit (record --max-stack) */
+#define STACKF_CUT_KERNEL 0x10000000u /* the kernel's kernel.perf_event_max_stack */
 
 /* SECTION_SAMPLES record (32 bytes). */
 #define SMP_TIME 0     /* u64 CLOCK_MONOTONIC ns */

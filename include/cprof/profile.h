@@ -51,6 +51,10 @@ struct profile {
 	const struct cprof_data *d;
 	int event;                /* the event that was kept */
 	uint64_t total_weight, total_samples, truncated_samples;
+	/* Of the truncated samples, those cut by each limit (STACKF_CUT_*):
+	 * the stack copy, the frame limit, the kernel's limit; the rest (files
+	 * from before the causes were recorded) by none known. */
+	uint64_t cut_copy, cut_frames, cut_kernel;
 	uint64_t first_time, last_time;
 	VEC(struct profile_func) funcs;
 	uint32_t *frame_func;     /* frame index -> func index */

@@ -44,9 +44,12 @@ struct perf_open_opts {
 	bool inherit;
 	bool enable_on_exec;
 	bool exclude_kernel;
+	uint32_t max_stack;        /* fp: attr.sample_max_stack, 0 = the kernel's default */
 };
 /* Fill attr for sampling as cprof does; see tech-notes on field choices. */
 void perf_attr_init(struct perf_event_attr *attr, const struct perf_open_opts *o);
+/* kernel.perf_event_max_stack: the deepest callchain the kernel walks. */
+unsigned perf_max_stack_sysctl(void);
 /* perf_event_open with FD_CLOEXEC; returns fd or -errno. */
 int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
 /* Explain a perf_event_open failure: cause and fix. */
@@ -63,9 +66,14 @@ struct raw_sample {
 	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
 	uint16_t event;    /* index into the recording's events (perf.data with several) */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
-	bool truncated;    /* the user stack was deeper than what was captured */
+	uint8_t cut;       /* RAW_CUT_*: why the stack is incomplete; 0 if it is not */
 	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
 };
+
+/* Why a sample's stack was cut short (any of them may apply). */
+#define RAW_CUT_COPY 1   /* DWARF: the user stack was deeper than the copy */
+#define RAW_CUT_FRAMES 2 /* the frame limit (--max-stack) */
+#define RAW_CUT_KERNEL 4 /* the kernel's callchain limit, kernel.perf_event_max_stack */
 
 struct raw_mmap {
 	uint64_t time, start, len, pgoff;
@@ -113,11 +121,24 @@ struct raw_store {
 	uint64_t sample_type;
 	uint64_t regs_mask;       /* attr.sample_regs_user */
 	struct unwinder *unwinder; /* set for --call-graph dwarf */
+	uint32_t max_stack;        /* DWARF: most user frames unwound (0: RAW_MAX_STACK) */
+	uint32_t chain_max;        /* the kernel's callchain limit in effect (0: not known) */
+	bool chain_max_asked;      /* ... set by --max-stack, not by the sysctl */
+	uint64_t *unwind_pcs;      /* max_stack entries each, for unwinding */
+	bool *unwind_exact;
 	uint32_t *mem_stack_out;   /* --mem: resolve stores the stack index of each mem_slot here */
 };
+/* The default frame limit in DWARF mode: more than the largest stack copy
+ * (65528 bytes, at least 8 bytes a frame) can hold, so the copy decides. */
+#define RAW_MAX_STACK 8192
 void raw_store_release(struct raw_store *s);
 /* Parse one perf record into the store. */
 void raw_store_add(struct raw_store *s, const void *rec, size_t len);
+/* Unwind a DWARF sample's stack copy (regs in perf order for
+ * UNWIND_REGS_MASK) with s->unwinder and append its user frames to x's ips,
+ * marked as record marks them; sets x->cut when a limit cut the stack. */
+void raw_store_append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
+			      const uint8_t *stack, size_t stack_len, bool whole_stack);
 
 struct ring {
 	int fd;
@@ -180,6 +201,7 @@ struct record_opts {
 	uint64_t freq, period;
 	enum call_graph call_graph;
 	uint32_t stack_size;
+	uint32_t max_stack;    /* --max-stack, 0 = default (see cprof-record(1)) */
 	pid_t attach_pid;      /* -p, 0 = launch argv */
 	double duration;       /* seconds, 0 = until the workload ends */
 	unsigned mmap_pages;

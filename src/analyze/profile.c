@@ -247,8 +247,13 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 		th->samples += n;
 		p->total_weight += s->period;
 		p->total_samples += n;
-		if (cprof_stack_flags(d, s->stack) & STACKF_TRUNCATED)
+		uint32_t sf = cprof_stack_flags(d, s->stack);
+		if (sf & STACKF_TRUNCATED) {
 			p->truncated_samples += n;
+			p->cut_copy += sf & STACKF_CUT_COPY ? n : 0;
+			p->cut_frames += sf & STACKF_CUT_FRAMES ? n : 0;
+			p->cut_kernel += sf & STACKF_CUT_KERNEL ? n : 0;
+		}
 		if (!p->first_time || s->time < p->first_time)
 			p->first_time = s->time;
 		if (s->time > p->last_time)

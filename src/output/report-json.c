@@ -159,6 +159,11 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 	meta_u64(out, d, "unwind_verify_mismatches", "unwind_verify_mismatches");
 	fprintf(out, ",\n  \"samples\": %" PRIu64 ",\n  \"total_weight\": %" PRIu64 ",\n  \"truncated_samples\": %" PRIu64,
 		p->total_samples, p->total_weight, p->truncated_samples);
+	fprintf(out, ",\n  \"truncated_by\": {\"stack_copy\": %" PRIu64 ", \"max_stack\": %" PRIu64
+		     ", \"kernel_max_stack\": %" PRIu64 "}",
+		p->cut_copy, p->cut_frames, p->cut_kernel);
+	meta_u64(out, d, "max_stack", "max_stack");
+	meta_u64(out, d, "kernel_max_stack", "kernel_max_stack");
 	fprintf(out, ",\n  \"functions\": [");
 	size_t n, shown = 0;
 	uint32_t *order = report_sorted_funcs(p, o->sort, &n);

@@ -83,6 +83,58 @@ static void lost_where(FILE *out, const struct cprof_data *d)
 	report_lost_release(&l);
 }
 
+static unsigned meta_uint(const struct cprof_data *d, const char *key, unsigned dflt)
+{
+	uint64_t v;
+	const char *s = cprof_meta_get(d, key);
+	return s && parse_u64(s, &v) == 0 && v <= UINT32_MAX ? (unsigned)v : dflt;
+}
+
+/* The share of truncated stacks, and for each limit that cut them what it
+ * was and how to get past it. */
+static void truncation(FILE *out, const struct profile *p)
+{
+	const struct cprof_data *d = p->d;
+	const char *cg = cprof_meta_get(d, "call_graph");
+	bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;
+	unsigned size = dwarf && cg[5] == ',' ? (unsigned)strtoul(cg + 6, NULL, 10) : 0;
+	unsigned kmax = meta_uint(d, "kernel_max_stack", 0), fmax = meta_uint(d, "max_stack", 0);
+	uint64_t n = p->total_samples;
+	fprintf(out, "# truncated stacks: %.1f%% of samples\n", pct(p->truncated_samples, n));
+	if (p->cut_copy) {
+		if (size >= 65528)
+			fprintf(out, "#   %.1f%% deeper than the %u-byte stack copy, the most the kernel copies: "
+				     "for deeper stacks record with -g, on code built with -fno-omit-frame-pointer\n",
+				pct(p->cut_copy, n), size);
+		else if (size)
+			fprintf(out, "#   %.1f%% deeper than the %u-byte stack copy: record with a larger copy, "
+				     "up to --call-graph dwarf,65528\n", pct(p->cut_copy, n), size);
+		else
+			fprintf(out, "#   %.1f%% deeper than the stack copy: record with --call-graph dwarf,65528\n",
+				pct(p->cut_copy, n));
+	}
+	if (p->cut_frames) {
+		if (dwarf || !kmax)
+			fprintf(out, "#   %.1f%% cut at --max-stack %u frames: record with a larger --max-stack\n",
+				pct(p->cut_frames, n), fmax);
+		else
+			fprintf(out, "#   %.1f%% cut at --max-stack %u frames: record with a larger --max-stack "
+				     "(up to kernel.perf_event_max_stack, %u)\n", pct(p->cut_frames, n), fmax, kmax);
+	}
+	if (p->cut_kernel) {
+		unsigned want = kmax < 1024 ? 1024 : kmax * 2;
+		fprintf(out, "#   %.1f%% cut at kernel.perf_event_max_stack (%u frames), the deepest %s the "
+			     "kernel walks: raise it with 'sysctl kernel.perf_event_max_stack=%u' and record again\n",
+			pct(p->cut_kernel, n), kmax, dwarf ? "kernel stack" : "frame-pointer stack", want);
+	}
+	/* Recordings from before the causes were stored say only "truncated". */
+	uint64_t known = p->cut_copy + p->cut_frames + p->cut_kernel;
+	if (known < p->truncated_samples)
+		fprintf(out, "#   %.1f%% %s\n", pct(p->truncated_samples - known, n),
+			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
+			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
+}
+
 static void header(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	const struct cprof_data *d = p->d;
@@ -121,13 +173,8 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 			fmt_thousands(lostn, b2));
 		lost_where(out, d);
 	}
-	if (p->truncated_samples) {
-		const char *cg = cprof_meta_get(d, "call_graph");
-		bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;
-		fprintf(out, "# truncated stacks: %.1f%% of samples (%s)\n", pct(p->truncated_samples, p->total_samples),
-			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
-			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
-	}
+	if (p->truncated_samples)
+		truncation(out, p);
 	fputc('\n', out);
 }
 

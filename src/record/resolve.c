@@ -189,18 +189,6 @@ static int cmp_sample_time(const void *a, const void *b)
 	return x->time < y->time ? -1 : x->time > y->time;
 }
 
-static unsigned max_stack_sysctl(void)
-{
-	unsigned v = 127;
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_stack", "r");
-	if (fp) {
-		if (fscanf(fp, "%u", &v) != 1)
-			v = 127;
-		fclose(fp);
-	}
-	return v;
-}
-
 static void add_threads(struct cprof_data *d, const struct raw_store *s)
 {
 	/* One row per thread seen in a sample, named by its last COMM record,
@@ -247,7 +235,6 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	struct sym_split *split = sym_split_new();
 	VEC(uint32_t) frames = { 0 };
 	struct sym_frame out[MAX_INLINE];
-	unsigned max_stack = max_stack_sysctl();
 	memset(st, 0, sizeof *st);
 	if (!syms[0] || !syms[1]) {
 		symbolizer_free(syms[0]);
@@ -309,7 +296,7 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		const struct raw_sample *x = &s->samples.v[i];
 		const uint64_t *ips = s->ips.v + x->ip_off;
 		const struct ip_info *info = infos + x->ip_off;
-		uint32_t user_frames = 0, flags = 0;
+		uint32_t flags = 0;
 		frames.n = 0;
 		for (uint32_t k = 0; k < x->nips; k++) {
 			if (info[k].kind == IP_CONTEXT)
@@ -317,8 +304,6 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 			uint64_t ip = ips[k];
 			bool in_kernel = info[k].kind == IP_KERNEL, adjust = info[k].adjust;
 			const struct raw_mmap *m = info[k].map;
-			if (!in_kernel)
-				user_frames++;
 			const struct memo_entry *e = memo_find(&memo, m, ip, adjust, in_kernel);
 			if (!e) {
 				int n;
@@ -351,10 +336,13 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				vec_push(&frames, id);
 			}
 		}
-		/* The kernel's depth limit cuts only callchains it walked itself;
-		 * DWARF-unwound user frames are limited by the copy size instead. */
-		if ((x->callchain && !s->unwinder && user_frames >= max_stack) || x->truncated)
-			flags |= STACKF_TRUNCATED;
+		/* Which limit cut the stack, as the recorder saw it. */
+		if (x->cut & RAW_CUT_COPY)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_COPY;
+		if (x->cut & RAW_CUT_FRAMES)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_FRAMES;
+		if (x->cut & RAW_CUT_KERNEL)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_KERNEL;
 		if (x->mem_slot) {
 			s->mem_stack_out[x->mem_slot - 1] = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
 			continue;

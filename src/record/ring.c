@@ -342,6 +342,8 @@ void raw_store_release(struct raw_store *s)
 	vec_release(&s->lost_by_ring);
 	vec_release(&s->lost_times);
 	vec_release(&s->ring_seen);
+	free(s->unwind_pcs);
+	free(s->unwind_exact);
 }
 
 /* The time of the newest record seen in the current ring. */
@@ -426,31 +428,38 @@ static uint64_t take64(struct cur *c)
 /* The sample_id trailer of non-sample records: TID, TIME, IDENTIFIER (last). */
 #define TRAILER_SIZE 24
 
-#define MAX_UNWIND 512
-
 /* Append the user part of a DWARF-mode sample: unwind the copied stack. A
  * frame the unwinder found exact (after a signal) gets a context marker in
  * front of it, so the finishing pass looks it up without the -1 applied to
  * return addresses. */
-static void append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
-			   const uint8_t *stack, size_t stack_len, bool whole_stack)
+void raw_store_append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
+			      const uint8_t *stack, size_t stack_len, bool whole_stack)
 {
-	uint64_t pcs[MAX_UNWIND];
-	bool exact[MAX_UNWIND];
-	bool truncated;
+	int max = s->max_stack ? (int)s->max_stack : RAW_MAX_STACK;
+	if (!s->unwind_pcs) {
+		s->unwind_pcs = xmalloc((size_t)max * sizeof *s->unwind_pcs);
+		s->unwind_exact = xmalloc((size_t)max * sizeof *s->unwind_exact);
+	}
+	uint64_t *pcs = s->unwind_pcs;
+	bool *exact = s->unwind_exact;
+	enum unwind_cut cut;
 	int n = unwinder_unwind(s->unwinder, x->pid, x->tid, regs, nregs, stack, stack_len, whole_stack, pcs, exact,
-				MAX_UNWIND, &truncated);
-	vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
+				max, &cut);
+	vec_reserve(&s->ips, s->ips.n + 2 * (size_t)n + 1);
+	s->ips.v[s->ips.n++] = (uint64_t)PERF_CONTEXT_USER;
 	x->nips++;
 	for (int i = 0; i < n; i++) {
 		if (i > 0 && exact[i]) {
-			vec_push(&s->ips, (uint64_t)PERF_CONTEXT_USER);
+			s->ips.v[s->ips.n++] = (uint64_t)PERF_CONTEXT_USER;
 			x->nips++;
 		}
-		vec_push(&s->ips, pcs[i]);
+		s->ips.v[s->ips.n++] = pcs[i];
 		x->nips++;
 	}
-	x->truncated = truncated;
+	if (cut == UNWIND_CUT_COPY)
+		x->cut |= RAW_CUT_COPY;
+	else if (cut == UNWIND_CUT_FRAMES)
+		x->cut |= RAW_CUT_FRAMES;
 }
 
 static void add_sample(struct raw_store *s, const struct perf_event_header *hdr, struct cur *c)
@@ -471,18 +480,21 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 			return;
 		}
 		const uint64_t *chain = (const uint64_t *)(const void *)c->p;
-		uint64_t keep = nr;
-		if (s->unwinder) {
+		uint64_t keep = nr, addrs = 0;
+		for (uint64_t i = 0; i < nr; i++) {
+			uint64_t v;
+			memcpy(&v, chain + i, 8);
 			/* User frames come from unwinding: keep the kernel part only. */
-			for (uint64_t i = 0; i < nr; i++) {
-				uint64_t v;
-				memcpy(&v, chain + i, 8);
-				if (v == (uint64_t)PERF_CONTEXT_USER) {
-					keep = i;
-					break;
-				}
+			if (s->unwinder && v == (uint64_t)PERF_CONTEXT_USER) {
+				keep = i;
+				break;
 			}
+			addrs += v < (uint64_t)PERF_CONTEXT_MAX;
 		}
+		/* The kernel stops storing addresses at its limit (context markers
+		 * are not counted): a chain that reached it was cut there. */
+		if (s->chain_max && addrs >= s->chain_max)
+			x.cut |= s->chain_max_asked ? RAW_CUT_FRAMES : RAW_CUT_KERNEL;
 		if (keep) {
 			vec_reserve(&s->ips, s->ips.n + keep);
 			memcpy(s->ips.v + s->ips.n, c->p, keep * 8);
@@ -521,7 +533,7 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 			uint64_t regs[32];
 			memcpy(regs, regs_at, nregs * 8);
 			/* dyn < size: the copy stopped at the end of the stack. */
-			append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size, dyn < size);
+			raw_store_append_unwound(s, &x, regs, nregs, stack, dyn < size ? dyn : size, dyn < size);
 		}
 	}
 	if (c->bad) {
@@ -615,6 +627,11 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		memcpy(&t.time, b + 24, 8);
 		if (s->unwinder && !t.exit && t.pid != t.ppid && t.pid == t.tid)
 			unwinder_fork(s->unwinder, t.pid, t.ppid);
+		/* A process's end (its main thread's EXIT): its libdw session is
+		 * no longer needed, and a long recording of a program that starts
+		 * many processes must not keep them all. */
+		if (s->unwinder && t.exit && t.pid == t.tid)
+			unwinder_exit(s->unwinder, t.pid);
 		vec_push(&s->tasks, t);
 		break;
 	}

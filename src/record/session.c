@@ -413,11 +413,17 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 				     .call_graph = o->call_graph, .stack_size = o->stack_size,
 				     .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
 				     .inherit = true,
-				     .enable_on_exec = o->attach_pid == 0, .exclude_kernel = false };
+				     .enable_on_exec = o->attach_pid == 0, .exclude_kernel = false,
+				     .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0 };
 	struct perf_event_attr attr;
 	perf_attr_init(&attr, &po);
 	st.sample_type = attr.sample_type;
 	st.regs_mask = attr.sample_regs_user;
+	/* The limits a stack can meet, to say later which one cut it. */
+	unsigned sysctl_max_stack = perf_max_stack_sysctl();
+	st.chain_max = po.max_stack ? po.max_stack : sysctl_max_stack;
+	st.chain_max_asked = po.max_stack != 0;
+	st.max_stack = o->call_graph == CALL_GRAPH_DWARF && o->max_stack ? o->max_stack : RAW_MAX_STACK;
 	if (o->call_graph == CALL_GRAPH_DWARF) {
 		st.unwinder = unwinder_new();
 		for (size_t i = 0; i < st.mmaps.n; i++) /* attached: what is mapped already */
@@ -620,6 +626,10 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		cprof_meta_setf(&d, "call_graph", "dwarf,%u", o->stack_size);
 	else
 		cprof_meta_set(&d, "call_graph", o->call_graph == CALL_GRAPH_FP ? "fp" : "none");
+	if (o->call_graph != CALL_GRAPH_NONE) {
+		cprof_meta_setf(&d, "max_stack", "%u", o->call_graph == CALL_GRAPH_DWARF ? st.max_stack : st.chain_max);
+		cprof_meta_setf(&d, "kernel_max_stack", "%u", sysctl_max_stack);
+	}
 	if (st.unwinder) {
 		struct unwinder_stats us;
 		unwinder_get_stats(st.unwinder, &us);

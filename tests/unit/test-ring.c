@@ -303,6 +303,24 @@ TEST(callchain_length_checked)
 	raw_store_release(&s);
 }
 
+/* A callchain that reached the kernel's limit was cut there: by the frame
+ * limit when --max-stack set it, else by kernel.perf_event_max_stack.
+ * Context markers do not count. */
+TEST(callchain_cut_at_the_kernel_limit)
+{
+	uint8_t rec[1024];
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN, .chain_max = 9 };
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 1, 9)); /* marker + 8 addresses */
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 2, 10)); /* marker + 9 */
+	s.chain_max_asked = true;
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 3, 12));
+	ASSERT_EQ(s.samples.n, 3);
+	ASSERT_EQ(s.samples.v[0].cut, 0);
+	ASSERT_EQ(s.samples.v[1].cut, RAW_CUT_KERNEL);
+	ASSERT_EQ(s.samples.v[2].cut, RAW_CUT_FRAMES);
+	raw_store_release(&s);
+}
+
 /* Where samples were lost: per ring, and bursts merged in a short list. */
 TEST(lost_places)
 {
@@ -351,8 +369,25 @@ TEST(lost_places)
 	ASSERT_EQ(t.lost_times.v[1].last, 10 * sec + 50000000);
 	ASSERT_EQ(t.lost_times.v[1].count, 3);
 	raw_store_release(&t);
+	/* A burst starts at the ring's last sample before the loss. */
+	struct raw_store u = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t srec[256];
+	u.cur_ring = 1;
+	raw_store_add(&u, srec, make_sample(srec, 1, 1, 3 * sec, 2));
+	u.cur_ring = 0;
+	raw_store_add(&u, srec, make_sample(srec, 1, 1, 5 * sec, 2));
+	uint64_t n = 9, t6 = 6 * sec;
+	memcpy(rec + 16, &n, 8);
+	memcpy(rec + 48 - 16, &t6, 8);
+	raw_store_add(&u, rec, 48);
+	ASSERT_EQ(u.lost_times.n, 1);
+	ASSERT_EQ(u.lost_times.v[0].first, 5 * sec);
+	ASSERT_EQ(u.lost_times.v[0].last, 6 * sec);
+	ASSERT_EQ(u.lost_by_ring.v[0], 9);
+	raw_store_release(&u);
 	raw_store_release(&s);
 }
 
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
-	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked), T(lost_places))
+	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
+	  T(callchain_cut_at_the_kernel_limit), T(lost_places))
