@@ -53,6 +53,7 @@ enum section_type {
 	SECTION_SAMPLES = 7, /* SMP_* records */
 	SECTION_MAPS = 8,    /* MA_* records */
 	SECTION_CODE = 9,    /* machine code, line rows and inline ranges of the hottest functions (CODE_*) */
+	SECTION_SAMPLE_COUNTS = 10, /* u32 per sample: samples it stands for (absent: 1 each) */
 	/* Memory profile (record --mem); present only in such recordings. */
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */

@@ -11,7 +11,9 @@
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s)
 {
 	const struct cprof_event *e = &d->events.v[s->event];
-	return strcmp(cprof_str(d, e->unit), "samples") == 0 ? s->period : 1;
+	if (strcmp(cprof_str(d, e->unit), "samples") == 0)
+		return s->period;
+	return cprof_sample_count(d, s);
 }
 
 int profile_find_event(const struct cprof_data *d, const char *name)

@@ -149,6 +149,7 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 			fprintf(out, ", \"%s\": null", keys[i]);
 	}
 	fputc('}', out);
+	meta_u64(out, d, "sample_merge_ns", "sample_merge_ns");
 	meta_u64(out, d, "recorder_cpu_ns", "recorder_cpu_ns");
 	meta_u64(out, d, "workload_cpu_ns", "workload_cpu_ns");
 	meta_u64(out, d, "finish_cpu_ns", "finish_cpu_ns");

@@ -3,6 +3,7 @@
  * what it cost, the top functions, and optionally the call tree and threads.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,6 +91,17 @@ static unsigned meta_uint(const struct cprof_data *d, const char *key, unsigned 
 	return s && parse_u64(s, &v) == 0 && v <= UINT32_MAX ? (unsigned)v : dflt;
 }
 
+/* "12.3%", or "<0.1%" for a share too small to show but not none. */
+static const char *share(char buf[16], uint64_t v, uint64_t total)
+{
+	double x = pct(v, total);
+	if (v && x < 0.05)
+		snprintf(buf, 16, "<0.1%%");
+	else
+		snprintf(buf, 16, "%.1f%%", x);
+	return buf;
+}
+
 /* The share of truncated stacks, and for each limit that cut them what it
  * was and how to get past it. */
 static void truncation(FILE *out, const struct profile *p)
@@ -100,37 +112,39 @@ static void truncation(FILE *out, const struct profile *p)
 	unsigned size = dwarf && cg[5] == ',' ? (unsigned)strtoul(cg + 6, NULL, 10) : 0;
 	unsigned kmax = meta_uint(d, "kernel_max_stack", 0), fmax = meta_uint(d, "max_stack", 0);
 	uint64_t n = p->total_samples;
-	fprintf(out, "# truncated stacks: %.1f%% of samples\n", pct(p->truncated_samples, n));
+	char b[16], c[32];
+	fprintf(out, "# truncated stacks: %s of samples (%s)\n", share(b, p->truncated_samples, n),
+		fmt_thousands(p->truncated_samples, c));
 	if (p->cut_copy) {
 		if (size >= 65528)
-			fprintf(out, "#   %.1f%% deeper than the %u-byte stack copy, the most the kernel copies: "
+			fprintf(out, "#   %s deeper than the %u-byte stack copy, the most the kernel copies: "
 				     "for deeper stacks record with -g, on code built with -fno-omit-frame-pointer\n",
-				pct(p->cut_copy, n), size);
+				share(b, p->cut_copy, n), size);
 		else if (size)
-			fprintf(out, "#   %.1f%% deeper than the %u-byte stack copy: record with a larger copy, "
-				     "up to --call-graph dwarf,65528\n", pct(p->cut_copy, n), size);
+			fprintf(out, "#   %s deeper than the %u-byte stack copy: record with a larger copy, "
+				     "up to --call-graph dwarf,65528\n", share(b, p->cut_copy, n), size);
 		else
-			fprintf(out, "#   %.1f%% deeper than the stack copy: record with --call-graph dwarf,65528\n",
-				pct(p->cut_copy, n));
+			fprintf(out, "#   %s deeper than the stack copy: record with --call-graph dwarf,65528\n",
+				share(b, p->cut_copy, n));
 	}
 	if (p->cut_frames) {
 		if (dwarf || !kmax)
-			fprintf(out, "#   %.1f%% cut at --max-stack %u frames: record with a larger --max-stack\n",
-				pct(p->cut_frames, n), fmax);
+			fprintf(out, "#   %s cut at --max-stack %u frames: record with a larger --max-stack\n",
+				share(b, p->cut_frames, n), fmax);
 		else
-			fprintf(out, "#   %.1f%% cut at --max-stack %u frames: record with a larger --max-stack "
-				     "(up to kernel.perf_event_max_stack, %u)\n", pct(p->cut_frames, n), fmax, kmax);
+			fprintf(out, "#   %s cut at --max-stack %u frames: record with a larger --max-stack "
+				     "(up to kernel.perf_event_max_stack, %u)\n", share(b, p->cut_frames, n), fmax, kmax);
 	}
 	if (p->cut_kernel) {
 		unsigned want = kmax < 1024 ? 1024 : kmax * 2;
-		fprintf(out, "#   %.1f%% cut at kernel.perf_event_max_stack (%u frames), the deepest %s the "
+		fprintf(out, "#   %s cut at kernel.perf_event_max_stack (%u frames), the deepest %s the "
 			     "kernel walks: raise it with 'sysctl kernel.perf_event_max_stack=%u' and record again\n",
-			pct(p->cut_kernel, n), kmax, dwarf ? "kernel stack" : "frame-pointer stack", want);
+			share(b, p->cut_kernel, n), kmax, dwarf ? "kernel stack" : "frame-pointer stack", want);
 	}
 	/* Recordings from before the causes were stored say only "truncated". */
 	uint64_t known = p->cut_copy + p->cut_frames + p->cut_kernel;
 	if (known < p->truncated_samples)
-		fprintf(out, "#   %.1f%% %s\n", pct(p->truncated_samples - known, n),
+		fprintf(out, "#   %s %s\n", share(b, p->truncated_samples - known, n),
 			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
 			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
 }
@@ -172,6 +186,16 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
 			fmt_thousands(lostn, b2));
 		lost_where(out, d);
+	}
+	const char *merge = cprof_meta_get(d, "sample_merge_ns");
+	uint64_t merge_ns = 0, budget = 0;
+	if (merge && parse_u64(merge, &merge_ns) == 0 && merge_ns) {
+		const char *b = cprof_meta_get(d, "sample_budget");
+		if (!b || parse_u64(b, &budget) < 0)
+			budget = 0;
+		fprintf(out, "# merged:   samples of one thread and stack within %.3g s share a record, to bound memory "
+			     "(more than %s samples); counts and weights are exact\n",
+			(double)merge_ns / 1e9, fmt_thousands(budget, b1));
 	}
 	if (p->truncated_samples)
 		truncation(out, p);

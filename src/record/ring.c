@@ -344,6 +344,176 @@ void raw_store_release(struct raw_store *s)
 	vec_release(&s->ring_seen);
 	free(s->unwind_pcs);
 	free(s->unwind_exact);
+	vec_release(&s->stacks);
+	free(s->stack_idx.slot);
+	free(s->gen_idx.slot);
+	vec_release(&s->gens);
+}
+
+/* Open addressing over items kept elsewhere (slot = index + 1). */
+static void idx_grow(struct hashidx *ix, size_t items, uint64_t (*hash)(const void *, uint32_t), const void *ctx)
+{
+	if ((items + 1) * 2 <= ix->cap)
+		return;
+	size_t cap = ix->cap ? ix->cap * 2 : 1024;
+	free(ix->slot);
+	ix->slot = xcalloc(cap, sizeof *ix->slot);
+	ix->cap = cap;
+	for (uint32_t i = 0; i < items; i++) {
+		size_t k = hash(ctx, i) & (cap - 1);
+		while (ix->slot[k])
+			k = (k + 1) & (cap - 1);
+		ix->slot[k] = i + 1;
+	}
+}
+
+static uint64_t pid_hash(uint32_t pid)
+{
+	return (uint64_t)pid * 0x9e3779b97f4a7c15ULL >> 20;
+}
+
+static uint64_t gen_item_hash(const void *ctx, uint32_t i)
+{
+	const struct raw_store *s = ctx;
+	return pid_hash(s->gens.v[i].pid);
+}
+
+/* A process's generation: bumped when its code changes under the same
+ * addresses (exec, or a mapping replacing another), so interned stacks
+ * never mix code from before and after. */
+static uint32_t *gen_of(struct raw_store *s, uint32_t pid)
+{
+	struct hashidx *ix = &s->gen_idx;
+	if (ix->cap)
+		for (size_t k = pid_hash(pid) & (ix->cap - 1); ix->slot[k]; k = (k + 1) & (ix->cap - 1))
+			if (s->gens.v[ix->slot[k] - 1].pid == pid)
+				return &s->gens.v[ix->slot[k] - 1].gen;
+	idx_grow(ix, s->gens.n, gen_item_hash, s);
+	vec_reserve(&s->gens, s->gens.n + 1);
+	s->gens.v[s->gens.n].pid = pid;
+	s->gens.v[s->gens.n].gen = 0;
+	size_t k = pid_hash(pid) & (ix->cap - 1);
+	while (ix->slot[k])
+		k = (k + 1) & (ix->cap - 1);
+	ix->slot[k] = (uint32_t)++s->gens.n;
+	return &s->gens.v[s->gens.n - 1].gen;
+}
+
+static uint64_t stack_hash(const uint64_t *ips, uint32_t n, uint32_t pid, uint32_t gen)
+{
+	uint64_t h = (((uint64_t)pid << 32) ^ gen ^ n) * 0x9e3779b97f4a7c15ULL;
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ ips[i]) * 0x100000001b3ULL ^ (h >> 29);
+	return h;
+}
+
+static uint64_t stack_item_hash(const void *ctx, uint32_t i)
+{
+	const struct raw_store *s = ctx;
+	const struct raw_stack *st = &s->stacks.v[i];
+	return stack_hash(s->ips.v + st->off, st->n, st->pid, st->gen);
+}
+
+/* The sample's addresses were appended to ips: keep them only if no
+ * identical stack of the same process (generation) is stored already. */
+static void intern_stack(struct raw_store *s, struct raw_sample *x)
+{
+	uint32_t gen = *gen_of(s, x->pid);
+	const uint64_t *ips = s->ips.v + x->ip_off;
+	uint64_t h = stack_hash(ips, x->nips, x->pid, gen);
+	struct hashidx *ix = &s->stack_idx;
+	if (ix->cap)
+		for (size_t k = h & (ix->cap - 1); ix->slot[k]; k = (k + 1) & (ix->cap - 1)) {
+			const struct raw_stack *st = &s->stacks.v[ix->slot[k] - 1];
+			if (st->n == x->nips && st->pid == x->pid && st->gen == gen &&
+			    memcmp(s->ips.v + st->off, ips, x->nips * sizeof *ips) == 0) {
+				s->ips.n = x->ip_off;
+				x->ip_off = st->off;
+				return;
+			}
+		}
+	idx_grow(ix, s->stacks.n, stack_item_hash, s);
+	vec_push(&s->stacks, ((struct raw_stack){ x->ip_off, x->nips, x->pid, gen }));
+	size_t k = h & (ix->cap - 1);
+	while (ix->slot[k])
+		k = (k + 1) & (ix->cap - 1);
+	ix->slot[k] = (uint32_t)s->stacks.n;
+}
+
+/* Samples that may merge: same thread, stack, mode, event and cut, and slot. */
+static uint64_t merge_key_hash(const struct raw_sample *x, uint64_t slot)
+{
+	uint64_t h = ((uint64_t)x->tid << 32 | x->pid) * 0x9e3779b97f4a7c15ULL;
+	h = (h ^ x->ip_off ^ (uint64_t)x->nips << 40) * 0x100000001b3ULL;
+	h = (h ^ slot ^ (uint64_t)x->mode << 56 ^ (uint64_t)x->cut << 48 ^ (uint64_t)x->callchain << 47 ^
+	     (uint64_t)x->event << 24) *
+	    0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 31);
+}
+
+static bool merge_same(const struct raw_sample *a, const struct raw_sample *b)
+{
+	return a->pid == b->pid && a->tid == b->tid && a->ip_off == b->ip_off && a->nips == b->nips &&
+	       a->mode == b->mode && a->event == b->event && a->cut == b->cut && a->callchain == b->callchain &&
+	       !a->mem_slot && !b->mem_slot;
+}
+
+static uint64_t slot_of(const struct raw_store *s, uint64_t time)
+{
+	return time > s->time0 ? (time - s->time0) / s->merge_ns : 0;
+}
+
+/* Merge, in place and keeping the order of first appearance, the samples
+ * that share a key within a slot of merge_ns. */
+static void merge_samples(struct raw_store *s)
+{
+	size_t n = s->samples.n, cap = 1024;
+	while (cap < 2 * n)
+		cap *= 2;
+	uint32_t *slot = xcalloc(cap, sizeof *slot);
+	struct raw_sample *v = s->samples.v;
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct raw_sample *x = &v[i];
+		uint64_t sl = slot_of(s, x->time);
+		size_t k = merge_key_hash(x, sl) & (cap - 1);
+		for (; slot[k]; k = (k + 1) & (cap - 1)) {
+			struct raw_sample *y = &v[slot[k] - 1];
+			if (merge_same(x, y) && slot_of(s, y->time) == sl)
+				break;
+		}
+		if (slot[k] && !x->mem_slot) {
+			struct raw_sample *y = &v[slot[k] - 1];
+			y->period += x->period;
+			y->merged += x->merged + 1;
+			if (x->time < y->time)
+				y->time = x->time;
+			continue;
+		}
+		v[out] = *x;
+		slot[k] = (uint32_t)(out + 1);
+		out++;
+	}
+	free(slot);
+	s->samples.n = out;
+	s->merges++;
+}
+
+/* At the budget: merge at the current slot, then at doubled slots until
+ * half the budget is free for what comes next. */
+static void bound_samples(struct raw_store *s)
+{
+	uint64_t budget = s->sample_budget ? s->sample_budget : RAW_SAMPLE_BUDGET;
+	if (s->samples.n < budget)
+		return;
+	if (!s->merge_ns)
+		s->merge_ns = RAW_MERGE_FIRST_NS;
+	merge_samples(s);
+	/* Stacks that never repeat cannot merge; ~36 days is the end of it. */
+	while (s->samples.n > budget / 2 && s->merge_ns < (1ULL << 51)) {
+		s->merge_ns *= 2;
+		merge_samples(s);
+	}
 }
 
 /* The time of the newest record seen in the current ring. */
@@ -542,7 +712,11 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 		return;
 	}
 	ring_saw(s, x.time);
+	intern_stack(s, &x);
+	if (!s->merge_ns && (!s->time0 || x.time < s->time0))
+		s->time0 = x.time; /* slots count from here once merging starts */
 	vec_push(&s->samples, x);
+	bound_samples(s);
 }
 
 static uint64_t trailer_time(const uint8_t *rec, size_t len)
@@ -590,6 +764,16 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		}
 		if (s->unwinder)
 			unwinder_add_map(s->unwinder, m.pid, m.path, m.start, m.len, m.pgoff);
+		/* Other code where this process had code before: stacks from now
+		 * on are not the same stacks, even at the same addresses. */
+		for (size_t i = 0; i < s->mmaps.n; i++) {
+			const struct raw_mmap *o = &s->mmaps.v[i];
+			if (o->pid == m.pid && o->start < m.start + m.len && m.start < o->start + o->len &&
+			    (o->start != m.start || o->pgoff != m.pgoff || strcmp(o->path, m.path) != 0)) {
+				(*gen_of(s, m.pid))++;
+				break;
+			}
+		}
 		vec_push(&s->mmaps, m);
 		break;
 	}
@@ -608,8 +792,11 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		memcpy(cm.comm, b + 16, n);
 		cm.comm[n] = 0;
 		cm.exec = hdr->misc & PERF_RECORD_MISC_COMM_EXEC;
-		if (s->unwinder && (hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid)
-			unwinder_exec(s->unwinder, cm.pid);
+		if ((hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid) {
+			(*gen_of(s, cm.pid))++;
+			if (s->unwinder)
+				unwinder_exec(s->unwinder, cm.pid);
+		}
 		vec_push(&s->comms, cm);
 		break;
 	}

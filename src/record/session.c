@@ -424,6 +424,11 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	st.chain_max = po.max_stack ? po.max_stack : sysctl_max_stack;
 	st.chain_max_asked = po.max_stack != 0;
 	st.max_stack = o->call_graph == CALL_GRAPH_DWARF && o->max_stack ? o->max_stack : RAW_MAX_STACK;
+	/* How many samples are kept one by one before merging (cprof-record(1),
+	 * ENVIRONMENT); lowered by the tests to reach merging quickly. */
+	const char *budget = getenv("CPROF_SAMPLE_BUDGET");
+	uint64_t bv;
+	st.sample_budget = budget && parse_u64(budget, &bv) == 0 && bv >= 16 ? bv : RAW_SAMPLE_BUDGET;
 	if (o->call_graph == CALL_GRAPH_DWARF) {
 		st.unwinder = unwinder_new();
 		for (size_t i = 0; i < st.mmaps.n; i++) /* attached: what is mapped already */
@@ -619,6 +624,9 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	cprof_meta_setf(&d, "queue_limit_bytes", "%u", QUEUE_LIMIT);
 	cprof_meta_setf(&d, "queue_full", "%" PRIu64, qstats.full);
 	cprof_meta_set(&d, "drain_priority", drain_prio_names[drain_prio_got]);
+	cprof_meta_setf(&d, "sample_budget", "%" PRIu64, st.sample_budget);
+	if (st.merge_ns)
+		cprof_meta_setf(&d, "sample_merge_ns", "%" PRIu64, st.merge_ns);
 	cprof_meta_setf(&d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&ru1) - rusage_ns(&ru0));
 	cprof_meta_setf(&d, "workload_cpu_ns", "%" PRIu64, workload_cpu);
 	cprof_meta_setf(&d, "cpus", "%d", ncpus);
@@ -673,7 +681,9 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	size_t written = 0;
 	r = cprof_data_write(&d, &data_out, &written, err);
 	res->bytes = written;
-	res->samples = d.samples.n;
+	res->samples = 0;
+	for (size_t i = 0; i < d.samples.n; i++)
+		res->samples += i < d.sample_counts.n ? d.sample_counts.v[i] : 1;
 	res->interrupted = stop_requests > 0;
 	res->lost = st.lost_records + st.lost_samples;
 	res->drain_fifo = drain_prio_got == PRIO_FIFO;

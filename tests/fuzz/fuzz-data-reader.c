@@ -209,6 +209,7 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 						STACKF_TRUNCATED | STACKF_CUT_KERNEL, STACKF_TRUNCATED };
 		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), cut[i % 5]);
 		vec_push(&d.samples, s);
+		vec_push(&d.sample_counts, 1 + (uint32_t)(i % 3)); /* merged samples (section 9) */
 	}
 	struct cprof_map m = { .start = 1, .len = 2, .path = cprof_intern(&d, "/x") };
 	vec_push(&d.maps, m);

@@ -321,6 +321,70 @@ TEST(callchain_cut_at_the_kernel_limit)
 	raw_store_release(&s);
 }
 
+/* Stacks are stored once and shared; a process's exec starts them anew. */
+TEST(stacks_interned)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[1024];
+	for (int i = 0; i < 100; i++)
+		raw_store_add(&s, rec, make_sample(rec, 7, 7, (uint64_t)i, i % 2 ? 5 : 9));
+	ASSERT_EQ(s.samples.n, 100);
+	ASSERT_EQ(s.stacks.n, 2);
+	ASSERT_EQ(s.ips.n, 5 + 9);
+	ASSERT_EQ(s.samples.v[1].ip_off, s.samples.v[99].ip_off);
+	ASSERT(s.samples.v[0].ip_off != s.samples.v[1].ip_off);
+	/* Another process with the same addresses: its own stack. */
+	raw_store_add(&s, rec, make_sample(rec, 8, 8, 200, 5));
+	ASSERT_EQ(s.stacks.n, 3);
+	/* exec: same pid, same addresses, other code. */
+	memset(rec, 0, sizeof rec);
+	struct perf_event_header h = { PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, 0 };
+	memcpy(rec, &h, 8);
+	uint32_t pid = 7;
+	memcpy(rec + 8, &pid, 4);
+	memcpy(rec + 12, &pid, 4);
+	strcpy((char *)rec + 16, "new");
+	raw_store_add(&s, rec, add_trailer(rec, 16 + 16, pid, 300));
+	raw_store_add(&s, rec, make_sample(rec, 7, 7, 400, 5));
+	ASSERT_EQ(s.stacks.n, 4);
+	raw_store_add(&s, rec, make_sample(rec, 7, 7, 401, 5));
+	ASSERT_EQ(s.stacks.n, 4);
+	raw_store_release(&s);
+}
+
+/* Past the budget, samples of one thread and stack close in time merge:
+ * memory stays bounded, counts and periods add up exactly. */
+TEST(samples_merge_past_the_budget)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN, .sample_budget = 64 };
+	uint8_t rec[1024];
+	uint64_t want[2][3] = { { 0 } };
+	for (int i = 0; i < 5000; i++) {
+		uint32_t tid = 10 + (uint32_t)(i % 2), depth = 3 + (uint32_t)(i % 3);
+		raw_store_add(&s, rec, make_sample(rec, 10, tid, 1000000ULL * (uint64_t)i, depth));
+		want[i % 2][i % 3]++;
+		ASSERT(s.samples.n <= 64);
+	}
+	ASSERT(s.merge_ns >= RAW_MERGE_FIRST_NS);
+	ASSERT(s.merges > 0);
+	uint64_t got[2][3] = { { 0 } }, total = 0;
+	for (size_t i = 0; i < s.samples.n; i++) {
+		const struct raw_sample *x = &s.samples.v[i];
+		uint64_t n = x->merged + 1;
+		ASSERT_EQ(x->period, 1001001 * n);
+		got[x->tid - 10][x->nips - 3] += n;
+		total += n;
+	}
+	ASSERT_EQ(total, 5000);
+	for (int t = 0; t < 2; t++)
+		for (int k = 0; k < 3; k++)
+			ASSERT_EQ(got[t][k], want[t][k]);
+	/* Records start where their first sample was: in time order. */
+	for (size_t i = 1; i < s.samples.n; i++)
+		ASSERT(s.samples.v[i].time / s.merge_ns >= s.samples.v[i - 1].time / s.merge_ns);
+	raw_store_release(&s);
+}
+
 /* Where samples were lost: per ring, and bursts merged in a short list. */
 TEST(lost_places)
 {
@@ -390,4 +454,4 @@ TEST(lost_places)
 
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
-	  T(callchain_cut_at_the_kernel_limit), T(lost_places))
+	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places))
