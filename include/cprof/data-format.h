@@ -53,6 +53,7 @@ enum section_type {
 	SECTION_SAMPLES = 7, /* SMP_* records */
 	SECTION_MAPS = 8,    /* MA_* records */
 	SECTION_CODE = 9,    /* machine code, line rows and inline ranges of the hottest functions (CODE_*) */
+	SECTION_SAMPLE_COUNTS = 10, /* u32 per sample: samples it stands for (absent: 1 each) */
 	/* Memory profile (record --mem); present only in such recordings. */
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
@@ -107,6 +108,10 @@ enum section_type {
 /* SECTION_STACKS: the word holding the frame count also carries flags. */
 #define STACK_COUNT_MASK 0x00ffffffu
 #define STACKF_TRUNCATED 0x80000000u /* the unwinder stopped early */
+/* Which limit cut it (any of them; none set in files from before they existed): */
+#define STACKF_CUT_COPY 0x40000000u   /* DWARF: the stack copy (--call-graph dwarf,SIZE) */
+#define STACKF_CUT_FRAMES 0x20000000u /* the frame limit (record --max-stack) */
+#define STACKF_CUT_KERNEL 0x10000000u /* the kernel's kernel.perf_event_max_stack */
 
 /* SECTION_SAMPLES record (32 bytes). */
 #define SMP_TIME 0     /* u64 CLOCK_MONOTONIC ns */

@@ -119,6 +119,10 @@ struct cprof_data {
 	VEC(uint32_t) stack_words;         /* n|flags, frames[n], ... */
 	VEC(uint32_t) stack_offset;        /* stack i starts at stack_words.v[stack_offset.v[i]] */
 	VEC(struct cprof_sample) samples;
+	/* How many samples each one stands for, parallel to samples; empty
+	 * when every sample is one (see profile_sample_count()). A long
+	 * recording merges samples of one thread and stack taken close in time. */
+	VEC(uint32_t) sample_counts;
 	VEC(struct cprof_map) maps;
 	/* Dedup indexes, built lazily by the add functions. */
 	struct hashidx str_idx, frame_idx, stack_idx;
@@ -151,6 +155,14 @@ void cprof_meta_setf(struct cprof_data *d, const char *key, const char *fmt, ...
 uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f);
 /* frames[0] is the leaf. */
 uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t n, uint32_t flags);
+
+/* How many samples s stands for: 1, or more where a long recording merged
+ * samples (sample_counts). s must point into d->samples. */
+static inline uint32_t cprof_sample_count(const struct cprof_data *d, const struct cprof_sample *s)
+{
+	size_t i = (size_t)(s - d->samples.v);
+	return i < d->sample_counts.n ? d->sample_counts.v[i] : 1;
+}
 
 /* Lookups. */
 const char *cprof_meta_get(const struct cprof_data *d, const char *key); /* NULL if absent */

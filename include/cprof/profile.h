@@ -51,6 +51,10 @@ struct profile {
 	const struct cprof_data *d;
 	int event;                /* the event that was kept */
 	uint64_t total_weight, total_samples, truncated_samples;
+	/* Of the truncated samples, those cut by each limit (STACKF_CUT_*):
+	 * the stack copy, the frame limit, the kernel's limit; the rest (files
+	 * from before the causes were recorded) by none known. */
+	uint64_t cut_copy, cut_frames, cut_kernel;
 	uint64_t first_time, last_time;
 	VEC(struct profile_func) funcs;
 	uint32_t *frame_func;     /* frame index -> func index */
@@ -83,7 +87,9 @@ void profile_lines_release(struct profile_lines *pl);
 /* Line indexes sorted by self (total = false) or total weight, heaviest first; caller frees. */
 uint32_t *profile_lines_sorted(const struct profile_lines *pl, bool total, size_t *ret_n);
 
-/* Samples a sample stands for: 1 for a real sample, its count for folded input. */
+/* Samples a sample stands for: 1 for a real sample, or more where a long
+ * recording merged samples (cprof_data.sample_counts), its count for folded
+ * input. s must point into d->samples. */
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s);
 /* Event index by name, or -1. */
 int profile_find_event(const struct cprof_data *d, const char *name);

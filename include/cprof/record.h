@@ -44,9 +44,12 @@ struct perf_open_opts {
 	bool inherit;
 	bool enable_on_exec;
 	bool exclude_kernel;
+	uint32_t max_stack;        /* fp: attr.sample_max_stack, 0 = the kernel's default */
 };
 /* Fill attr for sampling as cprof does; see tech-notes on field choices. */
 void perf_attr_init(struct perf_event_attr *attr, const struct perf_open_opts *o);
+/* kernel.perf_event_max_stack: the deepest callchain the kernel walks. */
+unsigned perf_max_stack_sysctl(void);
 /* perf_event_open with FD_CLOEXEC; returns fd or -errno. */
 int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
 /* Explain a perf_event_open failure: cause and fix. */
@@ -56,16 +59,22 @@ int online_cpus(int **cpus, struct cprof_err *err) CPROF_WUR;
 
 /* ---- raw records (ring.c) ---- */
 struct raw_sample {
-	uint64_t time, period;
+	uint64_t time, period;  /* merged: the earliest time, the periods' sum */
 	uint32_t pid, tid;
 	uint32_t nips;     /* ips[ip_off .. ip_off + nips) in raw_store.ips */
+	uint32_t merged;   /* samples folded into this one besides itself */
 	uint64_t ip_off;
 	uint8_t mode;      /* PERF_RECORD_MISC_CPUMODE */
 	uint16_t event;    /* index into the recording's events (perf.data with several) */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
-	bool truncated;    /* the user stack was deeper than what was captured */
+	uint8_t cut;       /* RAW_CUT_*: why the stack is incomplete; 0 if it is not */
 	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
 };
+
+/* Why a sample's stack was cut short (any of them may apply). */
+#define RAW_CUT_COPY 1   /* DWARF: the user stack was deeper than the copy */
+#define RAW_CUT_FRAMES 2 /* the frame limit (--max-stack) */
+#define RAW_CUT_KERNEL 4 /* the kernel's callchain limit, kernel.perf_event_max_stack */
 
 struct raw_mmap {
 	uint64_t time, start, len, pgoff;
@@ -88,35 +97,118 @@ struct raw_comm {
 	bool exec;         /* set by an exec (PERF_RECORD_MISC_COMM_EXEC) */
 };
 
+/* Samples the kernel dropped, as it reported them: which ring (one per CPU)
+ * and when, as a time-ordered list of at most RAW_LOST_MAX bursts. */
+struct raw_lost {
+	uint64_t first, last; /* from the sample before the first loss to the last LOST record */
+	uint64_t count;
+};
+#define RAW_LOST_MAX 64
+
+/* A distinct stack of raw addresses (with context markers), stored once in
+ * raw_store.ips and shared by the samples that have it. */
+struct raw_stack {
+	uint64_t off;
+	uint32_t n, pid, gen;
+};
+
+/*
+ * Memory while recording is bounded: stacks are interned as they come, and
+ * samples are kept one by one up to a budget; past it, samples of the same
+ * thread, stack and mode in the same time slot are merged into one (counts
+ * and periods summed), the slot doubling until they fit in half the budget.
+ * 2^19 samples take 24 MiB and last 4.4 minutes at 2 x 999 Hz.
+ */
+#define RAW_SAMPLE_BUDGET (1u << 19)
+struct raw_gen {
+	uint32_t pid, gen;
+};
+#define RAW_MERGE_FIRST_NS 100000000ULL /* the first slot: 100 ms */
+
 struct raw_store {
 	VEC(struct raw_sample) samples;
 	VEC(uint64_t) ips;
+	VEC(struct raw_stack) stacks; /* interned; memory traces add theirs uninterned */
+	struct hashidx stack_idx;
+	struct hashidx gen_idx;       /* pid -> generation, in gens */
+	VEC(struct raw_gen) gens;
+	uint64_t sample_budget;       /* 0: RAW_SAMPLE_BUDGET */
+	uint64_t merge_ns;            /* the merge slot reached; 0 while every sample is kept */
+	uint64_t time0;               /* the first sample's time: slots count from it */
+	uint64_t merges;              /* times samples were merged */
 	VEC(struct raw_mmap) mmaps;
 	VEC(struct raw_task) tasks;
 	VEC(struct raw_comm) comms;
 	uint64_t lost_records;   /* PERF_RECORD_LOST: records the kernel could not write */
 	uint64_t lost_samples;   /* PERF_RECORD_LOST_SAMPLES */
+	VEC(uint64_t) lost_by_ring; /* both kinds, per ring index */
+	VEC(struct raw_lost) lost_times;
+	uint32_t cur_ring;       /* the ring of the record being parsed */
+	VEC(uint64_t) ring_seen; /* per ring: the newest sample's time */
 	uint64_t throttles;
 	uint64_t malformed;      /* records too short for their type: counted, skipped */
 	uint64_t sample_type;
 	uint64_t regs_mask;       /* attr.sample_regs_user */
 	struct unwinder *unwinder; /* set for --call-graph dwarf */
+	uint32_t max_stack;        /* DWARF: most user frames unwound (0: RAW_MAX_STACK) */
+	uint32_t chain_max;        /* the kernel's callchain limit in effect (0: not known) */
+	bool chain_max_asked;      /* ... set by --max-stack, not by the sysctl */
+	uint64_t *unwind_pcs;      /* max_stack entries each, for unwinding */
+	bool *unwind_exact;
 	uint32_t *mem_stack_out;   /* --mem: resolve stores the stack index of each mem_slot here */
 };
+/* The default frame limit in DWARF mode: more than the largest stack copy
+ * (65528 bytes, at least 8 bytes a frame) can hold, so the copy decides. */
+#define RAW_MAX_STACK 8192
 void raw_store_release(struct raw_store *s);
 /* Parse one perf record into the store. */
 void raw_store_add(struct raw_store *s, const void *rec, size_t len);
+/* Unwind a DWARF sample's stack copy (regs in perf order for
+ * UNWIND_REGS_MASK) with s->unwinder and append its user frames to x's ips,
+ * marked as record marks them; sets x->cut when a limit cut the stack. */
+void raw_store_append_unwound(struct raw_store *s, struct raw_sample *x, const uint64_t *regs, size_t nregs,
+			      const uint8_t *stack, size_t stack_len, bool whole_stack);
 
 struct ring {
 	int fd;
 	void *base;          /* header page + data */
 	size_t data_size;
-	uint8_t *scratch;    /* for records that wrap around the end */
+	uint64_t max_fill;   /* the most bytes found waiting at a drain */
 };
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
 void ring_unmap(struct ring *r);
-/* Copy every complete record out into the store; returns bytes consumed. */
-size_t ring_drain(struct ring *r, struct raw_store *s);
+/* True when the kernel has written records not yet drained. */
+bool ring_pending(const struct ring *r);
+
+/*
+ * The record queue between the thread that drains the rings and the
+ * worker that parses (and unwinds) the records into a raw store. Records
+ * keep their order; each is tagged with the index of its ring. The queue
+ * holds at most limit_bytes; beyond that draining stops, the rings fill and
+ * the kernel counts what it drops.
+ */
+struct rec_queue;
+struct rec_queue_stats {
+	uint64_t bytes;        /* copied out of the rings */
+	uint64_t peak_chunks;  /* most 1 MiB chunks in use at once */
+	uint64_t full;         /* times draining stopped at the limit */
+	uint64_t malformed;    /* rings abandoned at a header that was not a record */
+};
+struct rec_queue *rec_queue_new(size_t limit_bytes);
+/* Run the worker at this nice value (where permitted); before starting it. */
+void rec_queue_set_worker_nice(struct rec_queue *q, int nice);
+/* Start the worker, which owns st until rec_queue_finish(). */
+int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err *err) CPROF_WUR;
+/* Copy every complete record of r into q, tagged ring, and free its space
+ * in the ring; stops early when q is at its limit. Returns bytes taken. */
+size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q);
+/* Hand what was drained so far to the worker (chunks go over when full):
+ * at once, or if min_age_ns is not 0, only when none went for that long. */
+void rec_queue_flush(struct rec_queue *q, uint64_t min_age_ns);
+/* When q is at its limit, wait up to ms for the worker to free a chunk. */
+void rec_queue_wait_space(struct rec_queue *q, unsigned ms);
+/* Hand over the rest, wait until the worker parsed everything, free q. */
+void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats);
 
 /* ---- workload (launcher.c) ---- */
 struct workload {
@@ -138,6 +230,7 @@ struct record_opts {
 	uint64_t freq, period;
 	enum call_graph call_graph;
 	uint32_t stack_size;
+	uint32_t max_stack;    /* --max-stack, 0 = default (see cprof-record(1)) */
 	pid_t attach_pid;      /* -p, 0 = launch argv */
 	double duration;       /* seconds, 0 = until the workload ends */
 	unsigned mmap_pages;
@@ -154,6 +247,8 @@ struct record_result {
 	uint64_t samples, lost;
 	uint64_t bytes;        /* size of the data file written */
 	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
+	bool drain_fifo;       /* the draining thread ran SCHED_FIFO */
+	uint64_t queue_full;   /* times draining paused for the unwinding thread */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */

@@ -33,6 +33,23 @@ struct report_opts {
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
 uint32_t *report_sorted_funcs(const struct profile *p, enum sort_key key, size_t *ret_n);
 
+/* Where a recording lost samples (meta lost_by_cpu and lost_times). */
+struct report_lost_cpu {
+	int cpu;
+	uint64_t count;
+};
+struct report_lost_burst {
+	double start_s, end_s; /* from the start of the recording */
+	uint64_t count;
+};
+struct report_lost {
+	VEC(struct report_lost_cpu) cpus;
+	VEC(struct report_lost_burst) bursts; /* in time order */
+};
+/* Parse them; malformed entries are skipped. Release with report_lost_release(). */
+void report_lost_get(const struct cprof_data *d, struct report_lost *ret);
+void report_lost_release(struct report_lost *l);
+
 void report_text(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);

@@ -27,6 +27,15 @@ void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64
 void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid);
 /* pid called exec: its old mappings are gone. */
 void unwinder_exec(struct unwinder *u, uint32_t pid);
+/* pid exited: forget it (its libdw session and cached rows). */
+void unwinder_exit(struct unwinder *u, uint32_t pid);
+
+/* Why an unwound stack ended before its outermost frame. */
+enum unwind_cut {
+	UNWIND_WHOLE,      /* it did not: the walk reached the outermost frame */
+	UNWIND_CUT_COPY,   /* the walk needed stack above the copy the kernel took */
+	UNWIND_CUT_FRAMES, /* max frames were written */
+};
 
 /*
  * Unwind one sample. regs are the sampled user registers in perf order for
@@ -35,14 +44,15 @@ void unwinder_exec(struct unwinder *u, uint32_t pid);
  * frames (the first, and frames interrupted by a signal) are flagged in
  * exact[]. whole_stack says the copy reached the end of the stack mapping
  * (the kernel copied less than asked), so no walk can be cut by it.
- * *truncated is set when the walk needed memory above a full copy.
+ * *cut says whether and why the stack was cut short.
  */
 int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
 		    const uint8_t *stack, size_t stack_len, bool whole_stack, uint64_t *pcs, bool *exact, int max,
-		    bool *truncated);
+		    enum unwind_cut *cut);
 
 struct unwinder_stats {
 	uint64_t samples, frames, truncated, failed, dwfl_created;
+	uint64_t cut_frames;	    /* of truncated: cut at the frame limit (the rest: by the copy) */
 	uint64_t fast;		    /* samples walked over cached CFI rows alone */
 	uint64_t rules_derived;	    /* distinct pcs whose CFI row was derived */
 	uint64_t verify_mismatches; /* CPROF_UNWIND_VERIFY: walks that disagreed */

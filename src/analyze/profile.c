@@ -11,7 +11,9 @@
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s)
 {
 	const struct cprof_event *e = &d->events.v[s->event];
-	return strcmp(cprof_str(d, e->unit), "samples") == 0 ? s->period : 1;
+	if (strcmp(cprof_str(d, e->unit), "samples") == 0)
+		return s->period;
+	return cprof_sample_count(d, s);
 }
 
 int profile_find_event(const struct cprof_data *d, const char *name)
@@ -247,8 +249,13 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 		th->samples += n;
 		p->total_weight += s->period;
 		p->total_samples += n;
-		if (cprof_stack_flags(d, s->stack) & STACKF_TRUNCATED)
+		uint32_t sf = cprof_stack_flags(d, s->stack);
+		if (sf & STACKF_TRUNCATED) {
 			p->truncated_samples += n;
+			p->cut_copy += sf & STACKF_CUT_COPY ? n : 0;
+			p->cut_frames += sf & STACKF_CUT_FRAMES ? n : 0;
+			p->cut_kernel += sf & STACKF_CUT_KERNEL ? n : 0;
+		}
 		if (!p->first_time || s->time < p->first_time)
 			p->first_time = s->time;
 		if (s->time > p->last_time)

@@ -51,7 +51,7 @@ static int cmp_frame(const void *a, const void *b, void *ctx)
 static uint64_t sample_count(const struct cprof_data *d, const struct cprof_sample *s)
 {
 	const struct cprof_event *e = &d->events.v[s->event];
-	return strcmp(cprof_str(d, e->unit), "samples") == 0 ? s->period : 1;
+	return strcmp(cprof_str(d, e->unit), "samples") == 0 ? s->period : cprof_sample_count(d, s);
 }
 
 int ann_profile_build(struct ann_profile *ap, const struct cprof_data *d, int event, struct cprof_err *err)

@@ -47,10 +47,11 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 			continue;
 		uint32_t n = cprof_stack_len(d, s->stack);
 		const uint32_t *fr = cprof_stack_frames(d, s->stack);
-		(*total)++;
+		uint32_t c = cprof_sample_count(d, s);
+		*total += c;
 		for (uint32_t k = 0; k < n; k++)
 			if (!(d->frames.v[fr[k]].flags & FRF_INLINED)) {
-				per_frame[fr[k]]++;
+				per_frame[fr[k]] += c;
 				break;
 			}
 	}

@@ -15,7 +15,8 @@
 
 static const char usage_line[] =
 	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
-	"                    [--call-graph fp|dwarf[,SIZE]] [-p PID] [--duration SEC]\n"
+	"                    [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
+	"                    [-p PID] [--duration SEC]\n"
 	"                    [-m PAGES] [--mem[=sample[:BYTES]]] [--gpu] [-q]\n"
 	"                    -- CMD ARGS...\n"
 	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]";
@@ -36,6 +37,9 @@ static void help(void)
 	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
 	       "                         of SIZE bytes of each sampled user stack (default\n"
 	       "                         32768, at most 65528); needs no frame pointers\n"
+	       "      --max-stack N      keep at most N frames of a stack (dwarf: default\n"
+	       "                         8192, more than a copy can hold; fp: the kernel's\n"
+	       "                         walk, at most kernel.perf_event_max_stack)\n"
 	       "  -p, --pid PID          attach to a running process and all its threads\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "      --repeat           with -p and --duration: record again and again, one\n"
@@ -58,7 +62,7 @@ static void help(void)
 	       "keeps everything recorded so far.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT, OPT_MAX_STACK };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -66,6 +70,7 @@ static const struct option long_opts[] = {
 	{ "count", required_argument, NULL, 'c' },
 	{ "event", required_argument, NULL, 'e' },
 	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
+	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "repeat", no_argument, NULL, OPT_REPEAT },
@@ -148,8 +153,12 @@ static void summary(const struct record_opts *o, const struct record_result *res
 	fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
 		(unsigned long long)res->samples, (unsigned long long)res->lost, o->output, kb);
 	if (res->lost)
-		fprintf(stderr, "cprof record: warning: %llu samples were lost because the ring buffer "
-				"was full; try a larger -m or a lower -F\n", (unsigned long long)res->lost);
+		fprintf(stderr, "cprof record: warning: %llu samples were lost because a ring buffer was full "
+				"('cprof report' says where); %s\n", (unsigned long long)res->lost,
+			res->queue_full ? "unwinding fell behind: try a lower -F or a smaller --call-graph dwarf,SIZE"
+			: !res->drain_fifo ? "cprof could not drain at real-time priority: run as root or grant "
+					     "CAP_SYS_NICE, or try a larger -m or a lower -F"
+					   : "try a larger -m or a lower -F");
 }
 
 /*
@@ -261,6 +270,12 @@ int cmd_record(int argc, char **argv)
 						       "unknown call-graph mode '%s'; expected fp or dwarf[,SIZE]", optarg);
 			}
 			break;
+		case OPT_MAX_STACK:
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535)
+				return cmd_usage_error("record", usage_line, "--max-stack needs a number of frames from 1 to "
+						       "65535, not '%s'", optarg);
+			o.max_stack = (uint32_t)v;
+			break;
 		case 'p':
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > INT32_MAX)
 				return cmd_usage_error("record", usage_line, "-p needs a process id, not '%s'", optarg);
@@ -292,6 +307,13 @@ int cmd_record(int argc, char **argv)
 	if (o.mmap_pages == 0)
 		/* DWARF samples carry a stack copy each: give them room. */
 		o.mmap_pages = o.call_graph == CALL_GRAPH_DWARF ? 512 : 128;
+	if (o.max_stack && o.call_graph == CALL_GRAPH_NONE)
+		return cmd_usage_error("record", usage_line, "--max-stack needs call graphs (-g or --call-graph)");
+	if (o.max_stack && o.call_graph == CALL_GRAPH_FP && o.max_stack > perf_max_stack_sysctl())
+		return cmd_usage_error("record", usage_line,
+				       "--max-stack %u is above kernel.perf_event_max_stack (%u), the deepest the kernel "
+				       "walks frame pointers; raise it with 'sysctl kernel.perf_event_max_stack=%u'",
+				       o.max_stack, perf_max_stack_sysctl(), o.max_stack);
 	if (freq_set && o.use_period)
 		return cmd_usage_error("record", usage_line, "-F and -c cannot be used together");
 	o.argv = argv + optind;

@@ -32,6 +32,7 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->stack_words);
 	vec_release(&d->stack_offset);
 	vec_release(&d->samples);
+	vec_release(&d->sample_counts);
 	vec_release(&d->maps);
 	vec_release(&d->mem_sites);
 	vec_release(&d->mem_procs);

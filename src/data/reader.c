@@ -23,6 +23,8 @@ static const char *section_name(uint32_t type)
 	static const char *names[] = { "?", "meta", "strings", "events", "threads", "frames", "stacks", "samples", "maps" };
 	if (type == SECTION_CODE)
 		return "code";
+	if (type == SECTION_SAMPLE_COUNTS)
+		return "sample counts";
 	if (type == SECTION_MEM_SITES)
 		return "memory sites";
 	if (type == SECTION_MEM_PROCS)
@@ -83,7 +85,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..8 core, 16..19 memory, 24..31 GPU */
+	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..10 core, 16..19 memory, 24..31 GPU */
 	int r = 0;
 	memset(sec, 0, sizeof sec);
 	cprof_data_init(d);
@@ -118,8 +120,8 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
 		uint32_t type = get_le32(e + SEC_TYPE);
-		if (type == 0 || (type > SECTION_MAPS && type != SECTION_CODE && !mem_section_type(type) &&
-				  !gpu_section_type(type)))
+		if (type == 0 || (type > SECTION_MAPS && type != SECTION_CODE && type != SECTION_SAMPLE_COUNTS &&
+				  !mem_section_type(type) && !gpu_section_type(type)))
 			continue; /* a newer writer's section: skip it */
 		if (sec[type].present)
 			BAD("'%s': section '%s' appears twice", name, section_name(type));
@@ -237,6 +239,19 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		if (x.event >= d->events.n)
 			BAD("'%s': sample %u refers to missing event %u", name, i, x.event);
 		d->samples.v[d->samples.n++] = x;
+	}
+
+	s = &sec[SECTION_SAMPLE_COUNTS];
+	if (s->present) {
+		if (s->count != d->samples.n || s->len != (size_t)s->count * 4)
+			BAD("'%s': sample counts do not match the %zu samples", name, d->samples.n);
+		vec_reserve(&d->sample_counts, s->count);
+		for (uint32_t i = 0; i < s->count; i++) {
+			uint32_t c = get_le32(s->p + 4 * (size_t)i);
+			if (c == 0)
+				BAD("'%s': sample %u stands for no sample (count 0)", name, i);
+			d->sample_counts.v[d->sample_counts.n++] = c;
+		}
 	}
 
 	s = &sec[SECTION_MAPS];

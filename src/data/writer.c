@@ -110,6 +110,13 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 	case SECTION_CODE:
 		code_section_bytes(d, &s->raw, &s->count);
 		break;
+	case SECTION_SAMPLE_COUNTS:
+		for (size_t i = 0; i < d->sample_counts.n; i++) {
+			put_le32(rec, d->sample_counts.v[i]);
+			sbuf_add(&s->raw, rec, 4);
+		}
+		s->count = (uint32_t)d->sample_counts.n;
+		break;
 	case SECTION_GPU_OPS:
 	case SECTION_GPU_API:
 		gpu_section_bytes(d, type, &s->raw, &s->count);
@@ -139,6 +146,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 {
 	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
 					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
+					SECTION_SAMPLE_COUNTS,
 					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE, SECTION_MEM_EST,
 					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
@@ -148,7 +156,8 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 		 * CPU-only files stay as they were. */
 		if (mem_section_type(all[i]) ? mem_section_present(d, all[i])
 		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n)
-		    : all[i] == SECTION_CODE ? d->code.n > 0 : true)
+		    : all[i] == SECTION_CODE ? d->code.n > 0
+		    : all[i] == SECTION_SAMPLE_COUNTS ? d->sample_counts.n > 0 : true)
 			order[norder++] = all[i];
 	struct sbuf out = SBUF_INIT;
 	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];

@@ -1,5 +1,8 @@
-/* report-common.c - what the report writers share: enum names and sorting. */
+/* report-common.c - what the report writers share: enum names, sorting, and
+ * where samples were lost. */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cprof/report.h"
 
@@ -34,4 +37,39 @@ uint32_t *report_sorted_funcs(const struct profile *p, enum sort_key key, size_t
 	qsort_r(v, n, sizeof *v, cmp_funcs, ctx);
 	*ret_n = n;
 	return v;
+}
+
+void report_lost_get(const struct cprof_data *d, struct report_lost *ret)
+{
+	memset(ret, 0, sizeof *ret);
+	const char *cpus = cprof_meta_get(d, "lost_by_cpu");
+	const char *times = cprof_meta_get(d, "lost_times");
+	const char *start = cprof_meta_get(d, "start_time_ns");
+	uint64_t t0 = 0;
+	if (!start || parse_u64(start, &t0) < 0)
+		t0 = 0;
+	for (const char *p = cpus; p && *p;) {
+		int cpu;
+		unsigned long long n;
+		int used = 0;
+		if (sscanf(p, "%d:%llu%n", &cpu, &n, &used) == 2 && used > 0)
+			vec_push(&ret->cpus, ((struct report_lost_cpu){ cpu, n }));
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	for (const char *p = times; p && *p;) {
+		unsigned long long a, b, n;
+		if (sscanf(p, "%llu-%llu:%llu", &a, &b, &n) == 3 && a <= b) {
+			double s = a > t0 ? (double)(a - t0) / 1e9 : 0, e = b > t0 ? (double)(b - t0) / 1e9 : 0;
+			vec_push(&ret->bursts, ((struct report_lost_burst){ s, e, n }));
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+}
+
+void report_lost_release(struct report_lost *l)
+{
+	vec_release(&l->cpus);
+	vec_release(&l->bursts);
 }

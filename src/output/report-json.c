@@ -119,6 +119,37 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 		ev->period);
 	meta_u64(out, d, "duration_ns", "duration_ns");
 	meta_u64(out, d, "lost_samples", "lost_samples");
+	struct report_lost l;
+	report_lost_get(d, &l);
+	fprintf(out, ",\n  \"lost_by_cpu\": [");
+	for (size_t i = 0; i < l.cpus.n; i++)
+		fprintf(out, "%s{\"cpu\": %d, \"lost\": %" PRIu64 "}", i ? ", " : "", l.cpus.v[i].cpu, l.cpus.v[i].count);
+	fprintf(out, "],\n  \"lost_bursts\": [");
+	for (size_t i = 0; i < l.bursts.n; i++)
+		fprintf(out, "%s{\"start_s\": %.6f, \"end_s\": %.6f, \"lost\": %" PRIu64 "}", i ? ", " : "",
+			l.bursts.v[i].start_s, l.bursts.v[i].end_s, l.bursts.v[i].count);
+	fputc(']', out);
+	report_lost_release(&l);
+	/* How the recorder kept up: its draining thread's scheduling, the
+	 * fullest ring, and the queue to the unwinding worker. */
+	const char *prio = cprof_meta_get(d, "drain_priority");
+	fprintf(out, ",\n  \"recorder\": {\"drain_priority\": ");
+	if (prio)
+		json_string(out, prio);
+	else
+		fputs("null", out);
+	static const char *const keys[] = { "ring_bytes", "ring_peak_bytes", "queue_limit_bytes", "queue_peak_bytes",
+					    "queue_full" };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		uint64_t v;
+		const char *sv = cprof_meta_get(d, keys[i]);
+		if (sv && parse_u64(sv, &v) == 0)
+			fprintf(out, ", \"%s\": %" PRIu64, keys[i], v);
+		else
+			fprintf(out, ", \"%s\": null", keys[i]);
+	}
+	fputc('}', out);
+	meta_u64(out, d, "sample_merge_ns", "sample_merge_ns");
 	meta_u64(out, d, "recorder_cpu_ns", "recorder_cpu_ns");
 	meta_u64(out, d, "workload_cpu_ns", "workload_cpu_ns");
 	meta_u64(out, d, "finish_cpu_ns", "finish_cpu_ns");
@@ -129,6 +160,11 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 	meta_u64(out, d, "unwind_verify_mismatches", "unwind_verify_mismatches");
 	fprintf(out, ",\n  \"samples\": %" PRIu64 ",\n  \"total_weight\": %" PRIu64 ",\n  \"truncated_samples\": %" PRIu64,
 		p->total_samples, p->total_weight, p->truncated_samples);
+	fprintf(out, ",\n  \"truncated_by\": {\"stack_copy\": %" PRIu64 ", \"max_stack\": %" PRIu64
+		     ", \"kernel_max_stack\": %" PRIu64 "}",
+		p->cut_copy, p->cut_frames, p->cut_kernel);
+	meta_u64(out, d, "max_stack", "max_stack");
+	meta_u64(out, d, "kernel_max_stack", "kernel_max_stack");
 	fprintf(out, ",\n  \"functions\": [");
 	size_t n, shown = 0;
 	uint32_t *order = report_sorted_funcs(p, o->sort, &n);

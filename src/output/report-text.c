@@ -3,6 +3,7 @@
  * what it cost, the top functions, and optionally the call tree and threads.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,120 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Per CPU, then the biggest bursts in time order. */
+static void lost_where(FILE *out, const struct cprof_data *d)
+{
+	struct report_lost l;
+	char b[32];
+	report_lost_get(d, &l);
+	if (l.cpus.n) {
+		fprintf(out, "#          by CPU:");
+		for (size_t i = 0; i < l.cpus.n; i++)
+			fprintf(out, "%s %d: %s", i ? "," : "", l.cpus.v[i].cpu, fmt_thousands(l.cpus.v[i].count, b));
+		fputc('\n', out);
+	}
+	if (l.bursts.n) {
+		enum { SHOWN = 6 };
+		uint64_t cut = 0;
+		if (l.bursts.n > SHOWN) {
+			/* the SHOWN-th largest count */
+			uint64_t top[SHOWN] = { 0 };
+			for (size_t i = 0; i < l.bursts.n; i++) {
+				uint64_t c = l.bursts.v[i].count;
+				for (int k = 0; k < SHOWN; k++)
+					if (c > top[k]) {
+						uint64_t t = top[k];
+						top[k] = c;
+						c = t;
+					}
+			}
+			cut = top[SHOWN - 1];
+		}
+		fprintf(out, "#          when:  ");
+		size_t shown = 0;
+		for (size_t i = 0; i < l.bursts.n && shown < SHOWN; i++) {
+			const struct report_lost_burst *e = &l.bursts.v[i];
+			if (e->count < cut)
+				continue;
+			if (e->end_s - e->start_s < 0.0005)
+				fprintf(out, "%s at %.3f s: %s", shown ? "," : "", e->start_s, fmt_thousands(e->count, b));
+			else
+				fprintf(out, "%s %.3f-%.3f s: %s", shown ? "," : "", e->start_s, e->end_s,
+					fmt_thousands(e->count, b));
+			shown++;
+		}
+		if (shown < l.bursts.n)
+			fprintf(out, " (and %zu smaller bursts)", l.bursts.n - shown);
+		fputc('\n', out);
+	}
+	report_lost_release(&l);
+}
+
+static unsigned meta_uint(const struct cprof_data *d, const char *key, unsigned dflt)
+{
+	uint64_t v;
+	const char *s = cprof_meta_get(d, key);
+	return s && parse_u64(s, &v) == 0 && v <= UINT32_MAX ? (unsigned)v : dflt;
+}
+
+/* "12.3%", or "<0.1%" for a share too small to show but not none. */
+static const char *share(char buf[16], uint64_t v, uint64_t total)
+{
+	double x = pct(v, total);
+	if (v && x < 0.05)
+		snprintf(buf, 16, "<0.1%%");
+	else
+		snprintf(buf, 16, "%.1f%%", x);
+	return buf;
+}
+
+/* The share of truncated stacks, and for each limit that cut them what it
+ * was and how to get past it. */
+static void truncation(FILE *out, const struct profile *p)
+{
+	const struct cprof_data *d = p->d;
+	const char *cg = cprof_meta_get(d, "call_graph");
+	bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;
+	unsigned size = dwarf && cg[5] == ',' ? (unsigned)strtoul(cg + 6, NULL, 10) : 0;
+	unsigned kmax = meta_uint(d, "kernel_max_stack", 0), fmax = meta_uint(d, "max_stack", 0);
+	uint64_t n = p->total_samples;
+	char b[16], c[32];
+	fprintf(out, "# truncated stacks: %s of samples (%s)\n", share(b, p->truncated_samples, n),
+		fmt_thousands(p->truncated_samples, c));
+	if (p->cut_copy) {
+		if (size >= 65528)
+			fprintf(out, "#   %s deeper than the %u-byte stack copy, the most the kernel copies: "
+				     "for deeper stacks record with -g, on code built with -fno-omit-frame-pointer\n",
+				share(b, p->cut_copy, n), size);
+		else if (size)
+			fprintf(out, "#   %s deeper than the %u-byte stack copy: record with a larger copy, "
+				     "up to --call-graph dwarf,65528\n", share(b, p->cut_copy, n), size);
+		else
+			fprintf(out, "#   %s deeper than the stack copy: record with --call-graph dwarf,65528\n",
+				share(b, p->cut_copy, n));
+	}
+	if (p->cut_frames) {
+		if (dwarf || !kmax)
+			fprintf(out, "#   %s cut at --max-stack %u frames: record with a larger --max-stack\n",
+				share(b, p->cut_frames, n), fmax);
+		else
+			fprintf(out, "#   %s cut at --max-stack %u frames: record with a larger --max-stack "
+				     "(up to kernel.perf_event_max_stack, %u)\n", share(b, p->cut_frames, n), fmax, kmax);
+	}
+	if (p->cut_kernel) {
+		unsigned want = kmax < 1024 ? 1024 : kmax * 2;
+		fprintf(out, "#   %s cut at kernel.perf_event_max_stack (%u frames), the deepest %s the "
+			     "kernel walks: raise it with 'sysctl kernel.perf_event_max_stack=%u' and record again\n",
+			share(b, p->cut_kernel, n), kmax, dwarf ? "kernel stack" : "frame-pointer stack", want);
+	}
+	/* Recordings from before the causes were stored say only "truncated". */
+	uint64_t known = p->cut_copy + p->cut_frames + p->cut_kernel;
+	if (known < p->truncated_samples)
+		fprintf(out, "#   %s %s\n", share(b, p->truncated_samples - known, n),
+			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
+			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
+}
+
 static void header(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	const struct cprof_data *d = p->d;
@@ -54,8 +169,9 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	else if (ev->period && strcmp(cprof_str(d, ev->unit), "samples") != 0)
 		fprintf(out, " (every %" PRIu64 " %s)", ev->period, cprof_str(d, ev->unit));
 	fprintf(out, ", %s samples", fmt_thousands(p->total_samples, b1));
-	if (lost)
-		fprintf(out, ", %s lost", lost);
+	uint64_t lostn = 0;
+	if (lost && parse_u64(lost, &lostn) == 0)
+		fprintf(out, ", %s lost", fmt_thousands(lostn, b2));
 	fputc('\n', out);
 	if (dur) {
 		uint64_t ns = 0;
@@ -66,17 +182,23 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	if (rcpu && wcpu && parse_u64(rcpu, &r) == 0 && parse_u64(wcpu, &w) == 0 && w)
 		fprintf(out, "# overhead: cprof used %.1f ms of CPU, %.2f%% of the workload's %.3f s\n", (double)r / 1e6,
 			100.0 * (double)r / (double)w, (double)w / 1e9);
-	uint64_t lostn = 0;
-	if (lost && parse_u64(lost, &lostn) == 0 && lostn)
+	if (lostn) {
 		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
 			fmt_thousands(lostn, b2));
-	if (p->truncated_samples) {
-		const char *cg = cprof_meta_get(d, "call_graph");
-		bool dwarf = cg && strncmp(cg, "dwarf", 5) == 0;
-		fprintf(out, "# truncated stacks: %.1f%% of samples (%s)\n", pct(p->truncated_samples, p->total_samples),
-			dwarf ? "deeper than the stack copy; record with a larger --call-graph dwarf,SIZE"
-			      : "cut at kernel.perf_event_max_stack frames; raise it with sysctl");
+		lost_where(out, d);
 	}
+	const char *merge = cprof_meta_get(d, "sample_merge_ns");
+	uint64_t merge_ns = 0, budget = 0;
+	if (merge && parse_u64(merge, &merge_ns) == 0 && merge_ns) {
+		const char *b = cprof_meta_get(d, "sample_budget");
+		if (!b || parse_u64(b, &budget) < 0)
+			budget = 0;
+		fprintf(out, "# merged:   samples of one thread and stack within %.3g s share a record, to bound memory "
+			     "(more than %s samples); counts and weights are exact\n",
+			(double)merge_ns / 1e9, fmt_thousands(budget, b1));
+	}
+	if (p->truncated_samples)
+		truncation(out, p);
 	fputc('\n', out);
 }
 

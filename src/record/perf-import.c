@@ -21,8 +21,6 @@
 #include "cprof/record.h"
 #include "cprof/unwind.h"
 
-#define MAX_UNWIND 512
-
 struct importer {
 	struct raw_store st;
 	const struct perfdata_info *info;
@@ -96,32 +94,25 @@ static int imp_sample(void *ctx, const struct pd_sample *s, struct cprof_err *er
 			st->ips.v[st->ips.n++] = get_le64(s->callchain + 8 * i);
 		x.nips = (uint32_t)keep;
 		x.callchain = true;
+		/* A chain as long as the kernel's limit was cut there (as
+		 * record judges it; the file does not say the limit, so this
+		 * machine's). */
+		uint64_t addrs = 0;
+		for (uint64_t i = 0; i < s->callchain_nr; i++)
+			addrs += get_le64(s->callchain + 8 * i) < (uint64_t)PERF_CONTEXT_MAX;
+		if (st->chain_max && addrs >= st->chain_max)
+			x.cut |= RAW_CUT_KERNEL;
 	} else {
 		vec_push(&st->ips, s->ip);
 		x.nips = 1;
 	}
 	if (unwind && s->regs_abi && s->regs) {
-		uint64_t regs[64], pcs[MAX_UNWIND];
-		bool exact[MAX_UNWIND], truncated = false;
+		uint64_t regs[64];
 		size_t nregs = regs_for_unwinder(im, s, regs);
 		/* dyn < size: the kernel copied less than asked, up to the end
 		 * of the stack, so nothing above the copy was lost. */
 		bool whole = s->stack_dyn_size < s->stack_size;
-		int n = unwinder_unwind(st->unwinder, s->pid, s->tid, regs, nregs, s->stack, s->stack_dyn_size, whole,
-					pcs, exact, MAX_UNWIND, &truncated);
-		/* Marked user context; an exact frame after the first (a signal
-		 * frame) gets its own marker so it is looked up without -1. */
-		vec_push(&st->ips, (uint64_t)PERF_CONTEXT_USER);
-		x.nips++;
-		for (int i = 0; i < n; i++) {
-			if (i > 0 && exact[i]) {
-				vec_push(&st->ips, (uint64_t)PERF_CONTEXT_USER);
-				x.nips++;
-			}
-			vec_push(&st->ips, pcs[i]);
-			x.nips++;
-		}
-		x.truncated = truncated;
+		raw_store_append_unwound(st, &x, regs, nregs, s->stack, s->stack_dyn_size, whole);
 		im->unwound++;
 	} else if (unwind) {
 		im->no_user_regs++;
@@ -269,6 +260,7 @@ int perf_import(struct cprof_data *d, FILE *fp, const uint8_t *magic, size_t mag
 	struct importer im;
 	struct perfdata_info info;
 	memset(&im, 0, sizeof im);
+	im.st.chain_max = perf_max_stack_sysctl();
 	cprof_data_init(d);
 	int r = perfdata_read(fp, magic, magic_len, name, &import_visitor, &im, &info, err);
 	if (r >= 0 && info.attrs.n > UINT16_MAX)

@@ -78,8 +78,23 @@ void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 	 * (GPU, allocations) can share one timeline. */
 	a->use_clockid = 1;
 	a->clockid = CLOCK_MONOTONIC;
+	/* Only the kernel's own walk (frame pointers) has a depth to set. */
+	if (o->call_graph == CALL_GRAPH_FP && o->max_stack)
+		a->sample_max_stack = (uint16_t)o->max_stack;
 	a->watermark = 1;
 	a->wakeup_watermark = o->wakeup_bytes ? o->wakeup_bytes : 16 * 4096;
+}
+
+unsigned perf_max_stack_sysctl(void)
+{
+	unsigned v = 127; /* the kernel's default */
+	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_stack", "r");
+	if (fp) {
+		if (fscanf(fp, "%u", &v) != 1)
+			v = 127;
+		fclose(fp);
+	}
+	return v;
 }
 
 int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)

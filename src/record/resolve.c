@@ -183,22 +183,12 @@ static uint32_t store_frame(struct cprof_data *d, const struct sym_frame *f)
 	return cprof_add_frame(d, &cf);
 }
 
-static int cmp_sample_time(const void *a, const void *b)
+static int cmp_raw_time(const void *a, const void *b, void *ctx)
 {
-	const struct cprof_sample *x = a, *y = b;
-	return x->time < y->time ? -1 : x->time > y->time;
-}
-
-static unsigned max_stack_sysctl(void)
-{
-	unsigned v = 127;
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_stack", "r");
-	if (fp) {
-		if (fscanf(fp, "%u", &v) != 1)
-			v = 127;
-		fclose(fp);
-	}
-	return v;
+	const struct raw_store *s = ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	uint64_t x = s->samples.v[i].time, y = s->samples.v[j].time;
+	return x != y ? (x < y ? -1 : 1) : (i > j) - (i < j);
 }
 
 static void add_threads(struct cprof_data *d, const struct raw_store *s)
@@ -234,7 +224,7 @@ static void add_threads(struct cprof_data *d, const struct raw_store *s)
 			vec_push(&d->threads, nt);
 			t = &d->threads.v[d->threads.n - 1];
 		}
-		t->samples++;
+		t->samples += i < d->sample_counts.n ? d->sample_counts.v[i] : 1;
 	}
 }
 
@@ -247,7 +237,6 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	struct sym_split *split = sym_split_new();
 	VEC(uint32_t) frames = { 0 };
 	struct sym_frame out[MAX_INLINE];
-	unsigned max_stack = max_stack_sysctl();
 	memset(st, 0, sizeof *st);
 	if (!syms[0] || !syms[1]) {
 		symbolizer_free(syms[0]);
@@ -276,9 +265,19 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	}
 
 	/* First every unique user address, resolved on both cores; then the
-	 * stacks, built from the symbolizers' caches. */
+	 * stacks, built from the symbolizers' caches. Samples share interned
+	 * stacks (record.h): a stack's addresses are classified once, for the
+	 * first sample that has it, which stands for the others: interning
+	 * keeps a process's stacks from before and after a change of its code
+	 * at the same addresses apart (raw_store generations). */
+	/* Never NULL, even for an empty stack: cprof_add_stack copies from it. */
+	vec_reserve(&frames, 64);
+	uint8_t *seen = xcalloc(s->ips.n ? s->ips.n : 1, 1);
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
+		if (!x->nips || seen[x->ip_off])
+			continue;
+		seen[x->ip_off] = 1;
 		const uint64_t *ips = s->ips.v + x->ip_off;
 		/* A memory trace's stack holds return addresses only. */
 		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
@@ -304,21 +303,46 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		}
 	}
 	sym_split_run(split, syms);
+	free(seen);
 
-	for (size_t i = 0; i < s->samples.n; i++) {
-		const struct raw_sample *x = &s->samples.v[i];
+	/* Buffers are per CPU: put the samples on one timeline, and each
+	 * distinct stack (with its flags) through the symbols once. */
+	uint32_t *order = xmalloc((s->samples.n ? s->samples.n : 1) * sizeof *order);
+	for (size_t i = 0; i < s->samples.n; i++)
+		order[i] = (uint32_t)i;
+	if (s->samples.n)
+		qsort_r(order, s->samples.n, sizeof *order, cmp_raw_time, (void *)s);
+	uint32_t *range_stack = xmalloc((s->ips.n ? s->ips.n : 1) * sizeof *range_stack);
+	uint32_t *range_flags = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *range_flags);
+	memset(range_stack, 0xff, (s->ips.n ? s->ips.n : 1) * sizeof *range_stack);
+	bool merged = false;
+	for (size_t i = 0; i < s->samples.n; i++)
+		merged |= s->samples.v[i].merged != 0;
+
+	for (size_t oi = 0; oi < s->samples.n; oi++) {
+		const struct raw_sample *x = &s->samples.v[order[oi]];
 		const uint64_t *ips = s->ips.v + x->ip_off;
 		const struct ip_info *info = infos + x->ip_off;
-		uint32_t user_frames = 0, flags = 0;
+		uint32_t flags = 0;
+		/* Which limit cut the stack, as the recorder saw it. */
+		if (x->cut & RAW_CUT_COPY)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_COPY;
+		if (x->cut & RAW_CUT_FRAMES)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_FRAMES;
+		if (x->cut & RAW_CUT_KERNEL)
+			flags |= STACKF_TRUNCATED | STACKF_CUT_KERNEL;
+		if (x->mem_slot)
+			flags = 0;
+		uint32_t stack = UINT32_MAX;
+		if (x->nips && range_stack[x->ip_off] != UINT32_MAX && range_flags[x->ip_off] == flags)
+			stack = range_stack[x->ip_off];
 		frames.n = 0;
-		for (uint32_t k = 0; k < x->nips; k++) {
+		for (uint32_t k = 0; stack == UINT32_MAX && k < x->nips; k++) {
 			if (info[k].kind == IP_CONTEXT)
 				continue;
 			uint64_t ip = ips[k];
 			bool in_kernel = info[k].kind == IP_KERNEL, adjust = info[k].adjust;
 			const struct raw_mmap *m = info[k].map;
-			if (!in_kernel)
-				user_frames++;
 			const struct memo_entry *e = memo_find(&memo, m, ip, adjust, in_kernel);
 			if (!e) {
 				int n;
@@ -351,22 +375,26 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 				vec_push(&frames, id);
 			}
 		}
-		/* The kernel's depth limit cuts only callchains it walked itself;
-		 * DWARF-unwound user frames are limited by the copy size instead. */
-		if ((x->callchain && !s->unwinder && user_frames >= max_stack) || x->truncated)
-			flags |= STACKF_TRUNCATED;
+		if (stack == UINT32_MAX) {
+			stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, flags);
+			if (x->nips) {
+				range_stack[x->ip_off] = stack;
+				range_flags[x->ip_off] = flags;
+			}
+		}
 		if (x->mem_slot) {
-			s->mem_stack_out[x->mem_slot - 1] = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
+			s->mem_stack_out[x->mem_slot - 1] = stack;
 			continue;
 		}
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
-					   .event = x->event, .mode = x->mode };
-		cs.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, flags);
+					   .event = x->event, .mode = x->mode, .stack = stack };
 		vec_push(&d->samples, cs);
+		if (merged)
+			vec_push(&d->sample_counts, x->merged + 1);
 	}
-	/* Buffers are per CPU: put the samples on one timeline. */
-	if (d->samples.n)
-		qsort(d->samples.v, d->samples.n, sizeof *d->samples.v, cmp_sample_time);
+	free(order);
+	free(range_stack);
+	free(range_flags);
 	add_threads(d, s);
 
 	for (size_t i = 0; i < s->mmaps.n; i++) {

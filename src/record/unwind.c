@@ -68,6 +68,7 @@ struct uproc {
 	VEC(struct umap) maps;
 	size_t unreported;
 	struct rule_cache rules;
+	uint64_t exit_seq; /* 0 while it runs; else its place among exits */
 };
 
 /* What the callbacks need for the sample being unwound. */
@@ -82,10 +83,12 @@ struct ucur {
 	bool *exact;
 	int n, max;
 	bool hit_stack_end;
+	bool more; /* a frame beyond max exists */
 };
 
 struct unwinder {
 	VEC(struct uproc *) procs;
+	uint64_t exits;
 	struct ucur cur;
 	struct unwinder_stats st;
 	bool verify; /* CPROF_UNWIND_VERIFY: run both walks, count disagreements */
@@ -194,11 +197,41 @@ void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64
 void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid)
 {
 	struct uproc *parent = proc_get(u, ppid, false);
-	if (!parent || proc_get(u, pid, false))
+	struct uproc *old = proc_get(u, pid, false);
+	if (old && old->exit_seq)
+		unwinder_exec(u, pid); /* a new process under a reused pid */
+	else if (old)
+		return;
+	if (!parent)
 		return;
 	for (size_t i = 0; i < parent->maps.n; i++) {
 		const struct umap *m = &parent->maps.v[i];
 		unwinder_add_map(u, pid, m->path, m->start, m->len, m->pgoff);
+	}
+}
+
+/* Exited processes kept for samples drained after their EXIT record (the
+ * rings are read one after the other, so another CPU's last samples of a
+ * process can come later). */
+#define EXITED_KEPT 16
+
+void unwinder_exit(struct unwinder *u, uint32_t pid)
+{
+	struct uproc *p = proc_get(u, pid, false);
+	if (!p || p->exit_seq)
+		return;
+	p->exit_seq = ++u->exits;
+	size_t exited = 0, oldest = 0;
+	for (size_t i = 0; i < u->procs.n; i++) {
+		const struct uproc *q = u->procs.v[i];
+		if (!q->exit_seq)
+			continue;
+		if (!exited++ || q->exit_seq < u->procs.v[oldest]->exit_seq)
+			oldest = i;
+	}
+	if (exited > EXITED_KEPT) {
+		uproc_free(u->procs.v[oldest]);
+		u->procs.v[oldest] = u->procs.v[--u->procs.n];
 	}
 }
 
@@ -359,8 +392,10 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	bool activation = false;
 	if (!dwfl_frame_pc(state, &pc, &activation))
 		return DWARF_CB_ABORT;
-	if (c->n >= c->max)
+	if (c->n >= c->max) {
+		c->more = true;
 		return DWARF_CB_ABORT;
+	}
 	c->pcs[c->n] = pc;
 	c->exact[c->n] = activation;
 	c->n++;
@@ -483,6 +518,7 @@ static bool fast_walk(struct unwinder *u, struct uproc *p)
 	uint32_t valid = (1u << NREGS) - 1;
 	dwarf_regs_of(c, regs);
 	uint64_t pc = regs[DW_RA];
+	uint64_t prev_cfa = 0;
 	bool activation = true;
 	while (c->n < c->max) {
 		c->pcs[c->n] = pc;
@@ -492,6 +528,11 @@ static bool fast_walk(struct unwinder *u, struct uproc *p)
 		if (!r || !r->fast || !(valid & (1u << r->cfa_reg)))
 			return false;
 		uint64_t cfa = regs[r->cfa_reg] + (uint64_t)(int64_t)r->cfa_off;
+		/* Callers' frames lie above their callees': a CFA that does not
+		 * grow is a corrupt or looping stack, for libdwfl to judge. */
+		if (cfa <= prev_cfa)
+			return false;
+		prev_cfa = cfa;
 		uint32_t nvalid = 0;
 		for (int i = 0; i < NREGS; i++) {
 			uint64_t at = cfa + (uint64_t)(int64_t)r->off[i];
@@ -520,6 +561,7 @@ static bool fast_walk(struct unwinder *u, struct uproc *p)
 		pc = regs[DW_RA];
 		activation = false;
 	}
+	c->more = true;
 	return true;
 }
 
@@ -543,8 +585,9 @@ static void verify_walk(struct unwinder *u, struct uproc *p)
 	u->cur.exact = exact;
 	u->cur.n = 0;
 	u->cur.hit_stack_end = false;
+	u->cur.more = false;
 	dwfl_walk(p, &u->cur);
-	bool same = u->cur.n == fast.n && u->cur.hit_stack_end == fast.hit_stack_end;
+	bool same = u->cur.n == fast.n && u->cur.hit_stack_end == fast.hit_stack_end && u->cur.more == fast.more;
 	for (int i = 0; same && i < fast.n; i++)
 		same = pcs[i] == fast.pcs[i] && exact[i] == fast.exact[i];
 	if (!same)
@@ -554,9 +597,9 @@ static void verify_walk(struct unwinder *u, struct uproc *p)
 
 int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64_t *regs, size_t nregs,
 		    const uint8_t *stack, size_t stack_len, bool whole_stack, uint64_t *pcs, bool *exact, int max,
-		    bool *truncated)
+		    enum unwind_cut *cut)
 {
-	*truncated = false;
+	*cut = UNWIND_WHOLE;
 	u->st.samples++;
 	struct uproc *p = proc_get(u, pid, true);
 	report_new_maps(u, p);
@@ -579,6 +622,7 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 	} else {
 		u->cur.n = 0;
 		u->cur.hit_stack_end = false;
+		u->cur.more = false;
 		dwfl_walk(p, &u->cur);
 	}
 	if (u->cur.n == 0 && max > 0) {
@@ -592,8 +636,12 @@ int unwinder_unwind(struct unwinder *u, uint32_t pid, uint32_t tid, const uint64
 	 * either with an error or, when only the return address was
 	 * unreadable, as if it were the outermost frame, so its result says
 	 * nothing. */
-	if ((u->cur.hit_stack_end && !whole_stack) || u->cur.n >= max) {
-		*truncated = true;
+	if (u->cur.more) {
+		*cut = UNWIND_CUT_FRAMES;
+		u->st.truncated++;
+		u->st.cut_frames++;
+	} else if (u->cur.hit_stack_end && !whole_stack) {
+		*cut = UNWIND_CUT_COPY;
 		u->st.truncated++;
 	}
 	u->st.frames += (uint64_t)u->cur.n;

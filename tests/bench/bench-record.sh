@@ -85,3 +85,53 @@ awk -v n="$n" -v r="$rec" -v f="$fin" -v pn="$pn" -v pt="$p_rep" 'BEGIN {
 		pn, pt * 1000, p, c / p, u / p }'
 cs=$(stat -c %s cd.data); ps=$(stat -c %s pd.data)
 echo "dwarf file size cprof.data ${cs} B  perf.data ${ps} B  perf/cprof $(ratio "$ps" "$cs")x"
+
+# --- Lost samples and slowdown, side by side: two busy threads (threads)
+# and 200 busy threads competing with the recorder for the CPUs (crowd), in
+# fp and DWARF mode, at 999 and 4999 Hz. Lost is a share of all samples the
+# kernel took (recorded + lost), medians of LOSS_RUNS runs; perf's count is
+# the sum of its LOST records. The slowdown is the workload's own run time
+# against the same without a profiler, in the same run.
+LOSS_RUNS=${LOSS_RUNS:-3}
+lost_cprof() { # DATA -> "lost total"
+	"$CPROF" report -i "$1" --format json 2>/dev/null |
+		python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["lost_samples"], d["samples"] + d["lost_samples"])'
+}
+lost_perf() { # DATA -> "lost total"
+	local l n
+	l=$(perf report -D -i "$1" 2>/dev/null | sed -n 's/.*PERF_RECORD_LOST: .*lost:\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+	n=$(perf script -i "$1" -F tid --hide-call-graph 2>/dev/null | wc -l)
+	echo "$l" $((n + l))
+}
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+loss_row() { # LABEL MODE FREQ WORKLOAD...
+	local label=$1 mode=$2 freq=$3; shift 3
+	local b c p lc lp
+	for _ in $(seq "$LOSS_RUNS"); do
+		WORKLOAD_TIMING=1 "$@" 2>&1 >/dev/null | awk '$1 == "elapsed" { print "b", $2 }'
+		WORKLOAD_TIMING=1 "$CPROF" record -q -F "$freq" $mode -o l.data -- "$@" 2>&1 >/dev/null |
+			awk '$1 == "elapsed" { print "c", $2 }'
+		echo "lc $(lost_cprof l.data)"
+		WORKLOAD_TIMING=1 perf record -q -F "$freq" $mode -o l.pdata -- "$@" 2>&1 >/dev/null |
+			awk '$1 == "elapsed" { print "p", $2 }'
+		echo "lp $(lost_perf l.pdata)"
+	done > rows.txt
+	b=$(awk '$1 == "b" { print $2 }' rows.txt | median)
+	c=$(awk '$1 == "c" { print $2 }' rows.txt | median)
+	p=$(awk '$1 == "p" { print $2 }' rows.txt | median)
+	lc=$(awk '$1 == "lc" && $3 > 0 { printf "%.2f\n", 100 * $2 / $3 }' rows.txt | median)
+	lp=$(awk '$1 == "lp" && $3 > 0 { printf "%.2f\n", 100 * $2 / $3 }' rows.txt | median)
+	awk -v l="$label" -v b="$b" -v c="$c" -v p="$p" -v lc="$lc" -v lp="$lp" 'BEGIN {
+		printf "%-27s lost: cprof %6.2f%%  perf %6.2f%%   slowdown: cprof %+6.1f%%  perf %+6.1f%%\n",
+			l, lc, lp, 100 * (c / b - 1), 100 * (p / b - 1) }'
+}
+CROWD="$WORKLOADS/crowd"
+echo "lost samples: medians of $LOSS_RUNS runs; load average $(cut -d' ' -f1 /proc/loadavg)"
+for mode in -g "--call-graph dwarf"; do
+	for freq in 999 4999; do
+		m=fp
+		[ "$mode" = -g ] || m=dwarf
+		loss_row "$m $freq Hz, 2 threads" "$mode" $freq "$WORKLOADS/threads" 20
+		loss_row "$m $freq Hz, 200 threads" "$mode" $freq "$CROWD" 200 2
+	done
+done

@@ -35,6 +35,27 @@ check "light thread ~25%" within "$light" 25 6
 check "heavy_work ~75%" within "$(total_share thr.data heavy_work)" 75 6
 check "--comm heavy keeps only heavy_work" sh -c "'$CPROF' report -i thr.data --comm heavy --format csv | grep -q heavy_work && ! '$CPROF' report -i thr.data --comm heavy --format csv | grep -q light_work"
 
+# A long recording merges samples of one thread and stack close in time to
+# bound memory (cprof-record(1)); CPROF_SAMPLE_BUDGET makes "long" short.
+# Counts, weights and shares must come out as if nothing was merged, in
+# every view, and the report must say the samples were merged.
+CPROF_SAMPLE_BUDGET=200 "$CPROF" record -q -g -o merged.data -- "$WORKLOADS/threads" >/dev/null
+read -r got lost want records merge < <("$CPROF" report -i merged.data --format json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["samples"], d["lost_samples"], round(d["workload_cpu_ns"] / 1e6), sum(t["samples"] for t in d["threads"]), d["sample_merge_ns"])')
+echo "merged: $got samples (+$lost lost) for $want ms of CPU, threads add up to $records, slot $merge ns"
+check "merged: samples still count one per ms of CPU (within 10%)" within "$(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { print 100 * (g + l) / w }')" 100 10
+check "merged: the thread view adds up to the samples" test "$records" -eq "$got"
+check "merged: the file says samples were merged" test "$merge" != None
+"$CPROF" report -i merged.data --threads > mthr.txt
+check "merged: heavy thread ~75%" within "$(awk '$NF == "heavy" { sub("%", "", $1); print $1 }' mthr.txt)" 75 6
+check "merged: heavy_work ~75%" within "$(total_share merged.data heavy_work)" 75 6
+check "merged: the report says so" grep -q '^# merged: .*counts and weights are exact' mthr.txt
+check "merged: folded counts add up to the samples" test "$("$CPROF" report -i merged.data --format folded | awk '{ n += $NF } END { print n }')" -eq "$got"
+"$CPROF" flamegraph -i merged.data -o merged.svg 2>/dev/null
+check "merged: the flame graph counts every sample" grep -q "all ($got samples" merged.svg
+
 # fork and exec: parent, forked child and exec'd program each do a third.
 "$CPROF" record -q -o fe.data -- "$WORKLOADS/forkexec" "$WORKLOADS/hot" 3 >/dev/null
 check "forkexec: parent_work ~33%" within "$(total_share fe.data parent_work)" 33.3 6

@@ -22,6 +22,7 @@
 #include "cprof/gpu-report.h"
 #include "cprof/memreport.h"
 #include "cprof/profile.h"
+#include "cprof/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -37,6 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FILE *out = fopen("/dev/null", "w");
 			if (out) {
 				folded_write(out, &p);
+				/* The headers read meta values (lost samples per CPU
+				 * and in time, stack limits): text from the file. */
+				struct report_opts ro = { .input = "fuzz", .top = 5 };
+				report_text(out, &p, &ro);
+				report_json(out, &p, &ro);
 				fclose(out);
 			}
 			profile_release(&p);
@@ -152,6 +158,13 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	struct cprof_err err;
 	cprof_data_init(&d);
 	cprof_meta_set(&d, "command", "seed");
+	cprof_meta_set(&d, "start_time_ns", "1000");
+	cprof_meta_set(&d, "lost_samples", "7");
+	cprof_meta_set(&d, "lost_by_cpu", "0:3,1:4");
+	cprof_meta_set(&d, "lost_times", "1500-2500:3,9000-9000:4");
+	cprof_meta_set(&d, "call_graph", "dwarf,65528");
+	cprof_meta_set(&d, "max_stack", "8192");
+	cprof_meta_set(&d, "kernel_max_stack", "127");
 	struct cprof_event ev = { .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") };
 	vec_push(&d.events, ev);
 	vec_push(&d.threads, ((struct cprof_thread){ 1, 1, cprof_intern(&d, "t"), 0, 1 }));
@@ -191,8 +204,12 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 							.first_line = 1, .nlines = 1, .first_inline = 1, .ninlines = 1 }));
 	for (size_t i = 0; i < nsamples; i++) {
 		struct cprof_sample s = { .time = i, .period = 1, .pid = 1, .tid = 1 };
-		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), 0);
+		/* Some stacks cut short, each limit once (data-format.h). */
+		static const uint32_t cut[] = { 0, STACKF_TRUNCATED | STACKF_CUT_COPY, STACKF_TRUNCATED | STACKF_CUT_FRAMES,
+						STACKF_TRUNCATED | STACKF_CUT_KERNEL, STACKF_TRUNCATED };
+		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), cut[i % 5]);
 		vec_push(&d.samples, s);
+		vec_push(&d.sample_counts, 1 + (uint32_t)(i % 3)); /* merged samples (section 9) */
 	}
 	struct cprof_map m = { .start = 1, .len = 2, .path = cprof_intern(&d, "/x") };
 	vec_push(&d.maps, m);

@@ -257,4 +257,44 @@ TEST(code_rejects_inconsistent)
 	}
 }
 
-RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage))
+/* Merged samples keep their counts through the file; a file without any
+ * has no counts section at all; a count of 0, or counts that do not match
+ * the samples, are rejected. */
+TEST(sample_counts)
+{
+	struct cprof_data d, e;
+	struct cprof_err err;
+	uint8_t *buf, *plain;
+	size_t len, plain_len;
+	build_sample_data(&d, 10);
+	ASSERT_OK(cprof_data_serialize(&d, &plain, &plain_len, &err));
+	ASSERT_OK(cprof_data_parse(&e, plain, plain_len, "f", &err));
+	ASSERT_EQ(e.sample_counts.n, 0);
+	cprof_data_release(&e);
+	for (uint32_t i = 0; i < 10; i++)
+		vec_push(&d.sample_counts, i + 1);
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT(len > plain_len);
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	ASSERT_EQ(e.sample_counts.n, 10);
+	ASSERT_EQ(e.sample_counts.v[9], 10);
+	cprof_data_release(&e);
+	free(buf);
+
+	d.sample_counts.v[3] = 0;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EBADMSG);
+	ASSERT(strstr(err.msg, "'f'") && strstr(err.msg, "count 0"));
+	free(buf);
+	d.sample_counts.v[3] = 4;
+	d.sample_counts.n = 9;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EBADMSG);
+	ASSERT(strstr(err.msg, "sample counts do not match"));
+	free(buf);
+	free(plain);
+	cprof_data_release(&d);
+}
+
+RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
+	  T(sample_counts))

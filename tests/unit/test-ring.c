@@ -1,5 +1,6 @@
-/* test-ring.c - ring buffer draining (wrap-around, tail updates) and the
- * parsing of each perf record type into the raw store. */
+/* test-ring.c - ring buffer draining (wrap-around, tail updates) through the
+ * record queue to its worker, and the parsing of each perf record type into
+ * the raw store. */
 #include <linux/perf_event.h>
 
 #include "cprof/record.h"
@@ -23,7 +24,6 @@ static void fake_init(struct fake *f)
 	h->data_size = DATA;
 	f->r.base = f->mem;
 	f->r.data_size = DATA;
-	f->r.scratch = xmalloc(65536);
 	f->head = 0;
 }
 
@@ -38,7 +38,6 @@ static void fake_put(struct fake *f, const void *rec, size_t len)
 
 static void fake_free(struct fake *f)
 {
-	free(f->r.scratch);
 	free(f->mem);
 }
 
@@ -77,14 +76,21 @@ TEST(samples_wrap_around)
 	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
 	uint8_t rec[1024];
 	fake_init(&f);
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
 	/* 200 samples of 104 bytes through a 4 KiB buffer: many wrap. */
 	for (int i = 0; i < 200; i++) {
 		size_t len = make_sample(rec, 10, 11, 1000 + (uint64_t)i, 5);
 		fake_put(&f, rec, len);
-		if (i % 7 == 6)
-			ring_drain(&f.r, &s);
+		if (i % 7 == 6) {
+			ring_drain(&f.r, 0, q);
+			ASSERT(!ring_pending(&f.r)); /* space is freed before parsing */
+		}
 	}
-	ring_drain(&f.r, &s);
+	ring_drain(&f.r, 0, q);
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT_EQ(qs.bytes, f.head);
 	ASSERT_EQ(s.samples.n, 200);
 	for (int i = 0; i < 200; i++) {
 		const struct raw_sample *x = &s.samples.v[i];
@@ -113,9 +119,77 @@ TEST(partial_record_waits)
 	/* The kernel has published only part of a second record. */
 	((struct perf_event_mmap_page *)f.mem)->data_head = f.head + 8;
 	memcpy(f.mem + PAGE + f.head % DATA, rec, 8);
-	ring_drain(&f.r, &s);
-	ASSERT_EQ(s.samples.n, 1);
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	ring_drain(&f.r, 0, q);
 	ASSERT_EQ(((struct perf_event_mmap_page *)f.mem)->data_tail, len);
+	ASSERT(ring_pending(&f.r));
+	rec_queue_finish(q, NULL);
+	ASSERT_EQ(s.samples.n, 1);
+	raw_store_release(&s);
+	fake_free(&f);
+}
+
+/* A worker that is behind never makes the queue grow past its limit:
+ * draining stops, and what is not taken stays in the ring for later. */
+TEST(queue_limit_leaves_records_in_the_ring)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	enum { BIG = 8u << 20 };
+	uint8_t *mem = aligned_alloc(PAGE, PAGE + BIG);
+	memset(mem, 0, PAGE);
+	struct perf_event_mmap_page *h = (void *)mem;
+	h->data_offset = PAGE;
+	h->data_size = BIG;
+	struct ring r = { .base = mem, .data_size = BIG };
+	uint8_t rec[1024];
+	size_t len = make_sample(rec, 1, 2, 3, 50), n = 0;
+	while ((n + 1) * len <= BIG) {
+		memcpy(mem + PAGE + n * len, rec, len);
+		n++;
+	}
+	h->data_head = n * len;
+	/* Not started yet: nothing is parsed, so the limit (two 1 MiB chunks)
+	 * is reached. */
+	struct rec_queue *q = rec_queue_new(2u << 20);
+	size_t got = ring_drain(&r, 0, q);
+	ASSERT(got > 0 && got <= (2u << 20));
+	ASSERT_EQ(h->data_tail, got);
+	ASSERT(ring_pending(&r));
+	ASSERT_EQ(ring_drain(&r, 0, q), 0);
+	/* Once the worker runs, the rest follows in order. */
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	while (ring_pending(&r)) {
+		if (!ring_drain(&r, 0, q))
+			rec_queue_wait_space(q, 10);
+		rec_queue_flush(q, 0);
+	}
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT(qs.full > 0);
+	ASSERT(qs.peak_chunks <= 2);
+	ASSERT_EQ(s.samples.n, n);
+	ASSERT_EQ(r.max_fill, n * len);
+	raw_store_release(&s);
+	free(mem);
+}
+
+/* A header too short to be a record: the ring is given up, not spun on. */
+TEST(garbage_header_abandons_the_ring)
+{
+	struct fake f;
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	fake_init(&f);
+	uint8_t zero[16] = { 0 };
+	fake_put(&f, zero, sizeof zero);
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	ring_drain(&f.r, 0, q);
+	ASSERT(!ring_pending(&f.r));
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT_EQ(qs.malformed, 1);
+	ASSERT_EQ(s.samples.n, 0);
 	raw_store_release(&s);
 	fake_free(&f);
 }
@@ -201,6 +275,8 @@ TEST(side_band_records)
 	raw_store_add(&s, rec, 16);
 	ASSERT_EQ(s.lost_records, 10);
 	ASSERT_EQ(s.lost_samples, 5);
+	ASSERT_EQ(s.lost_by_ring.n, 1);
+	ASSERT_EQ(s.lost_by_ring.v[0], 15);
 
 	/* Too-short records are counted, not trusted. */
 	h = (struct perf_event_header){ PERF_RECORD_MMAP2, 0, 16 };
@@ -227,4 +303,155 @@ TEST(callchain_length_checked)
 	raw_store_release(&s);
 }
 
-RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(side_band_records), T(callchain_length_checked))
+/* A callchain that reached the kernel's limit was cut there: by the frame
+ * limit when --max-stack set it, else by kernel.perf_event_max_stack.
+ * Context markers do not count. */
+TEST(callchain_cut_at_the_kernel_limit)
+{
+	uint8_t rec[1024];
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN, .chain_max = 9 };
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 1, 9)); /* marker + 8 addresses */
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 2, 10)); /* marker + 9 */
+	s.chain_max_asked = true;
+	raw_store_add(&s, rec, make_sample(rec, 1, 1, 3, 12));
+	ASSERT_EQ(s.samples.n, 3);
+	ASSERT_EQ(s.samples.v[0].cut, 0);
+	ASSERT_EQ(s.samples.v[1].cut, RAW_CUT_KERNEL);
+	ASSERT_EQ(s.samples.v[2].cut, RAW_CUT_FRAMES);
+	raw_store_release(&s);
+}
+
+/* Stacks are stored once and shared; a process's exec starts them anew. */
+TEST(stacks_interned)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[1024];
+	for (int i = 0; i < 100; i++)
+		raw_store_add(&s, rec, make_sample(rec, 7, 7, (uint64_t)i, i % 2 ? 5 : 9));
+	ASSERT_EQ(s.samples.n, 100);
+	ASSERT_EQ(s.stacks.n, 2);
+	ASSERT_EQ(s.ips.n, 5 + 9);
+	ASSERT_EQ(s.samples.v[1].ip_off, s.samples.v[99].ip_off);
+	ASSERT(s.samples.v[0].ip_off != s.samples.v[1].ip_off);
+	/* Another process with the same addresses: its own stack. */
+	raw_store_add(&s, rec, make_sample(rec, 8, 8, 200, 5));
+	ASSERT_EQ(s.stacks.n, 3);
+	/* exec: same pid, same addresses, other code. */
+	memset(rec, 0, sizeof rec);
+	struct perf_event_header h = { PERF_RECORD_COMM, PERF_RECORD_MISC_COMM_EXEC, 0 };
+	memcpy(rec, &h, 8);
+	uint32_t pid = 7;
+	memcpy(rec + 8, &pid, 4);
+	memcpy(rec + 12, &pid, 4);
+	strcpy((char *)rec + 16, "new");
+	raw_store_add(&s, rec, add_trailer(rec, 16 + 16, pid, 300));
+	raw_store_add(&s, rec, make_sample(rec, 7, 7, 400, 5));
+	ASSERT_EQ(s.stacks.n, 4);
+	raw_store_add(&s, rec, make_sample(rec, 7, 7, 401, 5));
+	ASSERT_EQ(s.stacks.n, 4);
+	raw_store_release(&s);
+}
+
+/* Past the budget, samples of one thread and stack close in time merge:
+ * memory stays bounded, counts and periods add up exactly. */
+TEST(samples_merge_past_the_budget)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN, .sample_budget = 64 };
+	uint8_t rec[1024];
+	uint64_t want[2][3] = { { 0 } };
+	for (int i = 0; i < 5000; i++) {
+		uint32_t tid = 10 + (uint32_t)(i % 2), depth = 3 + (uint32_t)(i % 3);
+		raw_store_add(&s, rec, make_sample(rec, 10, tid, 1000000ULL * (uint64_t)i, depth));
+		want[i % 2][i % 3]++;
+		ASSERT(s.samples.n <= 64);
+	}
+	ASSERT(s.merge_ns >= RAW_MERGE_FIRST_NS);
+	ASSERT(s.merges > 0);
+	uint64_t got[2][3] = { { 0 } }, total = 0;
+	for (size_t i = 0; i < s.samples.n; i++) {
+		const struct raw_sample *x = &s.samples.v[i];
+		uint64_t n = x->merged + 1;
+		ASSERT_EQ(x->period, 1001001 * n);
+		got[x->tid - 10][x->nips - 3] += n;
+		total += n;
+	}
+	ASSERT_EQ(total, 5000);
+	for (int t = 0; t < 2; t++)
+		for (int k = 0; k < 3; k++)
+			ASSERT_EQ(got[t][k], want[t][k]);
+	/* Records start where their first sample was: in time order. */
+	for (size_t i = 1; i < s.samples.n; i++)
+		ASSERT(s.samples.v[i].time / s.merge_ns >= s.samples.v[i - 1].time / s.merge_ns);
+	raw_store_release(&s);
+}
+
+/* Where samples were lost: per ring, and bursts merged in a short list. */
+TEST(lost_places)
+{
+	struct raw_store s = { 0 };
+	uint8_t rec[48] = { 0 };
+	struct perf_event_header h = { PERF_RECORD_LOST, 0, 48 };
+	memcpy(rec, &h, 8);
+	uint64_t sec = 1000000000ULL;
+	for (int i = 0; i < 1000; i++) {
+		uint64_t n = 2, t = (uint64_t)i * sec; /* one second apart: no merging at first */
+		memcpy(rec + 16, &n, 8);
+		memcpy(rec + 48 - 16, &t, 8);
+		s.cur_ring = (uint32_t)(i % 3);
+		raw_store_add(&s, rec, 48);
+	}
+	ASSERT_EQ(s.lost_records, 2000);
+	ASSERT_EQ(s.lost_by_ring.n, 3);
+	ASSERT_EQ(s.lost_by_ring.v[0] + s.lost_by_ring.v[1] + s.lost_by_ring.v[2], 2000);
+	ASSERT_EQ(s.lost_by_ring.v[1], 666);
+	ASSERT_EQ(s.lost_times.n, RAW_LOST_MAX);
+	uint64_t sum = 0;
+	for (size_t i = 0; i < s.lost_times.n; i++) {
+		sum += s.lost_times.v[i].count;
+		ASSERT(s.lost_times.v[i].first <= s.lost_times.v[i].last);
+		if (i)
+			ASSERT(s.lost_times.v[i].first > s.lost_times.v[i - 1].last);
+	}
+	ASSERT_EQ(sum, 2000);
+	ASSERT_EQ(s.lost_times.v[0].first, 0);
+	ASSERT_EQ(s.lost_times.v[s.lost_times.n - 1].last, 999 * sec);
+	/* Evenly detailed: no burst covers much more than its share. */
+	for (size_t i = 0; i < s.lost_times.n; i++)
+		ASSERT(s.lost_times.v[i].count <= 2 * 2000 / RAW_LOST_MAX + 2);
+	/* A record 50 ms after a burst joins it; out of order too. */
+	struct raw_store t = { 0 };
+	uint64_t times[] = { 10 * sec, 10 * sec + 50000000, 5 * sec, 10 * sec - 30000000 };
+	for (int i = 0; i < 4; i++) {
+		uint64_t n = 1;
+		memcpy(rec + 16, &n, 8);
+		memcpy(rec + 48 - 16, &times[i], 8);
+		raw_store_add(&t, rec, 48);
+	}
+	ASSERT_EQ(t.lost_times.n, 2);
+	ASSERT_EQ(t.lost_times.v[0].first, 5 * sec);
+	ASSERT_EQ(t.lost_times.v[1].first, 10 * sec - 30000000);
+	ASSERT_EQ(t.lost_times.v[1].last, 10 * sec + 50000000);
+	ASSERT_EQ(t.lost_times.v[1].count, 3);
+	raw_store_release(&t);
+	/* A burst starts at the ring's last sample before the loss. */
+	struct raw_store u = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t srec[256];
+	u.cur_ring = 1;
+	raw_store_add(&u, srec, make_sample(srec, 1, 1, 3 * sec, 2));
+	u.cur_ring = 0;
+	raw_store_add(&u, srec, make_sample(srec, 1, 1, 5 * sec, 2));
+	uint64_t n = 9, t6 = 6 * sec;
+	memcpy(rec + 16, &n, 8);
+	memcpy(rec + 48 - 16, &t6, 8);
+	raw_store_add(&u, rec, 48);
+	ASSERT_EQ(u.lost_times.n, 1);
+	ASSERT_EQ(u.lost_times.v[0].first, 5 * sec);
+	ASSERT_EQ(u.lost_times.v[0].last, 6 * sec);
+	ASSERT_EQ(u.lost_by_ring.v[0], 9);
+	raw_store_release(&u);
+	raw_store_release(&s);
+}
+
+RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
+	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
+	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places))

@@ -28,6 +28,7 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	uint64_t units = argc > 1 ? strtoull(argv[1], NULL, 10) : 8;
+	double t0 = wall_now();
 	struct job jobs[2] = { { "light", units * UNIT / 4, 0 }, { "heavy", units * UNIT * 3 / 4, 0 } };
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 			return 1;
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
+	report_elapsed(t0);
 	printf("%llu\n", (unsigned long long)((jobs[0].result ^ jobs[1].result) & 1));
 	return 0;
 }
