@@ -95,6 +95,13 @@ void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why
 		fprintf(stderr, "cprof %s: warning: '%s': line %zu: %s, skipping\n", w->cmd, name, lineno, why);
 }
 
+void cmd_folded_warn_all(void *ctx, const char *name, size_t lineno, const char *why)
+{
+	struct folded_warnings *w = ctx;
+	w->count = 0; /* never the total line */
+	fprintf(stderr, "cprof %s: warning: '%s': line %zu: %s, skipping\n", w->cmd, name, lineno, why);
+}
+
 void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name)
 {
 	if (w->count > FOLDED_WARNINGS_SHOWN)
@@ -117,6 +124,70 @@ void enum_join(const char *const *names, const char *sep, struct sbuf *out)
 			sbuf_adds(out, sep);
 		sbuf_adds(out, names[i]);
 	}
+}
+
+/*
+ * 'cprof --describe-opts CMD': each option of CMD with the name of its
+ * argument and the first line of its description in CMD --help,
+ * "OPTION<TAB>ARG<TAB>TEXT" (ARG empty for a flag), for the zsh and fish
+ * completions: descriptions, and which options take a value (bash shows no
+ * descriptions, and asks only for the latter). The help text is the one
+ * source, so a completion's words cannot say other than --help says.
+ */
+static int describe_opts(const struct command *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem) {
+		fprintf(stderr, "cprof: cannot describe the options: %s\n", strerror(errno));
+		return 1;
+	}
+	FILE *saved = stdout;
+	char *hargv[] = { (char *)c->name, "--help", NULL };
+	stdout = mem;
+	int rc = c->fn(2, hargv);
+	fflush(stdout);
+	stdout = saved;
+	fclose(mem);
+	for (char *line = buf, *next; rc == 0 && line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *p = line + strspn(line, " ");
+		if (p == line || *p != '-')
+			continue;
+		/* The names end where two spaces begin the description; a long
+		 * option's description may start on the next line. */
+		char *gap = strstr(p, "  ");
+		const char *desc = "";
+		if (gap) {
+			*gap = 0;
+			desc = gap + strspn(gap + 1, " ") + 1;
+		} else if (next && next[0] == ' ') {
+			const char *q = next + strspn(next, " ");
+			if (*q != '-') {
+				size_t n = strcspn(q, "\n");
+				desc = q;
+				next[q - next + n] = 0;
+				next = next + (q - next) + n + 1;
+			}
+		}
+		/* The argument's name, as the last option of the line shows it:
+		 * "-i, --input FILE" -> FILE; none for a flag. */
+		const char *arg = strrchr(p, ' ');
+		arg = arg && arg[1] != '-' ? arg + 1 : "";
+		for (char *tok = p; tok && *tok == '-';) {
+			size_t n = strspn(tok, "-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+			if (n > 1)
+				printf("%.*s\t%s\t%s\n", (int)n, tok, arg, desc);
+			tok = strstr(tok, ", -");
+			if (tok)
+				tok += 2;
+		}
+	}
+	free(buf);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -144,8 +215,18 @@ int main(int argc, char **argv)
 			printf("%s\n", commands[i].name);
 		return 0;
 	}
+	if (strcmp(name, "--describe-opts") == 0) {
+		const struct command *c = argc > 2 ? find_command(argv[2]) : NULL;
+		if (!c) {
+			fprintf(stderr, "cprof: --describe-opts needs a command\n");
+			return EXIT_USAGE;
+		}
+		return describe_opts(c);
+	}
 	if (strcmp(name, "help") == 0) {
-		if (argc < 3) {
+		/* 'cprof help', 'cprof help --help', 'cprof help help': the command list. */
+		if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0 ||
+		    strcmp(argv[2], "help") == 0) {
 			usage(stdout);
 			return 0;
 		}

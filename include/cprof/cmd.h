@@ -51,6 +51,8 @@ struct folded_warnings {
 	size_t count;
 };
 void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why);
+/* The same for every malformed line (report -v); no total is needed. */
+void cmd_folded_warn_all(void *ctx, const char *name, size_t lineno, const char *why);
 void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name);
 
 /* Parse "a,b,c" against a NULL-terminated name table; -1 if unknown. */

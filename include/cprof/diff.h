@@ -1,6 +1,6 @@
 /*
- * diff.h - compare two profiles: functions matched by (name, binary
- * basename), shares normalised to each run's sample total, and a
+ * diff.h - compare two profiles: functions matched by name and binary
+ * (match.h: the main executable matches across renames), shares normalised to each run's sample total, and a
  * two-proportion z-test per function with Holm-Bonferroni correction.
  *
  * The matching and normalisation are independent of any output, so other
@@ -24,7 +24,8 @@ extern const char *const diff_status_names[]; /* "both", "new", "vanished" */
  * samples; delta is in percentage points, rel is delta / share_before
  * (NAN when the function is new). */
 struct diff_row {
-	char *name, *dso;         /* dso is the binary's basename, "" if unknown */
+	char *name, *dso;         /* dso is the binary's file name (the after run's where
+	                           * both have one), "" if unknown or for thread rows */
 	uint64_t before, after;   /* samples in the chosen metric */
 	double share_before, share_after, delta, rel;
 	double z, p, p_adj;       /* p_adj: Holm-adjusted; 1 when not tested */
@@ -32,11 +33,13 @@ struct diff_row {
 	enum diff_status status;
 };
 
+struct match_rule;
 struct diff_opts {
 	enum diff_metric metric;
 	double alpha;             /* family-wise error rate, default 0.01 */
+	const struct match_rule *match; /* NULL: the default rule of match.h */
 };
-#define DIFF_OPTS_INIT { DIFF_SELF, 0.01 }
+#define DIFF_OPTS_INIT { DIFF_SELF, 0.01, NULL }
 
 struct diff {
 	enum diff_metric metric;
@@ -45,7 +48,7 @@ struct diff {
 	uint64_t duration_before, duration_after; /* ns, 0 if unknown */
 	size_t tested;                         /* functions in the correction family */
 	VEC(struct diff_row) rows;             /* functions, in no particular order */
-	VEC(struct diff_row) binaries;         /* self samples per binary basename */
+	VEC(struct diff_row) binaries;         /* self samples per binary (matched as functions are) */
 	VEC(struct diff_row) threads;          /* samples per thread name */
 };
 
@@ -74,6 +77,7 @@ struct diff_output_opts {
 	enum diff_sort sort;
 	size_t top;
 	double threshold;
+	bool color;                         /* text: growth red, shrinkage green */
 };
 void diff_text(FILE *out, const struct diff *df, const struct diff_output_opts *o);
 void diff_json(FILE *out, const struct diff *df, const struct diff_output_opts *o);

@@ -10,6 +10,8 @@
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
+/* "auto", "always", "never" -> enum color_mode, or -1. */
+int color_mode_from_string(const char *s);
 /* Decide once per stream whether to emit ANSI colour. */
 bool output_use_color(FILE *fp, enum color_mode mode);
 /* SIGPIPE is ignored; a write to a closed pipe shows up as EPIPE here, and

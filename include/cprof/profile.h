@@ -12,14 +12,33 @@
 
 #include "cprof/data.h"
 
+/* A list of thread or process ids (report --tid 1,2); n == 0 = all. */
+struct profile_ids {
+	const uint32_t *v;
+	size_t n;
+};
+
 struct profile_filter {
-	const char *comm;  /* thread or process name, NULL = all */
+	/* Thread names, comma-separated; each is a glob (worker-*) or a name,
+	 * which also matches the names it begins (worker: worker-0, worker-1;
+	 * the kernel keeps only 15 bytes of a name). NULL = all. */
+	const char *comm;
 	int64_t tid;       /* -1 = all */
 	int64_t pid;       /* -1 = all */
 	const char *dso;   /* keep samples whose stack touches this binary (basename match), NULL = all */
 	int event;         /* event index, -1 = the first event */
+	struct profile_ids tids, pids; /* --tid/--pid lists, with tid and pid */
 };
-#define PROFILE_FILTER_INIT { NULL, -1, -1, NULL, -1 }
+#define PROFILE_FILTER_INIT { NULL, -1, -1, NULL, -1, { NULL, 0 }, { NULL, 0 } }
+
+/* Whether a thread name passes f's comm list. */
+bool profile_comm_matches(const char *comm, const char *list);
+/* Whether f's thread filters (comm, tid, pid and their lists) leave any
+ * thread of d; if not, -ENOENT and a message listing the threads d has,
+ * so a misspelt name is one look away. */
+int profile_filter_check(const struct cprof_data *d, const struct profile_filter *f, struct cprof_err *err) CPROF_WUR;
+/* Parse "1,2,3" into ids (caller frees ret->v); -EINVAL on anything else. */
+int profile_ids_parse(const char *s, struct profile_ids *ret) CPROF_WUR;
 
 /* A function: all frames with the same name in the same binary. */
 struct profile_func {
@@ -61,6 +80,9 @@ struct profile {
 	VEC(struct profile_stack) stacks;
 	VEC(struct profile_thread) threads; /* heaviest first */
 	struct hashidx func_idx;
+	/* Functions left out of the function tables (report --symbols,
+	 * --symbol-filter); NULL = none. Their weight stays in every total. */
+	uint8_t *func_hidden;
 };
 
 int profile_build(struct profile *p, const struct cprof_data *d, const struct profile_filter *f,
@@ -86,6 +108,14 @@ void profile_lines_build(struct profile_lines *pl, const struct profile *p);
 void profile_lines_release(struct profile_lines *pl);
 /* Line indexes sorted by self (total = false) or total weight, heaviest first; caller frees. */
 uint32_t *profile_lines_sorted(const struct profile_lines *pl, bool total, size_t *ret_n);
+
+/* Hide the functions whose name is not in the comma-separated list symbols
+ * (NULL: no such condition) or does not contain substring (NULL: none). */
+void profile_hide_funcs(struct profile *p, const char *symbols, const char *substring);
+
+/* Cut every stack of d to its max innermost frames (report --max-stack):
+ * what a recording with that limit would hold. In place. */
+void profile_cap_stacks(struct cprof_data *d, uint32_t max);
 
 /* Samples a sample stands for: 1 for a real sample, or more where a long
  * recording merged samples (cprof_data.sample_counts), its count for folded

@@ -240,6 +240,13 @@ struct record_opts {
 	uint64_t mem_sample_bytes;
 	char **argv;
 	bool gpu;              /* --gpu: CUDA activity through libcprof-cupti.so (gpu-record.h) */
+	/* -p 1,2,...: every process to attach to (attach_pid is the first);
+	 * with argv as well, argv runs unprofiled and the recording ends with
+	 * it (perf's 'record -p PID -- sleep N'). */
+	const pid_t *attach_pids;
+	size_t nattach;
+	bool no_inherit;       /* --no-inherit: not the threads and processes created later */
+	unsigned delay_ms;     /* -D: start sampling this long after the workload starts */
 };
 
 struct record_result {
@@ -249,6 +256,8 @@ struct record_result {
 	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
 	bool drain_fifo;       /* the draining thread ran SCHED_FIFO */
 	uint64_t queue_full;   /* times draining paused for the unwinding thread */
+	const char *event;     /* the event sampled (a fallback is not a message, it is said here) */
+	bool kernel_excluded;  /* perf_event_paranoid allowed user space only */
 };
 
 /* Record; messages for the user go through note() (may be NULL). */

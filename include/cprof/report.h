@@ -20,6 +20,8 @@ struct report_opts {
 	size_t top;           /* 0 = all */
 	bool children;        /* show the total column (perf's --children) */
 	bool call_tree;
+	bool callee_tree;     /* the call tree from the leaves: who calls the hot ones (-g callee) */
+	double tree_limit;    /* hide tree paths under this share (-g's number); 0 = the default */
 	bool threads;
 	bool stacks;          /* JSON: every stack, with a table of its frames */
 	double percent_limit; /* hide rows below this share of the total */
@@ -28,6 +30,7 @@ struct report_opts {
 	bool color;
 	const char *input;    /* file name, for the header */
 	const struct findings *findings; /* findings.h: printed at the end; NULL = none */
+	bool quiet;           /* text: no header (report -q) */
 };
 
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
@@ -51,6 +54,13 @@ void report_lost_get(const struct cprof_data *d, struct report_lost *ret);
 void report_lost_release(struct report_lost *l);
 
 void report_text(FILE *out, const struct profile *p, const struct report_opts *o);
+/* report -s with perf's keys (group.h): text, CSV or JSON ("cprof-report-groups/1"). */
+struct grouping;
+void report_grouped(FILE *out, const struct grouping *g, const struct profile *p, enum report_format fmt,
+		    const struct report_opts *o);
+/* report --header-only, and the head of report -v: everything the data file
+ * says about the recording, as "# " lines. */
+void report_header_only(FILE *out, const struct cprof_data *d, const char *input);
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);
 

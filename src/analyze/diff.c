@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cprof/diff.h"
+#include "cprof/match.h"
 
 const char *const diff_metric_names[] = { "self", "total", NULL };
 const char *const diff_sort_names[] = { "delta", "abs", "name", NULL };
@@ -74,8 +75,10 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* One function (or binary, or thread name) of one run. key decides what
+ * matches (match.h); shown is what a row calls the binary. */
 struct entry {
-	const char *name, *dso;
+	const char *name, *key, *shown;
 	uint64_t count;
 	int side; /* 0 before, 1 after */
 };
@@ -85,7 +88,7 @@ static int cmp_entry(const void *a, const void *b)
 	const struct entry *x = a, *y = b;
 	int c = strcmp(x->name, y->name);
 	if (c == 0)
-		c = strcmp(x->dso, y->dso);
+		c = strcmp(x->key, y->key);
 	return c ? c : x->side - y->side;
 }
 
@@ -105,25 +108,47 @@ static void fill_row(struct diff_row *r, const char *name, const char *dso, uint
 	r->p = r->p_adj = 1;
 }
 
-/* Merge sorted entries with equal (name, dso) into rows. */
+/* Merge sorted entries with equal (name, key) into rows; a row shows the
+ * after run's binary name where there is one. */
 static void merge(struct entry *e, size_t n, uint64_t na, uint64_t nb, void *rowsv)
 {
 	VEC(struct diff_row) *rows = rowsv;
 	qsort(e, n, sizeof *e, cmp_entry);
 	for (size_t i = 0; i < n;) {
 		uint64_t c[2] = { 0, 0 };
+		const char *shown = e[i].shown;
 		size_t j = i;
-		while (j < n && strcmp(e[j].name, e[i].name) == 0 && strcmp(e[j].dso, e[i].dso) == 0) {
+		while (j < n && strcmp(e[j].name, e[i].name) == 0 && strcmp(e[j].key, e[i].key) == 0) {
 			c[e[j].side] += e[j].count;
+			if (e[j].side == 1 && e[j].count)
+				shown = e[j].shown;
 			j++;
 		}
 		if (c[0] || c[1]) {
 			struct diff_row r;
-			fill_row(&r, e[i].name, e[i].dso, c[0], c[1], na, nb);
+			fill_row(&r, e[i].name, shown, c[0], c[1], na, nb);
 			vec_push(rows, r);
 		}
 		i = j;
 	}
+}
+
+/* The binary keys of a profile's functions, one string each in *keys
+ * (offsets into buf, which must not move while the entries are in use). */
+static void func_keys(const struct profile *p, int side, const struct match_rule *m, bool names_only,
+		      struct sbuf *buf, size_t *offs)
+{
+	const char *main_exe = match_main_exe(p->d);
+	struct sbuf key = SBUF_INIT;
+	for (size_t i = 0; i < p->funcs.n; i++) {
+		if (names_only)
+			sbuf_reset(&key);
+		else
+			match_binary_key(m, side, main_exe, cprof_str(p->d, p->funcs.v[i].dso), &key);
+		offs[i] = buf->len;
+		sbuf_add(buf, key.buf, key.len + 1);
+	}
+	sbuf_release(&key);
 }
 
 static uint64_t duration(const struct profile *p)
@@ -154,40 +179,76 @@ int diff_build(struct diff *df, const struct profile *before, const struct profi
 	df->duration_before = duration(before);
 	df->duration_after = duration(after);
 
-	/* Functions. */
+	/* Functions, matched by name and binary key (match.h). */
+	static const struct match_rule default_rule = MATCH_RULE_INIT;
+	const struct match_rule *m = o->match ? o->match : &default_rule;
+	bool names_only = match_names_only(m, before->d, after->d);
+	struct sbuf keybuf = SBUF_INIT;
+	size_t *offs[2];
+	for (int s = 0; s < 2; s++) {
+		offs[s] = xmalloc((pp[s]->funcs.n + 1) * sizeof *offs[s]);
+		func_keys(pp[s], s, m, names_only, &keybuf, offs[s]);
+	}
 	VEC(struct entry) e = { 0 };
 	for (int s = 0; s < 2; s++) {
 		const struct profile *p = pp[s];
 		for (size_t i = 0; i < p->funcs.n; i++) {
 			const struct profile_func *f = &p->funcs.v[i];
 			uint64_t c = o->metric == DIFF_SELF ? f->self_samples : f->total_samples;
-			vec_push(&e, ((struct entry){ cprof_str(p->d, f->name), base_name(cprof_str(p->d, f->dso)), c, s }));
+			vec_push(&e, ((struct entry){ cprof_str(p->d, f->name), keybuf.buf + offs[s][i],
+						      base_name(cprof_str(p->d, f->dso)), c, s }));
 		}
 	}
 	merge(e.v, e.n, df->total_before, df->total_after, &df->rows);
 
-	/* Binaries: self samples, which add up to the run's total. */
+	/* Binaries: self samples, which add up to the run's total. A binary is
+	 * its key, named as the after run names it. */
 	e.n = 0;
 	for (int s = 0; s < 2; s++) {
 		const struct profile *p = pp[s];
 		for (size_t i = 0; i < p->funcs.n; i++) {
 			const struct profile_func *f = &p->funcs.v[i];
-			vec_push(&e, ((struct entry){ base_name(cprof_str(p->d, f->dso)), "", f->self_samples, s }));
+			const char *key = keybuf.buf + offs[s][i];
+			const char *shown = base_name(cprof_str(p->d, f->dso));
+			vec_push(&e, ((struct entry){ *key ? key : shown, "", shown, f->self_samples, s }));
 		}
 	}
 	merge(e.v, e.n, df->total_before, df->total_after, &df->binaries);
+	/* Roll-up rows are named by their binary, not by the key. */
+	for (size_t i = 0; i < df->binaries.n; i++) {
+		struct diff_row *r = &df->binaries.v[i];
+		free(r->name);
+		r->name = r->dso;
+		r->dso = xstrdup("");
+	}
 
-	/* Threads, by name. */
+	/* Threads, by name; the main executable's threads are named after it
+	 * (the kernel keeps 15 bytes of a name), so they match as it does. */
 	e.n = 0;
 	for (int s = 0; s < 2; s++) {
 		const struct profile *p = pp[s];
+		const char *main_exe = names_only ? NULL : match_main_exe(p->d);
+		char main_comm[16] = "";
+		if (main_exe)
+			snprintf(main_comm, sizeof main_comm, "%s", base_name(main_exe));
 		for (size_t i = 0; i < p->threads.n; i++) {
 			const struct profile_thread *t = &p->threads.v[i];
-			vec_push(&e, ((struct entry){ cprof_str(p->d, t->comm), "", t->samples, s }));
+			const char *comm = cprof_str(p->d, t->comm);
+			bool is_main = *main_comm && strcmp(comm, main_comm) == 0;
+			vec_push(&e, ((struct entry){ is_main ? "[main executable]" : comm, "", comm, t->samples, s }));
 		}
 	}
 	merge(e.v, e.n, df->total_before, df->total_after, &df->threads);
+	for (size_t i = 0; i < df->threads.n; i++) {
+		struct diff_row *r = &df->threads.v[i];
+		free(r->name);
+		r->name = r->dso;
+		r->dso = xstrdup("");
+	}
 	vec_release(&e);
+	free(offs[0]);
+	free(offs[1]);
+	sbuf_release(&keybuf);
 
 	/* Test every function seen in either run, then correct as one family. */
 	double *pv = xmalloc((df->rows.n + 1) * sizeof *pv);

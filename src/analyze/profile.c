@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "cprof/profile.h"
@@ -85,9 +86,123 @@ static uint32_t thread_comm(const struct cprof_data *d, uint32_t pid, uint32_t t
 	return 0;
 }
 
-static bool thread_matches(const struct cprof_data *d, const struct cprof_sample *s, const char *comm)
+bool profile_comm_matches(const char *comm, const char *list)
 {
-	return strcmp(cprof_str(d, thread_comm(d, s->pid, s->tid)), comm) == 0;
+	struct sbuf item = SBUF_INIT;
+	bool hit = false;
+	for (const char *p = list; !hit;) {
+		size_t n = strcspn(p, ",");
+		sbuf_reset(&item);
+		sbuf_add(&item, p, n);
+		if (item.len) {
+			if (strpbrk(item.buf, "*?["))
+				hit = fnmatch(item.buf, comm, 0) == 0;
+			else
+				hit = strncmp(comm, item.buf, item.len) == 0;
+		}
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	sbuf_release(&item);
+	return hit;
+}
+
+static bool ids_have(const struct profile_ids *ids, uint32_t id)
+{
+	for (size_t i = 0; i < ids->n; i++)
+		if (ids->v[i] == id)
+			return true;
+	return false;
+}
+
+int profile_ids_parse(const char *s, struct profile_ids *ret)
+{
+	VEC(uint32_t) v = { 0 };
+	for (const char *p = s;;) {
+		size_t n = strcspn(p, ",");
+		char num[24];
+		uint64_t x;
+		if (n == 0 || n >= sizeof num) {
+			vec_release(&v);
+			return -EINVAL;
+		}
+		memcpy(num, p, n);
+		num[n] = 0;
+		if (parse_u64(num, &x) < 0 || x > INT32_MAX) {
+			vec_release(&v);
+			return -EINVAL;
+		}
+		vec_push(&v, (uint32_t)x);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	ret->v = v.v;
+	ret->n = v.n;
+	return 0;
+}
+
+static bool thread_passes(const struct profile_filter *f, uint32_t pid, uint32_t tid, const char *comm)
+{
+	if (f->tid >= 0 && tid != (uint64_t)f->tid)
+		return false;
+	if (f->pid >= 0 && pid != (uint64_t)f->pid)
+		return false;
+	if (f->tids.n && !ids_have(&f->tids, tid))
+		return false;
+	if (f->pids.n && !ids_have(&f->pids, pid))
+		return false;
+	return !f->comm || profile_comm_matches(comm, f->comm);
+}
+
+int profile_filter_check(const struct cprof_data *d, const struct profile_filter *f, struct cprof_err *err)
+{
+	if (!f->comm && f->tid < 0 && f->pid < 0 && !f->tids.n && !f->pids.n)
+		return 0;
+	for (size_t i = 0; i < d->threads.n; i++) {
+		const struct cprof_thread *t = &d->threads.v[i];
+		if (thread_passes(f, t->pid, t->tid, cprof_str(d, t->comm)))
+			return 0;
+	}
+	/* Folded stacks have no threads: the filter cannot apply. */
+	struct sbuf names = SBUF_INIT, what = SBUF_INIT;
+	for (size_t i = 0; i < d->threads.n; i++) {
+		const char *c = cprof_str(d, d->threads.v[i].comm);
+		if (f->comm) {
+			/* names once each */
+			bool dup = false;
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = strcmp(cprof_str(d, d->threads.v[j].comm), c) == 0;
+			if (!dup && names.len < 400)
+				sbuf_addf(&names, "%s%s", names.len ? ", " : "", *c ? c : "[unknown]");
+		} else if (names.len < 400) {
+			sbuf_addf(&names, "%s%s %u/%u", names.len ? ", " : "", *c ? c : "[unknown]", d->threads.v[i].pid,
+				  d->threads.v[i].tid);
+		}
+	}
+	if (names.len >= 400)
+		sbuf_adds(&names, ", ...");
+	if (f->comm)
+		sbuf_addf(&what, "--comm '%s'", f->comm);
+	else if (f->tid >= 0 || f->tids.n)
+		sbuf_adds(&what, "--tid");
+	else
+		sbuf_adds(&what, "--pid");
+	int r;
+	if (!d->threads.n)
+		r = err_set(err, ENOENT, "no thread matches %s: the input has no threads (folded stacks?)", what.buf);
+	else
+		r = err_set(err, ENOENT, "no thread matches %s; the recording has %s%s", what.buf,
+			    f->comm ? "threads named " : "(name pid/tid) ", names.buf);
+	sbuf_release(&names);
+	sbuf_release(&what);
+	return r;
+}
+
+static bool thread_matches(const struct cprof_data *d, const struct cprof_sample *s, const struct profile_filter *f)
+{
+	return thread_passes(f, s->pid, s->tid, cprof_str(d, thread_comm(d, s->pid, s->tid)));
 }
 
 /* Threads are few; *last (the previous hit) is the likely next one. */
@@ -237,7 +352,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			continue;
 		if (f->pid >= 0 && s->pid != (uint64_t)f->pid)
 			continue;
-		if (f->comm && !thread_matches(d, s, f->comm))
+		if ((f->comm || f->tids.n || f->pids.n) && !thread_matches(d, s, f))
 			continue;
 		if (f->dso && !stack_touches_dso(d, s->stack, f->dso))
 			continue;
@@ -315,5 +430,44 @@ void profile_release(struct profile *p)
 	vec_release(&p->threads);
 	free(p->frame_func);
 	free(p->func_idx.slot);
+	free(p->func_hidden);
 	memset(p, 0, sizeof *p);
+}
+
+static bool in_list(const char *name, const char *list)
+{
+	size_t len = strlen(name);
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		if (n == len && strncmp(p, name, n) == 0)
+			return true;
+		if (!p[n])
+			return false;
+		p += n + 1;
+	}
+}
+
+void profile_hide_funcs(struct profile *p, const char *symbols, const char *substring)
+{
+	if (!symbols && !substring)
+		return;
+	if (!p->func_hidden)
+		p->func_hidden = xcalloc(p->funcs.n ? p->funcs.n : 1, 1);
+	for (size_t i = 0; i < p->funcs.n; i++) {
+		const char *name = cprof_str(p->d, p->funcs.v[i].name);
+		if ((symbols && !in_list(name, symbols)) || (substring && !strstr(name, substring)))
+			p->func_hidden[i] = 1;
+	}
+}
+
+void profile_cap_stacks(struct cprof_data *d, uint32_t max)
+{
+	for (size_t i = 0; i < d->stack_offset.n; i++) {
+		uint32_t *head = &d->stack_words.v[d->stack_offset.v[i]];
+		if ((*head & STACK_COUNT_MASK) > max)
+			*head = (*head & ~STACK_COUNT_MASK) | max;
+	}
+	/* The stack index hashes whole stacks: it no longer matches. */
+	free(d->stack_idx.slot);
+	d->stack_idx = (struct hashidx){ 0 };
 }

@@ -94,9 +94,11 @@ void ann_print_text(FILE *out, const struct ann_profile *ap, const struct ann_vi
 	char num[32];
 	struct sbuf sb = SBUF_INIT;
 
-	fprintf(out, "%s%s%s  [%s]\n", o->color ? C_BOLD : "", c->func, o->color ? C_OFF : "", base_name(c->dso));
-	fprintf(out, "  %s samples, %.2f%% of all %s samples\n", fmt_thousands(v->samples, num),
-		pct(v->weight, ap->total_weight), cprof_str(d, ev->name));
+	const char *binname = base_name(c->dso);
+	fprintf(out, binname[0] == '[' ? "%s%s%s  %s\n" : "%s%s%s  [%s]\n", o->color ? C_BOLD : "", c->func,
+		o->color ? C_OFF : "", binname);
+	fprintf(out, "  %s sample%s, %.2f%% of all %s samples\n", fmt_thousands(v->samples, num),
+		v->samples == 1 ? "" : "s", pct(v->weight, ap->total_weight), cprof_str(d, ev->name));
 	if (v->hottest != SIZE_MAX) {
 		fprintf(out, "  hottest instruction %" PRIx64 " (%.2f%%)", v->rows.v[v->hottest].insn.addr,
 			pct(v->rows.v[v->hottest].weight, v->weight));
@@ -186,12 +188,12 @@ void ann_print_text(FILE *out, const struct ann_profile *ap, const struct ann_vi
 		fprintf(out, "  note: %u bytes from %" PRIx64 " are not instructions capstone can decode; shown as .byte\n",
 			v->invalid_bytes, v->first_invalid);
 	if (v->outside_samples)
-		fprintf(out, "  note: %" PRIu64 " samples lie outside this code (another part of the function, or "
+		fprintf(out, "  note: %" PRIu64 " sample%s outside this code (another part of the function, or "
 			     "another static function of the same name)\n",
-			v->outside_samples);
+			v->outside_samples, v->outside_samples == 1 ? " lies" : "s lie");
 	if (v->misaligned_samples)
-		fprintf(out, "  note: %" PRIu64 " samples point inside an instruction, not at its start\n",
-			v->misaligned_samples);
+		fprintf(out, "  note: %" PRIu64 " sample%s inside an instruction, not at its start\n",
+			v->misaligned_samples, v->misaligned_samples == 1 ? " points" : "s point");
 }
 
 static void json_hex(FILE *out, uint64_t v)

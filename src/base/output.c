@@ -6,6 +6,15 @@
 
 #include "cprof/output.h"
 
+int color_mode_from_string(const char *s)
+{
+	static const char *const names[] = { "auto", "always", "never" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i == 0 ? COLOR_AUTO : i == 1 ? COLOR_ALWAYS : COLOR_NEVER;
+	return -1;
+}
+
 bool output_use_color(FILE *fp, enum color_mode mode)
 {
 	if (mode == COLOR_NEVER)

@@ -14,22 +14,27 @@
 #include "cprof/cmd.h"
 #include "cprof/diff.h"
 #include "cprof/folded.h"
+#include "cprof/match.h"
 #include "cprof/output.h"
 #include "cprof/rewrite.h"
 
 static const char usage_line[] =
-	"usage: cprof diff BEFORE AFTER [--metric self|total] [--sort delta|abs|name]\n"
+	"usage: cprof diff [BEFORE [AFTER]] [--metric self|total] [--sort delta|abs|name]\n"
 	"                  [--top N] [--format text|json|csv] [--threshold PCT]\n"
 	"                  [--fail-on-regression PCT] [--event NAME] [--alpha A]\n"
-	"                  [--full-names] [--fold-go-runtime]";
+	"                  [--full-names] [--fold-go-runtime]\n"
+	"                  [--ignore-binary] [--map-binary OLD=NEW] [--color WHEN]";
 
 static void help(void)
 {
 	printf("%s\n\n", usage_line);
-	printf("Compare two profiles. BEFORE and AFTER are cprof data files or folded stacks\n"
-	       "(one of them may be '-' for stdin). Functions are matched by name and binary\n"
-	       "basename; shares are relative to each run's total, and each change is tested\n"
-	       "with a two-proportion z-test, Holm-Bonferroni corrected.\n\n"
+	printf("Compare two profiles. BEFORE and AFTER are cprof data files, perf.data files\n"
+	       "or folded stacks (one of them may be '-' for stdin); as with perf diff, they\n"
+	       "default to cprof.data.old (the previous recording) and cprof.data. Functions\n"
+	       "match by name and binary: the recorded program matches itself across renames\n"
+	       "and rebuilds, libraries match by file name without version. Shares are\n"
+	       "relative to each run's total, and each change is tested with a two-proportion\n"
+	       "z-test, Holm-Bonferroni corrected.\n\n"
 	       "  -m, --metric M            self (default) or total samples per function\n"
 	       "  -s, --sort KEY            delta (default: largest growth first), abs, name\n"
 	       "  -n, --top N               show at most N functions\n"
@@ -46,6 +51,11 @@ static void help(void)
 	       "      --fold-go-runtime     hide Go runtime frames that only pass control and\n"
 	       "                            fold the scheduler's callees into\n"
 	       "                            runtime.schedule\n"
+	       "      --ignore-binary       match functions by name alone\n"
+	       "      --map-binary OLD=NEW  BEFORE's binary OLD is AFTER's NEW (file names;\n"
+	       "                            may be given more than once)\n"
+	       "      --color WHEN          auto (default: on a terminal, unless NO_COLOR),\n"
+	       "                            always or never: growth red, shrinkage green\n"
 	       "  -h, --help                show this help\n\n"
 	       "Exit status: 0 ok, 1 significant regression (with --fail-on-regression),\n"
 	       "2 error.\n");
@@ -58,7 +68,7 @@ static void warn_line(void *ctx, const char *name, size_t lineno, const char *wh
 		fprintf(stderr, "cprof diff: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
 }
 
-enum { OPT_FAIL = 256, OPT_ALPHA, OPT_LIST };
+enum { OPT_FAIL = 256, OPT_ALPHA, OPT_LIST, OPT_IGNORE_BINARY, OPT_MAP_BINARY, OPT_COLOR };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
 static const struct option long_opts[] = {
@@ -72,6 +82,9 @@ static const struct option long_opts[] = {
 	{ "alpha", required_argument, NULL, OPT_ALPHA },
 	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
+	{ "ignore-binary", no_argument, NULL, OPT_IGNORE_BINARY },
+	{ "map-binary", required_argument, NULL, OPT_MAP_BINARY },
+	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -143,6 +156,9 @@ int cmd_diff(int argc, char **argv)
 {
 	struct diff_opts dopt = DIFF_OPTS_INIT;
 	struct diff_output_opts oo = { .sort = DIFF_SORT_DELTA };
+	struct match_rule rule = MATCH_RULE_INIT;
+	enum color_mode color = COLOR_AUTO;
+	struct cprof_err err;
 	const char *event = NULL;
 	int fmt = 0, c, k;
 	bool top_set = false, gate = false, full_names = false, fold_go = false;
@@ -189,23 +205,45 @@ int cmd_diff(int argc, char **argv)
 			break;
 		case OPT_FULL_NAMES: full_names = true; break;
 		case OPT_FOLD_GO: fold_go = true; break;
-		case 'h': help(); return 0;
-		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		case OPT_IGNORE_BINARY: rule.ignore_binary = true; break;
+		case OPT_MAP_BINARY:
+			if (match_rule_add_rename(&rule, optarg, &err) < 0) {
+				match_rule_release(&rule);
+				return cmd_usage_error("diff", usage_line, "%s", err.msg);
+			}
+			break;
+		case OPT_COLOR:
+			if ((k = color_mode_from_string(optarg)) < 0) {
+				match_rule_release(&rule);
+				return cmd_usage_error("diff", usage_line, "--color takes auto, always or never, not '%s'", optarg);
+			}
+			color = (enum color_mode)k;
+			break;
+		case 'h': match_rule_release(&rule); help(); return 0;
+		case OPT_LIST: match_rule_release(&rule); cmd_list_opts(long_opts, short_opts); return 0;
 		default:
+			match_rule_release(&rule);
 			return cmd_usage_error("diff", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
-	if (argc - optind != 2)
-		return cmd_usage_error("diff", usage_line, argc - optind < 2 ? "needs two inputs, BEFORE and AFTER"
-									: "unexpected argument '%s'", argv[argc - 1]);
-	struct side s[2] = { { .path = argv[optind], .full_names = full_names, .fold_go = fold_go },
-			     { .path = argv[optind + 1], .full_names = full_names, .fold_go = fold_go } };
-	if (strcmp(s[0].path, "-") == 0 && strcmp(s[1].path, "-") == 0)
+	if (argc - optind > 2) {
+		match_rule_release(&rule);
+		return cmd_usage_error("diff", usage_line, "unexpected argument '%s'", argv[optind + 2]);
+	}
+	/* perf diff's defaults: the previous recording against the last one. */
+	const char *paths[2] = { "cprof.data.old", "cprof.data" };
+	for (int i = 0; i < argc - optind; i++)
+		paths[i] = argv[optind + i];
+	struct side s[2] = { { .path = paths[0], .full_names = full_names, .fold_go = fold_go },
+			     { .path = paths[1], .full_names = full_names, .fold_go = fold_go } };
+	if (strcmp(s[0].path, "-") == 0 && strcmp(s[1].path, "-") == 0) {
+		match_rule_release(&rule);
 		return cmd_usage_error("diff", usage_line, "only one of BEFORE and AFTER can be '-'");
+	}
+	dopt.match = &rule;
 	if (fmt == 0 && !top_set)
 		oo.top = 40;
 
-	struct cprof_err err;
 	int rc = 0;
 	for (int i = 0; i < 2 && rc == 0; i++)
 		if (load_side(&s[i], event, &err) < 0)
@@ -217,6 +255,7 @@ int cmd_diff(int argc, char **argv)
 		oo.before = s[0].label;
 		oo.after = s[1].label;
 		oo.event = event_name(&s[0]);
+		oo.color = fmt == 0 && output_use_color(stdout, color);
 		if (fmt == 1)
 			diff_json(stdout, &df, &oo);
 		else if (fmt == 2)
@@ -229,5 +268,6 @@ int cmd_diff(int argc, char **argv)
 	}
 	release_side(&s[0]);
 	release_side(&s[1]);
+	match_rule_release(&rule);
 	return rc;
 }

@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cprof/cmd.h"
 #include "cprof/flamegraph.h"
 #include "cprof/memreport.h"
 #include "cprof/folded.h"
+#include "cprof/match.h"
 #include "cprof/output.h"
 #include "cprof/outfile.h"
 #include "cprof/rewrite.h"
@@ -22,10 +24,11 @@ static const char usage_line[] =
 	"                        [--subtitle TEXT] [--width PX] [--frame-height PX]\n"
 	"                        [--min-width PX] [--colors PALETTE] [--hash]\n"
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
-	"                        [--event NAME] [--tid TID] [--pid PID] [--comm NAME]\n"
+	"                        [--event NAME] [--tid TIDS] [--pid PIDS] [--comm NAMES]\n"
 	"                        [--per-thread] [--strict] [--gpu]\n"
 	"                        [--full-names] [--fold-go-runtime]\n"
-	"                        [--flamechart | --diff BEFORE AFTER [--negate]]\n"
+	"                        [--flamechart | --diff BEFORE [AFTER] [--negate]\n"
+	"                        [--ignore-binary] [--map-binary OLD=NEW]]\n"
 	"       cprof flamegraph --mem [--weight bytes|count] [-i FILE] [-o FILE] ...";
 
 static void help(void)
@@ -33,10 +36,13 @@ static void help(void)
 	printf("%s\n\n", usage_line);
 	printf("Draw a profile as an interactive flame graph: click a frame to zoom, Ctrl-F or\n"
 	       "Search to highlight frames matching a regular expression. The input is a cprof\n"
-	       "data file or folded stacks (file or '-' for stdin); the format is detected.\n\n"
-	       "  -i, --input FILE       input (default: stdin when it is not a terminal,\n"
-	       "                         else cprof.data)\n"
-	       "  -o, --output FILE      write to FILE (default: standard output)\n"
+	       "data file, a perf.data or folded stacks (file or '-' for stdin); the format is\n"
+	       "detected.\n\n"
+	       "  -i, --input FILE       input (default: what a pipe or a file on stdin brings,\n"
+	       "                         else cprof.data; an empty pipe, a terminal or\n"
+	       "                         /dev/null is not input)\n"
+	       "  -o, --output FILE      write to FILE (default: standard output; on a\n"
+	       "                         terminal, flamegraph.svg or flamegraph.html)\n"
 	       "      --html             write an HTML page around the SVG\n"
 	       "      --title TEXT       title (default \"Flame Graph\")\n"
 	       "      --subtitle TEXT    second line under the title\n"
@@ -50,15 +56,20 @@ static void help(void)
 	       "      --reverse          merge stacks from the leaves (who calls the hot ones)\n"
 	       "      --countname NAME   what counts are called in tooltips (default samples)\n"
 	       "  -e, --event NAME       the event to draw in a multi-event recording\n"
-	       "      --tid TID          only samples of thread TID\n"
-	       "      --pid PID          only samples of process PID\n"
-	       "      --comm NAME        only samples of threads named NAME\n"
+	       "      --tid TIDS         only samples of these threads (comma-separated)\n"
+	       "      --pid PIDS         only samples of these processes (comma-separated)\n"
+	       "      --comm NAMES       only threads of these names (comma-separated; a name\n"
+	       "                         matches names it begins, globs work)\n"
 	       "      --per-thread       one root frame per thread (NAME-TID)\n"
 	       "      --strict           fail on a malformed folded line instead of skipping it\n"
-	       "      --diff BEFORE AFTER\n"
-	       "                         differential graph: widths from AFTER, red where a\n"
-	       "                         frame's self share grew, blue where it shrank\n"
+	       "      --diff BEFORE      differential graph against BEFORE: widths from AFTER\n"
+	       "                         (the argument after the options, else as -i), red\n"
+	       "                         where a frame's self share grew, blue where it\n"
+	       "                         shrank; functions match as in 'cprof diff'\n"
 	       "      --negate           differential: swap red and blue\n"
+	       "      --ignore-binary    differential: match functions by name alone\n"
+	       "      --map-binary OLD=NEW\n"
+	       "                         differential: BEFORE's binary OLD is AFTER's NEW\n"
 	       "      --flamechart       a flame chart: samples in time order, not merged\n"
 	       "      --mem              allocation flame graph of a 'record --mem' recording\n"
 	       "                         (mem palette); widths are bytes allocated\n"
@@ -74,7 +85,8 @@ static void help(void)
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
-	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST, OPT_GPU
+	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST, OPT_GPU, OPT_IGNORE_BINARY,
+	OPT_MAP_BINARY
 };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
@@ -106,6 +118,8 @@ static const struct option long_opts[] = {
 	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
+	{ "ignore-binary", no_argument, NULL, OPT_IGNORE_BINARY },
+	{ "map-binary", required_argument, NULL, OPT_MAP_BINARY },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
@@ -120,9 +134,22 @@ struct source {
 	bool full_names, fold_go; /* rewrite.h, before building the profile */
 };
 
+/* What cmd_flamegraph() parsed. */
+struct fg_args {
+	const char *input, *output, *event, *before_path, *weight_arg;
+	struct fg_opts o;
+	struct profile_filter f;
+	struct match_rule rule;
+	enum mem_weight weight;
+	bool strict, reverse, per_thread, chart, mem, palette_set, gpu;
+	bool full_names, fold_go;
+};
+
+static int draw(struct fg_args *a);
+
 static const char *shown_name(const char *path) { return strcmp(path, "-") == 0 ? "<stdin>" : path; }
 
-static int load_source(struct source *s, bool strict, const char *event, struct profile_filter f)
+static int load_source(struct source *s, bool strict)
 {
 	struct cprof_err err;
 	struct folded_warnings warnings = { "flamegraph", 0 };
@@ -134,6 +161,12 @@ static int load_source(struct source *s, bool strict, const char *event, struct 
 		(void)rewrite_full_names(&s->d);
 	if (s->fold_go)
 		(void)rewrite_fold_go_runtime(&s->d);
+	return 0;
+}
+
+static int build_source(struct source *s, const char *event, struct profile_filter f)
+{
+	struct cprof_err err;
 	if (event) {
 		f.event = profile_find_event(&s->d, event);
 		if (f.event < 0) {
@@ -145,6 +178,10 @@ static int load_source(struct source *s, bool strict, const char *event, struct 
 			sbuf_release(&names);
 			return 1;
 		}
+	}
+	if (profile_filter_check(&s->d, &f, &err) < 0) {
+		fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(s->path), err.msg);
+		return 1;
 	}
 	if (profile_build(&s->p, &s->d, &f, &err) < 0) {
 		fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(s->path), err.msg);
@@ -178,6 +215,31 @@ static int add_source(struct flamegraph *g, struct source *s, const struct profi
 	return 0;
 }
 
+/*
+ * The input without -i: what stdin brings if it is a pipe with data on it
+ * (cprof report ... | cprof flamegraph) or a file (< stacks.folded), else
+ * cprof.data. CI jobs, cron and ssh give a command /dev/null, a terminal
+ * or an idle pipe that soon closes: none of them is input.
+ */
+static const char *default_input(void)
+{
+	struct stat st;
+	if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &st) < 0)
+		return "cprof.data";
+	if (S_ISREG(st.st_mode))
+		return st.st_size > 0 ? "-" : "cprof.data";
+	if (!S_ISFIFO(st.st_mode))
+		return "cprof.data";
+	/* Wait for the writer: its first bytes, or the end of an empty pipe. */
+	int ch = getc(stdin);
+	if (ch == EOF) {
+		clearerr(stdin);
+		return "cprof.data";
+	}
+	ungetc(ch, stdin);
+	return "-";
+}
+
 static int parse_px(const char *opt, const char *arg, double min, double *ret)
 {
 	if (parse_double(arg, ret) < 0 || *ret < min || *ret > 1e6)
@@ -188,36 +250,30 @@ static int parse_px(const char *opt, const char *arg, double min, double *ret)
 
 int cmd_flamegraph(int argc, char **argv)
 {
-	const char *input = NULL, *output = NULL, *event = NULL, *before_path = NULL;
-	struct fg_opts o = FG_OPTS_INIT;
-	struct profile_filter f = PROFILE_FILTER_INIT;
-	bool strict = false, reverse = false, per_thread = false, chart = false, mem = false, palette_set = false;
-	enum mem_weight weight = MEMW_BYTES;
-	const char *weight_arg = NULL;
-	bool gpu = false, full_names = false, fold_go = false;
-	uint64_t v;
+	struct fg_args a = { .o = FG_OPTS_INIT, .f = PROFILE_FILTER_INIT, .rule = MATCH_RULE_INIT, .weight = MEMW_BYTES };
+	struct cprof_err err;
 	int c, k, r;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		switch (c) {
-		case 'i': input = optarg; break;
-		case 'o': output = optarg; break;
-		case OPT_HTML: o.html = true; break;
-		case OPT_TITLE: o.title = optarg; break;
-		case OPT_SUBTITLE: o.subtitle = optarg; break;
+		case 'i': a.input = optarg; break;
+		case 'o': a.output = optarg; break;
+		case OPT_HTML: a.o.html = true; break;
+		case OPT_TITLE: a.o.title = optarg; break;
+		case OPT_SUBTITLE: a.o.subtitle = optarg; break;
 		case OPT_WIDTH:
-			if ((r = parse_px("width", optarg, 100, &o.width)))
-				return r;
+			if ((r = parse_px("width", optarg, 100, &a.o.width)))
+				goto out_args;
 			break;
 		case OPT_FRAME_HEIGHT:
-			if ((r = parse_px("frame-height", optarg, 2, &o.frame_height)))
-				return r;
+			if ((r = parse_px("frame-height", optarg, 2, &a.o.frame_height)))
+				goto out_args;
 			break;
 		case OPT_MIN_WIDTH:
-			if ((r = parse_px("min-width", optarg, 0, &o.min_width)))
-				return r;
+			if ((r = parse_px("min-width", optarg, 0, &a.o.min_width)))
+				goto out_args;
 			break;
 		case 'c':
 			if ((k = enum_from_string(fg_palette_names, optarg)) < 0) {
@@ -225,133 +281,175 @@ int cmd_flamegraph(int argc, char **argv)
 				enum_join(fg_palette_names, ", ", &pal);
 				r = cmd_usage_error("flamegraph", usage_line, "unknown palette '%s'; expected one of: %s", optarg, pal.buf);
 				sbuf_release(&pal);
-				return r;
+				goto out_args;
 			}
-			o.palette = (enum fg_palette)k;
-			palette_set = true;
+			a.o.palette = (enum fg_palette)k;
+			a.palette_set = true;
 			break;
-		case OPT_HASH: o.hash = true; break;
-		case OPT_INVERTED: o.inverted = true; break;
-		case OPT_REVERSE: reverse = true; break;
-		case OPT_COUNTNAME: o.countname = optarg; break;
-		case 'e': event = optarg; break;
+		case OPT_HASH: a.o.hash = true; break;
+		case OPT_INVERTED: a.o.inverted = true; break;
+		case OPT_REVERSE: a.reverse = true; break;
+		case OPT_COUNTNAME: a.o.countname = optarg; break;
+		case 'e': a.event = optarg; break;
 		case OPT_TID:
-		case OPT_PID:
-			if (parse_u64(optarg, &v) < 0 || v > INT32_MAX)
-				return cmd_usage_error("flamegraph", usage_line, "--%s needs a number, not '%s'",
-						       c == OPT_TID ? "tid" : "pid", optarg);
-			if (c == OPT_TID)
-				f.tid = (int64_t)v;
-			else
-				f.pid = (int64_t)v;
+		case OPT_PID: {
+			struct profile_ids *ids = c == OPT_TID ? &a.f.tids : &a.f.pids;
+			free((void *)ids->v);
+			if (profile_ids_parse(optarg, ids) < 0) {
+				r = cmd_usage_error("flamegraph", usage_line, "--%s needs numbers (comma-separated), not '%s'",
+						    c == OPT_TID ? "tid" : "pid", optarg);
+				goto out_args;
+			}
 			break;
-		case OPT_COMM: f.comm = optarg; break;
-		case OPT_PER_THREAD: per_thread = true; break;
-		case OPT_STRICT: strict = true; break;
-		case OPT_DIFF:
-			if (optind >= argc)
-				return cmd_usage_error("flamegraph", usage_line, "--diff needs two files: BEFORE AFTER");
-			before_path = optarg;
-			input = argv[optind++];
+		}
+		case OPT_COMM: a.f.comm = optarg; break;
+		case OPT_PER_THREAD: a.per_thread = true; break;
+		case OPT_STRICT: a.strict = true; break;
+		case OPT_DIFF: a.before_path = optarg; break;
+		case OPT_IGNORE_BINARY: a.rule.ignore_binary = true; break;
+		case OPT_MAP_BINARY:
+			if (match_rule_add_rename(&a.rule, optarg, &err) < 0) {
+				r = cmd_usage_error("flamegraph", usage_line, "%s", err.msg);
+				goto out_args;
+			}
 			break;
-		case OPT_NEGATE: o.negate = true; break;
-		case OPT_FLAMECHART: chart = true; break;
-		case OPT_MEM: mem = true; break;
+		case OPT_NEGATE: a.o.negate = true; break;
+		case OPT_FLAMECHART: a.chart = true; break;
+		case OPT_MEM: a.mem = true; break;
 		case OPT_WEIGHT:
-			if ((k = enum_from_string(mem_weight_names, optarg)) < 0)
-				return cmd_usage_error("flamegraph", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
-			weight = (enum mem_weight)k;
-			weight_arg = optarg;
+			if ((k = enum_from_string(mem_weight_names, optarg)) < 0) {
+				r = cmd_usage_error("flamegraph", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
+				goto out_args;
+			}
+			a.weight = (enum mem_weight)k;
+			a.weight_arg = optarg;
 			break;
-		case OPT_GPU: gpu = true; break;
-		case OPT_FULL_NAMES: full_names = true; break;
-		case OPT_FOLD_GO: fold_go = true; break;
-		case 'h': help(); return 0;
-		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		case OPT_GPU: a.gpu = true; break;
+		case OPT_FULL_NAMES: a.full_names = true; break;
+		case OPT_FOLD_GO: a.fold_go = true; break;
+		case 'h': help(); r = 0; goto out_args;
+		case OPT_LIST: cmd_list_opts(long_opts, short_opts); r = 0; goto out_args;
 		default:
-			return cmd_usage_error("flamegraph", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			r = cmd_usage_error("flamegraph", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			goto out_args;
 		}
 	}
+	/* --diff BEFORE AFTER: AFTER is the one argument left once getopt has
+	 * taken the options, wherever they were (--diff a.data -o x.svg b.data). */
+	r = 0;
+	if (a.before_path && optind < argc && !a.input)
+		a.input = argv[optind++];
 	if (optind < argc)
-		return cmd_usage_error("flamegraph", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
-	if (o.negate && !before_path)
+		r = cmd_usage_error("flamegraph", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+	else if ((a.rule.ignore_binary || a.rule.renames.n) && !a.before_path)
+		r = cmd_usage_error("flamegraph", usage_line, "--ignore-binary and --map-binary go with --diff");
+	if (r)
+		goto out_args;
+	r = draw(&a);
+out_args:
+	free((void *)a.f.tids.v);
+	free((void *)a.f.pids.v);
+	match_rule_release(&a.rule);
+	return r;
+}
+
+static int draw(struct fg_args *a)
+{
+	int r;
+	if (a->o.negate && !a->before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--negate only applies to --diff");
-	if (chart && before_path)
+	if (a->chart && a->before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--flamechart and --diff cannot be combined");
-	if (weight_arg && !mem)
+	if (a->weight_arg && !a->mem)
 		return cmd_usage_error("flamegraph", usage_line, "--weight goes with --mem");
-	if (mem && (chart || before_path || per_thread))
+	if (a->mem && (a->chart || a->before_path || a->per_thread))
 		return cmd_usage_error("flamegraph", usage_line, "--mem cannot be combined with --flamechart, --diff or --per-thread");
-	if (gpu && mem)
+	if (a->gpu && a->mem)
 		return cmd_usage_error("flamegraph", usage_line, "--gpu and --mem draw different graphs; pick one");
-	if (gpu && (before_path || chart || per_thread || reverse))
+	if (a->gpu && (a->before_path || a->chart || a->per_thread || a->reverse))
 		return cmd_usage_error("flamegraph", usage_line,
 				       "--gpu cannot be combined with --diff, --flamechart, --per-thread or --reverse");
-	if (gpu) {
-		o.title = o.title ? o.title : "GPU Flame Graph";
-		o.countname = o.countname ? o.countname : "ns";
+	if (a->gpu) {
+		a->o.title = a->o.title ? a->o.title : "GPU Flame Graph";
+		a->o.countname = a->o.countname ? a->o.countname : "ns";
 	}
-	if (!input)
-		input = isatty(STDIN_FILENO) ? "cprof.data" : "-";
-	if (mem) {
-		if (!palette_set)
-			o.palette = FG_MEM;
-		if (!o.countname)
-			o.countname = weight == MEMW_COUNT ? "allocations" : "bytes";
-		if (!o.title)
-			o.title = "Allocation Flame Graph";
+	if (!a->input)
+		a->input = default_input();
+	if (a->mem) {
+		if (!a->palette_set)
+			a->o.palette = FG_MEM;
+		if (!a->o.countname)
+			a->o.countname = a->weight == MEMW_COUNT ? "allocations" : "bytes";
+		if (!a->o.title)
+			a->o.title = "Allocation Flame Graph";
 	}
-	if (before_path && strcmp(before_path, "-") == 0 && strcmp(input, "-") == 0)
+	if (a->before_path && strcmp(a->before_path, "-") == 0 && strcmp(a->input, "-") == 0)
 		return cmd_usage_error("flamegraph", usage_line, "--diff cannot read both inputs from stdin");
 
+	/* SVG on a terminal is unreadable noise: as perf's flamegraph script
+	 * does, write a file of the usual name instead, and say so. */
+	bool named = false;
+	if (!a->output && isatty(STDOUT_FILENO)) {
+		a->output = a->o.html ? "flamegraph.html" : "flamegraph.svg";
+		named = true;
+	}
 	/* The output first: a path that cannot be written fails before a big
 	 * input is read, and the temporary file is removed on Ctrl-C from here on. */
 	struct cprof_err err;
 	struct outfile out;
-	if (outfile_open(&out, output ? output : "-", 0, &err) < 0)
+	if (outfile_open(&out, a->output ? a->output : "-", 0, &err) < 0)
 		return cmd_fail("flamegraph", &err);
 
-	struct source after = { .path = input, .full_names = full_names, .fold_go = fold_go };
-	struct source before = { .path = before_path, .full_names = full_names, .fold_go = fold_go };
+	struct source after = { .path = a->input, .full_names = a->full_names, .fold_go = a->fold_go };
+	struct source before = { .path = a->before_path, .full_names = a->full_names, .fold_go = a->fold_go };
 	struct flamegraph g;
-	if (chart)
+	if (a->chart)
 		fg_init_chart(&g);
 	else
 		fg_init(&g);
-	r = load_source(&after, strict, event, f);
-	if (!r && mem) {
+	r = load_source(&after, a->strict);
+	if (!r && a->before_path)
+		r = load_source(&before, a->strict);
+	if (!r && a->before_path)
+		(void)match_disambiguate(&a->rule, &before.d, &after.d);
+	if (!r)
+		r = build_source(&after, a->event, a->f);
+	if (!r && a->mem) {
 		if (!after.d.mem_procs.n) {
 			fprintf(stderr, "cprof flamegraph: '%s': no memory profile in this recording (record with --mem)\n",
-				shown_name(input));
+				shown_name(a->input));
 			r = 1;
 		} else {
-			fg_add_mem(&g, &after.d, weight, reverse);
+			fg_add_mem(&g, &after.d, a->weight, a->reverse);
 		}
-	} else if (!r && gpu)
-		r = cmd_flamegraph_gpu(&g, &after.d, shown_name(input));
-	else if (!r && chart)
-		fg_add_samples(&g, &after.p, reverse, per_thread);
+	} else if (!r && a->gpu)
+		r = cmd_flamegraph_gpu(&g, &after.d, shown_name(a->input));
+	else if (!r && a->chart)
+		fg_add_samples(&g, &after.p, a->reverse, a->per_thread);
 	else if (!r)
-		r = add_source(&g, &after, &f, reverse, per_thread, false);
-	if (!r && before_path) {
-		r = load_source(&before, strict, event, f);
+		r = add_source(&g, &after, &a->f, a->reverse, a->per_thread, false);
+	if (!r && a->before_path) {
+		r = build_source(&before, a->event, a->f);
 		if (!r)
-			r = add_source(&g, &before, &f, reverse, per_thread, true);
+			r = add_source(&g, &before, &a->f, a->reverse, a->per_thread, true);
 	}
 	if (!r && g.nodes.v[0].total == 0) {
-		fprintf(stderr, "cprof flamegraph: '%s': no samples to draw%s\n", shown_name(input),
-			f.comm || f.tid >= 0 || f.pid >= 0 ? " (after filtering)" : "");
+		fprintf(stderr, "cprof flamegraph: '%s': no samples to draw%s\n", shown_name(a->input),
+			a->f.comm || a->f.tids.n || a->f.pids.n ? " (after filtering)" : "");
 		r = 1;
 	}
 
 	if (!r) {
 		static char buf[1 << 16];
 		setvbuf(out.fp, buf, _IOFBF, sizeof buf);
-		if (fg_write(out.fp, &g, &o, &err) < 0) {
-			fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(input), err.msg);
+		if (fg_write(out.fp, &g, &a->o, &err) < 0) {
+			fprintf(stderr, "cprof flamegraph: '%s': %s\n", shown_name(a->input), err.msg);
 			r = 1;
 		} else if (outfile_commit(&out, &err) < 0) {
 			r = cmd_fail("flamegraph", &err);
+		} else if (named) {
+			fprintf(stderr, "cprof flamegraph: wrote '%s' (-o FILE names it, -o - writes to the terminal)\n",
+				a->output);
 		}
 	}
 	outfile_abort(&out);

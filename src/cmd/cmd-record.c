@@ -9,17 +9,20 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cprof/cmd.h"
+#include "cprof/output.h"
 #include "cprof/record.h"
 
 static const char usage_line[] =
-	"usage: cprof record [-o FILE] [-F HZ | -c PERIOD] [-e EVENT] [-g]\n"
+	"usage: cprof record [-o FILE] [-F HZ|max | -c PERIOD] [-e EVENT] [-g]\n"
 	"                    [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
-	"                    [-p PID] [--duration SEC]\n"
-	"                    [-m PAGES] [--mem[=sample[:BYTES]]] [--gpu] [-q]\n"
-	"                    -- CMD ARGS...\n"
-	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]";
+	"                    [--duration SEC] [-m PAGES|SIZE] [--no-inherit] [-D MSECS]\n"
+	"                    [--mem[=sample[:BYTES]]] [--gpu] [-q] -- CMD ARGS...\n"
+	"       cprof record -p PID[,PID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]\n"
+	"       cprof record --list-events";
 
 static void help(void)
 {
@@ -27,12 +30,15 @@ static void help(void)
 	printf("Run CMD (or attach to PID) and sample where it spends its time.\n\n"
 	       "  -o, --output FILE      data file (default cprof.data), mode 0600; an old\n"
 	       "                         one is kept as FILE.old. Checked before CMD starts\n"
-	       "  -F, --freq HZ          samples per second per thread (default 999)\n"
+	       "  -F, --freq HZ          samples per second per thread (default 999); 'max':\n"
+	       "                         kernel.perf_event_max_sample_rate\n"
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
 	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
 	       "                         cpu-clock, task-clock, page-faults, context-switches\n"
-	       "                         (default: cycles with a hardware PMU, else cpu-clock);\n"
-	       "                         one event per recording\n"
+	       "                         (default: cycles with a hardware PMU, else cpu-clock;\n"
+	       "                         the summary names the one used); one event per\n"
+	       "                         recording\n"
+	       "      --list-events      list the events -e takes\n"
 	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
 	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
 	       "                         of SIZE bytes of each sampled user stack (default\n"
@@ -40,13 +46,25 @@ static void help(void)
 	       "      --max-stack N      keep at most N frames of a stack (dwarf: default\n"
 	       "                         8192, more than a copy can hold; fp: the kernel's\n"
 	       "                         walk, at most kernel.perf_event_max_stack)\n"
-	       "  -p, --pid PID          attach to a running process and all its threads\n"
+	       "  -p, --pid PIDS         attach to running processes (PID[,PID...]) and all\n"
+	       "                         their threads; with -- CMD, record until CMD ends\n"
+	       "                         (perf's -p PID -- sleep 10)\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "      --repeat           with -p and --duration: record again and again, one\n"
 	       "                         file per interval (FILE.YYYYmmdd-HHMMSS), until the\n"
 	       "                         process exits or Ctrl-C\n"
-	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two (default 128;\n"
-	       "                         512 with --call-graph dwarf)\n"
+	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two, or a size\n"
+	       "                         (16M, 512K: rounded up to a power of two of pages);\n"
+	       "                         default 128 pages, 512 with --call-graph dwarf\n"
+	       "      --no-inherit       only the threads that exist at the start, not the\n"
+	       "                         threads and processes they create later\n"
+	       "  -D, --delay MSECS      start sampling MSECS milliseconds after CMD starts\n"
+	       "  -T, --timestamp        accepted for perf: samples always carry their time\n"
+	       "  -N, --no-buildid-cache\n"
+	       "                         accepted for perf: cprof never copies binaries\n"
+	       "  -z, --compression-level[=N]\n"
+	       "                         accepted for perf: data files are always compressed\n"
+	       "                         (zstd)\n"
 	       "      --mem              also trace every allocation (malloc family, anonymous\n"
 	       "                         mmap) with its stack: leaks, peak heap, hot spots\n"
 	       "                         (see 'cprof report --mem'); not with -p\n"
@@ -59,10 +77,13 @@ static void help(void)
 	       "  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
-	       "keeps everything recorded so far.\n");
+	       "keeps everything recorded so far. A rate above 10000 Hz is warned about: the\n"
+	       "kernel's work for each sample is charged to the workload, and cprof cannot\n"
+	       "tell it apart from the workload's own time.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT, OPT_MAX_STACK };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT, OPT_MAX_STACK, OPT_NO_INHERIT,
+       OPT_LIST_EVENTS };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -78,11 +99,17 @@ static const struct option long_opts[] = {
 	{ "mem", optional_argument, NULL, OPT_MEM },
 	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
+	{ "delay", required_argument, NULL, 'D' },
+	{ "timestamp", no_argument, NULL, 'T' },
+	{ "no-buildid-cache", no_argument, NULL, 'N' },
+	{ "compression-level", optional_argument, NULL, 'z' },
+	{ "list-events", no_argument, NULL, OPT_LIST_EVENTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "+o:F:c:e:gp:m:qh";
+static const char short_opts[] = "+o:F:c:e:gp:m:qD:TNzh";
 
 static void note(const char *msg)
 {
@@ -147,18 +174,77 @@ static unsigned max_sample_rate(void)
 	return v;
 }
 
+/* 4982.2 KiB -> "4.9 MiB": the unit that keeps the number short. */
+static void human_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes / 1024.0;
+	size_t u = 0;
+	while (v >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024.0;
+		u++;
+	}
+	if (bytes < 1024)
+		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
 static void summary(const struct record_opts *o, const struct record_result *res)
 {
-	double kb = (double)res->bytes / 1024.0;
-	fprintf(stderr, "cprof record: %llu samples, %llu lost; wrote '%s' (%.1f KiB)\n",
-		(unsigned long long)res->samples, (unsigned long long)res->lost, o->output, kb);
+	char n1[32], n2[32], size[32];
+	human_size(res->bytes, size, sizeof size);
+	fprintf(stderr, "cprof record: %s sample%s of %s%s, %s lost; wrote '%s' (%s)\n",
+		fmt_thousands(res->samples, n1), res->samples == 1 ? "" : "s", res->event ? res->event : "?",
+		res->kernel_excluded ? " (user space only: kernel.perf_event_paranoid)" : "",
+		fmt_thousands(res->lost, n2), o->output, size);
 	if (res->lost)
-		fprintf(stderr, "cprof record: warning: %llu samples were lost because a ring buffer was full "
-				"('cprof report' says where); %s\n", (unsigned long long)res->lost,
+		fprintf(stderr, "cprof record: warning: %s sample%s lost because a ring buffer was full "
+				"('cprof report' says where); %s\n", fmt_thousands(res->lost, n2),
+			res->lost == 1 ? " was" : "s were",
 			res->queue_full ? "unwinding fell behind: try a lower -F or a smaller --call-graph dwarf,SIZE"
 			: !res->drain_fifo ? "cprof could not drain at real-time priority: run as root or grant "
 					     "CAP_SYS_NICE, or try a larger -m or a lower -F"
 					   : "try a larger -m or a lower -F");
+}
+
+/* Frequencies above this are warned about (see help()). perf's default
+ * is 4000 Hz; cprof's 999. */
+#define FREQ_WARN 10000
+
+/* -m: pages, or a size with a unit (perf's -m 16M), in pages, a power of two. */
+static int parse_mmap_pages(const char *s, unsigned *ret)
+{
+	uint64_t v;
+	size_t n = strlen(s);
+	char unit = n ? s[n - 1] : 0;
+	uint64_t mult = 0;
+	switch (unit) {
+	case 'B': case 'b': mult = 1; break;
+	case 'K': case 'k': mult = 1ULL << 10; break;
+	case 'M': case 'm': mult = 1ULL << 20; break;
+	case 'G': case 'g': mult = 1ULL << 30; break;
+	}
+	if (!mult) {
+		if (parse_u64(s, &v) < 0 || v == 0 || (v & (v - 1)) || v > (1u << 20))
+			return -EINVAL;
+		*ret = (unsigned)v;
+		return 0;
+	}
+	char num[32];
+	if (n - 1 == 0 || n - 1 >= sizeof num)
+		return -EINVAL;
+	memcpy(num, s, n - 1);
+	num[n - 1] = 0;
+	if (parse_u64(num, &v) < 0 || v == 0 || v > (1ULL << 40) / mult)
+		return -EINVAL;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), pages = (v * mult + page - 1) / page, p2 = 1;
+	while (p2 < pages)
+		p2 <<= 1;
+	if (p2 > (1u << 20))
+		return -EINVAL;
+	*ret = (unsigned)p2;
+	return 0;
 }
 
 /*
@@ -210,6 +296,8 @@ static int record_repeat(struct record_opts *o)
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 32768 };
+	/* -p's list lives until record_run() returns. */
+	static VEC(pid_t) pids;
 	bool freq_set = false, repeat = false;
 	uint64_t v;
 	int c;
@@ -220,6 +308,11 @@ int cmd_record(int argc, char **argv)
 		switch (c) {
 		case 'o': o.output = optarg; break;
 		case 'F':
+			if (strcmp(optarg, "max") == 0) {
+				o.freq = max_sample_rate();
+				freq_set = true;
+				break;
+			}
 			if (parse_u64(optarg, &v) < 0 || v == 0)
 				return cmd_usage_error("record", usage_line, "-F needs a positive frequency, not '%s'", optarg);
 			if (v > max_sample_rate())
@@ -276,20 +369,49 @@ int cmd_record(int argc, char **argv)
 						       "65535, not '%s'", optarg);
 			o.max_stack = (uint32_t)v;
 			break;
-		case 'p':
-			if (parse_u64(optarg, &v) < 0 || v == 0 || v > INT32_MAX)
-				return cmd_usage_error("record", usage_line, "-p needs a process id, not '%s'", optarg);
-			o.attach_pid = (pid_t)v;
+		case 'p': {
+			/* perf's -p 1,2: a comma-separated list. */
+			pids.n = 0;
+			char *list = xstrdup(optarg), *save = NULL;
+			for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+				if (parse_u64(tok, &v) < 0 || v == 0 || v > INT32_MAX) {
+					free(list);
+					vec_release(&pids);
+					return cmd_usage_error("record", usage_line, "-p needs process ids, not '%s'", optarg);
+				}
+				vec_push(&pids, (pid_t)v);
+			}
+			free(list);
+			if (!pids.n) {
+				vec_release(&pids);
+				return cmd_usage_error("record", usage_line, "-p needs process ids, not '%s'", optarg);
+			}
+			o.attach_pid = pids.v[0];
+			o.attach_pids = pids.v;
+			o.nattach = pids.n;
 			break;
+		}
 		case OPT_DURATION:
 			if (parse_double(optarg, &o.duration) < 0 || o.duration <= 0)
 				return cmd_usage_error("record", usage_line, "--duration needs a positive number of seconds, not '%s'", optarg);
 			break;
 		case 'm':
-			if (parse_u64(optarg, &v) < 0 || v == 0 || (v & (v - 1)) || v > (1u << 20))
-				return cmd_usage_error("record", usage_line, "-m needs a power of two, not '%s'", optarg);
-			o.mmap_pages = (unsigned)v;
+			if (parse_mmap_pages(optarg, &o.mmap_pages) < 0)
+				return cmd_usage_error("record", usage_line, "-m needs a power of two of pages or a size "
+						       "such as 16M, not '%s'", optarg);
 			break;
+		case OPT_NO_INHERIT: o.no_inherit = true; break;
+		case 'D':
+			if (parse_u64(optarg, &v) < 0 || v > 24ULL * 3600 * 1000)
+				return cmd_usage_error("record", usage_line, "-D needs a delay in milliseconds, not '%s'",
+						       optarg);
+			o.delay_ms = (unsigned)v;
+			break;
+		case 'T': case 'N': case 'z': break; /* perf's; what cprof always does (help()) */
+		case OPT_LIST_EVENTS:
+			for (size_t i = 0; i < event_table_size; i++)
+				printf("%s\n", event_table[i].name);
+			return 0;
 		case OPT_GPU: o.gpu = true; break;
 		case OPT_REPEAT: repeat = true; break;
 		case 'q': o.quiet = true; break;
@@ -317,8 +439,9 @@ int cmd_record(int argc, char **argv)
 	if (freq_set && o.use_period)
 		return cmd_usage_error("record", usage_line, "-F and -c cannot be used together");
 	o.argv = argv + optind;
-	if (o.attach_pid && optind < argc)
-		return cmd_usage_error("record", usage_line, "give either -p PID or a command, not both");
+	if (o.attach_pid && optind < argc && o.duration > 0)
+		return cmd_usage_error("record", usage_line, "-p PID -- CMD records until CMD ends; --duration "
+				       "cannot be given too");
 	if (o.attach_pid && o.mem)
 		return cmd_usage_error("record", usage_line,
 				       "--mem cannot attach with -p: the allocator is traced from the program's start");
@@ -330,6 +453,14 @@ int cmd_record(int argc, char **argv)
 	if (strcmp(o.output, "-") == 0)
 		return cmd_usage_error("record", usage_line, "the data file cannot be stdout; use -o FILE");
 
+	if (o.attach_pid && optind < argc && repeat)
+		return cmd_usage_error("record", usage_line, "--repeat and -p PID -- CMD cannot be combined");
+	if (o.delay_ms && o.duration > 0 && o.duration * 1000 <= o.delay_ms)
+		return cmd_usage_error("record", usage_line, "-D %u ms is not shorter than --duration", o.delay_ms);
+	if (o.freq > FREQ_WARN && !o.use_period && !o.quiet)
+		cmd_warn("record", "-F %llu takes a sample every %.0f us of each thread's CPU time; the kernel's "
+			 "work for each one is charged to the workload, which it can slow down many times "
+			 "(try -F 999 to 4999)", (unsigned long long)o.freq, 1e6 / (double)o.freq);
 	if (repeat && (!o.attach_pid || o.duration <= 0))
 		return cmd_usage_error("record", usage_line, "--repeat needs -p PID and --duration SEC: it cuts "
 				       "a running process's profile into intervals");

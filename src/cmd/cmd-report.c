@@ -10,6 +10,7 @@
 #include "cprof/cmd.h"
 #include "cprof/findings.h"
 #include "cprof/folded.h"
+#include "cprof/group.h"
 #include "cprof/output.h"
 #include "cprof/memreport.h"
 #include "cprof/report.h"
@@ -18,11 +19,13 @@
 
 static const char usage_line[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
-	"                    [--sort self|total|line] [--lines] [--top N] [--no-children]\n"
-	"                    [--call-tree] [--threads] [--comm NAME] [--tid TID]\n"
-	"                    [--pid PID] [--dso NAME]\n"
-	"                    [--event NAME] [--percent-limit P] [--color WHEN]\n"
-	"                    [--stacks] [--full-names] [--fold-go-runtime]\n"
+	"                    [--sort self|total|line | -s KEY,...] [--lines] [--top N]\n"
+	"                    [--children | --no-children] [-G | -g caller|callee]\n"
+	"                    [--threads] [--comm NAMES] [--tid TIDS] [--pid PIDS]\n"
+	"                    [--dso NAME] [--symbols NAMES] [--symbol-filter TEXT]\n"
+	"                    [--max-stack N] [--event NAME] [--percent-limit P]\n"
+	"                    [--color WHEN] [--stacks] [-q] [-v] [--header-only]\n"
+	"                    [--full-names] [--fold-go-runtime]\n"
 	"                    [--no-findings] [--finding KEY=VALUE]\n"
 	"                    [--findings-config FILE]\n"
 	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
@@ -33,28 +36,52 @@ static const char usage_line[] =
 static void help(void)
 {
 	printf("%s\n\n", usage_line);
-	printf("Show a recorded profile. The input is a cprof data file or folded stacks\n"
-	       "(file or '-' for stdin); the format is detected.\n\n"
+	printf("Show a recorded profile. The input is a cprof data file, a perf.data or folded\n"
+	       "stacks (file or '-' for stdin); the format is detected.\n\n"
 	       "  -i, --input FILE       input file (default cprof.data; '-' reads stdin)\n"
 	       "  -f, --format FMT       text (default), json, csv or folded\n"
 	       "  -s, --sort KEY         order functions by self (default) or total; 'line':\n"
-	       "                         source lines instead of functions, by self\n"
+	       "                         source lines instead of functions, by self. perf's\n"
+	       "                         keys, comma-separated: comm, pid, tid, dso, sym: one\n"
+	       "                         row per combination (-s dso: time per binary)\n"
 	       "  -l, --lines            rows are source lines (text, CSV), JSON adds a\n"
 	       "                         \"lines\" array, folded frames carry their line\n"
-	       "  -n, --top N            show at most N functions (default 40 in text,\n"
-	       "                         all in the other formats)\n"
-	       "      --no-children      hide the total (self + callees) column\n"
-	       "  -G, --call-tree        also print the caller-to-callee tree of the hottest\n"
-	       "                         paths\n"
+	       "      --top N            show at most N rows (default 40 in text, all in the\n"
+	       "                         other formats)\n"
+	       "  -n, --show-nr-samples  accepted for perf: the Samples column is always shown\n"
+	       "                         (before perf's spelling, -n was --top)\n"
+	       "      --children         sort by the total (self + callees) column, as perf\n"
+	       "                         does with --children; cprof's default sorts by self\n"
+	       "                         and shows both\n"
+	       "      --no-children      hide the total column (and sort by self)\n"
+	       "  -G, --call-tree        also print the call tree, callers above callees\n"
+	       "                         (perf's -G, --inverted)\n"
+	       "  -g, --call-graph SPEC  also print the call tree: 'caller' (as -G) or\n"
+	       "                         'callee' (default: each hot function, then who\n"
+	       "                         called it), a number (hide paths under that\n"
+	       "                         percent), 'none'; perf's 'graph,0.5,caller' works\n"
 	       "  -T, --threads          also print samples per process and thread\n"
-	       "      --comm NAME        only samples of threads named NAME\n"
-	       "      --tid TID          only samples of thread TID\n"
-	       "      --pid PID          only samples of process PID\n"
+	       "      --comm NAMES       only threads of these names, comma-separated; a\n"
+	       "                         name matches names it begins (worker: worker-0),\n"
+	       "                         globs work (worker-[12]); unknown names are listed\n"
+	       "      --tid TIDS         only these threads (comma-separated ids)\n"
+	       "      --pid PIDS         only these processes (comma-separated ids)\n"
 	       "      --dso NAME         only samples whose stack passes through binary NAME\n"
+	       "      --symbols NAMES    list only these functions (comma-separated); shares\n"
+	       "                         stay of the whole profile\n"
+	       "      --symbol-filter TEXT\n"
+	       "                         list only functions whose name contains TEXT\n"
+	       "      --max-stack N      use only the N innermost frames of each stack\n"
 	       "  -e, --event NAME       the event to show in a multi-event recording\n"
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
+	       "      --stdio            accepted for perf: the report is always text on\n"
+	       "                         standard output\n"
+	       "  -q, --quiet            no header, hint or warnings: the table alone\n"
+	       "  -v, --verbose          everything the data file says about the recording\n"
+	       "                         above the report, and every malformed folded line\n"
+	       "      --header-only      only that, no report\n"
 	       "      --stacks           --format json: also every stack and its frames\n"
 	       "      --full-names       keep Rust symbol hashes and crate disambiguators\n"
 	       "                         (dropped by default)\n"
@@ -81,7 +108,8 @@ static void help(void)
 }
 
 enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
-       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS,
+       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS, OPT_TOP, OPT_CHILDREN, OPT_STDIO, OPT_HEADER_ONLY,
+       OPT_MAX_STACK, OPT_SYMBOL_FILTER, OPT_SYMBOLS,
        OPT_NO_FINDINGS, OPT_FINDING, OPT_FINDINGS_CONFIG };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
@@ -90,17 +118,28 @@ static const struct option long_opts[] = {
 	{ "format", required_argument, NULL, 'f' },
 	{ "sort", required_argument, NULL, 's' },
 	{ "lines", no_argument, NULL, 'l' },
-	{ "top", required_argument, NULL, 'n' },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "show-nr-samples", no_argument, NULL, 'n' },
+	{ "children", no_argument, NULL, OPT_CHILDREN },
 	{ "no-children", no_argument, NULL, OPT_NO_CHILDREN },
 	{ "call-tree", no_argument, NULL, 'G' },
+	{ "inverted", no_argument, NULL, 'G' },
+	{ "call-graph", optional_argument, NULL, 'g' },
 	{ "threads", no_argument, NULL, 'T' },
 	{ "comm", required_argument, NULL, OPT_COMM },
 	{ "tid", required_argument, NULL, OPT_TID },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "dso", required_argument, NULL, OPT_DSO },
+	{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+	{ "symbol-filter", required_argument, NULL, OPT_SYMBOL_FILTER },
+	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
 	{ "event", required_argument, NULL, 'e' },
 	{ "percent-limit", required_argument, NULL, OPT_PERCENT },
 	{ "color", required_argument, NULL, OPT_COLOR },
+	{ "stdio", no_argument, NULL, OPT_STDIO },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "header-only", no_argument, NULL, OPT_HEADER_ONLY },
 	{ "mem", no_argument, NULL, OPT_MEM },
 	{ "weight", required_argument, NULL, OPT_WEIGHT },
 	{ "plot", required_argument, NULL, OPT_PLOT },
@@ -116,7 +155,53 @@ static const struct option long_opts[] = {
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "i:f:s:ln:GTe:h";
+static const char short_opts[] = "i:f:s:lnGg::Te:qvh";
+
+/*
+ * perf's -g takes its value in the next word ("-g caller"), which getopt
+ * leaves as a positional: a word that parses as a call-graph spec is taken.
+ * SPEC: comma-separated graph|flat|fractal|folded|none, caller|callee,
+ * function, and a number, the smallest share of a path shown.
+ */
+static int parse_call_graph(const char *spec, struct report_opts *o)
+{
+	struct report_opts t = *o;
+	t.call_tree = true;
+	t.callee_tree = true; /* perf's default order */
+	for (const char *p = spec;;) {
+		size_t n = strcspn(p, ",");
+		char word[32];
+		double v;
+		if (n == 0 || n >= sizeof word)
+			return -EINVAL;
+		memcpy(word, p, n);
+		word[n] = 0;
+		if (strcmp(word, "caller") == 0)
+			t.callee_tree = false;
+		else if (strcmp(word, "callee") == 0)
+			t.callee_tree = true;
+		else if (strcmp(word, "none") == 0)
+			t.call_tree = false;
+		else if (strcmp(word, "graph") == 0 || strcmp(word, "fractal") == 0 || strcmp(word, "flat") == 0 ||
+			 strcmp(word, "folded") == 0 || strcmp(word, "function") == 0)
+			; /* the tree is cprof's one way to print a call graph */
+		else if (parse_double(word, &v) == 0 && v >= 0 && v <= 100)
+			t.tree_limit = v;
+		else
+			return -EINVAL;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	*o = t;
+	return 0;
+}
+
+static bool looks_like_call_graph(const char *word)
+{
+	struct report_opts t = { 0 };
+	return word[0] != '-' && parse_call_graph(word, &t) == 0;
+}
 
 /* report --mem: the memory sections, and optionally the heap chart
  * (plot: opened, or NULL; the caller aborts it if it is left open). */
@@ -188,6 +273,135 @@ static int load_findings_config(struct finding_rules *r, const char *file, struc
 	return rc;
 }
 
+/* What cmd_report() parsed, beyond the report's and the filter's options. */
+struct report_args {
+	const char *input, *event, *timeline, *plot, *symbols, *symbol_filter;
+	bool gpu, mem, verbose, header_only;
+	bool full_names, fold_go; /* rewrite.h, before building the profile */
+	bool no_findings;
+	const struct finding_rules *rules; /* findings.h thresholds */
+	enum mem_weight weight;
+	enum report_format fmt;
+	enum color_mode color;
+	uint32_t max_stack;
+	const enum group_key *keys;
+	int nkeys;
+};
+
+static int report_run(const struct report_args *a, struct report_opts *o, struct profile_filter *f)
+{
+	const char *input = a->input, *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
+	struct cprof_data d;
+	struct cprof_err err;
+	/* Files to write are opened before the input is read: a bad path fails
+	 * at once, and a temporary file is removed on Ctrl-C from here on. */
+	struct outfile plot_out = { 0 }, timeline_out = { 0 };
+	if (a->plot && outfile_open(&plot_out, a->plot, 0, &err) < 0)
+		return cmd_fail("report", &err);
+	if (a->timeline && outfile_open(&timeline_out, a->timeline, 0, &err) < 0)
+		return cmd_fail("report", &err);
+	struct folded_warnings warnings = { "report", 0 };
+	int r = profile_source_load(&d, input, false, o->quiet ? NULL : a->verbose ? cmd_folded_warn_all : cmd_folded_warn,
+				    &warnings, &err);
+	if (r < 0) {
+		outfile_abort(&plot_out);
+		outfile_abort(&timeline_out);
+		return cmd_fail("report", &err);
+	}
+	if (!o->quiet)
+		cmd_folded_warn_finish(&warnings, name);
+	if (a->full_names)
+		(void)rewrite_full_names(&d);
+	if (a->fold_go)
+		(void)rewrite_fold_go_runtime(&d);
+	if (a->header_only || (a->verbose && a->fmt == FORMAT_TEXT)) {
+		report_header_only(stdout, &d, name);
+		if (a->header_only) {
+			cprof_data_release(&d);
+			return 0;
+		}
+	}
+	if (a->mem) {
+		r = report_mem(&d, name, a->fmt, a->weight, o->top, a->plot ? &plot_out : NULL);
+		outfile_abort(&plot_out);
+		cprof_data_release(&d);
+		return r;
+	}
+	if (a->gpu || a->timeline) {
+		r = cmd_report_gpu(&d, name, a->fmt, o->top, a->gpu, a->timeline ? &timeline_out : NULL);
+		outfile_abort(&timeline_out);
+		cprof_data_release(&d);
+		return r;
+	}
+	if (a->event) {
+		f->event = profile_find_event(&d, a->event);
+		if (f->event < 0) {
+			struct sbuf names = SBUF_INIT;
+			for (size_t i = 0; i < d.events.n; i++)
+				sbuf_addf(&names, "%s%s", i ? ", " : "", cprof_str(&d, d.events.v[i].name));
+			fprintf(stderr, "cprof report: '%s': no event '%s' (recorded: %s)\n", name, a->event, names.buf);
+			sbuf_release(&names);
+			cprof_data_release(&d);
+			return 1;
+		}
+	}
+	if (profile_filter_check(&d, f, &err) < 0) {
+		fprintf(stderr, "cprof report: '%s': %s\n", name, err.msg);
+		cprof_data_release(&d);
+		return 1;
+	}
+	if (a->max_stack)
+		profile_cap_stacks(&d, a->max_stack);
+	struct profile p;
+	r = profile_build(&p, &d, f, &err);
+	if (r < 0) {
+		cprof_data_release(&d);
+		return cmd_fail("report", &err);
+	}
+	profile_hide_funcs(&p, a->symbols, a->symbol_filter);
+	o->input = name;
+	o->color = a->fmt == FORMAT_TEXT && output_use_color(stdout, a->color);
+	o->hint = a->fmt == FORMAT_TEXT && strcmp(input, "-") != 0 && !o->quiet;
+	struct findings findings = { 0 };
+	if (!a->no_findings && a->nkeys == 0 && (a->fmt == FORMAT_TEXT || a->fmt == FORMAT_JSON)) {
+		findings_build(&findings, &p, a->rules);
+		o->findings = &findings;
+	}
+	if (a->nkeys > 0) {
+		struct grouping g;
+		group_build(&g, &p, a->keys, (size_t)a->nkeys, o->sort == SORT_TOTAL);
+		report_grouped(stdout, &g, &p, a->fmt, o);
+		group_release(&g);
+	} else {
+		switch (a->fmt) {
+		case FORMAT_TEXT: report_text(stdout, &p, o); break;
+		case FORMAT_JSON: report_json(stdout, &p, o); break;
+		case FORMAT_CSV: report_csv(stdout, &p, o); break;
+		case FORMAT_FOLDED:
+			if (o->lines)
+				folded_write_lines(stdout, &p);
+			else
+				folded_write(stdout, &p);
+			break;
+		case _FORMAT_MAX: break;
+		}
+	}
+	findings_release(&findings);
+	profile_release(&p);
+	cprof_data_release(&d);
+	return 0;
+}
+
+/* The usage error for a stray argument, with the fix for the likely cause. */
+static int unexpected(char **argv, int i)
+{
+	uint64_t v;
+	if (i > 0 && strcmp(argv[i - 1], "-n") == 0 && parse_u64(argv[i], &v) == 0)
+		return cmd_usage_error("report", usage_line, "unexpected argument '%s': -n is perf's --show-nr-samples "
+				       "now; for the first N functions use --top N", argv[i]);
+	return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[i]);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
@@ -196,13 +410,19 @@ int cmd_report(int argc, char **argv)
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
 	enum color_mode color = COLOR_AUTO;
-	bool top_set = false, mem = false, weight_set = false;
+	bool top_set = false, mem = false, weight_set = false, sort_set = false, children_set = false;
+	bool verbose = false, header_only = false;
 	enum mem_weight weight = MEMW_BYTES;
 	const char *plot = NULL, *findings_config = NULL;
 	bool no_findings = false;
 	VEC(const char *) finding_sets = { 0 };
+	enum group_key keys[_GK_MAX];
+	int nkeys = 0;
+	const char *symbols = NULL, *symbol_filter = NULL;
+	uint32_t max_stack = 0;
 	uint64_t v;
-	int c, k;
+	int c, k, rc;
+	struct cprof_err err;
 
 	optind = 1;
 	opterr = 0;
@@ -215,35 +435,60 @@ int cmd_report(int argc, char **argv)
 			fmt = (enum report_format)k;
 			break;
 		case 's':
-			if ((k = enum_from_string(sort_key_names, optarg)) < 0)
-				return cmd_usage_error("report", usage_line, "unknown sort key '%s'; expected one of: self, total, line", optarg);
-			/* line: rows are lines, ordered by self. */
-			if (k == SORT_LINE)
-				o.lines = true;
-			o.sort = k == SORT_LINE ? SORT_SELF : (enum sort_key)k;
+			sort_set = true;
+			nkeys = 0;
+			if ((k = enum_from_string(sort_key_names, optarg)) >= 0) {
+				/* line: rows are lines, ordered by self. */
+				if (k == SORT_LINE)
+					o.lines = true;
+				o.sort = k == SORT_LINE ? SORT_SELF : (enum sort_key)k;
+				break;
+			}
+			if ((nkeys = group_keys_parse(optarg, keys, &err)) < 0)
+				return cmd_usage_error("report", usage_line, "%s; expected self, total, line, or perf's "
+						       "comm, pid, tid, dso, sym (comma-separated)", err.msg);
+			if (nkeys == 1 && keys[0] == GK_SYM)
+				nkeys = 0; /* one row per function: the function table */
 			break;
 		case 'l': o.lines = true; break;
-		case 'n':
+		case OPT_TOP:
 			if (parse_u64(optarg, &v) < 0)
 				return cmd_usage_error("report", usage_line, "--top needs a number, not '%s'", optarg);
 			o.top = v;
 			top_set = true;
 			break;
-		case OPT_NO_CHILDREN: o.children = false; break;
-		case 'G': o.call_tree = true; break;
+		case 'n': break; /* perf's --show-nr-samples: always shown */
+		case OPT_CHILDREN: o.children = true; children_set = true; break;
+		case OPT_NO_CHILDREN: o.children = false; children_set = true; break;
+		case 'G': o.call_tree = true; o.callee_tree = false; break;
+		case 'g': {
+			const char *spec = optarg;
+			if (!spec && optind < argc && looks_like_call_graph(argv[optind]))
+				spec = argv[optind++];
+			if (parse_call_graph(spec ? spec : "callee", &o) < 0)
+				return cmd_usage_error("report", usage_line, "-g takes caller, callee, none, a percentage or "
+						       "perf's graph,0.5,caller, not '%s'", spec);
+			break;
+		}
 		case 'T': o.threads = true; break;
 		case OPT_COMM: f.comm = optarg; break;
 		case OPT_TID:
-		case OPT_PID:
-			if (parse_u64(optarg, &v) < 0 || v > INT32_MAX)
-				return cmd_usage_error("report", usage_line, "--%s needs a number, not '%s'",
+		case OPT_PID: {
+			struct profile_ids *ids = c == OPT_TID ? &f.tids : &f.pids;
+			free((void *)ids->v);
+			if (profile_ids_parse(optarg, ids) < 0)
+				return cmd_usage_error("report", usage_line, "--%s needs numbers (comma-separated), not '%s'",
 						       c == OPT_TID ? "tid" : "pid", optarg);
-			if (c == OPT_TID)
-				f.tid = (int64_t)v;
-			else
-				f.pid = (int64_t)v;
 			break;
+		}
 		case OPT_DSO: f.dso = optarg; break;
+		case OPT_SYMBOLS: symbols = optarg; break;
+		case OPT_SYMBOL_FILTER: symbol_filter = optarg; break;
+		case OPT_MAX_STACK:
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535)
+				return cmd_usage_error("report", usage_line, "--max-stack needs a number of frames from 1 to 65535, not '%s'", optarg);
+			max_stack = (uint32_t)v;
+			break;
 		case 'e': event = optarg; break;
 		case OPT_PERCENT:
 			if (parse_double(optarg, &o.percent_limit) < 0 || o.percent_limit < 0 || o.percent_limit > 100)
@@ -259,6 +504,10 @@ int cmd_report(int argc, char **argv)
 			else
 				return cmd_usage_error("report", usage_line, "--color takes auto, always or never, not '%s'", optarg);
 			break;
+		case OPT_STDIO: break; /* perf's; cprof has no other interface */
+		case 'q': o.quiet = true; break;
+		case 'v': verbose = true; break;
+		case OPT_HEADER_ONLY: header_only = true; break;
 		case OPT_MEM: mem = true; break;
 		case OPT_WEIGHT:
 			if ((k = enum_from_string(mem_weight_names, optarg)) < 0)
@@ -299,7 +548,16 @@ int cmd_report(int argc, char **argv)
 		vec_release(&finding_sets);
 	}
 	if (optind < argc)
-		return cmd_usage_error("report", usage_line, "unexpected argument '%s' (use -i FILE)", argv[optind]);
+		return unexpected(argv, optind);
+	if (children_set && !o.children && sort_set && o.sort == SORT_TOTAL)
+		return cmd_usage_error("report", usage_line, "--sort total orders by the total column, which "
+				       "--no-children hides; drop one of them");
+	if (children_set && o.children && !sort_set)
+		o.sort = SORT_TOTAL; /* perf's --children sorts by it */
+	if (nkeys > 0 && (o.lines || fmt == FORMAT_FOLDED || o.call_tree || o.stacks))
+		return cmd_usage_error("report", usage_line, "-s %s groups rows by perf's keys; it goes with "
+				       "--format text, json or csv, without --lines, a call tree or --stacks",
+				       group_key_names[keys[0]]);
 	if (o.lines && (mem || gpu || timeline))
 		return cmd_usage_error("report", usage_line, "--lines and --sort line go with the CPU profile, not --mem or --gpu");
 	if ((weight_set || plot) && !mem)
@@ -313,81 +571,10 @@ int cmd_report(int argc, char **argv)
 	if (fmt == FORMAT_TEXT && !top_set)
 		o.top = mem ? 10 : 40;
 
-	struct cprof_data d;
-	struct cprof_err err;
-	/* Files to write are opened before the input is read: a bad path fails
-	 * at once, and a temporary file is removed on Ctrl-C from here on. */
-	struct outfile plot_out = { 0 }, timeline_out = { 0 };
-	if (plot && outfile_open(&plot_out, plot, 0, &err) < 0)
-		return cmd_fail("report", &err);
-	if (timeline && outfile_open(&timeline_out, timeline, 0, &err) < 0)
-		return cmd_fail("report", &err);
-	struct folded_warnings warnings = { "report", 0 };
-	int r = profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err);
-	if (r < 0) {
-		outfile_abort(&plot_out);
-		outfile_abort(&timeline_out);
-		return cmd_fail("report", &err);
-	}
-	cmd_folded_warn_finish(&warnings, strcmp(input, "-") == 0 ? "<stdin>" : input);
-	if (full_names)
-		(void)rewrite_full_names(&d);
-	if (fold_go)
-		(void)rewrite_fold_go_runtime(&d);
-	if (mem) {
-		const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
-		r = report_mem(&d, name, fmt, weight, o.top, plot ? &plot_out : NULL);
-		outfile_abort(&plot_out);
-		cprof_data_release(&d);
-		return r;
-	}
-	if (gpu || timeline) {
-		r = cmd_report_gpu(&d, strcmp(input, "-") == 0 ? "<stdin>" : input, fmt, o.top, gpu,
-				   timeline ? &timeline_out : NULL);
-		outfile_abort(&timeline_out);
-		cprof_data_release(&d);
-		return r;
-	}
-	if (event) {
-		f.event = profile_find_event(&d, event);
-		if (f.event < 0) {
-			struct sbuf names = SBUF_INIT;
-			for (size_t i = 0; i < d.events.n; i++)
-				sbuf_addf(&names, "%s%s", i ? ", " : "", cprof_str(&d, d.events.v[i].name));
-			fprintf(stderr, "cprof report: '%s': no event '%s' (recorded: %s)\n", input, event, names.buf);
-			sbuf_release(&names);
-			cprof_data_release(&d);
-			return 1;
-		}
-	}
-	struct profile p;
-	r = profile_build(&p, &d, &f, &err);
-	if (r < 0) {
-		cprof_data_release(&d);
-		return cmd_fail("report", &err);
-	}
-	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
-	o.color = fmt == FORMAT_TEXT && output_use_color(stdout, color);
-	o.hint = fmt == FORMAT_TEXT && strcmp(input, "-") != 0;
-	struct findings findings = { 0 };
-	if (!no_findings && (fmt == FORMAT_TEXT || fmt == FORMAT_JSON)) {
-		findings_build(&findings, &p, &rules);
-		o.findings = &findings;
-	}
-	switch (fmt) {
-	case FORMAT_TEXT: report_text(stdout, &p, &o); break;
-	case FORMAT_JSON: report_json(stdout, &p, &o); break;
-	case FORMAT_CSV: report_csv(stdout, &p, &o); break;
-	case FORMAT_FOLDED:
-		if (o.lines)
-			folded_write_lines(stdout, &p);
-		else
-			folded_write(stdout, &p);
-		break;
-	case _FORMAT_MAX: break;
-	}
-	findings_release(&findings);
-	profile_release(&p);
-	cprof_data_release(&d);
-	return 0;
+	struct report_args a = { input, event, timeline, plot, symbols, symbol_filter, gpu, mem, verbose, header_only,
+				 full_names, fold_go, no_findings, &rules, weight, fmt, color, max_stack, keys, nkeys };
+	rc = report_run(&a, &o, &f);
+	free((void *)f.tids.v);
+	free((void *)f.pids.v);
+	return rc;
 }

@@ -7,6 +7,22 @@
 #include "cprof/diff.h"
 #include "cprof/output.h"
 
+/* "name [binary]", without doubling the brackets of "[kernel.kallsyms]". */
+static void name_dso(FILE *out, const struct diff_row *r)
+{
+	fputs(r->name, out);
+	if (r->dso[0])
+		fprintf(out, r->dso[0] == '[' ? " %s" : " [%s]", r->dso);
+}
+
+/* A significant change in colour: what grew red, what shrank green. */
+static const char *delta_color(const struct diff_row *r, const struct diff_output_opts *o)
+{
+	if (!o->color || !r->significant || r->delta == 0)
+		return "";
+	return r->delta > 0 ? "\033[31m" : "\033[32m";
+}
+
 static bool shown(const struct diff_row *r, const struct diff_output_opts *o)
 {
 	return fabs(r->delta) >= o->threshold;
@@ -25,8 +41,9 @@ static void text_group(FILE *out, const char *title, const struct diff_row *v, s
 void diff_text(FILE *out, const struct diff *df, const struct diff_output_opts *o)
 {
 	bool time = diff_show_time(df);
-	fprintf(out, "# before: %s (%llu samples)\n# after:  %s (%llu samples)\n", o->before,
-		(unsigned long long)df->total_before, o->after, (unsigned long long)df->total_after);
+	fprintf(out, "# before: %s (%llu sample%s)\n# after:  %s (%llu sample%s)\n", o->before,
+		(unsigned long long)df->total_before, df->total_before == 1 ? "" : "s", o->after,
+		(unsigned long long)df->total_after, df->total_after == 1 ? "" : "s");
 	fprintf(out, "# event: %s, metric: %s, %zu functions tested, Holm-corrected alpha %g\n",
 		o->event, diff_metric_names[df->metric], df->tested, df->alpha);
 	if (time)
@@ -48,12 +65,14 @@ void diff_text(FILE *out, const struct diff *df, const struct diff_output_opts *
 			snprintf(rel, sizeof rel, "%8s", "new");
 		else
 			snprintf(rel, sizeof rel, "%+7.0f%%", 100 * r->rel);
-		fprintf(out, "%9.2f%% %9.2f%% %+7.2fpp %s %9.2g%c ", 100 * r->share_before, 100 * r->share_after, r->delta,
-			rel, r->p_adj, r->significant ? '*' : ' ');
+		const char *c = delta_color(r, o);
+		fprintf(out, "%9.2f%% %9.2f%% %s%+7.2fpp%s %s %9.2g%c ", 100 * r->share_before, 100 * r->share_after, c,
+			r->delta, *c ? "\033[0m" : "", rel, r->p_adj, r->significant ? '*' : ' ');
 		if (time)
 			fprintf(out, "%10.1f %10.1f  ", r->share_before * df->duration_before / 1e6,
 				r->share_after * df->duration_after / 1e6);
-		fprintf(out, "%s%s%s%s\n", r->name, r->dso[0] ? " [" : "", r->dso, r->dso[0] ? "]" : "");
+		name_dso(out, r);
+		fputc('\n', out);
 	}
 	fprintf(out, "# * significant at alpha %g after Holm-Bonferroni correction\n", df->alpha);
 	for (int st = DIFF_NEW; st <= DIFF_VANISHED; st++) {
@@ -65,8 +84,9 @@ void diff_text(FILE *out, const struct diff *df, const struct diff_output_opts *
 			if (!any)
 				fprintf(out, "\n# %s functions\n", st == DIFF_NEW ? "new" : "vanished");
 			any = true;
-			fprintf(out, "%9.2f%%  %s%s%s%s\n", 100 * (st == DIFF_NEW ? r->share_after : r->share_before), r->name,
-				r->dso[0] ? " [" : "", r->dso, r->dso[0] ? "]" : "");
+			fprintf(out, "%9.2f%%  ", 100 * (st == DIFF_NEW ? r->share_after : r->share_before));
+			name_dso(out, r);
+			fputc('\n', out);
 		}
 	}
 	free(idx);

@@ -35,12 +35,29 @@ static void line_label(const struct cprof_data *d, const struct cprof_frame *f, 
 		sbuf_adds(out, "_[i]");
 }
 
+/*
+ * Distinct data stacks can print the same line: frames that differ only in
+ * address or source line have one label. Folded output has one line per
+ * distinct stack (what flamegraph.pl and diff tools expect), so lines are
+ * merged here, in the order they first appear. The labels live end to end
+ * in one buffer; an open-addressing index finds a line again.
+ */
+struct folded_line {
+	size_t off, len;
+	uint64_t count;
+};
+
 static void write_stacks(FILE *out, const struct profile *p, bool lines)
 {
 	const struct cprof_data *d = p->d;
-	struct sbuf line = SBUF_INIT;
+	struct sbuf line = SBUF_INIT, all = SBUF_INIT;
+	VEC(struct folded_line) seen = { 0 };
+	struct hashidx ix = { .cap = 256 };
+	ix.slot = xcalloc(ix.cap, sizeof *ix.slot);
 	for (size_t i = 0; i < p->stacks.n; i++) {
 		const struct profile_stack *ps = &p->stacks.v[i];
+		if (!ps->samples)
+			continue;
 		uint32_t n = cprof_stack_len(d, ps->stack);
 		const uint32_t *fr = cprof_stack_frames(d, ps->stack);
 		sbuf_reset(&line);
@@ -58,8 +75,40 @@ static void write_stacks(FILE *out, const struct profile *p, bool lines)
 		for (size_t j = 0; j < line.len; j++)
 			if (line.buf[j] == '\n')
 				line.buf[j] = ' ';
-		fprintf(out, "%s %llu\n", line.buf, (unsigned long long)ps->samples);
+		uint64_t h = hash_bytes(line.buf, line.len, HASH_SEED);
+		size_t s = h & (ix.cap - 1);
+		for (; ix.slot[s]; s = (s + 1) & (ix.cap - 1)) {
+			struct folded_line *fl = &seen.v[ix.slot[s] - 1];
+			if (fl->len == line.len && memcmp(all.buf + fl->off, line.buf, line.len) == 0)
+				break;
+		}
+		if (ix.slot[s]) {
+			seen.v[ix.slot[s] - 1].count += ps->samples;
+			continue;
+		}
+		vec_push(&seen, ((struct folded_line){ all.len, line.len, ps->samples }));
+		sbuf_add(&all, line.buf, line.len);
+		ix.slot[s] = (uint32_t)seen.n;
+		if (seen.n * 2 > ix.cap) {
+			size_t cap = ix.cap * 2;
+			uint32_t *slot = xcalloc(cap, sizeof *slot);
+			for (size_t j = 0; j < seen.n; j++) {
+				size_t t = hash_bytes(all.buf + seen.v[j].off, seen.v[j].len, HASH_SEED) & (cap - 1);
+				while (slot[t])
+					t = (t + 1) & (cap - 1);
+				slot[t] = (uint32_t)j + 1;
+			}
+			free(ix.slot);
+			ix.slot = slot;
+			ix.cap = cap;
+		}
 	}
+	for (size_t i = 0; i < seen.n; i++)
+		fprintf(out, "%.*s %llu\n", (int)seen.v[i].len, all.buf + seen.v[i].off,
+			(unsigned long long)seen.v[i].count);
+	free(ix.slot);
+	vec_release(&seen);
+	sbuf_release(&all);
 	sbuf_release(&line);
 }
 

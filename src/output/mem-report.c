@@ -268,8 +268,8 @@ static void findings(FILE *out, const struct cprof_data *d, const struct mem_sum
 	for (size_t i = 0; i < n && i < 5; i++, found++) {
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, v[i]->stack, 2, &p);
-		fprintf(out, " - leak: %s blocks, %s never freed, allocated at %s\n", fmt_thousands(v[i]->leaked, a),
-			fmt_bytes(v[i]->leaked_bytes, b), p.buf);
+		fprintf(out, " - leak: %s block%s, %s never freed, allocated at %s\n", fmt_thousands(v[i]->leaked, a),
+			v[i]->leaked == 1 ? "" : "s", fmt_bytes(v[i]->leaked_bytes, b), p.buf);
 		sbuf_release(&p);
 	}
 	free(v);
@@ -319,7 +319,8 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 		fmt_bytes(s->bytes, b), fmt_thousands(s->temp_allocs, c));
 	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", fmt_bytes(s->peak_bytes, a), rel_s(d, s->peak_time),
 		s->peak_pid);
-	fprintf(out, "# leaked:      %s in %s blocks\n", fmt_bytes(s->leaked_bytes, a), fmt_thousands(s->leaked, b));
+	fprintf(out, "# leaked:      %s in %s block%s\n", fmt_bytes(s->leaked_bytes, a), fmt_thousands(s->leaked, b),
+		s->leaked == 1 ? "" : "s");
 	if (s->mmap_peak)
 		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", fmt_bytes(s->mmap_peak, a));
 	if (s->unmatched_frees)

@@ -30,6 +30,8 @@ uint32_t *report_sorted_funcs(const struct profile *p, enum sort_key key, size_t
 	size_t n = 0;
 	for (uint32_t i = 0; i < p->funcs.n; i++) {
 		const struct profile_func *f = &p->funcs.v[i];
+		if (p->func_hidden && p->func_hidden[i])
+			continue;
 		if ((key == SORT_TOTAL ? f->total : f->self) || f->total)
 			v[n++] = i;
 	}

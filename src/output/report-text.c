@@ -168,7 +168,7 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 		fprintf(out, " (%" PRIu64 " Hz)", ev->period);
 	else if (ev->period && strcmp(cprof_str(d, ev->unit), "samples") != 0)
 		fprintf(out, " (every %" PRIu64 " %s)", ev->period, cprof_str(d, ev->unit));
-	fprintf(out, ", %s samples", fmt_thousands(p->total_samples, b1));
+	fprintf(out, ", %s sample%s", fmt_thousands(p->total_samples, b1), p->total_samples == 1 ? "" : "s");
 	uint64_t lostn = 0;
 	if (lost && parse_u64(lost, &lostn) == 0)
 		fprintf(out, ", %s lost", fmt_thousands(lostn, b2));
@@ -179,9 +179,16 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 			fprintf(out, "# duration: %.3f s\n", (double)ns / 1e9);
 	}
 	uint64_t r = 0, w = 0;
-	if (rcpu && wcpu && parse_u64(rcpu, &r) == 0 && parse_u64(wcpu, &w) == 0 && w)
+	if (rcpu && wcpu && parse_u64(rcpu, &r) == 0 && parse_u64(wcpu, &w) == 0 && w) {
 		fprintf(out, "# overhead: cprof used %.1f ms of CPU, %.2f%% of the workload's %.3f s\n", (double)r / 1e6,
 			100.0 * (double)r / (double)w, (double)w / 1e9);
+		/* The kernel takes each sample in the workload's own time: that
+		 * cost is in the workload's figure, and nothing tells it apart. */
+		fprintf(out, "#           not counted: the kernel's work taking the samples, charged to the workload\n");
+		if ((ev->flags & EVF_FREQ) && ev->period > 10000)
+			fprintf(out, "# warning: at %" PRIu64 " Hz that work can be most of the workload's time; "
+				     "-F 999 to 4999 measures it better\n", ev->period);
+	}
 	if (lostn) {
 		fprintf(out, "# warning: %s samples were lost (ring buffer full); shares may be skewed\n",
 			fmt_thousands(lostn, b2));
@@ -342,7 +349,7 @@ static void hint(FILE *out, const struct profile *p, const struct report_opts *o
 }
 
 static void tree_node(FILE *out, const struct profile *p, const struct calltree *t, uint32_t node,
-		      struct sbuf *prefix, double limit)
+		      struct sbuf *prefix, double limit, bool callee)
 {
 	size_t n;
 	uint32_t *kids = calltree_children_sorted(t, node, &n);
@@ -354,12 +361,18 @@ static void tree_node(FILE *out, const struct profile *p, const struct calltree 
 		const struct calltree_node *c = &t->nodes.v[kids[i]];
 		const struct profile_func *f = &p->funcs.v[c->func];
 		bool last = i + 1 == keep;
-		fprintf(out, "%6.2f%% %6.2f%%  %s%s%s%s\n", pct(c->weight, p->total_weight),
-			pct(c->self_weight, p->total_weight), prefix->buf, last ? "`- " : "|- ",
-			cprof_str(p->d, f->name), (f->flags & FRF_KERNEL) ? " [k]" : "");
+		/* From the leaves, a node's self would be where its path begins
+		 * (the outermost caller): only the path's share means something. */
+		if (callee)
+			fprintf(out, "%6.2f%%  %s%s%s%s\n", pct(c->weight, p->total_weight), prefix->buf,
+				last ? "`- " : "|- ", cprof_str(p->d, f->name), (f->flags & FRF_KERNEL) ? " [k]" : "");
+		else
+			fprintf(out, "%6.2f%% %6.2f%%  %s%s%s%s\n", pct(c->weight, p->total_weight),
+				pct(c->self_weight, p->total_weight), prefix->buf, last ? "`- " : "|- ",
+				cprof_str(p->d, f->name), (f->flags & FRF_KERNEL) ? " [k]" : "");
 		size_t save = prefix->len;
 		sbuf_adds(prefix, last ? "   " : "|  ");
-		tree_node(out, p, t, kids[i], prefix, limit);
+		tree_node(out, p, t, kids[i], prefix, limit, callee);
 		prefix->len = save;
 		prefix->buf[save] = 0;
 	}
@@ -370,12 +383,15 @@ static void call_tree(FILE *out, const struct profile *p, const struct report_op
 {
 	struct calltree t;
 	struct sbuf prefix = SBUF_INIT;
-	double limit = o->percent_limit > 0 ? o->percent_limit : 0.5;
-	calltree_build(&t, p, false);
-	fprintf(out, "\n%sCall tree%s (callers above callees; total%%, self%%; paths under %.2f%% hidden)\n",
-		o->color ? C_BOLD : "", o->color ? C_OFF : "", limit);
+	double limit = o->tree_limit > 0 ? o->tree_limit : o->percent_limit > 0 ? o->percent_limit : 0.5;
+	calltree_build(&t, p, o->callee_tree);
+	fprintf(out, "\n%sCall tree%s (%s; paths under %.2f%% hidden)\n", o->color ? C_BOLD : "",
+		o->color ? C_OFF : "",
+		o->callee_tree ? "each function above its callers; share of the samples through the path"
+			       : "callers above callees; total%, self%",
+		limit);
 	sbuf_grow(&prefix, 64);
-	tree_node(out, p, &t, 0, &prefix, limit);
+	tree_node(out, p, &t, 0, &prefix, limit, o->callee_tree);
 	sbuf_release(&prefix);
 	calltree_release(&t);
 }
@@ -396,7 +412,8 @@ static void threads(FILE *out, const struct profile *p, const struct report_opts
 
 void report_text(FILE *out, const struct profile *p, const struct report_opts *o)
 {
-	header(out, p, o);
+	if (!o->quiet)
+		header(out, p, o);
 	if (o->lines)
 		lines(out, p, o);
 	else

@@ -209,7 +209,8 @@ int memrec_collect(struct memrec *m, struct raw_store *st, struct cprof_err *err
 						.ip_off = st->ips.n, .mode = PERF_RECORD_MISC_USER,
 						.mem_slot = (uint32_t)(m->base[i] + k + 1) };
 			vec_reserve(&st->ips, st->ips.n + s->n.v[k]);
-			memcpy(st->ips.v + st->ips.n, s->ips.v + s->off.v[k], s->n.v[k] * sizeof *s->ips.v);
+			if (s->n.v[k]) /* an empty stack may come with no ips at all (NULL) */
+				memcpy(st->ips.v + st->ips.n, s->ips.v + s->off.v[k], s->n.v[k] * sizeof *s->ips.v);
 			st->ips.n += s->n.v[k];
 			vec_push(&st->samples, x);
 		}

@@ -321,6 +321,97 @@ static void join_argv(char **argv, struct sbuf *out)
 	}
 }
 
+/* The command line of a running process, words quoted as join_argv does;
+ * -errno if it cannot be read (or it is a kernel thread, which has none). */
+static int proc_command(pid_t pid, struct sbuf *out)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return -errno;
+	struct sbuf raw = SBUF_INIT;
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+		sbuf_add(&raw, buf, n);
+	fclose(fp);
+	if (!raw.len) {
+		sbuf_release(&raw);
+		return -ENOENT;
+	}
+	VEC(char *) words = { 0 };
+	for (size_t i = 0; i < raw.len; i += strlen(raw.buf + i) + 1)
+		vec_push(&words, raw.buf + i);
+	vec_push(&words, NULL);
+	join_argv(words.v, out);
+	vec_release(&words);
+	sbuf_release(&raw);
+	return 0;
+}
+
+static void proc_exe(pid_t pid, struct sbuf *out)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+	if (n > 0)
+		sbuf_add(out, buf, (size_t)n);
+}
+
+/* The file execvp() runs for argv0, as the kernel names its mapping. */
+static void exe_lookup(const char *argv0, struct sbuf *out)
+{
+	char *real = NULL;
+	if (strchr(argv0, '/')) {
+		real = realpath(argv0, NULL);
+	} else {
+		const char *path = getenv("PATH");
+		struct sbuf cand = SBUF_INIT;
+		for (const char *p = path ? path : "/usr/bin:/bin"; !real;) {
+			size_t n = strcspn(p, ":");
+			sbuf_reset(&cand);
+			sbuf_add(&cand, p, n);
+			sbuf_addf(&cand, "%s%s", n ? "/" : "", argv0);
+			if (access(cand.buf, X_OK) == 0)
+				real = realpath(cand.buf, NULL);
+			if (!p[n])
+				break;
+			p += n + 1;
+		}
+		sbuf_release(&cand);
+	}
+	if (real)
+		sbuf_adds(out, real);
+	free(real);
+}
+
+static bool attached_alive(const struct record_opts *o)
+{
+	size_t np = o->nattach ? o->nattach : 1;
+	for (size_t i = 0; i < np; i++)
+		if (kill(o->nattach ? o->attach_pids[i] : o->attach_pid, 0) == 0 || errno != ESRCH)
+			return true;
+	return false;
+}
+
+static uint64_t attached_cpu_ns(const struct record_opts *o)
+{
+	size_t np = o->nattach ? o->nattach : 1;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < np; i++)
+		sum += proc_cpu_ns(o->nattach ? o->attach_pids[i] : o->attach_pid);
+	return sum;
+}
+
+static int events_enable(struct events *ev, struct cprof_err *err)
+{
+	for (size_t i = 0; i < ev->fds.n; i++)
+		if (ioctl(ev->fds.v[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return err_set(err, errno, "cannot enable sampling: %s", strerror(errno));
+	return 0;
+}
+
 static int status_to_exit(int status)
 {
 	if (WIFEXITED(status))
@@ -347,6 +438,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	int old_nice = 0;
 	enum drain_prio prio = PRIO_NORMAL, drain_prio_got = PRIO_NORMAL;
 	struct sbuf lost_cpus = SBUF_INIT;
+	struct sbuf attach_command = SBUF_INIT, exe_path = SBUF_INIT;
 	int *cpus = NULL, r = 0, status = 0;
 	bool have_status = false;
 	struct rusage child_ru;
@@ -373,9 +465,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	} else if (pmu_available()) {
 		evd = event_find("cycles");
 	} else {
+		/* As perf does: no message, the summary names the event. */
 		evd = event_find("cpu-clock");
-		if (note && !o->quiet)
-			note("no hardware PMU here (virtual machine?); sampling cpu-clock");
 	}
 
 	int ncpus = online_cpus(&cpus, err);
@@ -388,9 +479,19 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		goto out;
 
 	if (o->attach_pid) {
-		r = attach_targets(o->attach_pid, &tids, &st, err);
+		size_t np = o->nattach ? o->nattach : 1;
+		for (size_t i = 0; i < np && r >= 0; i++)
+			r = attach_targets(o->nattach ? o->attach_pids[i] : o->attach_pid, &tids, &st, err);
 		if (r < 0)
 			goto out;
+		/* -p PID -- CMD: CMD only says how long (perf's idiom with sleep);
+		 * it runs unprofiled, and the recording ends when it does. */
+		if (o->argv && o->argv[0]) {
+			r = workload_prepare(&wl, o->argv, err);
+			if (r < 0)
+				goto out;
+			child_pid = wl.pid;
+		}
 	} else {
 		if (o->mem) {
 			r = memrec_prepare(&mem, o->mem_sample, o->mem_sample_bytes, err);
@@ -408,12 +509,29 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		vec_push(&tids, wl.pid);
 	}
 
+	/* What is recorded, while it is there to ask: an attached process's
+	 * own command line (its threads may be gone by the end) and the main
+	 * executable, which diff matches across renames (match.h). */
+	if (o->attach_pid) {
+		size_t np = o->nattach ? o->nattach : 1;
+		for (size_t i = 0; i < np; i++) {
+			pid_t pid = o->nattach ? o->attach_pids[i] : o->attach_pid;
+			if (np > 1)
+				sbuf_addf(&attach_command, "%spid %d: ", i ? "; " : "", (int)pid);
+			if (proc_command(pid, &attach_command) < 0)
+				sbuf_addf(&attach_command, "-p %d", (int)pid);
+		}
+		proc_exe(o->attach_pid, &exe_path);
+	} else {
+		exe_lookup(o->argv[0], &exe_path);
+	}
+
 	struct perf_open_opts po = { .ev = evd, .use_freq = !o->use_period,
 				     .freq_or_period = o->use_period ? o->period : o->freq,
 				     .call_graph = o->call_graph, .stack_size = o->stack_size,
 				     .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
-				     .inherit = true,
-				     .enable_on_exec = o->attach_pid == 0, .exclude_kernel = false,
+				     .inherit = !o->no_inherit,
+				     .enable_on_exec = o->attach_pid == 0 && !o->delay_ms, .exclude_kernel = false,
 				     .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0 };
 	struct perf_event_attr attr;
 	perf_attr_init(&attr, &po);
@@ -441,8 +559,6 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		evd = event_find("cpu-clock");
 		po.ev = evd;
 		perf_attr_init(&attr, &po);
-		if (note && !o->quiet)
-			note("cycles is not supported here; sampling cpu-clock");
 		r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
 	}
 	if (r < 0 && (-r == EACCES || -r == EPERM)) {
@@ -452,11 +568,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		perf_attr_init(&attr, &po);
 		struct cprof_err e2;
 		int r2 = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, &e2);
-		if (r2 == 0) {
-			r = 0;
-			if (note && !o->quiet)
-				note("kernel samples are excluded (perf_event_paranoid); time in the kernel is not counted");
-		}
+		if (r2 == 0)
+			r = 0; /* the summary and the report's header say so */
 	}
 	if (r < 0)
 		goto out;
@@ -472,14 +585,12 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	uint64_t t_start = now_ns();
 	struct rusage ru0;
 	getrusage(RUSAGE_SELF, &ru0);
-	uint64_t attach_cpu0 = o->attach_pid ? proc_cpu_ns(o->attach_pid) : 0;
-	if (o->attach_pid) {
-		for (size_t i = 0; i < ev.fds.n; i++)
-			if (ioctl(ev.fds.v[i], PERF_EVENT_IOC_ENABLE, 0) < 0) {
-				r = err_set(err, errno, "cannot enable sampling: %s", strerror(errno));
-				goto out;
-			}
-	} else {
+	uint64_t attach_cpu0 = o->attach_pid ? attached_cpu_ns(o) : 0;
+	/* -D: events stay off until the delay has passed. */
+	uint64_t enable_at = o->delay_ms ? t_start + (uint64_t)o->delay_ms * 1000000ULL : 0;
+	if (o->attach_pid && !enable_at && (r = events_enable(&ev, err)) < 0)
+		goto out;
+	if (wl.pid > 0) {
 		r = workload_start(&wl, o->argv[0], err);
 		if (r < 0)
 			goto out;
@@ -500,6 +611,16 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		for (size_t i = 0; i < ev.rings.n; i++)
 			pfd[n++] = (struct pollfd){ .fd = hung[i] ? -1 : ev.rings.v[i].fd, .events = POLLIN };
 		int timeout = any_hung ? 10 : 100;
+		if (enable_at) {
+			uint64_t now = now_ns();
+			if (now >= enable_at) {
+				if ((r = events_enable(&ev, err)) < 0)
+					break;
+				enable_at = 0;
+			} else if ((enable_at - now) / 1000000 < (uint64_t)timeout) {
+				timeout = (int)((enable_at - now) / 1000000) + 1;
+			}
+		}
 		if (deadline) {
 			uint64_t now = now_ns();
 			if (now >= deadline)
@@ -532,8 +653,10 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 				child_pid = 0;
 				done = true;
 			}
-		} else if (o->attach_pid && kill(o->attach_pid, 0) < 0 && errno == ESRCH) {
+		}
+		if (!done && o->attach_pid && !attached_alive(o)) {
 			done = true;
+			stopped_early = wl.pid > 0; /* ends the -p PID -- CMD command */
 		}
 		if (deadline && now_ns() >= deadline && !done) {
 			stopped_early = true;
@@ -575,7 +698,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	getrusage(RUSAGE_SELF, &ru1);
 	uint64_t workload_cpu = 0;
 	if (o->attach_pid) {
-		uint64_t c1 = proc_cpu_ns(o->attach_pid);
+		uint64_t c1 = attached_cpu_ns(o);
 		workload_cpu = c1 > attach_cpu0 ? c1 - attach_cpu0 : 0;
 	}
 	if (wl.pid > 0 && stopped_early) {
@@ -586,7 +709,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		wl.pid = 0;
 		child_pid = 0;
 	}
-	if (have_status)
+	if (have_status && !o->attach_pid)
 		workload_cpu = rusage_ns(&child_ru);
 	events_close(&ev);
 	if (r < 0)
@@ -595,10 +718,12 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	/* Describe the recording, then symbolize it. */
 	struct sbuf cmd = SBUF_INIT;
 	if (o->attach_pid)
-		sbuf_addf(&cmd, "-p %d", (int)o->attach_pid);
+		sbuf_addf(&cmd, "%s", attach_command.buf);
 	else
 		join_argv(o->argv, &cmd);
 	cprof_meta_set(&d, "command", cmd.buf);
+	if (exe_path.len)
+		cprof_meta_set(&d, "exe", exe_path.buf);
 	sbuf_release(&cmd);
 	cprof_meta_set(&d, "cprof_version", CPROF_VERSION);
 	char host[256] = "";
@@ -630,6 +755,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	cprof_meta_setf(&d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&ru1) - rusage_ns(&ru0));
 	cprof_meta_setf(&d, "workload_cpu_ns", "%" PRIu64, workload_cpu);
 	cprof_meta_setf(&d, "cpus", "%d", ncpus);
+	cprof_meta_setf(&d, "mmap_pages", "%u", o->mmap_pages);
 	if (o->call_graph == CALL_GRAPH_DWARF)
 		cprof_meta_setf(&d, "call_graph", "dwarf,%u", o->stack_size);
 	else
@@ -689,8 +815,11 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	res->drain_fifo = drain_prio_got == PRIO_FIFO;
 	res->queue_full = qstats.full;
 	res->exit_status = have_status ? status_to_exit(status) : (stopped_early ? 130 : 0);
-	if (o->attach_pid)
+	/* Attached: the command of -p PID -- CMD if it ended by itself, else 0. */
+	if (o->attach_pid && (!have_status || stopped_early))
 		res->exit_status = 0;
+	res->event = evd->name;
+	res->kernel_excluded = po.exclude_kernel;
 out:
 	if (wl.pid > 0 || wl.go_fd >= 0)
 		workload_abort(&wl);
@@ -710,5 +839,7 @@ out:
 	vec_release(&tids);
 	sbuf_release(&lost_cpus);
 	free(cpus);
+	sbuf_release(&attach_command);
+	sbuf_release(&exe_path);
 	return r;
 }

@@ -1,7 +1,9 @@
 #!/bin/bash
 # t-contract.sh - the command-line contract, checked for every command that
-# 'cprof --list-cmds' prints. Nothing here names a command or an option: the
-# checks are generated, so a new command or flag is covered without an edit.
+# 'cprof --list-cmds' prints. The checks are generated, so a new command or
+# flag is covered without an edit; commands and options are named only where
+# the contract is with someone else: perf's flag spellings, and the option
+# values the completions know.
 #
 # For each command: --help exits 0 on stdout within 80 columns, 'cprof help
 # CMD' prints the same, an unknown option exits 2 with the usage on stderr,
@@ -67,6 +69,17 @@ check "'cprof help' of an unknown command exits 2" test $? -eq 2
 
 "$CPROF" --no-such-option >"$tmp/out" 2>"$tmp/err"
 check "an unknown global option exits 2" test $? -eq 2
+
+"$CPROF" help --help >"$tmp/out" 2>"$tmp/err"
+check "'cprof help --help' exits 0" test $? -eq 0
+check "'cprof help --help' prints the commands" grep -q '^usage: cprof' "$tmp/out"
+
+# scdoc joins a definition that follows an indented paragraph without a
+# blank line to that paragraph: every "*item*" line needs one before it.
+for man in "$SRCDIR"/man/*.scd; do
+	glued=$(awk '/^\*/ && prev ~ /^\t/ { print NR ": " $0 } { prev = $0 }' "$man")
+	check "${man#"$SRCDIR"/}: a blank line before each item${glued:+: $glued}" test -z "$glued"
+done
 
 "$CPROF" --version >"$tmp/out" 2>"$tmp/err"
 check "'cprof --version' exits 0" test $? -eq 0
@@ -142,12 +155,51 @@ $wide}" test -z "$wide"
 	done
 done
 
+# --- perf's spellings -------------------------------------------------------
+
+# The one place options are named: what a perf user types must be an option
+# of the same command (so the checks above hold it to --help, the man page
+# and the completions). Several events, -a, -C, stat, annotate and export
+# are not in this list.
+declare -A perf_spellings=(
+	[record]="-o -F -c -e -g -p -m -q -T -N -z -D --output --freq --count --event --call-graph --pid
+		--mmap-pages --quiet --no-inherit --delay --timestamp --no-buildid-cache --compression-level"
+	[report]="-i -s -n -G -g -T -q -v -e --input --sort --show-nr-samples --children --no-children
+		--call-graph --inverted --threads --max-stack --symbol-filter --symbols --stdio --quiet
+		--verbose --header-only --percent-limit --comm --tid --pid --dso --event"
+	[diff]="--event"
+)
+for cmd in "${!perf_spellings[@]}"; do
+	[ -n "${cmd_opts[$cmd]:-}" ] || { fail "perf's spellings: no command '$cmd'"; continue; }
+	for opt in ${perf_spellings[$cmd]}; do
+		check "'cprof $cmd' takes perf's $opt" has_word <(printf '%s\n' ${cmd_opts[$cmd]}) "$opt"
+	done
+done
+
+# Descriptions for the completions come from --help through --describe-opts:
+# every option it names is a real option, and most have a description.
+for cmd in "${!cmd_opts[@]}"; do
+	"$CPROF" --describe-opts "$cmd" >"$tmp/desc" 2>"$tmp/err"
+	check "'cprof --describe-opts $cmd' exits 0" test $? -eq 0
+	bad=$(cut -f1 "$tmp/desc" | while read -r o; do has_word <(printf '%s\n' ${cmd_opts[$cmd]}) "$o" || echo "$o"; done)
+	check "'cprof --describe-opts $cmd' names only options of $cmd${bad:+: $bad}" test -z "$bad"
+	check "'cprof --describe-opts $cmd' describes options" test "$(awk -F'\t' '$3 != ""' "$tmp/desc" | wc -l)" -ge 3
+done
+
 # --- the completions load and offer commands and options ------------------
 
 # A directory whose 'cprof' is the binary under test, for the shells' PATH.
 mkdir "$tmp/bin"
 ln -s "$(realpath "$CPROF")" "$tmp/bin/cprof"
 export PATH="$tmp/bin:$PATH"
+
+# The palettes the binary takes, from its own error message.
+palettes() {
+	"$CPROF" flamegraph -c no-such-palette 2>&1 | sed -n 's/.*expected one of: //p' | tr -d ',' | tr ' ' '\n'
+}
+
+# No completion may ask the binary for something it does not have.
+check "'cprof record --list-events' lists the events" sh -c "'$CPROF' record --list-events | grep -qx cpu-clock"
 
 # bash: COMPREPLY for the words given, one per line.
 bash_complete() {
@@ -187,6 +239,33 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		bash_complete cprof report --format "" >"$tmp/c"
 		offers "bash: 'cprof report --format '" "$tmp/c" text json csv folded
 	fi
+	# Option values, where the binary knows them.
+	(cd "$tmp" && touch prof.data && bash_complete cprof report --plot "") >"$tmp/c"
+	offers "bash: files after 'report --plot '" "$tmp/c" prof.data
+	(cd "$tmp" && bash_complete cprof report --timeline "") >"$tmp/c"
+	offers "bash: files after 'report --timeline '" "$tmp/c" prof.data
+	(cd "$tmp" && bash_complete cprof flamegraph --diff "") >"$tmp/c"
+	offers "bash: files after 'flamegraph --diff '" "$tmp/c" prof.data
+	(cd "$tmp" && bash_complete cprof diff "") >"$tmp/c"
+	offers "bash: files for 'cprof diff '" "$tmp/c" prof.data
+	bash_complete cprof record --call-graph "" >"$tmp/c"
+	offers "bash: 'record --call-graph '" "$tmp/c" fp dwarf
+	bash_complete cprof record -e "" >"$tmp/c"
+	# shellcheck disable=SC2046 # events are words
+	offers "bash: 'record -e '" "$tmp/c" $("$CPROF" record --list-events)
+	bash_complete cprof flamegraph -c "" >"$tmp/c"
+	# shellcheck disable=SC2046 # palettes are words
+	offers "bash: 'flamegraph -c '" "$tmp/c" $(palettes)
+	bash_complete cprof diff --format "" >"$tmp/c"
+	offers "bash: 'diff --format '" "$tmp/c" text json csv
+	bash_complete cprof diff --metric "" >"$tmp/c"
+	offers "bash: 'diff --metric '" "$tmp/c" self total
+	bash_complete cprof diff --sort "" >"$tmp/c"
+	offers "bash: 'diff --sort '" "$tmp/c" delta abs name
+	bash_complete cprof report --weight "" >"$tmp/c"
+	offers "bash: 'report --weight '" "$tmp/c" bytes count
+	bash_complete cprof report -s "" >"$tmp/c"
+	offers "bash: 'report -s '" "$tmp/c" self total line comm pid tid dso sym
 else
 	note "bash completion skipped: /usr/share/bash-completion/bash_completion not installed"
 fi
@@ -222,6 +301,20 @@ if command -v fish >/dev/null 2>&1; then
 		# shellcheck disable=SC2046,SC2086 # the options are words
 		offers "fish: 'cprof $cmd --'" "$tmp/c" $(printf '%s\n' ${cmd_opts[$cmd]} | grep '^--')
 	done
+	# Descriptions, and values (not options) after options that take one.
+	out=$(fish --no-config -c 'source $argv[1]; complete -C "cprof report --inp"' "$SRCDIR/completions/fish/cprof.fish")
+	check "fish: options come with their description: $out" grep -qP '^--input\t.+' <<<"$out"
+	for words in "report --plot " "report --timeline " "flamegraph -c " "flamegraph --diff " "record -e "; do
+		fish_complete "cprof $words" >"$tmp/c"
+		check "fish: 'cprof $words' offers no options" sh -c "! grep -q '^-' '$tmp/c'"
+	done
+	(cd "$tmp" && fish_complete "cprof report --input=") >"$tmp/c"
+	offers "fish: 'cprof report --input='" "$tmp/c" --input=prof.data
+	fish_complete "cprof flamegraph -c " >"$tmp/c"
+	# shellcheck disable=SC2046 # palettes are words
+	offers "fish: 'flamegraph -c '" "$tmp/c" $(palettes)
+	fish_complete "cprof record --call-graph " >"$tmp/c"
+	offers "fish: 'record --call-graph '" "$tmp/c" fp dwarf
 else
 	note "fish completion skipped: fish not installed"
 fi

@@ -262,7 +262,7 @@ TEST(absolute_time_when_durations_differ)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	struct diff_output_opts oo = { "a", "b", "cycles", DIFF_SORT_NAME, 0, 0 };
+	struct diff_output_opts oo = { "a", "b", "cycles", DIFF_SORT_NAME, 0, 0, false };
 	diff_json(out, &df, &oo);
 	fclose(out);
 	/* foo: 30% of 1 s before, 30% of 2 s after. */
