@@ -308,6 +308,28 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	return 0;
 }
 
+int profile_require_samples(const struct profile *p, const char *name, bool filtered, struct cprof_err *err)
+{
+	if (p->total_weight)
+		return 0;
+	const struct cprof_data *d = p->d;
+	const char *folded = cprof_meta_get(d, "source");
+	bool is_folded = folded && strcmp(folded, "folded") == 0;
+	if (p->total_samples)
+		return err_set(err, ENODATA, "'%s': the samples weigh nothing (every period is 0)", name);
+	if (filtered)
+		return err_set(err, ENODATA, "'%s': no samples left after filtering", name);
+	if (is_folded)
+		return err_set(err, ENODATA, "'%s': no samples (every count is 0)", name);
+	/* A recording made for another view says where its data is. */
+	const char *hint = d->mem_procs.n ? "; it holds a memory profile: use --mem"
+			   : d->gpu_ops.n || d->gpu_api.n ? "; it holds GPU activity: use --gpu" : "";
+	if (d->events.n > 1)
+		return err_set(err, ENODATA, "'%s': no samples of event '%s'%s", name,
+			       cprof_str(d, d->events.v[p->event].name), hint);
+	return err_set(err, ENODATA, "'%s': no samples in this recording%s", name, hint);
+}
+
 void profile_release(struct profile *p)
 {
 	vec_release(&p->funcs);

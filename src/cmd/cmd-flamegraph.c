@@ -122,7 +122,8 @@ struct source {
 
 static const char *shown_name(const char *path) { return strcmp(path, "-") == 0 ? "<stdin>" : path; }
 
-static int load_source(struct source *s, bool strict, const char *event, struct profile_filter f)
+/* need_samples: the graph is drawn from the CPU samples (not --mem, --gpu). */
+static int load_source(struct source *s, bool strict, const char *event, struct profile_filter f, bool need_samples)
 {
 	struct cprof_err err;
 	struct folded_warnings warnings = { "flamegraph", 0 };
@@ -151,6 +152,9 @@ static int load_source(struct source *s, bool strict, const char *event, struct 
 		return 1;
 	}
 	s->built = true;
+	if (need_samples && profile_require_samples(&s->p, shown_name(s->path), f.comm || f.tid >= 0 || f.pid >= 0,
+						    &err) < 0)
+		return cmd_fail("flamegraph", &err);
 	return 0;
 }
 
@@ -318,7 +322,7 @@ int cmd_flamegraph(int argc, char **argv)
 		fg_init_chart(&g);
 	else
 		fg_init(&g);
-	r = load_source(&after, strict, event, f);
+	r = load_source(&after, strict, event, f, !mem && !gpu);
 	if (!r && mem) {
 		if (!after.d.mem_procs.n) {
 			fprintf(stderr, "cprof flamegraph: '%s': no memory profile in this recording (record with --mem)\n",
@@ -334,7 +338,7 @@ int cmd_flamegraph(int argc, char **argv)
 	else if (!r)
 		r = add_source(&g, &after, &f, reverse, per_thread, false);
 	if (!r && before_path) {
-		r = load_source(&before, strict, event, f);
+		r = load_source(&before, strict, event, f, true);
 		if (!r)
 			r = add_source(&g, &before, &f, reverse, per_thread, true);
 	}

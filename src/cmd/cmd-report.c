@@ -361,12 +361,14 @@ int cmd_report(int argc, char **argv)
 		}
 	}
 	struct profile p;
+	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	r = profile_build(&p, &d, &f, &err);
+	if (r == 0 && (r = profile_require_samples(&p, o.input, f.comm || f.tid >= 0 || f.pid >= 0 || f.dso, &err)) < 0)
+		profile_release(&p);
 	if (r < 0) {
 		cprof_data_release(&d);
 		return cmd_fail("report", &err);
 	}
-	o.input = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	o.color = fmt == FORMAT_TEXT && output_use_color(stdout, color);
 	o.hint = fmt == FORMAT_TEXT && strcmp(input, "-") != 0;
 	struct findings findings = { 0 };

@@ -223,7 +223,7 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	if (ix->cap) {
 		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
 			const uint32_t *w = d->stack_words.v + d->stack_offset.v[ix->slot[i] - 1];
-			if (w[0] == head && memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0)
+			if (w[0] == head && (!n || memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0))
 				return ix->slot[i] - 1;
 		}
 	}
@@ -232,7 +232,8 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	vec_push(&d->stack_offset, (uint32_t)d->stack_words.n);
 	vec_reserve(&d->stack_words, d->stack_words.n + n + 1);
 	d->stack_words.v[d->stack_words.n++] = head;
-	memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
+	if (n) /* an empty stack may come with frames == NULL, which memcpy may not see */
+		memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
 	d->stack_words.n += n;
 	hashidx_insert(ix, h, idx);
 	return idx;

@@ -5,8 +5,8 @@
 
 "$CPROF" record -q -o good.data -- "$WORKLOADS/hot" 1 >/dev/null
 
-expect_error() { # NAME FILE PATTERN
-	"$CPROF" report -i "$2" > out.txt 2> err.txt; rc=$?
+expect_error() { # NAME FILE PATTERN [REPORT OPTIONS...]
+	"$CPROF" report -i "$2" "${@:4}" > out.txt 2> err.txt; rc=$?
 	if [ "$rc" -ne 1 ]; then fail "$1: exit $rc, expected 1"; return; fi
 	if [ "$(wc -l < err.txt)" -ne 1 ]; then fail "$1: expected one line, got: $(cat err.txt)"; return; fi
 	if ! grep -q "$2" err.txt || ! grep -qi "$3" err.txt; then fail "$1: message '$(cat err.txt)'"; return; fi
@@ -34,6 +34,50 @@ echo "not a profile" > text.data
 check "text without counts is rejected or warned" sh -c "grep -q 'line 1' err.txt"
 mkdir dir.data
 expect_error "a directory" dir.data "directory"
+
+# Nothing that is not a profile reads as an empty one.
+for n in 1 3 7; do
+	head -c $n good.data > prefix$n.data
+	expect_error "first $n bytes of a data file" prefix$n.data "truncated cprof data file"
+done
+# 64 bytes once drawn from /dev/urandom (no NUL, so they are read as text).
+printf '\x6e\xf2\x57\xbd\x6c\x17\x99\xa0\x35\x7a\x98\xcf\xbe\xf7\x66\x1c\xcc\xbb\x6b\x39\x86\xfc\x79\x31\xe8\xe8' > random64.data
+printf '\xcb\x30\x7c\x5b\x14\x7e\xeb\x78\x64\xda\x7a\xe1\x5d\x6f\xf6\xc7\xb8\x7f\x25\xd5\x01\xfd\x53\xc2\x79\x56' >> random64.data
+printf '\x0f\xd9\x07\xb9\x4b\x3c\x17\x43\x6e\x2b\xe4\x13' >> random64.data
+expect_error "64 random bytes" random64.data "not a cprof data file, perf.data or folded stacks"
+expect_error "a line of text" text.data "not a cprof data file, perf.data or folded stacks (line 1:"
+printf '\n\n\n' > newlines.data
+expect_error "only newlines" newlines.data "not a cprof data file, perf.data or folded stacks (only empty lines)"
+printf ';; 5\n' > noframes.data
+expect_error "';; 5': no frames" noframes.data "line 1: no frame names"
+printf 'a;b 0\n' > zero.data
+expect_error "every count 0" zero.data "no samples (every count is 0)"
+expect_error "a filter that leaves nothing" good.data "no samples left after filtering" --comm no-such-thread
+
+# The same convention in every view: flamegraph exits 1, diff 2 (1 is its gate).
+printf 'main;work 100\n' > good.txt
+: > empty.txt
+for f in empty.txt zero.data text.data prefix3.data; do
+	"$CPROF" flamegraph -i $f > fg.svg 2> err.txt; rc=$?
+	check "flamegraph on $f: exit 1, one line" test "$rc" -eq 1 -a "$(wc -l < err.txt)" -eq 1
+	"$CPROF" diff --fail-on-regression 1 good.txt $f > /dev/null 2> err.txt; rc=$?
+	check "diff gate with $f as AFTER: exit 2 ($(cat err.txt))" test "$rc" -eq 2 -a "$(wc -l < err.txt)" -eq 1
+	"$CPROF" diff $f good.txt > /dev/null 2> err.txt; rc=$?
+	check "diff with $f as BEFORE: exit 2" test "$rc" -eq 2
+done
+"$CPROF" flamegraph --diff zero.data good.txt > fg.svg 2> err.txt; rc=$?
+check "flamegraph --diff from an empty BEFORE: exit 1" test "$rc" -eq 1
+
+# Counts are decimal integers; a total past 2^64-1 is an error, not a wrap.
+printf 'a;b 010\nc;d 0x10\ne;f 1e20\ng;h 2.5\n' > counts.txt
+"$CPROF" report -i counts.txt --format folded > out.txt 2> err.txt
+check "010 is ten, 2.5 rounds to 3" test "$(sort out.txt | tr '\n' ' ')" = "a;b 10 g;h 3 "
+check "0x10 and 1e20 are malformed lines" test "$(grep -c 'line [23]: count is not a decimal number' err.txt)" -eq 2
+printf 'a;b 18446744073709551615\nc;d 2\n' > overflow.txt
+expect_error "counts adding up past 2^64-1" overflow.txt "line 2: the counts add up to more than 18446744073709551615"
+printf 'a;b 5\rc;d 3\r' > cr.txt
+"$CPROF" report -i cr.txt --format folded > out.txt 2> err.txt
+check "CR-only line endings: two stacks" test "$(sort out.txt | tr '\n' ' ')" = "a;b 5 c;d 3 "
 
 # Output to a closed pipe ends quietly.
 "$CPROF" report -i good.data --format folded 2> pipe.err | head -c 10 > /dev/null

@@ -126,4 +126,130 @@ TEST(calltree_merges)
 	cprof_data_release(&d);
 }
 
-RUN_TESTS(T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges))
+/* Counts are decimal: no octal, hex or exponent; fractions round; too big is malformed. */
+TEST(folded_counts_are_decimal)
+{
+	static const struct {
+		const char *count;
+		long long want; /* -1: the line is malformed */
+	} cases[] = {
+		{ "10", 10 }, { "010", 10 }, { "0x10", -1 }, { "1e20", -1 }, { "1e3", -1 }, { "+5", -1 },
+		{ "-5", -1 }, { "2.5", 3 }, { "2.4", 2 }, { "7.", 7 }, { ".5", -1 }, { "5 ", -1 }, { "inf", -1 },
+		{ "nan", -1 }, { "18446744073709551615", -2 }, { "18446744073709551616", -1 },
+		{ "99999999999999999999", -1 }, { "18446744073709551615.5", -1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[128];
+		struct cprof_data d;
+		struct cprof_err err;
+		/* The first line is well formed (count 0), so a bad second one is a warning. */
+		snprintf(text, sizeof text, "ok;x 0\nmain;f %s\n", cases[i].count);
+		int r = load(&d, text, false, &err);
+		if (r < 0)
+			FAIL_("'%s': %s", cases[i].count, err.msg);
+		ASSERT_EQ(r, cases[i].want == -1);
+		if (cases[i].want == -1) {
+			ASSERT_EQ(d.samples.n, 0);
+		} else {
+			ASSERT_EQ(d.samples.n, 1);
+			if (cases[i].want == -2)
+				ASSERT(d.samples.v[0].period == UINT64_MAX);
+			else
+				ASSERT_EQ(d.samples.v[0].period, cases[i].want);
+		}
+		cprof_data_release(&d);
+	}
+}
+
+/* A total beyond 2^64-1 would wrap the shares: it is an error. */
+TEST(folded_total_overflow)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	ASSERT_EQ(load(&d, "a;b 18446744073709551615\nc;d 2\n", false, &err), -EOVERFLOW);
+	ASSERT(strstr(err.msg, "'in': line 2:"));
+	ASSERT(strstr(err.msg, "add up to more than"));
+	ASSERT_OK(load(&d, "a;b 18446744073709551614\nc;d 1\n", false, &err));
+	cprof_data_release(&d);
+}
+
+/* Input with no well-formed line is not folded stacks. */
+TEST(folded_garbage_is_an_error)
+{
+	static const char *const garbage[] = {
+		"\n\n\n", "\r\n\r\n", "not a profile\n", "CPROFDA", "x 1e20\n", " 5\n", ";; 5\n", ";;\n",
+		"\x89\xe1\x02\x93 zz\n\x14", "a;b\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(garbage); i++) {
+		struct cprof_data d;
+		struct cprof_err err;
+		ASSERT_EQ(load(&d, garbage[i], false, &err), -EINVAL);
+		ASSERT(strstr(err.msg, "'in': not a cprof data file, perf.data or folded stacks ("));
+		ASSERT_EQ(d.samples.n, 0);
+	}
+}
+
+/* ';; 5' has no frames: malformed, not an empty stack (nor a NULL memcpy). */
+TEST(folded_no_frames)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	ASSERT_EQ(load(&d, "main;f 3\n;; 5\n", false, &err), 1);
+	ASSERT_EQ(d.samples.n, 1);
+	cprof_data_release(&d);
+	ASSERT_EQ(load(&d, "main;f 3\n;; 5\n", true, &err), -EINVAL);
+	ASSERT(strstr(err.msg, "line 2: no frame names"));
+	/* The builder itself takes an empty stack with no frame array. */
+	cprof_data_init(&d);
+	uint32_t a = cprof_add_stack(&d, NULL, 0, 0);
+	ASSERT_EQ(cprof_add_stack(&d, NULL, 0, 0), a);
+	ASSERT_EQ(cprof_stack_len(&d, a), 0);
+	cprof_data_release(&d);
+}
+
+/* '\n', "\r\n" and a lone '\r' all end a line. */
+TEST(folded_line_endings)
+{
+	static const char *const texts[] = { "a;b 5\nc;d 3\n", "a;b 5\r\nc;d 3\r\n", "a;b 5\rc;d 3\r", "a;b 5\rc;d 3",
+					     "a;b 5\n\rc;d 3" };
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		struct cprof_data d;
+		struct cprof_err err;
+		ASSERT_EQ(load(&d, texts[i], true, &err), 0);
+		ASSERT_EQ(d.samples.n, 2);
+		ASSERT_EQ(d.samples.v[0].period, 5);
+		ASSERT_EQ(d.samples.v[1].period, 3);
+		ASSERT_EQ(cprof_stack_len(&d, d.samples.v[1].stack), 2);
+		ASSERT_STREQ(cprof_str(&d, d.frames.v[cprof_stack_frames(&d, d.samples.v[1].stack)[0]].func), "d");
+		cprof_data_release(&d);
+	}
+}
+
+/* The views' rule for empty input, with the reason in the message. */
+TEST(require_samples)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	ASSERT_OK(load(&d, "a;b 0\nc;d 0\n", false, &err));
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(profile_require_samples(&p, "in", false, &err), -ENODATA);
+	ASSERT_STREQ(err.msg, "'in': no samples (every count is 0)");
+	profile_release(&p);
+	cprof_data_release(&d);
+	ASSERT_OK(load(&d, folded_in, false, &err));
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_OK(profile_require_samples(&p, "in", false, &err));
+	profile_release(&p);
+	f.tid = 12345;
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(profile_require_samples(&p, "in", true, &err), -ENODATA);
+	ASSERT(strstr(err.msg, "after filtering"));
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
+RUN_TESTS(T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges),
+	  T(folded_counts_are_decimal), T(folded_total_overflow), T(folded_garbage_is_an_error), T(folded_no_frames),
+	  T(folded_line_endings), T(require_samples))
