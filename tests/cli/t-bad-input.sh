@@ -79,6 +79,46 @@ printf 'a;b 5\rc;d 3\r' > cr.txt
 "$CPROF" report -i cr.txt --format folded > out.txt 2> err.txt
 check "CR-only line endings: two stacks" test "$(sort out.txt | tr '\n' ' ')" = "a;b 5 c;d 3 "
 
+# The reader checks meaning, not only structure (mkdata: tests/cli/mkdata.c).
+"$MKDATA" periods periods.data
+expect_error "sample periods adding up past 2^64-1" periods.data "the periods of event 'cpu-clock' add up to more than"
+"$MKDATA" gpu-forever gpu.data
+expect_error "a GPU copy ending at 2^64-1" gpu.data "GPU activity 1 lasts .* ns, longer than the recording"
+"$MKDATA" leak leak.data
+expect_error "16 EiB leaked in 0 blocks" leak.data "memory site 0 has more bytes live than a process can hold"
+
+# Decompression is bounded by the file's size: a 35 KiB file that inflates
+# to 1 GiB is refused before anything is allocated...
+maxrss_kb() { python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=open("err.txt", "w"))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)' "$@"; }
+"$MKDATA" inflate inflate.data $((1 << 30))
+expect_error "1 GiB from $(($(stat -c %s inflate.data) / 1024)) KiB" inflate.data \
+	"claim 1024.0 MiB decompressed, more than 64 times the file's .* allow it with CPROF_MAX_INFLATE="
+rss=$(maxrss_kb "$CPROF" report -i inflate.data)
+check "... using $rss KiB of memory, not a GiB" test "$rss" -lt 200000
+# ... unless CPROF_MAX_INFLATE allows it (here 64 MiB, at 2000 times the size).
+"$MKDATA" inflate inflate64.data $((64 << 20))
+CPROF_MAX_INFLATE=1 "$CPROF" report -i inflate64.data > /dev/null 2> err.txt; rc=$?
+check "CPROF_MAX_INFLATE=1: 64 MiB still allowed (the floor)" test "$rc" -eq 0
+"$MKDATA" inflate inflate65.data $((65 << 20))
+expect_error "65 MiB from a small file" inflate65.data "more than 64 times"
+CPROF_MAX_INFLATE=20000 "$CPROF" report -i inflate65.data > out.txt 2> err.txt; rc=$?
+check "CPROF_MAX_INFLATE=20000 reads it" test "$rc" -eq 0 -a ! -s err.txt
+CPROF_MAX_INFLATE=lots "$CPROF" report -i good.data > /dev/null 2> err.txt; rc=$?
+check "a bad CPROF_MAX_INFLATE is an error" sh -c "test $rc -eq 1 && grep -q \"CPROF_MAX_INFLATE='lots'\" err.txt"
+# A frame that claims 8 GiB, and one that claims more than any memory: an
+# error line, never an abort (SIGABRT was 'out of memory' in xmalloc).
+"$MKDATA" claim claim8g.data $((8 << 30))
+expect_error "8 GiB claimed by a 3 KiB file" claim8g.data "claim 8192.0 MiB decompressed"
+CPROF_MAX_INFLATE=4000000 "$CPROF" report -i claim8g.data > /dev/null 2> err.txt; rc=$?
+check "... allowed: an error, not a crash ($(cat err.txt))" test "$rc" -eq 1 -a "$(wc -l < err.txt)" -eq 1
+"$MKDATA" claim claim1p.data $((1 << 50))
+ASAN_OPTIONS="${ASAN_OPTIONS:-}:allocator_may_return_null=1" CPROF_MAX_INFLATE=400000000000000 \
+	"$CPROF" report -i claim1p.data > /dev/null 2> err.txt; rc=$?
+check "a PiB: 'needs ... MiB to decompress', exit 1 ($(cat err.txt))" \
+	sh -c "test $rc -eq 1 && grep -q \"section 'strings' needs 1073741824 MiB to decompress\" err.txt"
+
 # Output to a closed pipe ends quietly.
 "$CPROF" report -i good.data --format folded 2> pipe.err | head -c 10 > /dev/null
 check "closed pipe: no error" test ! -s pipe.err
