@@ -95,6 +95,11 @@ static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t h)
 }
 #define HASH_SEED 0xcbf29ce484222325ULL
 
+/* The length (1 to 4) of the well-formed UTF-8 sequence at s, of at most
+ * len bytes, or 0 if none starts there: a stray continuation byte, an
+ * overlong form, a surrogate, past U+10FFFF, or cut short. */
+size_t utf8_seq_len(const char *s, size_t len);
+
 /* Parse helpers shared by the commands; they return -EINVAL on junk. */
 int parse_u64(const char *s, uint64_t *ret) CPROF_WUR;
 int parse_double(const char *s, double *ret) CPROF_WUR;

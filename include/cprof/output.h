@@ -16,7 +16,8 @@ bool output_use_color(FILE *fp, enum color_mode mode);
  * the command then exits quietly. Returns 0, or -errno of a real failure. */
 int output_finish(FILE *fp);
 
-/* Write s as a JSON string literal (with quotes). */
+/* Write s as a JSON string literal (with quotes); bytes that are not
+ * well-formed UTF-8 are written as U+FFFD. */
 void json_string(FILE *fp, const char *s);
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *fp, const char *s);

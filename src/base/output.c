@@ -32,22 +32,34 @@ int output_finish(FILE *fp)
 	return 0;
 }
 
+/* Names come from binaries, command lines and files: any bytes at all.
+ * JSON is UTF-8, so a byte that is not part of a well-formed sequence
+ * becomes U+FFFD, the replacement character, and the output always parses. */
 void json_string(FILE *fp, const char *s)
 {
+	size_t len = strlen(s);
 	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0) {
+			fputs("\\ufffd", fp);
+			i++;
+			continue;
+		}
+		switch (c) {
 		case '"': fputs("\\\"", fp); break;
 		case '\\': fputs("\\\\", fp); break;
 		case '\n': fputs("\\n", fp); break;
 		case '\t': fputs("\\t", fp); break;
 		case '\r': fputs("\\r", fp); break;
 		default:
-			if (*p < 0x20)
-				fprintf(fp, "\\u%04x", *p);
+			if (c < 0x20)
+				fprintf(fp, "\\u%04x", c);
 			else
-				fputc(*p, fp);
+				fwrite(s + i, 1, n, fp);
 		}
+		i += n;
 	}
 	fputc('"', fp);
 }

@@ -488,17 +488,8 @@ static size_t xml_text(FILE *out, const char *s, size_t len, size_t max_chars)
 			i++;
 			continue;
 		}
-		size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-		bool ok = n && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-		if (ok && n == 3 && c == 0xe0 && (unsigned char)s[i + 1] < 0xa0)
-			ok = false;
-		if (ok && n == 3 && c == 0xed && (unsigned char)s[i + 1] >= 0xa0)
-			ok = false;
-		if (ok && n == 4 && ((c == 0xf0 && (unsigned char)s[i + 1] < 0x90) || (c == 0xf4 && (unsigned char)s[i + 1] >= 0x90)))
-			ok = false;
-		if (ok) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n) {
 			fwrite(s + i, 1, n, out);
 			i += n;
 		} else {
