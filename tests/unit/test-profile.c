@@ -250,6 +250,58 @@ TEST(require_samples)
 	cprof_data_release(&d);
 }
 
-RUN_TESTS(T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges),
+/* Many threads, their samples interleaved: each is counted as its own, and
+ * --comm finds a thread's name among thousands (a hash, not a scan). */
+TEST(many_threads)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	cprof_data_init(&d);
+	struct cprof_event ev = { .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") };
+	vec_push(&d.events, ev);
+	struct cprof_frame fr = { .func = cprof_intern(&d, "work"), .dso = cprof_intern(&d, "/bin/w") };
+	uint32_t f0 = cprof_add_frame(&d, &fr);
+	uint32_t st = cprof_add_stack(&d, &f0, 1, 0);
+	enum { N = 5000 };
+	for (uint32_t t = 0; t < N; t++) {
+		char name[32];
+		snprintf(name, sizeof name, "t%u", t);
+		vec_push(&d.threads, ((struct cprof_thread){ .pid = 7, .tid = 100 + t, .comm = cprof_intern(&d, name) }));
+	}
+	vec_push(&d.threads, ((struct cprof_thread){ .pid = 7, .tid = 100, .comm = cprof_intern(&d, "renamed") }));
+	for (uint32_t round = 0; round < 3; round++)
+		for (uint32_t t = 0; t < N; t++)
+			vec_push(&d.samples, ((struct cprof_sample){ .time = t, .period = 1 + t % 7, .pid = 7, .tid = 100 + t,
+								     .stack = st }));
+	vec_push(&d.samples, ((struct cprof_sample){ .period = 5, .pid = 8, .tid = 1, .stack = st })); /* unknown */
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.threads.n, N + 1);
+	for (size_t i = 0; i < p.threads.n; i++) {
+		const struct profile_thread *t = &p.threads.v[i];
+		if (t->pid == 8) {
+			ASSERT_EQ(t->comm, 0);
+			ASSERT_EQ(t->weight, 5);
+			continue;
+		}
+		ASSERT_EQ(t->samples, 3);
+		ASSERT_EQ(t->weight, 3 * (1 + (t->tid - 100) % 7));
+	}
+	profile_release(&p);
+	f.comm = "t4321";
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.threads.n, 1);
+	ASSERT_EQ(p.threads.v[0].tid, 4421);
+	ASSERT_EQ(p.total_weight, 3 * (1 + 4321 % 7));
+	profile_release(&p);
+	f.comm = "t0"; /* the first name recorded for a thread is its name */
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.total_samples, 3);
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
+RUN_TESTS(T(many_threads), T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges),
 	  T(folded_counts_are_decimal), T(folded_total_overflow), T(folded_garbage_is_an_error), T(folded_no_frames),
 	  T(folded_line_endings), T(require_samples))
