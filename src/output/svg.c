@@ -724,8 +724,10 @@ static double self_delta(const struct flamegraph *g, const struct fg_node *n)
 	uint64_t a_tot = g->nodes.v[0].total, b_tot = g->before_total;
 	if (!a_tot || !b_tot)
 		return b_tot ? -(double)n->before_self / (double)b_tot : (a_tot ? (double)n->self / (double)a_tot : 0);
-	__int128 num = (__int128)n->self * b_tot - (__int128)n->before_self * a_tot;
-	return (double)num / ((double)a_tot * (double)b_tot);
+	/* Each product needs 128 bits unsigned; their difference may not fit signed. */
+	unsigned __int128 p = (unsigned __int128)n->self * b_tot, q = (unsigned __int128)n->before_self * a_tot;
+	double num = p >= q ? (double)(p - q) : -(double)(q - p);
+	return num / ((double)a_tot * (double)b_tot);
 }
 
 /* Deepest visible level, so the image is as tall as what is drawn. */
