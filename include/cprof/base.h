@@ -53,7 +53,7 @@ void sbuf_add(struct sbuf *sb, const void *data, size_t n);
 void sbuf_adds(struct sbuf *sb, const char *s);
 void sbuf_addc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) CPROF_PRINTF(2, 3);
-void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap) CPROF_PRINTF(2, 0);
 void sbuf_reset(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);
 char *sbuf_detach(struct sbuf *sb); /* caller frees */

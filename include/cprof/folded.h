@@ -31,6 +31,11 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
 		struct cprof_err *err) CPROF_WUR;
 
+/* The same from memory: the format is detected from the first bytes (a
+ * perf.data goes to the perf reader through a memory stream). The fuzz
+ * target's entry point. */
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
 /* Load a profile source: a cprof data file, a perf.data, or folded stacks
  * (file or "-"). The format is detected from the first bytes. */
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,

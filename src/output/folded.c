@@ -268,6 +268,42 @@ void profile_source_set_perf_reader(profile_perf_reader_fn fn)
 	perf_reader = fn;
 }
 
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t magic_len = strlen(CPROF_MAGIC);
+	if (len >= 8 && perfdata_sniff(buf, len)) {
+		if (!perf_reader) {
+			cprof_data_init(d);
+			return err_set(err, ENOTSUP, "'%s': a perf.data file, and this program cannot read those", name);
+		}
+		/* The reader takes a stream with the magic already read from it. */
+		FILE *fp = fmemopen((void *)buf, len, "r");
+		uint8_t magic[8];
+		if (!fp || fread(magic, 1, sizeof magic, fp) != sizeof magic) {
+			int e = errno ? errno : EIO;
+			if (fp)
+				fclose(fp);
+			cprof_data_init(d);
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		int r = perf_reader(d, fp, magic, sizeof magic, name, err);
+		fclose(fp);
+		return r;
+	}
+	if (len >= magic_len && (memcmp(buf, CPROF_MAGIC, magic_len) == 0 || memcmp(buf, "PERFILE2", 8) == 0))
+		return cprof_data_parse(d, (const uint8_t *)buf, len, name, err);
+	cprof_data_init(d);
+	if (len == 0)
+		return err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
+	if (len < magic_len && memcmp(buf, CPROF_MAGIC, len) == 0) /* the first bytes of a data file: cut off */
+		return err_set(err, EBADMSG, "'%s': truncated cprof data file (%zu bytes, the header alone needs %d)",
+			       name, len, HDR_SIZE);
+	if (memchr(buf, 0, len))
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
+}
+
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
 			struct cprof_err *err)
 {
@@ -302,28 +338,10 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 	int r = slurp(fp, name, &buf, err); /* (sees an error of the first read, too) */
 	if (!is_stdin)
 		fclose(fp);
-	if (r < 0) {
-		sbuf_release(&buf);
+	if (r < 0)
 		cprof_data_init(d);
-		return r;
-	}
-	const size_t magic_len = strlen(CPROF_MAGIC);
-	if (buf.len >= magic_len && (memcmp(buf.buf, CPROF_MAGIC, magic_len) == 0 || memcmp(buf.buf, "PERFILE2", 8) == 0)) {
-		r = cprof_data_parse(d, (const uint8_t *)buf.buf, buf.len, name, err);
-	} else if (buf.len == 0) {
-		cprof_data_init(d);
-		r = err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
-	} else if (buf.len < magic_len && memcmp(buf.buf, CPROF_MAGIC, buf.len) == 0) {
-		/* The first bytes of a data file and nothing else: a cut-off copy. */
-		cprof_data_init(d);
-		r = err_set(err, EBADMSG, "'%s': truncated cprof data file (%zu bytes, the header alone needs %d)", name,
-			    buf.len, HDR_SIZE);
-	} else if (memchr(buf.buf, 0, buf.len)) {
-		cprof_data_init(d);
-		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
-	} else {
-		r = folded_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
-	}
+	else
+		r = profile_source_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
 	sbuf_release(&buf);
 	return r;
 }

@@ -1,6 +1,10 @@
 /*
  * mkdata.c - data files for the CLI tests that no recording produces:
  *
+ *   mkdata all OUT              a small recording with CPU samples, a memory
+ *                               profile and GPU activity (a fuzz seed)
+ *   mkdata big OUT              the same with 3000 samples: its sample
+ *                               section is compressed (a fuzz seed)
  *   mkdata utf8 OUT             a recording with CPU samples, a memory
  *                               profile and GPU activity whose every string
  *                               (command, thread, functions, files, binaries,
@@ -34,7 +38,7 @@ static void die(const char *what)
 
 /* A small recording of every kind of data; bad adds non-UTF-8 bytes to
  * every string. */
-static void build(struct cprof_data *d, bool bad)
+static void build(struct cprof_data *d, bool bad, uint32_t nsamples)
 {
 	const char *x = bad ? "\xe9\xff\xc3(\xed\xa0\x80\xf8" : "";
 	char s[64];
@@ -59,7 +63,7 @@ static void build(struct cprof_data *d, bool bad)
 	uint32_t st[3] = { cprof_add_stack(d, f + 1, 2, 0), cprof_add_stack(d, f, 3, 0), 0 };
 	uint32_t launch[3] = { f[3], f[1], f[2] };
 	st[2] = cprof_add_stack(d, launch, 3, 0);
-	for (uint32_t i = 0; i < 9; i++) {
+	for (uint32_t i = 0; i < nsamples; i++) {
 		struct cprof_sample smp = { .time = 1000000000ULL + i * 1000000, .period = 1001001, .pid = 10,
 					    .tid = i % 3 ? 10 : 11, .stack = st[i % 2], .mode = 2 };
 		vec_push(&d->samples, smp);
@@ -193,13 +197,13 @@ static uint8_t *replace_strings(const uint8_t *buf, const uint8_t *sec, size_t s
 int main(int argc, char **argv)
 {
 	if (argc < 3)
-		die("usage: mkdata utf8|inflate|claim|periods|gpu-forever|leak OUT [SIZE]");
+		die("usage: mkdata all|big|utf8|inflate|claim|periods|gpu-forever|leak OUT [SIZE]");
 	const char *kind = argv[1], *out = argv[2];
 	struct cprof_data d;
 	struct cprof_err err;
 	uint8_t *buf;
 	size_t len;
-	build(&d, strcmp(kind, "utf8") == 0);
+	build(&d, strcmp(kind, "utf8") == 0, strcmp(kind, "big") == 0 ? 3000 : 9);
 	if (strcmp(kind, "periods") == 0) {
 		d.samples.v[0].period = d.samples.v[1].period = 1ULL << 63;
 	} else if (strcmp(kind, "gpu-forever") == 0) {
@@ -207,7 +211,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(kind, "leak") == 0) {
 		d.mem_sites.v[0].leaked = 0;
 		d.mem_sites.v[0].leaked_bytes = UINT64_MAX;
-	} else if (strcmp(kind, "inflate") && strcmp(kind, "claim") && strcmp(kind, "utf8")) {
+	} else if (strcmp(kind, "inflate") && strcmp(kind, "claim") && strcmp(kind, "utf8") && strcmp(kind, "all") &&
+		   strcmp(kind, "big")) {
 		die("unknown kind");
 	}
 	if (cprof_data_serialize(&d, &buf, &len, &err) < 0)
