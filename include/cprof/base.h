@@ -25,7 +25,8 @@ struct cprof_err {
 	char msg[1024];
 };
 
-/* Fill *e (if non-NULL) and return -code, so callers can "return err_set(...)". */
+/* Fill *e (if non-NULL) and return -code, so callers can "return err_set(...)".
+ * Control characters in the message become '?', so it stays one line. */
 int err_set(struct cprof_err *e, int code, const char *fmt, ...) CPROF_PRINTF(3, 4);
 
 /* Allocation that cannot fail: on out-of-memory it prints and aborts, as

@@ -19,6 +19,11 @@ int err_set(struct cprof_err *e, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 		va_end(ap);
+		/* Messages quote names from files and command lines; a control
+		 * byte among them would break the one line an error is. */
+		for (char *c = e->msg; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		e->code = code;
 	}
 	return -code;

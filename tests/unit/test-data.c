@@ -429,6 +429,9 @@ TEST(rejects_period_overflow)
 	build_sample_data(&d, 2);
 	d.samples.v[0].period = d.samples.v[1].period = 1ULL << 63;
 	serialize_expect(&d, "the periods of event 'cpu-clock' add up to more than 2^64-1 (sample 1)");
+	/* A name from the file cannot break the one line an error is. */
+	d.events.v[0].name = cprof_intern(&d, "cpu\nclock\x1b[1m");
+	serialize_expect(&d, "the periods of event 'cpu?clock?[1m' add up");
 	d.samples.v[1].period = (1ULL << 63) - 1;
 	serialize_expect(&d, NULL);
 	/* Per event: two events may each come near the limit. */
