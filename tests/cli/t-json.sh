@@ -3,7 +3,8 @@
 # parses with no NaN or Infinity, whatever bytes the names it carries hold.
 # Names come from command lines, binaries, files and the GPU driver: any
 # bytes at all. The outputs: report, report --mem, report --gpu, the
-# --timeline trace and diff, each on a real recording whose command line
+# --timeline trace, diff, export (json, speedscope, chrome) and annotate,
+# each on a real recording whose command line
 # holds the byte 0xE9 (Latin-1 'é'), on folded stacks with such names,
 # and on a synthesized recording (MKDATA) with memory and GPU sections
 # whose every string holds bytes that are not UTF-8.
@@ -65,6 +66,22 @@ check "... the kernel's name kept its valid part" strict_json all-gpu.json "v['k
 check "synthesized: --timeline trace" strict_json trace.json "len(v['traceEvents']) > 12"
 "$CPROF" diff --format json all.data all.data > all-diff.json
 check "synthesized: diff json" strict_json all-diff.json
+
+# cprof export's JSON formats, and annotate's.
+for fmt in json speedscope chrome; do
+	"$CPROF" export -f $fmt -i all.data -o all-export.$fmt
+	check "synthesized: export -f $fmt" strict_json all-export.$fmt
+	"$CPROF" export -f $fmt -i cpu.data -o cpu-export.$fmt
+	check "recording: export -f $fmt" strict_json cpu-export.$fmt
+done
+"$CPROF" export -f json -i bad.folded -o folded-export.json
+check "folded stacks: export -f json" strict_json folded-export.json
+if "$CPROF" annotate -i cpu.data --format json > ann.json 2> ann.err; then
+	check "annotate --format json: strict UTF-8 JSON" strict_json ann.json "len(v['functions']) > 0"
+else
+	grep -q "without libcapstone" ann.err && echo "note: built without capstone, annotate not checked" ||
+		fail "annotate --format json failed: $(cat ann.err)"
+fi
 
 # The well-formed multi-byte names pass through unchanged.
 printf 'main;Gr\xc3\xbc\xc3\x9fe;\xe6\x97\xa5\xe6\x9c\xac;\xf0\x9f\x94\xa5 7\n' > good.folded
