@@ -65,6 +65,11 @@ for f in empty.txt zero.data text.data prefix3.data; do
 	"$CPROF" diff $f good.txt > /dev/null 2> err.txt; rc=$?
 	check "diff with $f as BEFORE: exit 2" test "$rc" -eq 2
 done
+for fmt in folded json csv; do
+	"$CPROF" export -f $fmt -i zero.data -o zero.$fmt 2> err.txt; rc=$?
+	check "export -f $fmt of an empty profile: exit 1, one line, no file" \
+		test "$rc" -eq 1 -a "$(wc -l < err.txt)" -eq 1 -a ! -e zero.$fmt
+done
 "$CPROF" flamegraph --diff zero.data good.txt > fg.svg 2> err.txt; rc=$?
 check "flamegraph --diff from an empty BEFORE: exit 1" test "$rc" -eq 1
 
