@@ -38,6 +38,9 @@ check "... the byte 0xE9 became U+FFFD" strict_json cpu.json "v['command'].endsw
 "$CPROF" record -q --mem -o mem.data -- "$WORKLOADS/memwork" leak "$bad" > /dev/null
 "$CPROF" report --mem -i mem.data --format json > mem.json
 check "report --mem --format json: strict UTF-8 JSON" strict_json mem.json
+"$CPROF" record -q --mem=sample -o mems.data -- "$WORKLOADS/memwork" leak "$bad" > /dev/null
+"$CPROF" report --mem -i mems.data --format json > mems.json
+check "report --mem --format json, sampled: strict UTF-8 JSON" strict_json mems.json
 "$CPROF" diff --format json cpu.data cpu.data > diff.json
 check "diff --format json: strict UTF-8 JSON" strict_json diff.json
 
