@@ -2,12 +2,13 @@
 # t-json.sh - every JSON output is JSON: it decodes as strict UTF-8 and
 # parses with no NaN or Infinity, whatever bytes the names it carries hold.
 # Names come from command lines, binaries, files and the GPU driver: any
-# bytes at all. The outputs: report, report --mem, report --gpu, the
-# --timeline trace, diff, export (json, speedscope, chrome) and annotate,
-# each on a real recording whose command line
-# holds the byte 0xE9 (Latin-1 'é'), on folded stacks with such names,
-# and on a synthesized recording (MKDATA) with memory and GPU sections
-# whose every string holds bytes that are not UTF-8.
+# bytes at all. The outputs: report (with findings), report --mem (exact
+# and sampled), report --gpu, the --timeline trace, diff, export (json,
+# speedscope, chrome), annotate and stat (report, runs, baseline), on real
+# recordings whose command line holds the byte 0xE9 (Latin-1 'é'), on
+# folded stacks with such names, and on a synthesized recording (MKDATA)
+# with memory and GPU sections whose every string holds bytes that are
+# not UTF-8.
 . "$(dirname "$0")/test-lib.sh"
 
 bad=$(printf 'caf\xe9')
@@ -84,6 +85,18 @@ if "$CPROF" annotate -i cpu.data --format json > ann.json 2> ann.err; then
 else
 	grep -q "without libcapstone" ann.err && echo "note: built without capstone, annotate not checked" ||
 		fail "annotate --format json failed: $(cat ann.err)"
+fi
+
+# cprof stat: its report, every run's values, a saved baseline, a comparison.
+if "$CPROF" stat -r 2 --format json -o stat.json --export-json stat-runs.json --save-baseline ./base.stat \
+	-- "$WORKLOADS/hot" 1 "$bad" > /dev/null 2> stat.err; then
+	check "stat --format json" strict_json stat.json "v['command'].endswith('caf\ufffd')"
+	check "stat --export-json" strict_json stat-runs.json
+	check "stat --save-baseline" strict_json base.stat
+	"$CPROF" stat -r 2 --baseline ./base.stat --format json -o cmp.json -- "$WORKLOADS/hot" 1 "$bad" 2>/dev/null
+	check "stat --baseline --format json" strict_json cmp.json
+else
+	fail "cprof stat failed: $(cat stat.err)"
 fi
 
 # The well-formed multi-byte names pass through unchanged.
