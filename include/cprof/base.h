@@ -25,7 +25,8 @@ struct cprof_err {
 	char msg[1024];
 };
 
-/* Fill *e (if non-NULL) and return -code, so callers can "return err_set(...)". */
+/* Fill *e (if non-NULL) and return -code, so callers can "return err_set(...)".
+ * Control characters in the message become '?', so it stays one line. */
 int err_set(struct cprof_err *e, int code, const char *fmt, ...) CPROF_PRINTF(3, 4);
 
 /* Allocation that cannot fail: on out-of-memory it prints and aborts, as
@@ -53,7 +54,7 @@ void sbuf_add(struct sbuf *sb, const void *data, size_t n);
 void sbuf_adds(struct sbuf *sb, const char *s);
 void sbuf_addc(struct sbuf *sb, char c);
 void sbuf_addf(struct sbuf *sb, const char *fmt, ...) CPROF_PRINTF(2, 3);
-void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap) CPROF_PRINTF(2, 0);
 void sbuf_reset(struct sbuf *sb);
 void sbuf_release(struct sbuf *sb);
 char *sbuf_detach(struct sbuf *sb); /* caller frees */
@@ -94,6 +95,11 @@ static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t h)
 	return h;
 }
 #define HASH_SEED 0xcbf29ce484222325ULL
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence at s, of at most
+ * len bytes, or 0 if none starts there: a stray continuation byte, an
+ * overlong form, a surrogate, past U+10FFFF, or cut short. */
+size_t utf8_seq_len(const char *s, size_t len);
 
 /* Parse helpers shared by the commands; they return -EINVAL on junk. */
 int parse_u64(const char *s, uint64_t *ret) CPROF_WUR;

@@ -20,12 +20,22 @@ void folded_write_lines(FILE *out, const struct profile *p);
 /* Called for each malformed line; the line is skipped. */
 typedef void (*folded_warn_fn)(void *ctx, const char *name, size_t lineno, const char *why);
 
-/* Parse folded stacks from fp into d (initialised by the call). With strict,
- * the first malformed line is an error; otherwise warn() is told and parsing
- * goes on. Returns the number of malformed lines, or -errno. */
+/* Parse folded stacks from buf[0..len) into d (initialised by the call).
+ * Lines end in '\n', "\r\n" or '\r'. With strict, the first malformed line
+ * is an error; otherwise warn() is told and parsing goes on. Input without a
+ * single well-formed line is an error, as is a total count beyond 2^64-1.
+ * Returns the number of malformed lines, or -errno. */
+int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+		 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
+/* The same, reading fp to its end first. */
 int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
 		struct cprof_err *err) CPROF_WUR;
 
+/* The same from memory: the format is detected from the first bytes (a
+ * perf.data goes to the perf reader through a memory stream). The fuzz
+ * target's entry point. */
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
 /* Load a profile source: a cprof data file, a perf.data, or folded stacks
  * (file or "-"). The format is detected from the first bytes. */
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,

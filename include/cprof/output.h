@@ -18,8 +18,11 @@ bool output_use_color(FILE *fp, enum color_mode mode);
  * the command then exits quietly. Returns 0, or -errno of a real failure. */
 int output_finish(FILE *fp);
 
-/* Write s as a JSON string literal (with quotes). */
+/* Write s as a JSON string literal (with quotes); bytes that are not
+ * well-formed UTF-8 are written as U+FFFD. */
 void json_string(FILE *fp, const char *s);
+/* The same, appended to out. */
+void json_string_sbuf(struct sbuf *out, const char *s);
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *fp, const char *s);
 /* 1234567 -> "1,234,567" into buf (at least 32 bytes). */

@@ -88,6 +88,11 @@ struct profile {
 int profile_build(struct profile *p, const struct cprof_data *d, const struct profile_filter *f,
 		  struct cprof_err *err) CPROF_WUR;
 void profile_release(struct profile *p);
+/* The views' one rule for empty input: a profile with no weight (no samples
+ * of its event, or none left after filtering) is an error, so that a script
+ * or a CI gate never takes an empty report for a measured one. Returns 0 or
+ * -ENODATA with a message naming the input (name) and, where it knows, why. */
+int profile_require_samples(const struct profile *p, const char *name, bool filtered, struct cprof_err *err) CPROF_WUR;
 
 /*
  * Samples per source line, inline-aware: a line is (file, line, function,

@@ -76,14 +76,68 @@ static uint32_t func_of_frame(struct profile *p, uint32_t fi)
 	return idx;
 }
 
-static uint32_t thread_comm(const struct cprof_data *d, uint32_t pid, uint32_t tid)
+/*
+ * (pid, tid) -> a 32-bit value, for the threads of a recording and of a
+ * profile. Threads are usually few, but a build of thousands of processes
+ * (or a crafted file with a new thread per sample) must not make each
+ * sample a scan of all of them.
+ */
+struct tid_map {
+	uint64_t *key; /* (pid << 32 | tid) + 1; 0 is empty */
+	uint32_t *val;
+	size_t cap, n;
+};
+
+static uint64_t tid_key(uint32_t pid, uint32_t tid) { return ((uint64_t)pid << 32 | tid) + 1; }
+
+static size_t tid_hash(uint64_t key, size_t cap) { return (size_t)(key * 0x9e3779b97f4a7c15ULL >> 17) & (cap - 1); }
+
+/* The value slot of key; *found says whether it was there (else it is added). */
+static uint32_t *tid_map_slot(struct tid_map *m, uint64_t key, bool *found)
+{
+	if ((m->n + 1) * 2 > m->cap) {
+		struct tid_map old = *m;
+		m->cap = old.cap ? old.cap * 2 : 64;
+		m->key = xcalloc(m->cap, sizeof *m->key);
+		m->val = xcalloc(m->cap, sizeof *m->val);
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.key[i]) {
+				size_t j = tid_hash(old.key[i], m->cap);
+				while (m->key[j])
+					j = (j + 1) & (m->cap - 1);
+				m->key[j] = old.key[i];
+				m->val[j] = old.val[i];
+			}
+		free(old.key);
+		free(old.val);
+	}
+	size_t j = tid_hash(key, m->cap);
+	while (m->key[j] && m->key[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	*found = m->key[j] == key;
+	if (!*found) {
+		m->key[j] = key;
+		m->n++;
+	}
+	return &m->val[j];
+}
+
+static void tid_map_release(struct tid_map *m)
+{
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof *m);
+}
+
+/* Thread names by (pid, tid); the first entry of a thread wins, as before. */
+static void comm_map_build(struct tid_map *m, const struct cprof_data *d)
 {
 	for (size_t i = 0; i < d->threads.n; i++) {
-		const struct cprof_thread *t = &d->threads.v[i];
-		if (t->tid == tid && t->pid == pid)
-			return t->comm;
+		bool found;
+		uint32_t *v = tid_map_slot(m, tid_key(d->threads.v[i].pid, d->threads.v[i].tid), &found);
+		if (!found)
+			*v = d->threads.v[i].comm;
 	}
-	return 0;
 }
 
 bool profile_comm_matches(const char *comm, const char *list)
@@ -200,25 +254,32 @@ int profile_filter_check(const struct cprof_data *d, const struct profile_filter
 	return r;
 }
 
-static bool thread_matches(const struct cprof_data *d, const struct cprof_sample *s, const struct profile_filter *f)
+static uint32_t thread_comm(struct tid_map *comms, uint32_t pid, uint32_t tid)
 {
-	return thread_passes(f, s->pid, s->tid, cprof_str(d, thread_comm(d, s->pid, s->tid)));
+	bool found;
+	uint32_t *v = tid_map_slot(comms, tid_key(pid, tid), &found);
+	if (!found)
+		*v = 0; /* unknown thread: "" (remembered, so the next lookup is quick) */
+	return *v;
 }
 
-/* Threads are few; *last (the previous hit) is the likely next one. */
-static struct profile_thread *thread_slot(struct profile *p, uint32_t pid, uint32_t tid, size_t *lastp)
+static bool thread_matches(const struct cprof_data *d, struct tid_map *comms, const struct cprof_sample *s,
+			   const struct profile_filter *f)
 {
-	size_t last = *lastp;
-	if (last < p->threads.n && p->threads.v[last].tid == tid && p->threads.v[last].pid == pid)
-		return &p->threads.v[last];
-	for (size_t i = 0; i < p->threads.n; i++)
-		if (p->threads.v[i].tid == tid && p->threads.v[i].pid == pid) {
-			*lastp = i;
-			return &p->threads.v[i];
-		}
-	vec_push(&p->threads, ((struct profile_thread){ pid, tid, thread_comm(p->d, pid, tid), 0, 0 }));
-	*lastp = p->threads.n - 1;
-	return &p->threads.v[*lastp];
+	return thread_passes(f, s->pid, s->tid, cprof_str(d, thread_comm(comms, s->pid, s->tid)));
+}
+
+/* The profile's entry of a thread; threads maps (pid, tid) to its index. */
+static struct profile_thread *thread_slot(struct profile *p, struct tid_map *threads, struct tid_map *comms,
+					  uint32_t pid, uint32_t tid)
+{
+	bool found;
+	uint32_t *v = tid_map_slot(threads, tid_key(pid, tid), &found);
+	if (!found) {
+		*v = (uint32_t)p->threads.n;
+		vec_push(&p->threads, ((struct profile_thread){ pid, tid, thread_comm(comms, pid, tid), 0, 0 }));
+	}
+	return &p->threads.v[*v];
 }
 
 static int cmp_thread(const void *a, const void *b)
@@ -341,7 +402,8 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	size_t nst = d->stack_offset.n;
 	uint64_t *w = xcalloc(nst ? nst : 1, sizeof *w);
 	uint64_t *c = xcalloc(nst ? nst : 1, sizeof *c);
-	size_t last_thread = 0;
+	struct tid_map threads = { 0 }, comms = { 0 };
+	comm_map_build(&comms, d);
 	/* Cache the comm and dso verdicts per (tid) and per stack would be nice;
 	 * filters are rare, so the plain scan is kept. */
 	for (size_t i = 0; i < d->samples.n; i++) {
@@ -352,14 +414,14 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			continue;
 		if (f->pid >= 0 && s->pid != (uint64_t)f->pid)
 			continue;
-		if ((f->comm || f->tids.n || f->pids.n) && !thread_matches(d, s, f))
+		if ((f->comm || f->tids.n || f->pids.n) && !thread_matches(d, &comms, s, f))
 			continue;
 		if (f->dso && !stack_touches_dso(d, s->stack, f->dso))
 			continue;
 		uint64_t n = profile_sample_count(d, s);
 		w[s->stack] += s->period;
 		c[s->stack] += n;
-		struct profile_thread *th = thread_slot(p, s->pid, s->tid, &last_thread);
+		struct profile_thread *th = thread_slot(p, &threads, &comms, s->pid, s->tid);
 		th->weight += s->period;
 		th->samples += n;
 		p->total_weight += s->period;
@@ -377,6 +439,8 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			p->last_time = s->time;
 	}
 
+	tid_map_release(&threads);
+	tid_map_release(&comms);
 	if (p->threads.n)
 		qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
 	p->frame_func = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *p->frame_func);
@@ -421,6 +485,28 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	free(w);
 	free(c);
 	return 0;
+}
+
+int profile_require_samples(const struct profile *p, const char *name, bool filtered, struct cprof_err *err)
+{
+	if (p->total_weight)
+		return 0;
+	const struct cprof_data *d = p->d;
+	const char *folded = cprof_meta_get(d, "source");
+	bool is_folded = folded && strcmp(folded, "folded") == 0;
+	if (p->total_samples)
+		return err_set(err, ENODATA, "'%s': the samples weigh nothing (every period is 0)", name);
+	if (filtered)
+		return err_set(err, ENODATA, "'%s': no samples left after filtering", name);
+	if (is_folded)
+		return err_set(err, ENODATA, "'%s': no samples (every count is 0)", name);
+	/* A recording made for another view says where its data is. */
+	const char *hint = d->mem_procs.n ? "; it holds a memory profile: use --mem"
+			   : d->gpu_ops.n || d->gpu_api.n ? "; it holds GPU activity: use --gpu" : "";
+	if (d->events.n > 1)
+		return err_set(err, ENODATA, "'%s': no samples of event '%s'%s", name,
+			       cprof_str(d, d->events.v[p->event].name), hint);
+	return err_set(err, ENODATA, "'%s': no samples in this recording%s", name, hint);
 }
 
 void profile_release(struct profile *p)

@@ -19,6 +19,11 @@ int err_set(struct cprof_err *e, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 		va_end(ap);
+		/* Messages quote names from files and command lines; a control
+		 * byte among them would break the one line an error is. */
+		for (char *c = e->msg; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		e->code = code;
 	}
 	return -code;
@@ -154,6 +159,25 @@ char *sbuf_detach(struct sbuf *sb)
 	sb->buf = sbuf_empty_;
 	sb->len = sb->cap = 0;
 	return r;
+}
+
+size_t utf8_seq_len(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (!len)
+		return 0;
+	if (p[0] < 0x80)
+		return 1;
+	size_t n = p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : p[0] >= 0xe0 && p[0] < 0xf0 ? 3 : p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : 0;
+	if (!n || n > len)
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, beyond U+10FFFF */
+	return n;
 }
 
 int parse_u64(const char *s, uint64_t *ret)

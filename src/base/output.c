@@ -41,24 +41,58 @@ int output_finish(FILE *fp)
 	return 0;
 }
 
+/* Names come from binaries, command lines and files: any bytes at all.
+ * JSON is UTF-8, so a byte that is not part of a well-formed sequence
+ * becomes U+FFFD, the replacement character, and the output always parses.
+ * put() receives the literal piece by piece. */
+static void json_escape(const char *s, void (*put)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	size_t len = strlen(s);
+	char esc[8];
+	put(ctx, "\"", 1);
+	for (size_t i = 0; i < len;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0) {
+			put(ctx, "\\ufffd", 6);
+			i++;
+			continue;
+		}
+		switch (c) {
+		case '"': put(ctx, "\\\"", 2); break;
+		case '\\': put(ctx, "\\\\", 2); break;
+		case '\n': put(ctx, "\\n", 2); break;
+		case '\t': put(ctx, "\\t", 2); break;
+		case '\r': put(ctx, "\\r", 2); break;
+		default:
+			if (c < 0x20) {
+				put(ctx, esc, (size_t)snprintf(esc, sizeof esc, "\\u%04x", c));
+				break;
+			}
+			/* A run that needs no escaping goes out in one piece. */
+			size_t run = n;
+			for (size_t k; i + run < len && (unsigned char)s[i + run] >= 0x20 && s[i + run] != '"' &&
+				       s[i + run] != '\\' && (k = utf8_seq_len(s + i + run, len - i - run)); run += k)
+				;
+			put(ctx, s + i, run);
+			n = run;
+		}
+		i += n;
+	}
+	put(ctx, "\"", 1);
+}
+
+static void put_file(void *ctx, const char *p, size_t n) { fwrite(p, 1, n, ctx); }
+static void put_sbuf(void *ctx, const char *p, size_t n) { sbuf_add(ctx, p, n); }
+
 void json_string(FILE *fp, const char *s)
 {
-	fputc('"', fp);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"': fputs("\\\"", fp); break;
-		case '\\': fputs("\\\\", fp); break;
-		case '\n': fputs("\\n", fp); break;
-		case '\t': fputs("\\t", fp); break;
-		case '\r': fputs("\\r", fp); break;
-		default:
-			if (*p < 0x20)
-				fprintf(fp, "\\u%04x", *p);
-			else
-				fputc(*p, fp);
-		}
-	}
-	fputc('"', fp);
+	json_escape(s, put_file, fp);
+}
+
+void json_string_sbuf(struct sbuf *out, const char *s)
+{
+	json_escape(s, put_sbuf, out);
 }
 
 void csv_field(FILE *fp, const char *s)

@@ -100,16 +100,7 @@ static void fail_one(struct run *r, const char *msg)
 	fprintf(stderr, "cprof annotate: %s\n", msg);
 	if (r->errors.len)
 		sbuf_adds(&r->errors, ", ");
-	sbuf_addc(&r->errors, '"');
-	for (const char *p = msg; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			sbuf_addc(&r->errors, '\\');
-		if ((unsigned char)*p < 0x20)
-			sbuf_addf(&r->errors, "\\u%04x", *p);
-		else
-			sbuf_addc(&r->errors, *p);
-	}
-	sbuf_addc(&r->errors, '"');
+	json_string_sbuf(&r->errors, msg);
 	r->failed++;
 }
 

@@ -136,6 +136,9 @@ static int load_side(struct side *s, const char *event, struct cprof_err *err)
 	if (profile_build(&s->p, &s->d, &f, err) < 0)
 		return -1;
 	s->built = true;
+	/* An empty side is an error, not a profile that never regresses. */
+	if (profile_require_samples(&s->p, s->label, false, err) < 0)
+		return -1;
 	return 0;
 }
 

@@ -148,6 +148,12 @@ int cmd_export(int argc, char **argv)
 		cprof_data_release(&d);
 		return cmd_fail("export", &err);
 	}
+	/* The report's own formats follow its rule for empty input (cprof(1)). */
+	if ((fmt == EXPORT_FOLDED || fmt == EXPORT_JSON || fmt == EXPORT_CSV) &&
+	    profile_require_samples(&p, name, false, &err) < 0) {
+		rc = cmd_fail("export", &err);
+		goto out;
+	}
 	if (write_format(out.fp, (enum export_format)fmt, &p, name, &err) < 0) {
 		fprintf(stderr, "cprof export: '%s': %s\n", name, err.msg);
 		goto out;

@@ -164,7 +164,8 @@ static int load_source(struct source *s, bool strict)
 	return 0;
 }
 
-static int build_source(struct source *s, const char *event, struct profile_filter f)
+/* need_samples: the graph is drawn from the CPU samples (not --mem, --gpu). */
+static int build_source(struct source *s, const char *event, struct profile_filter f, bool need_samples)
 {
 	struct cprof_err err;
 	if (event) {
@@ -188,6 +189,9 @@ static int build_source(struct source *s, const char *event, struct profile_filt
 		return 1;
 	}
 	s->built = true;
+	if (need_samples && profile_require_samples(&s->p, shown_name(s->path), f.comm || f.tids.n || f.pids.n ||
+								  f.tid >= 0 || f.pid >= 0, &err) < 0)
+		return cmd_fail("flamegraph", &err);
 	return 0;
 }
 
@@ -413,7 +417,7 @@ static int draw(struct fg_args *a)
 	if (!r && a->before_path)
 		(void)match_disambiguate(&a->rule, &before.d, &after.d);
 	if (!r)
-		r = build_source(&after, a->event, a->f);
+		r = build_source(&after, a->event, a->f, !a->mem && !a->gpu);
 	if (!r && a->mem) {
 		if (!after.d.mem_procs.n) {
 			fprintf(stderr, "cprof flamegraph: '%s': no memory profile in this recording (record with --mem)\n",
@@ -429,7 +433,7 @@ static int draw(struct fg_args *a)
 	else if (!r)
 		r = add_source(&g, &after, &a->f, a->reverse, a->per_thread, false);
 	if (!r && a->before_path) {
-		r = build_source(&before, a->event, a->f);
+		r = build_source(&before, a->event, a->f, true);
 		if (!r)
 			r = add_source(&g, &before, &a->f, a->reverse, a->per_thread, true);
 	}

@@ -354,6 +354,9 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		profile_cap_stacks(&d, a->max_stack);
 	struct profile p;
 	r = profile_build(&p, &d, f, &err);
+	if (r == 0 && (r = profile_require_samples(&p, name, f->comm || f->tids.n || f->pids.n || f->tid >= 0 ||
+							       f->pid >= 0 || f->dso, &err)) < 0)
+		profile_release(&p);
 	if (r < 0) {
 		cprof_data_release(&d);
 		return cmd_fail("report", &err);

@@ -56,12 +56,6 @@ void cprof_data_release(struct cprof_data *d)
  */
 typedef uint64_t (*hash_fn)(const struct cprof_data *d, uint32_t idx);
 
-static uint64_t hash_str_at(const struct cprof_data *d, uint32_t off)
-{
-	const char *s = cprof_str(d, off);
-	return hash_bytes(s, strlen(s), HASH_SEED);
-}
-
 static uint64_t hash_frame(const struct cprof_frame *f)
 {
 	uint64_t h = HASH_SEED;
@@ -120,19 +114,58 @@ static void hashidx_insert(struct hashidx *h, uint64_t hash, uint32_t idx)
 	h->slot[s] = idx + 1;
 }
 
-/* Strings are indexed by offset; rebuilding walks the blob, where they lie back to back. */
-static void str_idx_rebuild(struct cprof_data *d)
+/* The offset of s in the index, or UINT32_MAX. */
+static uint32_t str_idx_find(const struct cprof_data *d, const char *s, uint64_t h)
+{
+	const struct hashidx *ix = &d->str_idx;
+	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+		uint32_t off = ix->slot[i] - 1;
+		if (strcmp(cprof_str(d, off), s) == 0)
+			return off;
+	}
+	return UINT32_MAX;
+}
+
+/* Index the string at off (not yet indexed), doubling the index as it fills. */
+static void str_idx_add(struct cprof_data *d, uint64_t h, uint32_t off)
 {
 	struct hashidx *ix = &d->str_idx;
-	size_t cap = ix->cap ? ix->cap * 2 : 1024;
-	while (cap < ix->count * 2 + 2)
-		cap *= 2;
-	free(ix->slot);
-	ix->slot = xcalloc(cap, sizeof *ix->slot);
-	ix->cap = cap;
+	if ((ix->count + 1) * 2 > ix->cap) {
+		uint32_t *old = ix->slot;
+		size_t old_cap = ix->cap;
+		ix->cap = old_cap ? old_cap * 2 : 1024;
+		ix->slot = xcalloc(ix->cap, sizeof *ix->slot);
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i]) {
+				const char *t = cprof_str(d, old[i] - 1);
+				hashidx_insert(ix, hash_bytes(t, strlen(t), HASH_SEED), old[i] - 1);
+			}
+		free(old);
+	}
+	hashidx_insert(ix, h, off);
+	ix->count++;
+}
+
+/*
+ * The index is built on first use, over a table read from a file too,
+ * where strings lie back to back. Such a table may hold a string many
+ * times (only the writer deduplicates): the first is indexed, the others
+ * and "" are not, so copies neither share one long probe chain nor size
+ * the index.
+ */
+static void str_idx_build(struct cprof_data *d)
+{
+	struct hashidx *ix = &d->str_idx;
+	ix->cap = 1024;
+	ix->count = 0;
+	ix->slot = xcalloc(ix->cap, sizeof *ix->slot);
 	for (size_t off = 1; off < d->strings.len;) {
-		hashidx_insert(ix, hash_str_at(d, (uint32_t)off), (uint32_t)off);
-		off += strlen(cprof_str(d, (uint32_t)off)) + 1;
+		const char *s = cprof_str(d, (uint32_t)off);
+		size_t len = strlen(s);
+		uint64_t h = hash_bytes(s, len, HASH_SEED);
+		if (len && str_idx_find(d, s, h) == UINT32_MAX)
+			str_idx_add(d, h, (uint32_t)off);
+		off += len + 1;
 	}
 }
 
@@ -142,24 +175,17 @@ uint32_t cprof_intern(struct cprof_data *d, const char *s)
 		return 0;
 	if (d->strings.len == 0)
 		sbuf_addc(&d->strings, 0);
+	if (!d->str_idx.cap)
+		str_idx_build(d);
 	size_t len = strlen(s);
 	uint64_t h = hash_bytes(s, len, HASH_SEED);
-	struct hashidx *ix = &d->str_idx;
-	if (ix->count == 0 && d->strings.len > 1)
-		for (size_t off = 1; off < d->strings.len; off += strlen(cprof_str(d, (uint32_t)off)) + 1)
-			ix->count++; /* strings loaded from a file: count them once */
-	if ((ix->count + 1) * 2 > ix->cap)
-		str_idx_rebuild(d);
-	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-		uint32_t off = ix->slot[i] - 1;
-		if (strcmp(cprof_str(d, off), s) == 0)
-			return off;
-	}
-	uint32_t off = (uint32_t)d->strings.len;
+	uint32_t off = str_idx_find(d, s, h);
+	if (off != UINT32_MAX)
+		return off;
+	off = (uint32_t)d->strings.len;
 	sbuf_add(&d->strings, s, len);
 	sbuf_addc(&d->strings, 0); /* the NUL is part of the blob */
-	hashidx_insert(ix, h, off);
-	ix->count++;
+	str_idx_add(d, h, off);
 	return off;
 }
 
@@ -223,7 +249,7 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	if (ix->cap) {
 		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
 			const uint32_t *w = d->stack_words.v + d->stack_offset.v[ix->slot[i] - 1];
-			if (w[0] == head && memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0)
+			if (w[0] == head && (!n || memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0))
 				return ix->slot[i] - 1;
 		}
 	}
@@ -232,7 +258,8 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	vec_push(&d->stack_offset, (uint32_t)d->stack_words.n);
 	vec_reserve(&d->stack_words, d->stack_words.n + n + 1);
 	d->stack_words.v[d->stack_words.n++] = head;
-	memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
+	if (n) /* an empty stack may come with frames == NULL, which memcpy may not see */
+		memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
 	d->stack_words.n += n;
 	hashidx_insert(ix, h, idx);
 	return idx;

@@ -119,13 +119,44 @@ static const char *what(uint32_t type)
 	       : type == SECTION_MEM_EST ? "memory estimate" : "heap curve";
 }
 
-static bool estimate_ok(double v) { return isfinite(v) && v >= 0; }
+/* Finite, not negative, and below 2^64 (no estimate of a count or of
+ * bytes reaches it), so that the report's sums stay finite. */
+static bool estimate_ok(double v) { return isfinite(v) && v >= 0 && v < 0x1p64; }
+
+/*
+ * What no recording holds, even one read while its processes still ran
+ * (record cuts the counts of such torn reads to what this allows, not the
+ * bytes; a live block's bytes may then exceed what its site allocated, so
+ * that relation is not required): more blocks temporary, leaked or live at
+ * the peak than allocated, and leaked or peak bytes beyond 2^63 - 1, which
+ * the tracer's signed sums of live bytes never reach. The latter read as,
+ * say, 16777216.0 TiB leaked.
+ */
+static const char *site_nonsense(const struct cprof_mem_site *m)
+{
+	if (m->temp_allocs > m->allocs || m->leaked > m->allocs || m->peak_count > m->allocs)
+		return "counts more blocks than it allocated";
+	if (m->leaked_bytes > INT64_MAX || m->peak_bytes > INT64_MAX)
+		return "has more bytes live than a process can hold";
+	return NULL;
+}
+
+/* acc[i] += v[i] for n counters; false if one of the sums would pass 2^64-1. */
+static bool add_all(uint64_t *acc, const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (__builtin_add_overflow(acc[i], v[i], &acc[i]))
+			return false;
+	return true;
+}
 
 int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, size_t len, uint32_t count,
 		      const char *name, struct cprof_err *err)
 {
 	size_t size = type == SECTION_MEM_SITES ? MS_SIZE : type == SECTION_MEM_PROCS ? MP_SIZE
 		      : type == SECTION_MEM_EST ? ME_SIZE : MC_SIZE;
+	/* The report sums these over sites and processes: the sums must exist. */
+	uint64_t sum[8 + MP_HIST_BUCKETS] = { 0 };
 	if (len != (size_t)count * size)
 		return err_set(err, EBADMSG, "'%s': %s table is malformed", name, what(type));
 	for (uint32_t i = 0; i < count; i++, p += size) {
@@ -143,8 +174,14 @@ int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, siz
 					       m.stack);
 			if (m.kind > MEMK_MMAP)
 				return err_set(err, EBADMSG, "'%s': memory site %u has unknown kind %u", name, i, m.kind);
-			if (m.temp_allocs > m.allocs || m.leaked > m.allocs || m.peak_count > m.allocs)
-				return err_set(err, EBADMSG, "'%s': memory site %u counts more than it allocated", name, i);
+			const char *why = site_nonsense(&m);
+			if (why)
+				return err_set(err, EBADMSG, "'%s': memory site %u %s", name, i, why);
+			uint64_t v[] = { m.allocs, m.bytes, m.temp_allocs, m.temp_bytes, m.leaked, m.leaked_bytes,
+					 m.peak_count, m.peak_bytes };
+			if (!add_all(sum, v, ARRAY_SIZE(v)))
+				return err_set(err, EBADMSG, "'%s': memory site %u: the sites add up to more than 2^64-1",
+					       name, i);
 			vec_push(&d->mem_sites, m);
 		} else if (type == SECTION_MEM_PROCS) {
 			struct cprof_mem_proc m = {
@@ -156,6 +193,10 @@ int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, siz
 			};
 			for (int b = 0; b < MP_HIST_BUCKETS; b++)
 				m.hist[b] = get_le64(p + MP_HIST + 8 * b);
+			uint64_t v[] = { m.events, m.unmatched_frees, m.lost };
+			if (!add_all(sum, v, ARRAY_SIZE(v)) || !add_all(sum + 8, m.hist, MP_HIST_BUCKETS))
+				return err_set(err, EBADMSG, "'%s': memory process %u: the processes add up to more than "
+							     "2^64-1", name, i);
 			vec_push(&d->mem_procs, m);
 		} else if (type == SECTION_MEM_EST) {
 			struct cprof_mem_est e = {
@@ -175,7 +216,7 @@ int mem_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, siz
 			if (!estimate_ok(e.count) || !estimate_ok(e.bytes) || !estimate_ok(e.var_count) ||
 			    !estimate_ok(e.var_bytes) || !estimate_ok(e.live_count) || !estimate_ok(e.live_bytes) ||
 			    !estimate_ok(e.live_var_count) || !estimate_ok(e.live_var_bytes))
-				return err_set(err, EBADMSG, "'%s': memory estimate %u is not a finite non-negative number",
+				return err_set(err, EBADMSG, "'%s': memory estimate %u is not a number from 0 to 2^64",
 					       name, i);
 			if (e.live_count > e.count * (1 + 1e-9) + 1e-6 || e.live_bytes > e.bytes * (1 + 1e-9) + 1e-6)
 				return err_set(err, EBADMSG, "'%s': memory estimate %u has more live than allocated", name, i);

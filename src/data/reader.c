@@ -14,9 +14,16 @@
 #include "mem-data.h"
 #include "code-data.h"
 
-/* A decompressed section may not claim more than this (guards memory). */
-#define MAX_RAW_SIZE (8ULL << 30)
-#define MAX_RATIO 4096ULL
+/*
+ * Decompression is bounded relative to the file: the sections together may
+ * inflate to INFLATE_RATIO times the file's size, or INFLATE_FLOOR, whichever
+ * is more. Recordings inflate 3-10 times, so a small file that claims
+ * gigabytes is rejected before anything is allocated. CPROF_MAX_INFLATE
+ * raises the ratio for a genuine file beyond it (cprof-data(5)).
+ */
+#define INFLATE_RATIO 64ULL
+#define INFLATE_FLOOR (64ULL << 20)
+#define INFLATE_ENV "CPROF_MAX_INFLATE"
 
 static const char *section_name(uint32_t type)
 {
@@ -46,6 +53,97 @@ struct section_in {
 	bool present;
 };
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool known_section(uint32_t type)
+{
+	return (type >= SECTION_META && type <= SECTION_MAPS) || type == SECTION_CODE || type == SECTION_SAMPLE_COUNTS ||
+	       mem_section_type(type) || gpu_section_type(type);
+}
+
+struct extent {
+	uint64_t off, end;
+	uint32_t type;
+};
+
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+/*
+ * Where the sections lie, for every entry of the table (known types or
+ * not): between the header and the table, 8-byte aligned, and apart from
+ * each other. A file that passes its checksums can still say otherwise.
+ */
+static int check_layout(const uint8_t *buf, uint64_t toff, uint32_t nsec, const char *name, struct cprof_err *err)
+{
+	struct extent *x = calloc(nsec ? nsec : 1, sizeof *x);
+	int r = 0;
+	if (!x)
+		return err_set(err, ENOMEM, "'%s': cannot check the section table: %s", name, strerror(ENOMEM));
+	for (uint32_t i = 0; i < nsec && r == 0; i++) {
+		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
+		uint32_t type = get_le32(e + SEC_TYPE);
+		uint64_t off = get_le64(e + SEC_OFFSET), size = get_le64(e + SEC_SIZE);
+		const char *sn = section_name(type);
+		if (off > toff || size > toff - off)
+			r = err_set(err, EBADMSG, "'%s': section '%s' extends past the section table (offset %llu, %llu bytes)",
+				    name, sn, (unsigned long long)off, (unsigned long long)size);
+		else if (off < HDR_SIZE)
+			r = err_set(err, EBADMSG, "'%s': section '%s' overlaps the file header (offset %llu)", name, sn,
+				    (unsigned long long)off);
+		else if (off % 8)
+			r = err_set(err, EBADMSG, "'%s': section '%s' is not 8-byte aligned (offset %llu)", name, sn,
+				    (unsigned long long)off);
+		x[i] = (struct extent){ off, off + size, type };
+	}
+	if (r == 0 && nsec > 1) {
+		qsort(x, nsec, sizeof *x, cmp_extent);
+		uint64_t end = x[0].end;
+		uint32_t last = x[0].type;
+		for (uint32_t i = 1; i < nsec && r == 0; i++) {
+			if (x[i].off < end && x[i].end > x[i].off)
+				r = err_set(err, EBADMSG, "'%s': sections '%s' and '%s' overlap", name, section_name(last),
+					    section_name(x[i].type));
+			if (x[i].end > end) {
+				end = x[i].end;
+				last = x[i].type;
+			}
+		}
+	}
+	free(x);
+	return r;
+}
+
+/* The decompression budget of a file of len bytes; -errno on a bad override. */
+static int inflate_limit(size_t len, uint64_t *ret, uint64_t *ret_ratio, struct cprof_err *err)
+{
+	uint64_t ratio = INFLATE_RATIO;
+	const char *env = getenv(INFLATE_ENV);
+	if (env && *env) {
+		char *end;
+		errno = 0;
+		ratio = env[0] >= '0' && env[0] <= '9' ? strtoull(env, &end, 10) : 0;
+		if (!ratio || errno || *end)
+			return err_set(err, EINVAL, "%s='%s': expected a whole number above 0, how many times its size "
+						    "a data file may inflate to", INFLATE_ENV, env);
+	}
+	uint64_t limit;
+	if (__builtin_mul_overflow((uint64_t)len, ratio, &limit))
+		limit = UINT64_MAX;
+	*ret = limit > INFLATE_FLOOR ? limit : INFLATE_FLOOR;
+	*ret_ratio = ratio;
+	return 0;
+}
+
 static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct section_in *s, const char *name,
 			struct cprof_err *err)
 {
@@ -67,15 +165,19 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 		s->len = size;
 		return 0;
 	}
-	if (raw > MAX_RAW_SIZE || raw > (size + 64) * MAX_RATIO)
-		return err_set(err, EBADMSG, "'%s': section '%s' claims an implausible size", name, sn);
 	unsigned long long fs = ZSTD_getFrameContentSize(buf + off, size);
 	if (fs == ZSTD_CONTENTSIZE_ERROR || fs == ZSTD_CONTENTSIZE_UNKNOWN || fs != raw)
 		return err_set(err, EBADMSG, "'%s': section '%s' is not valid zstd data", name, sn);
-	s->owned = xmalloc(raw);
+	/* Within the budget checked before, yet maybe more than this machine
+	 * has: a message, never an abort. */
+	s->owned = raw < SIZE_MAX ? malloc(raw + 1) : NULL; /* + 1: the string table becomes an sbuf */
+	if (!s->owned)
+		return err_set(err, ENOMEM, "'%s': section '%s' needs %llu MiB to decompress: %s", name, sn,
+			       (unsigned long long)(raw >> 20), strerror(ENOMEM));
 	size_t n = ZSTD_decompress(s->owned, raw, buf + off, size);
 	if (ZSTD_isError(n) || n != raw)
 		return err_set(err, EBADMSG, "'%s': section '%s' does not decompress", name, sn);
+	((uint8_t *)s->owned)[raw] = 0;
 	s->p = s->owned;
 	s->len = raw;
 	return 0;
@@ -86,6 +188,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
 	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..10 core, 16..19 memory, 24..31 GPU */
+	uint64_t *period_sum = NULL;
 	int r = 0;
 	memset(sec, 0, sizeof sec);
 	cprof_data_init(d);
@@ -108,6 +211,14 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	uint32_t version = get_le32(hdr + HDR_VERSION);
 	if (version != CPROF_DATA_VERSION)
 		BAD("'%s': data format version %u, this cprof reads version %u", name, version, CPROF_DATA_VERSION);
+	if (get_le32(hdr + HDR_HEADER_SIZE) != HDR_SIZE)
+		BAD("'%s': header size %u, version %u headers are %d bytes", name, get_le32(hdr + HDR_HEADER_SIZE),
+		    version, HDR_SIZE);
+	if (get_le32(hdr + HDR_FLAGS))
+		BAD("'%s': unknown header flags 0x%x", name, get_le32(hdr + HDR_FLAGS));
+	for (size_t i = HDR_TABLE_CRC + 4; i < HDR_SIZE; i++)
+		if (hdr[i])
+			BAD("'%s': reserved header byte %zu is not zero", name, i);
 	uint64_t fsize = get_le64(hdr + HDR_FILE_SIZE);
 	if (fsize != len)
 		BAD("'%s': truncated or extended (%zu bytes, header says %llu)", name, len, (unsigned long long)fsize);
@@ -117,11 +228,30 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		BAD("'%s': section table out of bounds", name);
 	if ((uint32_t)crc32(0, buf + toff, nsec * SEC_ENTRY_SIZE) != get_le32(hdr + HDR_TABLE_CRC))
 		BAD("'%s': section table is corrupt (checksum mismatch)", name);
+	if (toff < HDR_SIZE || toff % 8 || toff + (uint64_t)nsec * SEC_ENTRY_SIZE != len)
+		BAD("'%s': the section table is not where it belongs (offset %llu, %u entries, %zu bytes of file)", name,
+		    (unsigned long long)toff, nsec, len);
+	if ((r = check_layout(buf, toff, nsec, name, err)) < 0)
+		goto out;
+	/* What the known sections inflate to, all told, before any allocation. */
+	uint64_t limit = 0, ratio = 0, inflated = 0;
+	if ((r = inflate_limit(len, &limit, &ratio, err)) < 0)
+		goto out;
+	for (uint32_t i = 0; i < nsec; i++) {
+		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
+		if (known_section(get_le32(e + SEC_TYPE)) && (get_le32(e + SEC_FLAGS) & SECF_ZSTD) &&
+		    __builtin_add_overflow(inflated, get_le64(e + SEC_RAW_SIZE), &inflated))
+			inflated = UINT64_MAX;
+	}
+	if (inflated > limit)
+		BAD("'%s': its sections claim %.1f MiB decompressed, more than %llu times the file's %llu KiB; "
+		    "if the file is genuine, allow it with %s=%llu", name, (double)inflated / (1 << 20),
+		    (unsigned long long)ratio, (unsigned long long)(len >> 10), INFLATE_ENV,
+		    (unsigned long long)(inflated / len + 1));
 	for (uint32_t i = 0; i < nsec; i++) {
 		const uint8_t *e = buf + toff + (size_t)i * SEC_ENTRY_SIZE;
 		uint32_t type = get_le32(e + SEC_TYPE);
-		if (type == 0 || (type > SECTION_MAPS && type != SECTION_CODE && type != SECTION_SAMPLE_COUNTS &&
-				  !mem_section_type(type) && !gpu_section_type(type)))
+		if (!known_section(type))
 			continue; /* a newer writer's section: skip it */
 		if (sec[type].present)
 			BAD("'%s': section '%s' appears twice", name, section_name(type));
@@ -139,9 +269,13 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	struct section_in *s = &sec[SECTION_STRINGS];
 	if (s->len == 0 || s->p[0] != 0 || s->p[s->len - 1] != 0 || s->len > UINT32_MAX)
 		BAD("'%s': string table is malformed", name);
-	sbuf_reset(&d->strings);
-	sbuf_add(&d->strings, s->p, s->len);
-	d->strings.len = s->len;
+	sbuf_release(&d->strings);
+	if (s->owned) { /* decompressed: adopt it rather than copy (its NUL is there) */
+		d->strings = (struct sbuf){ s->owned, s->len, s->len + 1 };
+		s->owned = NULL;
+	} else {
+		sbuf_add(&d->strings, s->p, s->len);
+	}
 	uint32_t slen = (uint32_t)s->len;
 #define STR_OK(off) ((off) < slen)
 
@@ -155,8 +289,23 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		const uint8_t *vz = v < s->p + s->len ? memchr(v, 0, (size_t)(s->p + s->len - v)) : NULL;
 		if (!vz)
 			BAD("'%s': metadata is malformed", name);
-		cprof_meta_set(d, (const char *)k, (const char *)v);
+		/* Appended, not set: a key lookup per entry would make a file of
+		 * many entries quadratic. Duplicates are caught below. */
+		vec_push(&d->meta, ((struct cprof_kv){ cprof_intern(d, (const char *)k), cprof_intern(d, (const char *)v) }));
 		p = (size_t)(vz + 1 - s->p);
+	}
+	if (d->meta.n > 1) {
+		uint32_t *keys = xmalloc(d->meta.n * sizeof *keys);
+		for (size_t i = 0; i < d->meta.n; i++)
+			keys[i] = d->meta.v[i].key;
+		qsort(keys, d->meta.n, sizeof *keys, cmp_u32);
+		size_t i = 1;
+		while (i < d->meta.n && keys[i] != keys[i - 1])
+			i++;
+		uint32_t dup = i < d->meta.n ? keys[i] : 0;
+		free(keys);
+		if (i < d->meta.n)
+			BAD("'%s': metadata key '%s' appears twice", name, cprof_str(d, dup));
 	}
 
 	s = &sec[SECTION_EVENTS];
@@ -227,6 +376,8 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	s = &sec[SECTION_SAMPLES];
 	if (s->len != (size_t)s->count * SMP_SIZE)
 		BAD("'%s': sample table is malformed", name);
+	/* Every view sums the periods of an event: that sum must exist. */
+	period_sum = xcalloc(d->events.n, sizeof *period_sum);
 	vec_reserve(&d->samples, s->count);
 	for (uint32_t i = 0; i < s->count; i++) {
 		const uint8_t *p = s->p + (size_t)i * SMP_SIZE;
@@ -238,6 +389,9 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 			BAD("'%s': sample %u refers to missing stack %u", name, i, x.stack);
 		if (x.event >= d->events.n)
 			BAD("'%s': sample %u refers to missing event %u", name, i, x.event);
+		if (__builtin_add_overflow(period_sum[x.event], x.period, &period_sum[x.event]))
+			BAD("'%s': the periods of event '%s' add up to more than 2^64-1 (sample %u)", name,
+			    cprof_str(d, d->events.v[x.event].name), i);
 		d->samples.v[d->samples.n++] = x;
 	}
 
@@ -287,6 +441,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 								 name, err)) < 0)
 			goto out;
 out:
+	free(period_sum);
 	for (size_t i = 0; i < ARRAY_SIZE(sec); i++)
 		free(sec[i].owned);
 	if (r < 0) {

@@ -131,42 +131,105 @@ static uint32_t intern_label(struct cprof_data *d, char *name, size_t len, uint3
 	return off;
 }
 
-int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
-		struct cprof_err *err)
+/*
+ * A count is what flamegraph.pl accepts: decimal digits, optionally with a
+ * fraction, which is rounded (some collapsers weigh samples). No sign, no
+ * exponent, no hex or octal: "010" is ten, and "1e20" or "0x10" is a
+ * malformed line rather than a silently different number.
+ */
+static const char *parse_count(const char *s, const char *end, uint64_t *ret)
 {
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
+	const char *p = s;
+	uint64_t v = 0;
+	if (p == end || *p < '0' || *p > '9')
+		return "count is not a decimal number";
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return "count is larger than 18446744073709551615";
+	if (p < end && *p == '.') {
+		bool up = p + 1 < end && p[1] >= '5' && p[1] <= '9';
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+			;
+		if (up && __builtin_add_overflow(v, 1, &v))
+			return "count is larger than 18446744073709551615";
+	}
+	if (p != end)
+		return "count is not a decimal number";
+	*ret = v;
+	return NULL;
+}
+
+/* The end of the line starting at p: '\n', "\r\n" or a lone '\r' (old Mac
+ * files, and some Windows tools) all end a line. *next is where the next
+ * line starts. */
+static const char *line_end(const char *p, const char *end, const char **next)
+{
+	const char *q = p;
+	while (q < end && *q != '\n' && *q != '\r')
+		q++;
+	*next = q;
+	if (q < end)
+		*next = q + 1 + (*q == '\r' && q + 1 < end && q[1] == '\n');
+	return q;
+}
+
+int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	size_t lineno = 0, stacks = 0;
 	int bad = 0, r = 0;
 	VEC(uint32_t) frames = { 0 };
-	uint32_t empty = 0, dso;
+	/* Malformed lines before the first good one: warnings only once the
+	 * input has proved to be folded stacks, else one error. */
+	struct pending {
+		size_t lineno;
+		const char *why;
+	};
+	VEC(struct pending) pending = { 0 };
+	struct sbuf label = SBUF_INIT;
+	uint64_t total = 0;
 
 	cprof_data_init(d);
-	dso = cprof_intern(d, "");
+	uint32_t dso = cprof_intern(d, "");
 	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
 	vec_push(&d->events, ev);
 	cprof_meta_set(d, "source", "folded");
 	cprof_meta_set(d, "input", name);
-	(void)empty;
 
-	while ((len = getline(&line, &cap, fp)) >= 0) {
+	for (const char *p = buf, *end = buf + len, *next; p < end; p = next) {
+		const char *eol = line_end(p, end, &next);
 		lineno++;
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = 0;
-		if (len == 0)
+		if (eol == p)
 			continue;
-		char *sp = strrchr(line, ' ');
+		const char *sp = eol;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
 		const char *why = NULL;
 		uint64_t count = 0;
-		if (!sp || sp == line)
+		if (sp == p || sp - 1 == p)
 			why = "expected 'frame;frame;... COUNT'";
-		else if (parse_u64(sp + 1, &count) < 0) {
-			/* perf's collapsers may emit fractional counts; accept and round. */
-			double dv;
-			if (parse_double(sp + 1, &dv) < 0 || dv < 0)
-				why = "count is not a non-negative number";
-			else
-				count = (uint64_t)(dv + 0.5);
+		else
+			why = parse_count(sp, eol, &count);
+		/* Frames are the non-empty names between ';'. */
+		const char *stack_end = sp - 1;
+		frames.n = 0;
+		if (!why) {
+			for (const char *f = p; f < stack_end;) {
+				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
+				const char *fe = semi ? semi : stack_end;
+				if (fe > f) {
+					uint32_t flags;
+					sbuf_reset(&label);
+					sbuf_add(&label, f, (size_t)(fe - f));
+					struct cprof_frame fr = { .dso = dso };
+					fr.func = intern_label(d, label.buf, label.len, &flags);
+					fr.flags = flags;
+					vec_push(&frames, cprof_add_frame(d, &fr));
+				}
+				f = semi ? semi + 1 : stack_end;
+			}
+			if (!frames.n)
+				why = "no frame names before the count";
 		}
 		if (why) {
 			if (strict) {
@@ -174,26 +237,21 @@ int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, f
 				goto out;
 			}
 			bad++;
-			if (warn)
+			if (!stacks)
+				vec_push(&pending, ((struct pending){ lineno, why }));
+			else if (warn)
 				warn(ctx, name, lineno, why);
 			continue;
 		}
+		if (!stacks++ && warn)
+			for (size_t i = 0; i < pending.n; i++)
+				warn(ctx, name, pending.v[i].lineno, pending.v[i].why);
 		if (count == 0)
 			continue;
-		*sp = 0;
-		frames.n = 0;
-		char *p = line;
-		while (p) {
-			char *semi = strchr(p, ';');
-			size_t flen = semi ? (size_t)(semi - p) : strlen(p);
-			if (flen > 0) {
-				uint32_t flags;
-				struct cprof_frame f = { .dso = dso };
-				f.func = intern_label(d, p, flen, &flags);
-				f.flags = flags;
-				vec_push(&frames, cprof_add_frame(d, &f));
-			}
-			p = semi ? semi + 1 : NULL;
+		if (__builtin_add_overflow(total, count, &total)) {
+			r = err_set(err, EOVERFLOW, "'%s': line %zu: the counts add up to more than 18446744073709551615",
+				    name, lineno);
+			goto out;
 		}
 		/* Folded is root first; stacks are stored leaf first. */
 		for (size_t i = 0; i < frames.n / 2; i++) {
@@ -205,18 +263,50 @@ int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, f
 		s.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
 		vec_push(&d->samples, s);
 	}
-	if (ferror(fp)) {
-		int e = errno ? errno : EIO;
-		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	/* Not one stack: this is not folded stacks, whatever it is. */
+	if (!stacks) {
+		if (bad)
+			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
+				    name, pending.v[0].lineno, pending.v[0].why);
+		else
+			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
+				    name);
 		goto out;
 	}
 	r = bad;
 out:
-	free(line);
+	vec_release(&pending);
+	sbuf_release(&label);
 	vec_release(&frames);
-	if (r < 0) {
+	if (r < 0)
 		cprof_data_release(d);
+	return r;
+}
+
+/* Read a whole stream into memory; profile inputs are parsed from memory. */
+static int slurp(FILE *fp, const char *name, struct sbuf *buf, struct cprof_err *err)
+{
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+		sbuf_add(buf, chunk, n);
+	if (ferror(fp)) {
+		int e = errno ? errno : EIO;
+		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
 	}
+	return 0;
+}
+
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		struct cprof_err *err)
+{
+	struct sbuf buf = SBUF_INIT;
+	int r = slurp(fp, name, &buf, err);
+	if (r < 0)
+		cprof_data_init(d);
+	else
+		r = folded_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
+	sbuf_release(&buf);
 	return r;
 }
 
@@ -225,6 +315,42 @@ static profile_perf_reader_fn perf_reader;
 void profile_source_set_perf_reader(profile_perf_reader_fn fn)
 {
 	perf_reader = fn;
+}
+
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t magic_len = strlen(CPROF_MAGIC);
+	if (len >= 8 && perfdata_sniff(buf, len)) {
+		if (!perf_reader) {
+			cprof_data_init(d);
+			return err_set(err, ENOTSUP, "'%s': a perf.data file, and this program cannot read those", name);
+		}
+		/* The reader takes a stream with the magic already read from it. */
+		FILE *fp = fmemopen((void *)buf, len, "r");
+		uint8_t magic[8];
+		if (!fp || fread(magic, 1, sizeof magic, fp) != sizeof magic) {
+			int e = errno ? errno : EIO;
+			if (fp)
+				fclose(fp);
+			cprof_data_init(d);
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		int r = perf_reader(d, fp, magic, sizeof magic, name, err);
+		fclose(fp);
+		return r;
+	}
+	if (len >= magic_len && (memcmp(buf, CPROF_MAGIC, magic_len) == 0 || memcmp(buf, "PERFILE2", 8) == 0))
+		return cprof_data_parse(d, (const uint8_t *)buf, len, name, err);
+	cprof_data_init(d);
+	if (len == 0)
+		return err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
+	if (len < magic_len && memcmp(buf, CPROF_MAGIC, len) == 0) /* the first bytes of a data file: cut off */
+		return err_set(err, EBADMSG, "'%s': truncated cprof data file (%zu bytes, the header alone needs %d)",
+			       name, len, HDR_SIZE);
+	if (memchr(buf, 0, len))
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
 }
 
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
@@ -258,38 +384,13 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 		return pr;
 	}
 	sbuf_add(&buf, magic, got);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		sbuf_add(&buf, chunk, n);
-	int e = ferror(fp) ? (errno ? errno : EIO) : 0;
+	int r = slurp(fp, name, &buf, err); /* (sees an error of the first read, too) */
 	if (!is_stdin)
 		fclose(fp);
-	if (e) {
-		sbuf_release(&buf);
+	if (r < 0)
 		cprof_data_init(d);
-		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
-	}
-	int r;
-	if (buf.len >= 8 && (memcmp(buf.buf, "CPROFDAT", 8) == 0 || memcmp(buf.buf, "PERFILE2", 8) == 0)) {
-		r = cprof_data_parse(d, (const uint8_t *)buf.buf, buf.len, name, err);
-	} else if (buf.len == 0) {
-		cprof_data_init(d);
-		r = err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
-	} else if (memchr(buf.buf, 0, buf.len)) {
-		cprof_data_init(d);
-		r = err_set(err, EINVAL, "'%s': binary data that is neither a cprof data file nor folded stacks", name);
-	} else {
-		FILE *mem = fmemopen(buf.buf, buf.len, "r");
-		if (!mem) {
-			int e2 = errno;
-			cprof_data_init(d);
-			r = err_set(err, e2, "cannot read '%s': %s", name, strerror(e2));
-		} else {
-			r = folded_read(d, mem, name, strict, warn, ctx, err);
-			fclose(mem);
-		}
-	}
+	else
+		r = profile_source_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
 	sbuf_release(&buf);
 	return r;
 }

@@ -488,17 +488,8 @@ static size_t xml_text(FILE *out, const char *s, size_t len, size_t max_chars)
 			i++;
 			continue;
 		}
-		size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-		bool ok = n && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++)
-			ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
-		if (ok && n == 3 && c == 0xe0 && (unsigned char)s[i + 1] < 0xa0)
-			ok = false;
-		if (ok && n == 3 && c == 0xed && (unsigned char)s[i + 1] >= 0xa0)
-			ok = false;
-		if (ok && n == 4 && ((c == 0xf0 && (unsigned char)s[i + 1] < 0x90) || (c == 0xf4 && (unsigned char)s[i + 1] >= 0x90)))
-			ok = false;
-		if (ok) {
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n) {
 			fwrite(s + i, 1, n, out);
 			i += n;
 		} else {
@@ -733,8 +724,10 @@ static double self_delta(const struct flamegraph *g, const struct fg_node *n)
 	uint64_t a_tot = g->nodes.v[0].total, b_tot = g->before_total;
 	if (!a_tot || !b_tot)
 		return b_tot ? -(double)n->before_self / (double)b_tot : (a_tot ? (double)n->self / (double)a_tot : 0);
-	__int128 num = (__int128)n->self * b_tot - (__int128)n->before_self * a_tot;
-	return (double)num / ((double)a_tot * (double)b_tot);
+	/* Each product needs 128 bits unsigned; their difference may not fit signed. */
+	unsigned __int128 p = (unsigned __int128)n->self * b_tot, q = (unsigned __int128)n->before_self * a_tot;
+	double num = p >= q ? (double)(p - q) : -(double)(q - p);
+	return num / ((double)a_tot * (double)b_tot);
 }
 
 /* Deepest visible level, so the image is as tall as what is drawn. */

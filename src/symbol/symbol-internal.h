@@ -2,6 +2,7 @@
 #ifndef CPROF_SYMBOL_INTERNAL_H
 #define CPROF_SYMBOL_INTERNAL_H
 
+#include <stdio.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
@@ -46,8 +47,13 @@ struct jitmaps {
 };
 const char *jitmaps_lookup(struct jitmaps *j, struct symbolizer *s, uint32_t pid, uint64_t addr);
 void jitmaps_release(struct jitmaps *j);
-/* Parse one perf map file (used by tests with other paths). */
+/* Parse one perf map file (used by tests with other paths), or a stream
+ * (the fuzz target's entry point); malformed lines are skipped. */
 int jitmap_load(struct jitmap *m, const char *path);
+int jitmap_read(struct jitmap *m, FILE *fp);
+/* The symbol containing addr, or NULL; borrowed from m. */
+const struct jitsym *jitmap_find(const struct jitmap *m, uint64_t addr);
+void jitmap_release(struct jitmap *m);
 
 /* Per-binary tables for symbols and inline chains (funcindex.c). */
 struct func_index;

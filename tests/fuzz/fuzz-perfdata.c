@@ -3,15 +3,13 @@
  * what is built on it: the import into a recording (unwinding copied user
  * stacks, the finishing pass) and the profile every view reads.
  *
- * LLVMFuzzerTestOneInput() is the libFuzzer entry point (clang builds can
- * link it with -fsanitize=fuzzer). Under gcc, main() below replays the
- * committed corpus (small perf.data files written by perf 6.1: -g,
- * --call-graph dwarf, -z, pipe mode, two events) and then mutates them
- * deterministically: bit flips, random bytes, truncation, and sizes and
- * counts set to large or boundary values. Run under ASan+UBSan by
- * scripts/test.
+ * LLVMFuzzerTestOneInput() is the libFuzzer entry point (-Dfuzzing=true).
+ * Under gcc, fuzz-main.c replays the committed corpus (small perf.data
+ * files written by perf 6.1: -g, --call-graph dwarf, -z, pipe mode, two
+ * events) and fuzz_mutate() below then mutates them deterministically: bit
+ * flips, random bytes, truncation, and sizes and counts set to large or
+ * boundary values. Run under ASan+UBSan by scripts/test.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +18,7 @@
 #include "cprof/perf-import.h"
 #include "cprof/perfdata.h"
 #include "cprof/profile.h"
+#include "fuzz-main.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -105,55 +104,28 @@ static uint64_t next_rand(void)
 	return rng;
 }
 
-struct seed {
-	uint8_t *buf;
-	size_t len;
-};
-
-static int load_corpus(const char *dir, struct seed *seeds, int max)
+/* Every seed through the import once, whatever its bytes. */
+static void import_once(const struct fuzz_input *in)
 {
-	DIR *dp = opendir(dir);
-	int n = 0;
-	if (!dp)
-		return 0;
-	struct dirent *de;
-	while ((de = readdir(dp)) && n < max) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[4096];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		FILE *fp = fopen(path, "rb");
-		if (!fp)
-			continue;
-		static uint8_t buf[1 << 20];
-		size_t len = fread(buf, 1, sizeof buf, fp);
-		fclose(fp);
-		seeds[n].buf = malloc(len ? len : 1);
-		memcpy(seeds[n].buf, buf, len);
-		seeds[n].len = len;
-		LLVMFuzzerTestOneInput(seeds[n].buf, len);
-		/* Every seed through the import once, whatever its bytes. */
-		FILE *mem = fmemopen(seeds[n].buf, len ? len : 1, "r");
-		uint8_t magic[8];
-		struct cprof_data d;
-		struct cprof_err err;
-		if (mem && fread(magic, 1, 8, mem) == 8 && perf_import(&d, mem, magic, 8, "seed", &err) == 0)
-			cprof_data_release(&d);
-		if (mem)
-			fclose(mem);
-		n++;
-	}
-	closedir(dp);
-	return n;
+	FILE *mem = fmemopen(in->data, in->len ? in->len : 1, "r");
+	uint8_t magic[8];
+	struct cprof_data d;
+	struct cprof_err err;
+	if (mem && fread(magic, 1, 8, mem) == 8 && perf_import(&d, mem, magic, 8, "seed", &err) == 0)
+		cprof_data_release(&d);
+	if (mem)
+		fclose(mem);
 }
 
-static void mutate_rounds(const struct seed *seeds, int nseeds, int rounds)
+void fuzz_mutate(int rounds, const struct fuzz_input *seeds, size_t nseeds)
 {
+	for (size_t i = 0; i < nseeds; i++)
+		import_once(&seeds[i]);
 	for (int r = 0; r < rounds && nseeds; r++) {
-		const struct seed *s = &seeds[r % nseeds];
+		const struct fuzz_input *s = &seeds[(size_t)r % nseeds];
 		uint8_t *buf = malloc(s->len + 64);
 		size_t n = s->len;
-		memcpy(buf, s->buf, n);
+		memcpy(buf, s->data, n);
 		int muts = 1 + (int)(next_rand() % 4);
 		for (int m = 0; m < muts && n; m++) {
 			size_t at = next_rand() % n;
@@ -172,16 +144,4 @@ static void mutate_rounds(const struct seed *seeds, int nseeds, int rounds)
 		LLVMFuzzerTestOneInput(buf, n);
 		free(buf);
 	}
-}
-
-int main(int argc, char **argv)
-{
-	struct seed seeds[64];
-	int n = argc > 1 ? load_corpus(argv[1], seeds, 64) : 0;
-	int rounds = argc > 2 ? atoi(argv[2]) : 3000;
-	mutate_rounds(seeds, n, rounds);
-	printf("replayed %d corpus files, %d mutations survived\n", n, rounds);
-	for (int i = 0; i < n; i++)
-		free(seeds[i].buf);
-	return n ? 0 : 1;
 }

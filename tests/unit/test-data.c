@@ -1,5 +1,6 @@
 /* test-data.c - cprof_data builders, and the data file round trip and validation. */
 #include <errno.h>
+#include <zlib.h>
 
 #include "cprof/data.h"
 #include "harness.h"
@@ -296,5 +297,289 @@ TEST(sample_counts)
 	cprof_data_release(&d);
 }
 
+/* After an edit, recompute the table and header checksums (not the
+ * sections'), so the edit reaches the checks behind them. */
+static void reseal(uint8_t *buf, size_t len)
+{
+	uint32_t n = get_le32(buf + HDR_SECTION_COUNT);
+	uint64_t toff = get_le64(buf + HDR_TABLE_OFFSET);
+	put_le32(buf + HDR_TABLE_CRC, (uint32_t)crc32(0, buf + toff, n * SEC_ENTRY_SIZE));
+	put_le64(buf + HDR_FILE_SIZE, len);
+	put_le32(buf + HDR_CRC, 0);
+	put_le32(buf + HDR_CRC, (uint32_t)crc32(0, buf, HDR_SIZE));
+}
+
+static uint8_t *section_entry(uint8_t *buf, uint32_t type)
+{
+	uint32_t n = get_le32(buf + HDR_SECTION_COUNT);
+	uint64_t toff = get_le64(buf + HDR_TABLE_OFFSET);
+	for (uint32_t i = 0; i < n; i++)
+		if (get_le32(buf + toff + (size_t)i * SEC_ENTRY_SIZE + SEC_TYPE) == type)
+			return buf + toff + (size_t)i * SEC_ENTRY_SIZE;
+	FAIL_("no section %u", type);
+}
+
+/* Parse buf as it is; expect a rejection whose message contains want. */
+static void expect_rejected(const uint8_t *buf, size_t len, const char *want)
+{
+	struct cprof_data e;
+	struct cprof_err err;
+	int r = cprof_data_parse(&e, buf, len, "f", &err);
+	if (r >= 0)
+		FAIL_("accepted; expected '%s'", want);
+	if (!strstr(err.msg, "'f'") || !strstr(err.msg, want))
+		FAIL_("message '%s', expected '%s'", err.msg, want);
+	ASSERT_EQ(e.samples.n, 0);
+}
+
+/* Checksums prove the bytes are as written, not that a writer wrote sense:
+ * the header's reserved fields and where the sections lie are checked too. */
+TEST(rejects_bad_layout)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	uint8_t *orig, *buf;
+	size_t len;
+	build_sample_data(&d, 50);
+	ASSERT_OK(cprof_data_serialize(&d, &orig, &len, &err));
+	buf = malloc(len + 64);
+	static const struct {
+		size_t at; /* header byte to set, with a fresh header checksum */
+		uint8_t value;
+		const char *want;
+	} hdr[] = {
+		{ 48, 1, "reserved header byte 48 is not zero" }, { 63, 0x80, "reserved header byte 63" },
+		{ HDR_FLAGS, 1, "unknown header flags 0x1" }, { HDR_FLAGS + 3, 1, "unknown header flags 0x1000000" },
+		{ HDR_HEADER_SIZE, 1, "header size 65" }, { HDR_TABLE_OFFSET, 0x01, "section table" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(hdr); i++) {
+		memcpy(buf, orig, len);
+		buf[hdr[i].at] ^= hdr[i].value;
+		reseal(buf, len);
+		expect_rejected(buf, len, hdr[i].want);
+	}
+	/* Section offsets moved, with every checksum made right again. */
+	uint8_t *e;
+	memcpy(buf, orig, len);
+	put_le64(section_entry(buf, SECTION_META) + SEC_OFFSET, 8);
+	reseal(buf, len);
+	expect_rejected(buf, len, "section 'meta' overlaps the file header");
+	memcpy(buf, orig, len);
+	e = section_entry(buf, SECTION_STRINGS);
+	put_le64(e + SEC_OFFSET, get_le64(e + SEC_OFFSET) + 4);
+	reseal(buf, len);
+	expect_rejected(buf, len, "section 'strings' is not 8-byte aligned");
+	memcpy(buf, orig, len);
+	put_le64(section_entry(buf, SECTION_EVENTS) + SEC_OFFSET,
+		 get_le64(section_entry(buf, SECTION_STRINGS) + SEC_OFFSET));
+	reseal(buf, len);
+	expect_rejected(buf, len, "overlap");
+	memcpy(buf, orig, len);
+	e = section_entry(buf, SECTION_MAPS);
+	put_le64(e + SEC_SIZE, get_le64(e + SEC_SIZE) + 8);
+	reseal(buf, len);
+	expect_rejected(buf, len, "section 'maps' extends past the section table");
+	/* An unknown section type is skipped, but not allowed to overlap. */
+	memcpy(buf, orig, len);
+	e = section_entry(buf, SECTION_THREADS);
+	put_le32(e + SEC_TYPE, 200);
+	put_le64(e + SEC_OFFSET, get_le64(section_entry(buf, SECTION_FRAMES) + SEC_OFFSET) + 8);
+	reseal(buf, len);
+	expect_rejected(buf, len, "sections 'frames' and 'unknown' overlap");
+	/* Bytes after the table. */
+	memcpy(buf, orig, len);
+	memset(buf + len, 0, 8);
+	reseal(buf, len + 8);
+	expect_rejected(buf, len + 8, "section table is not where it belongs");
+	/* The untouched file still reads, and so does one with a skipped section. */
+	struct cprof_data ok;
+	memcpy(buf, orig, len);
+	put_le32(section_entry(buf, SECTION_MAPS) + SEC_TYPE, 200);
+	reseal(buf, len);
+	ASSERT_OK(cprof_data_parse(&ok, buf, len, "f", &err));
+	ASSERT_EQ(ok.maps.n, 0);
+	cprof_data_release(&ok);
+	free(buf);
+	free(orig);
+	cprof_data_release(&d);
+}
+
+static void serialize_expect(const struct cprof_data *d, const char *want)
+{
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(d, &buf, &len, &err));
+	if (want) {
+		expect_rejected(buf, len, want);
+	} else {
+		struct cprof_data e;
+		int r = cprof_data_parse(&e, buf, len, "f", &err);
+		if (r < 0)
+			FAIL_("rejected: %s", err.msg);
+		cprof_data_release(&e);
+	}
+	free(buf);
+}
+
+/* Sums the views take must exist. */
+TEST(rejects_period_overflow)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	d.samples.v[0].period = d.samples.v[1].period = 1ULL << 63;
+	serialize_expect(&d, "the periods of event 'cpu-clock' add up to more than 2^64-1 (sample 1)");
+	/* A name from the file cannot break the one line an error is. */
+	d.events.v[0].name = cprof_intern(&d, "cpu\nclock\x1b[1m");
+	serialize_expect(&d, "the periods of event 'cpu?clock?[1m' add up");
+	d.samples.v[1].period = (1ULL << 63) - 1;
+	serialize_expect(&d, NULL);
+	/* Per event: two events may each come near the limit. */
+	vec_push(&d.events, d.events.v[0]);
+	d.samples.v[1].period = 1ULL << 63;
+	d.samples.v[1].event = 1;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
+static void add_gpu(struct cprof_data *d, uint64_t start, uint64_t end, uint64_t bytes)
+{
+	struct cprof_gpu_op op = { .start = start, .end = end, .kind = GPU_OP_MEMCPY, .bytes = bytes,
+				   .name = cprof_intern(d, "k"), .stack = GPU_NO_STACK, .copy_kind = 1 };
+	vec_push(&d->gpu_ops, op);
+}
+
+TEST(rejects_impossible_gpu_times)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2); /* duration_ns 123456789 */
+	add_gpu(&d, 1000, 2000, 10);
+	serialize_expect(&d, NULL);
+	add_gpu(&d, 5, UINT64_MAX, 10);
+	serialize_expect(&d, "GPU activity 1 lasts 18446744073709551610 ns, longer than the recording");
+	d.gpu_ops.v[1].end = 5 + 123456789 + 1000000000ULL; /* the recording, and a second of slack */
+	serialize_expect(&d, NULL);
+	d.gpu_ops.v[1].end++;
+	serialize_expect(&d, "longer than the recording");
+	/* Without the recording's length, 2^62 ns still bounds each one, and
+	 * their sum must exist. */
+	cprof_meta_set(&d, "duration_ns", "");
+	d.gpu_ops.n = 0;
+	add_gpu(&d, 0, UINT64_MAX, 1);
+	serialize_expect(&d, "lasts 18446744073709551615 ns");
+	d.gpu_ops.n = 0;
+	for (int i = 0; i < 4; i++)
+		add_gpu(&d, 0, 1ULL << 62, 1);
+	serialize_expect(&d, "GPU activity 3: durations or bytes add up to more than 2^64-1");
+	d.gpu_ops.n = 0;
+	add_gpu(&d, 0, 1, UINT64_MAX);
+	add_gpu(&d, 0, 1, 1);
+	serialize_expect(&d, "GPU activity 1: durations or bytes add up");
+	d.gpu_ops.n = 0;
+	struct cprof_gpu_api a = { .start = 7, .end = UINT64_MAX, .name = cprof_intern(&d, "cudaFree"),
+				   .domain = GPU_API_RUNTIME };
+	vec_push(&d.gpu_api, a);
+	serialize_expect(&d, "GPU API call 0 lasts");
+	cprof_data_release(&d);
+}
+
+static void add_site(struct cprof_data *d, struct cprof_mem_site m)
+{
+	if (!d->mem_procs.n)
+		vec_push(&d->mem_procs, ((struct cprof_mem_proc){ .pid = 10, .events = 20, .peak_bytes = 100 }));
+	vec_push(&d->mem_sites, m);
+}
+
+TEST(rejects_impossible_memory)
+{
+	static const struct {
+		struct cprof_mem_site m;
+		const char *want;
+	} cases[] = {
+		{ { .allocs = 4, .bytes = 100, .leaked = 2, .leaked_bytes = 40, .temp_allocs = 1, .temp_bytes = 10,
+		    .peak_count = 3, .peak_bytes = 60, .max_size = 50, .temp_max_size = 10 }, NULL },
+		{ { .allocs = 1, .bytes = 0, .leaked = 1 }, NULL }, /* malloc(0), never freed */
+		/* Read while the process ran: the bytes of a block being freed may
+		 * lag its count; such a recording is still read. */
+		{ { .allocs = 4, .bytes = 100, .leaked = 0, .leaked_bytes = 40 }, NULL },
+		{ { .allocs = 4, .bytes = 100, .leaked = 1, .leaked_bytes = 101 }, NULL },
+		/* The 16777216.0 TiB leaked in 0 blocks. */
+		{ { .allocs = 4, .bytes = 100, .leaked = 0, .leaked_bytes = UINT64_MAX },
+		  "has more bytes live than a process can hold" },
+		{ { .allocs = 4, .bytes = 100, .peak_count = 1, .peak_bytes = (uint64_t)INT64_MAX + 1 },
+		  "has more bytes live" },
+		{ { .allocs = 4, .bytes = 100, .leaked = 5 }, "counts more blocks than it allocated" },
+		{ { .allocs = 4, .bytes = 100, .temp_allocs = 5 }, "counts more blocks than it allocated" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cprof_data d;
+		build_sample_data(&d, 2);
+		add_site(&d, cases[i].m);
+		serialize_expect(&d, cases[i].want);
+		cprof_data_release(&d);
+	}
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	struct cprof_mem_site big = { .allocs = 1, .bytes = UINT64_MAX, .max_size = UINT64_MAX };
+	add_site(&d, big);
+	serialize_expect(&d, NULL);
+	big.stack = 1;
+	add_site(&d, big);
+	serialize_expect(&d, "memory site 1: the sites add up to more than 2^64-1");
+	d.mem_sites.n = 1;
+	d.mem_procs.v[0].lost = UINT64_MAX;
+	vec_push(&d.mem_procs, d.mem_procs.v[0]);
+	serialize_expect(&d, "memory process 1: the processes add up to more than 2^64-1");
+	d.mem_procs.n = 1;
+	/* Estimates (--mem=sample) the report sums must stay finite. */
+	struct cprof_mem_est e = { .pid = 10, .samples = 1, .count = 1e300, .bytes = 1e300 };
+	vec_push(&d.mem_est, e);
+	serialize_expect(&d, "memory estimate 0 is not a number from 0 to 2^64");
+	d.mem_est.v[0].count = d.mem_est.v[0].bytes = 1e18;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
+/* A small file may not inflate to gigabytes: it is refused before anything
+ * is allocated, unless CPROF_MAX_INFLATE allows it. */
+TEST(inflate_limit)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	build_sample_data(&d, 2);
+	size_t big = (65u << 20) + 1;
+	char *pad = malloc(big + 1);
+	memset(pad, 'a', big);
+	pad[big] = 0;
+	cprof_meta_set(&d, "pad", pad); /* the meta and string sections both inflate past the floor */
+	free(pad);
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT(len < (1u << 20));
+	unsetenv("CPROF_MAX_INFLATE");
+	expect_rejected(buf, len, "MiB decompressed, more than 64 times the file's");
+	struct cprof_data e;
+	ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EBADMSG);
+	ASSERT(strstr(err.msg, "allow it with CPROF_MAX_INFLATE="));
+	/* The ratio it names is enough. */
+	char *v = strstr(err.msg, "CPROF_MAX_INFLATE=") + strlen("CPROF_MAX_INFLATE=");
+	setenv("CPROF_MAX_INFLATE", v, 1);
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	ASSERT_EQ(strlen(cprof_meta_get(&e, "pad")), big);
+	cprof_data_release(&e);
+	setenv("CPROF_MAX_INFLATE", "0x10", 1);
+	ASSERT_EQ(cprof_data_parse(&e, buf, len, "f", &err), -EINVAL);
+	ASSERT(strstr(err.msg, "CPROF_MAX_INFLATE='0x10': expected a whole number"));
+	/* A claim past the budget is refused before the frame is looked at. */
+	unsetenv("CPROF_MAX_INFLATE");
+	put_le64(section_entry(buf, SECTION_META) + SEC_RAW_SIZE, 8ULL << 30);
+	reseal(buf, len);
+	expect_rejected(buf, len, "more than 64 times the file's");
+	free(buf);
+	cprof_data_release(&d);
+}
+
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts))
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times),
+	  T(rejects_impossible_memory), T(inflate_limit))

@@ -126,4 +126,182 @@ TEST(calltree_merges)
 	cprof_data_release(&d);
 }
 
-RUN_TESTS(T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges))
+/* Counts are decimal: no octal, hex or exponent; fractions round; too big is malformed. */
+TEST(folded_counts_are_decimal)
+{
+	static const struct {
+		const char *count;
+		long long want; /* -1: the line is malformed */
+	} cases[] = {
+		{ "10", 10 }, { "010", 10 }, { "0x10", -1 }, { "1e20", -1 }, { "1e3", -1 }, { "+5", -1 },
+		{ "-5", -1 }, { "2.5", 3 }, { "2.4", 2 }, { "7.", 7 }, { ".5", -1 }, { "5 ", -1 }, { "inf", -1 },
+		{ "nan", -1 }, { "18446744073709551615", -2 }, { "18446744073709551616", -1 },
+		{ "99999999999999999999", -1 }, { "18446744073709551615.5", -1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char text[128];
+		struct cprof_data d;
+		struct cprof_err err;
+		/* The first line is well formed (count 0), so a bad second one is a warning. */
+		snprintf(text, sizeof text, "ok;x 0\nmain;f %s\n", cases[i].count);
+		int r = load(&d, text, false, &err);
+		if (r < 0)
+			FAIL_("'%s': %s", cases[i].count, err.msg);
+		ASSERT_EQ(r, cases[i].want == -1);
+		if (cases[i].want == -1) {
+			ASSERT_EQ(d.samples.n, 0);
+		} else {
+			ASSERT_EQ(d.samples.n, 1);
+			if (cases[i].want == -2)
+				ASSERT(d.samples.v[0].period == UINT64_MAX);
+			else
+				ASSERT_EQ(d.samples.v[0].period, cases[i].want);
+		}
+		cprof_data_release(&d);
+	}
+}
+
+/* A total beyond 2^64-1 would wrap the shares: it is an error. */
+TEST(folded_total_overflow)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	ASSERT_EQ(load(&d, "a;b 18446744073709551615\nc;d 2\n", false, &err), -EOVERFLOW);
+	ASSERT(strstr(err.msg, "'in': line 2:"));
+	ASSERT(strstr(err.msg, "add up to more than"));
+	ASSERT_OK(load(&d, "a;b 18446744073709551614\nc;d 1\n", false, &err));
+	cprof_data_release(&d);
+}
+
+/* Input with no well-formed line is not folded stacks. */
+TEST(folded_garbage_is_an_error)
+{
+	static const char *const garbage[] = {
+		"\n\n\n", "\r\n\r\n", "not a profile\n", "CPROFDA", "x 1e20\n", " 5\n", ";; 5\n", ";;\n",
+		"\x89\xe1\x02\x93 zz\n\x14", "a;b\n",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(garbage); i++) {
+		struct cprof_data d;
+		struct cprof_err err;
+		ASSERT_EQ(load(&d, garbage[i], false, &err), -EINVAL);
+		ASSERT(strstr(err.msg, "'in': not a cprof data file, perf.data or folded stacks ("));
+		ASSERT_EQ(d.samples.n, 0);
+	}
+}
+
+/* ';; 5' has no frames: malformed, not an empty stack (nor a NULL memcpy). */
+TEST(folded_no_frames)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	ASSERT_EQ(load(&d, "main;f 3\n;; 5\n", false, &err), 1);
+	ASSERT_EQ(d.samples.n, 1);
+	cprof_data_release(&d);
+	ASSERT_EQ(load(&d, "main;f 3\n;; 5\n", true, &err), -EINVAL);
+	ASSERT(strstr(err.msg, "line 2: no frame names"));
+	/* The builder itself takes an empty stack with no frame array. */
+	cprof_data_init(&d);
+	uint32_t a = cprof_add_stack(&d, NULL, 0, 0);
+	ASSERT_EQ(cprof_add_stack(&d, NULL, 0, 0), a);
+	ASSERT_EQ(cprof_stack_len(&d, a), 0);
+	cprof_data_release(&d);
+}
+
+/* '\n', "\r\n" and a lone '\r' all end a line. */
+TEST(folded_line_endings)
+{
+	static const char *const texts[] = { "a;b 5\nc;d 3\n", "a;b 5\r\nc;d 3\r\n", "a;b 5\rc;d 3\r", "a;b 5\rc;d 3",
+					     "a;b 5\n\rc;d 3" };
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		struct cprof_data d;
+		struct cprof_err err;
+		ASSERT_EQ(load(&d, texts[i], true, &err), 0);
+		ASSERT_EQ(d.samples.n, 2);
+		ASSERT_EQ(d.samples.v[0].period, 5);
+		ASSERT_EQ(d.samples.v[1].period, 3);
+		ASSERT_EQ(cprof_stack_len(&d, d.samples.v[1].stack), 2);
+		ASSERT_STREQ(cprof_str(&d, d.frames.v[cprof_stack_frames(&d, d.samples.v[1].stack)[0]].func), "d");
+		cprof_data_release(&d);
+	}
+}
+
+/* The views' rule for empty input, with the reason in the message. */
+TEST(require_samples)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	ASSERT_OK(load(&d, "a;b 0\nc;d 0\n", false, &err));
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(profile_require_samples(&p, "in", false, &err), -ENODATA);
+	ASSERT_STREQ(err.msg, "'in': no samples (every count is 0)");
+	profile_release(&p);
+	cprof_data_release(&d);
+	ASSERT_OK(load(&d, folded_in, false, &err));
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_OK(profile_require_samples(&p, "in", false, &err));
+	profile_release(&p);
+	f.tid = 12345;
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(profile_require_samples(&p, "in", true, &err), -ENODATA);
+	ASSERT(strstr(err.msg, "after filtering"));
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
+/* Many threads, their samples interleaved: each is counted as its own, and
+ * --comm finds a thread's name among thousands (a hash, not a scan). */
+TEST(many_threads)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	cprof_data_init(&d);
+	struct cprof_event ev = { .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") };
+	vec_push(&d.events, ev);
+	struct cprof_frame fr = { .func = cprof_intern(&d, "work"), .dso = cprof_intern(&d, "/bin/w") };
+	uint32_t f0 = cprof_add_frame(&d, &fr);
+	uint32_t st = cprof_add_stack(&d, &f0, 1, 0);
+	enum { N = 5000 };
+	for (uint32_t t = 0; t < N; t++) {
+		char name[32];
+		snprintf(name, sizeof name, "t%u", t);
+		vec_push(&d.threads, ((struct cprof_thread){ .pid = 7, .tid = 100 + t, .comm = cprof_intern(&d, name) }));
+	}
+	vec_push(&d.threads, ((struct cprof_thread){ .pid = 7, .tid = 100, .comm = cprof_intern(&d, "renamed") }));
+	for (uint32_t round = 0; round < 3; round++)
+		for (uint32_t t = 0; t < N; t++)
+			vec_push(&d.samples, ((struct cprof_sample){ .time = t, .period = 1 + t % 7, .pid = 7, .tid = 100 + t,
+								     .stack = st }));
+	vec_push(&d.samples, ((struct cprof_sample){ .period = 5, .pid = 8, .tid = 1, .stack = st })); /* unknown */
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.threads.n, N + 1);
+	for (size_t i = 0; i < p.threads.n; i++) {
+		const struct profile_thread *t = &p.threads.v[i];
+		if (t->pid == 8) {
+			ASSERT_EQ(t->comm, 0);
+			ASSERT_EQ(t->weight, 5);
+			continue;
+		}
+		ASSERT_EQ(t->samples, 3);
+		ASSERT_EQ(t->weight, 3 * (1 + (t->tid - 100) % 7));
+	}
+	profile_release(&p);
+	f.comm = "t4321";
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.threads.n, 1);
+	ASSERT_EQ(p.threads.v[0].tid, 4421);
+	ASSERT_EQ(p.total_weight, 3 * (1 + 4321 % 7));
+	profile_release(&p);
+	f.comm = "t0"; /* the first name recorded for a thread is its name */
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	ASSERT_EQ(p.total_samples, 3);
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
+RUN_TESTS(T(many_threads), T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges),
+	  T(folded_counts_are_decimal), T(folded_total_overflow), T(folded_garbage_is_an_error), T(folded_no_frames),
+	  T(folded_line_endings), T(require_samples))
