@@ -40,6 +40,11 @@ struct sym_map {
 	uint8_t build_id_size;
 };
 
+/* A memfd holding this process's vDSO image, which is every process's (one
+ * kernel maps one image), or -1. The caller closes it; /proc/self/fd/N names
+ * it for APIs that take a path. */
+int vdso_memfd(void);
+
 struct symbolizer *symbolizer_new(void);
 void symbolizer_free(struct symbolizer *s);
 

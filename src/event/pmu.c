@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "event-internal.h"
@@ -29,7 +30,17 @@ static const char *tracefs_root(const struct ev_env *env)
 		return env->tracefs;
 	if (access("/sys/kernel/tracing/events", F_OK) == 0)
 		return "/sys/kernel/tracing";
-	return "/sys/kernel/debug/tracing";
+	if (access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return "/sys/kernel/debug/tracing";
+	/* Mounted nowhere (a fresh boot without debugfs): mount it where the
+	 * kernel made room for it, as perf does. Only root may; anyone else
+	 * gets the error naming the mount command. */
+	static bool tried;
+	if (!tried) {
+		tried = true;
+		(void)mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	}
+	return "/sys/kernel/tracing";
 }
 
 /* A small sysfs file, trailing whitespace removed; -errno if unreadable. */

@@ -32,6 +32,7 @@
 #include <elfutils/libdwfl.h>
 
 #include "cprof/debuginfo.h"
+#include "cprof/symbol.h"
 #include "cprof/unwind.h"
 
 struct umap {
@@ -97,6 +98,11 @@ struct unwinder {
 	size_t verify_cap;
 	char *debuginfo_path;
 	Dwfl_Callbacks callbacks;
+	/* The vDSO as a file for libdwfl: without its CFI a sample in
+	 * clock_gettime's prologue or epilogue ends the walk. */
+	bool vdso_tried;
+	int vdso_fd;
+	char vdso_path[32]; /* "" unless open */
 };
 
 /* perf register indexes (asm/perf_regs.h, x86-64) and their position in a
@@ -159,6 +165,8 @@ void unwinder_free(struct unwinder *u)
 	vec_release(&u->procs);
 	free(u->verify_pcs);
 	free(u->verify_exact);
+	if (u->vdso_path[0])
+		close(u->vdso_fd);
 	free(u);
 }
 
@@ -177,7 +185,10 @@ static struct uproc *proc_get(struct unwinder *u, uint32_t pid, bool create)
 
 static bool unwindable_path(const char *path)
 {
-	/* Anonymous memory and JIT code have no CFI; [vdso] is not a file. */
+	/* Anonymous memory and JIT code have no CFI; the vDSO has, in an
+	 * image that stands in for a file (vdso_path). */
+	if (strcmp(path, "[vdso]") == 0)
+		return true;
 	return path[0] == '/' && strncmp(path, "/memfd:", 7) != 0 && !strstr(path, " (deleted)");
 }
 
@@ -344,6 +355,17 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
+static const char *vdso_path(struct unwinder *u)
+{
+	if (!u->vdso_tried) {
+		u->vdso_tried = true;
+		u->vdso_fd = vdso_memfd();
+		if (u->vdso_fd >= 0)
+			snprintf(u->vdso_path, sizeof u->vdso_path, "/proc/self/fd/%d", u->vdso_fd);
+	}
+	return u->vdso_path[0] ? u->vdso_path : NULL;
+}
+
 static void report_new_maps(struct unwinder *u, struct uproc *p)
 {
 	if (!p->unreported)
@@ -364,13 +386,19 @@ static void report_new_maps(struct unwinder *u, struct uproc *p)
 		if (m->reported)
 			continue;
 		m->reported = true;
+		const char *file = m->path, *base = strrchr(m->path, '/');
+		if (strcmp(m->path, "[vdso]") == 0) {
+			file = vdso_path(u);
+			base = NULL;
+			if (!file)
+				continue;
+		}
 		uint64_t bias;
-		if (!map_bias(m->path, m->start, m->pgoff, &bias))
+		if (!map_bias(file, m->start, m->pgoff, &bias))
 			continue;
-		const char *base = strrchr(m->path, '/');
 		/* Overlaps (a re-mapped library) are refused by libdwfl; skipping
 		 * them keeps the older module, which is right for older samples. */
-		(void)dwfl_report_elf(p->dwfl, base ? base + 1 : m->path, m->path, -1, bias, false);
+		(void)dwfl_report_elf(p->dwfl, base ? base + 1 : m->path, file, -1, bias, false);
 	}
 	p->unreported = 0;
 	dwfl_report_end(p->dwfl, NULL, NULL);

@@ -49,7 +49,8 @@ struct symbolizer {
 	struct symbolizer_stats st;
 	Dwfl_Callbacks callbacks;
 	char *debuginfo_path;
-	char *vdso_path;
+	char *vdso_path; /* /proc/self/fd/ of vdso_fd, once opened */
+	int vdso_fd;
 	struct kallsyms ksyms;
 	struct jitmaps jit;
 };
@@ -110,7 +111,7 @@ void symbolizer_free(struct symbolizer *s)
 		vec_release(&b->loads);
 	}
 	if (s->vdso_path) {
-		(void)unlink(s->vdso_path);
+		close(s->vdso_fd);
 		free(s->vdso_path);
 	}
 	vec_release(&s->binaries);
@@ -131,33 +132,17 @@ void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *r
 	*ret = s->st;
 }
 
-/* The vDSO is not a file: write this process's copy (same kernel) to one. */
+/* The vDSO is not a file: open it as this process's copy (same kernel). */
 static const char *vdso_file(struct symbolizer *s)
 {
 	if (s->vdso_path)
 		return s->vdso_path;
-	const uint8_t *base = (const uint8_t *)getauxval(AT_SYSINFO_EHDR);
-	if (!base)
+	s->vdso_fd = vdso_memfd();
+	if (s->vdso_fd < 0)
 		return NULL;
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
-	size_t size = 0;
-	const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_type == PT_LOAD && ph[i].p_offset + ph[i].p_filesz > size)
-			size = ph[i].p_offset + ph[i].p_filesz;
-	if (eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize > size)
-		size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
-	char tmpl[] = "/tmp/cprof-vdso.XXXXXX";
-	int fd = mkstemp(tmpl);
-	if (fd < 0)
-		return NULL;
-	bool ok = write(fd, base, size) == (ssize_t)size;
-	close(fd);
-	if (!ok) {
-		(void)unlink(tmpl);
-		return NULL;
-	}
-	s->vdso_path = xstrdup(tmpl);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", s->vdso_fd);
+	s->vdso_path = xstrdup(path);
 	return s->vdso_path;
 }
 

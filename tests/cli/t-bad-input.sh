@@ -52,7 +52,7 @@ printf ';; 5\n' > noframes.data
 expect_error "';; 5': no frames" noframes.data "line 1: no frame names"
 printf 'a;b 0\n' > zero.data
 expect_error "every count 0" zero.data "no samples (every count is 0)"
-expect_error "a filter that leaves nothing" good.data "no samples left after filtering" --comm no-such-thread
+expect_error "a filter that leaves nothing" good.data "no thread matches --comm" --comm no-such-thread
 
 # The same convention in every view: flamegraph exits 1, diff 2 (1 is its gate).
 printf 'main;work 100\n' > good.txt

@@ -194,10 +194,14 @@ check "samples lost while the recorder was stopped are counted" test "$lost" -ge
 check "samples + lost still match the CPU time used (within 10%)" within "$(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { print 100 * (g + l) / w }')" 100 10
 check "lost per CPU adds up to the lost count" test "$by_cpu" -eq "$lost"
 check "lost per burst adds up to the lost count" test "$by_burst" -eq "$lost"
-span=$("$CPROF" report -i stop.data --format json | python3 -c '
+read -r span blost < <("$CPROF" report -i stop.data --format json | python3 -c '
 import json, sys
-print(max(b["end_s"] - b["start_s"] for b in json.load(sys.stdin)["lost_bursts"]))')
-check "a burst of loss spans the stop ($span s)" awk -v s="$span" 'BEGIN { exit !(s >= 0.3) }'
+b = max(json.load(sys.stdin)["lost_bursts"], key=lambda b: b["lost"])
+print(b["end_s"] - b["start_s"], b["lost"])')
+# Two threads at 1000 Hz lose at most 2000 samples a second: the burst
+# holding most of the loss must last at least its count / 2000 s (less 10%
+# for timer jitter), however much of the stop the rings absorbed first.
+check "a burst of loss spans the stop ($span s for $blost lost)" awk -v s="$span" -v l="$blost" 'BEGIN { exit !(s >= 0.9 * l / 2000) }'
 "$CPROF" report -i stop.data | sed -n '/warning: .* lost/,/when:/p'
 check "the text report says on which CPUs samples were lost" sh -c "'$CPROF' report -i stop.data | grep -q '^#  *by CPU: [0-9]'"
 check "the text report says when samples were lost" sh -c "'$CPROF' report -i stop.data | grep -q '^#  *when: .*[0-9] s: [0-9]'"

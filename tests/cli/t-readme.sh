@@ -23,7 +23,7 @@
 # A command that needs a tool that is not installed (flamegraph.pl, jq,
 # perf, go, ...) or hardware counters the machine lacks is skipped and
 # named, as is switching the reader's git branch; a block the suite cannot
-# run (it builds or installs cprof itself, or needs a GPU) is skipped with
+# run (it builds, fuzzes or installs cprof itself, or needs a GPU) is skipped with
 # its reason. Everything else must exit 0. Baselines of cprof stat go to
 # this directory (XDG_DATA_HOME).
 . "$SRCDIR/tests/cli/test-lib.sh"
@@ -96,6 +96,7 @@ skip_reason() {
 	case $1 in
 	"scripts/try"*) echo "builds cprof and runs this suite" ;;
 	"meson setup build"*) echo "builds and installs cprof (sudo)" ;;
+	"CC=clang-14 meson setup build-fuzz"*) echo "builds cprof for fuzzing (scripts/test runs these targets)" ;;
 	CARGO_PROFILE_RELEASE_DEBUG=*) echo "needs the reader's Cargo project (t-rust.sh records the bundled Rust workload)" ;;
 	"cprof record --gpu"*)
 		command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 || echo "needs an NVIDIA GPU" ;;
