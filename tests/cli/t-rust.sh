@@ -95,9 +95,13 @@ check "export --full-names" grep -qE 'rustwork::sum_sq::h[0-9a-f]{16}' export.fo
 # Both tools sample the same run (cprof records perf recording the
 # program), so run-to-run differences, several points on a busy machine,
 # do not count against either; cprof's view is cut to the program's threads.
+# Each tool's share is still a sample: ~1 s of CPU at 999 Hz gave ~640
+# samples, a standard error of ~2.5 points for the difference of two 30%
+# shares, and 5 points was 2 sigma. 2 s at 2999 Hz give ~6000 each: 0.8
+# points, so 5 points is 6 sigma, and a real disagreement still fails.
 if command -v perf >/dev/null &&
-	"$CPROF" record -q -F 999 -o both.data -- \
-		perf record -q -F 999 -e cpu-clock -o perf.data -- "$WORKLOADS/rustwork-v0" 6 >/dev/null 2>perf.err; then
+	"$CPROF" record -q -F 2999 -o both.data -- \
+		perf record -q -F 2999 -e cpu-clock -o perf.data -- "$WORKLOADS/rustwork-v0" 12 >/dev/null 2>perf.err; then
 	perf report -i perf.data --stdio --no-children --sort sym 2>/dev/null >perf.txt
 	for f in "$fold" "$mix" 'rustwork::sum_sq::<u16>' 'rustwork::sum_sq::<u32>'; do
 		p=$(awk -v f="$f" '{ s = $0; sub(/^ *[0-9.]+% +\[\.\] /, "", s) } s == f { sub("%", "", $1); print $1; exit }' perf.txt)
