@@ -919,7 +919,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 
 	/* Describe the recording, then symbolize it. */
 	struct sbuf cmd = SBUF_INIT;
-	if (o->attach_pid)
+	if (o->attach_pid || o->system_wide)
 		sbuf_addf(&cmd, "%s", attach_command.buf);
 	else
 		join_argv(o->argv, &cmd);
