@@ -184,10 +184,11 @@ complete -c cprof -n "__cprof_cur_is_value_of --weight" -a '(__cprof_eq_values b
 complete -c cprof -n "__cprof_value_for record --call-graph" -a 'fp dwarf dwarf,65528'
 complete -c cprof -n "test \"\$(__cprof_cmd)\" = record; and __cprof_cur_is_value_of --call-graph" \
     -a '(__cprof_eq_values fp dwarf dwarf,65528)'
+complete -c cprof -n "__cprof_value_for record -C --cpu" -a '(seq 0 (math (getconf _NPROCESSORS_ONLN) - 1))'
 complete -c cprof -n "__cprof_value_for report -g --call-graph" -a 'caller callee none'
 complete -c cprof -n "__cprof_value_for report -f --format" -a 'text json csv folded'
 complete -c cprof -n "__cprof_value_for report -s --sort" \
-    -a 'self total line sym dso comm pid tid comm,dso,sym dso,sym comm,sym'
+    -a 'self total line sym dso comm pid tid cpu comm,dso,sym dso,sym comm,sym comm,pid'
 complete -c cprof -n "__cprof_value_for export -f --format" -a 'pprof speedscope chrome folded json csv'
 complete -c cprof -n "__cprof_value_for record -e --event" -a '(__cprof_events)'
 complete -c cprof -n "__cprof_value_for stat -e --event" -a '(__cprof_events)'

@@ -54,6 +54,8 @@ enum section_type {
 	SECTION_MAPS = 8,    /* MA_* records */
 	SECTION_CODE = 9,    /* machine code, line rows and inline ranges of the hottest functions (CODE_*) */
 	SECTION_SAMPLE_COUNTS = 10, /* u32 per sample: samples it stands for (absent: 1 each) */
+	SECTION_SAMPLE_CPUS = 11,   /* u32 per sample: the CPU it was taken on (absent: not recorded) */
+	SECTION_SAMPLE_VALUES = 12, /* SV_* records: group members' counts read with a sample */
 	/* Memory profile (record --mem); present only in such recordings. */
 	SECTION_MEM_SITES = 16, /* MS_* records: allocations summed per (process, stack, kind) */
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
@@ -74,6 +76,10 @@ enum section_type {
 #define EV_UNIT 28    /* u32 string offset: what a period counts ("ns", "events") */
 #define EV_SIZE 32
 #define EVF_FREQ 1u
+/* Not sampled: counted in its group and read with each sample of the group's
+ * leader (record -e '{cycles,instructions}:S'); its counts are SV_* records,
+ * EV_PERIOD is 0. */
+#define EVF_READ 2u
 
 /* SECTION_THREADS record (24 bytes). */
 #define TH_PID 0      /* u32 */
@@ -123,6 +129,16 @@ enum section_type {
 #define SMP_MODE 30    /* u8 1 kernel, 2 user (perf cpumode) */
 #define SMP_FLAGS 31   /* u8 reserved */
 #define SMP_SIZE 32
+
+/* SECTION_SAMPLE_VALUES record (16 bytes): what one group member counted
+ * between the previous sample of its leader in the same thread and this one
+ * (the first: since it was enabled). Sorted by sample; the event is an
+ * EVF_READ event and not the sample's own. */
+#define SV_SAMPLE 0 /* u32 sample index */
+#define SV_EVENT 4  /* u32 event index */
+#define SV_VALUE 8  /* u64 count */
+#define SV_SIZE 16
+#define SAMPLE_CPU_MAX 65535u /* readers reject CPU numbers above this */
 
 /* SECTION_MAPS record (64 bytes): executable mappings seen while recording. */
 #define MA_START 0     /* u64 */

@@ -40,6 +40,12 @@ struct cprof_sample {
 	uint8_t mode;
 };
 
+/* SECTION_SAMPLE_VALUES: a group member's count read with a sample. */
+struct cprof_sample_value {
+	uint32_t sample, event;
+	uint64_t value;
+};
+
 struct cprof_map {
 	uint64_t start, len, pgoff;
 	uint32_t pid, path;
@@ -123,6 +129,12 @@ struct cprof_data {
 	 * when every sample is one (see profile_sample_count()). A long
 	 * recording merges samples of one thread and stack taken close in time. */
 	VEC(uint32_t) sample_counts;
+	/* The CPU of each sample, parallel to samples; empty when the
+	 * recording did not say (files from before it did, perf.data). */
+	VEC(uint32_t) sample_cpus;
+	/* Counts of group members read with their leader's samples (record
+	 * -e '{a,b}:S'), sorted by sample; empty without such a group. */
+	VEC(struct cprof_sample_value) sample_values;
 	VEC(struct cprof_map) maps;
 	/* Dedup indexes, built lazily by the add functions. */
 	struct hashidx str_idx, frame_idx, stack_idx;
@@ -163,6 +175,13 @@ static inline uint32_t cprof_sample_count(const struct cprof_data *d, const stru
 	size_t i = (size_t)(s - d->samples.v);
 	return i < d->sample_counts.n ? d->sample_counts.v[i] : 1;
 }
+
+/* Samples for the events that were read, not sampled (EVF_READ): each
+ * count of sample_values becomes a sample of its own event at the leader
+ * sample's stack, thread, time and CPU, weighed by the count, so every view
+ * reads a group member as it reads a sampled event. Appended after the
+ * recorded samples; sample_values is emptied. */
+void cprof_data_expand_reads(struct cprof_data *d);
 
 /* Lookups. */
 const char *cprof_meta_get(const struct cprof_data *d, const char *key); /* NULL if absent */

@@ -23,6 +23,7 @@
 #define CPROF_EVENT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/perf_event.h>
 
 #include "cprof/base.h"
@@ -61,6 +62,21 @@ struct ev_list {
  * lists the ones that are). */
 int ev_list_parse(struct ev_list *l, const char *spec, const struct ev_env *env, struct cprof_err *err) CPROF_WUR;
 void ev_list_release(struct ev_list *l);
+
+/* --group (record): every event of l in one group, the first its leader. */
+void ev_list_one_group(struct ev_list *l);
+
+/* The names cprof knows, wrapped for a terminal, after "known events:"
+ * (the message of an unknown event). */
+void ev_print_known(FILE *fp);
+
+/* "1,2,7", or with ranges "0-3,6" (CPU lists), into a list of ints;
+ * -EINVAL on anything else or an empty list. */
+struct ev_ints {
+	int *v;
+	size_t n, cap;
+};
+int ev_ints_parse(const char *s, bool ranges, struct ev_ints *out) CPROF_WUR;
 
 /* Counting attr for one event: disabled, read_format with group, ids and
  * times. Members of a group should be opened with attr.disabled = 0. */
@@ -101,6 +117,14 @@ struct ev_group_read {
  * or if the group has more than max members. Caller frees *ret. */
 int ev_read_parse(const void *buf, size_t len, uint64_t fmt, size_t max, struct ev_group_read **ret,
 		  struct cprof_err *err) CPROF_WUR;
+
+/* The same, for a reading inside a larger record (a sample's READ field):
+ * the read's length follows from its count, and is returned in *ret_len.
+ * g must have room for max readings. Fails with -EINVAL if avail is too
+ * short for what the count says or the count exceeds max. No allocation:
+ * the recorder calls it for every sample. */
+int ev_read_decode(const void *buf, size_t avail, uint64_t fmt, size_t max, struct ev_group_read *g,
+		   size_t *ret_len, struct cprof_err *err) CPROF_WUR;
 
 /* A count scaled for multiplexing. */
 enum ev_status {

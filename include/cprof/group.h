@@ -10,8 +10,11 @@
 
 #include "cprof/profile.h"
 
-enum group_key { GK_COMM, GK_PID, GK_TID, GK_DSO, GK_SYM, _GK_MAX };
-extern const char *const group_key_names[]; /* "comm", "pid", "tid", "dso", "sym", NULL */
+enum group_key { GK_COMM, GK_PID, GK_TID, GK_DSO, GK_SYM, GK_CPU, _GK_MAX };
+/* "comm", "pid", "tid", "dso", "sym", "cpu", NULL. cpu: the CPU a sample was
+ * taken on, GROUP_NO_CPU for recordings that did not keep it. */
+extern const char *const group_key_names[];
+#define GROUP_NO_CPU UINT32_MAX
 
 /* Parse "dso,sym" into keys (in the order given, no repeats); the number of
  * keys, or -EINVAL with err naming the bad one. */
@@ -20,6 +23,7 @@ int group_keys_parse(const char *s, enum group_key keys[_GK_MAX], struct cprof_e
 struct group_row {
 	uint32_t comm, dso;       /* strings; 0 where the key is not grouped on */
 	uint32_t pid, tid;
+	uint32_t cpu;             /* 0 where the key is not grouped on */
 	uint32_t func;            /* profile func index; UINT32_MAX where not grouped on */
 	uint64_t self, total, self_samples, total_samples;
 };

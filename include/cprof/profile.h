@@ -126,7 +126,9 @@ void profile_cap_stacks(struct cprof_data *d, uint32_t max);
  * recording merged samples (cprof_data.sample_counts), its count for folded
  * input. s must point into d->samples. */
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s);
-/* Event index by name, or -1. */
+/* Event index by name, or -1: the exact name, else the one event (only)
+ * whose name is NAME with terms or modifiers (page-faults for
+ * page-faults/period=1/). */
 int profile_find_event(const struct cprof_data *d, const char *name);
 /* Display name of a frame's function, with "_[k]"/"_[i]" suffixes as folded stacks use them. */
 void profile_frame_label(const struct cprof_data *d, const struct cprof_frame *f, struct sbuf *out);

@@ -15,29 +15,24 @@
 #include <linux/perf_event.h>
 
 #include "cprof/base.h"
+#include "cprof/u64map.h"
 
 struct cprof_data;
 
 /* ---- events (perf.c) ---- */
-struct event_desc {
-	const char *name;
-	uint32_t type;
-	uint64_t config;
-	const char *unit;   /* what the period counts */
-	bool hardware;
-};
-extern const struct event_desc event_table[];
-extern const size_t event_table_size;
-const struct event_desc *event_find(const char *name);
+struct ev_spec;
+/* What a sample's period of e counts, for the data file ("ns", "faults",
+ * "cycles", "misses", "events"). */
+const char *perf_event_unit(const struct ev_spec *e);
 /* True when the kernel exposes a CPU PMU (hardware events can work). */
 bool pmu_available(void);
 
 enum call_graph { CALL_GRAPH_NONE, CALL_GRAPH_FP, CALL_GRAPH_DWARF };
 
 struct perf_open_opts {
-	const struct event_desc *ev;
+	const struct ev_spec *ev;  /* event.h */
 	bool use_freq;
-	uint64_t freq_or_period;
+	uint64_t freq_or_period;   /* 0: not sampled (a member read by its leader) */
 	enum call_graph call_graph;
 	uint32_t stack_size;       /* bytes of user stack per sample in dwarf mode */
 	unsigned wakeup_bytes;
@@ -45,6 +40,9 @@ struct perf_open_opts {
 	bool enable_on_exec;
 	bool exclude_kernel;
 	uint32_t max_stack;        /* fp: attr.sample_max_stack, 0 = the kernel's default */
+	bool sample_read;          /* PERF_SAMPLE_READ with the group read format (leader sampling) */
+	bool member;               /* a group member: enabled with its leader */
+	bool tracking;             /* the event that reports mmaps, comms and tasks (the first) */
 };
 /* Fill attr for sampling as cprof does; see tech-notes on field choices. */
 void perf_attr_init(struct perf_event_attr *attr, const struct perf_open_opts *o);
@@ -69,7 +67,19 @@ struct raw_sample {
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
 	uint8_t cut;       /* RAW_CUT_*: why the stack is incomplete; 0 if it is not */
 	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
+	uint32_t cpu;      /* PERF_SAMPLE_CPU, else 0 */
+	uint32_t nvals;    /* group members' counts: vals[val_off .. val_off + nvals) in raw_store */
+	uint64_t val_off;
 };
+
+/* A group member's count read with a leader's sample (PERF_SAMPLE_READ):
+ * what it counted since that thread's previous sample of the group. */
+struct raw_val {
+	uint64_t value;
+	uint16_t event;
+};
+/* The most members of a group cprof reads with a sample. */
+#define RAW_GROUP_MAX 16
 
 /* Why a sample's stack was cut short (any of them may apply). */
 #define RAW_CUT_COPY 1   /* DWARF: the user stack was deeper than the copy */
@@ -148,6 +158,16 @@ struct raw_store {
 	uint64_t throttles;
 	uint64_t malformed;      /* records too short for their type: counted, skipped */
 	uint64_t sample_type;
+	uint64_t read_format;     /* with PERF_SAMPLE_READ: attr.read_format (group, ids) */
+	/* Which event a sample is of: the kernel's event id (IDENTIFIER, and
+	 * the ids in a group read) to the event's index + 1. Empty: event 0. */
+	struct u64map id_event;
+	VEC(struct raw_val) vals;  /* group members' counts, runs per sample */
+	/* The last group read per (leader id, thread): counts are sent as
+	 * running totals, the data file keeps the difference. */
+	struct u64map read_prev;   /* (id << 32 | tid) -> index into read_last */
+	VEC(uint64_t) read_last;   /* RAW_GROUP_MAX counts per (leader id, thread) */
+	uint64_t bad_reads;        /* group reads that were malformed or of unknown ids: skipped */
 	uint64_t regs_mask;       /* attr.sample_regs_user */
 	struct unwinder *unwinder; /* set for --call-graph dwarf */
 	uint32_t max_stack;        /* DWARF: most user frames unwound (0: RAW_MAX_STACK) */
@@ -225,7 +245,10 @@ void workload_abort(struct workload *w);
 /* ---- the whole recording (session.c) ---- */
 struct record_opts {
 	const char *output;
-	const char *event;     /* NULL = default */
+	/* -e: the events (event.h), each with its own period or frequency
+	 * where it names one; NULL or empty = cycles where a PMU exists, else
+	 * cpu-clock. */
+	const struct ev_list *events;
 	bool use_period;       /* -c given */
 	uint64_t freq, period;
 	enum call_graph call_graph;
@@ -247,6 +270,10 @@ struct record_opts {
 	size_t nattach;
 	bool no_inherit;       /* --no-inherit: not the threads and processes created later */
 	unsigned delay_ms;     /* -D: start sampling this long after the workload starts */
+	bool attach_threads;   /* -t: attach_pids are threads, recorded alone (not their process) */
+	bool system_wide;      /* -a (or -C): every process on the CPUs; argv, if any, says how long */
+	const int *cpus;       /* -C: the CPUs to record on; NULL = every online CPU */
+	size_t ncpus;
 };
 
 struct record_result {
@@ -256,7 +283,8 @@ struct record_result {
 	bool interrupted;      /* a signal (Ctrl-C) ended it, not the workload or --duration */
 	bool drain_fifo;       /* the draining thread ran SCHED_FIFO */
 	uint64_t queue_full;   /* times draining paused for the unwinding thread */
-	const char *event;     /* the event sampled (a fallback is not a message, it is said here) */
+	const char *event;     /* the events sampled (a fallback is not a message, it is said here) */
+	char event_buf[256];
 	bool kernel_excluded;  /* perf_event_paranoid allowed user space only */
 };
 

@@ -64,6 +64,11 @@ void report_header_only(FILE *out, const struct cprof_data *d, const char *input
 void report_json(FILE *out, const struct profile *p, const struct report_opts *o);
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);
 
+/* A recording of several events: each event's share per function, and IPC
+ * where cycles and instructions were both counted (report-events.c). */
+struct evcols;
+void report_events_text(FILE *out, const struct evcols *c, const struct profile *p, const struct report_opts *o);
+
 /* The findings section of the text and JSON views (findings-output.c). */
 struct findings;
 void findings_text(FILE *out, const struct findings *f, bool color);

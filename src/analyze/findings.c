@@ -316,8 +316,24 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
+/* What the shares are of: time for the clocks (and folded samples), the
+ * event itself otherwise ("of page-faults"), so a recording of several
+ * events does not call faults time. */
+static const char *share_of(const struct profile *p, struct sbuf *buf)
+{
+	const struct cprof_event *e = &p->d->events.v[p->event];
+	const char *unit = cprof_str(p->d, e->unit);
+	if (strcmp(unit, "ns") == 0 || strcmp(unit, "samples") == 0 || strcmp(unit, "cycles") == 0 || !*unit)
+		return "the time";
+	sbuf_reset(buf);
+	sbuf_addf(buf, "the %s", cprof_str(p->d, e->name));
+	return buf->buf;
+}
+
 static void rule_hot(struct findings *f, const struct profile *p, const struct finding_rules *r)
 {
+	struct sbuf ofb = SBUF_INIT;
+	const char *of = share_of(p, &ofb);
 	for (size_t i = 0; i < p->funcs.n; i++) {
 		const struct profile_func *fn = &p->funcs.v[i];
 		double s = pct(fn->self, p->total_weight);
@@ -327,7 +343,7 @@ static void rule_hot(struct findings *f, const struct profile *p, const struct f
 		char a[32], b[32];
 		const char *name = cprof_str(p->d, fn->name), *dso = cprof_str(p->d, fn->dso);
 		const char *file = cprof_str(p->d, fn->file);
-		sbuf_addf(&sum, "%s takes %.1f %% of the time by itself", name, s);
+		sbuf_addf(&sum, "%s takes %.1f %% of %s by itself", name, s, of);
 		sbuf_addf(&ev, "%s of %s samples (%.1f %%) are in %s itself", fmt_thousands(fn->self_samples, a),
 			  fmt_thousands(p->total_samples, b), s, name);
 		if (*dso)
@@ -340,6 +356,7 @@ static void rule_hot(struct findings *f, const struct profile *p, const struct f
 		    name, name);
 		sbuf_release(&sum);
 	}
+	sbuf_release(&ofb);
 }
 
 /* Share of the weight of the stacks in category cat. */

@@ -11,7 +11,7 @@
 
 #include "cprof/group.h"
 
-const char *const group_key_names[] = { "comm", "pid", "tid", "dso", "sym", NULL };
+const char *const group_key_names[] = { "comm", "pid", "tid", "dso", "sym", "cpu", NULL };
 
 int group_keys_parse(const char *s, enum group_key keys[_GK_MAX], struct cprof_err *err)
 {
@@ -44,13 +44,14 @@ struct row_table {
 
 static uint64_t row_hash(const struct group_row *r)
 {
-	uint32_t k[5] = { r->comm, r->dso, r->pid, r->tid, r->func };
+	uint32_t k[6] = { r->comm, r->dso, r->pid, r->tid, r->func, r->cpu };
 	return hash_bytes(k, sizeof k, HASH_SEED);
 }
 
 static bool row_same(const struct group_row *a, const struct group_row *b)
 {
-	return a->comm == b->comm && a->dso == b->dso && a->pid == b->pid && a->tid == b->tid && a->func == b->func;
+	return a->comm == b->comm && a->dso == b->dso && a->pid == b->pid && a->tid == b->tid && a->func == b->func &&
+	       a->cpu == b->cpu;
 }
 
 static struct group_row *row_get(struct row_table *t, const struct group_row *key)
@@ -78,7 +79,7 @@ static struct group_row *row_get(struct row_table *t, const struct group_row *ke
 }
 
 struct thread_stack {
-	uint32_t pid, tid, comm, stack;
+	uint32_t pid, tid, comm, stack, cpu;
 	uint64_t weight, samples;
 };
 
@@ -89,6 +90,8 @@ static int cmp_thread_stack(const void *a, const void *b)
 		return x->pid < y->pid ? -1 : 1;
 	if (x->tid != y->tid)
 		return x->tid < y->tid ? -1 : 1;
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
@@ -127,13 +130,16 @@ void group_build(struct grouping *g, const struct profile *p, const enum group_k
 		const struct cprof_sample *s = &d->samples.v[i];
 		if (s->event != p->event || !stack_ok[s->stack])
 			continue;
-		vec_push(&ts, ((struct thread_stack){ s->pid, s->tid, 0, s->stack, s->period, profile_sample_count(d, s) }));
+		/* Only grouped by CPU does the CPU split a (thread, stack). */
+		uint32_t cpu = !on[GK_CPU] ? 0 : i < d->sample_cpus.n ? d->sample_cpus.v[i] : GROUP_NO_CPU;
+		vec_push(&ts, ((struct thread_stack){ s->pid, s->tid, 0, s->stack, cpu, s->period,
+						      profile_sample_count(d, s) }));
 	}
 	qsort(ts.v, ts.n, sizeof *ts.v, cmp_thread_stack);
 	size_t m = 0;
 	for (size_t i = 0; i < ts.n; i++) {
 		if (m && ts.v[m - 1].pid == ts.v[i].pid && ts.v[m - 1].tid == ts.v[i].tid &&
-		    ts.v[m - 1].stack == ts.v[i].stack) {
+		    ts.v[m - 1].stack == ts.v[i].stack && ts.v[m - 1].cpu == ts.v[i].cpu) {
 			ts.v[m - 1].weight += ts.v[i].weight;
 			ts.v[m - 1].samples += ts.v[i].samples;
 		} else {
@@ -156,7 +162,7 @@ void group_build(struct grouping *g, const struct profile *p, const enum group_k
 				continue; /* not one of p's threads */
 		}
 		struct group_row base = { .comm = on[GK_COMM] ? th->comm : 0, .pid = on[GK_PID] ? x->pid : 0,
-					  .tid = on[GK_TID] ? x->tid : 0, .func = UINT32_MAX };
+					  .tid = on[GK_TID] ? x->tid : 0, .cpu = x->cpu, .func = UINT32_MAX };
 		uint32_t n = cprof_stack_len(d, x->stack);
 		const uint32_t *fr = cprof_stack_frames(d, x->stack);
 		if (!on[GK_DSO] && !on[GK_SYM]) {

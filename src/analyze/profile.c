@@ -22,7 +22,21 @@ int profile_find_event(const struct cprof_data *d, const char *name)
 	for (size_t i = 0; i < d->events.n; i++)
 		if (strcmp(cprof_str(d, d->events.v[i].name), name) == 0)
 			return (int)i;
-	return -1;
+	/* The name without its terms and modifiers (page-faults for
+	 * page-faults/period=1/ or page-faults:u), when only one has it. */
+	int found = -1;
+	size_t n = strlen(name);
+	for (size_t i = 0; i < d->events.n; i++) {
+		const char *e = cprof_str(d, d->events.v[i].name);
+		/* after ':' modifier letters only: "sched" is not sched:sched_switch */
+		if (strncmp(e, name, n) == 0 &&
+		    (e[n] == '/' || (e[n] == ':' && e[n + 1] && !e[n + 1 + strspn(e + n + 1, "ukhpS")]))) {
+			if (found >= 0)
+				return -1;
+			found = (int)i;
+		}
+	}
+	return found;
 }
 
 void profile_frame_label(const struct cprof_data *d, const struct cprof_frame *f, struct sbuf *out)

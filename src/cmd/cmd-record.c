@@ -12,15 +12,18 @@
 #include <unistd.h>
 
 #include "cprof/cmd.h"
+#include "cprof/event.h"
 #include "cprof/output.h"
 #include "cprof/record.h"
 
 static const char usage_line[] =
-	"usage: cprof record [-o FILE] [-F HZ|max | -c PERIOD] [-e EVENT] [-g]\n"
-	"                    [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
+	"usage: cprof record [-o FILE] [-F HZ|max | -c PERIOD] [-e EVENTS]... [--group]\n"
+	"                    [-g] [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
 	"                    [--duration SEC] [-m PAGES|SIZE] [--no-inherit] [-D MSECS]\n"
 	"                    [--mem[=sample[:BYTES]]] [--gpu] [-q] -- CMD ARGS...\n"
 	"       cprof record -p PID[,PID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+	"       cprof record -t TID[,TID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+	"       cprof record -a [-C CPUS] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
 	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]\n"
 	"       cprof record --list-events";
 
@@ -33,12 +36,20 @@ static void help(void)
 	       "  -F, --freq HZ          samples per second per thread (default 999); 'max':\n"
 	       "                         kernel.perf_event_max_sample_rate\n"
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
-	       "  -e, --event EVENT      cycles, instructions, cache-misses, branch-misses,\n"
-	       "                         cpu-clock, task-clock, page-faults, context-switches\n"
-	       "                         (default: cycles with a hardware PMU, else cpu-clock;\n"
-	       "                         the summary names the one used); one event per\n"
-	       "                         recording\n"
-	       "      --list-events      list the events -e takes\n"
+	       "  -e, --event EVENTS     what to sample, comma-separated or -e repeated, as\n"
+	       "                         perf names them: cpu-clock, page-faults, cycles,\n"
+	       "                         instructions... (--list-events), raw rNNNN,\n"
+	       "                         PMU/TERMS/, tracepoints SYS:NAME (every hit), with\n"
+	       "                         modifiers :u :k; each may set its own rate:\n"
+	       "                         cpu-clock/freq=999/,page-faults/period=1/ (others\n"
+	       "                         use -F or -c). Default: cycles with a hardware PMU,\n"
+	       "                         else cpu-clock; the summary names the events used\n"
+	       "                         {A,B}:S      a group sampled by its leader A: each\n"
+	       "                         sample carries what B counted since the last, so\n"
+	       "                         'cprof report' shows B per function (IPC with\n"
+	       "                         {cycles,instructions}:S)\n"
+	       "      --group            put all the -e events in one group (as braces do)\n"
+	       "      --list-events      list the event names -e takes\n"
 	       "  -g                     record call graphs by frame pointers (--call-graph fp)\n"
 	       "      --call-graph MODE  fp (frame pointers), or dwarf[,SIZE]: unwind a copy\n"
 	       "                         of SIZE bytes of each sampled user stack (default\n"
@@ -49,6 +60,11 @@ static void help(void)
 	       "  -p, --pid PIDS         attach to running processes (PID[,PID...]) and all\n"
 	       "                         their threads; with -- CMD, record until CMD ends\n"
 	       "                         (perf's -p PID -- sleep 10)\n"
+	       "  -t, --tid TIDS         attach to these threads only (TID[,TID...])\n"
+	       "  -a, --all-cpus         every process on every CPU (system-wide; root or\n"
+	       "                         kernel.perf_event_paranoid <= 0); until Ctrl-C,\n"
+	       "                         --duration, or the end of CMD if one is given\n"
+	       "  -C, --cpu CPUS         system-wide on these CPUs only (0,2-3); implies -a\n"
 	       "      --duration SEC     stop after SEC seconds (a launched CMD gets SIGTERM)\n"
 	       "      --repeat           with -p and --duration: record again and again, one\n"
 	       "                         file per interval (FILE.YYYYmmdd-HHMMSS), until the\n"
@@ -83,7 +99,7 @@ static void help(void)
 }
 
 enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT, OPT_MAX_STACK, OPT_NO_INHERIT,
-       OPT_LIST_EVENTS };
+       OPT_LIST_EVENTS, OPT_GROUP };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -93,6 +109,10 @@ static const struct option long_opts[] = {
 	{ "call-graph", required_argument, NULL, OPT_CALL_GRAPH },
 	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "tid", required_argument, NULL, 't' },
+	{ "all-cpus", no_argument, NULL, 'a' },
+	{ "cpu", required_argument, NULL, 'C' },
+	{ "group", no_argument, NULL, OPT_GROUP },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "repeat", no_argument, NULL, OPT_REPEAT },
 	{ "mmap-pages", required_argument, NULL, 'm' },
@@ -109,7 +129,14 @@ static const struct option long_opts[] = {
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "+o:F:c:e:gp:m:qD:TNzh";
+static const char short_opts[] = "+o:F:c:e:gp:t:aC:m:qD:TNzh";
+
+static void print_name(void *ctx, const char *name, enum ev_class cls)
+{
+	(void)ctx;
+	(void)cls;
+	printf("%s\n", name);
+}
 
 static void note(const char *msg)
 {
@@ -296,9 +323,10 @@ static int record_repeat(struct record_opts *o)
 int cmd_record(int argc, char **argv)
 {
 	struct record_opts o = { .output = "cprof.data", .freq = 999, .mmap_pages = 0, .stack_size = 32768 };
-	/* -p's list lives until record_run() returns. */
-	static VEC(pid_t) pids;
-	bool freq_set = false, repeat = false;
+	/* -p's, -C's and -e's lists live until record_run() returns. */
+	static struct ev_ints pids, cpus;
+	static struct ev_list events;
+	bool freq_set = false, repeat = false, group = false;
 	uint64_t v;
 	int c;
 
@@ -329,23 +357,19 @@ int cmd_record(int argc, char **argv)
 			o.use_period = true;
 			break;
 		case 'e': {
-			/* One event per recording for now: refuse a list or a
-			 * second -e rather than keep the last silently. */
-			if (o.event || strpbrk(optarg, ",{"))
-				return cmd_usage_error("record", usage_line, "one event per recording: give a single -e "
-						       "(cprof stat -e counts several at once)");
-			if (!event_find(optarg)) {
-				struct sbuf names = SBUF_INIT;
-				for (size_t i = 0; i < event_table_size; i++)
-					sbuf_addf(&names, "%s%s", i ? ", " : "", event_table[i].name);
-				int rc = cmd_usage_error("record", usage_line, "unknown event '%s'; known: %s", optarg,
-							 names.buf);
-				sbuf_release(&names);
-				return rc;
+			/* A list, or -e again: both add to the events. */
+			struct cprof_err err;
+			int k = ev_list_parse(&events, optarg, NULL, &err);
+			if (k < 0) {
+				fprintf(stderr, "cprof record: %s\n", err.msg);
+				if (k == -ENOENT)
+					ev_print_known(stderr);
+				ev_list_release(&events);
+				return EXIT_USAGE;
 			}
-			o.event = optarg;
 			break;
 		}
+		case OPT_GROUP: group = true; break;
 		case 'g': o.call_graph = CALL_GRAPH_FP; break;
 		case OPT_CALL_GRAPH:
 			if (strcmp(optarg, "fp") == 0) {
@@ -369,28 +393,34 @@ int cmd_record(int argc, char **argv)
 						       "65535, not '%s'", optarg);
 			o.max_stack = (uint32_t)v;
 			break;
-		case 'p': {
-			/* perf's -p 1,2: a comma-separated list. */
+		case 'p':
+		case 't': {
+			/* perf's -p 1,2: a comma-separated list; -t the same for threads. */
+			if (pids.n && o.attach_threads != (c == 't'))
+				return cmd_usage_error("record", usage_line, "give -p or -t, not both");
 			pids.n = 0;
-			char *list = xstrdup(optarg), *save = NULL;
-			for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-				if (parse_u64(tok, &v) < 0 || v == 0 || v > INT32_MAX) {
-					free(list);
-					vec_release(&pids);
-					return cmd_usage_error("record", usage_line, "-p needs process ids, not '%s'", optarg);
-				}
-				vec_push(&pids, (pid_t)v);
-			}
-			free(list);
-			if (!pids.n) {
-				vec_release(&pids);
-				return cmd_usage_error("record", usage_line, "-p needs process ids, not '%s'", optarg);
-			}
+			if (ev_ints_parse(optarg, false, &pids) < 0)
+				return cmd_usage_error("record", usage_line, "-%c needs %s ids, not '%s'", c,
+						       c == 't' ? "thread" : "process", optarg);
+			for (size_t i = 0; i < pids.n; i++)
+				if (pids.v[i] <= 0)
+					return cmd_usage_error("record", usage_line, "-%c needs %s ids, not '%s'", c,
+							       c == 't' ? "thread" : "process", optarg);
+			o.attach_threads = c == 't';
 			o.attach_pid = pids.v[0];
 			o.attach_pids = pids.v;
 			o.nattach = pids.n;
 			break;
 		}
+		case 'a': o.system_wide = true; break;
+		case 'C':
+			cpus.n = 0;
+			if (ev_ints_parse(optarg, true, &cpus) < 0)
+				return cmd_usage_error("record", usage_line, "-C needs a CPU list like 0,2-3, not '%s'", optarg);
+			o.cpus = cpus.v;
+			o.ncpus = cpus.n;
+			o.system_wide = true; /* as perf: -C records every process on those CPUs */
+			break;
 		case OPT_DURATION:
 			if (parse_double(optarg, &o.duration) < 0 || o.duration <= 0)
 				return cmd_usage_error("record", usage_line, "--duration needs a positive number of seconds, not '%s'", optarg);
@@ -409,8 +439,7 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'T': case 'N': case 'z': break; /* perf's; what cprof always does (help()) */
 		case OPT_LIST_EVENTS:
-			for (size_t i = 0; i < event_table_size; i++)
-				printf("%s\n", event_table[i].name);
+			ev_known_names(NULL, false, print_name, NULL);
 			return 0;
 		case OPT_GPU: o.gpu = true; break;
 		case OPT_REPEAT: repeat = true; break;
@@ -426,6 +455,18 @@ int cmd_record(int argc, char **argv)
 			return cmd_usage_error("record", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
 	}
+	if (group && events.v.n < 2)
+		return cmd_usage_error("record", usage_line, "--group needs two or more events (-e)");
+	if (group)
+		ev_list_one_group(&events);
+	o.events = &events;
+	if (o.system_wide && o.attach_pid)
+		return cmd_usage_error("record", usage_line, "give -a (or -C) or -p/-t, not both");
+	if (o.system_wide && (o.mem || o.gpu))
+		return cmd_usage_error("record", usage_line, "--%s traces a launched program, not the whole system (-a)",
+				       o.mem ? "mem" : "gpu");
+	if (o.system_wide && repeat)
+		return cmd_usage_error("record", usage_line, "--repeat goes with -p, not -a");
 	if (o.mmap_pages == 0)
 		/* DWARF samples carry a stack copy each: give them room. */
 		o.mmap_pages = o.call_graph == CALL_GRAPH_DWARF ? 512 : 128;
@@ -448,7 +489,7 @@ int cmd_record(int argc, char **argv)
 	if (o.gpu && o.attach_pid)
 		return cmd_usage_error("record", usage_line, "--gpu needs a command to launch: CUDA loads the "
 				       "collector when a process starts, so -p cannot attach it");
-	if (!o.attach_pid && optind >= argc)
+	if (!o.attach_pid && !o.system_wide && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
 	if (strcmp(o.output, "-") == 0)
 		return cmd_usage_error("record", usage_line, "the data file cannot be stdout; use -o FILE");

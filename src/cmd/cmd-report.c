@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cprof/cmd.h"
+#include "cprof/evcols.h"
 #include "cprof/findings.h"
 #include "cprof/folded.h"
 #include "cprof/group.h"
@@ -42,8 +43,9 @@ static void help(void)
 	       "  -f, --format FMT       text (default), json, csv or folded\n"
 	       "  -s, --sort KEY         order functions by self (default) or total; 'line':\n"
 	       "                         source lines instead of functions, by self. perf's\n"
-	       "                         keys, comma-separated: comm, pid, tid, dso, sym: one\n"
-	       "                         row per combination (-s dso: time per binary)\n"
+	       "                         keys, comma-separated: comm, pid, tid, dso, sym,\n"
+	       "                         cpu: one row per combination (-s dso: time per\n"
+	       "                         binary, -s comm,pid per process, -s cpu per CPU)\n"
 	       "  -l, --lines            rows are source lines (text, CSV), JSON adds a\n"
 	       "                         \"lines\" array, folded frames carry their line\n"
 	       "      --top N            show at most N rows (default 40 in text, all in the\n"
@@ -72,7 +74,10 @@ static void help(void)
 	       "      --symbol-filter TEXT\n"
 	       "                         list only functions whose name contains TEXT\n"
 	       "      --max-stack N      use only the N innermost frames of each stack\n"
-	       "  -e, --event NAME       the event to show in a multi-event recording\n"
+	       "  -e, --event NAME       the event to show in a multi-event recording (a name\n"
+	       "                         without its /terms/ or :modifiers will do); the\n"
+	       "                         text report ends with every event side by side,\n"
+	       "                         and IPC where cycles and instructions were counted\n"
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
@@ -288,6 +293,22 @@ struct report_args {
 	int nkeys;
 };
 
+static int events_table(const struct profile *p, const struct profile_filter *f, const struct report_opts *o)
+{
+	struct evcols c;
+	struct cprof_err err;
+	uint32_t *rows = xmalloc((p->funcs.n ? p->funcs.n : 1) * sizeof *rows);
+	for (size_t i = 0; i < p->funcs.n; i++)
+		rows[i] = (uint32_t)i;
+	int r = evcols_build(&c, p, f, rows, p->funcs.n, &err);
+	free(rows);
+	if (r < 0)
+		return cmd_fail("report", &err);
+	report_events_text(stdout, &c, p, o);
+	evcols_release(&c);
+	return 0;
+}
+
 static int report_run(const struct report_args *a, struct report_opts *o, struct profile_filter *f)
 {
 	const char *input = a->input, *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
@@ -314,6 +335,9 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		(void)rewrite_full_names(&d);
 	if (a->fold_go)
 		(void)rewrite_fold_go_runtime(&d);
+	/* Group members read with their leader's samples are read as samples
+	 * of their own from here on (data.h). */
+	cprof_data_expand_reads(&d);
 	if (a->header_only || (a->verbose && a->fmt == FORMAT_TEXT)) {
 		report_header_only(stdout, &d, name);
 		if (a->header_only) {
@@ -377,7 +401,16 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		group_release(&g);
 	} else {
 		switch (a->fmt) {
-		case FORMAT_TEXT: report_text(stdout, &p, o); break;
+		case FORMAT_TEXT:
+			report_text(stdout, &p, o);
+			/* Several events: all of them side by side, after the one shown. */
+			if (d.events.n > 1 && !o->lines && (r = events_table(&p, f, o)) < 0) {
+				findings_release(&findings);
+				profile_release(&p);
+				cprof_data_release(&d);
+				return r;
+			}
+			break;
 		case FORMAT_JSON: report_json(stdout, &p, o); break;
 		case FORMAT_CSV: report_csv(stdout, &p, o); break;
 		case FORMAT_FOLDED:

@@ -96,34 +96,6 @@ static void on_stop(int sig)
 	stop_flag = 1;
 }
 
-struct ints {
-	int *v;
-	size_t n, cap;
-};
-
-/* "1,2,7" or, with ranges allowed, "0-3,6" into ints. */
-static int parse_int_list(const char *s, bool ranges, struct ints *out)
-{
-	char *copy = xstrdup(s), *save = NULL;
-	int r = 0;
-	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		uint64_t a, b;
-		char *dash = ranges ? strchr(t, '-') : NULL;
-		if (dash)
-			*dash = 0;
-		if (parse_u64(t, &a) < 0 || a > INT32_MAX || (dash && (parse_u64(dash + 1, &b) < 0 || b < a || b > 4095))) {
-			r = -EINVAL;
-			break;
-		}
-		if (!dash)
-			b = a;
-		for (uint64_t v = a; v <= b; v++)
-			vec_push(out, (int)v);
-	}
-	free(copy);
-	return out->n ? r : -EINVAL;
-}
-
 /* The default set: what perf stat shows, in groups so the ratios are of
  * one interval; the hardware part only where a PMU exists. */
 static int default_events(struct ev_list *l, struct cprof_err *err)
@@ -135,27 +107,6 @@ static int default_events(struct ev_list *l, struct cprof_err *err)
 			     "{cycles,instructions},{branches,branch-misses},{cache-references,cache-misses},"
 			     "{L1-dcache-loads,L1-dcache-load-misses},{stalled-cycles-frontend},{stalled-cycles-backend}",
 			     NULL, err);
-}
-
-static void known_add(void *ctx, const char *name, enum ev_class cls)
-{
-	struct sbuf *s = ctx;
-	(void)cls;
-	/* wrap at about 72 columns */
-	const char *nl = strrchr(s->buf, '\n');
-	size_t col = nl ? s->len - (size_t)(nl + 1 - s->buf) : s->len + 14;
-	if (col + strlen(name) > 72)
-		sbuf_adds(s, "\n ");
-	sbuf_addf(s, " %s", name);
-}
-
-static void print_known(FILE *fp)
-{
-	struct sbuf s = SBUF_INIT;
-	fprintf(fp, "known events:");
-	ev_known_names(NULL, false, known_add, &s);
-	fprintf(fp, "%s\n  and raw rNNNN, PMU/TERMS/ and tracepoints SYS:NAME ('cprof list' shows all)\n", s.buf);
-	sbuf_release(&s);
 }
 
 static char *join_argv(char **argv)
@@ -191,7 +142,7 @@ static void add_run(struct bench_result *br, const struct ev_list *evl, const st
 int cmd_stat(int argc, char **argv)
 {
 	struct ev_list evl = { 0 };
-	struct ints cpus = { 0 }, pids = { 0 };
+	struct ev_ints cpus = { 0 }, pids = { 0 };
 	VEC(char *) gate = { 0 };
 	uint64_t runs = 1, warmup = 0;
 	bool all_cpus = false, tids = false;
@@ -211,7 +162,7 @@ int cmd_stat(int argc, char **argv)
 			if ((k = ev_list_parse(&evl, optarg, NULL, &err)) < 0) {
 				fprintf(stderr, "cprof stat: %s\n", err.msg);
 				if (k == -ENOENT)
-					print_known(stderr);
+					ev_print_known(stderr);
 				rc = EXIT_USAGE;
 				goto out;
 			}
@@ -226,7 +177,7 @@ int cmd_stat(int argc, char **argv)
 			break;
 		case 'a': all_cpus = true; break;
 		case 'C':
-			if (parse_int_list(optarg, true, &cpus) < 0)
+			if (ev_ints_parse(optarg, true, &cpus) < 0)
 				USAGE("-C needs a CPU list like 0,2-3, not '%s'", optarg);
 			break;
 		case 'p':
@@ -234,7 +185,7 @@ int cmd_stat(int argc, char **argv)
 			if (pids.n && tids != (c == 't'))
 				USAGE("give -p or -t, not both");
 			tids = c == 't';
-			if (parse_int_list(optarg, false, &pids) < 0)
+			if (ev_ints_parse(optarg, false, &pids) < 0)
 				USAGE("-%c needs a comma list of %s ids, not '%s'", c, c == 't' ? "thread" : "process", optarg);
 			for (size_t i = 0; i < pids.n; i++)
 				if (pids.v[i] <= 0)

@@ -33,6 +33,8 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->stack_offset);
 	vec_release(&d->samples);
 	vec_release(&d->sample_counts);
+	vec_release(&d->sample_cpus);
+	vec_release(&d->sample_values);
 	vec_release(&d->maps);
 	vec_release(&d->mem_sites);
 	vec_release(&d->mem_procs);
@@ -263,4 +265,24 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	d->stack_words.n += n;
 	hashidx_insert(ix, h, idx);
 	return idx;
+}
+
+void cprof_data_expand_reads(struct cprof_data *d)
+{
+	size_t n = d->samples.n;
+	bool counts = d->sample_counts.n == n && n, cpus = d->sample_cpus.n == n && n;
+	for (size_t i = 0; i < d->sample_values.n; i++) {
+		const struct cprof_sample_value *v = &d->sample_values.v[i];
+		if (v->sample >= n || v->event >= d->events.n)
+			continue; /* the reader refuses these; a builder's mistake */
+		struct cprof_sample x = d->samples.v[v->sample];
+		x.event = (uint16_t)v->event;
+		x.period = v->value;
+		vec_push(&d->samples, x);
+		if (counts)
+			vec_push(&d->sample_counts, d->sample_counts.v[v->sample]);
+		if (cpus)
+			vec_push(&d->sample_cpus, d->sample_cpus.v[v->sample]);
+	}
+	d->sample_values.n = 0;
 }

@@ -32,6 +32,10 @@ static const char *section_name(uint32_t type)
 		return "code";
 	if (type == SECTION_SAMPLE_COUNTS)
 		return "sample counts";
+	if (type == SECTION_SAMPLE_CPUS)
+		return "sample CPUs";
+	if (type == SECTION_SAMPLE_VALUES)
+		return "sample values";
 	if (type == SECTION_MEM_SITES)
 		return "memory sites";
 	if (type == SECTION_MEM_PROCS)
@@ -62,6 +66,7 @@ static int cmp_u32(const void *a, const void *b)
 static bool known_section(uint32_t type)
 {
 	return (type >= SECTION_META && type <= SECTION_MAPS) || type == SECTION_CODE || type == SECTION_SAMPLE_COUNTS ||
+	       type == SECTION_SAMPLE_CPUS || type == SECTION_SAMPLE_VALUES ||
 	       mem_section_type(type) || gpu_section_type(type);
 }
 
@@ -389,6 +394,9 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 			BAD("'%s': sample %u refers to missing stack %u", name, i, x.stack);
 		if (x.event >= d->events.n)
 			BAD("'%s': sample %u refers to missing event %u", name, i, x.event);
+		if (d->events.v[x.event].flags & EVF_READ)
+			BAD("'%s': sample %u is of event '%s', which is only read with its group leader's samples",
+			    name, i, cprof_str(d, d->events.v[x.event].name));
 		if (__builtin_add_overflow(period_sum[x.event], x.period, &period_sum[x.event]))
 			BAD("'%s': the periods of event '%s' add up to more than 2^64-1 (sample %u)", name,
 			    cprof_str(d, d->events.v[x.event].name), i);
@@ -406,6 +414,53 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 				BAD("'%s': sample %u stands for no sample (count 0)", name, i);
 			d->sample_counts.v[d->sample_counts.n++] = c;
 		}
+	}
+
+	s = &sec[SECTION_SAMPLE_CPUS];
+	if (s->present) {
+		if (s->count != d->samples.n || s->len != (size_t)s->count * 4)
+			BAD("'%s': sample CPUs do not match the %zu samples", name, d->samples.n);
+		vec_reserve(&d->sample_cpus, s->count);
+		for (uint32_t i = 0; i < s->count; i++) {
+			uint32_t c = get_le32(s->p + 4 * (size_t)i);
+			if (c > SAMPLE_CPU_MAX)
+				BAD("'%s': sample %u was taken on CPU %u, above the highest possible (%u)", name, i, c,
+				    SAMPLE_CPU_MAX);
+			d->sample_cpus.v[d->sample_cpus.n++] = c;
+		}
+	}
+
+	s = &sec[SECTION_SAMPLE_VALUES];
+	if (s->present) {
+		if (s->len != (size_t)s->count * SV_SIZE)
+			BAD("'%s': sample value table is malformed", name);
+		uint64_t *value_sum = xcalloc(d->events.n ? d->events.n : 1, sizeof *value_sum);
+		vec_reserve(&d->sample_values, s->count);
+		for (uint32_t i = 0; i < s->count && r == 0; i++) {
+			const uint8_t *p = s->p + (size_t)i * SV_SIZE;
+			struct cprof_sample_value v = { .sample = get_le32(p + SV_SAMPLE), .event = get_le32(p + SV_EVENT),
+							.value = get_le64(p + SV_VALUE) };
+			if (v.sample >= d->samples.n)
+				r = err_set(err, EBADMSG, "'%s': sample value %u refers to missing sample %u", name, i,
+					    v.sample);
+			else if (i && v.sample < d->sample_values.v[i - 1].sample)
+				r = err_set(err, EBADMSG, "'%s': sample values are not in sample order (value %u)", name, i);
+			else if (v.event >= d->events.n)
+				r = err_set(err, EBADMSG, "'%s': sample value %u refers to missing event %u", name, i,
+					    v.event);
+			else if (!(d->events.v[v.event].flags & EVF_READ) || v.event == d->samples.v[v.sample].event)
+				r = err_set(err, EBADMSG, "'%s': sample value %u is a count of event '%s', which is not "
+						"read through a group leader's samples", name, i,
+					    cprof_str(d, d->events.v[v.event].name));
+			else if (__builtin_add_overflow(value_sum[v.event], v.value, &value_sum[v.event]))
+				r = err_set(err, EBADMSG, "'%s': the counts of event '%s' add up to more than 2^64-1 "
+						"(value %u)", name, cprof_str(d, d->events.v[v.event].name), i);
+			else
+				d->sample_values.v[d->sample_values.n++] = v;
+		}
+		free(value_sum);
+		if (r < 0)
+			goto out;
 	}
 
 	s = &sec[SECTION_MAPS];

@@ -117,6 +117,23 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 		}
 		s->count = (uint32_t)d->sample_counts.n;
 		break;
+	case SECTION_SAMPLE_CPUS:
+		for (size_t i = 0; i < d->sample_cpus.n; i++) {
+			put_le32(rec, d->sample_cpus.v[i]);
+			sbuf_add(&s->raw, rec, 4);
+		}
+		s->count = (uint32_t)d->sample_cpus.n;
+		break;
+	case SECTION_SAMPLE_VALUES:
+		for (size_t i = 0; i < d->sample_values.n; i++) {
+			const struct cprof_sample_value *v = &d->sample_values.v[i];
+			put_le32(rec + SV_SAMPLE, v->sample);
+			put_le32(rec + SV_EVENT, v->event);
+			put_le64(rec + SV_VALUE, v->value);
+			sbuf_add(&s->raw, rec, SV_SIZE);
+		}
+		s->count = (uint32_t)d->sample_values.n;
+		break;
 	case SECTION_GPU_OPS:
 	case SECTION_GPU_API:
 		gpu_section_bytes(d, type, &s->raw, &s->count);
@@ -146,7 +163,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 {
 	static const uint32_t all[] = { SECTION_META,      SECTION_STRINGS,   SECTION_EVENTS,   SECTION_THREADS,
 					SECTION_FRAMES,    SECTION_STACKS,    SECTION_SAMPLES,  SECTION_MAPS,
-					SECTION_SAMPLE_COUNTS,
+					SECTION_SAMPLE_COUNTS, SECTION_SAMPLE_CPUS, SECTION_SAMPLE_VALUES,
 					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE, SECTION_MEM_EST,
 					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
@@ -157,7 +174,9 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 		if (mem_section_type(all[i]) ? mem_section_present(d, all[i])
 		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n)
 		    : all[i] == SECTION_CODE ? d->code.n > 0
-		    : all[i] == SECTION_SAMPLE_COUNTS ? d->sample_counts.n > 0 : true)
+		    : all[i] == SECTION_SAMPLE_COUNTS ? d->sample_counts.n > 0
+		    : all[i] == SECTION_SAMPLE_CPUS ? d->sample_cpus.n > 0
+		    : all[i] == SECTION_SAMPLE_VALUES ? d->sample_values.n > 0 : true)
 			order[norder++] = all[i];
 	struct sbuf out = SBUF_INIT;
 	uint8_t table[ARRAY_SIZE(all) * SEC_ENTRY_SIZE];

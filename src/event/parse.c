@@ -161,6 +161,33 @@ static int apply_mods(struct ev_spec *e, const char *m, size_t len, const char *
 	return 0;
 }
 
+/* The terms a generic event takes: period=N and freq=N, comma-separated. */
+static int sampling_terms(struct ev_spec *e, char *terms, const char *whole, struct cprof_err *err)
+{
+	char *save = NULL;
+	if (!*terms)
+		return err_set(err, EINVAL, "event '%s': no terms between the slashes", whole);
+	for (char *t = strtok_r(terms, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		uint64_t v;
+		if (eq)
+			*eq = 0;
+		if (strcmp(t, "period") != 0 && strcmp(t, "freq") != 0)
+			return err_set(err, EINVAL, "event '%s': unknown term '%s'; a named event takes period= "
+						    "and freq=", whole, t);
+		if (!eq || parse_u64(eq + 1, &v) < 0 || v == 0)
+			return err_set(err, EINVAL, "event '%s': '%s=' needs a positive number", whole, t);
+		if (t[0] == 'p') {
+			e->period = v;
+			e->freq = 0;
+		} else {
+			e->freq = v;
+			e->period = 0;
+		}
+	}
+	return 0;
+}
+
 static bool is_hex_word(const char *s, size_t len)
 {
 	if (len == 0 || len > 16)
@@ -185,6 +212,38 @@ static int parse_event(struct ev_spec *e, const char *s, size_t len, const struc
 	}
 
 	const char *slash = memchr(s, '/', len);
+	uint64_t gcfg;
+	const struct generic *gslash = slash ? find_generic(s, (size_t)(slash - s)) : NULL;
+	if (slash && (gslash || find_cache(s, (size_t)(slash - s), &gcfg))) {
+		/* NAME/terms/[mods]: a generic or cache event with its own
+		 * sampling (perf's cpu-clock/freq=999/); only period= and freq=. */
+		const char *end = memchr(slash + 1, '/', len - (size_t)(slash + 1 - s));
+		if (!end) {
+			r = err_set(err, EINVAL, "event '%s': missing closing '/' after the terms", whole);
+			goto out;
+		}
+		if (gslash) {
+			e->cls = gslash->cls;
+			e->type = gslash->cls == EVC_HARDWARE ? PERF_TYPE_HARDWARE : PERF_TYPE_SOFTWARE;
+			e->config = gslash->config;
+			e->unit = gslash->unit;
+		} else {
+			e->cls = EVC_CACHE;
+			e->type = PERF_TYPE_HW_CACHE;
+			e->config = gcfg;
+		}
+		char *terms = xstrndup(slash + 1, (size_t)(end - slash - 1));
+		r = sampling_terms(e, terms, whole, err);
+		free(terms);
+		if (r < 0)
+			goto out;
+		const char *m = end + 1;
+		size_t ml = len - (size_t)(m - s);
+		if (ml && *m == ':')
+			m++, ml--;
+		r = apply_mods(e, m, ml, whole, err);
+		goto out;
+	}
 	if (slash) {
 		/* PMU/terms/[mods] */
 		const char *end = memchr(slash + 1, '/', len - (size_t)(slash + 1 - s));
@@ -372,4 +431,56 @@ void ev_attr_counting(const struct ev_spec *e, struct perf_event_attr *a)
 	a->precise_ip = e->precise_ip;
 	a->read_format = EV_READ_FORMAT;
 	a->disabled = 1;
+}
+
+void ev_list_one_group(struct ev_list *l)
+{
+	for (size_t i = 0; i < l->v.n; i++) {
+		l->v.v[i].group = 0;
+		l->v.v[i].leader = i == 0;
+	}
+	l->ngroups = l->v.n ? 1 : 0;
+}
+
+static void known_add(void *ctx, const char *name, enum ev_class cls)
+{
+	struct sbuf *s = ctx;
+	(void)cls;
+	/* wrap at about 72 columns */
+	const char *nl = strrchr(s->buf, '\n');
+	size_t col = nl ? s->len - (size_t)(nl + 1 - s->buf) : s->len + 14;
+	if (col + strlen(name) > 72)
+		sbuf_adds(s, "\n ");
+	sbuf_addf(s, " %s", name);
+}
+
+void ev_print_known(FILE *fp)
+{
+	struct sbuf s = SBUF_INIT;
+	fprintf(fp, "known events:");
+	ev_known_names(NULL, false, known_add, &s);
+	fprintf(fp, "%s\n  and raw rNNNN, PMU/TERMS/ and tracepoints SYS:NAME ('cprof list' shows all)\n", s.buf);
+	sbuf_release(&s);
+}
+
+int ev_ints_parse(const char *s, bool ranges, struct ev_ints *out)
+{
+	char *copy = xstrdup(s), *save = NULL;
+	int r = 0;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		uint64_t a, b;
+		char *dash = ranges ? strchr(t, '-') : NULL;
+		if (dash)
+			*dash = 0;
+		if (parse_u64(t, &a) < 0 || a > INT32_MAX || (dash && (parse_u64(dash + 1, &b) < 0 || b < a || b > 4095))) {
+			r = -EINVAL;
+			break;
+		}
+		if (!dash)
+			b = a;
+		for (uint64_t v = a; v <= b; v++)
+			vec_push(out, (int)v);
+	}
+	free(copy);
+	return out->n ? r : -EINVAL;
 }

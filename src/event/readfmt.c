@@ -21,43 +21,64 @@
 
 const char *const ev_status_names[] = { "counted", "scaled", "not counted", "not supported", NULL };
 
-int ev_read_parse(const void *buf, size_t len, uint64_t fmt, size_t max, struct ev_group_read **ret,
-		  struct cprof_err *err)
+int ev_read_decode(const void *buf, size_t avail, uint64_t fmt, size_t max, struct ev_group_read *g,
+		   size_t *ret_len, struct cprof_err *err)
 {
 	const uint8_t *p = buf;
-	*ret = NULL;
 	if (!(fmt & PERF_FORMAT_GROUP))
 		return err_set(err, EINVAL, "counter read: read_format lacks PERF_FORMAT_GROUP");
-	if (len < 8 || len % 8)
-		return err_set(err, EINVAL, "counter read: %zu bytes is not a group reading", len);
-	uint64_t words[1];
-	memcpy(words, p, 8);
-	uint64_t nr = words[0];
+	if (avail < 8)
+		return err_set(err, EINVAL, "counter read: %zu bytes is not a group reading", avail);
+	uint64_t nr;
+	memcpy(&nr, p, 8);
 	size_t head = 1 + !!(fmt & PERF_FORMAT_TOTAL_TIME_ENABLED) + !!(fmt & PERF_FORMAT_TOTAL_TIME_RUNNING);
 	size_t per = 1 + !!(fmt & PERF_FORMAT_ID) + !!(fmt & PERF_FORMAT_LOST);
 	if (nr > max)
 		return err_set(err, EINVAL, "counter read: the group reports %llu counters, expected at most %zu",
 			       (unsigned long long)nr, max);
-	if (len != (head + per * nr) * 8)
-		return err_set(err, EINVAL, "counter read: %zu bytes for %llu counters, expected %zu", len,
-			       (unsigned long long)nr, (size_t)((head + per * nr) * 8));
-	struct ev_group_read *g = xcalloc(1, sizeof *g + nr * sizeof g->r[0]);
+	size_t need = (head + per * (size_t)nr) * 8;
+	if (avail < need)
+		return err_set(err, EINVAL, "counter read: %zu bytes for %llu counters, expected %zu", avail,
+			       (unsigned long long)nr, need);
 	size_t w = 1;
 	uint64_t v;
 #define NEXT() (memcpy(&v, p + 8 * w++, 8), v)
-	g->nr = nr;
+	g->nr = (size_t)nr;
+	g->enabled = g->running = 0;
 	if (fmt & PERF_FORMAT_TOTAL_TIME_ENABLED)
 		g->enabled = NEXT();
 	if (fmt & PERF_FORMAT_TOTAL_TIME_RUNNING)
 		g->running = NEXT();
 	for (size_t i = 0; i < nr; i++) {
 		g->r[i].value = NEXT();
-		if (fmt & PERF_FORMAT_ID)
-			g->r[i].id = NEXT();
+		g->r[i].id = fmt & PERF_FORMAT_ID ? NEXT() : 0;
 		if (fmt & PERF_FORMAT_LOST)
 			(void)NEXT();
 	}
 #undef NEXT
+	*ret_len = need;
+	return 0;
+}
+
+int ev_read_parse(const void *buf, size_t len, uint64_t fmt, size_t max, struct ev_group_read **ret,
+		  struct cprof_err *err)
+{
+	*ret = NULL;
+	if (len % 8)
+		return err_set(err, EINVAL, "counter read: %zu bytes is not a group reading", len);
+	uint64_t nr = 0;
+	if (len >= 8)
+		memcpy(&nr, buf, 8);
+	struct ev_group_read *g = xcalloc(1, sizeof *g + (nr <= max ? nr : 0) * sizeof g->r[0]);
+	size_t used = 0;
+	int r = ev_read_decode(buf, len, fmt, nr <= max ? (size_t)nr : max, g, &used, err);
+	if (r == 0 && used != len)
+		r = err_set(err, EINVAL, "counter read: %zu bytes for %llu counters, expected %zu", len,
+			    (unsigned long long)nr, used);
+	if (r < 0) {
+		free(g);
+		return r;
+	}
 	*ret = g;
 	return 0;
 }

@@ -10,7 +10,7 @@
 #include "cprof/output.h"
 #include "cprof/report.h"
 
-static const char *const titles[] = { "Command", "Pid", "Tid", "Shared Object", "Symbol" };
+static const char *const titles[] = { "Command", "Pid", "Tid", "Shared Object", "Symbol", "CPU" };
 
 static double pct(uint64_t v, uint64_t total)
 {
@@ -35,6 +35,11 @@ static const char *key_text(const struct profile *p, const struct group_row *r, 
 		return *s ? s : "[unknown]";
 	case GK_PID: snprintf(buf, len, "%u", r->pid); return buf;
 	case GK_TID: snprintf(buf, len, "%u", r->tid); return buf;
+	case GK_CPU:
+		if (r->cpu == GROUP_NO_CPU)
+			return "[unknown]";
+		snprintf(buf, len, "%u", r->cpu);
+		return buf;
 	case GK_DSO:
 		s = base_name(cprof_str(d, r->dso));
 		return *s ? s : "[unknown]";
@@ -138,6 +143,10 @@ static void json(FILE *out, const struct grouping *g, const struct profile *p, c
 			fprintf(out, "\"%s\": ", group_key_names[key]);
 			if (key == GK_PID || key == GK_TID)
 				fprintf(out, "%u", key == GK_PID ? r->pid : r->tid);
+			else if (key == GK_CPU && r->cpu != GROUP_NO_CPU)
+				fprintf(out, "%u", r->cpu);
+			else if (key == GK_CPU)
+				fputs("null", out);
 			else
 				json_string(out, key_text(p, r, key, buf, sizeof buf));
 			fputs(", ", out);

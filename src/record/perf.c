@@ -10,27 +10,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cprof/event.h"
 #include "cprof/record.h"
 #include "cprof/unwind.h"
 
-const struct event_desc event_table[] = {
-	{ "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, "cycles", true },
-	{ "instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, "instructions", true },
-	{ "cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, "misses", true },
-	{ "branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, "misses", true },
-	{ "cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, "ns", false },
-	{ "task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, "ns", false },
-	{ "page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, "faults", false },
-	{ "context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, "switches", false },
-};
-const size_t event_table_size = ARRAY_SIZE(event_table);
-
-const struct event_desc *event_find(const char *name)
+const char *perf_event_unit(const struct ev_spec *e)
 {
-	for (size_t i = 0; i < event_table_size; i++)
-		if (strcmp(event_table[i].name, name) == 0)
-			return &event_table[i];
-	return NULL;
+	static const struct {
+		const char *prefix, *unit;
+	} units[] = {
+		{ "cpu-clock", "ns" },	     { "task-clock", "ns" },	 { "page-faults", "faults" },
+		{ "faults", "faults" },	     { "minor-faults", "faults" }, { "major-faults", "faults" },
+		{ "context-switches", "switches" }, { "cs", "switches" }, { "cycles", "cycles" },
+		{ "cpu-cycles", "cycles" },  { "instructions", "instructions" },
+	};
+	size_t n = strcspn(e->name, ":/");
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strlen(units[i].prefix) == n && strncmp(e->name, units[i].prefix, n) == 0)
+			return units[i].unit;
+	if (n > 7 && strncmp(e->name + n - 7, "-misses", 7) == 0)
+		return "misses";
+	return "events";
 }
 
 bool pmu_available(void)
@@ -46,14 +46,24 @@ bool pmu_available(void)
 
 void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 {
+	const struct ev_spec *e = o->ev;
 	memset(a, 0, sizeof *a);
 	a->size = sizeof *a;
-	a->type = o->ev->type;
-	a->config = o->ev->config;
+	a->type = e->type;
+	a->config = e->config;
+	a->config1 = e->config1;
+	a->config2 = e->config2;
+	a->precise_ip = e->precise_ip;
 	a->freq = o->use_freq;
-	a->sample_freq = o->freq_or_period; /* union with sample_period */
+	a->sample_freq = o->freq_or_period; /* union with sample_period; 0: a member that is only read */
 	a->sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-			 PERF_SAMPLE_PERIOD | (o->call_graph != CALL_GRAPH_NONE ? PERF_SAMPLE_CALLCHAIN : 0);
+			 PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
+			 (o->call_graph != CALL_GRAPH_NONE ? PERF_SAMPLE_CALLCHAIN : 0);
+	if (o->sample_read) {
+		/* Leader sampling: each sample carries the whole group's counts. */
+		a->sample_type |= PERF_SAMPLE_READ;
+		a->read_format = EV_READ_FORMAT;
+	}
 	if (o->call_graph == CALL_GRAPH_DWARF) {
 		/* The kernel part still comes from the kernel's own walk; the user
 		 * part from unwinding the copied stack. */
@@ -62,18 +72,22 @@ void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 		a->sample_stack_user = o->stack_size;
 		a->exclude_callchain_user = 1;
 	}
-	a->disabled = 1;
-	a->enable_on_exec = o->enable_on_exec;
+	/* A group member follows its leader: enabled with it, never on its own. */
+	a->disabled = !o->member;
+	a->enable_on_exec = o->enable_on_exec && !o->member;
 	a->inherit = o->inherit;
-	a->exclude_kernel = o->exclude_kernel;
-	a->exclude_hv = 1;
-	a->mmap = 1;
-	a->mmap2 = 1;
-	a->comm = 1;
-	a->comm_exec = 1;
-	a->task = 1;
+	a->exclude_user = e->exclude_user;
+	a->exclude_kernel = o->exclude_kernel || e->exclude_kernel;
+	/* The hypervisor only where the event asks for it (:h). */
+	a->exclude_hv = e->exclude_hv || !(e->exclude_user || e->exclude_kernel);
+	/* Mappings, names and tasks come once, from the first event. */
+	a->mmap = o->tracking;
+	a->mmap2 = o->tracking;
+	a->comm = o->tracking;
+	a->comm_exec = o->tracking;
+	a->task = o->tracking;
+	a->build_id = o->tracking;
 	a->sample_id_all = 1;
-	a->build_id = 1;
 	/* The same clock as clock_gettime(CLOCK_MONOTONIC), so other collectors
 	 * (GPU, allocations) can share one timeline. */
 	a->use_clockid = 1;

@@ -391,6 +391,13 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		vec_push(&d->samples, cs);
 		if (merged)
 			vec_push(&d->sample_counts, x->merged + 1);
+		if (s->sample_type & PERF_SAMPLE_CPU)
+			vec_push(&d->sample_cpus, x->cpu);
+		for (uint32_t k = 0; k < x->nvals; k++) {
+			const struct raw_val *v = &s->vals.v[x->val_off + k];
+			vec_push(&d->sample_values, ((struct cprof_sample_value){ (uint32_t)(d->samples.n - 1), v->event,
+										 v->value }));
+		}
 	}
 	free(order);
 	free(range_stack);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cprof/event.h"
 #include "cprof/record.h"
 #include "cprof/unwind.h"
 
@@ -348,6 +349,10 @@ void raw_store_release(struct raw_store *s)
 	free(s->stack_idx.slot);
 	free(s->gen_idx.slot);
 	vec_release(&s->gens);
+	u64map_release(&s->id_event);
+	u64map_release(&s->read_prev);
+	vec_release(&s->vals);
+	vec_release(&s->read_last);
 }
 
 /* Open addressing over items kept elsewhere (slot = index + 1). */
@@ -486,6 +491,9 @@ static void merge_samples(struct raw_store *s)
 			struct raw_sample *y = &v[slot[k] - 1];
 			y->period += x->period;
 			y->merged += x->merged + 1;
+			/* Same event, so the same group: the same members in order. */
+			for (uint32_t j = 0; j < x->nvals && j < y->nvals; j++)
+				s->vals.v[y->val_off + j].value += s->vals.v[x->val_off + j].value;
 			if (x->time < y->time)
 				y->time = x->time;
 			continue;
@@ -595,8 +603,12 @@ static uint64_t take64(struct cur *c)
 	return v;
 }
 
-/* The sample_id trailer of non-sample records: TID, TIME, IDENTIFIER (last). */
-#define TRAILER_SIZE 24
+/* The sample_id trailer of non-sample records: TID, TIME, [CPU],
+ * IDENTIFIER (last); CPU where the events sample it. */
+static size_t trailer_size(const struct raw_store *s)
+{
+	return 24 + (s->sample_type & PERF_SAMPLE_CPU ? 8 : 0);
+}
 
 /* Append the user part of a DWARF-mode sample: unwind the copied stack. A
  * frame the unwinder found exact (after a signal) gets a context marker in
@@ -632,20 +644,91 @@ void raw_store_append_unwound(struct raw_store *s, struct raw_sample *x, const u
 		x->cut |= RAW_CUT_FRAMES;
 }
 
+/*
+ * A sample's READ field (leader sampling): the group's running totals.
+ * What is kept per member is the difference from the same thread's
+ * previous sample of the group, so that summing a function's samples sums
+ * what the member counted while it ran. The leader's own count is the
+ * sample's period already and is not stored twice.
+ */
+static void add_read(struct raw_store *s, struct raw_sample *x, uint64_t ident, struct cur *c)
+{
+	struct {
+		struct ev_group_read g;
+		struct ev_reading r[RAW_GROUP_MAX];
+	} rd;
+	size_t used;
+	struct cprof_err err;
+	if (ev_read_decode(c->p, (size_t)(c->end - c->p), s->read_format, RAW_GROUP_MAX, &rd.g, &used, &err) < 0) {
+		c->bad = true;
+		return;
+	}
+	c->p += used;
+	/* Ids are the kernel's count of events opened since boot: 32 bits
+	 * hold them, and the key holds the thread beside. */
+	if (ident >> 32) {
+		s->bad_reads++;
+		return;
+	}
+	uint64_t key = ident << 32 | x->tid;
+	int64_t at = u64map_get(&s->read_prev, key);
+	if (at < 0) {
+		at = (int64_t)(s->read_last.n / RAW_GROUP_MAX);
+		vec_reserve(&s->read_last, s->read_last.n + RAW_GROUP_MAX);
+		memset(s->read_last.v + s->read_last.n, 0, RAW_GROUP_MAX * sizeof *s->read_last.v);
+		s->read_last.n += RAW_GROUP_MAX;
+		u64map_put(&s->read_prev, key, (uint32_t)at);
+	}
+	uint64_t *last = s->read_last.v + (size_t)at * RAW_GROUP_MAX;
+	x->val_off = s->vals.n;
+	for (size_t i = 0; i < rd.g.nr; i++) {
+		int64_t ev = u64map_get(&s->id_event, rd.g.r[i].id);
+		uint64_t v = rd.g.r[i].value, d = v >= last[i] ? v - last[i] : v; /* a reset counter starts over */
+		last[i] = v;
+		if (ev <= 0) {
+			s->bad_reads++;
+			continue;
+		}
+		if ((uint32_t)(ev - 1) == x->event)
+			continue; /* the leader: its count is the period */
+		vec_push(&s->vals, ((struct raw_val){ d, (uint16_t)(ev - 1) }));
+		x->nvals++;
+	}
+}
+
 static void add_sample(struct raw_store *s, const struct perf_event_header *hdr, struct cur *c)
 {
 	struct raw_sample x = { .mode = hdr->misc & PERF_RECORD_MISC_CPUMODE_MASK };
-	(void)take64(c); /* IDENTIFIER */
+	uint64_t ident = take64(c);
 	uint64_t ip = take64(c);
 	uint64_t pt = take64(c);
 	x.pid = (uint32_t)pt;
 	x.tid = (uint32_t)(pt >> 32);
 	x.time = take64(c);
+	if (s->sample_type & PERF_SAMPLE_CPU)
+		x.cpu = (uint32_t)take64(c);
 	x.period = take64(c);
+	if (s->id_event.n) {
+		int64_t ev = u64map_get(&s->id_event, ident);
+		if (ev <= 0) {
+			s->malformed++; /* not one of the events opened */
+			return;
+		}
+		x.event = (uint16_t)(ev - 1);
+	}
+	size_t vals0 = s->vals.n;
+	if ((s->sample_type & PERF_SAMPLE_READ) && !c->bad)
+		add_read(s, &x, ident, c);
+	if (c->bad) {
+		s->vals.n = vals0;
+		s->malformed++;
+		return;
+	}
 	x.ip_off = s->ips.n;
 	if (s->sample_type & PERF_SAMPLE_CALLCHAIN) {
 		uint64_t nr = take64(c);
 		if (c->bad || nr > (uint64_t)(c->end - c->p) / 8) {
+			s->vals.n = vals0;
 			s->malformed++;
 			return;
 		}
@@ -708,6 +791,7 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 	}
 	if (c->bad) {
 		s->ips.n = x.ip_off;
+		s->vals.n = vals0;
 		s->malformed++;
 		return;
 	}
@@ -719,10 +803,10 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 	bound_samples(s);
 }
 
-static uint64_t trailer_time(const uint8_t *rec, size_t len)
+static uint64_t trailer_time(const struct raw_store *s, const uint8_t *rec, size_t len)
 {
 	uint64_t t;
-	memcpy(&t, rec + len - 16, 8);
+	memcpy(&t, rec + len - 16 - (s->sample_type & PERF_SAMPLE_CPU ? 8 : 0), 8);
 	return t;
 }
 
@@ -739,7 +823,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		/* pid tid addr len pgoff {maj min ino ino_gen | build id} prot flags filename trailer */
 		/* The 72 bytes include the header; the name is NUL-padded to 8
 		 * bytes, so "[vdso]" makes the shortest valid record. */
-		if (len < 72 + 8 + TRAILER_SIZE) {
+		if (len < 72 + 8 + trailer_size(s)) {
 			s->malformed++;
 			break;
 		}
@@ -755,9 +839,9 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			m.build_id_size = b[40] > 20 ? 20 : b[40];
 			memcpy(m.build_id, b + 44, m.build_id_size);
 		}
-		size_t maxname = len - 72 - TRAILER_SIZE;
+		size_t maxname = len - 72 - trailer_size(s);
 		m.path = xstrndup((const char *)b + 72, strnlen((const char *)b + 72, maxname));
-		m.time = trailer_time(b, len);
+		m.time = trailer_time(s, b, len);
 		if (!(prot & 4) && strcmp(m.path, "[vdso]") != 0) { /* PROT_EXEC only */
 			free(m.path);
 			break;
@@ -778,14 +862,14 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		break;
 	}
 	case PERF_RECORD_COMM: {
-		if (len < 8 + 8 + 1 + TRAILER_SIZE) {
+		if (len < 8 + 8 + 1 + trailer_size(s)) {
 			s->malformed++;
 			break;
 		}
-		struct raw_comm cm = { .time = trailer_time(b, len) };
+		struct raw_comm cm = { .time = trailer_time(s, b, len) };
 		memcpy(&cm.pid, b + 8, 4);
 		memcpy(&cm.tid, b + 12, 4);
-		size_t maxname = len - 16 - TRAILER_SIZE;
+		size_t maxname = len - 16 - trailer_size(s);
 		size_t n = strnlen((const char *)b + 16, maxname);
 		if (n > 15)
 			n = 15;
@@ -828,7 +912,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			uint64_t n;
 			memcpy(&n, b + 16, 8);
 			s->lost_records += n;
-			note_lost(s, n, len >= 8 + 16 + TRAILER_SIZE ? trailer_time(b, len) : 0);
+			note_lost(s, n, len >= 8 + 16 + trailer_size(s) ? trailer_time(s, b, len) : 0);
 		}
 		break;
 	case PERF_RECORD_LOST_SAMPLES:
@@ -836,7 +920,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			uint64_t n;
 			memcpy(&n, b + 8, 8);
 			s->lost_samples += n;
-			note_lost(s, n, len >= 8 + 8 + TRAILER_SIZE ? trailer_time(b, len) : 0);
+			note_lost(s, n, len >= 8 + 8 + trailer_size(s) ? trailer_time(s, b, len) : 0);
 		}
 		break;
 	case PERF_RECORD_THROTTLE:

@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "cprof/data.h"
+#include "cprof/event.h"
 #include "cprof/gpu-record.h"
 #include "cprof/record.h"
 #include "cprof/memrec.h"
@@ -101,8 +102,11 @@ struct events {
 	VEC(int) ring_cpu;
 };
 
-static void events_close(struct events *ev)
+/* Close the events; st (may be NULL) forgets their ids. */
+static void events_close(struct events *ev, struct raw_store *st)
 {
+	if (st)
+		u64map_release(&st->id_event);
 	for (size_t i = 0; i < ev->rings.n; i++)
 		ring_unmap(&ev->rings.v[i]);
 	for (size_t i = 0; i < ev->fds.n; i++)
@@ -112,36 +116,62 @@ static void events_close(struct events *ev)
 	vec_release(&ev->ring_cpu);
 }
 
-/* Open attr for each target thread on each CPU: one ring per CPU, every
- * other event on that CPU redirected into it with SET_OUTPUT. */
-static int events_open(struct events *ev, struct perf_event_attr *attr, const pid_t *tids, size_t ntids,
-		       const int *cpus, int ncpus, unsigned pages, const char *evname, struct cprof_err *err)
+/*
+ * Open every event for each target thread (or -1: every process) on each
+ * CPU: one ring per CPU, every other event on that CPU redirected into it
+ * with SET_OUTPUT. A group's members are opened with their leader on the
+ * same thread and CPU. Each event's kernel id is mapped to its index, so
+ * samples (IDENTIFIER) and group reads (PERF_FORMAT_ID) say whose they are.
+ */
+static int events_open(struct events *ev, struct perf_event_attr *attrs, const struct ev_list *evl, const pid_t *tids,
+		       size_t ntids, const int *cpus, int ncpus, unsigned pages, struct raw_store *st,
+		       struct cprof_err *err)
 {
-	for (int c = 0; c < ncpus; c++) {
+	int *leader_fd = xmalloc((size_t)(evl->ngroups > 0 ? evl->ngroups : 1) * sizeof *leader_fd);
+	int r = 0;
+	for (int c = 0; c < ncpus && r == 0; c++) {
 		int ring_fd = -1;
-		for (size_t t = 0; t < ntids; t++) {
-			int fd = perf_open(attr, tids[t], cpus[c], -1);
-			if (fd < 0) {
-				if (fd == -ESRCH && ntids > 1)
-					continue; /* that thread exited meanwhile */
-				return perf_open_error(err, -fd, evname, tids[t]);
-			}
-			vec_push(&ev->fds, fd);
-			if (ring_fd < 0) {
-				struct ring r;
-				int rc = ring_map(&r, fd, pages, err);
-				if (rc < 0)
-					return rc;
-				vec_push(&ev->rings, r);
-				vec_push(&ev->ring_cpu, cpus[c]);
-				ring_fd = fd;
-			} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
-				return err_set(err, errno, "cannot share the ring buffer of CPU %d: %s", cpus[c],
-					       strerror(errno));
+		for (size_t t = 0; t < ntids && r == 0; t++) {
+			for (int g = 0; g < evl->ngroups; g++)
+				leader_fd[g] = -1;
+			for (size_t i = 0; i < evl->v.n; i++) {
+				const struct ev_spec *e = &evl->v.v[i];
+				int group_fd = e->leader ? -1 : leader_fd[e->group];
+				if (!e->leader && group_fd < 0)
+					continue; /* the leader's thread exited meanwhile */
+				int fd = perf_open(&attrs[i], tids[t], cpus[c], group_fd);
+				if (fd < 0) {
+					if (fd == -ESRCH && ntids > 1)
+						break; /* that thread exited meanwhile */
+					r = perf_open_error(err, -fd, e->name, tids[t]);
+					break;
+				}
+				vec_push(&ev->fds, fd);
+				if (e->leader)
+					leader_fd[e->group] = fd;
+				uint64_t id;
+				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0) {
+					r = err_set(err, errno, "cannot get the id of event '%s': %s", e->name, strerror(errno));
+					break;
+				}
+				u64map_put(&st->id_event, id, (uint32_t)i + 1);
+				if (ring_fd < 0) {
+					struct ring rg;
+					if ((r = ring_map(&rg, fd, pages, err)) < 0)
+						break;
+					vec_push(&ev->rings, rg);
+					vec_push(&ev->ring_cpu, cpus[c]);
+					ring_fd = fd;
+				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
+					r = err_set(err, errno, "cannot share the ring buffer of CPU %d: %s", cpus[c],
+						    strerror(errno));
+					break;
+				}
 			}
 		}
 	}
-	return 0;
+	free(leader_fd);
+	return r;
 }
 
 static size_t drain_all(struct events *ev, struct rec_queue *q)
@@ -255,7 +285,28 @@ struct tid_list {
 	size_t n, cap;
 };
 
-static int attach_targets(pid_t pid, struct tid_list *tids, struct raw_store *st, struct cprof_err *err)
+/* The process a thread belongs to; 0 if it is gone. */
+static pid_t thread_tgid(pid_t tid)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
+	FILE *fp = fopen(path, "r");
+	pid_t tgid = 0;
+	if (!fp)
+		return 0;
+	while (fgets(line, sizeof line, fp))
+		if (strncmp(line, "Tgid:", 5) == 0) {
+			tgid = (pid_t)atoi(line + 5);
+			break;
+		}
+	fclose(fp);
+	return tgid;
+}
+
+/* The threads of process pid (only_tid: that one thread of it) into tids
+ * (may be NULL), their names and the process's executable mappings into st. */
+static int attach_targets(pid_t pid, pid_t only_tid, struct tid_list *tids, struct raw_store *st,
+			  struct cprof_err *err)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -267,7 +318,10 @@ static int attach_targets(pid_t pid, struct tid_list *tids, struct raw_store *st
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		pid_t tid = (pid_t)atoi(de->d_name);
-		vec_push(tids, tid);
+		if (only_tid && tid != only_tid)
+			continue;
+		if (tids)
+			vec_push(tids, tid);
 		char cpath[96], comm[32] = "";
 		snprintf(cpath, sizeof cpath, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
 		FILE *fp = fopen(cpath, "r");
@@ -304,6 +358,45 @@ static int attach_targets(pid_t pid, struct tid_list *tids, struct raw_store *st
 		vec_push(&st->mmaps, m);
 	}
 	fclose(fp);
+	return 0;
+}
+
+/* -a: every process there is now, for its names and mappings (the kernel
+ * reports only what happens after the events exist). Processes that end
+ * while this looks are skipped. */
+static void system_targets(struct raw_store *st)
+{
+	DIR *dir = opendir("/proc");
+	if (!dir)
+		return;
+	struct dirent *de;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		struct cprof_err ignored;
+		(void)attach_targets((pid_t)atoi(de->d_name), 0, NULL, st, &ignored);
+	}
+	closedir(dir);
+}
+
+/* The targets of -p or -t: their threads into tids, the rest into st. */
+static int attach_all(const struct record_opts *o, struct tid_list *tids, struct raw_store *st, struct cprof_err *err)
+{
+	size_t np = o->nattach ? o->nattach : 1;
+	for (size_t i = 0; i < np; i++) {
+		pid_t id = o->nattach ? o->attach_pids[i] : o->attach_pid;
+		int r;
+		if (o->attach_threads) {
+			pid_t tgid = thread_tgid(id);
+			if (!tgid)
+				return err_set(err, ESRCH, "thread %d not found", (int)id);
+			r = attach_targets(tgid, id, tids, st, err);
+		} else {
+			r = attach_targets(id, 0, tids, st, err);
+		}
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -421,6 +514,65 @@ static int status_to_exit(int status)
 	return 1;
 }
 
+/* Each event's attr: its own period or frequency where it names one, the
+ * command's otherwise; members of a leader-sampled group are read, never
+ * sampled; tracepoints sample every hit unless told otherwise (perf's
+ * habit: a frequency means little for events that come in bursts). */
+static void attrs_init(struct perf_event_attr *attrs, const struct ev_list *evl, struct perf_open_opts *po,
+		       const struct record_opts *o)
+{
+	for (size_t i = 0; i < evl->v.n; i++) {
+		const struct ev_spec *e = &evl->v.v[i];
+		const struct ev_spec *lead = e;
+		for (size_t k = i; k-- > 0 && !lead->leader;)
+			lead = &evl->v.v[k];
+		struct perf_open_opts p = *po;
+		p.ev = e;
+		p.member = !e->leader;
+		p.tracking = i == 0;
+		if (p.member && lead->sample_read) {
+			p.use_freq = false;
+			p.freq_or_period = 0;
+		} else if (e->period) {
+			p.use_freq = false;
+			p.freq_or_period = e->period;
+		} else if (e->freq) {
+			p.use_freq = true;
+			p.freq_or_period = e->freq;
+		} else if (e->cls == EVC_TRACEPOINT && !o->use_period) {
+			p.use_freq = false;
+			p.freq_or_period = 1;
+		}
+		perf_attr_init(&attrs[i], &p);
+	}
+}
+
+/* The events as the data file describes them (SECTION_EVENTS). */
+static void add_events(struct cprof_data *d, const struct ev_list *evl, const struct perf_event_attr *attrs)
+{
+	for (size_t i = 0; i < evl->v.n; i++) {
+		const struct ev_spec *e = &evl->v.v[i];
+		const struct perf_event_attr *a = &attrs[i];
+		struct cprof_event ce = { .name = cprof_intern(d, e->name), .unit = cprof_intern(d, perf_event_unit(e)),
+					  .type = a->type, .config = a->config, .period = a->sample_period,
+					  .flags = a->sample_period == 0 ? EVF_READ : a->freq ? EVF_FREQ : 0 };
+		vec_push(&d->events, ce);
+	}
+	/* Groups, as -e would write them: which counts come from one interval. */
+	struct sbuf groups = SBUF_INIT;
+	for (size_t i = 0; i < evl->v.n; i++) {
+		const struct ev_spec *e = &evl->v.v[i];
+		bool alone = e->leader && (i + 1 == evl->v.n || evl->v.v[i + 1].leader);
+		if (alone)
+			continue;
+		sbuf_addf(&groups, "%s%s%s", e->leader ? (groups.len ? ",{" : "{") : ",", e->name,
+			  i + 1 == evl->v.n || evl->v.v[i + 1].leader ? "}" : "");
+	}
+	if (groups.len)
+		cprof_meta_set(d, "event_groups", groups.buf);
+	sbuf_release(&groups);
+}
+
 int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
 	       struct cprof_err *err)
 {
@@ -442,6 +594,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	int *cpus = NULL, r = 0, status = 0;
 	bool have_status = false;
 	struct rusage child_ru;
+	struct ev_list default_evl = { 0 };
+	struct perf_event_attr *attrs = NULL;
 	memset(&child_ru, 0, sizeof child_ru);
 	memset(res, 0, sizeof *res);
 	cprof_data_init(&d);
@@ -452,21 +606,18 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	if (r < 0)
 		goto out;
 
-	/* The event: the one asked for, else cycles where a PMU exists. */
-	const struct event_desc *evd;
-	bool default_event = o->event == NULL;
-	if (o->event) {
-		evd = event_find(o->event);
-		if (!evd) {
-			r = err_set(err, EINVAL, "unknown event '%s'; known: cycles, instructions, cache-misses, "
-						 "branch-misses, cpu-clock, task-clock, page-faults, context-switches", o->event);
+	/* The events: those asked for, else cycles where a PMU exists, else
+	 * (as perf does: no message, the summary names it) cpu-clock. */
+	const struct ev_list *evl = o->events;
+	bool default_event = !evl || evl->v.n == 0;
+	if (default_event) {
+		if ((r = ev_list_parse(&default_evl, pmu_available() ? "cycles" : "cpu-clock", NULL, err)) < 0)
 			goto out;
-		}
-	} else if (pmu_available()) {
-		evd = event_find("cycles");
-	} else {
-		/* As perf does: no message, the summary names the event. */
-		evd = event_find("cpu-clock");
+		evl = &default_evl;
+	}
+	if (evl->v.n > UINT16_MAX) {
+		r = err_set(err, EINVAL, "%zu events is more than one recording holds (%u)", evl->v.n, UINT16_MAX);
+		goto out;
 	}
 
 	int ncpus = online_cpus(&cpus, err);
@@ -474,16 +625,35 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		r = ncpus;
 		goto out;
 	}
+	if (o->ncpus) {
+		/* -C: those of the online CPUs asked for, in the order given. */
+		int *sel = xmalloc(o->ncpus * sizeof *sel), nsel = 0;
+		for (size_t i = 0; i < o->ncpus; i++) {
+			bool online = false;
+			for (int j = 0; j < ncpus; j++)
+				online |= cpus[j] == o->cpus[i];
+			if (!online) {
+				free(sel);
+				r = err_set(err, EINVAL, "CPU %d is not online (see /sys/devices/system/cpu/online)", o->cpus[i]);
+				goto out;
+			}
+			sel[nsel++] = o->cpus[i];
+		}
+		free(cpus);
+		cpus = sel;
+		ncpus = nsel;
+	}
 	r = install_signals(err);
 	if (r < 0)
 		goto out;
 
-	if (o->attach_pid) {
-		size_t np = o->nattach ? o->nattach : 1;
-		for (size_t i = 0; i < np && r >= 0; i++)
-			r = attach_targets(o->nattach ? o->attach_pids[i] : o->attach_pid, &tids, &st, err);
-		if (r < 0)
+	if (o->attach_pid || o->system_wide) {
+		if (o->system_wide) {
+			system_targets(&st);
+			vec_push(&tids, -1);
+		} else if ((r = attach_all(o, &tids, &st, err)) < 0) {
 			goto out;
+		}
 		/* -p PID -- CMD: CMD only says how long (perf's idiom with sleep);
 		 * it runs unprofiled, and the recording ends when it does. */
 		if (o->argv && o->argv[0]) {
@@ -512,31 +682,54 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	/* What is recorded, while it is there to ask: an attached process's
 	 * own command line (its threads may be gone by the end) and the main
 	 * executable, which diff matches across renames (match.h). */
-	if (o->attach_pid) {
+	if (o->system_wide) {
+		sbuf_adds(&attach_command, "-a");
+		if (o->ncpus)
+			sbuf_adds(&attach_command, " -C ");
+		for (size_t i = 0; i < o->ncpus; i++)
+			sbuf_addf(&attach_command, "%s%d", i ? "," : "", o->cpus[i]);
+		if (o->argv && o->argv[0]) {
+			sbuf_adds(&attach_command, " -- ");
+			join_argv(o->argv, &attach_command);
+		}
+	} else if (o->attach_pid) {
 		size_t np = o->nattach ? o->nattach : 1;
 		for (size_t i = 0; i < np; i++) {
 			pid_t pid = o->nattach ? o->attach_pids[i] : o->attach_pid;
+			if (o->attach_threads)
+				pid = thread_tgid(pid);
 			if (np > 1)
-				sbuf_addf(&attach_command, "%spid %d: ", i ? "; " : "", (int)pid);
-			if (proc_command(pid, &attach_command) < 0)
-				sbuf_addf(&attach_command, "-p %d", (int)pid);
+				sbuf_addf(&attach_command, "%s%s %d: ", i ? "; " : "", o->attach_threads ? "tid" : "pid",
+					  (int)(o->nattach ? o->attach_pids[i] : o->attach_pid));
+			if (!pid || proc_command(pid, &attach_command) < 0)
+				sbuf_addf(&attach_command, "-%c %d", o->attach_threads ? 't' : 'p',
+					  (int)(o->nattach ? o->attach_pids[i] : o->attach_pid));
 		}
-		proc_exe(o->attach_pid, &exe_path);
+		proc_exe(o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid, &exe_path);
 	} else {
 		exe_lookup(o->argv[0], &exe_path);
 	}
 
-	struct perf_open_opts po = { .ev = evd, .use_freq = !o->use_period,
+	/* Leader sampling anywhere: every event reads its group with each
+	 * sample, so all samples have one layout (a lone event reads itself). */
+	bool any_read = false;
+	for (size_t i = 0; i < evl->v.n; i++)
+		any_read |= evl->v.v[i].sample_read;
+	bool enable_now = o->attach_pid || o->system_wide;
+	struct perf_open_opts po = { .use_freq = !o->use_period,
 				     .freq_or_period = o->use_period ? o->period : o->freq,
 				     .call_graph = o->call_graph, .stack_size = o->stack_size,
 				     .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
-				     .inherit = !o->no_inherit,
-				     .enable_on_exec = o->attach_pid == 0 && !o->delay_ms, .exclude_kernel = false,
-				     .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0 };
-	struct perf_event_attr attr;
-	perf_attr_init(&attr, &po);
-	st.sample_type = attr.sample_type;
-	st.regs_mask = attr.sample_regs_user;
+				     /* per-CPU events count every task there: nothing to inherit */
+				     .inherit = !o->no_inherit && !o->system_wide,
+				     .enable_on_exec = !enable_now && !o->delay_ms, .exclude_kernel = false,
+				     .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0,
+				     .sample_read = any_read };
+	attrs = xcalloc(evl->v.n, sizeof *attrs);
+	attrs_init(attrs, evl, &po, o);
+	st.sample_type = attrs[0].sample_type;
+	st.read_format = attrs[0].read_format;
+	st.regs_mask = attrs[0].sample_regs_user;
 	/* The limits a stack can meet, to say later which one cut it. */
 	unsigned sysctl_max_stack = perf_max_stack_sysctl();
 	st.chain_max = po.max_stack ? po.max_stack : sysctl_max_stack;
@@ -553,23 +746,32 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			unwinder_add_map(st.unwinder, st.mmaps.v[i].pid, st.mmaps.v[i].path, st.mmaps.v[i].start,
 					 st.mmaps.v[i].len, st.mmaps.v[i].pgoff);
 	}
-	r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
-	if (r < 0 && default_event && evd->hardware && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
-		events_close(&ev);
-		evd = event_find("cpu-clock");
-		po.ev = evd;
-		perf_attr_init(&attr, &po);
-		r = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, err);
+	r = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, err);
+	if (r < 0 && default_event && pmu_available() && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
+		/* cycles named by default, and the PMU will not count it (a
+		 * virtual machine's, say): cpu-clock, as perf falls back. */
+		events_close(&ev, &st);
+		ev_list_release(&default_evl);
+		if ((r = ev_list_parse(&default_evl, "cpu-clock", NULL, err)) < 0)
+			goto out;
+		attrs_init(attrs, evl, &po, o);
+		r = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, err);
 	}
 	if (r < 0 && (-r == EACCES || -r == EPERM)) {
 		/* perf_event_paranoid >= 2 allows user-space-only sampling. */
-		events_close(&ev);
+		events_close(&ev, &st);
 		po.exclude_kernel = true;
-		perf_attr_init(&attr, &po);
+		attrs_init(attrs, evl, &po, o);
 		struct cprof_err e2;
-		int r2 = events_open(&ev, &attr, tids.v, tids.n, cpus, ncpus, o->mmap_pages, evd->name, &e2);
+		int r2 = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, &e2);
 		if (r2 == 0)
 			r = 0; /* the summary and the report's header say so */
+	}
+	if (r < 0 && -r == EINVAL && any_read && po.inherit) {
+		/* Kernels before 6.12 refuse PERF_SAMPLE_READ on inherited
+		 * events: say what works instead of "invalid argument". */
+		r = err_set(err, EINVAL, "this kernel cannot read a group with each sample of inherited events "
+					 "(':S' needs Linux 6.12 or later); add --no-inherit to record the first thread only");
 	}
 	if (r < 0)
 		goto out;
@@ -588,7 +790,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	uint64_t attach_cpu0 = o->attach_pid ? attached_cpu_ns(o) : 0;
 	/* -D: events stay off until the delay has passed. */
 	uint64_t enable_at = o->delay_ms ? t_start + (uint64_t)o->delay_ms * 1000000ULL : 0;
-	if (o->attach_pid && !enable_at && (r = events_enable(&ev, err)) < 0)
+	if (enable_now && !enable_at && (r = events_enable(&ev, err)) < 0)
 		goto out;
 	if (wl.pid > 0) {
 		r = workload_start(&wl, o->argv[0], err);
@@ -666,7 +868,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			handled_stops = stop_requests;
 			/* Attached: Ctrl-C ends the recording. Launched: the workload
 			 * got the signal too; wait for it, unless asked twice. */
-			if (o->attach_pid || stop_requests >= 2) {
+			if (o->attach_pid || (o->system_wide && wl.pid <= 0) || stop_requests >= 2) {
 				stopped_early = true;
 				done = true;
 			}
@@ -711,13 +913,13 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	}
 	if (have_status && !o->attach_pid)
 		workload_cpu = rusage_ns(&child_ru);
-	events_close(&ev);
+	events_close(&ev, NULL);
 	if (r < 0)
 		goto out;
 
 	/* Describe the recording, then symbolize it. */
 	struct sbuf cmd = SBUF_INIT;
-	if (o->attach_pid)
+	if (o->attach_pid || o->system_wide)
 		sbuf_addf(&cmd, "%s", attach_command.buf);
 	else
 		join_argv(o->argv, &cmd);
@@ -778,10 +980,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	cprof_meta_set(&d, "kernel_samples", po.exclude_kernel ? "excluded" : "included");
 	if (have_status)
 		cprof_meta_setf(&d, "exit_status", "%d", status_to_exit(status));
-	struct cprof_event e = { .name = cprof_intern(&d, evd->name), .unit = cprof_intern(&d, evd->unit),
-				 .type = evd->type, .config = evd->config,
-				 .period = o->use_period ? o->period : o->freq, .flags = o->use_period ? 0 : EVF_FREQ };
-	vec_push(&d.events, e);
+	add_events(&d, evl, attrs);
 
 	struct resolve_stats rs;
 	uint64_t t_fin0 = now_ns();
@@ -818,7 +1017,10 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	/* Attached: the command of -p PID -- CMD if it ended by itself, else 0. */
 	if (o->attach_pid && (!have_status || stopped_early))
 		res->exit_status = 0;
-	res->event = evd->name;
+	for (size_t i = 0, n = 0; i < evl->v.n; i++)
+		n += (size_t)snprintf(res->event_buf + n, n < sizeof res->event_buf ? sizeof res->event_buf - n : 0,
+				      "%s%s", i ? ", " : "", evl->v.v[i].name);
+	res->event = res->event_buf;
 	res->kernel_excluded = po.exclude_kernel;
 out:
 	if (wl.pid > 0 || wl.go_fd >= 0)
@@ -829,13 +1031,15 @@ out:
 	}
 	child_pid = 0;
 	outfile_abort(&data_out);
-	events_close(&ev);
+	events_close(&ev, NULL);
 	restore_signals();
 	unwinder_free(st.unwinder);
 	memrec_cleanup(&mem);
 	gpu_session_release(&gs);
 	raw_store_release(&st);
 	cprof_data_release(&d);
+	ev_list_release(&default_evl);
+	free(attrs);
 	vec_release(&tids);
 	sbuf_release(&lost_cpus);
 	free(cpus);

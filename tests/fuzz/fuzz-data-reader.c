@@ -29,6 +29,14 @@ static void parse_and_view(const uint8_t *data, size_t size)
 	struct cprof_err err;
 	if (cprof_data_parse(&d, data, size, "fuzz", &err) == 0) {
 		fuzz_views(&d);
+		/* As report reads it: group members as samples, then the events
+		 * side by side (the round trip below wants the file's form). */
+		struct cprof_data x;
+		if (cprof_data_parse(&x, data, size, "fuzz", &err) == 0) {
+			cprof_data_expand_reads(&x);
+			events_views(&x);
+		}
+		cprof_data_release(&x);
 		/* What was read can be written again, and reads back. */
 		uint8_t *again;
 		size_t len;
@@ -111,6 +119,10 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 	cprof_meta_set(&d, "kernel_max_stack", "127");
 	struct cprof_event ev = { .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") };
 	vec_push(&d.events, ev);
+	/* A group member read with the samples (sections 11 and 12 below). */
+	struct cprof_event rd = { .name = cprof_intern(&d, "instructions:S"), .unit = cprof_intern(&d, "instructions"),
+				  .flags = EVF_READ };
+	vec_push(&d.events, rd);
 	vec_push(&d.threads, ((struct cprof_thread){ 1, 1, cprof_intern(&d, "t"), 0, 1 }));
 	uint32_t fr[4];
 	for (int i = 0; i < 4; i++) {
@@ -154,6 +166,9 @@ static void make_seed(uint8_t **buf, size_t *len, size_t nsamples)
 		s.stack = cprof_add_stack(&d, fr + (i % 3), 4 - (uint32_t)(i % 3), cut[i % 5]);
 		vec_push(&d.samples, s);
 		vec_push(&d.sample_counts, 1 + (uint32_t)(i % 3)); /* merged samples (section 10) */
+		vec_push(&d.sample_cpus, (uint32_t)(i % 2));
+		if (i % 2)
+			vec_push(&d.sample_values, ((struct cprof_sample_value){ (uint32_t)i, 1, 1000 + i }));
 	}
 	struct cprof_map m = { .start = 1, .len = 2, .path = cprof_intern(&d, "/x") };
 	vec_push(&d.maps, m);

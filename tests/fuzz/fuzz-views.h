@@ -15,10 +15,12 @@
 #include "cprof/annotate.h"
 #include "cprof/calltree.h"
 #include "cprof/diff.h"
+#include "cprof/evcols.h"
 #include "cprof/export.h"
 #include "cprof/flamegraph.h"
 #include "cprof/folded.h"
 #include "cprof/gpu-report.h"
+#include "cprof/group.h"
 #include "cprof/memreport.h"
 #include "cprof/profile.h"
 #include "cprof/report.h"
@@ -322,6 +324,37 @@ static void annotate_views(const struct cprof_data *d)
 }
 
 /* Every view of a loaded input. */
+/* Several events side by side, and samples per CPU. */
+static inline void events_views(const struct cprof_data *d)
+{
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	for (size_t e = 0; e < d->events.n && e < 4; e++) {
+		f.event = (int)e;
+		if (profile_build(&p, d, &f, &err) < 0)
+			continue;
+		FILE *out = devnull();
+		struct report_opts o = { .sort = SORT_SELF, .input = "fuzz" };
+		struct evcols c;
+		uint32_t *rows = xmalloc((p.funcs.n ? p.funcs.n : 1) * sizeof *rows);
+		for (size_t i = 0; i < p.funcs.n; i++)
+			rows[i] = (uint32_t)i;
+		if (evcols_build(&c, &p, &f, rows, p.funcs.n, &err) == 0) {
+			report_events_text(out, &c, &p, &o);
+			evcols_release(&c);
+		}
+		free(rows);
+		enum group_key keys[] = { GK_CPU, GK_COMM, GK_SYM };
+		struct grouping g;
+		group_build(&g, &p, keys, 3, false);
+		report_grouped(out, &g, &p, FORMAT_TEXT, &o);
+		JSON_VIEW("report_grouped -s cpu,comm,sym", (report_grouped(jf, &g, &p, FORMAT_JSON, &o), 0));
+		group_release(&g);
+		profile_release(&p);
+	}
+}
+
 static void fuzz_views(const struct cprof_data *d)
 {
 	cpu_views(d);

@@ -8,7 +8,8 @@
 # instructions" (event 0xc0 on Intel and AMD) agree with the generic name;
 # IPC is printed; more groups than counters are multiplexed and scaled,
 # with the running share printed and the scaled totals still close to the
-# unmultiplexed count.
+# unmultiplexed count; record -e '{cycles,instructions}:S' reads the
+# instructions with each cycles sample and reports IPC per function.
 # Environment: CPROF (the binary), WORKLOADS (the built workloads).
 set -u
 : "${CPROF:?CPROF must point at the cprof binary}"
@@ -66,6 +67,22 @@ check "multiplexed counts are marked scaled" grep -q ',scaled,' mux.csv
 check "the running share is printed" grep -qE '\([0-9.]+%\)$' mux.txt
 scaled=$(awk -F, '$1 == "instructions" && $3 == "scaled" { print $6; exit }' mux.csv)
 check "a scaled count is within 10 % of the real one ($scaled vs $ins3)" near "${scaled:-0}" "$ins3" 0.10
+
+# Leader sampling: cycles sampled, instructions read with each sample.
+# The instructions read add up to what cprof stat counts for the same
+# deterministic loop (the last sample's tail is lost: 10 %), and the
+# report prints IPC per function and for the whole profile.
+"$CPROF" record -q -e '{cycles,instructions}:S' -o grp.data -- "$W" 0 100 0 0
+gins=$("$CPROF" report -i grp.data --event instructions --format json --no-findings |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["total_weight"])')
+check "{cycles,instructions}:S: the instructions read add up ($gins vs $ins)" near "${gins:-0}" "$ins" 0.10
+"$CPROF" report -i grp.data --no-findings >grp.txt
+sed -n '/^Per event/,$p' grp.txt | head -6
+check "IPC per function is printed" grep -qE '^ +[0-9.]+% +[0-9.]+% +[0-9]+\.[0-9]{2} +' grp.txt
+check "IPC of the whole profile is printed" grep -qE '^IPC of the whole profile: [0-9]+\.[0-9]{2}$' grp.txt
+# Two hardware events sampled independently, each with its own period.
+"$CPROF" record -q -e cycles/period=1000003/,instructions/period=1000003/ -o two.data -- "$W" 0 100 0 0
+check "cycles and instructions sampled in one recording" sh -c "'$CPROF' report -i two.data --header-only | grep -q '^# event 1: instructions/period=1000003/'"
 
 "$CPROF" list >list.txt
 check "cprof list shows cycles as supported" grep -qE '^  cycles' list.txt

@@ -580,6 +580,88 @@ TEST(inflate_limit)
 	cprof_data_release(&d);
 }
 
+/* A leader-sampled group: cycles sampled, instructions read with it. */
+static void add_group(struct cprof_data *d)
+{
+	d->events.v[0].name = cprof_intern(d, "cycles:S");
+	struct cprof_event ins = { .name = cprof_intern(d, "instructions:S"), .unit = cprof_intern(d, "instructions"),
+				   .type = 0, .config = 1, .period = 0, .flags = EVF_READ };
+	vec_push(&d->events, ins);
+	for (uint32_t i = 0; i < d->samples.n; i++) {
+		vec_push(&d->sample_values, ((struct cprof_sample_value){ i, 1, 2000 + i }));
+		vec_push(&d->sample_cpus, i % 2);
+	}
+}
+
+TEST(sample_cpus_and_values)
+{
+	struct cprof_data d, e;
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	build_sample_data(&d, 6);
+	add_group(&d);
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.sample_cpus.n, 6);
+	ASSERT_EQ(e.sample_cpus.v[3], 1);
+	ASSERT_EQ(e.sample_values.n, 6);
+	ASSERT_EQ(e.sample_values.v[5].sample, 5);
+	ASSERT_EQ(e.sample_values.v[5].event, 1);
+	ASSERT_EQ(e.sample_values.v[5].value, 2005);
+	ASSERT_EQ(e.events.v[1].flags, EVF_READ);
+	/* Read as samples of their own: at the leader's stack, CPU and time. */
+	cprof_data_expand_reads(&e);
+	ASSERT_EQ(e.samples.n, 12);
+	ASSERT_EQ(e.sample_values.n, 0);
+	ASSERT_EQ(e.sample_cpus.n, 12);
+	for (size_t i = 0; i < 6; i++) {
+		const struct cprof_sample *x = &e.samples.v[6 + i], *lead = &e.samples.v[i];
+		ASSERT_EQ(x->event, 1);
+		ASSERT_EQ(x->period, 2000 + i);
+		ASSERT_EQ(x->stack, lead->stack);
+		ASSERT_EQ(x->time, lead->time);
+		ASSERT_EQ(e.sample_cpus.v[6 + i], i % 2);
+	}
+	cprof_data_release(&e);
+	cprof_data_release(&d);
+}
+
+/* The reader checks what the new sections mean, not only their sizes. */
+TEST(rejects_bad_cpus_and_values)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 4);
+	add_group(&d);
+	serialize_expect(&d, NULL);
+	d.sample_cpus.v[2] = SAMPLE_CPU_MAX + 1;
+	serialize_expect(&d, "sample 2 was taken on CPU 65536");
+	d.sample_cpus.v[2] = 0;
+	d.sample_cpus.n = 3;
+	serialize_expect(&d, "sample CPUs do not match the 4 samples");
+	d.sample_cpus.n = 4;
+	d.sample_values.v[1].sample = 9;
+	serialize_expect(&d, "sample value 1 refers to missing sample 9");
+	d.sample_values.v[1].sample = 3;
+	serialize_expect(&d, "not in sample order (value 2)");
+	d.sample_values.v[1].sample = 1;
+	d.sample_values.v[2].event = 7;
+	serialize_expect(&d, "sample value 2 refers to missing event 7");
+	/* a count of the sampled event itself, or of an event that is not read */
+	d.sample_values.v[2].event = 0;
+	serialize_expect(&d, "count of event 'cycles:S', which is not read");
+	d.sample_values.v[2].event = 1;
+	d.sample_values.v[0].value = d.sample_values.v[3].value = 1ULL << 63;
+	serialize_expect(&d, "the counts of event 'instructions:S' add up to more than 2^64-1 (value 3)");
+	d.sample_values.v[0].value = 1;
+	/* a read event is never sampled */
+	d.samples.v[1].event = 1;
+	serialize_expect(&d, "sample 1 is of event 'instructions:S', which is only read");
+	cprof_data_release(&d);
+}
+
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
 	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times),
-	  T(rejects_impossible_memory), T(inflate_limit))
+	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
+	  T(rejects_bad_cpus_and_values))

@@ -273,10 +273,75 @@ TEST(known_names)
 	ASSERT(ev_generic_unit("nope") == NULL);
 }
 
+/* perf's NAME/terms/ for a named event: its own sampling rate. */
+TEST(named_event_rates)
+{
+	struct ev_list l = parse_ok("cpu-clock/freq=999/,page-faults/period=1/:u,L1-dcache-load-misses/period=5000/");
+	ASSERT_EQ(l.v.n, 3);
+	ASSERT_EQ(l.v.v[0].type, PERF_TYPE_SOFTWARE);
+	ASSERT_EQ(l.v.v[0].config, PERF_COUNT_SW_CPU_CLOCK);
+	ASSERT_EQ(l.v.v[0].freq, 999);
+	ASSERT_EQ(l.v.v[0].period, 0);
+	ASSERT_STREQ(l.v.v[0].unit, "ns");
+	ASSERT_EQ(l.v.v[1].config, PERF_COUNT_SW_PAGE_FAULTS);
+	ASSERT_EQ(l.v.v[1].period, 1);
+	ASSERT(l.v.v[1].exclude_kernel && !l.v.v[1].exclude_user);
+	ASSERT_EQ(l.v.v[2].type, PERF_TYPE_HW_CACHE);
+	ASSERT_EQ(l.v.v[2].period, 5000);
+	ASSERT_EQ(l.ngroups, 3);
+	/* --group: one group, the first event leads */
+	ev_list_one_group(&l);
+	ASSERT_EQ(l.ngroups, 1);
+	ASSERT(l.v.v[0].leader && !l.v.v[1].leader && l.v.v[2].group == 0);
+	ev_list_release(&l);
+	l = parse_ok("{cycles/period=100000/,instructions}:S");
+	ASSERT(l.v.v[0].sample_read && l.v.v[1].sample_read);
+	ASSERT_EQ(l.v.v[0].period, 100000);
+	ev_list_release(&l);
+	parse_bad("cpu-clock/umask=1/", EINVAL, "unknown term 'umask'");
+	parse_bad("cpu-clock/freq=0/", EINVAL, "positive");
+	parse_bad("cpu-clock/period/", EINVAL, "positive");
+	parse_bad("cpu-clock//", EINVAL, "no terms");
+	parse_bad("cpu-clock/period=1", EINVAL, "missing closing '/'");
+}
+
+/* A sample's READ field: a group read inside a larger record. */
+TEST(read_decode_in_a_record)
+{
+	uint64_t rec[] = { 2, 900, 800, 111, 7, 222, 8, 0xdead, 0xbeef };
+	struct {
+		struct ev_group_read g;
+		struct ev_reading r[4];
+	} rd;
+	struct cprof_err err;
+	size_t used;
+	ASSERT_OK(ev_read_decode(rec, sizeof rec, EV_READ_FORMAT, 4, &rd.g, &used, &err));
+	ASSERT_EQ(used, 7 * 8); /* what follows is the next field's */
+	ASSERT_EQ(rd.g.nr, 2);
+	ASSERT_EQ(rd.g.enabled, 900);
+	ASSERT_EQ(rd.g.running, 800);
+	ASSERT_EQ(rd.g.r[1].value, 222);
+	ASSERT_EQ(rd.g.r[1].id, 8);
+	/* without ids and times: values only */
+	ASSERT_OK(ev_read_decode(rec, sizeof rec, PERF_FORMAT_GROUP, 4, &rd.g, &used, &err));
+	ASSERT_EQ(used, 3 * 8);
+	ASSERT_EQ(rd.g.r[1].value, 800);
+	ASSERT_EQ(rd.g.r[0].id, 0);
+	/* too short for the count, a count above the room, no group format */
+	ASSERT_EQ(ev_read_decode(rec, 6 * 8, EV_READ_FORMAT, 4, &rd.g, &used, &err), -EINVAL);
+	ASSERT(strstr(err.msg, "expected 56"));
+	ASSERT_EQ(ev_read_decode(rec, sizeof rec, EV_READ_FORMAT, 1, &rd.g, &used, &err), -EINVAL);
+	ASSERT_EQ(ev_read_decode(rec, sizeof rec, PERF_FORMAT_ID, 4, &rd.g, &used, &err), -EINVAL);
+	ASSERT_EQ(ev_read_decode(rec, 4, EV_READ_FORMAT, 4, &rd.g, &used, &err), -EINVAL);
+	uint64_t huge[] = { UINT64_MAX / 8, 0, 0 };
+	ASSERT_EQ(ev_read_decode(huge, sizeof huge, EV_READ_FORMAT, SIZE_MAX / 64, &rd.g, &used, &err), -EINVAL);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = { T(generic), T(cache_and_raw), T(groups), T(pmu_terms),
-						  T(tracepoints), T(errors), T(attr), T(known_names) };
+						  T(tracepoints), T(errors), T(attr), T(known_names),
+						  T(named_event_rates), T(read_decode_in_a_record) };
 	setup();
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "cprof/calltree.h"
+#include "cprof/evcols.h"
 #include "cprof/folded.h"
 #include "cprof/report.h"
 #include "harness.h"
@@ -302,6 +303,76 @@ TEST(many_threads)
 	cprof_data_release(&d);
 }
 
+/* Leader sampling, synthetic: cycles sampled with instructions read in
+ * each sample, and page-faults sampled on their own. IPC per function is
+ * the ratio of the instructions and cycles that landed in it. */
+TEST(events_side_by_side_and_ipc)
+{
+	struct cprof_data d;
+	cprof_data_init(&d);
+	static const char *const names[] = { "cycles:S", "instructions:S", "page-faults" };
+	for (int i = 0; i < 3; i++)
+		vec_push(&d.events, ((struct cprof_event){ .name = cprof_intern(&d, names[i]),
+							     .unit = cprof_intern(&d, "events"),
+							     .flags = i == 1 ? EVF_READ : 0, .period = i == 1 ? 0 : 1 }));
+	uint32_t dso = cprof_intern(&d, "/bin/app");
+	struct cprof_frame fa = { .func = cprof_intern(&d, "alu_bound"), .dso = dso, .addr = 0x10 };
+	struct cprof_frame fm = { .func = cprof_intern(&d, "mem_bound"), .dso = dso, .addr = 0x20 };
+	uint32_t a = cprof_add_frame(&d, &fa), m = cprof_add_frame(&d, &fm);
+	uint32_t sa = cprof_add_stack(&d, &a, 1, 0), sm = cprof_add_stack(&d, &m, 1, 0);
+	for (uint32_t i = 0; i < 20; i++) {
+		bool alu = i % 2 == 0;
+		vec_push(&d.samples, ((struct cprof_sample){ .time = i, .period = 1000, .pid = 1, .tid = 1,
+							      .stack = alu ? sa : sm, .event = 0 }));
+		vec_push(&d.sample_values, ((struct cprof_sample_value){ (uint32_t)d.samples.n - 1, 1, alu ? 3000 : 400 }));
+	}
+	/* the faults: all in mem_bound */
+	for (uint32_t i = 0; i < 5; i++)
+		vec_push(&d.samples, ((struct cprof_sample){ .time = 100 + i, .period = 1, .pid = 1, .tid = 1,
+							      .stack = sm, .event = 2 }));
+	cprof_data_expand_reads(&d);
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	struct cprof_err err;
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	uint32_t rows[2];
+	size_t ia = SIZE_MAX, im = SIZE_MAX;
+	for (uint32_t i = 0; i < p.funcs.n; i++) {
+		const char *n = cprof_str(&d, p.funcs.v[i].name);
+		if (strcmp(n, "alu_bound") == 0)
+			rows[ia = 0] = i;
+		if (strcmp(n, "mem_bound") == 0)
+			rows[im = 1] = i;
+	}
+	ASSERT(ia == 0 && im == 1);
+	struct evcols c;
+	ASSERT_OK(evcols_build(&c, &p, &f, rows, 2, &err));
+	ASSERT_EQ(c.cycles, 0);
+	ASSERT_EQ(c.instructions, 1);
+	ASSERT_EQ(c.total[0], 20000);
+	ASSERT_EQ(c.total[1], 34000);
+	ASSERT_EQ(c.total[2], 5);
+	ASSERT_NEAR(evcols_ipc(&c, 0), 3.0, 1e-12);
+	ASSERT_NEAR(evcols_ipc(&c, 1), 0.4, 1e-12);
+	ASSERT_NEAR(evcols_ipc(&c, SIZE_MAX), 1.7, 1e-12);
+	ASSERT_EQ(c.self[0 * 3 + 2], 0);
+	ASSERT_EQ(c.self[1 * 3 + 2], 5);
+	/* filters apply to every column: another thread has nothing */
+	evcols_release(&c);
+	f.tid = 2;
+	ASSERT_OK(evcols_build(&c, &p, &f, rows, 2, &err));
+	ASSERT_EQ(c.total[1], 0);
+	ASSERT(evcols_ipc(&c, 0) < 0);
+	evcols_release(&c);
+	/* by base name: instructions for instructions:S; ambiguity is -1 */
+	ASSERT_EQ(profile_find_event(&d, "instructions"), 1);
+	ASSERT_EQ(profile_find_event(&d, "page-faults"), 2);
+	ASSERT_EQ(profile_find_event(&d, "cycles:S"), 0);
+	ASSERT_EQ(profile_find_event(&d, "cycle"), -1);
+	profile_release(&p);
+	cprof_data_release(&d);
+}
+
 RUN_TESTS(T(many_threads), T(self_and_total), T(strict_rejects_with_line_number), T(folded_round_trip), T(calltree_merges),
 	  T(folded_counts_are_decimal), T(folded_total_overflow), T(folded_garbage_is_an_error), T(folded_no_frames),
-	  T(folded_line_endings), T(require_samples))
+	  T(folded_line_endings), T(require_samples), T(events_side_by_side_and_ipc))

@@ -3,6 +3,7 @@
  * the raw store. */
 #include <linux/perf_event.h>
 
+#include "cprof/event.h"
 #include "cprof/record.h"
 #include "harness.h"
 
@@ -452,6 +453,161 @@ TEST(lost_places)
 	raw_store_release(&s);
 }
 
+/* A leader sample with IDENTIFIER|IP|TID|TIME|CPU|PERIOD|READ (group read
+ * format: nr, enabled, running, {value, id}[nr]), no stack. */
+static size_t make_read_sample(uint8_t *buf, uint64_t ident, uint32_t tid, uint64_t time, uint32_t cpu,
+			       uint64_t period, size_t nr, const uint64_t *values, const uint64_t *ids)
+{
+	uint64_t w[64];
+	size_t n = 0;
+	w[n++] = ident;
+	w[n++] = 0x401000;
+	w[n++] = 10 | ((uint64_t)tid << 32);
+	w[n++] = time;
+	w[n++] = cpu; /* u32 cpu, u32 reserved */
+	w[n++] = period;
+	w[n++] = nr;
+	w[n++] = 5000; /* enabled */
+	w[n++] = 5000; /* running */
+	for (size_t i = 0; i < nr; i++) {
+		w[n++] = values[i];
+		w[n++] = ids[i];
+	}
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER, (uint16_t)(8 + n * 8) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, n * 8);
+	return 8 + n * 8;
+}
+
+static struct raw_store group_store(void)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CPU | PERF_SAMPLE_READ, .read_format = EV_READ_FORMAT };
+	/* ids 500 (cycles, the leader) and 501 (instructions) on CPU 0, 510
+	 * and 511 for the same events on CPU 1; 600 a lone event. */
+	u64map_put(&s.id_event, 500, 1);
+	u64map_put(&s.id_event, 501, 2);
+	u64map_put(&s.id_event, 510, 1);
+	u64map_put(&s.id_event, 511, 2);
+	u64map_put(&s.id_event, 600, 3);
+	return s;
+}
+
+/* Leader sampling: each sample carries the group's running totals; the
+ * store keeps each member's difference from the same thread's previous
+ * read, never the leader's (its period says it), and the CPU. */
+TEST(group_reads_become_differences)
+{
+	struct raw_store s = group_store();
+	uint8_t rec[512];
+	const uint64_t ids0[] = { 500, 501 }, ids1[] = { 510, 511 };
+	raw_store_add(&s, rec, make_read_sample(rec, 500, 11, 100, 0, 1000, 2, (uint64_t[]){ 1000, 3000 }, ids0));
+	raw_store_add(&s, rec, make_read_sample(rec, 500, 11, 200, 0, 1500, 2, (uint64_t[]){ 2500, 6500 }, ids0));
+	/* another thread: its own totals, from zero */
+	raw_store_add(&s, rec, make_read_sample(rec, 500, 12, 300, 0, 700, 2, (uint64_t[]){ 700, 1400 }, ids0));
+	/* the same thread on the other CPU: the other event's totals */
+	raw_store_add(&s, rec, make_read_sample(rec, 510, 11, 400, 1, 900, 2, (uint64_t[]){ 900, 100 }, ids1));
+	raw_store_add(&s, rec, make_read_sample(rec, 500, 11, 500, 0, 500, 2, (uint64_t[]){ 3000, 7000 }, ids0));
+	ASSERT_EQ(s.malformed, 0);
+	ASSERT_EQ(s.bad_reads, 0);
+	ASSERT_EQ(s.samples.n, 5);
+	static const uint64_t want[] = { 3000, 3500, 1400, 100, 500 };
+	static const uint32_t cpu[] = { 0, 0, 0, 1, 0 };
+	for (size_t i = 0; i < 5; i++) {
+		const struct raw_sample *x = &s.samples.v[i];
+		ASSERT_EQ(x->event, 0);
+		ASSERT_EQ(x->cpu, cpu[i]);
+		ASSERT_EQ(x->nvals, 1);
+		ASSERT_EQ(s.vals.v[x->val_off].event, 1);
+		ASSERT_EQ(s.vals.v[x->val_off].value, want[i]);
+	}
+	/* A lone event reads only itself: nothing to keep. */
+	const uint64_t lone[] = { 600 };
+	raw_store_add(&s, rec, make_read_sample(rec, 600, 11, 600, 1, 42, 1, (uint64_t[]){ 42 }, lone));
+	ASSERT_EQ(s.samples.n, 6);
+	ASSERT_EQ(s.samples.v[5].event, 2);
+	ASSERT_EQ(s.samples.v[5].nvals, 0);
+	raw_store_release(&s);
+}
+
+/* What does not fit is skipped and counted, never read past the record. */
+TEST(group_reads_checked)
+{
+	struct raw_store s = group_store();
+	uint8_t rec[512];
+	const uint64_t ids[] = { 500, 999 };
+	/* a member id that was never opened: the sample stays, that count goes */
+	raw_store_add(&s, rec, make_read_sample(rec, 500, 11, 100, 0, 10, 2, (uint64_t[]){ 10, 20 }, ids));
+	ASSERT_EQ(s.samples.n, 1);
+	ASSERT_EQ(s.samples.v[0].nvals, 0);
+	ASSERT_EQ(s.bad_reads, 1);
+	/* a sample of an unknown event */
+	raw_store_add(&s, rec, make_read_sample(rec, 777, 11, 200, 0, 10, 2, (uint64_t[]){ 10, 20 }, ids));
+	ASSERT_EQ(s.samples.n, 1);
+	ASSERT_EQ(s.malformed, 1);
+	/* a read that claims more counters than the record holds */
+	size_t len = make_read_sample(rec, 500, 11, 300, 0, 10, 2, (uint64_t[]){ 10, 20 }, (uint64_t[]){ 500, 501 });
+	uint64_t nr = 5;
+	memcpy(rec + 8 + 6 * 8, &nr, 8);
+	raw_store_add(&s, rec, len);
+	ASSERT_EQ(s.samples.n, 1);
+	ASSERT_EQ(s.malformed, 2);
+	/* more counters than a group may have */
+	nr = RAW_GROUP_MAX + 1;
+	memcpy(rec + 8 + 6 * 8, &nr, 8);
+	raw_store_add(&s, rec, len);
+	ASSERT_EQ(s.malformed, 3);
+	ASSERT_EQ(s.vals.n, 0);
+	raw_store_release(&s);
+}
+
+/* Merged samples sum their members' counts: nothing is lost to merging. */
+TEST(group_reads_survive_merging)
+{
+	struct raw_store s = group_store();
+	s.sample_budget = 16;
+	uint8_t rec[512];
+	const uint64_t ids[] = { 500, 501 };
+	uint64_t total = 0;
+	for (uint64_t i = 1; i <= 100; i++) {
+		total += 7 * i;
+		raw_store_add(&s, rec, make_read_sample(rec, 500, 11, 1000 + i, 0, 10, 2, (uint64_t[]){ 10 * i, total }, ids));
+	}
+	ASSERT(s.samples.n < 100);
+	uint64_t sum = 0, periods = 0;
+	for (size_t i = 0; i < s.samples.n; i++) {
+		ASSERT_EQ(s.samples.v[i].nvals, 1);
+		sum += s.vals.v[s.samples.v[i].val_off].value;
+		periods += s.samples.v[i].period;
+	}
+	ASSERT_EQ(sum, total);
+	ASSERT_EQ(periods, 1000);
+	raw_store_release(&s);
+}
+
+/* With PERF_SAMPLE_CPU the side-band trailer holds the CPU too: the time
+ * is one word further from the end. */
+TEST(trailer_with_cpu)
+{
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CPU };
+	uint8_t rec[256];
+	memset(rec, 0, sizeof rec);
+	struct perf_event_header h = { PERF_RECORD_COMM, 0, 0 };
+	memcpy(rec, &h, 8);
+	uint32_t pid = 5;
+	memcpy(rec + 8, &pid, 4);
+	memcpy(rec + 12, &pid, 4);
+	strcpy((char *)rec + 16, "w");
+	uint64_t t[4] = { pid | ((uint64_t)pid << 32), 4242, 1 /* cpu */, 77 };
+	memcpy(rec + 32, t, sizeof t);
+	((struct perf_event_header *)rec)->size = 64;
+	raw_store_add(&s, rec, 64);
+	ASSERT_EQ(s.comms.n, 1);
+	ASSERT_EQ(s.comms.v[0].time, 4242);
+	ASSERT_STREQ(s.comms.v[0].comm, "w");
+	raw_store_release(&s);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
-	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places))
+	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
+	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu))
