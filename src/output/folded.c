@@ -159,26 +159,51 @@ static const char *parse_count(const char *s, const char *end, uint64_t *ret)
 	return NULL;
 }
 
-/* The end of the line starting at p: '\n', "\r\n" or a lone '\r' (old Mac
- * files, and some Windows tools) all end a line. *next is where the next
- * line starts. */
-static const char *line_end(const char *p, const char *end, const char **next)
+/*
+ * The line starting at p ends at the next '\n' or '\r': "\r\n" and a lone
+ * '\r' (old Mac files, and some Windows tools) end a line too. *nl caches
+ * where the next '\n' is, so that a file of '\r' lines is not searched to
+ * its end for each line. *next is where the next line starts.
+ */
+static const char *line_end(const char *p, const char *end, const char **nl, const char **next)
 {
-	const char *q = p;
-	while (q < end && *q != '\n' && *q != '\r')
-		q++;
+	if (*nl < p) {
+		*nl = memchr(p, '\n', (size_t)(end - p));
+		if (!*nl)
+			*nl = end;
+	}
+	const char *q = memchr(p, '\r', (size_t)(*nl - p));
+	if (!q)
+		q = *nl;
 	*next = q;
 	if (q < end)
 		*next = q + 1 + (*q == '\r' && q + 1 < end && q[1] == '\n');
 	return q;
 }
 
-int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+/* A frame of a folded line: a slice of the input, never copied. */
+struct folded_tok {
+	const char *s;
+	size_t len;
+};
+
+/* Receives each well-formed line: its frames root first, its count (which
+ * may be 0) and its number. */
+typedef void (*folded_line_fn)(void *sink, const struct folded_tok *frames, size_t n, uint64_t count,
+			       size_t lineno);
+
+/*
+ * The one folded-stack scanner, shared by folded_parse (report, diff,
+ * export and every view of a struct cprof_data) and the flame graph's
+ * direct path: lines, counts, frames, malformed lines and their warnings,
+ * the total's overflow. Returns the number of malformed lines, or -errno.
+ */
+static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		       folded_line_fn line, void *sink, struct cprof_err *err)
 {
 	size_t lineno = 0, stacks = 0;
 	int bad = 0, r = 0;
-	VEC(uint32_t) frames = { 0 };
+	VEC(struct folded_tok) frames = { 0 };
 	/* Malformed lines before the first good one: warnings only once the
 	 * input has proved to be folded stacks, else one error. */
 	struct pending {
@@ -186,18 +211,11 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 		const char *why;
 	};
 	VEC(struct pending) pending = { 0 };
-	struct sbuf label = SBUF_INIT;
 	uint64_t total = 0;
-
-	cprof_data_init(d);
-	uint32_t dso = cprof_intern(d, "");
-	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
-	vec_push(&d->events, ev);
-	cprof_meta_set(d, "source", "folded");
-	cprof_meta_set(d, "input", name);
+	const char *nl = NULL;
 
 	for (const char *p = buf, *end = buf + len, *next; p < end; p = next) {
-		const char *eol = line_end(p, end, &next);
+		const char *eol = line_end(p, end, &nl, &next);
 		lineno++;
 		if (eol == p)
 			continue;
@@ -217,15 +235,8 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 			for (const char *f = p; f < stack_end;) {
 				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
 				const char *fe = semi ? semi : stack_end;
-				if (fe > f) {
-					uint32_t flags;
-					sbuf_reset(&label);
-					sbuf_add(&label, f, (size_t)(fe - f));
-					struct cprof_frame fr = { .dso = dso };
-					fr.func = intern_label(d, label.buf, label.len, &flags);
-					fr.flags = flags;
-					vec_push(&frames, cprof_add_frame(d, &fr));
-				}
+				if (fe > f)
+					vec_push(&frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
 				f = semi ? semi + 1 : stack_end;
 			}
 			if (!frames.n)
@@ -246,22 +257,12 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 		if (!stacks++ && warn)
 			for (size_t i = 0; i < pending.n; i++)
 				warn(ctx, name, pending.v[i].lineno, pending.v[i].why);
-		if (count == 0)
-			continue;
 		if (__builtin_add_overflow(total, count, &total)) {
 			r = err_set(err, EOVERFLOW, "'%s': line %zu: the counts add up to more than 18446744073709551615",
 				    name, lineno);
 			goto out;
 		}
-		/* Folded is root first; stacks are stored leaf first. */
-		for (size_t i = 0; i < frames.n / 2; i++) {
-			uint32_t t = frames.v[i];
-			frames.v[i] = frames.v[frames.n - 1 - i];
-			frames.v[frames.n - 1 - i] = t;
-		}
-		struct cprof_sample s = { .time = lineno, .period = count };
-		s.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
-		vec_push(&d->samples, s);
+		line(sink, frames.v, frames.n, count, lineno);
 	}
 	/* Not one stack: this is not folded stacks, whatever it is. */
 	if (!stacks) {
@@ -276,8 +277,98 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 	r = bad;
 out:
 	vec_release(&pending);
-	sbuf_release(&label);
 	vec_release(&frames);
+	return r;
+}
+
+/*
+ * Folded frames into a struct cprof_data. A frame's text is looked up as it
+ * stands in the input (one hash of the slice, one compare), and only a
+ * frame text not seen before is copied, split from its suffix and interned:
+ * the strings, frames and stacks come out in the same order as interning
+ * every frame would give.
+ */
+struct data_label {
+	const char *s; /* NULL: an empty slot */
+	size_t len;
+	uint32_t frame, hash;
+};
+
+struct data_sink {
+	struct cprof_data *d;
+	uint32_t dso;
+	struct data_label *slot;
+	size_t cap, count;
+	struct sbuf label;
+	VEC(uint32_t) frames;
+};
+
+static uint32_t data_frame(struct data_sink *k, const struct folded_tok *t)
+{
+	uint64_t h = hash_mem(t->s, t->len);
+	size_t i = h & (k->cap - 1);
+	for (; k->slot[i].s; i = (i + 1) & (k->cap - 1)) {
+		const struct data_label *l = &k->slot[i];
+		if (l->hash == (uint32_t)h && l->len == t->len && memcmp(l->s, t->s, t->len) == 0)
+			return l->frame;
+	}
+	uint32_t flags;
+	sbuf_reset(&k->label);
+	sbuf_add(&k->label, t->s, t->len);
+	struct cprof_frame fr = { .dso = k->dso };
+	fr.func = intern_label(k->d, k->label.buf, k->label.len, &flags);
+	fr.flags = flags;
+	uint32_t frame = cprof_add_frame(k->d, &fr);
+	k->slot[i] = (struct data_label){ t->s, t->len, frame, (uint32_t)h };
+	if (++k->count * 2 > k->cap) {
+		size_t cap = k->cap * 2;
+		struct data_label *slot = xcalloc(cap, sizeof *slot);
+		for (size_t j = 0; j < k->cap; j++) {
+			if (!k->slot[j].s)
+				continue;
+			size_t s = hash_mem(k->slot[j].s, k->slot[j].len) & (cap - 1);
+			while (slot[s].s)
+				s = (s + 1) & (cap - 1);
+			slot[s] = k->slot[j];
+		}
+		free(k->slot);
+		k->slot = slot;
+		k->cap = cap;
+	}
+	return frame;
+}
+
+static void data_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct data_sink *k = sink;
+	struct cprof_data *d = k->d;
+	/* Folded is root first; stacks are stored leaf first. */
+	vec_reserve(&k->frames, n);
+	k->frames.n = n;
+	for (size_t i = 0; i < n; i++)
+		k->frames.v[n - 1 - i] = data_frame(k, &t[i]);
+	if (count == 0)
+		return;
+	struct cprof_sample s = { .time = lineno, .period = count };
+	s.stack = cprof_add_stack(d, k->frames.v, (uint32_t)n, 0);
+	vec_push(&d->samples, s);
+}
+
+int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	cprof_data_init(d);
+	struct data_sink k = { .d = d, .cap = 1024, .label = SBUF_INIT };
+	k.slot = xcalloc(k.cap, sizeof *k.slot);
+	k.dso = cprof_intern(d, "");
+	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
+	vec_push(&d->events, ev);
+	cprof_meta_set(d, "source", "folded");
+	cprof_meta_set(d, "input", name);
+	int r = folded_scan(buf, len, name, strict, warn, ctx, data_line, &k, err);
+	free(k.slot);
+	sbuf_release(&k.label);
+	vec_release(&k.frames);
 	if (r < 0)
 		cprof_data_release(d);
 	return r;
