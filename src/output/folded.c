@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cprof/folded.h"
 #include "cprof/perfdata.h"
@@ -192,31 +193,61 @@ struct folded_tok {
 typedef void (*folded_line_fn)(void *sink, const struct folded_tok *frames, size_t n, uint64_t count,
 			       size_t lineno);
 
+/* A malformed line, told once the input has shown what it is. */
+struct folded_note {
+	size_t lineno;
+	const char *why;
+};
+
 /*
  * The one folded-stack scanner, shared by folded_parse (report, diff,
  * export and every view of a struct cprof_data) and the flame graph's
  * direct path: lines, counts, frames, malformed lines and their warnings,
- * the total's overflow. Returns the number of malformed lines, or -errno.
+ * the total's overflow. It takes its input whole or in pieces (scan_lines
+ * as often as needed, then scan_end), with the same results.
  */
-static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
-		       folded_line_fn line, void *sink, struct cprof_err *err)
-{
-	size_t lineno = 0, stacks = 0;
-	int bad = 0, r = 0;
-	VEC(struct folded_tok) frames = { 0 };
+struct scan {
+	const char *name;
+	bool strict;
+	folded_warn_fn warn;
+	void *ctx;
+	folded_line_fn line;
+	void *sink;
+	/* hold: keep every warning in held instead of telling warn, for a
+	 * caller that cannot know yet whether the input is text at all */
+	bool hold;
+	size_t lineno, stacks;
+	int bad;
+	uint64_t total;
+	VEC(struct folded_tok) frames;
 	/* Malformed lines before the first good one: warnings only once the
 	 * input has proved to be folded stacks, else one error. */
-	struct pending {
-		size_t lineno;
-		const char *why;
-	};
-	VEC(struct pending) pending = { 0 };
-	uint64_t total = 0;
-	const char *nl = NULL;
+	VEC(struct folded_note) pending;
+	VEC(struct folded_note) held;
+};
 
-	for (const char *p = buf, *end = buf + len, *next; p < end; p = next) {
+static void scan_note(struct scan *sc, size_t lineno, const char *why)
+{
+	if (sc->hold)
+		vec_push(&sc->held, ((struct folded_note){ lineno, why }));
+	else if (sc->warn)
+		sc->warn(sc->ctx, sc->name, lineno, why);
+}
+
+/*
+ * The lines of buf[0..len). With more (input follows), stop before a line
+ * whose end is not in buf yet: *used is where it starts. Returns 0, or
+ * -errno on an error that ends the input (strict, overflow).
+ */
+static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, size_t *used, struct cprof_err *err)
+{
+	const char *nl = NULL, *p = buf, *end = buf + len, *next;
+	int r = 0;
+	for (; p < end; p = next) {
 		const char *eol = line_end(p, end, &nl, &next);
-		lineno++;
+		if (more && (eol == end || (*eol == '\r' && eol + 1 == end)))
+			break; /* its end, or the '\n' of its "\r\n", is still to come */
+		sc->lineno++;
 		if (eol == p)
 			continue;
 		const char *sp = eol;
@@ -230,54 +261,75 @@ static int folded_scan(const char *buf, size_t len, const char *name, bool stric
 			why = parse_count(sp, eol, &count);
 		/* Frames are the non-empty names between ';'. */
 		const char *stack_end = sp - 1;
-		frames.n = 0;
+		sc->frames.n = 0;
 		if (!why) {
 			for (const char *f = p; f < stack_end;) {
 				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
 				const char *fe = semi ? semi : stack_end;
 				if (fe > f)
-					vec_push(&frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
+					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
 				f = semi ? semi + 1 : stack_end;
 			}
-			if (!frames.n)
+			if (!sc->frames.n)
 				why = "no frame names before the count";
 		}
 		if (why) {
-			if (strict) {
-				r = err_set(err, EINVAL, "'%s': line %zu: %s", name, lineno, why);
-				goto out;
+			if (sc->strict) {
+				r = err_set(err, EINVAL, "'%s': line %zu: %s", sc->name, sc->lineno, why);
+				break;
 			}
-			bad++;
-			if (!stacks)
-				vec_push(&pending, ((struct pending){ lineno, why }));
-			else if (warn)
-				warn(ctx, name, lineno, why);
+			sc->bad++;
+			if (!sc->stacks)
+				vec_push(&sc->pending, ((struct folded_note){ sc->lineno, why }));
+			else
+				scan_note(sc, sc->lineno, why);
 			continue;
 		}
-		if (!stacks++ && warn)
-			for (size_t i = 0; i < pending.n; i++)
-				warn(ctx, name, pending.v[i].lineno, pending.v[i].why);
-		if (__builtin_add_overflow(total, count, &total)) {
+		if (!sc->stacks++)
+			for (size_t i = 0; i < sc->pending.n; i++)
+				scan_note(sc, sc->pending.v[i].lineno, sc->pending.v[i].why);
+		if (__builtin_add_overflow(sc->total, count, &sc->total)) {
 			r = err_set(err, EOVERFLOW, "'%s': line %zu: the counts add up to more than 18446744073709551615",
-				    name, lineno);
-			goto out;
+				    sc->name, sc->lineno);
+			break;
 		}
-		line(sink, frames.v, frames.n, count, lineno);
+		sc->line(sc->sink, sc->frames.v, sc->frames.n, count, sc->lineno);
 	}
+	*used = (size_t)(p - buf);
+	return r;
+}
+
+/* The end of the input: the number of malformed lines, or -errno. */
+static int scan_end(struct scan *sc, struct cprof_err *err)
+{
 	/* Not one stack: this is not folded stacks, whatever it is. */
-	if (!stacks) {
-		if (bad)
-			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
-				    name, pending.v[0].lineno, pending.v[0].why);
-		else
-			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
-				    name);
-		goto out;
+	if (!sc->stacks) {
+		if (sc->bad)
+			return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
+				       sc->name, sc->pending.v[0].lineno, sc->pending.v[0].why);
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
+			       sc->name);
 	}
-	r = bad;
-out:
-	vec_release(&pending);
-	vec_release(&frames);
+	return sc->bad;
+}
+
+static void scan_release(struct scan *sc)
+{
+	vec_release(&sc->frames);
+	vec_release(&sc->pending);
+	vec_release(&sc->held);
+}
+
+/* All of buf at once. Returns the number of malformed lines, or -errno. */
+static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		       folded_line_fn line, void *sink, struct cprof_err *err)
+{
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = line, .sink = sink };
+	size_t used;
+	int r = scan_lines(&sc, buf, len, false, &used, err);
+	if (r >= 0)
+		r = scan_end(&sc, err);
+	scan_release(&sc);
 	return r;
 }
 
@@ -374,13 +426,66 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 	return r;
 }
 
-/* Read a whole stream into memory; profile inputs are parsed from memory. */
+/*
+ * Folded frames straight into a flame graph: what folded_parse, then
+ * profile_build and fg_add_profile would draw, without the struct
+ * cprof_data and the profile in between. A frame's label is its text with
+ * "_[j]" or "_[w]" dropped, as the data path drops them (intern_label), and
+ * a stack keeps its leaf-most STACK_COUNT_MASK frames, as a data file's
+ * does.
+ */
+struct fg_sink {
+	struct flamegraph *g;
+	bool reverse;
+	VEC(uint32_t) path;
+};
+
+static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct fg_sink *k = sink;
+	(void)lineno;
+	if (!count)
+		return;
+	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
+	vec_reserve(&k->path, n - first);
+	k->path.n = 0;
+	for (size_t i = first; i < n; i++) {
+		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
+		size_t len = f->len;
+		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
+		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
+			len -= 4;
+		k->path.v[k->path.n++] = fg_intern(k->g, f->s, len);
+	}
+	fg_add_stack(k->g, k->path.v, k->path.n, count);
+}
+
+static int folded_parse_fg(struct flamegraph *g, bool reverse, const char *buf, size_t len, const char *name,
+			   bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	struct fg_sink k = { .g = g, .reverse = reverse };
+	int r = folded_scan(buf, len, name, strict, warn, ctx, fg_line, &k, err);
+	vec_release(&k.path);
+	return r;
+}
+
+/* Read a whole stream into memory; profile inputs are parsed from memory.
+ * The bytes go straight into buf, sized once from a regular file's size. */
 static int slurp(FILE *fp, const char *name, struct sbuf *buf, struct cprof_err *err)
 {
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		sbuf_add(buf, chunk, n);
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		sbuf_grow(buf, (size_t)st.st_size + 1); /* +1: the read that sees the end */
+	for (;;) {
+		if (buf->cap - buf->len < 65536 + 1)
+			sbuf_grow(buf, 65536);
+		size_t room = buf->cap - buf->len - 1;
+		size_t n = fread(buf->buf + buf->len, 1, room, fp);
+		buf->len += n;
+		buf->buf[buf->len] = 0;
+		if (n < room)
+			break;
+	}
 	if (ferror(fp)) {
 		int e = errno ? errno : EIO;
 		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
@@ -408,8 +513,15 @@ void profile_source_set_perf_reader(profile_perf_reader_fn fn)
 	perf_reader = fn;
 }
 
-int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+/* Where folded stacks go: into d, or with g straight into g. */
+struct fg_target {
+	struct flamegraph *g;
+	bool reverse, drawn;
+	size_t piece; /* stream_fg's reads (0: 256 KiB) */
+};
+
+static int source_parse(struct cprof_data *d, struct fg_target *fg, const char *buf, size_t len, const char *name,
+			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
 {
 	const size_t magic_len = strlen(CPROF_MAGIC);
 	if (len >= 8 && perfdata_sniff(buf, len)) {
@@ -441,11 +553,84 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
 			       name, len, HDR_SIZE);
 	if (memchr(buf, 0, len))
 		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	if (fg && fg->g) {
+		fg->drawn = true;
+		return folded_parse_fg(fg->g, fg->reverse, buf, len, name, strict, warn, ctx, err);
+	}
 	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
 }
 
-int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
-			struct cprof_err *err)
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	return source_parse(d, NULL, buf, len, name, strict, warn, ctx, err);
+}
+
+
+/*
+ * Folded stacks from fp straight into a flame graph, a piece at a time, so
+ * that the input is never held whole (a 32 MB file is read through a
+ * 256 KiB buffer). prefix holds the bytes already read. What a whole-input
+ * parse decides from all of it is kept exact: a NUL byte anywhere makes the
+ * input "binary data" and nothing else is said, so warnings are held until
+ * the end, and an error of a line (strict, overflow) is told only once the
+ * rest of the input has been read. fp NULL: prefix is all there is.
+ */
+static int stream_fg(struct fg_target *fg, FILE *fp, const void *prefix, size_t prefix_len, const char *name,
+		     bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t CHUNK = fg->piece ? fg->piece : 256 << 10;
+	struct fg_sink k = { .g = fg->g, .reverse = fg->reverse };
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = fg_line, .sink = &k,
+			   .hold = true };
+	struct sbuf buf = SBUF_INIT;
+	bool nul = false, eof = false;
+	int r = 0;
+	sbuf_grow(&buf, CHUNK);
+	sbuf_add(&buf, prefix, prefix_len);
+	size_t fresh = prefix_len; /* bytes at the end of buf not yet checked for NUL */
+	while (!eof) {
+		if (buf.cap - buf.len - 1 < (CHUNK + 1) / 2) /* a line longer than what is left */
+			sbuf_grow(&buf, CHUNK);
+		size_t room = buf.cap - buf.len - 1;
+		if (room > CHUNK)
+			room = CHUNK;
+		size_t n = fp ? fread(buf.buf + buf.len, 1, room, fp) : 0;
+		eof = n < room;
+		buf.len += n;
+		fresh += n;
+		if (!nul && memchr(buf.buf + buf.len - fresh, 0, fresh))
+			nul = true;
+		fresh = 0;
+		if (nul || r < 0) {
+			buf.len = 0; /* only reading to the end now */
+			continue;
+		}
+		size_t used;
+		r = scan_lines(&sc, buf.buf, buf.len, !eof, &used, err);
+		memmove(buf.buf, buf.buf + used, buf.len - used);
+		buf.len -= used;
+	}
+	if (fp && ferror(fp)) {
+		int e = errno ? errno : EIO;
+		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	} else if (nul) {
+		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	} else {
+		if (r >= 0)
+			r = scan_end(&sc, err);
+		if (warn)
+			for (size_t i = 0; i < sc.held.n; i++)
+				warn(ctx, name, sc.held.v[i].lineno, sc.held.v[i].why);
+	}
+	scan_release(&sc);
+	sbuf_release(&buf);
+	vec_release(&k.path);
+	return r;
+}
+
+static int source_load(struct cprof_data *d, struct fg_target *fg, const char *path, bool strict, folded_warn_fn warn,
+		       void *ctx, struct cprof_err *err)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "<stdin>" : path;
@@ -474,6 +659,16 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 			fclose(fp);
 		return pr;
 	}
+	if (fg && fg->g && got == sizeof magic && memcmp(magic, CPROF_MAGIC, sizeof magic) != 0 &&
+	    memcmp(magic, "PERFILE2", sizeof magic) != 0) {
+		/* Folded stacks, or what is no profile at all: read as a stream. */
+		cprof_data_init(d);
+		fg->drawn = true;
+		int sr = stream_fg(fg, fp, magic, got, name, strict, warn, ctx, err);
+		if (!is_stdin)
+			fclose(fp);
+		return sr;
+	}
 	sbuf_add(&buf, magic, got);
 	int r = slurp(fp, name, &buf, err); /* (sees an error of the first read, too) */
 	if (!is_stdin)
@@ -481,7 +676,49 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 	if (r < 0)
 		cprof_data_init(d);
 	else
-		r = profile_source_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
+		r = source_parse(d, fg, buf.buf, buf.len, name, strict, warn, ctx, err);
 	sbuf_release(&buf);
+	return r;
+}
+
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			struct cprof_err *err)
+{
+	return source_load(d, NULL, path, strict, warn, ctx, err);
+}
+
+int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *buf, size_t len,
+			    size_t piece, const char *name, bool strict, folded_warn_fn warn, void *ctx, bool *ret_drawn,
+			    struct cprof_err *err)
+{
+	struct fg_target fg = { g, reverse, false, piece };
+	int r;
+	if (len >= 8 && !perfdata_sniff(buf, len) && memcmp(buf, CPROF_MAGIC, 8) != 0 && memcmp(buf, "PERFILE2", 8) != 0) {
+		/* As source_load reads a file: the first bytes, then a stream. */
+		FILE *fp = len > 8 ? fmemopen((void *)(buf + 8), len - 8, "r") : NULL;
+		if (!fp && len > 8) {
+			int e = errno ? errno : EIO;
+			cprof_data_init(d);
+			*ret_drawn = false;
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		cprof_data_init(d);
+		fg.drawn = true;
+		r = stream_fg(&fg, fp, buf, 8, name, strict, warn, ctx, err);
+		if (fp)
+			fclose(fp);
+	} else {
+		r = source_parse(d, &fg, buf, len, name, strict, warn, ctx, err);
+	}
+	*ret_drawn = fg.drawn;
+	return r;
+}
+
+int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
+			   folded_warn_fn warn, void *ctx, bool *ret_drawn, struct cprof_err *err)
+{
+	struct fg_target fg = { g, reverse, false, 0 };
+	int r = source_load(d, &fg, path, strict, warn, ctx, err);
+	*ret_drawn = fg.drawn;
 	return r;
 }
