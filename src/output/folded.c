@@ -437,7 +437,7 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 struct fg_sink {
 	struct flamegraph *g;
 	bool reverse;
-	VEC(uint32_t) path;
+	VEC(uint32_t) path, prev; /* name ids of this line and of the one before */
 };
 
 static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
@@ -447,17 +447,35 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 	if (!count)
 		return;
 	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
+	const struct flamegraph *g = k->g;
 	vec_reserve(&k->path, n - first);
 	k->path.n = 0;
+	/* While the line starts as the one before did, its frames are named
+	 * by comparing with those names (in cache) rather than by hashing. */
+	bool same = true;
 	for (size_t i = first; i < n; i++) {
 		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
-		size_t len = f->len;
+		size_t len = f->len, at = k->path.n;
 		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
 		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
 			len -= 4;
+		if (same && at < k->prev.n) {
+			const struct fg_name *nm = &g->names.v[k->prev.v[at]];
+			if (nm->len == len && memcmp(g->names_buf.buf + nm->off, f->s, len) == 0) {
+				k->path.v[k->path.n++] = k->prev.v[at];
+				continue;
+			}
+		}
+		same = false;
 		k->path.v[k->path.n++] = fg_intern(k->g, f->s, len);
 	}
 	fg_add_stack(k->g, k->path.v, k->path.n, count);
+	uint32_t *v = k->prev.v;
+	size_t cap = k->prev.cap;
+	k->prev = k->path;
+	k->path.v = v;
+	k->path.cap = cap;
+	k->path.n = 0;
 }
 
 static int folded_parse_fg(struct flamegraph *g, bool reverse, const char *buf, size_t len, const char *name,
@@ -466,6 +484,7 @@ static int folded_parse_fg(struct flamegraph *g, bool reverse, const char *buf, 
 	struct fg_sink k = { .g = g, .reverse = reverse };
 	int r = folded_scan(buf, len, name, strict, warn, ctx, fg_line, &k, err);
 	vec_release(&k.path);
+	vec_release(&k.prev);
 	return r;
 }
 
@@ -626,6 +645,7 @@ static int stream_fg(struct fg_target *fg, FILE *fp, const void *prefix, size_t 
 	scan_release(&sc);
 	sbuf_release(&buf);
 	vec_release(&k.path);
+	vec_release(&k.prev);
 	return r;
 }
 

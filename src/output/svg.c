@@ -36,8 +36,10 @@ static uint64_t name_hash(const char *s, size_t len) { return hash_mem(s, len); 
 
 static size_t child_slot_of(uint32_t parent, uint32_t name, size_t cap)
 {
-	uint64_t h = ((uint64_t)parent << 32 | name) * 0x9e3779b97f4a7c15ULL;
-	return (size_t)(h ^ (h >> 29)) & (cap - 1);
+	uint64_t h = (uint64_t)parent << 32 | name; /* murmur3's finalizer: every bit of both counts */
+	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
+	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+	return (size_t)(h ^ (h >> 33)) & (cap - 1);
 }
 
 static void names_rehash(struct flamegraph *g)
