@@ -40,7 +40,6 @@ struct fg_opts {
 
 struct fg_node {
 	uint32_t name;         /* index into names */
-	uint32_t parent;       /* node index; the root's parent is itself */
 	uint32_t first_child, next_sibling; /* 0 = none */
 	uint32_t depth;
 	uint64_t total;        /* inclusive count ("after" side) */
@@ -58,12 +57,23 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
+/* A slot of the child index; node 0 (the root, never a child) marks it empty. */
+struct fg_child {
+	uint32_t parent, name, node;
+};
+
+struct fg_step {
+	uint32_t name, node;
+};
+
 struct flamegraph {
 	VEC(struct fg_node) nodes; /* node 0 is the root, "all" */
 	VEC(struct fg_name) names;
 	struct sbuf names_buf;
 	struct hashidx name_idx;   /* label -> name */
-	struct hashidx child_idx;  /* (parent, name) -> node */
+	struct fg_child *child_slot; /* (parent, name) -> node, open addressing */
+	size_t child_cap, child_count;
+	VEC(struct fg_step) last;  /* the stack added last: its names and nodes */
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */
 	bool chart;                /* flame chart: stacks kept in the order added */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cprof/folded.h"
 #include "cprof/perfdata.h"
@@ -159,46 +160,94 @@ static const char *parse_count(const char *s, const char *end, uint64_t *ret)
 	return NULL;
 }
 
-/* The end of the line starting at p: '\n', "\r\n" or a lone '\r' (old Mac
- * files, and some Windows tools) all end a line. *next is where the next
- * line starts. */
-static const char *line_end(const char *p, const char *end, const char **next)
+/*
+ * The line starting at p ends at the next '\n' or '\r': "\r\n" and a lone
+ * '\r' (old Mac files, and some Windows tools) end a line too. *nl caches
+ * where the next '\n' is, so that a file of '\r' lines is not searched to
+ * its end for each line. *next is where the next line starts.
+ */
+static const char *line_end(const char *p, const char *end, const char **nl, const char **next)
 {
-	const char *q = p;
-	while (q < end && *q != '\n' && *q != '\r')
-		q++;
+	if (*nl < p) {
+		*nl = memchr(p, '\n', (size_t)(end - p));
+		if (!*nl)
+			*nl = end;
+	}
+	const char *q = memchr(p, '\r', (size_t)(*nl - p));
+	if (!q)
+		q = *nl;
 	*next = q;
 	if (q < end)
 		*next = q + 1 + (*q == '\r' && q + 1 < end && q[1] == '\n');
 	return q;
 }
 
-int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
-{
-	size_t lineno = 0, stacks = 0;
-	int bad = 0, r = 0;
-	VEC(uint32_t) frames = { 0 };
+/* A frame of a folded line: a slice of the input, never copied. */
+struct folded_tok {
+	const char *s;
+	size_t len;
+};
+
+/* Receives each well-formed line: its frames root first, its count (which
+ * may be 0) and its number. */
+typedef void (*folded_line_fn)(void *sink, const struct folded_tok *frames, size_t n, uint64_t count,
+			       size_t lineno);
+
+/* A malformed line, told once the input has shown what it is. */
+struct folded_note {
+	size_t lineno;
+	const char *why;
+};
+
+/*
+ * The one folded-stack scanner, shared by folded_parse (report, diff,
+ * export and every view of a struct cprof_data) and the flame graph's
+ * direct path: lines, counts, frames, malformed lines and their warnings,
+ * the total's overflow. It takes its input whole or in pieces (scan_lines
+ * as often as needed, then scan_end), with the same results.
+ */
+struct scan {
+	const char *name;
+	bool strict;
+	folded_warn_fn warn;
+	void *ctx;
+	folded_line_fn line;
+	void *sink;
+	/* hold: keep every warning in held instead of telling warn, for a
+	 * caller that cannot know yet whether the input is text at all */
+	bool hold;
+	size_t lineno, stacks;
+	int bad;
+	uint64_t total;
+	VEC(struct folded_tok) frames;
 	/* Malformed lines before the first good one: warnings only once the
 	 * input has proved to be folded stacks, else one error. */
-	struct pending {
-		size_t lineno;
-		const char *why;
-	};
-	VEC(struct pending) pending = { 0 };
-	struct sbuf label = SBUF_INIT;
-	uint64_t total = 0;
+	VEC(struct folded_note) pending;
+	VEC(struct folded_note) held;
+};
 
-	cprof_data_init(d);
-	uint32_t dso = cprof_intern(d, "");
-	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
-	vec_push(&d->events, ev);
-	cprof_meta_set(d, "source", "folded");
-	cprof_meta_set(d, "input", name);
+static void scan_note(struct scan *sc, size_t lineno, const char *why)
+{
+	if (sc->hold)
+		vec_push(&sc->held, ((struct folded_note){ lineno, why }));
+	else if (sc->warn)
+		sc->warn(sc->ctx, sc->name, lineno, why);
+}
 
-	for (const char *p = buf, *end = buf + len, *next; p < end; p = next) {
-		const char *eol = line_end(p, end, &next);
-		lineno++;
+/*
+ * The lines of buf[0..len). With more (input follows), stop before a line
+ * whose end is not in buf yet: *used is where it starts. Returns 0, or
+ * -errno on an error that ends the input (strict, overflow).
+ */
+static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, size_t *used, struct cprof_err *err)
+{
+	const char *nl = NULL, *p = buf, *end = buf + len, *next;
+	int r = 0;
+	for (; p < end; p = next) {
+		const char *eol = line_end(p, end, &nl, &next);
+		if (more && (eol == end || (*eol == '\r' && eol + 1 == end)))
+			break; /* its end, or the '\n' of its "\r\n", is still to come */
+		sc->lineno++;
 		if (eol == p)
 			continue;
 		const char *sp = eol;
@@ -212,84 +261,250 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 			why = parse_count(sp, eol, &count);
 		/* Frames are the non-empty names between ';'. */
 		const char *stack_end = sp - 1;
-		frames.n = 0;
+		sc->frames.n = 0;
 		if (!why) {
 			for (const char *f = p; f < stack_end;) {
 				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
 				const char *fe = semi ? semi : stack_end;
-				if (fe > f) {
-					uint32_t flags;
-					sbuf_reset(&label);
-					sbuf_add(&label, f, (size_t)(fe - f));
-					struct cprof_frame fr = { .dso = dso };
-					fr.func = intern_label(d, label.buf, label.len, &flags);
-					fr.flags = flags;
-					vec_push(&frames, cprof_add_frame(d, &fr));
-				}
+				if (fe > f)
+					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
 				f = semi ? semi + 1 : stack_end;
 			}
-			if (!frames.n)
+			if (!sc->frames.n)
 				why = "no frame names before the count";
 		}
 		if (why) {
-			if (strict) {
-				r = err_set(err, EINVAL, "'%s': line %zu: %s", name, lineno, why);
-				goto out;
+			if (sc->strict) {
+				r = err_set(err, EINVAL, "'%s': line %zu: %s", sc->name, sc->lineno, why);
+				break;
 			}
-			bad++;
-			if (!stacks)
-				vec_push(&pending, ((struct pending){ lineno, why }));
-			else if (warn)
-				warn(ctx, name, lineno, why);
+			sc->bad++;
+			if (!sc->stacks)
+				vec_push(&sc->pending, ((struct folded_note){ sc->lineno, why }));
+			else
+				scan_note(sc, sc->lineno, why);
 			continue;
 		}
-		if (!stacks++ && warn)
-			for (size_t i = 0; i < pending.n; i++)
-				warn(ctx, name, pending.v[i].lineno, pending.v[i].why);
-		if (count == 0)
-			continue;
-		if (__builtin_add_overflow(total, count, &total)) {
+		if (!sc->stacks++)
+			for (size_t i = 0; i < sc->pending.n; i++)
+				scan_note(sc, sc->pending.v[i].lineno, sc->pending.v[i].why);
+		if (__builtin_add_overflow(sc->total, count, &sc->total)) {
 			r = err_set(err, EOVERFLOW, "'%s': line %zu: the counts add up to more than 18446744073709551615",
-				    name, lineno);
-			goto out;
+				    sc->name, sc->lineno);
+			break;
 		}
-		/* Folded is root first; stacks are stored leaf first. */
-		for (size_t i = 0; i < frames.n / 2; i++) {
-			uint32_t t = frames.v[i];
-			frames.v[i] = frames.v[frames.n - 1 - i];
-			frames.v[frames.n - 1 - i] = t;
-		}
-		struct cprof_sample s = { .time = lineno, .period = count };
-		s.stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, 0);
-		vec_push(&d->samples, s);
+		sc->line(sc->sink, sc->frames.v, sc->frames.n, count, sc->lineno);
 	}
+	*used = (size_t)(p - buf);
+	return r;
+}
+
+/* The end of the input: the number of malformed lines, or -errno. */
+static int scan_end(struct scan *sc, struct cprof_err *err)
+{
 	/* Not one stack: this is not folded stacks, whatever it is. */
-	if (!stacks) {
-		if (bad)
-			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
-				    name, pending.v[0].lineno, pending.v[0].why);
-		else
-			r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
-				    name);
-		goto out;
+	if (!sc->stacks) {
+		if (sc->bad)
+			return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
+				       sc->name, sc->pending.v[0].lineno, sc->pending.v[0].why);
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
+			       sc->name);
 	}
-	r = bad;
-out:
-	vec_release(&pending);
-	sbuf_release(&label);
-	vec_release(&frames);
+	return sc->bad;
+}
+
+static void scan_release(struct scan *sc)
+{
+	vec_release(&sc->frames);
+	vec_release(&sc->pending);
+	vec_release(&sc->held);
+}
+
+/* All of buf at once. Returns the number of malformed lines, or -errno. */
+static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		       folded_line_fn line, void *sink, struct cprof_err *err)
+{
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = line, .sink = sink };
+	size_t used;
+	int r = scan_lines(&sc, buf, len, false, &used, err);
+	if (r >= 0)
+		r = scan_end(&sc, err);
+	scan_release(&sc);
+	return r;
+}
+
+/*
+ * Folded frames into a struct cprof_data. A frame's text is looked up as it
+ * stands in the input (one hash of the slice, one compare), and only a
+ * frame text not seen before is copied, split from its suffix and interned:
+ * the strings, frames and stacks come out in the same order as interning
+ * every frame would give.
+ */
+struct data_label {
+	const char *s; /* NULL: an empty slot */
+	size_t len;
+	uint32_t frame, hash;
+};
+
+struct data_sink {
+	struct cprof_data *d;
+	uint32_t dso;
+	struct data_label *slot;
+	size_t cap, count;
+	struct sbuf label;
+	VEC(uint32_t) frames;
+};
+
+static uint32_t data_frame(struct data_sink *k, const struct folded_tok *t)
+{
+	uint64_t h = hash_mem(t->s, t->len);
+	size_t i = h & (k->cap - 1);
+	for (; k->slot[i].s; i = (i + 1) & (k->cap - 1)) {
+		const struct data_label *l = &k->slot[i];
+		if (l->hash == (uint32_t)h && l->len == t->len && memcmp(l->s, t->s, t->len) == 0)
+			return l->frame;
+	}
+	uint32_t flags;
+	sbuf_reset(&k->label);
+	sbuf_add(&k->label, t->s, t->len);
+	struct cprof_frame fr = { .dso = k->dso };
+	fr.func = intern_label(k->d, k->label.buf, k->label.len, &flags);
+	fr.flags = flags;
+	uint32_t frame = cprof_add_frame(k->d, &fr);
+	k->slot[i] = (struct data_label){ t->s, t->len, frame, (uint32_t)h };
+	if (++k->count * 2 > k->cap) {
+		size_t cap = k->cap * 2;
+		struct data_label *slot = xcalloc(cap, sizeof *slot);
+		for (size_t j = 0; j < k->cap; j++) {
+			if (!k->slot[j].s)
+				continue;
+			size_t s = hash_mem(k->slot[j].s, k->slot[j].len) & (cap - 1);
+			while (slot[s].s)
+				s = (s + 1) & (cap - 1);
+			slot[s] = k->slot[j];
+		}
+		free(k->slot);
+		k->slot = slot;
+		k->cap = cap;
+	}
+	return frame;
+}
+
+static void data_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct data_sink *k = sink;
+	struct cprof_data *d = k->d;
+	/* Folded is root first; stacks are stored leaf first. */
+	vec_reserve(&k->frames, n);
+	k->frames.n = n;
+	for (size_t i = 0; i < n; i++)
+		k->frames.v[n - 1 - i] = data_frame(k, &t[i]);
+	if (count == 0)
+		return;
+	struct cprof_sample s = { .time = lineno, .period = count };
+	s.stack = cprof_add_stack(d, k->frames.v, (uint32_t)n, 0);
+	vec_push(&d->samples, s);
+}
+
+int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	cprof_data_init(d);
+	struct data_sink k = { .d = d, .cap = 1024, .label = SBUF_INIT };
+	k.slot = xcalloc(k.cap, sizeof *k.slot);
+	k.dso = cprof_intern(d, "");
+	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
+	vec_push(&d->events, ev);
+	cprof_meta_set(d, "source", "folded");
+	cprof_meta_set(d, "input", name);
+	int r = folded_scan(buf, len, name, strict, warn, ctx, data_line, &k, err);
+	free(k.slot);
+	sbuf_release(&k.label);
+	vec_release(&k.frames);
 	if (r < 0)
 		cprof_data_release(d);
 	return r;
 }
 
-/* Read a whole stream into memory; profile inputs are parsed from memory. */
+/*
+ * Folded frames straight into a flame graph: what folded_parse, then
+ * profile_build and fg_add_profile would draw, without the struct
+ * cprof_data and the profile in between. A frame's label is its text with
+ * "_[j]" or "_[w]" dropped, as the data path drops them (intern_label), and
+ * a stack keeps its leaf-most STACK_COUNT_MASK frames, as a data file's
+ * does.
+ */
+struct fg_sink {
+	struct flamegraph *g;
+	bool reverse;
+	VEC(uint32_t) path, prev; /* name ids of this line and of the one before */
+};
+
+static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct fg_sink *k = sink;
+	(void)lineno;
+	if (!count)
+		return;
+	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
+	const struct flamegraph *g = k->g;
+	vec_reserve(&k->path, n - first);
+	k->path.n = 0;
+	/* While the line starts as the one before did, its frames are named
+	 * by comparing with those names (in cache) rather than by hashing. */
+	bool same = true;
+	for (size_t i = first; i < n; i++) {
+		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
+		size_t len = f->len, at = k->path.n;
+		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
+		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
+			len -= 4;
+		if (same && at < k->prev.n) {
+			const struct fg_name *nm = &g->names.v[k->prev.v[at]];
+			if (nm->len == len && memcmp(g->names_buf.buf + nm->off, f->s, len) == 0) {
+				k->path.v[k->path.n++] = k->prev.v[at];
+				continue;
+			}
+		}
+		same = false;
+		k->path.v[k->path.n++] = fg_intern(k->g, f->s, len);
+	}
+	fg_add_stack(k->g, k->path.v, k->path.n, count);
+	uint32_t *v = k->prev.v;
+	size_t cap = k->prev.cap;
+	k->prev = k->path;
+	k->path.v = v;
+	k->path.cap = cap;
+	k->path.n = 0;
+}
+
+static int folded_parse_fg(struct flamegraph *g, bool reverse, const char *buf, size_t len, const char *name,
+			   bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	struct fg_sink k = { .g = g, .reverse = reverse };
+	int r = folded_scan(buf, len, name, strict, warn, ctx, fg_line, &k, err);
+	vec_release(&k.path);
+	vec_release(&k.prev);
+	return r;
+}
+
+/* Read a whole stream into memory; profile inputs are parsed from memory.
+ * The bytes go straight into buf, sized once from a regular file's size. */
 static int slurp(FILE *fp, const char *name, struct sbuf *buf, struct cprof_err *err)
 {
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		sbuf_add(buf, chunk, n);
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		sbuf_grow(buf, (size_t)st.st_size + 1); /* +1: the read that sees the end */
+	for (;;) {
+		if (buf->cap - buf->len < 65536 + 1)
+			sbuf_grow(buf, 65536);
+		size_t room = buf->cap - buf->len - 1;
+		size_t n = fread(buf->buf + buf->len, 1, room, fp);
+		buf->len += n;
+		buf->buf[buf->len] = 0;
+		if (n < room)
+			break;
+	}
 	if (ferror(fp)) {
 		int e = errno ? errno : EIO;
 		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
@@ -317,8 +532,15 @@ void profile_source_set_perf_reader(profile_perf_reader_fn fn)
 	perf_reader = fn;
 }
 
-int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+/* Where folded stacks go: into d, or with g straight into g. */
+struct fg_target {
+	struct flamegraph *g;
+	bool reverse, drawn;
+	size_t piece; /* stream_fg's reads (0: 256 KiB) */
+};
+
+static int source_parse(struct cprof_data *d, struct fg_target *fg, const char *buf, size_t len, const char *name,
+			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
 {
 	const size_t magic_len = strlen(CPROF_MAGIC);
 	if (len >= 8 && perfdata_sniff(buf, len)) {
@@ -350,11 +572,85 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
 			       name, len, HDR_SIZE);
 	if (memchr(buf, 0, len))
 		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	if (fg && fg->g) {
+		fg->drawn = true;
+		return folded_parse_fg(fg->g, fg->reverse, buf, len, name, strict, warn, ctx, err);
+	}
 	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
 }
 
-int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
-			struct cprof_err *err)
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	return source_parse(d, NULL, buf, len, name, strict, warn, ctx, err);
+}
+
+
+/*
+ * Folded stacks from fp straight into a flame graph, a piece at a time, so
+ * that the input is never held whole (a 32 MB file is read through a
+ * 256 KiB buffer). prefix holds the bytes already read. What a whole-input
+ * parse decides from all of it is kept exact: a NUL byte anywhere makes the
+ * input "binary data" and nothing else is said, so warnings are held until
+ * the end, and an error of a line (strict, overflow) is told only once the
+ * rest of the input has been read. fp NULL: prefix is all there is.
+ */
+static int stream_fg(struct fg_target *fg, FILE *fp, const void *prefix, size_t prefix_len, const char *name,
+		     bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t CHUNK = fg->piece ? fg->piece : 256 << 10;
+	struct fg_sink k = { .g = fg->g, .reverse = fg->reverse };
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = fg_line, .sink = &k,
+			   .hold = true };
+	struct sbuf buf = SBUF_INIT;
+	bool nul = false, eof = false;
+	int r = 0;
+	sbuf_grow(&buf, CHUNK);
+	sbuf_add(&buf, prefix, prefix_len);
+	size_t fresh = prefix_len; /* bytes at the end of buf not yet checked for NUL */
+	while (!eof) {
+		if (buf.cap - buf.len - 1 < (CHUNK + 1) / 2) /* a line longer than what is left */
+			sbuf_grow(&buf, CHUNK);
+		size_t room = buf.cap - buf.len - 1;
+		if (room > CHUNK)
+			room = CHUNK;
+		size_t n = fp ? fread(buf.buf + buf.len, 1, room, fp) : 0;
+		eof = n < room;
+		buf.len += n;
+		fresh += n;
+		if (!nul && memchr(buf.buf + buf.len - fresh, 0, fresh))
+			nul = true;
+		fresh = 0;
+		if (nul || r < 0) {
+			buf.len = 0; /* only reading to the end now */
+			continue;
+		}
+		size_t used;
+		r = scan_lines(&sc, buf.buf, buf.len, !eof, &used, err);
+		memmove(buf.buf, buf.buf + used, buf.len - used);
+		buf.len -= used;
+	}
+	if (fp && ferror(fp)) {
+		int e = errno ? errno : EIO;
+		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	} else if (nul) {
+		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	} else {
+		if (r >= 0)
+			r = scan_end(&sc, err);
+		if (warn)
+			for (size_t i = 0; i < sc.held.n; i++)
+				warn(ctx, name, sc.held.v[i].lineno, sc.held.v[i].why);
+	}
+	scan_release(&sc);
+	sbuf_release(&buf);
+	vec_release(&k.path);
+	vec_release(&k.prev);
+	return r;
+}
+
+static int source_load(struct cprof_data *d, struct fg_target *fg, const char *path, bool strict, folded_warn_fn warn,
+		       void *ctx, struct cprof_err *err)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "<stdin>" : path;
@@ -383,6 +679,16 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 			fclose(fp);
 		return pr;
 	}
+	if (fg && fg->g && got == sizeof magic && memcmp(magic, CPROF_MAGIC, sizeof magic) != 0 &&
+	    memcmp(magic, "PERFILE2", sizeof magic) != 0) {
+		/* Folded stacks, or what is no profile at all: read as a stream. */
+		cprof_data_init(d);
+		fg->drawn = true;
+		int sr = stream_fg(fg, fp, magic, got, name, strict, warn, ctx, err);
+		if (!is_stdin)
+			fclose(fp);
+		return sr;
+	}
 	sbuf_add(&buf, magic, got);
 	int r = slurp(fp, name, &buf, err); /* (sees an error of the first read, too) */
 	if (!is_stdin)
@@ -390,7 +696,49 @@ int profile_source_load(struct cprof_data *d, const char *path, bool strict, fol
 	if (r < 0)
 		cprof_data_init(d);
 	else
-		r = profile_source_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
+		r = source_parse(d, fg, buf.buf, buf.len, name, strict, warn, ctx, err);
 	sbuf_release(&buf);
+	return r;
+}
+
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			struct cprof_err *err)
+{
+	return source_load(d, NULL, path, strict, warn, ctx, err);
+}
+
+int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *buf, size_t len,
+			    size_t piece, const char *name, bool strict, folded_warn_fn warn, void *ctx, bool *ret_drawn,
+			    struct cprof_err *err)
+{
+	struct fg_target fg = { g, reverse, false, piece };
+	int r;
+	if (len >= 8 && !perfdata_sniff(buf, len) && memcmp(buf, CPROF_MAGIC, 8) != 0 && memcmp(buf, "PERFILE2", 8) != 0) {
+		/* As source_load reads a file: the first bytes, then a stream. */
+		FILE *fp = len > 8 ? fmemopen((void *)(buf + 8), len - 8, "r") : NULL;
+		if (!fp && len > 8) {
+			int e = errno ? errno : EIO;
+			cprof_data_init(d);
+			*ret_drawn = false;
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		cprof_data_init(d);
+		fg.drawn = true;
+		r = stream_fg(&fg, fp, buf, 8, name, strict, warn, ctx, err);
+		if (fp)
+			fclose(fp);
+	} else {
+		r = source_parse(d, &fg, buf, len, name, strict, warn, ctx, err);
+	}
+	*ret_drawn = fg.drawn;
+	return r;
+}
+
+int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
+			   folded_warn_fn warn, void *ctx, bool *ret_drawn, struct cprof_err *err)
+{
+	struct fg_target fg = { g, reverse, false, 0 };
+	int r = source_load(d, &fg, path, strict, warn, ctx, err);
+	*ret_drawn = fg.drawn;
 	return r;
 }

@@ -25,38 +25,34 @@ const char *const fg_palette_names[] = {
 
 /* ---- tree building ---- */
 
-static void idx_init(struct hashidx *ix)
+/*
+ * Two open-addressing indexes: label -> name id (over names_buf), and
+ * (parent, name) -> child node, whose slots hold their keys so that a probe
+ * reads only the index, never the nodes. Both hash for speed alone: no
+ * output depends on the hash values or on the order of ids, since layout
+ * sorts children by name.
+ */
+static uint64_t name_hash(const char *s, size_t len) { return hash_mem(s, len); }
+
+static size_t child_slot_of(uint32_t parent, uint32_t name, size_t cap)
 {
-	ix->cap = 1024;
-	ix->count = 0;
-	ix->slot = xcalloc(ix->cap, sizeof *ix->slot);
+	uint64_t h = (uint64_t)parent << 32 | name; /* murmur3's finalizer: every bit of both counts */
+	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
+	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+	return (size_t)(h ^ (h >> 33)) & (cap - 1);
 }
 
-static uint64_t child_hash(uint32_t parent, uint32_t name)
+static void names_rehash(struct flamegraph *g)
 {
-	uint64_t h = ((uint64_t)parent << 32 | name) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-static uint64_t name_hash(const char *s, size_t len) { return hash_bytes(s, len, HASH_SEED); }
-
-static void idx_rehash(struct hashidx *ix, const struct flamegraph *g, bool names)
-{
+	struct hashidx *ix = &g->name_idx;
 	size_t cap = ix->cap * 2;
 	uint32_t *slot = xcalloc(cap, sizeof *slot);
 	for (size_t i = 0; i < ix->cap; i++) {
 		uint32_t v = ix->slot[i];
 		if (!v)
 			continue;
-		uint64_t h;
-		if (names) {
-			const struct fg_name *nm = &g->names.v[v - 1];
-			h = name_hash(g->names_buf.buf + nm->off, nm->len);
-		} else {
-			const struct fg_node *nd = &g->nodes.v[v - 1];
-			h = child_hash(nd->parent, nd->name);
-		}
-		size_t s = h & (cap - 1);
+		const struct fg_name *nm = &g->names.v[v - 1];
+		size_t s = name_hash(g->names_buf.buf + nm->off, nm->len) & (cap - 1);
 		while (slot[s])
 			s = (s + 1) & (cap - 1);
 		slot[s] = v;
@@ -66,12 +62,32 @@ static void idx_rehash(struct hashidx *ix, const struct flamegraph *g, bool name
 	ix->cap = cap;
 }
 
+static void children_rehash(struct flamegraph *g)
+{
+	size_t cap = g->child_cap * 2;
+	struct fg_child *slot = xcalloc(cap, sizeof *slot);
+	for (size_t i = 0; i < g->child_cap; i++) {
+		const struct fg_child *c = &g->child_slot[i];
+		if (!c->node)
+			continue;
+		size_t s = child_slot_of(c->parent, c->name, cap);
+		while (slot[s].node)
+			s = (s + 1) & (cap - 1);
+		slot[s] = *c;
+	}
+	free(g->child_slot);
+	g->child_slot = slot;
+	g->child_cap = cap;
+}
+
 void fg_init(struct flamegraph *g)
 {
 	memset(g, 0, sizeof *g);
 	g->names_buf = (struct sbuf)SBUF_INIT;
-	idx_init(&g->name_idx);
-	idx_init(&g->child_idx);
+	g->name_idx.cap = 1024;
+	g->name_idx.slot = xcalloc(g->name_idx.cap, sizeof *g->name_idx.slot);
+	g->child_cap = 1024;
+	g->child_slot = xcalloc(g->child_cap, sizeof *g->child_slot);
 	uint32_t root = fg_intern(g, "all", 3);
 	vec_push(&g->nodes, ((struct fg_node){ .name = root }));
 }
@@ -80,9 +96,10 @@ void fg_release(struct flamegraph *g)
 {
 	vec_release(&g->nodes);
 	vec_release(&g->names);
+	vec_release(&g->last);
 	sbuf_release(&g->names_buf);
 	free(g->name_idx.slot);
-	free(g->child_idx.slot);
+	free(g->child_slot);
 	memset(g, 0, sizeof *g);
 }
 
@@ -109,22 +126,22 @@ uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len)
 	vec_push(&g->names, nm);
 	ix->slot[s] = id + 1;
 	if (++ix->count * 2 > ix->cap)
-		idx_rehash(ix, g, true);
+		names_rehash(g);
 	return id;
 }
 
+/* The child of parent called name (0: none), and the slot it has or would have. */
 static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t name, size_t *ret_slot)
 {
-	const struct hashidx *ix = &g->child_idx;
-	size_t s;
-	for (s = child_hash(parent, name) & (ix->cap - 1); ix->slot[s]; s = (s + 1) & (ix->cap - 1)) {
-		const struct fg_node *nd = &g->nodes.v[ix->slot[s] - 1];
-		if (nd->parent == parent && nd->name == name)
+	size_t s = child_slot_of(parent, name, g->child_cap);
+	for (; g->child_slot[s].node; s = (s + 1) & (g->child_cap - 1)) {
+		const struct fg_child *c = &g->child_slot[s];
+		if (c->parent == parent && c->name == name)
 			break;
 	}
 	if (ret_slot)
 		*ret_slot = s;
-	return ix->slot[s] ? ix->slot[s] - 1 : 0;
+	return g->child_slot[s].node;
 }
 
 void fg_init_chart(struct flamegraph *g)
@@ -142,8 +159,7 @@ static uint32_t chart_child(struct flamegraph *g, uint32_t parent, uint32_t name
 	uint32_t c = p->first_child;
 	if (c && g->nodes.v[c].name == name && g->nodes.v[c].start + g->nodes.v[c].total == now)
 		return c;
-	struct fg_node nd = { .name = name, .parent = parent, .depth = p->depth + 1, .next_sibling = p->first_child,
-			      .start = now };
+	struct fg_node nd = { .name = name, .depth = p->depth + 1, .next_sibling = p->first_child, .start = now };
 	c = (uint32_t)g->nodes.n;
 	p->first_child = c;
 	vec_push(&g->nodes, nd);
@@ -159,23 +175,41 @@ static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
 	if (c)
 		return c;
 	struct fg_node *p = &g->nodes.v[parent];
-	struct fg_node nd = { .name = name, .parent = parent, .depth = p->depth + 1, .next_sibling = p->first_child };
+	struct fg_node nd = { .name = name, .depth = p->depth + 1, .next_sibling = p->first_child };
 	c = (uint32_t)g->nodes.n;
 	p->first_child = c;
 	vec_push(&g->nodes, nd);
-	g->child_idx.slot[s] = c + 1;
-	if (++g->child_idx.count * 2 > g->child_idx.cap)
-		idx_rehash(&g->child_idx, g, false);
+	g->child_slot[s] = (struct fg_child){ parent, name, c };
+	if (++g->child_count * 2 > g->child_cap)
+		children_rehash(g);
 	return c;
 }
 
+/*
+ * Stacks often share their first frames with the stack before them (folded
+ * input is usually sorted, and a program's stacks share their roots): the
+ * nodes of the previous stack are kept, and the frames it shares are not
+ * looked up again.
+ */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count)
 {
 	uint32_t cur = 0;
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+	if (!g->chart) {
+		for (; i < n && i < g->last.n && g->last.v[i].name == names[i]; i++) {
+			cur = g->last.v[i].node;
+			g->nodes.v[cur].total += count;
+		}
+		vec_reserve(&g->last, n);
+	}
+	for (; i < n; i++) {
 		cur = get_child(g, cur, names[i]);
 		g->nodes.v[cur].total += count;
+		if (!g->chart)
+			g->last.v[i] = (struct fg_step){ names[i], cur };
 	}
+	if (!g->chart)
+		g->last.n = n;
 	g->nodes.v[0].total += count; /* after: chart_child compares with the old total */
 	g->nodes.v[cur].self += count;
 }

@@ -608,7 +608,12 @@ TEST(outputs)
 		const struct fg_name *nm = &g.names.v[n->name];
 		if (nm->len == strlen("kernelA(float*, int)") &&
 		    memcmp(g.names_buf.buf + nm->off, "kernelA(float*, int)", nm->len) == 0) {
-			const struct fg_name *pn = &g.names.v[g.nodes.v[n->parent].name];
+			uint32_t parent = 0;
+			for (uint32_t j = 0; j < g.nodes.n && !parent; j++)
+				for (uint32_t c = g.nodes.v[j].first_child; c; c = g.nodes.v[c].next_sibling)
+					if (c == i)
+						parent = j;
+			const struct fg_name *pn = &g.names.v[g.nodes.v[parent].name];
 			ASSERT(pn->len == 13 && memcmp(g.names_buf.buf + pn->off, "launch_site_a", 13) == 0);
 			ASSERT_EQ(n->total, 1000 * US);
 			found = true;
