@@ -24,7 +24,7 @@
 #include "cprof/tmpfile.h"
 #include "symbol-internal.h"
 
-#define CACHE_MAGIC "CPROFKS1"
+#define CACHE_MAGIC "CPROFKS2"
 
 static int cmp_ksym(const void *a, const void *b)
 {
@@ -40,37 +40,6 @@ static int hexval(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Read a whole (proc) file; NULL if it cannot be read. */
-static char *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 /* What the cache file is valid for: this boot and this set of loaded
  * modules at these addresses. 0 if that cannot be told. A kernel built
  * without modules has no /proc/modules; then *modules says so and only a
@@ -78,8 +47,8 @@ static char *slurp(const char *path, size_t *len)
 static uint64_t system_key(bool *modules)
 {
 	size_t blen, mlen = 0;
-	char *boot = slurp("/proc/sys/kernel/random/boot_id", &blen);
-	char *mods = slurp("/proc/modules", &mlen);
+	char *boot = sym_slurp("/proc/sys/kernel/random/boot_id", &blen);
+	char *mods = sym_slurp("/proc/modules", &mlen);
 	*modules = mods != NULL;
 	if (!mods && errno == ENOENT)
 		mods = xstrdup("");
@@ -159,6 +128,13 @@ static void parse_line(struct kallsyms *k, const char *p, const char *end)
 
 static void reset(struct kallsyms *k)
 {
+	if (k->cache_buf) {
+		/* The table was read in place from the cache file's buffer. */
+		free(k->cache_buf);
+		k->cache_buf = NULL;
+		memset(&k->syms, 0, sizeof k->syms);
+		k->names = (struct sbuf)SBUF_INIT;
+	}
 	vec_release(&k->syms);
 	sbuf_release(&k->names);
 	k->ngroups = k->last_group = 0;
@@ -173,7 +149,7 @@ static void load_live(struct kallsyms *k)
 	reset(k);
 	k->live = true;
 	size_t len;
-	char *buf = slurp("/proc/kallsyms", &len);
+	char *buf = sym_slurp("/proc/kallsyms", &len);
 	if (!buf)
 		return;
 	for (char *line = buf, *nl; (nl = memchr(line, '\n', len - (size_t)(line - buf))); line = nl + 1)
@@ -189,45 +165,12 @@ struct cache_head {
 	char magic[8];
 	uint64_t key, nsyms, names_len;
 };
-
-/* A word at a time: byte-wise FNV-1a over the 5 MB file cost 10 ms. */
-static uint64_t checksum(uint64_t h, const void *data, size_t n)
-{
-	const uint8_t *p = data;
-	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	return hash_bytes(p, n, h);
-}
-
-static char *cache_path(void)
-{
-	const char *dir = getenv("CPROF_CACHE_DIR");
-	if (dir && !*dir)
-		return NULL; /* set but empty: no cache */
-	struct sbuf sb = SBUF_INIT;
-	if (dir) {
-		sbuf_adds(&sb, dir);
-	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-		if (xdg && *xdg == '/')
-			sbuf_addf(&sb, "%s/cprof", xdg);
-		else if (home && *home == '/')
-			sbuf_addf(&sb, "%s/.cache/cprof", home);
-		else
-			return NULL;
-	}
-	sbuf_adds(&sb, "/kallsyms");
-	return sbuf_detach(&sb);
-}
+_Static_assert(sizeof(struct cache_head) == 32 && sizeof(struct ksym) == 16, "the symbols follow the head aligned");
 
 static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool modules)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = sym_slurp(path, &len);
 	if (!buf)
 		return false;
 	bool ok = false;
@@ -240,24 +183,27 @@ static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool 
 		goto out;
 	uint64_t sum;
 	memcpy(&sum, buf + len - 8, 8);
-	if (sum != checksum(HASH_SEED, buf, len - 8))
+	if (sum != sym_checksum(HASH_SEED, buf, len - 8))
 		goto out;
 	const char *names = buf + sizeof h + h.nsyms * sizeof(struct ksym);
 	if (names[h.names_len - 1] != 0)
 		goto out;
-	reset(k);
-	vec_reserve(&k->syms, h.nsyms);
-	memcpy(k->syms.v, buf + sizeof h, h.nsyms * sizeof(struct ksym));
-	k->syms.n = h.nsyms;
-	for (size_t i = 0; i < k->syms.n; i++)
-		if (k->syms.v[i].name >= h.names_len || (i && k->syms.v[i].addr < k->syms.v[i - 1].addr) ||
-		    k->syms.v[i].group == KSYM_DYNAMIC || (!modules && k->syms.v[i].group != KSYM_CORE)) {
-			reset(k);
+	/* Checked, then used where it lies: a copy of the 5 MB cost more
+	 * than reading it. The symbols start 32 bytes into a malloc'd
+	 * buffer, so they are aligned. */
+	const struct ksym *syms = (const struct ksym *)(buf + sizeof h);
+	for (size_t i = 0; i < h.nsyms; i++)
+		if (syms[i].name >= h.names_len || (i && syms[i].addr < syms[i - 1].addr) ||
+		    syms[i].group == KSYM_DYNAMIC || (!modules && syms[i].group != KSYM_CORE))
 			goto out;
-		}
-	sbuf_add(&k->names, names, h.names_len);
+	reset(k);
+	k->cache_buf = buf;
+	k->syms.v = (struct ksym *)syms;
+	k->syms.n = h.nsyms;
+	k->names.buf = (char *)names;
+	k->names.len = h.names_len;
 	k->from_cache = true;
-	ok = true;
+	return true;
 out:
 	free(buf);
 	return ok;
@@ -270,43 +216,19 @@ static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
 	for (size_t i = 0; i < k->syms.n; i++)
 		if (k->syms.v[i].group != KSYM_DYNAMIC)
 			vec_push(&keep, k->syms.v[i]);
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	struct tmpfile t = { 0 };
-	struct cprof_err err;
-	if (!keep.n || !slash)
-		goto out;
-	*slash = 0;
-	/* ~/.cache may not exist yet; one level of parent is created too. */
-	char *up = strrchr(dir, '/');
-	if (up && up != dir) {
-		*up = 0;
-		(void)mkdir(dir, 0700);
-		*up = '/';
+	if (keep.n) {
+		struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
+		memcpy(h.magic, CACHE_MAGIC, 8);
+		/* One buffer, so the checksum runs over the same bytes as the reader's. */
+		struct sbuf all = SBUF_INIT;
+		sbuf_add(&all, &h, sizeof h);
+		sbuf_add(&all, keep.v, keep.n * sizeof *keep.v);
+		sbuf_add(&all, k->names.buf, k->names.len);
+		uint64_t sum = sym_checksum(HASH_SEED, all.buf, all.len);
+		sbuf_add(&all, &sum, sizeof sum);
+		(void)sym_cache_write(path, all.buf, all.len);
+		sbuf_release(&all);
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		goto out;
-	if (tmpfile_open(&t, path, &err) != 0)
-		goto out;
-	/* Kernel addresses are for the user who could read them. */
-	if (fchmod(fileno(t.fp), 0600) != 0) {
-		tmpfile_abort(&t);
-		goto out;
-	}
-	struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
-	memcpy(h.magic, CACHE_MAGIC, 8);
-	/* One buffer, so the checksum runs over the same bytes as the reader's. */
-	struct sbuf all = SBUF_INIT;
-	sbuf_add(&all, &h, sizeof h);
-	sbuf_add(&all, keep.v, keep.n * sizeof *keep.v);
-	sbuf_add(&all, k->names.buf, k->names.len);
-	uint64_t sum = checksum(HASH_SEED, all.buf, all.len);
-	if (fwrite(all.buf, 1, all.len, t.fp) != all.len || fwrite(&sum, 8, 1, t.fp) != 1 ||
-	    tmpfile_commit(&t, NULL, &err) != 0)
-		tmpfile_abort(&t);
-	sbuf_release(&all);
-out:
-	free(dir);
 	vec_release(&keep);
 }
 
@@ -315,7 +237,7 @@ static void load(struct kallsyms *k)
 	k->loaded = true;
 	bool modules;
 	uint64_t key = system_key(&modules);
-	char *path = key ? cache_path() : NULL;
+	char *path = key ? sym_cache_path("kallsyms") : NULL;
 	if (path && load_cache(k, path, key, modules)) {
 		free(path);
 		return;
