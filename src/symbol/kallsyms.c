@@ -24,6 +24,9 @@
 #include "cprof/tmpfile.h"
 #include "symbol-internal.h"
 
+/* The file's name carries its format's version, so cprof builds of
+ * different formats in use side by side keep one file each instead of
+ * rewriting one in turn. */
 #define CACHE_MAGIC "CPROFKS2"
 
 static int cmp_ksym(const void *a, const void *b)
@@ -237,7 +240,7 @@ static void load(struct kallsyms *k)
 	k->loaded = true;
 	bool modules;
 	uint64_t key = system_key(&modules);
-	char *path = key ? sym_cache_path("kallsyms") : NULL;
+	char *path = key ? sym_cache_path("kallsyms.v2") : NULL;
 	if (path && load_cache(k, path, key, modules)) {
 		free(path);
 		return;

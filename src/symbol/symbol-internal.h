@@ -160,10 +160,10 @@ void symcache_writer_release(struct symcache_writer *w);
 void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes);
 /* fd is open on a debug file found at *path for the binary whose cache
  * file is cache_path. If it has compressed sections, returns an fd on a
- * decompressed copy kept at cache_path + ".debug" (made now if there is
- * no valid one) and replaces *path with the copy's; else -1 and fd stays
- * the one to use. self_id names this cprof build. */
-int symcache_debug_copy(int fd, const char *cache_path, const char *self_id, char **path);
+ * decompressed copy kept in the same folder (made now if there is no
+ * valid one) and replaces *path with the copy's; else -1 and fd stays the
+ * one to use. */
+int symcache_debug_copy(int fd, const char *cache_path, char **path);
 /* Copies used and written by this process. */
 void symcache_copy_stats(uint64_t *used, uint64_t *written);
 

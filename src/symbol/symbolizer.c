@@ -125,8 +125,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 				      debuginfo_file_name);
 	if (fd < 0 || !*userdata)
 		return fd;
-	(void)pthread_once(&self_once, read_self_id);
-	int copy = symcache_debug_copy(fd, *userdata, self_id.buf, debuginfo_file_name);
+	int copy = symcache_debug_copy(fd, *userdata, debuginfo_file_name);
 	if (copy < 0)
 		return fd;
 	close(fd);
@@ -291,9 +290,12 @@ static void cache_identity(struct binary *b, int fd, Elf *elf)
 	if (dfd >= 0)
 		close(dfd);
 	free(found);
-	/* One file per binary (its build id, else its path), so a changed
-	 * identity replaces the old file instead of adding one. */
+	/* One file per binary (its build id, else its path) and cprof build,
+	 * so a changed identity replaces the old file instead of adding one,
+	 * and two cprof builds in use side by side do not overwrite each
+	 * other's file on every run. */
 	uint64_t h = n ? hash_bytes(id, n, HASH_SEED) : hash_bytes(b->path, strlen(b->path), HASH_SEED);
+	h = hash_bytes(self_id.buf, self_id.len, h);
 	struct sbuf path = SBUF_INIT;
 	sbuf_addf(&path, "%s/%016llx", dir, (unsigned long long)h);
 	b->cache_path = sbuf_detach(&path);

@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <elfutils/libdwfl.h>
+
 #include "cprof/tmpfile.h"
 #include "symbol-internal.h"
 
@@ -481,7 +483,7 @@ static int open_copy(const char *path, const struct sbuf *key)
 	uint64_t key_len = get_le32(t), elf_size = get_le64(t + 8);
 	if (memcmp(t + 24, COPY_MAGIC, 8) != 0 || key_len != key->len || elf_size > len ||
 	    elf_size + key_len + COPY_TRAILER != len || memcmp(p + elf_size, key->buf, key_len) != 0 ||
-	    get_le64(t + 16) != sym_checksum(HASH_SEED, p, (size_t)(elf_size + key_len)))
+	    get_le64(t + 16) != sym_checksum(sym_checksum(HASH_SEED, p, (size_t)elf_size), p + elf_size, key_len))
 		goto bad;
 	munmap(map, len);
 	copies_used++;
@@ -558,14 +560,17 @@ static int write_copy(int src, const char *path, const struct sbuf *key)
 	return 0;
 }
 
-int symcache_debug_copy(int fd, const char *cache_path, const char *self_id, char **path)
+int symcache_debug_copy(int fd, const char *cache_path, char **path)
 {
 	bool other;
 	struct stat st;
 	if (!cache_path || !compressed(fd, &other) || other || fstat(fd, &st) != 0)
 		return -1;
+	/* Decompressing is mechanical: every cprof build with this libelf
+	 * makes the same copy, so the copy is the debug file's, named after
+	 * its path, and not one per build. */
 	struct sbuf key = SBUF_INIT, copy = SBUF_INIT;
-	sbuf_adds(&key, self_id);
+	sbuf_addf(&key, "libelf %s", dwfl_version(NULL));
 	sbuf_addc(&key, 0);
 	sbuf_adds(&key, *path);
 	sbuf_addc(&key, 0);
@@ -576,7 +581,9 @@ int symcache_debug_copy(int fd, const char *cache_path, const char *self_id, cha
 	put_le64(b + 24, (uint64_t)st.st_mtim.tv_sec);
 	put_le64(b + 32, (uint64_t)st.st_mtim.tv_nsec);
 	sbuf_add(&key, b, sizeof b);
-	sbuf_addf(&copy, "%s.debug", cache_path);
+	const char *slash = strrchr(cache_path, '/');
+	sbuf_addf(&copy, "%.*s/%016llx.debug", (int)(slash ? slash - cache_path : 0), cache_path,
+		  (unsigned long long)hash_bytes(*path, strlen(*path), HASH_SEED));
 	int cfd = open_copy(copy.buf, &key);
 	if (cfd < 0 && write_copy(fd, copy.buf, &key) == 0)
 		cfd = open_copy(copy.buf, &key);
