@@ -25,6 +25,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gelf.h>
@@ -157,19 +158,28 @@ static int make_parents(const char *path)
 	return r;
 }
 
+/* The two finishing threads write cache files at the same time (kallsyms
+ * in one, a decompressed debug file in the other), and tmpfile.c is not
+ * made for that: it sets the umask to read it, and keeps its list of
+ * pending files unlocked. So cache files are written one at a time. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int sym_cache_write(const char *path, const void *data, size_t len)
 {
 	struct tmpfile t;
 	struct cprof_err err;
+	int r = -1;
 	(void)make_parents(path); /* if that failed, so does the open */
+	pthread_mutex_lock(&write_lock);
 	/* Mode 0600: cached paths and kernel addresses are their owner's. */
-	if (tmpfile_open_mode(&t, path, 0600, &err) != 0)
-		return -1;
-	if (fwrite(data, 1, len, t.fp) != len || tmpfile_commit(&t, NULL, &err) != 0) {
-		tmpfile_abort(&t);
-		return -1;
+	if (tmpfile_open_mode(&t, path, 0600, &err) == 0) {
+		if (fwrite(data, 1, len, t.fp) == len && tmpfile_commit(&t, NULL, &err) == 0)
+			r = 0;
+		else
+			tmpfile_abort(&t);
 	}
-	return 0;
+	pthread_mutex_unlock(&write_lock);
+	return r;
 }
 
 /* ---- reading ---- */
@@ -498,7 +508,17 @@ bad:
 
 /* Copy src into a new file at path, decompress its sections in place
  * with libelf, and append the trailer. -1 on any failure. */
+static int write_copy_locked(int src, const char *path, const struct sbuf *key);
+
 static int write_copy(int src, const char *path, const struct sbuf *key)
+{
+	pthread_mutex_lock(&write_lock);
+	int r = write_copy_locked(src, path, key);
+	pthread_mutex_unlock(&write_lock);
+	return r;
+}
+
+static int write_copy_locked(int src, const char *path, const struct sbuf *key)
 {
 	struct tmpfile t;
 	struct cprof_err err;
