@@ -12,6 +12,14 @@
  * programs, ftrace and kprobe trampolines) can sit. Any other address, a
  * changed module list or a damaged cache file sends the lookup to
  * /proc/kallsyms itself.
+ *
+ * Reading and checking that 5 MB file is still a few milliseconds of
+ * every finishing pass, for the few dozen kernel functions a short
+ * recording samples. So the symbols looked up are also kept in a small
+ * hot cache (kallsyms.hot): each with the range it covers (to the next
+ * symbol of the same module), valid for the same boot and module set, and
+ * only for ranges the table vouches for. An address in one of those
+ * ranges is answered without loading the table at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -238,8 +246,8 @@ static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
 static void load(struct kallsyms *k)
 {
 	k->loaded = true;
-	bool modules;
-	uint64_t key = system_key(&modules);
+	bool modules = k->modules;
+	uint64_t key = k->key;
 	char *path = key ? sym_cache_path("kallsyms.v2") : NULL;
 	if (path && load_cache(k, path, key, modules)) {
 		free(path);
@@ -249,6 +257,151 @@ static void load(struct kallsyms *k)
 	if (path && k->syms.n && (modules || k->ngroups == 0))
 		save_cache(k, path, key);
 	free(path);
+}
+
+/* ---- the hot cache ---- */
+
+/* File: magic, key, count, names' length (u32), entries (start, end:
+ * u64; name: u32; 4 zero bytes), names, checksum of all before it. */
+#define HOT_MAGIC "CPROFKH1"
+#define HOT_HEAD 24
+#define HOT_ENTRY 24
+
+static bool hot_parse(const uint8_t *buf, size_t len, uint64_t key, uint32_t *n, const uint8_t **entries,
+		      const char **names)
+{
+	if (len < HOT_HEAD + 8 || memcmp(buf, HOT_MAGIC, 8) != 0 || get_le64(buf + 8) != key)
+		return false;
+	uint64_t count = get_le32(buf + 16), names_len = get_le32(buf + 20);
+	if (names_len == 0 || HOT_HEAD + count * HOT_ENTRY + names_len + 8 != len ||
+	    get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
+		return false;
+	const uint8_t *e = buf + HOT_HEAD;
+	const char *nm = (const char *)e + count * HOT_ENTRY;
+	if (nm[names_len - 1] != 0)
+		return false;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *x = e + i * HOT_ENTRY;
+		if (get_le64(x) >= get_le64(x + 8) || get_le32(x + 16) >= names_len || get_le32(x + 20) != 0 ||
+		    (i && get_le64(x) < get_le64(x - HOT_ENTRY + 8)))
+			return false;
+	}
+	*n = (uint32_t)count;
+	*entries = e;
+	*names = nm;
+	return true;
+}
+
+static void hot_load(struct kallsyms *k)
+{
+	k->hot_loaded = true;
+	k->key = system_key(&k->modules);
+	char *path = k->key ? sym_cache_path("kallsyms.hot") : NULL;
+	size_t len;
+	char *buf = path ? sym_slurp(path, &len) : NULL;
+	if (buf && hot_parse((const uint8_t *)buf, len, k->key, &k->nhot, &k->hot, &k->hot_names))
+		k->hot_buf = buf;
+	else
+		free(buf);
+	free(path);
+}
+
+static const char *hot_find(const struct kallsyms *k, uint64_t addr)
+{
+	uint32_t lo = 0, hi = k->nhot;
+	while (lo < hi) { /* the first entry starting above addr */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (get_le64(k->hot + (size_t)mid * HOT_ENTRY) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	const uint8_t *e = k->hot + (size_t)(lo - 1) * HOT_ENTRY;
+	return addr < get_le64(e + 8) ? k->hot_names + get_le32(e + 16) : NULL;
+}
+
+/* Symbol i - 1 answered for an address: keep its range when the table
+ * vouches for it (both ends in one module, or in the kernel proper). */
+static void hot_note(struct kallsyms *k, size_t i)
+{
+	const struct ksym *a = &k->syms.v[i - 1], *b = &k->syms.v[i];
+	if (!k->key || a->group != b->group || a->group == KSYM_DYNAMIC || (!k->modules && a->group != KSYM_CORE) ||
+	    a->addr >= b->addr)
+		return;
+	const char *name = k->names.buf + a->name;
+	uint32_t off = (uint32_t)k->fresh_names.len;
+	sbuf_add(&k->fresh_names, name, strlen(name) + 1);
+	vec_push(&k->fresh, ((struct khot){ a->addr, b->addr, off }));
+}
+
+static int cmp_khot(const void *x, const void *y)
+{
+	const struct khot *a = x, *b = y;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+void kallsyms_save(struct kallsyms *k)
+{
+	if (!k->fresh.n)
+		return;
+	char *path = sym_cache_path("kallsyms.hot");
+	if (!path)
+		return;
+	/* What is on disk now and this run's, by start; one entry a start. */
+	VEC(struct khot) all = { 0 };
+	struct sbuf names = SBUF_INIT;
+	size_t len;
+	char *disk = sym_slurp(path, &len);
+	uint32_t n;
+	const uint8_t *e;
+	const char *nm;
+	if (disk && hot_parse((const uint8_t *)disk, len, k->key, &n, &e, &nm))
+		for (uint32_t i = 0; i < n; i++) {
+			const char *s = nm + get_le32(e + (size_t)i * HOT_ENTRY + 16);
+			vec_push(&all, ((struct khot){ get_le64(e + (size_t)i * HOT_ENTRY),
+						       get_le64(e + (size_t)i * HOT_ENTRY + 8), (uint32_t)names.len }));
+			sbuf_add(&names, s, strlen(s) + 1);
+		}
+	for (size_t i = 0; i < k->fresh.n; i++) {
+		const char *s = k->fresh_names.buf + k->fresh.v[i].name;
+		vec_push(&all, ((struct khot){ k->fresh.v[i].start, k->fresh.v[i].end, (uint32_t)names.len }));
+		sbuf_add(&names, s, strlen(s) + 1);
+	}
+	qsort(all.v, all.n, sizeof *all.v, cmp_khot);
+	struct sbuf out = SBUF_INIT;
+	uint8_t head[HOT_HEAD] = { 0 };
+	memcpy(head, HOT_MAGIC, 8);
+	put_le64(head + 8, k->key);
+	sbuf_add(&out, head, sizeof head);
+	uint32_t kept = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		/* Ranges of one table never overlap, nor do a boot's; should
+		 * they, the one that starts first is kept. */
+		if (kept && all.v[i].start < get_le64((const uint8_t *)out.buf + out.len - HOT_ENTRY + 8))
+			continue;
+		uint8_t x[HOT_ENTRY] = { 0 };
+		put_le64(x, all.v[i].start);
+		put_le64(x + 8, all.v[i].end);
+		put_le32(x + 16, all.v[i].name);
+		sbuf_add(&out, x, sizeof x);
+		kept++;
+	}
+	put_le32((uint8_t *)out.buf + 16, kept);
+	put_le32((uint8_t *)out.buf + 20, (uint32_t)names.len);
+	sbuf_add(&out, names.buf, names.len);
+	uint8_t sum[8];
+	put_le64(sum, sym_checksum(HASH_SEED, out.buf, out.len));
+	sbuf_add(&out, sum, sizeof sum);
+	(void)sym_cache_write(path, out.buf, out.len);
+	sbuf_release(&out);
+	sbuf_release(&names);
+	vec_release(&all);
+	free(disk);
+	free(path);
+	vec_release(&k->fresh);
+	sbuf_release(&k->fresh_names);
 }
 
 static size_t find(const struct kallsyms *k, uint64_t addr)
@@ -266,10 +419,18 @@ static size_t find(const struct kallsyms *k, uint64_t addr)
 
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
 {
-	if (!k->loaded)
-		load(k);
+	if (!k->hot_loaded)
+		hot_load(k);
 	if (addr == 0)
 		return NULL; /* never a kernel address; used to load ahead */
+	const char *hot = k->hot_buf ? hot_find(k, addr) : NULL;
+	if (hot) {
+		k->hot_hits++;
+		return hot;
+	}
+	k->hot_misses++;
+	if (!k->loaded)
+		load(k);
 	size_t i = find(k, addr);
 	/* A cached table vouches only for addresses between two symbols of
 	 * the same group; anything else may be code loaded since. */
@@ -277,6 +438,8 @@ const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
 		load_live(k);
 		i = find(k, addr);
 	}
+	if (i && i < k->syms.n)
+		hot_note(k, i);
 	return i ? k->names.buf + k->syms.v[i - 1].name : NULL;
 }
 
@@ -284,4 +447,11 @@ void kallsyms_release(struct kallsyms *k)
 {
 	reset(k);
 	k->loaded = k->live = false;
+	free(k->hot_buf);
+	k->hot_buf = NULL;
+	k->hot = NULL;
+	k->nhot = 0;
+	k->hot_loaded = false;
+	vec_release(&k->fresh);
+	sbuf_release(&k->fresh_names);
 }

@@ -20,6 +20,12 @@ struct ksym {
 #define KSYM_CORE 0u
 #define KSYM_DYNAMIC 0xffffffffu /* BPF programs, trampolines: never cached */
 
+/* A kernel symbol's range, as the hot cache keeps it. */
+struct khot {
+	uint64_t start, end;
+	uint32_t name; /* offset in kallsyms.fresh_names */
+};
+
 /* /proc/kallsyms, loaded on first use (from the cache when it is valid),
  * sorted by address. */
 struct kallsyms {
@@ -27,11 +33,24 @@ struct kallsyms {
 	VEC(struct ksym) syms; /* from the cache: cap 0, pointing into cache_buf */
 	struct sbuf names;     /* the same */
 	char *cache_buf;       /* the cache file as read, when the table lives in it */
+	/* The hot cache: the symbols earlier runs looked up, each with its
+	 * range, read before the table and often instead of it. */
+	bool hot_loaded, modules;
+	uint64_t key;          /* of this boot and module set; 0 if unknown */
+	char *hot_buf;         /* the file as read, checked; NULL if none */
+	const uint8_t *hot;    /* entries in hot_buf */
+	uint32_t nhot;
+	const char *hot_names;
+	VEC(struct khot) fresh; /* ranges looked up in the table this run */
+	struct sbuf fresh_names;
+	uint64_t hot_hits, hot_misses;
 	uint32_t ngroups, last_group; /* while parsing: module numbering */
 	char last_mod[64];
 	size_t last_mod_len;
 };
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr);
+/* Add this run's lookups to the hot cache file (best effort). */
+void kallsyms_save(struct kallsyms *k);
 void kallsyms_release(struct kallsyms *k);
 
 struct jitsym {

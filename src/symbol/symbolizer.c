@@ -701,6 +701,7 @@ void symbolizer_save_cache(struct symbolizer *s)
 {
 	for (size_t i = 0; i < s->binaries.n; i++)
 		cache_save(s, &s->binaries.v[i]);
+	kallsyms_save(&s->ksyms);
 }
 
 static uint64_t addr_hash(uint32_t binary, uint64_t key)

@@ -403,6 +403,63 @@ TEST(compressed_debug_file_copy)
 	free(plain);
 }
 
+/* The kernel's hot cache: the symbols looked up once are answered next
+ * time, anywhere in their ranges, without loading the table; a damaged
+ * file is ignored. */
+TEST(kallsyms_hot_cache)
+{
+	clear_cache();
+	struct kallsyms live = { 0 }, first = { 0 }, again_k = { 0 }, damaged = { 0 };
+	(void)kallsyms_lookup(&live, 0xffffffff81000000ULL);
+	if (!live.syms.n) {
+		printf("kallsyms addresses hidden here: hot cache not checked\n");
+		kallsyms_release(&live);
+		return;
+	}
+	/* Symbols of the kernel proper, well inside the table. */
+	uint64_t lo[40], hi[40];
+	int n = 0;
+	for (size_t i = live.syms.n / 4; i + 1 < live.syms.n && n < 40; i += live.syms.n / 97)
+		if (live.syms.v[i].group == KSYM_CORE && live.syms.v[i + 1].group == KSYM_CORE &&
+		    live.syms.v[i + 1].addr > live.syms.v[i].addr + 1) {
+			lo[n] = live.syms.v[i].addr;
+			hi[n++] = live.syms.v[i + 1].addr;
+		}
+	ASSERT(n >= 10);
+	for (int i = 0; i < n; i++)
+		ASSERT_STREQ(kallsyms_lookup(&first, lo[i] + (hi[i] - lo[i]) / 2), kallsyms_lookup(&live, lo[i]));
+	kallsyms_save(&first);
+	for (int i = 0; i < n; i++) {
+		const char *want = kallsyms_lookup(&live, lo[i]);
+		ASSERT_STREQ(kallsyms_lookup(&again_k, lo[i]), want);
+		ASSERT_STREQ(kallsyms_lookup(&again_k, hi[i] - 1), want);
+	}
+	ASSERT_EQ(again_k.hot_hits, 2 * n);
+	ASSERT(!again_k.loaded); /* the 5 MB table was never read */
+	/* Just past a range: the table answers. */
+	ASSERT_STREQ(kallsyms_lookup(&again_k, hi[0]), kallsyms_lookup(&live, hi[0]));
+	ASSERT(again_k.loaded);
+	/* A damaged hot file is not used, and the answers stay right. */
+	char path[256];
+	snprintf(path, sizeof path, "%s/kallsyms.hot", cache_dir);
+	int fd = open(path, O_RDWR);
+	ASSERT(fd >= 0);
+	char c;
+	ASSERT(pread(fd, &c, 1, 30) == 1);
+	c ^= 4;
+	ASSERT(pwrite(fd, &c, 1, 30) == 1);
+	close(fd);
+	ASSERT_STREQ(kallsyms_lookup(&damaged, lo[3] + 1), kallsyms_lookup(&live, lo[3]));
+	ASSERT(damaged.hot_buf == NULL && damaged.loaded);
+	kallsyms_release(&live);
+	kallsyms_release(&first);
+	kallsyms_release(&again_k);
+	kallsyms_release(&damaged);
+	ASSERT(unlink(path) == 0);
+	snprintf(path, sizeof path, "%s/kallsyms.v2", cache_dir);
+	(void)unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 6)
@@ -418,7 +475,7 @@ int main(int argc, char **argv)
 	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
 	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
 						  T(damaged_files_are_ignored), T(debug_file_installed_later),
-						  T(compressed_debug_file_copy) };
+						  T(compressed_debug_file_copy), T(kallsyms_hot_cache) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		fflush(stdout);
