@@ -118,10 +118,31 @@ char *demangle(const char *name);
  * that is not a Rust symbol. */
 char *demangle_full(const char *name);
 
-/* Counters for the record summary and tests. */
+/* Counters for the record summary and tests. binaries_opened: binaries
+ * looked at; binaries_read: those whose symbols and debug information
+ * libdw had to read (the rest answered from the symbol cache). */
 struct symbolizer_stats {
-	uint64_t lookups, cache_hits, unknown, binaries_opened, binaries_missing;
+	uint64_t lookups, cache_hits, unknown, binaries_opened, binaries_missing, binaries_read;
+	/* The symbol cache: addresses answered from it and resolved anew;
+	 * files read, rejected (damaged, or of another identity), written;
+	 * with CPROF_SYMCACHE_VERIFY, answers that libdw contradicted. */
+	uint64_t symcache_hits, symcache_misses, symcache_read, symcache_rejected, symcache_written,
+		symcache_mismatches;
+	/* Decompressed copies of debug files used and made, by the whole
+	 * process (every symbolizer's). */
+	uint64_t debug_copies_used, debug_copies_written;
 };
 void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *ret);
+
+/*
+ * Add what this symbolizer resolved through libdw to the symbol cache
+ * files of its binaries (symbolizer_free() does it too). Best effort: a
+ * cache that cannot be written costs only the next run its time. The
+ * cache lives in $CPROF_CACHE_DIR/symbols (else $XDG_CACHE_HOME/cprof or
+ * ~/.cache/cprof); CPROF_CACHE_DIR set but empty turns it off.
+ */
+void symbolizer_save_cache(struct symbolizer *s);
+/* True when the cache is turned on (CPROF_CACHE_DIR not set to ""). */
+bool symbolizer_cache_enabled(void);
 
 #endif

@@ -4,6 +4,7 @@
  * address once, and store deduplicated stacks, threads and maps.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +427,29 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	free(map_anon);
 	free(memo.slots);
 	vec_release(&memo.ids);
+	/* What the symbol cache saved this pass, for tests and the curious
+	 * (report --header-only). */
+	symbolizer_save_cache(syms[0]);
+	symbolizer_save_cache(syms[1]);
+	struct symbolizer_stats a, b;
+	symbolizer_get_stats(syms[0], &a);
+	symbolizer_get_stats(syms[1], &b);
+	if (symbolizer_cache_enabled()) {
+		cprof_meta_setf(d, "symcache_hits", "%" PRIu64, a.symcache_hits + b.symcache_hits);
+		cprof_meta_setf(d, "symcache_misses", "%" PRIu64, a.symcache_misses + b.symcache_misses);
+		cprof_meta_setf(d, "symcache_files", "%" PRIu64 " read, %" PRIu64 " rejected, %" PRIu64 " written",
+				a.symcache_read + b.symcache_read, a.symcache_rejected + b.symcache_rejected,
+				a.symcache_written + b.symcache_written);
+		cprof_meta_setf(d, "symcache_debug_copies", "%" PRIu64 " used, %" PRIu64 " written",
+				a.debug_copies_used, a.debug_copies_written);
+		if (getenv("CPROF_SYMCACHE_VERIFY"))
+			cprof_meta_setf(d, "symcache_verify_mismatches", "%" PRIu64,
+					a.symcache_mismatches + b.symcache_mismatches);
+	} else {
+		cprof_meta_set(d, "symcache_hits", "off");
+	}
+	cprof_meta_setf(d, "symbols_read", "%" PRIu64 " of %" PRIu64 " binaries", a.binaries_read + b.binaries_read,
+			a.binaries_opened + b.binaries_opened);
 	symbolizer_free(syms[0]);
 	symbolizer_free(syms[1]);
 	sym_split_free(split);

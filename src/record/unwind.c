@@ -137,7 +137,7 @@ struct unwinder *unwinder_new(void)
 	struct unwinder *u = xcalloc(1, sizeof *u);
 	(void)elf_version(EV_CURRENT); /* before any elf_begin */
 	u->callbacks.find_elf = dwfl_build_id_find_elf;
-	u->callbacks.find_debuginfo = debuginfo_find_local;
+	u->callbacks.find_debuginfo = debuginfo_find_cfi;
 	u->callbacks.section_address = dwfl_offline_section_address;
 	u->callbacks.debuginfo_path = &u->debuginfo_path;
 	const char *verify = getenv("CPROF_UNWIND_VERIFY");

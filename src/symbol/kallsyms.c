@@ -12,6 +12,14 @@
  * programs, ftrace and kprobe trampolines) can sit. Any other address, a
  * changed module list or a damaged cache file sends the lookup to
  * /proc/kallsyms itself.
+ *
+ * Reading and checking that 5 MB file is still a few milliseconds of
+ * every finishing pass, for the few dozen kernel functions a short
+ * recording samples. So the symbols looked up are also kept in a small
+ * hot cache (kallsyms.hot): each with the range it covers (to the next
+ * symbol of the same module), valid for the same boot and module set, and
+ * only for ranges the table vouches for. An address in one of those
+ * ranges is answered without loading the table at all.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +32,10 @@
 #include "cprof/tmpfile.h"
 #include "symbol-internal.h"
 
-#define CACHE_MAGIC "CPROFKS1"
+/* The file's name carries its format's version, so cprof builds of
+ * different formats in use side by side keep one file each instead of
+ * rewriting one in turn. */
+#define CACHE_MAGIC "CPROFKS2"
 
 static int cmp_ksym(const void *a, const void *b)
 {
@@ -40,37 +51,6 @@ static int hexval(char c)
 	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* Read a whole (proc) file; NULL if it cannot be read. */
-static char *slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			close(fd);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = 0;
-	*len = n;
-	return buf;
-}
-
 /* What the cache file is valid for: this boot and this set of loaded
  * modules at these addresses. 0 if that cannot be told. A kernel built
  * without modules has no /proc/modules; then *modules says so and only a
@@ -78,8 +58,8 @@ static char *slurp(const char *path, size_t *len)
 static uint64_t system_key(bool *modules)
 {
 	size_t blen, mlen = 0;
-	char *boot = slurp("/proc/sys/kernel/random/boot_id", &blen);
-	char *mods = slurp("/proc/modules", &mlen);
+	char *boot = sym_slurp("/proc/sys/kernel/random/boot_id", &blen);
+	char *mods = sym_slurp("/proc/modules", &mlen);
 	*modules = mods != NULL;
 	if (!mods && errno == ENOENT)
 		mods = xstrdup("");
@@ -159,6 +139,13 @@ static void parse_line(struct kallsyms *k, const char *p, const char *end)
 
 static void reset(struct kallsyms *k)
 {
+	if (k->cache_buf) {
+		/* The table was read in place from the cache file's buffer. */
+		free(k->cache_buf);
+		k->cache_buf = NULL;
+		memset(&k->syms, 0, sizeof k->syms);
+		k->names = (struct sbuf)SBUF_INIT;
+	}
 	vec_release(&k->syms);
 	sbuf_release(&k->names);
 	k->ngroups = k->last_group = 0;
@@ -173,7 +160,7 @@ static void load_live(struct kallsyms *k)
 	reset(k);
 	k->live = true;
 	size_t len;
-	char *buf = slurp("/proc/kallsyms", &len);
+	char *buf = sym_slurp("/proc/kallsyms", &len);
 	if (!buf)
 		return;
 	for (char *line = buf, *nl; (nl = memchr(line, '\n', len - (size_t)(line - buf))); line = nl + 1)
@@ -189,45 +176,12 @@ struct cache_head {
 	char magic[8];
 	uint64_t key, nsyms, names_len;
 };
-
-/* A word at a time: byte-wise FNV-1a over the 5 MB file cost 10 ms. */
-static uint64_t checksum(uint64_t h, const void *data, size_t n)
-{
-	const uint8_t *p = data;
-	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	return hash_bytes(p, n, h);
-}
-
-static char *cache_path(void)
-{
-	const char *dir = getenv("CPROF_CACHE_DIR");
-	if (dir && !*dir)
-		return NULL; /* set but empty: no cache */
-	struct sbuf sb = SBUF_INIT;
-	if (dir) {
-		sbuf_adds(&sb, dir);
-	} else {
-		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-		if (xdg && *xdg == '/')
-			sbuf_addf(&sb, "%s/cprof", xdg);
-		else if (home && *home == '/')
-			sbuf_addf(&sb, "%s/.cache/cprof", home);
-		else
-			return NULL;
-	}
-	sbuf_adds(&sb, "/kallsyms");
-	return sbuf_detach(&sb);
-}
+_Static_assert(sizeof(struct cache_head) == 32 && sizeof(struct ksym) == 16, "the symbols follow the head aligned");
 
 static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool modules)
 {
 	size_t len;
-	char *buf = slurp(path, &len);
+	char *buf = sym_slurp(path, &len);
 	if (!buf)
 		return false;
 	bool ok = false;
@@ -240,24 +194,27 @@ static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool 
 		goto out;
 	uint64_t sum;
 	memcpy(&sum, buf + len - 8, 8);
-	if (sum != checksum(HASH_SEED, buf, len - 8))
+	if (sum != sym_checksum(HASH_SEED, buf, len - 8))
 		goto out;
 	const char *names = buf + sizeof h + h.nsyms * sizeof(struct ksym);
 	if (names[h.names_len - 1] != 0)
 		goto out;
-	reset(k);
-	vec_reserve(&k->syms, h.nsyms);
-	memcpy(k->syms.v, buf + sizeof h, h.nsyms * sizeof(struct ksym));
-	k->syms.n = h.nsyms;
-	for (size_t i = 0; i < k->syms.n; i++)
-		if (k->syms.v[i].name >= h.names_len || (i && k->syms.v[i].addr < k->syms.v[i - 1].addr) ||
-		    k->syms.v[i].group == KSYM_DYNAMIC || (!modules && k->syms.v[i].group != KSYM_CORE)) {
-			reset(k);
+	/* Checked, then used where it lies: a copy of the 5 MB cost more
+	 * than reading it. The symbols start 32 bytes into a malloc'd
+	 * buffer, so they are aligned. */
+	const struct ksym *syms = (const struct ksym *)(buf + sizeof h);
+	for (size_t i = 0; i < h.nsyms; i++)
+		if (syms[i].name >= h.names_len || (i && syms[i].addr < syms[i - 1].addr) ||
+		    syms[i].group == KSYM_DYNAMIC || (!modules && syms[i].group != KSYM_CORE))
 			goto out;
-		}
-	sbuf_add(&k->names, names, h.names_len);
+	reset(k);
+	k->cache_buf = buf;
+	k->syms.v = (struct ksym *)syms;
+	k->syms.n = h.nsyms;
+	k->names.buf = (char *)names;
+	k->names.len = h.names_len;
 	k->from_cache = true;
-	ok = true;
+	return true;
 out:
 	free(buf);
 	return ok;
@@ -270,52 +227,28 @@ static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
 	for (size_t i = 0; i < k->syms.n; i++)
 		if (k->syms.v[i].group != KSYM_DYNAMIC)
 			vec_push(&keep, k->syms.v[i]);
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	struct tmpfile t = { 0 };
-	struct cprof_err err;
-	if (!keep.n || !slash)
-		goto out;
-	*slash = 0;
-	/* ~/.cache may not exist yet; one level of parent is created too. */
-	char *up = strrchr(dir, '/');
-	if (up && up != dir) {
-		*up = 0;
-		(void)mkdir(dir, 0700);
-		*up = '/';
+	if (keep.n) {
+		struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
+		memcpy(h.magic, CACHE_MAGIC, 8);
+		/* One buffer, so the checksum runs over the same bytes as the reader's. */
+		struct sbuf all = SBUF_INIT;
+		sbuf_add(&all, &h, sizeof h);
+		sbuf_add(&all, keep.v, keep.n * sizeof *keep.v);
+		sbuf_add(&all, k->names.buf, k->names.len);
+		uint64_t sum = sym_checksum(HASH_SEED, all.buf, all.len);
+		sbuf_add(&all, &sum, sizeof sum);
+		(void)sym_cache_write(path, all.buf, all.len);
+		sbuf_release(&all);
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		goto out;
-	if (tmpfile_open(&t, path, &err) != 0)
-		goto out;
-	/* Kernel addresses are for the user who could read them. */
-	if (fchmod(fileno(t.fp), 0600) != 0) {
-		tmpfile_abort(&t);
-		goto out;
-	}
-	struct cache_head h = { .key = key, .nsyms = keep.n, .names_len = k->names.len };
-	memcpy(h.magic, CACHE_MAGIC, 8);
-	/* One buffer, so the checksum runs over the same bytes as the reader's. */
-	struct sbuf all = SBUF_INIT;
-	sbuf_add(&all, &h, sizeof h);
-	sbuf_add(&all, keep.v, keep.n * sizeof *keep.v);
-	sbuf_add(&all, k->names.buf, k->names.len);
-	uint64_t sum = checksum(HASH_SEED, all.buf, all.len);
-	if (fwrite(all.buf, 1, all.len, t.fp) != all.len || fwrite(&sum, 8, 1, t.fp) != 1 ||
-	    tmpfile_commit(&t, NULL, &err) != 0)
-		tmpfile_abort(&t);
-	sbuf_release(&all);
-out:
-	free(dir);
 	vec_release(&keep);
 }
 
 static void load(struct kallsyms *k)
 {
 	k->loaded = true;
-	bool modules;
-	uint64_t key = system_key(&modules);
-	char *path = key ? cache_path() : NULL;
+	bool modules = k->modules;
+	uint64_t key = k->key;
+	char *path = key ? sym_cache_path("kallsyms.v2") : NULL;
 	if (path && load_cache(k, path, key, modules)) {
 		free(path);
 		return;
@@ -324,6 +257,151 @@ static void load(struct kallsyms *k)
 	if (path && k->syms.n && (modules || k->ngroups == 0))
 		save_cache(k, path, key);
 	free(path);
+}
+
+/* ---- the hot cache ---- */
+
+/* File: magic, key, count, names' length (u32), entries (start, end:
+ * u64; name: u32; 4 zero bytes), names, checksum of all before it. */
+#define HOT_MAGIC "CPROFKH1"
+#define HOT_HEAD 24
+#define HOT_ENTRY 24
+
+static bool hot_parse(const uint8_t *buf, size_t len, uint64_t key, uint32_t *n, const uint8_t **entries,
+		      const char **names)
+{
+	if (len < HOT_HEAD + 8 || memcmp(buf, HOT_MAGIC, 8) != 0 || get_le64(buf + 8) != key)
+		return false;
+	uint64_t count = get_le32(buf + 16), names_len = get_le32(buf + 20);
+	if (names_len == 0 || HOT_HEAD + count * HOT_ENTRY + names_len + 8 != len ||
+	    get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
+		return false;
+	const uint8_t *e = buf + HOT_HEAD;
+	const char *nm = (const char *)e + count * HOT_ENTRY;
+	if (nm[names_len - 1] != 0)
+		return false;
+	for (uint64_t i = 0; i < count; i++) {
+		const uint8_t *x = e + i * HOT_ENTRY;
+		if (get_le64(x) >= get_le64(x + 8) || get_le32(x + 16) >= names_len || get_le32(x + 20) != 0 ||
+		    (i && get_le64(x) < get_le64(x - HOT_ENTRY + 8)))
+			return false;
+	}
+	*n = (uint32_t)count;
+	*entries = e;
+	*names = nm;
+	return true;
+}
+
+static void hot_load(struct kallsyms *k)
+{
+	k->hot_loaded = true;
+	k->key = system_key(&k->modules);
+	char *path = k->key ? sym_cache_path("kallsyms.hot") : NULL;
+	size_t len;
+	char *buf = path ? sym_slurp(path, &len) : NULL;
+	if (buf && hot_parse((const uint8_t *)buf, len, k->key, &k->nhot, &k->hot, &k->hot_names))
+		k->hot_buf = buf;
+	else
+		free(buf);
+	free(path);
+}
+
+static const char *hot_find(const struct kallsyms *k, uint64_t addr)
+{
+	uint32_t lo = 0, hi = k->nhot;
+	while (lo < hi) { /* the first entry starting above addr */
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (get_le64(k->hot + (size_t)mid * HOT_ENTRY) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	const uint8_t *e = k->hot + (size_t)(lo - 1) * HOT_ENTRY;
+	return addr < get_le64(e + 8) ? k->hot_names + get_le32(e + 16) : NULL;
+}
+
+/* Symbol i - 1 answered for an address: keep its range when the table
+ * vouches for it (both ends in one module, or in the kernel proper). */
+static void hot_note(struct kallsyms *k, size_t i)
+{
+	const struct ksym *a = &k->syms.v[i - 1], *b = &k->syms.v[i];
+	if (!k->key || a->group != b->group || a->group == KSYM_DYNAMIC || (!k->modules && a->group != KSYM_CORE) ||
+	    a->addr >= b->addr)
+		return;
+	const char *name = k->names.buf + a->name;
+	uint32_t off = (uint32_t)k->fresh_names.len;
+	sbuf_add(&k->fresh_names, name, strlen(name) + 1);
+	vec_push(&k->fresh, ((struct khot){ a->addr, b->addr, off }));
+}
+
+static int cmp_khot(const void *x, const void *y)
+{
+	const struct khot *a = x, *b = y;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+void kallsyms_save(struct kallsyms *k)
+{
+	if (!k->fresh.n)
+		return;
+	char *path = sym_cache_path("kallsyms.hot");
+	if (!path)
+		return;
+	/* What is on disk now and this run's, by start; one entry a start. */
+	VEC(struct khot) all = { 0 };
+	struct sbuf names = SBUF_INIT;
+	size_t len;
+	char *disk = sym_slurp(path, &len);
+	uint32_t n;
+	const uint8_t *e;
+	const char *nm;
+	if (disk && hot_parse((const uint8_t *)disk, len, k->key, &n, &e, &nm))
+		for (uint32_t i = 0; i < n; i++) {
+			const char *s = nm + get_le32(e + (size_t)i * HOT_ENTRY + 16);
+			vec_push(&all, ((struct khot){ get_le64(e + (size_t)i * HOT_ENTRY),
+						       get_le64(e + (size_t)i * HOT_ENTRY + 8), (uint32_t)names.len }));
+			sbuf_add(&names, s, strlen(s) + 1);
+		}
+	for (size_t i = 0; i < k->fresh.n; i++) {
+		const char *s = k->fresh_names.buf + k->fresh.v[i].name;
+		vec_push(&all, ((struct khot){ k->fresh.v[i].start, k->fresh.v[i].end, (uint32_t)names.len }));
+		sbuf_add(&names, s, strlen(s) + 1);
+	}
+	qsort(all.v, all.n, sizeof *all.v, cmp_khot);
+	struct sbuf out = SBUF_INIT;
+	uint8_t head[HOT_HEAD] = { 0 };
+	memcpy(head, HOT_MAGIC, 8);
+	put_le64(head + 8, k->key);
+	sbuf_add(&out, head, sizeof head);
+	uint32_t kept = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		/* Ranges of one table never overlap, nor do a boot's; should
+		 * they, the one that starts first is kept. */
+		if (kept && all.v[i].start < get_le64((const uint8_t *)out.buf + out.len - HOT_ENTRY + 8))
+			continue;
+		uint8_t x[HOT_ENTRY] = { 0 };
+		put_le64(x, all.v[i].start);
+		put_le64(x + 8, all.v[i].end);
+		put_le32(x + 16, all.v[i].name);
+		sbuf_add(&out, x, sizeof x);
+		kept++;
+	}
+	put_le32((uint8_t *)out.buf + 16, kept);
+	put_le32((uint8_t *)out.buf + 20, (uint32_t)names.len);
+	sbuf_add(&out, names.buf, names.len);
+	uint8_t sum[8];
+	put_le64(sum, sym_checksum(HASH_SEED, out.buf, out.len));
+	sbuf_add(&out, sum, sizeof sum);
+	(void)sym_cache_write(path, out.buf, out.len);
+	sbuf_release(&out);
+	sbuf_release(&names);
+	vec_release(&all);
+	free(disk);
+	free(path);
+	vec_release(&k->fresh);
+	sbuf_release(&k->fresh_names);
 }
 
 static size_t find(const struct kallsyms *k, uint64_t addr)
@@ -341,10 +419,18 @@ static size_t find(const struct kallsyms *k, uint64_t addr)
 
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
 {
-	if (!k->loaded)
-		load(k);
+	if (!k->hot_loaded)
+		hot_load(k);
 	if (addr == 0)
 		return NULL; /* never a kernel address; used to load ahead */
+	const char *hot = k->hot_buf ? hot_find(k, addr) : NULL;
+	if (hot) {
+		k->hot_hits++;
+		return hot;
+	}
+	k->hot_misses++;
+	if (!k->loaded)
+		load(k);
 	size_t i = find(k, addr);
 	/* A cached table vouches only for addresses between two symbols of
 	 * the same group; anything else may be code loaded since. */
@@ -352,6 +438,8 @@ const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr)
 		load_live(k);
 		i = find(k, addr);
 	}
+	if (i && i < k->syms.n)
+		hot_note(k, i);
 	return i ? k->names.buf + k->syms.v[i - 1].name : NULL;
 }
 
@@ -359,4 +447,11 @@ void kallsyms_release(struct kallsyms *k)
 {
 	reset(k);
 	k->loaded = k->live = false;
+	free(k->hot_buf);
+	k->hot_buf = NULL;
+	k->hot = NULL;
+	k->nhot = 0;
+	k->hot_loaded = false;
+	vec_release(&k->fresh);
+	sbuf_release(&k->fresh_names);
 }

@@ -20,17 +20,37 @@ struct ksym {
 #define KSYM_CORE 0u
 #define KSYM_DYNAMIC 0xffffffffu /* BPF programs, trampolines: never cached */
 
+/* A kernel symbol's range, as the hot cache keeps it. */
+struct khot {
+	uint64_t start, end;
+	uint32_t name; /* offset in kallsyms.fresh_names */
+};
+
 /* /proc/kallsyms, loaded on first use (from the cache when it is valid),
  * sorted by address. */
 struct kallsyms {
 	bool loaded, from_cache, live;
-	VEC(struct ksym) syms;
-	struct sbuf names;
+	VEC(struct ksym) syms; /* from the cache: cap 0, pointing into cache_buf */
+	struct sbuf names;     /* the same */
+	char *cache_buf;       /* the cache file as read, when the table lives in it */
+	/* The hot cache: the symbols earlier runs looked up, each with its
+	 * range, read before the table and often instead of it. */
+	bool hot_loaded, modules;
+	uint64_t key;          /* of this boot and module set; 0 if unknown */
+	char *hot_buf;         /* the file as read, checked; NULL if none */
+	const uint8_t *hot;    /* entries in hot_buf */
+	uint32_t nhot;
+	const char *hot_names;
+	VEC(struct khot) fresh; /* ranges looked up in the table this run */
+	struct sbuf fresh_names;
+	uint64_t hot_hits, hot_misses;
 	uint32_t ngroups, last_group; /* while parsing: module numbering */
 	char last_mod[64];
 	size_t last_mod_len;
 };
 const char *kallsyms_lookup(struct kallsyms *k, uint64_t addr);
+/* Add this run's lookups to the hot cache file (best effort). */
+void kallsyms_save(struct kallsyms *k);
 void kallsyms_release(struct kallsyms *k);
 
 struct jitsym {
@@ -94,5 +114,76 @@ struct sym_binary symbolizer_binary(struct symbolizer *s, const struct sym_map *
 const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die);
 /* A symbol table name made fit for display: version stripped, demangled, interned. */
 const char *sym_display_name(struct symbolizer *s, const char *raw);
+
+/* ---- the cache folder and the symbol cache (symcache.c) ---- */
+
+/* $CPROF_CACHE_DIR/name, else $XDG_CACHE_HOME/cprof/name, else
+ * ~/.cache/cprof/name (malloc'd); NULL when CPROF_CACHE_DIR is set but
+ * empty (no cache) or no folder can be named. */
+char *sym_cache_path(const char *name);
+/* Write a cache file whole, mode 0600, through a temporary file renamed
+ * into place; the folders above it are created. -1 on any failure. */
+int sym_cache_write(const char *path, const void *data, size_t len);
+/* A whole file read into a malloc'd buffer (NUL-terminated beyond *len);
+ * NULL with errno set if it cannot be read. */
+char *sym_slurp(const char *path, size_t *len);
+/* Checksum of cache files, a word at a time. */
+uint64_t sym_checksum(uint64_t h, const void *data, size_t n);
+
+/* A symbol cache file, checked whole by symcache_parse() and then read in
+ * place: pointers into the buffer it was parsed from. */
+struct symcache_view {
+	const uint8_t *key;
+	uint32_t key_len;
+	const uint8_t *entries;
+	uint32_t nentries;
+	const uint8_t *frames;
+	uint32_t nframes;
+	const char *strings;
+	uint32_t strings_len;
+};
+#define SYMCACHE_NONE 0xffffffffu
+/* One cached frame; strings point into the view (or the caller's). */
+struct symcache_rec {
+	const char *func, *full, *file; /* full may be NULL */
+	uint32_t line, flags;           /* flags: SYMF_INLINED, SYMF_UNKNOWN */
+};
+/* 0 if buf[0..len) is a well-formed cache file (magic, sizes, checksum,
+ * every index in bounds, entries sorted); -EINVAL otherwise, and nothing
+ * of it may be used. The key is the caller's to compare. */
+int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len) CPROF_WUR;
+/* The frames cached for an address key: true and the first frame's index
+ * and their count, or false. */
+bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first, uint32_t *n);
+/* Entry i (< nentries): its key, first frame and count. */
+uint64_t symcache_entry(const struct symcache_view *v, uint32_t i, uint32_t *first, uint32_t *n);
+/* Frame i (< nframes). */
+void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_rec *r);
+
+/* Builds a cache file: entries added in increasing key order. */
+struct symcache_writer {
+	struct sbuf entries, frames, strings;
+	VEC(uint32_t) str_off;
+	struct hashidx str_idx;
+	uint32_t nentries, nframes;
+	uint64_t last_key;
+};
+int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct symcache_rec *frames, uint32_t n)
+	CPROF_WUR;
+/* The whole file, with key, into out (replacing its contents). */
+int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out) CPROF_WUR;
+void symcache_writer_release(struct symcache_writer *w);
+/* Remove the least recently used cache files of dir beyond keep. */
+#define SYMCACHE_MAX_FILES 2000
+#define SYMCACHE_MAX_BYTES ((uint64_t)1 << 30)
+void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes);
+/* fd is open on a debug file found at *path for the binary whose cache
+ * file is cache_path. If it has compressed sections, returns an fd on a
+ * decompressed copy kept in the same folder (made now if there is no
+ * valid one) and replaces *path with the copy's; else -1 and fd stays the
+ * one to use. */
+int symcache_debug_copy(int fd, const char *cache_path, char **path);
+/* Copies used and written by this process. */
+void symcache_copy_stats(uint64_t *used, uint64_t *written);
 
 #endif

@@ -6,30 +6,56 @@
  * the ELF's own vaddrs; a sampled address is turned into a vaddr through
  * the PT_LOAD segment that holds its file offset. Kernel addresses go to
  * kallsyms.c, anonymous executable memory to jitmap.c.
+ *
+ * A binary's libdw session is opened only when an address is not in its
+ * symbol cache (symcache.c): on a second recording of the same program
+ * the debug files are not read at all. What was resolved through libdw is
+ * added to the cache when the symbolizer is done (symbolizer_save_cache).
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 
 #include "cprof/symbol.h"
 #include "cprof/debuginfo.h"
 #include "symbol-internal.h"
 
+/* An address resolved through libdw in this run, for the cache file. */
+struct fresh {
+	uint64_t key;
+	uint32_t first, n; /* frames in symbolizer.frames */
+};
+
 struct binary {
 	char *path;
+	const char *file; /* what is opened: path, or the vDSO's copy */
 	uint8_t build_id[20], build_id_size;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
 	struct func_index *index; /* set with mod */
 	VEC(GElf_Phdr) loads;
 	bool missing;
+	bool opened; /* the libdw session was tried (then dwfl, mod are final) */
+	/* The symbol cache: its file (NULL: none for this binary), the
+	 * identity it must carry, what was in it, and what to add. */
+	char *cache_path;
+	struct sbuf cache_key;
+	bool cache_loaded;
+	uint8_t *cache_buf;
+	struct symcache_view cache; /* valid when cache_buf is set */
+	VEC(struct fresh) fresh;
 };
 
 /* Cached result for one (binary, vaddr, is_return). */
@@ -53,6 +79,7 @@ struct symbolizer {
 	int vdso_fd;
 	struct kallsyms ksyms;
 	struct jitmaps jit;
+	bool verify; /* CPROF_SYMCACHE_VERIFY: resolve cache hits again and compare */
 };
 
 const char *sym_intern(struct symbolizer *s, const char *str)
@@ -84,6 +111,27 @@ const char *sym_intern(struct symbolizer *s, const char *str)
 	return copy;
 }
 
+static struct sbuf self_id = SBUF_INIT;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static void read_self_id(void);
+
+/* The local search, and a decompressed copy of what it found when that is
+ * compressed (symcache.c). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	int fd = debuginfo_find_local(mod, userdata, modname, base, file_name, debuglink_file, debuglink_crc,
+				      debuginfo_file_name);
+	if (fd < 0 || !*userdata)
+		return fd;
+	int copy = symcache_debug_copy(fd, *userdata, debuginfo_file_name);
+	if (copy < 0)
+		return fd;
+	close(fd);
+	return copy;
+}
+
 struct symbolizer *symbolizer_new(void)
 {
 	struct symbolizer *s = xcalloc(1, sizeof *s);
@@ -92,24 +140,34 @@ struct symbolizer *symbolizer_new(void)
 	/* Never reach out to debuginfod servers from inside a profiler run. */
 	unsetenv("DEBUGINFOD_URLS");
 	s->callbacks.find_elf = dwfl_build_id_find_elf;
-	s->callbacks.find_debuginfo = debuginfo_find_local;
+	s->callbacks.find_debuginfo = find_debuginfo;
 	s->callbacks.section_address = dwfl_offline_section_address;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	const char *v = getenv("CPROF_SYMCACHE_VERIFY");
+	s->verify = v && *v && strcmp(v, "0") != 0;
 	return s;
+}
+
+static void binary_release(struct binary *b)
+{
+	func_index_free(b->index);
+	if (b->dwfl)
+		dwfl_end(b->dwfl);
+	free(b->path);
+	vec_release(&b->loads);
+	free(b->cache_path);
+	sbuf_release(&b->cache_key);
+	free(b->cache_buf);
+	vec_release(&b->fresh);
 }
 
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->binaries.n; i++) {
-		struct binary *b = &s->binaries.v[i];
-		func_index_free(b->index);
-		if (b->dwfl)
-			dwfl_end(b->dwfl);
-		free(b->path);
-		vec_release(&b->loads);
-	}
+	symbolizer_save_cache(s);
+	for (size_t i = 0; i < s->binaries.n; i++)
+		binary_release(&s->binaries.v[i]);
 	if (s->vdso_path) {
 		close(s->vdso_fd);
 		free(s->vdso_path);
@@ -130,6 +188,7 @@ void symbolizer_free(struct symbolizer *s)
 void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *ret)
 {
 	*ret = s->st;
+	symcache_copy_stats(&ret->debug_copies_used, &ret->debug_copies_written);
 }
 
 /* The vDSO is not a file: open it as this process's copy (same kernel). */
@@ -146,6 +205,103 @@ static const char *vdso_file(struct symbolizer *s)
 	return s->vdso_path;
 }
 
+/* What this cprof was built as and with: a change of either may change
+ * what the symbolizer makes of the same binary. Read once. */
+static void read_self_id(void)
+{
+	struct sbuf sb = SBUF_INIT;
+	sbuf_addf(&sb, "cprof %s; libdw %s; ", CPROF_VERSION, dwfl_version(NULL));
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+	const void *bits;
+	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
+	struct stat st;
+	if (n > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			sbuf_addf(&sb, "%02x", ((const uint8_t *)bits)[i]);
+	} else if (fd >= 0 && fstat(fd, &st) == 0) {
+		/* No build id: the executable's file stands for the build. */
+		sbuf_addf(&sb, "%llu %llu %lld.%09ld", (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+			  (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	}
+	if (elf)
+		elf_end(elf);
+	if (fd >= 0)
+		close(fd);
+	self_id = sb;
+}
+
+static void add_file_id(struct sbuf *key, const struct stat *st)
+{
+	uint8_t b[40];
+	put_le64(b, (uint64_t)st->st_dev);
+	put_le64(b + 8, (uint64_t)st->st_ino);
+	put_le64(b + 16, (uint64_t)st->st_size);
+	put_le64(b + 24, (uint64_t)st->st_mtim.tv_sec);
+	put_le64(b + 32, (uint64_t)st->st_mtim.tv_nsec);
+	sbuf_add(key, b, sizeof b);
+}
+
+/* Name and identity of b's cache file: this build, the binary's build id
+ * and file, and the debug file this machine has for it (found as libdwfl
+ * will find it, through debuginfo_open) or the lack of one. */
+static void cache_identity(struct binary *b, int fd, Elf *elf)
+{
+	char *dir = sym_cache_path("symbols");
+	struct stat st;
+	if (!dir || fstat(fd, &st) != 0) {
+		free(dir);
+		return;
+	}
+	(void)pthread_once(&self_once, read_self_id);
+	/* The file's own build id (libdwfl goes by it too), whatever the
+	 * mapping said. */
+	const void *bits = NULL;
+	ssize_t got = dwelf_elf_gnu_build_id(elf, &bits);
+	uint8_t n = got > 0 && got <= 64 ? (uint8_t)got : 0;
+	const uint8_t *id = bits;
+	struct sbuf *key = &b->cache_key;
+	sbuf_add(key, self_id.buf, self_id.len + 1);
+	sbuf_addc(key, (char)n);
+	sbuf_add(key, id, n);
+	bool vdso = strcmp(b->path, "[vdso]") == 0;
+	if (vdso) {
+		/* A fresh copy every run: the kernel's build id names it. */
+		if (!n) {
+			free(dir);
+			sbuf_release(key);
+			return;
+		}
+	} else {
+		sbuf_add(key, b->path, strlen(b->path) + 1);
+		add_file_id(key, &st);
+	}
+	GElf_Word crc;
+	const char *link = dwelf_elf_gnu_debuglink(elf, &crc);
+	char *found = NULL;
+	int dfd = debuginfo_open(id, n, b->file, link, &found);
+	struct stat dst;
+	if (dfd >= 0 && fstat(dfd, &dst) == 0) {
+		sbuf_add(key, found, strlen(found) + 1);
+		add_file_id(key, &dst);
+	} else {
+		sbuf_add(key, "", 1);
+	}
+	if (dfd >= 0)
+		close(dfd);
+	free(found);
+	/* One file per binary (its build id, else its path) and cprof build,
+	 * so a changed identity replaces the old file instead of adding one,
+	 * and two cprof builds in use side by side do not overwrite each
+	 * other's file on every run. */
+	uint64_t h = n ? hash_bytes(id, n, HASH_SEED) : hash_bytes(b->path, strlen(b->path), HASH_SEED);
+	h = hash_bytes(self_id.buf, self_id.len, h);
+	struct sbuf path = SBUF_INIT;
+	sbuf_addf(&path, "%s/%016llx", dir, (unsigned long long)h);
+	b->cache_path = sbuf_detach(&path);
+	free(dir);
+}
+
 static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 {
 	for (size_t i = 0; i < s->binaries.n; i++) {
@@ -154,14 +310,15 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 		    (!map->build_id_size || memcmp(b->build_id, map->build_id, map->build_id_size) == 0))
 			return (uint32_t)i;
 	}
-	struct binary b = { .path = xstrdup(map->path) };
-	if (map->build_id && map->build_id_size <= 20) {
+	struct binary b = { .path = xstrdup(map->path), .cache_key = SBUF_INIT };
+	bool given_id = map->build_id && map->build_id_size && map->build_id_size <= 20;
+	if (given_id) {
 		b.build_id_size = map->build_id_size;
 		memcpy(b.build_id, map->build_id, map->build_id_size);
 	}
-	const char *file = strcmp(map->path, "[vdso]") == 0 ? vdso_file(s) : map->path;
+	b.file = strcmp(map->path, "[vdso]") == 0 ? vdso_file(s) : b.path;
 	s->st.binaries_opened++;
-	int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+	int fd = b.file ? open(b.file, O_RDONLY | O_CLOEXEC) : -1;
 	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
 	size_t n;
 	if (elf && elf_getphdrnum(elf, &n) == 0) {
@@ -171,27 +328,45 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 				vec_push(&b.loads, ph);
 		}
 	}
+	if (b.loads.n)
+		cache_identity(&b, fd, elf);
 	if (elf)
 		elf_end(elf);
 	if (fd >= 0)
 		close(fd);
-	if (b.loads.n) {
-		b.dwfl = dwfl_begin(&s->callbacks);
-		if (b.dwfl) {
-			dwfl_report_begin(b.dwfl);
-			const char *base = strrchr(map->path, '/');
-			b.mod = dwfl_report_elf(b.dwfl, base ? base + 1 : map->path, file, -1, 0, false);
-			dwfl_report_end(b.dwfl, NULL, NULL);
-		}
-	}
-	if (b.mod)
-		b.index = func_index_new(b.mod);
-	if (!b.mod) {
-		b.missing = true;
+	if (!b.loads.n) {
+		b.opened = b.missing = true;
 		s->st.binaries_missing++;
 	}
 	vec_push(&s->binaries, b);
 	return (uint32_t)(s->binaries.n - 1);
+}
+
+/* The libdw session of b, opened on first need. */
+static void binary_open(struct symbolizer *s, struct binary *b)
+{
+	if (b->opened)
+		return;
+	b->opened = true;
+	s->st.binaries_read++;
+	b->dwfl = dwfl_begin(&s->callbacks);
+	if (b->dwfl) {
+		dwfl_report_begin(b->dwfl);
+		const char *base = strrchr(b->path, '/');
+		b->mod = dwfl_report_elf(b->dwfl, base ? base + 1 : b->path, b->file, -1, 0, false);
+		dwfl_report_end(b->dwfl, NULL, NULL);
+	}
+	/* find_debuginfo reads the module's user data: the cache file's
+	 * name, beside which a decompressed debug file may be kept. */
+	void **ud;
+	if (b->mod && dwfl_module_info(b->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
+		*ud = b->cache_path;
+	if (b->mod)
+		b->index = func_index_new(b->mod);
+	if (!b->mod) {
+		b->missing = true;
+		s->st.binaries_missing++;
+	}
 }
 
 bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map)
@@ -208,7 +383,8 @@ bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map
 struct sym_binary symbolizer_binary(struct symbolizer *s, const struct sym_map *map)
 {
 	uint32_t i = binary_get(s, map); /* may grow s->binaries */
-	const struct binary *b = &s->binaries.v[i];
+	struct binary *b = &s->binaries.v[i];
+	binary_open(s, b);
 	return (struct sym_binary){ .mod = b->mod, .index = b->index, .path = b->path };
 }
 
@@ -294,8 +470,9 @@ const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die)
 #define MAX_CHAIN 64
 
 /* Resolve vaddr in binary b into frames appended to s->frames. */
-static uint32_t resolve(struct symbolizer *s, const struct binary *b, uint64_t vaddr, uint64_t lookup)
+static uint32_t resolve(struct symbolizer *s, struct binary *b, uint64_t vaddr, uint64_t lookup)
 {
+	binary_open(s, b);
 	uint32_t first = (uint32_t)s->frames.n;
 	const char *dso = sym_intern(s, b->path);
 	struct names func = { 0 };
@@ -369,6 +546,164 @@ unknown:
 	return 1;
 }
 
+/* ---- the symbol cache (symcache.c) ---- */
+
+/* Read b's cache file, once; kept only if it is whole and its identity
+ * is b's. */
+static void cache_load(struct symbolizer *s, struct binary *b)
+{
+	b->cache_loaded = true;
+	size_t len;
+	uint8_t *buf = b->cache_path ? (uint8_t *)sym_slurp(b->cache_path, &len) : NULL;
+	if (!buf)
+		return;
+	struct symcache_view v;
+	if (symcache_parse(&v, buf, len) != 0 || v.key_len != b->cache_key.len ||
+	    memcmp(v.key, b->cache_key.buf, v.key_len) != 0) {
+		s->st.symcache_rejected++;
+		free(buf);
+		return;
+	}
+	s->st.symcache_read++;
+	b->cache_buf = buf;
+	b->cache = v;
+	/* Its time is its last use: the folder is pruned by it. */
+	(void)utimensat(AT_FDCWD, b->cache_path, NULL, 0);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_frames(const struct sym_frame *a, const struct sym_frame *b, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!same_str(a[i].func, b[i].func) || !same_str(a[i].full, b[i].full) ||
+		    !same_str(a[i].file, b[i].file) || a[i].line != b[i].line || a[i].flags != b[i].flags ||
+		    a[i].addr != b[i].addr)
+			return false;
+	return true;
+}
+
+/* The frames of one address: from b's cache file when it has them, else
+ * through libdw (then kept for the file). Appended to s->frames. */
+static uint32_t resolve_cached(struct symbolizer *s, struct binary *b, uint64_t key, uint64_t vaddr,
+			       uint64_t lookup)
+{
+	if (!b->cache_path)
+		return resolve(s, b, vaddr, lookup);
+	if (!b->cache_loaded)
+		cache_load(s, b);
+	uint32_t first = (uint32_t)s->frames.n, cfirst, cn;
+	if (b->cache_buf && symcache_find(&b->cache, key, &cfirst, &cn)) {
+		const char *dso = sym_intern(s, b->path);
+		for (uint32_t i = 0; i < cn; i++) {
+			struct symcache_rec r;
+			symcache_frame(&b->cache, cfirst + i, &r);
+			vec_push(&s->frames, ((struct sym_frame){ .func = sym_intern(s, r.func),
+								   .full = r.full ? sym_intern(s, r.full) : NULL,
+								   .dso = dso, .file = sym_intern(s, r.file),
+								   .line = r.line, .addr = vaddr, .flags = r.flags }));
+		}
+		s->st.symcache_hits++;
+		if (cn == 1 && (s->frames.v[first].flags & SYMF_UNKNOWN))
+			s->st.unknown++;
+		if (!s->verify)
+			return cn;
+		/* Resolved again: the answer the cache gave must be libdw's. */
+		uint64_t unknown = s->st.unknown;
+		uint32_t n = resolve(s, b, vaddr, lookup);
+		s->st.unknown = unknown;
+		bool same = n == cn && same_frames(s->frames.v + first, s->frames.v + first + cn, n);
+		if (same) {
+			s->frames.n = first + cn;
+			return cn;
+		}
+		s->st.symcache_mismatches++;
+		memmove(s->frames.v + first, s->frames.v + first + cn, n * sizeof *s->frames.v);
+		s->frames.n = first + n;
+		vec_push(&b->fresh, ((struct fresh){ key, first, n }));
+		return n;
+	}
+	uint32_t n = resolve(s, b, vaddr, lookup);
+	s->st.symcache_misses++;
+	vec_push(&b->fresh, ((struct fresh){ key, first, n }));
+	return n;
+}
+
+static int cmp_fresh(const void *a, const void *b)
+{
+	const struct fresh *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* The cache file of b with what this run added, written whole. What is in
+ * the file now is read again first: the other symbolizer of a finishing
+ * pass (or another cprof) may have added to it since it was loaded. */
+static void cache_save(struct symbolizer *s, struct binary *b)
+{
+	if (!b->cache_path || !b->fresh.n)
+		return;
+	size_t len = 0;
+	uint8_t *disk = (uint8_t *)sym_slurp(b->cache_path, &len);
+	struct symcache_view old = { 0 };
+	bool have_old = disk && symcache_parse(&old, disk, len) == 0 && old.key_len == b->cache_key.len &&
+			memcmp(old.key, b->cache_key.buf, old.key_len) == 0;
+	bool existed = disk != NULL;
+	qsort(b->fresh.v, b->fresh.n, sizeof *b->fresh.v, cmp_fresh);
+	struct symcache_writer w = { 0 };
+	struct symcache_rec recs[256];
+	uint32_t oi = 0, on = have_old ? old.nentries : 0;
+	size_t fi = 0;
+	int r = 0;
+	while (r == 0 && (oi < on || fi < b->fresh.n)) {
+		uint32_t first, n;
+		uint64_t okey = oi < on ? symcache_entry(&old, oi, &first, &n) : UINT64_MAX;
+		if (fi < b->fresh.n && (oi >= on || b->fresh.v[fi].key <= okey)) {
+			const struct fresh *f = &b->fresh.v[fi++];
+			if (oi < on && f->key == okey)
+				oi++; /* this run's answer replaces the file's */
+			if (fi < b->fresh.n && b->fresh.v[fi].key == f->key)
+				continue; /* resolved in both halves of a split: keep one */
+			uint32_t k = f->n < 256 ? f->n : 256;
+			for (uint32_t i = 0; i < k; i++) {
+				const struct sym_frame *sf = &s->frames.v[f->first + i];
+				recs[i] = (struct symcache_rec){ sf->func, sf->full, sf->file, sf->line, sf->flags };
+			}
+			r = symcache_writer_add(&w, f->key, recs, k);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				symcache_frame(&old, first + i, &recs[i]);
+			r = symcache_writer_add(&w, okey, recs, n);
+			oi++;
+		}
+	}
+	struct sbuf out = SBUF_INIT;
+	if (r == 0 && symcache_writer_finish(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&
+	    sym_cache_write(b->cache_path, out.buf, out.len) == 0) {
+		s->st.symcache_written++;
+		if (!existed) {
+			/* A new file: keep the folder from growing without end. */
+			char *dir = xstrdup(b->cache_path);
+			*strrchr(dir, '/') = 0;
+			symcache_prune(dir, SYMCACHE_MAX_FILES, SYMCACHE_MAX_BYTES);
+			free(dir);
+		}
+	}
+	sbuf_release(&out);
+	symcache_writer_release(&w);
+	free(disk);
+	b->fresh.n = 0;
+}
+
+void symbolizer_save_cache(struct symbolizer *s)
+{
+	for (size_t i = 0; i < s->binaries.n; i++)
+		cache_save(s, &s->binaries.v[i]);
+	kallsyms_save(&s->ksyms);
+}
+
 static uint64_t addr_hash(uint32_t binary, uint64_t key)
 {
 	uint64_t k[2] = { binary, key };
@@ -382,7 +717,7 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 		return 0;
 	s->st.lookups++;
 	uint32_t bi = binary_get(s, map);
-	const struct binary *b = &s->binaries.v[bi];
+	struct binary *b = &s->binaries.v[bi];
 	uint64_t vaddr;
 	(void)to_vaddr(b, map, ip, &vaddr);
 	/* A return address points after the call: look up the call itself. */
@@ -414,7 +749,7 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 			}
 		}
 		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
-		e.n = resolve(s, b, vaddr, lookup);
+		e.n = resolve_cached(s, b, key, vaddr, lookup);
 		vec_push(&s->addrs, e);
 		size_t k = h & (ix->cap - 1);
 		while (ix->slot[k])

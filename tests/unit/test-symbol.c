@@ -292,7 +292,7 @@ TEST(kallsyms_cache)
 	ASSERT(mkdtemp(dir));
 	ASSERT(setenv("CPROF_CACHE_DIR", dir, 1) == 0);
 	char file[64];
-	snprintf(file, sizeof file, "%s/kallsyms", dir);
+	snprintf(file, sizeof file, "%s/kallsyms.v2", dir);
 	struct kallsyms live = { 0 }, cached = { 0 }, damaged = { 0 };
 	(void)kallsyms_lookup(&live, 0xffffffff81000000ULL); /* loads, writes the cache */
 	ASSERT(live.live && !live.from_cache);

@@ -1,0 +1,617 @@
+/*
+ * symcache.c - what the finishing pass learned about a binary, kept on
+ * disk so the next recording of the same program does not learn it again.
+ *
+ * Symbolizing a few dozen addresses of libc costs ~40 ms, nearly all of it
+ * libdw inflating the zlib-compressed sections of libc's separate debug
+ * file, which it does whole when it opens the file. A short recording pays
+ * that every time, for the same answers. So each binary gets a cache file
+ * of the addresses resolved in it (the frames of each: function, full
+ * name, source file and line, inline chain), valid for exactly one
+ * identity: this cprof build and libdw version, the binary's build id and
+ * file (device, inode, size, mtime), and the debug file this machine would
+ * read for it (its path and the same four), or none. Installing a debug
+ * package, rebuilding the program or upgrading cprof changes the identity
+ * and the file is rebuilt; an address the file does not hold is resolved
+ * through libdw as before and added to it.
+ *
+ * The file is read whole and checked before any of it is used: magic,
+ * sizes that add up, a checksum over all of it, every entry, frame and
+ * string in bounds, entries sorted. A file that fails any check is ignored
+ * and written anew; it is never partly trusted. Writes go through
+ * tmpfile.c (a temporary file renamed into place), so readers never see a
+ * half-written file. Also here: the cache folder, shared with kallsyms.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "cprof/tmpfile.h"
+#include "symbol-internal.h"
+
+/* File layout, little-endian:
+ *   head: magic[8], key_len, nentries, nframes, strings_len (u32 each),
+ *         8 reserved bytes (zero)
+ *   key[key_len]
+ *   entries[nentries]: address key (u64), first frame, frame count (u32)
+ *   frames[nframes]: func, full, file (string offsets; full may be
+ *         SYMCACHE_NONE), line, flags (u32 each)
+ *   strings[strings_len]: NUL-terminated strings, the last byte NUL
+ *   checksum (u64) of everything before it */
+#define MAGIC "CPROFSC1"
+#define HEAD_SIZE 32
+#define ENTRY_SIZE 16
+#define FRAME_SIZE 20
+#define MAX_KEY 4096
+#define MAX_FILE ((size_t)64 << 20)
+/* The frames of one address: an inline chain and the function itself. */
+#define MAX_ENTRY_FRAMES 256
+#define ALLOWED_FLAGS (SYMF_INLINED | SYMF_UNKNOWN)
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
+{
+	/* Four independent lanes of a word-at-a-time FNV-like step: byte-wise
+	 * FNV-1a over the 5 MB kallsyms cache cost 10 ms, one lane 3 ms. Each
+	 * step is a bijection of the lane's state, so one changed word always
+	 * changes the result. */
+	const uint8_t *p = data;
+	if (n >= 32) {
+		uint64_t l[4] = { h, h ^ 0x9e3779b97f4a7c15ULL, h ^ 0xc2b2ae3d27d4eb4fULL, h ^ 0x165667b19e3779f9ULL };
+		for (; n >= 32; p += 32, n -= 32) {
+			uint64_t w[4];
+			memcpy(w, p, 32);
+			for (int i = 0; i < 4; i++)
+				l[i] = mix(l[i], w[i]);
+		}
+		h = mix(mix(mix(mix(h, l[0]), l[1]), l[2]), l[3]);
+	}
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = mix(h, w);
+	}
+	return hash_bytes(p, n, h);
+}
+
+char *sym_slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	/* proc files report size 0: then grow as needed. */
+	struct stat st;
+	size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	*len = n;
+	return buf;
+}
+
+char *sym_cache_path(const char *name)
+{
+	const char *dir = getenv("CPROF_CACHE_DIR");
+	if (dir && !*dir)
+		return NULL; /* set but empty: no cache */
+	struct sbuf sb = SBUF_INIT;
+	if (dir) {
+		sbuf_adds(&sb, dir);
+	} else {
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+		if (xdg && *xdg == '/')
+			sbuf_addf(&sb, "%s/cprof", xdg);
+		else if (home && *home == '/')
+			sbuf_addf(&sb, "%s/.cache/cprof", home);
+		else
+			return NULL;
+	}
+	sbuf_addf(&sb, "/%s", name);
+	return sbuf_detach(&sb);
+}
+
+/* Create the folders above path, each 0700 (~/.cache may not exist yet). */
+static int make_parents(const char *path)
+{
+	char *dir = xstrdup(path);
+	int r = 0;
+	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = 0;
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			r = -1;
+		*p = '/';
+	}
+	free(dir);
+	return r;
+}
+
+/* The two finishing threads write cache files at the same time (kallsyms
+ * in one, a decompressed debug file in the other), and tmpfile.c is not
+ * made for that: it sets the umask to read it, and keeps its list of
+ * pending files unlocked. So cache files are written one at a time. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int sym_cache_write(const char *path, const void *data, size_t len)
+{
+	struct tmpfile t;
+	struct cprof_err err;
+	int r = -1;
+	(void)make_parents(path); /* if that failed, so does the open */
+	pthread_mutex_lock(&write_lock);
+	/* Mode 0600: cached paths and kernel addresses are their owner's. */
+	if (tmpfile_open_mode(&t, path, 0600, &err) == 0) {
+		if (fwrite(data, 1, len, t.fp) == len && tmpfile_commit(&t, NULL, &err) == 0)
+			r = 0;
+		else
+			tmpfile_abort(&t);
+	}
+	pthread_mutex_unlock(&write_lock);
+	return r;
+}
+
+/* ---- reading ---- */
+
+int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
+{
+	memset(v, 0, sizeof *v);
+	if (len < HEAD_SIZE + 8 || len > MAX_FILE || memcmp(buf, MAGIC, 8) != 0)
+		return -EINVAL;
+	uint64_t key_len = get_le32(buf + 8), nentries = get_le32(buf + 12), nframes = get_le32(buf + 16),
+		 strings_len = get_le32(buf + 20);
+	if (get_le64(buf + 24) != 0 || key_len > MAX_KEY || strings_len == 0)
+		return -EINVAL;
+	/* All counts are below 2^32: these sums cannot overflow. */
+	uint64_t want = HEAD_SIZE + key_len + nentries * ENTRY_SIZE + nframes * FRAME_SIZE + strings_len + 8;
+	if (want != len)
+		return -EINVAL;
+	if (get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
+		return -EINVAL;
+	const uint8_t *p = buf + HEAD_SIZE;
+	v->key = p;
+	v->key_len = (uint32_t)key_len;
+	p += key_len;
+	v->entries = p;
+	v->nentries = (uint32_t)nentries;
+	p += nentries * ENTRY_SIZE;
+	v->frames = p;
+	v->nframes = (uint32_t)nframes;
+	p += nframes * FRAME_SIZE;
+	v->strings = (const char *)p;
+	v->strings_len = (uint32_t)strings_len;
+	if (v->strings[strings_len - 1] != 0)
+		return -EINVAL;
+	/* Every entry: sorted by key, frames in bounds; every frame: strings
+	 * in bounds (the last byte is NUL, so each string ends inside). */
+	for (uint32_t i = 0; i < v->nentries; i++) {
+		const uint8_t *e = v->entries + (size_t)i * ENTRY_SIZE;
+		uint64_t first = get_le32(e + 8), n = get_le32(e + 12);
+		if (n == 0 || n > MAX_ENTRY_FRAMES || first + n > nframes)
+			return -EINVAL;
+		if (i && get_le64(e) <= get_le64(e - ENTRY_SIZE))
+			return -EINVAL;
+	}
+	for (uint32_t i = 0; i < v->nframes; i++) {
+		const uint8_t *f = v->frames + (size_t)i * FRAME_SIZE;
+		uint32_t full = get_le32(f + 4);
+		if (get_le32(f) >= strings_len || get_le32(f + 8) >= strings_len ||
+		    (full != SYMCACHE_NONE && full >= strings_len) || (get_le32(f + 16) & ~ALLOWED_FLAGS))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first, uint32_t *n)
+{
+	uint32_t lo = 0, hi = v->nentries;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const uint8_t *e = v->entries + (size_t)mid * ENTRY_SIZE;
+		uint64_t k = get_le64(e);
+		if (k == key) {
+			*first = get_le32(e + 8);
+			*n = get_le32(e + 12);
+			return true;
+		}
+		if (k < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+uint64_t symcache_entry(const struct symcache_view *v, uint32_t i, uint32_t *first, uint32_t *n)
+{
+	const uint8_t *e = v->entries + (size_t)i * ENTRY_SIZE;
+	*first = get_le32(e + 8);
+	*n = get_le32(e + 12);
+	return get_le64(e);
+}
+
+void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_rec *r)
+{
+	const uint8_t *f = v->frames + (size_t)i * FRAME_SIZE;
+	uint32_t full = get_le32(f + 4);
+	r->func = v->strings + get_le32(f);
+	r->full = full == SYMCACHE_NONE ? NULL : v->strings + full;
+	r->file = v->strings + get_le32(f + 8);
+	r->line = get_le32(f + 12);
+	r->flags = get_le32(f + 16);
+}
+
+/* ---- writing ---- */
+
+/* The offset of str in the writer's string table, added on first use. */
+static uint32_t add_string(struct symcache_writer *w, const char *str)
+{
+	size_t len = strlen(str);
+	uint64_t h = hash_bytes(str, len, HASH_SEED);
+	struct hashidx *ix = &w->str_idx;
+	if (ix->cap)
+		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
+			uint32_t off = w->str_off.v[ix->slot[i] - 1];
+			if (strcmp(w->strings.buf + off, str) == 0)
+				return off;
+		}
+	if ((w->str_off.n + 1) * 2 > ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 256;
+		free(ix->slot);
+		ix->slot = xcalloc(cap, sizeof *ix->slot);
+		ix->cap = cap;
+		for (size_t j = 0; j < w->str_off.n; j++) {
+			const char *s = w->strings.buf + w->str_off.v[j];
+			size_t k = hash_bytes(s, strlen(s), HASH_SEED) & (cap - 1);
+			while (ix->slot[k])
+				k = (k + 1) & (cap - 1);
+			ix->slot[k] = (uint32_t)j + 1;
+		}
+	}
+	uint32_t off = (uint32_t)w->strings.len;
+	sbuf_add(&w->strings, str, len + 1);
+	vec_push(&w->str_off, off);
+	size_t k = h & (ix->cap - 1);
+	while (ix->slot[k])
+		k = (k + 1) & (ix->cap - 1);
+	ix->slot[k] = (uint32_t)w->str_off.n;
+	return off;
+}
+
+int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct symcache_rec *frames, uint32_t n)
+{
+	if (n == 0 || n > MAX_ENTRY_FRAMES || (w->nentries && key <= w->last_key) || w->nentries == UINT32_MAX)
+		return -EINVAL;
+	uint8_t e[ENTRY_SIZE];
+	put_le64(e, key);
+	put_le32(e + 8, w->nframes);
+	put_le32(e + 12, n);
+	sbuf_add(&w->entries, e, sizeof e);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t f[FRAME_SIZE];
+		put_le32(f, add_string(w, frames[i].func ? frames[i].func : "[unknown]"));
+		put_le32(f + 4, frames[i].full ? add_string(w, frames[i].full) : SYMCACHE_NONE);
+		put_le32(f + 8, add_string(w, frames[i].file ? frames[i].file : ""));
+		put_le32(f + 12, frames[i].line);
+		put_le32(f + 16, frames[i].flags & ALLOWED_FLAGS);
+		sbuf_add(&w->frames, f, sizeof f);
+	}
+	w->nframes += n;
+	w->nentries++;
+	w->last_key = key;
+	return 0;
+}
+
+int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out)
+{
+	if (key_len > MAX_KEY)
+		return -EINVAL;
+	if (!w->strings.len)
+		sbuf_addc(&w->strings, 0); /* never empty: the last byte is a NUL */
+	size_t total = HEAD_SIZE + key_len + w->entries.len + w->frames.len + w->strings.len + 8;
+	if (total > MAX_FILE || w->strings.len > UINT32_MAX)
+		return -EFBIG;
+	uint8_t head[HEAD_SIZE] = { 0 };
+	memcpy(head, MAGIC, 8);
+	put_le32(head + 8, (uint32_t)key_len);
+	put_le32(head + 12, w->nentries);
+	put_le32(head + 16, w->nframes);
+	put_le32(head + 20, (uint32_t)w->strings.len);
+	sbuf_reset(out);
+	sbuf_grow(out, total);
+	sbuf_add(out, head, sizeof head);
+	sbuf_add(out, key, key_len);
+	sbuf_add(out, w->entries.buf, w->entries.len);
+	sbuf_add(out, w->frames.buf, w->frames.len);
+	sbuf_add(out, w->strings.buf, w->strings.len);
+	uint8_t sum[8];
+	put_le64(sum, sym_checksum(HASH_SEED, out->buf, out->len));
+	sbuf_add(out, sum, sizeof sum);
+	return 0;
+}
+
+void symcache_writer_release(struct symcache_writer *w)
+{
+	sbuf_release(&w->entries);
+	sbuf_release(&w->frames);
+	sbuf_release(&w->strings);
+	vec_release(&w->str_off);
+	free(w->str_idx.slot);
+	memset(w, 0, sizeof *w);
+}
+
+/* ---- keeping the folder in bounds ---- */
+
+struct aged {
+	struct timespec mtime;
+	uint64_t size;
+	char *name;
+};
+
+static int cmp_aged(const void *a, const void *b)
+{
+	const struct aged *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	return (x->mtime.tv_nsec > y->mtime.tv_nsec) - (x->mtime.tv_nsec < y->mtime.tv_nsec);
+}
+
+void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return;
+	VEC(struct aged) files = { 0 };
+	uint64_t bytes = 0;
+	for (struct dirent *de; (de = readdir(dp));) {
+		struct stat st;
+		/* Only cache files: 16 hex digits, and ".debug" for the copies. */
+		size_t len = strlen(de->d_name);
+		if ((len != 16 && (len != 22 || strcmp(de->d_name + 16, ".debug") != 0)) ||
+		    strspn(de->d_name, "0123456789abcdef") != 16 ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		vec_push(&files, ((struct aged){ st.st_mtim, (uint64_t)st.st_size, xstrdup(de->d_name) }));
+		bytes += (uint64_t)st.st_size;
+	}
+	/* Least recently used first: a file is touched when it is read. */
+	if (files.n)
+		qsort(files.v, files.n, sizeof *files.v, cmp_aged);
+	for (size_t i = 0, n = files.n; i < files.n && (n > keep || bytes > max_bytes); i++, n--) {
+		(void)unlinkat(dirfd(dp), files.v[i].name, 0);
+		bytes -= files.v[i].size;
+	}
+	for (size_t i = 0; i < files.n; i++)
+		free(files.v[i].name);
+	vec_release(&files);
+	closedir(dp);
+}
+
+bool symbolizer_cache_enabled(void)
+{
+	char *p = sym_cache_path("symbols");
+	free(p);
+	return p != NULL;
+}
+
+/* ---- decompressed copies of debug files ---- */
+
+/*
+ * libdw inflates every compressed debug section of a file when it opens
+ * it (elfutils 0.188), ~40 ms for libc6-dbg's 4 MB file, and a recording
+ * whose samples hit one address of libc that the symbol cache does not
+ * hold yet opens it. So the first time a compressed debug file is needed,
+ * a decompressed copy is kept in the cache (libc's: 10 MB), and libdw is
+ * given that instead: it maps it and inflates nothing. The copy ends with
+ * a trailer after the ELF data: the identity of the file it was made from
+ * (and of this build), the ELF data's size and a checksum of both, so a
+ * copy of an older debug file, or a damaged one, is never used.
+ */
+#define COPY_MAGIC "CPROFDC1"
+#define COPY_TRAILER 32 /* key_len, reserved (u32), elf_size, checksum (u64), magic[8] */
+
+static _Atomic uint64_t copies_used, copies_written;
+
+void symcache_copy_stats(uint64_t *used, uint64_t *written)
+{
+	*used = copies_used;
+	*written = copies_written;
+}
+
+/* Does the ELF file on fd have compressed sections (SHF_COMPRESSED)? A
+ * GNU .zdebug section makes it unfit for a copy: *other is set. */
+static bool compressed(int fd, bool *other)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t shstrndx;
+	bool any = false;
+	*other = false;
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		Elf_Scn *scn = NULL;
+		while ((scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh))
+				continue;
+			const char *n = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (n && strncmp(n, ".zdebug", 7) == 0)
+				*other = true;
+			any |= (sh.sh_flags & SHF_COMPRESSED) != 0;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	return any;
+}
+
+/* The copy at path, if it is whole and made from the file whose identity
+ * is key: an fd open on it, else -1. */
+static int open_copy(const char *path, const struct sbuf *key)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	void *map = MAP_FAILED;
+	if (fstat(fd, &st) != 0 || st.st_size < COPY_TRAILER || (uint64_t)st.st_size > ((uint64_t)1 << 40))
+		goto bad;
+	size_t len = (size_t)st.st_size;
+	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		goto bad;
+	const uint8_t *p = map, *t = p + len - COPY_TRAILER;
+	uint64_t key_len = get_le32(t), elf_size = get_le64(t + 8);
+	if (memcmp(t + 24, COPY_MAGIC, 8) != 0 || key_len != key->len || elf_size > len ||
+	    elf_size + key_len + COPY_TRAILER != len || memcmp(p + elf_size, key->buf, key_len) != 0 ||
+	    get_le64(t + 16) != sym_checksum(sym_checksum(HASH_SEED, p, (size_t)elf_size), p + elf_size, key_len))
+		goto bad;
+	munmap(map, len);
+	copies_used++;
+	(void)futimens(fd, NULL); /* its last use, for pruning */
+	return fd;
+bad:
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	close(fd);
+	return -1;
+}
+
+/* Copy src into a new file at path, decompress its sections in place
+ * with libelf, and append the trailer. -1 on any failure. */
+static int write_copy_locked(int src, const char *path, const struct sbuf *key);
+
+static int write_copy(int src, const char *path, const struct sbuf *key)
+{
+	pthread_mutex_lock(&write_lock);
+	int r = write_copy_locked(src, path, key);
+	pthread_mutex_unlock(&write_lock);
+	return r;
+}
+
+static int write_copy_locked(int src, const char *path, const struct sbuf *key)
+{
+	struct tmpfile t;
+	struct cprof_err err;
+	(void)make_parents(path);
+	if (tmpfile_open_mode(&t, path, 0600, &err) != 0)
+		return -1;
+	int fd = fileno(t.fp);
+	uint8_t *buf = xmalloc(1 << 16);
+	off_t off = 0;
+	ssize_t r;
+	while ((r = pread(src, buf, 1 << 16, off)) > 0) {
+		if (pwrite(fd, buf, (size_t)r, off) != r) {
+			r = -1;
+			break;
+		}
+		off += r;
+	}
+	free(buf);
+	Elf *elf = r == 0 ? elf_begin(fd, ELF_C_RDWR, NULL) : NULL;
+	bool ok = elf != NULL;
+	Elf_Scn *scn = NULL;
+	while (ok && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			ok = false;
+	}
+	off_t size = ok ? elf_update(elf, ELF_C_WRITE) : -1;
+	if (elf)
+		elf_end(elf);
+	if (size <= 0 || ftruncate(fd, size) != 0) {
+		tmpfile_abort(&t);
+		return -1;
+	}
+	/* The checksum covers the ELF data as written and the key. */
+	void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		tmpfile_abort(&t);
+		return -1;
+	}
+	uint64_t sum = sym_checksum(HASH_SEED, map, (size_t)size);
+	munmap(map, (size_t)size);
+	sum = sym_checksum(sum, key->buf, key->len);
+	uint8_t tr[COPY_TRAILER] = { 0 };
+	put_le32(tr, (uint32_t)key->len);
+	put_le64(tr + 8, (uint64_t)size);
+	put_le64(tr + 16, sum);
+	memcpy(tr + 24, COPY_MAGIC, 8);
+	if (pwrite(fd, key->buf, key->len, size) != (ssize_t)key->len ||
+	    pwrite(fd, tr, sizeof tr, size + (off_t)key->len) != (ssize_t)sizeof tr ||
+	    tmpfile_commit(&t, NULL, &err) != 0) {
+		tmpfile_abort(&t);
+		return -1;
+	}
+	copies_written++;
+	char *dir = xstrdup(path);
+	*strrchr(dir, '/') = 0;
+	symcache_prune(dir, SYMCACHE_MAX_FILES, SYMCACHE_MAX_BYTES);
+	free(dir);
+	return 0;
+}
+
+int symcache_debug_copy(int fd, const char *cache_path, char **path)
+{
+	bool other;
+	struct stat st;
+	if (!cache_path || !compressed(fd, &other) || other || fstat(fd, &st) != 0)
+		return -1;
+	/* Decompressing is mechanical: every cprof build with this libelf
+	 * makes the same copy, so the copy is the debug file's, named after
+	 * its path, and not one per build. */
+	struct sbuf key = SBUF_INIT, copy = SBUF_INIT;
+	sbuf_addf(&key, "libelf %s", dwfl_version(NULL));
+	sbuf_addc(&key, 0);
+	sbuf_adds(&key, *path);
+	sbuf_addc(&key, 0);
+	uint8_t b[40];
+	put_le64(b, (uint64_t)st.st_dev);
+	put_le64(b + 8, (uint64_t)st.st_ino);
+	put_le64(b + 16, (uint64_t)st.st_size);
+	put_le64(b + 24, (uint64_t)st.st_mtim.tv_sec);
+	put_le64(b + 32, (uint64_t)st.st_mtim.tv_nsec);
+	sbuf_add(&key, b, sizeof b);
+	const char *slash = strrchr(cache_path, '/');
+	sbuf_addf(&copy, "%.*s/%016llx.debug", (int)(slash ? slash - cache_path : 0), cache_path,
+		  (unsigned long long)hash_bytes(*path, strlen(*path), HASH_SEED));
+	int cfd = open_copy(copy.buf, &key);
+	if (cfd < 0 && write_copy(fd, copy.buf, &key) == 0)
+		cfd = open_copy(copy.buf, &key);
+	if (cfd >= 0) {
+		free(*path);
+		*path = sbuf_detach(&copy);
+	}
+	sbuf_release(&copy);
+	sbuf_release(&key);
+	return cfd;
+}

@@ -1,0 +1,155 @@
+/*
+ * fuzz-symcache.c - fuzzing the reader of symbol cache files (symcache.c):
+ * anything may be in a file under ~/.cache. Each input is parsed as it is,
+ * and again with its checksum made right, so mutations reach the checks
+ * behind it. What parses must be usable: every entry found by its own key,
+ * every frame's strings inside the string table, and written again by the
+ * writer it must parse to the same entries. fuzz_mutate() mutates valid
+ * files of its own making (the corpus holds some too).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/symbol/symbol-internal.h"
+#include "fuzz-main.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(x) do { if (!(x)) { fprintf(stderr, "fuzz: %s\n", #x); abort(); } } while (0)
+
+static void check_string(const struct symcache_view *v, const char *s)
+{
+	CHECK(s >= v->strings && s < v->strings + v->strings_len);
+	CHECK(memchr(s, 0, (size_t)(v->strings + v->strings_len - s)) != NULL);
+}
+
+static void use(const uint8_t *buf, size_t len)
+{
+	struct symcache_view v;
+	if (symcache_parse(&v, buf, len) != 0)
+		return;
+	struct symcache_writer w = { 0 };
+	for (uint32_t i = 0; i < v.nentries; i++) {
+		uint32_t first, n, f2, n2;
+		uint64_t key = symcache_entry(&v, i, &first, &n);
+		CHECK(n >= 1 && first + (uint64_t)n <= v.nframes);
+		CHECK(symcache_find(&v, key, &f2, &n2) && f2 == first && n2 == n);
+		struct symcache_rec recs[256];
+		CHECK(n <= 256);
+		for (uint32_t k = 0; k < n; k++) {
+			symcache_frame(&v, first + k, &recs[k]);
+			check_string(&v, recs[k].func);
+			check_string(&v, recs[k].file);
+			if (recs[k].full)
+				check_string(&v, recs[k].full);
+			CHECK(!(recs[k].flags & ~(SYMF_INLINED | SYMF_UNKNOWN)));
+		}
+		CHECK(symcache_writer_add(&w, key, recs, n) == 0);
+		if (key != UINT64_MAX)
+			(void)symcache_find(&v, key + 1, &f2, &n2);
+	}
+	/* Written again, it reads back the same. */
+	struct sbuf out = SBUF_INIT;
+	CHECK(symcache_writer_finish(&w, v.key, v.key_len, &out) == 0);
+	struct symcache_view again;
+	CHECK(symcache_parse(&again, (const uint8_t *)out.buf, out.len) == 0);
+	CHECK(again.nentries == v.nentries && again.key_len == v.key_len && memcmp(again.key, v.key, v.key_len) == 0);
+	for (uint32_t i = 0; i < v.nentries; i++) {
+		uint32_t f1, n1, f2, n2;
+		CHECK(symcache_entry(&v, i, &f1, &n1) == symcache_entry(&again, i, &f2, &n2) && n1 == n2);
+		for (uint32_t k = 0; k < n1; k++) {
+			struct symcache_rec a, b;
+			symcache_frame(&v, f1 + k, &a);
+			symcache_frame(&again, f2 + k, &b);
+			CHECK(strcmp(a.func, b.func) == 0 && strcmp(a.file, b.file) == 0 && a.line == b.line &&
+			      a.flags == b.flags && !a.full == !b.full && (!a.full || strcmp(a.full, b.full) == 0));
+		}
+	}
+	sbuf_release(&out);
+	symcache_writer_release(&w);
+}
+
+/* The checksum is the file's last 8 bytes. */
+static void fix_checksum(uint8_t *buf, size_t len)
+{
+	if (len >= 8)
+		put_le64(buf + len - 8, sym_checksum(HASH_SEED, buf, len - 8));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	use(data, size);
+	uint8_t *copy = malloc(size ? size : 1);
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	fix_checksum(copy, size);
+	use(copy, size);
+	free(copy);
+	return 0;
+}
+
+/* A valid file: n entries of a few frames with shared strings. */
+static void seed(struct sbuf *out, uint32_t n, uint32_t salt)
+{
+	static const char *const names[] = { "main", "spin", "std::vector<int>::push_back", "", "[unknown]",
+					     "/usr/src/work.h", "core::fmt::write::h0123456789abcdef" };
+	struct symcache_writer w = { 0 };
+	for (uint32_t i = 0; i < n; i++) {
+		struct symcache_rec r[3];
+		uint32_t k = 1 + (i + salt) % 3;
+		for (uint32_t j = 0; j < k; j++)
+			r[j] = (struct symcache_rec){ names[(i + j) % 7], j == 1 ? names[6] : NULL, names[(i * 3 + j) % 7],
+						      i * 10 + j, j + 1 < k ? SYMF_INLINED : (i % 5 == 0 ? SYMF_UNKNOWN : 0) };
+		if (symcache_writer_add(&w, (uint64_t)i * 0x31 + salt, r, k) != 0)
+			abort();
+	}
+	static const char key[] = "cprof test; libdw 0.188; \x14 build id and files";
+	if (symcache_writer_finish(&w, key, sizeof key, out) != 0)
+		abort();
+	symcache_writer_release(&w);
+}
+
+void fuzz_mutate(int rounds, const struct fuzz_input *inputs, size_t n)
+{
+	(void)inputs;
+	(void)n;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	struct sbuf seeds[3] = { SBUF_INIT, SBUF_INIT, SBUF_INIT };
+	seed(&seeds[0], 0, 0);
+	seed(&seeds[1], 3, 1);
+	seed(&seeds[2], 40, 7);
+	for (int r = 0; r < rounds; r++) {
+		const struct sbuf *s = &seeds[r % 3];
+		size_t len = s->len;
+		uint8_t *buf = malloc(len + 64);
+		if (!buf)
+			abort();
+		memcpy(buf, s->buf, len);
+		int edits = 1 + r % 4;
+		for (int e = 0; e < edits && len > 0; e++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			size_t at = (size_t)(x >> 16) % len;
+			switch ((x >> 8) % 5) {
+			case 0: buf[at] ^= (uint8_t)(1u << (x % 8)); break;         /* a bit */
+			case 1: buf[at] = (uint8_t)x; break;                        /* a byte */
+			case 2: if (at + 4 <= len) put_le32(buf + at, (uint32_t)(x >> 32)); break; /* a count or offset */
+			case 3: len = at; break;                                    /* cut */
+			default: if (len + 8 <= s->len + 64) { memset(buf + len, (int)x, 8); len += 8; } /* grown */
+			}
+		}
+		if (r % 2 == 0)
+			fix_checksum(buf, len);
+		/* An exact-size copy, so ASan sees a read past the end. */
+		uint8_t *exact = malloc(len ? len : 1);
+		if (!exact)
+			abort();
+		memcpy(exact, buf, len);
+		use(exact, len);
+		free(exact);
+		free(buf);
+	}
+	for (int i = 0; i < 3; i++)
+		sbuf_release(&seeds[i]);
+}

@@ -1,0 +1,491 @@
+/* test-symcache.c - the symbol cache: a second symbolizer answers from the
+ * files the first wrote, with the same frames and without opening the
+ * binary's debug information; a debug file installed or changed later, or
+ * a damaged cache file, sends it back to libdw; a compressed debug file is
+ * read through a decompressed copy that gives the same frames.
+ * argv[1]: the hot workload; argv[2..5]: hot split into a stripped binary
+ * with a .gnu_debuglink and its debug file, plainly and with compressed
+ * debug sections (built by meson with objcopy; "" when it was not found). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cprof/symbol.h"
+#include "../../src/symbol/symbol-internal.h"
+#include "harness.h"
+
+static const char *hot_path, *prog_path, *prog_debug, *zprog_path, *zprog_debug;
+static char cache_dir[64];
+
+/* The executable PT_LOAD of path and the range of function name. */
+static void layout(const char *path, const char *name, uint64_t *exec_off, uint64_t *exec_vaddr, uint64_t *start,
+		   uint64_t *size)
+{
+	elf_version(EV_CURRENT);
+	int fd = open(path, O_RDONLY);
+	ASSERT(fd >= 0);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	ASSERT(elf);
+	size_t np;
+	ASSERT(elf_getphdrnum(elf, &np) == 0);
+	for (size_t i = 0; i < np; i++) {
+		GElf_Phdr ph;
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+			*exec_off = ph.p_offset;
+			*exec_vaddr = ph.p_vaddr;
+		}
+	}
+	*start = 0;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		gelf_getshdr(scn, &sh);
+		if (sh.sh_type != SHT_SYMTAB)
+			continue;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			gelf_getsym(data, (int)i, &sym);
+			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (n && strcmp(n, name) == 0) {
+				*start = sym.st_value;
+				*size = sym.st_size;
+			}
+		}
+	}
+	elf_end(elf);
+	close(fd);
+	ASSERT(*start && *size);
+}
+
+/* Frames as plain data, to compare across symbolizers. */
+struct frames {
+	int n;
+	char text[8][256];
+};
+
+#define MAXADDR 512
+struct run {
+	int naddr;
+	struct frames f[MAXADDR];
+	struct symbolizer_stats st;
+};
+
+/* Symbolize every other byte of hot_c and main in path (mapped as the
+ * kernel would), as exact pcs and as return addresses; one symbolizer,
+ * freed at the end (which writes the cache). */
+static void symbolize(const char *path, struct run *r)
+{
+	memset(r, 0, sizeof *r);
+	struct symbolizer *s = symbolizer_new();
+	static const char *const funcs[] = { "hot_c", "main" };
+	for (size_t fi = 0; fi < ARRAY_SIZE(funcs); fi++) {
+		uint64_t off = 0, va = 0, start = 0, size = 0;
+		layout(path, funcs[fi], &off, &va, &start, &size);
+		struct sym_map m = { .path = path, .start = 0x555555554000ULL + off, .len = 0x100000, .pgoff = off };
+		for (uint64_t a = start; a < start + size && r->naddr < MAXADDR; a += 2) {
+			struct sym_frame out[8];
+			uint64_t ip = m.start + (a - va);
+			int n = symbolizer_user(s, &m, ip, (a & 2) != 0, out, 8);
+			struct frames *f = &r->f[r->naddr++];
+			f->n = n;
+			for (int i = 0; i < n; i++)
+				snprintf(f->text[i], sizeof f->text[i], "%s|%s|%s|%u|%#llx|%#x|%s", out[i].func,
+					 out[i].full ? out[i].full : "-", out[i].file, out[i].line,
+					 (unsigned long long)out[i].addr, out[i].flags, out[i].dso);
+		}
+	}
+	symbolizer_save_cache(s);
+	symbolizer_get_stats(s, &r->st);
+	symbolizer_free(s);
+}
+
+static void same_frames(const struct run *a, const struct run *b)
+{
+	ASSERT_EQ(a->naddr, b->naddr);
+	for (int i = 0; i < a->naddr; i++) {
+		ASSERT_EQ(a->f[i].n, b->f[i].n);
+		for (int k = 0; k < a->f[i].n; k++)
+			ASSERT_STREQ(a->f[i].text[k], b->f[i].text[k]);
+	}
+}
+
+static bool any_line(const struct run *r)
+{
+	for (int i = 0; i < r->naddr; i++)
+		if (strstr(r->f[i].text[r->f[i].n - 1], "hot.c|"))
+			return true;
+	return false;
+}
+
+/* The one symbol cache file of the cache folder (not a .debug copy). */
+static void cache_file(char *path, size_t size)
+{
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/symbols", cache_dir);
+	DIR *dp = opendir(dir);
+	ASSERT(dp);
+	int found = 0;
+	for (struct dirent *de; (de = readdir(dp));)
+		if (strlen(de->d_name) == 16) {
+			snprintf(path, size, "%s/%s", dir, de->d_name);
+			found++;
+		}
+	closedir(dp);
+	ASSERT_EQ(found, 1);
+}
+
+static void clear_cache(void)
+{
+	char dir[128], path[512];
+	snprintf(dir, sizeof dir, "%s/symbols", cache_dir);
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return;
+	for (struct dirent *de; (de = readdir(dp));)
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+			ASSERT(unlink(path) == 0);
+		}
+	closedir(dp);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	size_t len;
+	char *buf = sym_slurp(from, &len);
+	ASSERT(buf);
+	(void)unlink(to);
+	int fd = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ASSERT(fd >= 0);
+	ASSERT(write(fd, buf, len) == (ssize_t)len);
+	close(fd);
+	free(buf);
+}
+
+static struct run ref, again;
+
+/* Without a cache, with a cold one, with a warm one: the same frames,
+ * and the warm run reads no debug information at all. */
+TEST(second_run_from_the_cache)
+{
+	clear_cache();
+	ASSERT(setenv("CPROF_CACHE_DIR", "", 1) == 0);
+	symbolize(hot_path, &ref);
+	ASSERT_EQ(ref.st.symcache_misses, 0); /* no cache at all */
+	ASSERT(setenv("CPROF_CACHE_DIR", cache_dir, 1) == 0);
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_hits, 0);
+	ASSERT(again.st.symcache_misses > 100);
+	ASSERT_EQ(again.st.symcache_written, 1);
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	printf("%d addresses, %" PRIu64 " from the cache\n", again.naddr, again.st.symcache_hits);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+	ASSERT(again.st.symcache_hits > 100);
+	ASSERT_EQ(again.st.symcache_read, 1);
+	ASSERT_EQ(again.st.binaries_read, 0);
+	ASSERT_EQ(again.st.symcache_written, 0);
+	/* Verifying: every hit resolved again through libdw, and agreed. */
+	ASSERT(setenv("CPROF_SYMCACHE_VERIFY", "1", 1) == 0);
+	symbolize(hot_path, &again);
+	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_mismatches, 0);
+	ASSERT_EQ(again.st.binaries_read, 1);
+}
+
+/* A cache file that says something else than libdw, with a valid
+ * checksum: trusted without verification, caught with it. */
+TEST(verify_catches_a_wrong_answer)
+{
+	char path[256];
+	cache_file(path, sizeof path);
+	size_t len;
+	uint8_t *buf = (uint8_t *)sym_slurp(path, &len);
+	ASSERT(buf);
+	struct symcache_view v;
+	ASSERT_OK(symcache_parse(&v, buf, len));
+	struct symcache_writer w = { 0 };
+	for (uint32_t i = 0; i < v.nentries; i++) {
+		uint32_t first, n;
+		uint64_t key = symcache_entry(&v, i, &first, &n);
+		struct symcache_rec recs[64];
+		ASSERT(n <= 64);
+		for (uint32_t k = 0; k < n; k++)
+			symcache_frame(&v, first + k, &recs[k]);
+		if (i == v.nentries / 2)
+			recs[n - 1].line += 1000;
+		ASSERT_OK(symcache_writer_add(&w, key, recs, n));
+	}
+	struct sbuf out = SBUF_INIT;
+	ASSERT_OK(symcache_writer_finish(&w, v.key, v.key_len, &out));
+	ASSERT_OK(sym_cache_write(path, out.buf, out.len));
+	sbuf_release(&out);
+	symcache_writer_release(&w);
+	free(buf);
+	symbolize(hot_path, &again);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+	bool differs = false;
+	for (int i = 0; i < again.naddr && !differs; i++)
+		differs = strcmp(again.f[i].text[again.f[i].n - 1], ref.f[i].text[ref.f[i].n - 1]) != 0;
+	ASSERT(differs);
+	ASSERT(setenv("CPROF_SYMCACHE_VERIFY", "1", 1) == 0);
+	symbolize(hot_path, &again);
+	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
+	ASSERT(again.st.symcache_mismatches >= 1);
+	same_frames(&ref, &again); /* libdw's answers were used, and saved */
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+}
+
+/* Damaged files are rejected whole, the answers are libdw's, and the file
+ * is written anew. */
+TEST(damaged_files_are_ignored)
+{
+	char path[256];
+	cache_file(path, sizeof path);
+	size_t len;
+	char *good = sym_slurp(path, &len);
+	ASSERT(good && len > 64);
+	size_t cuts[] = { 0, 1, 8, 31, len / 2, len - 1 };
+	for (size_t c = 0; c < ARRAY_SIZE(cuts) + 3 * 7; c++) {
+		int fd = open(path, O_WRONLY | O_TRUNC);
+		ASSERT(fd >= 0);
+		if (c < ARRAY_SIZE(cuts)) { /* truncated */
+			ASSERT(write(fd, good, cuts[c]) == (ssize_t)cuts[c]);
+		} else { /* one byte changed, at offsets all over the file */
+			size_t k = c - ARRAY_SIZE(cuts);
+			char *bad = xmalloc(len);
+			memcpy(bad, good, len);
+			bad[(k * 7919 + k / 7) % len] ^= (char)(1u << (k % 8));
+			ASSERT(write(fd, bad, len) == (ssize_t)len);
+			free(bad);
+		}
+		close(fd);
+		symbolize(hot_path, &again);
+		same_frames(&ref, &again);
+		ASSERT_EQ(again.st.symcache_hits, 0);
+		ASSERT_EQ(again.st.symcache_rejected, 1);
+		ASSERT_EQ(again.st.symcache_written, 1);
+	}
+	/* Garbage of another kind: a directory where the file should be is
+	 * not read either, and costs nothing but the answers from libdw. */
+	ASSERT(unlink(path) == 0);
+	ASSERT(mkdir(path, 0700) == 0);
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT(rmdir(path) == 0);
+	symbolize(hot_path, &again);
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+	free(good);
+}
+
+/* The stripped program first without its debug file, then with it beside
+ * it (as a debug package installs it), then with that file changed: each
+ * change is seen, the cache is rebuilt, and the answers are libdw's. */
+TEST(debug_file_installed_later)
+{
+	if (!*prog_path) {
+		printf("objcopy not found at build time: skipped\n");
+		return;
+	}
+	char dir[] = "/tmp/cprof-symcache-prog.XXXXXX";
+	ASSERT(mkdtemp(dir));
+	char prog[128], debug[128];
+	snprintf(prog, sizeof prog, "%s/symcache-prog", dir);
+	const char *slash = strrchr(prog_debug, '/');
+	snprintf(debug, sizeof debug, "%s/%s", dir, slash ? slash + 1 : prog_debug);
+	copy_file(prog_path, prog);
+	clear_cache();
+
+	struct run *bare = xcalloc(1, sizeof *bare), *full = xcalloc(1, sizeof *full);
+	symbolize(prog, bare);
+	ASSERT(!any_line(bare)); /* symbols only: no lines without debug info */
+	symbolize(prog, &again);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+
+	copy_file(prog_debug, debug);
+	symbolize(prog, full);
+	ASSERT(any_line(full));
+	ASSERT_EQ(full->st.symcache_hits, 0);
+	ASSERT_EQ(full->st.symcache_rejected, 1);
+	symbolize(prog, &again);
+	same_frames(full, &again);
+	ASSERT_EQ(again.st.symcache_misses, 0);
+
+	/* The same file again with another time: rebuilt (same answers). */
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	ASSERT(utimensat(AT_FDCWD, debug, ts, 0) == 0);
+	symbolize(prog, &again);
+	same_frames(full, &again);
+	ASSERT_EQ(again.st.symcache_hits, 0);
+	ASSERT_EQ(again.st.symcache_rejected, 1);
+
+	/* Removed again: back to symbols only. */
+	ASSERT(unlink(debug) == 0);
+	symbolize(prog, &again);
+	same_frames(bare, &again);
+	ASSERT_EQ(again.st.symcache_hits, 0);
+	ASSERT(unlink(prog) == 0);
+	ASSERT(rmdir(dir) == 0);
+	free(bare);
+	free(full);
+}
+
+/* A compressed debug file is read through a decompressed copy, made once,
+ * which gives libdw's answers on the original; a damaged copy is made
+ * again. */
+TEST(compressed_debug_file_copy)
+{
+	if (!*zprog_path) {
+		printf("objcopy not found at build time: skipped\n");
+		return;
+	}
+	char dir[] = "/tmp/cprof-symcache-zprog.XXXXXX";
+	ASSERT(mkdtemp(dir));
+	char prog[128], debug[128];
+	snprintf(prog, sizeof prog, "%s/symcache-zprog", dir);
+	const char *slash = strrchr(zprog_debug, '/');
+	snprintf(debug, sizeof debug, "%s/%s", dir, slash ? slash + 1 : zprog_debug);
+	copy_file(zprog_path, prog);
+	copy_file(zprog_debug, debug);
+	clear_cache();
+
+	struct run *plain = xcalloc(1, sizeof *plain);
+	ASSERT(setenv("CPROF_CACHE_DIR", "", 1) == 0);
+	symbolize(prog, plain); /* libdw on the compressed file itself */
+	ASSERT(setenv("CPROF_CACHE_DIR", cache_dir, 1) == 0);
+	ASSERT(any_line(plain));
+	uint64_t used0 = plain->st.debug_copies_used, written0 = plain->st.debug_copies_written;
+	symbolize(prog, &again);
+	same_frames(plain, &again);
+	ASSERT_EQ(again.st.debug_copies_written, written0 + 1);
+	ASSERT_EQ(again.st.debug_copies_used, used0 + 1);
+	/* No symbol cache file, only the copy: libdw reads the copy. */
+	char path[256];
+	cache_file(path, sizeof path);
+	ASSERT(unlink(path) == 0);
+	symbolize(prog, &again);
+	same_frames(plain, &again);
+	ASSERT_EQ(again.st.debug_copies_written, written0 + 1);
+	ASSERT_EQ(again.st.debug_copies_used, used0 + 2);
+	/* A damaged copy is not used: made again. */
+	char copy[512];
+	snprintf(copy, sizeof copy, "%s/symbols", cache_dir);
+	DIR *dp = opendir(copy);
+	ASSERT(dp);
+	for (struct dirent *de; (de = readdir(dp));)
+		if (strstr(de->d_name, ".debug"))
+			snprintf(copy, sizeof copy, "%s/symbols/%s", cache_dir, de->d_name);
+	closedir(dp);
+	ASSERT(strstr(copy, ".debug"));
+	int fd = open(copy, O_RDWR);
+	ASSERT(fd >= 0);
+	char c;
+	ASSERT(pread(fd, &c, 1, 4096) == 1);
+	c ^= 1;
+	ASSERT(pwrite(fd, &c, 1, 4096) == 1);
+	close(fd);
+	ASSERT(unlink(path) == 0);
+	symbolize(prog, &again);
+	same_frames(plain, &again);
+	ASSERT_EQ(again.st.debug_copies_written, written0 + 2);
+	ASSERT(unlink(prog) == 0);
+	ASSERT(unlink(debug) == 0);
+	ASSERT(rmdir(dir) == 0);
+	free(plain);
+}
+
+/* The kernel's hot cache: the symbols looked up once are answered next
+ * time, anywhere in their ranges, without loading the table; a damaged
+ * file is ignored. */
+TEST(kallsyms_hot_cache)
+{
+	clear_cache();
+	struct kallsyms live = { 0 }, first = { 0 }, again_k = { 0 }, damaged = { 0 };
+	(void)kallsyms_lookup(&live, 0xffffffff81000000ULL);
+	if (!live.syms.n) {
+		printf("kallsyms addresses hidden here: hot cache not checked\n");
+		kallsyms_release(&live);
+		return;
+	}
+	/* Symbols of the kernel proper, well inside the table. */
+	uint64_t lo[40], hi[40];
+	int n = 0;
+	for (size_t i = live.syms.n / 4; i + 1 < live.syms.n && n < 40; i += live.syms.n / 97)
+		if (live.syms.v[i].group == KSYM_CORE && live.syms.v[i + 1].group == KSYM_CORE &&
+		    live.syms.v[i + 1].addr > live.syms.v[i].addr + 1) {
+			lo[n] = live.syms.v[i].addr;
+			hi[n++] = live.syms.v[i + 1].addr;
+		}
+	ASSERT(n >= 10);
+	for (int i = 0; i < n; i++)
+		ASSERT_STREQ(kallsyms_lookup(&first, lo[i] + (hi[i] - lo[i]) / 2), kallsyms_lookup(&live, lo[i]));
+	kallsyms_save(&first);
+	for (int i = 0; i < n; i++) {
+		const char *want = kallsyms_lookup(&live, lo[i]);
+		ASSERT_STREQ(kallsyms_lookup(&again_k, lo[i]), want);
+		ASSERT_STREQ(kallsyms_lookup(&again_k, hi[i] - 1), want);
+	}
+	ASSERT_EQ(again_k.hot_hits, 2 * n);
+	ASSERT(!again_k.loaded); /* the 5 MB table was never read */
+	/* Just past a range: the table answers. */
+	ASSERT_STREQ(kallsyms_lookup(&again_k, hi[0]), kallsyms_lookup(&live, hi[0]));
+	ASSERT(again_k.loaded);
+	/* A damaged hot file is not used, and the answers stay right. */
+	char path[256];
+	snprintf(path, sizeof path, "%s/kallsyms.hot", cache_dir);
+	int fd = open(path, O_RDWR);
+	ASSERT(fd >= 0);
+	char c;
+	ASSERT(pread(fd, &c, 1, 30) == 1);
+	c ^= 4;
+	ASSERT(pwrite(fd, &c, 1, 30) == 1);
+	close(fd);
+	ASSERT_STREQ(kallsyms_lookup(&damaged, lo[3] + 1), kallsyms_lookup(&live, lo[3]));
+	ASSERT(damaged.hot_buf == NULL && damaged.loaded);
+	kallsyms_release(&live);
+	kallsyms_release(&first);
+	kallsyms_release(&again_k);
+	kallsyms_release(&damaged);
+	ASSERT(unlink(path) == 0);
+	snprintf(path, sizeof path, "%s/kallsyms.v2", cache_dir);
+	(void)unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 6)
+		SKIP("usage: test-symcache HOT PROG PROG-DEBUG ZPROG ZPROG-DEBUG");
+	hot_path = argv[1];
+	prog_path = argv[2];
+	prog_debug = argv[3];
+	zprog_path = argv[4];
+	zprog_debug = argv[5];
+	snprintf(cache_dir, sizeof cache_dir, "/tmp/cprof-symcache.XXXXXX");
+	ASSERT(mkdtemp(cache_dir));
+	ASSERT(setenv("CPROF_CACHE_DIR", cache_dir, 1) == 0);
+	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
+	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
+						  T(damaged_files_are_ignored), T(debug_file_installed_later),
+						  T(compressed_debug_file_copy), T(kallsyms_hot_cache) };
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		printf("# %s\n", cases[i].name);
+		fflush(stdout);
+		cases[i].fn();
+	}
+	clear_cache();
+	char sub[128];
+	snprintf(sub, sizeof sub, "%s/symbols", cache_dir);
+	(void)rmdir(sub);
+	ASSERT(rmdir(cache_dir) == 0);
+	printf("%zu cases passed\n", ARRAY_SIZE(cases));
+	return 0;
+}
