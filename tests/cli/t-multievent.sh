@@ -45,6 +45,48 @@ check "cpu-clock: cpu_burn has more than fault_touch" ge "$cb" "$(awk -v f="$ft"
 "$CPROF" report -i two.data --no-findings >two.txt
 check "the text report ends with the events side by side" grep -q '^Per event' two.txt
 check "... fault_touch listed for its faults" grep -Eq '^ +[0-9.]+% +(9[0-9]|100)\.[0-9]+% +fault_touch$' two.txt
+# The same table in JSON and CSV: each function's self weight and share of
+# every event, in the text table's order, the numbers the text shows.
+"$CPROF" report -i two.data --format json --no-findings >two.json
+"$CPROF" report -i two.data --format csv >two.csv
+cat >agree.py <<'PY'
+import csv, json, sys
+d = json.load(open("two.json"))
+names = [e["name"] for e in d["events"]]
+assert names == ["cpu-clock", "page-faults/period=1/"], names
+assert d["ipc"] is None, "no cycles, no IPC"
+rows = d["event_functions"]
+lines = open("two.txt").read().split("\n")
+at = next(i for i, l in enumerate(lines) if l.startswith("Per event"))
+text = []
+for l in lines[at + 2:]:
+    f = l.split()
+    if len(f) < 3 or not f[0].endswith("%"):
+        break
+    text.append(([float(x.rstrip("%")) for x in f[:2]], " ".join(f[2:])))
+assert len(text) >= 2, text
+for (pcts, name), r in zip(text, rows):
+    want = name[:-4] if name.endswith(" [k]") else name
+    assert r["name"] == want, (name, r["name"])
+    for e in range(2):
+        assert abs(r["self_percent"][e] - pcts[e]) <= 0.005 + 1e-9, (name, e, r["self_percent"][e], pcts[e])
+        tot = d["events"][e]["total_weight"]
+        assert abs(100.0 * r["self_weight"][e] / tot - r["self_percent"][e]) < 1e-3, (name, e)
+by = {(r["name"], r["dso"]): r for r in rows}
+n = 0
+for c in csv.DictReader(open("two.csv")):
+    assert float(c["self_percent[cpu-clock]"]) == float(c["self_percent"]), c["function"]
+    assert int(c["self_weight[cpu-clock]"]) == int(c["self_weight"]), c["function"]
+    r = by.get((c["function"], c["dso"]))
+    if r:
+        n += 1
+        assert int(c["self_weight[page-faults/period=1/]"]) == r["self_weight"][1], c["function"]
+        assert abs(float(c["self_percent[page-faults/period=1/]"]) - r["self_percent"][1]) < 1e-9, c["function"]
+assert n >= 2, n
+ft = by[next(k for k in by if k[0] == "fault_touch")]
+print("fault_touch: %.2f %% of the time, %.2f %% of the faults" % tuple(ft["self_percent"]))
+PY
+check "JSON and CSV: the per-event table agrees with the text one" python3 agree.py
 check "--event page-faults finds page-faults/period=1/" sh -c "'$CPROF' report -i two.data --event page-faults -q --no-findings | grep -q fault_touch"
 
 # Repeated -e and perf's -c: the same events.
