@@ -333,9 +333,6 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		(void)rewrite_full_names(&d);
 	if (a->fold_go)
 		(void)rewrite_fold_go_runtime(&d);
-	/* Group members read with their leader's samples are read as samples
-	 * of their own from here on (data.h). */
-	cprof_data_expand_reads(&d);
 	if (a->header_only || (a->verbose && a->fmt == FORMAT_TEXT)) {
 		report_header_only(stdout, &d, name);
 		if (a->header_only) {

@@ -112,6 +112,18 @@ gpf=$("$CPROF" report -i grp.data --event page-faults --format json --no-finding
 echo "group: $gpf faults read with the samples, $faults touched"
 # Faults after the last sample are not read; those of start-up are.
 check "group: the faults read add up to the work (within 10 %)" within "$(awk -v g="$gpf" -v f="$faults" 'BEGIN { print 100 * g / f }')" 100 10
+leader=$(sed -n 's/^# event 0: cpu-clock:S (999 Hz), \([0-9,]*\) records$/\1/p' grp.txt)
+check "group: the member is read with every leader sample ($leader)" grep -q "^# event 1: page-faults:S, read with $leader leader samples" grp.txt
+# Every command reads the member as report does, as many samples as it
+# counted (as page-faults/period=1/ would have been sampled).
+"$CPROF" flamegraph -i grp.data --event page-faults -o grp.svg
+check "group: flamegraph --event page-faults draws what was counted" \
+	test "$(sed -n 's/.*<title>all (\([0-9,]*\) samples, 100.00%).*/\1/p' grp.svg | head -1 | tr -d ,)" = "$gpf"
+check "group: export --event page-faults: folded stacks that add up to the count" \
+	test "$("$CPROF" export -i grp.data --event page-faults -f folded | awk '{ s += $NF } END { print s }')" = "$gpf"
+"$CPROF" diff --event page-faults grp.data grp.data >grp.diff
+check "group: diff --event page-faults compares the member" grep -q '^# event: page-faults:S' grp.diff
+check "group: annotate --event page-faults" sh -c "'$CPROF' annotate -i grp.data --event page-faults fault_touch >/dev/null"
 if [ -e /sys/bus/event_source/devices/cpu/type ]; then
 	echo "hardware PMU present: {cycles,instructions}:S is checked by tests/hw"
 else
