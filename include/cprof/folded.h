@@ -38,7 +38,11 @@ int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, f
 int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
 			 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
 /* Load a profile source: a cprof data file, a perf.data, or folded stacks
- * (file or "-"). The format is detected from the first bytes. */
+ * (file or "-"). The format is detected from the first bytes. Group members
+ * read with their leader's samples come back as samples of their own
+ * (cprof_data_expand_reads), so every command that loads through here
+ * (report, flamegraph, diff, export, annotate) reads them as it reads a
+ * sampled event. */
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
 			struct cprof_err *err) CPROF_WUR;
 

@@ -31,6 +31,7 @@ struct report_opts {
 	const char *input;    /* file name, for the header */
 	const struct findings *findings; /* findings.h: printed at the end; NULL = none */
 	bool quiet;           /* text: no header (report -q) */
+	const struct evcols *events; /* evcols.h: every event side by side (JSON, CSV); NULL = one event */
 };
 
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
@@ -65,9 +66,16 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 void report_csv(FILE *out, const struct profile *p, const struct report_opts *o);
 
 /* A recording of several events: each event's share per function, and IPC
- * where cycles and instructions were both counted (report-events.c). */
+ * where cycles and instructions were both counted (report-events.c). The
+ * text table; the JSON fields "events", "ipc" and "event_functions"; the
+ * CSV columns after a function row's own (its header part, then one row's
+ * part for evcols row r, SIZE_MAX for a function not in c). report_json
+ * and report_csv call the last three when o->events is set. */
 struct evcols;
 void report_events_text(FILE *out, const struct evcols *c, const struct profile *p, const struct report_opts *o);
+void report_events_json(FILE *out, const struct evcols *c, const struct profile *p, const struct report_opts *o);
+void report_events_csv_header(FILE *out, const struct evcols *c, const struct cprof_data *d);
+void report_events_csv_row(FILE *out, const struct evcols *c, size_t r);
 
 /* The findings section of the text and JSON views (findings-output.c). */
 struct findings;

@@ -384,9 +384,15 @@ static void rule_category(struct findings *f, const struct profile *p, const str
 		top_callers(p, si, cat, true, &entries, &top_entry);
 	const char *tn = top == UINT32_MAX ? "the callers above" : func_name(p, top);
 	enum finding_sev sev = by_share(s, thr);
+	/* "12.0 % of the time is spent in ...", or of the event shown when it
+	 * does not count time: "12.0 % of the page-faults are in ...". */
+	struct sbuf ofb = SBUF_INIT;
+	const char *of = share_of(p, &ofb);
+	bool is_time = strcmp(of, "the time") == 0;
+	sbuf_addf(&sum, "%.1f %% of %s %s ", s, of, is_time ? "is spent" : "are");
 	switch (cat) {
 	case C_ALLOC:
-		sbuf_addf(&sum, "%.1f %% of the time is spent in the memory allocator", s);
+		sbuf_adds(&sum, "in the memory allocator");
 		sbuf_addf(&ev, "%.1f %% of samples have malloc, free or a relative on the stack; called from %s", s,
 			  callers.buf);
 		add(f, "allocator", sev, s, sum.buf, &ev,
@@ -395,7 +401,7 @@ static void rule_category(struct findings *f, const struct profile *p, const str
 		    "are temporary", tn);
 		break;
 	case C_LOCK:
-		sbuf_addf(&sum, "%.1f %% of the time is spent taking and releasing locks", s);
+		sbuf_adds(&sum, is_time ? "taking and releasing locks" : "in taking and releasing locks");
 		sbuf_addf(&ev, "%.1f %% of samples are inside pthread mutexes, condition variables or futexes; "
 			       "from %s (time blocked waiting is not sampled, so contention costs more than this)",
 			  s, callers.buf);
@@ -404,14 +410,14 @@ static void rule_category(struct findings *f, const struct profile *p, const str
 		    "data per thread, or use atomics for counters", tn);
 		break;
 	case C_YIELD:
-		sbuf_addf(&sum, "%.1f %% of the time is spent in sched_yield or spin locks", s);
+		sbuf_adds(&sum, "in sched_yield or spin locks");
 		sbuf_addf(&ev, "%.1f %% of samples are in sched_yield or pthread_spin_*; from %s", s, callers.buf);
 		add(f, "yield", sev, s, sum.buf, &ev,
 		    "%s is busy-waiting: block on a condition variable, futex or eventfd instead of "
 		    "yielding or spinning", tn);
 		break;
 	case C_SYSCALL:
-		sbuf_addf(&sum, "%.1f %% of the time is spent in the kernel on system calls", s);
+		sbuf_adds(&sum, "in the kernel on system calls");
 		sbuf_addf(&ev, "%.1f %% of samples are in system calls, entered through %s; called from %s", s,
 			  entries.buf, callers.buf);
 		add(f, "syscalls", sev, s, sum.buf, &ev,
@@ -419,7 +425,7 @@ static void rule_category(struct findings *f, const struct profile *p, const str
 		    "writev/readv), batch them, or map files; 'strace -c -p PID' counts them", tn);
 		break;
 	case C_FAULT:
-		sbuf_addf(&sum, "%.1f %% of the time is spent handling page faults", s);
+		sbuf_adds(&sum, is_time ? "handling page faults" : "in the page fault handler");
 		sbuf_addf(&ev, "%.1f %% of samples are in the kernel's page fault handler; faulting in %s", s,
 			  callers.buf);
 		add(f, "page-faults", sev, s, sum.buf, &ev,
@@ -431,6 +437,7 @@ static void rule_category(struct findings *f, const struct profile *p, const str
 	sbuf_release(&callers);
 	sbuf_release(&entries);
 	sbuf_release(&sum);
+	sbuf_release(&ofb);
 }
 
 /* Page faults by phase: the time window where they weigh most. */
@@ -475,7 +482,10 @@ static void fault_phase(struct findings *f, const struct profile *p, const struc
 		return;
 	struct sbuf ev = SBUF_INIT, sum = SBUF_INIT;
 	double t0 = (double)span * (double)best / WINDOWS / 1e9, t1 = (double)span * (double)(best + 1) / WINDOWS / 1e9;
-	sbuf_addf(&sum, "a page-fault-heavy phase: %.1f %% of the time from %.2f s to %.2f s", peak, t0, t1);
+	struct sbuf ofb = SBUF_INIT;
+	sbuf_addf(&sum, "a page-fault-heavy phase: %.1f %% of %s from %.2f s to %.2f s", peak, share_of(p, &ofb), t0,
+		  t1);
+	sbuf_release(&ofb);
 	sbuf_addf(&ev, "page faults take %.1f %% of the samples between %.2f s and %.2f s of the run "
 		       "(%.1f %% over all of it; %zu of 10 tenths above %.0f %%)",
 		  peak, t0, t1, whole, heavy, 2 * r->fault_pct);

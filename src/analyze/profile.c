@@ -420,6 +420,12 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	comm_map_build(&comms, d);
 	/* Cache the comm and dso verdicts per (tid) and per stack would be nice;
 	 * filters are rare, so the plain scan is kept. */
+	/* A group member read with its leader's samples (EVF_READ) has no
+	 * samples of its own: what it counted is its number of occurrences,
+	 * as for an event sampled at every occurrence (page-faults/period=1/),
+	 * so that is what the views that count samples (flame graphs, folded
+	 * stacks) draw, not the leader's sample count. */
+	bool counted = (size_t)p->event < d->events.n && (d->events.v[p->event].flags & EVF_READ);
 	for (size_t i = 0; i < d->samples.n; i++) {
 		const struct cprof_sample *s = &d->samples.v[i];
 		if (s->event != p->event)
@@ -432,7 +438,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			continue;
 		if (f->dso && !stack_touches_dso(d, s->stack, f->dso))
 			continue;
-		uint64_t n = profile_sample_count(d, s);
+		uint64_t n = counted ? s->period : profile_sample_count(d, s);
 		w[s->stack] += s->period;
 		c[s->stack] += n;
 		struct profile_thread *th = thread_slot(p, &threads, &comms, s->pid, s->tid);

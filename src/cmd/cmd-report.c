@@ -76,8 +76,9 @@ static void help(void)
 	       "      --max-stack N      use only the N innermost frames of each stack\n"
 	       "  -e, --event NAME       the event to show in a multi-event recording (a name\n"
 	       "                         without its /terms/ or :modifiers will do); the\n"
-	       "                         text report ends with every event side by side,\n"
-	       "                         and IPC where cycles and instructions were counted\n"
+	       "                         report ends with every event side by side (text,\n"
+	       "                         JSON, CSV), and IPC where cycles and instructions\n"
+	       "                         were counted\n"
 	       "      --percent-limit P  hide functions (and tree paths) under P percent\n"
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
@@ -293,20 +294,17 @@ struct report_args {
 	int nkeys;
 };
 
-static int events_table(const struct profile *p, const struct profile_filter *f, const struct report_opts *o)
+/* Every event of a recording of several events, for the functions of p
+ * (report-events.c prints them). */
+static int events_build(struct evcols *c, const struct profile *p, const struct profile_filter *f)
 {
-	struct evcols c;
 	struct cprof_err err;
 	uint32_t *rows = xmalloc((p->funcs.n ? p->funcs.n : 1) * sizeof *rows);
 	for (size_t i = 0; i < p->funcs.n; i++)
 		rows[i] = (uint32_t)i;
-	int r = evcols_build(&c, p, f, rows, p->funcs.n, &err);
+	int r = evcols_build(c, p, f, rows, p->funcs.n, &err);
 	free(rows);
-	if (r < 0)
-		return cmd_fail("report", &err);
-	report_events_text(stdout, &c, p, o);
-	evcols_release(&c);
-	return 0;
+	return r < 0 ? cmd_fail("report", &err) : 0;
 }
 
 static int report_run(const struct report_args *a, struct report_opts *o, struct profile_filter *f)
@@ -335,9 +333,6 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		(void)rewrite_full_names(&d);
 	if (a->fold_go)
 		(void)rewrite_fold_go_runtime(&d);
-	/* Group members read with their leader's samples are read as samples
-	 * of their own from here on (data.h). */
-	cprof_data_expand_reads(&d);
 	if (a->header_only || (a->verbose && a->fmt == FORMAT_TEXT)) {
 		report_header_only(stdout, &d, name);
 		if (a->header_only) {
@@ -400,16 +395,22 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		report_grouped(stdout, &g, &p, a->fmt, o);
 		group_release(&g);
 	} else {
-		switch (a->fmt) {
-		case FORMAT_TEXT:
-			report_text(stdout, &p, o);
-			/* Several events: all of them side by side, after the one shown. */
-			if (d.events.n > 1 && !o->lines && (r = events_table(&p, f, o)) < 0) {
+		/* Several events: all of them side by side, after the one shown. */
+		struct evcols ev;
+		if (d.events.n > 1 && !o->lines && a->fmt != FORMAT_FOLDED) {
+			if ((r = events_build(&ev, &p, f)) != 0) {
 				findings_release(&findings);
 				profile_release(&p);
 				cprof_data_release(&d);
 				return r;
 			}
+			o->events = &ev;
+		}
+		switch (a->fmt) {
+		case FORMAT_TEXT:
+			report_text(stdout, &p, o);
+			if (o->events)
+				report_events_text(stdout, o->events, &p, o);
 			break;
 		case FORMAT_JSON: report_json(stdout, &p, o); break;
 		case FORMAT_CSV: report_csv(stdout, &p, o); break;
@@ -421,6 +422,9 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 			break;
 		case _FORMAT_MAX: break;
 		}
+		if (o->events)
+			evcols_release(&ev);
+		o->events = NULL;
 	}
 	findings_release(&findings);
 	profile_release(&p);

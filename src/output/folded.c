@@ -677,6 +677,8 @@ static int source_load(struct cprof_data *d, struct fg_target *fg, const char *p
 		}
 		if (!is_stdin)
 			fclose(fp);
+		if (pr >= 0)
+			cprof_data_expand_reads(d);
 		return pr;
 	}
 	if (fg && fg->g && got == sizeof magic && memcmp(magic, CPROF_MAGIC, sizeof magic) != 0 &&
@@ -698,6 +700,8 @@ static int source_load(struct cprof_data *d, struct fg_target *fg, const char *p
 	else
 		r = source_parse(d, fg, buf.buf, buf.len, name, strict, warn, ctx, err);
 	sbuf_release(&buf);
+	if (r >= 0)
+		cprof_data_expand_reads(d);
 	return r;
 }
 

@@ -1,7 +1,9 @@
 /* report-csv.c - one row per function, header first; columns in cprof-report(1). */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 
+#include "cprof/evcols.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
 
@@ -43,7 +45,20 @@ void report_csv(FILE *out, const struct profile *p, const struct report_opts *o)
 	const struct cprof_data *d = p->d;
 	size_t n, shown = 0;
 	uint32_t *order = report_sorted_funcs(p, o->sort, &n);
-	fprintf(out, "self_percent,total_percent,self_samples,total_samples,self_weight,total_weight,function,dso,file,line\n");
+	const struct evcols *c = o->events;
+	size_t *row_of = NULL; /* function index -> row of c */
+	if (c) {
+		row_of = xmalloc((p->funcs.n ? p->funcs.n : 1) * sizeof *row_of);
+		for (size_t i = 0; i < p->funcs.n; i++)
+			row_of[i] = SIZE_MAX;
+		for (size_t r = 0; r < c->nrows; r++)
+			if (c->rows[r] < p->funcs.n)
+				row_of[c->rows[r]] = r;
+	}
+	fprintf(out, "self_percent,total_percent,self_samples,total_samples,self_weight,total_weight,function,dso,file,line");
+	if (c)
+		report_events_csv_header(out, c, d);
+	fputc('\n', out);
 	for (size_t i = 0; i < n; i++) {
 		const struct profile_func *f = &p->funcs.v[order[i]];
 		double tw = p->total_weight ? (double)p->total_weight : 1.0;
@@ -57,8 +72,12 @@ void report_csv(FILE *out, const struct profile *p, const struct report_opts *o)
 		csv_field(out, cprof_str(d, f->dso));
 		fputc(',', out);
 		csv_field(out, cprof_str(d, f->file));
-		fprintf(out, ",%u\n", f->line);
+		fprintf(out, ",%u", f->line);
+		if (c)
+			report_events_csv_row(out, c, row_of[order[i]]);
+		fputc('\n', out);
 		shown++;
 	}
+	free(row_of);
 	free(order);
 }

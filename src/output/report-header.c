@@ -26,8 +26,10 @@ void report_header_only(FILE *out, const struct cprof_data *d, const char *input
 		else if (e->period)
 			fprintf(out, " (every %" PRIu64 " %s)", e->period, cprof_str(d, e->unit));
 		if (e->flags & EVF_READ) {
-			/* counted, and read with its group leader's samples */
-			uint64_t reads = 0;
+			/* counted, and read with its group leader's samples:
+			 * samples of their own once loaded (data.h), values of
+			 * the leader's samples before */
+			uint64_t reads = n;
 			for (size_t k = 0; k < d->sample_values.n; k++)
 				reads += d->sample_values.v[k].event == i;
 			fprintf(out, ", read with %s leader sample%s\n", fmt_thousands(reads, b1), reads == 1 ? "" : "s");

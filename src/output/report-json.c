@@ -190,6 +190,8 @@ void report_json(FILE *out, const struct profile *p, const struct report_opts *o
 	}
 	free(order);
 	fprintf(out, "\n  ]");
+	if (o->events)
+		report_events_json(out, o->events, p, o);
 	if (o->lines)
 		json_lines(out, p, o);
 	fprintf(out, ",\n  \"threads\": [");

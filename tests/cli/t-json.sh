@@ -2,7 +2,7 @@
 # t-json.sh - every JSON output is JSON: it decodes as strict UTF-8 and
 # parses with no NaN or Infinity, whatever bytes the names it carries hold.
 # Names come from command lines, binaries, files and the GPU driver: any
-# bytes at all. The outputs: report (with findings), report --mem (exact
+# bytes at all. The outputs: report (with findings, and of two events), report --mem (exact
 # and sampled), report --gpu, the --timeline trace, diff, export (json,
 # speedscope, chrome), annotate and stat (report, runs, baseline), on real
 # recordings whose command line holds the byte 0xE9 (Latin-1 'é'), on
@@ -36,6 +36,11 @@ PY
 "$CPROF" report -i cpu.data --format json > cpu.json
 check "report --format json: strict UTF-8 JSON" strict_json cpu.json
 check "... the byte 0xE9 became U+FFFD" strict_json cpu.json "v['command'].endswith('caf\ufffd')"
+# Two events: the per-event table ("events", "ipc", "event_functions") too.
+"$CPROF" record -q -e cpu-clock,page-faults -o two.data -- "$WORKLOADS/hot" 1 "$bad" > /dev/null
+"$CPROF" report -i two.data --format json > two.json
+check "report --format json, two events: strict UTF-8 JSON with the per-event table" strict_json two.json \
+	"len(v['events']) == 2 and v['ipc'] is None and all(len(f['self_percent']) == 2 for f in v['event_functions'])"
 "$CPROF" record -q --mem -o mem.data -- "$WORKLOADS/memwork" leak "$bad" > /dev/null
 "$CPROF" report --mem -i mem.data --format json > mem.json
 check "report --mem --format json: strict UTF-8 JSON" strict_json mem.json

@@ -45,6 +45,48 @@ check "cpu-clock: cpu_burn has more than fault_touch" ge "$cb" "$(awk -v f="$ft"
 "$CPROF" report -i two.data --no-findings >two.txt
 check "the text report ends with the events side by side" grep -q '^Per event' two.txt
 check "... fault_touch listed for its faults" grep -Eq '^ +[0-9.]+% +(9[0-9]|100)\.[0-9]+% +fault_touch$' two.txt
+# The same table in JSON and CSV: each function's self weight and share of
+# every event, in the text table's order, the numbers the text shows.
+"$CPROF" report -i two.data --format json --no-findings >two.json
+"$CPROF" report -i two.data --format csv >two.csv
+cat >agree.py <<'PY'
+import csv, json, sys
+d = json.load(open("two.json"))
+names = [e["name"] for e in d["events"]]
+assert names == ["cpu-clock", "page-faults/period=1/"], names
+assert d["ipc"] is None, "no cycles, no IPC"
+rows = d["event_functions"]
+lines = open("two.txt").read().split("\n")
+at = next(i for i, l in enumerate(lines) if l.startswith("Per event"))
+text = []
+for l in lines[at + 2:]:
+    f = l.split()
+    if len(f) < 3 or not f[0].endswith("%"):
+        break
+    text.append(([float(x.rstrip("%")) for x in f[:2]], " ".join(f[2:])))
+assert len(text) >= 2, text
+for (pcts, name), r in zip(text, rows):
+    want = name[:-4] if name.endswith(" [k]") else name
+    assert r["name"] == want, (name, r["name"])
+    for e in range(2):
+        assert abs(r["self_percent"][e] - pcts[e]) <= 0.005 + 1e-9, (name, e, r["self_percent"][e], pcts[e])
+        tot = d["events"][e]["total_weight"]
+        assert abs(100.0 * r["self_weight"][e] / tot - r["self_percent"][e]) < 1e-3, (name, e)
+by = {(r["name"], r["dso"]): r for r in rows}
+n = 0
+for c in csv.DictReader(open("two.csv")):
+    assert float(c["self_percent[cpu-clock]"]) == float(c["self_percent"]), c["function"]
+    assert int(c["self_weight[cpu-clock]"]) == int(c["self_weight"]), c["function"]
+    r = by.get((c["function"], c["dso"]))
+    if r:
+        n += 1
+        assert int(c["self_weight[page-faults/period=1/]"]) == r["self_weight"][1], c["function"]
+        assert abs(float(c["self_percent[page-faults/period=1/]"]) - r["self_percent"][1]) < 1e-9, c["function"]
+assert n >= 2, n
+ft = by[next(k for k in by if k[0] == "fault_touch")]
+print("fault_touch: %.2f %% of the time, %.2f %% of the faults" % tuple(ft["self_percent"]))
+PY
+check "JSON and CSV: the per-event table agrees with the text one" python3 agree.py
 check "--event page-faults finds page-faults/period=1/" sh -c "'$CPROF' report -i two.data --event page-faults -q --no-findings | grep -q fault_touch"
 
 # Repeated -e and perf's -c: the same events.
@@ -70,6 +112,18 @@ gpf=$("$CPROF" report -i grp.data --event page-faults --format json --no-finding
 echo "group: $gpf faults read with the samples, $faults touched"
 # Faults after the last sample are not read; those of start-up are.
 check "group: the faults read add up to the work (within 10 %)" within "$(awk -v g="$gpf" -v f="$faults" 'BEGIN { print 100 * g / f }')" 100 10
+leader=$(sed -n 's/^# event 0: cpu-clock:S (999 Hz), \([0-9,]*\) records$/\1/p' grp.txt)
+check "group: the member is read with every leader sample ($leader)" grep -q "^# event 1: page-faults:S, read with $leader leader samples" grp.txt
+# Every command reads the member as report does, as many samples as it
+# counted (as page-faults/period=1/ would have been sampled).
+"$CPROF" flamegraph -i grp.data --event page-faults -o grp.svg
+check "group: flamegraph --event page-faults draws what was counted" \
+	test "$(sed -n 's/.*<title>all (\([0-9,]*\) samples, 100.00%).*/\1/p' grp.svg | head -1 | tr -d ,)" = "$gpf"
+check "group: export --event page-faults: folded stacks that add up to the count" \
+	test "$("$CPROF" export -i grp.data --event page-faults -f folded | awk '{ s += $NF } END { print s }')" = "$gpf"
+"$CPROF" diff --event page-faults grp.data grp.data >grp.diff
+check "group: diff --event page-faults compares the member" grep -q '^# event: page-faults:S' grp.diff
+check "group: annotate --event page-faults" sh -c "'$CPROF' annotate -i grp.data --event page-faults fault_touch >/dev/null"
 if [ -e /sys/bus/event_source/devices/cpu/type ]; then
 	echo "hardware PMU present: {cycles,instructions}:S is checked by tests/hw"
 else

@@ -148,6 +148,47 @@ TEST(syscalls_and_faults)
 	findings_release(&f);
 }
 
+/* The category rules say what their share is of: the time for a clock
+ * (folded samples count as time), the event shown otherwise. */
+TEST(wording_by_event)
+{
+	static const char mix[] = "main;parse;malloc;_int_malloc 1500\n"
+				  "start_thread;worker;pthread_mutex_lock;__lll_lock_wait 1200\n"
+				  "main;poll_ready;sched_yield 900\n"
+				  "main;emit;__write;entry_SYSCALL_64_[k];ksys_write_[k] 2000\n"
+				  "main;fill;asm_exc_page_fault_[k];handle_mm_fault_[k] 2000\nmain;a 2400\n";
+	static const char *const rules[] = { "allocator", "locks", "yield", "syscalls", "page-faults" };
+	struct finding_rules r = FINDING_RULES_INIT;
+	for (int faults = 0; faults < 2; faults++) {
+		struct cprof_data d;
+		load(&d, mix);
+		if (faults) {
+			d.events.v[0].name = cprof_intern(&d, "page-faults");
+			d.events.v[0].unit = cprof_intern(&d, "faults");
+		}
+		struct profile p;
+		struct profile_filter flt = PROFILE_FILTER_INIT;
+		struct cprof_err err;
+		ASSERT_OK(profile_build(&p, &d, &flt, &err));
+		struct findings f;
+		findings_build(&f, &p, &r);
+		for (size_t i = 0; i < ARRAY_SIZE(rules); i++) {
+			const struct finding *x = find(&f, rules[i]);
+			if (!x)
+				FAIL_("no %s finding", rules[i]);
+			const char *want = faults ? " % of the page-faults are " : " % of the time is spent ";
+			if (!strstr(x->summary, want) || (faults && strstr(x->summary, "time")))
+				FAIL_("%s: '%s'", rules[i], x->summary);
+		}
+		const struct finding *x = find(&f, "allocator");
+		ASSERT(strcmp(x->summary, faults ? "15.0 % of the page-faults are in the memory allocator"
+						 : "15.0 % of the time is spent in the memory allocator") == 0);
+		findings_release(&f);
+		profile_release(&p);
+		cprof_data_release(&d);
+	}
+}
+
 TEST(recursion)
 {
 	struct finding_rules r = FINDING_RULES_INIT;
@@ -307,4 +348,4 @@ TEST(thresholds)
 }
 
 RUN_TESTS(T(balanced_triggers_nothing), T(hot_function), T(allocator), T(locks_and_yield), T(syscalls_and_faults),
-	  T(recursion), T(ipc_and_cache_misses), T(quality), T(truncated), T(thresholds))
+	  T(wording_by_event), T(recursion), T(ipc_and_cache_misses), T(quality), T(truncated), T(thresholds))
