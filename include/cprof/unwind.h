@@ -20,13 +20,18 @@ struct unwinder;
 struct unwinder *unwinder_new(void);
 void unwinder_free(struct unwinder *u);
 
-/* An executable mapping of path appeared in pid (from MMAP2 or /proc). */
+/* An executable mapping of path appeared in pid at time (from MMAP2; 0 for
+ * what /proc showed before recording). */
 void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64_t start, uint64_t len,
-		      uint64_t pgoff);
+		      uint64_t pgoff, uint64_t time);
 /* pid was forked from ppid and shares its mappings until it execs. */
 void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid);
-/* pid called exec: its old mappings are gone. */
-void unwinder_exec(struct unwinder *u, uint32_t pid);
+/* pid called exec at time: its mappings from before are gone. Those from
+ * after stay: the rings are drained one after the other, so a mapping made
+ * on another CPU after the exec can arrive before the exec's record. */
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint64_t time);
+/* How many executable mappings of pid the unwinder knows (for tests). */
+size_t unwinder_map_count(const struct unwinder *u, uint32_t pid);
 /* pid exited: forget it (its libdw session and cached rows). */
 void unwinder_exit(struct unwinder *u, uint32_t pid);
 

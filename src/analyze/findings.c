@@ -448,7 +448,7 @@ static void fault_phase(struct findings *f, const struct profile *p, const struc
 	if (!p->total_samples || p->last_time <= p->first_time)
 		return;
 	enum { WINDOWS = 10 };
-	uint64_t all[WINDOWS] = { 0 }, flt[WINDOWS] = { 0 };
+	uint64_t all[WINDOWS] = { 0 }, flt[WINDOWS] = { 0 }, cnt[WINDOWS] = { 0 };
 	uint64_t span = p->last_time - p->first_time + 1;
 	/* stack id -> profile stack index, to reuse the classification */
 	uint32_t *idx = xmalloc((d->stack_offset.n + 1) * sizeof *idx);
@@ -466,6 +466,7 @@ static void fault_phase(struct findings *f, const struct profile *p, const struc
 			w = WINDOWS - 1;
 		uint64_t wt = s->period ? s->period : 1;
 		all[w] += wt;
+		cnt[w]++;
 		if (si[idx[s->stack]].cats & C_FAULT)
 			flt[w] += wt;
 	}
@@ -477,8 +478,13 @@ static void fault_phase(struct findings *f, const struct profile *p, const struc
 		heavy += all[w] && pct(flt[w], all[w]) >= 2 * r->fault_pct;
 	}
 	double whole = pct(cat_weight(p, si, C_FAULT), p->total_weight), peak = pct(flt[best], all[best]);
-	/* A phase: much worse than the whole run, in a part of it. */
-	if (peak < 2 * r->fault_pct || peak < 1.5 * whole || heavy == WINDOWS || heavy == 0)
+	/* A phase: much worse than the whole run, in a part of it, and by more
+	 * than chance: a tenth of a short run holds ~150 samples, where a
+	 * share of 20 % wanders by 3 points, and the worst of ten windows by
+	 * more, so the peak must stand 4 standard errors above the whole. */
+	double q = whole / 100, se = cnt[best] ? 100 * sqrt(q * (1 - q) / (double)cnt[best]) : 0;
+	if (peak < 2 * r->fault_pct || peak < 1.5 * whole || heavy == WINDOWS || heavy == 0 ||
+	    peak - whole < 4 * se)
 		return;
 	struct sbuf ev = SBUF_INIT, sum = SBUF_INIT;
 	double t0 = (double)span * (double)best / WINDOWS / 1e9, t1 = (double)span * (double)(best + 1) / WINDOWS / 1e9;

@@ -99,7 +99,8 @@ void sbuf_grow(struct sbuf *sb, size_t extra)
 void sbuf_add(struct sbuf *sb, const void *data, size_t n)
 {
 	sbuf_grow(sb, n);
-	memcpy(sb->buf + sb->len, data, n);
+	if (n) /* memcpy from NULL is undefined even for no bytes */
+		memcpy(sb->buf + sb->len, data, n);
 	sb->len += n;
 	sb->buf[sb->len] = 0;
 }

@@ -158,7 +158,7 @@ static int imp_mmap(void *ctx, const struct pd_mmap *m, struct cprof_err *err)
 	}
 	rm.path = xstrdup(m->path);
 	if (im->st.unwinder)
-		unwinder_add_map(im->st.unwinder, rm.pid, rm.path, rm.start, rm.len, rm.pgoff);
+		unwinder_add_map(im->st.unwinder, rm.pid, rm.path, rm.start, rm.len, rm.pgoff, rm.time);
 	vec_push(&im->st.mmaps, rm);
 	return 0;
 }
@@ -170,7 +170,7 @@ static int imp_comm(void *ctx, const struct pd_comm *c, struct cprof_err *err)
 	struct raw_comm rc = { .time = c->time, .pid = c->pid, .tid = c->tid };
 	snprintf(rc.comm, sizeof rc.comm, "%s", c->comm);
 	if (im->st.unwinder && c->exec && c->pid == c->tid)
-		unwinder_exec(im->st.unwinder, c->pid);
+		unwinder_exec(im->st.unwinder, c->pid, c->time);
 	vec_push(&im->st.comms, rc);
 	return 0;
 }

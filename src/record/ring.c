@@ -847,7 +847,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			break;
 		}
 		if (s->unwinder)
-			unwinder_add_map(s->unwinder, m.pid, m.path, m.start, m.len, m.pgoff);
+			unwinder_add_map(s->unwinder, m.pid, m.path, m.start, m.len, m.pgoff, m.time);
 		/* Other code where this process had code before: stacks from now
 		 * on are not the same stacks, even at the same addresses. */
 		for (size_t i = 0; i < s->mmaps.n; i++) {
@@ -879,7 +879,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		if ((hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid) {
 			(*gen_of(s, cm.pid))++;
 			if (s->unwinder)
-				unwinder_exec(s->unwinder, cm.pid);
+				unwinder_exec(s->unwinder, cm.pid, cm.time);
 		}
 		vec_push(&s->comms, cm);
 		break;

@@ -744,7 +744,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 		st.unwinder = unwinder_new();
 		for (size_t i = 0; i < st.mmaps.n; i++) /* attached: what is mapped already */
 			unwinder_add_map(st.unwinder, st.mmaps.v[i].pid, st.mmaps.v[i].path, st.mmaps.v[i].start,
-					 st.mmaps.v[i].len, st.mmaps.v[i].pgoff);
+					 st.mmaps.v[i].len, st.mmaps.v[i].pgoff, 0);
 	}
 	r = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, err);
 	if (r < 0 && default_event && pmu_available() && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {

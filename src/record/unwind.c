@@ -38,6 +38,7 @@
 struct umap {
 	char *path;
 	uint64_t start, len, pgoff;
+	uint64_t time; /* when it was mapped; 0 if before the recording */
 	bool reported;
 };
 
@@ -193,7 +194,7 @@ static bool unwindable_path(const char *path)
 }
 
 void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64_t start, uint64_t len,
-		      uint64_t pgoff)
+		      uint64_t pgoff, uint64_t time)
 {
 	if (!unwindable_path(path))
 		return;
@@ -201,8 +202,16 @@ void unwinder_add_map(struct unwinder *u, uint32_t pid, const char *path, uint64
 	for (size_t i = 0; i < p->maps.n; i++)
 		if (p->maps.v[i].start == start && strcmp(p->maps.v[i].path, path) == 0)
 			return;
-	vec_push(&p->maps, ((struct umap){ xstrdup(path), start, len, pgoff, false }));
+	vec_push(&p->maps, ((struct umap){ xstrdup(path), start, len, pgoff, time, false }));
 	p->unreported++;
+}
+
+size_t unwinder_map_count(const struct unwinder *u, uint32_t pid)
+{
+	for (size_t i = 0; i < u->procs.n; i++)
+		if (u->procs.v[i]->pid == pid && !u->procs.v[i]->exit_seq)
+			return u->procs.v[i]->maps.n;
+	return 0;
 }
 
 void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid)
@@ -210,14 +219,14 @@ void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid)
 	struct uproc *parent = proc_get(u, ppid, false);
 	struct uproc *old = proc_get(u, pid, false);
 	if (old && old->exit_seq)
-		unwinder_exec(u, pid); /* a new process under a reused pid */
+		unwinder_exec(u, pid, UINT64_MAX); /* a new process under a reused pid */
 	else if (old)
 		return;
 	if (!parent)
 		return;
 	for (size_t i = 0; i < parent->maps.n; i++) {
 		const struct umap *m = &parent->maps.v[i];
-		unwinder_add_map(u, pid, m->path, m->start, m->len, m->pgoff);
+		unwinder_add_map(u, pid, m->path, m->start, m->len, m->pgoff, m->time);
 	}
 }
 
@@ -246,14 +255,23 @@ void unwinder_exit(struct unwinder *u, uint32_t pid)
 	}
 }
 
-void unwinder_exec(struct unwinder *u, uint32_t pid)
+void unwinder_exec(struct unwinder *u, uint32_t pid, uint64_t time)
 {
-	for (size_t i = 0; i < u->procs.n; i++)
-		if (u->procs.v[i]->pid == pid) {
-			uproc_free(u->procs.v[i]);
-			u->procs.v[i] = u->procs.v[--u->procs.n];
-			return;
+	for (size_t i = 0; i < u->procs.n; i++) {
+		struct uproc *old = u->procs.v[i];
+		if (old->pid != pid)
+			continue;
+		u->procs.v[i] = u->procs.v[--u->procs.n];
+		/* Mappings made after the exec, drained before its record, belong
+		 * to the new image: a fresh session starts with them. */
+		for (size_t j = 0; j < old->maps.n; j++) {
+			const struct umap *m = &old->maps.v[j];
+			if (m->time > time && !old->exit_seq)
+				unwinder_add_map(u, pid, m->path, m->start, m->len, m->pgoff, m->time);
 		}
+		uproc_free(old);
+		return;
+	}
 }
 
 /* Load bias of a mapping: where the file's vaddr 0 lands. Found from the
