@@ -5,6 +5,7 @@
 
 #include "cprof/event.h"
 #include "cprof/record.h"
+#include "cprof/unwind.h"
 #include "harness.h"
 
 #define PAGE 4096
@@ -607,7 +608,27 @@ TEST(trailer_with_cpu)
 	raw_store_release(&s);
 }
 
+/* The rings are drained one after the other: a mapping made after an exec
+ * on another CPU can be handled before the exec's record, and must
+ * survive it; the old image's mappings must not. */
+TEST(exec_keeps_later_mappings)
+{
+	struct unwinder *u = unwinder_new();
+	unwinder_add_map(u, 7, "/old/app", 0x400000, 0x1000, 0, 50);
+	unwinder_add_map(u, 7, "/lib/libc.so.6", 0x7f0000000000, 0x1000, 0, 200); /* after the exec */
+	ASSERT_EQ(unwinder_map_count(u, 7), 2);
+	unwinder_exec(u, 7, 100);
+	ASSERT_EQ(unwinder_map_count(u, 7), 1);
+	unwinder_add_map(u, 7, "/new/app", 0x400000, 0x1000, 0, 120);
+	ASSERT_EQ(unwinder_map_count(u, 7), 2);
+	/* A later exec drops both. */
+	unwinder_exec(u, 7, 300);
+	ASSERT_EQ(unwinder_map_count(u, 7), 0);
+	unwinder_free(u);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
-	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu))
+	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
+	  T(exec_keeps_later_mappings))
