@@ -6,6 +6,7 @@
 // STEPS has one step per line, words separated by a tab:
 //   open URL WIDTH HEIGHT   load URL in a WIDTHxHEIGHT window, wait for load
 //   eval NAME EXPR          print "NAME=<value of EXPR>" (JSON for non-strings)
+//   script FILE             run the JavaScript in FILE in the page
 //   move X Y / click X Y    the mouse, in CSS pixels
 //   key CTRL-LETTER         e.g. "key ctrl-f": a key press with Ctrl held
 //   answer TEXT             the text typed into the next prompt()
@@ -98,6 +99,8 @@ async function run(steps) {
 		} else if (op === 'eval') {
 			const v = await evaluate(a.slice(1).join('\t'));
 			console.log(a[0] + '=' + (typeof v === 'string' ? v : JSON.stringify(v)));
+		} else if (op === 'script') {
+			await evaluate(fs.readFileSync(a[0], 'utf8'));
 		} else if (op === 'move') {
 			await mouse('mouseMoved', +a[0], +a[1]);
 		} else if (op === 'click') {

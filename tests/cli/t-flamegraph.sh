@@ -94,9 +94,9 @@ printf 'm;grow 10\nm;shrink 40\nm;same 50\n' >"$tmp/before.folded"
 printf 'm;grow 20\nm;shrink 20\nm;same 60\n' >"$tmp/after.folded"
 "$CPROF" flamegraph --diff "$tmp/before.folded" "$tmp/after.folded" >"$tmp/diff.svg" || fail "--diff failed"
 xmllint --noout "$tmp/diff.svg" || fail "--diff: invalid SVG"
-grep -q '<title>grow (20 samples, 20.00%; +10.00%)</title><rect [^>]*fill="rgb(255,' "$tmp/diff.svg" \
+grep -q '<title>grow (20 samples, 20.00%; self 10.00% before, 20.00% after: +10.00 pp)</title><rect [^>]*fill="rgb(255,' "$tmp/diff.svg" \
 	|| fail "--diff: grown frame not red"
-grep -q '<title>shrink (20 samples, 20.00%; -20.00%)</title><rect [^>]*fill="rgb([0-9]*,[0-9]*,255)"' "$tmp/diff.svg" \
+grep -q '<title>shrink (20 samples, 20.00%; self 40.00% before, 20.00% after: -20.00 pp)</title><rect [^>]*fill="rgb([0-9]*,[0-9]*,255)"' "$tmp/diff.svg" \
 	|| fail "--diff: shrunk frame not blue"
 
 if [ $fails -ne 0 ]; then
