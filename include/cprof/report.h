@@ -31,6 +31,8 @@ struct report_opts {
 	const char *input;    /* file name, for the header */
 	const struct findings *findings; /* findings.h: printed at the end; NULL = none */
 	bool quiet;           /* text: no header (report -q) */
+	unsigned width;       /* text: the terminal's columns, rows are fitted to them; 0 = not a terminal */
+	bool full_names;      /* text: names are never shortened to fit */
 };
 
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */
