@@ -1143,8 +1143,8 @@ static void write_legend(FILE *out, const struct flamegraph *g, const struct fg_
 			legend_swatch(out, &x, y, (struct rgb){ 190, 190, 190 }, "[unknown]: no symbol");
 	}
 	if (o->reverse)
-		legend_text(out, &x, y, o->inverted ? "reversed: each function over the callers that led to it, below it"
-						    : "reversed: each function under the callers that led to it, above it", 0, NULL);
+		legend_text(out, &x, y, o->inverted ? "reversed: where samples landed at the top, their callers below"
+						    : "reversed: where samples landed at the bottom, their callers above", 0, NULL);
 	fputs("</g>\n", out);
 }
 
@@ -1238,6 +1238,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	      "#search:hover, #ignorecase:hover, #unzoom:hover { fill: rgb(0,0,0); text-decoration: underline; }\n"
 	      "#matched.error { fill: rgb(190,0,0); font-weight: bold; }\n"
 	      "#frames > *:hover { stroke: black; stroke-width: 0.5; cursor: pointer; }\n"
+	      "#frames > *:hover > text { stroke: none; }\n"
 	      "#frames text.light { fill: rgb(255,255,255); }\n"
 	      "#frames text.hit { fill: rgb(0,0,0); }\n"
 	      "#axis line { stroke: rgb(150,150,150); stroke-width: 0.5; stroke-dasharray: 2,3; }\n"
