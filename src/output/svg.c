@@ -631,7 +631,7 @@ static size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
-/* "1.25 s", "12.5 ms", "250 \u00b5s" into buf (32 bytes). */
+/* "1.25 s", "12.5 ms", "250 \u00b5s", "30 ns" into buf (32 bytes). */
 static const char *fmt_seconds(double s, char *buf)
 {
 	if (s >= 100 || s == 0)
@@ -640,8 +640,10 @@ static const char *fmt_seconds(double s, char *buf)
 		snprintf(buf, 32, "%.3g s", s);
 	else if (s >= 1e-3)
 		snprintf(buf, 32, "%.3g ms", s * 1e3);
-	else
+	else if (s >= 1e-6)
 		snprintf(buf, 32, "%.3g \u00b5s", s * 1e6);
+	else
+		snprintf(buf, 32, "%.3g ns", s * 1e9);
 	return buf;
 }
 
@@ -985,7 +987,8 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 			fmt_seconds((double)n->total * g->tick_s, len));
 	} else {
 		fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num),
-			L->o->countname ? L->o->countname : "samples", 100.0 * (double)n->total / (double)total);
+			L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples",
+			100.0 * (double)n->total / (double)total);
 	}
 	struct rgb c;
 	if (g->diff) {
