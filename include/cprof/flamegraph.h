@@ -35,8 +35,10 @@ struct fg_opts {
 	bool inverted;         /* icicle: root at the top */
 	bool negate;           /* differential: swap red and blue */
 	bool html;             /* wrap the SVG in an HTML page */
+	bool reverse;          /* stacks were merged from the leaves (titles it) */
+	const char *before_label, *after_label; /* differential: what was compared (legend) */
 };
-#define FG_OPTS_INIT { NULL, NULL, NULL, 1200, 16, 0.1, FG_HOT, false, false, false, false }
+#define FG_OPTS_INIT { NULL, NULL, NULL, 1200, 16, 0.1, FG_HOT, false, false, false, false, false, NULL, NULL }
 
 struct fg_node {
 	uint32_t name;         /* index into names */
@@ -77,6 +79,8 @@ struct flamegraph {
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */
 	bool chart;                /* flame chart: stacks kept in the order added */
+	bool lanes;                /* flame chart of threads: one lane each, x is time */
+	double tick_s;             /* lanes: seconds per unit of x (start, total) */
 };
 
 void fg_init(struct flamegraph *g);
@@ -100,8 +104,10 @@ void fg_add_profile(struct flamegraph *g, const struct profile *p, const char *r
 int fg_add_profile_threads(struct flamegraph *g, const struct profile *p, const struct profile_filter *f,
 			   bool reverse, bool before, struct cprof_err *err) CPROF_WUR;
 
-/* Flame chart input: p's samples in time order (with per_thread, thread by
- * thread under a "NAME-TID" root each). Not with "before". */
+/* Flame chart input: p's samples in time order. With per_thread, one lane
+ * per thread under a "NAME-TID" root each, all on one time axis: x counts
+ * sampling intervals since the first sample, and a frame runs on while
+ * its thread's samples keep finding it. Not with "before". */
 void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse, bool per_thread);
 
 /* Write the graph. Fails (nothing written) when there are no samples. */

@@ -27,5 +27,8 @@ void json_string_sbuf(struct sbuf *out, const char *s);
 void csv_field(FILE *fp, const char *s);
 /* 1234567 -> "1,234,567" into buf (at least 32 bytes). */
 const char *fmt_thousands(uint64_t v, char *buf);
+/* The smallest round step (1, 2 or 5 times a power of ten) that is at
+ * least raw (> 0): where an axis puts its ticks. */
+double nice_step(double raw);
 
 #endif

@@ -32,6 +32,8 @@ struct report_opts {
 	const struct findings *findings; /* findings.h: printed at the end; NULL = none */
 	bool quiet;           /* text: no header (report -q) */
 	const struct evcols *events; /* evcols.h: every event side by side (JSON, CSV); NULL = one event */
+	unsigned width;       /* text: the terminal's columns, rows are fitted to them; 0 = not a terminal */
+	bool full_names;      /* text: names are never shortened to fit */
 };
 
 /* Function indexes of p, sorted by the chosen key (heaviest first); caller frees. */

@@ -123,3 +123,19 @@ const char *fmt_thousands(uint64_t v, char *buf)
 	buf[o] = 0;
 	return buf;
 }
+
+double nice_step(double raw)
+{
+	if (!(raw > 0))
+		return 1;
+	double p = 1; /* the power of ten at or below raw */
+	while (p * 10 <= raw)
+		p *= 10;
+	while (p > raw)
+		p /= 10;
+	static const double mult[] = { 1, 2, 5, 10 };
+	for (size_t i = 0; i < sizeof mult / sizeof *mult; i++)
+		if (mult[i] * p >= raw * (1 - 1e-9))
+			return mult[i] * p;
+	return 10 * p;
+}

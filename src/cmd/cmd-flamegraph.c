@@ -44,7 +44,7 @@ static void help(void)
 	       "  -o, --output FILE      write to FILE (default: standard output; on a\n"
 	       "                         terminal, flamegraph.svg or flamegraph.html)\n"
 	       "      --html             write an HTML page around the SVG\n"
-	       "      --title TEXT       title (default \"Flame Graph\")\n"
+	       "      --title TEXT       title (default \"Flame Graph\", \"Icicle Graph\"...)\n"
 	       "      --subtitle TEXT    second line under the title\n"
 	       "      --width PX         image width (default 1200)\n"
 	       "      --frame-height PX  height of one frame (default 16)\n"
@@ -70,7 +70,8 @@ static void help(void)
 	       "      --ignore-binary    differential: match functions by name alone\n"
 	       "      --map-binary OLD=NEW\n"
 	       "                         differential: BEFORE's binary OLD is AFTER's NEW\n"
-	       "      --flamechart       a flame chart: samples in time order, not merged\n"
+	       "      --flamechart       a flame chart: samples in time order, not merged;\n"
+	       "                         threads of a recording in lanes on a time axis\n"
 	       "      --mem              allocation flame graph of a 'record --mem' recording\n"
 	       "                         (mem palette); widths are bytes allocated\n"
 	       "      --weight W         --mem: bytes (default) or count of allocations\n"
@@ -385,7 +386,11 @@ static int add_after(struct flamegraph *g, struct fg_args *a, struct source *aft
 	if (a->gpu)
 		return cmd_flamegraph_gpu(g, &after->d, shown_name(a->input));
 	if (a->chart) {
-		fg_add_samples(g, &after->p, a->reverse, a->per_thread);
+		/* Threads run at the same time: one lane each on a time axis,
+		 * unless the input has no times (folded stacks). */
+		const char *src = cprof_meta_get(&after->d, "source");
+		bool timed = !src || strcmp(src, "folded") != 0;
+		fg_add_samples(g, &after->p, a->reverse, timed && (a->per_thread || after->p.threads.n > 1));
 		return 0;
 	}
 	return add_source(g, after, &a->f, a->reverse, a->per_thread, false);
@@ -469,6 +474,11 @@ static int draw(struct fg_args *a)
 		r = 1;
 	}
 
+	a->o.reverse = a->reverse;
+	if (a->before_path) {
+		a->o.before_label = shown_name(a->before_path);
+		a->o.after_label = shown_name(a->input);
+	}
 	if (!r) {
 		static char buf[1 << 16];
 		setvbuf(out.fp, buf, _IOFBF, sizeof buf);

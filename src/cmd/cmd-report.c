@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 
 #include "cprof/cmd.h"
 #include "cprof/evcols.h"
@@ -89,7 +91,8 @@ static void help(void)
 	       "                         above the report, and every malformed folded line\n"
 	       "      --header-only      only that, no report\n"
 	       "      --stacks           --format json: also every stack and its frames\n"
-	       "      --full-names       keep Rust symbol hashes and crate disambiguators\n"
+	       "      --full-names       keep Rust symbol hashes and crate disambiguators,\n"
+	       "                         and C++ names whole on a terminal\n"
 	       "                         (dropped by default)\n"
 	       "      --fold-go-runtime  hide Go runtime frames that only pass control\n"
 	       "                         (runtime.goexit, mcall, systemstack, ...) and fold\n"
@@ -383,6 +386,11 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 	profile_hide_funcs(&p, a->symbols, a->symbol_filter);
 	o->input = name;
 	o->color = a->fmt == FORMAT_TEXT && output_use_color(stdout, a->color);
+	/* On a terminal, rows fit its width; piped, they are written whole. */
+	struct winsize ws;
+	if (a->fmt == FORMAT_TEXT && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+		o->width = ws.ws_col;
+	o->full_names = a->full_names;
 	o->hint = a->fmt == FORMAT_TEXT && strcmp(input, "-") != 0 && !o->quiet;
 	struct findings findings = { 0 };
 	if (!a->no_findings && a->nkeys == 0 && (a->fmt == FORMAT_TEXT || a->fmt == FORMAT_JSON)) {

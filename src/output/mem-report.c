@@ -604,7 +604,7 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 {
 	if (!d->mem_curve.n)
 		return err_set(err, ENODATA, "no heap samples to plot");
-	const double W = 1000, H = 400, L = 90, R = 20, T = 40, B = 50;
+	const double W = 1000, H = 400, L = 90, R = 40, T = 40, B = 50;
 	uint64_t o = origin(d), tmax = 1, ymax = 1;
 	for (size_t i = 0; i < d->mem_curve.n; i++) {
 		const struct cprof_mem_point *c = &d->mem_curve.v[i];
@@ -616,6 +616,24 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 	for (size_t i = 0; i < d->mem_procs.n; i++)
 		if (d->mem_procs.v[i].end_time > o && d->mem_procs.v[i].end_time - o > tmax)
 			tmax = d->mem_procs.v[i].end_time - o;
+	/* Ticks on round values of the unit shown; the axes end at the
+	 * first tick past the data. */
+	static const char *const yunits[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int yu = 0;
+	while (yu < 4 && (double)ymax >= 1024.0 * (double)(1ull << (10 * yu)))
+		yu++;
+	double yscale = (double)(1ull << (10 * yu)), ystep = nice_step((double)ymax / yscale / 5);
+	int yticks = (int)ceil((double)ymax / yscale / ystep - 1e-9);
+	double ytop = yticks * ystep * yscale;
+	double tsec = (double)tmax / 1e9, xscale = tsec >= 2 ? 1 : tsec >= 0.002 ? 1e-3 : 1e-6;
+	const char *xunit = xscale == 1 ? "s" : xscale == 1e-3 ? "ms" : "\u00b5s";
+	double xstep = nice_step(tsec / xscale / 8);
+	int xticks = (int)ceil(tsec / xscale / xstep - 1e-9);
+	double tend = xticks * xstep * xscale * 1e9; /* ns */
+	if (yticks < 1)
+		yticks = 1, ytop = ystep * yscale;
+	if (xticks < 1)
+		xticks = 1, tend = xstep * xscale * 1e9;
 	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 		     "<svg version=\"1.1\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 		     "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
@@ -628,14 +646,20 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 	double pw = W - L - R, ph = H - T - B;
 	fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", L,
 		T, pw, ph);
-	char a[32];
-	for (int k = 0; k <= 4; k++) {
-		double y = T + ph - ph * k / 4;
-		fprintf(out, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 6, y + 4,
-			fmt_bytes((uint64_t)((double)ymax * k / 4), a));
-		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.3f s</text>\n", L + pw * k / 4,
-			T + ph + 18, (double)tmax * k / 4 / 1e9);
+	int ydec = ystep >= 1 ? 0 : (int)ceil(-log10(ystep) - 1e-9), xdec = xstep >= 1 ? 0 : (int)ceil(-log10(xstep) - 1e-9);
+	fputs("<g id=\"yticks\">\n", out);
+	for (int k = 0; k <= yticks; k++) {
+		double y = T + ph - ph * k / yticks;
+		fprintf(out, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e0d8\"/>", L, L + pw, y, y);
+		fprintf(out, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.*f %s</text>\n", L - 6, y + 4, ydec,
+			k * ystep, yunits[yu]);
 	}
+	fputs("</g>\n<g id=\"xticks\">\n", out);
+	for (int k = 0; k <= xticks; k++)
+		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.*f %s</text>\n", L + pw * k / xticks,
+			T + ph + 18, xdec, k * xstep, xunit);
+	fputs("</g>\n", out);
+	char a[32];
 	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">time since the recording started; heap in use "
 		     "(malloc family)</text>\n", L + pw / 2, H - 10);
 	static const char *colors[] = { "#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599" };
@@ -648,8 +672,8 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 			const struct cprof_mem_point *c = &d->mem_curve.v[i];
 			if (c->pid != pid)
 				continue;
-			double x = L + pw * (double)(c->time > o ? c->time - o : 0) / (double)tmax;
-			double y = T + ph - ph * (double)c->bytes / (double)ymax;
+			double x = L + pw * (double)(c->time > o ? c->time - o : 0) / tend;
+			double y = T + ph - ph * (double)c->bytes / ytop;
 			fprintf(out, " %.1f,%.1f %.1f,%.1f", x, last_y, x, y); /* steps */
 			last_y = y;
 		}

@@ -209,18 +209,221 @@ static void header(FILE *out, const struct profile *p, const struct report_opts 
 	fputc('\n', out);
 }
 
+/* ---- fitting rows to the terminal ---- */
+
+/* Columns a UTF-8 string takes (one per character). */
+static size_t cols(const char *s, size_t len)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/* Byte offset of the first character past n columns of s. */
+static size_t col_offset(const char *s, size_t len, size_t n)
+{
+	size_t i = 0;
+	for (size_t c = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && c++ == n)
+			break;
+	}
+	return i;
+}
+
+/* s in at most max columns: cut in the middle with an ellipsis, so both
+ * the beginning and the end (a line number, a signature) stay. */
+static void put_mid(struct sbuf *out, const char *s, size_t max)
+{
+	size_t len = strlen(s), n = cols(s, len);
+	if (n <= max || max < 2) {
+		sbuf_adds(out, s);
+		return;
+	}
+	size_t head = (max - 1 + 1) / 2, tail = max - 1 - head;
+	sbuf_add(out, s, col_offset(s, len, head));
+	sbuf_adds(out, "\u2026");
+	sbuf_adds(out, s + col_offset(s, len, n - tail));
+}
+
+/* A C++ name without its return type ("unsigned long ns::f<T>(int)" ->
+ * "ns::f<T>(int)"): the text before the last space outside brackets that
+ * comes before the argument list. */
+static const char *skip_return_type(const char *s)
+{
+	if (strstr(s, "operator"))
+		return s;
+	int depth = 0;
+	const char *cut = NULL;
+	for (const char *c = s; *c; c++) {
+		if (*c == '<' || *c == '[')
+			depth++;
+		else if ((*c == '>' || *c == ']') && depth > 0)
+			depth--;
+		else if (*c == '(' && depth == 0)
+			return cut && cut < c ? cut : s;
+		else if (*c == ' ' && depth == 0)
+			cut = c + 1;
+	}
+	return s; /* no argument list: not a C++ function */
+}
+
+/* Template arguments folded: "f<std::pair<int, long> >(x)" -> "f<…>(x)". */
+static void fold_templates(struct sbuf *out, const char *s)
+{
+	if (strstr(s, "operator")) {
+		sbuf_adds(out, s);
+		return;
+	}
+	int depth = 0;
+	for (const char *c = s; *c; c++) {
+		if (*c == '<') {
+			if (depth++ == 0)
+				sbuf_adds(out, "<\u2026");
+		} else if (*c == '>' && depth > 0) {
+			if (--depth == 0)
+				sbuf_addc(out, '>');
+		} else if (depth == 0) {
+			sbuf_addc(out, *c);
+		}
+	}
+	if (depth) { /* unbalanced: not a template after all */
+		sbuf_reset(out);
+		sbuf_adds(out, s);
+	}
+}
+
+/* The argument list folded: "ns::f(int, long) const" -> "ns::f(…) const". */
+static void fold_args(struct sbuf *out, const char *s)
+{
+	const char *open = strchr(s, '('), *close = strrchr(s, ')');
+	if (!open || !close || close < open + 2 || strstr(s, "operator")) {
+		sbuf_adds(out, s);
+		return;
+	}
+	sbuf_add(out, s, (size_t)(open - s) + 1);
+	sbuf_adds(out, "\u2026");
+	sbuf_adds(out, close);
+}
+
+/* The name in at most max columns: as it is if it fits, else without the
+ * return type, then with template arguments folded, then the arguments,
+ * then cut in the middle. */
+static void fit_name(struct sbuf *out, const char *name, size_t max)
+{
+	if (!max || cols(name, strlen(name)) <= max) {
+		sbuf_adds(out, name);
+		return;
+	}
+	const char *s = skip_return_type(name);
+	struct sbuf folded = SBUF_INIT;
+	if (cols(s, strlen(s)) > max)
+		fold_templates(&folded, s);
+	else
+		sbuf_adds(&folded, s);
+	if (cols(folded.buf, folded.len) > max) {
+		struct sbuf args = SBUF_INIT;
+		fold_args(&args, folded.buf);
+		sbuf_release(&folded);
+		folded = args;
+	}
+	put_mid(out, folded.buf, max);
+	sbuf_release(&folded);
+}
+
+/* Write s and pad it to w columns (nothing after the last column). */
+static void put_col(FILE *out, const char *s, size_t w, bool last)
+{
+	fputs(s, out);
+	if (last)
+		return;
+	for (size_t n = cols(s, strlen(s)); n < w; n++)
+		fputc(' ', out);
+}
+
+/* Widths of a table whose last column is a function name: the middle
+ * columns as wide as their widest cell (on a terminal at most cap each,
+ * cut in the middle), the name in what is left of the terminal. */
+struct fit {
+	size_t w[2];     /* the two middle columns */
+	size_t name_max; /* 0 = whole */
+};
+
+static void fit_columns(struct fit *f, const struct report_opts *o, size_t lead, char *const *cells,
+			const char *const *names, size_t nrows, const char *h0, const char *h1)
+{
+	size_t name_w = strlen("Function");
+	f->w[0] = strlen(h0);
+	f->w[1] = strlen(h1);
+	for (size_t i = 0; i < nrows; i++) {
+		for (int k = 0; k < 2; k++) {
+			size_t n = cols(cells[2 * i + k], strlen(cells[2 * i + k]));
+			if (n > f->w[k])
+				f->w[k] = n;
+		}
+		const char *shown = o->full_names ? names[i] : skip_return_type(names[i]);
+		size_t n = cols(shown, strlen(shown));
+		if (n > name_w)
+			name_w = n;
+	}
+	f->name_max = 0;
+	if (!o->width)
+		return;
+	/* The middle columns give way to the name (up to 40 columns of it),
+	 * down to their floor. */
+	static const size_t cap[2] = { 28, 24 }, floor_w[2] = { 14, 10 };
+	if (name_w > 40)
+		name_w = 40;
+	for (int k = 0; k < 2; k++)
+		if (f->w[k] > cap[k])
+			f->w[k] = cap[k];
+	for (int k = 0; k < 2; k++) {
+		size_t used = lead + f->w[0] + 2 + f->w[1] + 2 + 1;
+		size_t room = o->width > used ? o->width - used : 0;
+		if (room >= name_w || f->w[k] <= floor_w[k])
+			continue;
+		size_t need = name_w - room, give = f->w[k] - floor_w[k];
+		f->w[k] -= need < give ? need : give;
+	}
+	size_t used = lead + f->w[0] + 2 + f->w[1] + 2 + 1;
+	if (!o->full_names)
+		f->name_max = o->width > used + 24 ? o->width - used : 24;
+}
+
+static void put_cells(FILE *out, const struct fit *f, const struct report_opts *o, char *const *cell, const char *name)
+{
+	struct sbuf b = SBUF_INIT;
+	for (int k = 0; k < 2; k++) {
+		sbuf_reset(&b);
+		const char *colon = k == 0 ? strrchr(cell[k], ':') : NULL;
+		size_t tail = colon ? cols(colon, strlen(colon)) : 0;
+		if (o->width && colon && tail + 4 <= f->w[k]) {
+			/* A source line: the file name gives way, the line stays. */
+			char *file = xstrndup(cell[k], (size_t)(colon - cell[k]));
+			put_mid(&b, file, f->w[k] - tail);
+			sbuf_adds(&b, colon);
+			free(file);
+		} else {
+			put_mid(&b, cell[k], o->width ? f->w[k] : (size_t)-1);
+		}
+		put_col(out, b.buf, f->w[k], false);
+		fputs("  ", out);
+	}
+	sbuf_reset(&b);
+	fit_name(&b, name, f->name_max);
+	fputs(b.buf, out);
+	fputc('\n', out);
+	sbuf_release(&b);
+}
+
+/* Rows of functions: shares, samples, hottest line, binary, and the name
+ * last, so a long name never pushes the other columns. */
 static void functions(FILE *out, const struct profile *p, const struct report_opts *o)
 {
 	const struct cprof_data *d = p->d;
 	size_t n;
 	uint32_t *order = report_sorted_funcs(p, o->sort, &n);
-	size_t shown = 0;
-	if (o->children)
-		fprintf(out, "%s%7s %7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Total", "Samples",
-			"Function", "Hottest line", "Binary", o->color ? C_OFF : "");
-	else
-		fprintf(out, "%s%7s %9s  %-40s %-24s %s%s\n", o->color ? C_BOLD : "", "Self", "Samples", "Function",
-			"Hottest line", "Binary", o->color ? C_OFF : "");
+	VEC(uint32_t) rows = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		const struct profile_func *f = &p->funcs.v[order[i]];
 		double ps = pct(f->self, p->total_weight), pt = pct(f->total, p->total_weight);
@@ -229,32 +432,62 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 			continue;
 		if (key < o->percent_limit)
 			break;
-		if (o->top && shown >= o->top)
+		if (o->top && rows.n >= o->top)
 			break;
-		shown++;
-		char src[256] = "";
+		vec_push(&rows, order[i]);
+	}
+	char **cells = xcalloc(2 * rows.n + 1, sizeof *cells);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_func *f = &p->funcs.v[rows.v[i]];
+		struct sbuf src = SBUF_INIT;
 		const char *file = cprof_str(d, f->file);
 		uint64_t of = f->line_by_total ? f->total : f->self;
 		if (*file && f->line)
-			snprintf(src, sizeof src, "%s:%u %.0f%%", base_name(file), f->line, pct(f->line_weight, of));
-		else if (*file)
-			snprintf(src, sizeof src, "%s", base_name(file));
+			sbuf_addf(&src, "%s:%u %.0f%%", base_name(file), f->line, pct(f->line_weight, of));
+		else
+			sbuf_adds(&src, base_name(file));
+		cells[2 * i] = sbuf_detach(&src);
+		cells[2 * i + 1] = xstrdup(base_name(cprof_str(d, f->dso)));
+	}
+	char **names = xcalloc(rows.n + 1, sizeof *names);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_func *f = &p->funcs.v[rows.v[i]];
 		struct sbuf name = SBUF_INIT;
 		sbuf_adds(&name, cprof_str(d, f->name));
 		if (f->flags & FRF_KERNEL)
 			sbuf_adds(&name, " [k]");
-		if (o->children)
-			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  %-40s %-24s %s\n", pct_color(ps, o->color), ps,
-				o->color && *pct_color(ps, true) ? C_OFF : "", pt, f->self_samples, name.buf, src,
-				base_name(cprof_str(d, f->dso)));
-		else
-			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  %-40s %-24s %s\n", pct_color(ps, o->color), ps,
-				o->color && *pct_color(ps, true) ? C_OFF : "", f->self_samples, name.buf, src,
-				base_name(cprof_str(d, f->dso)));
-		sbuf_release(&name);
+		names[i] = sbuf_detach(&name);
 	}
-	if (shown == 0)
+	struct fit fit;
+	fit_columns(&fit, o, o->children ? 27 : 19, cells, (const char *const *)names, rows.n, "Hottest line", "Binary");
+	fputs(o->color ? C_BOLD : "", out);
+	if (o->children)
+		fprintf(out, "%7s %7s %9s  ", "Self", "Total", "Samples");
+	else
+		fprintf(out, "%7s %9s  ", "Self", "Samples");
+	put_col(out, "Hottest line", fit.w[0], false);
+	fputs("  ", out);
+	put_col(out, "Binary", fit.w[1], false);
+	fprintf(out, "  Function%s\n", o->color ? C_OFF : "");
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_func *f = &p->funcs.v[rows.v[i]];
+		double ps = pct(f->self, p->total_weight), pt = pct(f->total, p->total_weight);
+		const char *c = pct_color(ps, o->color);
+		if (o->children)
+			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", pt, f->self_samples);
+		else
+			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", f->self_samples);
+		put_cells(out, &fit, o, cells + 2 * i, names[i]);
+	}
+	if (rows.n == 0)
 		fprintf(out, "  (no samples)\n");
+	for (size_t i = 0; i < rows.n; i++)
+		free(names[i]);
+	free(names);
+	for (size_t i = 0; i < 2 * rows.n; i++)
+		free(cells[i]);
+	free(cells);
+	vec_release(&rows);
 	free(order);
 }
 
@@ -263,46 +496,72 @@ static void lines(FILE *out, const struct profile *p, const struct report_opts *
 {
 	const struct cprof_data *d = p->d;
 	struct profile_lines pl;
-	size_t n, shown = 0;
+	size_t n;
 	profile_lines_build(&pl, p);
 	uint32_t *order = profile_lines_sorted(&pl, o->sort == SORT_TOTAL, &n);
-	if (o->children)
-		fprintf(out, "%s%7s %7s %9s  %-32s %-32s %s%s\n", o->color ? C_BOLD : "", "Self", "Total", "Samples",
-			"Line", "Function", "Binary", o->color ? C_OFF : "");
-	else
-		fprintf(out, "%s%7s %9s  %-32s %-32s %s%s\n", o->color ? C_BOLD : "", "Self", "Samples", "Line",
-			"Function", "Binary", o->color ? C_OFF : "");
+	VEC(uint32_t) rows = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		const struct profile_line *l = &pl.v.v[order[i]];
 		double ps = pct(l->self, p->total_weight), pt = pct(l->total, p->total_weight);
 		if (o->sort != SORT_TOTAL && !o->children && l->self == 0)
 			continue;
-		if ((o->sort == SORT_TOTAL ? pt : ps) < o->percent_limit || (o->top && shown >= o->top))
+		if ((o->sort == SORT_TOTAL ? pt : ps) < o->percent_limit || (o->top && rows.n >= o->top))
 			break;
-		shown++;
-		char src[256];
+		vec_push(&rows, order[i]);
+	}
+	char **cells = xcalloc(2 * rows.n + 1, sizeof *cells);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_line *l = &pl.v.v[rows.v[i]];
+		struct sbuf src = SBUF_INIT;
 		const char *file = cprof_str(d, l->file);
 		if (*file)
-			snprintf(src, sizeof src, "%s:%u", base_name(file), l->line);
+			sbuf_addf(&src, "%s:%u", base_name(file), l->line);
 		else
-			snprintf(src, sizeof src, "(no line)");
+			sbuf_adds(&src, "(no line)");
+		cells[2 * i] = sbuf_detach(&src);
+		cells[2 * i + 1] = xstrdup(base_name(cprof_str(d, l->dso)));
+	}
+	char **names = xcalloc(rows.n + 1, sizeof *names);
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_line *l = &pl.v.v[rows.v[i]];
 		struct sbuf name = SBUF_INIT;
 		sbuf_adds(&name, cprof_str(d, l->func));
 		if (l->flags & FRF_KERNEL)
 			sbuf_adds(&name, " [k]");
 		else if (l->flags & FRF_INLINED)
 			sbuf_adds(&name, " (inlined)");
+		names[i] = sbuf_detach(&name);
+	}
+	struct fit fit;
+	fit_columns(&fit, o, o->children ? 27 : 19, cells, (const char *const *)names, rows.n, "Line", "Binary");
+	fputs(o->color ? C_BOLD : "", out);
+	if (o->children)
+		fprintf(out, "%7s %7s %9s  ", "Self", "Total", "Samples");
+	else
+		fprintf(out, "%7s %9s  ", "Self", "Samples");
+	put_col(out, "Line", fit.w[0], false);
+	fputs("  ", out);
+	put_col(out, "Binary", fit.w[1], false);
+	fprintf(out, "  Function%s\n", o->color ? C_OFF : "");
+	for (size_t i = 0; i < rows.n; i++) {
+		const struct profile_line *l = &pl.v.v[rows.v[i]];
+		double ps = pct(l->self, p->total_weight), pt = pct(l->total, p->total_weight);
 		const char *c = pct_color(ps, o->color);
 		if (o->children)
-			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  %-32s %-32s %s\n", c, ps, *c ? C_OFF : "", pt,
-				l->self_samples, src, name.buf, base_name(cprof_str(d, l->dso)));
+			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", pt, l->self_samples);
 		else
-			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  %-32s %-32s %s\n", c, ps, *c ? C_OFF : "", l->self_samples,
-				src, name.buf, base_name(cprof_str(d, l->dso)));
-		sbuf_release(&name);
+			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", l->self_samples);
+		put_cells(out, &fit, o, cells + 2 * i, names[i]);
 	}
-	if (shown == 0)
+	if (rows.n == 0)
 		fprintf(out, "  (no samples)\n");
+	for (size_t i = 0; i < rows.n; i++)
+		free(names[i]);
+	free(names);
+	for (size_t i = 0; i < 2 * rows.n; i++)
+		free(cells[i]);
+	free(cells);
+	vec_release(&rows);
 	free(order);
 	profile_lines_release(&pl);
 }

@@ -321,6 +321,33 @@ static int cmp_chart_sample(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Lanes: the newest child goes on if it reached up to about now (one
+ * missed interval is jitter, not a pause), else a new frame starts. */
+static uint32_t lane_child(struct flamegraph *g, uint32_t parent, uint32_t name, uint64_t tick)
+{
+	uint32_t c = g->nodes.v[parent].first_child;
+	if (c && g->nodes.v[c].name == name && g->nodes.v[c].start + g->nodes.v[c].total + 1 >= tick)
+		return c;
+	struct fg_node nd = { .name = name, .depth = g->nodes.v[parent].depth + 1,
+			      .next_sibling = c, .start = tick };
+	c = (uint32_t)g->nodes.n;
+	g->nodes.v[parent].first_child = c;
+	vec_push(&g->nodes, nd);
+	return c;
+}
+
+static void lane_extend(struct fg_node *n, uint64_t tick)
+{
+	if (tick + 1 - n->start > n->total)
+		n->total = tick + 1 - n->start;
+}
+
 void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse, bool per_thread)
 {
 	const struct cprof_data *d = p->d;
@@ -348,22 +375,37 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 	}
 	qsort(order.v, order.n, sizeof *order.v, cmp_chart_sample);
 
+	/* Lanes: the time unit is the median interval between a thread's
+	 * samples, so a busy thread's frames are contiguous. */
+	uint64_t t0 = UINT64_MAX, unit = 1000000;
+	if (per_thread && order.n) {
+		VEC(uint64_t) gaps = { 0 };
+		for (size_t i = 0; i < order.n; i++) {
+			if (order.v[i].time < t0)
+				t0 = order.v[i].time;
+			if (i && order.v[i].thread == order.v[i - 1].thread && order.v[i].time > order.v[i - 1].time)
+				vec_push(&gaps, order.v[i].time - order.v[i - 1].time);
+		}
+		if (gaps.n) {
+			qsort(gaps.v, gaps.n, sizeof *gaps.v, cmp_u64);
+			unit = gaps.v[gaps.n / 2];
+		}
+		vec_release(&gaps);
+		g->lanes = true;
+		g->tick_s = (double)unit / 1e9;
+	}
+
 	uint32_t *cache = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *cache);
 	memset(cache, 0xff, (d->frames.n ? d->frames.n : 1) * sizeof *cache);
 	struct sbuf label = SBUF_INIT;
 	VEC(uint32_t) path = { 0 };
+	uint32_t lane = 0, lane_thread = 0, lane_base = 1, lane_depth = 0;
+	uint64_t end = 0;
 	for (size_t i = 0; i < order.n; i++) {
 		const struct cprof_sample *s = &d->samples.v[order.v[i].index];
 		uint32_t n = cprof_stack_len(d, s->stack);
 		const uint32_t *fr = cprof_stack_frames(d, s->stack);
 		path.n = 0;
-		if (per_thread) {
-			const struct profile_thread *t = &p->threads.v[order.v[i].thread];
-			const char *comm = cprof_str(d, t->comm);
-			sbuf_reset(&label);
-			sbuf_addf(&label, "%s-%u", *comm ? comm : "[unknown]", t->tid);
-			vec_push(&path, fg_intern(g, label.buf, label.len));
-		}
 		for (uint32_t k = 0; k < n; k++) {
 			uint32_t fi = fr[reverse ? k : n - 1 - k];
 			if (cache[fi] == UINT32_MAX) {
@@ -375,9 +417,43 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 			vec_push(&path, cache[fi]);
 		}
 		uint64_t count = profile_sample_count(d, s);
-		if (count)
+		if (!count)
+			continue;
+		if (!per_thread) {
 			fg_add_stack(g, path.v, path.n, count);
+			continue;
+		}
+		uint64_t tick = (s->time - t0 + unit / 2) / unit;
+		if (!lane || order.v[i].thread != lane_thread) {
+			/* A new lane above the deepest frame of the one before. */
+			const struct profile_thread *t = &p->threads.v[order.v[i].thread];
+			const char *comm = cprof_str(d, t->comm);
+			sbuf_reset(&label);
+			sbuf_addf(&label, "%s-%u", *comm ? comm : "[unknown]", t->tid);
+			if (lane)
+				lane_base = lane_depth + 1;
+			struct fg_node nd = { .name = fg_intern(g, label.buf, label.len), .depth = lane_base,
+					      .next_sibling = g->nodes.v[0].first_child, .start = tick };
+			lane = (uint32_t)g->nodes.n;
+			g->nodes.v[0].first_child = lane;
+			vec_push(&g->nodes, nd);
+			lane_depth = lane_base;
+			lane_thread = order.v[i].thread;
+		}
+		uint32_t cur = lane;
+		lane_extend(&g->nodes.v[cur], tick);
+		for (size_t k = 0; k < path.n; k++) {
+			cur = lane_child(g, cur, path.v[k], tick);
+			lane_extend(&g->nodes.v[cur], tick);
+		}
+		g->nodes.v[cur].self += count;
+		if (g->nodes.v[cur].depth > lane_depth)
+			lane_depth = g->nodes.v[cur].depth;
+		if (tick + 1 > end)
+			end = tick + 1;
 	}
+	if (per_thread)
+		g->nodes.v[0].total = end;
 	vec_release(&path);
 	vec_release(&order);
 	sbuf_release(&label);
@@ -423,7 +499,8 @@ static struct rgb basic_color(enum fg_palette pal, const double v[3])
 	double v1 = v[0], v2 = v[1], v3 = v[2];
 	switch (pal) {
 	case FG_HOT: return (struct rgb){ (int)(205 + 50 * v3), (int)(230 * v1), (int)(55 * v2) };
-	case FG_COLD: return (struct rgb){ (int)(55 * v2), (int)(230 * v1), (int)(205 + 50 * v3) };
+	/* Light blues and greens: black text stays readable (contrast >= 6). */
+	case FG_COLD: return (struct rgb){ (int)(90 + 70 * v2), (int)(150 + 80 * v1), (int)(225 + 30 * v3) };
 	case FG_MEM: return (struct rgb){ 0, (int)(190 + 50 * v2), (int)(210 * v1) };
 	case FG_IO: return (struct rgb){ (int)(80 + 60 * v1), (int)(80 + 60 * v1), (int)(190 + 55 * v2) };
 	case FG_RED: return (struct rgb){ (int)(200 + 55 * v1), (int)(50 + 80 * v1), (int)(50 + 80 * v1) };
@@ -434,9 +511,10 @@ static struct rgb basic_color(enum fg_palette pal, const double v[3])
 	case FG_AQUA: return (struct rgb){ (int)(50 + 60 * v1), (int)(165 + 55 * v1), (int)(165 + 55 * v1) };
 	case FG_ORANGE: return (struct rgb){ (int)(190 + 65 * v1), (int)(90 + 65 * v1), 0 };
 	case FG_RAINBOW: {
-		/* Hue from the name, fixed saturation and lightness (HSL 0.65, 0.6). */
-		double h = v1 * 6, c = (1 - fabs(2 * 0.6 - 1)) * 0.65, x = c * (1 - fabs(fmod(h, 2) - 1));
-		double m = 0.6 - c / 2, r = 0, gr = 0, b = 0;
+		/* Hue from the name, fixed saturation and lightness (HSL 0.65, 0.72:
+		 * light enough for black text in every hue). */
+		double h = v1 * 6, c = (1 - fabs(2 * 0.72 - 1)) * 0.65, x = c * (1 - fabs(fmod(h, 2) - 1));
+		double m = 0.72 - c / 2, r = 0, gr = 0, b = 0;
 		switch ((int)h) {
 		case 0: r = c; gr = x; break;
 		case 1: r = x; gr = c; break;
@@ -495,10 +573,21 @@ static struct rgb diff_color(double delta, double maxdelta, bool negate)
 		delta = -delta;
 	if (delta == 0 || maxdelta <= 0)
 		return (struct rgb){ 255, 255, 255 };
-	int v = (int)(210 * (maxdelta - fabs(delta)) / maxdelta);
+	/* 100 at the largest change, not 0: black text stays readable. */
+	int v = (int)(100 + 110 * (maxdelta - fabs(delta)) / maxdelta);
 	if (delta > 0)
 		return (struct rgb){ 255, v, v };
 	return (struct rgb){ v, v, 255 };
+}
+
+/* Whether white text reads better than black on c (WCAG relative
+ * luminance below the point where both contrasts are equal). */
+static bool dark(struct rgb c)
+{
+	double ch[3] = { c.r / 255.0, c.g / 255.0, c.b / 255.0 };
+	for (int i = 0; i < 3; i++)
+		ch[i] = ch[i] <= 0.03928 ? ch[i] / 12.92 : pow((ch[i] + 0.055) / 1.055, 2.4);
+	return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2] < 0.179;
 }
 
 /* ---- writing ---- */
@@ -542,6 +631,22 @@ static size_t utf8_chars(const char *s, size_t len)
 	return n;
 }
 
+/* "1.25 s", "12.5 ms", "250 \u00b5s", "30 ns" into buf (32 bytes). */
+static const char *fmt_seconds(double s, char *buf)
+{
+	if (s >= 100 || s == 0)
+		snprintf(buf, 32, "%.0f s", s);
+	else if (s >= 1)
+		snprintf(buf, 32, "%.3g s", s);
+	else if (s >= 1e-3)
+		snprintf(buf, 32, "%.3g ms", s * 1e3);
+	else if (s >= 1e-6)
+		snprintf(buf, 32, "%.3g \u00b5s", s * 1e6);
+	else
+		snprintf(buf, 32, "%.3g ns", s * 1e9);
+	return buf;
+}
+
 /* The label that fits a box w px wide: the name, cut with ".." when too
  * long, or nothing below three characters (the JS uses the same rule). */
 static void write_label(FILE *out, const char *s, size_t len, double w)
@@ -573,8 +678,54 @@ static const char *const bg_colors[][2] = {
  * did in data-matched, data-zoom-width and data-error (handy for tests). */
 static const char script[] =
 	"var svg = null, frames = [], details, unzoombtn, searchbtn, icbtn, matchedtxt;\n"
-	"var W, XPAD, FS, FW, INV, FULL, ignorecase = false, searching = null, zoomed = null;\n"
+	"var W, XPAD, FS, FW, INV, FULL, LANES, SPAN, ignorecase = false, searching = null, zoomed = null;\n"
 	"function $(id) { return document.getElementById(id); }\n"
+	"/* The details line: cut in the middle (both ends tell something) to\n"
+	" * the width left beside the Matched text. */\n"
+	"function cut(chars, n) {\n"
+	"  var head = Math.ceil(n / 2), tail = n - head;\n"
+	"  return chars.slice(0, head).join('') + '\\u2026' + (tail ? chars.slice(chars.length - tail).join('') : '');\n"
+	"}\n"
+	"function setdetails(s) {\n"
+	"  details.textContent = s;\n"
+	"  var avail = W - 2 * XPAD - (matchedtxt.classList.contains('hide') ? 0 : matchedtxt.getComputedTextLength() + 2 * FS);\n"
+	"  if (details.getComputedTextLength() <= avail) return;\n"
+	"  var chars = Array.from(s), lo = 0, hi = chars.length - 1;\n"
+	"  while (lo < hi) {\n"
+	"    var mid = (lo + hi + 1) >> 1;\n"
+	"    details.textContent = cut(chars, mid);\n"
+	"    if (details.getComputedTextLength() <= avail) lo = mid; else hi = mid - 1;\n"
+	"  }\n"
+	"  details.textContent = cut(chars, lo);\n"
+	"}\n"
+	"/* Lanes: the time axis over x from a to b (px of the unzoomed graph),\n"
+	" * ticks on 1, 2 or 5 times a power of ten. */\n"
+	"function nicestep(raw) {\n"
+	"  var p = Math.pow(10, Math.floor(Math.log10(raw)));\n"
+	"  return raw <= p * 1.000001 ? p : raw <= 2 * p * 1.000001 ? 2 * p : raw <= 5 * p * 1.000001 ? 5 * p : 10 * p;\n"
+	"}\n"
+	"function drawaxis(a, b) {\n"
+	"  var ax = $('axis');\n"
+	"  if (!ax) return;\n"
+	"  var t0 = (a - XPAD) / FULL * SPAN, t1 = (b - XPAD) / FULL * SPAN;\n"
+	"  var step = nicestep((t1 - t0) / Math.max(1, Math.floor(FULL / 100)));\n"
+	"  var unit = t1 - t0 >= 1 ? 1 : t1 - t0 >= 1e-3 ? 1e-3 : 1e-6, name = unit === 1 ? ' s' : unit === 1e-3 ? ' ms' : ' \\u00b5s';\n"
+	"  var dec = Math.max(0, Math.ceil(-Math.log10(step / unit) - 1e-9));\n"
+	"  var y = +ax.getAttribute('data-y'), y2 = +ax.getAttribute('data-y2'), ns = 'http://www.w3.org/2000/svg';\n"
+	"  while (ax.firstChild) ax.removeChild(ax.firstChild);\n"
+	"  for (var k = Math.ceil(t0 / step - 1e-9); k * step <= t1 + step * 1e-9; k++) {\n"
+	"    var x = XPAD + (k * step - t0) / (t1 - t0) * FULL;\n"
+	"    var l = document.createElementNS(ns, 'line');\n"
+	"    l.setAttribute('x1', x.toFixed(1)); l.setAttribute('x2', x.toFixed(1));\n"
+	"    l.setAttribute('y1', y + 4); l.setAttribute('y2', y2);\n"
+	"    ax.appendChild(l);\n"
+	"    var t = document.createElementNS(ns, 'text');\n"
+	"    t.setAttribute('x', x.toFixed(1)); t.setAttribute('y', y);\n"
+	"    t.setAttribute('text-anchor', x < XPAD + 20 ? 'start' : x > XPAD + FULL - 20 ? 'end' : 'middle');\n"
+	"    t.textContent = (k * step / unit).toFixed(dec) + name;\n"
+	"    ax.appendChild(t);\n"
+	"  }\n"
+	"}\n"
 	"function fit(name, w) {\n"
 	"  var n = Math.floor((w - 3) / (FS * FW));\n"
 	"  if (n < 3) return '';\n"
@@ -606,6 +757,7 @@ static const char script[] =
 	"    setpos(f, f.x, f.w);\n"
 	"  }\n"
 	"  svg.setAttribute('data-zoom-width', '');\n"
+	"  if (LANES) drawaxis(XPAD, XPAD + FULL);\n"
 	"  if (!keepurl) updateurl();\n"
 	"}\n"
 	"function zoom(z) {\n"
@@ -614,6 +766,17 @@ static const char script[] =
 	"  var xmin = z.x, xmax = z.x + z.w, scale = FULL / z.w, eps = 0.002;\n"
 	"  zoomed = z;\n"
 	"  unzoombtn.classList.remove('hide');\n"
+	"  if (LANES) {\n"
+	"    /* Lanes share the time axis: zoom into the time z spans, in every lane. */\n"
+	"    for (var i = 1; i < frames.length; i++) {\n"
+	"      var f = frames[i], a = Math.max(f.x, xmin), b = Math.min(f.x + f.w, xmax);\n"
+	"      if (b <= a + eps) { f.g.classList.add('hide'); continue; }\n"
+	"      if (a > f.x + eps || b < f.x + f.w - eps) f.g.classList.add('parent');\n"
+	"      setpos(f, XPAD + (a - xmin) * scale, (b - a) * scale);\n"
+	"    }\n"
+	"    setpos(frames[0], XPAD, FULL);\n"
+	"    drawaxis(xmin, xmax);\n"
+	"  } else\n"
 	"  for (var i = 0; i < frames.length; i++) {\n"
 	"    var f = frames[i], above = INV ? f.y < z.y : f.y > z.y;\n"
 	"    if (above) {\n"
@@ -628,8 +791,12 @@ static const char script[] =
 	"}\n"
 	"function resetsearch() {\n"
 	"  searching = null;\n"
-	"  for (var i = 0; i < frames.length; i++) frames[i].r.setAttribute('fill', frames[i].fill);\n"
+	"  for (var i = 0; i < frames.length; i++) {\n"
+	"    frames[i].r.setAttribute('fill', frames[i].fill);\n"
+	"    if (frames[i].t) frames[i].t.classList.remove('hit');\n"
+	"  }\n"
 	"  matchedtxt.classList.add('hide');\n"
+	"  matchedtxt.classList.remove('error');\n"
 	"  searchbtn.textContent = 'Search';\n"
 	"  svg.setAttribute('data-matched', '');\n"
 	"  updateurl();\n"
@@ -637,13 +804,24 @@ static const char script[] =
 	"function search(term) {\n"
 	"  var re;\n"
 	"  try { re = new RegExp(term, ignorecase ? 'i' : ''); }\n"
-	"  catch (e) { svg.setAttribute('data-error', 'bad regex: ' + e.message); return; }\n"
+	"  catch (e) {\n"
+	"    /* Said where the result would be, and kept until the next search. */\n"
+	"    svg.setAttribute('data-error', 'bad regex: ' + e.message);\n"
+	"    matchedtxt.textContent = 'Not a regular expression: ' + e.message.replace(/^Invalid regular expression: /, '');\n"
+	"    matchedtxt.classList.add('error');\n"
+	"    matchedtxt.classList.remove('hide');\n"
+	"    return;\n"
+	"  }\n"
+	"  svg.setAttribute('data-error', '');\n"
+	"  matchedtxt.classList.remove('error');\n"
 	"  searching = term;\n"
 	"  var hits = [];\n"
 	"  for (var i = 1; i < frames.length; i++) {\n"
 	"    var f = frames[i];\n"
-	"    if (re.test(f.name)) { f.r.setAttribute('fill', 'rgb(230,0,230)'); hits.push(f); }\n"
-	"    else f.r.setAttribute('fill', f.fill);\n"
+	"    var hit = re.test(f.name);\n"
+	"    f.r.setAttribute('fill', hit ? 'rgb(230,0,230)' : f.fill);\n"
+	"    if (f.t) f.t.classList.toggle('hit', hit);\n"
+	"    if (hit) hits.push(f);\n"
 	"  }\n"
 	"  /* Count each matched stretch once: outermost frames, by x. */\n"
 	"  hits.sort(function (a, b) { return a.x - b.x || b.w - a.w; });\n"
@@ -664,6 +842,7 @@ static const char script[] =
 	"function togglecase() {\n"
 	"  ignorecase = !ignorecase;\n"
 	"  icbtn.classList.toggle('on', ignorecase);\n"
+	"  icbtn.firstChild.textContent = 'case-insensitive search (Ctrl-I): ' + (ignorecase ? 'on' : 'off');\n"
 	"  if (searching !== null) search(searching); else updateurl();\n"
 	"}\n"
 	"function byname(name) {\n"
@@ -684,6 +863,7 @@ static const char script[] =
 	"    W = +svg.getAttribute('data-width'); XPAD = +svg.getAttribute('data-xpad');\n"
 	"    FS = +svg.getAttribute('data-fontsize'); FW = +svg.getAttribute('data-fontwidth');\n"
 	"    INV = svg.getAttribute('data-inverted') === '1'; FULL = W - 2 * XPAD;\n"
+	"    LANES = svg.hasAttribute('data-span'); SPAN = +svg.getAttribute('data-span');\n"
 	"    details = $('details'); unzoombtn = $('unzoom'); searchbtn = $('search');\n"
 	"    icbtn = $('ignorecase'); matchedtxt = $('matched');\n"
 	"    var gs = $('frames').childNodes;\n"
@@ -698,7 +878,7 @@ static const char script[] =
 	"      frames.push(f);\n"
 	"      (function (f) {\n"
 	"        g.addEventListener('click', function () { zoom(f); });\n"
-	"        g.addEventListener('mouseover', function () { details.textContent = 'Function: ' + f.title; });\n"
+	"        g.addEventListener('mouseover', function () { setdetails('Function: ' + f.title); });\n"
 	"        g.addEventListener('mouseout', function () { details.textContent = ' '; });\n"
 	"      })(f);\n"
 	"    }\n"
@@ -710,7 +890,13 @@ static const char script[] =
 	"      else if ((e.ctrlKey || e.metaKey) && (e.key === 'i' || e.key === 'I')) { e.preventDefault(); togglecase(); }\n"
 	"    });\n"
 	"    var p = new URLSearchParams(location.search);\n"
-	"    if (p.get('ic') === '1') { ignorecase = true; icbtn.classList.add('on'); }\n"
+	"    if (p.get('ic') === '1') togglecase();\n"
+	"    /* The legend was spaced by an estimate of the font: lay it out. */\n"
+	"    var lg = $('legend'), lx = XPAD;\n"
+	"    if (lg) for (var c = lg.firstElementChild; c; c = c.nextElementSibling) {\n"
+	"      c.setAttribute('x', lx);\n"
+	"      lx += c.tagName === 'rect' ? 16 : c.getComputedTextLength() + 14;\n"
+	"    }\n"
 	"    var z = null;\n"
 	"    if (p.has('x') && p.has('y')) z = at(parseFloat(p.get('x')), parseFloat(p.get('y')));\n"
 	"    else if (p.has('f')) z = byname(p.get('f'));\n"
@@ -795,12 +981,21 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 	uint64_t total = g->nodes.v[0].total;
 	fputs("<g><title>", out);
 	xml_text(out, name, nm->shown, 0);
-	fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num), L->o->countname ? L->o->countname : "samples",
-		100.0 * (double)n->total / (double)total);
+	if (g->lanes) {
+		char at[32], len[32];
+		fprintf(out, " (at %s for %s", fmt_seconds((double)n->start * g->tick_s, at),
+			fmt_seconds((double)n->total * g->tick_s, len));
+	} else {
+		fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num),
+			L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples",
+			100.0 * (double)n->total / (double)total);
+	}
 	struct rgb c;
 	if (g->diff) {
-		double delta = self_delta(g, n);
-		fprintf(out, "; %+.2f%%", 100 * delta);
+		/* Self shares of each side, and their difference in points. */
+		double delta = self_delta(g, n), after = total ? (double)n->self / (double)total : 0;
+		double before = g->before_total ? (double)n->before_self / (double)g->before_total : 0;
+		fprintf(out, "; self %.2f%% before, %.2f%% after: %+.2f pp", 100 * before, 100 * after, 100 * delta);
 		c = diff_color(delta, L->maxdelta, L->o->negate);
 	} else {
 		c = frame_color(g, nm, L->o->palette, L->o->hash);
@@ -811,7 +1006,7 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 	}
 	fprintf(out, ")</title><rect x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/>",
 		x1, y1, x2 - x1, y2 - y1, c.r, c.g, c.b);
-	fprintf(out, "<text x=\"%.3f\" y=\"%.1f\">", x1 + 3, 3 + (y1 + y2) / 2);
+	fprintf(out, "<text x=\"%.3f\" y=\"%.1f\"%s>", x1 + 3, 3 + (y1 + y2) / 2, dark(c) ? " class=\"light\"" : "");
 	write_label(out, name, nm->shown, x2 - x1);
 	fputs("</text></g>\n", out);
 }
@@ -862,6 +1057,119 @@ static void layout_write(struct layout *L)
 	vec_release(&kids);
 }
 
+/* ---- legend and time axis ---- */
+
+enum { LEGEND_H = 20, AXIS_H = 20 };
+
+/* Which kinds of frame with a colour of their own are drawn (FRF_* bits,
+ * and FRF_UNKNOWN for "[unknown]"). */
+static uint32_t drawn_kinds(const struct flamegraph *g, double wpt, double min_width)
+{
+	uint32_t kinds = 0;
+	for (size_t i = 1; i < g->nodes.n; i++) {
+		const struct fg_node *n = &g->nodes.v[i];
+		if ((double)n->total * wpt < min_width)
+			continue;
+		const struct fg_name *nm = &g->names.v[n->name];
+		kinds |= nm->flags & (FRF_KERNEL | FRF_INLINED | FRF_JIT);
+		if (nm->shown == 9 && memcmp(g->names_buf.buf + nm->off, "[unknown]", 9) == 0)
+			kinds |= FRF_UNKNOWN;
+	}
+	return kinds;
+}
+
+/* Text in the legend row at *x, at most max characters (cut in the
+ * middle); moves *x past it. */
+static void legend_text(FILE *out, double *x, double y, const char *s, size_t max, const char *id)
+{
+	size_t len = strlen(s), chars = utf8_chars(s, len);
+	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\"%s%s%s>", *x, y, id ? " id=\"" : "", id ? id : "", id ? "\"" : "");
+	if (max && chars > max) {
+		/* Byte offsets of the first and last max/2 characters. */
+		size_t head = 0, keep = 0;
+		while (head < len && keep < (max - 1) / 2)
+			keep += ((unsigned char)s[head++] & 0xc0) != 0x80 ? 1 : 0;
+		while (head < len && ((unsigned char)s[head] & 0xc0) == 0x80)
+			head++;
+		size_t tail = len;
+		for (keep = 0; tail > head && keep < max - 1 - (max - 1) / 2;)
+			keep += ((unsigned char)s[--tail] & 0xc0) != 0x80 ? 1 : 0;
+		xml_text(out, s, head, 0);
+		fputs("\u2026", out);
+		xml_text(out, s + tail, len - tail, 0);
+		chars = max;
+	} else {
+		xml_text(out, s, len, 0);
+	}
+	fputs("</text>\n", out);
+	*x += (double)chars * FONT_SIZE * FONT_WIDTH + 16;
+}
+
+static void legend_swatch(FILE *out, double *x, double y, struct rgb c, const char *label)
+{
+	fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"12\" rx=\"2\" ry=\"2\" fill=\"rgb(%d,%d,%d)\" "
+		     "stroke=\"rgb(120,120,120)\" stroke-width=\"0.5\"/>\n", *x, y - 10, c.r, c.g, c.b);
+	*x += 16;
+	legend_text(out, x, y, label, 0, NULL);
+}
+
+/* One row under the title saying what the colours and the layout mean:
+ * the differential scale and what was compared, the kinds of frame the
+ * semantic palettes colour apart, and what a reversed graph shows. */
+static void write_legend(FILE *out, const struct flamegraph *g, const struct fg_opts *o, uint32_t kinds, double y)
+{
+	double x = XPAD;
+	static const double mid[3] = { 0.5, 0.5, 0.5 };
+	fputs("<g id=\"legend\">\n", out);
+	if (g->diff) {
+		struct rgb grew = { 255, 100, 100 }, shrank = { 100, 100, 255 };
+		legend_swatch(out, &x, y, o->negate ? shrank : grew, "self share grew");
+		legend_swatch(out, &x, y, o->negate ? grew : shrank, "shrank");
+		legend_swatch(out, &x, y, (struct rgb){ 255, 255, 255 }, "same (after \u2212 before, in points)");
+		x += 8;
+		struct sbuf sb = SBUF_INIT;
+		sbuf_addf(&sb, "before: %s", o->before_label ? o->before_label : "the first profile");
+		legend_text(out, &x, y, sb.buf, 48, "before");
+		sbuf_reset(&sb);
+		sbuf_addf(&sb, "after: %s (widths)", o->after_label ? o->after_label : "the second profile");
+		legend_text(out, &x, y, sb.buf, 56, "after");
+		sbuf_release(&sb);
+	} else if (kinds && (o->palette == FG_HOT || o->palette == FG_JAVA)) {
+		legend_swatch(out, &x, y, basic_color(o->palette == FG_JAVA ? FG_RED : FG_HOT, mid), "native code");
+		if (kinds & FRF_INLINED)
+			legend_swatch(out, &x, y, basic_color(FG_AQUA, mid), "inlined: compiled into its caller");
+		if (kinds & FRF_KERNEL)
+			legend_swatch(out, &x, y, basic_color(FG_ORANGE, mid), "kernel");
+		if (kinds & FRF_JIT)
+			legend_swatch(out, &x, y, basic_color(FG_GREEN, mid), "JIT-compiled");
+		if (kinds & FRF_UNKNOWN)
+			legend_swatch(out, &x, y, (struct rgb){ 190, 190, 190 }, "[unknown]: no symbol");
+	}
+	if (o->reverse)
+		legend_text(out, &x, y, o->inverted ? "reversed: where samples landed at the top, their callers below"
+						    : "reversed: where samples landed at the bottom, their callers above", 0, NULL);
+	fputs("</g>\n", out);
+}
+
+/* Lanes: time ticks (labels at y, lines down to y2) behind the frames;
+ * the script draws them again for the part zoomed into. */
+static void write_axis(FILE *out, const struct flamegraph *g, double full, double y, double y2)
+{
+	double span = (double)g->nodes.v[0].total * g->tick_s;
+	double step = nice_step(span / (full / 100 >= 1 ? (int)(full / 100) : 1));
+	double unit = span >= 1 ? 1 : span >= 1e-3 ? 1e-3 : 1e-6;
+	const char *name = unit == 1 ? "s" : unit == 1e-3 ? "ms" : "\u00b5s";
+	int dec = step / unit >= 1 ? 0 : (int)ceil(-log10(step / unit) - 1e-9);
+	fprintf(out, "<g id=\"axis\" data-y=\"%.0f\" data-y2=\"%.0f\">\n", y, y2);
+	for (int k = 0; k * step <= span * (1 + 1e-9); k++) {
+		double x = XPAD + k * step / span * full;
+		fprintf(out, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\"/><text x=\"%.1f\" y=\"%.0f\" "
+			     "text-anchor=\"%s\">%.*f %s</text>\n", x, x, y + 4, y2, x, y,
+			x < XPAD + 20 ? "start" : x > XPAD + full - 20 ? "end" : "middle", dec, k * step / unit, name);
+	}
+	fputs("</g>\n", out);
+}
+
 int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, struct cprof_err *err)
 {
 	uint64_t total = g->nodes.v[0].total;
@@ -874,8 +1182,12 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	L.wpt = (o->width - 2 * XPAD) / (double)total;
 	L.max_depth = visible_depth(g, L.wpt, o->min_width);
 	double ypad1 = 3 * FONT_SIZE, ypad2 = 2 * FONT_SIZE + 10, ypad3 = o->subtitle ? 2 * FONT_SIZE : 0;
-	L.top = ypad1 + ypad3;
-	L.height = (L.max_depth + 1) * o->frame_height + ypad1 + ypad2 + ypad3;
+	/* Rows under the title: the legend, the time axis of lanes. */
+	uint32_t kinds = g->diff ? 0 : drawn_kinds(g, L.wpt, o->min_width);
+	bool legend = g->diff || o->reverse || (kinds && (o->palette == FG_HOT || o->palette == FG_JAVA));
+	double legend_h = legend ? LEGEND_H : 0, axis_h = g->lanes ? AXIS_H : 0;
+	L.top = ypad1 + ypad3 + legend_h + axis_h;
+	L.height = (L.max_depth + 1) * o->frame_height + ypad1 + ypad2 + ypad3 + legend_h + axis_h;
 
 	/* Alphabetical order of names, as a rank per name id. */
 	uint32_t *order = xmalloc(g->names.n * sizeof *order);
@@ -894,7 +1206,12 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 				L.maxdelta = d;
 		}
 
-	const char *title = o->title ? o->title : g->diff ? "Differential Flame Graph" : g->chart ? "Flame Chart" : o->inverted ? "Icicle Graph" : "Flame Graph";
+	const char *title = o->title           ? o->title
+			    : g->diff          ? (o->inverted ? "Differential Icicle Graph" : "Differential Flame Graph")
+			    : g->chart         ? "Flame Chart"
+			    : o->reverse       ? (o->inverted ? "Reverse Icicle Graph" : "Reverse Flame Graph")
+			    : o->inverted      ? "Icicle Graph"
+					       : "Flame Graph";
 	double W = o->width, H = L.height;
 	if (o->html) {
 		fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
@@ -906,8 +1223,11 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	fprintf(out, "<svg version=\"1.1\" id=\"flamegraph\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
 		     "xmlns=\"http://www.w3.org/2000/svg\" xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
 		     "data-width=\"%g\" data-xpad=\"%g\" data-fontsize=\"%g\" data-fontwidth=\"%g\" data-inverted=\"%d\" "
-		     "data-matched=\"\" data-zoom-width=\"\" data-error=\"\">\n",
+		     "data-matched=\"\" data-zoom-width=\"\" data-error=\"\"",
 		W, H, W, H, W, XPAD, FONT_SIZE, FONT_WIDTH, o->inverted ? 1 : 0);
+	if (g->lanes)
+		fprintf(out, " data-span=\"%.9g\"", (double)total * g->tick_s);
+	fputs(">\n", out);
 	fprintf(out, "<defs><linearGradient id=\"background\" y1=\"0\" y2=\"1\" x1=\"0\" x2=\"0\">"
 		     "<stop stop-color=\"%s\" offset=\"5%%\"/><stop stop-color=\"%s\" offset=\"95%%\"/></linearGradient></defs>\n",
 		g->diff ? "#eeeeee" : bg_colors[o->palette][0], g->diff ? "#eeeeee" : bg_colors[o->palette][1]);
@@ -915,9 +1235,17 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	      "text { font-family: Verdana, sans-serif; font-size: 12px; fill: rgb(0,0,0); }\n"
 	      "#title { text-anchor: middle; font-size: 17px; }\n"
 	      "#subtitle { text-anchor: middle; fill: rgb(160,160,160); }\n"
-	      "#search, #ignorecase, #unzoom { opacity: 0.1; cursor: pointer; }\n"
-	      "#search:hover, #ignorecase:hover, #unzoom:hover, #ignorecase.on { opacity: 1; }\n"
+	      "#search, #unzoom { fill: rgb(40,40,40); cursor: pointer; }\n"
+	      "#ignorecase { fill: rgb(100,100,100); cursor: pointer; }\n"
+	      "#ignorecase.on { fill: rgb(150,0,150); font-weight: bold; }\n"
+	      "#search:hover, #ignorecase:hover, #unzoom:hover { fill: rgb(0,0,0); text-decoration: underline; }\n"
+	      "#matched.error { fill: rgb(190,0,0); font-weight: bold; }\n"
 	      "#frames > *:hover { stroke: black; stroke-width: 0.5; cursor: pointer; }\n"
+	      "#frames > *:hover > text { stroke: none; }\n"
+	      "#frames text.light { fill: rgb(255,255,255); }\n"
+	      "#frames text.hit { fill: rgb(0,0,0); }\n"
+	      "#axis line { stroke: rgb(150,150,150); stroke-width: 0.5; stroke-dasharray: 2,3; }\n"
+	      "#axis text { fill: rgb(80,80,80); }\n"
 	      ".hide { display: none; }\n"
 	      ".parent { opacity: 0.5; }\n"
 	      "</style>\n", out);
@@ -934,8 +1262,13 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	fprintf(out, "<text id=\"details\" x=\"%.0f\" y=\"%.0f\"> </text>\n", XPAD, H - ypad2 / 2);
 	fprintf(out, "<text id=\"unzoom\" class=\"hide\" x=\"%.0f\" y=\"%.0f\">Reset Zoom</text>\n", XPAD, FONT_SIZE * 2);
 	fprintf(out, "<text id=\"search\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">Search</text>\n", W - XPAD - 30, FONT_SIZE * 2);
-	fprintf(out, "<text id=\"ignorecase\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">ic</text>\n", W - XPAD, FONT_SIZE * 2);
+	fprintf(out, "<text id=\"ignorecase\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\"><title>case-insensitive search "
+		     "(Ctrl-I): off</title>ic</text>\n", W - XPAD, FONT_SIZE * 2);
 	fprintf(out, "<text id=\"matched\" class=\"hide\" x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\"> </text>\n", W - XPAD, H - ypad2 / 2);
+	if (legend)
+		write_legend(out, g, o, kinds, ypad1 + ypad3 + 12);
+	if (g->lanes)
+		write_axis(out, g, W - 2 * XPAD, ypad1 + ypad3 + legend_h + 12, H - ypad2);
 	fputs("<g id=\"frames\">\n", out);
 	layout_write(&L);
 	fputs("</g>\n</svg>\n", out);

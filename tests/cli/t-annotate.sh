@@ -107,7 +107,7 @@ check "report --sort line puts divchain.c:19 first" \
 	test "$(awk '/^ +[0-9.]+%/ { print $3; exit }' lines.txt)" = "divchain.c:19"
 "$CPROF" report -i div.data >report.txt
 check "the function report shows the hottest line and says so" grep -q 'Hottest line' report.txt
-check "report's Hottest line column shows divchain.c:19 and its share" grep -qE 'divchain +divchain.c:19 [0-9]+%' report.txt
+check "report's Hottest line column shows divchain.c:19 and its share" grep -qE 'divchain.c:19 [0-9]+% +divchain +divchain$' report.txt
 check "report ends with a hint to annotate its top function" \
 	grep -q "cprof annotate -i div.data divchain" <(tail -2 report.txt)
 "$CPROF" report -i div.data --lines --format csv >lines.csv

@@ -84,7 +84,7 @@ grep -q "cprof flamegraph: " "$tmp/err" || fail "error message lacks the prefix"
 printf 'm;a 1\nm;b 2\nm;a 1\n' >"$tmp/chart.folded"
 "$CPROF" flamegraph --flamechart -i "$tmp/chart.folded" >"$tmp/chart.svg" || fail "--flamechart failed"
 xmllint --noout "$tmp/chart.svg" || fail "--flamechart: invalid SVG"
-[ "$(grep -c '<title>a (1 samples, 25.00%)</title>' "$tmp/chart.svg")" = 2 ] || fail "--flamechart: a not split in two"
+[ "$(grep -c '<title>a (1 sample, 25.00%)</title>' "$tmp/chart.svg")" = 2 ] || fail "--flamechart: a not split in two"
 grep -q '<title>b (2 samples, 50.00%)</title><rect x="305.000"' "$tmp/chart.svg" || fail "--flamechart: b not second"
 grep -q '>Flame Chart<' "$tmp/chart.svg" || fail "--flamechart: title"
 "$CPROF" flamegraph --list-opts | grep -qx -- "--diff" || fail "--list-opts lacks --diff"
@@ -94,9 +94,9 @@ printf 'm;grow 10\nm;shrink 40\nm;same 50\n' >"$tmp/before.folded"
 printf 'm;grow 20\nm;shrink 20\nm;same 60\n' >"$tmp/after.folded"
 "$CPROF" flamegraph --diff "$tmp/before.folded" "$tmp/after.folded" >"$tmp/diff.svg" || fail "--diff failed"
 xmllint --noout "$tmp/diff.svg" || fail "--diff: invalid SVG"
-grep -q '<title>grow (20 samples, 20.00%; +10.00%)</title><rect [^>]*fill="rgb(255,' "$tmp/diff.svg" \
+grep -q '<title>grow (20 samples, 20.00%; self 10.00% before, 20.00% after: +10.00 pp)</title><rect [^>]*fill="rgb(255,' "$tmp/diff.svg" \
 	|| fail "--diff: grown frame not red"
-grep -q '<title>shrink (20 samples, 20.00%; -20.00%)</title><rect [^>]*fill="rgb([0-9]*,[0-9]*,255)"' "$tmp/diff.svg" \
+grep -q '<title>shrink (20 samples, 20.00%; self 40.00% before, 20.00% after: -20.00 pp)</title><rect [^>]*fill="rgb([0-9]*,[0-9]*,255)"' "$tmp/diff.svg" \
 	|| fail "--diff: shrunk frame not blue"
 
 if [ $fails -ne 0 ]; then

@@ -56,6 +56,20 @@ check "big_block is not a leak nor a temporary" \
 	[ "$(site peak.data big_block leaked_blocks)/$(site peak.data big_block temporary)" = 0/0 ]
 "$CPROF" report --mem -i peak.data --plot heap.svg >/dev/null
 check "--plot writes an SVG" grep -q '<polyline' heap.svg
+# Tick labels are round: 1, 2 or 5 times a power of ten, evenly spaced
+# from 0, and the last x label ends inside the image.
+round_ticks() { # GROUP-ID
+	sed -n "/<g id=\"$1\">/,/<\/g>/s/.*>\([0-9.]*\) [^<]*<\/text>.*/\1/p" heap.svg |
+		awk 'NR == 1 && $1 != 0 { bad = 1 } NR == 2 { step = $1; m = step; while (m >= 10) m /= 10; while (m < 1) m *= 10
+			if (m != 1 && m != 2 && m != 5) bad = 1 }
+			NR > 1 { d = $1 - (NR - 1) * step; if (d > 1e-9 || d < -1e-9) bad = 1 } END { exit bad || NR < 3 }'
+}
+check "--plot: y ticks on round values" round_ticks yticks
+check "--plot: x ticks on round values" round_ticks xticks
+last_x=$(sed -n '/<g id="xticks">/,/<\/g>/s/.*<text x="\([0-9.]*\)".*>\([^<]*\)<\/text>.*/\1 \2/p' heap.svg | tail -1)
+check "--plot: last x label ($last_x) inside the 1000 px image" \
+	awk -v x="${last_x%% *}" -v label="${last_x#* }" 'BEGIN { n = length(label) }
+	BEGIN { exit !(x + n * 7 / 2 <= 1000) }'
 if command -v xmllint >/dev/null; then
 	check "--plot SVG is well-formed XML" xmllint --noout heap.svg
 fi

@@ -66,7 +66,7 @@ check "flamegraph --diff: written" test -s d.svg
 # Unmatched, every box would have grown by its whole share; matched, spin
 # under hot_c (3/6 of the work before, 3/8 after) shrank.
 check "flamegraph --diff: the before run is matched (a box shrank)" \
-	grep -qE '<title>spin \([0-9,]+ samples, [0-9.]+%; -[0-9.]*[1-9]' d.svg
+	grep -qE '<title>spin \([0-9,]+ samples, [0-9.]+%; self [0-9.]+% before, [0-9.]+% after: -[0-9.]*[1-9][0-9.]* pp' d.svg
 
 # --sort total with --no-children sorted by a hidden column.
 "$CPROF" report -i thr.data --sort total --no-children >/dev/null 2>err.txt

@@ -173,8 +173,9 @@ TEST(diff_colours)
 	ASSERT(same.r == 255 && same.g == 255 && same.b == 255);
 	ASSERT(m.r == 255 && m.g == 255 && m.b == 255); /* no self samples on either side */
 	ASSERT_NEAR(grow.w, 1180.0 * 20 / 100, 0.1);    /* widths from after */
-	ASSERT(strstr(grow.title, "; +10.00%"));
-	ASSERT(strstr(shrink.title, "; -20.00%"));
+	/* Self shares of both sides, and the change in percentage points. */
+	ASSERT(strstr(grow.title, "; self 10.00% before, 20.00% after: +10.00 pp"));
+	ASSERT(strstr(shrink.title, "; self 40.00% before, 20.00% after: -20.00 pp"));
 	free(svg);
 	/* Both sides normalised: twice the samples everywhere is no change. */
 	svg = render("m;a 20\nm;b 40\n", "m;a 10\nm;b 20\n", &o);
@@ -202,7 +203,7 @@ TEST(colours_deterministic_and_escaped)
 	o.palette = FG_COLD;
 	s1 = render(in, NULL, &o);
 	f = get(s1, "z");
-	ASSERT(f.b >= 205 && f.r < 60);
+	ASSERT(f.b >= 225 && f.r < f.g && f.g < f.b); /* light blue: black text reads on it */
 	free(s1);
 }
 
@@ -259,21 +260,62 @@ TEST(recording_threads_and_events)
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	char *svg = render_recording(&d, &f, true);
 	ASSERT_STREQ(get(svg, "alpha-1").title, "alpha-1 (3 samples, 75.00%)");
-	ASSERT_STREQ(get(svg, "beta-2").title, "beta-2 (1 samples, 25.00%)");
+	ASSERT_STREQ(get(svg, "beta-2").title, "beta-2 (1 sample, 25.00%)");
 	ASSERT(get(svg, "main").y < get(svg, "alpha-1").y); /* threads are the roots */
 	ASSERT(!find_frame(svg, "fault", &fr));             /* another event */
 	free(svg);
 	f.tid = 2;
 	svg = render_recording(&d, &f, false);
-	ASSERT_STREQ(get(svg, "all").title, "all (1 samples, 100.00%)");
+	ASSERT_STREQ(get(svg, "all").title, "all (1 sample, 100.00%)");
 	ASSERT(find_frame(svg, "idle", &fr) && !find_frame(svg, "work", &fr));
 	free(svg);
 	f = (struct profile_filter)PROFILE_FILTER_INIT;
 	f.event = 1;
 	svg = render_recording(&d, &f, true);
-	ASSERT_STREQ(get(svg, "fault").title, "fault (1 samples, 100.00%)");
+	ASSERT_STREQ(get(svg, "fault").title, "fault (1 sample, 100.00%)");
 	ASSERT(find_frame(svg, "alpha-1", &fr) && !find_frame(svg, "beta-2", &fr));
 	free(svg);
+	cprof_data_release(&d);
+}
+
+/* A flame chart of a recording's threads: one lane each, x is time. Alpha's
+ * samples at 10, 11, 12 ns (a 1 ns interval), beta's at 20: alpha runs from
+ * 0 for 3 intervals, beta from 10 for 1, on an axis 11 intervals long, and
+ * beta's lane is above alpha's deepest frame. */
+TEST(flame_chart_lanes)
+{
+	struct cprof_data d;
+	struct cprof_err err;
+	struct profile p;
+	struct profile_filter f = PROFILE_FILTER_INIT;
+	make_recording(&d);
+	ASSERT_OK(profile_build(&p, &d, &f, &err));
+	struct flamegraph g;
+	struct fg_opts o = FG_OPTS_INIT;
+	fg_init_chart(&g);
+	fg_add_samples(&g, &p, false, true);
+	ASSERT(g.lanes);
+	ASSERT_NEAR(g.tick_s, 1e-9, 1e-15);
+	char *svg = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&svg, &len);
+	ASSERT_OK(fg_write(out, &g, &o, &err));
+	fclose(out);
+	double u = 1180.0 / 11;
+	struct frame alpha = get(svg, "alpha-1"), beta = get(svg, "beta-2"), work = get(svg, "work");
+	ASSERT_NEAR(alpha.x, 10, 0.01);
+	ASSERT_NEAR(alpha.w, 3 * u, 0.01);
+	ASSERT_NEAR(work.w, 3 * u, 0.01); /* three samples in a row: one frame */
+	ASSERT_EQ(count(svg, "<g><title>work ("), 1);
+	ASSERT_NEAR(beta.x, 10 + 10 * u, 0.01);
+	ASSERT_NEAR(beta.w, u, 0.01);
+	ASSERT(beta.y < work.y); /* above alpha's lane */
+	ASSERT(strstr(alpha.title, "alpha-1 (at 0 s for 3 ns"));
+	ASSERT(strstr(svg, "data-span=\"1.1e-08\""));
+	ASSERT(strstr(svg, "<g id=\"axis\""));
+	free(svg);
+	fg_release(&g);
+	profile_release(&p);
 	cprof_data_release(&d);
 }
 
@@ -333,4 +375,4 @@ TEST(empty_fails)
 
 RUN_TESTS(T(titles_and_widths), T(min_width_prunes), T(inverted_order), T(diff_colours),
 	  T(colours_deterministic_and_escaped), T(recording_threads_and_events),
-	  T(flame_chart_keeps_time_order), T(empty_fails))
+	  T(flame_chart_keeps_time_order), T(flame_chart_lanes), T(empty_fails))
