@@ -134,6 +134,9 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 		source /usr/share/bash-completion/bash_completion; source "$1"
 		COMP_WORDS=(cprof annotate -i div.data d); COMP_CWORD=4; COMP_LINE="cprof annotate -i div.data d"
 		COMP_POINT=${#COMP_LINE}; _cprof cprof d div.data; printf "%s\n" "${COMPREPLY[@]}"' _ "$SRCDIR/completions/bash/cprof")
-	check "bash completes 'cprof annotate -i div.data d' with divchain" test "$out" = divchain
+	# (Other sampled functions starting with d, a kernel one say, may be
+	# offered too.)
+	check "bash completes 'cprof annotate -i div.data d' with divchain" \
+		sh -c 'printf "%s\n" "$1" | grep -qx divchain && ! printf "%s\n" "$1" | grep -qv "^d"' _ "$out"
 fi
 finish
