@@ -16,14 +16,15 @@ perf record -q -F 999 -g -z -o z.data -- "$WORKLOADS/threads" 4 >/dev/null 2>>pe
 # perf report's self shares per (binary, function), the top 10.
 perf_top() { # FILE
 	perf report -i "$1" --stdio --no-children -g none --sort dso,sym --percent-limit 0 2>/dev/null |
-		awk '/^ +[0-9.]+%/ { sub("%", "", $1); s = substr($0, index($0, $4)); sub(/@.*/, "", s); print $1 "\t" $2 "\t" s }' | head -10
+		awk '/^ +[0-9.]+%/ { sub("%", "", $1); s = substr($0, index($0, $4)); sub(/@.*/, "", s); sub(/^_+/, "", s); print $1 "\t" $2 "\t" s }' | head -10
 }
 
 # cprof's, from the stacks of the JSON report: perf names a sample by the
 # function its address is in, so inlined frames count for the function they
 # were inlined into, and binaries by their base name. Symbol versions
-# (pthread_mutex_lock@@GLIBC_2.2.5, which perf shows from .dynsym) are
-# dropped on both sides.
+# (pthread_mutex_lock@@GLIBC_2.2.5, which perf shows from .dynsym) and
+# leading underscores (glibc's aliases of one address: clone3, __clone3)
+# are dropped on both sides.
 cprof_shares() { # FILE
 	"$CPROF" report -i "$1" --format json --stacks | python3 -c '
 import json, sys, os
@@ -35,7 +36,7 @@ for s in r["stacks"]:
     phys = next((f for f in fr if not f["inlined"]), None)
     if phys is None:
         continue
-    key = os.path.basename(phys["dso"]) + "\t" + phys["name"].split("@")[0]
+    key = os.path.basename(phys["dso"]) + "\t" + phys["name"].split("@")[0].lstrip("_")
     share[key] = share.get(key, 0) + s["weight"]
 for k, w in share.items():
     print("%.2f\t%s" % (100.0 * w / tot, k))
