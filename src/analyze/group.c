@@ -135,7 +135,8 @@ void group_build(struct grouping *g, const struct profile *p, const enum group_k
 		vec_push(&ts, ((struct thread_stack){ s->pid, s->tid, 0, s->stack, cpu, s->period,
 						      profile_sample_count(d, s) }));
 	}
-	qsort(ts.v, ts.n, sizeof *ts.v, cmp_thread_stack);
+	if (ts.n) /* qsort of NULL is undefined even for none */
+		qsort(ts.v, ts.n, sizeof *ts.v, cmp_thread_stack);
 	size_t m = 0;
 	for (size_t i = 0; i < ts.n; i++) {
 		if (m && ts.v[m - 1].pid == ts.v[i].pid && ts.v[m - 1].tid == ts.v[i].tid &&

@@ -373,7 +373,8 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 		last = t;
 		vec_push(&order, ((struct chart_sample){ per_thread ? (uint32_t)t : 0, (uint32_t)i, s->time }));
 	}
-	qsort(order.v, order.n, sizeof *order.v, cmp_chart_sample);
+	if (order.n) /* qsort of NULL is undefined even for none */
+		qsort(order.v, order.n, sizeof *order.v, cmp_chart_sample);
 
 	/* Lanes: the time unit is the median interval between a thread's
 	 * samples, so a busy thread's frames are contiguous. */

@@ -653,13 +653,14 @@ void raw_store_append_unwound(struct raw_store *s, struct raw_sample *x, const u
  */
 static void add_read(struct raw_store *s, struct raw_sample *x, uint64_t ident, struct cur *c)
 {
-	struct {
-		struct ev_group_read g;
-		struct ev_reading r[RAW_GROUP_MAX];
-	} rd;
+	/* Room for the group's readings after the header (a struct with a
+	 * flexible array member cannot be followed by another field in ISO C). */
+	_Alignas(struct ev_group_read) unsigned char room[sizeof(struct ev_group_read) +
+							  RAW_GROUP_MAX * sizeof(struct ev_reading)];
+	struct ev_group_read *g = (struct ev_group_read *)room;
 	size_t used;
 	struct cprof_err err;
-	if (ev_read_decode(c->p, (size_t)(c->end - c->p), s->read_format, RAW_GROUP_MAX, &rd.g, &used, &err) < 0) {
+	if (ev_read_decode(c->p, (size_t)(c->end - c->p), s->read_format, RAW_GROUP_MAX, g, &used, &err) < 0) {
 		c->bad = true;
 		return;
 	}
@@ -681,9 +682,9 @@ static void add_read(struct raw_store *s, struct raw_sample *x, uint64_t ident, 
 	}
 	uint64_t *last = s->read_last.v + (size_t)at * RAW_GROUP_MAX;
 	x->val_off = s->vals.n;
-	for (size_t i = 0; i < rd.g.nr; i++) {
-		int64_t ev = u64map_get(&s->id_event, rd.g.r[i].id);
-		uint64_t v = rd.g.r[i].value, d = v >= last[i] ? v - last[i] : v; /* a reset counter starts over */
+	for (size_t i = 0; i < g->nr; i++) {
+		int64_t ev = u64map_get(&s->id_event, g->r[i].id);
+		uint64_t v = g->r[i].value, d = v >= last[i] ? v - last[i] : v; /* a reset counter starts over */
 		last[i] = v;
 		if (ev <= 0) {
 			s->bad_reads++;
