@@ -459,8 +459,7 @@ static uint64_t merge_key_hash(const struct raw_sample *x, uint64_t slot)
 static bool merge_same(const struct raw_sample *a, const struct raw_sample *b)
 {
 	return a->pid == b->pid && a->tid == b->tid && a->ip_off == b->ip_off && a->nips == b->nips &&
-	       a->mode == b->mode && a->event == b->event && a->cut == b->cut && a->callchain == b->callchain &&
-	       !a->mem_slot && !b->mem_slot;
+	       a->mode == b->mode && a->event == b->event && a->cut == b->cut && a->callchain == b->callchain;
 }
 
 static uint64_t slot_of(const struct raw_store *s, uint64_t time)
@@ -487,7 +486,7 @@ static void merge_samples(struct raw_store *s)
 			if (merge_same(x, y) && slot_of(s, y->time) == sl)
 				break;
 		}
-		if (slot[k] && !x->mem_slot) {
+		if (slot[k]) {
 			struct raw_sample *y = &v[slot[k] - 1];
 			y->period += x->period;
 			y->merged += x->merged + 1;
