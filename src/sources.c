@@ -5,7 +5,7 @@
  * src/meson.build, its tests.
  */
 #include "cprof/gpu-record.h"
-#include "cprof/memrec.h"
+#include "cprof/mem-record.h"
 #include "cprof/source.h"
 
 const struct source_ops *const cprof_sources[] = {

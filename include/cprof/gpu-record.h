@@ -1,5 +1,5 @@
 /*
- * gpu-record.h - the GPU side of `cprof record --gpu` (record/gpu-session.c):
+ * gpu-record.h - the GPU side of `cprof record --gpu` (src/gpu/gpu-session.c):
  * find libcprof-cupti.so, point the workload at it and at a private stream
  * file through its environment, and when the workload is done turn the
  * stream into the GPU sections of the data file, with each kernel's and

@@ -11,7 +11,7 @@
 #include <zstd.h>
 
 #include "cprof/data.h"
-#include "mem-data.h"
+#include "cprof/mem-data.h"
 #include "code-data.h"
 
 /*

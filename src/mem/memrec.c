@@ -1,6 +1,6 @@
 /*
  * memrec.c - glue between `record --mem`, the preloaded shim and the
- * finishing pass. See memrec.h and memtrace.h.
+ * finishing pass. See mem-record.h and memtrace.h.
  */
 #include <elf.h>
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "cprof/data.h"
-#include "cprof/memrec.h"
+#include "cprof/mem-record.h"
 #include "cprof/resolve.h"
 
 #define SHIM_NAME "libcprof-mem.so"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cprof/memrec.h"
+#include "cprof/mem-record.h"
 #include "cprof/source.h"
 
 /* What --mem asked for, and the recording's side of the tracer. */

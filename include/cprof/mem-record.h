@@ -1,10 +1,10 @@
 /*
- * memrec.h - `record --mem`: preload libcprof-mem.so into the workload,
+ * mem-record.h - `record --mem`: preload libcprof-mem.so into the workload,
  * receive the region of sums each traced process image keeps (memtrace.h),
  * and feed them through the finishing pass into the data file.
  */
-#ifndef CPROF_MEMREC_H
-#define CPROF_MEMREC_H
+#ifndef CPROF_MEM_RECORD_H
+#define CPROF_MEM_RECORD_H
 
 #include <pthread.h>
 #include "cprof/memtrace.h"

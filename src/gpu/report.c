@@ -1,5 +1,5 @@
 /*
- * gpu-report.c - `cprof report --gpu` as text, JSON (schema
+ * report.c - `cprof report --gpu` as text, JSON (schema
  * cprof-gpu-report/1, documented in cprof-report(1)) and CSV. Shares are of
  * GPU work time: kernels + copies + memsets, summed over all streams.
  */

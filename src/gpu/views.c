@@ -1,5 +1,5 @@
 /*
- * cmd-gpu.c - the GPU parts of `cprof report` (--gpu, --timeline) and
+ * views.c - the GPU parts of `cprof report` (--gpu, --timeline) and
  * `cprof flamegraph` (--gpu). The commands parse their options and call
  * these once the recording is loaded; messages go out here, as in any
  * command file.
@@ -41,7 +41,7 @@ static int write_timeline(const struct cprof_data *d, struct outfile *out, const
 	return 0;
 }
 
-int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
+int gpu_view_report(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
 		   struct outfile *timeline)
 {
 	if (timeline) {
@@ -67,7 +67,7 @@ int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, si
 	return 0;
 }
 
-int cmd_flamegraph_gpu(struct flamegraph *g, const struct cprof_data *d, const char *input)
+int gpu_view_flamegraph(struct flamegraph *g, const struct cprof_data *d, const char *input)
 {
 	if (!d->gpu_ops.n)
 		return no_gpu_data("flamegraph", d, input);
