@@ -1,6 +1,5 @@
 /*
- * folded.c - folded stacks out of a profile, and folded stacks read by
- * load.c drawn straight into a flame graph.
+ * folded.c - folded stacks out of a profile.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -108,77 +107,4 @@ static void write_stacks(FILE *out, const struct profile *p, bool lines)
 	vec_release(&seen);
 	sbuf_release(&all);
 	sbuf_release(&line);
-}
-
-/*
- * Folded frames straight into a flame graph: what folded_parse, then
- * profile_build and fg_add_profile would draw, without the struct
- * cprof_data and the profile in between. A frame's label is its text with
- * "_[j]" or "_[w]" dropped, as the data path drops them (load.c), and
- * a stack keeps its leaf-most STACK_COUNT_MASK frames, as a data file's
- * does.
- */
-struct fg_sink {
-	struct flamegraph *g;
-	bool reverse;
-	VEC(uint32_t) path, prev; /* name ids of this line and of the one before */
-};
-
-static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
-{
-	struct fg_sink *k = sink;
-	(void)lineno;
-	if (!count)
-		return;
-	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
-	const struct flamegraph *g = k->g;
-	vec_reserve(&k->path, n - first);
-	k->path.n = 0;
-	/* While the line starts as the one before did, its frames are named
-	 * by comparing with those names (in cache) rather than by hashing. */
-	bool same = true;
-	for (size_t i = first; i < n; i++) {
-		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
-		size_t len = f->len, at = k->path.n;
-		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
-		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
-			len -= 4;
-		if (same && at < k->prev.n) {
-			const struct fg_name *nm = &g->names.v[k->prev.v[at]];
-			if (nm->len == len && memcmp(g->names_buf.buf + nm->off, f->s, len) == 0) {
-				k->path.v[k->path.n++] = k->prev.v[at];
-				continue;
-			}
-		}
-		same = false;
-		k->path.v[k->path.n++] = fg_intern(k->g, f->s, len);
-	}
-	fg_add_stack(k->g, k->path.v, k->path.n, count);
-	uint32_t *v = k->prev.v;
-	size_t cap = k->prev.cap;
-	k->prev = k->path;
-	k->path.v = v;
-	k->path.cap = cap;
-	k->path.n = 0;
-}
-
-int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
-			   folded_warn_fn warn, void *ctx, bool *ret_drawn, struct cprof_err *err)
-{
-	struct fg_sink k = { .g = g, .reverse = reverse };
-	int r = profile_source_load_lines(d, path, strict, warn, ctx, fg_line, &k, ret_drawn, err);
-	vec_release(&k.path);
-	vec_release(&k.prev);
-	return r;
-}
-
-int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *buf, size_t len,
-			    size_t piece, const char *name, bool strict, folded_warn_fn warn, void *ctx, bool *ret_drawn,
-			    struct cprof_err *err)
-{
-	struct fg_sink k = { .g = g, .reverse = reverse };
-	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, ctx, fg_line, &k, ret_drawn, err);
-	vec_release(&k.path);
-	vec_release(&k.prev);
-	return r;
 }
