@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+#include "cprof/calltree.h"
 #include "cprof/cmd.h"
 #include "cprof/evcols.h"
 #include "cprof/findings.h"
@@ -415,11 +416,17 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 			o->events = &ev;
 		}
 		switch (a->fmt) {
-		case FORMAT_TEXT:
-			report_text(stdout, &p, o);
+		case FORMAT_TEXT: {
+			struct calltree tree;
+			if (o->call_tree)
+				calltree_build(&tree, &p, o->callee_tree);
+			report_text(stdout, &p, o->call_tree ? &tree : NULL, o);
+			if (o->call_tree)
+				calltree_release(&tree);
 			if (o->events)
 				report_events_text(stdout, o->events, &p, o);
 			break;
+		}
 		case FORMAT_JSON: report_json(stdout, &p, o); break;
 		case FORMAT_CSV: report_csv(stdout, &p, o); break;
 		case FORMAT_FOLDED:
