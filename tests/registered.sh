@@ -10,7 +10,8 @@ shift
 cd "$dir" || exit 2
 orphans=0
 for f in cli/t-*.sh unit/test-*.c fuzz/fuzz-*.c bench/bench-*.sh \
-	gpu/*.sh gpu/*.cu hw/*.sh reliability/*.sh; do
+	gpu/*.sh gpu/*.cu hw/*.sh reliability/*.sh \
+	layering/*.c layering/*.sh; do
 	[ -e "$f" ] || continue
 	case " $* " in
 	*" $f "*) ;;
