@@ -15,13 +15,6 @@ void cprof_data_init(struct cprof_data *d)
 	d->strings = (struct sbuf)SBUF_INIT;
 }
 
-static void hashidx_release(struct hashidx *h)
-{
-	free(h->slot);
-	h->slot = NULL;
-	h->cap = 0;
-}
-
 void cprof_data_release(struct cprof_data *d)
 {
 	sbuf_release(&d->strings);
@@ -85,7 +78,7 @@ static uint64_t hash_stack_at(const struct cprof_data *d, uint32_t i)
 	return hash_stack_words(w, w[0] & STACK_COUNT_MASK);
 }
 
-static void hashidx_rehash(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
+static void frameidx_rehash(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
 {
 	size_t cap = h->cap ? h->cap * 2 : 1024;
 	while (cap < count * 2)
@@ -102,13 +95,13 @@ static void hashidx_rehash(struct hashidx *h, const struct cprof_data *d, size_t
 }
 
 /* Make room for one more item. */
-static void hashidx_reserve(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
+static void frameidx_reserve(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
 {
 	if ((count + 1) * 2 > h->cap)
-		hashidx_rehash(h, d, count, fn);
+		frameidx_rehash(h, d, count, fn);
 }
 
-static void hashidx_insert(struct hashidx *h, uint64_t hash, uint32_t idx)
+static void frameidx_insert(struct hashidx *h, uint64_t hash, uint32_t idx)
 {
 	size_t s = hash & (h->cap - 1);
 	while (h->slot[s])
@@ -140,11 +133,11 @@ static void str_idx_add(struct cprof_data *d, uint64_t h, uint32_t off)
 		for (size_t i = 0; i < old_cap; i++)
 			if (old[i]) {
 				const char *t = cprof_str(d, old[i] - 1);
-				hashidx_insert(ix, hash_bytes(t, strlen(t), HASH_SEED), old[i] - 1);
+				frameidx_insert(ix, hash_bytes(t, strlen(t), HASH_SEED), old[i] - 1);
 			}
 		free(old);
 	}
-	hashidx_insert(ix, h, off);
+	frameidx_insert(ix, h, off);
 	ix->count++;
 }
 
@@ -233,10 +226,10 @@ uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f)
 				return ix->slot[i] - 1;
 		}
 	}
-	hashidx_reserve(ix, d, d->frames.n, hash_frame_at);
+	frameidx_reserve(ix, d, d->frames.n, hash_frame_at);
 	uint32_t idx = (uint32_t)d->frames.n;
 	vec_push(&d->frames, *f);
-	hashidx_insert(ix, h, idx);
+	frameidx_insert(ix, h, idx);
 	return idx;
 }
 
@@ -255,7 +248,7 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 				return ix->slot[i] - 1;
 		}
 	}
-	hashidx_reserve(ix, d, d->stack_offset.n, hash_stack_at);
+	frameidx_reserve(ix, d, d->stack_offset.n, hash_stack_at);
 	uint32_t idx = (uint32_t)d->stack_offset.n;
 	vec_push(&d->stack_offset, (uint32_t)d->stack_words.n);
 	vec_reserve(&d->stack_words, d->stack_words.n + n + 1);
@@ -263,7 +256,7 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	if (n) /* an empty stack may come with frames == NULL, which memcpy may not see */
 		memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
 	d->stack_words.n += n;
-	hashidx_insert(ix, h, idx);
+	frameidx_insert(ix, h, idx);
 	return idx;
 }
 
