@@ -270,11 +270,7 @@ static int load_findings_config(struct finding_rules *r, const char *file, struc
 		return rc;
 	}
 	struct sbuf text = SBUF_INIT;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, fp)) > 0 && text.len < (1u << 20))
-		sbuf_add(&text, buf, n);
-	int rc = ferror(fp) ? err_set(err, EIO, "cannot read '%s'", path.buf) : 0;
+	int rc = stream_read(fp, path.buf, &text, 1u << 20, err);
 	fclose(fp);
 	if (rc == 0)
 		rc = finding_rules_parse(r, text.buf, path.buf, err);
