@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CPROF_WUR __attribute__((warn_unused_result))
 #define CPROF_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -66,12 +67,104 @@ void vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
 #define vec_push(vec, x) (vec_reserve((vec), (vec)->n + 1), (vec)->v[(vec)->n++] = (x))
 #define vec_release(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
-/* Open-addressing index over items stored elsewhere (slot = index + 1, 0 is
- * empty); each user hashes and compares its own items. */
+/*
+ * struct hashidx: an open-addressing index over items stored elsewhere,
+ * usually a VEC, named by their index (uint32_t). The index keeps only
+ * the item numbers (slot = item + 1, 0 is empty; linear probing, a power
+ * of two slots, at most half full); each user hashes and compares its own
+ * items, so one index serves strings, frames, stacks and addresses alike.
+ * A zeroed struct (or HASHIDX_INIT) is an empty index.
+ *
+ * Looking up, then adding what was not found:
+ *
+ *	size_t pos;
+ *	for (uint32_t it = hashidx_first(ix, h, &pos); it != HASHIDX_NONE; it = hashidx_next(ix, &pos))
+ *		if (same(&items.v[it], key))
+ *			return it;
+ *	hashidx_reserve(ix, item_hash, ctx);  (may rehash: call before adding)
+ *	vec_push(&items, key);
+ *	hashidx_put(ix, h, (uint32_t)items.n - 1);
+ *
+ * Items are never removed. hash(ctx, item) must give the hash the item
+ * was put with; it is called only while the index grows.
+ */
 struct hashidx {
 	uint32_t *slot;
-	size_t cap, count;
+	size_t cap, count; /* slots; items in the index */
 };
+#define HASHIDX_INIT { NULL, 0, 0 }
+#define HASHIDX_NONE UINT32_MAX
+typedef uint64_t hashidx_hash_fn(const void *ctx, uint32_t item);
+
+/* The first item on h's probe chain, or HASHIDX_NONE; *pos is the cursor. */
+static inline uint32_t hashidx_first(const struct hashidx *ix, uint64_t h, size_t *pos)
+{
+	if (!ix->cap)
+		return HASHIDX_NONE;
+	*pos = (size_t)h & (ix->cap - 1);
+	return ix->slot[*pos] - 1; /* an empty slot (0) gives HASHIDX_NONE */
+}
+/* The next item on the chain, or HASHIDX_NONE at its end. */
+static inline uint32_t hashidx_next(const struct hashidx *ix, size_t *pos)
+{
+	*pos = (*pos + 1) & (ix->cap - 1);
+	return ix->slot[*pos] - 1;
+}
+void hashidx_grow_(struct hashidx *ix, size_t items, hashidx_hash_fn *hash, const void *ctx);
+/* Make room for one more item: when that would fill more than half the
+ * slots, double them (1024 at first) and put the items back. */
+static inline void hashidx_reserve(struct hashidx *ix, hashidx_hash_fn *hash, const void *ctx)
+{
+	if ((ix->count + 1) * 2 > ix->cap)
+		hashidx_grow_(ix, ix->count + 1, hash, ctx);
+}
+/* Add item with hash h; room was made with hashidx_reserve and the caller
+ * knows it is not there yet (an item added twice is found twice). */
+static inline void hashidx_put(struct hashidx *ix, uint64_t h, uint32_t item)
+{
+	size_t pos = (size_t)h & (ix->cap - 1);
+	while (ix->slot[pos])
+		pos = (pos + 1) & (ix->cap - 1);
+	ix->slot[pos] = item + 1;
+	ix->count++;
+}
+/* Empty the index and size it for items without growing (hashidx_reserve
+ * then never rehashes, so hash may change meaning between items). */
+void hashidx_presize(struct hashidx *ix, size_t items);
+/* Index items 0 .. n-1 afresh, e.g. a table that was read from a file. */
+void hashidx_build(struct hashidx *ix, uint32_t n, hashidx_hash_fn *hash, const void *ctx);
+/* Free the slots; the index is empty again. */
+void hashidx_release(struct hashidx *ix);
+
+/*
+ * The string interner: each distinct string is stored once in a string
+ * table, blob, where strings lie back to back with their NULs, and is
+ * named by its offset there (what the data file and the symbol cache
+ * write). idx indexes the offsets. The caller owns both and frees them
+ * with sbuf_release and hashidx_release. Offsets stay valid as the table
+ * grows; pointers into blob do not (a caller that hands out pointers keeps
+ * its strings elsewhere and uses a hashidx directly).
+ */
+/* The offset of s in blob, adding it at the end if it is not there. */
+uint32_t str_intern(struct sbuf *blob, struct hashidx *idx, const char *s);
+/* The offset of s, or HASHIDX_NONE if it is not in the table. */
+uint32_t str_find(const struct sbuf *blob, const struct hashidx *idx, const char *s);
+/* Index the strings of blob from offset from on (a table filled in bulk):
+ * the first copy of each non-empty string; later copies and "" are left
+ * out, so copies neither share one long probe chain nor size the index. */
+void str_index(const struct sbuf *blob, struct hashidx *idx, size_t from);
+
+/*
+ * The whole-file reader. Both append to *sb (which stays NUL-terminated)
+ * and return 0 or -errno; on failure *err gets one line naming the file:
+ * "cannot open 'NAME': REASON", "cannot read 'NAME': REASON", or, past
+ * max bytes (0: no limit), "'NAME': larger than MAX bytes" with EFBIG.
+ * Regular files are read in one go, sized from their length; pipes and
+ * /proc files (which say they are empty) in growing steps.
+ */
+int file_read(const char *path, struct sbuf *sb, size_t max, struct cprof_err *err) CPROF_WUR;
+/* The rest of an open stream; name is what the error says. */
+int stream_read(FILE *fp, const char *name, struct sbuf *sb, size_t max, struct cprof_err *err) CPROF_WUR;
 
 /* Little-endian load/store, so the data file never depends on the host. */
 static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

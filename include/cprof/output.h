@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include "cprof/base.h"
+#include "cprof/fmt.h" /* fmt_thousands and the other formatters */
 
 enum color_mode { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -25,8 +26,6 @@ void json_string(FILE *fp, const char *s);
 void json_string_sbuf(struct sbuf *out, const char *s);
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *fp, const char *s);
-/* 1234567 -> "1,234,567" into buf (at least 32 bytes). */
-const char *fmt_thousands(uint64_t v, char *buf);
 /* The smallest round step (1, 2 or 5 times a power of ten) that is at
  * least raw (> 0): where an axis puts its ticks. */
 double nice_step(double raw);

@@ -19,7 +19,7 @@ struct report_opts {
 	enum sort_key sort;
 	size_t top;           /* 0 = all */
 	bool children;        /* show the total column (perf's --children) */
-	bool call_tree;
+	bool call_tree;       /* text: a call tree too (the caller builds it for report_text) */
 	bool callee_tree;     /* the call tree from the leaves: who calls the hot ones (-g callee) */
 	double tree_limit;    /* hide tree paths under this share (-g's number); 0 = the default */
 	bool threads;
@@ -56,7 +56,10 @@ struct report_lost {
 void report_lost_get(const struct cprof_data *d, struct report_lost *ret);
 void report_lost_release(struct report_lost *l);
 
-void report_text(FILE *out, const struct profile *p, const struct report_opts *o);
+/* tree: p's call tree, built by the caller (calltree_build, reversed with
+ * o->callee_tree), printed after the rows; NULL: none. */
+struct calltree;
+void report_text(FILE *out, const struct profile *p, const struct calltree *tree, const struct report_opts *o);
 /* report -s with perf's keys (group.h): text, CSV or JSON ("cprof-report-groups/1"). */
 struct grouping;
 void report_grouped(FILE *out, const struct grouping *g, const struct profile *p, enum report_format fmt,

@@ -10,30 +10,23 @@ static uint64_t key_hash(uint32_t parent, uint32_t func)
 	return hash_bytes(&k, sizeof k, HASH_SEED);
 }
 
-static void idx_insert(struct calltree *t, uint32_t node)
+static uint64_t node_hash(const void *ctx, uint32_t node)
 {
-	const struct calltree_node *n = &t->nodes.v[node];
-	size_t s = key_hash(n->parent, n->func) & (t->idx.cap - 1);
-	while (t->idx.slot[s])
-		s = (s + 1) & (t->idx.cap - 1);
-	t->idx.slot[s] = node + 1;
+	const struct calltree_node *n = &((const struct calltree *)ctx)->nodes.v[node];
+	return key_hash(n->parent, n->func);
 }
 
+/* The child of parent for func, added if it is not there yet. */
 static uint32_t child_of(struct calltree *t, uint32_t parent, uint32_t func)
 {
-	size_t s = key_hash(parent, func) & (t->idx.cap - 1);
-	for (; t->idx.slot[s]; s = (s + 1) & (t->idx.cap - 1)) {
-		const struct calltree_node *n = &t->nodes.v[t->idx.slot[s] - 1];
+	uint64_t h = key_hash(parent, func);
+	size_t pos;
+	for (uint32_t i = hashidx_first(&t->idx, h, &pos); i != HASHIDX_NONE; i = hashidx_next(&t->idx, &pos)) {
+		const struct calltree_node *n = &t->nodes.v[i];
 		if (n->parent == parent && n->func == func)
-			return t->idx.slot[s] - 1;
+			return i;
 	}
-	if ((t->nodes.n + 1) * 2 > t->idx.cap) {
-		free(t->idx.slot);
-		t->idx.cap *= 2;
-		t->idx.slot = xcalloc(t->idx.cap, sizeof *t->idx.slot);
-		for (uint32_t i = 1; i < t->nodes.n; i++)
-			idx_insert(t, i);
-	}
+	hashidx_reserve(&t->idx, node_hash, t);
 	uint32_t depth = t->nodes.v[parent].depth + 1;
 	struct calltree_node n = { .func = func, .parent = parent, .depth = depth,
 				   .next_sibling = t->nodes.v[parent].first_child };
@@ -42,15 +35,13 @@ static uint32_t child_of(struct calltree *t, uint32_t parent, uint32_t func)
 	t->nodes.v[parent].first_child = id;
 	if (depth > t->max_depth)
 		t->max_depth = depth;
-	idx_insert(t, id);
+	hashidx_put(&t->idx, h, id);
 	return id;
 }
 
 void calltree_build(struct calltree *t, const struct profile *p, bool reverse)
 {
 	memset(t, 0, sizeof *t);
-	t->idx.cap = 1024;
-	t->idx.slot = xcalloc(t->idx.cap, sizeof *t->idx.slot);
 	vec_push(&t->nodes, ((struct calltree_node){ .func = UINT32_MAX }));
 	for (size_t i = 0; i < p->stacks.n; i++) {
 		const struct profile_stack *ps = &p->stacks.v[i];
@@ -73,7 +64,7 @@ void calltree_build(struct calltree *t, const struct profile *p, bool reverse)
 void calltree_release(struct calltree *t)
 {
 	vec_release(&t->nodes);
-	free(t->idx.slot);
+	hashidx_release(&t->idx);
 	memset(t, 0, sizeof *t);
 }
 

@@ -35,11 +35,10 @@ int group_keys_parse(const char *s, enum group_key keys[_GK_MAX], struct cprof_e
 	return (int)n;
 }
 
-/* An open-addressing table of rows, keyed by all five fields. */
+/* Rows, indexed by all five fields. */
 struct row_table {
 	VEC(struct group_row) rows;
-	uint32_t *slot;
-	size_t cap;
+	struct hashidx ix;
 };
 
 static uint64_t row_hash(const struct group_row *r)
@@ -54,27 +53,21 @@ static bool row_same(const struct group_row *a, const struct group_row *b)
 	       a->cpu == b->cpu;
 }
 
+static uint64_t row_hash_at(const void *ctx, uint32_t i)
+{
+	return row_hash(&((const struct row_table *)ctx)->rows.v[i]);
+}
+
 static struct group_row *row_get(struct row_table *t, const struct group_row *key)
 {
-	if ((t->rows.n + 1) * 2 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		uint32_t *slot = xcalloc(cap, sizeof *slot);
-		for (size_t i = 0; i < t->rows.n; i++) {
-			size_t s = row_hash(&t->rows.v[i]) & (cap - 1);
-			while (slot[s])
-				s = (s + 1) & (cap - 1);
-			slot[s] = (uint32_t)i + 1;
-		}
-		free(t->slot);
-		t->slot = slot;
-		t->cap = cap;
-	}
-	size_t s = row_hash(key) & (t->cap - 1);
-	for (; t->slot[s]; s = (s + 1) & (t->cap - 1))
-		if (row_same(&t->rows.v[t->slot[s] - 1], key))
-			return &t->rows.v[t->slot[s] - 1];
+	uint64_t h = row_hash(key);
+	size_t pos;
+	for (uint32_t i = hashidx_first(&t->ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(&t->ix, &pos))
+		if (row_same(&t->rows.v[i], key))
+			return &t->rows.v[i];
+	hashidx_reserve(&t->ix, row_hash_at, t);
 	vec_push(&t->rows, *key);
-	t->slot[s] = (uint32_t)t->rows.n;
+	hashidx_put(&t->ix, h, (uint32_t)t->rows.n - 1);
 	return &t->rows.v[t->rows.n - 1];
 }
 
@@ -213,7 +206,7 @@ void group_build(struct grouping *g, const struct profile *p, const enum group_k
 	g->rows.cap = t.rows.cap;
 	if (g->rows.n)
 		qsort_r(g->rows.v, g->rows.n, sizeof *g->rows.v, cmp_rows, &by_total);
-	free(t.slot);
+	hashidx_release(&t.ix);
 	vec_release(&seen);
 	vec_release(&ts);
 	free(stack_ok);

@@ -21,34 +21,25 @@ static bool same_key(const struct profile_line *l, const struct cprof_frame *f)
 	       (l->flags & FRF_KERNEL) == (f->flags & FRF_KERNEL);
 }
 
-static void index_rebuild(struct hashidx *ix, const struct profile_lines *pl)
+static uint64_t line_hash_at(const void *ctx, uint32_t j)
 {
-	size_t cap = ix->cap ? ix->cap * 2 : 1024;
-	free(ix->slot);
-	ix->slot = xcalloc(cap, sizeof *ix->slot);
-	ix->cap = cap;
-	for (uint32_t j = 0; j < pl->v.n; j++) {
-		const struct profile_line *l = &pl->v.v[j];
-		struct cprof_frame kf = { .func = l->func, .dso = l->dso, .file = l->file, .line = l->line };
-		size_t t = key_hash(&kf) & (cap - 1);
-		while (ix->slot[t])
-			t = (t + 1) & (cap - 1);
-		ix->slot[t] = j + 1;
-	}
+	const struct profile_line *l = &((const struct profile_lines *)ctx)->v.v[j];
+	struct cprof_frame kf = { .func = l->func, .dso = l->dso, .file = l->file, .line = l->line };
+	return key_hash(&kf);
 }
 
 /* The row of frame f's line, added if new. */
 static uint32_t line_of(struct profile_lines *pl, struct hashidx *ix, const struct cprof_frame *f)
 {
-	if ((pl->v.n + 1) * 2 > ix->cap)
-		index_rebuild(ix, pl);
-	size_t s = key_hash(f) & (ix->cap - 1);
-	for (; ix->slot[s]; s = (s + 1) & (ix->cap - 1))
-		if (same_key(&pl->v.v[ix->slot[s] - 1], f))
-			return ix->slot[s] - 1;
+	uint64_t h = key_hash(f);
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos))
+		if (same_key(&pl->v.v[i], f))
+			return i;
+	hashidx_reserve(ix, line_hash_at, pl);
 	vec_push(&pl->v, ((struct profile_line){ .file = f->file, .line = f->line, .func = f->func, .dso = f->dso,
 						  .flags = f->flags }));
-	ix->slot[s] = (uint32_t)pl->v.n;
+	hashidx_put(ix, h, (uint32_t)pl->v.n - 1);
 	return (uint32_t)pl->v.n - 1;
 }
 
@@ -85,7 +76,7 @@ void profile_lines_build(struct profile_lines *pl, const struct profile *p)
 		}
 	}
 	vec_release(&seen);
-	free(ix.slot);
+	hashidx_release(&ix);
 	free(row);
 }
 

@@ -124,30 +124,25 @@ struct name_table {
 	struct hashidx ix;
 };
 
+static uint64_t name_hash(const char *name) { return hash_bytes(name, strlen(name), HASH_SEED); }
+
+static uint64_t name_hash_at(const void *ctx, uint32_t i)
+{
+	return name_hash(((const struct name_table *)ctx)->v.v[i].name);
+}
+
 static struct name_entry *name_find(struct name_table *t, const char *name, bool add)
 {
-	uint64_t h = hash_bytes(name, strlen(name), HASH_SEED);
-	size_t s = h & (t->ix.cap - 1);
-	for (; t->ix.slot[s]; s = (s + 1) & (t->ix.cap - 1))
-		if (strcmp(t->v.v[t->ix.slot[s] - 1].name, name) == 0)
-			return &t->v.v[t->ix.slot[s] - 1];
+	uint64_t h = name_hash(name);
+	size_t pos;
+	for (uint32_t i = hashidx_first(&t->ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(&t->ix, &pos))
+		if (strcmp(t->v.v[i].name, name) == 0)
+			return &t->v.v[i];
 	if (!add)
 		return NULL;
+	hashidx_reserve(&t->ix, name_hash_at, t);
 	vec_push(&t->v, ((struct name_entry){ xstrdup(name), NULL, false }));
-	t->ix.slot[s] = (uint32_t)t->v.n;
-	if (t->v.n * 2 > t->ix.cap) {
-		size_t cap = t->ix.cap * 2;
-		uint32_t *slot = xcalloc(cap, sizeof *slot);
-		for (size_t i = 0; i < t->v.n; i++) {
-			size_t k = hash_bytes(t->v.v[i].name, strlen(t->v.v[i].name), HASH_SEED) & (cap - 1);
-			while (slot[k])
-				k = (k + 1) & (cap - 1);
-			slot[k] = (uint32_t)i + 1;
-		}
-		free(t->ix.slot);
-		t->ix.slot = slot;
-		t->ix.cap = cap;
-	}
+	hashidx_put(&t->ix, h, (uint32_t)t->v.n - 1);
 	return &t->v.v[t->v.n - 1];
 }
 
@@ -173,8 +168,7 @@ size_t match_disambiguate(const struct match_rule *m, struct cprof_data *before,
 		const char *e = match_main_exe(dd[s]);
 		mains[s] = e ? xstrdup(e) : NULL;
 	}
-	struct name_table t = { .ix = { .cap = 1024 } };
-	t.ix.slot = xcalloc(t.ix.cap, sizeof *t.ix.slot);
+	struct name_table t = { .ix = HASHIDX_INIT };
 	struct sbuf key = SBUF_INIT, label = SBUF_INIT;
 	for (int s = 0; s < 2; s++) {
 		const struct cprof_data *d = dd[s];
@@ -220,7 +214,7 @@ size_t match_disambiguate(const struct match_rule *m, struct cprof_data *before,
 		free(t.v.v[i].key);
 	}
 	vec_release(&t.v);
-	free(t.ix.slot);
+	hashidx_release(&t.ix);
 	sbuf_release(&key);
 	sbuf_release(&label);
 	free(mains[0]);

@@ -54,39 +54,32 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+static uint64_t func_hash(uint32_t name, uint32_t dso) { return hash_bytes(&name, 4, hash_bytes(&dso, 4, HASH_SEED)); }
+
+static uint64_t func_hash_at(const void *ctx, uint32_t i)
+{
+	const struct profile_func *g = &((const struct profile *)ctx)->funcs.v[i];
+	return func_hash(g->name, g->dso);
+}
+
 static uint32_t func_of_frame(struct profile *p, uint32_t fi)
 {
 	const struct cprof_frame *f = &p->d->frames.v[fi];
 	struct hashidx *ix = &p->func_idx;
-	uint64_t h = hash_bytes(&f->func, 4, hash_bytes(&f->dso, 4, HASH_SEED));
+	uint64_t h = func_hash(f->func, f->dso);
 	uint32_t kernel = f->flags & FRF_KERNEL;
-	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-		const struct profile_func *g = &p->funcs.v[ix->slot[i] - 1];
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct profile_func *g = &p->funcs.v[i];
 		if (g->name == f->func && g->dso == f->dso && (g->flags & FRF_KERNEL) == kernel)
-			return ix->slot[i] - 1;
+			return i;
 	}
-	if ((p->funcs.n + 1) * 2 > ix->cap) {
-		size_t cap = ix->cap * 2;
-		free(ix->slot);
-		ix->slot = xcalloc(cap, sizeof *ix->slot);
-		ix->cap = cap;
-		for (uint32_t j = 0; j < p->funcs.n; j++) {
-			const struct profile_func *g = &p->funcs.v[j];
-			uint64_t gh = hash_bytes(&g->name, 4, hash_bytes(&g->dso, 4, HASH_SEED));
-			size_t s = gh & (cap - 1);
-			while (ix->slot[s])
-				s = (s + 1) & (cap - 1);
-			ix->slot[s] = j + 1;
-		}
-	}
+	hashidx_reserve(ix, func_hash_at, p);
 	struct profile_func nf = { .name = f->func, .dso = f->dso, .file = f->file, .line = f->line,
 				   .flags = f->flags };
 	uint32_t idx = (uint32_t)p->funcs.n;
 	vec_push(&p->funcs, nf);
-	size_t s = h & (ix->cap - 1);
-	while (ix->slot[s])
-		s = (s + 1) & (ix->cap - 1);
-	ix->slot[s] = idx + 1;
+	hashidx_put(ix, h, idx);
 	return idx;
 }
 
@@ -464,8 +457,6 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	if (p->threads.n)
 		qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
 	p->frame_func = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *p->frame_func);
-	p->func_idx.cap = 1024;
-	p->func_idx.slot = xcalloc(p->func_idx.cap, sizeof *p->func_idx.slot);
 	for (size_t i = 0; i < d->frames.n; i++)
 		p->frame_func[i] = func_of_frame(p, (uint32_t)i);
 
@@ -535,7 +526,7 @@ void profile_release(struct profile *p)
 	vec_release(&p->stacks);
 	vec_release(&p->threads);
 	free(p->frame_func);
-	free(p->func_idx.slot);
+	hashidx_release(&p->func_idx);
 	free(p->func_hidden);
 	memset(p, 0, sizeof *p);
 }

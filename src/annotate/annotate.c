@@ -610,17 +610,8 @@ void ann_sources_free(struct ann_sources *s)
 
 static void load_source(struct src_file *sf)
 {
-	FILE *fp = fopen(sf->path, "r");
-	if (!fp)
-		return;
 	struct sbuf sb = SBUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0 && sb.len < MAX_SOURCE_BYTES)
-		sbuf_add(&sb, chunk, n);
-	bool bad = ferror(fp) || sb.len >= MAX_SOURCE_BYTES || memchr(sb.buf, 0, sb.len);
-	fclose(fp);
-	if (bad) {
+	if (file_read(sf->path, &sb, MAX_SOURCE_BYTES - 1, NULL) < 0 || memchr(sb.buf, 0, sb.len)) {
 		sbuf_release(&sb);
 		return;
 	}

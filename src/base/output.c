@@ -110,20 +110,6 @@ void csv_field(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
-const char *fmt_thousands(uint64_t v, char *buf)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-	int o = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
 double nice_step(double raw)
 {
 	if (!(raw > 0))

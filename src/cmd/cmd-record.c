@@ -200,20 +200,14 @@ static unsigned max_sample_rate(void)
 	return v;
 }
 
-/* 4982.2 KiB -> "4.9 MiB": the unit that keeps the number short. */
+/* 5101773 -> "4.9 MiB"; below a KiB the summary says "bytes", not "B". */
 static void human_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes / 1024.0;
-	size_t u = 0;
-	while (v >= 1024.0 && u + 1 < ARRAY_SIZE(units)) {
-		v /= 1024.0;
-		u++;
-	}
+	char b[FMT_BUF];
 	if (bytes < 1024)
 		snprintf(buf, len, "%llu bytes", (unsigned long long)bytes);
 	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
+		snprintf(buf, len, "%s", fmt_size(bytes, b));
 }
 
 static void summary(const struct record_opts *o, const struct record_result *res)

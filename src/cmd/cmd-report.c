@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
+#include "cprof/calltree.h"
 #include "cprof/cmd.h"
 #include "cprof/evcols.h"
 #include "cprof/findings.h"
@@ -270,11 +271,7 @@ static int load_findings_config(struct finding_rules *r, const char *file, struc
 		return rc;
 	}
 	struct sbuf text = SBUF_INIT;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, fp)) > 0 && text.len < (1u << 20))
-		sbuf_add(&text, buf, n);
-	int rc = ferror(fp) ? err_set(err, EIO, "cannot read '%s'", path.buf) : 0;
+	int rc = stream_read(fp, path.buf, &text, 1u << 20, err);
 	fclose(fp);
 	if (rc == 0)
 		rc = finding_rules_parse(r, text.buf, path.buf, err);
@@ -416,11 +413,17 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 			o->events = &ev;
 		}
 		switch (a->fmt) {
-		case FORMAT_TEXT:
-			report_text(stdout, &p, o);
+		case FORMAT_TEXT: {
+			struct calltree tree;
+			if (o->call_tree)
+				calltree_build(&tree, &p, o->callee_tree);
+			report_text(stdout, &p, o->call_tree ? &tree : NULL, o);
+			if (o->call_tree)
+				calltree_release(&tree);
 			if (o->events)
 				report_events_text(stdout, o->events, &p, o);
 			break;
+		}
 		case FORMAT_JSON: report_json(stdout, &p, o); break;
 		case FORMAT_CSV: report_csv(stdout, &p, o); break;
 		case FORMAT_FOLDED:

@@ -79,34 +79,15 @@ int bench_baseline_mkdir(const char *path, struct cprof_err *err)
 	return r;
 }
 
-static int read_all(const char *path, char **ret, size_t *len, struct cprof_err *err)
+/* The baseline file into sb, with its own words for a missing or huge file. */
+static int read_all(const char *path, struct sbuf *sb, struct cprof_err *err)
 {
-	FILE *fp = fopen(path, "r");
-	if (!fp) {
-		if (errno == ENOENT)
-			return err_set(err, ENOENT, "no baseline '%s' (save one with --save-baseline)", path);
-		return err_set(err, errno, "cannot open '%s': %s", path, strerror(errno));
-	}
-	struct sbuf sb = SBUF_INIT;
-	char buf[65536];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, fp)) > 0) {
-		sbuf_add(&sb, buf, n);
-		if (sb.len > (64u << 20)) {
-			fclose(fp);
-			sbuf_release(&sb);
-			return err_set(err, EFBIG, "'%s': larger than 64 MiB, not a baseline", path);
-		}
-	}
-	int bad = ferror(fp);
-	fclose(fp);
-	if (bad) {
-		sbuf_release(&sb);
-		return err_set(err, EIO, "cannot read '%s'", path);
-	}
-	*len = sb.len;
-	*ret = sbuf_detach(&sb);
-	return 0;
+	int r = file_read(path, sb, 64u << 20, err);
+	if (r == -ENOENT)
+		return err_set(err, ENOENT, "no baseline '%s' (save one with --save-baseline)", path);
+	if (r == -EFBIG)
+		return err_set(err, EFBIG, "'%s': larger than 64 MiB, not a baseline", path);
+	return r;
 }
 
 static int bad(struct cprof_err *err, const char *path, const char *what)
@@ -116,15 +97,13 @@ static int bad(struct cprof_err *err, const char *path, const char *what)
 
 int bench_read_json(struct bench_result *r, const char *path, struct cprof_err *err)
 {
-	char *text;
-	size_t len;
+	struct sbuf text = SBUF_INIT;
 	struct json root;
 	memset(r, 0, sizeof *r);
-	int rc = read_all(path, &text, &len, err);
-	if (rc < 0)
-		return rc;
-	rc = json_parse(&root, text, len, path, err);
-	free(text);
+	int rc = read_all(path, &text, err);
+	if (rc == 0)
+		rc = json_parse(&root, text.buf, text.len, path, err);
+	sbuf_release(&text);
 	if (rc < 0)
 		return rc;
 	const struct json *schema = json_get(&root, "schema"), *metrics = json_get(&root, "metrics");

@@ -15,13 +15,6 @@ void cprof_data_init(struct cprof_data *d)
 	d->strings = (struct sbuf)SBUF_INIT;
 }
 
-static void hashidx_release(struct hashidx *h)
-{
-	free(h->slot);
-	h->slot = NULL;
-	h->cap = 0;
-}
-
 void cprof_data_release(struct cprof_data *d)
 {
 	sbuf_release(&d->strings);
@@ -52,12 +45,8 @@ void cprof_data_release(struct cprof_data *d)
 	hashidx_release(&d->stack_idx);
 }
 
-/*
- * Open-addressing index over items stored elsewhere. hash_of(i) and
- * equals(i, key) let one implementation serve strings, frames and stacks.
- */
-typedef uint64_t (*hash_fn)(const struct cprof_data *d, uint32_t idx);
-
+/* The indexes (str_idx, frame_idx, stack_idx) are base's hashidx over the
+ * tables; hash_*_at give an item's hash when an index grows. */
 static uint64_t hash_frame(const struct cprof_frame *f)
 {
 	uint64_t h = HASH_SEED;
@@ -69,8 +58,9 @@ static uint64_t hash_frame(const struct cprof_frame *f)
 	return hash_bytes(&f->flags, sizeof f->flags, h);
 }
 
-static uint64_t hash_frame_at(const struct cprof_data *d, uint32_t i)
+static uint64_t hash_frame_at(const void *ctx, uint32_t i)
 {
+	const struct cprof_data *d = ctx;
 	return hash_frame(&d->frames.v[i]);
 }
 
@@ -79,116 +69,27 @@ static uint64_t hash_stack_words(const uint32_t *w, uint32_t n)
 	return hash_bytes(w, (size_t)(n + 1) * sizeof *w, HASH_SEED);
 }
 
-static uint64_t hash_stack_at(const struct cprof_data *d, uint32_t i)
+static uint64_t hash_stack_at(const void *ctx, uint32_t i)
 {
+	const struct cprof_data *d = ctx;
 	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
 	return hash_stack_words(w, w[0] & STACK_COUNT_MASK);
 }
 
-static void hashidx_rehash(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
-{
-	size_t cap = h->cap ? h->cap * 2 : 1024;
-	while (cap < count * 2)
-		cap *= 2;
-	free(h->slot);
-	h->slot = xcalloc(cap, sizeof *h->slot);
-	h->cap = cap;
-	for (uint32_t i = 0; i < count; i++) {
-		size_t s = fn(d, i) & (cap - 1);
-		while (h->slot[s])
-			s = (s + 1) & (cap - 1);
-		h->slot[s] = i + 1;
-	}
-}
-
-/* Make room for one more item. */
-static void hashidx_reserve(struct hashidx *h, const struct cprof_data *d, size_t count, hash_fn fn)
-{
-	if ((count + 1) * 2 > h->cap)
-		hashidx_rehash(h, d, count, fn);
-}
-
-static void hashidx_insert(struct hashidx *h, uint64_t hash, uint32_t idx)
-{
-	size_t s = hash & (h->cap - 1);
-	while (h->slot[s])
-		s = (s + 1) & (h->cap - 1);
-	h->slot[s] = idx + 1;
-}
-
-/* The offset of s in the index, or UINT32_MAX. */
-static uint32_t str_idx_find(const struct cprof_data *d, const char *s, uint64_t h)
-{
-	const struct hashidx *ix = &d->str_idx;
-	for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-		uint32_t off = ix->slot[i] - 1;
-		if (strcmp(cprof_str(d, off), s) == 0)
-			return off;
-	}
-	return UINT32_MAX;
-}
-
-/* Index the string at off (not yet indexed), doubling the index as it fills. */
-static void str_idx_add(struct cprof_data *d, uint64_t h, uint32_t off)
-{
-	struct hashidx *ix = &d->str_idx;
-	if ((ix->count + 1) * 2 > ix->cap) {
-		uint32_t *old = ix->slot;
-		size_t old_cap = ix->cap;
-		ix->cap = old_cap ? old_cap * 2 : 1024;
-		ix->slot = xcalloc(ix->cap, sizeof *ix->slot);
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i]) {
-				const char *t = cprof_str(d, old[i] - 1);
-				hashidx_insert(ix, hash_bytes(t, strlen(t), HASH_SEED), old[i] - 1);
-			}
-		free(old);
-	}
-	hashidx_insert(ix, h, off);
-	ix->count++;
-}
-
 /*
- * The index is built on first use, over a table read from a file too,
- * where strings lie back to back. Such a table may hold a string many
- * times (only the writer deduplicates): the first is indexed, the others
- * and "" are not, so copies neither share one long probe chain nor size
- * the index.
+ * The string index is built on first use, over a table read from a file
+ * too, where strings lie back to back. Such a table may hold a string many
+ * times (only the writer deduplicates): str_index indexes the first.
  */
-static void str_idx_build(struct cprof_data *d)
-{
-	struct hashidx *ix = &d->str_idx;
-	ix->cap = 1024;
-	ix->count = 0;
-	ix->slot = xcalloc(ix->cap, sizeof *ix->slot);
-	for (size_t off = 1; off < d->strings.len;) {
-		const char *s = cprof_str(d, (uint32_t)off);
-		size_t len = strlen(s);
-		uint64_t h = hash_bytes(s, len, HASH_SEED);
-		if (len && str_idx_find(d, s, h) == UINT32_MAX)
-			str_idx_add(d, h, (uint32_t)off);
-		off += len + 1;
-	}
-}
-
 uint32_t cprof_intern(struct cprof_data *d, const char *s)
 {
 	if (!*s)
 		return 0;
 	if (d->strings.len == 0)
-		sbuf_addc(&d->strings, 0);
+		sbuf_addc(&d->strings, 0); /* offset 0 is "" */
 	if (!d->str_idx.cap)
-		str_idx_build(d);
-	size_t len = strlen(s);
-	uint64_t h = hash_bytes(s, len, HASH_SEED);
-	uint32_t off = str_idx_find(d, s, h);
-	if (off != UINT32_MAX)
-		return off;
-	off = (uint32_t)d->strings.len;
-	sbuf_add(&d->strings, s, len);
-	sbuf_addc(&d->strings, 0); /* the NUL is part of the blob */
-	str_idx_add(d, h, off);
-	return off;
+		str_index(&d->strings, &d->str_idx, 1);
+	return str_intern(&d->strings, &d->str_idx, s);
 }
 
 void cprof_meta_set(struct cprof_data *d, const char *key, const char *value)
@@ -221,41 +122,45 @@ const char *cprof_meta_get(const struct cprof_data *d, const char *key)
 	return NULL;
 }
 
+/* A table filled directly (read from a file, or edited in place after its
+ * index was dropped) is indexed afresh before the lookup. */
 uint32_t cprof_add_frame(struct cprof_data *d, const struct cprof_frame *f)
 {
 	struct hashidx *ix = &d->frame_idx;
+	if (ix->count != d->frames.n)
+		hashidx_build(ix, (uint32_t)d->frames.n, hash_frame_at, d);
 	uint64_t h = hash_frame(f);
-	if (ix->cap) {
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-			const struct cprof_frame *g = &d->frames.v[ix->slot[i] - 1];
-			if (g->func == f->func && g->dso == f->dso && g->file == f->file && g->line == f->line &&
-			    g->addr == f->addr && g->flags == f->flags && g->full == f->full)
-				return ix->slot[i] - 1;
-		}
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct cprof_frame *g = &d->frames.v[i];
+		if (g->func == f->func && g->dso == f->dso && g->file == f->file && g->line == f->line &&
+		    g->addr == f->addr && g->flags == f->flags && g->full == f->full)
+			return i;
 	}
-	hashidx_reserve(ix, d, d->frames.n, hash_frame_at);
+	hashidx_reserve(ix, hash_frame_at, d);
 	uint32_t idx = (uint32_t)d->frames.n;
 	vec_push(&d->frames, *f);
-	hashidx_insert(ix, h, idx);
+	hashidx_put(ix, h, idx);
 	return idx;
 }
 
 uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t n, uint32_t flags)
 {
 	struct hashidx *ix = &d->stack_idx;
+	if (ix->count != d->stack_offset.n)
+		hashidx_build(ix, (uint32_t)d->stack_offset.n, hash_stack_at, d);
 	if (n > STACK_COUNT_MASK)
 		n = STACK_COUNT_MASK;
 	uint32_t head = n | flags;
 	uint64_t h = hash_bytes(&head, sizeof head, HASH_SEED);
 	h = hash_bytes(frames, (size_t)n * sizeof *frames, h);
-	if (ix->cap) {
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-			const uint32_t *w = d->stack_words.v + d->stack_offset.v[ix->slot[i] - 1];
-			if (w[0] == head && (!n || memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0))
-				return ix->slot[i] - 1;
-		}
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
+		if (w[0] == head && (!n || memcmp(w + 1, frames, (size_t)n * sizeof *frames) == 0))
+			return i;
 	}
-	hashidx_reserve(ix, d, d->stack_offset.n, hash_stack_at);
+	hashidx_reserve(ix, hash_stack_at, d);
 	uint32_t idx = (uint32_t)d->stack_offset.n;
 	vec_push(&d->stack_offset, (uint32_t)d->stack_words.n);
 	vec_reserve(&d->stack_words, d->stack_words.n + n + 1);
@@ -263,7 +168,7 @@ uint32_t cprof_add_stack(struct cprof_data *d, const uint32_t *frames, uint32_t 
 	if (n) /* an empty stack may come with frames == NULL, which memcpy may not see */
 		memcpy(d->stack_words.v + d->stack_words.n, frames, (size_t)n * sizeof *frames);
 	d->stack_words.n += n;
-	hashidx_insert(ix, h, idx);
+	hashidx_put(ix, h, idx);
 	return idx;
 }
 

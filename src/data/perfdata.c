@@ -1138,16 +1138,9 @@ int perfdata_read(FILE *fp, const uint8_t *magic, size_t magic_len, const char *
 		 * backwards and forwards, so hold all of it. */
 		struct sbuf all = SBUF_INIT;
 		sbuf_add(&all, head, 16);
-		char chunk[65536];
-		size_t n;
-		while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-			sbuf_add(&all, chunk, n);
-		if (ferror(fp)) {
-			int e = errno ? errno : EIO;
-			r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
-		} else {
+		r = stream_read(fp, name, &all, 0, err);
+		if (r == 0)
 			r = read_mem(&rd, (const uint8_t *)all.buf, all.len);
-		}
 		sbuf_release(&all);
 	}
 out:

@@ -517,17 +517,13 @@ int cprof_data_read(struct cprof_data *d, const char *path, struct cprof_err *er
 			return err_set(err, e, "'%s': no such file (record one with 'cprof record')", path);
 		return err_set(err, e, "cannot open '%s': %s", path, strerror(e));
 	}
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		sbuf_add(&buf, chunk, n);
-	int e = ferror(fp) ? (errno ? errno : EIO) : 0;
+	int rr = stream_read(fp, path, &buf, 0, err);
 	if (!is_stdin)
 		fclose(fp);
-	if (e) {
+	if (rr < 0) {
 		sbuf_release(&buf);
 		cprof_data_init(d);
-		return err_set(err, e, "cannot read '%s': %s", path, strerror(e));
+		return rr;
 	}
 	int r = cprof_data_parse(d, (const uint8_t *)buf.buf, buf.len, is_stdin ? "<stdin>" : path, err);
 	sbuf_release(&buf);

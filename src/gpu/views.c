@@ -1,14 +1,13 @@
 /*
  * views.c - the GPU parts of `cprof report` (--gpu, --timeline) and
  * `cprof flamegraph` (--gpu). The commands parse their options and call
- * these once the recording is loaded; messages go out here, as in any
- * command file.
+ * these once the recording is loaded; messages go out here, as in a
+ * command file (the views are the commands' side of the source).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cprof/cmd.h"
 #include "cprof/export.h"
 #include "cprof/flamegraph.h"
 #include "cprof/gpu-report.h"
@@ -36,8 +35,10 @@ static int write_timeline(const struct cprof_data *d, struct outfile *out, const
 		fprintf(stderr, "cprof report: '%s': %s\n", input, err.msg);
 		return 1; /* the caller aborts the output file */
 	}
-	if (outfile_commit(out, &err) < 0)
-		return cmd_fail("report", &err);
+	if (outfile_commit(out, &err) < 0) {
+		fprintf(stderr, "cprof report: %s\n", err.msg);
+		return 1;
+	}
 	return 0;
 }
 

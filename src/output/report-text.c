@@ -638,21 +638,18 @@ static void tree_node(FILE *out, const struct profile *p, const struct calltree 
 	free(kids);
 }
 
-static void call_tree(FILE *out, const struct profile *p, const struct report_opts *o)
+static void call_tree(FILE *out, const struct profile *p, const struct calltree *t, const struct report_opts *o)
 {
-	struct calltree t;
 	struct sbuf prefix = SBUF_INIT;
 	double limit = o->tree_limit > 0 ? o->tree_limit : o->percent_limit > 0 ? o->percent_limit : 0.5;
-	calltree_build(&t, p, o->callee_tree);
 	fprintf(out, "\n%sCall tree%s (%s; paths under %.2f%% hidden)\n", o->color ? C_BOLD : "",
 		o->color ? C_OFF : "",
 		o->callee_tree ? "each function above its callers; share of the samples through the path"
 			       : "callers above callees; total%, self%",
 		limit);
 	sbuf_grow(&prefix, 64);
-	tree_node(out, p, &t, 0, &prefix, limit, o->callee_tree);
+	tree_node(out, p, t, 0, &prefix, limit, o->callee_tree);
 	sbuf_release(&prefix);
-	calltree_release(&t);
 }
 
 static void threads(FILE *out, const struct profile *p, const struct report_opts *o)
@@ -669,7 +666,7 @@ static void threads(FILE *out, const struct profile *p, const struct report_opts
 	}
 }
 
-void report_text(FILE *out, const struct profile *p, const struct report_opts *o)
+void report_text(FILE *out, const struct profile *p, const struct calltree *tree, const struct report_opts *o)
 {
 	if (!o->quiet)
 		header(out, p, o);
@@ -677,8 +674,8 @@ void report_text(FILE *out, const struct profile *p, const struct report_opts *o
 		lines(out, p, o);
 	else
 		functions(out, p, o);
-	if (o->call_tree)
-		call_tree(out, p, o);
+	if (tree)
+		call_tree(out, p, tree, o);
 	if (o->threads)
 		threads(out, p, o);
 	if (o->findings)

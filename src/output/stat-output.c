@@ -38,24 +38,11 @@ static double mean_of(const struct bench_result *r, const char *name)
 	return s.mean;
 }
 
-/* A time in ns with a unit that keeps 3-4 significant digits. */
-static void fmt_time(struct sbuf *sb, double ns)
-{
-	double a = fabs(ns);
-	if (a < 1e3)
-		sbuf_addf(sb, "%.1f ns", ns);
-	else if (a < 1e6)
-		sbuf_addf(sb, "%.2f us", ns / 1e3);
-	else if (a < 1e9)
-		sbuf_addf(sb, "%.2f ms", ns / 1e6);
-	else
-		sbuf_addf(sb, "%.3f s", ns / 1e9);
-}
-
 static void fmt_value(struct sbuf *sb, const struct bench_metric *m, double v)
 {
 	if (is_time(m)) {
-		fmt_time(sb, v);
+		char buf[FMT_BUF];
+		sbuf_adds(sb, fmt_ns_mean(v, buf));
 	} else if (fabs(v) >= 1e4 || v == floor(v)) {
 		char buf[32];
 		if (v < 0)

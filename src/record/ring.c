@@ -346,30 +346,13 @@ void raw_store_release(struct raw_store *s)
 	free(s->unwind_pcs);
 	free(s->unwind_exact);
 	vec_release(&s->stacks);
-	free(s->stack_idx.slot);
-	free(s->gen_idx.slot);
+	hashidx_release(&s->stack_idx);
+	hashidx_release(&s->gen_idx);
 	vec_release(&s->gens);
 	u64map_release(&s->id_event);
 	u64map_release(&s->read_prev);
 	vec_release(&s->vals);
 	vec_release(&s->read_last);
-}
-
-/* Open addressing over items kept elsewhere (slot = index + 1). */
-static void idx_grow(struct hashidx *ix, size_t items, uint64_t (*hash)(const void *, uint32_t), const void *ctx)
-{
-	if ((items + 1) * 2 <= ix->cap)
-		return;
-	size_t cap = ix->cap ? ix->cap * 2 : 1024;
-	free(ix->slot);
-	ix->slot = xcalloc(cap, sizeof *ix->slot);
-	ix->cap = cap;
-	for (uint32_t i = 0; i < items; i++) {
-		size_t k = hash(ctx, i) & (cap - 1);
-		while (ix->slot[k])
-			k = (k + 1) & (cap - 1);
-		ix->slot[k] = i + 1;
-	}
 }
 
 static uint64_t pid_hash(uint32_t pid)
@@ -389,18 +372,15 @@ static uint64_t gen_item_hash(const void *ctx, uint32_t i)
 static uint32_t *gen_of(struct raw_store *s, uint32_t pid)
 {
 	struct hashidx *ix = &s->gen_idx;
-	if (ix->cap)
-		for (size_t k = pid_hash(pid) & (ix->cap - 1); ix->slot[k]; k = (k + 1) & (ix->cap - 1))
-			if (s->gens.v[ix->slot[k] - 1].pid == pid)
-				return &s->gens.v[ix->slot[k] - 1].gen;
-	idx_grow(ix, s->gens.n, gen_item_hash, s);
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, pid_hash(pid), &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos))
+		if (s->gens.v[i].pid == pid)
+			return &s->gens.v[i].gen;
+	hashidx_reserve(ix, gen_item_hash, s);
 	vec_reserve(&s->gens, s->gens.n + 1);
 	s->gens.v[s->gens.n].pid = pid;
 	s->gens.v[s->gens.n].gen = 0;
-	size_t k = pid_hash(pid) & (ix->cap - 1);
-	while (ix->slot[k])
-		k = (k + 1) & (ix->cap - 1);
-	ix->slot[k] = (uint32_t)++s->gens.n;
+	hashidx_put(ix, pid_hash(pid), (uint32_t)s->gens.n++);
 	return &s->gens.v[s->gens.n - 1].gen;
 }
 
@@ -427,22 +407,19 @@ static void intern_stack(struct raw_store *s, struct raw_sample *x)
 	const uint64_t *ips = s->ips.v + x->ip_off;
 	uint64_t h = stack_hash(ips, x->nips, x->pid, gen);
 	struct hashidx *ix = &s->stack_idx;
-	if (ix->cap)
-		for (size_t k = h & (ix->cap - 1); ix->slot[k]; k = (k + 1) & (ix->cap - 1)) {
-			const struct raw_stack *st = &s->stacks.v[ix->slot[k] - 1];
-			if (st->n == x->nips && st->pid == x->pid && st->gen == gen &&
-			    memcmp(s->ips.v + st->off, ips, x->nips * sizeof *ips) == 0) {
-				s->ips.n = x->ip_off;
-				x->ip_off = st->off;
-				return;
-			}
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct raw_stack *st = &s->stacks.v[i];
+		if (st->n == x->nips && st->pid == x->pid && st->gen == gen &&
+		    memcmp(s->ips.v + st->off, ips, x->nips * sizeof *ips) == 0) {
+			s->ips.n = x->ip_off;
+			x->ip_off = st->off;
+			return;
 		}
-	idx_grow(ix, s->stacks.n, stack_item_hash, s);
+	}
+	hashidx_reserve(ix, stack_item_hash, s);
 	vec_push(&s->stacks, ((struct raw_stack){ x->ip_off, x->nips, x->pid, gen }));
-	size_t k = h & (ix->cap - 1);
-	while (ix->slot[k])
-		k = (k + 1) & (ix->cap - 1);
-	ix->slot[k] = (uint32_t)s->stacks.n;
+	hashidx_put(ix, h, (uint32_t)s->stacks.n - 1);
 }
 
 /* Samples that may merge: same thread, stack, mode, event and cut, and slot. */
@@ -471,23 +448,22 @@ static uint64_t slot_of(const struct raw_store *s, uint64_t time)
  * that share a key within a slot of merge_ns. */
 static void merge_samples(struct raw_store *s)
 {
-	size_t n = s->samples.n, cap = 1024;
-	while (cap < 2 * n)
-		cap *= 2;
-	uint32_t *slot = xcalloc(cap, sizeof *slot);
+	size_t n = s->samples.n;
+	struct hashidx ix = HASHIDX_INIT;
+	hashidx_presize(&ix, n); /* sized once: the samples move as they are packed */
 	struct raw_sample *v = s->samples.v;
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct raw_sample *x = &v[i];
-		uint64_t sl = slot_of(s, x->time);
-		size_t k = merge_key_hash(x, sl) & (cap - 1);
-		for (; slot[k]; k = (k + 1) & (cap - 1)) {
-			struct raw_sample *y = &v[slot[k] - 1];
-			if (merge_same(x, y) && slot_of(s, y->time) == sl)
+		uint64_t sl = slot_of(s, x->time), h = merge_key_hash(x, sl);
+		size_t pos;
+		struct raw_sample *y = NULL;
+		for (uint32_t k = hashidx_first(&ix, h, &pos); k != HASHIDX_NONE; k = hashidx_next(&ix, &pos))
+			if (merge_same(x, &v[k]) && slot_of(s, v[k].time) == sl) {
+				y = &v[k];
 				break;
-		}
-		if (slot[k]) {
-			struct raw_sample *y = &v[slot[k] - 1];
+			}
+		if (y) {
 			y->period += x->period;
 			y->merged += x->merged + 1;
 			/* Same event, so the same group: the same members in order. */
@@ -498,10 +474,10 @@ static void merge_samples(struct raw_store *s)
 			continue;
 		}
 		v[out] = *x;
-		slot[k] = (uint32_t)(out + 1);
+		hashidx_put(&ix, h, (uint32_t)out);
 		out++;
 	}
-	free(slot);
+	hashidx_release(&ix);
 	s->samples.n = out;
 	s->merges++;
 }

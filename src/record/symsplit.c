@@ -64,7 +64,7 @@ void sym_split_free(struct sym_split *sp)
 		return;
 	vec_release(&sp->jobs);
 	vec_release(&sp->splits);
-	free(sp->idx.slot);
+	hashidx_release(&sp->idx);
 	free(sp);
 }
 
@@ -74,38 +74,25 @@ static uint64_t job_hash(const struct raw_mmap *m, uint64_t ip, bool is_return)
 	return hash_bytes(k, sizeof k, HASH_SEED);
 }
 
-static void index_insert(struct hashidx *ix, uint64_t h, uint32_t item)
+static uint64_t job_hash_at(const void *ctx, uint32_t i)
 {
-	size_t k = h & (ix->cap - 1);
-	while (ix->slot[k])
-		k = (k + 1) & (ix->cap - 1);
-	ix->slot[k] = item + 1;
-	ix->count++;
+	const struct job *j = &((const struct sym_split *)ctx)->jobs.v[i];
+	return job_hash(j->m, j->ip, j->is_return);
 }
 
 void sym_split_add(struct sym_split *sp, const struct raw_mmap *m, uint64_t ip, bool is_return)
 {
 	struct hashidx *ix = &sp->idx;
 	uint64_t h = job_hash(m, ip, is_return);
-	if (ix->cap)
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-			const struct job *j = &sp->jobs.v[ix->slot[i] - 1];
-			if (j->m == m && j->ip == ip && j->is_return == is_return)
-				return;
-		}
-	if ((sp->jobs.n + 1) * 2 > ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 4096;
-		free(ix->slot);
-		ix->slot = xcalloc(cap, sizeof *ix->slot);
-		ix->cap = cap;
-		ix->count = 0;
-		for (size_t j = 0; j < sp->jobs.n; j++) {
-			const struct job *o = &sp->jobs.v[j];
-			index_insert(ix, job_hash(o->m, o->ip, o->is_return), (uint32_t)j);
-		}
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct job *j = &sp->jobs.v[i];
+		if (j->m == m && j->ip == ip && j->is_return == is_return)
+			return;
 	}
+	hashidx_reserve(ix, job_hash_at, sp);
 	vec_push(&sp->jobs, ((struct job){ .m = m, .ip = ip, .off = ip - m->start + m->pgoff, .is_return = is_return }));
-	index_insert(ix, h, (uint32_t)(sp->jobs.n - 1));
+	hashidx_put(ix, h, (uint32_t)(sp->jobs.n - 1));
 }
 
 void sym_split_want_kernel(struct sym_split *sp)
@@ -213,7 +200,7 @@ static void plan(struct sym_split *sp, bool parallel)
 void sym_split_run(struct sym_split *sp, struct symbolizer *sym[2])
 {
 	/* The hash index refers to job positions, which sorting changes. */
-	free(sp->idx.slot);
+	hashidx_release(&sp->idx);
 	memset(&sp->idx, 0, sizeof sp->idx);
 	bool parallel = sp->jobs.n >= MIN_PARALLEL || sp->want_kernel;
 	if (sp->jobs.n)

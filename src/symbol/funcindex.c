@@ -96,14 +96,33 @@ void func_index_free(struct func_index *f)
 
 /* ---- symbols ---- */
 
+static size_t leading_underscores(const char *s)
+{
+	return strspn(s, "_");
+}
+
+/* At one address, the name perf would show first: a sized symbol; global,
+ * then weak, then local; fewer leading underscores (fstatat64, not __GI___fstatat64);
+ * the longer name (fstatat64, not fstatat); the larger symbol. Without
+ * the last rules an alias was picked by its place in the symbol table. */
 static int cmp_fsym(const void *a, const void *b)
 {
 	const struct fsym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
+	if ((x->size != 0) != (y->size != 0))
+		return x->size ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank > y->rank ? -1 : 1; /* preferred first */
-	return (x->size < y->size) - (x->size > y->size); /* larger first */
+	size_t ux = leading_underscores(x->name), uy = leading_underscores(y->name);
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	size_t lx = strlen(x->name), ly = strlen(y->name);
+	if (lx != ly)
+		return lx > ly ? -1 : 1;
+	if (x->size != y->size)
+		return (x->size < y->size) - (x->size > y->size); /* larger first */
+	return strcmp(x->name, y->name);
 }
 
 static void load_syms(struct func_index *f)

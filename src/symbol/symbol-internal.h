@@ -163,8 +163,7 @@ void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_r
 /* Builds a cache file: entries added in increasing key order. */
 struct symcache_writer {
 	struct sbuf entries, frames, strings;
-	VEC(uint32_t) str_off;
-	struct hashidx str_idx;
+	struct hashidx str_idx; /* offsets in strings */
 	uint32_t nentries, nframes;
 	uint64_t last_key;
 };

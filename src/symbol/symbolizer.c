@@ -82,32 +82,27 @@ struct symbolizer {
 	bool verify; /* CPROF_SYMCACHE_VERIFY: resolve cache hits again and compare */
 };
 
+static uint64_t str_hash(const char *str) { return hash_bytes(str, strlen(str), HASH_SEED); }
+
+static uint64_t str_hash_at(const void *ctx, uint32_t i)
+{
+	return str_hash(((const struct symbolizer *)ctx)->strs.v[i]);
+}
+
+/* Interned here rather than in a string table (base's str_intern): frames
+ * hand out pointers, which must not move as the table grows. */
 const char *sym_intern(struct symbolizer *s, const char *str)
 {
 	struct hashidx *ix = &s->str_idx;
-	uint64_t h = hash_bytes(str, strlen(str), HASH_SEED);
-	if (ix->cap)
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1))
-			if (strcmp(s->strs.v[ix->slot[i] - 1], str) == 0)
-				return s->strs.v[ix->slot[i] - 1];
-	if ((s->strs.n + 1) * 2 > ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 1024;
-		free(ix->slot);
-		ix->slot = xcalloc(cap, sizeof *ix->slot);
-		ix->cap = cap;
-		for (size_t j = 0; j < s->strs.n; j++) {
-			size_t k = hash_bytes(s->strs.v[j], strlen(s->strs.v[j]), HASH_SEED) & (cap - 1);
-			while (ix->slot[k])
-				k = (k + 1) & (cap - 1);
-			ix->slot[k] = (uint32_t)j + 1;
-		}
-	}
+	uint64_t h = str_hash(str);
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos))
+		if (strcmp(s->strs.v[i], str) == 0)
+			return s->strs.v[i];
+	hashidx_reserve(ix, str_hash_at, s);
 	char *copy = xstrdup(str);
 	vec_push(&s->strs, copy);
-	size_t k = h & (ix->cap - 1);
-	while (ix->slot[k])
-		k = (k + 1) & (ix->cap - 1);
-	ix->slot[k] = (uint32_t)s->strs.n;
+	hashidx_put(ix, h, (uint32_t)s->strs.n - 1);
 	return copy;
 }
 
@@ -175,13 +170,13 @@ void symbolizer_free(struct symbolizer *s)
 	vec_release(&s->binaries);
 	vec_release(&s->addrs);
 	vec_release(&s->frames);
-	free(s->addr_idx.slot);
+	hashidx_release(&s->addr_idx);
 	kallsyms_release(&s->ksyms);
 	jitmaps_release(&s->jit);
 	for (size_t i = 0; i < s->strs.n; i++)
 		free(s->strs.v[i]);
 	vec_release(&s->strs);
-	free(s->str_idx.slot);
+	hashidx_release(&s->str_idx);
 	free(s);
 }
 
@@ -710,6 +705,12 @@ static uint64_t addr_hash(uint32_t binary, uint64_t key)
 	return hash_bytes(k, sizeof k, HASH_SEED);
 }
 
+static uint64_t addr_hash_at(const void *ctx, uint32_t i)
+{
+	const struct addr_entry *e = &((const struct symbolizer *)ctx)->addrs.v[i];
+	return addr_hash(e->binary, e->vaddr);
+}
+
 int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return,
 		    struct sym_frame *out, int max)
 {
@@ -726,35 +727,21 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 	struct hashidx *ix = &s->addr_idx;
 	uint64_t h = addr_hash(bi, key);
 	const struct addr_entry *hit = NULL;
-	if (ix->cap)
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-			const struct addr_entry *e = &s->addrs.v[ix->slot[i] - 1];
-			if (e->binary == bi && e->vaddr == key) {
-				hit = e;
-				s->st.cache_hits++;
-				break;
-			}
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct addr_entry *e = &s->addrs.v[i];
+		if (e->binary == bi && e->vaddr == key) {
+			hit = e;
+			s->st.cache_hits++;
+			break;
 		}
+	}
 	if (!hit) {
-		if ((s->addrs.n + 1) * 2 > ix->cap) {
-			size_t cap = ix->cap ? ix->cap * 2 : 4096;
-			free(ix->slot);
-			ix->slot = xcalloc(cap, sizeof *ix->slot);
-			ix->cap = cap;
-			for (size_t j = 0; j < s->addrs.n; j++) {
-				size_t k = addr_hash(s->addrs.v[j].binary, s->addrs.v[j].vaddr) & (cap - 1);
-				while (ix->slot[k])
-					k = (k + 1) & (cap - 1);
-				ix->slot[k] = (uint32_t)j + 1;
-			}
-		}
+		hashidx_reserve(ix, addr_hash_at, s);
 		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
 		e.n = resolve_cached(s, b, key, vaddr, lookup);
 		vec_push(&s->addrs, e);
-		size_t k = h & (ix->cap - 1);
-		while (ix->slot[k])
-			k = (k + 1) & (ix->cap - 1);
-		ix->slot[k] = (uint32_t)s->addrs.n;
+		hashidx_put(ix, h, (uint32_t)s->addrs.n - 1);
 		hit = &s->addrs.v[s->addrs.n - 1];
 	}
 	int n = (int)hit->n < max ? (int)hit->n : max;

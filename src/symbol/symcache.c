@@ -88,38 +88,19 @@ uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
 	return hash_bytes(p, n, h);
 }
 
+/* base's file_read, in the shape the symbol code wants: a buffer to free,
+ * or NULL with errno set. */
 char *sym_slurp(const char *path, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	struct sbuf sb = SBUF_INIT;
+	int r = file_read(path, &sb, 0, NULL);
+	if (r < 0) {
+		sbuf_release(&sb);
+		errno = -r;
 		return NULL;
-	/* proc files report size 0: then grow as needed. */
-	struct stat st;
-	size_t cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, n = 0;
-	char *buf = xmalloc(cap + 1);
-	for (;;) {
-		if (n == cap) {
-			cap *= 2;
-			buf = xrealloc(buf, cap + 1);
-		}
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
 	}
-	close(fd);
-	buf[n] = 0;
-	*len = n;
-	return buf;
+	*len = sb.len;
+	return sbuf_detach(&sb);
 }
 
 char *sym_cache_path(const char *name)
@@ -277,36 +258,7 @@ void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_r
 /* The offset of str in the writer's string table, added on first use. */
 static uint32_t add_string(struct symcache_writer *w, const char *str)
 {
-	size_t len = strlen(str);
-	uint64_t h = hash_bytes(str, len, HASH_SEED);
-	struct hashidx *ix = &w->str_idx;
-	if (ix->cap)
-		for (size_t i = h & (ix->cap - 1); ix->slot[i]; i = (i + 1) & (ix->cap - 1)) {
-			uint32_t off = w->str_off.v[ix->slot[i] - 1];
-			if (strcmp(w->strings.buf + off, str) == 0)
-				return off;
-		}
-	if ((w->str_off.n + 1) * 2 > ix->cap) {
-		size_t cap = ix->cap ? ix->cap * 2 : 256;
-		free(ix->slot);
-		ix->slot = xcalloc(cap, sizeof *ix->slot);
-		ix->cap = cap;
-		for (size_t j = 0; j < w->str_off.n; j++) {
-			const char *s = w->strings.buf + w->str_off.v[j];
-			size_t k = hash_bytes(s, strlen(s), HASH_SEED) & (cap - 1);
-			while (ix->slot[k])
-				k = (k + 1) & (cap - 1);
-			ix->slot[k] = (uint32_t)j + 1;
-		}
-	}
-	uint32_t off = (uint32_t)w->strings.len;
-	sbuf_add(&w->strings, str, len + 1);
-	vec_push(&w->str_off, off);
-	size_t k = h & (ix->cap - 1);
-	while (ix->slot[k])
-		k = (k + 1) & (ix->cap - 1);
-	ix->slot[k] = (uint32_t)w->str_off.n;
-	return off;
+	return str_intern(&w->strings, &w->str_idx, str);
 }
 
 int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct symcache_rec *frames, uint32_t n)
@@ -366,8 +318,7 @@ void symcache_writer_release(struct symcache_writer *w)
 	sbuf_release(&w->entries);
 	sbuf_release(&w->frames);
 	sbuf_release(&w->strings);
-	vec_release(&w->str_off);
-	free(w->str_idx.slot);
+	hashidx_release(&w->str_idx);
 	memset(w, 0, sizeof *w);
 }
 

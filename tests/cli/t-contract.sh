@@ -14,23 +14,14 @@
 # skipped with a note.
 #
 # Environment: CPROF (the binary), SRCDIR (the source tree).
-set -u
-
-: "${CPROF:?set CPROF to the cprof binary}"
 : "${SRCDIR:?set SRCDIR to the source tree}"
+. "$SRCDIR/tests/cli/test-lib.sh"
+tmp=$TMP
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-npass=0
-nfail=0
-
-pass() { npass=$((npass + 1)); }
-fail() {
-	nfail=$((nfail + 1))
-	echo "FAIL: $*"
-}
+# A check that passed, counted without a line of its own (there are hundreds).
+pass() { checks=$((checks + 1)); }
 note() { echo "note: $*"; }
-# check DESCRIPTION COMMAND...: run the command, pass if it succeeds.
+# check DESCRIPTION COMMAND...: test-lib's check, quiet when it passes.
 check() {
 	local what=$1
 	shift
@@ -319,5 +310,4 @@ else
 	note "fish completion skipped: fish not installed"
 fi
 
-echo "$npass passed, $nfail failed"
-[ $nfail -eq 0 ]
+finish

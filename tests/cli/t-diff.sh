@@ -1,12 +1,8 @@
 #!/bin/bash
 # t-diff.sh - `cprof diff` from the command line: exit codes of the CI gate,
 # error messages, and the JSON and CSV outputs.
-set -u
-CPROF=${CPROF:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/cli/test-lib.sh"
+tmp=$TMP
 
 # Same distribution, three times the samples.
 printf 'main;parse 3000\nmain;compute 5000\nmain;io 2000\n' >"$tmp/a.folded"
@@ -15,31 +11,31 @@ printf 'main;parse 9000\nmain;compute 15000\nmain;io 6000\n' >"$tmp/same.folded"
 printf 'main;parse 3000\nmain;compute 10000\nmain;io 2000\nmain;fresh 10\n' >"$tmp/slow.folded"
 
 "$CPROF" diff "$tmp/a.folded" "$tmp/same.folded" --fail-on-regression 5 >"$tmp/out" 2>"$tmp/err"
-rc=$?; [ $rc -eq 0 ] || fail "same distribution: exit $rc, expected 0"
+rc=$?; check "same distribution: exit $rc, expected 0" test $rc -eq 0
 
 "$CPROF" diff "$tmp/a.folded" "$tmp/slow.folded" --fail-on-regression 5 >"$tmp/out" 2>"$tmp/err"
-rc=$?; [ $rc -eq 1 ] || fail "2x regression: exit $rc, expected 1"
+rc=$?; check "2x regression: exit $rc, expected 1" test $rc -eq 1
 grep -q compute "$tmp/out" || fail "regression output does not name compute"
 
 # Without a gate, a regression is not an error.
 "$CPROF" diff "$tmp/a.folded" "$tmp/slow.folded" >/dev/null 2>&1
-rc=$?; [ $rc -eq 0 ] || fail "no gate: exit $rc, expected 0"
+rc=$?; check "no gate: exit $rc, expected 0" test $rc -eq 0
 
 # stdin for one side.
 "$CPROF" diff - "$tmp/slow.folded" --fail-on-regression 5 <"$tmp/a.folded" >/dev/null 2>&1
-rc=$?; [ $rc -eq 1 ] || fail "stdin before: exit $rc, expected 1"
+rc=$?; check "stdin before: exit $rc, expected 1" test $rc -eq 1
 
 "$CPROF" diff "$tmp/a.folded" "$tmp/missing.folded" >"$tmp/out" 2>"$tmp/err"
-rc=$?; [ $rc -eq 2 ] || fail "missing file: exit $rc, expected 2"
+rc=$?; check "missing file: exit $rc, expected 2" test $rc -eq 2
 [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "missing file: error is not one line: $(cat "$tmp/err")"
 grep -q "missing.folded" "$tmp/err" || fail "missing file: error does not name the file"
 
 "$CPROF" diff --no-such-option "$tmp/a.folded" "$tmp/slow.folded" >/dev/null 2>"$tmp/err"
-rc=$?; [ $rc -eq 2 ] || fail "bad option: exit $rc, expected 2"
+rc=$?; check "bad option: exit $rc, expected 2" test $rc -eq 2
 "$CPROF" diff "$tmp/a.folded" --sort sideways "$tmp/slow.folded" >/dev/null 2>&1
-rc=$?; [ $rc -eq 2 ] || fail "bad sort key: exit $rc, expected 2"
+rc=$?; check "bad sort key: exit $rc, expected 2" test $rc -eq 2
 "$CPROF" diff "$tmp/a.folded" >/dev/null 2>&1
-rc=$?; [ $rc -eq 2 ] || fail "one input: exit $rc, expected 2"
+rc=$?; check "one input: exit $rc, expected 2" test $rc -eq 2
 
 "$CPROF" diff --help | grep -q fail-on-regression || fail "--help does not describe --fail-on-regression"
 
@@ -113,18 +109,14 @@ PY
 	"$CPROF" record -q -g -e task-clock -o "$tmp/task.data" -- "$WORKLOADS/hot" 2 >/dev/null 2>&1 ||
 		fail "record -e task-clock"
 	"$CPROF" diff "$tmp/r1.data" "$tmp/task.data" >/dev/null 2>"$tmp/err"
-	rc=$?; [ $rc -eq 2 ] || fail "different events: exit $rc, expected 2"
+	rc=$?; check "different events: exit $rc, expected 2" test $rc -eq 2
 	[ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q event "$tmp/err" ||
 		fail "different events: error is not one line naming the event: $(cat "$tmp/err")"
 	# A file that is not a profile at all.
 	head -c 100 /dev/urandom >"$tmp/junk.data"
 	"$CPROF" diff "$tmp/r1.data" "$tmp/junk.data" >/dev/null 2>"$tmp/err"
-	rc=$?; [ $rc -eq 2 ] || fail "junk input: exit $rc, expected 2"
+	rc=$?; check "junk input: exit $rc, expected 2" test $rc -eq 2
 	grep -q junk.data "$tmp/err" || fail "junk input: error does not name the file"
 fi
 
-if [ $fails -ne 0 ]; then
-	echo "$fails check(s) failed"
-	exit 1
-fi
-echo "all diff CLI checks passed"
+finish

@@ -4,13 +4,8 @@
 # samples forces that path), byte for byte, with the same warnings and
 # errors: across piece boundaries, CRLF, suffixes, zero counts, malformed
 # lines, a NUL far into the input, stdin.
-set -u
-CPROF=${CPROF:?set CPROF to the cprof binary}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
+. "${SRCDIR:?set SRCDIR to the source tree}/tests/cli/test-lib.sh"
+tmp=$TMP
 
 # About 1 MB: several 256 KiB pieces, lines cut across them, CRLF and lone
 # CR endings, kernel/inlined/JIT/waker suffixes, fractions, zero counts,
@@ -84,5 +79,4 @@ printf 'a;b 0\nc 0\n' >"$tmp/zero.folded"
 [ $r1 -eq 1 ] && [ $r1 -eq $r2 ] && cmp -s "$tmp/z1" "$tmp/z2" && ok "all-zero counts: same error" \
 	|| fail "all-zero counts: exit $r1/$r2, '$(cat "$tmp/z1")' vs '$(cat "$tmp/z2")'"
 
-[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "all passed"
+finish

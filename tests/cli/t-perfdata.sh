@@ -8,9 +8,9 @@
 . "$(dirname "$0")/test-lib.sh"
 command -v perf >/dev/null || skip "perf not installed"
 command -v python3 >/dev/null || skip "python3 not installed"
-perf record -q -F 999 -g -o fp.data -- "$WORKLOADS/demo" 2 >/dev/null 2>perf.err ||
+perf record -q -F 999 -g -o fp.data -- "$WORKLOADS/demo" 8 >/dev/null 2>perf.err ||
 	skip "perf record cannot run here: $(tail -1 perf.err)"
-perf record -q -F 999 --call-graph dwarf -o dwarf.data -- "$WORKLOADS/demo" 2 >/dev/null 2>>perf.err
+perf record -q -F 999 --call-graph dwarf -o dwarf.data -- "$WORKLOADS/demo" 8 >/dev/null 2>>perf.err
 perf record -q -F 999 -g -z -o z.data -- "$WORKLOADS/threads" 4 >/dev/null 2>>perf.err
 
 # perf report's self shares per (binary, function), the top 10.
@@ -54,7 +54,8 @@ compare_top() { # FILE WHAT
 		echo "$what: $dso $sym perf=$p cprof=${c:-absent}"
 		# A name cprof does not show has 0%: right for a one-sample function
 		# perf names otherwise (an IFUNC resolver, pthread_create@GLIBC_2.2.5),
-		# a failure for anything that matters.
+		# a failure for anything that matters. demo 8 gives ~250 samples, so
+		# one sample is under the point allowed (demo 2's ~60 made it 1.6).
 		check "$what: $sym ($dso) within 1 point of perf report" within "${c:-0}" "$p" 1
 		n=$((n + 1))
 	done <"$file.perf"

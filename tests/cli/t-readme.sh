@@ -97,6 +97,7 @@ skip_reason() {
 	"scripts/try"*) echo "builds cprof and runs this suite" ;;
 	"meson setup build"*) echo "builds and installs cprof (sudo)" ;;
 	"CC=clang-14 meson setup build-fuzz"*) echo "builds cprof for fuzzing (scripts/test runs these targets)" ;;
+	"git worktree add ../before"*) echo "builds the previous commit to compare against" ;;
 	CARGO_PROFILE_RELEASE_DEBUG=*) echo "needs the reader's Cargo project (t-rust.sh records the bundled Rust workload)" ;;
 	"cprof record --gpu"*)
 		command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1 || echo "needs an NVIDIA GPU" ;;

@@ -206,7 +206,10 @@ static void cpu_views(const struct cprof_data *d)
 	FILE *out = devnull();
 	struct report_opts o = { .sort = SORT_SELF, .children = true, .call_tree = true, .threads = true,
 				 .percent_limit = 0.5, .input = "fuzz" };
-	report_text(out, &p, &o);
+	struct calltree tree;
+	calltree_build(&tree, &p, false);
+	report_text(out, &p, &tree, &o);
+	calltree_release(&tree);
 	report_csv(out, &p, &o);
 	folded_write(out, &p);
 	JSON_VIEW("report_json", (report_json(jf, &p, &o), 0));

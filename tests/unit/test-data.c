@@ -1,8 +1,9 @@
-/* test-data.c - cprof_data builders, and the data file round trip and validation. */
+/* test-data.c - cprof_data builders, the data file round trip and validation, and loading. */
 #include <errno.h>
 #include <zlib.h>
 
 #include "cprof/data.h"
+#include "cprof/load.h"
 #include "harness.h"
 
 static void build_sample_data(struct cprof_data *d, size_t nsamples)
@@ -661,7 +662,94 @@ TEST(rejects_bad_cpus_and_values)
 	cprof_data_release(&d);
 }
 
+/* What the loader hands a folded-line sink, one line per call:
+ * "LINENO COUNT frame|frame|...". */
+static void collect_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct sbuf *out = sink;
+	sbuf_addf(out, "%zu %" PRIu64 " ", lineno, count);
+	for (size_t i = 0; i < n; i++)
+		sbuf_addf(out, "%s%.*s", i ? "|" : "", (int)t[i].len, t[i].s);
+	sbuf_addc(out, '\n');
+}
+
+static void count_warning(void *ctx, const char *name, size_t lineno, const char *why)
+{
+	(void)name, (void)why;
+	sbuf_addf(ctx, "%zu;", lineno);
+}
+
+/* Loading (load.h) with a sink: folded lines stream to it root first,
+ * whatever the pieces they are read in; a data file loads into d. */
+TEST(load_streams_folded_lines)
+{
+	static const char text[] = "main;a;b 10\r\n"
+				   "\n"
+				   "bad line\n"
+				   "main;;c_[k] 0\r"
+				   "main;d 2.5\n"
+				   "x 7";
+	const char *want = "1 10 main|a|b\n4 0 main|c_[k]\n5 3 main|d\n6 7 x\n";
+	const size_t pieces[] = { 0, 1, 2, 5, 13 };
+	for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+		struct cprof_data d;
+		struct cprof_err err;
+		struct sbuf got = SBUF_INIT, warned = SBUF_INIT;
+		bool streamed = false;
+		int r = profile_source_parse_lines(&d, text, sizeof text - 1, pieces[i], "in", false, count_warning,
+						   &warned, collect_line, &got, &streamed, &err);
+		ASSERT_EQ(r, 1); /* one malformed line */
+		ASSERT(streamed);
+		ASSERT_STREQ(got.buf, want);
+		ASSERT_STREQ(warned.buf, "3;");
+		ASSERT_EQ(d.samples.n, 0);
+		cprof_data_release(&d);
+		sbuf_release(&got);
+		sbuf_release(&warned);
+	}
+
+	/* Strict: the first malformed line is the error, named by file and line. */
+	struct cprof_data d;
+	struct cprof_err err;
+	struct sbuf got = SBUF_INIT;
+	bool streamed;
+	ASSERT_EQ(profile_source_parse_lines(&d, text, sizeof text - 1, 4, "in", true, NULL, NULL, collect_line, &got,
+					     &streamed, &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "'in': line 3: count is not a decimal number");
+	cprof_data_release(&d);
+
+	/* Binary input is no folded stacks, and says so. */
+	static const char bin[] = "main;a 1\n\0\1\2 3\n";
+	ASSERT_EQ(profile_source_parse_lines(&d, bin, sizeof bin - 1, 0, "in", false, NULL, NULL, collect_line, &got,
+					     &streamed, &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "'in': not a cprof data file, perf.data or folded stacks (binary data)");
+	cprof_data_release(&d);
+
+	/* A cprof data file is loaded into d, and no line reaches the sink. */
+	struct cprof_data src;
+	uint8_t *buf;
+	size_t len;
+	build_sample_data(&src, 5);
+	ASSERT_OK(cprof_data_serialize(&src, &buf, &len, &err));
+	sbuf_reset(&got);
+	ASSERT_OK(profile_source_parse_lines(&d, (const char *)buf, len, 0, "in", false, NULL, NULL, collect_line, &got,
+					     &streamed, &err));
+	ASSERT(!streamed);
+	ASSERT_EQ(got.len, 0);
+	ASSERT_EQ(d.samples.n, 5);
+	/* ... as profile_source_parse loads it. */
+	struct cprof_data e;
+	ASSERT_OK(profile_source_parse(&e, (const char *)buf, len, "in", false, NULL, NULL, &err));
+	ASSERT_EQ(e.samples.n, 5);
+	ASSERT_EQ(e.frames.n, d.frames.n);
+	free(buf);
+	sbuf_release(&got);
+	cprof_data_release(&e);
+	cprof_data_release(&d);
+	cprof_data_release(&src);
+}
+
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
 	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
-	  T(rejects_bad_cpus_and_values))
+	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))

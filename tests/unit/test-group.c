@@ -272,7 +272,7 @@ static char *capture_text(const struct profile *p, const struct report_opts *o)
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
 	ASSERT(out);
-	report_text(out, p, o);
+	report_text(out, p, NULL, o);
 	fclose(out);
 	return text;
 }

@@ -199,6 +199,24 @@ TEST(return_address_looks_up_the_call)
 	symbolizer_free(s);
 }
 
+/* Aliases at one address: perf's choice (fewest leading underscores, then
+ * the longest name), not whichever the symbol table lists first. */
+TEST(alias_named_as_perf_names_it)
+{
+	uint64_t off, va, v = sym_vaddr(hot_path, "aliased_fn", &off, &va);
+	ASSERT_EQ(sym_vaddr(hot_path, "aliased", &off, &va), v);
+	ASSERT_EQ(sym_vaddr(hot_path, "__GI___aliased_fn", &off, &va), v);
+	struct symbolizer *s = symbolizer_new();
+	struct sym_map m = fake_map(hot_path, off);
+	struct sym_frame out[8];
+	int n = symbolizer_user(s, &m, runtime_ip(&m, v, off, va), false, out, 8);
+	ASSERT(n >= 1);
+	if (strcmp(out[n - 1].func, "aliased_fn") != 0)
+		fprintf(stderr, "named %s\n", out[n - 1].func);
+	ASSERT(strcmp(out[n - 1].func, "aliased_fn") == 0);
+	symbolizer_free(s);
+}
+
 TEST(cxx_demangled)
 {
 	struct symbolizer *s = symbolizer_new();
@@ -417,7 +435,7 @@ int main(int argc, char **argv)
 	go_path = argc > 3 ? argv[3] : "";
 	rust_path = argc > 4 ? argv[4] : "";
 	rust_v0_path = argc > 5 ? argv[5] : "";
-	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call),
+	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call), T(alias_named_as_perf_names_it),
 						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
 						  T(kallsyms_and_jitmap), T(kallsyms_cache), T(go_lines_and_inline_frames),
 						  T(rust_inline_frames) };

@@ -29,6 +29,13 @@ __attribute__((noinline)) uint64_t driver(uint64_t units)
 	return x;
 }
 
+/* One function under several local names, as libc's are (fstatat,
+ * fstatat64, __GI___fstatat64): the symbolizer must name it as perf does.
+ * Never called. */
+__attribute__((noinline, used)) static uint64_t __GI___aliased_fn(uint64_t x) { return x * 3 + 1; }
+static __typeof(__GI___aliased_fn) aliased __attribute__((alias("__GI___aliased_fn"), used));
+static __typeof(__GI___aliased_fn) aliased_fn __attribute__((alias("__GI___aliased_fn"), used));
+
 int main(int argc, char **argv)
 {
 	uint64_t units = argc > 1 ? strtoull(argv[1], NULL, 10) : 12;

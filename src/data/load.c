@@ -1,0 +1,581 @@
+/*
+ * load.c - a profile source into a struct cprof_data: the format sniffer
+ * (cprof data file, perf.data or folded stacks, from a file, a pipe or
+ * memory) and the folded-stack reader, so pipelines (perf script |
+ * stackcollapse | cprof ...) feed the same views as recordings.
+ *
+ * Over 500 lines as one file on purpose: the sniffer, the whole-input
+ * parse and the piecewise stream all drive the one scanner (struct scan)
+ * and must decide alike, which is easier to keep true when they sit side
+ * by side than behind an internal header.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cprof/load.h"
+#include "cprof/perfdata.h"
+
+
+static uint32_t intern_label(struct cprof_data *d, char *name, size_t len, uint32_t *flags)
+{
+	*flags = 0;
+	if (len >= 4 && name[len - 4] == '_' && name[len - 3] == '[' && name[len - 1] == ']') {
+		char k = name[len - 2];
+		if (k == 'k')
+			*flags = FRF_KERNEL;
+		else if (k == 'i')
+			*flags = FRF_INLINED;
+		if (k == 'k' || k == 'i' || k == 'j' || k == 'w')
+			len -= 4;
+	}
+	char save = name[len];
+	name[len] = 0;
+	uint32_t off = cprof_intern(d, name);
+	name[len] = save;
+	return off;
+}
+
+/*
+ * A count is what flamegraph.pl accepts: decimal digits, optionally with a
+ * fraction, which is rounded (some collapsers weigh samples). No sign, no
+ * exponent, no hex or octal: "010" is ten, and "1e20" or "0x10" is a
+ * malformed line rather than a silently different number.
+ */
+static const char *parse_count(const char *s, const char *end, uint64_t *ret)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	if (p == end || *p < '0' || *p > '9')
+		return "count is not a decimal number";
+	for (; p < end && *p >= '0' && *p <= '9'; p++)
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return "count is larger than 18446744073709551615";
+	if (p < end && *p == '.') {
+		bool up = p + 1 < end && p[1] >= '5' && p[1] <= '9';
+		for (p++; p < end && *p >= '0' && *p <= '9'; p++)
+			;
+		if (up && __builtin_add_overflow(v, 1, &v))
+			return "count is larger than 18446744073709551615";
+	}
+	if (p != end)
+		return "count is not a decimal number";
+	*ret = v;
+	return NULL;
+}
+
+/*
+ * The line starting at p ends at the next '\n' or '\r': "\r\n" and a lone
+ * '\r' (old Mac files, and some Windows tools) end a line too. *nl caches
+ * where the next '\n' is, so that a file of '\r' lines is not searched to
+ * its end for each line. *next is where the next line starts.
+ */
+static const char *line_end(const char *p, const char *end, const char **nl, const char **next)
+{
+	if (*nl < p) {
+		*nl = memchr(p, '\n', (size_t)(end - p));
+		if (!*nl)
+			*nl = end;
+	}
+	const char *q = memchr(p, '\r', (size_t)(*nl - p));
+	if (!q)
+		q = *nl;
+	*next = q;
+	if (q < end)
+		*next = q + 1 + (*q == '\r' && q + 1 < end && q[1] == '\n');
+	return q;
+}
+
+
+/* A malformed line, told once the input has shown what it is. */
+struct folded_note {
+	size_t lineno;
+	const char *why;
+};
+
+/*
+ * The one folded-stack scanner, shared by folded_parse (report, diff,
+ * export and every view of a struct cprof_data) and a caller's line sink
+ * (the flame graph's direct path, profile_source_load_lines): lines,
+ * counts, frames, malformed lines and their warnings, the total's
+ * overflow. It takes its input whole or in pieces (scan_lines as often as
+ * needed, then scan_end), with the same results.
+ */
+struct scan {
+	const char *name;
+	bool strict;
+	folded_warn_fn warn;
+	void *ctx;
+	folded_line_fn line;
+	void *sink;
+	/* hold: keep every warning in held instead of telling warn, for a
+	 * caller that cannot know yet whether the input is text at all */
+	bool hold;
+	size_t lineno, stacks;
+	int bad;
+	uint64_t total;
+	VEC(struct folded_tok) frames;
+	/* Malformed lines before the first good one: warnings only once the
+	 * input has proved to be folded stacks, else one error. */
+	VEC(struct folded_note) pending;
+	VEC(struct folded_note) held;
+};
+
+static void scan_note(struct scan *sc, size_t lineno, const char *why)
+{
+	if (sc->hold)
+		vec_push(&sc->held, ((struct folded_note){ lineno, why }));
+	else if (sc->warn)
+		sc->warn(sc->ctx, sc->name, lineno, why);
+}
+
+/*
+ * The lines of buf[0..len). With more (input follows), stop before a line
+ * whose end is not in buf yet: *used is where it starts. Returns 0, or
+ * -errno on an error that ends the input (strict, overflow).
+ */
+static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, size_t *used, struct cprof_err *err)
+{
+	const char *nl = NULL, *p = buf, *end = buf + len, *next;
+	int r = 0;
+	for (; p < end; p = next) {
+		const char *eol = line_end(p, end, &nl, &next);
+		if (more && (eol == end || (*eol == '\r' && eol + 1 == end)))
+			break; /* its end, or the '\n' of its "\r\n", is still to come */
+		sc->lineno++;
+		if (eol == p)
+			continue;
+		const char *sp = eol;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		const char *why = NULL;
+		uint64_t count = 0;
+		if (sp == p || sp - 1 == p)
+			why = "expected 'frame;frame;... COUNT'";
+		else
+			why = parse_count(sp, eol, &count);
+		/* Frames are the non-empty names between ';'. */
+		const char *stack_end = sp - 1;
+		sc->frames.n = 0;
+		if (!why) {
+			for (const char *f = p; f < stack_end;) {
+				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
+				const char *fe = semi ? semi : stack_end;
+				if (fe > f)
+					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
+				f = semi ? semi + 1 : stack_end;
+			}
+			if (!sc->frames.n)
+				why = "no frame names before the count";
+		}
+		if (why) {
+			if (sc->strict) {
+				r = err_set(err, EINVAL, "'%s': line %zu: %s", sc->name, sc->lineno, why);
+				break;
+			}
+			sc->bad++;
+			if (!sc->stacks)
+				vec_push(&sc->pending, ((struct folded_note){ sc->lineno, why }));
+			else
+				scan_note(sc, sc->lineno, why);
+			continue;
+		}
+		if (!sc->stacks++)
+			for (size_t i = 0; i < sc->pending.n; i++)
+				scan_note(sc, sc->pending.v[i].lineno, sc->pending.v[i].why);
+		if (__builtin_add_overflow(sc->total, count, &sc->total)) {
+			r = err_set(err, EOVERFLOW, "'%s': line %zu: the counts add up to more than 18446744073709551615",
+				    sc->name, sc->lineno);
+			break;
+		}
+		sc->line(sc->sink, sc->frames.v, sc->frames.n, count, sc->lineno);
+	}
+	*used = (size_t)(p - buf);
+	return r;
+}
+
+/* The end of the input: the number of malformed lines, or -errno. */
+static int scan_end(struct scan *sc, struct cprof_err *err)
+{
+	/* Not one stack: this is not folded stacks, whatever it is. */
+	if (!sc->stacks) {
+		if (sc->bad)
+			return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (line %zu: %s)",
+				       sc->name, sc->pending.v[0].lineno, sc->pending.v[0].why);
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (only empty lines)",
+			       sc->name);
+	}
+	return sc->bad;
+}
+
+static void scan_release(struct scan *sc)
+{
+	vec_release(&sc->frames);
+	vec_release(&sc->pending);
+	vec_release(&sc->held);
+}
+
+/* All of buf at once. Returns the number of malformed lines, or -errno. */
+static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		       folded_line_fn line, void *sink, struct cprof_err *err)
+{
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = line, .sink = sink };
+	size_t used;
+	int r = scan_lines(&sc, buf, len, false, &used, err);
+	if (r >= 0)
+		r = scan_end(&sc, err);
+	scan_release(&sc);
+	return r;
+}
+
+/*
+ * Folded frames into a struct cprof_data. A frame's text is looked up as it
+ * stands in the input (one hash of the slice, one compare), and only a
+ * frame text not seen before is copied, split from its suffix and interned:
+ * the strings, frames and stacks come out in the same order as interning
+ * every frame would give.
+ */
+struct data_label {
+	const char *s; /* NULL: an empty slot */
+	size_t len;
+	uint32_t frame, hash;
+};
+
+struct data_sink {
+	struct cprof_data *d;
+	uint32_t dso;
+	struct data_label *slot;
+	size_t cap, count;
+	struct sbuf label;
+	VEC(uint32_t) frames;
+};
+
+static uint32_t data_frame(struct data_sink *k, const struct folded_tok *t)
+{
+	uint64_t h = hash_mem(t->s, t->len);
+	size_t i = h & (k->cap - 1);
+	for (; k->slot[i].s; i = (i + 1) & (k->cap - 1)) {
+		const struct data_label *l = &k->slot[i];
+		if (l->hash == (uint32_t)h && l->len == t->len && memcmp(l->s, t->s, t->len) == 0)
+			return l->frame;
+	}
+	uint32_t flags;
+	sbuf_reset(&k->label);
+	sbuf_add(&k->label, t->s, t->len);
+	struct cprof_frame fr = { .dso = k->dso };
+	fr.func = intern_label(k->d, k->label.buf, k->label.len, &flags);
+	fr.flags = flags;
+	uint32_t frame = cprof_add_frame(k->d, &fr);
+	k->slot[i] = (struct data_label){ t->s, t->len, frame, (uint32_t)h };
+	if (++k->count * 2 > k->cap) {
+		size_t cap = k->cap * 2;
+		struct data_label *slot = xcalloc(cap, sizeof *slot);
+		for (size_t j = 0; j < k->cap; j++) {
+			if (!k->slot[j].s)
+				continue;
+			size_t s = hash_mem(k->slot[j].s, k->slot[j].len) & (cap - 1);
+			while (slot[s].s)
+				s = (s + 1) & (cap - 1);
+			slot[s] = k->slot[j];
+		}
+		free(k->slot);
+		k->slot = slot;
+		k->cap = cap;
+	}
+	return frame;
+}
+
+static void data_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct data_sink *k = sink;
+	struct cprof_data *d = k->d;
+	/* Folded is root first; stacks are stored leaf first. */
+	vec_reserve(&k->frames, n);
+	k->frames.n = n;
+	for (size_t i = 0; i < n; i++)
+		k->frames.v[n - 1 - i] = data_frame(k, &t[i]);
+	if (count == 0)
+		return;
+	struct cprof_sample s = { .time = lineno, .period = count };
+	s.stack = cprof_add_stack(d, k->frames.v, (uint32_t)n, 0);
+	vec_push(&d->samples, s);
+}
+
+int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	cprof_data_init(d);
+	struct data_sink k = { .d = d, .cap = 1024, .label = SBUF_INIT };
+	k.slot = xcalloc(k.cap, sizeof *k.slot);
+	k.dso = cprof_intern(d, "");
+	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
+	vec_push(&d->events, ev);
+	cprof_meta_set(d, "source", "folded");
+	cprof_meta_set(d, "input", name);
+	int r = folded_scan(buf, len, name, strict, warn, ctx, data_line, &k, err);
+	free(k.slot);
+	sbuf_release(&k.label);
+	vec_release(&k.frames);
+	if (r < 0)
+		cprof_data_release(d);
+	return r;
+}
+
+
+/* Read a whole stream into memory; profile inputs are parsed from memory.
+ * The bytes go straight into buf, sized once from a regular file's size. */
+static int slurp(FILE *fp, const char *name, struct sbuf *buf, struct cprof_err *err)
+{
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		sbuf_grow(buf, (size_t)st.st_size + 1); /* +1: the read that sees the end */
+	for (;;) {
+		if (buf->cap - buf->len < 65536 + 1)
+			sbuf_grow(buf, 65536);
+		size_t room = buf->cap - buf->len - 1;
+		size_t n = fread(buf->buf + buf->len, 1, room, fp);
+		buf->len += n;
+		buf->buf[buf->len] = 0;
+		if (n < room)
+			break;
+	}
+	if (ferror(fp)) {
+		int e = errno ? errno : EIO;
+		return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	}
+	return 0;
+}
+
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+		struct cprof_err *err)
+{
+	struct sbuf buf = SBUF_INIT;
+	int r = slurp(fp, name, &buf, err);
+	if (r < 0)
+		cprof_data_init(d);
+	else
+		r = folded_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
+	sbuf_release(&buf);
+	return r;
+}
+
+static profile_perf_reader_fn perf_reader;
+
+void profile_source_set_perf_reader(profile_perf_reader_fn fn)
+{
+	perf_reader = fn;
+}
+
+/* Where folded stacks go: into d, or with line to line's sink. */
+struct line_target {
+	folded_line_fn line;
+	void *sink;
+	bool streamed;
+	size_t piece; /* stream_lines' reads (0: 256 KiB) */
+};
+
+static int source_parse(struct cprof_data *d, struct line_target *t, const char *buf, size_t len, const char *name,
+			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t magic_len = strlen(CPROF_MAGIC);
+	if (len >= 8 && perfdata_sniff(buf, len)) {
+		if (!perf_reader) {
+			cprof_data_init(d);
+			return err_set(err, ENOTSUP, "'%s': a perf.data file, and this program cannot read those", name);
+		}
+		/* The reader takes a stream with the magic already read from it. */
+		FILE *fp = fmemopen((void *)buf, len, "r");
+		uint8_t magic[8];
+		if (!fp || fread(magic, 1, sizeof magic, fp) != sizeof magic) {
+			int e = errno ? errno : EIO;
+			if (fp)
+				fclose(fp);
+			cprof_data_init(d);
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		int r = perf_reader(d, fp, magic, sizeof magic, name, err);
+		fclose(fp);
+		return r;
+	}
+	if (len >= magic_len && (memcmp(buf, CPROF_MAGIC, magic_len) == 0 || memcmp(buf, "PERFILE2", 8) == 0))
+		return cprof_data_parse(d, (const uint8_t *)buf, len, name, err);
+	cprof_data_init(d);
+	if (len == 0)
+		return err_set(err, ENODATA, "'%s': empty input, expected a cprof data file or folded stacks", name);
+	if (len < magic_len && memcmp(buf, CPROF_MAGIC, len) == 0) /* the first bytes of a data file: cut off */
+		return err_set(err, EBADMSG, "'%s': truncated cprof data file (%zu bytes, the header alone needs %d)",
+			       name, len, HDR_SIZE);
+	if (memchr(buf, 0, len))
+		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	if (t && t->line) {
+		t->streamed = true;
+		return folded_scan(buf, len, name, strict, warn, ctx, t->line, t->sink, err);
+	}
+	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
+}
+
+int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
+			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	return source_parse(d, NULL, buf, len, name, strict, warn, ctx, err);
+}
+
+
+/*
+ * Folded stacks from fp straight to t's sink, a piece at a time, so
+ * that the input is never held whole (a 32 MB file is read through a
+ * 256 KiB buffer). prefix holds the bytes already read. What a whole-input
+ * parse decides from all of it is kept exact: a NUL byte anywhere makes the
+ * input "binary data" and nothing else is said, so warnings are held until
+ * the end, and an error of a line (strict, overflow) is told only once the
+ * rest of the input has been read. fp NULL: prefix is all there is.
+ */
+static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, size_t prefix_len, const char *name,
+			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+{
+	const size_t CHUNK = t->piece ? t->piece : 256 << 10;
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = t->line, .sink = t->sink,
+			   .hold = true };
+	struct sbuf buf = SBUF_INIT;
+	bool nul = false, eof = false;
+	int r = 0;
+	sbuf_grow(&buf, CHUNK);
+	sbuf_add(&buf, prefix, prefix_len);
+	size_t fresh = prefix_len; /* bytes at the end of buf not yet checked for NUL */
+	while (!eof) {
+		if (buf.cap - buf.len - 1 < (CHUNK + 1) / 2) /* a line longer than what is left */
+			sbuf_grow(&buf, CHUNK);
+		size_t room = buf.cap - buf.len - 1;
+		if (room > CHUNK)
+			room = CHUNK;
+		size_t n = fp ? fread(buf.buf + buf.len, 1, room, fp) : 0;
+		eof = n < room;
+		buf.len += n;
+		fresh += n;
+		if (!nul && memchr(buf.buf + buf.len - fresh, 0, fresh))
+			nul = true;
+		fresh = 0;
+		if (nul || r < 0) {
+			buf.len = 0; /* only reading to the end now */
+			continue;
+		}
+		size_t used;
+		r = scan_lines(&sc, buf.buf, buf.len, !eof, &used, err);
+		memmove(buf.buf, buf.buf + used, buf.len - used);
+		buf.len -= used;
+	}
+	if (fp && ferror(fp)) {
+		int e = errno ? errno : EIO;
+		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	} else if (nul) {
+		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
+	} else {
+		if (r >= 0)
+			r = scan_end(&sc, err);
+		if (warn)
+			for (size_t i = 0; i < sc.held.n; i++)
+				warn(ctx, name, sc.held.v[i].lineno, sc.held.v[i].why);
+	}
+	scan_release(&sc);
+	sbuf_release(&buf);
+	return r;
+}
+
+static int source_load(struct cprof_data *d, struct line_target *t, const char *path, bool strict, folded_warn_fn warn,
+		       void *ctx, struct cprof_err *err)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	const char *name = is_stdin ? "<stdin>" : path;
+	FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+	if (!fp) {
+		int e = errno;
+		cprof_data_init(d);
+		if (e == ENOENT)
+			return err_set(err, e, "'%s': no such file", path);
+		return err_set(err, e, "cannot open '%s': %s", path, strerror(e));
+	}
+	/* Peek at the magic without consuming it from a pipe: read everything. */
+	struct sbuf buf = SBUF_INIT;
+	/* perf.data goes to its reader as a stream, magic included. */
+	uint8_t magic[8];
+	size_t got = fread(magic, 1, sizeof magic, fp);
+	if (got == sizeof magic && perfdata_sniff(magic, got)) {
+		int pr;
+		if (perf_reader) {
+			pr = perf_reader(d, fp, magic, got, name, err);
+		} else {
+			cprof_data_init(d);
+			pr = err_set(err, ENOTSUP, "'%s': a perf.data file, and this program cannot read those", name);
+		}
+		if (!is_stdin)
+			fclose(fp);
+		if (pr >= 0)
+			cprof_data_expand_reads(d);
+		return pr;
+	}
+	if (t && t->line && got == sizeof magic && memcmp(magic, CPROF_MAGIC, sizeof magic) != 0 &&
+	    memcmp(magic, "PERFILE2", sizeof magic) != 0) {
+		/* Folded stacks, or what is no profile at all: read as a stream. */
+		cprof_data_init(d);
+		t->streamed = true;
+		int sr = stream_lines(t, fp, magic, got, name, strict, warn, ctx, err);
+		if (!is_stdin)
+			fclose(fp);
+		return sr;
+	}
+	sbuf_add(&buf, magic, got);
+	int r = slurp(fp, name, &buf, err); /* (sees an error of the first read, too) */
+	if (!is_stdin)
+		fclose(fp);
+	if (r < 0)
+		cprof_data_init(d);
+	else
+		r = source_parse(d, t, buf.buf, buf.len, name, strict, warn, ctx, err);
+	sbuf_release(&buf);
+	if (r >= 0)
+		cprof_data_expand_reads(d);
+	return r;
+}
+
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			struct cprof_err *err)
+{
+	return source_load(d, NULL, path, strict, warn, ctx, err);
+}
+
+int profile_source_parse_lines(struct cprof_data *d, const char *buf, size_t len, size_t piece, const char *name,
+				bool strict, folded_warn_fn warn, void *ctx, folded_line_fn line, void *sink,
+				bool *ret_streamed, struct cprof_err *err)
+{
+	struct line_target t = { line, sink, false, piece };
+	int r;
+	if (len >= 8 && !perfdata_sniff(buf, len) && memcmp(buf, CPROF_MAGIC, 8) != 0 && memcmp(buf, "PERFILE2", 8) != 0) {
+		/* As source_load reads a file: the first bytes, then a stream. */
+		FILE *fp = len > 8 ? fmemopen((void *)(buf + 8), len - 8, "r") : NULL;
+		if (!fp && len > 8) {
+			int e = errno ? errno : EIO;
+			cprof_data_init(d);
+			*ret_streamed = false;
+			return err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+		}
+		cprof_data_init(d);
+		t.streamed = true;
+		r = stream_lines(&t, fp, buf, 8, name, strict, warn, ctx, err);
+		if (fp)
+			fclose(fp);
+	} else {
+		r = source_parse(d, &t, buf, len, name, strict, warn, ctx, err);
+	}
+	*ret_streamed = t.streamed;
+	return r;
+}
+
+int profile_source_load_lines(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+			      folded_line_fn line, void *sink, bool *ret_streamed, struct cprof_err *err)
+{
+	struct line_target t = { line, sink, false, 0 };
+	int r = source_load(d, &t, path, strict, warn, ctx, err);
+	*ret_streamed = t.streamed;
+	return r;
+}

@@ -1,0 +1,152 @@
+/* test-hashidx.c - the hash index and the string interner of base. */
+#include <errno.h>
+
+#include "cprof/base.h"
+#include "harness.h"
+
+/* Items: 64-bit keys in a vector, hashed by a function the test controls,
+ * so collisions and long chains can be forced. */
+struct items {
+	VEC(uint64_t) keys;
+	struct hashidx ix;
+	uint64_t mask; /* hash = key & mask: a small mask makes many collide */
+};
+
+static uint64_t key_hash(const struct items *t, uint64_t key) { return (key * 0x9e3779b97f4a7c15ULL) & t->mask; }
+static uint64_t item_hash(const void *ctx, uint32_t i)
+{
+	const struct items *t = ctx;
+	return key_hash(t, t->keys.v[i]);
+}
+
+static uint32_t find(const struct items *t, uint64_t key)
+{
+	size_t pos;
+	for (uint32_t it = hashidx_first(&t->ix, key_hash(t, key), &pos); it != HASHIDX_NONE;
+	     it = hashidx_next(&t->ix, &pos))
+		if (t->keys.v[it] == key)
+			return it;
+	return HASHIDX_NONE;
+}
+
+static uint32_t add(struct items *t, uint64_t key)
+{
+	uint32_t it = find(t, key);
+	if (it != HASHIDX_NONE)
+		return it;
+	hashidx_reserve(&t->ix, item_hash, t);
+	vec_push(&t->keys, key);
+	hashidx_put(&t->ix, key_hash(t, key), (uint32_t)t->keys.n - 1);
+	return (uint32_t)t->keys.n - 1;
+}
+
+TEST(empty_index_finds_nothing)
+{
+	struct items t = { .mask = ~0ULL };
+	ASSERT_EQ(find(&t, 0), HASHIDX_NONE);
+	ASSERT_EQ(find(&t, 42), HASHIDX_NONE);
+	ASSERT_EQ(t.ix.cap, 0);
+	hashidx_release(&t.ix); /* releasing an empty index is fine */
+}
+
+TEST(insert_find_grow)
+{
+	/* mask: all distinct hashes; 8 distinct hash values (chains of
+	 * thousands across wrap-around); one hash for all. */
+	static const struct { uint64_t mask; uint32_t n; } cases[] = {
+		{ ~0ULL, 100000 }, { 7, 3000 }, { 0, 600 }, { ~0ULL, 1 }, { ~0ULL, 511 }, { ~0ULL, 512 },
+	};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		struct items t = { .mask = cases[c].mask };
+		for (uint32_t i = 0; i < cases[c].n; i++)
+			ASSERT_EQ(add(&t, (uint64_t)i * 7919 + 1), i);
+		ASSERT_EQ(t.keys.n, cases[c].n);
+		ASSERT_EQ(t.ix.count, cases[c].n);
+		/* at most half full, a power of two */
+		ASSERT(t.ix.count * 2 <= t.ix.cap);
+		ASSERT_EQ(t.ix.cap & (t.ix.cap - 1), 0);
+		/* adding again finds, does not add */
+		for (uint32_t i = 0; i < cases[c].n; i++)
+			ASSERT_EQ(add(&t, (uint64_t)i * 7919 + 1), i);
+		ASSERT_EQ(t.keys.n, cases[c].n);
+		/* absent keys are absent */
+		for (uint32_t i = 0; i < 200; i++)
+			ASSERT_EQ(find(&t, (uint64_t)i * 7919 + 2), HASHIDX_NONE);
+		hashidx_release(&t.ix);
+		ASSERT_EQ(t.ix.cap, 0);
+		ASSERT_EQ(find(&t, 1), HASHIDX_NONE);
+		vec_release(&t.keys);
+	}
+}
+
+TEST(build_indexes_a_bulk_table)
+{
+	struct items t = { .mask = 15 };
+	for (uint64_t i = 0; i < 5000; i++)
+		vec_push(&t.keys, i * 3);
+	ASSERT_EQ(find(&t, 3), HASHIDX_NONE); /* not indexed yet */
+	hashidx_build(&t.ix, (uint32_t)t.keys.n, item_hash, &t);
+	ASSERT_EQ(t.ix.count, 5000);
+	for (uint64_t i = 0; i < 5000; i++)
+		ASSERT_EQ(find(&t, i * 3), i);
+	ASSERT_EQ(find(&t, 4), HASHIDX_NONE);
+	ASSERT_EQ(add(&t, 15001), 5000); /* and it grows on from there */
+	hashidx_build(&t.ix, 0, item_hash, &t); /* rebuilt empty */
+	ASSERT_EQ(find(&t, 3), HASHIDX_NONE);
+	hashidx_release(&t.ix);
+	vec_release(&t.keys);
+}
+
+TEST(interner)
+{
+	struct sbuf blob = SBUF_INIT;
+	struct hashidx idx = HASHIDX_INIT;
+	static const struct { const char *s; uint32_t off; } cases[] = {
+		{ "main", 0 }, { "libc.so.6", 5 }, { "main", 0 }, { "", 15 }, { "", 15 },
+		{ "mai", 16 }, { "libc.so.6", 5 }, { "\xc3\xa9t\xc3\xa9", 20 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(str_intern(&blob, &idx, cases[i].s), cases[i].off);
+		ASSERT_STREQ(blob.buf + cases[i].off, cases[i].s);
+		ASSERT_EQ(str_find(&blob, &idx, cases[i].s), cases[i].off);
+	}
+	ASSERT_EQ(blob.len, 26);
+	ASSERT_EQ(str_find(&blob, &idx, "ma"), HASHIDX_NONE);
+	/* many strings: offsets stay right across growth */
+	char name[32];
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof name, "f%d", i);
+		uint32_t off = str_intern(&blob, &idx, name);
+		ASSERT_STREQ(blob.buf + off, name);
+	}
+	size_t len = blob.len;
+	for (int i = 0; i < 20000; i += 7) {
+		snprintf(name, sizeof name, "f%d", i);
+		ASSERT_STREQ(blob.buf + str_intern(&blob, &idx, name), name);
+	}
+	ASSERT_EQ(blob.len, len); /* nothing added the second time */
+	hashidx_release(&idx);
+	sbuf_release(&blob);
+}
+
+TEST(index_a_table_read_in_bulk)
+{
+	/* As a file gives it: "" at 0, then strings, some twice. */
+	static const char table[] = "\0a\0bb\0a\0\0ccc\0bb";
+	struct sbuf blob = SBUF_INIT;
+	sbuf_add(&blob, table, sizeof table); /* with the last NUL */
+	struct hashidx idx = HASHIDX_INIT;
+	str_index(&blob, &idx, 1);
+	ASSERT_EQ(idx.count, 3);	     /* a, bb, ccc: copies and "" left out */
+	ASSERT_EQ(str_find(&blob, &idx, "a"), 1); /* the first copy */
+	ASSERT_EQ(str_find(&blob, &idx, "bb"), 3);
+	ASSERT_EQ(str_find(&blob, &idx, "ccc"), 9);
+	ASSERT_EQ(str_find(&blob, &idx, ""), HASHIDX_NONE);
+	ASSERT_EQ(str_intern(&blob, &idx, "bb"), 3);
+	ASSERT_EQ(str_intern(&blob, &idx, "dd"), sizeof table);
+	hashidx_release(&idx);
+	sbuf_release(&blob);
+}
+
+RUN_TESTS(T(empty_index_finds_nothing), T(insert_find_grow), T(build_indexes_a_bulk_table), T(interner),
+	  T(index_a_table_read_in_bulk))
