@@ -2,6 +2,9 @@
  * cmd-flamegraph.c - `cprof flamegraph`: draw a recording or folded stacks
  * as an interactive flame graph (SVG, or SVG inside an HTML page), plain
  * or differential.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>

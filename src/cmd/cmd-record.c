@@ -1,6 +1,9 @@
 /*
  * cmd-record.c - `cprof record`: run a command (or attach to a process) and
  * write its profile to a self-contained data file.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,9 @@
 /*
  * cmd-report.c - `cprof report`: read a recording (or folded stacks) and
  * print it as text, JSON, CSV or folded stacks.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -5,6 +5,9 @@
  * the workload's mappings (the same MMAP2 records the samples use) and store
  * GPU records that name their launching stack. Everything the collector
  * could not do is counted and said, never dropped silently.
+ *
+ * One file: the collector's stream, from creating it to importing it, is one
+ * lifetime.
  */
 #include <dlfcn.h>
 #include <errno.h>

@@ -11,6 +11,7 @@
 #include "cprof/flamegraph.h"
 #include "cprof/mem-report.h"
 #include "cprof/output.h"
+#include "cprof/fmt.h"
 #include "mem-internal.h"
 
 /* ---- heap over time ---- */
@@ -54,8 +55,7 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 		     "<rect width=\"100%%\" height=\"100%%\" fill=\"#fffdf8\"/>\n<text x=\"%.0f\" y=\"24\" "
 		     "font-size=\"16\" text-anchor=\"middle\">",
 		W, H, W, H, W / 2);
-	for (const char *c = title; *c; c++)
-		fputs(*c == '<' ? "&lt;" : *c == '&' ? "&amp;" : *c == '>' ? "&gt;" : (char[]){ *c, 0 }, out);
+	xml_escape(out, title, strlen(title), 0);
 	fprintf(out, "</text>\n");
 	double pw = W - L - R, ph = H - T - B;
 	fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", L,
@@ -92,7 +92,7 @@ int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struc
 			last_y = y;
 		}
 		fprintf(out, "\"><title>pid %u: peak %s</title></polyline>\n", pid,
-			mem_fmt_bytes(d->mem_procs.v[pi].peak_bytes, a));
+			fmt_size(d->mem_procs.v[pi].peak_bytes, a));
 	}
 	fprintf(out, "</svg>\n");
 	return 0;

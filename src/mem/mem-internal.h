@@ -6,8 +6,6 @@
 
 #include "cprof/data.h"
 
-/* v in B, KiB, MiB, ... with one decimal, into buf (32 bytes); returns buf. */
-const char *mem_fmt_bytes(uint64_t v, char *buf);
 /* Time zero of the recording: its start, else the first traced process's. */
 uint64_t mem_origin(const struct cprof_data *d);
 

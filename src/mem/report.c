@@ -11,6 +11,7 @@
 
 #include "cprof/mem-report.h"
 #include "cprof/output.h"
+#include "cprof/fmt.h"
 #include "mem-internal.h"
 
 /* Findings thresholds: churn is many short-lived blocks from one place;
@@ -124,7 +125,7 @@ static void text_table(FILE *out, const struct cprof_data *d, const struct mem_s
 		uint64_t c2 = which == 0 ? r->leaked_bytes : which == 1 ? r->peak_bytes : which == 4 ? r->temp_bytes : r->bytes;
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 4, &p);
-		fprintf(out, "%10s %12s  %s%s\n", fmt_thousands(c1, a), mem_fmt_bytes(c2, b),
+		fprintf(out, "%10s %12s  %s%s\n", fmt_thousands(c1, a), fmt_size(c2, b),
 			r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
 		sbuf_release(&p);
 	}
@@ -143,7 +144,7 @@ static void findings(FILE *out, const struct cprof_data *d, const struct mem_sum
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, v[i]->stack, 2, &p);
 		fprintf(out, " - leak: %s block%s, %s never freed, allocated at %s\n", fmt_thousands(v[i]->leaked, a),
-			v[i]->leaked == 1 ? "" : "s", mem_fmt_bytes(v[i]->leaked_bytes, b), p.buf);
+			v[i]->leaked == 1 ? "" : "s", fmt_size(v[i]->leaked_bytes, b), p.buf);
 		sbuf_release(&p);
 	}
 	free(v);
@@ -167,7 +168,7 @@ static void findings(FILE *out, const struct cprof_data *d, const struct mem_sum
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 2, &p);
 		fprintf(out, " - large temporary: up to %s allocated and freed right away at %s\n",
-			mem_fmt_bytes(r->temp_max_size, a), p.buf);
+			fmt_size(r->temp_max_size, a), p.buf);
 		sbuf_release(&p);
 		found++;
 	}
@@ -190,13 +191,13 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 	fprintf(out, "# processes:   %zu traced, %s events", d->mem_procs.n, fmt_thousands(s->events, a));
 	fprintf(out, ", %s lost\n", fmt_thousands(s->lost, a));
 	fprintf(out, "# heap:        %s allocations, %s in all, %s temporary\n", fmt_thousands(s->allocs, a),
-		mem_fmt_bytes(s->bytes, b), fmt_thousands(s->temp_allocs, c));
-	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", mem_fmt_bytes(s->peak_bytes, a), rel_s(d, s->peak_time),
+		fmt_size(s->bytes, b), fmt_thousands(s->temp_allocs, c));
+	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", fmt_size(s->peak_bytes, a), rel_s(d, s->peak_time),
 		s->peak_pid);
-	fprintf(out, "# leaked:      %s in %s block%s\n", mem_fmt_bytes(s->leaked_bytes, a), fmt_thousands(s->leaked, b),
+	fprintf(out, "# leaked:      %s in %s block%s\n", fmt_size(s->leaked_bytes, a), fmt_thousands(s->leaked, b),
 		s->leaked == 1 ? "" : "s");
 	if (s->mmap_peak)
-		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", mem_fmt_bytes(s->mmap_peak, a));
+		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", fmt_size(s->mmap_peak, a));
 	if (s->unmatched_frees)
 		fprintf(out, "# ignored:     %s frees of memory allocated before tracing began\n",
 			fmt_thousands(s->unmatched_frees, a));
@@ -204,7 +205,7 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 
 	text_table(out, d, s, "Leaks at exit, by allocation stack", key_leaked, "Blocks", "Bytes", o, 0);
 	char title[96];
-	snprintf(title, sizeof title, "Live at the heap peak (%s at %.3f s)", mem_fmt_bytes(s->peak_bytes, a),
+	snprintf(title, sizeof title, "Live at the heap peak (%s at %.3f s)", fmt_size(s->peak_bytes, a),
 		 rel_s(d, s->peak_time));
 	text_table(out, d, s, title, key_peak, "Blocks", "Bytes", o, 1);
 	text_table(out, d, s, "Allocation hot spots by count", key_count, "Allocs", "Bytes", o, 2);
@@ -219,8 +220,8 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 			fprintf(out, "%22s %12s\n", "0", fmt_thousands(s->hist[i], a));
 		else {
 			char lo[32], hi[32], range[72];
-			mem_fmt_bytes((uint64_t)1 << (i - 1), lo);
-			mem_fmt_bytes(((uint64_t)1 << i) - 1, hi);
+			fmt_size((uint64_t)1 << (i - 1), lo);
+			fmt_size(((uint64_t)1 << i) - 1, hi);
 			snprintf(range, sizeof range, "%s - %s", lo, hi);
 			fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
 		}
@@ -248,7 +249,7 @@ static void text_table_est(FILE *out, const struct cprof_data *d, const struct m
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 4, &p);
 		fprintf(out, "%10s %10s %12s %12s %8s  %s%s\n", fmt_thousands(c, a),
-			fmt_thousands(mem_round_est(mem_err95(vc)), ae), mem_fmt_bytes(by, b), mem_fmt_bytes(mem_round_est(mem_err95(vb)), be),
+			fmt_thousands(mem_round_est(mem_err95(vc)), ae), fmt_size(by, b), fmt_size(mem_round_est(mem_err95(vb)), be),
 			fmt_thousands(r->samples, sm), r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
 		sbuf_release(&p);
 	}
@@ -271,21 +272,21 @@ static void report_text_sampled(FILE *out, const struct cprof_data *d, const str
 		     "#              below are unbiased estimates, +- the half-width of their 95 %%\n"
 		     "#              interval (1.96 standard errors). Leaks and the peak are not\n"
 		     "#              exact in this mode: record with --mem for those.\n",
-		mem_fmt_bytes(s->sample_bytes, a));
+		fmt_size(s->sample_bytes, a));
 	fprintf(out, "# processes:   %zu traced, %s allocations sampled, %s lost\n", d->mem_procs.n,
 		fmt_thousands(s->samples, a), fmt_thousands(s->lost, b));
 	if (seen_n && seen_b)
 		fprintf(out, "# heap:        %s allocations, %s in all (counted, not estimated)\n",
-			fmt_thousands(strtoull(seen_n, NULL, 10), a), mem_fmt_bytes(strtoull(seen_b, NULL, 10), b));
+			fmt_thousands(strtoull(seen_n, NULL, 10), a), fmt_size(strtoull(seen_b, NULL, 10), b));
 	fprintf(out, "# estimated:   %s +- %s allocations, %s +- %s\n", fmt_thousands(s->allocs, a),
-		fmt_thousands(mem_round_est(mem_err95(s->var_allocs)), e), mem_fmt_bytes(s->bytes, b),
-		mem_fmt_bytes(mem_round_est(mem_err95(s->var_bytes)), c));
-	fprintf(out, "# live at exit: %s +- %s in %s +- %s blocks (estimated)\n", mem_fmt_bytes(s->leaked_bytes, a),
-		mem_fmt_bytes(mem_round_est(mem_err95(s->var_leaked_bytes)), b), fmt_thousands(s->leaked, c),
+		fmt_thousands(mem_round_est(mem_err95(s->var_allocs)), e), fmt_size(s->bytes, b),
+		fmt_size(mem_round_est(mem_err95(s->var_bytes)), c));
+	fprintf(out, "# live at exit: %s +- %s in %s +- %s blocks (estimated)\n", fmt_size(s->leaked_bytes, a),
+		fmt_size(mem_round_est(mem_err95(s->var_leaked_bytes)), b), fmt_thousands(s->leaked, c),
 		fmt_thousands(mem_round_est(mem_err95(s->var_leaked)), e));
 	if (s->mmap_peak)
 		fprintf(out, "# mmap (anonymous, outside malloc): peak %s (every mapping is taken)\n",
-			mem_fmt_bytes(s->mmap_peak, a));
+			fmt_size(s->mmap_peak, a));
 	text_not_traced(out, d);
 	text_table_est(out, d, s, "Allocation hot spots by bytes (estimated)", key_bytes, false, o);
 	text_table_est(out, d, s, "Allocation hot spots by count (estimated)", key_count, false, o);
@@ -298,8 +299,8 @@ static void report_text_sampled(FILE *out, const struct cprof_data *d, const str
 		if (i == 0)
 			snprintf(range, sizeof range, "0");
 		else
-			snprintf(range, sizeof range, "%s - %s", mem_fmt_bytes((uint64_t)1 << (i - 1), lo),
-				 mem_fmt_bytes(((uint64_t)1 << i) - 1, hi));
+			snprintf(range, sizeof range, "%s - %s", fmt_size((uint64_t)1 << (i - 1), lo),
+				 fmt_size(((uint64_t)1 << i) - 1, hi));
 		fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
 	}
 	fprintf(out, "\n== Findings\n");

@@ -113,22 +113,6 @@ void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
 void mem_summary_release(struct mem_summary *s) { vec_release(&s->rows); }
 
 /* ---- helpers of the views (mem-internal.h) ---- */
-const char *mem_fmt_bytes(uint64_t v, char *buf)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double x = (double)v;
-	int u = 0;
-	while (x >= 1024 && u < 4) {
-		x /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 32, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, 32, "%.1f %s", x, unit[u]);
-	return buf;
-}
-
 uint64_t mem_origin(const struct cprof_data *d)
 {
 	const char *s = cprof_meta_get(d, "start_time_ns");

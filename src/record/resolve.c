@@ -2,6 +2,9 @@
  * resolve.c - the finishing pass of record: find the mapping under every
  * sampled address as it was at the sample's time, symbolize each unique
  * address once, and store deduplicated stacks, threads and maps.
+ *
+ * One file: the resolver's phases share its memo and mapping index, which no
+ * other file should see.
  */
 #include <errno.h>
 #include <inttypes.h>

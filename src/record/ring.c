@@ -2,6 +2,9 @@
  * ring.c - perf ring buffers: map, drain with the kernel's barrier protocol,
  * and parse each record into the raw store. Records are bounds-checked; a
  * record too short for its type is counted as malformed, never trusted.
+ *
+ * One file: the kernel's record layouts and their bounds checks belong
+ * together.
  */
 #include <errno.h>
 #include <pthread.h>

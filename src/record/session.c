@@ -3,6 +3,9 @@
  * every CPU for the workload (or every thread of an attached process), drain
  * the ring buffers until the workload ends or the user stops us, then hand
  * the raw records to the finishing pass and write the data file.
+ *
+ * One file: the phases of record_run share the signal state, which must stay
+ * in one file.
  */
 #include <dirent.h>
 #include <errno.h>
