@@ -26,16 +26,6 @@ int cmd_export(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 
-/* GPU hooks (cmd-gpu.c): report --gpu/--timeline on a loaded recording
- * (format is an enum report_format; timeline is opened, or NULL, and the
- * caller aborts it if it is left open), flamegraph --gpu; exit codes. */
-struct cprof_data;
-struct flamegraph;
-struct outfile;
-int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
-		   struct outfile *timeline);
-int cmd_flamegraph_gpu(struct flamegraph *g, const struct cprof_data *d, const char *input);
-
 /* Print "cprof CMD: MESSAGE" for e and return 1. */
 int cmd_fail(const char *cmd, const struct cprof_err *e);
 /* Print "cprof CMD: MESSAGE" and the usage line to stderr, return 2. */

@@ -1,5 +1,5 @@
 /*
- * gpu-record.h - the GPU side of `cprof record --gpu` (record/gpu-session.c):
+ * gpu-record.h - the GPU side of `cprof record --gpu` (src/gpu/gpu-session.c):
  * find libcprof-cupti.so, point the workload at it and at a private stream
  * file through its environment, and when the workload is done turn the
  * stream into the GPU sections of the data file, with each kernel's and
@@ -13,12 +13,19 @@
 
 struct cprof_data;
 struct raw_store;
+struct resolver;
+struct source_ops;
 
 struct gpu_session {
 	char *lib_path;    /* owned */
 	char *stream_path; /* owned; removed by gpu_session_release */
 	char *replaced;    /* owned: the CUDA_INJECTION64_PATH --gpu replaced, or NULL */
 	bool driver_found; /* /dev/nvidiactl or /proc/driver/nvidia exists */
+	bool collected;    /* gpu_session_collect ran: trace is set */
+	struct gpu_trace trace; /* the stream, parsed */
+	const uint8_t *buf;     /* the stream, mapped */
+	size_t len;
+	uint32_t *handles;      /* per launch stack: its handle in the resolver */
 };
 
 /*
@@ -42,19 +49,30 @@ struct gpu_import_stats {
 	bool stream_empty;                    /* no CUDA process loaded the collector */
 };
 
+/* After the workload ended: read the stream. */
+int gpu_session_collect(struct gpu_session *g, struct cprof_err *err) CPROF_WUR;
+/* Hand its launch stacks to the finishing pass's resolver (resolve.h). */
+void gpu_session_stacks(struct gpu_session *g, struct resolver *r);
 /*
- * Read the stream into d (which already holds the resolved samples): GPU
- * records, launch stacks symbolized against the mappings in st, and meta
- * keys (gpu, gpu_dropped_records, ...). Notes for the user (the collector's
- * own messages, why nothing was recorded) are appended to notes, one per
- * line. A missing GPU is not an error: the CPU profile is still written.
+ * After resolver_run: the GPU records into d (which already holds the
+ * resolved samples), each kernel, copy and memset with its launching stack,
+ * and meta keys (gpu, gpu_dropped_records, ...). Notes for the user (the
+ * collector's own messages, why nothing was recorded) are appended to
+ * notes, one per line. A missing GPU is not an error: the CPU profile is
+ * still written.
  */
-int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st,
-		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err) CPROF_WUR;
+int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res,
+		       struct gpu_import_stats *ret, struct sbuf *notes) CPROF_WUR;
 
-/* Import a parsed stream into d; the part of gpu_session_finish the unit
- * tests drive with synthesized streams. Synchronizations, which CUPTI does
- * not tie to a device, get the device of other work on their context. */
+/* The import in two steps, around resolver_run: launch stacks handed over
+ * (handles: one per t->stacks), then the records stored. Synchronizations,
+ * which CUPTI does not tie to a device, get the device of other work on
+ * their context. r may be NULL: no stacks. */
+void gpu_import_stacks(const struct gpu_trace *t, struct resolver *r, uint32_t *handles);
+void gpu_import_resolved(struct cprof_data *d, const struct gpu_trace *t, struct resolver *r, const uint32_t *handles,
+			 struct gpu_import_stats *ret);
+/* Both, with a resolver of its own over st's mappings (st may be NULL):
+ * what the unit tests drive with synthesized streams. */
 void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
 		struct gpu_import_stats *ret);
 
@@ -64,9 +82,12 @@ void gpu_import_meta(struct cprof_data *d, const struct gpu_import_stats *ret);
 
 /* gpu_session_finish, then tell the user through note() what was recorded
  * (unless quiet) and every warning (always). */
-int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st, bool quiet,
-		      void (*note)(const char *msg), struct cprof_err *err) CPROF_WUR;
+int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res, bool quiet,
+		      void (*note)(const char *msg)) CPROF_WUR;
 
 void gpu_session_release(struct gpu_session *g);
+
+/* Its row of cprof_sources[] (source.h), in src/gpu/source.c. */
+extern const struct source_ops gpu_source;
 
 #endif

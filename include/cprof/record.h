@@ -18,6 +18,7 @@
 #include "cprof/u64map.h"
 
 struct cprof_data;
+struct source_use;
 
 /* ---- events (perf.c) ---- */
 struct ev_spec;
@@ -66,7 +67,6 @@ struct raw_sample {
 	uint16_t event;    /* index into the recording's events (perf.data with several) */
 	bool callchain;    /* ips come from PERF_SAMPLE_CALLCHAIN (with context markers) */
 	uint8_t cut;       /* RAW_CUT_*: why the stack is incomplete; 0 if it is not */
-	uint32_t mem_slot; /* not a sample: stack mem_slot - 1 of a memory trace (memrec.c) */
 	uint32_t cpu;      /* PERF_SAMPLE_CPU, else 0 */
 	uint32_t nvals;    /* group members' counts: vals[val_off .. val_off + nvals) in raw_store */
 	uint64_t val_off;
@@ -138,7 +138,7 @@ struct raw_gen {
 struct raw_store {
 	VEC(struct raw_sample) samples;
 	VEC(uint64_t) ips;
-	VEC(struct raw_stack) stacks; /* interned; memory traces add theirs uninterned */
+	VEC(struct raw_stack) stacks; /* interned */
 	struct hashidx stack_idx;
 	struct hashidx gen_idx;       /* pid -> generation, in gens */
 	VEC(struct raw_gen) gens;
@@ -175,7 +175,6 @@ struct raw_store {
 	bool chain_max_asked;      /* ... set by --max-stack, not by the sysctl */
 	uint64_t *unwind_pcs;      /* max_stack entries each, for unwinding */
 	bool *unwind_exact;
-	uint32_t *mem_stack_out;   /* --mem: resolve stores the stack index of each mem_slot here */
 };
 /* The default frame limit in DWARF mode: more than the largest stack copy
  * (65528 bytes, at least 8 bytes a frame) can hold, so the copy decides. */
@@ -258,11 +257,11 @@ struct record_opts {
 	double duration;       /* seconds, 0 = until the workload ends */
 	unsigned mmap_pages;
 	bool quiet;
-	bool mem;              /* --mem: trace allocations too */
-	bool mem_sample;       /* --mem=sample: sample them, one per mem_sample_bytes on average */
-	uint64_t mem_sample_bytes;
 	char **argv;
-	bool gpu;              /* --gpu: CUDA activity through libcprof-cupti.so (gpu-record.h) */
+	/* The data sources turned on besides the samples (--mem, --gpu: the
+	 * rows of source.h), driven through their hooks in this order. */
+	const struct source_use *sources;
+	size_t nsources;
 	/* -p 1,2,...: every process to attach to (attach_pid is the first);
 	 * with argv as well, argv runs unprofiled and the recording ends with
 	 * it (perf's 'record -p PID -- sleep N'). */
@@ -297,7 +296,8 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 struct resolve_stats {
 	uint64_t frames_resolved, unknown;
 };
-/* Symbolize the store's samples into d (already holding meta and events). */
+/* Symbolize the store's samples into d (already holding meta and events):
+ * the resolver's phases in one call (resolve.h). */
 int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct resolve_stats *st,
 		    struct cprof_err *err) CPROF_WUR;
 

@@ -12,6 +12,9 @@
  * rules. Only on-CPU time is sampled: a thread blocked on a mutex costs no
  * samples, so the lock rule sees the cost of taking locks and spinning,
  * not the waiting; it says so.
+ *
+ * One file: the rules share their thresholds and wording, and are reviewed as
+ * a set.
  */
 #include <errno.h>
 #include <math.h>

@@ -1,6 +1,9 @@
 /*
  * profile.c - aggregate a recording: filter samples, merge identical stacks,
  * and fold frames into functions with self and total weights.
+ *
+ * One file: filtering, merging and folding walk the same samples and share
+ * their indexes.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -3,6 +3,9 @@
  * per function and address, where a function's code comes from, and the
  * disassembly joined with counts, lines and inline ranges. Printing is in
  * annotate-print.c.
+ *
+ * One file: the sources of a function's code and their fallbacks are one
+ * decision.
  */
 #include <errno.h>
 #include <inttypes.h>

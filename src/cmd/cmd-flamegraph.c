@@ -2,6 +2,9 @@
  * cmd-flamegraph.c - `cprof flamegraph`: draw a recording or folded stacks
  * as an interactive flame graph (SVG, or SVG inside an HTML page), plain
  * or differential.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +15,8 @@
 
 #include "cprof/cmd.h"
 #include "cprof/flamegraph.h"
-#include "cprof/memreport.h"
+#include "cprof/gpu-report.h"
+#include "cprof/mem-report.h"
 #include "cprof/folded.h"
 #include "cprof/match.h"
 #include "cprof/output.h"
@@ -384,7 +388,7 @@ static int add_after(struct flamegraph *g, struct fg_args *a, struct source *aft
 		return 0;
 	}
 	if (a->gpu)
-		return cmd_flamegraph_gpu(g, &after->d, shown_name(a->input));
+		return gpu_view_flamegraph(g, &after->d, shown_name(a->input));
 	if (a->chart) {
 		/* Threads run at the same time: one lane each on a time axis,
 		 * unless the input has no times (folded stacks). */

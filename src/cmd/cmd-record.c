@@ -1,6 +1,9 @@
 /*
  * cmd-record.c - `cprof record`: run a command (or attach to a process) and
  * write its profile to a self-contained data file.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,17 +18,28 @@
 #include "cprof/event.h"
 #include "cprof/output.h"
 #include "cprof/record.h"
+#include "cprof/source.h"
 
-static const char usage_line[] =
-	"usage: cprof record [-o FILE] [-F HZ|max | -c PERIOD] [-e EVENTS]... [--group]\n"
-	"                    [-g] [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
-	"                    [--duration SEC] [-m PAGES|SIZE] [--no-inherit] [-D MSECS]\n"
-	"                    [--mem[=sample[:BYTES]]] [--gpu] [-q] -- CMD ARGS...\n"
-	"       cprof record -p PID[,PID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
-	"       cprof record -t TID[,TID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
-	"       cprof record -a [-C CPUS] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
-	"       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]\n"
-	"       cprof record --list-events";
+/* The usage lines; the data sources' options (source.h) in the first. */
+static const char *usage_line;
+static struct sbuf usage_buf = SBUF_INIT;
+
+static void usage_init(void)
+{
+	sbuf_adds(&usage_buf, "usage: cprof record [-o FILE] [-F HZ|max | -c PERIOD] [-e EVENTS]... [--group]\n"
+			      "                    [-g] [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
+			      "                    [--duration SEC] [-m PAGES|SIZE] [--no-inherit] [-D MSECS]\n"
+			      "                   ");
+	for (size_t i = 0; cprof_sources[i]; i++)
+		sbuf_addf(&usage_buf, " %s", cprof_sources[i]->usage);
+	sbuf_adds(&usage_buf, " [-q] -- CMD ARGS...\n"
+			      "       cprof record -p PID[,PID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+			      "       cprof record -t TID[,TID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+			      "       cprof record -a [-C CPUS] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
+			      "       cprof record -p PID --duration SEC --repeat [-o FILE] [OPTIONS]\n"
+			      "       cprof record --list-events");
+	usage_line = usage_buf.buf;
+}
 
 static void help(void)
 {
@@ -80,17 +94,10 @@ static void help(void)
 	       "                         accepted for perf: cprof never copies binaries\n"
 	       "  -z, --compression-level[=N]\n"
 	       "                         accepted for perf: data files are always compressed\n"
-	       "                         (zstd)\n"
-	       "      --mem              also trace every allocation (malloc family, anonymous\n"
-	       "                         mmap) with its stack: leaks, peak heap, hot spots\n"
-	       "                         (see 'cprof report --mem'); not with -p\n"
-	       "      --mem=sample[:BYTES]  sample allocations instead, one per BYTES allocated\n"
-	       "                         on average (default 512K; suffixes K, M, G): hot\n"
-	       "                         spots and live heap as estimates with their error,\n"
-	       "                         at a few percent of the cost; leaks are not exact\n"
-	       "      --gpu              also record CUDA kernels, copies and API calls\n"
-	       "                         (CUPTI), each with the CPU stack that launched it\n"
-	       "  -q, --quiet            print no summary\n"
+	       "                         (zstd)\n");
+	for (size_t i = 0; cprof_sources[i]; i++)
+		fputs(cprof_sources[i]->help, stdout);
+	printf("  -q, --quiet            print no summary\n"
 	       "  -h, --help             show this help\n\n"
 	       "The exit status is CMD's (128+N if a signal N ended it). Ctrl-C stops CMD and\n"
 	       "keeps everything recorded so far. A rate above 10000 Hz is warned about: the\n"
@@ -98,8 +105,8 @@ static void help(void)
 	       "tell it apart from the workload's own time.\n");
 }
 
-enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_MEM, OPT_LIST, OPT_GPU, OPT_REPEAT, OPT_MAX_STACK, OPT_NO_INHERIT,
-       OPT_LIST_EVENTS, OPT_GROUP };
+enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST, OPT_REPEAT, OPT_MAX_STACK, OPT_NO_INHERIT,
+       OPT_LIST_EVENTS, OPT_GROUP, OPT_SOURCE /* + the source's index in cprof_sources[] */ };
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -116,8 +123,6 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "repeat", no_argument, NULL, OPT_REPEAT },
 	{ "mmap-pages", required_argument, NULL, 'm' },
-	{ "mem", optional_argument, NULL, OPT_MEM },
-	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
 	{ "delay", required_argument, NULL, 'D' },
@@ -158,35 +163,32 @@ static void note_once(const char *msg)
 	note(msg);
 }
 
-/* --mem's value: exact (the default) or sample[:BYTES]. */
-static int parse_mem(const char *arg, struct record_opts *o)
+/* record's long options: the fixed ones, then one per data source. */
+static struct option *all_long_opts(void)
 {
-	o->mem = true;
-	if (!arg || strcmp(arg, "exact") == 0)
-		return 0;
-	if (strncmp(arg, "sample", 6) != 0 || (arg[6] && arg[6] != ':'))
-		return -EINVAL;
-	o->mem_sample = true;
-	o->mem_sample_bytes = 512 * 1024;
-	if (!arg[6])
-		return 0;
-	char num[32];
-	size_t n = strlen(arg + 7);
-	if (n == 0 || n >= sizeof num)
-		return -EINVAL;
-	memcpy(num, arg + 7, n + 1);
-	uint64_t mult = 1, v;
-	switch (num[n - 1]) {
-	case 'k': case 'K': mult = 1ull << 10; break;
-	case 'm': case 'M': mult = 1ull << 20; break;
-	case 'g': case 'G': mult = 1ull << 30; break;
-	}
-	if (mult > 1)
-		num[n - 1] = 0;
-	if (parse_u64(num, &v) < 0 || v == 0 || v > (1ull << 40) / mult)
-		return -EINVAL;
-	o->mem_sample_bytes = v * mult;
-	return 0;
+	size_t nfixed = ARRAY_SIZE(long_opts) - 1, nsrc = 0;
+	while (cprof_sources[nsrc])
+		nsrc++;
+	struct option *v = xcalloc(nfixed + nsrc + 1, sizeof *v);
+	memcpy(v, long_opts, nfixed * sizeof *v);
+	for (size_t i = 0; i < nsrc; i++)
+		v[nfixed + i] = (struct option){ cprof_sources[i]->name,
+						 cprof_sources[i]->takes_arg ? optional_argument : no_argument, NULL,
+						 OPT_SOURCE + (int)i };
+	return v;
+}
+
+/* The data sources turned on, in cprof_sources[] order (source.h). */
+struct sources_on {
+	struct source_use v[8];
+	size_t n;
+};
+
+static void sources_release(struct sources_on *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].ops->release(s->v[i].state);
+	s->n = 0;
 }
 
 static unsigned max_sample_rate(void)
@@ -320,13 +322,28 @@ int cmd_record(int argc, char **argv)
 	/* -p's, -C's and -e's lists live until record_run() returns. */
 	static struct ev_ints pids, cpus;
 	static struct ev_list events;
+	/* The data sources asked for, by their index in cprof_sources[]; a
+	 * usage error leaves them to the exit. */
+	static void *source_state[ARRAY_SIZE(((struct sources_on *)0)->v)];
+	static struct sources_on srcs;
 	bool freq_set = false, repeat = false, group = false;
 	uint64_t v;
 	int c;
+	struct cprof_err err;
 
+	usage_init();
+	struct option *opts = all_long_opts();
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+		if (c >= OPT_SOURCE && c < OPT_SOURCE + (int)ARRAY_SIZE(source_state)) {
+			/* --NAME[=ARG]: the last one given counts. */
+			const struct source_ops *so = cprof_sources[c - OPT_SOURCE];
+			so->release(source_state[c - OPT_SOURCE]);
+			if (!(source_state[c - OPT_SOURCE] = so->configure(optarg, &err)))
+				return cmd_usage_error("record", usage_line, "%s", err.msg);
+			continue;
+		}
 		switch (c) {
 		case 'o': o.output = optarg; break;
 		case 'F':
@@ -352,7 +369,6 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'e': {
 			/* A list, or -e again: both add to the events. */
-			struct cprof_err err;
 			int k = ev_list_parse(&events, optarg, NULL, &err);
 			if (k < 0) {
 				fprintf(stderr, "cprof record: %s\n", err.msg);
@@ -435,16 +451,10 @@ int cmd_record(int argc, char **argv)
 		case OPT_LIST_EVENTS:
 			ev_known_names(NULL, false, print_name, NULL);
 			return 0;
-		case OPT_GPU: o.gpu = true; break;
 		case OPT_REPEAT: repeat = true; break;
 		case 'q': o.quiet = true; break;
-		case OPT_MEM:
-			if (parse_mem(optarg, &o) < 0)
-				return cmd_usage_error("record", usage_line, "--mem takes exact or sample[:BYTES] "
-						       "(BYTES from 1 to 1T, suffix K, M or G), not '%s'", optarg);
-			break;
 		case 'h': help(); return 0;
-		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		case OPT_LIST: cmd_list_opts(opts, short_opts); return 0;
 		default:
 			return cmd_usage_error("record", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 		}
@@ -456,9 +466,21 @@ int cmd_record(int argc, char **argv)
 	o.events = &events;
 	if (o.system_wide && o.attach_pid)
 		return cmd_usage_error("record", usage_line, "give -a (or -C) or -p/-t, not both");
-	if (o.system_wide && (o.mem || o.gpu))
-		return cmd_usage_error("record", usage_line, "--%s traces a launched program, not the whole system (-a)",
-				       o.mem ? "mem" : "gpu");
+	for (size_t i = 0; cprof_sources[i]; i++) {
+		if (!source_state[i])
+			continue;
+		const struct source_ops *so = cprof_sources[i];
+		if (so->launch_only && o.system_wide)
+			return cmd_usage_error("record", usage_line,
+					       "--%s traces a launched program, not the whole system (-a)", so->name);
+		if (so->launch_only && o.attach_pid)
+			return cmd_usage_error("record", usage_line, "--%s cannot attach with -p or -t: %s", so->name,
+					       so->launch_only);
+		srcs.v[srcs.n++] = (struct source_use){ so, source_state[i] };
+		source_state[i] = NULL;
+	}
+	o.sources = srcs.v;
+	o.nsources = srcs.n;
 	if (o.system_wide && repeat)
 		return cmd_usage_error("record", usage_line, "--repeat goes with -p, not -a");
 	if (o.mmap_pages == 0)
@@ -477,12 +499,6 @@ int cmd_record(int argc, char **argv)
 	if (o.attach_pid && optind < argc && o.duration > 0)
 		return cmd_usage_error("record", usage_line, "-p PID -- CMD records until CMD ends; --duration "
 				       "cannot be given too");
-	if (o.attach_pid && o.mem)
-		return cmd_usage_error("record", usage_line,
-				       "--mem cannot attach with -p: the allocator is traced from the program's start");
-	if (o.gpu && o.attach_pid)
-		return cmd_usage_error("record", usage_line, "--gpu needs a command to launch: CUDA loads the "
-				       "collector when a process starts, so -p cannot attach it");
 	if (!o.attach_pid && !o.system_wide && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
 	if (strcmp(o.output, "-") == 0)
@@ -503,8 +519,8 @@ int cmd_record(int argc, char **argv)
 		return record_repeat(&o);
 
 	struct record_result res;
-	struct cprof_err err;
 	int r = record_run(&o, note, &res, &err);
+	sources_release(&srcs);
 	if (r < 0)
 		return cmd_fail("record", &err);
 	if (!o.quiet)

@@ -1,6 +1,9 @@
 /*
  * cmd-report.c - `cprof report`: read a recording (or folded stacks) and
  * print it as text, JSON, CSV or folded stacks.
+ *
+ * One file, as every command is: its options, their checks and its help text
+ * are most of it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +19,8 @@
 #include "cprof/folded.h"
 #include "cprof/group.h"
 #include "cprof/output.h"
-#include "cprof/memreport.h"
+#include "cprof/gpu-report.h"
+#include "cprof/mem-report.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
 #include "cprof/rewrite.h"
@@ -347,7 +351,7 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		return r;
 	}
 	if (a->gpu || a->timeline) {
-		r = cmd_report_gpu(&d, name, a->fmt, o->top, a->gpu, a->timeline ? &timeline_out : NULL);
+		r = gpu_view_report(&d, name, a->fmt, o->top, a->gpu, a->timeline ? &timeline_out : NULL);
 		outfile_abort(&timeline_out);
 		cprof_data_release(&d);
 		return r;

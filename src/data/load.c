@@ -8,6 +8,8 @@
  * parse and the piecewise stream all drive the one scanner (struct scan)
  * and must decide alike, which is easier to keep true when they sit side
  * by side than behind an internal header.
+ *
+ * One file (see above): the three paths over one scanner.
  */
 #include <errno.h>
 #include <stdlib.h>

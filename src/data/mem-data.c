@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cprof/data.h"
-#include "mem-data.h"
+#include "cprof/mem-data.h"
 
 bool mem_section_present(const struct cprof_data *d, uint32_t type)
 {

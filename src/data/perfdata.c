@@ -10,6 +10,9 @@
  * too short for its type is counted and skipped, a structure that cannot be
  * walked (a section out of bounds, a record size that cannot be right) ends
  * the read with one message naming the file and the offset.
+ *
+ * One file: perf.data's layout (header, sections, attrs, records) is read by
+ * one walker with one set of checks.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -2,6 +2,9 @@
  * reader.c - the one parser of cprof.data files. It trusts nothing: every
  * length, offset, index and checksum is checked before use, and any problem
  * becomes a one-line error naming the file and what is wrong.
+ *
+ * One file: every check of the format is here, so what is trusted can be read
+ * in one place.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +14,7 @@
 #include <zstd.h>
 
 #include "cprof/data.h"
-#include "mem-data.h"
+#include "cprof/mem-data.h"
 #include "code-data.h"
 
 /*

@@ -10,7 +10,7 @@
 
 #include "cprof/data.h"
 #include "cprof/outfile.h"
-#include "mem-data.h"
+#include "cprof/mem-data.h"
 #include "code-data.h"
 
 /* Sections smaller than this are stored raw: compression would not pay. */

@@ -19,6 +19,9 @@
  * puts back the program's own disposition and sends the signal again, so
  * the program dies of it as it would have. A second signal while that runs
  * (a flush that hangs) kills at once.
+ *
+ * One file: it runs inside the workload under CUPTI's callbacks, and its
+ * state and locking are easier to audit together.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -21,6 +21,9 @@
  * pthread_getattr_np) runs with the thread's busy flag set and goes
  * straight to the real allocator. dlsym may call calloc before the real
  * one is known; that is served from a static arena that free() ignores.
+ *
+ * One file: it is preloaded into the workload as a library of its own, and
+ * its reentrancy rules hold only if all of it is seen at once.
  */
 #include <dlfcn.h>
 #include <elf.h>

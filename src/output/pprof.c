@@ -12,6 +12,9 @@
  * Ids: mappings, functions and locations are numbered from 1 in the order
  * they are first met; mapping 1 is the main binary. Strings are interned
  * into the table, whose entry 0 is "".
+ *
+ * One file: a hand-written protobuf encoder and the profile.proto mapping
+ * must agree field by field.
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -1,6 +1,8 @@
 /*
  * report-text.c - the human view: a header saying what was recorded and
  * what it cost, the top functions, and optionally the call tree and threads.
+ *
+ * One file: the parts of the text report share its column fitting.
  */
 #include <inttypes.h>
 #include <stdio.h>

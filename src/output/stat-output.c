@@ -2,6 +2,9 @@
  * stat-output.c - `cprof stat` results as text (perf stat's layout, then
  * the statistics of the runs and the comparison with a baseline), JSON
  * (schema cprof-stat/1, which is also the baseline file) and CSV.
+ *
+ * One file: the three formats print the same rows and must agree; side by
+ * side they are checked together.
  */
 #include <math.h>
 #include <stdio.h>

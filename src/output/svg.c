@@ -4,6 +4,8 @@
  * The tree comes built (analyze/flametree.c); layout walks it depth first
  * with children sorted by name, skips subtrees narrower than the minimum
  * width, and writes each frame as it is placed.
+ *
+ * One file: layout and writing are one walk of the tree.
  */
 #include <errno.h>
 #include <math.h>

@@ -2,6 +2,9 @@
  * resolve.c - the finishing pass of record: find the mapping under every
  * sampled address as it was at the sample's time, symbolize each unique
  * address once, and store deduplicated stacks, threads and maps.
+ *
+ * One file: the resolver's phases share its memo and mapping index, which no
+ * other file should see.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +15,7 @@
 #include "cprof/capture.h"
 #include "cprof/data.h"
 #include "cprof/record.h"
+#include "cprof/resolve.h"
 #include "cprof/symbol.h"
 #include "cprof/symsplit.h"
 
@@ -229,101 +233,196 @@ static void add_threads(struct cprof_data *d, const struct raw_store *s)
 	}
 }
 
-int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct resolve_stats *st,
-		    struct cprof_err *err)
-{
-	struct procs ps = { 0 };
-	/* Two symbolizers, one per core; see symsplit.h. */
-	struct symbolizer *syms[2] = { symbolizer_new(), symbolizer_new() };
-	struct sym_split *split = sym_split_new();
-	VEC(uint32_t) frames = { 0 };
-	struct sym_frame out[MAX_INLINE];
-	memset(st, 0, sizeof *st);
-	if (!syms[0] || !syms[1]) {
-		symbolizer_free(syms[0]);
-		symbolizer_free(syms[1]);
-		sym_split_free(split);
-		return err_set(err, ENOMEM, "cannot start the symbolizer");
-	}
+/* One stack handed to the resolver: its addresses stay the caller's. */
+struct rstack {
+	const uint64_t *ips;
+	uint64_t info_off;       /* its entries in resolver.infos */
+	uint32_t n, pid;
+	uint32_t stack, flags;   /* the stack stored for it last, and with which flags */
+};
 
-	/* What each entry of s->ips is, worked out once in the first pass and
-	 * used again in the second. */
-	struct ip_info *infos = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *infos);
-	bool *map_anon = xcalloc(s->mmaps.n ? s->mmaps.n : 1, sizeof *map_anon);
-	struct frame_memo memo = { 0 };
+struct resolver {
+	struct cprof_data *d;
+	const struct raw_store *s;
+	struct procs ps;
+	struct symbolizer *syms[2]; /* one per core; see symsplit.h */
+	struct sym_split *split;
+	bool *map_anon;             /* per s->mmaps entry */
+	struct frame_memo memo;
+	VEC(struct rstack) stacks;
+	VEC(struct ip_info) infos;
+	uint32_t *of_off;           /* samples: ip_off -> stack handle + 1 */
+	VEC(uint32_t) frames;
+	struct resolve_stats stats;
+};
+
+struct resolver *resolver_new(struct cprof_data *d, const struct raw_store *s, struct cprof_err *err)
+{
+	struct resolver *r = xcalloc(1, sizeof *r);
+	r->d = d;
+	r->s = s;
+	r->syms[0] = symbolizer_new();
+	r->syms[1] = symbolizer_new();
+	r->split = sym_split_new();
+	if (!r->syms[0] || !r->syms[1] || !r->split) {
+		resolver_free(r);
+		err_set(err, ENOMEM, "cannot start the symbolizer");
+		return NULL;
+	}
+	r->map_anon = xcalloc(s->mmaps.n ? s->mmaps.n : 1, sizeof *r->map_anon);
 	for (size_t i = 0; i < s->mmaps.n; i++) {
-		struct proc_maps *p = proc_get(&ps, s->mmaps.v[i].pid, true);
+		struct proc_maps *p = proc_get(&r->ps, s->mmaps.v[i].pid, true);
 		vec_push(&p->maps, &s->mmaps.v[i]);
-		map_anon[i] = is_anon(s->mmaps.v[i].path);
+		r->map_anon[i] = is_anon(s->mmaps.v[i].path);
 	}
 	for (size_t i = 0; i < s->tasks.n; i++) {
 		const struct raw_task *t = &s->tasks.v[i];
 		if (t->exit || t->pid == t->ppid || t->pid != t->tid)
 			continue; /* a new process, not a thread */
-		struct proc_maps *p = proc_get(&ps, t->pid, true);
+		struct proc_maps *p = proc_get(&r->ps, t->pid, true);
 		p->parent = t->ppid;
 		p->fork_time = t->time;
 	}
-
-	/* First every unique user address, resolved on both cores; then the
-	 * stacks, built from the symbolizers' caches. Samples share interned
-	 * stacks (record.h): a stack's addresses are classified once, for the
-	 * first sample that has it, which stands for the others: interning
-	 * keeps a process's stacks from before and after a change of its code
-	 * at the same addresses apart (raw_store generations). */
 	/* Never NULL, even for an empty stack: cprof_add_stack copies from it. */
-	vec_reserve(&frames, 64);
-	uint8_t *seen = xcalloc(s->ips.n ? s->ips.n : 1, 1);
+	vec_reserve(&r->frames, 64);
+	return r;
+}
+
+uint32_t resolver_add(struct resolver *r, uint32_t pid, uint64_t time, const uint64_t *ips, uint32_t n,
+		      unsigned how)
+{
+	struct rstack rs = { .ips = ips, .n = n, .pid = pid, .info_off = r->infos.n, .stack = UINT32_MAX };
+	vec_reserve(&r->infos, r->infos.n + n);
+	memset(r->infos.v + r->infos.n, 0, n * sizeof *r->infos.v);
+	struct ip_info *info = r->infos.v + r->infos.n;
+	r->infos.n += n;
+	/* The first address is where the thread was; the others are return
+	 * addresses, looked up one byte back (a tracer's stacks hold return
+	 * addresses only). */
+	bool kernel = how & RESOLVE_KERNEL, exact = !(how & RESOLVE_RETURNS);
+	for (uint32_t k = 0; k < n; k++) {
+		uint64_t ip = ips[k];
+		if ((how & RESOLVE_CALLCHAIN) && ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			kernel = ip == (uint64_t)PERF_CONTEXT_KERNEL;
+			exact = true;
+			continue; /* IP_CONTEXT */
+		}
+		info[k].adjust = !exact;
+		if (kernel || ip >= 0xffff800000000000ULL) {
+			info[k].kind = IP_KERNEL;
+			sym_split_want_kernel(r->split);
+		} else {
+			info[k].kind = IP_USER;
+			info[k].map = find_map(&r->ps, pid, ip, time);
+			if (info[k].map && !r->map_anon[info[k].map - r->s->mmaps.v])
+				sym_split_add(r->split, info[k].map, ip, info[k].adjust);
+		}
+		exact = false;
+	}
+	vec_push(&r->stacks, rs);
+	return (uint32_t)(r->stacks.n - 1);
+}
+
+void resolver_add_samples(struct resolver *r)
+{
+	/* Samples share interned stacks (record.h): a stack's addresses are
+	 * classified once, for the first sample that has it, which stands
+	 * for the others: interning keeps a process's stacks from before and
+	 * after a change of its code at the same addresses apart (raw_store
+	 * generations). */
+	const struct raw_store *s = r->s;
+	r->of_off = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *r->of_off);
 	for (size_t i = 0; i < s->samples.n; i++) {
 		const struct raw_sample *x = &s->samples.v[i];
-		if (!x->nips || seen[x->ip_off])
+		if (!x->nips || r->of_off[x->ip_off])
 			continue;
-		seen[x->ip_off] = 1;
-		const uint64_t *ips = s->ips.v + x->ip_off;
-		/* A memory trace's stack holds return addresses only. */
-		bool kernel = x->mode == PERF_RECORD_MISC_KERNEL, exact = !x->mem_slot;
-		for (uint32_t k = 0; k < x->nips; k++) {
-			uint64_t ip = ips[k];
-			if (x->callchain && ip >= (uint64_t)PERF_CONTEXT_MAX) {
-				kernel = ip == (uint64_t)PERF_CONTEXT_KERNEL;
-				exact = true;
-				continue;
-			}
-			struct ip_info *info = &infos[x->ip_off + k];
-			info->adjust = !exact;
-			if (kernel || ip >= 0xffff800000000000ULL) {
-				info->kind = IP_KERNEL;
-				sym_split_want_kernel(split);
+		unsigned how = (x->callchain ? RESOLVE_CALLCHAIN : 0) | (x->mode == PERF_RECORD_MISC_KERNEL ? RESOLVE_KERNEL : 0);
+		r->of_off[x->ip_off] = resolver_add(r, x->pid, x->time, s->ips.v + x->ip_off, x->nips, how) + 1;
+	}
+}
+
+void resolver_run(struct resolver *r)
+{
+	sym_split_run(r->split, r->syms);
+}
+
+const uint32_t *resolver_frames(struct resolver *r, uint32_t h, size_t *n)
+{
+	struct sym_frame out[MAX_INLINE];
+	const struct rstack *rs = &r->stacks.v[h];
+	const struct ip_info *info = r->infos.v + rs->info_off;
+	struct cprof_data *d = r->d;
+	r->frames.n = 0;
+	for (uint32_t k = 0; k < rs->n; k++) {
+		if (info[k].kind == IP_CONTEXT)
+			continue;
+		uint64_t ip = rs->ips[k];
+		bool in_kernel = info[k].kind == IP_KERNEL, adjust = info[k].adjust;
+		const struct raw_mmap *m = info[k].map;
+		const struct memo_entry *e = memo_find(&r->memo, m, ip, adjust, in_kernel);
+		if (!e) {
+			int nf;
+			if (in_kernel) {
+				nf = symbolizer_kernel(r->syms[1], ip, out);
+			} else if (m && r->map_anon[m - r->s->mmaps.v]) {
+				nf = symbolizer_jit(r->syms[0], rs->pid, ip, out);
+			} else if (m) {
+				struct sym_map sm = sym_map_of(m);
+				nf = symbolizer_user(r->syms[sym_split_owner(r->split, m, ip)], &sm, ip, adjust, out,
+						     MAX_INLINE);
 			} else {
-				info->kind = IP_USER;
-				info->map = find_map(&ps, x->pid, ip, x->time);
-				if (info->map && !map_anon[info->map - s->mmaps.v])
-					sym_split_add(split, info->map, ip, info->adjust);
+				out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "",
+							     .addr = ip, .flags = SYMF_UNKNOWN };
+				nf = 1;
 			}
-			exact = false;
+			uint32_t ids[MAX_INLINE];
+			for (int f = 0; f < nf; f++)
+				ids[f] = store_frame(d, &out[f]);
+			/* Zero frames would read as an empty slot; such an
+			 * address is simply not memoized. */
+			if (nf > 0)
+				e = memo_add(&r->memo, m, ip, adjust, in_kernel, ids, (uint32_t)nf);
+		}
+		for (uint32_t f = 0; e && f < e->count; f++) {
+			uint32_t id = r->memo.ids.v[e->first + f];
+			if (d->frames.v[id].flags & FRF_UNKNOWN)
+				r->stats.unknown++;
+			r->stats.frames_resolved++;
+			vec_push(&r->frames, id);
 		}
 	}
-	sym_split_run(split, syms);
-	free(seen);
+	*n = r->frames.n;
+	return r->frames.v;
+}
 
-	/* Buffers are per CPU: put the samples on one timeline, and each
-	 * distinct stack (with its flags) through the symbols once. */
+uint32_t resolver_stack(struct resolver *r, uint32_t h, uint32_t flags)
+{
+	struct rstack *rs = &r->stacks.v[h];
+	if (rs->stack != UINT32_MAX && rs->flags == flags)
+		return rs->stack;
+	size_t n;
+	const uint32_t *f = resolver_frames(r, h, &n);
+	rs->stack = cprof_add_stack(r->d, f, (uint32_t)n, flags);
+	rs->flags = flags;
+	return rs->stack;
+}
+
+void resolver_emit_samples(struct resolver *r)
+{
+	/* Buffers are per CPU: put the samples on one timeline. */
+	const struct raw_store *s = r->s;
+	struct cprof_data *d = r->d;
 	uint32_t *order = xmalloc((s->samples.n ? s->samples.n : 1) * sizeof *order);
 	for (size_t i = 0; i < s->samples.n; i++)
 		order[i] = (uint32_t)i;
 	if (s->samples.n)
 		qsort_r(order, s->samples.n, sizeof *order, cmp_raw_time, (void *)s);
-	uint32_t *range_stack = xmalloc((s->ips.n ? s->ips.n : 1) * sizeof *range_stack);
-	uint32_t *range_flags = xcalloc(s->ips.n ? s->ips.n : 1, sizeof *range_flags);
-	memset(range_stack, 0xff, (s->ips.n ? s->ips.n : 1) * sizeof *range_stack);
 	bool merged = false;
 	for (size_t i = 0; i < s->samples.n; i++)
 		merged |= s->samples.v[i].merged != 0;
 
 	for (size_t oi = 0; oi < s->samples.n; oi++) {
 		const struct raw_sample *x = &s->samples.v[order[oi]];
-		const uint64_t *ips = s->ips.v + x->ip_off;
-		const struct ip_info *info = infos + x->ip_off;
 		uint32_t flags = 0;
 		/* Which limit cut the stack, as the recorder saw it. */
 		if (x->cut & RAW_CUT_COPY)
@@ -332,61 +431,8 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 			flags |= STACKF_TRUNCATED | STACKF_CUT_FRAMES;
 		if (x->cut & RAW_CUT_KERNEL)
 			flags |= STACKF_TRUNCATED | STACKF_CUT_KERNEL;
-		if (x->mem_slot)
-			flags = 0;
-		uint32_t stack = UINT32_MAX;
-		if (x->nips && range_stack[x->ip_off] != UINT32_MAX && range_flags[x->ip_off] == flags)
-			stack = range_stack[x->ip_off];
-		frames.n = 0;
-		for (uint32_t k = 0; stack == UINT32_MAX && k < x->nips; k++) {
-			if (info[k].kind == IP_CONTEXT)
-				continue;
-			uint64_t ip = ips[k];
-			bool in_kernel = info[k].kind == IP_KERNEL, adjust = info[k].adjust;
-			const struct raw_mmap *m = info[k].map;
-			const struct memo_entry *e = memo_find(&memo, m, ip, adjust, in_kernel);
-			if (!e) {
-				int n;
-				if (in_kernel) {
-					n = symbolizer_kernel(syms[1], ip, out);
-				} else if (m && map_anon[m - s->mmaps.v]) {
-					n = symbolizer_jit(syms[0], x->pid, ip, out);
-				} else if (m) {
-					struct sym_map sm = sym_map_of(m);
-					n = symbolizer_user(syms[sym_split_owner(split, m, ip)], &sm, ip, adjust, out,
-							    MAX_INLINE);
-				} else {
-					out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "",
-								     .addr = ip, .flags = SYMF_UNKNOWN };
-					n = 1;
-				}
-				uint32_t ids[MAX_INLINE];
-				for (int f = 0; f < n; f++)
-					ids[f] = store_frame(d, &out[f]);
-				/* Zero frames would read as an empty slot; such an
-				 * address is simply not memoized. */
-				if (n > 0)
-					e = memo_add(&memo, m, ip, adjust, in_kernel, ids, (uint32_t)n);
-			}
-			for (uint32_t f = 0; e && f < e->count; f++) {
-				uint32_t id = memo.ids.v[e->first + f];
-				if (d->frames.v[id].flags & FRF_UNKNOWN)
-					st->unknown++;
-				st->frames_resolved++;
-				vec_push(&frames, id);
-			}
-		}
-		if (stack == UINT32_MAX) {
-			stack = cprof_add_stack(d, frames.v, (uint32_t)frames.n, flags);
-			if (x->nips) {
-				range_stack[x->ip_off] = stack;
-				range_flags[x->ip_off] = flags;
-			}
-		}
-		if (x->mem_slot) {
-			s->mem_stack_out[x->mem_slot - 1] = stack;
-			continue;
-		}
+		uint32_t stack = x->nips ? resolver_stack(r, r->of_off[x->ip_off] - 1, flags)
+					 : cprof_add_stack(d, r->frames.v, 0, flags);
 		struct cprof_sample cs = { .time = x->time, .period = x->period, .pid = x->pid, .tid = x->tid,
 					   .event = x->event, .mode = x->mode, .stack = stack };
 		vec_push(&d->samples, cs);
@@ -401,10 +447,34 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 		}
 	}
 	free(order);
-	free(range_stack);
-	free(range_flags);
-	add_threads(d, s);
+}
 
+void resolver_free(struct resolver *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->ps.v.n; i++)
+		vec_release(&r->ps.v.v[i].maps);
+	vec_release(&r->ps.v);
+	symbolizer_free(r->syms[0]);
+	symbolizer_free(r->syms[1]);
+	sym_split_free(r->split);
+	free(r->map_anon);
+	free(r->memo.slots);
+	vec_release(&r->memo.ids);
+	vec_release(&r->stacks);
+	vec_release(&r->infos);
+	vec_release(&r->frames);
+	free(r->of_off);
+	free(r);
+}
+
+void resolver_finish(struct resolver *r, struct resolve_stats *st)
+{
+	struct cprof_data *d = r->d;
+	const struct raw_store *s = r->s;
+	struct symbolizer **syms = r->syms;
+	add_threads(d, s);
 	for (size_t i = 0; i < s->mmaps.n; i++) {
 		const struct raw_mmap *m = &s->mmaps.v[i];
 		struct cprof_map cm = { .start = m->start, .len = m->len, .pgoff = m->pgoff, .pid = m->pid,
@@ -419,14 +489,6 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	struct capture_stats cs;
 	capture_hot_code(d, syms, 2, &co, &cs);
 
-	for (size_t i = 0; i < ps.v.n; i++)
-		vec_release(&ps.v.v[i].maps);
-	vec_release(&ps.v);
-	vec_release(&frames);
-	free(infos);
-	free(map_anon);
-	free(memo.slots);
-	vec_release(&memo.ids);
 	/* What the symbol cache saved this pass, for tests and the curious
 	 * (report --header-only). */
 	symbolizer_save_cache(syms[0]);
@@ -450,8 +512,20 @@ int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct reso
 	}
 	cprof_meta_setf(d, "symbols_read", "%" PRIu64 " of %" PRIu64 " binaries", a.binaries_read + b.binaries_read,
 			a.binaries_opened + b.binaries_opened);
-	symbolizer_free(syms[0]);
-	symbolizer_free(syms[1]);
-	sym_split_free(split);
+	if (st)
+		*st = r->stats;
+	resolver_free(r);
+}
+
+int resolve_samples(struct cprof_data *d, const struct raw_store *s, struct resolve_stats *st,
+		    struct cprof_err *err)
+{
+	struct resolver *r = resolver_new(d, s, err);
+	if (!r)
+		return -ENOMEM;
+	resolver_add_samples(r);
+	resolver_run(r);
+	resolver_emit_samples(r);
+	resolver_finish(r, st);
 	return 0;
 }

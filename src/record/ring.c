@@ -2,6 +2,9 @@
  * ring.c - perf ring buffers: map, drain with the kernel's barrier protocol,
  * and parse each record into the raw store. Records are bounds-checked; a
  * record too short for its type is counted as malformed, never trusted.
+ *
+ * One file: the kernel's record layouts and their bounds checks belong
+ * together.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -436,8 +439,7 @@ static uint64_t merge_key_hash(const struct raw_sample *x, uint64_t slot)
 static bool merge_same(const struct raw_sample *a, const struct raw_sample *b)
 {
 	return a->pid == b->pid && a->tid == b->tid && a->ip_off == b->ip_off && a->nips == b->nips &&
-	       a->mode == b->mode && a->event == b->event && a->cut == b->cut && a->callchain == b->callchain &&
-	       !a->mem_slot && !b->mem_slot;
+	       a->mode == b->mode && a->event == b->event && a->cut == b->cut && a->callchain == b->callchain;
 }
 
 static uint64_t slot_of(const struct raw_store *s, uint64_t time)

@@ -3,6 +3,9 @@
  * every CPU for the workload (or every thread of an attached process), drain
  * the ring buffers until the workload ends or the user stops us, then hand
  * the raw records to the finishing pass and write the data file.
+ *
+ * One file: the phases of record_run share the signal state, which must stay
+ * in one file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,11 +28,12 @@
 #include "config.h"
 #include "cprof/data.h"
 #include "cprof/event.h"
-#include "cprof/gpu-record.h"
 #include "cprof/record.h"
-#include "cprof/memrec.h"
 #include "cprof/outfile.h"
+#include "cprof/resolve.h"
+#include "cprof/source.h"
 #include "cprof/unwind.h"
+#include "session-internal.h"
 
 /* Signal state: the only globals, since handlers cannot take arguments. */
 static volatile sig_atomic_t stop_requests;
@@ -96,111 +100,6 @@ static void restore_signals(void)
 		}
 }
 
-struct events {
-	VEC(int) fds;
-	VEC(struct ring) rings;
-	VEC(int) ring_cpu;
-};
-
-/* Close the events; st (may be NULL) forgets their ids. */
-static void events_close(struct events *ev, struct raw_store *st)
-{
-	if (st)
-		u64map_release(&st->id_event);
-	for (size_t i = 0; i < ev->rings.n; i++)
-		ring_unmap(&ev->rings.v[i]);
-	for (size_t i = 0; i < ev->fds.n; i++)
-		close(ev->fds.v[i]);
-	vec_release(&ev->fds);
-	vec_release(&ev->rings);
-	vec_release(&ev->ring_cpu);
-}
-
-/*
- * Open every event for each target thread (or -1: every process) on each
- * CPU: one ring per CPU, every other event on that CPU redirected into it
- * with SET_OUTPUT. A group's members are opened with their leader on the
- * same thread and CPU. Each event's kernel id is mapped to its index, so
- * samples (IDENTIFIER) and group reads (PERF_FORMAT_ID) say whose they are.
- */
-static int events_open(struct events *ev, struct perf_event_attr *attrs, const struct ev_list *evl, const pid_t *tids,
-		       size_t ntids, const int *cpus, int ncpus, unsigned pages, struct raw_store *st,
-		       struct cprof_err *err)
-{
-	int *leader_fd = xmalloc((size_t)(evl->ngroups > 0 ? evl->ngroups : 1) * sizeof *leader_fd);
-	int r = 0;
-	for (int c = 0; c < ncpus && r == 0; c++) {
-		int ring_fd = -1;
-		for (size_t t = 0; t < ntids && r == 0; t++) {
-			for (int g = 0; g < evl->ngroups; g++)
-				leader_fd[g] = -1;
-			for (size_t i = 0; i < evl->v.n; i++) {
-				const struct ev_spec *e = &evl->v.v[i];
-				int group_fd = e->leader ? -1 : leader_fd[e->group];
-				if (!e->leader && group_fd < 0)
-					continue; /* the leader's thread exited meanwhile */
-				int fd = perf_open(&attrs[i], tids[t], cpus[c], group_fd);
-				if (fd < 0) {
-					if (fd == -ESRCH && ntids > 1)
-						break; /* that thread exited meanwhile */
-					r = perf_open_error(err, -fd, e->name, tids[t]);
-					break;
-				}
-				vec_push(&ev->fds, fd);
-				if (e->leader)
-					leader_fd[e->group] = fd;
-				uint64_t id;
-				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0) {
-					r = err_set(err, errno, "cannot get the id of event '%s': %s", e->name, strerror(errno));
-					break;
-				}
-				u64map_put(&st->id_event, id, (uint32_t)i + 1);
-				if (ring_fd < 0) {
-					struct ring rg;
-					if ((r = ring_map(&rg, fd, pages, err)) < 0)
-						break;
-					vec_push(&ev->rings, rg);
-					vec_push(&ev->ring_cpu, cpus[c]);
-					ring_fd = fd;
-				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, ring_fd) < 0) {
-					r = err_set(err, errno, "cannot share the ring buffer of CPU %d: %s", cpus[c],
-						    strerror(errno));
-					break;
-				}
-			}
-		}
-	}
-	free(leader_fd);
-	return r;
-}
-
-static size_t drain_all(struct events *ev, struct rec_queue *q)
-{
-	size_t got = 0;
-	for (size_t i = 0; i < ev->rings.n; i++)
-		got += ring_drain(&ev->rings.v[i], (uint32_t)i, q);
-	rec_queue_flush(q, 50000000);
-	return got;
-}
-
-/* After the events are disabled: take everything that is left, waiting for
- * the worker whenever the queue is at its limit. */
-static void drain_rest(struct events *ev, struct rec_queue *q)
-{
-	for (;;) {
-		size_t got = drain_all(ev, q);
-		bool pending = false;
-		for (size_t i = 0; i < ev->rings.n; i++)
-			pending |= ring_pending(&ev->rings.v[i]);
-		if (!pending)
-			return;
-		if (!got) {
-			rec_queue_flush(q, 0);
-			rec_queue_wait_space(q, 10);
-		}
-	}
-}
-
 /*
  * The draining thread does little (it copies records out) but must do it
  * soon after each wake-up: a ring in DWARF mode holds tens of
@@ -259,252 +158,6 @@ static uint64_t rusage_ns(const struct rusage *ru)
 	       (uint64_t)ru->ru_stime.tv_sec * 1000000000ULL + (uint64_t)ru->ru_stime.tv_usec * 1000ULL;
 }
 
-/* utime + stime of a whole process from /proc, in ns; 0 if unknown. */
-static uint64_t proc_cpu_ns(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')'); /* comm may contain spaces */
-	unsigned long long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	return (ut + st) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));
-}
-
-/* Threads of a running process, and its existing executable mappings (the
- * kernel reports only mappings made after the events exist). */
-struct tid_list {
-	pid_t *v;
-	size_t n, cap;
-};
-
-/* The process a thread belongs to; 0 if it is gone. */
-static pid_t thread_tgid(pid_t tid)
-{
-	char path[64], line[128];
-	snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-	FILE *fp = fopen(path, "r");
-	pid_t tgid = 0;
-	if (!fp)
-		return 0;
-	while (fgets(line, sizeof line, fp))
-		if (strncmp(line, "Tgid:", 5) == 0) {
-			tgid = (pid_t)atoi(line + 5);
-			break;
-		}
-	fclose(fp);
-	return tgid;
-}
-
-/* The threads of process pid (only_tid: that one thread of it) into tids
- * (may be NULL), their names and the process's executable mappings into st. */
-static int attach_targets(pid_t pid, pid_t only_tid, struct tid_list *tids, struct raw_store *st,
-			  struct cprof_err *err)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	DIR *dir = opendir(path);
-	if (!dir)
-		return err_set(err, ESRCH, "process %d not found", (int)pid);
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		pid_t tid = (pid_t)atoi(de->d_name);
-		if (only_tid && tid != only_tid)
-			continue;
-		if (tids)
-			vec_push(tids, tid);
-		char cpath[96], comm[32] = "";
-		snprintf(cpath, sizeof cpath, "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-		FILE *fp = fopen(cpath, "r");
-		if (fp) {
-			if (fgets(comm, sizeof comm, fp))
-				comm[strcspn(comm, "\n")] = 0;
-			fclose(fp);
-		}
-		struct raw_comm cm = { .time = 0, .pid = (uint32_t)pid, .tid = (uint32_t)tid };
-		snprintf(cm.comm, sizeof cm.comm, "%s", comm);
-		vec_push(&st->comms, cm);
-	}
-	closedir(dir);
-	snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return err_set(err, errno, "cannot read '%s': %s", path, strerror(errno));
-	char line[4096];
-	while (fgets(line, sizeof line, fp)) {
-		unsigned long long start, end, off;
-		char perms[8];
-		int pos = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end, perms, &off, &pos) != 4)
-			continue;
-		if (perms[2] != 'x')
-			continue;
-		char *name = line + pos;
-		while (*name == ' ')
-			name++;
-		name[strcspn(name, "\n")] = 0;
-		struct raw_mmap m = { .time = 0, .start = start, .len = end - start, .pgoff = off,
-				      .pid = (uint32_t)pid, .tid = (uint32_t)pid };
-		m.path = xstrdup(*name ? name : "//anon");
-		vec_push(&st->mmaps, m);
-	}
-	fclose(fp);
-	return 0;
-}
-
-/* -a: every process there is now, for its names and mappings (the kernel
- * reports only what happens after the events exist). Processes that end
- * while this looks are skipped. */
-static void system_targets(struct raw_store *st)
-{
-	DIR *dir = opendir("/proc");
-	if (!dir)
-		return;
-	struct dirent *de;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] < '1' || de->d_name[0] > '9')
-			continue;
-		struct cprof_err ignored;
-		(void)attach_targets((pid_t)atoi(de->d_name), 0, NULL, st, &ignored);
-	}
-	closedir(dir);
-}
-
-/* The targets of -p or -t: their threads into tids, the rest into st. */
-static int attach_all(const struct record_opts *o, struct tid_list *tids, struct raw_store *st, struct cprof_err *err)
-{
-	size_t np = o->nattach ? o->nattach : 1;
-	for (size_t i = 0; i < np; i++) {
-		pid_t id = o->nattach ? o->attach_pids[i] : o->attach_pid;
-		int r;
-		if (o->attach_threads) {
-			pid_t tgid = thread_tgid(id);
-			if (!tgid)
-				return err_set(err, ESRCH, "thread %d not found", (int)id);
-			r = attach_targets(tgid, id, tids, st, err);
-		} else {
-			r = attach_targets(id, 0, tids, st, err);
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static void join_argv(char **argv, struct sbuf *out)
-{
-	for (int i = 0; argv && argv[i]; i++) {
-		if (i)
-			sbuf_addc(out, ' ');
-		bool quote = argv[i][0] == 0 || strpbrk(argv[i], " \t\"'\\$") != NULL;
-		if (quote)
-			sbuf_addc(out, '\'');
-		sbuf_adds(out, argv[i]);
-		if (quote)
-			sbuf_addc(out, '\'');
-	}
-}
-
-/* The command line of a running process, words quoted as join_argv does;
- * -errno if it cannot be read (or it is a kernel thread, which has none). */
-static int proc_command(pid_t pid, struct sbuf *out)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return -errno;
-	struct sbuf raw = SBUF_INIT;
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-		sbuf_add(&raw, buf, n);
-	fclose(fp);
-	if (!raw.len) {
-		sbuf_release(&raw);
-		return -ENOENT;
-	}
-	VEC(char *) words = { 0 };
-	for (size_t i = 0; i < raw.len; i += strlen(raw.buf + i) + 1)
-		vec_push(&words, raw.buf + i);
-	vec_push(&words, NULL);
-	join_argv(words.v, out);
-	vec_release(&words);
-	sbuf_release(&raw);
-	return 0;
-}
-
-static void proc_exe(pid_t pid, struct sbuf *out)
-{
-	char path[64], buf[4096];
-	snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
-	ssize_t n = readlink(path, buf, sizeof buf - 1);
-	if (n > 0)
-		sbuf_add(out, buf, (size_t)n);
-}
-
-/* The file execvp() runs for argv0, as the kernel names its mapping. */
-static void exe_lookup(const char *argv0, struct sbuf *out)
-{
-	char *real = NULL;
-	if (strchr(argv0, '/')) {
-		real = realpath(argv0, NULL);
-	} else {
-		const char *path = getenv("PATH");
-		struct sbuf cand = SBUF_INIT;
-		for (const char *p = path ? path : "/usr/bin:/bin"; !real;) {
-			size_t n = strcspn(p, ":");
-			sbuf_reset(&cand);
-			sbuf_add(&cand, p, n);
-			sbuf_addf(&cand, "%s%s", n ? "/" : "", argv0);
-			if (access(cand.buf, X_OK) == 0)
-				real = realpath(cand.buf, NULL);
-			if (!p[n])
-				break;
-			p += n + 1;
-		}
-		sbuf_release(&cand);
-	}
-	if (real)
-		sbuf_adds(out, real);
-	free(real);
-}
-
-static bool attached_alive(const struct record_opts *o)
-{
-	size_t np = o->nattach ? o->nattach : 1;
-	for (size_t i = 0; i < np; i++)
-		if (kill(o->nattach ? o->attach_pids[i] : o->attach_pid, 0) == 0 || errno != ESRCH)
-			return true;
-	return false;
-}
-
-static uint64_t attached_cpu_ns(const struct record_opts *o)
-{
-	size_t np = o->nattach ? o->nattach : 1;
-	uint64_t sum = 0;
-	for (size_t i = 0; i < np; i++)
-		sum += proc_cpu_ns(o->nattach ? o->attach_pids[i] : o->attach_pid);
-	return sum;
-}
-
-static int events_enable(struct events *ev, struct cprof_err *err)
-{
-	for (size_t i = 0; i < ev->fds.n; i++)
-		if (ioctl(ev->fds.v[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
-			return err_set(err, errno, "cannot enable sampling: %s", strerror(errno));
-	return 0;
-}
-
 static int status_to_exit(int status)
 {
 	if (WIFEXITED(status))
@@ -514,183 +167,128 @@ static int status_to_exit(int status)
 	return 1;
 }
 
-/* Each event's attr: its own period or frequency where it names one, the
- * command's otherwise; members of a leader-sampled group are read, never
- * sampled; tracepoints sample every hit unless told otherwise (perf's
- * habit: a frequency means little for events that come in bursts). */
-static void attrs_init(struct perf_event_attr *attrs, const struct ev_list *evl, struct perf_open_opts *po,
-		       const struct record_opts *o)
-{
-	for (size_t i = 0; i < evl->v.n; i++) {
-		const struct ev_spec *e = &evl->v.v[i];
-		const struct ev_spec *lead = e;
-		for (size_t k = i; k-- > 0 && !lead->leader;)
-			lead = &evl->v.v[k];
-		struct perf_open_opts p = *po;
-		p.ev = e;
-		p.member = !e->leader;
-		p.tracking = i == 0;
-		if (p.member && lead->sample_read) {
-			p.use_freq = false;
-			p.freq_or_period = 0;
-		} else if (e->period) {
-			p.use_freq = false;
-			p.freq_or_period = e->period;
-		} else if (e->freq) {
-			p.use_freq = true;
-			p.freq_or_period = e->freq;
-		} else if (e->cls == EVC_TRACEPOINT && !o->use_period) {
-			p.use_freq = false;
-			p.freq_or_period = 1;
-		}
-		perf_attr_init(&attrs[i], &p);
-	}
-}
-
-/* The events as the data file describes them (SECTION_EVENTS). */
-static void add_events(struct cprof_data *d, const struct ev_list *evl, const struct perf_event_attr *attrs)
-{
-	for (size_t i = 0; i < evl->v.n; i++) {
-		const struct ev_spec *e = &evl->v.v[i];
-		const struct perf_event_attr *a = &attrs[i];
-		struct cprof_event ce = { .name = cprof_intern(d, e->name), .unit = cprof_intern(d, perf_event_unit(e)),
-					  .type = a->type, .config = a->config, .period = a->sample_period,
-					  .flags = a->sample_period == 0 ? EVF_READ : a->freq ? EVF_FREQ : 0 };
-		vec_push(&d->events, ce);
-	}
-	/* Groups, as -e would write them: which counts come from one interval. */
-	struct sbuf groups = SBUF_INIT;
-	for (size_t i = 0; i < evl->v.n; i++) {
-		const struct ev_spec *e = &evl->v.v[i];
-		bool alone = e->leader && (i + 1 == evl->v.n || evl->v.v[i + 1].leader);
-		if (alone)
-			continue;
-		sbuf_addf(&groups, "%s%s%s", e->leader ? (groups.len ? ",{" : "{") : ",", e->name,
-			  i + 1 == evl->v.n || evl->v.v[i + 1].leader ? "}" : "");
-	}
-	if (groups.len)
-		cprof_meta_set(d, "event_groups", groups.buf);
-	sbuf_release(&groups);
-}
-
-int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
-	       struct cprof_err *err)
-{
-	struct events ev = { 0 };
-	struct raw_store st = { 0 };
-	struct workload wl = { .pid = 0, .go_fd = -1, .err_fd = -1 };
+/* One recording on its way from the options to the file. */
+struct rec {
+	const struct record_opts *o;
+	struct events ev;
+	struct raw_store st;
+	struct workload wl;
 	struct cprof_data d;
-	struct tid_list tids = { 0 };
-	struct memrec mem = { 0 };
-	struct gpu_session gs = { 0 };
-	struct outfile data_out = { 0 };
-	struct rec_queue *q = NULL;
-	struct rec_queue_stats qstats = { 0 };
-	uint64_t ring_peak = 0, ring_bytes = 0;
-	int old_nice = 0;
-	enum drain_prio prio = PRIO_NORMAL, drain_prio_got = PRIO_NORMAL;
-	struct sbuf lost_cpus = SBUF_INIT;
-	struct sbuf attach_command = SBUF_INIT, exe_path = SBUF_INIT;
-	int *cpus = NULL, r = 0, status = 0;
-	bool have_status = false;
-	struct rusage child_ru;
-	struct ev_list default_evl = { 0 };
-	struct perf_event_attr *attrs = NULL;
-	memset(&child_ru, 0, sizeof child_ru);
-	memset(res, 0, sizeof *res);
-	cprof_data_init(&d);
+	struct tid_list tids;
+	struct outfile data_out;
+	struct rec_queue *q;
+	struct rec_queue_stats qstats;
+	uint64_t ring_peak, ring_bytes;
+	int old_nice;
+	enum drain_prio prio, drain_prio_got;
+	struct sbuf lost_cpus, attach_command, exe_path;
+	int *cpus, ncpus, status;
+	bool have_status, stopped_early, default_event, enable_now;
+	struct rusage child_ru, ru0, ru1;
+	struct ev_list default_evl;
+	const struct ev_list *evl;
+	struct perf_event_attr *attrs;
+	struct perf_open_opts po;
+	unsigned sysctl_max_stack;
+	uint64_t t_start, t_end, attach_cpu0, workload_cpu;
+};
 
-	/* The data file now, not when the workload is over: a path that cannot
-	 * be written must cost nothing (cprof-data(5), WRITING). */
-	r = outfile_open(&data_out, o->output, OUTFILE_PRIVATE | OUTFILE_KEEP_OLD | OUTFILE_NO_STDIO, err);
+/* The data file now, not when the workload is over: a path that cannot be
+ * written must cost nothing (cprof-data(5), WRITING). Then the events:
+ * those asked for, else cycles where a PMU exists, else (as perf does: no
+ * message, the summary names it) cpu-clock; and the CPUs. */
+static int rec_open(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	int r = outfile_open(&R->data_out, o->output, OUTFILE_PRIVATE | OUTFILE_KEEP_OLD | OUTFILE_NO_STDIO, err);
 	if (r < 0)
-		goto out;
+		return r;
+	R->evl = o->events;
+	R->default_event = !R->evl || R->evl->v.n == 0;
+	if (R->default_event) {
+		if ((r = ev_list_parse(&R->default_evl, pmu_available() ? "cycles" : "cpu-clock", NULL, err)) < 0)
+			return r;
+		R->evl = &R->default_evl;
+	}
+	if (R->evl->v.n > UINT16_MAX)
+		return err_set(err, EINVAL, "%zu events is more than one recording holds (%u)", R->evl->v.n, UINT16_MAX);
 
-	/* The events: those asked for, else cycles where a PMU exists, else
-	 * (as perf does: no message, the summary names it) cpu-clock. */
-	const struct ev_list *evl = o->events;
-	bool default_event = !evl || evl->v.n == 0;
-	if (default_event) {
-		if ((r = ev_list_parse(&default_evl, pmu_available() ? "cycles" : "cpu-clock", NULL, err)) < 0)
-			goto out;
-		evl = &default_evl;
-	}
-	if (evl->v.n > UINT16_MAX) {
-		r = err_set(err, EINVAL, "%zu events is more than one recording holds (%u)", evl->v.n, UINT16_MAX);
-		goto out;
-	}
-
-	int ncpus = online_cpus(&cpus, err);
-	if (ncpus < 0) {
-		r = ncpus;
-		goto out;
-	}
+	R->ncpus = online_cpus(&R->cpus, err);
+	if (R->ncpus < 0)
+		return R->ncpus;
 	if (o->ncpus) {
 		/* -C: those of the online CPUs asked for, in the order given. */
 		int *sel = xmalloc(o->ncpus * sizeof *sel), nsel = 0;
 		for (size_t i = 0; i < o->ncpus; i++) {
 			bool online = false;
-			for (int j = 0; j < ncpus; j++)
-				online |= cpus[j] == o->cpus[i];
+			for (int j = 0; j < R->ncpus; j++)
+				online |= R->cpus[j] == o->cpus[i];
 			if (!online) {
 				free(sel);
-				r = err_set(err, EINVAL, "CPU %d is not online (see /sys/devices/system/cpu/online)", o->cpus[i]);
-				goto out;
+				return err_set(err, EINVAL, "CPU %d is not online (see /sys/devices/system/cpu/online)",
+					       o->cpus[i]);
 			}
 			sel[nsel++] = o->cpus[i];
 		}
-		free(cpus);
-		cpus = sel;
-		ncpus = nsel;
+		free(R->cpus);
+		R->cpus = sel;
+		R->ncpus = nsel;
 	}
-	r = install_signals(err);
-	if (r < 0)
-		goto out;
+	return install_signals(err);
+}
 
+/* The targets: attached processes or threads, every CPU, or the workload,
+ * forked (waiting to exec) with what the sources need it to inherit. */
+static int rec_targets(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	int r;
 	if (o->attach_pid || o->system_wide) {
 		if (o->system_wide) {
-			system_targets(&st);
-			vec_push(&tids, -1);
-		} else if ((r = attach_all(o, &tids, &st, err)) < 0) {
-			goto out;
+			system_targets(&R->st);
+			vec_push(&R->tids, -1);
+		} else if ((r = attach_all(o, &R->tids, &R->st, err)) < 0) {
+			return r;
 		}
 		/* -p PID -- CMD: CMD only says how long (perf's idiom with sleep);
 		 * it runs unprofiled, and the recording ends when it does. */
 		if (o->argv && o->argv[0]) {
-			r = workload_prepare(&wl, o->argv, err);
-			if (r < 0)
-				goto out;
-			child_pid = wl.pid;
+			if ((r = workload_prepare(&R->wl, o->argv, err)) < 0)
+				return r;
+			child_pid = R->wl.pid;
 		}
-	} else {
-		if (o->mem) {
-			r = memrec_prepare(&mem, o->mem_sample, o->mem_sample_bytes, err);
-			if (r < 0)
-				goto out;
-		}
-		if (o->gpu && (r = gpu_session_prepare(&gs, err)) < 0)
-			goto out;
-		r = workload_prepare(&wl, o->argv, err);
-		if (o->mem)
-			memrec_restore_env(&mem);
-		if (r < 0)
-			goto out;
-		child_pid = wl.pid;
-		vec_push(&tids, wl.pid);
+		return 0;
 	}
+	for (size_t i = 0; i < o->nsources; i++)
+		if (o->sources[i].ops->prepare && (r = o->sources[i].ops->prepare(o->sources[i].state, err)) < 0)
+			return r;
+	r = workload_prepare(&R->wl, o->argv, err);
+	for (size_t i = 0; i < o->nsources; i++)
+		if (o->sources[i].ops->started)
+			o->sources[i].ops->started(o->sources[i].state);
+	if (r < 0)
+		return r;
+	child_pid = R->wl.pid;
+	vec_push(&R->tids, R->wl.pid);
+	return 0;
+}
 
-	/* What is recorded, while it is there to ask: an attached process's
-	 * own command line (its threads may be gone by the end) and the main
-	 * executable, which diff matches across renames (match.h). */
+/* What is recorded, while it is there to ask: an attached process's own
+ * command line (its threads may be gone by the end) and the main
+ * executable, which diff matches across renames (match.h). */
+static void rec_describe_targets(struct rec *R)
+{
+	const struct record_opts *o = R->o;
+	struct sbuf *ac = &R->attach_command;
 	if (o->system_wide) {
-		sbuf_adds(&attach_command, "-a");
+		sbuf_adds(ac, "-a");
 		if (o->ncpus)
-			sbuf_adds(&attach_command, " -C ");
+			sbuf_adds(ac, " -C ");
 		for (size_t i = 0; i < o->ncpus; i++)
-			sbuf_addf(&attach_command, "%s%d", i ? "," : "", o->cpus[i]);
+			sbuf_addf(ac, "%s%d", i ? "," : "", o->cpus[i]);
 		if (o->argv && o->argv[0]) {
-			sbuf_adds(&attach_command, " -- ");
-			join_argv(o->argv, &attach_command);
+			sbuf_adds(ac, " -- ");
+			join_argv(o->argv, ac);
 		}
 	} else if (o->attach_pid) {
 		size_t np = o->nattach ? o->nattach : 1;
@@ -699,124 +297,141 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			if (o->attach_threads)
 				pid = thread_tgid(pid);
 			if (np > 1)
-				sbuf_addf(&attach_command, "%s%s %d: ", i ? "; " : "", o->attach_threads ? "tid" : "pid",
+				sbuf_addf(ac, "%s%s %d: ", i ? "; " : "", o->attach_threads ? "tid" : "pid",
 					  (int)(o->nattach ? o->attach_pids[i] : o->attach_pid));
-			if (!pid || proc_command(pid, &attach_command) < 0)
-				sbuf_addf(&attach_command, "-%c %d", o->attach_threads ? 't' : 'p',
+			if (!pid || proc_command(pid, ac) < 0)
+				sbuf_addf(ac, "-%c %d", o->attach_threads ? 't' : 'p',
 					  (int)(o->nattach ? o->attach_pids[i] : o->attach_pid));
 		}
-		proc_exe(o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid, &exe_path);
+		proc_exe(o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid, &R->exe_path);
 	} else {
-		exe_lookup(o->argv[0], &exe_path);
+		exe_lookup(o->argv[0], &R->exe_path);
 	}
+}
 
+/* The events' attributes, the store's view of them, and the events opened,
+ * falling back as perf does where the machine says no. */
+static int rec_events(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	struct raw_store *st = &R->st;
+	const struct ev_list *evl = R->evl;
 	/* Leader sampling anywhere: every event reads its group with each
 	 * sample, so all samples have one layout (a lone event reads itself). */
 	bool any_read = false;
 	for (size_t i = 0; i < evl->v.n; i++)
 		any_read |= evl->v.v[i].sample_read;
-	bool enable_now = o->attach_pid || o->system_wide;
-	struct perf_open_opts po = { .use_freq = !o->use_period,
-				     .freq_or_period = o->use_period ? o->period : o->freq,
-				     .call_graph = o->call_graph, .stack_size = o->stack_size,
-				     .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
-				     /* per-CPU events count every task there: nothing to inherit */
-				     .inherit = !o->no_inherit && !o->system_wide,
-				     .enable_on_exec = !enable_now && !o->delay_ms, .exclude_kernel = false,
-				     .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0,
-				     .sample_read = any_read };
-	attrs = xcalloc(evl->v.n, sizeof *attrs);
-	attrs_init(attrs, evl, &po, o);
-	st.sample_type = attrs[0].sample_type;
-	st.read_format = attrs[0].read_format;
-	st.regs_mask = attrs[0].sample_regs_user;
+	R->enable_now = o->attach_pid || o->system_wide;
+	R->po = (struct perf_open_opts){ .use_freq = !o->use_period,
+					 .freq_or_period = o->use_period ? o->period : o->freq,
+					 .call_graph = o->call_graph, .stack_size = o->stack_size,
+					 .wakeup_bytes = o->call_graph == CALL_GRAPH_DWARF ? o->mmap_pages * 4096 / 4 : 0,
+					 /* per-CPU events count every task there: nothing to inherit */
+					 .inherit = !o->no_inherit && !o->system_wide,
+					 .enable_on_exec = !R->enable_now && !o->delay_ms, .exclude_kernel = false,
+					 .max_stack = o->call_graph == CALL_GRAPH_FP ? o->max_stack : 0,
+					 .sample_read = any_read };
+	struct perf_open_opts *po = &R->po;
+	R->attrs = xcalloc(evl->v.n, sizeof *R->attrs);
+	attrs_init(R->attrs, evl, po, o);
+	st->sample_type = R->attrs[0].sample_type;
+	st->read_format = R->attrs[0].read_format;
+	st->regs_mask = R->attrs[0].sample_regs_user;
 	/* The limits a stack can meet, to say later which one cut it. */
-	unsigned sysctl_max_stack = perf_max_stack_sysctl();
-	st.chain_max = po.max_stack ? po.max_stack : sysctl_max_stack;
-	st.chain_max_asked = po.max_stack != 0;
-	st.max_stack = o->call_graph == CALL_GRAPH_DWARF && o->max_stack ? o->max_stack : RAW_MAX_STACK;
+	R->sysctl_max_stack = perf_max_stack_sysctl();
+	st->chain_max = po->max_stack ? po->max_stack : R->sysctl_max_stack;
+	st->chain_max_asked = po->max_stack != 0;
+	st->max_stack = o->call_graph == CALL_GRAPH_DWARF && o->max_stack ? o->max_stack : RAW_MAX_STACK;
 	/* How many samples are kept one by one before merging (cprof-record(1),
 	 * ENVIRONMENT); lowered by the tests to reach merging quickly. */
 	const char *budget = getenv("CPROF_SAMPLE_BUDGET");
 	uint64_t bv;
-	st.sample_budget = budget && parse_u64(budget, &bv) == 0 && bv >= 16 ? bv : RAW_SAMPLE_BUDGET;
+	st->sample_budget = budget && parse_u64(budget, &bv) == 0 && bv >= 16 ? bv : RAW_SAMPLE_BUDGET;
 	if (o->call_graph == CALL_GRAPH_DWARF) {
-		st.unwinder = unwinder_new();
-		for (size_t i = 0; i < st.mmaps.n; i++) /* attached: what is mapped already */
-			unwinder_add_map(st.unwinder, st.mmaps.v[i].pid, st.mmaps.v[i].path, st.mmaps.v[i].start,
-					 st.mmaps.v[i].len, st.mmaps.v[i].pgoff, 0);
+		st->unwinder = unwinder_new();
+		for (size_t i = 0; i < st->mmaps.n; i++) /* attached: what is mapped already */
+			unwinder_add_map(st->unwinder, st->mmaps.v[i].pid, st->mmaps.v[i].path, st->mmaps.v[i].start,
+					 st->mmaps.v[i].len, st->mmaps.v[i].pgoff, 0);
 	}
-	r = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, err);
-	if (r < 0 && default_event && pmu_available() && (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
+	struct events *ev = &R->ev;
+	int r = events_open(ev, R->attrs, evl, R->tids.v, R->tids.n, R->cpus, R->ncpus, o->mmap_pages, st, err);
+	if (r < 0 && R->default_event && pmu_available() &&
+	    (-r == ENOENT || -r == ENODEV || -r == ENXIO || -r == EOPNOTSUPP)) {
 		/* cycles named by default, and the PMU will not count it (a
 		 * virtual machine's, say): cpu-clock, as perf falls back. */
-		events_close(&ev, &st);
-		ev_list_release(&default_evl);
-		if ((r = ev_list_parse(&default_evl, "cpu-clock", NULL, err)) < 0)
-			goto out;
-		attrs_init(attrs, evl, &po, o);
-		r = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, err);
+		events_close(ev, st);
+		ev_list_release(&R->default_evl);
+		if ((r = ev_list_parse(&R->default_evl, "cpu-clock", NULL, err)) < 0)
+			return r;
+		attrs_init(R->attrs, evl, po, o);
+		r = events_open(ev, R->attrs, evl, R->tids.v, R->tids.n, R->cpus, R->ncpus, o->mmap_pages, st, err);
 	}
 	if (r < 0 && (-r == EACCES || -r == EPERM)) {
 		/* perf_event_paranoid >= 2 allows user-space-only sampling. */
-		events_close(&ev, &st);
-		po.exclude_kernel = true;
-		attrs_init(attrs, evl, &po, o);
+		events_close(ev, st);
+		po->exclude_kernel = true;
+		attrs_init(R->attrs, evl, po, o);
 		struct cprof_err e2;
-		int r2 = events_open(&ev, attrs, evl, tids.v, tids.n, cpus, ncpus, o->mmap_pages, &st, &e2);
+		int r2 = events_open(ev, R->attrs, evl, R->tids.v, R->tids.n, R->cpus, R->ncpus, o->mmap_pages, st, &e2);
 		if (r2 == 0)
 			r = 0; /* the summary and the report's header say so */
 	}
-	if (r < 0 && -r == EINVAL && any_read && po.inherit) {
+	if (r < 0 && -r == EINVAL && any_read && po->inherit) {
 		/* Kernels before 6.12 refuse PERF_SAMPLE_READ on inherited
 		 * events: say what works instead of "invalid argument". */
 		r = err_set(err, EINVAL, "this kernel cannot read a group with each sample of inherited events "
 					 "(':S' needs Linux 6.12 or later); add --no-inherit to record the first thread only");
 	}
-	if (r < 0)
-		goto out;
+	return r;
+}
 
+/* The parsing worker, the draining priority, the clock, and the workload
+ * let go. */
+static int rec_start(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
 	/* The worker starts at this thread's priority, before it is raised. */
-	q = rec_queue_new(QUEUE_LIMIT);
-	rec_queue_set_worker_nice(q, WORKER_NICE);
-	r = rec_queue_start(q, &st, err);
+	R->q = rec_queue_new(QUEUE_LIMIT);
+	rec_queue_set_worker_nice(R->q, WORKER_NICE);
+	int r = rec_queue_start(R->q, &R->st, err);
 	if (r < 0)
-		goto out;
-	prio = raise_priority(&old_nice);
+		return r;
+	R->prio = raise_priority(&R->old_nice);
+	R->t_start = now_ns();
+	getrusage(RUSAGE_SELF, &R->ru0);
+	R->attach_cpu0 = o->attach_pid ? attached_cpu_ns(o) : 0;
+	if (R->enable_now && !o->delay_ms && (r = events_enable(&R->ev, err)) < 0)
+		return r;
+	if (R->wl.pid > 0 && (r = workload_start(&R->wl, o->argv[0], err)) < 0)
+		return r;
+	return 0;
+}
 
-	uint64_t t_start = now_ns();
-	struct rusage ru0;
-	getrusage(RUSAGE_SELF, &ru0);
-	uint64_t attach_cpu0 = o->attach_pid ? attached_cpu_ns(o) : 0;
+/* The loop: wake on ring watermarks, signals or child exit; drain every
+ * ring on every wake-up, and at least every 100 ms (10 ms once a ring
+ * stopped waking us: its event's task is gone, but others may still
+ * write into it). Parsing happens in the queue's worker. */
+static int rec_loop(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	struct events *ev = &R->ev;
+	struct pollfd *pfd = xcalloc(ev->rings.n + 1, sizeof *pfd);
+	bool *hung = xcalloc(ev->rings.n + 1, sizeof *hung);
 	/* -D: events stay off until the delay has passed. */
-	uint64_t enable_at = o->delay_ms ? t_start + (uint64_t)o->delay_ms * 1000000ULL : 0;
-	if (enable_now && !enable_at && (r = events_enable(&ev, err)) < 0)
-		goto out;
-	if (wl.pid > 0) {
-		r = workload_start(&wl, o->argv[0], err);
-		if (r < 0)
-			goto out;
-	}
-
-	/* The loop: wake on ring watermarks, signals or child exit; drain every
-	 * ring on every wake-up, and at least every 100 ms (10 ms once a ring
-	 * stopped waking us: its event's task is gone, but others may still
-	 * write into it). Parsing happens in the queue's worker. */
-	struct pollfd *pfd = xcalloc(ev.rings.n + 1, sizeof *pfd);
-	bool *hung = xcalloc(ev.rings.n + 1, sizeof *hung);
-	uint64_t deadline = o->duration > 0 ? t_start + (uint64_t)(o->duration * 1e9) : 0;
-	bool done = false, stopped_early = false, any_hung = false;
-	int handled_stops = 0;
+	uint64_t enable_at = o->delay_ms ? R->t_start + (uint64_t)o->delay_ms * 1000000ULL : 0;
+	uint64_t deadline = o->duration > 0 ? R->t_start + (uint64_t)(o->duration * 1e9) : 0;
+	bool done = false, any_hung = false;
+	int handled_stops = 0, r = 0;
 	while (!done) {
 		size_t n = 0;
 		pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
-		for (size_t i = 0; i < ev.rings.n; i++)
-			pfd[n++] = (struct pollfd){ .fd = hung[i] ? -1 : ev.rings.v[i].fd, .events = POLLIN };
+		for (size_t i = 0; i < ev->rings.n; i++)
+			pfd[n++] = (struct pollfd){ .fd = hung[i] ? -1 : ev->rings.v[i].fd, .events = POLLIN };
 		int timeout = any_hung ? 10 : 100;
 		if (enable_at) {
 			uint64_t now = now_ns();
 			if (now >= enable_at) {
-				if ((r = events_enable(&ev, err)) < 0)
+				if ((r = events_enable(ev, err)) < 0)
 					break;
 				enable_at = 0;
 			} else if ((enable_at - now) / 1000000 < (uint64_t)timeout) {
@@ -834,216 +449,276 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 			r = err_set(err, errno, "poll: %s", strerror(errno));
 			break;
 		}
-		for (size_t i = 0; i < ev.rings.n; i++)
+		for (size_t i = 0; i < ev->rings.n; i++)
 			if (pfd[i + 1].revents & (POLLHUP | POLLERR | POLLNVAL))
 				hung[i] = any_hung = true;
 		char junk[64];
 		while (read(wake_pipe[0], junk, sizeof junk) > 0)
 			;
-		drain_all(&ev, q);
+		drain_all(ev, R->q);
 		/* Rings left with records: the queue is at its limit. */
-		for (size_t i = 0; i < ev.rings.n; i++)
-			if (ring_pending(&ev.rings.v[i])) {
-				rec_queue_wait_space(q, 10);
+		for (size_t i = 0; i < ev->rings.n; i++)
+			if (ring_pending(&ev->rings.v[i])) {
+				rec_queue_wait_space(R->q, 10);
 				break;
 			}
-		if (wl.pid > 0) {
-			pid_t w = wait4(wl.pid, &status, WNOHANG, &child_ru);
-			if (w == wl.pid) {
-				have_status = true;
-				wl.pid = 0;
+		if (R->wl.pid > 0) {
+			pid_t w = wait4(R->wl.pid, &R->status, WNOHANG, &R->child_ru);
+			if (w == R->wl.pid) {
+				R->have_status = true;
+				R->wl.pid = 0;
 				child_pid = 0;
 				done = true;
 			}
 		}
 		if (!done && o->attach_pid && !attached_alive(o)) {
 			done = true;
-			stopped_early = wl.pid > 0; /* ends the -p PID -- CMD command */
+			R->stopped_early = R->wl.pid > 0; /* ends the -p PID -- CMD command */
 		}
 		if (deadline && now_ns() >= deadline && !done) {
-			stopped_early = true;
+			R->stopped_early = true;
 			done = true;
 		}
 		if (stop_requests > handled_stops) {
 			handled_stops = stop_requests;
 			/* Attached: Ctrl-C ends the recording. Launched: the workload
 			 * got the signal too; wait for it, unless asked twice. */
-			if (o->attach_pid || (o->system_wide && wl.pid <= 0) || stop_requests >= 2) {
-				stopped_early = true;
+			if (o->attach_pid || (o->system_wide && R->wl.pid <= 0) || stop_requests >= 2) {
+				R->stopped_early = true;
 				done = true;
 			}
 		}
 	}
 	free(pfd);
 	free(hung);
-	for (size_t i = 0; i < ev.fds.n; i++)
-		(void)ioctl(ev.fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	drain_rest(&ev, q);
-	restore_priority(prio, old_nice);
-	drain_prio_got = prio;
-	prio = PRIO_NORMAL;
-	for (size_t i = 0; i < ev.rings.n; i++) {
-		uint64_t fill = ev.rings.v[i].max_fill;
-		if (fill > ring_peak)
-			ring_peak = fill;
-		ring_bytes = ev.rings.v[i].data_size;
+	return r;
+}
+
+/* Events off, every ring drained, the worker done; the workload ended if
+ * it is still running, and what it and we cost. */
+static void rec_stop(struct rec *R)
+{
+	const struct record_opts *o = R->o;
+	struct events *ev = &R->ev;
+	for (size_t i = 0; i < ev->fds.n; i++)
+		(void)ioctl(ev->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	drain_rest(ev, R->q);
+	restore_priority(R->prio, R->old_nice);
+	R->drain_prio_got = R->prio;
+	R->prio = PRIO_NORMAL;
+	for (size_t i = 0; i < ev->rings.n; i++) {
+		uint64_t fill = ev->rings.v[i].max_fill;
+		if (fill > R->ring_peak)
+			R->ring_peak = fill;
+		R->ring_bytes = ev->rings.v[i].data_size;
 	}
-	rec_queue_finish(q, &qstats);
-	q = NULL;
+	rec_queue_finish(R->q, &R->qstats);
+	R->q = NULL;
 	/* Lost samples per CPU (one ring each), while the ring list exists. */
-	for (size_t i = 0; i < st.lost_by_ring.n && i < ev.ring_cpu.n; i++)
-		if (st.lost_by_ring.v[i])
-			sbuf_addf(&lost_cpus, "%s%d:%" PRIu64, lost_cpus.len ? "," : "", ev.ring_cpu.v[i],
-				  st.lost_by_ring.v[i]);
-	uint64_t t_end = now_ns();
-	struct rusage ru1;
-	getrusage(RUSAGE_SELF, &ru1);
-	uint64_t workload_cpu = 0;
+	for (size_t i = 0; i < R->st.lost_by_ring.n && i < ev->ring_cpu.n; i++)
+		if (R->st.lost_by_ring.v[i])
+			sbuf_addf(&R->lost_cpus, "%s%d:%" PRIu64, R->lost_cpus.len ? "," : "", ev->ring_cpu.v[i],
+				  R->st.lost_by_ring.v[i]);
+	R->t_end = now_ns();
+	getrusage(RUSAGE_SELF, &R->ru1);
 	if (o->attach_pid) {
 		uint64_t c1 = attached_cpu_ns(o);
-		workload_cpu = c1 > attach_cpu0 ? c1 - attach_cpu0 : 0;
+		R->workload_cpu = c1 > R->attach_cpu0 ? c1 - R->attach_cpu0 : 0;
 	}
-	if (wl.pid > 0 && stopped_early) {
+	if (R->wl.pid > 0 && R->stopped_early) {
 		/* --duration or a second Ctrl-C: end the workload we started. */
-		kill(wl.pid, SIGTERM);
-		if (wait4(wl.pid, &status, 0, &child_ru) == wl.pid)
-			have_status = true;
-		wl.pid = 0;
+		kill(R->wl.pid, SIGTERM);
+		if (wait4(R->wl.pid, &R->status, 0, &R->child_ru) == R->wl.pid)
+			R->have_status = true;
+		R->wl.pid = 0;
 		child_pid = 0;
 	}
-	if (have_status && !o->attach_pid)
-		workload_cpu = rusage_ns(&child_ru);
-	events_close(&ev, NULL);
-	if (r < 0)
-		goto out;
+	if (R->have_status && !o->attach_pid)
+		R->workload_cpu = rusage_ns(&R->child_ru);
+	events_close(ev, NULL);
+}
 
-	/* Describe the recording, then symbolize it. */
+/* Describe the recording in the data file's metadata. */
+static void rec_meta(struct rec *R)
+{
+	const struct record_opts *o = R->o;
+	struct cprof_data *d = &R->d;
+	const struct raw_store *st = &R->st;
 	struct sbuf cmd = SBUF_INIT;
 	if (o->attach_pid || o->system_wide)
-		sbuf_addf(&cmd, "%s", attach_command.buf);
+		sbuf_addf(&cmd, "%s", R->attach_command.buf);
 	else
 		join_argv(o->argv, &cmd);
-	cprof_meta_set(&d, "command", cmd.buf);
-	if (exe_path.len)
-		cprof_meta_set(&d, "exe", exe_path.buf);
+	cprof_meta_set(d, "command", cmd.buf);
+	if (R->exe_path.len)
+		cprof_meta_set(d, "exe", R->exe_path.buf);
 	sbuf_release(&cmd);
-	cprof_meta_set(&d, "cprof_version", CPROF_VERSION);
+	cprof_meta_set(d, "cprof_version", CPROF_VERSION);
 	char host[256] = "";
 	if (gethostname(host, sizeof host - 1) == 0)
-		cprof_meta_set(&d, "hostname", host);
-	cprof_meta_setf(&d, "start_time_ns", "%" PRIu64, t_start);
-	cprof_meta_setf(&d, "duration_ns", "%" PRIu64, t_end - t_start);
-	cprof_meta_setf(&d, "lost_samples", "%" PRIu64, st.lost_records + st.lost_samples);
-	if (st.lost_records + st.lost_samples) {
+		cprof_meta_set(d, "hostname", host);
+	cprof_meta_setf(d, "start_time_ns", "%" PRIu64, R->t_start);
+	cprof_meta_setf(d, "duration_ns", "%" PRIu64, R->t_end - R->t_start);
+	cprof_meta_setf(d, "lost_samples", "%" PRIu64, st->lost_records + st->lost_samples);
+	if (st->lost_records + st->lost_samples) {
 		/* Where: per CPU (one ring each), and when (bursts, in ns). */
 		struct sbuf where = SBUF_INIT;
-		cprof_meta_set(&d, "lost_by_cpu", lost_cpus.buf);
-		for (size_t i = 0; i < st.lost_times.n; i++)
-			sbuf_addf(&where, "%s%" PRIu64 "-%" PRIu64 ":%" PRIu64, i ? "," : "", st.lost_times.v[i].first,
-				  st.lost_times.v[i].last, st.lost_times.v[i].count);
-		cprof_meta_set(&d, "lost_times", where.buf);
+		cprof_meta_set(d, "lost_by_cpu", R->lost_cpus.buf);
+		for (size_t i = 0; i < st->lost_times.n; i++)
+			sbuf_addf(&where, "%s%" PRIu64 "-%" PRIu64 ":%" PRIu64, i ? "," : "", st->lost_times.v[i].first,
+				  st->lost_times.v[i].last, st->lost_times.v[i].count);
+		cprof_meta_set(d, "lost_times", where.buf);
 		sbuf_release(&where);
 	}
 	/* How close the recording came to losing samples. */
-	cprof_meta_setf(&d, "ring_bytes", "%" PRIu64, ring_bytes);
-	cprof_meta_setf(&d, "ring_peak_bytes", "%" PRIu64, ring_peak);
-	cprof_meta_setf(&d, "queue_peak_bytes", "%" PRIu64, qstats.peak_chunks << 20);
-	cprof_meta_setf(&d, "queue_limit_bytes", "%u", QUEUE_LIMIT);
-	cprof_meta_setf(&d, "queue_full", "%" PRIu64, qstats.full);
-	cprof_meta_set(&d, "drain_priority", drain_prio_names[drain_prio_got]);
-	cprof_meta_setf(&d, "sample_budget", "%" PRIu64, st.sample_budget);
-	if (st.merge_ns)
-		cprof_meta_setf(&d, "sample_merge_ns", "%" PRIu64, st.merge_ns);
-	cprof_meta_setf(&d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&ru1) - rusage_ns(&ru0));
-	cprof_meta_setf(&d, "workload_cpu_ns", "%" PRIu64, workload_cpu);
-	cprof_meta_setf(&d, "cpus", "%d", ncpus);
-	cprof_meta_setf(&d, "mmap_pages", "%u", o->mmap_pages);
+	cprof_meta_setf(d, "ring_bytes", "%" PRIu64, R->ring_bytes);
+	cprof_meta_setf(d, "ring_peak_bytes", "%" PRIu64, R->ring_peak);
+	cprof_meta_setf(d, "queue_peak_bytes", "%" PRIu64, R->qstats.peak_chunks << 20);
+	cprof_meta_setf(d, "queue_limit_bytes", "%u", QUEUE_LIMIT);
+	cprof_meta_setf(d, "queue_full", "%" PRIu64, R->qstats.full);
+	cprof_meta_set(d, "drain_priority", drain_prio_names[R->drain_prio_got]);
+	cprof_meta_setf(d, "sample_budget", "%" PRIu64, st->sample_budget);
+	if (st->merge_ns)
+		cprof_meta_setf(d, "sample_merge_ns", "%" PRIu64, st->merge_ns);
+	cprof_meta_setf(d, "recorder_cpu_ns", "%" PRIu64, rusage_ns(&R->ru1) - rusage_ns(&R->ru0));
+	cprof_meta_setf(d, "workload_cpu_ns", "%" PRIu64, R->workload_cpu);
+	cprof_meta_setf(d, "cpus", "%d", R->ncpus);
+	cprof_meta_setf(d, "mmap_pages", "%u", o->mmap_pages);
 	if (o->call_graph == CALL_GRAPH_DWARF)
-		cprof_meta_setf(&d, "call_graph", "dwarf,%u", o->stack_size);
+		cprof_meta_setf(d, "call_graph", "dwarf,%u", o->stack_size);
 	else
-		cprof_meta_set(&d, "call_graph", o->call_graph == CALL_GRAPH_FP ? "fp" : "none");
+		cprof_meta_set(d, "call_graph", o->call_graph == CALL_GRAPH_FP ? "fp" : "none");
 	if (o->call_graph != CALL_GRAPH_NONE) {
-		cprof_meta_setf(&d, "max_stack", "%u", o->call_graph == CALL_GRAPH_DWARF ? st.max_stack : st.chain_max);
-		cprof_meta_setf(&d, "kernel_max_stack", "%u", sysctl_max_stack);
+		cprof_meta_setf(d, "max_stack", "%u", o->call_graph == CALL_GRAPH_DWARF ? st->max_stack : st->chain_max);
+		cprof_meta_setf(d, "kernel_max_stack", "%u", R->sysctl_max_stack);
 	}
-	if (st.unwinder) {
+	if (st->unwinder) {
 		struct unwinder_stats us;
-		unwinder_get_stats(st.unwinder, &us);
-		cprof_meta_setf(&d, "unwind_samples", "%" PRIu64, us.samples);
-		cprof_meta_setf(&d, "unwind_truncated", "%" PRIu64, us.truncated);
-		cprof_meta_setf(&d, "unwind_failed", "%" PRIu64, us.failed);
-		cprof_meta_setf(&d, "unwind_fast", "%" PRIu64, us.fast);
-		cprof_meta_setf(&d, "unwind_rules", "%" PRIu64, us.rules_derived);
+		unwinder_get_stats(st->unwinder, &us);
+		cprof_meta_setf(d, "unwind_samples", "%" PRIu64, us.samples);
+		cprof_meta_setf(d, "unwind_truncated", "%" PRIu64, us.truncated);
+		cprof_meta_setf(d, "unwind_failed", "%" PRIu64, us.failed);
+		cprof_meta_setf(d, "unwind_fast", "%" PRIu64, us.fast);
+		cprof_meta_setf(d, "unwind_rules", "%" PRIu64, us.rules_derived);
 		if (us.verified)
-			cprof_meta_setf(&d, "unwind_verify_mismatches", "%" PRIu64, us.verify_mismatches);
+			cprof_meta_setf(d, "unwind_verify_mismatches", "%" PRIu64, us.verify_mismatches);
 	}
-	cprof_meta_set(&d, "kernel_samples", po.exclude_kernel ? "excluded" : "included");
-	if (have_status)
-		cprof_meta_setf(&d, "exit_status", "%d", status_to_exit(status));
-	add_events(&d, evl, attrs);
+	cprof_meta_set(d, "kernel_samples", R->po.exclude_kernel ? "excluded" : "included");
+	if (R->have_status)
+		cprof_meta_setf(d, "exit_status", "%d", status_to_exit(R->status));
+	add_events(d, R->evl, R->attrs);
+}
 
-	struct resolve_stats rs;
+/* The finishing pass: the sources take in what they gathered, every stack
+ * (samples', and the sources') goes through the one resolver, then the
+ * sources store their records. */
+static int rec_finish(struct rec *R, record_note_fn note, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	const struct source_use *src = o->sources;
 	uint64_t t_fin0 = now_ns();
-	if (o->mem) {
-		r = memrec_collect(&mem, &st, err);
-		if (r < 0)
-			goto out;
-	}
-	r = resolve_samples(&d, &st, &rs, err);
-	if (r < 0)
-		goto out;
-	if (o->mem)
-		memrec_finish(&mem, &st, &d, o->quiet, note);
+	int r;
+	for (size_t i = 0; i < o->nsources; i++)
+		if (src[i].ops->collect && (r = src[i].ops->collect(src[i].state, err)) < 0)
+			return r;
+	struct resolver *res = resolver_new(&R->d, &R->st, err);
+	if (!res)
+		return -ENOMEM;
+	resolver_add_samples(res);
+	for (size_t i = 0; i < o->nsources; i++)
+		if (src[i].ops->stacks)
+			src[i].ops->stacks(src[i].state, res);
+	resolver_run(res);
+	resolver_emit_samples(res);
+	struct source_finish f = { .d = &R->d, .res = res, .raw = &R->st, .quiet = o->quiet, .note = note };
+	for (size_t i = 0; i < o->nsources; i++)
+		if (src[i].ops->finish && (r = src[i].ops->finish(src[i].state, &f, err)) < 0) {
+			resolver_free(res);
+			return r;
+		}
+	resolver_finish(res, NULL);
 	struct rusage ru2;
 	getrusage(RUSAGE_SELF, &ru2);
-	cprof_meta_setf(&d, "finish_cpu_ns", "%" PRIu64, rusage_ns(&ru2) - rusage_ns(&ru1));
-	cprof_meta_setf(&d, "finish_wall_ns", "%" PRIu64, now_ns() - t_fin0);
-	if (st.malformed)
-		cprof_meta_setf(&d, "malformed_records", "%" PRIu64, st.malformed);
-	if (o->gpu && (r = record_gpu_finish(&gs, &d, &st, o->quiet, note, err)) < 0)
-		goto out;
+	cprof_meta_setf(&R->d, "finish_cpu_ns", "%" PRIu64, rusage_ns(&ru2) - rusage_ns(&R->ru1));
+	cprof_meta_setf(&R->d, "finish_wall_ns", "%" PRIu64, now_ns() - t_fin0);
+	if (R->st.malformed)
+		cprof_meta_setf(&R->d, "malformed_records", "%" PRIu64, R->st.malformed);
+	return 0;
+}
 
+/* The data file, and what the command tells the user. */
+static int rec_write(struct rec *R, struct record_result *res, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	const struct cprof_data *d = &R->d;
 	size_t written = 0;
-	r = cprof_data_write(&d, &data_out, &written, err);
+	int r = cprof_data_write(d, &R->data_out, &written, err);
 	res->bytes = written;
 	res->samples = 0;
-	for (size_t i = 0; i < d.samples.n; i++)
-		res->samples += i < d.sample_counts.n ? d.sample_counts.v[i] : 1;
+	for (size_t i = 0; i < d->samples.n; i++)
+		res->samples += i < d->sample_counts.n ? d->sample_counts.v[i] : 1;
 	res->interrupted = stop_requests > 0;
-	res->lost = st.lost_records + st.lost_samples;
-	res->drain_fifo = drain_prio_got == PRIO_FIFO;
-	res->queue_full = qstats.full;
-	res->exit_status = have_status ? status_to_exit(status) : (stopped_early ? 130 : 0);
+	res->lost = R->st.lost_records + R->st.lost_samples;
+	res->drain_fifo = R->drain_prio_got == PRIO_FIFO;
+	res->queue_full = R->qstats.full;
+	res->exit_status = R->have_status ? status_to_exit(R->status) : (R->stopped_early ? 130 : 0);
 	/* Attached: the command of -p PID -- CMD if it ended by itself, else 0. */
-	if (o->attach_pid && (!have_status || stopped_early))
+	if (o->attach_pid && (!R->have_status || R->stopped_early))
 		res->exit_status = 0;
-	for (size_t i = 0, n = 0; i < evl->v.n; i++)
+	for (size_t i = 0, n = 0; i < R->evl->v.n; i++)
 		n += (size_t)snprintf(res->event_buf + n, n < sizeof res->event_buf ? sizeof res->event_buf - n : 0,
-				      "%s%s", i ? ", " : "", evl->v.v[i].name);
+				      "%s%s", i ? ", " : "", R->evl->v.v[i].name);
 	res->event = res->event_buf;
-	res->kernel_excluded = po.exclude_kernel;
-out:
-	if (wl.pid > 0 || wl.go_fd >= 0)
-		workload_abort(&wl);
-	if (q) {
-		rec_queue_finish(q, NULL);
-		restore_priority(prio, old_nice);
+	res->kernel_excluded = R->po.exclude_kernel;
+	return r;
+}
+
+static void rec_release(struct rec *R)
+{
+	if (R->wl.pid > 0 || R->wl.go_fd >= 0)
+		workload_abort(&R->wl);
+	if (R->q) {
+		rec_queue_finish(R->q, NULL);
+		restore_priority(R->prio, R->old_nice);
 	}
 	child_pid = 0;
-	outfile_abort(&data_out);
-	events_close(&ev, NULL);
+	outfile_abort(&R->data_out);
+	events_close(&R->ev, NULL);
 	restore_signals();
-	unwinder_free(st.unwinder);
-	memrec_cleanup(&mem);
-	gpu_session_release(&gs);
-	raw_store_release(&st);
-	cprof_data_release(&d);
-	ev_list_release(&default_evl);
-	free(attrs);
-	vec_release(&tids);
-	sbuf_release(&lost_cpus);
-	free(cpus);
-	sbuf_release(&attach_command);
-	sbuf_release(&exe_path);
+	unwinder_free(R->st.unwinder);
+	raw_store_release(&R->st);
+	cprof_data_release(&R->d);
+	ev_list_release(&R->default_evl);
+	free(R->attrs);
+	vec_release(&R->tids);
+	sbuf_release(&R->lost_cpus);
+	free(R->cpus);
+	sbuf_release(&R->attach_command);
+	sbuf_release(&R->exe_path);
+}
+
+int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
+	       struct cprof_err *err)
+{
+	struct rec R = { .o = o, .wl = { .pid = 0, .go_fd = -1, .err_fd = -1 }, .lost_cpus = SBUF_INIT,
+			 .attach_command = SBUF_INIT, .exe_path = SBUF_INIT };
+	memset(res, 0, sizeof *res);
+	cprof_data_init(&R.d);
+	int r;
+	if ((r = rec_open(&R, err)) < 0 || (r = rec_targets(&R, err)) < 0)
+		goto out;
+	rec_describe_targets(&R);
+	if ((r = rec_events(&R, err)) < 0 || (r = rec_start(&R, err)) < 0)
+		goto out;
+	r = rec_loop(&R, err);
+	rec_stop(&R);
+	if (r < 0)
+		goto out;
+	rec_meta(&R);
+	if ((r = rec_finish(&R, note, err)) < 0)
+		goto out;
+	r = rec_write(&R, res, err);
+out:
+	rec_release(&R);
 	return r;
 }

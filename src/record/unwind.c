@@ -21,6 +21,9 @@
  * the whole sample back to libdwfl's own walk, so results never differ:
  * CPROF_UNWIND_VERIFY=1 runs both walks on every sample and counts
  * disagreements, which is how the tests check it.
+ *
+ * One file: the fast walk and its fallback must decide alike, and sit side by
+ * side for that.
  */
 #include <errno.h>
 #include <fcntl.h>

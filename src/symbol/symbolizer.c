@@ -11,6 +11,8 @@
  * symbol cache (symcache.c): on a second recording of the same program
  * the debug files are not read at all. What was resolved through libdw is
  * added to the cache when the symbolizer is done (symbolizer_save_cache).
+ *
+ * One file: its caches and libdwfl's sessions have one owner.
  */
 #include "config.h"
 

@@ -21,6 +21,9 @@
  * and written anew; it is never partly trusted. Writes go through
  * tmpfile.c (a temporary file renamed into place), so readers never see a
  * half-written file. Also here: the cache folder, shared with kallsyms.c.
+ *
+ * One file: the cache file's writer and its checking reader must agree byte
+ * for byte.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
 #include "cprof/folded.h"
 #include "cprof/gpu-report.h"
 #include "cprof/group.h"
-#include "cprof/memreport.h"
+#include "cprof/mem-report.h"
 #include "cprof/profile.h"
 #include "cprof/report.h"
 

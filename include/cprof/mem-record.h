@@ -1,14 +1,17 @@
 /*
- * memrec.h - `record --mem`: preload libcprof-mem.so into the workload,
+ * mem-record.h - `record --mem`: preload libcprof-mem.so into the workload,
  * receive the region of sums each traced process image keeps (memtrace.h),
  * and feed them through the finishing pass into the data file.
  */
-#ifndef CPROF_MEMREC_H
-#define CPROF_MEMREC_H
+#ifndef CPROF_MEM_RECORD_H
+#define CPROF_MEM_RECORD_H
 
 #include <pthread.h>
 #include "cprof/memtrace.h"
 #include "cprof/record.h"
+
+struct resolver;
+struct source_ops;
 
 struct memrec {
 	bool prepared;         /* memrec_prepare ran: there is something to clean up */
@@ -22,7 +25,7 @@ struct memrec {
 	VEC(struct mem_region) regions;
 	uint64_t bad_messages; /* not a region from a shim: ignored */
 	struct mem_stacks *stacks; /* per region, after collect */
-	uint32_t *stack_map;   /* all regions' stack ids, each region at its base */
+	uint32_t *stack_map;   /* all regions' stacks: resolver handles, then ids in d; each region at its base */
 	size_t *base;          /* per region: first index in stack_map */
 	uint64_t damaged;      /* stack records that did not hold together */
 	bool sample;
@@ -35,13 +38,17 @@ int memrec_prepare(struct memrec *m, bool sample, uint64_t sample_bytes, struct 
 /* After the fork: restore cprof's environment, close the workload's end of
  * the socket here and start receiving regions. */
 void memrec_restore_env(struct memrec *m);
-/* After the workload ended: take in the regions, queue their stacks in st
- * for the finishing pass. */
-int memrec_collect(struct memrec *m, struct raw_store *st, struct cprof_err *err) CPROF_WUR;
-/* After resolve_samples: sum the regions into d, and say (through note,
+/* After the workload ended: take in the regions and their stacks. */
+int memrec_collect(struct memrec *m, struct cprof_err *err) CPROF_WUR;
+/* Hand the stacks to the finishing pass's resolver (resolve.h). */
+void memrec_stacks(struct memrec *m, struct resolver *res);
+/* After resolver_run: sum the regions into d, and say (through note,
  * unless quiet, and in d's metadata) which processes were not traced. */
-void memrec_finish(struct memrec *m, const struct raw_store *st, struct cprof_data *d, bool quiet,
-		   void (*note)(const char *msg));
+void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_store *st, struct cprof_data *d,
+		   bool quiet, void (*note)(const char *msg));
 void memrec_cleanup(struct memrec *m);
+
+/* Its row of cprof_sources[] (source.h), in src/mem/source.c. */
+extern const struct source_ops mem_source;
 
 #endif

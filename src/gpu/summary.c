@@ -1,5 +1,5 @@
 /*
- * gpu-summary.c - what `cprof report --gpu` says about a recording's GPU
+ * summary.c - what `cprof report --gpu` says about a recording's GPU
  * activity: kernels by name, copies by direction, launch sites by GPU time,
  * each device's busy and idle time, and findings (launch-bound idle gaps,
  * tiny kernels, pageable copies, synchronous copies in loops). Writers format

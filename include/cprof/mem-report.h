@@ -1,11 +1,11 @@
 /*
- * memreport.h - `cprof report --mem`: the memory sections of a recording
+ * mem-report.h - `cprof report --mem`: the memory sections of a recording
  * as leaks, peak heap, allocation hot spots, temporaries, a size
  * histogram and findings; as text, JSON, CSV or folded stacks; and the
  * heap-over-time chart (SVG).
  */
-#ifndef CPROF_MEMREPORT_H
-#define CPROF_MEMREPORT_H
+#ifndef CPROF_MEM_REPORT_H
+#define CPROF_MEM_REPORT_H
 
 #include <stdio.h>
 #include "cprof/data.h"

@@ -5,6 +5,9 @@
  * the workload's mappings (the same MMAP2 records the samples use) and store
  * GPU records that name their launching stack. Everything the collector
  * could not do is counted and said, never dropped silently.
+ *
+ * One file: the collector's stream, from creating it to importing it, is one
+ * lifetime.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -23,6 +26,7 @@
 #include "cprof/data.h"
 #include "cprof/gpu-record.h"
 #include "cprof/record.h"
+#include "cprof/resolve.h"
 #include "cprof/symbol.h"
 
 #define LIB_NAME "libcprof-cupti.so"
@@ -102,6 +106,11 @@ int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err)
 
 void gpu_session_release(struct gpu_session *g)
 {
+	if (g->collected)
+		gpu_trace_release(&g->trace);
+	if (g->buf)
+		munmap((void *)g->buf, g->len);
+	free(g->handles);
 	if (g->stream_path)
 		(void)unlink(g->stream_path);
 	free(g->stream_path);
@@ -140,61 +149,21 @@ static bool is_cuda_frame(const struct cprof_data *d, const struct cprof_frame *
 	return false;
 }
 
-static const struct raw_mmap *find_mapping(const struct raw_store *st, uint32_t pid, uint64_t ip)
-{
-	const struct raw_mmap *best = NULL;
-	for (size_t i = 0; st && i < st->mmaps.n; i++) {
-		const struct raw_mmap *m = &st->mmaps.v[i];
-		if (m->pid == pid && ip >= m->start && ip - m->start < m->len && (!best || m->time >= best->time))
-			best = m;
-	}
-	return best;
-}
-
-/* One launch stack, symbolized, CUDA frames removed: frame indexes, leaf first. */
+/* One launch stack: its handle in the resolver, and its frames once
+ * symbolized, CUDA frames removed (leaf first). */
 struct launch {
 	uint32_t pid, corr, tid;
 	size_t off, n; /* into the frames vector */
 };
 
-struct frame_vec {
-	uint32_t *v;
-	size_t n, cap;
-};
-
-static void symbolize_launch(struct cprof_data *d, struct symbolizer *sym, const struct raw_store *st,
-			     const struct gpu_trace *t, const struct gpu_launch_stack *ls, struct frame_vec *frames)
+/* Where a launch stack's user code starts: the frames before it are the
+ * collector, CUPTI and CUDA (or what none of them could name). */
+static size_t user_frames(const struct cprof_data *d, const uint32_t *f, size_t n)
 {
-	struct sym_frame out[MAX_INLINE];
-	bool user_seen = false;
-	for (uint32_t k = 0; k < ls->nips; k++) {
-		uint64_t ip = t->ips.v[ls->ip_off + k];
-		const struct raw_mmap *m = find_mapping(st, ls->pid, ip);
-		int n;
-		if (m) {
-			struct sym_map sm = { .path = m->path, .start = m->start, .len = m->len, .pgoff = m->pgoff,
-					      .build_id = m->build_id, .build_id_size = m->build_id_size };
-			/* backtrace() gives return addresses except for its caller. */
-			n = symbolizer_user(sym, &sm, ip, k > 0, out, MAX_INLINE);
-		} else {
-			out[0] = (struct sym_frame){ .func = "[unknown]", .dso = "[unknown]", .file = "", .addr = ip,
-						     .flags = SYMF_UNKNOWN };
-			n = 1;
-		}
-		for (int f = 0; f < n; f++) {
-			struct cprof_frame cf = { .func = cprof_intern(d, out[f].func), .dso = cprof_intern(d, out[f].dso),
-						  .file = cprof_intern(d, out[f].file ? out[f].file : ""),
-						  .line = out[f].line, .addr = out[f].addr };
-			if (out[f].flags & SYMF_INLINED)
-				cf.flags |= FRF_INLINED;
-			if (out[f].flags & SYMF_UNKNOWN)
-				cf.flags |= FRF_UNKNOWN;
-			if (!user_seen && (is_cuda_frame(d, &cf) || (cf.flags & FRF_UNKNOWN)))
-				continue; /* still inside the collector, CUPTI or CUDA */
-			user_seen = true;
-			vec_push(frames, cprof_add_frame(d, &cf));
-		}
-	}
+	size_t k = 0;
+	while (k < n && (is_cuda_frame(d, &d->frames.v[f[k]]) || (d->frames.v[f[k]].flags & FRF_UNKNOWN)))
+		k++;
+	return k;
 }
 
 struct key_index {
@@ -264,11 +233,20 @@ static void sync_devices(struct cprof_data *d, struct gpu_import_stats *ret)
 	free(ctx);
 }
 
-void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
-		struct gpu_import_stats *ret)
+void gpu_import_stacks(const struct gpu_trace *t, struct resolver *r, uint32_t *handles)
 {
-	struct symbolizer *sym = symbolizer_new();
-	struct frame_vec frames = { 0 };
+	/* backtrace() gives return addresses except for its caller. Launch
+	 * stacks carry no CPU time: the newest mapping at each address. */
+	for (size_t i = 0; i < t->stacks.n; i++) {
+		const struct gpu_launch_stack *ls = &t->stacks.v[i];
+		handles[i] = resolver_add(r, ls->pid, UINT64_MAX, ls->nips ? t->ips.v + ls->ip_off : NULL, ls->nips, 0);
+	}
+}
+
+void gpu_import_resolved(struct cprof_data *d, const struct gpu_trace *t, struct resolver *r, const uint32_t *handles,
+			 struct gpu_import_stats *ret)
+{
+	VEC(uint32_t) frames = { 0 };
 	VEC(struct launch) launches = { 0 };
 	struct key_index *lk = xcalloc(t->stacks.n + 1, sizeof *lk), *ak = xcalloc(t->api.n + 1, sizeof *ak);
 	memset(ret, 0, sizeof *ret);
@@ -276,8 +254,12 @@ void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct ra
 	for (size_t i = 0; i < t->stacks.n; i++) {
 		const struct gpu_launch_stack *ls = &t->stacks.v[i];
 		struct launch l = { .pid = ls->pid, .corr = ls->corr, .tid = ls->tid, .off = frames.n };
-		if (sym)
-			symbolize_launch(d, sym, st, t, ls, &frames);
+		if (r && handles) {
+			size_t n;
+			const uint32_t *f = resolver_frames(r, handles[i], &n);
+			for (size_t k = user_frames(d, f, n); k < n; k++)
+				vec_push(&frames, f[k]);
+		}
 		l.n = frames.n - l.off;
 		vec_push(&launches, l);
 		lk[i] = (struct key_index){ ((uint64_t)ls->pid << 32) | ls->corr, (uint32_t)i };
@@ -345,7 +327,22 @@ void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct ra
 	vec_release(&launches);
 	free(lk);
 	free(ak);
-	symbolizer_free(sym);
+}
+
+void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct raw_store *st,
+		struct gpu_import_stats *ret)
+{
+	static const struct raw_store none;
+	struct cprof_err err;
+	struct resolver *r = resolver_new(d, st ? st : &none, &err);
+	uint32_t *handles = xcalloc(t->stacks.n + 1, sizeof *handles);
+	if (r) {
+		gpu_import_stacks(t, r, handles);
+		resolver_run(r);
+	}
+	gpu_import_resolved(d, t, r, handles, ret);
+	resolver_free(r);
+	free(handles);
 }
 
 void gpu_import_meta(struct cprof_data *d, const struct gpu_import_stats *ret)
@@ -422,24 +419,34 @@ static bool collector_loads(const char *lib, struct sbuf *why)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st,
-		       struct gpu_import_stats *ret, struct sbuf *notes, struct cprof_err *err)
+int gpu_session_collect(struct gpu_session *g, struct cprof_err *err)
 {
-	const uint8_t *buf = NULL;
-	size_t len = 0;
-	struct gpu_trace t;
-	gpu_trace_init(&t);
+	gpu_trace_init(&g->trace);
+	g->collected = true;
+	int r = map_stream(g->stream_path, &g->buf, &g->len, err);
+	if (r < 0)
+		return r;
+	if ((r = gpu_trace_parse(&g->trace, g->buf, g->len, g->stream_path, err)) < 0)
+		return r;
+	g->handles = xcalloc(g->trace.stacks.n + 1, sizeof *g->handles);
+	return 0;
+}
+
+void gpu_session_stacks(struct gpu_session *g, struct resolver *r)
+{
+	gpu_import_stacks(&g->trace, r, g->handles);
+}
+
+int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res,
+		       struct gpu_import_stats *ret, struct sbuf *notes)
+{
+	const struct gpu_trace t = g->trace;
+	size_t len = g->len;
 	memset(ret, 0, sizeof *ret);
 	if (g->replaced)
 		sbuf_addf(notes, "warning: CUDA_INJECTION64_PATH was '%s'; --gpu replaced it with cprof's collector, so "
 				 "that library was not loaded\n", g->replaced);
-	int r = map_stream(g->stream_path, &buf, &len, err);
-	if (r < 0)
-		goto out;
-	r = gpu_trace_parse(&t, buf, len, g->stream_path, err);
-	if (r < 0)
-		goto out;
-	gpu_import(d, &t, st, ret);
+	gpu_import_resolved(d, &t, res, g->handles, ret);
 	ret->stream_empty = len <= GPU_STREAM_HDR;
 	if (t.notes.len)
 		sbuf_adds(notes, t.notes.buf);
@@ -485,19 +492,15 @@ int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, const struct
 				 "launch stacks, may be missing\n");
 	if (ret->processes_signalled)
 		cprof_meta_setf(d, "gpu_ended_by_signal", "%u", t.last_signal);
-out:
-	gpu_trace_release(&t);
-	if (buf)
-		munmap((void *)buf, len);
-	return r;
+	return 0;
 }
 
-int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, const struct raw_store *st, bool quiet,
-		      void (*note)(const char *msg), struct cprof_err *err)
+int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res, bool quiet,
+		      void (*note)(const char *msg))
 {
 	struct gpu_import_stats gs;
 	struct sbuf notes = SBUF_INIT;
-	int r = gpu_session_finish(g, d, st, &gs, &notes, err);
+	int r = gpu_session_finish(g, d, res, &gs, &notes);
 	if (r < 0) {
 		sbuf_release(&notes);
 		return r;

@@ -1,6 +1,6 @@
 /*
  * memrec.c - glue between `record --mem`, the preloaded shim and the
- * finishing pass. See memrec.h and memtrace.h.
+ * finishing pass. See mem-record.h and memtrace.h.
  */
 #include <elf.h>
 #include <errno.h>
@@ -18,7 +18,8 @@
 #include <unistd.h>
 
 #include "cprof/data.h"
-#include "cprof/memrec.h"
+#include "cprof/mem-record.h"
+#include "cprof/resolve.h"
 
 #define SHIM_NAME "libcprof-mem.so"
 #define MAX_NOTES 8 /* kinds of untraced process named one by one */
@@ -183,7 +184,7 @@ static void stop_receiving(struct memrec *m)
 	m->receiving = false;
 }
 
-int memrec_collect(struct memrec *m, struct raw_store *st, struct cprof_err *err)
+int memrec_collect(struct memrec *m, struct cprof_err *err)
 {
 	(void)err;
 	stop_receiving(m);
@@ -200,22 +201,20 @@ int memrec_collect(struct memrec *m, struct raw_store *st, struct cprof_err *err
 		total += r->nstacks;
 	}
 	m->stack_map = xcalloc(total + 1, sizeof *m->stack_map);
-	st->mem_stack_out = m->stack_map;
+	return 0;
+}
+
+void memrec_stacks(struct memrec *m, struct resolver *res)
+{
+	/* The tracer's stacks hold return addresses only. */
 	for (size_t i = 0; i < m->regions.n; i++) {
 		const struct mem_region *r = &m->regions.v[i];
 		const struct mem_stacks *s = &m->stacks[i];
-		for (size_t k = 0; k < s->off.n; k++) {
-			struct raw_sample x = { .time = s->time.v[k], .pid = r->pid, .tid = r->pid, .nips = s->n.v[k],
-						.ip_off = st->ips.n, .mode = PERF_RECORD_MISC_USER,
-						.mem_slot = (uint32_t)(m->base[i] + k + 1) };
-			vec_reserve(&st->ips, st->ips.n + s->n.v[k]);
-			if (s->n.v[k]) /* an empty stack may come with no ips at all (NULL) */
-				memcpy(st->ips.v + st->ips.n, s->ips.v + s->off.v[k], s->n.v[k] * sizeof *s->ips.v);
-			st->ips.n += s->n.v[k];
-			vec_push(&st->samples, x);
-		}
+		for (size_t k = 0; k < s->off.n; k++)
+			m->stack_map[m->base[i] + k] =
+				resolver_add(res, r->pid, s->time.v[k], s->n.v[k] ? s->ips.v + s->off.v[k] : NULL,
+					     s->n.v[k], RESOLVE_RETURNS);
 	}
-	return 0;
 }
 
 /* ---- processes that were not traced ---- */
@@ -371,9 +370,13 @@ static void untraced(const struct memrec *m, const struct raw_store *st, struct 
 	vec_release(&im);
 }
 
-void memrec_finish(struct memrec *m, const struct raw_store *st, struct cprof_data *d, bool quiet,
-		   void (*note)(const char *msg))
+void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_store *st, struct cprof_data *d,
+		   bool quiet, void (*note)(const char *msg))
 {
+	/* Handles become the stacks stored in d. */
+	for (size_t i = 0; i < m->regions.n; i++)
+		for (size_t k = 0; k < m->stacks[i].off.n; k++)
+			m->stack_map[m->base[i] + k] = resolver_stack(res, m->stack_map[m->base[i] + k], 0);
 	uint64_t still_running = 0;
 	struct memtrace_totals tot = { .damaged = m->damaged };
 	for (size_t i = 0; i < m->regions.n; i++) {

@@ -1,5 +1,7 @@
 /*
- * mem-report.c - the memory view of a recording (see memreport.h).
+ * report.c - `cprof report --mem` (mem-report.h): leaks, peak heap,
+ * allocation hot spots, temporaries, a size histogram and findings, as
+ * text, JSON, CSV or folded stacks.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -7,146 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cprof/flamegraph.h"
-#include "cprof/memreport.h"
+#include "cprof/mem-report.h"
 #include "cprof/output.h"
+#include "cprof/fmt.h"
+#include "mem-internal.h"
 
 /* Findings thresholds: churn is many short-lived blocks from one place;
  * a large temporary is a big block freed before anything else happened. */
 #define CHURN_MIN_TEMPS 1000
 #define LARGE_TEMP_BYTES (1024 * 1024)
 
-const char *const mem_weight_names[] = { "bytes", "count", NULL };
-
-static int cmp_row_key(const void *a, const void *b)
-{
-	const struct mem_row *x = a, *y = b;
-	if (x->stack != y->stack)
-		return x->stack < y->stack ? -1 : 1;
-	return x->kind < y->kind ? -1 : x->kind > y->kind;
-}
-
-double mem_err95(double var) { return 1.96 * sqrt(var > 0 ? var : 0); }
-
-static uint64_t round_est(double v) { return v > 0 && v < 1.8e19 ? (uint64_t)llround(v) : 0; }
-
-void mem_summarize(const struct cprof_data *d, struct mem_summary *s)
-{
-	memset(s, 0, sizeof *s);
-	const char *sb = cprof_meta_get(d, "mem_sample_bytes");
-	s->sampled = d->mem_est.n > 0 || (sb && *sb);
-	if (sb)
-		s->sample_bytes = strtoull(sb, NULL, 10);
-	for (size_t i = 0; i < d->mem_est.n; i++) {
-		const struct cprof_mem_est *e = &d->mem_est.v[i];
-		struct mem_row r = { .stack = e->stack, .kind = e->kind, .allocs = round_est(e->count),
-				     .bytes = round_est(e->bytes), .leaked = round_est(e->live_count),
-				     .leaked_bytes = round_est(e->live_bytes), .max_size = e->max_size,
-				     .samples = e->samples, .var_allocs = e->var_count, .var_bytes = e->var_bytes,
-				     .var_leaked = e->live_var_count, .var_leaked_bytes = e->live_var_bytes };
-		vec_push(&s->rows, r);
-	}
-	for (size_t i = 0; i < d->mem_sites.n; i++) {
-		const struct cprof_mem_site *m = &d->mem_sites.v[i];
-		struct mem_row r = { m->stack, m->kind, m->allocs, m->bytes, m->temp_allocs, m->temp_bytes,
-				     m->leaked, m->leaked_bytes, m->peak_count, m->peak_bytes, m->max_size,
-				     m->temp_max_size, 0, 0, 0, 0, 0 };
-		vec_push(&s->rows, r);
-	}
-	/* Merge the same stack across processes (a forked child shares code). */
-	if (s->rows.n)
-		qsort(s->rows.v, s->rows.n, sizeof *s->rows.v, cmp_row_key);
-	size_t w = 0;
-	for (size_t i = 0; i < s->rows.n; i++) {
-		struct mem_row *r = &s->rows.v[i];
-		if (w && cmp_row_key(&s->rows.v[w - 1], r) == 0) {
-			struct mem_row *t = &s->rows.v[w - 1];
-			t->allocs += r->allocs;
-			t->bytes += r->bytes;
-			t->temp_allocs += r->temp_allocs;
-			t->temp_bytes += r->temp_bytes;
-			t->leaked += r->leaked;
-			t->leaked_bytes += r->leaked_bytes;
-			t->peak_count += r->peak_count;
-			t->peak_bytes += r->peak_bytes;
-			t->max_size = r->max_size > t->max_size ? r->max_size : t->max_size;
-			t->temp_max_size = r->temp_max_size > t->temp_max_size ? r->temp_max_size : t->temp_max_size;
-			t->samples += r->samples;
-			t->var_allocs += r->var_allocs;
-			t->var_bytes += r->var_bytes;
-			t->var_leaked += r->var_leaked;
-			t->var_leaked_bytes += r->var_leaked_bytes;
-		} else {
-			s->rows.v[w++] = *r;
-		}
-	}
-	s->rows.n = w;
-	for (size_t i = 0; i < s->rows.n; i++) {
-		const struct mem_row *r = &s->rows.v[i];
-		if (r->kind != MEMK_HEAP)
-			continue;
-		s->allocs += r->allocs;
-		s->bytes += r->bytes;
-		s->temp_allocs += r->temp_allocs;
-		s->leaked += r->leaked;
-		s->leaked_bytes += r->leaked_bytes;
-		s->samples += r->samples;
-		/* Each allocation is sampled independently of the others (a
-		 * Poisson process over bytes), so the variances add up. */
-		s->var_allocs += r->var_allocs;
-		s->var_bytes += r->var_bytes;
-		s->var_leaked += r->var_leaked;
-		s->var_leaked_bytes += r->var_leaked_bytes;
-	}
-	for (size_t i = 0; i < d->mem_procs.n; i++) {
-		const struct cprof_mem_proc *p = &d->mem_procs.v[i];
-		s->events += p->events;
-		s->unmatched_frees += p->unmatched_frees;
-		s->lost += p->lost;
-		if (p->peak_bytes >= s->peak_bytes) {
-			s->peak_bytes = p->peak_bytes;
-			s->peak_time = p->peak_time;
-			s->peak_pid = p->pid;
-		}
-		if (p->mmap_peak > s->mmap_peak)
-			s->mmap_peak = p->mmap_peak;
-		for (int b = 0; b < MP_HIST_BUCKETS; b++)
-			s->hist[b] += p->hist[b];
-	}
-}
-
-void mem_summary_release(struct mem_summary *s) { vec_release(&s->rows); }
-
-/* ---- helpers ---- */
-static const char *fmt_bytes(uint64_t v, char *buf)
-{
-	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double x = (double)v;
-	int u = 0;
-	while (x >= 1024 && u < 4) {
-		x /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, 32, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, 32, "%.1f %s", x, unit[u]);
-	return buf;
-}
-
-static uint64_t origin(const struct cprof_data *d)
-{
-	const char *s = cprof_meta_get(d, "start_time_ns");
-	uint64_t t = s ? strtoull(s, NULL, 10) : 0;
-	for (size_t i = 0; !t && i < d->mem_procs.n; i++)
-		if (!t || d->mem_procs.v[i].start_time < t)
-			t = d->mem_procs.v[i].start_time;
-	return t;
-}
-
 static double rel_s(const struct cprof_data *d, uint64_t t)
 {
-	uint64_t o = origin(d);
+	uint64_t o = mem_origin(d);
 	return t > o ? (double)(t - o) / 1e9 : 0;
 }
 
@@ -250,7 +125,7 @@ static void text_table(FILE *out, const struct cprof_data *d, const struct mem_s
 		uint64_t c2 = which == 0 ? r->leaked_bytes : which == 1 ? r->peak_bytes : which == 4 ? r->temp_bytes : r->bytes;
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 4, &p);
-		fprintf(out, "%10s %12s  %s%s\n", fmt_thousands(c1, a), fmt_bytes(c2, b),
+		fprintf(out, "%10s %12s  %s%s\n", fmt_thousands(c1, a), fmt_size(c2, b),
 			r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
 		sbuf_release(&p);
 	}
@@ -269,7 +144,7 @@ static void findings(FILE *out, const struct cprof_data *d, const struct mem_sum
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, v[i]->stack, 2, &p);
 		fprintf(out, " - leak: %s block%s, %s never freed, allocated at %s\n", fmt_thousands(v[i]->leaked, a),
-			v[i]->leaked == 1 ? "" : "s", fmt_bytes(v[i]->leaked_bytes, b), p.buf);
+			v[i]->leaked == 1 ? "" : "s", fmt_size(v[i]->leaked_bytes, b), p.buf);
 		sbuf_release(&p);
 	}
 	free(v);
@@ -293,7 +168,7 @@ static void findings(FILE *out, const struct cprof_data *d, const struct mem_sum
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 2, &p);
 		fprintf(out, " - large temporary: up to %s allocated and freed right away at %s\n",
-			fmt_bytes(r->temp_max_size, a), p.buf);
+			fmt_size(r->temp_max_size, a), p.buf);
 		sbuf_release(&p);
 		found++;
 	}
@@ -316,13 +191,13 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 	fprintf(out, "# processes:   %zu traced, %s events", d->mem_procs.n, fmt_thousands(s->events, a));
 	fprintf(out, ", %s lost\n", fmt_thousands(s->lost, a));
 	fprintf(out, "# heap:        %s allocations, %s in all, %s temporary\n", fmt_thousands(s->allocs, a),
-		fmt_bytes(s->bytes, b), fmt_thousands(s->temp_allocs, c));
-	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", fmt_bytes(s->peak_bytes, a), rel_s(d, s->peak_time),
+		fmt_size(s->bytes, b), fmt_thousands(s->temp_allocs, c));
+	fprintf(out, "# peak heap:   %s at %.3f s (pid %u)\n", fmt_size(s->peak_bytes, a), rel_s(d, s->peak_time),
 		s->peak_pid);
-	fprintf(out, "# leaked:      %s in %s block%s\n", fmt_bytes(s->leaked_bytes, a), fmt_thousands(s->leaked, b),
+	fprintf(out, "# leaked:      %s in %s block%s\n", fmt_size(s->leaked_bytes, a), fmt_thousands(s->leaked, b),
 		s->leaked == 1 ? "" : "s");
 	if (s->mmap_peak)
-		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", fmt_bytes(s->mmap_peak, a));
+		fprintf(out, "# mmap (anonymous, outside malloc): peak %s\n", fmt_size(s->mmap_peak, a));
 	if (s->unmatched_frees)
 		fprintf(out, "# ignored:     %s frees of memory allocated before tracing began\n",
 			fmt_thousands(s->unmatched_frees, a));
@@ -330,7 +205,7 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 
 	text_table(out, d, s, "Leaks at exit, by allocation stack", key_leaked, "Blocks", "Bytes", o, 0);
 	char title[96];
-	snprintf(title, sizeof title, "Live at the heap peak (%s at %.3f s)", fmt_bytes(s->peak_bytes, a),
+	snprintf(title, sizeof title, "Live at the heap peak (%s at %.3f s)", fmt_size(s->peak_bytes, a),
 		 rel_s(d, s->peak_time));
 	text_table(out, d, s, title, key_peak, "Blocks", "Bytes", o, 1);
 	text_table(out, d, s, "Allocation hot spots by count", key_count, "Allocs", "Bytes", o, 2);
@@ -345,8 +220,8 @@ static void report_text_mem(FILE *out, const struct cprof_data *d, const struct 
 			fprintf(out, "%22s %12s\n", "0", fmt_thousands(s->hist[i], a));
 		else {
 			char lo[32], hi[32], range[72];
-			fmt_bytes((uint64_t)1 << (i - 1), lo);
-			fmt_bytes(((uint64_t)1 << i) - 1, hi);
+			fmt_size((uint64_t)1 << (i - 1), lo);
+			fmt_size(((uint64_t)1 << i) - 1, hi);
 			snprintf(range, sizeof range, "%s - %s", lo, hi);
 			fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
 		}
@@ -374,7 +249,7 @@ static void text_table_est(FILE *out, const struct cprof_data *d, const struct m
 		struct sbuf p = SBUF_INIT;
 		stack_path(d, r->stack, 4, &p);
 		fprintf(out, "%10s %10s %12s %12s %8s  %s%s\n", fmt_thousands(c, a),
-			fmt_thousands(round_est(mem_err95(vc)), ae), fmt_bytes(by, b), fmt_bytes(round_est(mem_err95(vb)), be),
+			fmt_thousands(mem_round_est(mem_err95(vc)), ae), fmt_size(by, b), fmt_size(mem_round_est(mem_err95(vb)), be),
 			fmt_thousands(r->samples, sm), r->kind == MEMK_MMAP ? "[mmap] " : "", p.buf);
 		sbuf_release(&p);
 	}
@@ -397,21 +272,21 @@ static void report_text_sampled(FILE *out, const struct cprof_data *d, const str
 		     "#              below are unbiased estimates, +- the half-width of their 95 %%\n"
 		     "#              interval (1.96 standard errors). Leaks and the peak are not\n"
 		     "#              exact in this mode: record with --mem for those.\n",
-		fmt_bytes(s->sample_bytes, a));
+		fmt_size(s->sample_bytes, a));
 	fprintf(out, "# processes:   %zu traced, %s allocations sampled, %s lost\n", d->mem_procs.n,
 		fmt_thousands(s->samples, a), fmt_thousands(s->lost, b));
 	if (seen_n && seen_b)
 		fprintf(out, "# heap:        %s allocations, %s in all (counted, not estimated)\n",
-			fmt_thousands(strtoull(seen_n, NULL, 10), a), fmt_bytes(strtoull(seen_b, NULL, 10), b));
+			fmt_thousands(strtoull(seen_n, NULL, 10), a), fmt_size(strtoull(seen_b, NULL, 10), b));
 	fprintf(out, "# estimated:   %s +- %s allocations, %s +- %s\n", fmt_thousands(s->allocs, a),
-		fmt_thousands(round_est(mem_err95(s->var_allocs)), e), fmt_bytes(s->bytes, b),
-		fmt_bytes(round_est(mem_err95(s->var_bytes)), c));
-	fprintf(out, "# live at exit: %s +- %s in %s +- %s blocks (estimated)\n", fmt_bytes(s->leaked_bytes, a),
-		fmt_bytes(round_est(mem_err95(s->var_leaked_bytes)), b), fmt_thousands(s->leaked, c),
-		fmt_thousands(round_est(mem_err95(s->var_leaked)), e));
+		fmt_thousands(mem_round_est(mem_err95(s->var_allocs)), e), fmt_size(s->bytes, b),
+		fmt_size(mem_round_est(mem_err95(s->var_bytes)), c));
+	fprintf(out, "# live at exit: %s +- %s in %s +- %s blocks (estimated)\n", fmt_size(s->leaked_bytes, a),
+		fmt_size(mem_round_est(mem_err95(s->var_leaked_bytes)), b), fmt_thousands(s->leaked, c),
+		fmt_thousands(mem_round_est(mem_err95(s->var_leaked)), e));
 	if (s->mmap_peak)
 		fprintf(out, "# mmap (anonymous, outside malloc): peak %s (every mapping is taken)\n",
-			fmt_bytes(s->mmap_peak, a));
+			fmt_size(s->mmap_peak, a));
 	text_not_traced(out, d);
 	text_table_est(out, d, s, "Allocation hot spots by bytes (estimated)", key_bytes, false, o);
 	text_table_est(out, d, s, "Allocation hot spots by count (estimated)", key_count, false, o);
@@ -424,8 +299,8 @@ static void report_text_sampled(FILE *out, const struct cprof_data *d, const str
 		if (i == 0)
 			snprintf(range, sizeof range, "0");
 		else
-			snprintf(range, sizeof range, "%s - %s", fmt_bytes((uint64_t)1 << (i - 1), lo),
-				 fmt_bytes(((uint64_t)1 << i) - 1, hi));
+			snprintf(range, sizeof range, "%s - %s", fmt_size((uint64_t)1 << (i - 1), lo),
+				 fmt_size(((uint64_t)1 << i) - 1, hi));
 		fprintf(out, "%22s %12s\n", range, fmt_thousands(s->hist[i], a));
 	}
 	fprintf(out, "\n== Findings\n");
@@ -596,131 +471,5 @@ void mem_report(FILE *out, const struct cprof_data *d, const struct mem_report_o
 	case FORMAT_FOLDED: report_folded_mem(out, d, &s, o); break;
 	case _FORMAT_MAX: break;
 	}
-	mem_summary_release(&s);
-}
-
-/* ---- heap over time ---- */
-int mem_plot_svg(FILE *out, const struct cprof_data *d, const char *title, struct cprof_err *err)
-{
-	if (!d->mem_curve.n)
-		return err_set(err, ENODATA, "no heap samples to plot");
-	const double W = 1000, H = 400, L = 90, R = 40, T = 40, B = 50;
-	uint64_t o = origin(d), tmax = 1, ymax = 1;
-	for (size_t i = 0; i < d->mem_curve.n; i++) {
-		const struct cprof_mem_point *c = &d->mem_curve.v[i];
-		if (c->time > o && c->time - o > tmax)
-			tmax = c->time - o;
-		if (c->bytes > ymax)
-			ymax = c->bytes;
-	}
-	for (size_t i = 0; i < d->mem_procs.n; i++)
-		if (d->mem_procs.v[i].end_time > o && d->mem_procs.v[i].end_time - o > tmax)
-			tmax = d->mem_procs.v[i].end_time - o;
-	/* Ticks on round values of the unit shown; the axes end at the
-	 * first tick past the data. */
-	static const char *const yunits[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int yu = 0;
-	while (yu < 4 && (double)ymax >= 1024.0 * (double)(1ull << (10 * yu)))
-		yu++;
-	double yscale = (double)(1ull << (10 * yu)), ystep = nice_step((double)ymax / yscale / 5);
-	int yticks = (int)ceil((double)ymax / yscale / ystep - 1e-9);
-	double ytop = yticks * ystep * yscale;
-	double tsec = (double)tmax / 1e9, xscale = tsec >= 2 ? 1 : tsec >= 0.002 ? 1e-3 : 1e-6;
-	const char *xunit = xscale == 1 ? "s" : xscale == 1e-3 ? "ms" : "\u00b5s";
-	double xstep = nice_step(tsec / xscale / 8);
-	int xticks = (int)ceil(tsec / xscale / xstep - 1e-9);
-	double tend = xticks * xstep * xscale * 1e9; /* ns */
-	if (yticks < 1)
-		yticks = 1, ytop = ystep * yscale;
-	if (xticks < 1)
-		xticks = 1, tend = xstep * xscale * 1e9;
-	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
-		     "<svg version=\"1.1\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-		     "xmlns=\"http://www.w3.org/2000/svg\" font-family=\"Verdana, sans-serif\" font-size=\"12\">\n"
-		     "<rect width=\"100%%\" height=\"100%%\" fill=\"#fffdf8\"/>\n<text x=\"%.0f\" y=\"24\" "
-		     "font-size=\"16\" text-anchor=\"middle\">",
-		W, H, W, H, W / 2);
-	for (const char *c = title; *c; c++)
-		fputs(*c == '<' ? "&lt;" : *c == '&' ? "&amp;" : *c == '>' ? "&gt;" : (char[]){ *c, 0 }, out);
-	fprintf(out, "</text>\n");
-	double pw = W - L - R, ph = H - T - B;
-	fprintf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", L,
-		T, pw, ph);
-	int ydec = ystep >= 1 ? 0 : (int)ceil(-log10(ystep) - 1e-9), xdec = xstep >= 1 ? 0 : (int)ceil(-log10(xstep) - 1e-9);
-	fputs("<g id=\"yticks\">\n", out);
-	for (int k = 0; k <= yticks; k++) {
-		double y = T + ph - ph * k / yticks;
-		fprintf(out, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e4e0d8\"/>", L, L + pw, y, y);
-		fprintf(out, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.*f %s</text>\n", L - 6, y + 4, ydec,
-			k * ystep, yunits[yu]);
-	}
-	fputs("</g>\n<g id=\"xticks\">\n", out);
-	for (int k = 0; k <= xticks; k++)
-		fprintf(out, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.*f %s</text>\n", L + pw * k / xticks,
-			T + ph + 18, xdec, k * xstep, xunit);
-	fputs("</g>\n", out);
-	char a[32];
-	fprintf(out, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">time since the recording started; heap in use "
-		     "(malloc family)</text>\n", L + pw / 2, H - 10);
-	static const char *colors[] = { "#d9480f", "#1971c2", "#2f9e44", "#9c36b5", "#e8590c", "#0c8599" };
-	for (size_t pi = 0; pi < d->mem_procs.n; pi++) {
-		uint32_t pid = d->mem_procs.v[pi].pid;
-		fprintf(out, "<polyline fill=\"none\" stroke-width=\"1.5\" stroke=\"%s\" points=\"", colors[pi % 6]);
-		double last_y = T + ph;
-		fprintf(out, "%.1f,%.1f", L, last_y);
-		for (size_t i = 0; i < d->mem_curve.n; i++) {
-			const struct cprof_mem_point *c = &d->mem_curve.v[i];
-			if (c->pid != pid)
-				continue;
-			double x = L + pw * (double)(c->time > o ? c->time - o : 0) / tend;
-			double y = T + ph - ph * (double)c->bytes / ytop;
-			fprintf(out, " %.1f,%.1f %.1f,%.1f", x, last_y, x, y); /* steps */
-			last_y = y;
-		}
-		fprintf(out, "\"><title>pid %u: peak %s</title></polyline>\n", pid,
-			fmt_bytes(d->mem_procs.v[pi].peak_bytes, a));
-	}
-	fprintf(out, "</svg>\n");
-	return 0;
-}
-
-void fg_add_mem(struct flamegraph *g, const struct cprof_data *d, enum mem_weight w, bool reverse)
-{
-	struct mem_summary s;
-	mem_summarize(d, &s);
-	VEC(uint32_t) names = { 0 };
-	for (size_t i = 0; i < s.rows.n; i++) {
-		const struct mem_row *r = &s.rows.v[i];
-		uint64_t weight = w == MEMW_COUNT ? r->allocs : r->bytes;
-		if (!weight)
-			continue;
-		uint32_t n = cprof_stack_len(d, r->stack);
-		const uint32_t *fr = cprof_stack_frames(d, r->stack);
-		names.n = 0;
-		for (uint32_t k = 0; k < n; k++) { /* leaf first */
-			const struct cprof_frame *f = &d->frames.v[fr[k]];
-			const char *fn = cprof_str(d, f->func);
-			struct sbuf label = SBUF_INIT;
-			sbuf_addf(&label, "%s%s", fn, (f->flags & FRF_INLINED) ? "_[i]" : "");
-			vec_push(&names, fg_intern(g, label.buf, label.len));
-			sbuf_release(&label);
-		}
-		if (r->kind == MEMK_MMAP) {
-			uint32_t m = fg_intern(g, "[mmap]", 6);
-			vec_push(&names, m);
-			memmove(names.v + 1, names.v, (names.n - 1) * sizeof *names.v);
-			names.v[0] = m;
-		}
-		if (!names.n)
-			vec_push(&names, fg_intern(g, "[no stack]", 10));
-		if (!reverse) /* root first */
-			for (size_t a = 0, b = names.n - 1; a < b; a++, b--) {
-				uint32_t t = names.v[a];
-				names.v[a] = names.v[b];
-				names.v[b] = t;
-			}
-		fg_add_stack(g, names.v, names.n, weight);
-	}
-	vec_release(&names);
 	mem_summary_release(&s);
 }

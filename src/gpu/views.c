@@ -1,14 +1,13 @@
 /*
- * cmd-gpu.c - the GPU parts of `cprof report` (--gpu, --timeline) and
+ * views.c - the GPU parts of `cprof report` (--gpu, --timeline) and
  * `cprof flamegraph` (--gpu). The commands parse their options and call
- * these once the recording is loaded; messages go out here, as in any
- * command file.
+ * these once the recording is loaded; messages go out here, as in a
+ * command file (the views are the commands' side of the source).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cprof/cmd.h"
 #include "cprof/export.h"
 #include "cprof/flamegraph.h"
 #include "cprof/gpu-report.h"
@@ -36,12 +35,14 @@ static int write_timeline(const struct cprof_data *d, struct outfile *out, const
 		fprintf(stderr, "cprof report: '%s': %s\n", input, err.msg);
 		return 1; /* the caller aborts the output file */
 	}
-	if (outfile_commit(out, &err) < 0)
-		return cmd_fail("report", &err);
+	if (outfile_commit(out, &err) < 0) {
+		fprintf(stderr, "cprof report: %s\n", err.msg);
+		return 1;
+	}
 	return 0;
 }
 
-int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
+int gpu_view_report(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
 		   struct outfile *timeline)
 {
 	if (timeline) {
@@ -67,7 +68,7 @@ int cmd_report_gpu(const struct cprof_data *d, const char *input, int format, si
 	return 0;
 }
 
-int cmd_flamegraph_gpu(struct flamegraph *g, const struct cprof_data *d, const char *input)
+int gpu_view_flamegraph(struct flamegraph *g, const struct cprof_data *d, const char *input)
 {
 	if (!d->gpu_ops.n)
 		return no_gpu_data("flamegraph", d, input);

@@ -1,5 +1,5 @@
 /*
- * gpu-flamegraph.c - GPU time as a flame graph: each kernel, copy and
+ * flame.c - GPU time as a flame graph: each kernel, copy and
  * memset is a leaf under the CPU stack that launched it, weighted by how
  * long it ran on the GPU (ns). Work without a recorded launch stack sits
  * under "[no launch stack]", so the total is all GPU work time.

@@ -1,10 +1,11 @@
 /*
- * gpu-report.c - `cprof report --gpu` as text, JSON (schema
+ * report.c - `cprof report --gpu` as text, JSON (schema
  * cprof-gpu-report/1, documented in cprof-report(1)) and CSV. Shares are of
  * GPU work time: kernels + copies + memsets, summed over all streams.
  */
 #include <string.h>
 
+#include "cprof/fmt.h"
 #include "cprof/gpu-report.h"
 #include "cprof/output.h"
 
@@ -14,32 +15,6 @@ static double pct(uint64_t part, uint64_t whole) { return whole ? 100.0 * (doubl
 
 /* Bytes per ns is GB/s. */
 static double gbps(uint64_t bytes, uint64_t ns) { return ns ? (double)bytes / (double)ns : 0.0; }
-
-static const char *fmt_time(uint64_t ns, char *buf)
-{
-	if (ns >= 1000000000ULL)
-		snprintf(buf, 32, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000ULL)
-		snprintf(buf, 32, "%.2f ms", (double)ns / 1e6);
-	else if (ns >= 1000ULL)
-		snprintf(buf, 32, "%.2f us", (double)ns / 1e3);
-	else
-		snprintf(buf, 32, "%llu ns", (unsigned long long)ns);
-	return buf;
-}
-
-static const char *fmt_bytes(uint64_t b, char *buf)
-{
-	if (b >= 1000000000ULL)
-		snprintf(buf, 32, "%.2f GB", (double)b / 1e9);
-	else if (b >= 1000000ULL)
-		snprintf(buf, 32, "%.2f MB", (double)b / 1e6);
-	else if (b >= 1000ULL)
-		snprintf(buf, 32, "%.2f KB", (double)b / 1e3);
-	else
-		snprintf(buf, 32, "%llu B", (unsigned long long)b);
-	return buf;
-}
 
 static const char *copy_name(unsigned kind, char *buf)
 {
@@ -71,11 +46,11 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 		else
 			snprintf(f, sizeof f, "GPU");
 		fprintf(out, "# %s busy %s of %s (%.1f%%), idle %s in %llu gaps of %llu us or more (longest %s)\n", f,
-			fmt_time(busy, a), fmt_time(dspan, b), pct(busy, dspan), fmt_time(dspan - busy, c),
-			(unsigned long long)(r ? r->gaps : 0), GPU_GAP_NS / 1000, fmt_time(r ? r->longest_gap_ns : 0, e));
+			fmt_ns(busy, a), fmt_ns(dspan, b), pct(busy, dspan), fmt_ns(dspan - busy, c),
+			(unsigned long long)(r ? r->gaps : 0), GPU_GAP_NS / 1000, fmt_ns(r ? r->longest_gap_ns : 0, e));
 	}
-	fprintf(out, "# GPU work: kernels %s, copies %s, memsets %s; synchronizing %s\n", fmt_time(s->kernel_ns, a),
-		fmt_time(s->copy_ns, b), fmt_time(s->memset_ns, c), fmt_time(s->sync_ns, e));
+	fprintf(out, "# GPU work: kernels %s, copies %s, memsets %s; synchronizing %s\n", fmt_ns(s->kernel_ns, a),
+		fmt_ns(s->copy_ns, b), fmt_ns(s->memset_ns, c), fmt_ns(s->sync_ns, e));
 	for (int i = 0; i < _GL_MAX; i++)
 		if (s->loss[i])
 			fprintf(out, "# warning: %llu %s\n", (unsigned long long)s->loss[i], gpu_loss_text((enum gpu_loss)i));
@@ -90,8 +65,8 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 			snprintf(shape, sizeof shape, "(%u,%u,%u)x(%u,%u,%u) %ur", h->grid[0], h->grid[1], h->grid[2],
 				 h->block[0], h->block[1], h->block[2], h->regs);
 			fprintf(out, "%5.1f%% %6llu %11s %11s %11s %11s  %-28s %s\n", pct(k->total_ns, work),
-				(unsigned long long)k->calls, fmt_time(k->total_ns, a), fmt_time(k->total_ns / k->calls, b),
-				fmt_time(k->min_ns, c), fmt_time(k->max_ns, e), shape, cprof_str(d, k->name));
+				(unsigned long long)k->calls, fmt_ns(k->total_ns, a), fmt_ns(k->total_ns / k->calls, b),
+				fmt_ns(k->min_ns, c), fmt_ns(k->max_ns, e), shape, cprof_str(d, k->name));
 		}
 	}
 	if (s->copies.n) {
@@ -102,7 +77,7 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 			char bw[32];
 			snprintf(bw, sizeof bw, "%.2f GB/s", gbps(r->bytes, r->total_ns));
 			fprintf(out, "%-6s %6llu %11s %11s %11s %9llu %5llu\n", copy_name(r->kind, f),
-				(unsigned long long)r->calls, fmt_bytes(r->bytes, a), fmt_time(r->total_ns, b), bw,
+				(unsigned long long)r->calls, fmt_size_si(r->bytes, a), fmt_ns(r->total_ns, b), bw,
 				(unsigned long long)r->pageable, (unsigned long long)r->sync);
 		}
 	}
@@ -114,7 +89,7 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 			const struct gpu_site_row *r = &s->sites.v[i];
 			sbuf_reset(&label);
 			gpu_site_label(s, r, &label);
-			fprintf(out, "%5.1f%% %11s %7llu %6llu  %s\n", pct(r->gpu_ns, work), fmt_time(r->gpu_ns, a),
+			fprintf(out, "%5.1f%% %11s %7llu %6llu  %s\n", pct(r->gpu_ns, work), fmt_ns(r->gpu_ns, a),
 				(unsigned long long)r->kernels, (unsigned long long)r->copies, label.buf);
 		}
 		sbuf_release(&label);
