@@ -220,4 +220,16 @@ int parse_double(const char *s, double *ret) CPROF_WUR;
 /* Monotonic time in ns (CLOCK_MONOTONIC, the clock the samples use). */
 uint64_t now_ns(void);
 
+/* ---- helper libraries (helperlib.c) ---- */
+/* The multiarch folder of an installed tree (lib/<multiarch>/cprof). */
+#ifndef CPROF_MULTIARCH
+#define CPROF_MULTIARCH "x86_64-linux-gnu"
+#endif
+/* The real path (caller frees) of the helper library name: $env if that is
+ * set (NULL if it is not readable), else the first readable of: beside the
+ * cprof binary, in its subdir (the build tree's place; may be NULL), in
+ * ../lib/cprof, ../lib/CPROF_MULTIARCH/cprof and ../lib64/cprof from it,
+ * and in installed_dir (may be NULL). NULL if none is. */
+char *helper_lib_find(const char *name, const char *env, const char *subdir, const char *installed_dir);
+
 #endif

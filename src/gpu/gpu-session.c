@@ -31,47 +31,15 @@
 
 #define LIB_NAME "libcprof-cupti.so"
 
-static char *find_collector(void)
-{
-	const char *env = getenv("CPROF_CUPTI_LIB");
-	if (env && *env)
-		return access(env, R_OK) == 0 ? realpath(env, NULL) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	struct sbuf sb = SBUF_INIT;
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = 0;
-		/* Beside the binary, where the build tree puts it, and the install layout. */
-		const char *rel[] = { "/" LIB_NAME, "/gpu/" LIB_NAME, "/../lib/cprof/" LIB_NAME,
-				      "/../lib64/cprof/" LIB_NAME };
-		for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
-			sbuf_reset(&sb);
-			sbuf_addf(&sb, "%s%s", exe, rel[i]);
-			if (access(sb.buf, R_OK) == 0) {
-				char *p = realpath(sb.buf, NULL);
-				sbuf_release(&sb);
-				return p;
-			}
-		}
-	}
-	sbuf_reset(&sb);
-	sbuf_addf(&sb, "%s/%s", CPROF_CUPTI_DIR, LIB_NAME);
-	char *p = access(sb.buf, R_OK) == 0 ? realpath(sb.buf, NULL) : NULL;
-	sbuf_release(&sb);
-	return p;
-}
-
 int gpu_session_prepare(struct gpu_session *g, struct cprof_err *err)
 {
 	memset(g, 0, sizeof *g);
-	g->lib_path = find_collector();
+	/* CPROF_CUPTI_LIB, else beside the binary, in the build tree's gpu/, installed. */
+	g->lib_path = helper_lib_find(LIB_NAME, "CPROF_CUPTI_LIB", "gpu", CPROF_LIB_DIR);
 	if (!g->lib_path)
 		return err_set(err, ENOENT, "--gpu: cprof was built without CUPTI support (%s not found beside the "
 					    "cprof binary or in %s; set CPROF_CUPTI_LIB to use another)",
-			       LIB_NAME, CPROF_CUPTI_DIR);
+			       LIB_NAME, CPROF_LIB_DIR);
 	g->driver_found = access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia/version", F_OK) == 0;
 	const char *tmp = getenv("TMPDIR");
 	struct sbuf path = SBUF_INIT;

@@ -17,44 +17,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "cprof/data.h"
 #include "cprof/mem-record.h"
 #include "cprof/resolve.h"
 
 #define SHIM_NAME "libcprof-mem.so"
 #define MAX_NOTES 8 /* kinds of untraced process named one by one */
-
-/* The shim lives beside the cprof binary (build tree) or in
- * ../lib/<multiarch>/cprof or ../lib/cprof (installed); CPROF_MEM_LIB
- * overrides. */
-static char *find_shim(void)
-{
-	const char *env = getenv("CPROF_MEM_LIB");
-	if (env && *env)
-		return access(env, R_OK) == 0 ? xstrdup(env) : NULL;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = 0;
-	static const char *const rel[] = { "/" SHIM_NAME, "/../lib/cprof/" SHIM_NAME,
-					   "/../lib/x86_64-linux-gnu/cprof/" SHIM_NAME, "/../lib64/cprof/" SHIM_NAME };
-	for (size_t i = 0; i < ARRAY_SIZE(rel); i++) {
-		struct sbuf p = SBUF_INIT;
-		sbuf_addf(&p, "%s%s", exe, rel[i]);
-		if (access(p.buf, R_OK) == 0) {
-			char *r = realpath(p.buf, NULL);
-			sbuf_release(&p);
-			return r;
-		}
-		sbuf_release(&p);
-	}
-	return NULL;
-}
 
 int memrec_prepare(struct memrec *m, bool sample, uint64_t sample_bytes, struct cprof_err *err)
 {
@@ -64,7 +33,8 @@ int memrec_prepare(struct memrec *m, bool sample, uint64_t sample_bytes, struct 
 	m->sample = sample;
 	m->sample_bytes = sample_bytes;
 	pthread_mutex_init(&m->lock, NULL);
-	m->shim = find_shim();
+	/* Beside the cprof binary (build tree) or installed; CPROF_MEM_LIB overrides. */
+	m->shim = helper_lib_find(SHIM_NAME, "CPROF_MEM_LIB", NULL, CPROF_LIB_DIR);
 	if (!m->shim)
 		return err_set(err, ENOENT, "--mem: cannot find " SHIM_NAME " beside the cprof binary "
 				       "(set CPROF_MEM_LIB to its path)");

@@ -414,5 +414,43 @@ TEST(csv_quoting)
 	}
 }
 
+/* One search for the helper libraries: the override, then beside the
+ * binary, then its build-tree subfolder, then the installed folder. */
+TEST(helper_lib_find)
+{
+	char exe[4096], path[8300], sub[4200];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	ASSERT(n > 0);
+	exe[n] = 0;
+	*strrchr(exe, '/') = 0;
+	const char *name = "libcprof-test-helper.so";
+	/* Nowhere: NULL, with or without an override variable unset. */
+	unsetenv("CPROF_TEST_HELPER");
+	ASSERT(helper_lib_find(name, "CPROF_TEST_HELPER", "sub", NULL) == NULL);
+	/* In the build tree's subfolder. */
+	snprintf(sub, sizeof sub, "%s/helper-sub.%d", exe, (int)getpid());
+	ASSERT(mkdir(sub, 0700) == 0);
+	snprintf(path, sizeof path, "%s/%s", sub, name);
+	int fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ASSERT(fd >= 0);
+	close(fd);
+	char *f = helper_lib_find(name, "CPROF_TEST_HELPER", strrchr(sub, '/') + 1, NULL);
+	ASSERT(f && strcmp(f, path) == 0);
+	free(f);
+	/* The installed folder, when nothing is beside the binary. */
+	f = helper_lib_find(name, NULL, NULL, sub);
+	ASSERT(f && strcmp(f, path) == 0);
+	free(f);
+	/* The override wins, and must be readable. */
+	ASSERT(setenv("CPROF_TEST_HELPER", path, 1) == 0);
+	f = helper_lib_find("other.so", "CPROF_TEST_HELPER", NULL, NULL);
+	ASSERT(f && strcmp(f, path) == 0);
+	free(f);
+	ASSERT(setenv("CPROF_TEST_HELPER", "/nonexistent/x.so", 1) == 0);
+	ASSERT(helper_lib_find(name, "CPROF_TEST_HELPER", strrchr(sub, '/') + 1, sub) == NULL);
+	unsetenv("CPROF_TEST_HELPER");
+	ASSERT(unlink(path) == 0 && rmdir(sub) == 0);
+}
+
 RUN_TESTS(T(sbuf_table), T(sbuf_growth_and_bytes), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
-	  T(csv_quoting))
+	  T(csv_quoting), T(helper_lib_find))
