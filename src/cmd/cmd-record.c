@@ -331,8 +331,12 @@ int cmd_record(int argc, char **argv)
 	int c;
 	struct cprof_err err;
 
-	usage_init();
-	struct option *opts = all_long_opts();
+	/* Static, as the sources' states are: kept until exit. */
+	static struct option *opts;
+	if (!opts) {
+		usage_init();
+		opts = all_long_opts();
+	}
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
