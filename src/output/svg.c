@@ -156,59 +156,12 @@ static bool dark(struct rgb c)
 
 /* ---- writing ---- */
 
-/* Write s[0..len) escaped for XML text and attributes; control bytes and
- * invalid UTF-8 become '?', so the document always parses. At most
- * max_chars characters (0 = all); returns the characters written. */
-static size_t xml_text(FILE *out, const char *s, size_t len, size_t max_chars)
-{
-	size_t chars = 0;
-	for (size_t i = 0; i < len && (!max_chars || chars < max_chars); chars++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x80) {
-			switch (c) {
-			case '&': fputs("&amp;", out); break;
-			case '<': fputs("&lt;", out); break;
-			case '>': fputs("&gt;", out); break;
-			case '"': fputs("&quot;", out); break;
-			default: putc(c < 0x20 && c != '\t' ? '?' : c, out); break;
-			}
-			i++;
-			continue;
-		}
-		size_t n = utf8_seq_len(s + i, len - i);
-		if (n) {
-			fwrite(s + i, 1, n, out);
-			i += n;
-		} else {
-			putc('?', out);
-			i++;
-		}
-	}
-	return chars;
-}
-
 static size_t utf8_chars(const char *s, size_t len)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++)
 		n += ((unsigned char)s[i] & 0xc0) != 0x80;
 	return n;
-}
-
-/* "1.25 s", "12.5 ms", "250 \u00b5s", "30 ns" into buf (32 bytes). */
-static const char *fmt_seconds(double s, char *buf)
-{
-	if (s >= 100 || s == 0)
-		snprintf(buf, 32, "%.0f s", s);
-	else if (s >= 1)
-		snprintf(buf, 32, "%.3g s", s);
-	else if (s >= 1e-3)
-		snprintf(buf, 32, "%.3g ms", s * 1e3);
-	else if (s >= 1e-6)
-		snprintf(buf, 32, "%.3g \u00b5s", s * 1e6);
-	else
-		snprintf(buf, 32, "%.3g ns", s * 1e9);
-	return buf;
 }
 
 /* The label that fits a box w px wide: the name, cut with ".." when too
@@ -220,10 +173,10 @@ static void write_label(FILE *out, const char *s, size_t len, double w)
 		return;
 	size_t chars = utf8_chars(s, len);
 	if (chars <= (size_t)fit) {
-		xml_text(out, s, len, 0);
+		xml_escape(out, s, len, 0);
 		return;
 	}
-	xml_text(out, s, len, (size_t)fit - 2);
+	xml_escape(out, s, len, (size_t)fit - 2);
 	fputs("..", out);
 }
 
@@ -313,11 +266,11 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 	char num[32];
 	uint64_t total = g->nodes.v[0].total;
 	fputs("<g><title>", out);
-	xml_text(out, name, nm->shown, 0);
+	xml_escape(out, name, nm->shown, 0);
 	if (g->lanes) {
 		char at[32], len[32];
-		fprintf(out, " (at %s for %s", fmt_seconds((double)n->start * g->tick_s, at),
-			fmt_seconds((double)n->total * g->tick_s, len));
+		fprintf(out, " (at %s for %s", fmt_seconds_short((double)n->start * g->tick_s, at),
+			fmt_seconds_short((double)n->total * g->tick_s, len));
 	} else {
 		fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num),
 			L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples",
@@ -335,7 +288,7 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 	}
 	if (nm->hot_len) {
 		fputs("; hottest line ", out);
-		xml_text(out, g->names_buf.buf + nm->hot_off, nm->hot_len, 0);
+		xml_escape(out, g->names_buf.buf + nm->hot_off, nm->hot_len, 0);
 	}
 	fprintf(out, ")</title><rect x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/>",
 		x1, y1, x2 - x1, y2 - y1, c.r, c.g, c.b);
@@ -427,12 +380,12 @@ static void legend_text(FILE *out, double *x, double y, const char *s, size_t ma
 		size_t tail = len;
 		for (keep = 0; tail > head && keep < max - 1 - (max - 1) / 2;)
 			keep += ((unsigned char)s[--tail] & 0xc0) != 0x80 ? 1 : 0;
-		xml_text(out, s, head, 0);
+		xml_escape(out, s, head, 0);
 		fputs("\u2026", out);
-		xml_text(out, s + tail, len - tail, 0);
+		xml_escape(out, s + tail, len - tail, 0);
 		chars = max;
 	} else {
-		xml_text(out, s, len, 0);
+		xml_escape(out, s, len, 0);
 	}
 	fputs("</text>\n", out);
 	*x += (double)chars * FONT_SIZE * FONT_WIDTH + 16;
@@ -548,7 +501,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	double W = o->width, H = L.height;
 	if (o->html) {
 		fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>", out);
-		xml_text(out, title, strlen(title), 0);
+		xml_escape(out, title, strlen(title), 0);
 		fputs("</title>\n<style>body{margin:0;padding:8px;background:#fff}</style>\n</head>\n<body>\n", out);
 	} else {
 		fputs("<?xml version=\"1.0\" standalone=\"no\"?>\n", out);
@@ -585,11 +538,11 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	fprintf(out, "<script type=\"text/ecmascript\"><![CDATA[\n%s]]></script>\n", fg_script);
 	fprintf(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"url(#background)\"/>\n", W, H);
 	fprintf(out, "<text id=\"title\" x=\"%.1f\" y=\"%.0f\">", W / 2, FONT_SIZE * 2);
-	xml_text(out, title, strlen(title), 0);
+	xml_escape(out, title, strlen(title), 0);
 	fputs("</text>\n", out);
 	if (o->subtitle) {
 		fprintf(out, "<text id=\"subtitle\" x=\"%.1f\" y=\"%.0f\">", W / 2, FONT_SIZE * 4);
-		xml_text(out, o->subtitle, strlen(o->subtitle), 0);
+		xml_escape(out, o->subtitle, strlen(o->subtitle), 0);
 		fputs("</text>\n", out);
 	}
 	fprintf(out, "<text id=\"details\" x=\"%.0f\" y=\"%.0f\"> </text>\n", XPAD, H - ypad2 / 2);
