@@ -14,6 +14,8 @@
 
 #include <getopt.h>
 #include "cprof/base.h"
+#include "cprof/outfile.h"
+#include "cprof/source.h"
 
 #define EXIT_USAGE 2
 
@@ -44,6 +46,42 @@ void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why
 /* The same for every malformed line (report -v); no total is needed. */
 void cmd_folded_warn_all(void *ctx, const char *name, size_t lineno, const char *why);
 void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name);
+
+/*
+ * The data sources' views on report and flamegraph (source.h; views.c).
+ * A command appends views_long_opts() to its options, views_usage() and
+ * views_help() to its usage and help, offers every option code it does not
+ * know to views_take(), runs views_check() with its other checks and
+ * views_open() before it reads the input; then, when views_chosen_name()
+ * is not NULL, views_report() or views_flamegraph() draws it.
+ */
+#define OPT_VIEW 1024   /* option codes from here on are the views' */
+#define VIEWS_MAX 8     /* sources a command can show */
+struct flamegraph;
+struct fg_opts;
+struct cprof_data;
+struct views {
+	unsigned cmd;                  /* VIEW_REPORT or VIEW_FLAME */
+	int chosen;                    /* index in cprof_sources[], or -1 */
+	bool on[VIEWS_MAX];            /* --NAME given */
+	struct view_call call[VIEWS_MAX];
+	struct outfile files[VIEW_OPTS_MAX]; /* the chosen view's outputs */
+};
+#define VIEWS_INIT(c) { .cmd = (c), .chosen = -1 }
+struct option *views_long_opts(const struct option *fixed, unsigned cmd); /* allocated, for the run */
+void views_usage(struct sbuf *usage, unsigned cmd);
+void views_help(unsigned cmd);
+bool views_take(struct views *vs, int code, const char *arg);
+/* Which view, and is it given what it needs: a usage error in err. format:
+ * report's enum report_format, -1 for flamegraph. */
+int views_check(struct views *vs, int format, struct cprof_err *err) CPROF_WUR;
+const char *views_chosen_name(const struct views *vs);
+unsigned views_refused(const struct views *vs); /* the chosen flame view's VIEW_NO_* */
+int views_open(struct views *vs, struct cprof_err *err) CPROF_WUR;
+void views_close(struct views *vs); /* aborts the outputs left uncommitted */
+int views_report(struct views *vs, const struct cprof_data *d, const char *input, size_t top, bool top_set);
+int views_flamegraph(struct views *vs, struct flamegraph *g, struct fg_opts *o, bool palette_set,
+		     const struct cprof_data *d, const char *input, bool reverse);
 
 /* Parse "a,b,c" against a NULL-terminated name table; -1 if unknown. */
 int enum_from_string(const char *const *names, const char *s);

@@ -89,5 +89,6 @@ void gpu_session_release(struct gpu_session *g);
 
 /* Its row of cprof_sources[] (source.h), in src/gpu/source.c. */
 extern const struct source_ops gpu_source;
+extern const struct source_view gpu_view; /* views.c */
 
 #endif

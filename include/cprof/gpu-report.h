@@ -1,8 +1,8 @@
 /*
  * gpu-report.h - reading the GPU activity of a recording (src/gpu/): the
  * summary that `cprof report --gpu` prints (summary.c), its text/JSON/CSV
- * writers (report.c), the GPU-time flame graph (flame.c), and the views
- * the commands call (views.c).
+ * writers (report.c) and the GPU-time flame graph (flame.c); the views
+ * (views.c) reach them through the source's row (source.h).
  *
  * A summary borrows its struct cprof_data, which must outlive it.
  */
@@ -101,13 +101,5 @@ void gpu_report_csv(FILE *out, const struct gpu_summary *s, const struct gpu_rep
  * its launching CPU stack, weighted by its duration in ns. */
 void gpu_flamegraph_add(struct flamegraph *g, const struct cprof_data *d);
 
-/* The views, on a loaded recording, returning exit codes and saying why
- * to the user: report --gpu/--timeline (format is an enum report_format;
- * timeline is opened, or NULL, and the caller aborts it if it is left
- * open), flamegraph --gpu. */
-struct outfile;
-int gpu_view_report(const struct cprof_data *d, const char *input, int format, size_t top, bool gpu,
-		    struct outfile *timeline);
-int gpu_view_flamegraph(struct flamegraph *g, const struct cprof_data *d, const char *input);
 
 #endif

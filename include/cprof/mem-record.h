@@ -50,5 +50,6 @@ void memrec_cleanup(struct memrec *m);
 
 /* Its row of cprof_sources[] (source.h), in src/mem/source.c. */
 extern const struct source_ops mem_source;
+extern const struct source_view mem_view; /* views.c */
 
 #endif

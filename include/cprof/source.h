@@ -18,9 +18,12 @@
  *   release   always, once: free what it holds, remove temporary files
  *
  * Every hook but configure and release may be NULL. Its sections on disk
- * are data/'s (the only code that knows bytes on disk); its views are
- * reached from the commands that draw them (report --NAME, flamegraph
- * --NAME), in the source's own folder.
+ * are data/'s (the only code that knows bytes on disk).
+ *
+ * Its views (struct source_view, below) are what `cprof report --NAME` and
+ * `cprof flamegraph --NAME` draw from a recording: the commands take the
+ * options, usage and help lines the row gives, check what it refuses, open
+ * its output files before the input is read, and hand it the loaded data.
  */
 #ifndef CPROF_SOURCE_H
 #define CPROF_SOURCE_H
@@ -28,6 +31,9 @@
 #include "cprof/base.h"
 
 struct cprof_data;
+struct flamegraph;
+struct fg_opts;
+struct outfile;
 struct raw_store;
 struct resolver;
 
@@ -39,6 +45,8 @@ struct source_finish {
 	bool quiet;                  /* -q: warnings only */
 	void (*note)(const char *msg); /* one line for the user, may be NULL */
 };
+
+struct source_view;
 
 struct source_ops {
 	const char *name;       /* record --NAME, report --NAME, flamegraph --NAME */
@@ -56,6 +64,63 @@ struct source_ops {
 	void (*stacks)(void *state, struct resolver *res);
 	int (*finish)(void *state, const struct source_finish *f, struct cprof_err *err);
 	void (*release)(void *state); /* frees state too; NULL is nothing to do */
+	const struct source_view *view; /* report/flamegraph --NAME, or NULL */
+};
+
+/*
+ * Views. The commands the view options and views belong to:
+ */
+enum { VIEW_REPORT = 1u << 0, VIEW_FLAME = 1u << 1 };
+
+/* An option a source's views add to report or flamegraph (--NAME ARG). */
+struct view_opt {
+	const char *name;
+	bool has_arg;
+	unsigned in;        /* VIEW_REPORT | VIEW_FLAME: the commands taking it */
+	bool outfile;       /* ARG is a file the view writes: opened (outfile.h)
+			     * before the input is read, so a bad path costs nothing */
+};
+#define VIEW_OPTS_MAX 4
+
+/* The flame graph options a view cannot draw with (flamegraph refuses them). */
+enum {
+	VIEW_NO_DIFF = 1u << 0, VIEW_NO_CHART = 1u << 1, VIEW_NO_PER_THREAD = 1u << 2,
+	VIEW_NO_REVERSE = 1u << 3,
+};
+
+/* One call of a view, after the input was loaded. */
+struct view_call {
+	const struct cprof_data *d;
+	const char *input;      /* the input as shown in messages ("<stdin>" for -) */
+	int format;             /* report: enum report_format (report.h) */
+	size_t top;             /* report: --top N, or 0 */
+	bool top_set;
+	bool reverse;           /* flamegraph --reverse */
+	/* By index in the view's opts[]: the value given (a flag: ""), or NULL. */
+	const char *arg[VIEW_OPTS_MAX];
+	/* By index: the opened output file of an outfile option, or NULL. The
+	 * view commits it; the command aborts what is left uncommitted. */
+	struct outfile *out[VIEW_OPTS_MAX];
+};
+
+struct source_view {
+	const char *report_usage; /* its lines of report's usage (after a "\n") */
+	const char *report_help;  /* its lines of report --help, each ending in \n */
+	const char *flame_usage;
+	const char *flame_help;
+	const struct view_opt *opts;  /* ends at a NULL name; NULL: none */
+	unsigned formats;   /* report formats it writes: 1u << FORMAT_* */
+	unsigned flame_refuses; /* VIEW_NO_* */
+	/* The values of its options, before anything is read: a usage error in
+	 * err (may be NULL). */
+	int (*check)(const struct view_call *c, struct cprof_err *err);
+	/* report --NAME: write to stdout. Nothing to show, or an output that
+	 * failed: -errno and err, which the command prints. */
+	int (*report)(const struct view_call *c, struct cprof_err *err);
+	/* flamegraph --NAME: add the weights into g, set o's defaults where the
+	 * user gave none (palette_set: -c was given); -errno and err as above. */
+	int (*flamegraph)(struct flamegraph *g, struct fg_opts *o, bool palette_set, const struct view_call *c,
+			  struct cprof_err *err);
 };
 
 /* A source turned on for one recording: its row and its state. */

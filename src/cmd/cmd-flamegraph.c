@@ -15,25 +15,32 @@
 
 #include "cprof/cmd.h"
 #include "cprof/flamegraph.h"
-#include "cprof/gpu-report.h"
-#include "cprof/mem-report.h"
 #include "cprof/folded.h"
 #include "cprof/match.h"
 #include "cprof/output.h"
 #include "cprof/outfile.h"
 #include "cprof/rewrite.h"
 
-static const char usage_line[] =
+/* The usage lines: the command's, then the data sources' views (cmd.h). */
+static const char *usage_line;
+static const char usage_own[] =
 	"usage: cprof flamegraph [-i FILE] [-o FILE] [--html] [--title TEXT]\n"
 	"                        [--subtitle TEXT] [--width PX] [--frame-height PX]\n"
 	"                        [--min-width PX] [--colors PALETTE] [--hash]\n"
 	"                        [--inverted] [--reverse] [--countname NAME]\n"
 	"                        [--event NAME] [--tid TIDS] [--pid PIDS] [--comm NAMES]\n"
-	"                        [--per-thread] [--strict] [--gpu]\n"
+	"                        [--per-thread] [--strict]\n"
 	"                        [--full-names] [--fold-go-runtime]\n"
 	"                        [--flamechart | --diff BEFORE [AFTER] [--negate]\n"
-	"                        [--ignore-binary] [--map-binary OLD=NEW]]\n"
-	"       cprof flamegraph --mem [--weight bytes|count] [-i FILE] [-o FILE] ...";
+	"                        [--ignore-binary] [--map-binary OLD=NEW]]";
+
+static void usage_init(void)
+{
+	static struct sbuf buf = SBUF_INIT;
+	sbuf_adds(&buf, usage_own);
+	views_usage(&buf, VIEW_FLAME);
+	usage_line = buf.buf;
+}
 
 static void help(void)
 {
@@ -75,13 +82,9 @@ static void help(void)
 	       "      --map-binary OLD=NEW\n"
 	       "                         differential: BEFORE's binary OLD is AFTER's NEW\n"
 	       "      --flamechart       a flame chart: samples in time order, not merged;\n"
-	       "                         threads of a recording in lanes on a time axis\n"
-	       "      --mem              allocation flame graph of a 'record --mem' recording\n"
-	       "                         (mem palette); widths are bytes allocated\n"
-	       "      --weight W         --mem: bytes (default) or count of allocations\n"
-	       "      --gpu              GPU time (cprof record --gpu): kernels and copies as\n"
-	       "                         leaves under the CPU stacks that launched them\n"
-	       "      --full-names       keep Rust symbol hashes and crate disambiguators\n"
+	       "                         threads of a recording in lanes on a time axis\n");
+	views_help(VIEW_FLAME);
+	printf("      --full-names       keep Rust symbol hashes and crate disambiguators\n"
 	       "      --fold-go-runtime  hide Go runtime frames that only pass control and\n"
 	       "                         fold the scheduler's callees into runtime.schedule\n"
 	       "  -h, --help             show this help\n");
@@ -90,7 +93,7 @@ static void help(void)
 enum {
 	OPT_HTML = 256, OPT_TITLE, OPT_SUBTITLE, OPT_WIDTH, OPT_FRAME_HEIGHT, OPT_MIN_WIDTH, OPT_HASH,
 	OPT_INVERTED, OPT_REVERSE, OPT_COUNTNAME, OPT_TID, OPT_PID, OPT_COMM, OPT_PER_THREAD, OPT_STRICT,
-	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_MEM, OPT_WEIGHT, OPT_LIST, OPT_GPU, OPT_IGNORE_BINARY,
+	OPT_DIFF, OPT_NEGATE, OPT_FLAMECHART, OPT_LIST, OPT_IGNORE_BINARY,
 	OPT_MAP_BINARY
 };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
@@ -118,9 +121,6 @@ static const struct option long_opts[] = {
 	{ "diff", required_argument, NULL, OPT_DIFF },
 	{ "negate", no_argument, NULL, OPT_NEGATE },
 	{ "flamechart", no_argument, NULL, OPT_FLAMECHART },
-	{ "mem", no_argument, NULL, OPT_MEM },
-	{ "weight", required_argument, NULL, OPT_WEIGHT },
-	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
 	{ "fold-go-runtime", no_argument, NULL, OPT_FOLD_GO },
 	{ "ignore-binary", no_argument, NULL, OPT_IGNORE_BINARY },
@@ -141,12 +141,12 @@ struct source {
 
 /* What cmd_flamegraph() parsed. */
 struct fg_args {
-	const char *input, *output, *event, *before_path, *weight_arg;
+	const char *input, *output, *event, *before_path;
 	struct fg_opts o;
 	struct profile_filter f;
 	struct match_rule rule;
-	enum mem_weight weight;
-	bool strict, reverse, per_thread, chart, mem, palette_set, gpu;
+	struct views views;  /* flamegraph --NAME: a data source's view */
+	bool strict, reverse, per_thread, chart, palette_set;
 	bool full_names, fold_go;
 };
 
@@ -182,7 +182,7 @@ static int load_source(struct source *s, bool strict, struct flamegraph *g, bool
 	return 0;
 }
 
-/* need_samples: the graph is drawn from the CPU samples (not --mem, --gpu). */
+/* need_samples: the graph is drawn from the CPU samples (not a view's). */
 static int build_source(struct source *s, const char *event, struct profile_filter f, bool need_samples)
 {
 	struct cprof_err err;
@@ -272,13 +272,21 @@ static int parse_px(const char *opt, const char *arg, double min, double *ret)
 
 int cmd_flamegraph(int argc, char **argv)
 {
-	struct fg_args a = { .o = FG_OPTS_INIT, .f = PROFILE_FILTER_INIT, .rule = MATCH_RULE_INIT, .weight = MEMW_BYTES };
+	struct fg_args a = { .o = FG_OPTS_INIT, .f = PROFILE_FILTER_INIT, .rule = MATCH_RULE_INIT,
+			     .views = VIEWS_INIT(VIEW_FLAME) };
 	struct cprof_err err;
 	int c, k, r;
 
+	static struct option *opts;
+	if (!opts) {
+		usage_init();
+		opts = views_long_opts(long_opts, VIEW_FLAME);
+	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+		if (views_take(&a.views, c, optarg))
+			continue;
 		switch (c) {
 		case 'i': a.input = optarg; break;
 		case 'o': a.output = optarg; break;
@@ -337,20 +345,10 @@ int cmd_flamegraph(int argc, char **argv)
 			break;
 		case OPT_NEGATE: a.o.negate = true; break;
 		case OPT_FLAMECHART: a.chart = true; break;
-		case OPT_MEM: a.mem = true; break;
-		case OPT_WEIGHT:
-			if ((k = enum_from_string(mem_weight_names, optarg)) < 0) {
-				r = cmd_usage_error("flamegraph", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
-				goto out_args;
-			}
-			a.weight = (enum mem_weight)k;
-			a.weight_arg = optarg;
-			break;
-		case OPT_GPU: a.gpu = true; break;
 		case OPT_FULL_NAMES: a.full_names = true; break;
 		case OPT_FOLD_GO: a.fold_go = true; break;
 		case 'h': help(); r = 0; goto out_args;
-		case OPT_LIST: cmd_list_opts(long_opts, short_opts); r = 0; goto out_args;
+		case OPT_LIST: cmd_list_opts(opts, short_opts); r = 0; goto out_args;
 		default:
 			r = cmd_usage_error("flamegraph", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
 			goto out_args;
@@ -378,17 +376,9 @@ out_args:
 /* Draw what the after (or only) source holds, as the options ask. */
 static int add_after(struct flamegraph *g, struct fg_args *a, struct source *after)
 {
-	if (a->mem) {
-		if (!after->d.mem_procs.n) {
-			fprintf(stderr, "cprof flamegraph: '%s': no memory profile in this recording (record with --mem)\n",
-				shown_name(a->input));
-			return 1;
-		}
-		fg_add_mem(g, &after->d, a->weight, a->reverse);
-		return 0;
-	}
-	if (a->gpu)
-		return gpu_view_flamegraph(g, &after->d, shown_name(a->input));
+	if (views_chosen_name(&a->views))
+		return views_flamegraph(&a->views, g, &a->o, a->palette_set, &after->d, shown_name(a->input),
+					a->reverse);
 	if (a->chart) {
 		/* Threads run at the same time: one lane each on a time axis,
 		 * unless the input has no times (folded stacks). */
@@ -400,6 +390,37 @@ static int add_after(struct flamegraph *g, struct fg_args *a, struct source *aft
 	return add_source(g, after, &a->f, a->reverse, a->per_thread, false);
 }
 
+/* The options the chosen view cannot draw with: "--gpu cannot be combined
+ * with --diff, --flamechart or --reverse". */
+static int refused(const struct fg_args *a)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} opts[] = { { VIEW_NO_DIFF, "--diff" }, { VIEW_NO_CHART, "--flamechart" },
+		     { VIEW_NO_PER_THREAD, "--per-thread" }, { VIEW_NO_REVERSE, "--reverse" } };
+	unsigned no = views_refused(&a->views);
+	bool given[] = { a->before_path != NULL, a->chart, a->per_thread, a->reverse };
+	bool any = false;
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		any |= (no & opts[i].bit) && given[i];
+	if (!any)
+		return 0;
+	struct sbuf list = SBUF_INIT;
+	size_t n = 0, total = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		total += (no & opts[i].bit) != 0;
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
+		if (no & opts[i].bit) {
+			sbuf_addf(&list, "%s%s", n == 0 ? "" : n + 1 == total ? " or " : ", ", opts[i].name);
+			n++;
+		}
+	int r = cmd_usage_error("flamegraph", usage_line, "--%s cannot be combined with %s",
+				views_chosen_name(&a->views), list.buf);
+	sbuf_release(&list);
+	return r;
+}
+
 static int draw(struct fg_args *a)
 {
 	int r;
@@ -407,29 +428,14 @@ static int draw(struct fg_args *a)
 		return cmd_usage_error("flamegraph", usage_line, "--negate only applies to --diff");
 	if (a->chart && a->before_path)
 		return cmd_usage_error("flamegraph", usage_line, "--flamechart and --diff cannot be combined");
-	if (a->weight_arg && !a->mem)
-		return cmd_usage_error("flamegraph", usage_line, "--weight goes with --mem");
-	if (a->mem && (a->chart || a->before_path || a->per_thread))
-		return cmd_usage_error("flamegraph", usage_line, "--mem cannot be combined with --flamechart, --diff or --per-thread");
-	if (a->gpu && a->mem)
-		return cmd_usage_error("flamegraph", usage_line, "--gpu and --mem draw different graphs; pick one");
-	if (a->gpu && (a->before_path || a->chart || a->per_thread || a->reverse))
-		return cmd_usage_error("flamegraph", usage_line,
-				       "--gpu cannot be combined with --diff, --flamechart, --per-thread or --reverse");
-	if (a->gpu) {
-		a->o.title = a->o.title ? a->o.title : "GPU Flame Graph";
-		a->o.countname = a->o.countname ? a->o.countname : "ns";
-	}
+	struct cprof_err err;
+	if (views_check(&a->views, -1, &err) < 0)
+		return cmd_usage_error("flamegraph", usage_line, "%s", err.msg);
+	const char *view = views_chosen_name(&a->views);
+	if (view && (r = refused(a)))
+		return r;
 	if (!a->input)
 		a->input = default_input();
-	if (a->mem) {
-		if (!a->palette_set)
-			a->o.palette = FG_MEM;
-		if (!a->o.countname)
-			a->o.countname = a->weight == MEMW_COUNT ? "allocations" : "bytes";
-		if (!a->o.title)
-			a->o.title = "Allocation Flame Graph";
-	}
 	if (a->before_path && strcmp(a->before_path, "-") == 0 && strcmp(a->input, "-") == 0)
 		return cmd_usage_error("flamegraph", usage_line, "--diff cannot read both inputs from stdin");
 
@@ -442,10 +448,13 @@ static int draw(struct fg_args *a)
 	}
 	/* The output first: a path that cannot be written fails before a big
 	 * input is read, and the temporary file is removed on Ctrl-C from here on. */
-	struct cprof_err err;
 	struct outfile out;
 	if (outfile_open(&out, a->output ? a->output : "-", 0, &err) < 0)
 		return cmd_fail("flamegraph", &err);
+	if (views_open(&a->views, &err) < 0) {
+		outfile_abort(&out);
+		return cmd_fail("flamegraph", &err);
+	}
 
 	struct source after = { .path = a->input, .full_names = a->full_names, .fold_go = a->fold_go };
 	struct source before = { .path = a->before_path, .full_names = a->full_names, .fold_go = a->fold_go };
@@ -456,7 +465,7 @@ static int draw(struct fg_args *a)
 		fg_init(&g);
 	/* Folded input goes straight into the graph unless something needs the
 	 * profile: filters, threads, another event, renaming, a second input. */
-	bool direct = !a->mem && !a->gpu && !a->before_path && !a->per_thread && !a->event && !a->f.comm &&
+	bool direct = !view && !a->before_path && !a->per_thread && !a->event && !a->f.comm &&
 		      !a->f.tids.n && !a->f.pids.n && !a->full_names && !a->fold_go;
 	r = load_source(&after, a->strict, direct ? &g : NULL, a->reverse);
 	if (!r && a->before_path)
@@ -464,7 +473,7 @@ static int draw(struct fg_args *a)
 	if (!r && a->before_path)
 		(void)match_disambiguate(&a->rule, &before.d, &after.d);
 	if (!r && !after.drawn)
-		r = build_source(&after, a->event, a->f, !a->mem && !a->gpu);
+		r = build_source(&after, a->event, a->f, !view);
 	if (!r && !after.drawn)
 		r = add_after(&g, a, &after);
 	if (!r && a->before_path) {
@@ -497,6 +506,7 @@ static int draw(struct fg_args *a)
 		}
 	}
 	outfile_abort(&out);
+	views_close(&a->views);
 	fg_release(&g);
 	release_source(&after);
 	release_source(&before);

@@ -19,13 +19,14 @@
 #include "cprof/folded.h"
 #include "cprof/group.h"
 #include "cprof/output.h"
-#include "cprof/gpu-report.h"
-#include "cprof/mem-report.h"
+#include "cprof/export.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
 #include "cprof/rewrite.h"
 
-static const char usage_line[] =
+/* The usage lines: the command's, then the data sources' views (cmd.h). */
+static const char *usage_line;
+static const char usage_own[] =
 	"usage: cprof report [-i FILE] [--format text|json|csv|folded]\n"
 	"                    [--sort self|total|line | -s KEY,...] [--lines] [--top N]\n"
 	"                    [--children | --no-children] [-G | -g caller|callee]\n"
@@ -35,11 +36,15 @@ static const char usage_line[] =
 	"                    [--color WHEN] [--stacks] [-q] [-v] [--header-only]\n"
 	"                    [--full-names] [--fold-go-runtime]\n"
 	"                    [--no-findings] [--finding KEY=VALUE]\n"
-	"                    [--findings-config FILE]\n"
-	"       cprof report --mem [-i FILE] [--format text|json|csv|folded]\n"
-	"                    [--weight bytes|count] [--top N] [--plot SVG]\n"
-	"       cprof report --gpu [-i FILE] [--format text|json|csv] [--top N]\n"
-	"                    [--timeline FILE]";
+	"                    [--findings-config FILE] [--timeline FILE]";
+
+static void usage_init(void)
+{
+	static struct sbuf buf = SBUF_INIT;
+	sbuf_adds(&buf, usage_own);
+	views_usage(&buf, VIEW_REPORT);
+	usage_line = buf.buf;
+}
 
 static void help(void)
 {
@@ -108,21 +113,15 @@ static void help(void)
 	       "      --finding KEY=VALUE  set a finding's threshold (repeatable), e.g.\n"
 	       "                         hot-function.high=60; cprof-report(1) lists them\n"
 	       "      --findings-config FILE  thresholds, one KEY = VALUE a line (default\n"
-	       "                         $XDG_CONFIG_HOME/cprof/findings.conf if it exists)\n"
-	       "      --mem              the memory profile of a 'record --mem' recording:\n"
-	       "                         leaks, peak heap, hot spots, temporaries, sizes\n"
-	       "      --weight W         --mem --format folded: weigh stacks by allocated\n"
-	       "                         bytes (default) or by allocation count\n"
-	       "      --plot SVG         --mem: also draw the heap over time into SVG\n"
-	       "      --gpu              GPU activity (cprof record --gpu): kernels, copies,\n"
-	       "                         launch sites, busy/idle time and findings\n"
-	       "      --timeline FILE    write CPU samples, CUDA API calls and GPU work as a\n"
+	       "                         $XDG_CONFIG_HOME/cprof/findings.conf if it exists)\n");
+	views_help(VIEW_REPORT);
+	printf("      --timeline FILE    write CPU samples, CUDA API calls and GPU work as a\n"
 	       "                         Chrome trace (open in Perfetto) instead of a report\n"
 	       "  -h, --help             show this help\n");
 }
 
-enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR, OPT_MEM, OPT_WEIGHT,
-       OPT_PLOT, OPT_LIST, OPT_GPU, OPT_TIMELINE, OPT_STACKS, OPT_TOP, OPT_CHILDREN, OPT_STDIO, OPT_HEADER_ONLY,
+enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR,
+       OPT_LIST, OPT_TIMELINE, OPT_STACKS, OPT_TOP, OPT_CHILDREN, OPT_STDIO, OPT_HEADER_ONLY,
        OPT_MAX_STACK, OPT_SYMBOL_FILTER, OPT_SYMBOLS,
        OPT_NO_FINDINGS, OPT_FINDING, OPT_FINDINGS_CONFIG };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
@@ -154,10 +153,6 @@ static const struct option long_opts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "header-only", no_argument, NULL, OPT_HEADER_ONLY },
-	{ "mem", no_argument, NULL, OPT_MEM },
-	{ "weight", required_argument, NULL, OPT_WEIGHT },
-	{ "plot", required_argument, NULL, OPT_PLOT },
-	{ "gpu", no_argument, NULL, OPT_GPU },
 	{ "timeline", required_argument, NULL, OPT_TIMELINE },
 	{ "stacks", no_argument, NULL, OPT_STACKS },
 	{ "full-names", no_argument, NULL, OPT_FULL_NAMES },
@@ -217,41 +212,6 @@ static bool looks_like_call_graph(const char *word)
 	return word[0] != '-' && parse_call_graph(word, &t) == 0;
 }
 
-/* report --mem: the memory sections, and optionally the heap chart
- * (plot: opened, or NULL; the caller aborts it if it is left open). */
-static int report_mem(const struct cprof_data *d, const char *name, enum report_format fmt, enum mem_weight w,
-		      size_t top, struct outfile *plot)
-{
-	struct cprof_err err;
-	if (!d->mem_procs.n) {
-		const char *why = cprof_meta_get(d, "mem_not_traced_why");
-		if (cprof_meta_get(d, "mem") && why) { /* one line: the reasons joined */
-			fprintf(stderr, "cprof report: '%s': recorded with --mem, but no process was traced: ", name);
-			for (const char *c = why; *c; c++)
-				fputs(*c == '\n' ? "; " : (char[]){ *c, 0 }, stderr);
-			fputc('\n', stderr);
-		} else if (cprof_meta_get(d, "mem")) {
-			fprintf(stderr, "cprof report: '%s': recorded with --mem, but no process was traced\n", name);
-		} else {
-			fprintf(stderr, "cprof report: '%s': no memory profile in this recording (record with --mem)\n",
-				name);
-		}
-		return 1;
-	}
-	if (plot) {
-		struct sbuf title = SBUF_INIT;
-		const char *cmd = cprof_meta_get(d, "command");
-		sbuf_addf(&title, "Heap in use: %s", cmd ? cmd : name);
-		int r = mem_plot_svg(plot->fp, d, title.buf, &err);
-		sbuf_release(&title);
-		if (r < 0 || outfile_commit(plot, &err) < 0)
-			return cmd_fail("report", &err);
-	}
-	struct mem_report_opts mo = { .input = name, .format = fmt, .weight = w, .top = top };
-	mem_report(stdout, d, &mo);
-	return 0;
-}
-
 /* The findings config: FILE if given (it must exist), else the user's
  * default file if there is one. */
 static int load_findings_config(struct finding_rules *r, const char *file, struct cprof_err *err)
@@ -285,12 +245,12 @@ static int load_findings_config(struct finding_rules *r, const char *file, struc
 
 /* What cmd_report() parsed, beyond the report's and the filter's options. */
 struct report_args {
-	const char *input, *event, *timeline, *plot, *symbols, *symbol_filter;
-	bool gpu, mem, verbose, header_only;
+	const char *input, *event, *timeline, *symbols, *symbol_filter;
+	struct views *views;  /* report --NAME: a data source's view */
+	bool top_set, verbose, header_only;
 	bool full_names, fold_go; /* rewrite.h, before building the profile */
 	bool no_findings;
 	const struct finding_rules *rules; /* findings.h thresholds */
-	enum mem_weight weight;
 	enum report_format fmt;
 	enum color_mode color;
 	uint32_t max_stack;
@@ -311,6 +271,24 @@ static int events_build(struct evcols *c, const struct profile *p, const struct 
 	return r < 0 ? cmd_fail("report", &err) : 0;
 }
 
+/* --timeline FILE: a Chrome trace of the samples and GPU work, the one
+ * export --format chrome writes. */
+static int write_timeline(const struct cprof_data *d, struct outfile *out, const char *input)
+{
+	struct cprof_err err;
+	int r = 1;
+	if (!d->samples.n && !d->gpu_ops.n && !d->gpu_api.n)
+		fprintf(stderr, "cprof report: '%s': nothing to put on a timeline\n", input);
+	else if (timeline_write(out->fp, d, &err) < 0)
+		fprintf(stderr, "cprof report: '%s': %s\n", input, err.msg);
+	else if (outfile_commit(out, &err) < 0)
+		fprintf(stderr, "cprof report: %s\n", err.msg);
+	else
+		r = 0;
+	outfile_abort(out);
+	return r;
+}
+
 static int report_run(const struct report_args *a, struct report_opts *o, struct profile_filter *f)
 {
 	const char *input = a->input, *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
@@ -318,16 +296,18 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 	struct cprof_err err;
 	/* Files to write are opened before the input is read: a bad path fails
 	 * at once, and a temporary file is removed on Ctrl-C from here on. */
-	struct outfile plot_out = { 0 }, timeline_out = { 0 };
-	if (a->plot && outfile_open(&plot_out, a->plot, 0, &err) < 0)
+	struct outfile timeline_out = { 0 };
+	if (views_open(a->views, &err) < 0)
 		return cmd_fail("report", &err);
-	if (a->timeline && outfile_open(&timeline_out, a->timeline, 0, &err) < 0)
+	if (a->timeline && outfile_open(&timeline_out, a->timeline, 0, &err) < 0) {
+		views_close(a->views);
 		return cmd_fail("report", &err);
+	}
 	struct folded_warnings warnings = { "report", 0 };
 	int r = profile_source_load(&d, input, false, o->quiet ? NULL : a->verbose ? cmd_folded_warn_all : cmd_folded_warn,
 				    &warnings, &err);
 	if (r < 0) {
-		outfile_abort(&plot_out);
+		views_close(a->views);
 		outfile_abort(&timeline_out);
 		return cmd_fail("report", &err);
 	}
@@ -340,19 +320,23 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 	if (a->header_only || (a->verbose && a->fmt == FORMAT_TEXT)) {
 		report_header_only(stdout, &d, name);
 		if (a->header_only) {
+			views_close(a->views);
+			outfile_abort(&timeline_out);
 			cprof_data_release(&d);
 			return 0;
 		}
 	}
-	if (a->mem) {
-		r = report_mem(&d, name, a->fmt, a->weight, o->top, a->plot ? &plot_out : NULL);
-		outfile_abort(&plot_out);
-		cprof_data_release(&d);
-		return r;
+	bool view = views_chosen_name(a->views) != NULL;
+	if (a->timeline) {
+		r = write_timeline(&d, &timeline_out, name);
+		if (r || !view) {
+			views_close(a->views);
+			cprof_data_release(&d);
+			return r;
+		}
 	}
-	if (a->gpu || a->timeline) {
-		r = gpu_view_report(&d, name, a->fmt, o->top, a->gpu, a->timeline ? &timeline_out : NULL);
-		outfile_abort(&timeline_out);
+	if (view) {
+		r = views_report(a->views, &d, name, o->top, a->top_set);
 		cprof_data_release(&d);
 		return r;
 	}
@@ -460,15 +444,15 @@ static int unexpected(char **argv, int i)
 int cmd_report(int argc, char **argv)
 {
 	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
-	bool gpu = false, full_names = false, fold_go = false;
+	bool full_names = false, fold_go = false;
 	struct report_opts o = { .sort = SORT_SELF, .children = true };
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	enum report_format fmt = FORMAT_TEXT;
 	enum color_mode color = COLOR_AUTO;
-	bool top_set = false, mem = false, weight_set = false, sort_set = false, children_set = false;
+	bool top_set = false, sort_set = false, children_set = false;
 	bool verbose = false, header_only = false;
-	enum mem_weight weight = MEMW_BYTES;
-	const char *plot = NULL, *findings_config = NULL;
+	struct views views = VIEWS_INIT(VIEW_REPORT);
+	const char *findings_config = NULL;
 	bool no_findings = false;
 	VEC(const char *) finding_sets = { 0 };
 	enum group_key keys[_GK_MAX];
@@ -479,9 +463,16 @@ int cmd_report(int argc, char **argv)
 	int c, k, rc;
 	struct cprof_err err;
 
+	static struct option *opts;
+	if (!opts) {
+		usage_init();
+		opts = views_long_opts(long_opts, VIEW_REPORT);
+	}
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+		if (views_take(&views, c, optarg))
+			continue;
 		switch (c) {
 		case 'i': input = optarg; break;
 		case 'f':
@@ -563,15 +554,6 @@ int cmd_report(int argc, char **argv)
 		case 'q': o.quiet = true; break;
 		case 'v': verbose = true; break;
 		case OPT_HEADER_ONLY: header_only = true; break;
-		case OPT_MEM: mem = true; break;
-		case OPT_WEIGHT:
-			if ((k = enum_from_string(mem_weight_names, optarg)) < 0)
-				return cmd_usage_error("report", usage_line, "unknown weight '%s'; expected bytes or count", optarg);
-			weight = (enum mem_weight)k;
-			weight_set = true;
-			break;
-		case OPT_PLOT: plot = optarg; break;
-		case OPT_GPU: gpu = true; break;
 		case OPT_TIMELINE: timeline = optarg; break;
 		case OPT_STACKS: o.stacks = true; break;
 		case OPT_FULL_NAMES: full_names = true; break;
@@ -580,7 +562,7 @@ int cmd_report(int argc, char **argv)
 		case OPT_FINDING: vec_push(&finding_sets, optarg); break;
 		case OPT_FINDINGS_CONFIG: findings_config = optarg; break;
 		case 'h': vec_release(&finding_sets); help(); return 0;
-		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
+		case OPT_LIST: cmd_list_opts(opts, short_opts); return 0;
 		default:
 			vec_release(&finding_sets);
 			return cmd_usage_error("report", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -613,21 +595,21 @@ int cmd_report(int argc, char **argv)
 		return cmd_usage_error("report", usage_line, "-s %s groups rows by perf's keys; it goes with "
 				       "--format text, json or csv, without --lines, a call tree or --stacks",
 				       group_key_names[keys[0]]);
-	if (o.lines && (mem || gpu || timeline))
-		return cmd_usage_error("report", usage_line, "--lines and --sort line go with the CPU profile, not --mem or --gpu");
-	if ((weight_set || plot) && !mem)
-		return cmd_usage_error("report", usage_line, "--weight and --plot go with --mem");
-	if (mem && (gpu || timeline))
-		return cmd_usage_error("report", usage_line, "--mem and --gpu/--timeline are separate reports; pick one");
-	if ((gpu || timeline) && fmt == FORMAT_FOLDED)
-		return cmd_usage_error("report", usage_line, "--gpu and --timeline have no folded format");
+	if (views_check(&views, fmt, &err) < 0)
+		return cmd_usage_error("report", usage_line, "%s", err.msg);
+	const char *view = views_chosen_name(&views);
+	if (o.lines && (view || timeline))
+		return cmd_usage_error("report", usage_line, "--lines and --sort line go with the CPU profile, not --%s",
+				       view ? view : "timeline");
+	if (timeline && !view && fmt == FORMAT_FOLDED)
+		return cmd_usage_error("report", usage_line, "--timeline has no folded format");
 	if (o.stacks && fmt != FORMAT_JSON)
 		return cmd_usage_error("report", usage_line, "--stacks goes with --format json");
 	if (fmt == FORMAT_TEXT && !top_set)
-		o.top = mem ? 10 : 40;
+		o.top = 40;
 
-	struct report_args a = { input, event, timeline, plot, symbols, symbol_filter, gpu, mem, verbose, header_only,
-				 full_names, fold_go, no_findings, &rules, weight, fmt, color, max_stack, keys, nkeys };
+	struct report_args a = { input, event, timeline, symbols, symbol_filter, &views, top_set, verbose, header_only,
+				 full_names, fold_go, no_findings, &rules, fmt, color, max_stack, keys, nkeys };
 	rc = report_run(&a, &o, &f);
 	free((void *)f.tids.v);
 	free((void *)f.pids.v);

@@ -56,4 +56,5 @@ const struct source_ops gpu_source = {
 	.stacks = gpu_stacks,
 	.finish = gpu_finish,
 	.release = gpu_release,
+	.view = &gpu_view,
 };

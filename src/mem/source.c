@@ -115,4 +115,5 @@ const struct source_ops mem_source = {
 	.stacks = mem_stacks,
 	.finish = mem_finish,
 	.release = mem_release,
+	.view = &mem_view,
 };

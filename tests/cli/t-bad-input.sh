@@ -148,4 +148,25 @@ check "bad --format exits 2" test "$rc" -eq 2
 check "bad -F exits 2" test "$rc" -eq 2
 "$CPROF" nosuchcmd 2>/dev/null; rc=$?
 check "unknown command exits 2" test "$rc" -eq 2
+
+# The data sources' views (report/flamegraph --NAME) are checked by the
+# commands from their rows: each refusal is one line and exit 2, before the
+# input is read (no such input here).
+view_usage() { # EXPECTED-FIRST-LINE CPROF-ARGS...
+	local want=$1
+	shift
+	"$CPROF" "$@" -i no-such.data 2>err.txt >/dev/null; rc=$?
+	check "'$*' exits 2 ($(head -n 1 err.txt))" test "$rc" -eq 2
+	check "'$*' says: $want" grep -qxF "cprof ${1}: $want" err.txt
+}
+view_usage "--weight goes with --mem" report --weight count
+view_usage "--plot goes with --mem" report --plot x.svg
+view_usage "--mem and --gpu are separate reports; pick one" report --mem --gpu
+view_usage "--mem and --gpu draw different graphs; pick one" flamegraph --gpu --mem
+view_usage "--gpu has no folded format" report --gpu --format folded
+view_usage "unknown weight 'kilos'; expected bytes or count" report --mem --weight kilos
+view_usage "unknown weight 'kilos'; expected bytes or count" flamegraph --mem --weight kilos
+view_usage "--gpu cannot be combined with --diff, --flamechart, --per-thread or --reverse" flamegraph --gpu --reverse
+view_usage "--mem cannot be combined with --diff, --flamechart or --per-thread" flamegraph --mem --per-thread
+view_usage "--lines and --sort line go with the CPU profile, not --mem" report --mem --lines
 finish
