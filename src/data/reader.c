@@ -127,6 +127,18 @@ static int check_layout(const uint8_t *buf, uint64_t toff, uint32_t nsec, const 
 			}
 		}
 	}
+	/* The bytes no section holds (alignment padding) are written as zeros
+	 * and no checksum covers them: a byte flipped there is damage too. */
+	uint64_t pos = HDR_SIZE;
+	for (uint32_t i = 0; i <= nsec && r == 0; i++) {
+		uint64_t to = i < nsec ? x[i].off : toff;
+		for (uint64_t k = pos; k < to && r == 0; k++)
+			if (buf[k])
+				r = err_set(err, EBADMSG, "'%s': corrupt: byte %llu, between sections, is not zero", name,
+					    (unsigned long long)k);
+		if (i < nsec && x[i].end > pos)
+			pos = x[i].end;
+	}
 	free(x);
 	return r;
 }
