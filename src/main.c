@@ -88,18 +88,18 @@ void cmd_list_opts(const struct option *opts, const char *shortopts)
 
 #define FOLDED_WARNINGS_SHOWN 5
 
-void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why)
+void cmd_folded_warn(void *ctx, const char *line)
 {
 	struct folded_warnings *w = ctx;
 	if (w->count++ < FOLDED_WARNINGS_SHOWN)
-		fprintf(stderr, "cprof %s: warning: '%s': line %zu: %s, skipping\n", w->cmd, name, lineno, why);
+		fprintf(stderr, "cprof %s: warning: %s\n", w->cmd, line);
 }
 
-void cmd_folded_warn_all(void *ctx, const char *name, size_t lineno, const char *why)
+void cmd_folded_warn_all(void *ctx, const char *line)
 {
 	struct folded_warnings *w = ctx;
 	w->count = 0; /* never the total line */
-	fprintf(stderr, "cprof %s: warning: '%s': line %zu: %s, skipping\n", w->cmd, name, lineno, why);
+	fprintf(stderr, "cprof %s: warning: %s\n", w->cmd, line);
 }
 
 void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name)

@@ -30,6 +30,20 @@ struct cprof_err {
  * Control characters in the message become '?', so it stays one line. */
 int err_set(struct cprof_err *e, int code, const char *fmt, ...) CPROF_PRINTF(3, 4);
 
+/*
+ * The one warning channel: what a module tells the user and goes on with
+ * (a skipped input line, a process it could not trace, a GPU it did not
+ * find). The caller owns the sink and decides how a line is shown: a
+ * command prints "cprof CMD: LINE", record --repeat each line once, a test
+ * collects them. notef() formats one line, made one line as err_set()'s
+ * messages are; a NULL sink, or one without fn, drops it.
+ */
+struct note_sink {
+	void (*fn)(void *ctx, const char *line);
+	void *ctx;
+};
+void notef(const struct note_sink *s, const char *fmt, ...) CPROF_PRINTF(2, 3);
+
 /* Allocation that cannot fail: on out-of-memory it prints and aborts, as
  * there is no sensible recovery for a profiler running out of memory. */
 void *xmalloc(size_t n);

@@ -37,14 +37,15 @@ void cmd_warn(const char *cmd, const char *fmt, ...) CPROF_PRINTF(2, 3);
 /* Print every option of a getopt table, one per line (for completions). */
 void cmd_list_opts(const struct option *opts, const char *shortopts);
 /* Warnings about malformed folded lines: the first few one by one, then a
- * total from cmd_folded_warn_finish(). Pass &ctx as profile_source_load's ctx. */
+ * total from cmd_folded_warn_finish(). profile_source_load's sink (base.h)
+ * is { cmd_folded_warn, &warnings }. */
 struct folded_warnings {
 	const char *cmd;
 	size_t count;
 };
-void cmd_folded_warn(void *ctx, const char *name, size_t lineno, const char *why);
+void cmd_folded_warn(void *ctx, const char *line);
 /* The same for every malformed line (report -v); no total is needed. */
-void cmd_folded_warn_all(void *ctx, const char *name, size_t lineno, const char *why);
+void cmd_folded_warn_all(void *ctx, const char *line);
 void cmd_folded_warn_finish(const struct folded_warnings *w, const char *name);
 
 /*

@@ -31,6 +31,7 @@ struct counter_run_opts {
 	const struct ev_list *evl;
 	struct counter_target target;
 	const volatile sig_atomic_t *stop; /* set from a SIGINT handler: stop waiting */
+	const struct note_sink *notes; /* a line per fallback taken (base.h); may be NULL */
 };
 
 struct counter_run_result {
@@ -40,7 +41,6 @@ struct counter_run_result {
 	bool has_rusage;
 	bool interrupted;         /* *stop was set */
 	struct ev_count *counts;  /* one per event of evl, in order; caller frees */
-	struct sbuf notes;        /* one line per fallback taken ("...\n"); caller releases */
 };
 
 /* One counted run. Fails (with err) only when nothing sensible can be

@@ -92,12 +92,12 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
  * *ret_drawn is false.
  */
 int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
-			   folded_warn_fn warn, void *ctx, bool *ret_drawn, struct cprof_err *err) CPROF_WUR;
+			   const struct note_sink *warn, bool *ret_drawn, struct cprof_err *err) CPROF_WUR;
 /* The same from memory (the fuzz target's), read as a file is: folded
  * stacks in pieces of piece bytes (0: the usual size), so that a test
  * reaches lines cut across pieces. */
 int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *buf, size_t len,
-			    size_t piece, const char *name, bool strict, folded_warn_fn warn, void *ctx, bool *ret_drawn,
+			    size_t piece, const char *name, bool strict, const struct note_sink *warn, bool *ret_drawn,
 			    struct cprof_err *err) CPROF_WUR;
 
 #endif

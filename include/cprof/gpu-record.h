@@ -57,12 +57,12 @@ void gpu_session_stacks(struct gpu_session *g, struct resolver *r);
  * After resolver_run: the GPU records into d (which already holds the
  * resolved samples), each kernel, copy and memset with its launching stack,
  * and meta keys (gpu, gpu_dropped_records, ...). Notes for the user (the
- * collector's own messages, why nothing was recorded) are appended to
- * notes, one per line. A missing GPU is not an error: the CPU profile is
+ * collector's own messages, why nothing was recorded) go to notes
+ * (base.h). A missing GPU is not an error: the CPU profile is
  * still written.
  */
 int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res,
-		       struct gpu_import_stats *ret, struct sbuf *notes) CPROF_WUR;
+		       struct gpu_import_stats *ret, const struct note_sink *notes) CPROF_WUR;
 
 /* The import in two steps, around resolver_run: launch stacks handed over
  * (handles: one per t->stacks), then the records stored. Synchronizations,
@@ -80,10 +80,10 @@ void gpu_import(struct cprof_data *d, const struct gpu_trace *t, const struct ra
  * gpu_bad_records, gpu_without_stack, gpu_processes_ended/_signalled. */
 void gpu_import_meta(struct cprof_data *d, const struct gpu_import_stats *ret);
 
-/* gpu_session_finish, then tell the user through note() what was recorded
- * (unless quiet) and every warning (always). */
+/* gpu_session_finish, then tell notes what was recorded (unless quiet);
+ * warnings go there always. */
 int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res, bool quiet,
-		      void (*note)(const char *msg)) CPROF_WUR;
+		      const struct note_sink *notes) CPROF_WUR;
 
 void gpu_session_release(struct gpu_session *g);
 

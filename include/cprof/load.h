@@ -15,32 +15,30 @@
 #include <stdio.h>
 #include "cprof/data.h"
 
-/* Called for each malformed line; the line is skipped. */
-typedef void (*folded_warn_fn)(void *ctx, const char *name, size_t lineno, const char *why);
-
 /* Parse folded stacks from buf[0..len) into d (initialised by the call).
  * Lines end in '\n', "\r\n" or '\r'. With strict, the first malformed line
- * is an error; otherwise warn() is told and parsing goes on. Input without a
+ * is an error; otherwise warn (base.h's channel) is told, one line
+ * "'NAME': line N: WHY, skipping", and parsing goes on. Input without a
  * single well-formed line is an error, as is a total count beyond 2^64-1.
  * Returns the number of malformed lines, or -errno. */
 int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-		 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
+		 const struct note_sink *warn, struct cprof_err *err) CPROF_WUR;
 /* The same, reading fp to its end first. */
-int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, const struct note_sink *warn,
 		struct cprof_err *err) CPROF_WUR;
 
 /* The same from memory: the format is detected from the first bytes (a
  * perf.data goes to the perf reader through a memory stream). The fuzz
  * target's entry point. */
 int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-			 folded_warn_fn warn, void *ctx, struct cprof_err *err) CPROF_WUR;
+			 const struct note_sink *warn, struct cprof_err *err) CPROF_WUR;
 /* Load a profile source: a cprof data file, a perf.data, or folded stacks
  * (file or "-"). The format is detected from the first bytes. Group members
  * read with their leader's samples come back as samples of their own
  * (cprof_data_expand_reads), so every command that loads through here
  * (report, flamegraph, diff, export, annotate) reads them as it reads a
  * sampled event. */
-int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, const struct note_sink *warn,
 			struct cprof_err *err) CPROF_WUR;
 
 /* A frame of a folded line: a slice of the input, never copied. */
@@ -62,13 +60,13 @@ typedef void (*folded_line_fn)(void *sink, const struct folded_tok *frames, size
  * warnings and errors as a whole-input parse. Other formats load into d as
  * above, and *ret_streamed is false.
  */
-int profile_source_load_lines(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+int profile_source_load_lines(struct cprof_data *d, const char *path, bool strict, const struct note_sink *warn,
 			      folded_line_fn line, void *sink, bool *ret_streamed, struct cprof_err *err) CPROF_WUR;
 /* The same from memory (the fuzz target's), read as a file is: folded
  * stacks in pieces of piece bytes (0: the usual size), so that a test
  * reaches lines cut across pieces. */
 int profile_source_parse_lines(struct cprof_data *d, const char *buf, size_t len, size_t piece, const char *name,
-			       bool strict, folded_warn_fn warn, void *ctx, folded_line_fn line, void *sink,
+			       bool strict, const struct note_sink *warn, folded_line_fn line, void *sink,
 			       bool *ret_streamed, struct cprof_err *err) CPROF_WUR;
 
 /* perf.data is unwound and symbolized like a recording, which is the record

@@ -42,10 +42,10 @@ void memrec_restore_env(struct memrec *m);
 int memrec_collect(struct memrec *m, struct cprof_err *err) CPROF_WUR;
 /* Hand the stacks to the finishing pass's resolver (resolve.h). */
 void memrec_stacks(struct memrec *m, struct resolver *res);
-/* After resolver_run: sum the regions into d, and say (through note,
+/* After resolver_run: sum the regions into d, and say (to notes,
  * unless quiet, and in d's metadata) which processes were not traced. */
 void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_store *st, struct cprof_data *d,
-		   bool quiet, void (*note)(const char *msg));
+		   bool quiet, const struct note_sink *notes);
 void memrec_cleanup(struct memrec *m);
 
 /* Its row of cprof_sources[] (source.h), in src/mem/source.c. */

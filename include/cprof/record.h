@@ -287,9 +287,8 @@ struct record_result {
 	bool kernel_excluded;  /* perf_event_paranoid allowed user space only */
 };
 
-/* Record; messages for the user go through note() (may be NULL). */
-typedef void (*record_note_fn)(const char *msg);
-int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
+/* Record; lines for the user go to notes (base.h; may be NULL). */
+int record_run(const struct record_opts *o, const struct note_sink *notes, struct record_result *res,
 	       struct cprof_err *err) CPROF_WUR;
 
 /* ---- finishing pass (resolve.c) ---- */

@@ -43,7 +43,7 @@ struct source_finish {
 	struct resolver *res;        /* the one resolver, after resolver_run */
 	const struct raw_store *raw; /* the recording's processes and mappings */
 	bool quiet;                  /* -q: warnings only */
-	void (*note)(const char *msg); /* one line for the user, may be NULL */
+	const struct note_sink *notes; /* lines for the user (base.h), may be NULL */
 };
 
 struct source_view;

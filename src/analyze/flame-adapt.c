@@ -296,21 +296,21 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 }
 
 int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
-			   folded_warn_fn warn, void *ctx, bool *ret_drawn, struct cprof_err *err)
+			   const struct note_sink *warn, bool *ret_drawn, struct cprof_err *err)
 {
 	struct fg_sink k = { .g = g, .reverse = reverse };
-	int r = profile_source_load_lines(d, path, strict, warn, ctx, fg_line, &k, ret_drawn, err);
+	int r = profile_source_load_lines(d, path, strict, warn, fg_line, &k, ret_drawn, err);
 	vec_release(&k.path);
 	vec_release(&k.prev);
 	return r;
 }
 
 int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *buf, size_t len,
-			    size_t piece, const char *name, bool strict, folded_warn_fn warn, void *ctx, bool *ret_drawn,
+			    size_t piece, const char *name, bool strict, const struct note_sink *warn, bool *ret_drawn,
 			    struct cprof_err *err)
 {
 	struct fg_sink k = { .g = g, .reverse = reverse };
-	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, ctx, fg_line, &k, ret_drawn, err);
+	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, fg_line, &k, ret_drawn, err);
 	vec_release(&k.path);
 	vec_release(&k.prev);
 	return r;

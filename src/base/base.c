@@ -29,6 +29,21 @@ int err_set(struct cprof_err *e, int code, const char *fmt, ...)
 	return -code;
 }
 
+void notef(const struct note_sink *s, const char *fmt, ...)
+{
+	if (!s || !s->fn)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	s->fn(s->ctx, line);
+}
+
 static void *oom(size_t n)
 {
 	fprintf(stderr, "cprof: out of memory allocating %zu bytes\n", n);

@@ -207,7 +207,7 @@ int cmd_annotate(int argc, char **argv)
 	struct cprof_data d;
 	struct cprof_err err;
 	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
-	if (profile_source_load(&d, input, false, NULL, NULL, &err) < 0)
+	if (profile_source_load(&d, input, false, NULL, &err) < 0)
 		return cmd_fail("annotate", &err);
 	int ev = 0;
 	if (event && (ev = profile_find_event(&d, event)) < 0) {

@@ -61,13 +61,6 @@ static void help(void)
 	       "2 error.\n");
 }
 
-static void warn_line(void *ctx, const char *name, size_t lineno, const char *why)
-{
-	size_t *count = ctx;
-	if ((*count)++ < 5)
-		fprintf(stderr, "cprof diff: warning: '%s': line %zu: %s, skipping\n", name, lineno, why);
-}
-
 enum { OPT_FAIL = 256, OPT_ALPHA, OPT_LIST, OPT_IGNORE_BINARY, OPT_MAP_BINARY, OPT_COLOR };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
@@ -109,14 +102,13 @@ struct side {
 
 static int load_side(struct side *s, const char *event, struct cprof_err *err)
 {
-	size_t warnings = 0;
+	struct folded_warnings warnings = { "diff", 0 };
 	s->label = strcmp(s->path, "-") == 0 ? "<stdin>" : s->path;
-	int r = profile_source_load(&s->d, s->path, false, warn_line, &warnings, err);
+	int r = profile_source_load(&s->d, s->path, false, &(struct note_sink){ cmd_folded_warn, &warnings }, err);
 	s->loaded = true; /* initialised even on failure */
 	if (r < 0)
 		return -1;
-	if (warnings > 5)
-		fprintf(stderr, "cprof diff: warning: '%s': %zu malformed lines skipped in all\n", s->label, warnings);
+	cmd_folded_warn_finish(&warnings, s->label);
 	if (s->full_names)
 		(void)rewrite_full_names(&s->d);
 	if (s->fold_go)

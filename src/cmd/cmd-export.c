@@ -124,7 +124,7 @@ int cmd_export(int argc, char **argv)
 	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	struct cprof_data d;
 	struct folded_warnings warnings = { "export", 0 };
-	if (profile_source_load(&d, input, false, cmd_folded_warn, &warnings, &err) < 0) {
+	if (profile_source_load(&d, input, false, &(struct note_sink){ cmd_folded_warn, &warnings }, &err) < 0) {
 		outfile_abort(&out);
 		return cmd_fail("export", &err);
 	}

@@ -163,9 +163,10 @@ static int load_source(struct source *s, bool strict, struct flamegraph *g, bool
 {
 	struct cprof_err err;
 	struct folded_warnings warnings = { "flamegraph", 0 };
-	int r = g ? profile_source_load_fg(&s->d, g, reverse, s->path, strict, cmd_folded_warn, &warnings, &s->drawn,
+	const struct note_sink warn = { cmd_folded_warn, &warnings };
+	int r = g ? profile_source_load_fg(&s->d, g, reverse, s->path, strict, &warn, &s->drawn,
 					    &err)
-		  : profile_source_load(&s->d, s->path, strict, cmd_folded_warn, &warnings, &err);
+		  : profile_source_load(&s->d, s->path, strict, &warn, &err);
 	if (r < 0)
 		return cmd_fail("flamegraph", &err);
 	s->loaded = true;

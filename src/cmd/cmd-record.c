@@ -143,13 +143,14 @@ static void print_name(void *ctx, const char *name, enum ev_class cls)
 	printf("%s\n", name);
 }
 
-static void note(const char *msg)
+static void note(void *ctx, const char *msg)
 {
+	(void)ctx;
 	fprintf(stderr, "cprof record: %s\n", msg);
 }
 
 /* --repeat: each note once, not once per interval. */
-static void note_once(const char *msg)
+static void note_once(void *ctx, const char *msg)
 {
 	static char *seen[8];
 	for (size_t i = 0; i < ARRAY_SIZE(seen) && seen[i]; i++)
@@ -160,7 +161,7 @@ static void note_once(const char *msg)
 			seen[i] = xstrdup(msg);
 			break;
 		}
-	note(msg);
+	note(ctx, msg);
 }
 
 /* record's long options: the fixed ones, then one per data source. */
@@ -299,7 +300,7 @@ static int record_repeat(struct record_opts *o)
 		o->output = path.buf;
 		struct record_result res;
 		struct cprof_err err;
-		if (record_run(o, note_once, &res, &err) < 0) {
+		if (record_run(o, &(struct note_sink){ note_once, NULL }, &res, &err) < 0) {
 			/* The process ended between two intervals: that is the end. */
 			if (n > 1 && err.code == ESRCH)
 				break;
@@ -523,7 +524,7 @@ int cmd_record(int argc, char **argv)
 		return record_repeat(&o);
 
 	struct record_result res;
-	int r = record_run(&o, note, &res, &err);
+	int r = record_run(&o, &(struct note_sink){ note, NULL }, &res, &err);
 	sources_release(&srcs);
 	if (r < 0)
 		return cmd_fail("record", &err);

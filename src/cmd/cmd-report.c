@@ -304,8 +304,8 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		return cmd_fail("report", &err);
 	}
 	struct folded_warnings warnings = { "report", 0 };
-	int r = profile_source_load(&d, input, false, o->quiet ? NULL : a->verbose ? cmd_folded_warn_all : cmd_folded_warn,
-				    &warnings, &err);
+	const struct note_sink warn = { a->verbose ? cmd_folded_warn_all : cmd_folded_warn, &warnings };
+	int r = profile_source_load(&d, input, false, o->quiet ? NULL : &warn, &err);
 	if (r < 0) {
 		views_close(a->views);
 		outfile_abort(&timeline_out);

@@ -90,6 +90,12 @@ static const char short_opts[] = "+e:r:aC:p:t:f:o:h";
 
 static volatile sig_atomic_t stop_flag;
 
+static void stat_note(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "cprof stat: note: %s\n", line);
+}
+
 static void on_stop(int sig)
 {
 	(void)sig;
@@ -312,6 +318,7 @@ int cmd_stat(int argc, char **argv)
 	int failed_status = 0;
 	for (uint64_t run = 0; run < warmup + runs && !stop_flag; run++) {
 		struct counter_run_result cr;
+		ro.notes = run == 0 ? &(struct note_sink){ stat_note, NULL } : NULL; /* once, not per run */
 		if (counter_run(&ro, &cr, &err) < 0) {
 			rc = cmd_fail("stat", &err);
 			sigaction(SIGINT, &old_int, NULL);
@@ -319,8 +326,6 @@ int cmd_stat(int argc, char **argv)
 			goto done;
 		}
 		if (run == 0) {
-			if (cr.notes.len)
-				fprintf(stderr, "cprof stat: note: %s", cr.notes.buf);
 			struct sbuf ns = SBUF_INIT;
 			size_t n = 0;
 			for (size_t i = 0; i < evl.v.n; i++) {

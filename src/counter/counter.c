@@ -294,7 +294,7 @@ static int status_to_exit(int status)
 	return 1;
 }
 
-static void add_notes(const struct counters *c, struct sbuf *notes)
+static void add_notes(const struct counters *c, const struct note_sink *notes)
 {
 	const struct ev_list *l = c->evl;
 	struct sbuf names = SBUF_INIT;
@@ -303,9 +303,9 @@ static void add_notes(const struct counters *c, struct sbuf *notes)
 		if (c->user_only[i])
 			sbuf_addf(&names, "%s%s", n++ ? ", " : "", l->v.v[i].name);
 	if (n)
-		sbuf_addf(notes, "kernel.perf_event_paranoid is %d: %s counted in user mode only (run as root "
-				 "or 'sysctl kernel.perf_event_paranoid=1' to include the kernel)\n",
-			  read_paranoid(), names.buf);
+		notef(notes, "kernel.perf_event_paranoid is %d: %s counted in user mode only (run as root "
+			     "or 'sysctl kernel.perf_event_paranoid=1' to include the kernel)",
+		      read_paranoid(), names.buf);
 	sbuf_release(&names);
 }
 
@@ -324,7 +324,6 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 	bool attach = o->target.npids || o->target.system_wide;
 	int r;
 	memset(res, 0, sizeof *res);
-	res->notes = (struct sbuf)SBUF_INIT;
 	res->counts = xcalloc(o->evl->v.n ? o->evl->v.n : 1, sizeof *res->counts);
 
 	if (o->argv && o->argv[0] && (r = workload_prepare(&wl, o->argv, err)) < 0)
@@ -380,7 +379,7 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 		goto out;
 	if ((r = counters_read(&c, res->counts, err)) < 0)
 		goto out;
-	add_notes(&c, &res->notes);
+	add_notes(&c, o->notes);
 	r = 0;
 out:
 	/* A command that already runs is not waited for by workload_abort. */
@@ -398,5 +397,4 @@ void counter_run_result_release(struct counter_run_result *res)
 {
 	free(res->counts);
 	res->counts = NULL;
-	sbuf_release(&res->notes);
 }

@@ -107,8 +107,7 @@ struct folded_note {
 struct scan {
 	const char *name;
 	bool strict;
-	folded_warn_fn warn;
-	void *ctx;
+	const struct note_sink *warn;
 	folded_line_fn line;
 	void *sink;
 	/* hold: keep every warning in held instead of telling warn, for a
@@ -124,12 +123,17 @@ struct scan {
 	VEC(struct folded_note) held;
 };
 
+static void malformed(const struct note_sink *warn, const char *name, size_t lineno, const char *why)
+{
+	notef(warn, "'%s': line %zu: %s, skipping", name, lineno, why);
+}
+
 static void scan_note(struct scan *sc, size_t lineno, const char *why)
 {
 	if (sc->hold)
 		vec_push(&sc->held, ((struct folded_note){ lineno, why }));
-	else if (sc->warn)
-		sc->warn(sc->ctx, sc->name, lineno, why);
+	else
+		malformed(sc->warn, sc->name, lineno, why);
 }
 
 /*
@@ -219,10 +223,10 @@ static void scan_release(struct scan *sc)
 }
 
 /* All of buf at once. Returns the number of malformed lines, or -errno. */
-static int folded_scan(const char *buf, size_t len, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+static int folded_scan(const char *buf, size_t len, const char *name, bool strict, const struct note_sink *warn,
 		       folded_line_fn line, void *sink, struct cprof_err *err)
 {
-	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = line, .sink = sink };
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .line = line, .sink = sink };
 	size_t used;
 	int r = scan_lines(&sc, buf, len, false, &used, err);
 	if (r >= 0)
@@ -305,7 +309,7 @@ static void data_line(void *sink, const struct folded_tok *t, size_t n, uint64_t
 }
 
 int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-		 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+		 const struct note_sink *warn, struct cprof_err *err)
 {
 	cprof_data_init(d);
 	struct data_sink k = { .d = d, .cap = 1024, .label = SBUF_INIT };
@@ -315,7 +319,7 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 	vec_push(&d->events, ev);
 	cprof_meta_set(d, "source", "folded");
 	cprof_meta_set(d, "input", name);
-	int r = folded_scan(buf, len, name, strict, warn, ctx, data_line, &k, err);
+	int r = folded_scan(buf, len, name, strict, warn, data_line, &k, err);
 	free(k.slot);
 	sbuf_release(&k.label);
 	vec_release(&k.frames);
@@ -349,7 +353,7 @@ static int slurp(FILE *fp, const char *name, struct sbuf *buf, struct cprof_err 
 	return 0;
 }
 
-int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, folded_warn_fn warn, void *ctx,
+int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, const struct note_sink *warn,
 		struct cprof_err *err)
 {
 	struct sbuf buf = SBUF_INIT;
@@ -357,7 +361,7 @@ int folded_read(struct cprof_data *d, FILE *fp, const char *name, bool strict, f
 	if (r < 0)
 		cprof_data_init(d);
 	else
-		r = folded_parse(d, buf.buf, buf.len, name, strict, warn, ctx, err);
+		r = folded_parse(d, buf.buf, buf.len, name, strict, warn, err);
 	sbuf_release(&buf);
 	return r;
 }
@@ -378,7 +382,7 @@ struct line_target {
 };
 
 static int source_parse(struct cprof_data *d, struct line_target *t, const char *buf, size_t len, const char *name,
-			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+			bool strict, const struct note_sink *warn, struct cprof_err *err)
 {
 	const size_t magic_len = strlen(CPROF_MAGIC);
 	if (len >= 8 && perfdata_sniff(buf, len)) {
@@ -412,15 +416,15 @@ static int source_parse(struct cprof_data *d, struct line_target *t, const char 
 		return err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
 	if (t && t->line) {
 		t->streamed = true;
-		return folded_scan(buf, len, name, strict, warn, ctx, t->line, t->sink, err);
+		return folded_scan(buf, len, name, strict, warn, t->line, t->sink, err);
 	}
-	return folded_parse(d, buf, len, name, strict, warn, ctx, err);
+	return folded_parse(d, buf, len, name, strict, warn, err);
 }
 
 int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, const char *name, bool strict,
-			 folded_warn_fn warn, void *ctx, struct cprof_err *err)
+			 const struct note_sink *warn, struct cprof_err *err)
 {
-	return source_parse(d, NULL, buf, len, name, strict, warn, ctx, err);
+	return source_parse(d, NULL, buf, len, name, strict, warn, err);
 }
 
 
@@ -434,10 +438,10 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
  * rest of the input has been read. fp NULL: prefix is all there is.
  */
 static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, size_t prefix_len, const char *name,
-			bool strict, folded_warn_fn warn, void *ctx, struct cprof_err *err)
+			bool strict, const struct note_sink *warn, struct cprof_err *err)
 {
 	const size_t CHUNK = t->piece ? t->piece : 256 << 10;
-	struct scan sc = { .name = name, .strict = strict, .warn = warn, .ctx = ctx, .line = t->line, .sink = t->sink,
+	struct scan sc = { .name = name, .strict = strict, .warn = warn, .line = t->line, .sink = t->sink,
 			   .hold = true };
 	struct sbuf buf = SBUF_INIT;
 	bool nul = false, eof = false;
@@ -475,17 +479,16 @@ static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, siz
 	} else {
 		if (r >= 0)
 			r = scan_end(&sc, err);
-		if (warn)
-			for (size_t i = 0; i < sc.held.n; i++)
-				warn(ctx, name, sc.held.v[i].lineno, sc.held.v[i].why);
+		for (size_t i = 0; i < sc.held.n; i++)
+			malformed(warn, name, sc.held.v[i].lineno, sc.held.v[i].why);
 	}
 	scan_release(&sc);
 	sbuf_release(&buf);
 	return r;
 }
 
-static int source_load(struct cprof_data *d, struct line_target *t, const char *path, bool strict, folded_warn_fn warn,
-		       void *ctx, struct cprof_err *err)
+static int source_load(struct cprof_data *d, struct line_target *t, const char *path, bool strict,
+		       const struct note_sink *warn, struct cprof_err *err)
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "<stdin>" : path;
@@ -521,7 +524,7 @@ static int source_load(struct cprof_data *d, struct line_target *t, const char *
 		/* Folded stacks, or what is no profile at all: read as a stream. */
 		cprof_data_init(d);
 		t->streamed = true;
-		int sr = stream_lines(t, fp, magic, got, name, strict, warn, ctx, err);
+		int sr = stream_lines(t, fp, magic, got, name, strict, warn, err);
 		if (!is_stdin)
 			fclose(fp);
 		return sr;
@@ -533,21 +536,21 @@ static int source_load(struct cprof_data *d, struct line_target *t, const char *
 	if (r < 0)
 		cprof_data_init(d);
 	else
-		r = source_parse(d, t, buf.buf, buf.len, name, strict, warn, ctx, err);
+		r = source_parse(d, t, buf.buf, buf.len, name, strict, warn, err);
 	sbuf_release(&buf);
 	if (r >= 0)
 		cprof_data_expand_reads(d);
 	return r;
 }
 
-int profile_source_load(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+int profile_source_load(struct cprof_data *d, const char *path, bool strict, const struct note_sink *warn,
 			struct cprof_err *err)
 {
-	return source_load(d, NULL, path, strict, warn, ctx, err);
+	return source_load(d, NULL, path, strict, warn, err);
 }
 
 int profile_source_parse_lines(struct cprof_data *d, const char *buf, size_t len, size_t piece, const char *name,
-				bool strict, folded_warn_fn warn, void *ctx, folded_line_fn line, void *sink,
+				bool strict, const struct note_sink *warn, folded_line_fn line, void *sink,
 				bool *ret_streamed, struct cprof_err *err)
 {
 	struct line_target t = { line, sink, false, piece };
@@ -563,21 +566,21 @@ int profile_source_parse_lines(struct cprof_data *d, const char *buf, size_t len
 		}
 		cprof_data_init(d);
 		t.streamed = true;
-		r = stream_lines(&t, fp, buf, 8, name, strict, warn, ctx, err);
+		r = stream_lines(&t, fp, buf, 8, name, strict, warn, err);
 		if (fp)
 			fclose(fp);
 	} else {
-		r = source_parse(d, &t, buf, len, name, strict, warn, ctx, err);
+		r = source_parse(d, &t, buf, len, name, strict, warn, err);
 	}
 	*ret_streamed = t.streamed;
 	return r;
 }
 
-int profile_source_load_lines(struct cprof_data *d, const char *path, bool strict, folded_warn_fn warn, void *ctx,
+int profile_source_load_lines(struct cprof_data *d, const char *path, bool strict, const struct note_sink *warn,
 			      folded_line_fn line, void *sink, bool *ret_streamed, struct cprof_err *err)
 {
 	struct line_target t = { line, sink, false, 0 };
-	int r = source_load(d, &t, path, strict, warn, ctx, err);
+	int r = source_load(d, &t, path, strict, warn, err);
 	*ret_streamed = t.streamed;
 	return r;
 }

@@ -406,33 +406,38 @@ void gpu_session_stacks(struct gpu_session *g, struct resolver *r)
 }
 
 int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res,
-		       struct gpu_import_stats *ret, struct sbuf *notes)
+		       struct gpu_import_stats *ret, const struct note_sink *notes)
 {
 	const struct gpu_trace t = g->trace;
 	size_t len = g->len;
 	memset(ret, 0, sizeof *ret);
 	if (g->replaced)
-		sbuf_addf(notes, "warning: CUDA_INJECTION64_PATH was '%s'; --gpu replaced it with cprof's collector, so "
-				 "that library was not loaded\n", g->replaced);
+		notef(notes, "warning: CUDA_INJECTION64_PATH was '%s'; --gpu replaced it with cprof's collector, so "
+				 "that library was not loaded", g->replaced);
 	gpu_import_resolved(d, &t, res, g->handles, ret);
 	ret->stream_empty = len <= GPU_STREAM_HDR;
-	if (t.notes.len)
-		sbuf_adds(notes, t.notes.buf);
+	for (const char *p = t.notes.buf; t.notes.len && *p;) { /* the collector's, one a line */
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+		if (n)
+			notef(notes, "%.*s", n, p);
+		p += n + (nl != NULL);
+	}
 
 	struct sbuf why = SBUF_INIT;
 	if (ret->stream_empty && !collector_loads(g->lib_path, &why)) {
 		cprof_meta_set(d, "gpu", "collector failed");
-		sbuf_addf(notes, "no GPU activity recorded: the collector cannot be loaded (%s); the CPU profile is "
-				 "recorded\n", why.len ? why.buf : g->lib_path);
+		notef(notes, "no GPU activity recorded: the collector cannot be loaded (%s); the CPU profile is "
+				 "recorded", why.len ? why.buf : g->lib_path);
 	} else if (ret->stream_empty) {
 		/* The driver never loaded the collector: no CUDA init happened. */
 		cprof_meta_set(d, "gpu", "no CUDA activity");
-		sbuf_addf(notes, "no GPU activity recorded: the workload never initialised CUDA%s; the CPU profile "
-				 "is recorded\n",
+		notef(notes, "no GPU activity recorded: the workload never initialised CUDA%s; the CPU profile "
+				 "is recorded",
 			  g->driver_found ? "" : " (no NVIDIA driver here: /dev/nvidiactl is missing)");
 	} else if (!d->gpu_ops.n && !d->gpu_api.n) {
 		cprof_meta_set(d, "gpu", "collector failed");
-		sbuf_addf(notes, "no GPU activity recorded%s; the CPU profile is recorded\n",
+		notef(notes, "no GPU activity recorded%s; the CPU profile is recorded",
 			  t.notes.len ? " (see above)" : "");
 	} else {
 		cprof_meta_set(d, "gpu", "recorded");
@@ -450,47 +455,30 @@ int gpu_session_finish(struct gpu_session *g, struct cprof_data *d, struct resol
 	gpu_import_meta(d, ret);
 	for (int i = 0; i < _GL_MAX; i++)
 		if (ret->loss[i])
-			sbuf_addf(notes, "warning: %" PRIu64 " %s\n", ret->loss[i], gpu_loss_text((enum gpu_loss)i));
+			notef(notes, "warning: %" PRIu64 " %s", ret->loss[i], gpu_loss_text((enum gpu_loss)i));
 	if (ret->bad_records)
-		sbuf_addf(notes, "warning: the GPU activity stream ended in %" PRIu64 " malformed records "
-				 "(a process died while writing?)\n", ret->bad_records);
+		notef(notes, "warning: the GPU activity stream ended in %" PRIu64 " malformed records "
+				 "(a process died while writing?)", ret->bad_records);
 	if (!ret->stream_empty && !ret->processes_ended && !ret->processes_signalled)
-		sbuf_addf(notes, "warning: the workload ended without finishing its GPU records (SIGKILL, _exit or a "
+		notef(notes, "warning: the workload ended without finishing its GPU records (SIGKILL, _exit or a "
 				 "crash?); GPU work still running then, and up to its last 200 ms of GPU activity and "
-				 "launch stacks, may be missing\n");
+				 "launch stacks, may be missing");
 	if (ret->processes_signalled)
 		cprof_meta_setf(d, "gpu_ended_by_signal", "%u", t.last_signal);
 	return 0;
 }
 
 int record_gpu_finish(struct gpu_session *g, struct cprof_data *d, struct resolver *res, bool quiet,
-		      void (*note)(const char *msg))
+		      const struct note_sink *notes)
 {
 	struct gpu_import_stats gs;
-	struct sbuf notes = SBUF_INIT;
-	int r = gpu_session_finish(g, d, res, &gs, &notes);
-	if (r < 0) {
-		sbuf_release(&notes);
+	int r = gpu_session_finish(g, d, res, &gs, notes);
+	if (r < 0)
 		return r;
-	}
-	if (note && !quiet && (gs.kernels || gs.copies || gs.memsets || gs.api_calls)) {
-		struct sbuf line = SBUF_INIT;
-		sbuf_addf(&line, "GPU: %" PRIu64 " kernels, %" PRIu64 " copies, %" PRIu64 " memsets, %" PRIu64
-				 " API calls; %" PRIu64 " of %" PRIu64 " tied to a launching CPU stack",
-			  gs.kernels, gs.copies, gs.memsets, gs.api_calls, gs.with_stack, gs.with_stack + gs.without_stack);
-		note(line.buf);
-		sbuf_release(&line);
-	}
-	for (char *p = notes.buf; note && *p;) {
-		char *nl = strchr(p, '\n');
-		if (nl)
-			*nl = 0;
-		if (*p)
-			note(p);
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-	sbuf_release(&notes);
+	if (!quiet && (gs.kernels || gs.copies || gs.memsets || gs.api_calls))
+		notef(notes, "GPU: %" PRIu64 " kernels, %" PRIu64 " copies, %" PRIu64 " memsets, %" PRIu64
+			     " API calls; %" PRIu64 " of %" PRIu64 " tied to a launching CPU stack",
+		      gs.kernels, gs.copies, gs.memsets, gs.api_calls, gs.with_stack, gs.with_stack + gs.without_stack);
 	return 0;
 }
+

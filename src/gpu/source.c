@@ -33,7 +33,7 @@ static void gpu_stacks(void *state, struct resolver *res)
 static int gpu_finish(void *state, const struct source_finish *f, struct cprof_err *err)
 {
 	(void)err;
-	return record_gpu_finish(state, f->d, f->res, f->quiet, f->note);
+	return record_gpu_finish(state, f->d, f->res, f->quiet, f->notes);
 }
 
 static void gpu_release(void *state)

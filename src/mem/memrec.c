@@ -341,7 +341,7 @@ static void untraced(const struct memrec *m, const struct raw_store *st, struct 
 }
 
 void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_store *st, struct cprof_data *d,
-		   bool quiet, void (*note)(const char *msg))
+		   bool quiet, const struct note_sink *notes)
 {
 	/* Handles become the stacks stored in d. */
 	for (size_t i = 0; i < m->regions.n; i++)
@@ -384,34 +384,23 @@ void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_stor
 			nt.buf[--nt.len] = 0;
 		cprof_meta_set(d, "mem_not_traced_why", nt.buf);
 	}
-	if (note && !quiet) {
-		struct sbuf line = SBUF_INIT;
+	if (!quiet) {
 		if (count) {
-			sbuf_addf(&line, "--mem: %zu process%s not traced:", count, count == 1 ? " was" : "es were");
-			note(line.buf);
+			notef(notes, "--mem: %zu process%s not traced:", count, count == 1 ? " was" : "es were");
 			for (char *p = nt.buf; *p;) {
 				char *nl = strchr(p, '\n');
-				sbuf_reset(&line);
-				sbuf_addf(&line, "  %.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
-				note(line.buf);
+				notef(notes, "  %.*s", nl ? (int)(nl - p) : (int)strlen(p), p);
 				if (!nl)
 					break;
 				p = nl + 1;
 			}
 		}
-		if (still_running) {
-			sbuf_reset(&line);
-			sbuf_addf(&line, "--mem: %" PRIu64 " traced process%s still running: %s memory profile stops here",
-				  still_running, still_running == 1 ? " is" : "es are", still_running == 1 ? "its" : "their");
-			note(line.buf);
-		}
-		if (damaged) {
-			sbuf_reset(&line);
-			sbuf_addf(&line, "--mem: %" PRIu64 " records of the tracer did not hold together and were skipped",
-				  damaged);
-			note(line.buf);
-		}
-		sbuf_release(&line);
+		if (still_running)
+			notef(notes, "--mem: %" PRIu64 " traced process%s still running: %s memory profile stops here",
+			      still_running, still_running == 1 ? " is" : "es are", still_running == 1 ? "its" : "their");
+		if (damaged)
+			notef(notes, "--mem: %" PRIu64 " records of the tracer did not hold together and were skipped",
+			      damaged);
 	}
 	sbuf_release(&nt);
 }

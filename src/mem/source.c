@@ -83,7 +83,7 @@ static void mem_stacks(void *state, struct resolver *res)
 static int mem_finish(void *state, const struct source_finish *f, struct cprof_err *err)
 {
 	(void)err;
-	memrec_finish(&((struct mem_source *)state)->rec, f->res, f->raw, f->d, f->quiet, f->note);
+	memrec_finish(&((struct mem_source *)state)->rec, f->res, f->raw, f->d, f->quiet, f->notes);
 	return 0;
 }
 

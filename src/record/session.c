@@ -612,7 +612,7 @@ static void rec_meta(struct rec *R)
 /* The finishing pass: the sources take in what they gathered, every stack
  * (samples', and the sources') goes through the one resolver, then the
  * sources store their records. */
-static int rec_finish(struct rec *R, record_note_fn note, struct cprof_err *err)
+static int rec_finish(struct rec *R, const struct note_sink *notes, struct cprof_err *err)
 {
 	const struct record_opts *o = R->o;
 	const struct source_use *src = o->sources;
@@ -630,7 +630,7 @@ static int rec_finish(struct rec *R, record_note_fn note, struct cprof_err *err)
 			src[i].ops->stacks(src[i].state, res);
 	resolver_run(res);
 	resolver_emit_samples(res);
-	struct source_finish f = { .d = &R->d, .res = res, .raw = &R->st, .quiet = o->quiet, .note = note };
+	struct source_finish f = { .d = &R->d, .res = res, .raw = &R->st, .quiet = o->quiet, .notes = notes };
 	for (size_t i = 0; i < o->nsources; i++)
 		if (src[i].ops->finish && (r = src[i].ops->finish(src[i].state, &f, err)) < 0) {
 			resolver_free(res);
@@ -697,7 +697,7 @@ static void rec_release(struct rec *R)
 	sbuf_release(&R->exe_path);
 }
 
-int record_run(const struct record_opts *o, record_note_fn note, struct record_result *res,
+int record_run(const struct record_opts *o, const struct note_sink *notes, struct record_result *res,
 	       struct cprof_err *err)
 {
 	struct rec R = { .o = o, .wl = { .pid = 0, .go_fd = -1, .err_fd = -1 }, .lost_cpus = SBUF_INIT,
@@ -715,7 +715,7 @@ int record_run(const struct record_opts *o, record_note_fn note, struct record_r
 	if (r < 0)
 		goto out;
 	rec_meta(&R);
-	if ((r = rec_finish(&R, note, err)) < 0)
+	if ((r = rec_finish(&R, notes, err)) < 0)
 		goto out;
 	r = rec_write(&R, res, err);
 out:

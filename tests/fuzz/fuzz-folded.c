@@ -16,11 +16,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void count_warning(void *ctx, const char *name, size_t lineno, const char *why)
+static void count_warning(void *ctx, const char *line)
 {
-	(void)name;
-	(void)lineno;
-	(void)why;
+	(void)line;
 	++*(size_t *)ctx;
 }
 
@@ -57,9 +55,9 @@ static void compare_direct(const uint8_t *data, size_t size, bool strict, bool r
 	bool drawn;
 	chart ? fg_init_chart(&direct) : fg_init(&direct);
 	chart ? fg_init_chart(&built) : fg_init(&built);
-	int r = profile_source_parse(&d, (const char *)data, size, "fuzz", strict, count_warning, &warnings, &err);
+	int r = profile_source_parse(&d, (const char *)data, size, "fuzz", strict, &(struct note_sink){ count_warning, &warnings }, &err);
 	int dr = profile_source_parse_fg(&dd, &direct, reverse, (const char *)data, size, piece, "fuzz", strict,
-					 count_warning, &dwarnings, &drawn, &derr);
+					 &(struct note_sink){ count_warning, &dwarnings }, &drawn, &derr);
 	if (drawn) {
 		if ((r < 0) != (dr < 0) || (r < 0 && strcmp(err.msg, derr.msg) != 0) ||
 		    (r >= 0 && (r != dr || warnings != dwarnings))) {
@@ -105,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cprof_data d;
 		struct cprof_err err;
 		size_t warnings = 0;
-		int r = profile_source_parse(&d, (const char *)data, size, "fuzz", strict, count_warning, &warnings, &err);
+		int r = profile_source_parse(&d, (const char *)data, size, "fuzz", strict, &(struct note_sink){ count_warning, &warnings }, &err);
 		if (r >= 0) {
 			if ((size_t)r != warnings) {
 				fprintf(stderr, "fuzz: %d malformed lines, %zu warnings\n", r, warnings);

@@ -17,7 +17,7 @@ static void load(struct run *r, const char *text)
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	ASSERT(fp);
-	ASSERT_EQ(folded_read(&r->d, fp, "in", true, NULL, NULL, &err), 0);
+	ASSERT_EQ(folded_read(&r->d, fp, "in", true, NULL, &err), 0);
 	fclose(fp);
 	ASSERT_OK(profile_build(&r->p, &r->d, &f, &err));
 }

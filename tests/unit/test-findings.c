@@ -18,7 +18,7 @@ static void load(struct cprof_data *d, const char *folded)
 	FILE *fp = fmemopen((void *)folded, strlen(folded), "r");
 	ASSERT(fp);
 	struct cprof_err err;
-	int r = folded_read(d, fp, "test", true, NULL, NULL, &err);
+	int r = folded_read(d, fp, "test", true, NULL, &err);
 	if (r < 0)
 		FAIL_("folded_read: %s", err.msg);
 	fclose(fp);

@@ -27,7 +27,7 @@ static char *render(const char *text, const char *before, const struct fg_opts *
 	struct profile_filter f = PROFILE_FILTER_INIT;
 	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	ASSERT(fp);
-	ASSERT_OK(folded_read(&d, fp, "in", true, NULL, NULL, &err));
+	ASSERT_OK(folded_read(&d, fp, "in", true, NULL, &err));
 	fclose(fp);
 	ASSERT_OK(profile_build(&p, &d, &f, &err));
 	struct flamegraph g;
@@ -36,7 +36,7 @@ static char *render(const char *text, const char *before, const struct fg_opts *
 	if (before) {
 		fp = fmemopen((void *)before, strlen(before), "r");
 		ASSERT(fp);
-		ASSERT_OK(folded_read(&bd, fp, "before", true, NULL, NULL, &err));
+		ASSERT_OK(folded_read(&bd, fp, "before", true, NULL, &err));
 		fclose(fp);
 		ASSERT_OK(profile_build(&bp, &bd, &f, &err));
 		fg_add_profile(&g, &bp, NULL, false, true);
@@ -328,7 +328,7 @@ TEST(flame_chart_keeps_time_order)
 	const char in[] = "m;a 1\nm;a 2\nm 1\nm;a 1\nm;b;c 2\nm;a 1\nx 1\n";
 	FILE *fp = fmemopen((void *)in, strlen(in), "r");
 	ASSERT(fp);
-	ASSERT_OK(folded_read(&d, fp, "in", true, NULL, NULL, &err));
+	ASSERT_OK(folded_read(&d, fp, "in", true, NULL, &err));
 	fclose(fp);
 	ASSERT_OK(profile_build(&p, &d, &f, &err));
 	struct flamegraph g;

@@ -19,7 +19,7 @@ static int load(struct cprof_data *d, const char *text, bool strict, struct cpro
 {
 	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	ASSERT(fp);
-	int r = folded_read(d, fp, "in", strict, NULL, NULL, err);
+	int r = folded_read(d, fp, "in", strict, NULL, err);
 	fclose(fp);
 	return r;
 }

@@ -10,7 +10,7 @@ static void load(struct cprof_data *d, const char *text)
 	struct cprof_err err;
 	FILE *fp = fmemopen((void *)text, strlen(text), "r");
 	ASSERT(fp);
-	ASSERT_EQ(folded_read(d, fp, "in", true, NULL, NULL, &err), 0);
+	ASSERT_EQ(folded_read(d, fp, "in", true, NULL, &err), 0);
 	fclose(fp);
 }
 
