@@ -154,6 +154,15 @@ struct mem_stacks {
 	VEC(uint64_t) time;
 };
 
+/* 0 if map[0..len) holds a region of this build's format (magic and
+ * version, a whole header, no shorter than the header says); else -EINVAL
+ * and err says what is wrong with the region called name. */
+int memtrace_check(const void *map, size_t len, const char *name, struct cprof_err *err) CPROF_WUR;
+
+/* The header's count of stacks if a region can hold that many; else 1
+ * (only the empty stack) and one more *bad. For r->nstacks. */
+uint32_t memtrace_nstacks(const struct mem_region *r, uint64_t *bad);
+
 /* Copy the stacks out of r; a damaged index ends the table early and is
  * reported through *bad (bytes or entries skipped). */
 void memtrace_stacks(const struct mem_region *r, struct mem_stacks *s, uint64_t *bad);
