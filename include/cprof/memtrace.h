@@ -37,6 +37,7 @@
 #ifndef CPROF_MEMTRACE_H
 #define CPROF_MEMTRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MEMTRACE_MAGIC "CPMEMRG2"
@@ -126,6 +127,35 @@ struct memtrace_site {
 		} s;
 	};
 };
+
+/* The shim's bookkeeping of a site's live blocks (under the event lock
+ * for the epoch tag): count blocks of bytes (negative: freed) made live
+ * in epoch tag; in_d: after that epoch's peak (the event did not make
+ * it), so they are undone to find what was live at the peak (the rule at
+ * the top). Here so that whoever writes regions keeps the same rule. */
+static inline void memtrace_add_live(struct memtrace_site *s, int64_t count, int64_t bytes, uint64_t tag, bool in_d)
+{
+	s->x.live_count += count;
+	s->x.live_bytes += bytes;
+	if (s->x.tag != tag) {
+		s->x.tag = tag;
+		s->x.d_count = s->x.d_bytes = 0;
+	}
+	if (in_d) {
+		s->x.d_count += count;
+		s->x.d_bytes += bytes;
+	}
+}
+
+/* An allocation of size bytes at site s in epoch tag; peak: it made the peak. */
+static inline void memtrace_count_alloc(struct memtrace_site *s, uint64_t size, uint64_t tag, bool peak)
+{
+	s->allocs++;
+	s->bytes += size;
+	if (size > s->max_size)
+		s->max_size = size;
+	memtrace_add_live(s, 1, (int64_t)size, tag, !peak);
+}
 
 struct memtrace_site_chunk {
 	uint32_t next;                /* offset of the previous (older) chunk, 0 at the end */

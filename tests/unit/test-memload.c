@@ -158,19 +158,6 @@ static uint64_t account(struct model *m, int64_t dheap, int64_t dmmap, uint32_t 
 	return e->epoch;
 }
 
-static void add_live(struct memtrace_site *s, int64_t count, int64_t bytes, uint64_t tag, bool in_d)
-{
-	s->x.live_count += count;
-	s->x.live_bytes += bytes;
-	if (s->x.tag != tag) {
-		s->x.tag = tag;
-		s->x.d_count = s->x.d_bytes = 0;
-	}
-	if (in_d) {
-		s->x.d_count += count;
-		s->x.d_bytes += bytes;
-	}
-}
 
 static int live_find(struct model *m, uint64_t ptr, uint32_t kind)
 {
@@ -208,13 +195,9 @@ static void alloc(struct model *m, unsigned t, uint32_t kind, uint32_t stack, ui
 	uint64_t tag = account(m, dheap, (int64_t)size - (kind == MT_HEAP ? (int64_t)size : 0), o >= 0 ? 2 : 1, &peak);
 	/* Every part of an event that made the peak is at the peak. */
 	if (o >= 0)
-		add_live(site_entry(m, t, old_site), -1, -(int64_t)old_size, tag, !peak);
+		memtrace_add_live(site_entry(m, t, old_site), -1, -(int64_t)old_size, tag, !peak);
 	s = site_entry(m, t, site); /* (the lookup above may have added a chunk) */
-	s->allocs++;
-	s->bytes += size;
-	if (size > s->max_size)
-		s->max_size = size;
-	add_live(s, 1, (int64_t)size, tag, !peak);
+	memtrace_count_alloc(s, size, tag, peak);
 	if (kind == MT_HEAP)
 		thread(m, t)->hist[size < MEMTRACE_HIST ? size : MEMTRACE_HIST - 1]++; /* the reader only sums them */
 	m->last[t] = kind == MT_HEAP ? ptr : 0;
@@ -235,7 +218,7 @@ static void release(struct model *m, unsigned t, uint32_t kind, uint64_t ptr)
 	bool peak;
 	uint64_t tag = account(m, kind == MT_HEAP ? -(int64_t)size : 0, kind == MT_MMAP ? -(int64_t)size : 0, 1, &peak);
 	struct memtrace_site *s = site_entry(m, t, site);
-	add_live(s, -1, -(int64_t)size, tag, true);
+	memtrace_add_live(s, -1, -(int64_t)size, tag, true);
 	if (m->last[t] == ptr && kind == MT_HEAP) {
 		s->x.temp_allocs++;
 		s->x.temp_bytes += size;
