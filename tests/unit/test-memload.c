@@ -7,9 +7,10 @@
  * damaged or foreign files (an error naming the file, or the damage
  * counted; never a crash).
  *
- * Exact-mode regions come from a model of the shim's bookkeeping
- * (exact_event and exact_free in shim.c): each table row is a script of
- * calls and the numbers a reader must find, worked out by hand.
+ * Exact-mode regions come from a model of the shim's exact_event and
+ * exact_free (shim.c), counting at a site with the shim's own helpers
+ * (memtrace.h): each table row is a script of calls and the numbers a
+ * reader must find, worked out by hand.
  */
 #include <errno.h>
 #include <fcntl.h>
