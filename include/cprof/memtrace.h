@@ -37,6 +37,7 @@
 #ifndef CPROF_MEMTRACE_H
 #define CPROF_MEMTRACE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define MEMTRACE_MAGIC "CPMEMRG2"
@@ -127,6 +128,35 @@ struct memtrace_site {
 	};
 };
 
+/* The shim's bookkeeping of a site's live blocks (under the event lock
+ * for the epoch tag): count blocks of bytes (negative: freed) made live
+ * in epoch tag; in_d: after that epoch's peak (the event did not make
+ * it), so they are undone to find what was live at the peak (the rule at
+ * the top). Here so that whoever writes regions keeps the same rule. */
+static inline void memtrace_add_live(struct memtrace_site *s, int64_t count, int64_t bytes, uint64_t tag, bool in_d)
+{
+	s->x.live_count += count;
+	s->x.live_bytes += bytes;
+	if (s->x.tag != tag) {
+		s->x.tag = tag;
+		s->x.d_count = s->x.d_bytes = 0;
+	}
+	if (in_d) {
+		s->x.d_count += count;
+		s->x.d_bytes += bytes;
+	}
+}
+
+/* An allocation of size bytes at site s in epoch tag; peak: it made the peak. */
+static inline void memtrace_count_alloc(struct memtrace_site *s, uint64_t size, uint64_t tag, bool peak)
+{
+	s->allocs++;
+	s->bytes += size;
+	if (size > s->max_size)
+		s->max_size = size;
+	memtrace_add_live(s, 1, (int64_t)size, tag, !peak);
+}
+
 struct memtrace_site_chunk {
 	uint32_t next;                /* offset of the previous (older) chunk, 0 at the end */
 	uint32_t n;                   /* entries in use */
@@ -153,6 +183,15 @@ struct mem_stacks {
 	VEC(uint32_t) off, n;
 	VEC(uint64_t) time;
 };
+
+/* 0 if map[0..len) holds a region of this build's format (magic and
+ * version, a whole header, no shorter than the header says); else -EINVAL
+ * and err says what is wrong with the region called name. */
+int memtrace_check(const void *map, size_t len, const char *name, struct cprof_err *err) CPROF_WUR;
+
+/* The header's count of stacks if a region can hold that many; else 1
+ * (only the empty stack) and one more *bad. For r->nstacks. */
+uint32_t memtrace_nstacks(const struct mem_region *r, uint64_t *bad);
 
 /* Copy the stacks out of r; a damaged index ends the table early and is
  * reported through *bad (bytes or entries skipped). */

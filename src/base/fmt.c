@@ -20,46 +20,41 @@ const char *fmt_thousands(uint64_t v, char *buf)
 	return buf;
 }
 
-const char *fmt_size(uint64_t bytes, char *buf)
+/* v in the largest of unit[0..n) it reaches, each unit step times the one
+ * before: below unit[1] a whole number, above it with decimals digits.
+ * (The divisor is a product of steps, exact in a double, so v is divided
+ * once and rounded once.) */
+static const char *scaled(uint64_t v, double step, const char *const *unit, size_t n, int decimals, char *buf)
 {
-	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double x = (double)bytes;
+	double div = 1;
 	size_t u = 0;
-	while (x >= 1024 && u + 1 < ARRAY_SIZE(unit)) {
-		x /= 1024;
+	while (u + 1 < n && (double)v >= div * step) {
+		div *= step;
 		u++;
 	}
 	if (u == 0)
-		snprintf(buf, FMT_BUF, "%" PRIu64 " B", bytes);
+		snprintf(buf, FMT_BUF, "%" PRIu64 " %s", v, unit[0]);
 	else
-		snprintf(buf, FMT_BUF, "%.1f %s", x, unit[u]);
+		snprintf(buf, FMT_BUF, "%.*f %s", decimals, (double)v / div, unit[u]);
 	return buf;
+}
+
+const char *fmt_size(uint64_t bytes, char *buf)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	return scaled(bytes, 1024, unit, ARRAY_SIZE(unit), 1, buf);
 }
 
 const char *fmt_size_si(uint64_t bytes, char *buf)
 {
-	if (bytes >= 1000000000ULL)
-		snprintf(buf, FMT_BUF, "%.2f GB", (double)bytes / 1e9);
-	else if (bytes >= 1000000ULL)
-		snprintf(buf, FMT_BUF, "%.2f MB", (double)bytes / 1e6);
-	else if (bytes >= 1000ULL)
-		snprintf(buf, FMT_BUF, "%.2f KB", (double)bytes / 1e3);
-	else
-		snprintf(buf, FMT_BUF, "%" PRIu64 " B", bytes);
-	return buf;
+	static const char *const unit[] = { "B", "KB", "MB", "GB" };
+	return scaled(bytes, 1000, unit, ARRAY_SIZE(unit), 2, buf);
 }
 
 const char *fmt_ns(uint64_t ns, char *buf)
 {
-	if (ns >= 1000000000ULL)
-		snprintf(buf, FMT_BUF, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000000ULL)
-		snprintf(buf, FMT_BUF, "%.2f ms", (double)ns / 1e6);
-	else if (ns >= 1000ULL)
-		snprintf(buf, FMT_BUF, "%.2f us", (double)ns / 1e3);
-	else
-		snprintf(buf, FMT_BUF, "%" PRIu64 " ns", ns);
-	return buf;
+	static const char *const unit[] = { "ns", "us", "ms", "s" };
+	return scaled(ns, 1000, unit, ARRAY_SIZE(unit), 2, buf);
 }
 
 const char *fmt_ns_mean(double ns, char *buf)

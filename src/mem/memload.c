@@ -8,6 +8,7 @@
  * is checked against the region's size before it is followed, each field
  * is read once, and what does not hold together is skipped and counted.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,34 @@
 
 _Static_assert(MEMTRACE_HIST == MP_HIST_BUCKETS, "histogram buckets");
 _Static_assert((int)MT_HEAP == (int)MEMK_HEAP && (int)MT_MMAP == (int)MEMK_MMAP, "kinds");
+
+int memtrace_check(const void *map, size_t len, const char *name, struct cprof_err *err)
+{
+	const struct memtrace_header *h = map;
+	if (len < sizeof *h)
+		return err_set(err, EINVAL, "memory trace '%s' is cut short: %zu bytes, its header alone is %zu", name,
+			       len, sizeof *h);
+	if (memcmp(h->magic, MEMTRACE_MAGIC, 8) != 0) {
+		/* The last byte of the magic is the format's version. */
+		if (memcmp(h->magic, MEMTRACE_MAGIC, 7) == 0)
+			return err_set(err, EINVAL, "memory trace '%s' is of format %c; this cprof reads format %c",
+				       name, h->magic[7], MEMTRACE_MAGIC[7]);
+		return err_set(err, EINVAL, "'%s' is not a memory trace (no " MEMTRACE_MAGIC " magic)", name);
+	}
+	if (h->size > len)
+		return err_set(err, EINVAL, "memory trace '%s' is cut short: %zu of its %llu bytes", name, len,
+			       (unsigned long long)h->size);
+	return 0;
+}
+
+uint32_t memtrace_nstacks(const struct mem_region *r, uint64_t *bad)
+{
+	uint32_t ns = ((const struct memtrace_header *)(const void *)r->map)->nstacks;
+	if (ns >= 1 && ns <= MEMTRACE_MAX_STACKS)
+		return ns;
+	(*bad)++;
+	return 1;
+}
 
 /* A pointer to len bytes at off, or NULL if that leaves the region. */
 static const void *in_region(const struct mem_region *r, uint64_t off, uint64_t len)

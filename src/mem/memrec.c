@@ -108,7 +108,7 @@ static bool receive_one(struct memrec *m)
 	if (fd >= 0)
 		close(fd);
 	pthread_mutex_lock(&m->lock);
-	if (map && memcmp(map, MEMTRACE_MAGIC, 8) == 0)
+	if (map && memtrace_check(map, (size_t)hello.size, "region", NULL) == 0)
 		vec_push(&m->regions, ((struct mem_region){ .map = map, .len = (size_t)hello.size, .pid = hello.pid,
 							    .ppid = hello.ppid, .start_ns = hello.start_ns }));
 	else if (map)
@@ -163,9 +163,7 @@ int memrec_collect(struct memrec *m, struct cprof_err *err)
 	m->stacks = xcalloc(m->regions.n + 1, sizeof *m->stacks);
 	for (size_t i = 0; i < m->regions.n; i++) {
 		struct mem_region *r = &m->regions.v[i];
-		const struct memtrace_header *h = (const void *)r->map;
-		uint32_t ns = h->nstacks;
-		r->nstacks = ns >= 1 && ns <= MEMTRACE_MAX_STACKS ? ns : (m->damaged++, 1);
+		r->nstacks = memtrace_nstacks(r, &m->damaged);
 		memtrace_stacks(r, &m->stacks[i], &m->damaged);
 		m->base[i] = total;
 		total += r->nstacks;

@@ -705,20 +705,6 @@ static inline uint64_t ev_account(int64_t dheap, int64_t dmmap, uint32_t nev, bo
 	return e->epoch;
 }
 
-static inline void add_live(struct memtrace_site *s, int64_t count, int64_t bytes, uint64_t tag, bool in_d)
-{
-	s->x.live_count += count;
-	s->x.live_bytes += bytes;
-	if (s->x.tag != tag) {
-		s->x.tag = tag;
-		s->x.d_count = s->x.d_bytes = 0;
-	}
-	if (in_d) {
-		s->x.d_count += count;
-		s->x.d_bytes += bytes;
-	}
-}
-
 /* Entry of the freeing thread for a block's site. */
 static inline struct memtrace_site *free_site(struct tstate *t, uint32_t site)
 {
@@ -780,15 +766,11 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 	/* Every part of an event that made the peak is at the peak, not after. */
 	struct memtrace_site *os;
 	if (replaced && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
-		add_live(os, -1, -(int64_t)stale.size, tag, !peak);
+		memtrace_add_live(os, -1, -(int64_t)stale.size, tag, !peak);
 	if (had_old && (os = old->owner == t->id ? old->e : free_site(t, old->site)))
-		add_live(os, -1, -(int64_t)old->size, tag, !peak);
+		memtrace_add_live(os, -1, -(int64_t)old->size, tag, !peak);
 	if (s) {
-		s->allocs++;
-		s->bytes += size;
-		if (size > s->max_size)
-			s->max_size = size;
-		add_live(s, 1, (int64_t)size, tag, !peak);
+		memtrace_count_alloc(s, size, tag, peak);
 		if (kind == MT_HEAP) /* (seen_* is the sum of the sites' here) */
 			t->blk->hist[hist_bucket(size)]++;
 	}
@@ -826,12 +808,8 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 	ev_unlock(locked);
 	struct memtrace_site *os;
 	if (unlikely(replaced) && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
-		add_live(os, -1, -(int64_t)stale.size, tag, !peak);
-	s->allocs++;
-	s->bytes += size;
-	if (size > s->max_size)
-		s->max_size = size;
-	add_live(s, 1, (int64_t)size, tag, !peak);
+		memtrace_add_live(os, -1, -(int64_t)stale.size, tag, !peak);
+	memtrace_count_alloc(s, size, tag, peak);
 	if (kind == MT_HEAP)
 		t->blk->hist[hist_bucket(size)]++;
 	t->last = kind == MT_HEAP ? ptr : 0;
@@ -861,7 +839,7 @@ __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 	every_so_often(t);
 	struct memtrace_site *s = e.owner == t->id ? e.e : free_site(t, e.site);
 	if (s) {
-		add_live(s, -1, -(int64_t)e.size, tag, true);
+		memtrace_add_live(s, -1, -(int64_t)e.size, tag, true);
 		if (t->last == ptr && kind == MT_HEAP) {
 			s->x.temp_allocs++;
 			s->x.temp_bytes += e.size;

@@ -418,6 +418,48 @@ static void put_cells(FILE *out, const struct fit *f, const struct report_opts *
 	sbuf_release(&b);
 }
 
+/* One row of the function and line tables: its weights and samples. */
+struct row_nums {
+	uint64_t self, total, self_samples;
+};
+
+/* The function or line table: the heading (col0 names the first text
+ * column), then per row its percentages of total, its samples, the two
+ * cells cells[2i], cells[2i+1] and the name names[i]. Frees cells and
+ * names. */
+static void put_table(FILE *out, const struct report_opts *o, uint64_t total, const struct row_nums *nums, size_t n,
+		      char **cells, char **names, const char *col0)
+{
+	struct fit fit;
+	fit_columns(&fit, o, o->children ? 27 : 19, cells, (const char *const *)names, n, col0, "Binary");
+	fputs(o->color ? C_BOLD : "", out);
+	if (o->children)
+		fprintf(out, "%7s %7s %9s  ", "Self", "Total", "Samples");
+	else
+		fprintf(out, "%7s %9s  ", "Self", "Samples");
+	put_col(out, col0, fit.w[0], false);
+	fputs("  ", out);
+	put_col(out, "Binary", fit.w[1], false);
+	fprintf(out, "  Function%s\n", o->color ? C_OFF : "");
+	for (size_t i = 0; i < n; i++) {
+		double ps = pct(nums[i].self, total), pt = pct(nums[i].total, total);
+		const char *c = pct_color(ps, o->color);
+		if (o->children)
+			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", pt, nums[i].self_samples);
+		else
+			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", nums[i].self_samples);
+		put_cells(out, &fit, o, cells + 2 * i, names[i]);
+	}
+	if (n == 0)
+		fprintf(out, "  (no samples)\n");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	for (size_t i = 0; i < 2 * n; i++)
+		free(cells[i]);
+	free(cells);
+}
+
 /* Rows of functions: shares, samples, hottest line, binary, and the name
  * last, so a long name never pushes the other columns. */
 static void functions(FILE *out, const struct profile *p, const struct report_opts *o)
@@ -439,8 +481,10 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 		vec_push(&rows, order[i]);
 	}
 	char **cells = xcalloc(2 * rows.n + 1, sizeof *cells);
+	struct row_nums *nums = xcalloc(rows.n + 1, sizeof *nums);
 	for (size_t i = 0; i < rows.n; i++) {
 		const struct profile_func *f = &p->funcs.v[rows.v[i]];
+		nums[i] = (struct row_nums){ f->self, f->total, f->self_samples };
 		struct sbuf src = SBUF_INIT;
 		const char *file = cprof_str(d, f->file);
 		uint64_t of = f->line_by_total ? f->total : f->self;
@@ -460,35 +504,8 @@ static void functions(FILE *out, const struct profile *p, const struct report_op
 			sbuf_adds(&name, " [k]");
 		names[i] = sbuf_detach(&name);
 	}
-	struct fit fit;
-	fit_columns(&fit, o, o->children ? 27 : 19, cells, (const char *const *)names, rows.n, "Hottest line", "Binary");
-	fputs(o->color ? C_BOLD : "", out);
-	if (o->children)
-		fprintf(out, "%7s %7s %9s  ", "Self", "Total", "Samples");
-	else
-		fprintf(out, "%7s %9s  ", "Self", "Samples");
-	put_col(out, "Hottest line", fit.w[0], false);
-	fputs("  ", out);
-	put_col(out, "Binary", fit.w[1], false);
-	fprintf(out, "  Function%s\n", o->color ? C_OFF : "");
-	for (size_t i = 0; i < rows.n; i++) {
-		const struct profile_func *f = &p->funcs.v[rows.v[i]];
-		double ps = pct(f->self, p->total_weight), pt = pct(f->total, p->total_weight);
-		const char *c = pct_color(ps, o->color);
-		if (o->children)
-			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", pt, f->self_samples);
-		else
-			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", f->self_samples);
-		put_cells(out, &fit, o, cells + 2 * i, names[i]);
-	}
-	if (rows.n == 0)
-		fprintf(out, "  (no samples)\n");
-	for (size_t i = 0; i < rows.n; i++)
-		free(names[i]);
-	free(names);
-	for (size_t i = 0; i < 2 * rows.n; i++)
-		free(cells[i]);
-	free(cells);
+	put_table(out, o, p->total_weight, nums, rows.n, cells, names, "Hottest line");
+	free(nums);
 	vec_release(&rows);
 	free(order);
 }
@@ -512,8 +529,10 @@ static void lines(FILE *out, const struct profile *p, const struct report_opts *
 		vec_push(&rows, order[i]);
 	}
 	char **cells = xcalloc(2 * rows.n + 1, sizeof *cells);
+	struct row_nums *nums = xcalloc(rows.n + 1, sizeof *nums);
 	for (size_t i = 0; i < rows.n; i++) {
 		const struct profile_line *l = &pl.v.v[rows.v[i]];
+		nums[i] = (struct row_nums){ l->self, l->total, l->self_samples };
 		struct sbuf src = SBUF_INIT;
 		const char *file = cprof_str(d, l->file);
 		if (*file)
@@ -534,35 +553,8 @@ static void lines(FILE *out, const struct profile *p, const struct report_opts *
 			sbuf_adds(&name, " (inlined)");
 		names[i] = sbuf_detach(&name);
 	}
-	struct fit fit;
-	fit_columns(&fit, o, o->children ? 27 : 19, cells, (const char *const *)names, rows.n, "Line", "Binary");
-	fputs(o->color ? C_BOLD : "", out);
-	if (o->children)
-		fprintf(out, "%7s %7s %9s  ", "Self", "Total", "Samples");
-	else
-		fprintf(out, "%7s %9s  ", "Self", "Samples");
-	put_col(out, "Line", fit.w[0], false);
-	fputs("  ", out);
-	put_col(out, "Binary", fit.w[1], false);
-	fprintf(out, "  Function%s\n", o->color ? C_OFF : "");
-	for (size_t i = 0; i < rows.n; i++) {
-		const struct profile_line *l = &pl.v.v[rows.v[i]];
-		double ps = pct(l->self, p->total_weight), pt = pct(l->total, p->total_weight);
-		const char *c = pct_color(ps, o->color);
-		if (o->children)
-			fprintf(out, "%s%6.2f%%%s %6.2f%% %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", pt, l->self_samples);
-		else
-			fprintf(out, "%s%6.2f%%%s %9" PRIu64 "  ", c, ps, *c ? C_OFF : "", l->self_samples);
-		put_cells(out, &fit, o, cells + 2 * i, names[i]);
-	}
-	if (rows.n == 0)
-		fprintf(out, "  (no samples)\n");
-	for (size_t i = 0; i < rows.n; i++)
-		free(names[i]);
-	free(names);
-	for (size_t i = 0; i < 2 * rows.n; i++)
-		free(cells[i]);
-	free(cells);
+	put_table(out, o, p->total_weight, nums, rows.n, cells, names, "Line");
+	free(nums);
 	vec_release(&rows);
 	free(order);
 	profile_lines_release(&pl);

@@ -16,6 +16,7 @@
 #include "cprof/disasm.h"
 #include "cprof/symbol.h"
 #include "harness.h"
+#include "elf-fixture.h"
 
 static const char *hot_path;
 
@@ -138,94 +139,72 @@ static char *own_libc(void)
 	return found;
 }
 
+/* Sums over the functions of a binary, each disassembled whole. */
+struct disasm_all {
+	struct disasm *d;
+	size_t funcs, insns, bad, bytes;
+};
+
+static bool disassemble_sym(struct elf_fixture *f, const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct disasm_all *a = arg;
+	GElf_Shdr tsh;
+	(void)name;
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_size || sym->st_shndx == SHN_UNDEF ||
+	    sym->st_shndx >= SHN_LORESERVE)
+		return false;
+	Elf_Scn *text = elf_getscn(f->elf, sym->st_shndx);
+	Elf_Data *td = text ? elf_getdata(text, NULL) : NULL;
+	if (!td || !gelf_getshdr(text, &tsh) || tsh.sh_type != SHT_PROGBITS)
+		return false;
+	uint64_t off = sym->st_value - tsh.sh_addr;
+	ASSERT(off + sym->st_size <= td->d_size);
+	const uint8_t *code = (const uint8_t *)td->d_buf + off;
+	struct disasm_insn in;
+	struct cprof_err err;
+	for (uint64_t k = 0; k < sym->st_size; k += in.size) {
+		ASSERT_OK(disasm_one(a->d, code + k, sym->st_size - k, sym->st_value + k, &in, &err));
+		ASSERT(in.size > 0 && in.size <= sym->st_size - k);
+		a->insns++;
+		if (in.invalid)
+			a->bad += in.size;
+	}
+	a->bytes += sym->st_size;
+	a->funcs++;
+	return false;
+}
+
 TEST(every_libc_function_disassembles)
 {
 	char *path = own_libc();
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	struct elf_fixture f;
+	elf_fixture_open(&f, path);
 	GElf_Ehdr eh;
-	ASSERT(elf && gelf_getehdr(elf, &eh));
+	ASSERT(gelf_getehdr(f.elf, &eh));
 	if (!disasm_machine_name(eh.e_machine))
 		SKIP("the C library is for a machine annotate cannot disassemble");
-	struct disasm *d;
+	struct disasm_all a = { 0 };
 	struct cprof_err err;
-	ASSERT_OK(disasm_open(&d, eh.e_machine, DISASM_ATT, &err));
-	size_t funcs = 0, insns = 0, bad = 0, bytes = 0;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB) || !sh.sh_entsize)
-			continue;
-		Elf_Data *syms = elf_getdata(scn, NULL);
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			GElf_Shdr tsh;
-			if (!gelf_getsym(syms, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
-			    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE)
-				continue;
-			Elf_Scn *text = elf_getscn(elf, sym.st_shndx);
-			Elf_Data *td = text ? elf_getdata(text, NULL) : NULL;
-			if (!td || !gelf_getshdr(text, &tsh) || tsh.sh_type != SHT_PROGBITS)
-				continue;
-			uint64_t off = sym.st_value - tsh.sh_addr;
-			ASSERT(off + sym.st_size <= td->d_size);
-			const uint8_t *code = (const uint8_t *)td->d_buf + off;
-			struct disasm_insn in;
-			for (uint64_t k = 0; k < sym.st_size; k += in.size) {
-				ASSERT_OK(disasm_one(d, code + k, sym.st_size - k, sym.st_value + k, &in, &err));
-				ASSERT(in.size > 0 && in.size <= sym.st_size - k);
-				insns++;
-				if (in.invalid)
-					bad += in.size;
-			}
-			bytes += sym.st_size;
-			funcs++;
-		}
-	}
-	printf("%s: %zu functions, %zu bytes, %zu instructions, %zu bytes not decoded\n", path, funcs, bytes, insns,
-	       bad);
-	ASSERT(funcs > 1000);
+	ASSERT_OK(disasm_open(&a.d, eh.e_machine, DISASM_ATT, &err));
+	elf_fixture_syms(&f, true, disassemble_sym, &a);
+	printf("%s: %zu functions, %zu bytes, %zu instructions, %zu bytes not decoded\n", path, a.funcs, a.bytes,
+	       a.insns, a.bad);
+	ASSERT(a.funcs > 1000);
 	/* A few hand-written routines hold data; nearly all of it is code. */
-	ASSERT(bad * 1000 < bytes);
-	disasm_close(d);
-	elf_end(elf);
-	close(fd);
+	ASSERT(a.bad * 1000 < a.bytes);
+	disasm_close(a.d);
+	elf_fixture_close(&f);
 	free(path);
 }
 
 /* vaddr, size and file offset of a symbol of the hot workload. */
 static uint64_t hot_symbol(const char *name, uint64_t *size, uint64_t *file_off)
 {
-	elf_version(EV_CURRENT);
-	int fd = open(hot_path, O_RDONLY);
-	ASSERT(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	uint64_t found = 0;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		gelf_getshdr(scn, &sh);
-		if (sh.sh_type != SHT_SYMTAB)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			gelf_getsym(data, (int)i, &sym);
-			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
-			GElf_Shdr text;
-			if (n && strcmp(n, name) == 0 && gelf_getshdr(elf_getscn(elf, sym.st_shndx), &text)) {
-				found = sym.st_value;
-				*size = sym.st_size;
-				*file_off = sym.st_value - text.sh_addr + text.sh_offset;
-			}
-		}
-	}
-	elf_end(elf);
-	close(fd);
-	ASSERT(found);
-	return found;
+	struct elf_fixture_sym s;
+	elf_fixture_find(hot_path, name, &s);
+	*size = s.size;
+	*file_off = s.file_off;
+	return s.vaddr;
 }
 
 TEST(code_of_a_real_function)

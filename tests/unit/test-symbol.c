@@ -29,58 +29,45 @@ static uint64_t runtime_ip(const struct sym_map *m, uint64_t vaddr, uint64_t exe
 /* File offset and address of the executable PT_LOAD of path. */
 static void exec_segment(const char *path, uint64_t *exec_off, uint64_t *exec_vaddr)
 {
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	ASSERT(elf);
-	size_t np;
-	ASSERT(elf_getphdrnum(elf, &np) == 0);
-	*exec_off = *exec_vaddr = 0;
-	for (size_t i = 0; i < np; i++) {
-		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
-			*exec_off = ph.p_offset;
-			*exec_vaddr = ph.p_vaddr;
-		}
+	struct elf_fixture f;
+	elf_fixture_open(&f, path);
+	elf_fixture_exec_segment(&f, exec_off, exec_vaddr);
+	elf_fixture_close(&f);
+}
+
+struct func_find {
+	const char *name;
+	uint64_t vaddr, size;
+};
+
+static bool func_named(struct elf_fixture *f, const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct func_find *ff = arg;
+	(void)f;
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
+		return false;
+	char *d = demangle(name);
+	bool match = strcmp(name, ff->name) == 0 || (d && strcmp(d, ff->name) == 0);
+	free(d);
+	if (match) {
+		ff->vaddr = sym->st_value;
+		ff->size = sym->st_size;
 	}
-	elf_end(elf);
-	close(fd);
+	return match;
 }
 
 /* Address and size of the function whose symbol, raw or demangled, is name. */
 static uint64_t func_range(const char *path, const char *name, uint64_t *size)
 {
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	ASSERT(elf);
-	uint64_t found = 0;
-	Elf_Scn *scn = NULL;
-	while (!found && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		gelf_getshdr(scn, &sh);
-		if (sh.sh_type != SHT_SYMTAB)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize && !found; i++) {
-			GElf_Sym sym;
-			gelf_getsym(data, (int)i, &sym);
-			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!n || GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-				continue;
-			char *d = demangle(n);
-			if (strcmp(n, name) == 0 || (d && strcmp(d, name) == 0)) {
-				found = sym.st_value;
-				*size = sym.st_size;
-			}
-			free(d);
-		}
-	}
-	elf_end(elf);
-	close(fd);
-	if (!found)
+	struct elf_fixture f;
+	struct func_find ff = { .name = name };
+	elf_fixture_open(&f, path);
+	elf_fixture_syms(&f, false, func_named, &ff);
+	elf_fixture_close(&f);
+	if (!ff.vaddr)
 		FAIL_("no function '%s' in %s", name, path);
-	return found;
+	*size = ff.size;
+	return ff.vaddr;
 }
 
 /* Symbolize every byte of a function until one gives a frame named

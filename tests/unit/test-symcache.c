@@ -15,50 +15,10 @@
 #include "cprof/symbol.h"
 #include "../../src/symbol/symbol-internal.h"
 #include "harness.h"
+#include "elf-fixture.h"
 
 static const char *hot_path, *prog_path, *prog_debug, *zprog_path, *zprog_debug;
 static char cache_dir[64];
-
-/* The executable PT_LOAD of path and the range of function name. */
-static void layout(const char *path, const char *name, uint64_t *exec_off, uint64_t *exec_vaddr, uint64_t *start,
-		   uint64_t *size)
-{
-	elf_version(EV_CURRENT);
-	int fd = open(path, O_RDONLY);
-	ASSERT(fd >= 0);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	ASSERT(elf);
-	size_t np;
-	ASSERT(elf_getphdrnum(elf, &np) == 0);
-	for (size_t i = 0; i < np; i++) {
-		GElf_Phdr ph;
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
-			*exec_off = ph.p_offset;
-			*exec_vaddr = ph.p_vaddr;
-		}
-	}
-	*start = 0;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		gelf_getshdr(scn, &sh);
-		if (sh.sh_type != SHT_SYMTAB)
-			continue;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
-			GElf_Sym sym;
-			gelf_getsym(data, (int)i, &sym);
-			const char *n = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (n && strcmp(n, name) == 0) {
-				*start = sym.st_value;
-				*size = sym.st_size;
-			}
-		}
-	}
-	elf_end(elf);
-	close(fd);
-	ASSERT(*start && *size);
-}
 
 /* Frames as plain data, to compare across symbolizers. */
 struct frames {
@@ -82,12 +42,14 @@ static void symbolize(const char *path, struct run *r)
 	struct symbolizer *s = symbolizer_new();
 	static const char *const funcs[] = { "hot_c", "main" };
 	for (size_t fi = 0; fi < ARRAY_SIZE(funcs); fi++) {
-		uint64_t off = 0, va = 0, start = 0, size = 0;
-		layout(path, funcs[fi], &off, &va, &start, &size);
-		struct sym_map m = { .path = path, .start = 0x555555554000ULL + off, .len = 0x100000, .pgoff = off };
-		for (uint64_t a = start; a < start + size && r->naddr < MAXADDR; a += 2) {
+		struct elf_fixture_sym fs;
+		elf_fixture_find(path, funcs[fi], &fs);
+		ASSERT(fs.size);
+		struct sym_map m = { .path = path, .start = 0x555555554000ULL + fs.exec_off, .len = 0x100000,
+				     .pgoff = fs.exec_off };
+		for (uint64_t a = fs.vaddr; a < fs.vaddr + fs.size && r->naddr < MAXADDR; a += 2) {
 			struct sym_frame out[8];
-			uint64_t ip = m.start + (a - va);
+			uint64_t ip = m.start + (a - fs.exec_vaddr);
 			int n = symbolizer_user(s, &m, ip, (a & 2) != 0, out, 8);
 			struct frames *f = &r->f[r->naddr++];
 			f->n = n;
