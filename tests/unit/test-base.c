@@ -103,6 +103,25 @@ TEST(sbuf_growth_and_bytes)
 	free(s);
 }
 
+/* The warning channel: lines reach the sink's fn with its ctx, formatted
+ * and made one line; no sink, or a sink without fn, drops them. */
+static void collect_note(void *ctx, const char *line)
+{
+	sbuf_addf(ctx, "[%s]", line);
+}
+
+TEST(note_sink)
+{
+	struct sbuf got = SBUF_INIT;
+	struct note_sink s = { collect_note, &got };
+	notef(&s, "%d lines in '%s'", 3, "a.folded");
+	notef(&s, "two\nlines\tand a tab");
+	notef(NULL, "dropped");
+	notef(&(struct note_sink){ NULL, &got }, "dropped too");
+	ASSERT_STREQ(got.buf, "[3 lines in 'a.folded'][two?lines?and a tab]");
+	sbuf_release(&got);
+}
+
 TEST(vec)
 {
 	VEC(int) v = { 0 };
@@ -452,5 +471,5 @@ TEST(helper_lib_find)
 	ASSERT(unlink(path) == 0 && rmdir(sub) == 0);
 }
 
-RUN_TESTS(T(sbuf_table), T(sbuf_growth_and_bytes), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
+RUN_TESTS(T(sbuf_table), T(sbuf_growth_and_bytes), T(note_sink), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
 	  T(csv_quoting), T(helper_lib_find))
