@@ -70,7 +70,8 @@ struct views {
 };
 #define VIEWS_INIT(c) { .cmd = (c), .chosen = -1 }
 struct option *views_long_opts(const struct option *fixed, unsigned cmd); /* allocated, for the run */
-void views_usage(struct sbuf *usage, unsigned cmd);
+/* own, then the views' usage lines: allocated, for the run. */
+const char *views_usage(const char *own, unsigned cmd);
 void views_help(unsigned cmd);
 bool views_take(struct views *vs, int code, const char *arg);
 /* Which view, and is it given what it needs: a usage error in err. format:

@@ -34,14 +34,6 @@ static const char usage_own[] =
 	"                        [--flamechart | --diff BEFORE [AFTER] [--negate]\n"
 	"                        [--ignore-binary] [--map-binary OLD=NEW]]";
 
-static void usage_init(void)
-{
-	static struct sbuf buf = SBUF_INIT;
-	sbuf_adds(&buf, usage_own);
-	views_usage(&buf, VIEW_FLAME);
-	usage_line = buf.buf;
-}
-
 static void help(void)
 {
 	printf("%s\n\n", usage_line);
@@ -280,7 +272,7 @@ int cmd_flamegraph(int argc, char **argv)
 
 	static struct option *opts;
 	if (!opts) {
-		usage_init();
+		usage_line = views_usage(usage_own, VIEW_FLAME);
 		opts = views_long_opts(long_opts, VIEW_FLAME);
 	}
 	optind = 1;

@@ -38,14 +38,6 @@ static const char usage_own[] =
 	"                    [--no-findings] [--finding KEY=VALUE]\n"
 	"                    [--findings-config FILE] [--timeline FILE]";
 
-static void usage_init(void)
-{
-	static struct sbuf buf = SBUF_INIT;
-	sbuf_adds(&buf, usage_own);
-	views_usage(&buf, VIEW_REPORT);
-	usage_line = buf.buf;
-}
-
 static void help(void)
 {
 	printf("%s\n\n", usage_line);
@@ -465,7 +457,7 @@ int cmd_report(int argc, char **argv)
 
 	static struct option *opts;
 	if (!opts) {
-		usage_init();
+		usage_line = views_usage(usage_own, VIEW_REPORT);
 		opts = views_long_opts(long_opts, VIEW_REPORT);
 	}
 	optind = 1;

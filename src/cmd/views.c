@@ -59,13 +59,16 @@ struct option *views_long_opts(const struct option *fixed, unsigned cmd)
 	return v;
 }
 
-void views_usage(struct sbuf *usage, unsigned cmd)
+const char *views_usage(const char *own, unsigned cmd)
 {
+	struct sbuf usage = SBUF_INIT;
+	sbuf_adds(&usage, own);
 	for (size_t i = 0; cprof_sources[i]; i++) {
 		const struct source_view *v = view_of(i, cmd);
 		if (v)
-			sbuf_addf(usage, "\n%s", cmd == VIEW_REPORT ? v->report_usage : v->flame_usage);
+			sbuf_addf(&usage, "\n%s", cmd == VIEW_REPORT ? v->report_usage : v->flame_usage);
 	}
+	return sbuf_detach(&usage);
 }
 
 void views_help(unsigned cmd)
