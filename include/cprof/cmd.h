@@ -85,6 +85,9 @@ int views_report(struct views *vs, const struct cprof_data *d, const char *input
 int views_flamegraph(struct views *vs, struct flamegraph *g, struct fg_opts *o, bool palette_set,
 		     const struct cprof_data *d, const char *input, bool reverse);
 
+/* The data sources' tracks for timeline_write(), NULL-terminated. */
+const struct timeline_track *const *views_timeline_tracks(void);
+
 /* Parse "a,b,c" against a NULL-terminated name table; -1 if unknown. */
 int enum_from_string(const char *const *names, const char *s);
 /* "a|b|c" for messages and help. */

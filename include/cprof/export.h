@@ -35,14 +35,6 @@ int pprof_write(FILE *out, const struct profile *p, struct cprof_err *err) CPROF
  * allocation profiles (bytes) for memory recordings. */
 int speedscope_write(FILE *out, const struct profile *p, struct cprof_err *err) CPROF_WUR;
 
-/*
- * Chrome trace event JSON: processes and threads named, every CPU sample
- * an instant event on its thread whose "sf" names its stack in the
- * "stackFrames" table (and a "samples" entry for viewers that read those),
- * CUDA API calls as slices, GPU work as slices on one track per device
- * stream with flow arrows from the launching call. Times in us from the
- * first event. Refuses (-ENODATA) input without time (folded stacks).
- */
-int timeline_write(FILE *out, const struct cprof_data *d, struct cprof_err *err) CPROF_WUR;
+/* Chrome trace event JSON: timeline.h. */
 
 #endif

@@ -95,7 +95,8 @@ void gpu_report_text(FILE *out, const struct gpu_summary *s, const struct gpu_re
 void gpu_report_json(FILE *out, const struct gpu_summary *s, const struct gpu_report_opts *o);
 void gpu_report_csv(FILE *out, const struct gpu_summary *s, const struct gpu_report_opts *o);
 
-/* The timeline of GPU work (and CPU samples) is export.h's timeline_write(). */
+/* The GPU's tracks on the Chrome trace (timeline.h; timeline.c). */
+extern const struct timeline_track gpu_timeline;
 
 /* Add GPU time to a flame graph: each kernel (copy, memset) as a leaf under
  * its launching CPU stack, weighted by its duration in ns. */

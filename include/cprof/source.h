@@ -24,6 +24,7 @@
  * `cprof flamegraph --NAME` draw from a recording: the commands take the
  * options, usage and help lines the row gives, check what it refuses, open
  * its output files before the input is read, and hand it the loaded data.
+ * Its tracks go on the Chrome trace beside the CPU samples.
  */
 #ifndef CPROF_SOURCE_H
 #define CPROF_SOURCE_H
@@ -35,6 +36,7 @@ struct flamegraph;
 struct fg_opts;
 struct outfile;
 struct raw_store;
+struct timeline_track;
 struct resolver;
 
 /* What finish() is given. */
@@ -121,6 +123,10 @@ struct source_view {
 	 * user gave none (palette_set: -c was given); -errno and err as above. */
 	int (*flamegraph)(struct flamegraph *g, struct fg_opts *o, bool palette_set, const struct view_call *c,
 			  struct cprof_err *err);
+	/* Its tracks on the Chrome trace of report --timeline and export
+	 * --format chrome (timeline.h), or NULL: every source's that has one,
+	 * whatever view was asked for. */
+	const struct timeline_track *timeline;
 };
 
 /* A source turned on for one recording: its row and its state. */

@@ -9,6 +9,7 @@
 
 #include "cprof/cmd.h"
 #include "cprof/export.h"
+#include "cprof/timeline.h"
 #include "cprof/folded.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
@@ -69,7 +70,7 @@ static int write_format(FILE *out, enum export_format fmt, const struct profile 
 	switch (fmt) {
 	case EXPORT_PPROF: return pprof_write(out, p, err);
 	case EXPORT_SPEEDSCOPE: return speedscope_write(out, p, err);
-	case EXPORT_CHROME: return timeline_write(out, p->d, err);
+	case EXPORT_CHROME: return timeline_write(out, p->d, views_timeline_tracks(), err);
 	case EXPORT_FOLDED: folded_write(out, p); return 0;
 	case EXPORT_JSON: report_json(out, p, &o); return 0;
 	case EXPORT_CSV: report_csv(out, p, &o); return 0;

@@ -19,7 +19,7 @@
 #include "cprof/folded.h"
 #include "cprof/group.h"
 #include "cprof/output.h"
-#include "cprof/export.h"
+#include "cprof/timeline.h"
 #include "cprof/report.h"
 #include "cprof/outfile.h"
 #include "cprof/rewrite.h"
@@ -269,9 +269,7 @@ static int write_timeline(const struct cprof_data *d, struct outfile *out, const
 {
 	struct cprof_err err;
 	int r = 1;
-	if (!d->samples.n && !d->gpu_ops.n && !d->gpu_api.n)
-		fprintf(stderr, "cprof report: '%s': nothing to put on a timeline\n", input);
-	else if (timeline_write(out->fp, d, &err) < 0)
+	if (timeline_write(out->fp, d, views_timeline_tracks(), &err) < 0)
 		fprintf(stderr, "cprof report: '%s': %s\n", input, err.msg);
 	else if (outfile_commit(out, &err) < 0)
 		fprintf(stderr, "cprof report: %s\n", err.msg);

@@ -163,6 +163,17 @@ int views_check(struct views *vs, int format, struct cprof_err *err)
 	return v->check ? v->check(c, err) : 0;
 }
 
+const struct timeline_track *const *views_timeline_tracks(void)
+{
+	static const struct timeline_track *v[VIEWS_MAX + 1];
+	size_t n = 0;
+	for (size_t i = 0; cprof_sources[i] && n < VIEWS_MAX; i++)
+		if (cprof_sources[i]->view && cprof_sources[i]->view->timeline)
+			v[n++] = cprof_sources[i]->view->timeline;
+	v[n] = NULL;
+	return v;
+}
+
 const char *views_chosen_name(const struct views *vs)
 {
 	return vs->chosen >= 0 ? cprof_sources[vs->chosen]->name : NULL;

@@ -65,4 +65,5 @@ const struct source_view gpu_view = {
 	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = gpu_view_report,
 	.flamegraph = gpu_view_flamegraph,
+	.timeline = &gpu_timeline,
 };

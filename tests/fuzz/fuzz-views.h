@@ -24,6 +24,7 @@
 #include "cprof/mem-report.h"
 #include "cprof/profile.h"
 #include "cprof/report.h"
+#include "cprof/timeline.h"
 
 struct json_in {
 	const char *p, *end;
@@ -288,7 +289,8 @@ static void gpu_views(const struct cprof_data *d)
 	gpu_report_text(out, &gs, &go);
 	gpu_report_csv(out, &gs, &go);
 	JSON_VIEW("gpu_report_json", (gpu_report_json(jf, &gs, &go), 0));
-	JSON_VIEW("timeline_write", timeline_write(jf, d, &err));
+	static const struct timeline_track *const tracks[] = { &gpu_timeline, NULL };
+	JSON_VIEW("timeline_write", timeline_write(jf, d, tracks, &err));
 	gpu_summary_release(&gs);
 	struct flamegraph g;
 	struct fg_opts fo = FG_OPTS_INIT;

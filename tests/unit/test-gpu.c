@@ -46,6 +46,7 @@
 #include "cprof/gpu-stream.h"
 #include "cprof/outfile.h"
 #include "cprof/record.h"
+#include "cprof/timeline.h"
 #include "harness.h"
 
 #define T0 1000000000ULL
@@ -553,7 +554,8 @@ static void do_csv(FILE *fp, const void *arg)
 }
 static void do_timeline(FILE *fp, const void *arg)
 {
-	if (timeline_write(fp, arg, NULL) < 0)
+	static const struct timeline_track *const tracks[] = { &gpu_timeline, NULL };
+	if (timeline_write(fp, arg, tracks, NULL) < 0)
 		fputs("timeline_write failed", fp);
 }
 
