@@ -53,6 +53,8 @@ unsigned perf_max_stack_sysctl(void);
 int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
 /* Explain a perf_event_open failure: cause and fix. */
 int perf_open_error(struct cprof_err *err, int errnum, const char *what, pid_t pid);
+/* kernel.perf_event_paranoid, or 2 (the upstream default) if unreadable. */
+int perf_paranoid(void);
 /* Online CPU numbers from /sys; returns count, fills cpus (caller frees). */
 int online_cpus(int **cpus, struct cprof_err *err) CPROF_WUR;
 

@@ -187,14 +187,9 @@ int cmd_annotate(int argc, char **argv)
 			break;
 		case 'e': event = optarg; break;
 		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				color = COLOR_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				color = COLOR_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				color = COLOR_NEVER;
-			else
+			if ((k = color_mode_from_string(optarg)) < 0)
 				return cmd_usage_error("annotate", usage_line, "--color takes auto, always or never, not '%s'", optarg);
+			color = (enum color_mode)k;
 			break;
 		case OPT_LIST_SYMBOLS: list = true; break;
 		case 'h': help(); return 0;

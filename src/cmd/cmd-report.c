@@ -531,14 +531,9 @@ int cmd_report(int argc, char **argv)
 				return cmd_usage_error("report", usage_line, "--percent-limit needs a number from 0 to 100, not '%s'", optarg);
 			break;
 		case OPT_COLOR:
-			if (strcmp(optarg, "auto") == 0)
-				color = COLOR_AUTO;
-			else if (strcmp(optarg, "always") == 0)
-				color = COLOR_ALWAYS;
-			else if (strcmp(optarg, "never") == 0)
-				color = COLOR_NEVER;
-			else
+			if ((k = color_mode_from_string(optarg)) < 0)
 				return cmd_usage_error("report", usage_line, "--color takes auto, always or never, not '%s'", optarg);
+			color = (enum color_mode)k;
 			break;
 		case OPT_STDIO: break; /* perf's; cprof has no other interface */
 		case 'q': o.quiet = true; break;

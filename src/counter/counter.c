@@ -45,18 +45,6 @@ static bool not_supported_errno(int e)
 	return e == ENOENT || e == ENODEV || e == ENXIO || e == EOPNOTSUPP;
 }
 
-static int read_paranoid(void)
-{
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-	int v = 2;
-	if (!fp)
-		return v;
-	if (fscanf(fp, "%d", &v) != 1)
-		v = 2;
-	fclose(fp);
-	return v;
-}
-
 static void counters_close(struct counters *c)
 {
 	for (size_t i = 0; i < c->fds.n; i++)
@@ -80,7 +68,7 @@ static int open_one(struct counters *c, size_t i, pid_t pid, int cpu, int group_
 	a.disabled = group_fd < 0;
 	a.enable_on_exec = group_fd < 0 && on_exec;
 	int fd = perf_open(&a, pid, cpu, group_fd);
-	if ((fd == -EACCES || fd == -EPERM) && !a.exclude_kernel && read_paranoid() >= 2) {
+	if ((fd == -EACCES || fd == -EPERM) && !a.exclude_kernel && perf_paranoid() >= 2) {
 		/* perf's fallback: what the paranoid level allows is user mode. */
 		a.exclude_kernel = 1;
 		fd = perf_open(&a, pid, cpu, group_fd);
@@ -305,7 +293,7 @@ static void add_notes(const struct counters *c, const struct note_sink *notes)
 	if (n)
 		notef(notes, "kernel.perf_event_paranoid is %d: %s counted in user mode only (run as root "
 			     "or 'sysctl kernel.perf_event_paranoid=1' to include the kernel)",
-		      read_paranoid(), names.buf);
+		      perf_paranoid(), names.buf);
 	sbuf_release(&names);
 }
 

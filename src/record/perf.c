@@ -117,7 +117,7 @@ int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
 	return fd < 0 ? -errno : (int)fd;
 }
 
-static int read_paranoid(void)
+int perf_paranoid(void)
 {
 	FILE *fp = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
 	int v = 2;
@@ -137,7 +137,7 @@ int perf_open_error(struct cprof_err *err, int e, const char *what, pid_t pid)
 		return err_set(err, e,
 			       "no permission to open '%s' (kernel.perf_event_paranoid is %d); run as root, "
 			       "'sysctl kernel.perf_event_paranoid=1', or grant CAP_PERFMON",
-			       what, read_paranoid());
+			       what, perf_paranoid());
 	case ENOENT:
 	case ENODEV:
 	case ENXIO:
