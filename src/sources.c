@@ -7,9 +7,11 @@
 #include "cprof/gpu-record.h"
 #include "cprof/mem-record.h"
 #include "cprof/source.h"
+#include "cprof/syscalls.h"
 
 const struct source_ops *const cprof_sources[] = {
 	&mem_source,
 	&gpu_source,
+	&syscalls_source,
 	NULL,
 };

@@ -61,6 +61,10 @@ enum section_type {
 	SECTION_MEM_PROCS = 17, /* MP_* records: one per traced process */
 	SECTION_MEM_CURVE = 18, /* MC_* records: live heap bytes over time */
 	SECTION_MEM_EST = 19,   /* ME_* records: sampled (--mem=sample) estimates per (process, stack, kind) */
+	/* 20..23: syscalls (cprof record --syscalls), layouts at the end of this file. */
+	SECTION_SYS_STATS = 20,  /* SY_* records */
+	SECTION_SYS_ERRORS = 21, /* SE_* records */
+	SECTION_SYS_SLOW = 22,   /* SS_* records */
 	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
 	SECTION_GPU_OPS = 24, /* GO_* records */
 	SECTION_GPU_API = 25, /* GA_* records */
@@ -314,5 +318,38 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define GA_RESULT 36    /* u32 return value */
 #define GA_DOMAIN 40    /* u8 GPU_API_RUNTIME or GPU_API_DRIVER */
 #define GA_SIZE 48
+
+/*
+ * Syscalls (record --syscalls). SECTION_SYS_STATS: one record per (thread,
+ * syscall), and per syscall one for all threads (SY_TID and SY_PID 0);
+ * latencies in ns over the calls that returned, nearest-rank percentiles
+ * of all of them (percentile.h), SY_MIN <= SY_P50 <= ... <= SY_MAX.
+ */
+#define SY_PID 0         /* u32 */
+#define SY_TID 4         /* u32, 0: all threads */
+#define SY_NAME 8        /* u32 string offset */
+#define SY_NR 12         /* u32 syscall number (x86-64) */
+#define SY_CALLS 16      /* u64 */
+#define SY_ERRORS 24     /* u64, <= SY_CALLS */
+#define SY_UNFINISHED 32 /* u64, <= SY_CALLS */
+#define SY_TOTAL 40      /* u64 ns */
+#define SY_LAT 48        /* u64[7]: min, p50, p90, p95, p99, p99.9, max */
+#define SY_SIZE 104
+/* SECTION_SYS_ERRORS: failed calls per (thread or 0, syscall, errno). */
+#define SE_PID 0   /* u32 */
+#define SE_TID 4   /* u32, 0: all threads */
+#define SE_NR 8    /* u32 */
+#define SE_ERRNO 12 /* u32, 1..4095 */
+#define SE_COUNT 16 /* u64 */
+#define SE_SIZE 24
+/* SECTION_SYS_SLOW: the slowest calls of each syscall, slowest first. */
+#define SS_PID 0    /* u32 */
+#define SS_TID 4    /* u32 */
+#define SS_NR 8     /* u32 */
+#define SS_STACK 12 /* u32 stack index, 0xffffffff: none */
+#define SS_START 16 /* u64 ns, CLOCK_MONOTONIC */
+#define SS_DUR 24   /* u64 ns */
+#define SS_RET 32   /* i64 what it returned */
+#define SS_SIZE 40
 
 #endif

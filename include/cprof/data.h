@@ -12,6 +12,7 @@
 #include "cprof/base.h"
 #include "cprof/data-format.h"
 #include "cprof/gpu-data.h"
+#include "cprof/sys-data.h"
 
 struct outfile;
 
@@ -147,6 +148,10 @@ struct cprof_data {
 	/* GPU activity (cprof record --gpu, gpu-data.h); empty otherwise. */
 	VEC(struct cprof_gpu_op) gpu_ops;
 	VEC(struct cprof_gpu_api) gpu_api;
+	/* Syscalls (cprof record --syscalls, sys-data.h); empty otherwise. */
+	VEC(struct cprof_sys_stat) sys_stats;
+	VEC(struct cprof_sys_err) sys_errs;
+	VEC(struct cprof_sys_slow) sys_slow;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

@@ -198,6 +198,11 @@ struct ring {
 };
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
 void ring_unmap(struct ring *r);
+/* Hand every complete record of r to fn (in place, or copied when it
+ * wraps around the ring's end: valid during the call only), then free its
+ * space in the ring. Returns the bytes taken. For a source that reads its
+ * own events (source.h) rather than through the record queue. */
+size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 /* True when the kernel has written records not yet drained. */
 bool ring_pending(const struct ring *r);
 

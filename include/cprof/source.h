@@ -11,6 +11,13 @@
  *             the options are parsed, so a bad value costs nothing
  *   prepare   before the workload is forked: what it must inherit
  *             (environment, a channel); started() runs once it is forked
+ *   attach    the workload forked, not yet exec'd (struct source_target):
+ *             open the source's own perf events on it (enable_on_exec,
+ *             inherit) and give the loop a descriptor to poll, or -1
+ *   drain     while recording: at every wake-up of the loop (its
+ *             descriptor readable, or 100 ms passed); once more with last
+ *             set after the workload ended, to close its events and take
+ *             in the rest
  *   collect   after the workload ended: take in what it gathered
  *   stacks    hand its raw stacks to the one resolver (resolve.h)
  *   finish    after the resolver ran: store its records and metadata in
@@ -48,6 +55,16 @@ struct source_finish {
 	const struct note_sink *notes; /* lines for the user (base.h), may be NULL */
 };
 
+/* What attach() is given: the workload and record's choices. */
+struct source_target {
+	int pid;                 /* the workload, waiting to exec */
+	const int *cpus;         /* the CPUs recorded (-C, else every online one) */
+	int ncpus;
+	bool callchain;          /* record -g: user stacks by frame pointers */
+	unsigned max_stack;      /* --max-stack, or 0 */
+	unsigned mmap_pages;     /* -m: ring pages per CPU */
+};
+
 struct source_view;
 
 struct source_ops {
@@ -62,6 +79,8 @@ struct source_ops {
 	void *(*configure)(const char *arg, struct cprof_err *err);
 	int (*prepare)(void *state, struct cprof_err *err);
 	void (*started)(void *state);
+	int (*attach)(void *state, const struct source_target *t, struct cprof_err *err);
+	void (*drain)(void *state, bool last);
 	int (*collect)(void *state, struct cprof_err *err);
 	void (*stacks)(void *state, struct resolver *res);
 	int (*finish)(void *state, const struct source_finish *f, struct cprof_err *err);

@@ -34,6 +34,9 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->mem_curve);
 	vec_release(&d->mem_est);
 	vec_release(&d->gpu_ops);
+	vec_release(&d->sys_stats);
+	vec_release(&d->sys_errs);
+	vec_release(&d->sys_slow);
 	vec_release(&d->gpu_api);
 	vec_release(&d->code);
 	vec_release(&d->code_lines);

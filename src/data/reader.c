@@ -47,6 +47,9 @@ static const char *section_name(uint32_t type)
 		return "heap curve";
 	if (type == SECTION_MEM_EST)
 		return "memory estimates";
+	if (sys_section_type(type))
+		return type == SECTION_SYS_STATS ? "syscalls" : type == SECTION_SYS_ERRORS ? "syscall errors"
+		       : "slow syscalls";
 	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
 		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
@@ -70,7 +73,7 @@ static bool known_section(uint32_t type)
 {
 	return (type >= SECTION_META && type <= SECTION_MAPS) || type == SECTION_CODE || type == SECTION_SAMPLE_COUNTS ||
 	       type == SECTION_SAMPLE_CPUS || type == SECTION_SAMPLE_VALUES ||
-	       mem_section_type(type) || gpu_section_type(type);
+	       mem_section_type(type) || gpu_section_type(type) || sys_section_type(type);
 }
 
 struct extent {
@@ -207,7 +210,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..10 core, 16..19 memory, 24..31 GPU */
+	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..12 core, 16..19 memory, 20..23 syscalls, 24..31 GPU */
 	uint64_t *period_sum = NULL;
 	int r = 0;
 	memset(sec, 0, sizeof sec);
@@ -508,6 +511,10 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	}
 	for (uint32_t type = SECTION_GPU_OPS; type <= SECTION_GPU_API; type++)
 		if (sec[type].present && (r = gpu_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
+								 name, err)) < 0)
+			goto out;
+	for (uint32_t type = SECTION_SYS_STATS; type <= SECTION_SYS_SLOW; type++)
+		if (sec[type].present && (r = sys_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
 								 name, err)) < 0)
 			goto out;
 out:

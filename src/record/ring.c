@@ -202,6 +202,39 @@ size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
 	return (size_t)(tail - start);
 }
 
+size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+{
+	struct perf_event_mmap_page *h = r->base;
+	uint8_t *data = (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
+	uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = h->data_tail, start = tail;
+	size_t size = r->data_size;
+	uint64_t bounce[65536 / 8]; /* a record that wraps around the end; records are < 64 KiB */
+	if (head - tail > r->max_fill)
+		r->max_fill = head - tail;
+	while (tail < head) {
+		size_t off = tail % size;
+		struct perf_event_header hdr;
+		memcpy(&hdr, data + off, sizeof hdr); /* headers never straddle the end */
+		if (hdr.size < sizeof hdr) {
+			tail = head; /* not a record: nothing after it can be found either */
+			break;
+		}
+		if (tail + hdr.size > head)
+			break;
+		if (off + hdr.size > size) {
+			memcpy(bounce, data + off, size - off);
+			memcpy((uint8_t *)bounce + (size - off), data, hdr.size - (size - off));
+			fn(ctx, bounce, hdr.size);
+		} else {
+			fn(ctx, data + off, hdr.size);
+		}
+		tail += hdr.size;
+	}
+	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
+	return (size_t)(tail - start);
+}
+
 bool ring_pending(const struct ring *r)
 {
 	const struct perf_event_mmap_page *h = r->base;

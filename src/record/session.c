@@ -184,6 +184,7 @@ struct rec {
 	struct sbuf lost_cpus, attach_command, exe_path;
 	int *cpus, ncpus, status;
 	bool have_status, stopped_early, default_event, enable_now;
+	int *src_fds; /* per source: what its attach() gave to poll, or -1 */
 	struct rusage child_ru, ru0, ru1;
 	struct ev_list default_evl;
 	const struct ev_list *evl;
@@ -270,7 +271,26 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 		return r;
 	child_pid = R->wl.pid;
 	vec_push(&R->tids, R->wl.pid);
+	struct source_target t = { .pid = R->wl.pid, .cpus = R->cpus, .ncpus = R->ncpus,
+				   .callchain = o->call_graph != CALL_GRAPH_NONE, .max_stack = o->max_stack,
+				   .mmap_pages = o->mmap_pages };
+	R->src_fds = xcalloc(o->nsources + 1, sizeof *R->src_fds);
+	for (size_t i = 0; i < o->nsources; i++) {
+		R->src_fds[i] = -1;
+		if (o->sources[i].ops->attach &&
+		    (R->src_fds[i] = o->sources[i].ops->attach(o->sources[i].state, &t, err)) < -1)
+			return R->src_fds[i];
+	}
 	return 0;
+}
+
+/* The sources that read while recording: their turn after the rings'. */
+static void rec_drain_sources(struct rec *R, bool last)
+{
+	const struct record_opts *o = R->o;
+	for (size_t i = 0; R->src_fds && i < o->nsources; i++)
+		if (o->sources[i].ops->drain)
+			o->sources[i].ops->drain(o->sources[i].state, last);
 }
 
 /* What is recorded, while it is there to ask: an attached process's own
@@ -415,7 +435,7 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 {
 	const struct record_opts *o = R->o;
 	struct events *ev = &R->ev;
-	struct pollfd *pfd = xcalloc(ev->rings.n + 1, sizeof *pfd);
+	struct pollfd *pfd = xcalloc(ev->rings.n + 1 + o->nsources, sizeof *pfd);
 	bool *hung = xcalloc(ev->rings.n + 1, sizeof *hung);
 	/* -D: events stay off until the delay has passed. */
 	uint64_t enable_at = o->delay_ms ? R->t_start + (uint64_t)o->delay_ms * 1000000ULL : 0;
@@ -427,6 +447,8 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 		pfd[n++] = (struct pollfd){ .fd = wake_pipe[0], .events = POLLIN };
 		for (size_t i = 0; i < ev->rings.n; i++)
 			pfd[n++] = (struct pollfd){ .fd = hung[i] ? -1 : ev->rings.v[i].fd, .events = POLLIN };
+		for (size_t i = 0; R->src_fds && i < o->nsources; i++)
+			pfd[n++] = (struct pollfd){ .fd = R->src_fds[i], .events = POLLIN };
 		int timeout = any_hung ? 10 : 100;
 		if (enable_at) {
 			uint64_t now = now_ns();
@@ -456,6 +478,7 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 		while (read(wake_pipe[0], junk, sizeof junk) > 0)
 			;
 		drain_all(ev, R->q);
+		rec_drain_sources(R, false);
 		/* Rings left with records: the queue is at its limit. */
 		for (size_t i = 0; i < ev->rings.n; i++)
 			if (ring_pending(&ev->rings.v[i])) {
@@ -503,6 +526,7 @@ static void rec_stop(struct rec *R)
 	for (size_t i = 0; i < ev->fds.n; i++)
 		(void)ioctl(ev->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
 	drain_rest(ev, R->q);
+	rec_drain_sources(R, true);
 	restore_priority(R->prio, R->old_nice);
 	R->drain_prio_got = R->prio;
 	R->prio = PRIO_NORMAL;
@@ -691,6 +715,7 @@ static void rec_release(struct rec *R)
 	ev_list_release(&R->default_evl);
 	free(R->attrs);
 	vec_release(&R->tids);
+	free(R->src_fds);
 	sbuf_release(&R->lost_cpus);
 	free(R->cpus);
 	sbuf_release(&R->attach_command);

@@ -1,0 +1,278 @@
+/*
+ * source.c - syscalls as a data source of `cprof record` (source.h): the
+ * option --syscalls[=slowest:N], the raw_syscalls:sys_enter and sys_exit
+ * tracepoints opened on the workload (every CPU, inherited by its threads
+ * and children, enabled at its exec), their rings drained while it runs,
+ * and what trace.c made of them stored in the data file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cprof/data.h"
+#include "cprof/record.h"
+#include "cprof/source.h"
+#include "cprof/syscalls.h"
+#include "sys-internal.h"
+
+#define SLOWEST_DEFAULT 5
+#define SLOWEST_MAX 1000
+/* A record is taken in once every ring was read past it: records this much
+ * older than the start of a pass are all in their rings by then. */
+#define ORDER_WINDOW_NS 10000000ULL
+
+struct sys_source {
+	struct sys_trace tr;
+	unsigned slowest;
+	uint32_t enter_id, exit_id;
+	VEC(int) fds;
+	VEC(struct ring) rings;
+	int epfd;
+	bool closed;
+};
+
+static void *sys_configure(const char *arg, struct cprof_err *err)
+{
+	uint64_t n = SLOWEST_DEFAULT;
+	if (arg && (strncmp(arg, "slowest:", 8) != 0 || parse_u64(arg + 8, &n) < 0 || n > SLOWEST_MAX)) {
+		err_set(err, EINVAL, "--syscalls takes slowest:N (N from 0 to %d calls kept per syscall), not '%s'",
+			SLOWEST_MAX, arg);
+		return NULL;
+	}
+	struct sys_source *s = xcalloc(1, sizeof *s);
+	s->slowest = (unsigned)n;
+	s->epfd = -1;
+	return s;
+}
+
+static int paranoid(void)
+{
+	int v = 2;
+	FILE *fp = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
+	if (fp) {
+		if (fscanf(fp, "%d", &v) != 1)
+			v = 2;
+		fclose(fp);
+	}
+	return v;
+}
+
+/* The tracepoint's id, from tracefs (tech-notes 1.9). */
+static int tracepoint_id(const char *name, uint32_t *id, struct cprof_err *err)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	int e = ENOENT;
+	for (size_t i = 0; i < sizeof roots / sizeof *roots; i++) {
+		char path[256];
+		snprintf(path, sizeof path, "%s/events/raw_syscalls/%s/id", roots[i], name);
+		FILE *fp = fopen(path, "r");
+		if (!fp) {
+			if (errno != ENOENT)
+				e = errno;
+			continue;
+		}
+		unsigned v;
+		int ok = fscanf(fp, "%u", &v) == 1;
+		fclose(fp);
+		if (!ok || v > UINT16_MAX)
+			return err_set(err, EIO, "'%s' does not hold a tracepoint id", path);
+		*id = v;
+		return 0;
+	}
+	if (e == EACCES || e == EPERM)
+		return err_set(err, e, "cannot read the raw_syscalls tracepoints in tracefs (/sys/kernel/tracing is "
+				       "readable by root only): run as root, or make tracefs readable to you");
+	struct stat st;
+	if (stat("/sys/kernel/tracing/events", &st) < 0 && stat("/sys/kernel/debug/tracing/events", &st) < 0)
+		return err_set(err, ENOENT, "tracefs is not mounted, and --syscalls needs it: "
+					    "mount -t tracefs nodev /sys/kernel/tracing (as root)");
+	return err_set(err, ENOENT, "this kernel has no raw_syscalls tracepoints (CONFIG_FTRACE_SYSCALLS), "
+				    "which --syscalls needs");
+}
+
+static void close_events(struct sys_source *s)
+{
+	for (size_t i = 0; i < s->rings.n; i++)
+		ring_unmap(&s->rings.v[i]);
+	s->rings.n = 0;
+	for (size_t i = 0; i < s->fds.n; i++)
+		close(s->fds.v[i]);
+	s->fds.n = 0;
+	if (s->epfd >= 0)
+		close(s->epfd);
+	s->epfd = -1;
+}
+
+static int open_error(int e, struct cprof_err *err)
+{
+	if (e == EACCES || e == EPERM)
+		return err_set(err, e, "no permission to trace syscalls (kernel.perf_event_paranoid is %d): run as root, "
+				       "grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'", paranoid());
+	if (e == EMFILE)
+		return err_set(err, e, "too many open files for the syscall tracepoints; raise 'ulimit -n'");
+	return err_set(err, e, "cannot open the raw_syscalls tracepoints: %s", strerror(e));
+}
+
+static int sys_attach(void *state, const struct source_target *t, struct cprof_err *err)
+{
+	struct sys_source *s = state;
+	int r;
+	if ((r = tracepoint_id("sys_enter", &s->enter_id, err)) < 0 ||
+	    (r = tracepoint_id("sys_exit", &s->exit_id, err)) < 0)
+		return r;
+	sys_trace_init(&s->tr, s->slowest, t->callchain);
+	/* Four times record's rings: two records a call, a stack with each entry. */
+	unsigned pages = t->mmap_pages ? t->mmap_pages * 4 : 512;
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
+	for (int c = 0; c < t->ncpus; c++) {
+		int fd[2];
+		for (int k = 0; k < 2; k++) {
+			struct perf_event_attr a;
+			memset(&a, 0, sizeof a);
+			a.size = sizeof a;
+			a.type = PERF_TYPE_TRACEPOINT;
+			a.config = k == 0 ? s->enter_id : s->exit_id;
+			a.sample_period = 1;
+			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW |
+					(k == 0 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+			a.exclude_callchain_kernel = 1;
+			if (k == 0 && t->callchain && t->max_stack)
+				a.sample_max_stack = (uint16_t)t->max_stack;
+			a.disabled = 1;
+			a.enable_on_exec = 1;
+			a.inherit = 1;
+			a.sample_id_all = 1;
+			a.use_clockid = 1; /* the samples' clock: one timeline with the mappings */
+			a.clockid = CLOCK_MONOTONIC;
+			a.watermark = 1;
+			a.wakeup_watermark = (uint32_t)(pages * pg / 4);
+			fd[k] = perf_open(&a, t->pid, t->cpus[c], -1);
+			if (fd[k] < 0) {
+				if (k)
+					close(fd[0]);
+				return open_error(-fd[k], err);
+			}
+		}
+		uint64_t id;
+		if (ioctl(fd[1], PERF_EVENT_IOC_ID, &id) < 0) {
+			close(fd[0]);
+			close(fd[1]);
+			return err_set(err, errno, "cannot tell the syscall tracepoints apart: %s", strerror(errno));
+		}
+		u64map_put(&s->tr.exit_ids, id, 1);
+		vec_push(&s->fds, fd[0]);
+		vec_push(&s->fds, fd[1]);
+		struct ring rg;
+		if ((r = ring_map(&rg, fd[0], pages, err)) < 0)
+			return r;
+		vec_push(&s->rings, rg);
+		/* Both into one ring per CPU: the entry's, once it is mapped. */
+		if (ioctl(fd[1], PERF_EVENT_IOC_SET_OUTPUT, fd[0]) < 0)
+			return err_set(err, errno, "cannot join the syscall tracepoints' rings: %s", strerror(errno));
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->rings.n - 1 };
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd[0], &ev) < 0)
+			return err_set(err, errno, "epoll_ctl: %s", strerror(errno));
+	}
+	return s->epfd;
+}
+
+static void take_record(void *ctx, const void *rec, size_t len)
+{
+	struct sys_source *s = ctx;
+	sys_trace_record(&s->tr, rec, len, s->enter_id, s->exit_id);
+}
+
+static void sys_drain(void *state, bool last)
+{
+	struct sys_source *s = state;
+	if (s->closed || !s->rings.n)
+		return;
+	if (last)
+		for (size_t i = 0; i < s->fds.n; i++)
+			(void)ioctl(s->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	/* A ring whose task is gone reports a hang-up for good: stop polling
+	 * it (it is still read every pass). */
+	struct epoll_event evs[64];
+	int n = epoll_wait(s->epfd, evs, 64, 0);
+	for (int i = 0; i < n; i++)
+		if (evs[i].events & (EPOLLHUP | EPOLLERR))
+			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
+	uint64_t now = now_ns();
+	for (size_t i = 0; i < s->rings.n; i++)
+		ring_each(&s->rings.v[i], take_record, s);
+	sys_trace_take(&s->tr, last ? UINT64_MAX : now - ORDER_WINDOW_NS);
+	if (last) {
+		close_events(s);
+		s->closed = true;
+	}
+}
+
+static void sys_stacks(void *state, struct resolver *res)
+{
+	struct sys_source *s = state;
+	if (s->closed)
+		sys_trace_stacks(&s->tr, res);
+}
+
+static int sys_finish(void *state, const struct source_finish *f, struct cprof_err *err)
+{
+	(void)err;
+	struct sys_source *s = state;
+	if (!s->closed)
+		return 0;
+	sys_trace_store(&s->tr, f->res, f->d);
+	cprof_meta_set(f->d, "syscalls", "1");
+	cprof_meta_setf(f->d, "syscalls_slowest", "%u", s->slowest);
+	cprof_meta_setf(f->d, "syscalls_lost", "%" PRIu64, s->tr.lost);
+	cprof_meta_setf(f->d, "syscalls_unpaired_returns", "%" PRIu64, s->tr.unpaired_returns);
+	if (s->tr.malformed)
+		cprof_meta_setf(f->d, "syscalls_malformed", "%" PRIu64, s->tr.malformed);
+	if (s->tr.lost && f->note) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "syscalls: the kernel dropped %" PRIu64 " tracepoint records (rings full); "
+			 "counts are low by as many calls, at most; a larger -m helps", s->tr.lost);
+		f->note(msg);
+	}
+	return 0;
+}
+
+static void sys_release(void *state)
+{
+	struct sys_source *s = state;
+	if (!s)
+		return;
+	close_events(s);
+	vec_release(&s->fds);
+	vec_release(&s->rings);
+	sys_trace_release(&s->tr);
+	free(s);
+}
+
+const struct source_ops syscalls_source = {
+	.name = "syscalls",
+	.usage = "[--syscalls[=slowest:N]]",
+	.help = "      --syscalls         also trace every syscall of the workload: calls, errors\n"
+		"                         by errno, latency percentiles per syscall and thread,\n"
+		"                         the slowest calls with their stacks (with -g); see\n"
+		"                         'cprof report --syscalls'; not with -p or -a\n"
+		"      --syscalls=slowest:N  keep the N slowest calls of each syscall (default 5)\n",
+	.takes_arg = true,
+	.launch_only = "syscalls are traced from the program's exec",
+	.configure = sys_configure,
+	.attach = sys_attach,
+	.drain = sys_drain,
+	.stacks = sys_stacks,
+	.finish = sys_finish,
+	.release = sys_release,
+	.view = &syscalls_view,
+};

@@ -1,0 +1,90 @@
+/*
+ * sys-internal.h - what the files of src/syscalls/ share: the recording's
+ * state (source.c opens and drains the tracepoints, trace.c pairs entries
+ * with returns and keeps the statistics) and the syscall names.
+ */
+#ifndef CPROF_SYS_INTERNAL_H
+#define CPROF_SYS_INTERNAL_H
+
+#include "cprof/record.h"
+#include "cprof/u64map.h"
+
+struct cprof_data;
+struct resolver;
+
+/* One record of a ring, parsed: a syscall's entry or return. */
+struct sys_ev {
+	uint64_t time, seq;  /* seq: order of reading, to keep equal times stable */
+	int64_t val;         /* exit: what it returned */
+	uint32_t pid, tid, nr;
+	bool exit;
+	uint32_t nips;       /* entry with -g: ips[ip_off ..] of the batch */
+	size_t ip_off;
+};
+
+/* A thread: its call in progress, with the stack it was entered from. */
+struct sys_thread {
+	uint32_t pid, tid;
+	bool in_call;
+	uint32_t nr;
+	uint64_t start;
+	VEC(uint64_t) ips;
+};
+
+/* One syscall in one thread: the durations of its calls that returned. */
+struct sys_cell {
+	uint32_t pid, tid, nr;
+	uint64_t calls, errors, unfinished, total;
+	VEC(uint64_t) durs;
+};
+
+/* One of the slowest calls of a syscall, with its stack. */
+struct sys_slow {
+	uint32_t pid, tid, nr, handle;
+	uint64_t start, dur;
+	int64_t ret;
+	VEC(uint64_t) ips;
+};
+
+/* The slowest calls of one syscall; floor: the fastest kept, once full. */
+struct slowset {
+	uint32_t nr;
+	uint64_t floor;
+	VEC(struct sys_slow) v;
+};
+
+struct sys_trace {
+	unsigned slowest;                /* calls kept per syscall */
+	bool callchain;                  /* the entries carry their user stacks */
+	struct u64map exit_ids;          /* the sys_exit events' ids (PERF_SAMPLE_IDENTIFIER) */
+	VEC(struct sys_ev) batch;        /* read, not yet taken in: waits for order */
+	VEC(uint64_t) batch_ips;
+	uint64_t seq;
+	VEC(struct sys_thread) threads;
+	struct u64map thread_idx;        /* tid -> threads */
+	VEC(struct sys_cell) cells;
+	struct u64map cell_idx;          /* tid << 32 | nr -> cells */
+	VEC(struct cprof_sys_err) errs;
+	struct u64map err_idx;           /* tid << 32 | nr << 12 | errno -> errs */
+	struct slowset *sets;            /* per syscall, at most slowest calls each */
+	size_t nsets;
+	uint64_t unpaired_returns;       /* a return whose entry was not seen (execve's, lost records) */
+	uint64_t lost, malformed;
+};
+
+/* trace.c */
+void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain);
+/* Parse one ring record into the batch (lost counts and malformed ones are counted). */
+void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t enter_id, uint32_t exit_id);
+/* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
+void sys_trace_take(struct sys_trace *t, uint64_t horizon);
+void sys_trace_stacks(struct sys_trace *t, struct resolver *res);
+/* The statistics into d (percentiles, per thread and all threads). */
+void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_data *d);
+void sys_trace_release(struct sys_trace *t);
+
+/* names (generated from <asm/unistd_64.h>) */
+extern const char *const sys_names[];
+extern const size_t sys_names_n;
+
+#endif

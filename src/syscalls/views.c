@@ -1,0 +1,220 @@
+/*
+ * views.c - what `cprof report --syscalls` draws (source.h's views): per
+ * syscall the calls, errors, time and latency percentiles; errors by
+ * errno; per thread; the slowest calls with their stacks. Text, JSON
+ * (one object) or CSV (one row per syscall and thread, "all" first).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cprof/data.h"
+#include "cprof/fmt.h"
+#include "cprof/output.h"
+#include "cprof/report.h"
+#include "cprof/syscalls.h"
+
+static const char *errno_name(uint32_t e, char *buf, size_t len)
+{
+	const char *n = strerrorname_np((int)e);
+	if (n)
+		return n;
+	snprintf(buf, len, "E%u", e);
+	return buf;
+}
+
+static const char *meta_or(const struct cprof_data *d, const char *key, const char *dflt)
+{
+	const char *v = cprof_meta_get(d, key);
+	return v ? v : dflt;
+}
+
+/* The frames of stack i, leaf first. */
+static const uint32_t *stack_frames(const struct cprof_data *d, uint32_t i, uint32_t *n)
+{
+	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
+	*n = w[0] & STACK_COUNT_MASK;
+	return w + 1;
+}
+
+static const char *name_of(const struct cprof_data *d, uint32_t nr)
+{
+	for (size_t i = 0; i < d->sys_stats.n; i++)
+		if (d->sys_stats.v[i].nr == nr)
+			return cprof_str(d, d->sys_stats.v[i].name);
+	return "?";
+}
+
+static void text_report(const struct view_call *c)
+{
+	const struct cprof_data *d = c->d;
+	char b[PCT_N + 3][FMT_BUF];
+	printf("Syscalls: %s\n", meta_or(d, "command", c->input));
+	printf("Lost records: %s, returns without their entry: %s (the exec's own, at least)\n\n",
+	       meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
+	printf("%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
+	for (int k = 0; k < PCT_N; k++)
+		if (k != PCT_MIN)
+			printf(" %10s", pct_names[k]);
+	printf("\n");
+	size_t shown = 0;
+	for (size_t i = 0; i < d->sys_stats.n; i++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+		if (s->tid)
+			continue;
+		if (c->top && shown++ >= c->top)
+			break;
+		printf("%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
+		       fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]));
+		for (int k = 1; k < PCT_N; k++)
+			printf(" %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
+		printf("\n");
+	}
+	bool any = false;
+	for (size_t i = 0; i < d->sys_errs.n; i++) {
+		const struct cprof_sys_err *e = &d->sys_errs.v[i];
+		if (e->tid)
+			continue;
+		if (!any)
+			printf("\nErrors:\n");
+		any = true;
+		printf("  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
+		       fmt_thousands(e->count, b[1]));
+	}
+	printf("\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls", "errors",
+	       "total", "p50", "max");
+	for (size_t i = 0; i < d->sys_stats.n; i++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+		if (!s->tid)
+			continue;
+		printf("  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
+		       fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]),
+		       fmt_ns(s->lat[PCT_P50], b[3]), fmt_ns(s->lat[PCT_MAX], b[4]));
+	}
+	if (d->sys_slow.n)
+		printf("\nSlowest calls (%s per syscall):\n", meta_or(d, "syscalls_slowest", "?"));
+	for (size_t i = 0; i < d->sys_slow.n; i++) {
+		const struct cprof_sys_slow *s = &d->sys_slow.v[i];
+		printf("  %-18s %10s  tid %u  = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid, s->ret);
+		if (s->stack == SYS_NO_STACK)
+			continue;
+		uint32_t n;
+		const uint32_t *f = stack_frames(d, s->stack, &n);
+		for (uint32_t j = 0; j < n; j++)
+			printf("      %s\n", cprof_str(d, d->frames.v[f[j]].func));
+	}
+}
+
+static void json_stat(const struct cprof_data *d, const struct cprof_sys_stat *s)
+{
+	printf("\"nr\":%u,\"calls\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64
+	       ",\"total_ns\":%" PRIu64, s->nr, s->calls, s->errors, s->unfinished, s->total_ns);
+	for (int k = 0; k < PCT_N; k++)
+		printf(",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
+	(void)d;
+}
+
+static void json_report(const struct view_call *c)
+{
+	const struct cprof_data *d = c->d;
+	char b[FMT_BUF];
+	printf("{\"command\":");
+	json_string(stdout, meta_or(d, "command", ""));
+	printf(",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", meta_or(d, "syscalls_lost", "0"),
+	       meta_or(d, "syscalls_unpaired_returns", "0"));
+	bool first = true;
+	for (size_t i = 0; i < d->sys_stats.n; i++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+		if (s->tid)
+			continue;
+		printf("%s{\"name\":", first ? "" : ",");
+		first = false;
+		json_string(stdout, cprof_str(d, s->name));
+		printf(",");
+		json_stat(d, s);
+		printf(",\"errors_by_errno\":{");
+		bool f2 = true;
+		for (size_t j = 0; j < d->sys_errs.n; j++)
+			if (!d->sys_errs.v[j].tid && d->sys_errs.v[j].nr == s->nr) {
+				printf("%s\"%s\":%" PRIu64, f2 ? "" : ",", errno_name(d->sys_errs.v[j].err, b, sizeof b),
+				       d->sys_errs.v[j].count);
+				f2 = false;
+			}
+		printf("},\"threads\":[");
+		f2 = true;
+		for (size_t j = 0; j < d->sys_stats.n; j++) {
+			const struct cprof_sys_stat *t = &d->sys_stats.v[j];
+			if (!t->tid || t->nr != s->nr)
+				continue;
+			printf("%s{\"pid\":%u,\"tid\":%u,", f2 ? "" : ",", t->pid, t->tid);
+			json_stat(d, t);
+			printf("}");
+			f2 = false;
+		}
+		printf("],\"slowest\":[");
+		f2 = true;
+		for (size_t j = 0; j < d->sys_slow.n; j++) {
+			const struct cprof_sys_slow *w = &d->sys_slow.v[j];
+			if (w->nr != s->nr)
+				continue;
+			printf("%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"ret\":%" PRId64
+			       ",\"stack\":[", f2 ? "" : ",", w->pid, w->tid, w->start, w->dur, w->ret);
+			f2 = false;
+			uint32_t n = 0;
+			const uint32_t *f = w->stack != SYS_NO_STACK ? stack_frames(d, w->stack, &n) : NULL;
+			for (uint32_t k = 0; k < n; k++) {
+				printf("%s", k ? "," : "");
+				json_string(stdout, cprof_str(d, d->frames.v[f[k]].func));
+			}
+			printf("]}");
+		}
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
+static void csv_report(const struct view_call *c)
+{
+	const struct cprof_data *d = c->d;
+	printf("syscall,nr,pid,tid,calls,errors,unfinished,total_ns");
+	for (int k = 0; k < PCT_N; k++)
+		printf(",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
+	printf("\n");
+	for (size_t i = 0; i < d->sys_stats.n; i++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+		if (s->tid)
+			printf("%s,%u,%u,%u", cprof_str(d, s->name), s->nr, s->pid, s->tid);
+		else
+			printf("%s,%u,all,all", cprof_str(d, s->name), s->nr);
+		printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
+		for (int k = 0; k < PCT_N; k++)
+			printf(",%" PRIu64, s->lat[k]);
+		printf("\n");
+	}
+}
+
+static int sys_view_report(const struct view_call *c, struct cprof_err *err)
+{
+	if (!cprof_meta_get(c->d, "syscalls"))
+		return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)",
+			       c->input);
+	if (c->format == FORMAT_JSON)
+		json_report(c);
+	else if (c->format == FORMAT_CSV)
+		csv_report(c);
+	else
+		text_report(c);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return err_set(err, EIO, "cannot write the report: %s", strerror(errno));
+	return 0;
+}
+
+const struct source_view syscalls_view = {
+	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv] [--top N]",
+	.report_help = "      --syscalls         the syscalls of a 'record --syscalls' recording: calls,\n"
+		       "                         errors by errno, latency percentiles, per thread, and\n"
+		       "                         the slowest calls with their stacks\n",
+	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
+	.report = sys_view_report,
+};

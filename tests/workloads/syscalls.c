@@ -1,0 +1,64 @@
+/*
+ * syscalls - known counts of syscalls, issued directly (syscall(2), so no
+ * libc wrapper changes their names or caches them): the parent makes
+ * P_GETPID getpid, P_WRITE write to /dev/null, P_OPEN openat of a missing
+ * file (each fails ENOENT) and P_SLEEP nanosleep of SLEEP_MS each; a
+ * forked child makes C_GETPID getpid, C_WRITE write and C_OPEN failing
+ * openat, and exits. With argv[1] = N the counts are multiplied by N
+ * (the sleeps excepted).
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define P_GETPID 1000
+#define P_WRITE 200
+#define P_OPEN 50
+#define P_SLEEP 20
+#define SLEEP_MS 5
+#define C_GETPID 300
+#define C_WRITE 100
+#define C_OPEN 30
+
+static void calls(int fd, long getpids, long writes, long opens)
+{
+	for (long i = 0; i < getpids; i++)
+		syscall(SYS_getpid);
+	for (long i = 0; i < writes; i++)
+		if (syscall(SYS_write, fd, "x", 1) != 1)
+			exit(2);
+	for (long i = 0; i < opens; i++)
+		if (syscall(SYS_openat, AT_FDCWD, "/nonexistent-cprof-syscalls/missing", O_RDONLY) != -1)
+			exit(3);
+}
+
+__attribute__((noinline)) void sleeps(void)
+{
+	struct timespec ts = { 0, SLEEP_MS * 1000000L };
+	for (int i = 0; i < P_SLEEP; i++)
+		syscall(SYS_nanosleep, &ts, NULL);
+}
+
+int main(int argc, char **argv)
+{
+	long mult = argc > 1 ? atol(argv[1]) : 1;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY);
+	if (fd < 0 || mult < 1)
+		return 1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		calls(fd, C_GETPID * mult, C_WRITE * mult, C_OPEN * mult);
+		_exit(0);
+	}
+	calls(fd, P_GETPID * mult, P_WRITE * mult, P_OPEN * mult);
+	sleeps();
+	int status;
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return 1;
+	return 0;
+}
