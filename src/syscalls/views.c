@@ -51,7 +51,8 @@ static void text_report(const struct view_call *c)
 	const struct cprof_data *d = c->d;
 	char b[PCT_N + 3][FMT_BUF];
 	printf("Syscalls: %s\n", meta_or(d, "command", c->input));
-	printf("Lost records: %s, returns without their entry: %s (the exec's own, at least)\n\n",
+	printf("Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
+	       "child returning from clone, and any whose entry was lost)\n\n",
 	       meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
 	printf("%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
 	for (int k = 0; k < PCT_N; k++)
@@ -96,7 +97,12 @@ static void text_report(const struct view_call *c)
 		printf("\nSlowest calls (%s per syscall):\n", meta_or(d, "syscalls_slowest", "?"));
 	for (size_t i = 0; i < d->sys_slow.n; i++) {
 		const struct cprof_sys_slow *s = &d->sys_slow.v[i];
-		printf("  %-18s %10s  tid %u  = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid, s->ret);
+		if (s->ret < 0 && s->ret >= -4095)
+			printf("  %-18s %10s  tid %-8u = -1 %s\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
+			       errno_name((uint32_t)-s->ret, b[1], FMT_BUF));
+		else
+			printf("  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
+			       s->ret);
 		if (s->stack == SYS_NO_STACK)
 			continue;
 		uint32_t n;
