@@ -46,31 +46,30 @@ static const char *name_of(const struct cprof_data *d, uint32_t nr)
 	return "?";
 }
 
-static void text_report(const struct view_call *c)
+static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top)
 {
-	const struct cprof_data *d = c->d;
 	char b[PCT_N + 3][FMT_BUF];
-	printf("Syscalls: %s\n", meta_or(d, "command", c->input));
-	printf("Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
+	fprintf(out, "Syscalls: %s\n", meta_or(d, "command", input));
+	fprintf(out, "Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
 	       "child returning from clone, and any whose entry was lost)\n\n",
 	       meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
-	printf("%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
+	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
 	for (int k = 0; k < PCT_N; k++)
 		if (k != PCT_MIN)
-			printf(" %10s", pct_names[k]);
-	printf("\n");
+			fprintf(out, " %10s", pct_names[k]);
+	fprintf(out, "\n");
 	size_t shown = 0;
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
 		if (s->tid)
 			continue;
-		if (c->top && shown++ >= c->top)
+		if (top && shown++ >= top)
 			break;
-		printf("%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
+		fprintf(out, "%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
 		       fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]));
 		for (int k = 1; k < PCT_N; k++)
-			printf(" %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
-		printf("\n");
+			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
+		fprintf(out, "\n");
 	}
 	bool any = false;
 	for (size_t i = 0; i < d->sys_errs.n; i++) {
@@ -78,126 +77,134 @@ static void text_report(const struct view_call *c)
 		if (e->tid)
 			continue;
 		if (!any)
-			printf("\nErrors:\n");
+			fprintf(out, "\nErrors:\n");
 		any = true;
-		printf("  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
+		fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
 		       fmt_thousands(e->count, b[1]));
 	}
-	printf("\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls", "errors",
+	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls", "errors",
 	       "total", "p50", "max");
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
 		if (!s->tid)
 			continue;
-		printf("  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
+		fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
 		       fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]),
 		       fmt_ns(s->lat[PCT_P50], b[3]), fmt_ns(s->lat[PCT_MAX], b[4]));
 	}
 	if (d->sys_slow.n)
-		printf("\nSlowest calls (%s per syscall):\n", meta_or(d, "syscalls_slowest", "?"));
+		fprintf(out, "\nSlowest calls (%s per syscall):\n", meta_or(d, "syscalls_slowest", "?"));
 	for (size_t i = 0; i < d->sys_slow.n; i++) {
 		const struct cprof_sys_slow *s = &d->sys_slow.v[i];
 		if (s->ret < 0 && s->ret >= -4095)
-			printf("  %-18s %10s  tid %-8u = -1 %s\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
+			fprintf(out, "  %-18s %10s  tid %-8u = -1 %s\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
 			       errno_name((uint32_t)-s->ret, b[1], FMT_BUF));
 		else
-			printf("  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
+			fprintf(out, "  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
 			       s->ret);
 		if (s->stack == SYS_NO_STACK)
 			continue;
 		uint32_t n;
 		const uint32_t *f = stack_frames(d, s->stack, &n);
 		for (uint32_t j = 0; j < n; j++)
-			printf("      %s\n", cprof_str(d, d->frames.v[f[j]].func));
+			fprintf(out, "      %s\n", cprof_str(d, d->frames.v[f[j]].func));
 	}
 }
 
-static void json_stat(const struct cprof_data *d, const struct cprof_sys_stat *s)
+static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_sys_stat *s)
 {
-	printf("\"nr\":%u,\"calls\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64
+	fprintf(out, "\"nr\":%u,\"calls\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64
 	       ",\"total_ns\":%" PRIu64, s->nr, s->calls, s->errors, s->unfinished, s->total_ns);
 	for (int k = 0; k < PCT_N; k++)
-		printf(",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
+		fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
 	(void)d;
 }
 
-static void json_report(const struct view_call *c)
+static void json_report(FILE *out, const struct cprof_data *d)
 {
-	const struct cprof_data *d = c->d;
 	char b[FMT_BUF];
-	printf("{\"command\":");
-	json_string(stdout, meta_or(d, "command", ""));
-	printf(",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", meta_or(d, "syscalls_lost", "0"),
+	fprintf(out, "{\"command\":");
+	json_string(out, meta_or(d, "command", ""));
+	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", meta_or(d, "syscalls_lost", "0"),
 	       meta_or(d, "syscalls_unpaired_returns", "0"));
 	bool first = true;
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
 		if (s->tid)
 			continue;
-		printf("%s{\"name\":", first ? "" : ",");
+		fprintf(out, "%s{\"name\":", first ? "" : ",");
 		first = false;
-		json_string(stdout, cprof_str(d, s->name));
-		printf(",");
-		json_stat(d, s);
-		printf(",\"errors_by_errno\":{");
+		json_string(out, cprof_str(d, s->name));
+		fprintf(out, ",");
+		json_stat(out, d, s);
+		fprintf(out, ",\"errors_by_errno\":{");
 		bool f2 = true;
 		for (size_t j = 0; j < d->sys_errs.n; j++)
 			if (!d->sys_errs.v[j].tid && d->sys_errs.v[j].nr == s->nr) {
-				printf("%s\"%s\":%" PRIu64, f2 ? "" : ",", errno_name(d->sys_errs.v[j].err, b, sizeof b),
+				fprintf(out, "%s\"%s\":%" PRIu64, f2 ? "" : ",", errno_name(d->sys_errs.v[j].err, b, sizeof b),
 				       d->sys_errs.v[j].count);
 				f2 = false;
 			}
-		printf("},\"threads\":[");
+		fprintf(out, "},\"threads\":[");
 		f2 = true;
 		for (size_t j = 0; j < d->sys_stats.n; j++) {
 			const struct cprof_sys_stat *t = &d->sys_stats.v[j];
 			if (!t->tid || t->nr != s->nr)
 				continue;
-			printf("%s{\"pid\":%u,\"tid\":%u,", f2 ? "" : ",", t->pid, t->tid);
-			json_stat(d, t);
-			printf("}");
+			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,", f2 ? "" : ",", t->pid, t->tid);
+			json_stat(out, d, t);
+			fprintf(out, "}");
 			f2 = false;
 		}
-		printf("],\"slowest\":[");
+		fprintf(out, "],\"slowest\":[");
 		f2 = true;
 		for (size_t j = 0; j < d->sys_slow.n; j++) {
 			const struct cprof_sys_slow *w = &d->sys_slow.v[j];
 			if (w->nr != s->nr)
 				continue;
-			printf("%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"ret\":%" PRId64
+			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"ret\":%" PRId64
 			       ",\"stack\":[", f2 ? "" : ",", w->pid, w->tid, w->start, w->dur, w->ret);
 			f2 = false;
 			uint32_t n = 0;
 			const uint32_t *f = w->stack != SYS_NO_STACK ? stack_frames(d, w->stack, &n) : NULL;
 			for (uint32_t k = 0; k < n; k++) {
-				printf("%s", k ? "," : "");
-				json_string(stdout, cprof_str(d, d->frames.v[f[k]].func));
+				fprintf(out, "%s", k ? "," : "");
+				json_string(out, cprof_str(d, d->frames.v[f[k]].func));
 			}
-			printf("]}");
+			fprintf(out, "]}");
 		}
-		printf("]}");
+		fprintf(out, "]}");
 	}
-	printf("]}\n");
+	fprintf(out, "]}\n");
 }
 
-static void csv_report(const struct view_call *c)
+static void csv_report(FILE *out, const struct cprof_data *d)
 {
-	const struct cprof_data *d = c->d;
-	printf("syscall,nr,pid,tid,calls,errors,unfinished,total_ns");
+	fprintf(out, "syscall,nr,pid,tid,calls,errors,unfinished,total_ns");
 	for (int k = 0; k < PCT_N; k++)
-		printf(",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
-	printf("\n");
+		fprintf(out, ",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
+	fprintf(out, "\n");
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
 		if (s->tid)
-			printf("%s,%u,%u,%u", cprof_str(d, s->name), s->nr, s->pid, s->tid);
+			fprintf(out, "%s,%u,%u,%u", cprof_str(d, s->name), s->nr, s->pid, s->tid);
 		else
-			printf("%s,%u,all,all", cprof_str(d, s->name), s->nr);
-		printf(",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
+			fprintf(out, "%s,%u,all,all", cprof_str(d, s->name), s->nr);
+		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
 		for (int k = 0; k < PCT_N; k++)
-			printf(",%" PRIu64, s->lat[k]);
-		printf("\n");
+			fprintf(out, ",%" PRIu64, s->lat[k]);
+		fprintf(out, "\n");
 	}
+}
+
+void sys_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top)
+{
+	if (format == FORMAT_JSON)
+		json_report(out, d);
+	else if (format == FORMAT_CSV)
+		csv_report(out, d);
+	else
+		text_report(out, d, input, top);
 }
 
 static int sys_view_report(const struct view_call *c, struct cprof_err *err)
@@ -205,12 +212,7 @@ static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 	if (!cprof_meta_get(c->d, "syscalls"))
 		return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)",
 			       c->input);
-	if (c->format == FORMAT_JSON)
-		json_report(c);
-	else if (c->format == FORMAT_CSV)
-		csv_report(c);
-	else
-		text_report(c);
+	sys_report(stdout, c->d, c->input, c->format, c->top);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return err_set(err, EIO, "cannot write the report: %s", strerror(errno));
 	return 0;

@@ -24,6 +24,7 @@
 #include "cprof/mem-report.h"
 #include "cprof/profile.h"
 #include "cprof/report.h"
+#include "cprof/syscalls.h"
 #include "cprof/timeline.h"
 
 struct json_in {
@@ -360,8 +361,18 @@ static inline void events_views(const struct cprof_data *d)
 	}
 }
 
+static void sys_views(const struct cprof_data *d)
+{
+	if (!d->sys_stats.n && !d->sys_errs.n && !d->sys_slow.n)
+		return;
+	sys_report(devnull(), d, "fuzz", FORMAT_TEXT, 0);
+	sys_report(devnull(), d, "fuzz", FORMAT_CSV, 0);
+	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0), 0));
+}
+
 static void fuzz_views(const struct cprof_data *d)
 {
+	sys_views(d);
 	cpu_views(d);
 	mem_views(d);
 	gpu_views(d);

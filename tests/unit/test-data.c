@@ -506,6 +506,62 @@ TEST(rejects_impossible_gpu_times)
 	cprof_data_release(&d);
 }
 
+/* The syscall sections: what was written reads back the same, and rows
+ * that cannot be (errors beyond calls, percentiles out of order, a mean
+ * above the maximum, a missing name or stack, an errno out of range) are
+ * refused with a line that names them. */
+TEST(syscalls_roundtrip_and_rejects)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	struct cprof_sys_stat st = { .pid = 10, .tid = 11, .name = cprof_intern(&d, "openat"), .nr = 257, .calls = 4,
+				     .errors = 3, .unfinished = 0, .total_ns = 40,
+				     .lat = { 5, 8, 10, 12, 15, 15, 17 } };
+	vec_push(&d.sys_stats, st);
+	vec_push(&d.sys_errs, ((struct cprof_sys_err){ .pid = 10, .tid = 11, .nr = 257, .err = 2, .count = 3 }));
+	vec_push(&d.sys_slow, ((struct cprof_sys_slow){ .pid = 10, .tid = 11, .nr = 257, .stack = 0, .start = 100,
+							.dur = 17, .ret = -2 }));
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	struct cprof_data e;
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.sys_stats.n, 1);
+	ASSERT_STREQ(cprof_str(&e, e.sys_stats.v[0].name), "openat");
+	ASSERT_EQ(e.sys_stats.v[0].errors, 3);
+	for (int k = 0; k < PCT_N; k++)
+		ASSERT_EQ(e.sys_stats.v[0].lat[k], st.lat[k]);
+	ASSERT_EQ(e.sys_errs.n, 1);
+	ASSERT_EQ(e.sys_errs.v[0].count, 3);
+	ASSERT_EQ(e.sys_slow.n, 1);
+	ASSERT_EQ(e.sys_slow.v[0].ret, -2);
+	ASSERT_EQ(e.sys_slow.v[0].stack, 0);
+	cprof_data_release(&e);
+
+	d.sys_stats.v[0].errors = 5;
+	serialize_expect(&d, "syscall row 0 has more errors or unfinished calls than calls");
+	d.sys_stats.v[0].errors = 3;
+	d.sys_stats.v[0].lat[PCT_P90] = 20;
+	serialize_expect(&d, "syscall row 0 has latency percentiles out of order");
+	d.sys_stats.v[0].lat[PCT_P90] = 10;
+	d.sys_stats.v[0].total_ns = 100; /* a mean of 25 ns, the maximum 17 */
+	serialize_expect(&d, "its mean latency exceeds its maximum");
+	d.sys_stats.v[0].total_ns = 40;
+	d.sys_stats.v[0].name = (uint32_t)d.strings.len + 5;
+	serialize_expect(&d, "syscall row 0 refers to a missing string");
+	d.sys_stats.v[0].name = st.name;
+	d.sys_errs.v[0].err = 5000;
+	serialize_expect(&d, "syscall error row 0 is malformed");
+	d.sys_errs.v[0].err = 2;
+	d.sys_slow.v[0].stack = 99;
+	serialize_expect(&d, "slow syscall 0 refers to missing stack 99");
+	d.sys_slow.v[0].stack = SYS_NO_STACK;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
 static void add_site(struct cprof_data *d, struct cprof_mem_site m)
 {
 	if (!d->mem_procs.n)
@@ -773,6 +829,6 @@ TEST(load_streams_folded_lines)
 }
 
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times),
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
 	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))
