@@ -212,6 +212,10 @@ complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_wants_opt; a
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and string match -q -- "--mem=*" (commandline -ct)' \
     -a '--mem=exact --mem=sample --mem=sample:'
 
+# --syscalls takes its value after '=' only: --syscalls=slowest:N.
+complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and string match -q -- "--syscalls=*" (commandline -ct)' \
+    -a '--syscalls=slowest:'
+
 # cprof record [OPTIONS] -- CMD ARGS
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and __cprof_after_dashdash' -a '(__cprof_workload)'
 complete -c cprof -n 'test "$(__cprof_cmd)" = stat; and __cprof_after_dashdash' -a '(__cprof_workload)'

@@ -30,8 +30,19 @@ static void usage_init(void)
 			      "                    [-g] [--call-graph fp|dwarf[,SIZE]] [--max-stack N]\n"
 			      "                    [--duration SEC] [-m PAGES|SIZE] [--no-inherit] [-D MSECS]\n"
 			      "                   ");
-	for (size_t i = 0; cprof_sources[i]; i++)
+	/* Wrapped to 80 columns: a line starts again under the first option. */
+	size_t col = 19;
+	for (size_t i = 0; cprof_sources[i]; i++) {
+		size_t n = strlen(cprof_sources[i]->usage) + 1;
+		if (col + n > 80) {
+			sbuf_adds(&usage_buf, "\n                   ");
+			col = 19;
+		}
 		sbuf_addf(&usage_buf, " %s", cprof_sources[i]->usage);
+		col += n;
+	}
+	if (col + 22 > 80)
+		sbuf_adds(&usage_buf, "\n                   ");
 	sbuf_adds(&usage_buf, " [-q] -- CMD ARGS...\n"
 			      "       cprof record -p PID[,PID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
 			      "       cprof record -t TID[,TID...] [--duration SEC] [OPTIONS] [-- CMD ARGS...]\n"
