@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cprof/data.h"
@@ -46,62 +47,30 @@ static const char *name_of(const struct cprof_data *d, uint32_t nr)
 	return "?";
 }
 
-static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top)
+/* The all-threads rows, most total time first (then by number). */
+static const struct cprof_data *sort_d;
+static int by_total(const void *a, const void *b)
 {
-	char b[PCT_N + 3][FMT_BUF];
-	fprintf(out, "Syscalls: %s\n", meta_or(d, "command", input));
-	fprintf(out, "Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
-	       "child returning from clone, and any whose entry was lost)\n\n",
-	       meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
-	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
-	for (int k = 0; k < PCT_N; k++)
-		if (k != PCT_MIN)
-			fprintf(out, " %10s", pct_names[k]);
-	fprintf(out, "\n");
-	size_t shown = 0;
-	for (size_t i = 0; i < d->sys_stats.n; i++) {
-		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
-		if (s->tid)
-			continue;
-		if (top && shown++ >= top)
-			break;
-		fprintf(out, "%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
-		       fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]));
-		for (int k = 1; k < PCT_N; k++)
-			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
-		fprintf(out, "\n");
-	}
-	bool any = false;
-	for (size_t i = 0; i < d->sys_errs.n; i++) {
-		const struct cprof_sys_err *e = &d->sys_errs.v[i];
-		if (e->tid)
-			continue;
-		if (!any)
-			fprintf(out, "\nErrors:\n");
-		any = true;
-		fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
-		       fmt_thousands(e->count, b[1]));
-	}
-	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls", "errors",
-	       "total", "p50", "max");
-	for (size_t i = 0; i < d->sys_stats.n; i++) {
-		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
-		if (!s->tid)
-			continue;
-		fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
-		       fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]),
-		       fmt_ns(s->lat[PCT_P50], b[3]), fmt_ns(s->lat[PCT_MAX], b[4]));
-	}
-	if (d->sys_slow.n)
-		fprintf(out, "\nSlowest calls (%s per syscall):\n", meta_or(d, "syscalls_slowest", "?"));
+	const struct cprof_sys_stat *x = &sort_d->sys_stats.v[*(const size_t *)a];
+	const struct cprof_sys_stat *y = &sort_d->sys_stats.v[*(const size_t *)b];
+	if (x->total_ns != y->total_ns)
+		return x->total_ns > y->total_ns ? -1 : 1;
+	return x->nr < y->nr ? -1 : x->nr > y->nr;
+}
+
+static void text_slowest(FILE *out, const struct cprof_data *d, uint32_t nr)
+{
+	char b[2][FMT_BUF];
 	for (size_t i = 0; i < d->sys_slow.n; i++) {
 		const struct cprof_sys_slow *s = &d->sys_slow.v[i];
+		if (s->nr != nr)
+			continue;
 		if (s->ret < 0 && s->ret >= -4095)
 			fprintf(out, "  %-18s %10s  tid %-8u = -1 %s\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
-			       errno_name((uint32_t)-s->ret, b[1], FMT_BUF));
+				errno_name((uint32_t)-s->ret, b[1], FMT_BUF));
 		else
-			fprintf(out, "  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
-			       s->ret);
+			fprintf(out, "  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]),
+				s->tid, s->ret);
 		if (s->stack == SYS_NO_STACK)
 			continue;
 		uint32_t n;
@@ -109,6 +78,65 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 		for (uint32_t j = 0; j < n; j++)
 			fprintf(out, "      %s\n", cprof_str(d, d->frames.v[f[j]].func));
 	}
+}
+
+static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top)
+{
+	char b[PCT_N + 3][FMT_BUF];
+	size_t *order = xmalloc((d->sys_stats.n + 1) * sizeof *order), n = 0;
+	for (size_t i = 0; i < d->sys_stats.n; i++)
+		if (!d->sys_stats.v[i].tid)
+			order[n++] = i;
+	sort_d = d;
+	qsort(order, n, sizeof *order, by_total);
+	size_t shown = top && top < n ? top : n;
+	fprintf(out, "Syscalls: %s\n", meta_or(d, "command", input));
+	fprintf(out, "Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
+		     "child returning from clone, and any whose entry was lost)\n\n",
+		meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
+	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
+	for (int k = 1; k < PCT_N; k++)
+		fprintf(out, " %10s", pct_names[k]);
+	fprintf(out, "\n");
+	for (size_t o = 0; o < shown; o++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[order[o]];
+		fprintf(out, "%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
+			fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]));
+		for (int k = 1; k < PCT_N; k++)
+			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
+		fprintf(out, "\n");
+	}
+	if (shown < n)
+		fprintf(out, "(%zu more syscalls with less time; --top %zu shows them all)\n", n - shown, n);
+	bool any = false;
+	for (size_t o = 0; o < shown; o++)
+		for (size_t i = 0; i < d->sys_errs.n; i++) {
+			const struct cprof_sys_err *e = &d->sys_errs.v[i];
+			if (e->tid || e->nr != d->sys_stats.v[order[o]].nr)
+				continue;
+			if (!any)
+				fprintf(out, "\nErrors:\n");
+			any = true;
+			fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
+				fmt_thousands(e->count, b[1]));
+		}
+	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls",
+		"errors", "total", "p50", "max");
+	for (size_t o = 0; o < shown; o++)
+		for (size_t i = 0; i < d->sys_stats.n; i++) {
+			const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+			if (!s->tid || s->nr != d->sys_stats.v[order[o]].nr)
+				continue;
+			bool lat = s->calls > s->unfinished;
+			fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
+				fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]),
+				lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-", lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
+		}
+	if (d->sys_slow.n)
+		fprintf(out, "\nSlowest calls (%s per syscall kept):\n", meta_or(d, "syscalls_slowest", "?"));
+	for (size_t o = 0; o < shown; o++)
+		text_slowest(out, d, d->sys_stats.v[order[o]].nr);
+	free(order);
 }
 
 static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_sys_stat *s)
@@ -212,7 +240,8 @@ static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 	if (!cprof_meta_get(c->d, "syscalls"))
 		return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)",
 			       c->input);
-	sys_report(stdout, c->d, c->input, c->format, c->top);
+	/* Ten syscalls on a terminal unless --top says otherwise. */
+	sys_report(stdout, c->d, c->input, c->format, c->top_set || c->format != FORMAT_TEXT ? c->top : 10);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return err_set(err, EIO, "cannot write the report: %s", strerror(errno));
 	return 0;
