@@ -129,7 +129,10 @@ static int sys_attach(void *state, const struct source_target *t, struct cprof_e
 	    (r = tracepoint_id("sys_exit", &s->exit_id, err)) < 0)
 		return r;
 	sys_trace_init(&s->tr, s->slowest, t->callchain);
-	/* Four times record's rings: two records a call, a stack with each entry. */
+	/* Four times record's rings: two records a call, a stack with each
+	 * return. The stack is walked at the return, not the entry: the user
+	 * stack is the same, and the walk (microseconds) comes after the
+	 * return's timestamp instead of inside the call's duration. */
 	unsigned pages = t->mmap_pages ? t->mmap_pages * 4 : 512;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
@@ -144,9 +147,9 @@ static int sys_attach(void *state, const struct source_target *t, struct cprof_e
 			a.config = k == 0 ? s->enter_id : s->exit_id;
 			a.sample_period = 1;
 			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW |
-					(k == 0 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+					(k == 1 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
 			a.exclude_callchain_kernel = 1;
-			if (k == 0 && t->callchain && t->max_stack)
+			if (k == 1 && t->callchain && t->max_stack)
 				a.sample_max_stack = (uint16_t)t->max_stack;
 			a.disabled = 1;
 			a.enable_on_exec = 1;

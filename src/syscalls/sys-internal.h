@@ -18,17 +18,16 @@ struct sys_ev {
 	int64_t val;         /* exit: what it returned */
 	uint32_t pid, tid, nr;
 	bool exit;
-	uint32_t nips;       /* entry with -g: ips[ip_off ..] of the batch */
+	uint32_t nips;       /* return with -g: ips[ip_off ..] of the batch */
 	size_t ip_off;
 };
 
-/* A thread: its call in progress, with the stack it was entered from. */
+/* A thread: its call in progress. */
 struct sys_thread {
 	uint32_t pid, tid;
 	bool in_call;
 	uint32_t nr;
 	uint64_t start;
-	VEC(uint64_t) ips;
 };
 
 /* One syscall in one thread: the durations of its calls that returned. */
@@ -55,7 +54,7 @@ struct slowset {
 
 struct sys_trace {
 	unsigned slowest;                /* calls kept per syscall */
-	bool callchain;                  /* the entries carry their user stacks */
+	bool callchain;                  /* the returns carry their user stacks */
 	struct u64map exit_ids;          /* the sys_exit events' ids (PERF_SAMPLE_IDENTIFIER) */
 	VEC(struct sys_ev) batch;        /* read, not yet taken in: waits for order */
 	VEC(uint64_t) batch_ips;

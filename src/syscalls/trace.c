@@ -4,7 +4,8 @@
  * and return on another, so the rings' records meet out of order), each
  * return paired with its thread's entry; per thread and syscall the calls,
  * errors by errno and every duration (the percentiles are exact), and per
- * syscall the slowest calls with the stacks they were made from.
+ * syscall the slowest calls with the stacks they were made from (taken at
+ * the return, with -g).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,12 +52,14 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 	if (h->type != PERF_RECORD_SAMPLE)
 		return;
 	struct sys_ev e = { .seq = t->seq++ };
-	/* Only the entries carry a callchain: the event tells the layout. */
+	/* Only the returns carry a callchain (the user stack is the one the
+	 * call was made from, and the walk comes after the return's
+	 * timestamp, outside the duration): the event tells the layout. */
 	bool is_exit = u64map_get(&t->exit_ids, take(&c, 8)) >= 0;
 	e.pid = (uint32_t)take(&c, 4);
 	e.tid = (uint32_t)take(&c, 4);
 	e.time = take(&c, 8);
-	if (t->callchain && !is_exit) {
+	if (t->callchain && is_exit) {
 		uint64_t n = take(&c, 8);
 		if (n > (uint64_t)(c.end - c.p) / 8) {
 			t->malformed++;
@@ -134,8 +137,9 @@ static void count_error(struct sys_trace *t, uint32_t pid, uint32_t tid, uint32_
 }
 
 /* Keep the call if it is among the slowest of its syscall. */
-static void consider_slow(struct sys_trace *t, struct sys_thread *th, uint64_t dur, int64_t ret)
+static void consider_slow(struct sys_trace *t, struct sys_thread *th, uint64_t dur, const struct sys_ev *e)
 {
+	int64_t ret = e->val;
 	if (!t->slowest)
 		return;
 	struct slowset *set = NULL;
@@ -163,10 +167,10 @@ static void consider_slow(struct sys_trace *t, struct sys_thread *th, uint64_t d
 		vec_push(&set->v, s);
 	}
 	set->v.v[at] = s;
-	if (th->ips.n) {
-		vec_reserve(&set->v.v[at].ips, th->ips.n);
-		memcpy(set->v.v[at].ips.v, th->ips.v, th->ips.n * 8);
-		set->v.v[at].ips.n = th->ips.n;
+	if (e->nips) {
+		vec_reserve(&set->v.v[at].ips, e->nips);
+		memcpy(set->v.v[at].ips.v, t->batch_ips.v + e->ip_off, e->nips * 8);
+		set->v.v[at].ips.n = e->nips;
 	}
 	if (set->v.n == t->slowest) {
 		set->floor = set->v.v[0].dur;
@@ -186,11 +190,6 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		th->in_call = true;
 		th->nr = e->nr;
 		th->start = e->time;
-		th->ips.n = 0;
-		vec_reserve(&th->ips, e->nips);
-		if (e->nips)
-			memcpy(th->ips.v, t->batch_ips.v + e->ip_off, e->nips * 8);
-		th->ips.n = e->nips;
 		cell_of(t, e->pid, e->tid, e->nr)->calls++;
 		return;
 	}
@@ -207,7 +206,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val);
 	}
-	consider_slow(t, th, dur, e->val);
+	consider_slow(t, th, dur, e);
 }
 
 void sys_trace_take(struct sys_trace *t, uint64_t horizon)
@@ -242,7 +241,8 @@ void sys_trace_stacks(struct sys_trace *t, struct resolver *res)
 	for (size_t i = 0; i < t->nsets; i++)
 		for (size_t j = 0; j < t->sets[i].v.n; j++) {
 			struct sys_slow *s = &t->sets[i].v.v[j];
-			s->handle = s->ips.n ? resolver_add(res, s->pid, s->start, s->ips.v, (uint32_t)s->ips.n,
+			/* Taken at the return: the mappings then (an exec changes them). */
+			s->handle = s->ips.n ? resolver_add(res, s->pid, s->start + s->dur, s->ips.v, (uint32_t)s->ips.n,
 							    RESOLVE_CALLCHAIN)
 					     : UINT32_MAX;
 		}
@@ -360,8 +360,6 @@ void sys_trace_release(struct sys_trace *t)
 {
 	vec_release(&t->batch);
 	vec_release(&t->batch_ips);
-	for (size_t i = 0; i < t->threads.n; i++)
-		vec_release(&t->threads.v[i].ips);
 	vec_release(&t->threads);
 	u64map_release(&t->thread_idx);
 	for (size_t i = 0; i < t->cells.n; i++)
