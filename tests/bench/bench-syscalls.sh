@@ -1,0 +1,65 @@
+#!/bin/bash
+# bench-syscalls.sh - slowdown of a syscall-heavy program (the syscalls
+# workload with its counts times MULT: by default 130,000 getpid, 30,000
+# writes to /dev/null and 8,000 failing openat in a parent and a forked
+# child, and its 100 ms of sleeps) under `cprof record --syscalls`, with and
+# without -g, `perf trace -s` and `strace -c -f`, side by side in one run:
+# medians of RUNS, wall-clock and CPU time (user + system of the process
+# tree) as ratios against the bare run; then the getpid count each tool
+# reports, against the 130,000 made. Not part of the test suite: `meson
+# test --benchmark` or run it directly.
+set -u
+CPROF=${CPROF:-build/src/cprof}
+WORKLOADS=${WORKLOADS:-build/tests/workloads}
+MULT=${MULT:-100}
+W=$WORKLOADS/syscalls
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export DEBUGINFOD_URLS=
+
+# measure CMD...: "WALL CPU" in seconds, medians of RUNS runs
+measure() {
+	python3 - "${RUNS:-5}" "$@" <<'PY'
+import resource, statistics, subprocess, sys, time
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+wall, cpu = [], []
+for _ in range(runs):
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t1 = time.monotonic()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall.append(t1 - t0)
+    cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
+PY
+}
+row() { # LABEL "WALL CPU" [NOTE]
+	awk -v l="$1" -v m="$2" -v b="$bare" -v n="${3:-}" 'BEGIN {
+		split(m, x, " "); split(b, y, " ");
+		printf "%-34s %8.3f s %7.1fx %8.3f s %7.1fx  %s\n", l, x[1], x[1] / y[1], x[2], x[2] / y[2], n }'
+}
+
+echo "== syscalls workload x $MULT: $((1300 * MULT)) getpid, $((300 * MULT)) write, $((80 * MULT)) openat; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf "%-34s %10s %8s %10s %8s\n" "" "wall" "ratio" "CPU" "ratio"
+bare=$(measure "$W" "$MULT")
+row "bare" "$bare"
+row "cprof record (CPU profile only)" "$(measure "$CPROF" record -q -o "$tmp/p.data" -- "$W" "$MULT")"
+row "cprof record --syscalls" "$(measure "$CPROF" record -q --syscalls -o "$tmp/s.data" -- "$W" "$MULT")" "(analysis included)"
+row "cprof record --syscalls -g" "$(measure "$CPROF" record -q --syscalls -g -o "$tmp/g.data" -- "$W" "$MULT")" "(analysis included)"
+if command -v perf >/dev/null && perf trace -s -o /dev/null true >/dev/null 2>&1; then
+	row "perf trace -s" "$(measure perf trace -s -o "$tmp/perf.txt" -- "$W" "$MULT")"
+else
+	echo "perf trace: not available"
+fi
+if command -v strace >/dev/null; then
+	row "strace -c -f" "$(measure strace -c -f -o "$tmp/strace.txt" "$W" "$MULT")"
+else
+	echo "strace: not installed"
+fi
+
+echo "== getpid calls reported (made: $((1300 * MULT)))"
+echo "cprof --syscalls     $("$CPROF" report --syscalls -i "$tmp/s.data" --format csv | awk -F, '$1 == "getpid" && $3 == "all" { print $5 }') (lost records: $("$CPROF" report --syscalls -i "$tmp/s.data" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["lost"])'))"
+[ -s "$tmp/perf.txt" ] && echo "perf trace -s        $(awk '$1 == "getpid" { n += $2 } END { print n + 0 }' "$tmp/perf.txt")"
+[ -s "$tmp/strace.txt" ] && echo "strace -c -f         $(awk '$NF == "getpid" { print $4 }' "$tmp/strace.txt")"
+exit 0
