@@ -79,7 +79,8 @@ struct source_ops {
 	void *(*configure)(const char *arg, struct cprof_err *err);
 	int (*prepare)(void *state, struct cprof_err *err);
 	void (*started)(void *state);
-	int (*attach)(void *state, const struct source_target *t, struct cprof_err *err);
+	/* 0, with *poll_fd the descriptor to poll or -1; or -errno and err. */
+	int (*attach)(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err);
 	void (*drain)(void *state, bool last);
 	int (*collect)(void *state, struct cprof_err *err);
 	void (*stacks)(void *state, struct resolver *res);

@@ -278,8 +278,8 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 	for (size_t i = 0; i < o->nsources; i++) {
 		R->src_fds[i] = -1;
 		if (o->sources[i].ops->attach &&
-		    (R->src_fds[i] = o->sources[i].ops->attach(o->sources[i].state, &t, err)) < -1)
-			return R->src_fds[i];
+		    (r = o->sources[i].ops->attach(o->sources[i].state, &t, &R->src_fds[i], err)) < 0)
+			return r;
 	}
 	return 0;
 }

@@ -121,10 +121,11 @@ static int open_error(int e, struct cprof_err *err)
 	return err_set(err, e, "cannot open the raw_syscalls tracepoints: %s", strerror(e));
 }
 
-static int sys_attach(void *state, const struct source_target *t, struct cprof_err *err)
+static int sys_attach(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err)
 {
 	struct sys_source *s = state;
 	int r;
+	*poll_fd = -1;
 	if ((r = tracepoint_id("sys_enter", &s->enter_id, err)) < 0 ||
 	    (r = tracepoint_id("sys_exit", &s->exit_id, err)) < 0)
 		return r;
@@ -186,7 +187,8 @@ static int sys_attach(void *state, const struct source_target *t, struct cprof_e
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd[0], &ev) < 0)
 			return err_set(err, errno, "epoll_ctl: %s", strerror(errno));
 	}
-	return s->epfd;
+	*poll_fd = s->epfd;
+	return 0;
 }
 
 static void take_record(void *ctx, const void *rec, size_t len)
