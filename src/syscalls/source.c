@@ -242,12 +242,9 @@ static int sys_finish(void *state, const struct source_finish *f, struct cprof_e
 	cprof_meta_setf(f->d, "syscalls_unpaired_returns", "%" PRIu64, s->tr.unpaired_returns);
 	if (s->tr.malformed)
 		cprof_meta_setf(f->d, "syscalls_malformed", "%" PRIu64, s->tr.malformed);
-	if (s->tr.lost && f->note) {
-		char msg[160];
-		snprintf(msg, sizeof msg, "syscalls: the kernel dropped %" PRIu64 " tracepoint records (rings full); "
-			 "counts are low by as many calls, at most; a larger -m helps", s->tr.lost);
-		f->note(msg);
-	}
+	if (s->tr.lost)
+		notef(f->notes, "syscalls: the kernel dropped %" PRIu64 " tracepoint records (rings full); "
+				"counts are low by as many calls, at most; a larger -m helps", s->tr.lost);
 	return 0;
 }
 
