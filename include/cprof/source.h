@@ -1,9 +1,9 @@
 /*
  * source.h - the seam every optional data source of `cprof record` plugs
- * into: memory (src/mem/), GPU (src/gpu/), and any next one. CPU sampling
- * is the spine (record/session.c); a source is one row, a struct
- * source_ops, in the table cprof_sources[] (src/sources.c), the way a
- * command is one row of commands[] (cmd.h).
+ * into: memory (src/mem/), GPU (src/gpu/), syscalls (src/syscalls/), and
+ * any next one. CPU sampling is the spine (record/session.c); a source is
+ * one row, a struct source_ops, in the table cprof_sources[]
+ * (src/sources.c), the way a command is one row of commands[] (cmd.h).
  *
  * What a source hands the spine, in the order record meets it:
  *
