@@ -53,18 +53,6 @@ static void *sys_configure(const char *arg, struct cprof_err *err)
 	return s;
 }
 
-static int paranoid(void)
-{
-	int v = 2;
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-	if (fp) {
-		if (fscanf(fp, "%d", &v) != 1)
-			v = 2;
-		fclose(fp);
-	}
-	return v;
-}
-
 /* The tracepoint's id, from tracefs (tech-notes 1.9). */
 static int tracepoint_id(const char *name, uint32_t *id, struct cprof_err *err)
 {
@@ -115,7 +103,7 @@ static int open_error(int e, struct cprof_err *err)
 {
 	if (e == EACCES || e == EPERM)
 		return err_set(err, e, "no permission to trace syscalls (kernel.perf_event_paranoid is %d): run as root, "
-				       "grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'", paranoid());
+				       "grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'", perf_paranoid());
 	if (e == EMFILE)
 		return err_set(err, e, "too many open files for the syscall tracepoints; raise 'ulimit -n'");
 	return err_set(err, e, "cannot open the raw_syscalls tracepoints: %s", strerror(e));
