@@ -25,24 +25,12 @@ static size_t child_slot_of(uint32_t parent, uint32_t name, size_t cap)
 	return (size_t)(h ^ (h >> 33)) & (cap - 1);
 }
 
-static void names_rehash(struct flamegraph *g)
+/* A name's hash again, for the name index as it grows. */
+static uint64_t name_hash_at(const void *ctx, uint32_t id)
 {
-	struct hashidx *ix = &g->name_idx;
-	size_t cap = ix->cap * 2;
-	uint32_t *slot = xcalloc(cap, sizeof *slot);
-	for (size_t i = 0; i < ix->cap; i++) {
-		uint32_t v = ix->slot[i];
-		if (!v)
-			continue;
-		const struct fg_name *nm = &g->names.v[v - 1];
-		size_t s = name_hash(g->names_buf.buf + nm->off, nm->len) & (cap - 1);
-		while (slot[s])
-			s = (s + 1) & (cap - 1);
-		slot[s] = v;
-	}
-	free(ix->slot);
-	ix->slot = slot;
-	ix->cap = cap;
+	const struct flamegraph *g = ctx;
+	const struct fg_name *nm = &g->names.v[id];
+	return name_hash(g->names_buf.buf + nm->off, nm->len);
 }
 
 static void children_rehash(struct flamegraph *g)
@@ -67,8 +55,6 @@ void fg_init(struct flamegraph *g)
 {
 	memset(g, 0, sizeof *g);
 	g->names_buf = (struct sbuf)SBUF_INIT;
-	g->name_idx.cap = 1024;
-	g->name_idx.slot = xcalloc(g->name_idx.cap, sizeof *g->name_idx.slot);
 	g->child_cap = 1024;
 	g->child_slot = xcalloc(g->child_cap, sizeof *g->child_slot);
 	uint32_t root = fg_intern(g, "all", 3);
@@ -81,7 +67,7 @@ void fg_release(struct flamegraph *g)
 	vec_release(&g->names);
 	vec_release(&g->last);
 	sbuf_release(&g->names_buf);
-	free(g->name_idx.slot);
+	hashidx_release(&g->name_idx);
 	free(g->child_slot);
 	memset(g, 0, sizeof *g);
 }
@@ -90,11 +76,11 @@ uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len)
 {
 	struct hashidx *ix = &g->name_idx;
 	uint64_t h = name_hash(label, len);
-	size_t s;
-	for (s = h & (ix->cap - 1); ix->slot[s]; s = (s + 1) & (ix->cap - 1)) {
-		const struct fg_name *nm = &g->names.v[ix->slot[s] - 1];
+	size_t pos;
+	for (uint32_t id = hashidx_first(ix, h, &pos); id != HASHIDX_NONE; id = hashidx_next(ix, &pos)) {
+		const struct fg_name *nm = &g->names.v[id];
 		if (nm->len == len && memcmp(g->names_buf.buf + nm->off, label, len) == 0)
-			return ix->slot[s] - 1;
+			return id;
 	}
 	struct fg_name nm = { .off = (uint32_t)g->names_buf.len, .len = (uint32_t)len, .shown = (uint32_t)len };
 	if (len >= 4 && label[len - 4] == '_' && label[len - 3] == '[' && label[len - 1] == ']' &&
@@ -105,11 +91,10 @@ uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len)
 	}
 	sbuf_add(&g->names_buf, label, len);
 	sbuf_addc(&g->names_buf, 0);
+	hashidx_reserve(ix, name_hash_at, g);
 	uint32_t id = (uint32_t)g->names.n;
 	vec_push(&g->names, nm);
-	ix->slot[s] = id + 1;
-	if (++ix->count * 2 > ix->cap)
-		names_rehash(g);
+	hashidx_put(ix, h, id);
 	return id;
 }
 
