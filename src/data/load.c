@@ -243,7 +243,7 @@ static int folded_scan(const char *buf, size_t len, const char *name, bool stric
  * every frame would give.
  */
 struct data_label {
-	const char *s; /* NULL: an empty slot */
+	const char *s; /* the frame text in the input */
 	size_t len;
 	uint32_t frame, hash;
 };
@@ -251,19 +251,24 @@ struct data_label {
 struct data_sink {
 	struct cprof_data *d;
 	uint32_t dso;
-	struct data_label *slot;
-	size_t cap, count;
+	VEC(struct data_label) labels;
+	struct hashidx idx; /* over labels */
 	struct sbuf label;
 	VEC(uint32_t) frames;
 };
 
+static uint64_t label_hash_at(const void *ctx, uint32_t item)
+{
+	return ((const struct data_sink *)ctx)->labels.v[item].hash;
+}
+
 static uint32_t data_frame(struct data_sink *k, const struct folded_tok *t)
 {
-	uint64_t h = hash_mem(t->s, t->len);
-	size_t i = h & (k->cap - 1);
-	for (; k->slot[i].s; i = (i + 1) & (k->cap - 1)) {
-		const struct data_label *l = &k->slot[i];
-		if (l->hash == (uint32_t)h && l->len == t->len && memcmp(l->s, t->s, t->len) == 0)
+	uint32_t h = (uint32_t)hash_mem(t->s, t->len);
+	size_t pos;
+	for (uint32_t it = hashidx_first(&k->idx, h, &pos); it != HASHIDX_NONE; it = hashidx_next(&k->idx, &pos)) {
+		const struct data_label *l = &k->labels.v[it];
+		if (l->hash == h && l->len == t->len && memcmp(l->s, t->s, t->len) == 0)
 			return l->frame;
 	}
 	uint32_t flags;
@@ -273,22 +278,9 @@ static uint32_t data_frame(struct data_sink *k, const struct folded_tok *t)
 	fr.func = intern_label(k->d, k->label.buf, k->label.len, &flags);
 	fr.flags = flags;
 	uint32_t frame = cprof_add_frame(k->d, &fr);
-	k->slot[i] = (struct data_label){ t->s, t->len, frame, (uint32_t)h };
-	if (++k->count * 2 > k->cap) {
-		size_t cap = k->cap * 2;
-		struct data_label *slot = xcalloc(cap, sizeof *slot);
-		for (size_t j = 0; j < k->cap; j++) {
-			if (!k->slot[j].s)
-				continue;
-			size_t s = hash_mem(k->slot[j].s, k->slot[j].len) & (cap - 1);
-			while (slot[s].s)
-				s = (s + 1) & (cap - 1);
-			slot[s] = k->slot[j];
-		}
-		free(k->slot);
-		k->slot = slot;
-		k->cap = cap;
-	}
+	hashidx_reserve(&k->idx, label_hash_at, k);
+	vec_push(&k->labels, ((struct data_label){ t->s, t->len, frame, h }));
+	hashidx_put(&k->idx, h, (uint32_t)k->labels.n - 1);
 	return frame;
 }
 
@@ -312,15 +304,15 @@ int folded_parse(struct cprof_data *d, const char *buf, size_t len, const char *
 		 const struct note_sink *warn, struct cprof_err *err)
 {
 	cprof_data_init(d);
-	struct data_sink k = { .d = d, .cap = 1024, .label = SBUF_INIT };
-	k.slot = xcalloc(k.cap, sizeof *k.slot);
+	struct data_sink k = { .d = d, .idx = HASHIDX_INIT, .label = SBUF_INIT };
 	k.dso = cprof_intern(d, "");
 	struct cprof_event ev = { .name = cprof_intern(d, "samples"), .unit = cprof_intern(d, "samples") };
 	vec_push(&d->events, ev);
 	cprof_meta_set(d, "source", "folded");
 	cprof_meta_set(d, "input", name);
 	int r = folded_scan(buf, len, name, strict, warn, data_line, &k, err);
-	free(k.slot);
+	vec_release(&k.labels);
+	hashidx_release(&k.idx);
 	sbuf_release(&k.label);
 	vec_release(&k.frames);
 	if (r < 0)
