@@ -11,6 +11,7 @@
 #include "cprof/base.h"
 #include "cprof/data-format.h"
 #include "cprof/gpu-stream.h"
+#include "cprof/u64map.h"
 
 void gpu_trace_init(struct gpu_trace *t)
 {
@@ -56,52 +57,42 @@ static void add_note(struct gpu_trace *t, const uint8_t *p, size_t n)
 }
 
 /*
- * The definitions seen so far, (pid, id) -> value: open addressing on a
- * power-of-two table. A later definition of the same key (a reused pid)
- * replaces the earlier one, which is what the stream's ordering promises.
+ * The definitions seen so far, (pid, id) -> value: a u64map from the key
+ * to the value's place in val. A later definition of the same key (a
+ * reused pid) replaces the earlier one, which is what the stream's
+ * ordering promises.
  */
 struct id_map {
-	struct id_slot {
-		uint64_t key; /* pid << 32 | id; id is never 0, so key 0 is empty */
-		uint64_t val;
-	} *v;
-	size_t n, cap;
+	struct u64map idx;
+	VEC(uint64_t) val;
 };
 
 static uint64_t id_key(uint32_t pid, uint32_t id) { return (uint64_t)pid << 32 | id; }
 
-static size_t id_slot(const struct id_map *m, uint64_t key)
-{
-	size_t i = (size_t)(hash_bytes(&key, sizeof key, HASH_SEED) & (m->cap - 1));
-	while (m->v[i].key && m->v[i].key != key)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
 static void id_put(struct id_map *m, uint64_t key, uint64_t val)
 {
-	if (2 * (m->n + 1) > m->cap) {
-		struct id_map g = { xcalloc(m->cap ? 2 * m->cap : 64, sizeof *g.v), m->n, m->cap ? 2 * m->cap : 64 };
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->v[i].key)
-				g.v[id_slot(&g, m->v[i].key)] = m->v[i];
-		free(m->v);
-		*m = g;
+	int64_t i = u64map_get(&m->idx, key);
+	if (i >= 0) {
+		m->val.v[i] = val;
+		return;
 	}
-	size_t i = id_slot(m, key);
-	m->n += !m->v[i].key;
-	m->v[i] = (struct id_slot){ key, val };
+	u64map_put(&m->idx, key, (uint32_t)m->val.n);
+	vec_push(&m->val, val);
 }
 
 static bool id_get(const struct id_map *m, uint64_t key, uint64_t *val)
 {
-	if (!m->cap)
+	int64_t i = u64map_get(&m->idx, key);
+	if (i < 0)
 		return false;
-	size_t i = id_slot(m, key);
-	if (!m->v[i].key)
-		return false;
-	*val = m->v[i].val;
+	*val = m->val.v[i];
 	return true;
+}
+
+static void id_map_release(struct id_map *m)
+{
+	u64map_release(&m->idx);
+	vec_release(&m->val);
 }
 
 /* A name id of pid as a string offset; false for an id never defined. */
@@ -125,7 +116,7 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 	if (get_le32(buf + 8) != GPU_STREAM_VERSION)
 		return err_set(err, EBADMSG, "'%s': GPU activity stream version %u, expected %u", name,
 			       get_le32(buf + 8), GPU_STREAM_VERSION);
-	struct id_map names = { 0 }, stacks = { 0 }; /* stacks: ip_off << 8 | nips */
+	struct id_map names = { U64MAP_INIT, { 0 } }, stacks = { U64MAP_INIT, { 0 } }; /* stacks: ip_off << 8 | nips */
 	size_t off = GPU_STREAM_HDR;
 	while (off < len) {
 		if (len - off < 8) {
@@ -216,7 +207,7 @@ int gpu_trace_parse(struct gpu_trace *t, const uint8_t *buf, size_t len, const c
 			t->bad_records++;
 		off += 8 + (size_t)n;
 	}
-	free(names.v);
-	free(stacks.v);
+	id_map_release(&names);
+	id_map_release(&stacks);
 	return 0;
 }
