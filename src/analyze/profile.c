@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cprof/profile.h"
+#include "cprof/u64map.h"
 
 uint64_t profile_sample_count(const struct cprof_data *d, const struct cprof_sample *s)
 {
@@ -87,66 +88,20 @@ static uint32_t func_of_frame(struct profile *p, uint32_t fi)
 }
 
 /*
- * (pid, tid) -> a 32-bit value, for the threads of a recording and of a
- * profile. Threads are usually few, but a build of thousands of processes
+ * (pid, tid) -> a 32-bit value in a u64map, for the threads of a recording
+ * and of a profile. Threads are usually few, but a build of thousands of processes
  * (or a crafted file with a new thread per sample) must not make each
  * sample a scan of all of them.
  */
-struct tid_map {
-	uint64_t *key; /* (pid << 32 | tid) + 1; 0 is empty */
-	uint32_t *val;
-	size_t cap, n;
-};
-
-static uint64_t tid_key(uint32_t pid, uint32_t tid) { return ((uint64_t)pid << 32 | tid) + 1; }
-
-static size_t tid_hash(uint64_t key, size_t cap) { return (size_t)(key * 0x9e3779b97f4a7c15ULL >> 17) & (cap - 1); }
-
-/* The value slot of key; *found says whether it was there (else it is added). */
-static uint32_t *tid_map_slot(struct tid_map *m, uint64_t key, bool *found)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct tid_map old = *m;
-		m->cap = old.cap ? old.cap * 2 : 64;
-		m->key = xcalloc(m->cap, sizeof *m->key);
-		m->val = xcalloc(m->cap, sizeof *m->val);
-		for (size_t i = 0; i < old.cap; i++)
-			if (old.key[i]) {
-				size_t j = tid_hash(old.key[i], m->cap);
-				while (m->key[j])
-					j = (j + 1) & (m->cap - 1);
-				m->key[j] = old.key[i];
-				m->val[j] = old.val[i];
-			}
-		free(old.key);
-		free(old.val);
-	}
-	size_t j = tid_hash(key, m->cap);
-	while (m->key[j] && m->key[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	*found = m->key[j] == key;
-	if (!*found) {
-		m->key[j] = key;
-		m->n++;
-	}
-	return &m->val[j];
-}
-
-static void tid_map_release(struct tid_map *m)
-{
-	free(m->key);
-	free(m->val);
-	memset(m, 0, sizeof *m);
-}
+static uint64_t tid_key(uint32_t pid, uint32_t tid) { return (uint64_t)pid << 32 | tid; }
 
 /* Thread names by (pid, tid); the first entry of a thread wins, as before. */
-static void comm_map_build(struct tid_map *m, const struct cprof_data *d)
+static void comm_map_build(struct u64map *m, const struct cprof_data *d)
 {
 	for (size_t i = 0; i < d->threads.n; i++) {
-		bool found;
-		uint32_t *v = tid_map_slot(m, tid_key(d->threads.v[i].pid, d->threads.v[i].tid), &found);
-		if (!found)
-			*v = d->threads.v[i].comm;
+		uint64_t key = tid_key(d->threads.v[i].pid, d->threads.v[i].tid);
+		if (u64map_get(m, key) < 0)
+			u64map_put(m, key, d->threads.v[i].comm);
 	}
 }
 
@@ -264,32 +219,32 @@ int profile_filter_check(const struct cprof_data *d, const struct profile_filter
 	return r;
 }
 
-static uint32_t thread_comm(struct tid_map *comms, uint32_t pid, uint32_t tid)
+static uint32_t thread_comm(struct u64map *comms, uint32_t pid, uint32_t tid)
 {
-	bool found;
-	uint32_t *v = tid_map_slot(comms, tid_key(pid, tid), &found);
-	if (!found)
-		*v = 0; /* unknown thread: "" (remembered, so the next lookup is quick) */
-	return *v;
+	int64_t v = u64map_get(comms, tid_key(pid, tid));
+	if (v >= 0)
+		return (uint32_t)v;
+	u64map_put(comms, tid_key(pid, tid), 0); /* unknown thread: "" (remembered, so the next lookup is quick) */
+	return 0;
 }
 
-static bool thread_matches(const struct cprof_data *d, struct tid_map *comms, const struct cprof_sample *s,
+static bool thread_matches(const struct cprof_data *d, struct u64map *comms, const struct cprof_sample *s,
 			   const struct profile_filter *f)
 {
 	return thread_passes(f, s->pid, s->tid, cprof_str(d, thread_comm(comms, s->pid, s->tid)));
 }
 
 /* The profile's entry of a thread; threads maps (pid, tid) to its index. */
-static struct profile_thread *thread_slot(struct profile *p, struct tid_map *threads, struct tid_map *comms,
+static struct profile_thread *thread_slot(struct profile *p, struct u64map *threads, struct u64map *comms,
 					  uint32_t pid, uint32_t tid)
 {
-	bool found;
-	uint32_t *v = tid_map_slot(threads, tid_key(pid, tid), &found);
-	if (!found) {
-		*v = (uint32_t)p->threads.n;
+	int64_t v = u64map_get(threads, tid_key(pid, tid));
+	if (v < 0) {
+		v = (int64_t)p->threads.n;
+		u64map_put(threads, tid_key(pid, tid), (uint32_t)v);
 		vec_push(&p->threads, ((struct profile_thread){ pid, tid, thread_comm(comms, pid, tid), 0, 0 }));
 	}
-	return &p->threads.v[*v];
+	return &p->threads.v[v];
 }
 
 static int cmp_thread(const void *a, const void *b)
@@ -314,17 +269,17 @@ static bool stack_touches_dso(const struct cprof_data *d, uint32_t stack, const 
 
 /*
  * Weight per (function, file, line), self and total apart, for the
- * function's hottest line: open addressing over a table of such cells.
+ * function's hottest line: a table of such cells and a hash index over it.
  * Runs once per distinct stack and frame, not per sample.
  */
 struct line_cell {
-	uint32_t func, file, line, used;
+	uint32_t func, file, line;
 	uint64_t self, total;
 };
 
 struct line_acc {
-	struct line_cell *v;
-	size_t cap, n;
+	VEC(struct line_cell) cells;
+	struct hashidx idx;
 };
 
 static uint64_t line_hash(uint32_t func, uint32_t file, uint32_t line)
@@ -333,29 +288,25 @@ static uint64_t line_hash(uint32_t func, uint32_t file, uint32_t line)
 	return (h ^ line) * 0xbf58476d1ce4e5b9ULL;
 }
 
+static uint64_t line_hash_at(const void *ctx, uint32_t item)
+{
+	const struct line_cell *c = &((const struct line_acc *)ctx)->cells.v[item];
+	return line_hash(c->func, c->file, c->line);
+}
+
 static struct line_cell *line_cell(struct line_acc *a, uint32_t func, uint32_t file, uint32_t line)
 {
-	if ((a->n + 1) * 2 > a->cap) {
-		struct line_acc g = { .cap = a->cap ? a->cap * 2 : 1024 };
-		g.v = xcalloc(g.cap, sizeof *g.v);
-		for (size_t i = 0; i < a->cap; i++)
-			if (a->v[i].used) {
-				size_t k = line_hash(a->v[i].func, a->v[i].file, a->v[i].line) & (g.cap - 1);
-				while (g.v[k].used)
-					k = (k + 1) & (g.cap - 1);
-				g.v[k] = a->v[i];
-			}
-		g.n = a->n;
-		free(a->v);
-		*a = g;
+	uint64_t h = line_hash(func, file, line);
+	size_t pos;
+	for (uint32_t it = hashidx_first(&a->idx, h, &pos); it != HASHIDX_NONE; it = hashidx_next(&a->idx, &pos)) {
+		struct line_cell *c = &a->cells.v[it];
+		if (c->func == func && c->file == file && c->line == line)
+			return c;
 	}
-	size_t k = line_hash(func, file, line) & (a->cap - 1);
-	for (; a->v[k].used; k = (k + 1) & (a->cap - 1))
-		if (a->v[k].func == func && a->v[k].file == file && a->v[k].line == line)
-			return &a->v[k];
-	a->v[k] = (struct line_cell){ .func = func, .file = file, .line = line, .used = 1 };
-	a->n++;
-	return &a->v[k];
+	hashidx_reserve(&a->idx, line_hash_at, a);
+	vec_push(&a->cells, ((struct line_cell){ .func = func, .file = file, .line = line }));
+	hashidx_put(&a->idx, h, (uint32_t)a->cells.n - 1);
+	return &a->cells.v[a->cells.n - 1];
 }
 
 static void line_add(struct line_acc *a, const struct cprof_data *d, uint32_t func, uint32_t frame, uint64_t w,
@@ -381,10 +332,8 @@ static void hottest_lines(struct profile *p, const struct line_acc *a)
 		p->funcs.v[i].line_weight = 0;
 		p->funcs.v[i].line_by_total = false;
 	}
-	for (size_t i = 0; i < a->cap; i++) {
-		const struct line_cell *c = &a->v[i];
-		if (!c->used)
-			continue;
+	for (size_t i = 0; i < a->cells.n; i++) {
+		const struct line_cell *c = &a->cells.v[i];
 		struct profile_func *f = &p->funcs.v[c->func];
 		bool by_total = f->self == 0;
 		uint64_t w = by_total ? c->total : c->self;
@@ -412,7 +361,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	size_t nst = d->stack_offset.n;
 	uint64_t *w = xcalloc(nst ? nst : 1, sizeof *w);
 	uint64_t *c = xcalloc(nst ? nst : 1, sizeof *c);
-	struct tid_map threads = { 0 }, comms = { 0 };
+	struct u64map threads = U64MAP_INIT, comms = U64MAP_INIT;
 	comm_map_build(&comms, d);
 	/* Cache the comm and dso verdicts per (tid) and per stack would be nice;
 	 * filters are rare, so the plain scan is kept. */
@@ -455,8 +404,8 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 			p->last_time = s->time;
 	}
 
-	tid_map_release(&threads);
-	tid_map_release(&comms);
+	u64map_release(&threads);
+	u64map_release(&comms);
 	if (p->threads.n)
 		qsort(p->threads.v, p->threads.n, sizeof *p->threads.v, cmp_thread);
 	p->frame_func = xmalloc((d->frames.n ? d->frames.n : 1) * sizeof *p->frame_func);
@@ -467,7 +416,7 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 	 * once, so recursion does not count a sample twice. */
 	uint32_t *seen = xcalloc(p->funcs.n ? p->funcs.n : 1, sizeof *seen);
 	uint32_t mark = 0;
-	struct line_acc la = { 0 };
+	struct line_acc la = { { 0 }, HASHIDX_INIT };
 	for (size_t st = 0; st < nst; st++) {
 		if (!c[st] && !w[st])
 			continue;
@@ -494,7 +443,8 @@ int profile_build(struct profile *p, const struct cprof_data *d, const struct pr
 		}
 	}
 	hottest_lines(p, &la);
-	free(la.v);
+	vec_release(&la.cells);
+	hashidx_release(&la.idx);
 	free(seen);
 	free(w);
 	free(c);
