@@ -31,7 +31,7 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
-/* A slot of the child index; node 0 (the root, never a child) marks it empty. */
+/* An entry of the child index: parent's child called name is node. */
 struct fg_child {
 	uint32_t parent, name, node;
 };
@@ -45,8 +45,8 @@ struct flamegraph {
 	VEC(struct fg_name) names;
 	struct sbuf names_buf;
 	struct hashidx name_idx;   /* label -> name */
-	struct fg_child *child_slot; /* (parent, name) -> node, open addressing */
-	size_t child_cap, child_count;
+	VEC(struct fg_child) children; /* (parent, name) -> node */
+	struct hashidx child_idx;  /* over children */
 	VEC(struct fg_step) last;  /* the stack added last: its names and nodes */
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */

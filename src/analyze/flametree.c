@@ -9,20 +9,20 @@
 #include "cprof/flametree.h"
 
 /*
- * Two open-addressing indexes: label -> name id (over names_buf), and
- * (parent, name) -> child node, whose slots hold their keys so that a probe
- * reads only the index, never the nodes. Both hash for speed alone: no
+ * Two struct hashidx indexes: label -> name id (over names), and
+ * (parent, name) -> child node (over children, which hold the keys so that
+ * a probe never reads the nodes). Both hash for speed alone: no
  * output depends on the hash values or on the order of ids, since layout
  * sorts children by name.
  */
 static uint64_t name_hash(const char *s, size_t len) { return hash_mem(s, len); }
 
-static size_t child_slot_of(uint32_t parent, uint32_t name, size_t cap)
+static uint64_t child_hash(uint32_t parent, uint32_t name)
 {
 	uint64_t h = (uint64_t)parent << 32 | name; /* murmur3's finalizer: every bit of both counts */
 	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
 	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ULL;
-	return (size_t)(h ^ (h >> 33)) & (cap - 1);
+	return h ^ (h >> 33);
 }
 
 /* A name's hash again, for the name index as it grows. */
@@ -33,30 +33,16 @@ static uint64_t name_hash_at(const void *ctx, uint32_t id)
 	return name_hash(g->names_buf.buf + nm->off, nm->len);
 }
 
-static void children_rehash(struct flamegraph *g)
+static uint64_t child_hash_at(const void *ctx, uint32_t item)
 {
-	size_t cap = g->child_cap * 2;
-	struct fg_child *slot = xcalloc(cap, sizeof *slot);
-	for (size_t i = 0; i < g->child_cap; i++) {
-		const struct fg_child *c = &g->child_slot[i];
-		if (!c->node)
-			continue;
-		size_t s = child_slot_of(c->parent, c->name, cap);
-		while (slot[s].node)
-			s = (s + 1) & (cap - 1);
-		slot[s] = *c;
-	}
-	free(g->child_slot);
-	g->child_slot = slot;
-	g->child_cap = cap;
+	const struct fg_child *c = &((const struct flamegraph *)ctx)->children.v[item];
+	return child_hash(c->parent, c->name);
 }
 
 void fg_init(struct flamegraph *g)
 {
 	memset(g, 0, sizeof *g);
 	g->names_buf = (struct sbuf)SBUF_INIT;
-	g->child_cap = 1024;
-	g->child_slot = xcalloc(g->child_cap, sizeof *g->child_slot);
 	uint32_t root = fg_intern(g, "all", 3);
 	vec_push(&g->nodes, ((struct fg_node){ .name = root }));
 }
@@ -68,7 +54,8 @@ void fg_release(struct flamegraph *g)
 	vec_release(&g->last);
 	sbuf_release(&g->names_buf);
 	hashidx_release(&g->name_idx);
-	free(g->child_slot);
+	vec_release(&g->children);
+	hashidx_release(&g->child_idx);
 	memset(g, 0, sizeof *g);
 }
 
@@ -98,18 +85,18 @@ uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len)
 	return id;
 }
 
-/* The child of parent called name (0: none), and the slot it has or would have. */
-static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t name, size_t *ret_slot)
+/* The child of parent called name (0: none). */
+static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t name)
 {
-	size_t s = child_slot_of(parent, name, g->child_cap);
-	for (; g->child_slot[s].node; s = (s + 1) & (g->child_cap - 1)) {
-		const struct fg_child *c = &g->child_slot[s];
+	size_t pos;
+	const struct hashidx *ix = &g->child_idx;
+	for (uint32_t it = hashidx_first(ix, child_hash(parent, name), &pos); it != HASHIDX_NONE;
+	     it = hashidx_next(ix, &pos)) {
+		const struct fg_child *c = &g->children.v[it];
 		if (c->parent == parent && c->name == name)
-			break;
+			return c->node;
 	}
-	if (ret_slot)
-		*ret_slot = s;
-	return g->child_slot[s].node;
+	return 0;
 }
 
 void fg_init_chart(struct flamegraph *g)
@@ -136,10 +123,9 @@ static uint32_t chart_child(struct flamegraph *g, uint32_t parent, uint32_t name
 
 static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
 {
-	size_t s;
 	if (g->chart)
 		return chart_child(g, parent, name);
-	uint32_t c = find_child(g, parent, name, &s);
+	uint32_t c = find_child(g, parent, name);
 	if (c)
 		return c;
 	struct fg_node *p = &g->nodes.v[parent];
@@ -147,9 +133,9 @@ static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
 	c = (uint32_t)g->nodes.n;
 	p->first_child = c;
 	vec_push(&g->nodes, nd);
-	g->child_slot[s] = (struct fg_child){ parent, name, c };
-	if (++g->child_count * 2 > g->child_cap)
-		children_rehash(g);
+	hashidx_reserve(&g->child_idx, child_hash_at, g);
+	vec_push(&g->children, ((struct fg_child){ parent, name, c }));
+	hashidx_put(&g->child_idx, child_hash(parent, name), (uint32_t)g->children.n - 1);
 	return c;
 }
 
@@ -188,7 +174,7 @@ void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, 
 	g->diff = true;
 	g->before_total += count;
 	for (size_t i = 0; i < n; i++) {
-		cur = find_child(g, cur, names[i], NULL);
+		cur = find_child(g, cur, names[i]);
 		if (!cur)
 			return;
 	}
