@@ -61,6 +61,7 @@ struct cfi_rule {
 	int32_t off[NREGS];
 };
 
+/* Not a struct hashidx: hit for every frame of every sample while recording, it reads a slot, not slot then entry. */
 struct rule_cache {
 	struct cfi_rule *slots;
 	size_t cap, used; /* cap is a power of two */
