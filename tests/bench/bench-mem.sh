@@ -18,28 +18,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; perf probe -q -d "probe_libc:*" >/dev/null 2>&1' EXIT
 export DEBUGINFOD_URLS=
 
-# measure CMD...: "WALL CPU" in seconds, medians of RUNS runs
-measure() {
-	python3 - "${RUNS:-5}" "$@" <<'PY'
-import os, resource, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2:]
-wall, cpu = [], []
-for _ in range(runs):
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.monotonic()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    t1 = time.monotonic()
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall.append(t1 - t0)
-    cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
-print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
-PY
-}
-row() { # LABEL "WALL CPU" [NOTE]
-	awk -v l="$1" -v m="$2" -v b="$bare" -v n="${3:-}" 'BEGIN {
-		split(m, x, " "); split(b, y, " ");
-		printf "%-36s %8.3f s %7.1fx %8.3f s %7.1fx  %s\n", l, x[1], x[1] / y[1], x[2], x[2] / y[2], n }'
-}
+. "$(dirname "$0")/lib.sh"
+LABEL_W=36
 
 calls=$((THREADS * ITERS * 2))
 echo "== memwork churn: $THREADS threads x $ITERS x (free + malloc) = $calls calls; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
