@@ -123,15 +123,16 @@ static struct sys_cell *cell_of(struct sys_trace *t, uint32_t pid, uint32_t tid,
 	return &t->cells.v[t->cells.n - 1];
 }
 
-static void count_error(struct sys_trace *t, uint32_t pid, uint32_t tid, uint32_t nr, uint32_t err)
+/* n more errors err of syscall nr in thread tid (0: the sum over threads). */
+static void count_error(struct sys_trace *t, uint32_t pid, uint32_t tid, uint32_t nr, uint32_t err, uint64_t n)
 {
 	uint64_t key = (uint64_t)tid << 32 | (uint64_t)nr << 12 | err;
 	int64_t i = u64map_get(&t->err_idx, key);
 	if (i >= 0) {
-		t->errs.v[i].count++;
+		t->errs.v[i].count += n;
 		return;
 	}
-	struct cprof_sys_err e = { .pid = pid, .tid = tid, .nr = nr, .err = err, .count = 1 };
+	struct cprof_sys_err e = { .pid = pid, .tid = tid, .nr = nr, .err = err, .count = n };
 	u64map_put(&t->err_idx, key, (uint32_t)t->errs.n);
 	vec_push(&t->errs, e);
 }
@@ -204,7 +205,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 	vec_push(&c->durs, dur);
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
-		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val);
+		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
 	}
 	consider_slow(t, th, dur, e);
 }
@@ -328,16 +329,8 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 	/* Errors: per thread as counted, and summed over threads (tid 0). */
 	size_t nth = t->errs.n;
 	for (size_t i = 0; i < nth; i++) {
-		struct cprof_sys_err e = t->errs.v[i];
-		e.pid = e.tid = 0;
-		uint64_t key = (uint64_t)e.nr << 12 | e.err;
-		int64_t k = u64map_get(&t->err_idx, key);
-		if (k >= 0)
-			t->errs.v[k].count += e.count;
-		else {
-			u64map_put(&t->err_idx, key, (uint32_t)t->errs.n);
-			vec_push(&t->errs, e);
-		}
+		struct cprof_sys_err e = t->errs.v[i]; /* a copy: count_error may grow errs */
+		count_error(t, 0, 0, e.nr, e.err, e.count);
 	}
 	qsort(t->errs.v, t->errs.n, sizeof *t->errs.v, cmp_err);
 	for (size_t i = 0; i < t->errs.n; i++)
