@@ -68,8 +68,10 @@ enum section_type {
 	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
 	SECTION_GPU_OPS = 24, /* GO_* records */
 	SECTION_GPU_API = 25, /* GA_* records */
+	/* 32..35: off-CPU time (cprof record --offcpu). */
+	/* 36..39: function latency (cprof record --latency). */
 };
-#define SECTION_TYPE_MAX 31 /* readers size their tables by this */
+#define SECTION_TYPE_MAX 47 /* readers size their tables by this */
 
 /* SECTION_EVENTS record (32 bytes). */
 #define EV_NAME 0     /* u32 string offset */

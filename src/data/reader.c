@@ -210,7 +210,7 @@ static int load_section(const uint8_t *buf, size_t len, const uint8_t *e, struct
 
 int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const char *name, struct cprof_err *err)
 {
-	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..12 core, 16..19 memory, 20..23 syscalls, 24..31 GPU */
+	struct section_in sec[SECTION_TYPE_MAX + 1]; /* 1..12 core, 16..19 memory, 20..23 syscalls, 24..31 GPU, 32..35 off-CPU, 36..39 latency */
 	uint64_t *period_sum = NULL;
 	int r = 0;
 	memset(sec, 0, sizeof sec);
