@@ -16,6 +16,10 @@ struct fg_node {
 	uint32_t name;         /* index into names */
 	uint32_t first_child, next_sibling; /* 0 = none */
 	uint32_t depth;
+	uint32_t parent;       /* the root's is 0 */
+	uint32_t nkids;        /* children made by fg_add_stack/fg_add_labels */
+	uint32_t hash;         /* its name's hash (fg_name.hash), kept here so a
+				* probe for a child reads the node alone */
 	uint64_t total;        /* inclusive count ("after" side) */
 	uint64_t self;         /* count of stacks ending here */
 	uint64_t before_self;  /* differential: self count in "before" */
@@ -29,11 +33,13 @@ struct fg_name {
 	uint32_t flags;        /* FRF_KERNEL / FRF_INLINED from the suffix */
 	uint32_t hot_off;      /* into names_buf: the function's hottest line ("file.c:42"), shown in its tooltip */
 	uint32_t hot_len;      /* 0: none known */
+	uint32_t hash;         /* of the full label, for the indexes only */
 };
 
-/* An entry of the child index: parent's child called name is node. */
-struct fg_child {
-	uint32_t parent, name, node;
+/* A frame's label as text, e.g. a piece of a folded line. */
+struct fg_label {
+	const char *s;
+	size_t len;
 };
 
 struct fg_step {
@@ -45,9 +51,9 @@ struct flamegraph {
 	VEC(struct fg_name) names;
 	struct sbuf names_buf;
 	struct hashidx name_idx;   /* label -> name */
-	VEC(struct fg_child) children; /* (parent, name) -> node */
-	struct hashidx child_idx;  /* over children */
+	struct hashidx child_idx;  /* (parent, name) -> node, for wide parents only */
 	VEC(struct fg_step) last;  /* the stack added last: its names and nodes */
+	VEC(uint32_t) ids;         /* fg_add_labels' names for a flame chart */
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */
 	bool chart;                /* flame chart: stacks kept in the order added */
@@ -65,6 +71,10 @@ void fg_release(struct flamegraph *g);
 uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len);
 /* Add count samples on a stack of name ids, root first. */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);
+/* The same on a stack of labels, which need not be interned first: a
+ * label that is already a child of the frame below it is found by its
+ * text, so only new frames pay for the name index. */
+void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count);
 /* Differential: count "before" samples on a stack; stacks absent from the
  * drawn tree are counted in the total only (they cannot be seen). */
 void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);

@@ -254,7 +254,7 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 struct fg_sink {
 	struct flamegraph *g;
 	bool reverse;
-	VEC(uint32_t) path, prev; /* name ids of this line and of the one before */
+	VEC(struct fg_label) path; /* this line's frames, root first */
 };
 
 static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
@@ -264,35 +264,17 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 	if (!count)
 		return;
 	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
-	const struct flamegraph *g = k->g;
 	vec_reserve(&k->path, n - first);
 	k->path.n = 0;
-	/* While the line starts as the one before did, its frames are named
-	 * by comparing with those names (in cache) rather than by hashing. */
-	bool same = true;
 	for (size_t i = first; i < n; i++) {
 		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
-		size_t len = f->len, at = k->path.n;
+		size_t len = f->len;
 		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
 		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
 			len -= 4;
-		if (same && at < k->prev.n) {
-			const struct fg_name *nm = &g->names.v[k->prev.v[at]];
-			if (nm->len == len && memcmp(g->names_buf.buf + nm->off, f->s, len) == 0) {
-				k->path.v[k->path.n++] = k->prev.v[at];
-				continue;
-			}
-		}
-		same = false;
-		k->path.v[k->path.n++] = fg_intern(k->g, f->s, len);
+		k->path.v[k->path.n++] = (struct fg_label){ f->s, len };
 	}
-	fg_add_stack(k->g, k->path.v, k->path.n, count);
-	uint32_t *v = k->prev.v;
-	size_t cap = k->prev.cap;
-	k->prev = k->path;
-	k->path.v = v;
-	k->path.cap = cap;
-	k->path.n = 0;
+	fg_add_labels(k->g, k->path.v, k->path.n, count);
 }
 
 int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reverse, const char *path, bool strict,
@@ -301,7 +283,6 @@ int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reve
 	struct fg_sink k = { .g = g, .reverse = reverse };
 	int r = profile_source_load_lines(d, path, strict, warn, fg_line, &k, ret_drawn, err);
 	vec_release(&k.path);
-	vec_release(&k.prev);
 	return r;
 }
 
@@ -312,6 +293,5 @@ int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool rev
 	struct fg_sink k = { .g = g, .reverse = reverse };
 	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, fg_line, &k, ret_drawn, err);
 	vec_release(&k.path);
-	vec_release(&k.prev);
 	return r;
 }

@@ -373,6 +373,74 @@ TEST(empty_fails)
 	fg_release(&g);
 }
 
-RUN_TESTS(T(titles_and_widths), T(min_width_prunes), T(inverted_order), T(diff_colours),
+/* The tree found by labels (fg_add_labels) and by name ids (fg_add_stack),
+ * mixed in one graph, against counts taken the slow way: parents with a
+ * few children (found by walking them) and with hundreds (found through
+ * the index), stacks in an order that defeats the previous-stack shortcut,
+ * and labels that share a hash prefix. */
+TEST(tree_by_labels_and_ids)
+{
+	enum { WIDE = 300, DEPTH = 4, STACKS = 5000 };
+	struct flamegraph g;
+	fg_init(&g);
+	char text[DEPTH][16];
+	struct fg_label lab[DEPTH];
+	uint64_t expect_root = 0;
+	/* want[a][b]: samples through "w<a>;n<b>", a < WIDE, b < 3. */
+	static uint64_t want[WIDE][3], want_leaf[WIDE][3][2];
+	memset(want, 0, sizeof want);
+	memset(want_leaf, 0, sizeof want_leaf);
+	uint32_t seed = 7;
+	for (int i = 0; i < STACKS; i++) {
+		seed = seed * 1103515245u + 12345u;
+		unsigned a = (seed >> 8) % WIDE, b = (seed >> 20) % 3, c = (seed >> 24) % 2;
+		uint64_t count = 1 + i % 5;
+		snprintf(text[0], sizeof text[0], "root");
+		snprintf(text[1], sizeof text[1], "w%u", a);
+		snprintf(text[2], sizeof text[2], "n%u", b);
+		snprintf(text[3], sizeof text[3], "leaf%u", c);
+		size_t n = c ? DEPTH : DEPTH - 1; /* some stacks end at n<b> */
+		for (size_t k = 0; k < n; k++)
+			lab[k] = (struct fg_label){ text[k], strlen(text[k]) };
+		if (i % 2) {
+			fg_add_labels(&g, lab, n, count);
+		} else {
+			uint32_t ids[DEPTH];
+			for (size_t k = 0; k < n; k++)
+				ids[k] = fg_intern(&g, lab[k].s, lab[k].len);
+			fg_add_stack(&g, ids, n, count);
+		}
+		expect_root += count;
+		want[a][b] += count;
+		if (c)
+			want_leaf[a][b][1] += count;
+	}
+	ASSERT_EQ(g.nodes.v[0].total, expect_root);
+	/* One "root" under all, WIDE children under it, each name once. */
+	uint32_t root = g.nodes.v[0].first_child;
+	ASSERT(root && !g.nodes.v[root].next_sibling);
+	ASSERT_EQ(g.nodes.v[root].total, expect_root);
+	size_t wide = 0;
+	for (uint32_t w = g.nodes.v[root].first_child; w; w = g.nodes.v[w].next_sibling, wide++) {
+		const struct fg_name *wn = &g.names.v[g.nodes.v[w].name];
+		unsigned a = (unsigned)atoi(g.names_buf.buf + wn->off + 1);
+		uint64_t sum = 0;
+		for (uint32_t m = g.nodes.v[w].first_child; m; m = g.nodes.v[m].next_sibling) {
+			const struct fg_name *mn = &g.names.v[g.nodes.v[m].name];
+			unsigned b = (unsigned)atoi(g.names_buf.buf + mn->off + 1);
+			ASSERT_EQ(g.nodes.v[m].total, want[a][b]);
+			ASSERT_EQ(g.nodes.v[m].self, want[a][b] - want_leaf[a][b][1]);
+			ASSERT_EQ(g.nodes.v[m].depth, 3);
+			sum += g.nodes.v[m].total;
+		}
+		ASSERT_EQ(g.nodes.v[w].total, sum);
+	}
+	ASSERT_EQ(wide, WIDE);
+	/* Every label interned once: all, root, w*, n*, leaf1 (leaf0 ends no stack). */
+	ASSERT_EQ(g.names.n, 1 + 1 + WIDE + 3 + 1);
+	fg_release(&g);
+}
+
+RUN_TESTS(T(tree_by_labels_and_ids), T(titles_and_widths), T(min_width_prunes), T(inverted_order), T(diff_colours),
 	  T(colours_deterministic_and_escaped), T(recording_threads_and_events),
 	  T(flame_chart_keeps_time_order), T(flame_chart_lanes), T(empty_fails))
