@@ -124,7 +124,8 @@ bool perfdata_sniff(const void *buf, size_t len);
 /*
  * Read a perf.data from fp, whose first magic_len bytes (already read by
  * the caller to sniff the format, at most 8) are in magic. A regular file
- * is mapped through fileno(fp); anything else is read from fp as a stream.
+ * is read through fileno(fp), its records perfdata_read_chunk bytes at a
+ * time; anything else is read from fp as a stream.
  * name is used in messages. info is initialised by the call and filled
  * even on failure (release it either way). A damaged file fails with one
  * message naming the file and what is wrong.
@@ -132,6 +133,9 @@ bool perfdata_sniff(const void *buf, size_t len);
 int perfdata_read(FILE *fp, const uint8_t *magic, size_t magic_len, const char *name,
 		  const struct perfdata_visitor *v, void *ctx, struct perfdata_info *info,
 		  struct cprof_err *err) CPROF_WUR;
+/* Bytes of a regular file read at a time (4 MiB; at least 64 KiB + 8, the
+ * largest record): tests make it small so that records straddle reads. */
+extern size_t perfdata_read_chunk;
 /* The same, from memory (tests and the fuzz target). */
 int perfdata_read_mem(const uint8_t *buf, size_t len, const char *name, const struct perfdata_visitor *v,
 		      void *ctx, struct perfdata_info *info, struct cprof_err *err) CPROF_WUR;

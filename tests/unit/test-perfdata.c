@@ -286,4 +286,124 @@ TEST(rejects)
 	free(f.v);
 }
 
-RUN_TESTS(T(time_order_across_rounds), T(compressed_across_records), T(pipe_mode), T(rejects))
+/* A sample with a callchain of n frames, so records differ in size. */
+static void sample_n(struct bytes *b, uint64_t t, uint32_t tid, unsigned n)
+{
+	hdr(b, PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER, (uint16_t)(8 + 8 * 4 + 8 * (1 + n)));
+	u64(b, 0x401000 + t);
+	u32(b, 100);
+	u32(b, tid);
+	u64(b, t);
+	u64(b, 1000 + t);
+	u64(b, n);
+	for (unsigned k = 0; k < n; k++)
+		u64(b, 0x402000 + k);
+}
+
+struct order {
+	uint64_t *times;
+	size_t n, cap;
+	uint64_t periods;
+};
+
+static int on_sample_order(void *ctx, const struct pd_sample *s, struct cprof_err *err)
+{
+	struct order *o = ctx;
+	(void)err;
+	ASSERT(o->n < o->cap);
+	o->times[o->n++] = s->time;
+	o->periods += s->period;
+	ASSERT_EQ(get_le64(s->callchain + 8 * (s->callchain_nr - 1)), 0x402000 + s->callchain_nr - 1);
+	return 0;
+}
+
+static const struct perfdata_visitor order_visitor = { .sample = on_sample_order };
+
+/* perfdata_read on a real file: data in the file as read_mem reads it. */
+static int read_file(const struct bytes *file, const char *name, struct order *o, struct perfdata_info *info,
+		     struct cprof_err *err)
+{
+	FILE *fp = tmpfile();
+	ASSERT(fp);
+	ASSERT_EQ(fwrite(file->v, 1, file->n, fp), file->n);
+	ASSERT(fflush(fp) == 0);
+	rewind(fp);
+	int r = perfdata_read(fp, file->v, file->n < 8 ? file->n : 8, name, &order_visitor, o, info, err);
+	fclose(fp);
+	return r;
+}
+
+/* A regular file is read in chunks, not mapped: records cut by the end of
+ * a chunk, chunks held by queued records across rounds, and data after a
+ * record that reaches past the chunk, with chunks as small as they go. */
+TEST(file_read_in_chunks)
+{
+	enum { ROUNDS = 60, PER_ROUND = 97 };
+	struct bytes data = { 0 }, file = { 0 };
+	uint64_t t0 = 1000;
+	for (int r = 0; r < ROUNDS; r++) {
+		/* Each round's samples in falling time order, all after the round before. */
+		for (int k = PER_ROUND - 1; k >= 0; k--)
+			sample_n(&data, t0 + (uint64_t)k, 100 + (uint32_t)(k % 3), 1 + (unsigned)((r * 7 + k) % 60));
+		t0 += PER_ROUND;
+		round_end(&data);
+		if (r == ROUNDS / 2) {
+			/* Tracing data of 150,000 bytes after its record, skipped. */
+			hdr(&data, 66, 0, 16);
+			u32(&data, 150000);
+			u32(&data, 0);
+			struct bytes junk = { 0 };
+			vec_reserve(&junk, 150000);
+			memset(junk.v, 0xee, 150000);
+			put(&data, junk.v, 150000);
+			free(junk.v);
+		}
+	}
+	file_mode(&file, &data);
+	ASSERT(file.n > 5 * (65536 + 8));
+
+	size_t want = ROUNDS * PER_ROUND;
+	struct order mem = { .times = calloc(want, 8), .cap = want }, fil = { .times = calloc(want, 8), .cap = want };
+	struct perfdata_info info;
+	struct cprof_err err;
+	ASSERT_OK(perfdata_read_mem(file.v, file.n, "m.data", &order_visitor, &mem, &info, &err));
+	perfdata_info_release(&info);
+	ASSERT_EQ(mem.n, want);
+	for (size_t i = 1; i < mem.n; i++)
+		ASSERT(mem.times[i] == mem.times[i - 1] + 1);
+
+	size_t saved = perfdata_read_chunk;
+	size_t chunks[] = { 1, 65536 + 8, 100000, 1u << 20 };
+	for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+		perfdata_read_chunk = chunks[c];
+		fil.n = 0;
+		fil.periods = 0;
+		ASSERT_OK(read_file(&file, "f.data", &fil, &info, &err));
+		ASSERT_EQ(info.samples, want);
+		perfdata_info_release(&info);
+		ASSERT_EQ(fil.n, mem.n);
+		ASSERT(memcmp(fil.times, mem.times, mem.n * 8) == 0);
+		ASSERT_EQ(fil.periods, mem.periods);
+	}
+
+	/* Cut short: the same kind of error as from memory, naming the file. */
+	perfdata_read_chunk = 65536 + 8;
+	struct bytes cut = { 0 };
+	for (size_t at = file.n - 1; at > 104; at -= file.n / 13) {
+		cut.n = 0;
+		put(&cut, file.v, at);
+		put_le64(cut.v + 48, data.n); /* the header still promises all the data */
+		fil.n = 0;
+		ASSERT(read_file(&cut, "cut.data", &fil, &info, &err) < 0);
+		ASSERT(strstr(err.msg, "'cut.data'"));
+		perfdata_info_release(&info);
+	}
+	perfdata_read_chunk = saved;
+	free(cut.v);
+	free(mem.times);
+	free(fil.times);
+	free(data.v);
+	free(file.v);
+}
+
+RUN_TESTS(T(time_order_across_rounds), T(file_read_in_chunks), T(compressed_across_records), T(pipe_mode), T(rejects))
