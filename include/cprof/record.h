@@ -184,6 +184,14 @@ struct raw_store {
 void raw_store_release(struct raw_store *s);
 /* Parse one perf record into the store. */
 void raw_store_add(struct raw_store *s, const void *rec, size_t len);
+/* What raw_store_add does with what it parsed, for readers of other
+ * formats (perf.data): a mapping of code (m->path becomes the store's);
+ * an exec of process pid; and a sample whose addresses were just
+ * appended to ips, kept only if no identical stack of the same process
+ * and code (generation) is stored already, else x points at that one. */
+void raw_store_add_mmap(struct raw_store *s, struct raw_mmap *m);
+void raw_store_exec(struct raw_store *s, uint32_t pid, uint64_t time);
+void raw_store_intern(struct raw_store *s, struct raw_sample *x);
 /* Unwind a DWARF sample's stack copy (regs in perf order for
  * UNWIND_REGS_MASK) with s->unwinder and append its user frames to x's ips,
  * marked as record marks them; sets x->cut when a limit cut the stack. */

@@ -126,6 +126,7 @@ static int imp_sample(void *ctx, const struct pd_sample *s, struct cprof_err *er
 		vec_push(&st->ips, s->ip);
 		x.nips++;
 	}
+	raw_store_intern(st, &x);
 	vec_push(&st->samples, x);
 	return 0;
 }
@@ -157,9 +158,7 @@ static int imp_mmap(void *ctx, const struct pd_mmap *m, struct cprof_err *err)
 		}
 	}
 	rm.path = xstrdup(m->path);
-	if (im->st.unwinder)
-		unwinder_add_map(im->st.unwinder, rm.pid, rm.path, rm.start, rm.len, rm.pgoff, rm.time);
-	vec_push(&im->st.mmaps, rm);
+	raw_store_add_mmap(&im->st, &rm);
 	return 0;
 }
 
@@ -169,8 +168,8 @@ static int imp_comm(void *ctx, const struct pd_comm *c, struct cprof_err *err)
 	(void)err;
 	struct raw_comm rc = { .time = c->time, .pid = c->pid, .tid = c->tid };
 	snprintf(rc.comm, sizeof rc.comm, "%s", c->comm);
-	if (im->st.unwinder && c->exec && c->pid == c->tid)
-		unwinder_exec(im->st.unwinder, c->pid, c->time);
+	if (c->exec && c->pid == c->tid)
+		raw_store_exec(&im->st, c->pid, c->time);
 	vec_push(&im->st.comms, rc);
 	return 0;
 }

@@ -435,9 +435,7 @@ static uint64_t stack_item_hash(const void *ctx, uint32_t i)
 	return stack_hash(s->ips.v + st->off, st->n, st->pid, st->gen);
 }
 
-/* The sample's addresses were appended to ips: keep them only if no
- * identical stack of the same process (generation) is stored already. */
-static void intern_stack(struct raw_store *s, struct raw_sample *x)
+void raw_store_intern(struct raw_store *s, struct raw_sample *x)
 {
 	uint32_t gen = *gen_of(s, x->pid);
 	const uint64_t *ips = s->ips.v + x->ip_off;
@@ -456,6 +454,30 @@ static void intern_stack(struct raw_store *s, struct raw_sample *x)
 	hashidx_reserve(ix, stack_item_hash, s);
 	vec_push(&s->stacks, ((struct raw_stack){ x->ip_off, x->nips, x->pid, gen }));
 	hashidx_put(ix, h, (uint32_t)s->stacks.n - 1);
+}
+
+void raw_store_add_mmap(struct raw_store *s, struct raw_mmap *m)
+{
+	if (s->unwinder)
+		unwinder_add_map(s->unwinder, m->pid, m->path, m->start, m->len, m->pgoff, m->time);
+	/* Other code where this process had code before: stacks from now
+	 * on are not the same stacks, even at the same addresses. */
+	for (size_t i = 0; i < s->mmaps.n; i++) {
+		const struct raw_mmap *o = &s->mmaps.v[i];
+		if (o->pid == m->pid && o->start < m->start + m->len && m->start < o->start + o->len &&
+		    (o->start != m->start || o->pgoff != m->pgoff || strcmp(o->path, m->path) != 0)) {
+			(*gen_of(s, m->pid))++;
+			break;
+		}
+	}
+	vec_push(&s->mmaps, *m);
+}
+
+void raw_store_exec(struct raw_store *s, uint32_t pid, uint64_t time)
+{
+	(*gen_of(s, pid))++;
+	if (s->unwinder)
+		unwinder_exec(s->unwinder, pid, time);
 }
 
 /* Samples that may merge: same thread, stack, mode, event and cut, and slot. */
@@ -808,7 +830,7 @@ static void add_sample(struct raw_store *s, const struct perf_event_header *hdr,
 		return;
 	}
 	ring_saw(s, x.time);
-	intern_stack(s, &x);
+	raw_store_intern(s, &x);
 	if (!s->merge_ns && (!s->time0 || x.time < s->time0))
 		s->time0 = x.time; /* slots count from here once merging starts */
 	vec_push(&s->samples, x);
@@ -858,19 +880,7 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 			free(m.path);
 			break;
 		}
-		if (s->unwinder)
-			unwinder_add_map(s->unwinder, m.pid, m.path, m.start, m.len, m.pgoff, m.time);
-		/* Other code where this process had code before: stacks from now
-		 * on are not the same stacks, even at the same addresses. */
-		for (size_t i = 0; i < s->mmaps.n; i++) {
-			const struct raw_mmap *o = &s->mmaps.v[i];
-			if (o->pid == m.pid && o->start < m.start + m.len && m.start < o->start + o->len &&
-			    (o->start != m.start || o->pgoff != m.pgoff || strcmp(o->path, m.path) != 0)) {
-				(*gen_of(s, m.pid))++;
-				break;
-			}
-		}
-		vec_push(&s->mmaps, m);
+		raw_store_add_mmap(s, &m);
 		break;
 	}
 	case PERF_RECORD_COMM: {
@@ -888,11 +898,8 @@ void raw_store_add(struct raw_store *s, const void *rec, size_t len)
 		memcpy(cm.comm, b + 16, n);
 		cm.comm[n] = 0;
 		cm.exec = hdr->misc & PERF_RECORD_MISC_COMM_EXEC;
-		if ((hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid) {
-			(*gen_of(s, cm.pid))++;
-			if (s->unwinder)
-				unwinder_exec(s->unwinder, cm.pid, cm.time);
-		}
+		if ((hdr->misc & PERF_RECORD_MISC_COMM_EXEC) && cm.pid == cm.tid)
+			raw_store_exec(s, cm.pid, cm.time);
 		vec_push(&s->comms, cm);
 		break;
 	}
