@@ -65,6 +65,7 @@ enum section_type {
 	SECTION_SYS_STATS = 20,  /* SY_* records */
 	SECTION_SYS_ERRORS = 21, /* SE_* records */
 	SECTION_SYS_SLOW = 22,   /* SS_* records */
+	SECTION_SYS_IO = 23,     /* IO_* records */
 	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
 	SECTION_GPU_OPS = 24, /* GO_* records */
 	SECTION_GPU_API = 25, /* GA_* records */
@@ -353,5 +354,20 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define SS_DUR 24   /* u64 ns */
 #define SS_RET 32   /* i64 what it returned */
 #define SS_SIZE 40
+/* SECTION_SYS_IO: I/O per open file descriptor (sys-data.h), in the order
+ * the descriptors were first used. Bytes count what the calls returned. */
+#define IO_PID 0          /* u32 */
+#define IO_FD 4           /* i32 */
+#define IO_PATH 8         /* u32 string offset, "" unknown */
+#define IO_FLAGS 12       /* u32, 0 */
+#define IO_READ_CALLS 16  /* u64 */
+#define IO_READ_BYTES 24  /* u64 */
+#define IO_READ_NS 32     /* u64 */
+#define IO_WRITE_CALLS 40 /* u64 */
+#define IO_WRITE_BYTES 48 /* u64 */
+#define IO_WRITE_NS 56    /* u64 */
+#define IO_SYNC_CALLS 64  /* u64 */
+#define IO_SYNC_NS 72     /* u64 */
+#define IO_SIZE 80
 
 #endif

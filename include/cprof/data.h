@@ -152,6 +152,7 @@ struct cprof_data {
 	VEC(struct cprof_sys_stat) sys_stats;
 	VEC(struct cprof_sys_err) sys_errs;
 	VEC(struct cprof_sys_slow) sys_slow;
+	VEC(struct cprof_sys_io) sys_io;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

@@ -1,7 +1,7 @@
 /*
  * sys-data.h - syscalls as cprof keeps them (record --syscalls): per thread
- * and syscall, the calls with their latency summary; errors by errno; and
- * the slowest calls with their stacks. The sections' bytes are
+ * and syscall, the calls with their latency summary; errors by errno; the
+ * slowest calls with their stacks; and the I/O on each file descriptor. The sections' bytes are
  * data/sys-sections.c's and data-format.h's.
  */
 #ifndef CPROF_SYS_DATA_H
@@ -41,6 +41,18 @@ struct cprof_sys_slow {
 	uint32_t pid, tid, nr, stack; /* stack: index, or SYS_NO_STACK (recorded without -g) */
 	uint64_t start, dur;          /* CLOCK_MONOTONIC ns, and ns */
 	int64_t ret;
+};
+
+/* The I/O syscalls on one open file descriptor of one process: from the
+ * call that first used it (or opened it) until it was closed. The path is
+ * what /proc said while recording, "" when it was gone by then. */
+struct cprof_sys_io {
+	uint32_t pid;
+	int32_t fd;
+	uint32_t path;           /* string offset */
+	uint64_t read_calls, read_bytes, read_ns;    /* read, pread64, readv, preadv, recvfrom, recvmsg... */
+	uint64_t write_calls, write_bytes, write_ns; /* write, pwrite64, writev, sendto, sendmsg... */
+	uint64_t sync_calls, sync_ns;                /* fsync, fdatasync */
 };
 
 static inline bool sys_section_type(uint32_t type) { return type >= 20 && type <= 23; }

@@ -37,6 +37,7 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->sys_stats);
 	vec_release(&d->sys_errs);
 	vec_release(&d->sys_slow);
+	vec_release(&d->sys_io);
 	vec_release(&d->gpu_api);
 	vec_release(&d->code);
 	vec_release(&d->code_lines);

@@ -513,7 +513,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 		if (sec[type].present && (r = gpu_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
 								 name, err)) < 0)
 			goto out;
-	for (uint32_t type = SECTION_SYS_STATS; type <= SECTION_SYS_SLOW; type++)
+	for (uint32_t type = SECTION_SYS_STATS; type <= SECTION_SYS_IO; type++)
 		if (sec[type].present && (r = sys_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
 								 name, err)) < 0)
 			goto out;

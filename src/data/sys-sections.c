@@ -12,12 +12,13 @@ bool sys_section_present(const struct cprof_data *d, uint32_t type)
 {
 	return type == SECTION_SYS_STATS ? d->sys_stats.n > 0
 	       : type == SECTION_SYS_ERRORS ? d->sys_errs.n > 0
-	       : type == SECTION_SYS_SLOW ? d->sys_slow.n > 0 : false;
+	       : type == SECTION_SYS_SLOW ? d->sys_slow.n > 0
+	       : type == SECTION_SYS_IO ? d->sys_io.n > 0 : false;
 }
 
 void sys_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *out, uint32_t *count)
 {
-	uint8_t rec[SY_SIZE];
+	uint8_t rec[SY_SIZE > IO_SIZE ? SY_SIZE : IO_SIZE];
 	*count = 0;
 	if (type == SECTION_SYS_STATS) {
 		for (size_t i = 0; i < d->sys_stats.n; i++) {
@@ -59,6 +60,24 @@ void sys_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *o
 			sbuf_add(out, rec, SS_SIZE);
 		}
 		*count = (uint32_t)d->sys_slow.n;
+	} else if (type == SECTION_SYS_IO) {
+		for (size_t i = 0; i < d->sys_io.n; i++) {
+			const struct cprof_sys_io *o = &d->sys_io.v[i];
+			put_le32(rec + IO_PID, o->pid);
+			put_le32(rec + IO_FD, (uint32_t)o->fd);
+			put_le32(rec + IO_PATH, o->path);
+			put_le32(rec + IO_FLAGS, 0);
+			put_le64(rec + IO_READ_CALLS, o->read_calls);
+			put_le64(rec + IO_READ_BYTES, o->read_bytes);
+			put_le64(rec + IO_READ_NS, o->read_ns);
+			put_le64(rec + IO_WRITE_CALLS, o->write_calls);
+			put_le64(rec + IO_WRITE_BYTES, o->write_bytes);
+			put_le64(rec + IO_WRITE_NS, o->write_ns);
+			put_le64(rec + IO_SYNC_CALLS, o->sync_calls);
+			put_le64(rec + IO_SYNC_NS, o->sync_ns);
+			sbuf_add(out, rec, IO_SIZE);
+		}
+		*count = (uint32_t)d->sys_io.n;
 	}
 }
 
@@ -123,16 +142,46 @@ static int parse_slow(struct cprof_data *d, const uint8_t *p, uint32_t count, co
 	return 0;
 }
 
+static int parse_io(struct cprof_data *d, const uint8_t *p, uint32_t count, const char *name, struct cprof_err *err)
+{
+	vec_reserve(&d->sys_io, count);
+	for (uint32_t i = 0; i < count; i++, p += IO_SIZE) {
+		struct cprof_sys_io o = {
+			.pid = get_le32(p + IO_PID), .fd = (int32_t)get_le32(p + IO_FD), .path = get_le32(p + IO_PATH),
+			.read_calls = get_le64(p + IO_READ_CALLS), .read_bytes = get_le64(p + IO_READ_BYTES),
+			.read_ns = get_le64(p + IO_READ_NS), .write_calls = get_le64(p + IO_WRITE_CALLS),
+			.write_bytes = get_le64(p + IO_WRITE_BYTES), .write_ns = get_le64(p + IO_WRITE_NS),
+			.sync_calls = get_le64(p + IO_SYNC_CALLS), .sync_ns = get_le64(p + IO_SYNC_NS),
+		};
+		if (o.path >= d->strings.len)
+			BAD("'%s': I/O row %u refers to a missing string", name, i);
+		if (o.fd < 0 || get_le32(p + IO_FLAGS))
+			BAD("'%s': I/O row %u is malformed (descriptor %d)", name, i, o.fd);
+		if (!o.read_calls + !o.write_calls + !o.sync_calls == 3)
+			BAD("'%s': I/O row %u has no calls", name, i);
+		/* A call moves at most 2 GiB (MAX_RW_COUNT) and takes time of its own. */
+		if ((o.read_calls && o.read_bytes / o.read_calls > 0x7ffff000) ||
+		    (o.write_calls && o.write_bytes / o.write_calls > 0x7ffff000))
+			BAD("'%s': I/O row %u moves more bytes a call than a syscall can", name, i);
+		if ((!o.read_calls && (o.read_bytes || o.read_ns)) || (!o.write_calls && (o.write_bytes || o.write_ns)) ||
+		    (!o.sync_calls && o.sync_ns))
+			BAD("'%s': I/O row %u has bytes or time without calls", name, i);
+		d->sys_io.v[d->sys_io.n++] = o;
+	}
+	return 0;
+}
+
 int sys_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, size_t len, uint32_t count,
 		      const char *name, struct cprof_err *err)
 {
 	size_t size = type == SECTION_SYS_STATS ? SY_SIZE : type == SECTION_SYS_ERRORS ? SE_SIZE
-		      : type == SECTION_SYS_SLOW ? SS_SIZE : 0;
+		      : type == SECTION_SYS_SLOW ? SS_SIZE : type == SECTION_SYS_IO ? IO_SIZE : 0;
 	if (!size)
-		return 0; /* 23: a newer writer's, skipped like unknown sections */
+		return 0;
 	if (len != (size_t)count * size)
 		BAD("'%s': syscall table (section %u) is malformed", name, type);
 	return type == SECTION_SYS_STATS ? parse_stats(d, p, count, name, err)
 	       : type == SECTION_SYS_ERRORS ? parse_errs(d, p, count, name, err)
-	       : parse_slow(d, p, count, name, err);
+	       : type == SECTION_SYS_SLOW ? parse_slow(d, p, count, name, err)
+	       : parse_io(d, p, count, name, err);
 }

@@ -185,6 +185,19 @@ static void take_record(void *ctx, const void *rec, size_t len)
 	sys_trace_record(&s->tr, rec, len, s->enter_id, s->exit_id);
 }
 
+/* What an open descriptor of a traced process names, from /proc; NULL
+ * when it is gone (or /proc does not say). Sockets and pipes read as
+ * "socket:[INODE]" and "pipe:[INODE]". */
+static char *fd_path(uint32_t pid, int32_t fd)
+{
+	char link[64], buf[4096];
+	snprintf(link, sizeof link, "/proc/%" PRIu32 "/fd/%" PRId32, pid, fd);
+	ssize_t n = readlink(link, buf, sizeof buf - 1);
+	if (n <= 0)
+		return NULL;
+	return xstrndup(buf, (size_t)n);
+}
+
 static void sys_drain(void *state, bool last)
 {
 	struct sys_source *s = state;
@@ -204,6 +217,7 @@ static void sys_drain(void *state, bool last)
 	for (size_t i = 0; i < s->rings.n; i++)
 		ring_each(&s->rings.v[i], take_record, s);
 	sys_trace_take(&s->tr, last ? UINT64_MAX : now - ORDER_WINDOW_NS);
+	sys_trace_name_fds(&s->tr, fd_path);
 	if (last) {
 		close_events(s);
 		s->closed = true;

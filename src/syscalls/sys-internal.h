@@ -28,6 +28,20 @@ struct sys_thread {
 	bool in_call;
 	uint32_t nr;
 	uint64_t start;
+	int64_t arg0;        /* its first argument: the descriptor of an I/O call */
+};
+
+/* What a syscall does to a file descriptor, by name (sys_io_kind). */
+enum sys_io_kind { IOK_NONE, IOK_READ, IOK_WRITE, IOK_SYNC, IOK_NEW_FD, IOK_CLOSE };
+
+/* The I/O on one open descriptor (cprof_sys_io while recording). */
+struct sys_io_cell {
+	uint32_t pid;
+	int32_t fd;
+	bool closed;         /* a later use of fd is another file */
+	bool path_tried;
+	char *path;          /* from /proc while it was open, or NULL */
+	uint64_t calls[3], bytes[2], ns[3]; /* read, write, sync */
 };
 
 /* One syscall in one thread: the durations of its calls that returned. */
@@ -65,6 +79,9 @@ struct sys_trace {
 	struct u64map cell_idx;          /* tid << 32 | nr -> cells */
 	VEC(struct cprof_sys_err) errs;
 	struct u64map err_idx;           /* tid << 32 | nr << 12 | errno -> errs */
+	uint8_t *io_kind;                /* per syscall number: enum sys_io_kind */
+	VEC(struct sys_io_cell) io;
+	struct u64map io_idx;            /* pid << 32 | fd -> io, the newest cell */
 	struct slowset *sets;            /* per syscall, at most slowest calls each */
 	size_t nsets;
 	uint64_t unpaired_returns;       /* a return whose entry was not seen (execve's, lost records) */
@@ -78,6 +95,9 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 /* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
 void sys_trace_take(struct sys_trace *t, uint64_t horizon);
 void sys_trace_stacks(struct sys_trace *t, struct resolver *res);
+/* Name the descriptors met since the last call while they are open:
+ * path(pid, fd) gives a new string or NULL. */
+void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t fd));
 /* The statistics into d (percentiles, per thread and all threads). */
 void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_data *d);
 void sys_trace_release(struct sys_trace *t);

@@ -15,11 +15,32 @@
 #include "cprof/resolve.h"
 #include "sys-internal.h"
 
+/* The I/O syscalls by name, so that no number is written here twice. */
+static const struct {
+	const char *name;
+	enum sys_io_kind kind;
+} io_calls[] = {
+	{ "read", IOK_READ },       { "pread64", IOK_READ },     { "readv", IOK_READ },
+	{ "preadv", IOK_READ },     { "preadv2", IOK_READ },     { "recvfrom", IOK_READ },
+	{ "recvmsg", IOK_READ },    { "write", IOK_WRITE },      { "pwrite64", IOK_WRITE },
+	{ "writev", IOK_WRITE },    { "pwritev", IOK_WRITE },    { "pwritev2", IOK_WRITE },
+	{ "sendto", IOK_WRITE },    { "sendmsg", IOK_WRITE },    { "fsync", IOK_SYNC },
+	{ "fdatasync", IOK_SYNC },  { "open", IOK_NEW_FD },      { "openat", IOK_NEW_FD },
+	{ "openat2", IOK_NEW_FD },  { "creat", IOK_NEW_FD },     { "accept", IOK_NEW_FD },
+	{ "accept4", IOK_NEW_FD },  { "socket", IOK_NEW_FD },    { "dup", IOK_NEW_FD },
+	{ "dup2", IOK_NEW_FD },     { "dup3", IOK_NEW_FD },      { "close", IOK_CLOSE },
+};
+
 void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain)
 {
 	memset(t, 0, sizeof *t);
 	t->slowest = slowest;
 	t->callchain = callchain;
+	t->io_kind = xcalloc(sys_names_n ? sys_names_n : 1, 1);
+	for (size_t nr = 0; nr < sys_names_n; nr++)
+		for (size_t k = 0; sys_names[nr] && k < sizeof io_calls / sizeof io_calls[0]; k++)
+			if (strcmp(sys_names[nr], io_calls[k].name) == 0)
+				t->io_kind[nr] = (uint8_t)io_calls[k].kind;
 }
 
 /* What a sample record holds, in the order PERF_SAMPLE_* lays it out. */
@@ -181,6 +202,45 @@ static void consider_slow(struct sys_trace *t, struct sys_thread *th, uint64_t d
 	}
 }
 
+/* The open descriptor fd of pid: its newest cell, or a new one. */
+static struct sys_io_cell *io_of(struct sys_trace *t, uint32_t pid, int32_t fd)
+{
+	uint64_t key = (uint64_t)pid << 32 | (uint32_t)fd;
+	int64_t i = u64map_get(&t->io_idx, key);
+	if (i >= 0 && !t->io.v[i].closed)
+		return &t->io.v[i];
+	struct sys_io_cell c = { .pid = pid, .fd = fd };
+	u64map_put(&t->io_idx, key, (uint32_t)t->io.n);
+	vec_push(&t->io, c);
+	return &t->io.v[t->io.n - 1];
+}
+
+/* What a returned call did to a descriptor, and the bytes it moved. */
+static void count_io(struct sys_trace *t, const struct sys_thread *th, uint64_t dur, int64_t ret)
+{
+	enum sys_io_kind k = th->nr < sys_names_n ? (enum sys_io_kind)t->io_kind[th->nr] : IOK_NONE;
+	if (k == IOK_NONE)
+		return;
+	if (k == IOK_NEW_FD || k == IOK_CLOSE) {
+		/* The descriptor now names another file, or none. */
+		int64_t fd = k == IOK_NEW_FD ? ret : th->arg0;
+		if ((k == IOK_CLOSE && ret != 0) || fd < 0 || fd > INT32_MAX)
+			return;
+		int64_t i = u64map_get(&t->io_idx, (uint64_t)th->pid << 32 | (uint32_t)fd);
+		if (i >= 0)
+			t->io.v[i].closed = true;
+		return;
+	}
+	if (th->arg0 < 0 || th->arg0 > INT32_MAX)
+		return; /* a bad descriptor: EBADF, no file to charge */
+	struct sys_io_cell *c = io_of(t, th->pid, (int32_t)th->arg0);
+	int at = k == IOK_READ ? 0 : k == IOK_WRITE ? 1 : 2;
+	c->calls[at]++;
+	c->ns[at] += dur;
+	if (at < 2 && ret > 0)
+		c->bytes[at] += (uint64_t)ret;
+}
+
 static void take_one(struct sys_trace *t, const struct sys_ev *e)
 {
 	struct sys_thread *th = thread_of(t, e->pid, e->tid);
@@ -191,6 +251,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		th->in_call = true;
 		th->nr = e->nr;
 		th->start = e->time;
+		th->arg0 = e->val;
 		cell_of(t, e->pid, e->tid, e->nr)->calls++;
 		return;
 	}
@@ -207,6 +268,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
 	}
+	count_io(t, th, dur, e->val);
 	consider_slow(t, th, dur, e);
 }
 
@@ -247,6 +309,18 @@ void sys_trace_stacks(struct sys_trace *t, struct resolver *res)
 							    RESOLVE_CALLCHAIN)
 					     : UINT32_MAX;
 		}
+}
+
+void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t fd))
+{
+	for (size_t i = 0; i < t->io.n; i++) {
+		struct sys_io_cell *c = &t->io.v[i];
+		if (c->path_tried)
+			continue;
+		c->path_tried = true;
+		if (!c->closed)
+			c->path = path(c->pid, c->fd);
+	}
 }
 
 static const char *name_of(uint32_t nr, char *buf, size_t len)
@@ -335,6 +409,14 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 	qsort(t->errs.v, t->errs.n, sizeof *t->errs.v, cmp_err);
 	for (size_t i = 0; i < t->errs.n; i++)
 		vec_push(&d->sys_errs, t->errs.v[i]);
+	for (size_t i = 0; i < t->io.n; i++) {
+		const struct sys_io_cell *c = &t->io.v[i];
+		vec_push(&d->sys_io, ((struct cprof_sys_io){
+			.pid = c->pid, .fd = c->fd, .path = cprof_intern(d, c->path ? c->path : ""),
+			.read_calls = c->calls[0], .read_bytes = c->bytes[0], .read_ns = c->ns[0],
+			.write_calls = c->calls[1], .write_bytes = c->bytes[1], .write_ns = c->ns[1],
+			.sync_calls = c->calls[2], .sync_ns = c->ns[2] }));
+	}
 	for (size_t i = 0; i < t->nsets; i++) {
 		struct slowset *set = &t->sets[i];
 		qsort(set->v.v, set->v.n, sizeof *set->v.v, cmp_slow);
@@ -362,6 +444,11 @@ void sys_trace_release(struct sys_trace *t)
 	vec_release(&t->errs);
 	u64map_release(&t->err_idx);
 	u64map_release(&t->exit_ids);
+	for (size_t i = 0; i < t->io.n; i++)
+		free(t->io.v[i].path);
+	vec_release(&t->io);
+	u64map_release(&t->io_idx);
+	free(t->io_kind);
 	for (size_t i = 0; i < t->nsets; i++) {
 		for (size_t j = 0; j < t->sets[i].v.n; j++)
 			vec_release(&t->sets[i].v.v[j].ips);

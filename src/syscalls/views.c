@@ -1,8 +1,9 @@
 /*
  * views.c - what `cprof report --syscalls` draws (source.h's views): per
  * syscall the calls, errors, time and latency percentiles; errors by
- * errno; per thread; the slowest calls with their stacks. Text, JSON
- * (one object) or CSV (one row per syscall and thread, "all" first).
+ * errno; the I/O per open file descriptor; per thread; the slowest calls
+ * with their stacks. Text, JSON (one object) or CSV (one row per syscall
+ * and thread, "all" first; the I/O is in the other two).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -80,6 +81,59 @@ static void text_slowest(FILE *out, const struct cprof_data *d, uint32_t nr)
 	}
 }
 
+/* Bytes a second while in the calls that moved them ("-" without time). */
+static const char *fmt_rate(uint64_t bytes, uint64_t ns, char *buf)
+{
+	if (!ns || !bytes)
+		return "-";
+	double r = (double)bytes * 1e9 / (double)ns;
+	char b[FMT_BUF];
+	snprintf(buf, FMT_BUF, "%s/s", fmt_size(r > 1.8e19 ? UINT64_MAX : (uint64_t)r, b));
+	return buf;
+}
+
+/* The descriptors that moved the most bytes (then took the most time). */
+static int by_io(const void *a, const void *b)
+{
+	const struct cprof_sys_io *x = &sort_d->sys_io.v[*(const size_t *)a];
+	const struct cprof_sys_io *y = &sort_d->sys_io.v[*(const size_t *)b];
+	uint64_t bx = x->read_bytes + x->write_bytes, by = y->read_bytes + y->write_bytes;
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	uint64_t tx = x->read_ns + x->write_ns + x->sync_ns, ty = y->read_ns + y->write_ns + y->sync_ns;
+	if (tx != ty)
+		return tx > ty ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static void text_io(FILE *out, const struct cprof_data *d, size_t top)
+{
+	if (!d->sys_io.n)
+		return;
+	char b[8][FMT_BUF];
+	size_t *order = xmalloc(d->sys_io.n * sizeof *order);
+	for (size_t i = 0; i < d->sys_io.n; i++)
+		order[i] = i;
+	sort_d = d;
+	qsort(order, d->sys_io.n, sizeof *order, by_io);
+	size_t shown = top && top < d->sys_io.n ? top : d->sys_io.n;
+	fprintf(out, "\nI/O by file descriptor (bytes the calls returned; rate while in them):\n"
+		     "  %-8s %4s %10s %10s %10s %11s %12s  %s\n",
+		"pid", "fd", "read", "written", "calls", "time", "rate", "file");
+	for (size_t o = 0; o < shown; o++) {
+		const struct cprof_sys_io *x = &d->sys_io.v[order[o]];
+		uint64_t bytes = x->read_bytes + x->write_bytes, ns = x->read_ns + x->write_ns;
+		const char *path = cprof_str(d, x->path);
+		fprintf(out, "  %-8u %4d %10s %10s %10s %11s %12s  %s\n", x->pid, x->fd, fmt_size(x->read_bytes, b[0]),
+			fmt_size(x->write_bytes, b[1]),
+			fmt_thousands(x->read_calls + x->write_calls + x->sync_calls, b[2]),
+			fmt_ns(ns + x->sync_ns, b[3]), fmt_rate(bytes, ns, b[4]), *path ? path : "(closed before it was seen)");
+	}
+	if (shown < d->sys_io.n)
+		fprintf(out, "  (%zu more descriptors; --top %zu shows them all)\n", d->sys_io.n - shown, d->sys_io.n);
+	free(order);
+}
+
 static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top)
 {
 	char b[PCT_N + 3][FMT_BUF];
@@ -120,6 +174,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 			fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
 				fmt_thousands(e->count, b[1]));
 		}
+	text_io(out, d, top);
 	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls",
 		"errors", "total", "p50", "max");
 	for (size_t o = 0; o < shown; o++)
@@ -203,6 +258,17 @@ static void json_report(FILE *out, const struct cprof_data *d)
 		}
 		fprintf(out, "]}");
 	}
+	fprintf(out, "],\"io\":[");
+	for (size_t i = 0; i < d->sys_io.n; i++) {
+		const struct cprof_sys_io *x = &d->sys_io.v[i];
+		fprintf(out, "%s{\"pid\":%u,\"fd\":%d,\"path\":", i ? "," : "", x->pid, x->fd);
+		json_string(out, cprof_str(d, x->path));
+		fprintf(out, ",\"read_calls\":%" PRIu64 ",\"read_bytes\":%" PRIu64 ",\"read_ns\":%" PRIu64
+			     ",\"write_calls\":%" PRIu64 ",\"write_bytes\":%" PRIu64 ",\"write_ns\":%" PRIu64
+			     ",\"sync_calls\":%" PRIu64 ",\"sync_ns\":%" PRIu64 "}",
+			x->read_calls, x->read_bytes, x->read_ns, x->write_calls, x->write_bytes, x->write_ns,
+			x->sync_calls, x->sync_ns);
+	}
 	fprintf(out, "]}\n");
 }
 
@@ -248,8 +314,9 @@ static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 const struct source_view syscalls_view = {
 	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv] [--top N]",
 	.report_help = "      --syscalls         the syscalls of a 'record --syscalls' recording: calls,\n"
-		       "                         errors by errno, latency percentiles, per thread, and\n"
-		       "                         the slowest calls with their stacks\n",
+		       "                         errors by errno, latency percentiles, bytes and rate\n"
+		       "                         per file descriptor, per thread, and the slowest\n"
+		       "                         calls with their stacks\n",
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = sys_view_report,
 };

@@ -61,6 +61,19 @@ if within "$own" 5250000 250000; then
 else
 	echo "the program's own median sleep was $own ns (machine busy): 5 ms +10 % check skipped"
 fi
+# --- I/O per file descriptor ----------------------------------------------------
+io() { # FILE PYTHON-EXPR over the rows r
+	json "$1" "$2"
+}
+pp=$(json sc.data "[t['pid'] for s in d['syscalls'] if s['name']=='nanosleep' for t in s['threads']][0]")
+check "I/O: the parent read 10 x 4096 bytes of /dev/zero, named" \
+	[ "$(io sc.data "[(r['read_calls'], r['read_bytes'], r['write_calls']) for r in d['io'] if r['pid']==$pp and r['path']=='/dev/zero']")" = "[(10, 40960, 0)]" ]
+check "I/O: the parent wrote 200 bytes in 200 calls to /dev/null, named" \
+	[ "$(io sc.data "[(r['write_calls'], r['write_bytes'], r['read_calls']) for r in d['io'] if r['pid']==$pp and r['path']=='/dev/null']")" = "[(200, 200, 0)]" ]
+check "I/O: the child's 100 one-byte writes on its own row" \
+	[ "$(io sc.data "[(r['write_calls'], r['write_bytes']) for r in d['io'] if r['pid']!=$pp and r['write_calls']==100]")" = "[(100, 100)]" ]
+check "I/O: time only with calls, and the write time within write's total" \
+	[ "$(io sc.data "sum(r['write_ns'] for r in d['io']) <= sum(s['total_ns'] for s in d['syscalls'] if s['name']=='write') and all(r['read_ns']>0 for r in d['io'] if r['read_calls'])")" = True ]
 check "percentiles in order" [ "$(json sc.data "all(s['min_ns']<=s['p50_ns']<=s['p90_ns']<=s['p95_ns']<=s['p99_ns']<=s['p999_ns']<=s['max_ns'] for s in d['syscalls'])")" = True ]
 check "total time is at least calls x min" [ "$(json sc.data "all(s['total_ns']>=(s['calls']-s['unfinished'])*s['min_ns'] for s in d['syscalls'])")" = True ]
 
@@ -117,6 +130,7 @@ check "csv: the all-threads getpid row has 1300 calls" \
 check "text: the nanosleep row and the ENOENT errors" \
 	grep -qE '^nanosleep +20 ' sc.txt
 check "text: openat ENOENT 80" grep -qE '^ +openat +ENOENT +80$' sc.txt
+check "text: /dev/zero's row, 40.0 KiB read in 10 calls" grep -qE '^ +[0-9]+ +[0-9]+ +40.0 KiB +0 B +10 .* /dev/zero$' sc.txt
 
 # -- bad input: one line, exit code, nothing written.
 "$CPROF" record --syscalls=slowest:x -o bad.data -- "$W" >/dev/null 2>err.txt

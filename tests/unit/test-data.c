@@ -521,6 +521,9 @@ TEST(syscalls_roundtrip_and_rejects)
 	vec_push(&d.sys_errs, ((struct cprof_sys_err){ .pid = 10, .tid = 11, .nr = 257, .err = 2, .count = 3 }));
 	vec_push(&d.sys_slow, ((struct cprof_sys_slow){ .pid = 10, .tid = 11, .nr = 257, .stack = 0, .start = 100,
 							.dur = 17, .ret = -2 }));
+	struct cprof_sys_io io = { .pid = 10, .fd = 3, .path = cprof_intern(&d, "/dev/zero"), .read_calls = 10,
+				   .read_bytes = 40960, .read_ns = 900, .sync_calls = 1, .sync_ns = 50 };
+	vec_push(&d.sys_io, io);
 	struct cprof_err err;
 	uint8_t *buf;
 	size_t len;
@@ -538,6 +541,10 @@ TEST(syscalls_roundtrip_and_rejects)
 	ASSERT_EQ(e.sys_slow.n, 1);
 	ASSERT_EQ(e.sys_slow.v[0].ret, -2);
 	ASSERT_EQ(e.sys_slow.v[0].stack, 0);
+	ASSERT_EQ(e.sys_io.n, 1);
+	ASSERT_STREQ(cprof_str(&e, e.sys_io.v[0].path), "/dev/zero");
+	ASSERT(memcmp(&e.sys_io.v[0].read_calls, &io.read_calls, sizeof io - offsetof(struct cprof_sys_io, read_calls)) == 0);
+	ASSERT_EQ(e.sys_io.v[0].fd, 3);
 	cprof_data_release(&e);
 
 	d.sys_stats.v[0].errors = 5;
@@ -558,6 +565,18 @@ TEST(syscalls_roundtrip_and_rejects)
 	d.sys_slow.v[0].stack = 99;
 	serialize_expect(&d, "slow syscall 0 refers to missing stack 99");
 	d.sys_slow.v[0].stack = SYS_NO_STACK;
+	d.sys_io.v[0].fd = -1;
+	serialize_expect(&d, "I/O row 0 is malformed (descriptor -1)");
+	d.sys_io.v[0].fd = 3;
+	d.sys_io.v[0].write_bytes = 5; /* no write calls */
+	serialize_expect(&d, "I/O row 0 has bytes or time without calls");
+	d.sys_io.v[0].write_bytes = 0;
+	d.sys_io.v[0].read_bytes = 10ULL << 32; /* 4 GiB a call */
+	serialize_expect(&d, "I/O row 0 moves more bytes a call than a syscall can");
+	d.sys_io.v[0].read_bytes = 40960;
+	d.sys_io.v[0].path = (uint32_t)d.strings.len + 1;
+	serialize_expect(&d, "I/O row 0 refers to a missing string");
+	d.sys_io.v[0].path = io.path;
 	serialize_expect(&d, NULL);
 	cprof_data_release(&d);
 }

@@ -5,7 +5,9 @@
  * file (each fails ENOENT) and P_SLEEP nanosleep of SLEEP_MS each; a
  * forked child makes C_GETPID getpid, C_WRITE write and C_OPEN failing
  * openat, and exits. With argv[1] = N the counts are multiplied by N
- * (the sleeps excepted). It prints the median of the sleeps as it timed
+ * (the sleeps excepted). The parent then reads P_READS x READ_SIZE bytes
+ * of /dev/zero, and keeps it open over the sleeps (so that its path can
+ * be seen) before it closes it. It prints the median of the sleeps as it timed
  * them itself (CLOCK_MONOTONIC around each call): "sleep_p50_ns N".
  */
 #include <fcntl.h>
@@ -24,6 +26,8 @@
 #define C_GETPID 300
 #define C_WRITE 100
 #define C_OPEN 30
+#define P_READS 10
+#define READ_SIZE 4096
 
 static void calls(int fd, long getpids, long writes, long opens)
 {
@@ -78,7 +82,16 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	calls(fd, P_GETPID * mult, P_WRITE * mult, P_OPEN * mult);
+	static char buf[READ_SIZE];
+	int zfd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/zero", O_RDONLY);
+	if (zfd < 0)
+		return 1;
+	for (int i = 0; i < P_READS; i++)
+		if (syscall(SYS_read, zfd, buf, READ_SIZE) != READ_SIZE)
+			return 1;
 	long long p50 = sleeps();
+	if (syscall(SYS_close, zfd) != 0)
+		return 1;
 	int status;
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return 1;
