@@ -129,6 +129,8 @@ int sym_cache_write(const char *path, const void *data, size_t len);
 char *sym_slurp(const char *path, size_t *len);
 /* Checksum of cache files, a word at a time. */
 uint64_t sym_checksum(uint64_t h, const void *data, size_t n);
+/* The same over n bytes of fd from off, read in pieces: 0 and *ret, or -errno. */
+int sym_checksum_fd(int fd, uint64_t off, uint64_t n, uint64_t h, uint64_t *ret);
 
 /* A symbol cache file, checked whole by symcache_parse() and then read in
  * place: pointers into the buffer it was parsed from. */

@@ -66,29 +66,95 @@ static inline uint64_t mix(uint64_t h, uint64_t w)
 	return h ^ (h >> 29);
 }
 
-uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
+/* Four independent lanes of a word-at-a-time FNV-like step: byte-wise
+ * FNV-1a over the 5 MB kallsyms cache cost 10 ms, one lane 3 ms. Each step
+ * is a bijection of the lane's state, so one changed word always changes
+ * the result. lanes_* take the 32-byte blocks, which pieces of a file may
+ * bring one after another; sum_end the rest (fewer than 32 bytes). */
+struct sum {
+	uint64_t h, l[4];
+	bool any; /* a block was taken */
+};
+
+static void sum_init(struct sum *s, uint64_t h)
 {
-	/* Four independent lanes of a word-at-a-time FNV-like step: byte-wise
-	 * FNV-1a over the 5 MB kallsyms cache cost 10 ms, one lane 3 ms. Each
-	 * step is a bijection of the lane's state, so one changed word always
-	 * changes the result. */
-	const uint8_t *p = data;
-	if (n >= 32) {
-		uint64_t l[4] = { h, h ^ 0x9e3779b97f4a7c15ULL, h ^ 0xc2b2ae3d27d4eb4fULL, h ^ 0x165667b19e3779f9ULL };
-		for (; n >= 32; p += 32, n -= 32) {
-			uint64_t w[4];
-			memcpy(w, p, 32);
-			for (int i = 0; i < 4; i++)
-				l[i] = mix(l[i], w[i]);
-		}
-		h = mix(mix(mix(mix(h, l[0]), l[1]), l[2]), l[3]);
+	*s = (struct sum){ h, { h, h ^ 0x9e3779b97f4a7c15ULL, h ^ 0xc2b2ae3d27d4eb4fULL, h ^ 0x165667b19e3779f9ULL },
+			   false };
+}
+
+static void sum_blocks(struct sum *s, const uint8_t *p, size_t n)
+{
+	for (; n >= 32; p += 32, n -= 32) {
+		uint64_t w[4];
+		memcpy(w, p, 32);
+		for (int i = 0; i < 4; i++)
+			s->l[i] = mix(s->l[i], w[i]);
+		s->any = true;
 	}
+}
+
+static uint64_t sum_end(const struct sum *s, const uint8_t *p, size_t n)
+{
+	uint64_t h = s->h;
+	if (s->any)
+		h = mix(mix(mix(mix(h, s->l[0]), s->l[1]), s->l[2]), s->l[3]);
 	for (; n >= 8; p += 8, n -= 8) {
 		uint64_t w;
 		memcpy(&w, p, 8);
 		h = mix(h, w);
 	}
 	return hash_bytes(p, n, h);
+}
+
+uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
+{
+	struct sum s;
+	sum_init(&s, h);
+	size_t blocks = n / 32 * 32;
+	sum_blocks(&s, data, blocks);
+	return sum_end(&s, (const uint8_t *)data + blocks, n - blocks);
+}
+
+/* pread exactly n bytes at off: 0 or -errno (-EIO at the end of the file). */
+static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t got = pread(fd, buf, n, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		buf += got;
+		n -= (size_t)got;
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int sym_checksum_fd(int fd, uint64_t off, uint64_t n, uint64_t h, uint64_t *ret)
+{
+	enum { PIECE = 1 << 20 }; /* a multiple of 32: the pieces' blocks are the whole's */
+	uint8_t *buf = xmalloc(PIECE);
+	struct sum s;
+	sum_init(&s, h);
+	size_t last = 0;
+	int r = 0;
+	do {
+		last = n < PIECE ? (size_t)n : PIECE;
+		if ((r = pread_all(fd, buf, last, off)) < 0)
+			break;
+		off += last;
+		n -= last;
+		if (n)
+			sum_blocks(&s, buf, last);
+	} while (n);
+	if (!r) {
+		size_t blocks = last / 32 * 32;
+		sum_blocks(&s, buf, blocks);
+		*ret = sum_end(&s, buf + blocks, last - blocks);
+	}
+	free(buf);
+	return r;
 }
 
 /* base's file_read, in the shape the symbol code wants: a buffer to free,
@@ -436,26 +502,29 @@ static int open_copy(const char *path, const struct sbuf *key)
 	struct stat st;
 	if (fd < 0)
 		return -1;
-	void *map = MAP_FAILED;
+	uint8_t t[COPY_TRAILER];
+	char *k = NULL;
+	/* Read, not mapped: a page fault costs more on our VMs than copying
+	 * the page (the copy of libc's debug info is 10 MB). */
 	if (fstat(fd, &st) != 0 || st.st_size < COPY_TRAILER || (uint64_t)st.st_size > ((uint64_t)1 << 40))
 		goto bad;
-	size_t len = (size_t)st.st_size;
-	map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
+	uint64_t len = (uint64_t)st.st_size;
+	if (pread_all(fd, t, COPY_TRAILER, len - COPY_TRAILER) < 0)
 		goto bad;
-	const uint8_t *p = map, *t = p + len - COPY_TRAILER;
-	uint64_t key_len = get_le32(t), elf_size = get_le64(t + 8);
+	uint64_t key_len = get_le32(t), elf_size = get_le64(t + 8), h;
 	if (memcmp(t + 24, COPY_MAGIC, 8) != 0 || key_len != key->len || elf_size > len ||
-	    elf_size + key_len + COPY_TRAILER != len || memcmp(p + elf_size, key->buf, key_len) != 0 ||
-	    get_le64(t + 16) != sym_checksum(sym_checksum(HASH_SEED, p, (size_t)elf_size), p + elf_size, key_len))
+	    elf_size + key_len + COPY_TRAILER != len)
 		goto bad;
-	munmap(map, len);
+	k = xmalloc(key_len + 1);
+	if (pread_all(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0 ||
+	    sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 || get_le64(t + 16) != sym_checksum(h, k, key_len))
+		goto bad;
+	free(k);
 	copies_used++;
 	(void)futimens(fd, NULL); /* its last use, for pruning */
 	return fd;
 bad:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
+	free(k);
 	close(fd);
 	return -1;
 }

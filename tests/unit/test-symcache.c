@@ -422,6 +422,33 @@ TEST(kallsyms_hot_cache)
 	(void)unlink(path);
 }
 
+/* The checksum of a file read in pieces is the checksum of its bytes, for
+ * sizes around a block (32) and a piece (1 MiB), from any offset; a
+ * file shorter than asked is an error. */
+TEST(checksum_of_a_file_in_pieces)
+{
+	const size_t sizes[] = { 0, 1, 31, 32, 33, 100, (1u << 20) - 1, 1u << 20, (1u << 20) + 33, (3u << 20) + 7 };
+	size_t max = (3u << 20) + 7 + 64;
+	uint8_t *data = xmalloc(max);
+	for (size_t i = 0; i < max; i++)
+		data[i] = (uint8_t)(i * 2654435761u >> 13);
+	char path[] = "/tmp/cprof-test-sum-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(write(fd, data, max), (long long)max);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
+		for (uint64_t off = 0; off < 64; off += 40) {
+			uint64_t h = 0;
+			ASSERT_OK(sym_checksum_fd(fd, off, sizes[i], 77, &h));
+			ASSERT_EQ(h, sym_checksum(77, data + off, sizes[i]));
+		}
+	uint64_t h;
+	ASSERT(sym_checksum_fd(fd, 10, max, 77, &h) < 0);
+	close(fd);
+	unlink(path);
+	free(data);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 6)
@@ -437,7 +464,8 @@ int main(int argc, char **argv)
 	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
 	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
 						  T(damaged_files_are_ignored), T(debug_file_installed_later),
-						  T(compressed_debug_file_copy), T(kallsyms_hot_cache) };
+						  T(compressed_debug_file_copy), T(kallsyms_hot_cache),
+						  T(checksum_of_a_file_in_pieces) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		fflush(stdout);
