@@ -179,6 +179,9 @@ void str_index(const struct sbuf *blob, struct hashidx *idx, size_t from);
 int file_read(const char *path, struct sbuf *sb, size_t max, struct cprof_err *err) CPROF_WUR;
 /* The rest of an open stream; name is what the error says. */
 int stream_read(FILE *fp, const char *name, struct sbuf *sb, size_t max, struct cprof_err *err) CPROF_WUR;
+/* Read exactly n bytes of fd at off (pread, again after EINTR and short
+ * reads): 0, -ENODATA when the file ends first, or -errno. */
+int pread_full(int fd, void *buf, size_t n, uint64_t off) CPROF_WUR;
 
 /* Little-endian load/store, so the data file never depends on the host. */
 static inline void put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }

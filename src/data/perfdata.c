@@ -935,20 +935,11 @@ static int walk_records(struct rd *rd, const uint8_t *p, const uint8_t *end, uin
 /* pread exactly n bytes at off: 0, or -errno (a short file is truncated). */
 static int read_at(struct rd *rd, uint8_t *buf, size_t n, uint64_t off)
 {
-	while (n) {
-		ssize_t got = pread(rd->fd, buf, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int e = errno;
-			return err_set(rd->err, e, "cannot read '%s': %s", rd->name, strerror(e));
-		}
-		if (got == 0)
-			return bad(rd, "truncated: the file ends at byte %llu, inside its data", (unsigned long long)off);
-		buf += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
+	int r = pread_full(rd->fd, buf, n, off);
+	if (r == -ENODATA)
+		return bad(rd, "truncated: the file ends before byte %llu, inside its data", (unsigned long long)(off + n));
+	if (r < 0)
+		return err_set(rd->err, -r, "cannot read '%s': %s", rd->name, strerror(-r));
 	return 0;
 }
 

@@ -115,22 +115,6 @@ uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
 	return sum_end(&s, (const uint8_t *)data + blocks, n - blocks);
 }
 
-/* pread exactly n bytes at off: 0 or -errno (-EIO at the end of the file). */
-static int pread_all(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-	while (n) {
-		ssize_t got = pread(fd, buf, n, (off_t)off);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			return got < 0 ? -errno : -EIO;
-		buf += got;
-		n -= (size_t)got;
-		off += (uint64_t)got;
-	}
-	return 0;
-}
-
 int sym_checksum_fd(int fd, uint64_t off, uint64_t n, uint64_t h, uint64_t *ret)
 {
 	enum { PIECE = 1 << 20 }; /* a multiple of 32: the pieces' blocks are the whole's */
@@ -141,7 +125,7 @@ int sym_checksum_fd(int fd, uint64_t off, uint64_t n, uint64_t h, uint64_t *ret)
 	int r = 0;
 	do {
 		last = n < PIECE ? (size_t)n : PIECE;
-		if ((r = pread_all(fd, buf, last, off)) < 0)
+		if ((r = pread_full(fd, buf, last, off)) < 0)
 			break;
 		off += last;
 		n -= last;
@@ -509,14 +493,14 @@ static int open_copy(const char *path, const struct sbuf *key)
 	if (fstat(fd, &st) != 0 || st.st_size < COPY_TRAILER || (uint64_t)st.st_size > ((uint64_t)1 << 40))
 		goto bad;
 	uint64_t len = (uint64_t)st.st_size;
-	if (pread_all(fd, t, COPY_TRAILER, len - COPY_TRAILER) < 0)
+	if (pread_full(fd, t, COPY_TRAILER, len - COPY_TRAILER) < 0)
 		goto bad;
 	uint64_t key_len = get_le32(t), elf_size = get_le64(t + 8), h;
 	if (memcmp(t + 24, COPY_MAGIC, 8) != 0 || key_len != key->len || elf_size > len ||
 	    elf_size + key_len + COPY_TRAILER != len)
 		goto bad;
 	k = xmalloc(key_len + 1);
-	if (pread_all(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0 ||
+	if (pread_full(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0 ||
 	    sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 || get_le64(t + 16) != sym_checksum(h, k, key_len))
 		goto bad;
 	free(k);

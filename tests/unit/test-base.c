@@ -471,5 +471,28 @@ TEST(helper_lib_find)
 	ASSERT(unlink(path) == 0 && rmdir(sub) == 0);
 }
 
-RUN_TESTS(T(sbuf_table), T(sbuf_growth_and_bytes), T(note_sink), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
+/* pread_full: all of it from any offset, the end of the file told apart
+ * from an error, a pipe (no pread) an error. */
+TEST(pread_full)
+{
+	char path[] = "/tmp/cprof-test-pread-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT(fd >= 0);
+	ASSERT_EQ(write(fd, "0123456789", 10), 10);
+	char buf[16] = { 0 };
+	ASSERT_EQ(pread_full(fd, buf, 4, 3), 0);
+	ASSERT(memcmp(buf, "3456", 4) == 0);
+	ASSERT_EQ(pread_full(fd, buf, 0, 100), 0);
+	ASSERT_EQ(pread_full(fd, buf, 8, 5), -ENODATA);
+	close(fd);
+	unlink(path);
+	int p[2];
+	ASSERT(pipe(p) == 0);
+	ASSERT_EQ(pread_full(p[0], buf, 1, 0), -ESPIPE);
+	close(p[0]);
+	close(p[1]);
+	ASSERT_EQ(pread_full(-1, buf, 1, 0), -EBADF);
+}
+
+RUN_TESTS(T(pread_full), T(sbuf_table), T(sbuf_growth_and_bytes), T(note_sink), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
 	  T(csv_quoting), T(helper_lib_find))
