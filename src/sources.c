@@ -6,6 +6,7 @@
  */
 #include "cprof/gpu-record.h"
 #include "cprof/mem-record.h"
+#include "cprof/offcpu.h"
 #include "cprof/source.h"
 #include "cprof/syscalls.h"
 
@@ -13,5 +14,6 @@ const struct source_ops *const cprof_sources[] = {
 	&mem_source,
 	&gpu_source,
 	&syscalls_source,
+	&offcpu_source,
 	NULL,
 };

@@ -69,7 +69,8 @@ enum section_type {
 	/* 24..31: GPU activity (cprof record --gpu), layouts at the end of this file. */
 	SECTION_GPU_OPS = 24, /* GO_* records */
 	SECTION_GPU_API = 25, /* GA_* records */
-	/* 32..35: off-CPU time (cprof record --offcpu). */
+	/* 32..35: off-CPU time (cprof record --offcpu), layouts at the end of this file. */
+	SECTION_OFFCPU_WAITS = 32, /* OW_* records */
 	/* 36..39: function latency (cprof record --latency). */
 };
 #define SECTION_TYPE_MAX 47 /* readers size their tables by this */
@@ -369,5 +370,19 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define IO_SYNC_CALLS 64  /* u64 */
 #define IO_SYNC_NS 72     /* u64 */
 #define IO_SIZE 80
+
+/*
+ * Off-CPU time (record --offcpu). SECTION_OFFCPU_WAITS: every interval a
+ * thread of the workload spent off a CPU, from its switch-out to its next
+ * switch-in, in the order they ended. 33..35 are kept for later tables.
+ */
+#define OW_START 0  /* u64 ns CLOCK_MONOTONIC: switched out */
+#define OW_DUR 8    /* u64 ns until switched in again */
+#define OW_PID 16   /* u32 */
+#define OW_TID 20   /* u32 */
+#define OW_STACK 24 /* u32 stack index: the user stack it left the CPU from; 0xffffffff: none */
+#define OW_FLAGS 28 /* u32 OWF_* */
+#define OW_SIZE 32
+#define OWF_PREEMPT 1u /* preempted while runnable, not waiting (PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) */
 
 #endif

@@ -61,6 +61,7 @@ struct source_target {
 	const int *cpus;         /* the CPUs recorded (-C, else every online one) */
 	int ncpus;
 	bool callchain;          /* record -g: user stacks by frame pointers */
+	bool dwarf;              /* --call-graph dwarf: the samples' stacks are unwound copies */
 	unsigned max_stack;      /* --max-stack, or 0 */
 	unsigned mmap_pages;     /* -m: ring pages per CPU */
 };

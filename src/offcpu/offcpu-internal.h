@@ -1,0 +1,79 @@
+/*
+ * offcpu-internal.h - what the files of src/offcpu/ share: the pairing of
+ * switch records into intervals off a CPU (track.c), which source.c feeds
+ * from the rings and views.c never sees (it reads the data file).
+ */
+#ifndef CPROF_OFFCPU_INTERNAL_H
+#define CPROF_OFFCPU_INTERNAL_H
+
+#include "cprof/record.h"
+#include "cprof/u64map.h"
+
+struct cprof_data;
+struct resolver;
+
+#define OC_NONE UINT32_MAX
+
+enum oc_kind { OC_SAMPLE, OC_OUT, OC_IN };
+
+/* One record of a ring, parsed. */
+struct oc_ev {
+	uint64_t time, seq;   /* seq: order of reading, to keep equal times stable */
+	uint32_t pid, tid;
+	uint32_t stack;       /* OC_SAMPLE: its interned stack, or OC_NONE */
+	uint8_t kind;         /* enum oc_kind */
+	bool preempt;         /* OC_OUT: still runnable */
+};
+
+/* A thread: off a CPU since out_time, or on one. */
+struct oc_thread {
+	uint32_t pid, tid;
+	bool out, preempt;
+	uint64_t out_time;
+	uint32_t stack;       /* of the current interval */
+	uint32_t pending;     /* the stack of the switch sample not yet matched to its switch-out */
+};
+
+/* A distinct user stack of one process (ips in the arena). */
+struct oc_stack {
+	uint32_t pid, n;
+	size_t off;
+	uint64_t time, hash;  /* time: first seen, the mappings it is resolved against */
+	uint32_t handle;      /* the resolver's */
+};
+
+struct oc_wait {
+	uint64_t start, dur;
+	uint32_t pid, tid, stack, flags;
+};
+
+struct oc_trace {
+	bool callchain;
+	VEC(struct oc_ev) batch;         /* read, not yet taken in: waits for order */
+	uint64_t seq;
+	VEC(struct oc_thread) threads;
+	struct u64map thread_idx;        /* tid -> threads */
+	VEC(struct oc_stack) stacks;
+	VEC(uint64_t) stack_ips;
+	struct u64map stack_idx;         /* hash (probed) -> stacks */
+	VEC(struct oc_wait) waits;
+	uint64_t lost;                   /* records the kernel could not write (rings full) */
+	uint64_t lost_samples;
+	uint64_t malformed;
+	uint64_t double_out;             /* a switch-out while out: the switch-in between was lost */
+	uint64_t unfinished;             /* out when the recording ended (exited threads, mostly) */
+};
+
+void oc_trace_init(struct oc_trace *t, bool callchain);
+/* Parse one ring record (sample_type TID | TIME [| CALLCHAIN], sample_id_all) into the batch. */
+void oc_trace_record(struct oc_trace *t, const void *rec, size_t len);
+/* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
+void oc_trace_take(struct oc_trace *t, uint64_t horizon);
+/* The recording ended: threads still off a CPU are counted, not measured. */
+void oc_trace_end(struct oc_trace *t);
+void oc_trace_stacks(struct oc_trace *t, struct resolver *res);
+/* The intervals into d, their stacks stored through res. */
+void oc_trace_store(struct oc_trace *t, struct resolver *res, struct cprof_data *d);
+void oc_trace_release(struct oc_trace *t);
+
+#endif
