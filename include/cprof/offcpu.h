@@ -5,9 +5,18 @@
 #ifndef CPROF_OFFCPU_H
 #define CPROF_OFFCPU_H
 
+#include <stdio.h>
+
 #include "cprof/source.h"
+
+struct cprof_data;
 
 extern const struct source_ops offcpu_source;
 extern const struct source_view offcpu_view;
+
+/* The report of d's intervals off a CPU (offcpu-data.h) in format (enum
+ * report_format: text, JSON, CSV or folded); top: rows of each text table
+ * and longest waits kept, 0 for all. */
+void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top);
 
 #endif

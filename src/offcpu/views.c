@@ -239,7 +239,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	struct sbuf line = SBUF_INIT;
 	fprintf(out, "Off-CPU: %s\n", meta_or(d, "command", input));
 	const char *stacks = meta_or(d, "offcpu_stacks", "none");
-	fprintf(out, "Stacks: %s; lost records: %s; switch-ins lost (intervals dropped): %s; threads still off a CPU\n"
+	fprintf(out, "Stacks: %s\nLost records: %s; switch-ins lost (intervals dropped): %s; threads off a CPU\n"
 		     "at the end (not measured): %s\n\n",
 		strcmp(stacks, "fp") == 0 ? "frame pointers"
 		: strcmp(stacks, "refused") == 0 ? "none (not allowed: kernel.perf_event_paranoid)" : "none (record with -g)",
@@ -415,19 +415,25 @@ static int no_data(const struct view_call *c, struct cprof_err *err)
 	return err_set(err, ENODATA, "'%s': no off-CPU intervals in this recording (record with --offcpu)", c->input);
 }
 
+void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top)
+{
+	struct oc_summary s;
+	summarize(&s, d);
+	switch (format) {
+	case FORMAT_JSON: json_report(out, d, &s, top); break;
+	case FORMAT_CSV: csv_report(out, d, &s); break;
+	case FORMAT_FOLDED: folded_report(out, d, &s); break;
+	default: text_report(out, d, &s, input, top); break;
+	}
+	summary_release(&s);
+}
+
 static int oc_view_report(const struct view_call *c, struct cprof_err *err)
 {
 	if (!cprof_meta_get(c->d, "offcpu"))
 		return no_data(c, err);
-	struct oc_summary s;
-	summarize(&s, c->d);
-	switch (c->format) {
-	case FORMAT_JSON: json_report(stdout, c->d, &s, c->top_set ? c->top : 10); break;
-	case FORMAT_CSV: csv_report(stdout, c->d, &s); break;
-	case FORMAT_FOLDED: folded_report(stdout, c->d, &s); break;
-	default: text_report(stdout, c->d, &s, c->input, c->top_set ? c->top : 10); break;
-	}
-	summary_release(&s);
+	/* Ten rows a table unless --top says otherwise. */
+	offcpu_report(stdout, c->d, c->input, c->format, c->top_set ? c->top : 10);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
 }
 

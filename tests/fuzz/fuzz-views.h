@@ -25,6 +25,7 @@
 #include "cprof/profile.h"
 #include "cprof/report.h"
 #include "cprof/syscalls.h"
+#include "cprof/offcpu.h"
 #include "cprof/timeline.h"
 
 struct json_in {
@@ -370,9 +371,20 @@ static void sys_views(const struct cprof_data *d)
 	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0), 0));
 }
 
+static void offcpu_views(const struct cprof_data *d)
+{
+	if (!d->offcpu.n)
+		return;
+	for (int f = FORMAT_TEXT; f < _FORMAT_MAX; f++)
+		if (f != FORMAT_JSON)
+			offcpu_report(devnull(), d, "fuzz", f, 0);
+	JSON_VIEW("offcpu_report json", (offcpu_report(jf, d, "fuzz", FORMAT_JSON, 3), 0));
+}
+
 static void fuzz_views(const struct cprof_data *d)
 {
 	sys_views(d);
+	offcpu_views(d);
 	cpu_views(d);
 	mem_views(d);
 	gpu_views(d);

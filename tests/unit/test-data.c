@@ -581,6 +581,43 @@ TEST(syscalls_roundtrip_and_rejects)
 	cprof_data_release(&d);
 }
 
+/* The off-CPU section: intervals read back the same; a missing stack, an
+ * interval past the end of time, unknown flags are refused by name. */
+TEST(offcpu_roundtrip_and_rejects)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	vec_push(&d.offcpu, ((struct cprof_offcpu_wait){ .start = 100, .dur = 5000000, .pid = 10, .tid = 11, .stack = 0 }));
+	vec_push(&d.offcpu, ((struct cprof_offcpu_wait){ .start = 200, .dur = 30, .pid = 10, .tid = 12,
+							 .stack = OFFCPU_NO_STACK, .flags = OWF_PREEMPT }));
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	struct cprof_data e;
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.offcpu.n, 2);
+	ASSERT_EQ(e.offcpu.v[0].dur, 5000000);
+	ASSERT_EQ(e.offcpu.v[0].stack, 0);
+	ASSERT_EQ(e.offcpu.v[1].tid, 12);
+	ASSERT_EQ(e.offcpu.v[1].stack, OFFCPU_NO_STACK);
+	ASSERT_EQ(e.offcpu.v[1].flags, OWF_PREEMPT);
+	cprof_data_release(&e);
+
+	d.offcpu.v[0].stack = 99;
+	serialize_expect(&d, "off-CPU interval 0 refers to missing stack 99");
+	d.offcpu.v[0].stack = 0;
+	d.offcpu.v[1].dur = UINT64_MAX;
+	serialize_expect(&d, "off-CPU interval 1 ends after the end of time");
+	d.offcpu.v[1].dur = 30;
+	d.offcpu.v[1].flags = 6;
+	serialize_expect(&d, "off-CPU interval 1 has unknown flags 0x6");
+	d.offcpu.v[1].flags = 0;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
 static void add_site(struct cprof_data *d, struct cprof_mem_site m)
 {
 	if (!d->mem_procs.n)
@@ -848,6 +885,6 @@ TEST(load_streams_folded_lines)
 }
 
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects),
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
 	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))
