@@ -5,7 +5,10 @@
  * (runnable, waiting for a CPU); the percentiles of both; blocked time by
  * function, by stack and by thread; the longest waits with their stacks.
  * Text, JSON (one object), CSV (one row per stack) or folded stacks
- * weighted by blocked microseconds; the flame graph weighs by blocked ns.
+ * weighted by blocked microseconds; the flame graph weighs by blocked ns,
+ * or with --wall draws wall-clock time: the CPU samples (cpu-clock or
+ * task-clock, in ns) and the time off a CPU under the stacks that waited,
+ * told apart by a last frame, [blocked] or [preempted].
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -437,41 +440,69 @@ static int oc_view_report(const struct view_call *c, struct cprof_err *err)
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
 }
 
+/* The frames of stack (root first) into names, then last if not NULL. */
+static void add_stack(struct flamegraph *g, const struct cprof_data *d, uint32_t stack, const char *last,
+		      uint64_t weight, struct sbuf *label, void *names_vec)
+{
+	VEC(uint32_t) *names = names_vec;
+	names->n = 0;
+	if (stack == OFFCPU_NO_STACK) {
+		vec_push(names, fg_intern(g, NO_STACK_LABEL, strlen(NO_STACK_LABEL)));
+	} else {
+		const uint32_t *f = cprof_stack_frames(d, stack);
+		for (uint32_t k = cprof_stack_len(d, stack); k-- > 0;) {
+			sbuf_reset(label);
+			profile_frame_label(d, &d->frames.v[f[k]], label);
+			vec_push(names, fg_intern(g, label->buf, label->len));
+		}
+	}
+	if (last)
+		vec_push(names, fg_intern(g, last, strlen(last)));
+	fg_add_stack(g, names->v, names->n, weight);
+}
+
 static int oc_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool palette_set, const struct view_call *c,
 			      struct cprof_err *err)
 {
 	const struct cprof_data *d = c->d;
+	bool wall = c->arg[0] != NULL;
 	if (!cprof_meta_get(d, "offcpu"))
 		return no_data(c, err);
+	/* Wall-clock time needs CPU samples that are time: the first event's. */
+	const char *unit = d->events.n ? cprof_str(d, d->events.v[0].unit) : "";
+	if (wall && strcmp(unit, "ns") != 0)
+		return err_set(err, EINVAL, "'%s': --wall needs CPU samples in ns (record with -e cpu-clock or "
+					    "task-clock), not '%s'", c->input,
+			       d->events.n ? cprof_str(d, d->events.v[0].name) : "none");
 	if (!o->title)
-		o->title = "Off-CPU Flame Graph";
+		o->title = wall ? "Wall-Clock Flame Graph" : "Off-CPU Flame Graph";
 	if (!o->countname)
-		o->countname = "ns blocked";
-	if (!palette_set)
+		o->countname = wall ? "ns" : "ns blocked";
+	if (!palette_set && !wall)
 		o->palette = FG_BLUE;
 	VEC(uint32_t) names = { 0 };
 	struct sbuf label = SBUF_INIT;
 	for (size_t i = 0; i < d->offcpu.n; i++) {
 		const struct cprof_offcpu_wait *w = &d->offcpu.v[i];
-		if ((w->flags & OWF_PREEMPT) || !w->dur)
+		bool pre = w->flags & OWF_PREEMPT;
+		if ((pre && !wall) || !w->dur)
 			continue;
-		names.n = 0;
-		if (w->stack == OFFCPU_NO_STACK) {
-			vec_push(&names, fg_intern(g, NO_STACK_LABEL, strlen(NO_STACK_LABEL)));
-		} else {
-			const uint32_t *f = cprof_stack_frames(d, w->stack);
-			for (uint32_t k = cprof_stack_len(d, w->stack); k-- > 0;) { /* root first */
-				sbuf_reset(&label);
-				profile_frame_label(d, &d->frames.v[f[k]], &label);
-				vec_push(&names, fg_intern(g, label.buf, label.len));
-			}
-		}
-		fg_add_stack(g, names.v, names.n, w->dur);
+		add_stack(g, d, w->stack, wall ? (pre ? "[preempted]" : "[blocked]") : NULL, w->dur, &label, &names);
+	}
+	for (size_t i = 0; wall && i < d->samples.n; i++) {
+		const struct cprof_sample *s = &d->samples.v[i];
+		if (s->event == 0 && s->period)
+			add_stack(g, d, s->stack, NULL, s->period, &label, &names);
 	}
 	sbuf_release(&label);
 	vec_release(&names);
 	return 0;
 }
+
+static const struct view_opt oc_opts[] = {
+	{ "wall", false, VIEW_FLAME, false },
+	{ NULL, false, 0, false },
+};
 
 const struct source_view offcpu_view = {
 	.report_usage = "       cprof report --offcpu [-i FILE] [--format text|json|csv|folded] [--top N]",
@@ -480,9 +511,13 @@ const struct source_view offcpu_view = {
 		       "                         of the waits, by function, stack and thread, the\n"
 		       "                         longest waits with their stacks; folded: weighted by\n"
 		       "                         blocked microseconds\n",
-	.flame_usage = "       cprof flamegraph --offcpu [-i FILE] [-o FILE] ...",
+	.flame_usage = "       cprof flamegraph --offcpu [--wall] [-i FILE] [-o FILE] ...",
 	.flame_help = "      --offcpu           blocked time off a CPU ('record --offcpu') by the\n"
-		      "                         stacks that waited, in ns, in blues by default\n",
+		      "                         stacks that waited, in ns, in blues by default\n"
+		      "      --wall             with --offcpu: wall-clock time, the CPU samples and\n"
+		      "                         the time off a CPU under a last frame [blocked] or\n"
+		      "                         [preempted]\n",
+	.opts = oc_opts,
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV | 1u << FORMAT_FOLDED,
 	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = oc_view_report,

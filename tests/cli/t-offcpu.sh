@@ -72,6 +72,20 @@ check "flamegraph --offcpu: titled, weighted in blocked ns, with sleeper and loc
 	grep -q 'Off-CPU Flame Graph' oc.svg && grep -q 'ns blocked' oc.svg && grep -q '>sleeper<' oc.svg && grep -q 'lock_waiter' oc.svg
 check "flamegraph --offcpu: in blues" grep -qE 'fill="rgb\(([0-9]+),\1,2[0-9][0-9]\)"' oc.svg
 
+# -- the wall-clock graph: CPU samples and time off a CPU in one, the
+# latter under [blocked] and [preempted].
+"$CPROF" flamegraph --offcpu --wall -i oc.data -o wall.svg
+check "flamegraph --offcpu --wall: exit 0" [ $? -eq 0 ]
+check "--wall: titled, with [blocked] under sleeper" \
+	grep -q 'Wall-Clock Flame Graph' wall.svg && grep -q '<title>\[blocked\] (' wall.svg && grep -q '>sleeper<' wall.svg
+all_wall=$(grep -o '<title>all ([0-9,]*' wall.svg | tr -dc 0-9)
+off=$(json oc.data "d['blocked']['total_ns'] + d['preempted']['total_ns']")
+cpu=$("$CPROF" report -i oc.data --format json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['total_weight'])" 2>/dev/null)
+check "--wall: the whole is the time off a CPU ($off ns) and the CPU samples' (${cpu:-?} ns)" \
+	[ "$all_wall" = $((off + ${cpu:-0})) ]
+"$CPROF" flamegraph --wall -i oc.data -o nowall.svg 2>err.txt
+check "--wall without --offcpu: a usage error" [ $? -eq 2 ] && [ ! -e nowall.svg ]
+
 # -- without -g: the intervals, without stacks.
 "$CPROF" record -q --offcpu -o nog.data -- "$W" >out2.txt 2>&1
 check "record --offcpu without -g: exit 0" [ $? -eq 0 ]
