@@ -1,11 +1,13 @@
 /*
  * offcpu-internal.h - what the files of src/offcpu/ share: the pairing of
  * switch records into intervals off a CPU (track.c), which source.c feeds
- * from the rings and views.c never sees (it reads the data file).
+ * from the rings, and the summary the views draw (summary.c), which reads
+ * the data file only.
  */
 #ifndef CPROF_OFFCPU_INTERNAL_H
 #define CPROF_OFFCPU_INTERNAL_H
 
+#include "cprof/percentile.h"
 #include "cprof/record.h"
 #include "cprof/u64map.h"
 
@@ -75,5 +77,41 @@ void oc_trace_stacks(struct oc_trace *t, struct resolver *res);
 /* The intervals into d, their stacks stored through res. */
 void oc_trace_store(struct oc_trace *t, struct resolver *res, struct cprof_data *d);
 void oc_trace_release(struct oc_trace *t);
+
+/* summary.c: what report and flamegraph --offcpu draw. */
+/* Sums over a set of intervals. */
+struct oc_sum {
+	uint64_t ns, n;
+};
+
+struct oc_func {
+	uint32_t name;   /* string offset */
+	uint32_t last;   /* the last stack counted, so a recursive one counts once */
+	struct oc_sum blocked;
+};
+
+struct oc_thr {
+	uint32_t pid, tid;
+	struct oc_sum blocked, preempted;
+	VEC(uint64_t) durs;
+	uint64_t lat[PCT_N];
+};
+
+struct oc_summary {
+	struct oc_sum blocked, preempted;
+	uint64_t blat[PCT_N], plat[PCT_N];
+	size_t nstacks;                 /* d's stacks, and one more for none */
+	struct oc_sum *by_stack, *pre_by_stack;
+	size_t *stack_order;            /* stacks with blocked time, most first */
+	size_t nstack_order;
+	VEC(struct oc_func) funcs;      /* most blocked first */
+	VEC(struct oc_thr) threads;     /* most blocked first */
+	size_t *longest;                /* blocked intervals, longest first */
+	size_t nlongest;
+};
+
+/* Build s from d's intervals; release it with oc_summary_release. */
+void oc_summary_build(struct oc_summary *s, const struct cprof_data *d);
+void oc_summary_release(struct oc_summary *s);
 
 #endif

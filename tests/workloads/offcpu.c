@@ -10,12 +10,18 @@
  * makes no frame; the walk starts at its caller's saved frame), so each
  * wait goes through a small function of its own (nap, take_lock) and the
  * function to look for is one above it.
+ *
+ * "offcpu pingpong N": two threads pass a byte back and forth N times
+ * through two pipes, two context switches a round trip at least (the
+ * switch-heavy program of tests/bench/bench-offcpu.sh).
  */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define SLEEPS 40
 #define SLEEP_NS 5000000L
@@ -87,8 +93,38 @@ __attribute__((noinline)) void *holder(void *arg)
 	return NULL;
 }
 
-int main(void)
+static int ping[2], pong[2];
+static long rounds;
+
+__attribute__((noinline)) void *ponger(void *arg)
 {
+	(void)arg;
+	char c;
+	for (long i = 0; i < rounds; i++)
+		if (read(ping[0], &c, 1) != 1 || write(pong[1], &c, 1) != 1)
+			abort();
+	return NULL;
+}
+
+static int pingpong(long n)
+{
+	pthread_t th;
+	char c = 'x';
+	rounds = n;
+	if (pipe(ping) || pipe(pong) || pthread_create(&th, NULL, ponger, NULL) != 0)
+		return 1;
+	for (long i = 0; i < n; i++)
+		if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1)
+			return 1;
+	pthread_join(th, NULL);
+	printf("round_trips %ld\n", n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "pingpong") == 0)
+		return pingpong(atol(argv[2]));
 	pthread_t th;
 	if (sem_init(&held, 0, 0) || sem_init(&taken, 0, 0))
 		return 1;
