@@ -5,6 +5,7 @@
  * src/meson.build, its tests.
  */
 #include "cprof/gpu-record.h"
+#include "cprof/latency.h"
 #include "cprof/mem-record.h"
 #include "cprof/source.h"
 #include "cprof/syscalls.h"
@@ -13,5 +14,6 @@ const struct source_ops *const cprof_sources[] = {
 	&mem_source,
 	&gpu_source,
 	&syscalls_source,
+	&latency_source,
 	NULL,
 };

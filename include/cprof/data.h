@@ -12,6 +12,7 @@
 #include "cprof/base.h"
 #include "cprof/data-format.h"
 #include "cprof/gpu-data.h"
+#include "cprof/lat-data.h"
 #include "cprof/sys-data.h"
 
 struct outfile;
@@ -153,6 +154,9 @@ struct cprof_data {
 	VEC(struct cprof_sys_err) sys_errs;
 	VEC(struct cprof_sys_slow) sys_slow;
 	VEC(struct cprof_sys_io) sys_io;
+	/* Function latency (cprof record --latency, lat-data.h); empty otherwise. */
+	VEC(struct cprof_lat_stat) lat_stats;
+	VEC(struct cprof_lat_slow) lat_slow;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

@@ -50,6 +50,8 @@ static const char *section_name(uint32_t type)
 	if (sys_section_type(type))
 		return type == SECTION_SYS_STATS ? "syscalls" : type == SECTION_SYS_ERRORS ? "syscall errors"
 		       : "slow syscalls";
+	if (lat_section_type(type))
+		return type == SECTION_LAT_STATS ? "latency" : "slow calls";
 	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
 		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
@@ -73,7 +75,8 @@ static bool known_section(uint32_t type)
 {
 	return (type >= SECTION_META && type <= SECTION_MAPS) || type == SECTION_CODE || type == SECTION_SAMPLE_COUNTS ||
 	       type == SECTION_SAMPLE_CPUS || type == SECTION_SAMPLE_VALUES ||
-	       mem_section_type(type) || gpu_section_type(type) || sys_section_type(type);
+	       mem_section_type(type) || gpu_section_type(type) || sys_section_type(type) ||
+	       lat_section_type(type);
 }
 
 struct extent {
@@ -515,6 +518,10 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 			goto out;
 	for (uint32_t type = SECTION_SYS_STATS; type <= SECTION_SYS_IO; type++)
 		if (sec[type].present && (r = sys_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
+								 name, err)) < 0)
+			goto out;
+	for (uint32_t type = SECTION_LAT_STATS; type <= SECTION_LAT_SLOW; type++)
+		if (sec[type].present && (r = lat_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
 								 name, err)) < 0)
 			goto out;
 out:
