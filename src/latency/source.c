@@ -183,8 +183,9 @@ static char *search_dirs(const char *dirs, const char *name, bool elf)
 	for (const char *p = dirs; p && *p;) {
 		size_t n = strcspn(p, ":");
 		if (n) {
-			char *path = xmalloc(n + strlen(name) + 2);
-			sprintf(path, "%.*s/%s", (int)n, p, name);
+			struct sbuf sb = SBUF_INIT;
+			sbuf_addf(&sb, "%.*s/%s", (int)n, p, name);
+			char *path = sbuf_detach(&sb);
 			if (is_file(path) && (!elf || is_elf64(path)))
 				return path;
 			free(path);
