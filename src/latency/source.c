@@ -630,7 +630,7 @@ static void lat_release(void *state)
 
 const struct source_ops latency_source = {
 	.name = "latency",
-	.usage = "[--latency FUNC[,FUNC...] [--slow-threshold DUR] [--latency-slowest N]]",
+	.usage = "[--latency FUNC,... [--slow-threshold DUR]]",
 	.help = "      --latency FUNC[,FUNC...]\n"
 		"                         also time every call of these functions (uprobes):\n"
 		"                         SYMBOL in the program, or LIB:SYMBOL in a library\n"
