@@ -65,6 +65,13 @@ struct lat_trace {
 	uint64_t lost, malformed;
 };
 
+/* files.c: new paths, or NULL when not found */
+char *lat_find_library(const char *lib); /* a name with a '/' is a path */
+char *lat_find_program(const char *name);
+const char *lat_tracefs_root(void);      /* NULL: no tracefs with uprobe_events */
+/* Append line to tracefs's uprobe_events: 0, or -errno and a one-line err. */
+int lat_write_probe(const char *root, const char *line, struct cprof_err *err);
+
 /* pair.c */
 void lat_trace_init(struct lat_trace *t, uint32_t nfuncs, unsigned keep, uint64_t threshold);
 /* Add e (and its stack, e->nips addresses at ips) to the batch. */

@@ -115,28 +115,6 @@ static void *lat_configure(const char *arg, struct cprof_err *err)
 	return s;
 }
 
-/* "10ms", "500us", "2s", "1500ns" (a bare number: ns) into ns. */
-int lat_parse_duration(const char *s, uint64_t *ret)
-{
-	static const struct { const char *unit; uint64_t mul; } units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 }, { "", 1 },
-	};
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			double ns = v * (double)units[i].mul;
-			if (ns >= 1.8e19)
-				return -ERANGE;
-			*ret = (uint64_t)(ns + 0.5);
-			return 0;
-		}
-	return -EINVAL;
-}
-
 static const char *const lat_more_opts[] = { "slow-threshold", "latency-slowest", NULL };
 
 static int lat_more(void *state, size_t idx, const char *arg, struct cprof_err *err)
@@ -156,107 +134,11 @@ static int lat_more(void *state, size_t idx, const char *arg, struct cprof_err *
 	return 0;
 }
 
-static bool is_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* An x86-64 ELF file: what the loader takes from a library directory
- * (it skips the 32-bit libraries in lib32 and the like). */
-static bool is_elf64(const char *path)
-{
-	unsigned char h[20];
-	FILE *fp = fopen(path, "rb");
-	if (!fp)
-		return false;
-	bool ok = fread(h, 1, sizeof h, fp) == sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[4] == 2 && h[5] == 1 &&
-		  h[18] == 62 && h[19] == 0;
-	fclose(fp);
-	return ok;
-}
-
-/* name in the directories of the list dirs ("a:b"), an x86-64 ELF file
- * if elf: a new path, or NULL. */
-static char *search_dirs(const char *dirs, const char *name, bool elf)
-{
-	for (const char *p = dirs; p && *p;) {
-		size_t n = strcspn(p, ":");
-		if (n) {
-			struct sbuf sb = SBUF_INIT;
-			sbuf_addf(&sb, "%.*s/%s", (int)n, p, name);
-			char *path = sbuf_detach(&sb);
-			if (is_file(path) && (!elf || is_elf64(path)))
-				return path;
-			free(path);
-		}
-		p += n;
-		if (*p)
-			p++;
-	}
-	return NULL;
-}
-
-/* The directories of /etc/ld.so.conf.d/ *.conf, one list "a:b:c". */
-static void ld_conf_dirs(struct sbuf *out)
-{
-	DIR *d = opendir("/etc/ld.so.conf.d");
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		if (n < 5 || strcmp(de->d_name + n - 5, ".conf") != 0)
-			continue;
-		char path[512];
-		snprintf(path, sizeof path, "/etc/ld.so.conf.d/%s", de->d_name);
-		FILE *fp = fopen(path, "r");
-		if (!fp)
-			continue;
-		char line[512];
-		while (fgets(line, sizeof line, fp)) {
-			line[strcspn(line, "#\r\n")] = '\0';
-			if (line[0] == '/')
-				sbuf_addf(out, "%s%s", out->len ? ":" : "", line);
-		}
-		fclose(fp);
-	}
-	closedir(d);
-}
-
-/* The library as the dynamic loader finds it (a name with a '/' is a
- * path): LD_LIBRARY_PATH, /etc/ld.so.conf.d, the system's directories. */
-static char *find_library(const char *lib)
-{
-	if (strchr(lib, '/'))
-		return is_file(lib) ? xstrdup(lib) : NULL;
-	char *p = search_dirs(getenv("LD_LIBRARY_PATH"), lib, true);
-	if (p)
-		return p;
-	struct sbuf conf = SBUF_INIT;
-	ld_conf_dirs(&conf);
-	p = search_dirs(conf.buf, lib, true);
-	sbuf_release(&conf);
-	if (p)
-		return p;
-	return search_dirs("/lib/" CPROF_MULTIARCH ":/usr/lib/" CPROF_MULTIARCH ":/lib64:/usr/lib64:/lib:/usr/lib", lib,
-			   true);
-}
-
-/* argv[0] as execvp finds it. */
-static char *find_program(const char *name)
-{
-	if (strchr(name, '/'))
-		return is_file(name) ? xstrdup(name) : NULL;
-	const char *path = getenv("PATH");
-	return search_dirs(path ? path : "/usr/local/bin:/usr/bin:/bin", name, false);
-}
-
 static int resolve_probes(struct lat_source *s, char *const *argv, struct cprof_err *err)
 {
 	for (size_t i = 0; i < s->probes.n; i++) {
 		struct lat_probe *p = &s->probes.v[i];
-		char *found = p->lib ? find_library(p->lib) : argv && argv[0] ? find_program(argv[0]) : NULL;
+		char *found = p->lib ? lat_find_library(p->lib) : argv && argv[0] ? lat_find_program(argv[0]) : NULL;
 		if (!found)
 			return p->lib ? err_set(err, ENOENT, "--latency %s: no library '%s' found (give its path)", p->spec,
 						p->lib)
@@ -276,48 +158,6 @@ static int resolve_probes(struct lat_source *s, char *const *argv, struct cprof_
 	return 0;
 }
 
-/*
- * The probes are defined in tracefs (uprobe_events) and opened as
- * tracepoints, not through the uprobe PMU: an event of the PMU carries its
- * file's path as a pointer into cprof's memory (attr.config1), which the
- * kernel reads again whenever the event is inherited, in the forking
- * task's memory, so every thread the workload creates would fail with
- * EFAULT. A tracepoint inherits by its id.
- */
-static const char *tracefs_root(void)
-{
-	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	struct stat st;
-	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
-		char path[128];
-		snprintf(path, sizeof path, "%s/uprobe_events", roots[i]);
-		if (stat(path, &st) == 0)
-			return roots[i];
-	}
-	return NULL;
-}
-
-static int write_probe(const char *root, const char *line, struct cprof_err *err)
-{
-	char path[128];
-	snprintf(path, sizeof path, "%s/uprobe_events", root);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EACCES || e == EPERM)
-			return err_set(err, e, "cannot write %s (root only): run as root, or make tracefs writable to you",
-				       path);
-		return err_set(err, e, "cannot open %s: %s", path, strerror(e));
-	}
-	ssize_t n = write(fd, line, strlen(line));
-	int e = errno;
-	close(fd);
-	if (n != (ssize_t)strlen(line))
-		return err_set(err, n < 0 ? e : EIO, "cannot define the uprobe '%s' in %s: %s", line, path,
-			       n < 0 ? strerror(e) : "short write");
-	return 0;
-}
-
 /* Remove the probes this recording defined (their events closed first). */
 static void remove_probes(struct lat_source *s)
 {
@@ -327,7 +167,7 @@ static void remove_probes(struct lat_source *s)
 		char line[96];
 		snprintf(line, sizeof line, "-:cprof_%d/f%zu%s", (int)getpid(), i / 2, i % 2 ? "_ret" : "");
 		struct cprof_err e;
-		(void)write_probe(s->root, line, &e);
+		(void)lat_write_probe(s->root, line, &e);
 	}
 	s->ndefined = 0;
 }
@@ -341,7 +181,7 @@ static int define_probe(struct lat_source *s, size_t f, int k, uint32_t *id, str
 	struct sbuf line = SBUF_INIT;
 	sbuf_addf(&line, "%c:cprof_%d/f%zu%s %s:%#" PRIx64, k ? 'r' : 'p', (int)getpid(), f, k ? "_ret" : "", p->path,
 		  p->offset);
-	int r = write_probe(s->root, line.buf, err);
+	int r = lat_write_probe(s->root, line.buf, err);
 	sbuf_release(&line);
 	if (r < 0)
 		return r;
@@ -390,7 +230,7 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	*poll_fd = -1;
 	if ((r = resolve_probes(s, t->argv, err)) < 0)
 		return r;
-	if (!(s->root = tracefs_root())) {
+	if (!(s->root = lat_tracefs_root())) {
 		struct stat st;
 		if (stat("/sys/kernel/tracing", &st) < 0 && errno == EACCES)
 			return err_set(err, EACCES, "cannot read tracefs (/sys/kernel/tracing is readable by root only): "
