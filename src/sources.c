@@ -5,6 +5,7 @@
  * src/meson.build, its tests.
  */
 #include "cprof/gpu-record.h"
+#include "cprof/latency.h"
 #include "cprof/mem-record.h"
 #include "cprof/offcpu.h"
 #include "cprof/source.h"
@@ -15,5 +16,6 @@ const struct source_ops *const cprof_sources[] = {
 	&gpu_source,
 	&syscalls_source,
 	&offcpu_source,
+	&latency_source,
 	NULL,
 };

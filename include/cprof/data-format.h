@@ -71,7 +71,9 @@ enum section_type {
 	SECTION_GPU_API = 25, /* GA_* records */
 	/* 32..35: off-CPU time (cprof record --offcpu), layouts at the end of this file. */
 	SECTION_OFFCPU_WAITS = 32, /* OW_* records */
-	/* 36..39: function latency (cprof record --latency). */
+	/* 36..39: function latency (cprof record --latency), layouts at the end of this file. */
+	SECTION_LAT_STATS = 36, /* LS_* records */
+	SECTION_LAT_SLOW = 37,  /* LW_* records */
 };
 #define SECTION_TYPE_MAX 47 /* readers size their tables by this */
 
@@ -384,5 +386,33 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define OW_FLAGS 28 /* u32 OWF_* */
 #define OW_SIZE 32
 #define OWF_PREEMPT 1u /* preempted while runnable, not waiting (PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) */
+
+/*
+ * Function latency (record --latency). SECTION_LAT_STATS: one record per
+ * probed function, in the order given; latencies in ns from entry to
+ * return over the calls that returned, nearest-rank percentiles of all of
+ * them (percentile.h), LS_LAT in order. A call that never returned (a
+ * longjmp past it, its thread's exit, the end of the recording) counts in
+ * LS_UNRETURNED and in no latency.
+ */
+#define LS_NAME 0         /* u32 string offset: the function as given ("libc.so.6:malloc") */
+#define LS_PATH 4         /* u32 string offset: the file probed */
+#define LS_OFFSET 8       /* u64 the probe's file offset in LS_PATH */
+#define LS_CALLS 16       /* u64 entries seen */
+#define LS_RETURNED 24    /* u64 <= LS_CALLS */
+#define LS_UNRETURNED 32  /* u64 <= LS_CALLS - LS_RETURNED */
+#define LS_SLOW 40        /* u64 returned calls that took longer than meta latency_threshold_ns */
+#define LS_TOTAL 48       /* u64 ns over the returned calls */
+#define LS_DEPTH 56       /* u32 deepest nesting of the function in one thread (1: never recursive) */
+#define LS_LAT 64         /* u64[7]: min, p50, p90, p95, p99, p99.9, max */
+#define LS_SIZE 120
+/* SECTION_LAT_SLOW: the slowest calls of each function, slowest first. */
+#define LW_FUNC 0    /* u32 index of its LAT_STATS record */
+#define LW_PID 4     /* u32 */
+#define LW_TID 8     /* u32 */
+#define LW_STACK 12  /* u32 stack index (the caller first), 0xffffffff: none */
+#define LW_START 16  /* u64 ns, CLOCK_MONOTONIC */
+#define LW_DUR 24    /* u64 ns */
+#define LW_SIZE 32
 
 #endif

@@ -13,6 +13,7 @@
 #include "cprof/data-format.h"
 #include "cprof/gpu-data.h"
 #include "cprof/offcpu-data.h"
+#include "cprof/lat-data.h"
 #include "cprof/sys-data.h"
 
 struct outfile;
@@ -156,6 +157,9 @@ struct cprof_data {
 	VEC(struct cprof_sys_io) sys_io;
 	/* Off-CPU intervals (cprof record --offcpu, offcpu-data.h); empty otherwise. */
 	VEC(struct cprof_offcpu_wait) offcpu;
+	/* Function latency (cprof record --latency, lat-data.h); empty otherwise. */
+	VEC(struct cprof_lat_stat) lat_stats;
+	VEC(struct cprof_lat_slow) lat_slow;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

@@ -58,6 +58,7 @@ struct source_finish {
 /* What attach() is given: the workload and record's choices. */
 struct source_target {
 	int pid;                 /* the workload, waiting to exec */
+	char *const *argv;       /* what it will exec (argv[0] searched in PATH) */
 	const int *cpus;         /* the CPUs recorded (-C, else every online one) */
 	int ncpus;
 	bool callchain;          /* record -g: user stacks by frame pointers */
@@ -73,11 +74,18 @@ struct source_ops {
 	const char *usage;      /* its part of record's usage line */
 	const char *help;       /* its lines of record --help, each ending in \n */
 	bool takes_arg;         /* --NAME=ARG (optional) */
+	bool arg_required;      /* --NAME ARG or --NAME=ARG (with takes_arg) */
 	/* Why it needs a command to launch (not -p, -t or -a), or NULL. */
 	const char *launch_only;
 	/* The source's state: configure() allocates it from ARG (NULL: none
 	 * given); a bad ARG is a one-line error (err) for record's usage. */
 	void *(*configure)(const char *arg, struct cprof_err *err);
+	/* record's options that only tune this source (--OPT ARG, each taking
+	 * an argument), NULL-terminated, or NULL; given without --NAME they
+	 * are a usage error. more() takes one (idx into more_opts) after every
+	 * option was parsed; a bad ARG is a one-line error (err). */
+	const char *const *more_opts;
+	int (*more)(void *state, size_t idx, const char *arg, struct cprof_err *err);
 	int (*prepare)(void *state, struct cprof_err *err);
 	void (*started)(void *state);
 	/* 0, with *poll_fd the descriptor to poll or -1; or -errno and err. */

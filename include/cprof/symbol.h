@@ -145,4 +145,13 @@ void symbolizer_save_cache(struct symbolizer *s);
 /* True when the cache is turned on (CPROF_CACHE_DIR not set to ""). */
 bool symbolizer_cache_enabled(void);
 
+/* ---- the other way: a symbol's place in its file (elfsym.c) ---- */
+
+/* The file offset of function symbol name's first instruction in the ELF
+ * file at path (its .symtab, else .dynsym; a "@VERSION" suffix is not part
+ * of the name): where a uprobe goes. -errno and a one-line err naming the
+ * file and the symbol: not an x86-64 ELF file, no such function, an IFUNC
+ * (its resolver is not the function). */
+int elf_symbol_offset(const char *path, const char *name, uint64_t *ret_off, struct cprof_err *err) CPROF_WUR;
+
 #endif

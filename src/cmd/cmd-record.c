@@ -117,7 +117,16 @@ static void help(void)
 }
 
 enum { OPT_CALL_GRAPH = 256, OPT_DURATION, OPT_LIST, OPT_REPEAT, OPT_MAX_STACK, OPT_NO_INHERIT,
-       OPT_LIST_EVENTS, OPT_GROUP, OPT_SOURCE /* + the source's index in cprof_sources[] */ };
+       OPT_LIST_EVENTS, OPT_GROUP, OPT_SOURCE /* + the source's index in cprof_sources[] */,
+       OPT_SOURCE_MORE = OPT_SOURCE + 64 /* + the index in more_opt[] */ };
+
+/* The sources' own further options (source.h's more_opts), in one list. */
+#define MORE_MAX 16
+static struct {
+	size_t src, idx;
+	const char *arg; /* the last one given, or NULL */
+} more_opt[MORE_MAX];
+static size_t nmore;
 
 static const struct option long_opts[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -181,12 +190,23 @@ static struct option *all_long_opts(void)
 	size_t nfixed = ARRAY_SIZE(long_opts) - 1, nsrc = 0;
 	while (cprof_sources[nsrc])
 		nsrc++;
-	struct option *v = xcalloc(nfixed + nsrc + 1, sizeof *v);
+	struct option *v = xcalloc(nfixed + nsrc + MORE_MAX + 1, sizeof *v);
 	memcpy(v, long_opts, nfixed * sizeof *v);
 	for (size_t i = 0; i < nsrc; i++)
 		v[nfixed + i] = (struct option){ cprof_sources[i]->name,
-						 cprof_sources[i]->takes_arg ? optional_argument : no_argument, NULL,
-						 OPT_SOURCE + (int)i };
+						 cprof_sources[i]->takes_arg ? (cprof_sources[i]->arg_required ? required_argument
+														 : optional_argument)
+									     : no_argument,
+						 NULL, OPT_SOURCE + (int)i };
+	size_t n = nfixed + nsrc;
+	for (size_t i = 0; i < nsrc; i++)
+		for (size_t k = 0; cprof_sources[i]->more_opts && cprof_sources[i]->more_opts[k] && nmore < MORE_MAX; k++) {
+			more_opt[nmore].src = i;
+			more_opt[nmore].idx = k;
+			v[n++] = (struct option){ cprof_sources[i]->more_opts[k], required_argument, NULL,
+						  OPT_SOURCE_MORE + (int)nmore };
+			nmore++;
+		}
 	return v;
 }
 
@@ -352,6 +372,10 @@ int cmd_record(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, short_opts, opts, NULL)) != -1) {
+		if (c >= OPT_SOURCE_MORE && c < OPT_SOURCE_MORE + (int)nmore) {
+			more_opt[c - OPT_SOURCE_MORE].arg = optarg;
+			continue;
+		}
 		if (c >= OPT_SOURCE && c < OPT_SOURCE + (int)ARRAY_SIZE(source_state)) {
 			/* --NAME[=ARG]: the last one given counts. */
 			const struct source_ops *so = cprof_sources[c - OPT_SOURCE];
@@ -482,6 +506,17 @@ int cmd_record(int argc, char **argv)
 	o.events = &events;
 	if (o.system_wide && o.attach_pid)
 		return cmd_usage_error("record", usage_line, "give -a (or -C) or -p/-t, not both");
+	for (size_t k = 0; k < nmore; k++) {
+		const struct source_ops *so = cprof_sources[more_opt[k].src];
+		if (!more_opt[k].arg)
+			continue;
+		if (!source_state[more_opt[k].src])
+			return cmd_usage_error("record", usage_line, "--%s needs --%s", so->more_opts[more_opt[k].idx],
+					       so->name);
+		if (so->more(source_state[more_opt[k].src], more_opt[k].idx, more_opt[k].arg, &err) < 0)
+			return cmd_usage_error("record", usage_line, "%s", err.msg);
+		more_opt[k].arg = NULL; /* --repeat parses again */
+	}
 	for (size_t i = 0; cprof_sources[i]; i++) {
 		if (!source_state[i])
 			continue;

@@ -52,6 +52,8 @@ static const char *section_name(uint32_t type)
 		       : "slow syscalls";
 	if (offcpu_section_type(type))
 		return "off-CPU";
+	if (lat_section_type(type))
+		return type == SECTION_LAT_STATS ? "latency" : "slow calls";
 	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
 		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
 	return type < ARRAY_SIZE(names) ? names[type] : "unknown";
@@ -76,7 +78,7 @@ static bool known_section(uint32_t type)
 	return (type >= SECTION_META && type <= SECTION_MAPS) || type == SECTION_CODE || type == SECTION_SAMPLE_COUNTS ||
 	       type == SECTION_SAMPLE_CPUS || type == SECTION_SAMPLE_VALUES ||
 	       mem_section_type(type) || gpu_section_type(type) || sys_section_type(type) ||
-	       type == SECTION_OFFCPU_WAITS;
+	       type == SECTION_OFFCPU_WAITS || lat_section_type(type);
 }
 
 struct extent {
@@ -523,6 +525,10 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	s = &sec[SECTION_OFFCPU_WAITS];
 	if (s->present && (r = offcpu_section_parse(d, SECTION_OFFCPU_WAITS, s->p, s->len, s->count, name, err)) < 0)
 		goto out;
+	for (uint32_t type = SECTION_LAT_STATS; type <= SECTION_LAT_SLOW; type++)
+		if (sec[type].present && (r = lat_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
+								 name, err)) < 0)
+			goto out;
 out:
 	free(period_sum);
 	for (size_t i = 0; i < ARRAY_SIZE(sec); i++)

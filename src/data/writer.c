@@ -143,6 +143,10 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 	case SECTION_OFFCPU_WAITS:
 		offcpu_section_bytes(d, type, &s->raw, &s->count);
 		break;
+	case SECTION_LAT_STATS:
+	case SECTION_LAT_SLOW:
+		lat_section_bytes(d, type, &s->raw, &s->count);
+		break;
 	case SECTION_GPU_OPS:
 	case SECTION_GPU_API:
 		gpu_section_bytes(d, type, &s->raw, &s->count);
@@ -175,6 +179,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 					SECTION_SAMPLE_COUNTS, SECTION_SAMPLE_CPUS, SECTION_SAMPLE_VALUES,
 					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE, SECTION_MEM_EST,
 					SECTION_SYS_STATS, SECTION_SYS_ERRORS, SECTION_SYS_SLOW, SECTION_SYS_IO, SECTION_OFFCPU_WAITS,
+					SECTION_LAT_STATS, SECTION_LAT_SLOW,
 					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
 	size_t norder = 0;
@@ -185,6 +190,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 		    : gpu_section_type(all[i]) ? (d->gpu_ops.n || d->gpu_api.n)
 		    : sys_section_type(all[i]) ? sys_section_present(d, all[i])
 		    : all[i] == SECTION_OFFCPU_WAITS ? d->offcpu.n > 0
+		    : lat_section_type(all[i]) ? lat_section_present(d, all[i])
 		    : all[i] == SECTION_CODE ? d->code.n > 0
 		    : all[i] == SECTION_SAMPLE_COUNTS ? d->sample_counts.n > 0
 		    : all[i] == SECTION_SAMPLE_CPUS ? d->sample_cpus.n > 0

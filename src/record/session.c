@@ -271,7 +271,7 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 		return r;
 	child_pid = R->wl.pid;
 	vec_push(&R->tids, R->wl.pid);
-	struct source_target t = { .pid = R->wl.pid, .cpus = R->cpus, .ncpus = R->ncpus,
+	struct source_target t = { .pid = R->wl.pid, .argv = o->argv, .cpus = R->cpus, .ncpus = R->ncpus,
 				   .callchain = o->call_graph != CALL_GRAPH_NONE,
 				   .dwarf = o->call_graph == CALL_GRAPH_DWARF, .max_stack = o->max_stack,
 				   .mmap_pages = o->mmap_pages };

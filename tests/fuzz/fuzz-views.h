@@ -25,6 +25,7 @@
 #include "cprof/profile.h"
 #include "cprof/report.h"
 #include "cprof/syscalls.h"
+#include "cprof/latency.h"
 #include "cprof/offcpu.h"
 #include "cprof/timeline.h"
 
@@ -371,6 +372,15 @@ static void sys_views(const struct cprof_data *d)
 	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0), 0));
 }
 
+static void lat_views(const struct cprof_data *d)
+{
+	if (!d->lat_stats.n && !d->lat_slow.n)
+		return;
+	lat_report(devnull(), d, "fuzz", FORMAT_TEXT);
+	lat_report(devnull(), d, "fuzz", FORMAT_CSV);
+	JSON_VIEW("lat_report json", (lat_report(jf, d, "fuzz", FORMAT_JSON), 0));
+}
+
 static void offcpu_views(const struct cprof_data *d)
 {
 	if (!d->offcpu.n)
@@ -385,6 +395,7 @@ static void fuzz_views(const struct cprof_data *d)
 {
 	sys_views(d);
 	offcpu_views(d);
+	lat_views(d);
 	cpu_views(d);
 	mem_views(d);
 	gpu_views(d);

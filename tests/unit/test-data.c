@@ -618,6 +618,63 @@ TEST(offcpu_roundtrip_and_rejects)
 	cprof_data_release(&d);
 }
 
+/* The latency sections: what was written reads back the same, and rows
+ * that cannot be (counts that do not add up, percentiles out of order, a
+ * mean above the maximum, a missing name, function or stack) are refused
+ * with a line that names them. */
+TEST(latency_roundtrip_and_rejects)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	struct cprof_lat_stat st = { .name = cprof_intern(&d, "libc.so.6:malloc"), .path = cprof_intern(&d, "/lib/libc.so.6"),
+				     .offset = 0x1234, .calls = 6, .returned = 4, .unreturned = 2, .slow = 1,
+				     .total_ns = 40, .depth = 3, .lat = { 5, 8, 10, 12, 15, 15, 17 } };
+	vec_push(&d.lat_stats, st);
+	vec_push(&d.lat_slow, ((struct cprof_lat_slow){ .func = 0, .pid = 10, .tid = 11, .stack = 0, .start = 100,
+							.dur = 17 }));
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	struct cprof_data e;
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.lat_stats.n, 1);
+	ASSERT_STREQ(cprof_str(&e, e.lat_stats.v[0].name), "libc.so.6:malloc");
+	ASSERT_STREQ(cprof_str(&e, e.lat_stats.v[0].path), "/lib/libc.so.6");
+	ASSERT_EQ(e.lat_stats.v[0].offset, 0x1234);
+	ASSERT_EQ(e.lat_stats.v[0].unreturned, 2);
+	ASSERT_EQ(e.lat_stats.v[0].slow, 1);
+	ASSERT_EQ(e.lat_stats.v[0].depth, 3);
+	for (int k = 0; k < PCT_N; k++)
+		ASSERT_EQ(e.lat_stats.v[0].lat[k], st.lat[k]);
+	ASSERT_EQ(e.lat_slow.n, 1);
+	ASSERT_EQ(e.lat_slow.v[0].dur, 17);
+	ASSERT_EQ(e.lat_slow.v[0].stack, 0);
+	cprof_data_release(&e);
+
+	d.lat_stats.v[0].unreturned = 3;
+	serialize_expect(&d, "latency row 0 has more returned, unreturned or slow calls than calls");
+	d.lat_stats.v[0].unreturned = 2;
+	d.lat_stats.v[0].lat[PCT_P90] = 20;
+	serialize_expect(&d, "latency row 0 has percentiles out of order");
+	d.lat_stats.v[0].lat[PCT_P90] = 10;
+	d.lat_stats.v[0].total_ns = 100; /* a mean of 25 ns, the maximum 17 */
+	serialize_expect(&d, "latency row 0: its mean latency exceeds its maximum");
+	d.lat_stats.v[0].total_ns = 40;
+	d.lat_stats.v[0].path = (uint32_t)d.strings.len + 5;
+	serialize_expect(&d, "latency row 0 refers to a missing string");
+	d.lat_stats.v[0].path = st.path;
+	d.lat_slow.v[0].func = 1;
+	serialize_expect(&d, "slow call 0 refers to missing function 1");
+	d.lat_slow.v[0].func = 0;
+	d.lat_slow.v[0].stack = 99;
+	serialize_expect(&d, "slow call 0 refers to missing stack 99");
+	d.lat_slow.v[0].stack = LAT_NO_STACK;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
 static void add_site(struct cprof_data *d, struct cprof_mem_site m)
 {
 	if (!d->mem_procs.n)
@@ -885,6 +942,6 @@ TEST(load_streams_folded_lines)
 }
 
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects),
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
 	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))

@@ -1,0 +1,176 @@
+/*
+ * files.c - where --latency finds things: the program as execvp finds it,
+ * a library as the dynamic loader finds it, tracefs and its uprobe_events
+ * file; and the durations --slow-threshold takes.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cprof/latency.h"
+#include "lat-internal.h"
+
+/* "10ms", "500us", "2s", "1500ns" (a bare number: ns) into ns. */
+int lat_parse_duration(const char *s, uint64_t *ret)
+{
+	static const struct { const char *unit; uint64_t mul; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 }, { "", 1 },
+	};
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			double ns = v * (double)units[i].mul;
+			if (ns >= 1.8e19)
+				return -ERANGE;
+			*ret = (uint64_t)(ns + 0.5);
+			return 0;
+		}
+	return -EINVAL;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* An x86-64 ELF file: what the loader takes from a library directory
+ * (it skips the 32-bit libraries in lib32 and the like). */
+static bool is_elf64(const char *path)
+{
+	unsigned char h[20];
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return false;
+	bool ok = fread(h, 1, sizeof h, fp) == sizeof h && memcmp(h, "\177ELF", 4) == 0 && h[4] == 2 && h[5] == 1 &&
+		  h[18] == 62 && h[19] == 0;
+	fclose(fp);
+	return ok;
+}
+
+/* name in the directories of the list dirs ("a:b"), an x86-64 ELF file
+ * if elf: a new path, or NULL. */
+static char *search_dirs(const char *dirs, const char *name, bool elf)
+{
+	for (const char *p = dirs; p && *p;) {
+		size_t n = strcspn(p, ":");
+		if (n) {
+			struct sbuf sb = SBUF_INIT;
+			sbuf_addf(&sb, "%.*s/%s", (int)n, p, name);
+			char *path = sbuf_detach(&sb);
+			if (is_file(path) && (!elf || is_elf64(path)))
+				return path;
+			free(path);
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return NULL;
+}
+
+/* The directories of /etc/ld.so.conf.d/ *.conf, one list "a:b:c". */
+static void ld_conf_dirs(struct sbuf *out)
+{
+	DIR *d = opendir("/etc/ld.so.conf.d");
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 5, ".conf") != 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof path, "/etc/ld.so.conf.d/%s", de->d_name);
+		FILE *fp = fopen(path, "r");
+		if (!fp)
+			continue;
+		char line[512];
+		while (fgets(line, sizeof line, fp)) {
+			line[strcspn(line, "#\r\n")] = '\0';
+			if (line[0] == '/')
+				sbuf_addf(out, "%s%s", out->len ? ":" : "", line);
+		}
+		fclose(fp);
+	}
+	closedir(d);
+}
+
+/* The library as the dynamic loader finds it (a name with a '/' is a
+ * path): LD_LIBRARY_PATH, /etc/ld.so.conf.d, the system's directories. */
+char *lat_find_library(const char *lib)
+{
+	if (strchr(lib, '/'))
+		return is_file(lib) ? xstrdup(lib) : NULL;
+	char *p = search_dirs(getenv("LD_LIBRARY_PATH"), lib, true);
+	if (p)
+		return p;
+	struct sbuf conf = SBUF_INIT;
+	ld_conf_dirs(&conf);
+	p = search_dirs(conf.buf, lib, true);
+	sbuf_release(&conf);
+	if (p)
+		return p;
+	return search_dirs("/lib/" CPROF_MULTIARCH ":/usr/lib/" CPROF_MULTIARCH ":/lib64:/usr/lib64:/lib:/usr/lib", lib,
+			   true);
+}
+
+/* argv[0] as execvp finds it. */
+char *lat_find_program(const char *name)
+{
+	if (strchr(name, '/'))
+		return is_file(name) ? xstrdup(name) : NULL;
+	const char *path = getenv("PATH");
+	return search_dirs(path ? path : "/usr/local/bin:/usr/bin:/bin", name, false);
+}
+
+/*
+ * The probes are defined in tracefs (uprobe_events) and opened as
+ * tracepoints, not through the uprobe PMU: an event of the PMU carries its
+ * file's path as a pointer into cprof's memory (attr.config1), which the
+ * kernel reads again whenever the event is inherited, in the forking
+ * task's memory, so every thread the workload creates would fail with
+ * EFAULT. A tracepoint inherits by its id.
+ */
+const char *lat_tracefs_root(void)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	struct stat st;
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		char path[128];
+		snprintf(path, sizeof path, "%s/uprobe_events", roots[i]);
+		if (stat(path, &st) == 0)
+			return roots[i];
+	}
+	return NULL;
+}
+
+int lat_write_probe(const char *root, const char *line, struct cprof_err *err)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/uprobe_events", root);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EACCES || e == EPERM)
+			return err_set(err, e, "cannot write %s (root only): run as root, or make tracefs writable to you",
+				       path);
+		return err_set(err, e, "cannot open %s: %s", path, strerror(e));
+	}
+	ssize_t n = write(fd, line, strlen(line));
+	int e = errno;
+	close(fd);
+	if (n != (ssize_t)strlen(line))
+		return err_set(err, n < 0 ? e : EIO, "cannot define the uprobe '%s' in %s: %s", line, path,
+			       n < 0 ? strerror(e) : "short write");
+	return 0;
+}

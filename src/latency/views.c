@@ -1,0 +1,164 @@
+/*
+ * views.c - what `cprof report --latency` draws (source.h's views): per
+ * probed function the calls, the ones that never returned, the ones over
+ * the threshold, the time and latency percentiles; the slowest calls with
+ * the stacks they returned to. Text, JSON (one object) or CSV (one row per
+ * function).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cprof/data.h"
+#include "cprof/fmt.h"
+#include "cprof/latency.h"
+#include "cprof/output.h"
+#include "cprof/report.h"
+
+static const char *meta_or(const struct cprof_data *d, const char *key, const char *dflt)
+{
+	const char *v = cprof_meta_get(d, key);
+	return v ? v : dflt;
+}
+
+/* The frames of stack i, leaf first. */
+static const uint32_t *stack_frames(const struct cprof_data *d, uint32_t i, uint32_t *n)
+{
+	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
+	*n = w[0] & STACK_COUNT_MASK;
+	return w + 1;
+}
+
+static uint64_t threshold(const struct cprof_data *d)
+{
+	uint64_t v = 0;
+	const char *s = cprof_meta_get(d, "latency_threshold_ns");
+	return s && parse_u64(s, &v) == 0 ? v : 0;
+}
+
+static void text_report(FILE *out, const struct cprof_data *d, const char *input)
+{
+	char b[PCT_N + 5][FMT_BUF];
+	fprintf(out, "Function latency: %s\n", meta_or(d, "command", input));
+	fprintf(out, "Lost records: %s; returns without their entry: %s\n\n", meta_or(d, "latency_lost", "0"),
+		meta_or(d, "latency_unpaired_returns", "0"));
+	fprintf(out, "%-24s %10s %10s %10s %6s %11s", "function", "calls", "unreturned", "slow", "depth", "total");
+	for (int k = 1; k < PCT_N; k++)
+		fprintf(out, " %10s", pct_names[k]);
+	fprintf(out, "\n");
+	for (size_t i = 0; i < d->lat_stats.n; i++) {
+		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
+		fprintf(out, "%-24s %10s %10s %10s %6u %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
+			fmt_thousands(s->unreturned, b[1]), fmt_thousands(s->slow, b[2]), s->depth,
+			fmt_ns(s->total_ns, b[3]));
+		for (int k = 1; k < PCT_N; k++)
+			fprintf(out, " %10s", s->returned ? fmt_ns(s->lat[k], b[4 + k]) : "-");
+		fprintf(out, "\n");
+	}
+	fprintf(out, "\nslow: calls over %s; unreturned: calls that never returned (a longjmp past\n"
+		     "them, their thread's exit, the end of the recording), in no percentile\n",
+		fmt_ns(threshold(d), b[0]));
+	if (d->lat_slow.n)
+		fprintf(out, "\nSlowest calls (%s per function kept), with the code they returned to:\n",
+			meta_or(d, "latency_slowest", "?"));
+	for (size_t i = 0; i < d->lat_slow.n; i++) {
+		const struct cprof_lat_slow *w = &d->lat_slow.v[i];
+		fprintf(out, "  %-24s %10s  tid %u\n", cprof_str(d, d->lat_stats.v[w->func].name), fmt_ns(w->dur, b[0]),
+			w->tid);
+		if (w->stack == LAT_NO_STACK)
+			continue;
+		uint32_t n;
+		const uint32_t *f = stack_frames(d, w->stack, &n);
+		for (uint32_t j = 0; j < n; j++)
+			fprintf(out, "      %s\n", cprof_str(d, d->frames.v[f[j]].func));
+	}
+}
+
+static void json_report(FILE *out, const struct cprof_data *d)
+{
+	fprintf(out, "{\"command\":");
+	json_string(out, meta_or(d, "command", ""));
+	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"threshold_ns\":%" PRIu64 ",\"functions\":[",
+		meta_or(d, "latency_lost", "0"), meta_or(d, "latency_unpaired_returns", "0"), threshold(d));
+	for (size_t i = 0; i < d->lat_stats.n; i++) {
+		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
+		fprintf(out, "%s{\"name\":", i ? "," : "");
+		json_string(out, cprof_str(d, s->name));
+		fprintf(out, ",\"path\":");
+		json_string(out, cprof_str(d, s->path));
+		fprintf(out, ",\"offset\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"returned\":%" PRIu64 ",\"unreturned\":%" PRIu64
+			     ",\"slow\":%" PRIu64 ",\"depth\":%u,\"total_ns\":%" PRIu64,
+			s->offset, s->calls, s->returned, s->unreturned, s->slow, s->depth, s->total_ns);
+		for (int k = 0; k < PCT_N; k++)
+			fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
+		fprintf(out, ",\"slowest\":[");
+		bool first = true;
+		for (size_t j = 0; j < d->lat_slow.n; j++) {
+			const struct cprof_lat_slow *w = &d->lat_slow.v[j];
+			if (w->func != i)
+				continue;
+			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"stack\":[",
+				first ? "" : ",", w->pid, w->tid, w->start, w->dur);
+			first = false;
+			uint32_t n = 0;
+			const uint32_t *f = w->stack != LAT_NO_STACK ? stack_frames(d, w->stack, &n) : NULL;
+			for (uint32_t k = 0; k < n; k++) {
+				fprintf(out, "%s", k ? "," : "");
+				json_string(out, cprof_str(d, d->frames.v[f[k]].func));
+			}
+			fprintf(out, "]}");
+		}
+		fprintf(out, "]}");
+	}
+	fprintf(out, "]}\n");
+}
+
+static void csv_report(FILE *out, const struct cprof_data *d)
+{
+	fprintf(out, "function,path,calls,returned,unreturned,slow,depth,total_ns");
+	for (int k = 0; k < PCT_N; k++)
+		fprintf(out, ",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
+	fprintf(out, "\n");
+	for (size_t i = 0; i < d->lat_stats.n; i++) {
+		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
+		csv_field(out, cprof_str(d, s->name));
+		fputc(',', out);
+		csv_field(out, cprof_str(d, s->path));
+		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,%" PRIu64, s->calls, s->returned,
+			s->unreturned, s->slow, s->depth, s->total_ns);
+		for (int k = 0; k < PCT_N; k++)
+			fprintf(out, ",%" PRIu64, s->lat[k]);
+		fprintf(out, "\n");
+	}
+}
+
+void lat_report(FILE *out, const struct cprof_data *d, const char *input, int format)
+{
+	if (format == FORMAT_JSON)
+		json_report(out, d);
+	else if (format == FORMAT_CSV)
+		csv_report(out, d);
+	else
+		text_report(out, d, input);
+}
+
+static int lat_view_report(const struct view_call *c, struct cprof_err *err)
+{
+	if (!cprof_meta_get(c->d, "latency"))
+		return err_set(err, ENODATA, "'%s': no function latency in this recording (record with --latency)",
+			       c->input);
+	lat_report(stdout, c->d, c->input, c->format);
+	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
+}
+
+const struct source_view latency_view = {
+	.report_usage = "       cprof report --latency [-i FILE] [--format text|json|csv]",
+	.report_help = "      --latency          the functions of a 'record --latency' recording: calls,\n"
+		       "                         latency percentiles, calls over the threshold and\n"
+		       "                         calls that never returned, the slowest calls with\n"
+		       "                         their stacks\n",
+	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
+	.report = lat_view_report,
+};
