@@ -20,7 +20,8 @@ struct timeline_track {
 	/* Its earliest time, or UINT64_MAX when it has nothing: the trace's
 	 * times count from the earliest event of all. */
 	uint64_t (*first_ns)(const struct cprof_data *d);
-	void (*names)(struct timeline *t, const struct cprof_data *d);  /* thread names */
+	/* Names of the threads it shows that the CPU samples do not (may be NULL). */
+	void (*names)(struct timeline *t, const struct cprof_data *d);
 	void (*events)(struct timeline *t, const struct cprof_data *d);
 };
 

@@ -114,4 +114,8 @@ struct oc_summary {
 void oc_summary_build(struct oc_summary *s, const struct cprof_data *d);
 void oc_summary_release(struct oc_summary *s);
 
+/* timeline.c: the waits on the Chrome trace. */
+struct timeline_track;
+extern const struct timeline_track offcpu_timeline;
+
 #endif

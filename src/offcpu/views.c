@@ -354,4 +354,5 @@ const struct source_view offcpu_view = {
 	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = oc_view_report,
 	.flamegraph = oc_view_flamegraph,
+	.timeline = &offcpu_timeline,
 };

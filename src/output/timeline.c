@@ -103,7 +103,7 @@ int timeline_write(FILE *out, const struct cprof_data *d, const struct timeline_
 			t.t0 = first;
 	}
 	if (!d->samples.n && !tracked)
-		return err_set(err, ENODATA, "nothing to put on a timeline: no samples and no GPU activity");
+		return err_set(err, ENODATA, "nothing to put on a timeline: no samples and nothing from a data source");
 	if (t.t0 == UINT64_MAX)
 		t.t0 = 0;
 
@@ -125,7 +125,8 @@ int timeline_write(FILE *out, const struct cprof_data *d, const struct timeline_
 		timeline_thread_name(&t, th->pid, th->tid, *cprof_str(d, th->comm) ? cprof_str(d, th->comm) : "thread");
 	}
 	for (size_t k = 0; tracks && tracks[k]; k++)
-		tracks[k]->names(&t, d);
+		if (tracks[k]->names)
+			tracks[k]->names(&t, d);
 
 	/* CPU samples: instants named by the leaf function, with their stacks. */
 	struct sbuf sb = SBUF_INIT;

@@ -102,6 +102,10 @@ void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t
 void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_data *d);
 void sys_trace_release(struct sys_trace *t);
 
+/* timeline.c: the slowest calls on the Chrome trace. */
+struct timeline_track;
+extern const struct timeline_track syscalls_timeline;
+
 /* names (generated from <asm/unistd_64.h>) */
 extern const char *const sys_names[];
 extern const size_t sys_names_n;

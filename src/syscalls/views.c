@@ -16,6 +16,7 @@
 #include "cprof/output.h"
 #include "cprof/report.h"
 #include "cprof/syscalls.h"
+#include "sys-internal.h"
 
 static const char *errno_name(uint32_t e, char *buf, size_t len)
 {
@@ -319,4 +320,5 @@ const struct source_view syscalls_view = {
 		       "                         calls with their stacks\n",
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = sys_view_report,
+	.timeline = &syscalls_timeline,
 };

@@ -55,6 +55,14 @@ check "the longest waits come with their stacks, longest first" \
 check "text: the percentiles' table, per thread, the longest waits" \
 	grep -q '^blocked ' text.txt && grep -q '^Per thread:' text.txt && grep -q '^Longest waits:' text.txt
 check "text: preempted time on its own line" grep -q '^preempted ' text.txt
+"$CPROF" report -i oc.data --timeline tl.json >/dev/null 2>tl.err
+check "timeline: the waits are slices, blocked ones summing to the blocked total, sleeper's named" \
+	[ "$(python3 -c "
+import json
+t = json.load(open('tl.json'))['traceEvents']
+w = [e for e in t if e.get('cat') == 'offcpu']
+b = sum(e['dur'] for e in w if e['name'] == 'blocked')
+print(abs(b * 1000 - $(json oc.data "d['blocked']['total_ns']")) <= len(w) and any(e.get('args', {}).get('in') == 'clock_nanosleep' for e in w))")" = True ]
 "$CPROF" report --offcpu -i oc.data --format folded >f.txt
 fs=$(awk '/;sleeper;/ { s += $NF } END { print s + 0 }' f.txt)
 check "folded: sleeper's lines weigh its blocked microseconds ($fs us)" within "$fs" $((s / 1000)) $((s / 100000 + 2))

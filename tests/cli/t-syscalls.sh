@@ -131,6 +131,13 @@ check "text: the nanosleep row and the ENOENT errors" \
 	grep -qE '^nanosleep +20 ' sc.txt
 check "text: openat ENOENT 80" grep -qE '^ +openat +ENOENT +80$' sc.txt
 check "text: /dev/zero's row, 40.0 KiB read in 10 calls" grep -qE '^ +[0-9]+ +[0-9]+ +40.0 KiB +0 B +10 .* /dev/zero$' sc.txt
+"$CPROF" report -i sc.data --timeline tl.json >/dev/null 2>tl.err
+check "timeline: the 5 kept nanosleeps are slices of at least 5 ms, made from syscall()" \
+	[ "$(python3 -c "
+import json
+t = json.load(open('tl.json'))['traceEvents']
+n = [e for e in t if e.get('cat') == 'syscall' and e['name'] == 'nanosleep']
+print(len(n), all(e['dur'] >= 5000 and e['args']['from'] == 'syscall' for e in n))")" = "5 True" ]
 
 # -- bad input: one line, exit code, nothing written.
 "$CPROF" record --syscalls=slowest:x -o bad.data -- "$W" >/dev/null 2>err.txt
