@@ -4,7 +4,9 @@
  * every profile, one sampled profile per thread with its samples in time
  * order, root first, weighted in the event's unit; GPU streams as evented
  * profiles (each kernel or copy opened and closed, never overlapping on
- * its stream); allocation profiles in bytes for memory recordings.
+ * its stream); waits off a CPU as evented profiles per thread (each wait's
+ * stack opened and closed around a last frame [blocked] or [preempted]);
+ * allocation profiles in bytes for memory recordings.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -255,6 +257,79 @@ static void gpu_profiles(struct ss *s)
 	vec_release(&streams);
 }
 
+static int cmp_wait(const void *a, const void *b, void *ctx)
+{
+	const struct cprof_offcpu_wait *x = &((const struct cprof_data *)ctx)->offcpu.v[*(const uint32_t *)a];
+	const struct cprof_offcpu_wait *y = &((const struct cprof_data *)ctx)->offcpu.v[*(const uint32_t *)b];
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* One wait's frames: "O" root first, then "C" leaf first, at and until. */
+static void write_wait(struct ss *s, const struct cprof_offcpu_wait *w, uint64_t at, uint64_t until, bool *any)
+{
+	const struct cprof_data *d = s->d;
+	uint32_t n = w->stack != OFFCPU_NO_STACK ? cprof_stack_len(d, w->stack) : 0;
+	const uint32_t *fr = n ? cprof_stack_frames(d, w->stack) : NULL;
+	uint32_t last = of_label(s, w->flags & OWF_PREEMPT ? "[preempted]" : "[blocked]");
+	for (uint32_t k = n; k-- > 0;) {
+		fprintf(s->out, "%s{\"type\":\"O\",\"frame\":%u,\"at\":%" PRIu64 "}", *any ? "," : "",
+			of_data_frame(s, fr[k]), at);
+		*any = true;
+	}
+	fprintf(s->out, "%s{\"type\":\"O\",\"frame\":%u,\"at\":%" PRIu64 "},{\"type\":\"C\",\"frame\":%u,\"at\":%" PRIu64 "}",
+		*any ? "," : "", last, at, last, until);
+	*any = true;
+	for (uint32_t k = 0; k < n; k++)
+		fprintf(s->out, ",{\"type\":\"C\",\"frame\":%u,\"at\":%" PRIu64 "}", of_data_frame(s, fr[k]), until);
+}
+
+/* Waits off a CPU: an evented profile per thread, in ns from its first wait. */
+static void offcpu_profiles(struct ss *s)
+{
+	const struct cprof_data *d = s->d;
+	uint32_t *order = xmalloc(d->offcpu.n * sizeof *order);
+	for (size_t i = 0; i < d->offcpu.n; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, d->offcpu.n, sizeof *order, cmp_wait, (void *)d);
+	struct sbuf name = SBUF_INIT;
+	for (size_t i = 0; i < d->offcpu.n;) {
+		size_t j = i;
+		uint32_t tid = d->offcpu.v[order[i]].tid;
+		uint64_t first = d->offcpu.v[order[i]].start, end = first;
+		for (; j < d->offcpu.n && d->offcpu.v[order[j]].tid == tid; j++)
+			if (d->offcpu.v[order[j]].start + d->offcpu.v[order[j]].dur > end)
+				end = d->offcpu.v[order[j]].start + d->offcpu.v[order[j]].dur;
+		sbuf_reset(&name);
+		sbuf_addf(&name, "off-CPU %u", tid);
+		for (size_t t = 0; t < d->threads.n; t++)
+			if (d->threads.v[t].tid == tid && *cprof_str(d, d->threads.v[t].comm)) {
+				sbuf_reset(&name);
+				sbuf_addf(&name, "off-CPU %s-%u", cprof_str(d, d->threads.v[t].comm), tid);
+				break;
+			}
+		profile_head(s, "evented", name.buf, "nanoseconds", 0, end - first);
+		fputs(",\"events\":[", s->out);
+		bool any = false;
+		uint64_t busy_until = first; /* a thread waits once at a time; clocks may touch */
+		for (size_t k = i; k < j; k++) {
+			const struct cprof_offcpu_wait *w = &d->offcpu.v[order[k]];
+			uint64_t a = w->start < busy_until ? busy_until : w->start, e = w->start + w->dur;
+			if (e <= a)
+				continue;
+			write_wait(s, w, a - first, e - first, &any);
+			busy_until = e;
+		}
+		fputs("]}", s->out);
+		i = j;
+	}
+	sbuf_release(&name);
+	free(order);
+}
+
 int speedscope_write(FILE *out, const struct profile *p, struct cprof_err *err)
 {
 	const struct cprof_data *d = p->d;
@@ -281,6 +356,8 @@ int speedscope_write(FILE *out, const struct profile *p, struct cprof_err *err)
 	}
 	if (d->gpu_ops.n)
 		gpu_profiles(&s);
+	if (d->offcpu.n)
+		offcpu_profiles(&s);
 	int r = 0;
 	if (s.first)
 		r = err_set(err, ENODATA, "nothing to export: no samples of event '%s'", cprof_str(d, ev->name));

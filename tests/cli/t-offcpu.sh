@@ -55,6 +55,32 @@ check "the longest waits come with their stacks, longest first" \
 check "text: the percentiles' table, per thread, the longest waits" \
 	grep -q '^blocked ' text.txt && grep -q '^Per thread:' text.txt && grep -q '^Longest waits:' text.txt
 check "text: preempted time on its own line" grep -q '^preempted ' text.txt
+"$CPROF" export -i oc.data -f speedscope -o oc.speedscope.json 2>ss.err
+check "speedscope: an evented profile per waiting thread, frames nested, blocked time the report's" \
+	[ "$(python3 -c "
+import json
+d = json.load(open('oc.speedscope.json'))
+names = [f['name'] for f in d['shared']['frames']]
+blocked = 0
+ok = True
+ev = [p for p in d['profiles'] if p['type'] == 'evented' and p['name'].startswith('off-CPU')]
+for p in ev:
+    open_ = []
+    for e in p['events']:
+        if e['type'] == 'O':
+            open_.append((e['frame'], e['at']))
+        else:
+            f, at = open_.pop()
+            ok = ok and f == e['frame'] and e['at'] >= at and e['at'] <= p['endValue']
+            if names[f] == '[blocked]':
+                blocked += e['at'] - at
+    ok = ok and not open_
+print(len(ev) == 2 and ok and blocked == $(json oc.data "d['blocked']['total_ns']"))")" = True ]
+SPEEDSCOPE_SCHEMA=${SPEEDSCOPE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cprof-test/npm/node_modules/speedscope}/dist/release/file-format-schema.json
+if [ -f "$SPEEDSCOPE_SCHEMA" ] && python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 -c "import json, jsonschema; jsonschema.validate(json.load(open('oc.speedscope.json')), json.load(open('$SPEEDSCOPE_SCHEMA')))" 2>schema.err
+	check "speedscope: valid against speedscope's schema: $(tail -1 schema.err)" test $? -eq 0
+fi
 "$CPROF" report -i oc.data --timeline tl.json >/dev/null 2>tl.err
 check "timeline: the waits are slices, blocked ones summing to the blocked total, sleeper's named" \
 	[ "$(python3 -c "
