@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,4 +174,39 @@ int lat_write_probe(const char *root, const char *line, struct cprof_err *err)
 		return err_set(err, n < 0 ? e : EIO, "cannot define the uprobe '%s' in %s: %s", line, path,
 			       n < 0 ? strerror(e) : "short write");
 	return 0;
+}
+
+/*
+ * Probes left by a cprof that was killed before it could remove them
+ * (SIGKILL): groups cprof_PID whose process is gone. They cost nothing
+ * while unused but pile up in uprobe_events, so each recording removes
+ * them first. Returns how many were removed.
+ */
+size_t lat_remove_stale(const char *root)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/uprobe_events", root);
+	struct sbuf sb = SBUF_INIT;
+	if (file_read(path, &sb, 1u << 20, NULL) < 0) {
+		sbuf_release(&sb);
+		return 0;
+	}
+	size_t removed = 0;
+	for (char *line = sb.buf, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		/* "p:cprof_123/f0 /path:0x..." or "r:cprof_123/f0_ret ..." */
+		int pid;
+		char event[64], probe[96];
+		if (strlen(line) < 3 || line[1] != ':' || sscanf(line + 2, "cprof_%d/%63[^ ]", &pid, event) != 2 ||
+		    pid <= 0 || pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		snprintf(probe, sizeof probe, "-:cprof_%d/%s", pid, event);
+		struct cprof_err e;
+		if (lat_write_probe(root, probe, &e) == 0)
+			removed++;
+	}
+	sbuf_release(&sb);
+	return removed;
 }

@@ -71,6 +71,8 @@ char *lat_find_program(const char *name);
 const char *lat_tracefs_root(void);      /* NULL: no tracefs with uprobe_events */
 /* Append line to tracefs's uprobe_events: 0, or -errno and a one-line err. */
 int lat_write_probe(const char *root, const char *line, struct cprof_err *err);
+/* Remove the probes of cprof processes that are gone: how many. */
+size_t lat_remove_stale(const char *root);
 
 /* pair.c */
 void lat_trace_init(struct lat_trace *t, uint32_t nfuncs, unsigned keep, uint64_t threshold);

@@ -238,6 +238,7 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 		return err_set(err, ENOENT, "tracefs is not mounted, or has no uprobe_events (CONFIG_UPROBE_EVENTS), "
 					    "and --latency needs it: mount -t tracefs nodev /sys/kernel/tracing (as root)");
 	}
+	(void)lat_remove_stale(s->root);
 	uint32_t *ids = s->tp = xcalloc(s->probes.n * 2, sizeof *ids);
 	for (size_t f = 0; f < s->probes.n && r >= 0; f++)
 		for (int k = 0; k < 2 && r >= 0; k++)

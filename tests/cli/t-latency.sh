@@ -101,6 +101,17 @@ check "--latency-slowest 2, no -g: 2 kept, no stacks" \
 	[ "$(json nog.data "[(len(f['slowest']), f['slowest'][0]['stack']) for f in d['functions']]")" = "[(2, [])]" ]
 check "the probes are removed from tracefs after the recording" \
 	bash -c "! grep -q \"cprof_\" /sys/kernel/tracing/uprobe_events 2>/dev/null"
+# A probe group left by a cprof that was killed (its pid is gone) is
+# removed by the next recording; tracefs is root's, so only as root.
+if [ "$(id -u)" = 0 ] && [ -w /sys/kernel/tracing/uprobe_events ]; then
+	true & dead=$!
+	wait $dead
+	echo "p:cprof_$dead/f0 $W:0x1000" >>/sys/kernel/tracing/uprobe_events
+	grep -q "cprof_$dead/" /sys/kernel/tracing/uprobe_events
+	check "a stale probe group (cprof_$dead) was made for the check" test $? -eq 0
+	"$CPROF" record -q --latency sleeper -o stale.data -- "$W" >/dev/null 2>&1
+	check "the next recording removed it" bash -c "! grep -q 'cprof_$dead/' /sys/kernel/tracing/uprobe_events"
+fi
 
 # -- lost records: 1M calls of tiny() into rings of 4 pages (-m 1). What
 # the kernel drops is counted and printed; the calls counted fall short of
