@@ -47,6 +47,9 @@ void notef(const struct note_sink *s, const char *fmt, ...) CPROF_PRINTF(2, 3);
 /* Allocation that cannot fail: on out-of-memory it prints and aborts, as
  * there is no sensible recovery for a profiler running out of memory. */
 void *xmalloc(size_t n);
+/* qsort of n items, nothing for fewer than two: qsort(NULL, 0, ...) is
+ * undefined (its base is declared nonnull), and an empty VEC's v is NULL. */
+void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);

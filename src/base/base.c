@@ -81,6 +81,12 @@ char *xstrndup(const char *s, size_t n)
 	return p;
 }
 
+void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, cmp);
+}
+
 void vec_grow_(void **v, size_t *cap, size_t need, size_t elem)
 {
 	if (need <= *cap)

@@ -427,7 +427,7 @@ static int lat_finish(void *state, const struct source_finish *f, struct cprof_e
 		pct_summarize(fn->durs.v, fn->durs.n, st.lat);
 		vec_push(&d->lat_stats, st);
 		calls += fn->calls;
-		qsort(fn->slowest.v, fn->slowest.n, sizeof *fn->slowest.v, cmp_call);
+		sort_n(fn->slowest.v, fn->slowest.n, sizeof *fn->slowest.v, cmp_call);
 		for (size_t j = 0; j < fn->slowest.n; j++) {
 			const struct lat_call *c = &fn->slowest.v[j];
 			struct cprof_lat_slow w = { .func = i, .pid = c->pid, .tid = c->tid, .start = c->start,

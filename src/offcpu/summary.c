@@ -102,13 +102,13 @@ void oc_summary_build(struct oc_summary *s, const struct cprof_data *d)
 		pct_summarize(s->threads.v[i].durs.v, s->threads.v[i].durs.n, s->threads.v[i].lat);
 	sort_d = d;
 	sort_s = s;
-	qsort(s->threads.v, s->threads.n, sizeof *s->threads.v, by_thread_ns);
-	qsort(s->longest, s->nlongest, sizeof *s->longest, by_dur);
+	sort_n(s->threads.v, s->threads.n, sizeof *s->threads.v, by_thread_ns);
+	sort_n(s->longest, s->nlongest, sizeof *s->longest, by_dur);
 	s->stack_order = xmalloc(s->nstacks * sizeof *s->stack_order);
 	for (size_t i = 0; i < s->nstacks; i++)
 		if (s->by_stack[i].n)
 			s->stack_order[s->nstack_order++] = i;
-	qsort(s->stack_order, s->nstack_order, sizeof *s->stack_order, by_stack_ns);
+	sort_n(s->stack_order, s->nstack_order, sizeof *s->stack_order, by_stack_ns);
 	/* Functions, inclusive: each function once per stack it is on. */
 	struct u64map fidx = U64MAP_INIT;
 	for (size_t o = 0; o < s->nstack_order; o++) {
@@ -134,7 +134,7 @@ void oc_summary_build(struct oc_summary *s, const struct cprof_data *d)
 		}
 	}
 	u64map_release(&fidx);
-	qsort(s->funcs.v, s->funcs.n, sizeof *s->funcs.v, by_func_ns);
+	sort_n(s->funcs.v, s->funcs.n, sizeof *s->funcs.v, by_func_ns);
 }
 
 void oc_summary_release(struct oc_summary *s)

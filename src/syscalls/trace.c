@@ -276,7 +276,7 @@ void sys_trace_take(struct sys_trace *t, uint64_t horizon)
 {
 	if (!t->batch.n)
 		return;
-	qsort(t->batch.v, t->batch.n, sizeof *t->batch.v, cmp_ev);
+	sort_n(t->batch.v, t->batch.n, sizeof *t->batch.v, cmp_ev);
 	size_t i = 0;
 	for (; i < t->batch.n && t->batch.v[i].time < horizon; i++)
 		take_one(t, &t->batch.v[i]);
@@ -369,7 +369,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 	for (size_t i = 0; i < t->threads.n; i++)
 		if (t->threads.v[i].in_call)
 			cell_of(t, t->threads.v[i].pid, t->threads.v[i].tid, t->threads.v[i].nr)->unfinished++;
-	qsort(t->cells.v, t->cells.n, sizeof *t->cells.v, cmp_cell);
+	sort_n(t->cells.v, t->cells.n, sizeof *t->cells.v, cmp_cell);
 	for (size_t i = 0; i < t->cells.n;) {
 		/* One syscall: all threads' row, then each thread's. */
 		size_t j = i, ndur = 0;
@@ -406,7 +406,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 		struct cprof_sys_err e = t->errs.v[i]; /* a copy: count_error may grow errs */
 		count_error(t, 0, 0, e.nr, e.err, e.count);
 	}
-	qsort(t->errs.v, t->errs.n, sizeof *t->errs.v, cmp_err);
+	sort_n(t->errs.v, t->errs.n, sizeof *t->errs.v, cmp_err);
 	for (size_t i = 0; i < t->errs.n; i++)
 		vec_push(&d->sys_errs, t->errs.v[i]);
 	for (size_t i = 0; i < t->io.n; i++) {
@@ -419,7 +419,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 	}
 	for (size_t i = 0; i < t->nsets; i++) {
 		struct slowset *set = &t->sets[i];
-		qsort(set->v.v, set->v.n, sizeof *set->v.v, cmp_slow);
+		sort_n(set->v.v, set->v.n, sizeof *set->v.v, cmp_slow);
 		for (size_t j = 0; j < set->v.n; j++) {
 			const struct sys_slow *s = &set->v.v[j];
 			struct cprof_sys_slow o = { .pid = s->pid, .tid = s->tid, .nr = s->nr, .start = s->start,
