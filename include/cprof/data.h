@@ -198,6 +198,12 @@ void cprof_data_expand_reads(struct cprof_data *d);
 
 /* Lookups. */
 const char *cprof_meta_get(const struct cprof_data *d, const char *key); /* NULL if absent */
+/* The same, dflt if absent. */
+static inline const char *cprof_meta_or(const struct cprof_data *d, const char *key, const char *dflt)
+{
+	const char *v = cprof_meta_get(d, key);
+	return v ? v : dflt;
+}
 static inline uint32_t cprof_stack_len(const struct cprof_data *d, uint32_t stack)
 {
 	return d->stack_words.v[d->stack_offset.v[stack]] & STACK_COUNT_MASK;

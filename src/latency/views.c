@@ -17,20 +17,6 @@
 #include "cprof/output.h"
 #include "cprof/report.h"
 
-static const char *meta_or(const struct cprof_data *d, const char *key, const char *dflt)
-{
-	const char *v = cprof_meta_get(d, key);
-	return v ? v : dflt;
-}
-
-/* The frames of stack i, leaf first. */
-static const uint32_t *stack_frames(const struct cprof_data *d, uint32_t i, uint32_t *n)
-{
-	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
-	*n = w[0] & STACK_COUNT_MASK;
-	return w + 1;
-}
-
 static uint64_t threshold(const struct cprof_data *d)
 {
 	uint64_t v = 0;
@@ -41,9 +27,9 @@ static uint64_t threshold(const struct cprof_data *d)
 static void text_report(FILE *out, const struct cprof_data *d, const char *input)
 {
 	char b[PCT_N + 5][FMT_BUF];
-	fprintf(out, "Function latency: %s\n", meta_or(d, "command", input));
-	fprintf(out, "Lost records: %s; returns without their entry: %s\n\n", meta_or(d, "latency_lost", "0"),
-		meta_or(d, "latency_unpaired_returns", "0"));
+	fprintf(out, "Function latency: %s\n", cprof_meta_or(d, "command", input));
+	fprintf(out, "Lost records: %s; returns without their entry: %s\n\n", cprof_meta_or(d, "latency_lost", "0"),
+		cprof_meta_or(d, "latency_unpaired_returns", "0"));
 	fprintf(out, "%-24s %10s %10s %10s %6s %11s", "function", "calls", "unreturned", "slow", "depth", "total");
 	for (int k = 1; k < PCT_N; k++)
 		fprintf(out, " %10s", pct_names[k]);
@@ -62,15 +48,15 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 		fmt_ns(threshold(d), b[0]));
 	if (d->lat_slow.n)
 		fprintf(out, "\nSlowest calls (%s per function kept), with the code they returned to:\n",
-			meta_or(d, "latency_slowest", "?"));
+			cprof_meta_or(d, "latency_slowest", "?"));
 	for (size_t i = 0; i < d->lat_slow.n; i++) {
 		const struct cprof_lat_slow *w = &d->lat_slow.v[i];
 		fprintf(out, "  %-24s %10s  tid %u\n", cprof_str(d, d->lat_stats.v[w->func].name), fmt_ns(w->dur, b[0]),
 			w->tid);
 		if (w->stack == LAT_NO_STACK)
 			continue;
-		uint32_t n;
-		const uint32_t *f = stack_frames(d, w->stack, &n);
+		uint32_t n = cprof_stack_len(d, w->stack);
+		const uint32_t *f = cprof_stack_frames(d, w->stack);
 		for (uint32_t j = 0; j < n; j++)
 			fprintf(out, "      %s\n", cprof_str(d, d->frames.v[f[j]].func));
 	}
@@ -79,9 +65,9 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 static void json_report(FILE *out, const struct cprof_data *d)
 {
 	fprintf(out, "{\"command\":");
-	json_string(out, meta_or(d, "command", ""));
+	json_string(out, cprof_meta_or(d, "command", ""));
 	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"threshold_ns\":%" PRIu64 ",\"functions\":[",
-		meta_or(d, "latency_lost", "0"), meta_or(d, "latency_unpaired_returns", "0"), threshold(d));
+		cprof_meta_or(d, "latency_lost", "0"), cprof_meta_or(d, "latency_unpaired_returns", "0"), threshold(d));
 	for (size_t i = 0; i < d->lat_stats.n; i++) {
 		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -102,8 +88,8 @@ static void json_report(FILE *out, const struct cprof_data *d)
 			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"stack\":[",
 				first ? "" : ",", w->pid, w->tid, w->start, w->dur);
 			first = false;
-			uint32_t n = 0;
-			const uint32_t *f = w->stack != LAT_NO_STACK ? stack_frames(d, w->stack, &n) : NULL;
+			uint32_t n = w->stack != LAT_NO_STACK ? cprof_stack_len(d, w->stack) : 0;
+			const uint32_t *f = n ? cprof_stack_frames(d, w->stack) : NULL;
 			for (uint32_t k = 0; k < n; k++) {
 				fprintf(out, "%s", k ? "," : "");
 				json_string(out, cprof_str(d, d->frames.v[f[k]].func));

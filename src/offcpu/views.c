@@ -28,12 +28,6 @@
 
 #define NO_STACK_LABEL "[no stack]"
 
-static const char *meta_or(const struct cprof_data *d, const char *key, const char *dflt)
-{
-	const char *v = cprof_meta_get(d, key);
-	return v ? v : dflt;
-}
-
 static const char *comm_of(const struct cprof_data *d, uint32_t tid)
 {
 	for (size_t i = 0; i < d->threads.n; i++)
@@ -72,13 +66,13 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 {
 	char b[6][FMT_BUF];
 	struct sbuf line = SBUF_INIT;
-	fprintf(out, "Off-CPU: %s\n", meta_or(d, "command", input));
-	const char *stacks = meta_or(d, "offcpu_stacks", "none");
+	fprintf(out, "Off-CPU: %s\n", cprof_meta_or(d, "command", input));
+	const char *stacks = cprof_meta_or(d, "offcpu_stacks", "none");
 	fprintf(out, "Stacks: %s\nLost records: %s; switch-ins lost (intervals dropped): %s; threads off a CPU\n"
 		     "at the end (not measured): %s\n\n",
 		strcmp(stacks, "fp") == 0 ? "frame pointers"
 		: strcmp(stacks, "refused") == 0 ? "none (not allowed: kernel.perf_event_paranoid)" : "none (record with -g)",
-		meta_or(d, "offcpu_lost", "0"), meta_or(d, "offcpu_unpaired", "0"), meta_or(d, "offcpu_unfinished", "0"));
+		cprof_meta_or(d, "offcpu_lost", "0"), cprof_meta_or(d, "offcpu_unpaired", "0"), cprof_meta_or(d, "offcpu_unfinished", "0"));
 	fprintf(out, "%-10s %11s %10s", "", "total", "intervals");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, " %9s", pct_names[k]);
@@ -168,11 +162,11 @@ static void json_frames(FILE *out, const struct cprof_data *d, uint32_t stack)
 static void json_report(FILE *out, const struct cprof_data *d, const struct oc_summary *s, size_t top)
 {
 	fprintf(out, "{\"command\":");
-	json_string(out, meta_or(d, "command", ""));
+	json_string(out, cprof_meta_or(d, "command", ""));
 	fprintf(out, ",\"stack_mode\":");
-	json_string(out, meta_or(d, "offcpu_stacks", "none"));
-	fprintf(out, ",\"lost\":%s,\"unpaired\":%s,\"unfinished\":%s,\"blocked\":", meta_or(d, "offcpu_lost", "0"),
-		meta_or(d, "offcpu_unpaired", "0"), meta_or(d, "offcpu_unfinished", "0"));
+	json_string(out, cprof_meta_or(d, "offcpu_stacks", "none"));
+	fprintf(out, ",\"lost\":%s,\"unpaired\":%s,\"unfinished\":%s,\"blocked\":", cprof_meta_or(d, "offcpu_lost", "0"),
+		cprof_meta_or(d, "offcpu_unpaired", "0"), cprof_meta_or(d, "offcpu_unfinished", "0"));
 	json_pcts(out, &s->blocked, s->blat);
 	fprintf(out, ",\"preempted\":");
 	json_pcts(out, &s->preempted, s->plat);

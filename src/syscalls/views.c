@@ -27,20 +27,6 @@ static const char *errno_name(uint32_t e, char *buf, size_t len)
 	return buf;
 }
 
-static const char *meta_or(const struct cprof_data *d, const char *key, const char *dflt)
-{
-	const char *v = cprof_meta_get(d, key);
-	return v ? v : dflt;
-}
-
-/* The frames of stack i, leaf first. */
-static const uint32_t *stack_frames(const struct cprof_data *d, uint32_t i, uint32_t *n)
-{
-	const uint32_t *w = d->stack_words.v + d->stack_offset.v[i];
-	*n = w[0] & STACK_COUNT_MASK;
-	return w + 1;
-}
-
 static const char *name_of(const struct cprof_data *d, uint32_t nr)
 {
 	for (size_t i = 0; i < d->sys_stats.n; i++)
@@ -75,8 +61,8 @@ static void text_slowest(FILE *out, const struct cprof_data *d, uint32_t nr)
 				s->tid, s->ret);
 		if (s->stack == SYS_NO_STACK)
 			continue;
-		uint32_t n;
-		const uint32_t *f = stack_frames(d, s->stack, &n);
+		uint32_t n = cprof_stack_len(d, s->stack);
+		const uint32_t *f = cprof_stack_frames(d, s->stack);
 		for (uint32_t j = 0; j < n; j++)
 			fprintf(out, "      %s\n", cprof_str(d, d->frames.v[f[j]].func));
 	}
@@ -145,10 +131,10 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	sort_d = d;
 	qsort(order, n, sizeof *order, by_total);
 	size_t shown = top && top < n ? top : n;
-	fprintf(out, "Syscalls: %s\n", meta_or(d, "command", input));
+	fprintf(out, "Syscalls: %s\n", cprof_meta_or(d, "command", input));
 	fprintf(out, "Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
 		     "child returning from clone, and any whose entry was lost)\n\n",
-		meta_or(d, "syscalls_lost", "0"), meta_or(d, "syscalls_unpaired_returns", "0"));
+		cprof_meta_or(d, "syscalls_lost", "0"), cprof_meta_or(d, "syscalls_unpaired_returns", "0"));
 	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
 	for (int k = 1; k < PCT_N; k++)
 		fprintf(out, " %10s", pct_names[k]);
@@ -189,7 +175,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 				lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-", lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
 		}
 	if (d->sys_slow.n)
-		fprintf(out, "\nSlowest calls (%s per syscall kept):\n", meta_or(d, "syscalls_slowest", "?"));
+		fprintf(out, "\nSlowest calls (%s per syscall kept):\n", cprof_meta_or(d, "syscalls_slowest", "?"));
 	for (size_t o = 0; o < shown; o++)
 		text_slowest(out, d, d->sys_stats.v[order[o]].nr);
 	free(order);
@@ -208,9 +194,9 @@ static void json_report(FILE *out, const struct cprof_data *d)
 {
 	char b[FMT_BUF];
 	fprintf(out, "{\"command\":");
-	json_string(out, meta_or(d, "command", ""));
-	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", meta_or(d, "syscalls_lost", "0"),
-	       meta_or(d, "syscalls_unpaired_returns", "0"));
+	json_string(out, cprof_meta_or(d, "command", ""));
+	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", cprof_meta_or(d, "syscalls_lost", "0"),
+	       cprof_meta_or(d, "syscalls_unpaired_returns", "0"));
 	bool first = true;
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
@@ -249,8 +235,8 @@ static void json_report(FILE *out, const struct cprof_data *d)
 			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"start_ns\":%" PRIu64 ",\"dur_ns\":%" PRIu64 ",\"ret\":%" PRId64
 			       ",\"stack\":[", f2 ? "" : ",", w->pid, w->tid, w->start, w->dur, w->ret);
 			f2 = false;
-			uint32_t n = 0;
-			const uint32_t *f = w->stack != SYS_NO_STACK ? stack_frames(d, w->stack, &n) : NULL;
+			uint32_t n = w->stack != SYS_NO_STACK ? cprof_stack_len(d, w->stack) : 0;
+			const uint32_t *f = n ? cprof_stack_frames(d, w->stack) : NULL;
 			for (uint32_t k = 0; k < n; k++) {
 				fprintf(out, "%s", k ? "," : "");
 				json_string(out, cprof_str(d, d->frames.v[f[k]].func));
