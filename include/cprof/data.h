@@ -204,6 +204,9 @@ static inline const char *cprof_meta_or(const struct cprof_data *d, const char *
 	const char *v = cprof_meta_get(d, key);
 	return v ? v : dflt;
 }
+/* A counter kept in the metadata, dflt if absent or not a number: a file
+ * can say anything, and views print these into JSON unquoted. */
+uint64_t cprof_meta_u64(const struct cprof_data *d, const char *key, uint64_t dflt);
 static inline uint32_t cprof_stack_len(const struct cprof_data *d, uint32_t stack)
 {
 	return d->stack_words.v[d->stack_offset.v[stack]] & STACK_COUNT_MASK;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cprof/base.h"
 #include "cprof/data.h"
 
 void cprof_data_init(struct cprof_data *d)
@@ -127,6 +128,13 @@ const char *cprof_meta_get(const struct cprof_data *d, const char *key)
 		if (strcmp(cprof_str(d, d->meta.v[i].key), key) == 0)
 			return cprof_str(d, d->meta.v[i].value);
 	return NULL;
+}
+
+uint64_t cprof_meta_u64(const struct cprof_data *d, const char *key, uint64_t dflt)
+{
+	uint64_t v;
+	const char *s = cprof_meta_get(d, key);
+	return s && parse_u64(s, &v) == 0 ? v : dflt;
 }
 
 /* A table filled directly (read from a file, or edited in place after its

@@ -19,17 +19,15 @@
 
 static uint64_t threshold(const struct cprof_data *d)
 {
-	uint64_t v = 0;
-	const char *s = cprof_meta_get(d, "latency_threshold_ns");
-	return s && parse_u64(s, &v) == 0 ? v : 0;
+	return cprof_meta_u64(d, "latency_threshold_ns", 0);
 }
 
 static void text_report(FILE *out, const struct cprof_data *d, const char *input)
 {
 	char b[PCT_N + 5][FMT_BUF];
 	fprintf(out, "Function latency: %s\n", cprof_meta_or(d, "command", input));
-	fprintf(out, "Lost records: %s; returns without their entry: %s\n\n", cprof_meta_or(d, "latency_lost", "0"),
-		cprof_meta_or(d, "latency_unpaired_returns", "0"));
+	fprintf(out, "Lost records: %" PRIu64 "; returns without their entry: %" PRIu64 "\n\n",
+		cprof_meta_u64(d, "latency_lost", 0), cprof_meta_u64(d, "latency_unpaired_returns", 0));
 	fprintf(out, "%-24s %10s %10s %10s %6s %11s", "function", "calls", "unreturned", "slow", "depth", "total");
 	for (int k = 1; k < PCT_N; k++)
 		fprintf(out, " %10s", pct_names[k]);
@@ -47,8 +45,8 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 		     "them, their thread's exit, the end of the recording), in no percentile\n",
 		fmt_ns(threshold(d), b[0]));
 	if (d->lat_slow.n)
-		fprintf(out, "\nSlowest calls (%s per function kept), with the code they returned to:\n",
-			cprof_meta_or(d, "latency_slowest", "?"));
+		fprintf(out, "\nSlowest calls (%" PRIu64 " per function kept), with the code they returned to:\n",
+			cprof_meta_u64(d, "latency_slowest", d->lat_slow.n));
 	for (size_t i = 0; i < d->lat_slow.n; i++) {
 		const struct cprof_lat_slow *w = &d->lat_slow.v[i];
 		fprintf(out, "  %-24s %10s  tid %u\n", cprof_str(d, d->lat_stats.v[w->func].name), fmt_ns(w->dur, b[0]),
@@ -66,8 +64,9 @@ static void json_report(FILE *out, const struct cprof_data *d)
 {
 	fprintf(out, "{\"command\":");
 	json_string(out, cprof_meta_or(d, "command", ""));
-	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"threshold_ns\":%" PRIu64 ",\"functions\":[",
-		cprof_meta_or(d, "latency_lost", "0"), cprof_meta_or(d, "latency_unpaired_returns", "0"), threshold(d));
+	fprintf(out, ",\"lost\":%" PRIu64 ",\"unpaired_returns\":%" PRIu64 ",\"threshold_ns\":%" PRIu64
+		     ",\"functions\":[",
+		cprof_meta_u64(d, "latency_lost", 0), cprof_meta_u64(d, "latency_unpaired_returns", 0), threshold(d));
 	for (size_t i = 0; i < d->lat_stats.n; i++) {
 		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
 		fprintf(out, "%s{\"name\":", i ? "," : "");

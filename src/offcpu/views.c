@@ -68,11 +68,12 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	struct sbuf line = SBUF_INIT;
 	fprintf(out, "Off-CPU: %s\n", cprof_meta_or(d, "command", input));
 	const char *stacks = cprof_meta_or(d, "offcpu_stacks", "none");
-	fprintf(out, "Stacks: %s\nLost records: %s; switch-ins lost (intervals dropped): %s; threads off a CPU\n"
-		     "at the end (not measured): %s\n\n",
+	fprintf(out, "Stacks: %s\nLost records: %" PRIu64 "; switch-ins lost (intervals dropped): %" PRIu64
+		     "; threads off a CPU\nat the end (not measured): %" PRIu64 "\n\n",
 		strcmp(stacks, "fp") == 0 ? "frame pointers"
 		: strcmp(stacks, "refused") == 0 ? "none (not allowed: kernel.perf_event_paranoid)" : "none (record with -g)",
-		cprof_meta_or(d, "offcpu_lost", "0"), cprof_meta_or(d, "offcpu_unpaired", "0"), cprof_meta_or(d, "offcpu_unfinished", "0"));
+		cprof_meta_u64(d, "offcpu_lost", 0), cprof_meta_u64(d, "offcpu_unpaired", 0),
+		cprof_meta_u64(d, "offcpu_unfinished", 0));
 	fprintf(out, "%-10s %11s %10s", "", "total", "intervals");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, " %9s", pct_names[k]);
@@ -165,8 +166,9 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	json_string(out, cprof_meta_or(d, "command", ""));
 	fprintf(out, ",\"stack_mode\":");
 	json_string(out, cprof_meta_or(d, "offcpu_stacks", "none"));
-	fprintf(out, ",\"lost\":%s,\"unpaired\":%s,\"unfinished\":%s,\"blocked\":", cprof_meta_or(d, "offcpu_lost", "0"),
-		cprof_meta_or(d, "offcpu_unpaired", "0"), cprof_meta_or(d, "offcpu_unfinished", "0"));
+	fprintf(out, ",\"lost\":%" PRIu64 ",\"unpaired\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"blocked\":",
+		cprof_meta_u64(d, "offcpu_lost", 0), cprof_meta_u64(d, "offcpu_unpaired", 0),
+		cprof_meta_u64(d, "offcpu_unfinished", 0));
 	json_pcts(out, &s->blocked, s->blat);
 	fprintf(out, ",\"preempted\":");
 	json_pcts(out, &s->preempted, s->plat);

@@ -132,9 +132,10 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	qsort(order, n, sizeof *order, by_total);
 	size_t shown = top && top < n ? top : n;
 	fprintf(out, "Syscalls: %s\n", cprof_meta_or(d, "command", input));
-	fprintf(out, "Lost records: %s; returns without their entry: %s (the workload's exec, each fork's\n"
-		     "child returning from clone, and any whose entry was lost)\n\n",
-		cprof_meta_or(d, "syscalls_lost", "0"), cprof_meta_or(d, "syscalls_unpaired_returns", "0"));
+	fprintf(out,
+		"Lost records: %" PRIu64 "; returns without their entry: %" PRIu64 " (the workload's exec, each fork's\n"
+		"child returning from clone, and any whose entry was lost)\n\n",
+		cprof_meta_u64(d, "syscalls_lost", 0), cprof_meta_u64(d, "syscalls_unpaired_returns", 0));
 	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
 	for (int k = 1; k < PCT_N; k++)
 		fprintf(out, " %10s", pct_names[k]);
@@ -175,7 +176,8 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 				lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-", lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
 		}
 	if (d->sys_slow.n)
-		fprintf(out, "\nSlowest calls (%s per syscall kept):\n", cprof_meta_or(d, "syscalls_slowest", "?"));
+		fprintf(out, "\nSlowest calls (%" PRIu64 " per syscall kept):\n",
+			cprof_meta_u64(d, "syscalls_slowest", d->sys_slow.n));
 	for (size_t o = 0; o < shown; o++)
 		text_slowest(out, d, d->sys_stats.v[order[o]].nr);
 	free(order);
@@ -195,8 +197,8 @@ static void json_report(FILE *out, const struct cprof_data *d)
 	char b[FMT_BUF];
 	fprintf(out, "{\"command\":");
 	json_string(out, cprof_meta_or(d, "command", ""));
-	fprintf(out, ",\"lost\":%s,\"unpaired_returns\":%s,\"syscalls\":[", cprof_meta_or(d, "syscalls_lost", "0"),
-	       cprof_meta_or(d, "syscalls_unpaired_returns", "0"));
+	fprintf(out, ",\"lost\":%" PRIu64 ",\"unpaired_returns\":%" PRIu64 ",\"syscalls\":[",
+		cprof_meta_u64(d, "syscalls_lost", 0), cprof_meta_u64(d, "syscalls_unpaired_returns", 0));
 	bool first = true;
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
