@@ -215,6 +215,46 @@ size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t l
 bool ring_pending(const struct ring *r);
 
 /*
+ * A tracer's rings (tracer.c): what a source that opens perf events of its
+ * own (source.h) drains beside the CPU samples. Its events on each CPU
+ * share one ring, mapped for the first of them; the rings are polled
+ * through one descriptor (the source's poll_fd) and read in passes.
+ *
+ *	struct tracer tr = TRACER_INIT;          (before anything can fail)
+ *	tracer_start(&tr, pages, err);
+ *	per CPU: tracer_attr(&tr, &attr) ... fd = perf_open(...);
+ *	         tracer_add(&tr, fd, first fd of this CPU or -1, err);
+ *	per pass: upto = tracer_pass(&tr, last, take_record, ctx);
+ *	tracer_close(&tr);                       (always; again is harmless)
+ */
+struct tracer {
+	VEC(int) fds;           /* every event opened: disabled at the last pass, closed */
+	VEC(struct ring) rings; /* one per CPU */
+	int epfd;               /* polls the rings; -1 before the start and once closed */
+	unsigned pages;         /* data pages of each ring */
+};
+#define TRACER_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, -1, 0 }
+/* Records this much older than the start of a pass are in their rings by
+ * then: each CPU's ring is in time order, but a thread can enter a call
+ * on one CPU and leave it on another. */
+#define TRACER_ORDER_WINDOW_NS 10000000ULL
+
+int tracer_start(struct tracer *t, unsigned pages, struct cprof_err *err) CPROF_WUR;
+/* The fields every tracer event shares: off until the workload's exec,
+ * inherited by its threads and children, timed on CLOCK_MONOTONIC (the
+ * mappings' clock), waking the poll when a quarter of its ring is full. */
+void tracer_attr(const struct tracer *t, struct perf_event_attr *a);
+/* Keep fd, an event on one CPU (closed by tracer_close even on failure):
+ * with lead -1 it gets a ring of its own, polled; else its records go to
+ * the ring of lead, an event of the same CPU added before. */
+int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err) CPROF_WUR;
+/* One pass over the rings, every record to fn; the last disables every
+ * event first. Returns the time before which all records have been read
+ * (UINT64_MAX after the last). */
+uint64_t tracer_pass(struct tracer *t, bool last, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
+void tracer_close(struct tracer *t);
+
+/*
  * The record queue between the thread that drains the rings and the
  * worker that parses (and unwinds) the records into a raw store. Records
  * keep their order; each is tagged with the index of its ring. The queue

@@ -3,10 +3,11 @@
  * (source.h): the option --latency FUNC[,FUNC...] and its
  * --slow-threshold and --latency-slowest, each function found in its file
  * (the workload's executable, or a library as the dynamic loader finds
- * it), a uprobe on its entry and a uretprobe on its return opened through
- * the uprobe PMU on the workload (every CPU, inherited by its threads and
- * children, enabled at its exec), their rings drained while it runs, and
- * what pair.c made of them stored in the data file.
+ * it), a uprobe on its entry and a uretprobe on its return defined in
+ * tracefs and opened as tracepoints on the workload (every CPU, inherited by
+ * its threads and children, enabled at its exec; why not through the uprobe
+ * PMU: files.c), their rings drained while it runs, and what pair.c made of
+ * them stored in the data file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -34,9 +34,6 @@
 #define SLOWEST_DEFAULT 5
 #define SLOWEST_MAX 1000
 #define THRESHOLD_DEFAULT 10000000ULL /* 10 ms */
-/* A record is taken in once every ring was read past it: records this much
- * older than the start of a pass are all in their rings by then. */
-#define ORDER_WINDOW_NS 10000000ULL
 
 struct lat_probe {
 	char *spec;   /* as given: "SYMBOL" or "LIB:SYMBOL" */
@@ -53,9 +50,7 @@ struct lat_source {
 	bool callchain;
 	struct lat_trace tr;
 	struct u64map ids;            /* event id -> func << 1 | return */
-	VEC(int) fds;
-	VEC(struct ring) rings;
-	int epfd;
+	struct tracer rings;
 	bool opened, closed;
 	const char *root;             /* tracefs, once probes are defined */
 	size_t ndefined;              /* probes defined in uprobe_events: f * 2 + k */
@@ -84,7 +79,7 @@ static void *lat_configure(const char *arg, struct cprof_err *err)
 	struct lat_source *s = xcalloc(1, sizeof *s);
 	s->slowest = SLOWEST_DEFAULT;
 	s->threshold = THRESHOLD_DEFAULT;
-	s->epfd = -1;
+	s->rings = (struct tracer)TRACER_INIT;
 	for (const char *p = arg; *p;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -210,19 +205,6 @@ static int open_error(int e, const struct lat_probe *p, struct cprof_err *err)
 		       p->offset, strerror(e));
 }
 
-static void close_events(struct lat_source *s)
-{
-	for (size_t i = 0; i < s->rings.n; i++)
-		ring_unmap(&s->rings.v[i]);
-	s->rings.n = 0;
-	for (size_t i = 0; i < s->fds.n; i++)
-		close(s->fds.v[i]);
-	s->fds.n = 0;
-	if (s->epfd >= 0)
-		close(s->epfd);
-	s->epfd = -1;
-}
-
 static int lat_attach(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err)
 {
 	struct lat_source *s = state;
@@ -253,10 +235,8 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * comes after the return's timestamp instead of inside the call, and
 	 * at the return address it starts in the caller, which a walk by frame
 	 * pointers at the entry skips. */
-	unsigned pages = t->mmap_pages ? t->mmap_pages * 4 : 512;
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, err)) < 0)
+		return r;
 	for (int c = 0; c < t->ncpus; c++) {
 		int lead = -1;
 		for (size_t f = 0; f < s->probes.n; f++)
@@ -273,37 +253,21 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 				a.exclude_callchain_kernel = 1;
 				if (k && t->callchain && t->max_stack)
 					a.sample_max_stack = (uint16_t)t->max_stack;
-				a.disabled = 1;
-				a.enable_on_exec = 1;
-				a.inherit = 1;
-				a.sample_id_all = 1;
-				a.use_clockid = 1; /* the samples' clock: one timeline with the mappings */
-				a.clockid = CLOCK_MONOTONIC;
-				a.watermark = 1;
-				a.wakeup_watermark = (uint32_t)(pages * pg / 4);
+				tracer_attr(&s->rings, &a);
 				int fd = perf_open(&a, t->pid, t->cpus[c], -1);
 				if (fd < 0)
 					return open_error(-fd, &s->probes.v[f], err);
-				vec_push(&s->fds, fd);
+				if ((r = tracer_add(&s->rings, fd, lead, err)) < 0)
+					return r;
+				if (lead < 0)
+					lead = fd;
 				uint64_t id;
 				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
 					return err_set(err, errno, "cannot tell the uprobes apart: %s", strerror(errno));
 				u64map_put(&s->ids, id, (uint32_t)(f << 1 | (size_t)k));
-				if (lead < 0) {
-					struct ring rg;
-					if ((r = ring_map(&rg, fd, pages, err)) < 0)
-						return r;
-					vec_push(&s->rings, rg);
-					lead = fd;
-					struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->rings.n - 1 };
-					if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-						return err_set(err, errno, "epoll_ctl: %s", strerror(errno));
-				} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, lead) < 0) {
-					return err_set(err, errno, "cannot join the uprobes' rings: %s", strerror(errno));
-				}
 			}
 	}
-	*poll_fd = s->epfd;
+	*poll_fd = s->rings.epfd;
 	return 0;
 }
 
@@ -371,28 +335,16 @@ static void take_record(void *ctx, const void *rec, size_t len)
 static void lat_drain(void *state, bool last)
 {
 	struct lat_source *s = state;
-	if (s->closed || !s->rings.n)
+	if (s->closed || !s->rings.rings.n)
 		return;
-	if (last)
-		for (size_t i = 0; i < s->fds.n; i++)
-			(void)ioctl(s->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	/* A ring whose task is gone reports a hang-up for good: stop polling
-	 * it (it is still read every pass). */
-	struct epoll_event evs[64];
-	int n = epoll_wait(s->epfd, evs, 64, 0);
-	for (int i = 0; i < n; i++)
-		if (evs[i].events & (EPOLLHUP | EPOLLERR))
-			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
-	uint64_t now = now_ns();
-	for (size_t i = 0; i < s->rings.n; i++)
-		ring_each(&s->rings.v[i], take_record, s);
+	uint64_t upto = tracer_pass(&s->rings, last, take_record, s);
 	if (last) {
 		lat_trace_end(&s->tr);
-		close_events(s);
+		tracer_close(&s->rings);
 		remove_probes(s);
 		s->closed = true;
 	} else {
-		lat_trace_take(&s->tr, now - ORDER_WINDOW_NS);
+		lat_trace_take(&s->tr, upto);
 	}
 }
 
@@ -457,11 +409,9 @@ static void lat_release(void *state)
 	struct lat_source *s = state;
 	if (!s)
 		return;
-	close_events(s);
+	tracer_close(&s->rings);
 	remove_probes(s);
 	free(s->tp);
-	vec_release(&s->fds);
-	vec_release(&s->rings);
 	u64map_release(&s->ids);
 	if (s->opened)
 		lat_trace_release(&s->tr);

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,17 +24,12 @@
 
 #define SLOWEST_DEFAULT 5
 #define SLOWEST_MAX 1000
-/* A record is taken in once every ring was read past it: records this much
- * older than the start of a pass are all in their rings by then. */
-#define ORDER_WINDOW_NS 10000000ULL
 
 struct sys_source {
 	struct sys_trace tr;
 	unsigned slowest;
 	uint32_t enter_id, exit_id;
-	VEC(int) fds;
-	VEC(struct ring) rings;
-	int epfd;
+	struct tracer rings;
 	bool closed;
 };
 
@@ -49,7 +43,7 @@ static void *sys_configure(const char *arg, struct cprof_err *err)
 	}
 	struct sys_source *s = xcalloc(1, sizeof *s);
 	s->slowest = (unsigned)n;
-	s->epfd = -1;
+	s->rings = (struct tracer)TRACER_INIT;
 	return s;
 }
 
@@ -86,19 +80,6 @@ static int tracepoint_id(const char *name, uint32_t *id, struct cprof_err *err)
 				    "which --syscalls needs");
 }
 
-static void close_events(struct sys_source *s)
-{
-	for (size_t i = 0; i < s->rings.n; i++)
-		ring_unmap(&s->rings.v[i]);
-	s->rings.n = 0;
-	for (size_t i = 0; i < s->fds.n; i++)
-		close(s->fds.v[i]);
-	s->fds.n = 0;
-	if (s->epfd >= 0)
-		close(s->epfd);
-	s->epfd = -1;
-}
-
 static int open_error(int e, struct cprof_err *err)
 {
 	if (e == EACCES || e == EPERM)
@@ -122,11 +103,10 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * return. The stack is walked at the return, not the entry: the user
 	 * stack is the same, and the walk (microseconds) comes after the
 	 * return's timestamp instead of inside the call's duration. */
-	unsigned pages = t->mmap_pages ? t->mmap_pages * 4 : 512;
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, err)) < 0)
+		return r;
 	for (int c = 0; c < t->ncpus; c++) {
+		/* Both into one ring per CPU: the entry's. */
 		int fd[2];
 		for (int k = 0; k < 2; k++) {
 			struct perf_event_attr a;
@@ -140,42 +120,18 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 			a.exclude_callchain_kernel = 1;
 			if (k == 1 && t->callchain && t->max_stack)
 				a.sample_max_stack = (uint16_t)t->max_stack;
-			a.disabled = 1;
-			a.enable_on_exec = 1;
-			a.inherit = 1;
-			a.sample_id_all = 1;
-			a.use_clockid = 1; /* the samples' clock: one timeline with the mappings */
-			a.clockid = CLOCK_MONOTONIC;
-			a.watermark = 1;
-			a.wakeup_watermark = (uint32_t)(pages * pg / 4);
-			fd[k] = perf_open(&a, t->pid, t->cpus[c], -1);
-			if (fd[k] < 0) {
-				if (k)
-					close(fd[0]);
+			tracer_attr(&s->rings, &a);
+			if ((fd[k] = perf_open(&a, t->pid, t->cpus[c], -1)) < 0)
 				return open_error(-fd[k], err);
-			}
+			if ((r = tracer_add(&s->rings, fd[k], k ? fd[0] : -1, err)) < 0)
+				return r;
 		}
 		uint64_t id;
-		if (ioctl(fd[1], PERF_EVENT_IOC_ID, &id) < 0) {
-			close(fd[0]);
-			close(fd[1]);
+		if (ioctl(fd[1], PERF_EVENT_IOC_ID, &id) < 0)
 			return err_set(err, errno, "cannot tell the syscall tracepoints apart: %s", strerror(errno));
-		}
 		u64map_put(&s->tr.exit_ids, id, 1);
-		vec_push(&s->fds, fd[0]);
-		vec_push(&s->fds, fd[1]);
-		struct ring rg;
-		if ((r = ring_map(&rg, fd[0], pages, err)) < 0)
-			return r;
-		vec_push(&s->rings, rg);
-		/* Both into one ring per CPU: the entry's, once it is mapped. */
-		if (ioctl(fd[1], PERF_EVENT_IOC_SET_OUTPUT, fd[0]) < 0)
-			return err_set(err, errno, "cannot join the syscall tracepoints' rings: %s", strerror(errno));
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->rings.n - 1 };
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd[0], &ev) < 0)
-			return err_set(err, errno, "epoll_ctl: %s", strerror(errno));
 	}
-	*poll_fd = s->epfd;
+	*poll_fd = s->rings.epfd;
 	return 0;
 }
 
@@ -201,25 +157,12 @@ static char *fd_path(uint32_t pid, int32_t fd)
 static void sys_drain(void *state, bool last)
 {
 	struct sys_source *s = state;
-	if (s->closed || !s->rings.n)
+	if (s->closed || !s->rings.rings.n)
 		return;
-	if (last)
-		for (size_t i = 0; i < s->fds.n; i++)
-			(void)ioctl(s->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	/* A ring whose task is gone reports a hang-up for good: stop polling
-	 * it (it is still read every pass). */
-	struct epoll_event evs[64];
-	int n = epoll_wait(s->epfd, evs, 64, 0);
-	for (int i = 0; i < n; i++)
-		if (evs[i].events & (EPOLLHUP | EPOLLERR))
-			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
-	uint64_t now = now_ns();
-	for (size_t i = 0; i < s->rings.n; i++)
-		ring_each(&s->rings.v[i], take_record, s);
-	sys_trace_take(&s->tr, last ? UINT64_MAX : now - ORDER_WINDOW_NS);
+	sys_trace_take(&s->tr, tracer_pass(&s->rings, last, take_record, s));
 	sys_trace_name_fds(&s->tr, fd_path);
 	if (last) {
-		close_events(s);
+		tracer_close(&s->rings);
 		s->closed = true;
 	}
 }
@@ -255,9 +198,7 @@ static void sys_release(void *state)
 	struct sys_source *s = state;
 	if (!s)
 		return;
-	close_events(s);
-	vec_release(&s->fds);
-	vec_release(&s->rings);
+	tracer_close(&s->rings);
 	sys_trace_release(&s->tr);
 	free(s);
 }
