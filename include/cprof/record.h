@@ -10,7 +10,9 @@
 #ifndef CPROF_RECORD_H
 #define CPROF_RECORD_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 #include <linux/perf_event.h>
 
@@ -213,6 +215,31 @@ void ring_unmap(struct ring *r);
 size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 /* True when the kernel has written records not yet drained. */
 bool ring_pending(const struct ring *r);
+
+/* A record's fields in order (a sample's as PERF_SAMPLE_* lays them out),
+ * bounds-checked: a field past the record's end reads 0 and sets bad. */
+struct rec_cur {
+	const uint8_t *p, *end;
+	bool bad;
+};
+/* After the header of rec, len bytes. */
+static inline struct rec_cur rec_cur_of(const void *rec, size_t len)
+{
+	return (struct rec_cur){ (const uint8_t *)rec + sizeof(struct perf_event_header), (const uint8_t *)rec + len,
+				 len < sizeof(struct perf_event_header) };
+}
+/* The next n bytes (1..8) as a number. */
+static inline uint64_t rec_take(struct rec_cur *c, size_t n)
+{
+	uint64_t v = 0;
+	if (c->bad || (size_t)(c->end - c->p) < n) {
+		c->bad = true;
+		return 0;
+	}
+	memcpy(&v, c->p, n);
+	c->p += n;
+	return v;
+}
 
 /*
  * A tracer's rings (tracer.c): what a source that opens perf events of its

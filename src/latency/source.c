@@ -271,41 +271,23 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	return 0;
 }
 
-/* What a sample record holds, in the order PERF_SAMPLE_* lays it out. */
-struct cur {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t take(struct cur *c, size_t n)
-{
-	uint64_t v = 0;
-	if ((size_t)(c->end - c->p) < n) {
-		c->bad = true;
-		return 0;
-	}
-	memcpy(&v, c->p, n);
-	c->p += n;
-	return v;
-}
-
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct lat_source *s = ctx;
 	const struct perf_event_header *h = rec;
-	struct cur c = { (const uint8_t *)rec + sizeof *h, (const uint8_t *)rec + len, false };
+	struct rec_cur c = rec_cur_of(rec, len);
 	if (h->type == PERF_RECORD_LOST) {
-		take(&c, 8); /* id */
-		s->tr.lost += take(&c, 8);
+		rec_take(&c, 8); /* id */
+		s->tr.lost += rec_take(&c, 8);
 		return;
 	}
 	if (h->type != PERF_RECORD_SAMPLE)
 		return;
-	int64_t what = u64map_get(&s->ids, take(&c, 8));
+	int64_t what = u64map_get(&s->ids, rec_take(&c, 8));
 	struct lat_ev e = { 0 };
-	e.pid = (uint32_t)take(&c, 4);
-	e.tid = (uint32_t)take(&c, 4);
-	e.time = take(&c, 8);
+	e.pid = (uint32_t)rec_take(&c, 4);
+	e.tid = (uint32_t)rec_take(&c, 4);
+	e.time = rec_take(&c, 8);
 	const uint64_t *ips = NULL;
 	if (what < 0) {
 		s->tr.malformed++;
@@ -314,7 +296,7 @@ static void take_record(void *ctx, const void *rec, size_t len)
 	e.func = (uint32_t)(what >> 1);
 	e.ret = what & 1;
 	if (e.ret && s->callchain) {
-		uint64_t n = take(&c, 8);
+		uint64_t n = rec_take(&c, 8);
 		if (n > (uint64_t)(c.end - c.p) / 8) {
 			s->tr.malformed++;
 			return;
@@ -323,8 +305,8 @@ static void take_record(void *ctx, const void *rec, size_t len)
 		e.nips = (uint32_t)n;
 		c.p += n * 8;
 	}
-	uint64_t abi = take(&c, 8);
-	e.sp = abi ? take(&c, 8) : 0;
+	uint64_t abi = rec_take(&c, 8);
+	e.sp = abi ? rec_take(&c, 8) : 0;
 	if (c.bad || !abi) {
 		s->tr.malformed++;
 		return;

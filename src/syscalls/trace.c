@@ -43,31 +43,13 @@ void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain)
 				t->io_kind[nr] = (uint8_t)io_calls[k].kind;
 }
 
-/* What a sample record holds, in the order PERF_SAMPLE_* lays it out. */
-struct cur {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t take(struct cur *c, size_t n)
-{
-	uint64_t v = 0;
-	if ((size_t)(c->end - c->p) < n) {
-		c->bad = true;
-		return 0;
-	}
-	memcpy(&v, c->p, n);
-	c->p += n;
-	return v;
-}
-
 void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t enter_id, uint32_t exit_id)
 {
 	const struct perf_event_header *h = rec;
-	struct cur c = { (const uint8_t *)rec + sizeof *h, (const uint8_t *)rec + len, false };
+	struct rec_cur c = rec_cur_of(rec, len);
 	if (h->type == PERF_RECORD_LOST) {
-		take(&c, 8); /* id */
-		t->lost += take(&c, 8);
+		rec_take(&c, 8); /* id */
+		t->lost += rec_take(&c, 8);
 		return;
 	}
 	if (h->type != PERF_RECORD_SAMPLE)
@@ -76,12 +58,12 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 	/* Only the returns carry a callchain (the user stack is the one the
 	 * call was made from, and the walk comes after the return's
 	 * timestamp, outside the duration): the event tells the layout. */
-	bool is_exit = u64map_get(&t->exit_ids, take(&c, 8)) >= 0;
-	e.pid = (uint32_t)take(&c, 4);
-	e.tid = (uint32_t)take(&c, 4);
-	e.time = take(&c, 8);
+	bool is_exit = u64map_get(&t->exit_ids, rec_take(&c, 8)) >= 0;
+	e.pid = (uint32_t)rec_take(&c, 4);
+	e.tid = (uint32_t)rec_take(&c, 4);
+	e.time = rec_take(&c, 8);
 	if (t->callchain && is_exit) {
-		uint64_t n = take(&c, 8);
+		uint64_t n = rec_take(&c, 8);
 		if (n > (uint64_t)(c.end - c.p) / 8) {
 			t->malformed++;
 			return;
@@ -93,7 +75,7 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 		t->batch_ips.n += n;
 		c.p += n * 8;
 	}
-	uint32_t size = (uint32_t)take(&c, 4);
+	uint32_t size = (uint32_t)rec_take(&c, 4);
 	if (c.bad || size < 24 || size > (size_t)(c.end - c.p)) {
 		t->malformed++;
 		return;
