@@ -303,6 +303,10 @@ int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err 
 /* Copy every complete record of r into q, tagged ring, and free its space
  * in the ring; stops early when q is at its limit. Returns bytes taken. */
 size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q);
+/* Copy one record (from ring_each, say) into q, tagged ring: for a source
+ * that reads its own rings and hands the worker only some records. False
+ * when q is at its limit (nothing copied). */
+bool rec_queue_push(struct rec_queue *q, uint32_t ring, const void *rec, size_t len);
 /* Hand what was drained so far to the worker (chunks go over when full):
  * at once, or if min_age_ns is not 0, only when none went for that long. */
 void rec_queue_flush(struct rec_queue *q, uint64_t min_age_ns);

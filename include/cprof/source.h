@@ -63,6 +63,7 @@ struct source_target {
 	int ncpus;
 	bool callchain;          /* record -g: user stacks by frame pointers */
 	bool dwarf;              /* --call-graph dwarf: the samples' stacks are unwound copies */
+	uint32_t stack_size;     /* --call-graph dwarf,SIZE: bytes of user stack copied */
 	unsigned max_stack;      /* --max-stack, or 0 */
 	unsigned mmap_pages;     /* -m: ring pages per CPU */
 };

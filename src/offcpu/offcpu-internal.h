@@ -64,6 +64,7 @@ struct oc_trace {
 	uint64_t malformed;
 	uint64_t double_out;             /* a switch-out while out: the switch-in between was lost */
 	uint64_t unfinished;             /* out when the recording ended (exited threads, mostly) */
+	uint64_t unwound_missing;        /* --call-graph dwarf: waits no unwound sample matched */
 };
 
 void oc_trace_init(struct oc_trace *t, bool callchain);
@@ -73,6 +74,15 @@ void oc_trace_record(struct oc_trace *t, const void *rec, size_t len);
 void oc_trace_take(struct oc_trace *t, uint64_t horizon);
 /* The recording ended: threads still off a CPU are counted, not measured. */
 void oc_trace_end(struct oc_trace *t);
+/* How long before its switch-out a switch sample may be taken: the kernel
+ * writes the two one after the other, microseconds apart at most. */
+#define OC_SAMPLE_SLACK_NS 1000000ULL
+/* --call-graph dwarf: the switch samples went to the unwinding worker, and
+ * st holds them unwound (its samples, each a thread's user stack as it left
+ * the CPU). After oc_trace_end, give each wait the stack of its thread's
+ * last sample before it began, unless that came before the thread's
+ * previous wait ended (a lost sample). */
+void oc_trace_unwound(struct oc_trace *t, const struct raw_store *st);
 void oc_trace_stacks(struct oc_trace *t, struct resolver *res);
 /* The intervals into d, their stacks stored through res. */
 void oc_trace_store(struct oc_trace *t, struct resolver *res, struct cprof_data *d);

@@ -6,6 +6,13 @@
  * thread leaves the CPU from (-g, frame pointers) and its switch records
  * (context_switch) telling when the thread ran again; track.c pairs them.
  * Works for ordinary users on their own programs (no tracepoints).
+ *
+ * With --call-graph dwarf the samples carry the user registers and a copy
+ * of the user stack instead, and the rings the workload's mappings and
+ * tasks: those records go to a worker thread of their own (the record
+ * queue, record.h) that unwinds them into a raw store as CPU samples are
+ * (unwind.h), while the switch records are paired here as before; at the
+ * end each wait takes its thread's unwound sample.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -21,11 +28,15 @@
 #include "cprof/offcpu.h"
 #include "cprof/record.h"
 #include "cprof/source.h"
+#include "cprof/unwind.h"
 #include "offcpu-internal.h"
 
 /* A record is taken in once every ring was read past it: records this much
  * older than the start of a pass are all in their rings by then. */
 #define ORDER_WINDOW_NS 10000000ULL
+
+/* How far the unwinding worker may fall behind: 2048 samples of 32 KiB. */
+#define DWARF_QUEUE_LIMIT (64u << 20)
 
 struct oc_source {
 	struct oc_trace tr;
@@ -34,6 +45,12 @@ struct oc_source {
 	int epfd;
 	bool closed;
 	bool no_stacks; /* the kernel refused the switch samples: intervals only */
+	bool dwarf;     /* --call-graph dwarf: samples unwound by the worker into st */
+	uint32_t cur_ring; /* the ring being read */
+	struct raw_store st;
+	struct rec_queue *q;
+	uint64_t dropped;   /* samples not handed to the worker: it was behind */
+	struct unwinder_stats ustats;
 };
 
 static void *oc_configure(const char *arg, struct cprof_err *err)
@@ -43,6 +60,22 @@ static void *oc_configure(const char *arg, struct cprof_err *err)
 	struct oc_source *s = xcalloc(1, sizeof *s);
 	s->epfd = -1;
 	return s;
+}
+
+/* The worker's store: samples as the attr below lays them out, every one
+ * kept (each is one wait's stack, never merged), unwound with its own
+ * unwinder, which learns the mappings from the same rings. */
+static int start_unwinding(struct oc_source *s, const struct source_target *t, uint64_t sample_type,
+			   struct cprof_err *err)
+{
+	s->st.sample_type = sample_type;
+	s->st.regs_mask = UNWIND_REGS_MASK;
+	s->st.sample_budget = UINT64_MAX;
+	s->st.max_stack = t->max_stack ? t->max_stack : RAW_MAX_STACK;
+	s->st.unwinder = unwinder_new();
+	s->q = rec_queue_new(DWARF_QUEUE_LIMIT);
+	rec_queue_set_worker_nice(s->q, -10);
+	return rec_queue_start(s->q, &s->st, err);
 }
 
 static void close_events(struct oc_source *s)
@@ -63,12 +96,16 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 	struct oc_source *s = state;
 	int r;
 	*poll_fd = -1;
-	if (t->dwarf)
-		return err_set(err, ENOTSUP, "--offcpu takes its stacks by frame pointers only: use -g or "
-					     "--call-graph fp with it, not --call-graph dwarf");
-	oc_trace_init(&s->tr, t->callchain);
+	s->dwarf = t->dwarf;
+	oc_trace_init(&s->tr, t->callchain && !s->dwarf);
 	/* Three records a switch (sample, out, in): twice record's rings. */
 	unsigned pages = t->mmap_pages ? t->mmap_pages * 2 : 256;
+	/* DWARF: the layout raw_store_add reads (record.h), with the sampled
+	 * user registers and stack; the kernel's sampled pc is dropped later. */
+	uint64_t dwarf_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+			      PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
+	if (s->dwarf && (r = start_unwinding(s, t, dwarf_type, err)) < 0)
+		return r;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
@@ -81,10 +118,17 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 		a.sample_period = 1;
 		a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | (t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
 		a.exclude_callchain_kernel = 1;
+		if (s->dwarf) {
+			a.sample_type = dwarf_type;
+			a.sample_regs_user = UNWIND_REGS_MASK;
+			a.sample_stack_user = t->stack_size;
+			/* What the unwinder must know of the workload's code. */
+			a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 1;
+		}
 		/* The switch happens in the kernel: with exclude_kernel the
 		 * samples are dropped, and only the switch records come. */
 		a.exclude_kernel = s->no_stacks;
-		if (t->callchain && t->max_stack)
+		if (t->callchain && !s->dwarf && t->max_stack)
 			a.sample_max_stack = (uint16_t)t->max_stack;
 		a.context_switch = 1;
 		a.disabled = 1;
@@ -101,6 +145,11 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 			 * intervals still, without their stacks. */
 			s->no_stacks = true;
 			s->tr.callchain = false;
+			if (s->dwarf) { /* no samples: nothing to unwind */
+				rec_queue_finish(s->q, NULL);
+				s->q = NULL;
+				s->dwarf = false;
+			}
 			c--;
 			continue;
 		}
@@ -122,7 +171,22 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct oc_source *s = ctx;
-	oc_trace_record(&s->tr, rec, len);
+	const struct perf_event_header *h = rec;
+	if (!s->dwarf || h->type == PERF_RECORD_SWITCH || h->type == PERF_RECORD_LOST ||
+	    h->type == PERF_RECORD_LOST_SAMPLES) {
+		oc_trace_record(&s->tr, rec, len);
+		return;
+	}
+	if (h->type == PERF_RECORD_SAMPLE) {
+		/* A worker behind costs this wait its stack, not the draining. */
+		if (!rec_queue_push(s->q, s->cur_ring, rec, len))
+			s->dropped++;
+		return;
+	}
+	/* Mappings and tasks are few, and every later unwind of the process
+	 * needs them: wait for room. */
+	while (!rec_queue_push(s->q, s->cur_ring, rec, len))
+		rec_queue_wait_space(s->q, 10);
 }
 
 static void oc_drain(void *state, bool last)
@@ -141,10 +205,21 @@ static void oc_drain(void *state, bool last)
 		if (evs[i].events & (EPOLLHUP | EPOLLERR))
 			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
 	uint64_t now = now_ns();
-	for (size_t i = 0; i < s->rings.n; i++)
+	for (size_t i = 0; i < s->rings.n; i++) {
+		s->cur_ring = (uint32_t)i;
 		ring_each(&s->rings.v[i], take_record, s);
+	}
+	if (s->q && !last)
+		rec_queue_flush(s->q, 50000000);
 	if (last) {
 		oc_trace_end(&s->tr);
+		if (s->q) {
+			/* Every sample unwound, then matched to its wait. */
+			rec_queue_finish(s->q, NULL);
+			s->q = NULL;
+			oc_trace_unwound(&s->tr, &s->st);
+			unwinder_get_stats(s->st.unwinder, &s->ustats);
+		}
 		close_events(s);
 		s->closed = true;
 	} else {
@@ -167,8 +242,20 @@ static int oc_finish(void *state, const struct source_finish *f, struct cprof_er
 		return 0;
 	oc_trace_store(&s->tr, f->res, f->d);
 	cprof_meta_set(f->d, "offcpu", "1");
-	cprof_meta_set(f->d, "offcpu_stacks", s->tr.callchain ? "fp" : s->no_stacks ? "refused" : "none");
-	cprof_meta_setf(f->d, "offcpu_lost", "%" PRIu64, s->tr.lost + s->tr.lost_samples);
+	cprof_meta_set(f->d, "offcpu_stacks",
+		       s->dwarf ? "dwarf" : s->tr.callchain ? "fp" : s->no_stacks ? "refused" : "none");
+	uint64_t lost = s->tr.lost + s->tr.lost_samples;
+	cprof_meta_setf(f->d, "offcpu_lost", "%" PRIu64, lost);
+	if (s->dwarf) {
+		cprof_meta_setf(f->d, "offcpu_unwind_dropped", "%" PRIu64, s->dropped);
+		cprof_meta_setf(f->d, "offcpu_unwind_missing", "%" PRIu64, s->tr.unwound_missing);
+		cprof_meta_setf(f->d, "offcpu_unwind_truncated", "%" PRIu64, s->ustats.truncated);
+		cprof_meta_setf(f->d, "offcpu_unwind_failed", "%" PRIu64, s->ustats.failed);
+		if (s->dropped)
+			notef(f->notes, "offcpu: %" PRIu64 " switch samples were not unwound (the unwinding fell "
+					"behind); their waits have no stack; a smaller --call-graph dwarf,SIZE helps",
+			      s->dropped);
+	}
 	cprof_meta_setf(f->d, "offcpu_unpaired", "%" PRIu64, s->tr.double_out);
 	cprof_meta_setf(f->d, "offcpu_unfinished", "%" PRIu64, s->tr.unfinished);
 	if (s->no_stacks)
@@ -177,10 +264,10 @@ static int oc_finish(void *state, const struct source_finish *f, struct cprof_er
 				"kernel; paranoid is %d)", perf_paranoid());
 	if (s->tr.malformed)
 		cprof_meta_setf(f->d, "offcpu_malformed", "%" PRIu64, s->tr.malformed);
-	if (s->tr.lost + s->tr.lost_samples)
+	if (lost)
 		notef(f->notes, "offcpu: the kernel dropped %" PRIu64 " context-switch records (rings full); "
 				"some intervals are missing or have no stack; a larger -m helps",
-		      s->tr.lost + s->tr.lost_samples);
+		      lost);
 	return 0;
 }
 
@@ -190,6 +277,10 @@ static void oc_release(void *state)
 	if (!s)
 		return;
 	close_events(s);
+	rec_queue_finish(s->q, NULL);
+	unwinder_free(s->st.unwinder);
+	s->st.unwinder = NULL;
+	raw_store_release(&s->st);
 	vec_release(&s->fds);
 	vec_release(&s->rings);
 	oc_trace_release(&s->tr);
@@ -201,9 +292,9 @@ const struct source_ops offcpu_source = {
 	.usage = "[--offcpu]",
 	.help = "      --offcpu           also record where the workload's threads wait off a\n"
 		"                         CPU and for how long (every context switch), with the\n"
-		"                         stacks they blocked in (-g; frame pointers only, not\n"
-		"                         --call-graph dwarf); see 'cprof report --offcpu'; not\n"
-		"                         with -p or -a\n",
+		"                         stacks they blocked in (-g, or --call-graph dwarf: a\n"
+		"                         stack copy of dwarf's SIZE at every switch); see\n"
+		"                         'cprof report --offcpu'; not with -p or -a\n",
 	.launch_only = "context switches are followed from the program's exec",
 	.configure = oc_configure,
 	.attach = oc_attach,

@@ -196,6 +196,83 @@ void oc_trace_end(struct oc_trace *t)
 		}
 }
 
+/* The user part of an unwound sample: from its first user context marker
+ * on (the kernel's sampled pc before it is not a frame of the thread's),
+ * the form -g's callchains have. */
+static bool user_part(const struct raw_store *st, const struct raw_sample *x, const uint64_t **ips, size_t *n)
+{
+	const uint64_t *v = st->ips.v + x->ip_off;
+	for (size_t k = 0; k < x->nips; k++)
+		if (v[k] == (uint64_t)PERF_CONTEXT_USER) {
+			*ips = v + k;
+			*n = x->nips - k;
+			return *n > 1;
+		}
+	return false;
+}
+
+/* A sample unwound (its thread, time and interned stack), or a wait (its
+ * thread, start and index in waits). */
+struct oc_unwound {
+	uint64_t time;
+	uint32_t tid, stack;
+};
+
+static int cmp_unwound(const void *a, const void *b)
+{
+	const struct oc_unwound *x = a, *y = b;
+	if (x->tid != y->tid)
+		return x->tid < y->tid ? -1 : 1;
+	return x->time < y->time ? -1 : x->time > y->time;
+}
+
+void oc_trace_unwound(struct oc_trace *t, const struct raw_store *st)
+{
+	VEC(struct oc_unwound) u = { 0 };
+	for (size_t i = 0; i < st->samples.n; i++) {
+		const struct raw_sample *x = &st->samples.v[i];
+		const uint64_t *ips;
+		size_t n;
+		if (!user_part(st, x, &ips, &n))
+			continue;
+		struct oc_unwound e = { x->time, x->tid, intern_stack(t, x->pid, x->time, (const uint8_t *)ips, n) };
+		vec_push(&u, e);
+	}
+	if (u.n > 1)
+		qsort(u.v, u.n, sizeof *u.v, cmp_unwound);
+	/* The waits in the same order, as (start, tid, index): their order in
+	 * t stays (switch-in order). */
+	struct oc_unwound *order = xmalloc((t->waits.n + 1) * sizeof *order);
+	for (size_t i = 0; i < t->waits.n; i++)
+		order[i] = (struct oc_unwound){ t->waits.v[i].start, t->waits.v[i].tid, (uint32_t)i };
+	if (t->waits.n > 1)
+		qsort(order, t->waits.n, sizeof *order, cmp_unwound);
+	/* Both by thread, then time: each wait takes its thread's last sample
+	 * at or before its start, if that came after the thread's previous
+	 * wait ended (a sample lost leaves its wait without a stack rather
+	 * than with the one before). */
+	size_t j = 0;
+	uint32_t prev_tid = 0;
+	uint64_t prev_end = 0;
+	for (size_t k = 0; k < t->waits.n; k++) {
+		struct oc_wait *w = &t->waits.v[order[k].stack];
+		if (k == 0 || w->tid != prev_tid)
+			prev_end = 0;
+		while (j < u.n && (u.v[j].tid < w->tid || (u.v[j].tid == w->tid && u.v[j].time <= w->start)))
+			j++;
+		const struct oc_unwound *c = j ? &u.v[j - 1] : NULL;
+		if (c && c->tid == w->tid && c->time <= w->start && c->time >= prev_end &&
+		    w->start - c->time <= OC_SAMPLE_SLACK_NS)
+			w->stack = c->stack;
+		else
+			t->unwound_missing++;
+		prev_tid = w->tid;
+		prev_end = w->start + w->dur;
+	}
+	free(order);
+	vec_release(&u);
+}
+
 void oc_trace_stacks(struct oc_trace *t, struct resolver *res)
 {
 	for (size_t i = 0; i < t->stacks.n; i++) {

@@ -71,6 +71,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	fprintf(out, "Stacks: %s\nLost records: %" PRIu64 "; switch-ins lost (intervals dropped): %" PRIu64
 		     "; threads off a CPU\nat the end (not measured): %" PRIu64 "\n\n",
 		strcmp(stacks, "fp") == 0 ? "frame pointers"
+		: strcmp(stacks, "dwarf") == 0 ? "DWARF (unwound stack copies)"
 		: strcmp(stacks, "refused") == 0 ? "none (not allowed: kernel.perf_event_paranoid)" : "none (record with -g)",
 		cprof_meta_u64(d, "offcpu_lost", 0), cprof_meta_u64(d, "offcpu_unpaired", 0),
 		cprof_meta_u64(d, "offcpu_unfinished", 0));

@@ -202,6 +202,16 @@ size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
 	return (size_t)(tail - start);
 }
 
+bool rec_queue_push(struct rec_queue *q, uint32_t ring, const void *rec, size_t len)
+{
+	uint8_t *to = queue_room(q, len, ring);
+	if (!to)
+		return false;
+	memcpy(to, rec, len);
+	q->stats.bytes += len;
+	return true;
+}
+
 size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
 {
 	struct perf_event_mmap_page *h = r->base;

@@ -273,7 +273,8 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 	vec_push(&R->tids, R->wl.pid);
 	struct source_target t = { .pid = R->wl.pid, .argv = o->argv, .cpus = R->cpus, .ncpus = R->ncpus,
 				   .callchain = o->call_graph != CALL_GRAPH_NONE,
-				   .dwarf = o->call_graph == CALL_GRAPH_DWARF, .max_stack = o->max_stack,
+				   .dwarf = o->call_graph == CALL_GRAPH_DWARF, .stack_size = o->stack_size,
+				   .max_stack = o->max_stack,
 				   .mmap_pages = o->mmap_pages };
 	R->src_fds = xcalloc(o->nsources + 1, sizeof *R->src_fds);
 	for (size_t i = 0; i < o->nsources; i++) {
