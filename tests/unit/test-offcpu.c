@@ -153,4 +153,55 @@ TEST(malformed)
 	oc_trace_release(&t);
 }
 
-RUN_TESTS(T(pairs_across_rings), T(preempted_apart), T(horizon_waits_for_order), T(lost_and_unpaired), T(malformed))
+/* An unwound switch sample in the worker's store, as raw_store_add leaves
+ * it: the kernel's sampled pc, then the user frames after their marker. */
+static void unwound(struct raw_store *st, uint32_t tid, uint64_t time, const uint64_t *user, size_t n)
+{
+	struct raw_sample x = { .time = time, .pid = PID, .tid = tid, .ip_off = st->ips.n, .nips = (uint32_t)(n + 1) };
+	vec_push(&st->ips, 0xffffffff81000000ULL);
+	for (size_t i = 0; i < n; i++)
+		vec_push(&st->ips, user[i]);
+	vec_push(&st->samples, x);
+}
+
+TEST(dwarf_samples_matched)
+{
+	struct oc_trace t;
+	struct raw_store st = { 0 };
+	oc_trace_init(&t, false);
+	/* Thread 7: three waits; the second's sample was lost. Thread 8: one
+	 * wait, its sample too long before it to be its own. */
+	sw(&t, 7, 1000, PERF_RECORD_MISC_SWITCH_OUT);
+	sw(&t, 7, 2000, 0);
+	sw(&t, 7, 3000, PERF_RECORD_MISC_SWITCH_OUT);
+	sw(&t, 7, 4000, 0);
+	sw(&t, 8, 3500, PERF_RECORD_MISC_SWITCH_OUT);
+	sw(&t, 8, 3600, 0);
+	sw(&t, 7, 5000, PERF_RECORD_MISC_SWITCH_OUT);
+	sw(&t, 7, 6000, 0);
+	sw(&t, 8, 9000000, PERF_RECORD_MISC_SWITCH_OUT);
+	sw(&t, 8, 9000100, 0);
+	oc_trace_end(&t);
+	ASSERT_EQ(t.waits.n, 5);
+	unwound(&st, 7, 4990, stack_b, 3);
+	unwound(&st, 8, 3490, stack_a, 3);
+	unwound(&st, 7, 990, stack_a, 3);
+	unwound(&st, 8, 3700, stack_b, 3); /* on a CPU at 3700: 8's next wait is 9 ms later */
+	oc_trace_unwound(&t, &st);
+	/* In switch-in order: 7 @1000, 8 @3500, 7 @3000, 7 @5000, 8 @9000000. */
+	ASSERT_EQ(t.waits.v[0].stack, t.waits.v[1].stack);
+	ASSERT_EQ(t.waits.v[2].stack, OC_NONE);
+	ASSERT(t.waits.v[3].stack != OC_NONE && t.waits.v[3].stack != t.waits.v[0].stack);
+	ASSERT_EQ(t.waits.v[4].stack, OC_NONE);
+	ASSERT_EQ(t.unwound_missing, 2);
+	ASSERT_EQ(t.stacks.n, 2); /* interned once each */
+	const struct oc_stack *a = &t.stacks.v[t.waits.v[0].stack];
+	ASSERT_EQ(a->n, 3);
+	ASSERT(memcmp(t.stack_ips.v + a->off, stack_a, sizeof stack_a) == 0);
+	vec_release(&st.samples);
+	vec_release(&st.ips);
+	oc_trace_release(&t);
+}
+
+RUN_TESTS(T(pairs_across_rings), T(preempted_apart), T(horizon_waits_for_order), T(lost_and_unpaired), T(malformed),
+	  T(dwarf_samples_matched))
