@@ -50,6 +50,7 @@ struct oc_source {
 	struct raw_store st;
 	struct rec_queue *q;
 	uint64_t dropped;   /* samples not handed to the worker: it was behind */
+	VEC(uint64_t) exits; /* EXIT records of this pass, handed over at its end */
 	struct unwinder_stats ustats;
 };
 
@@ -168,6 +169,14 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 	return 0;
 }
 
+/* Mappings and tasks are few, and every later unwind of the process needs
+ * them: wait for room. */
+static void push_wait(struct oc_source *s, const void *rec, size_t len)
+{
+	while (!rec_queue_push(s->q, s->cur_ring, rec, len))
+		rec_queue_wait_space(s->q, 10);
+}
+
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct oc_source *s = ctx;
@@ -183,10 +192,17 @@ static void take_record(void *ctx, const void *rec, size_t len)
 			s->dropped++;
 		return;
 	}
-	/* Mappings and tasks are few, and every later unwind of the process
-	 * needs them: wait for room. */
-	while (!rec_queue_push(s->q, s->cur_ring, rec, len))
-		rec_queue_wait_space(s->q, 10);
+	/* A process's exit makes the unwinder forget it: its samples in rings
+	 * read after this one (other CPUs, earlier times) go first. */
+	if (h->type == PERF_RECORD_EXIT) {
+		size_t at = s->exits.n, words = (len + 7) / 8;
+		vec_reserve(&s->exits, at + words);
+		s->exits.v[at + words - 1] = 0;
+		memcpy(s->exits.v + at, rec, len);
+		s->exits.n += words;
+		return;
+	}
+	push_wait(s, rec, len);
 }
 
 static void oc_drain(void *state, bool last)
@@ -209,6 +225,12 @@ static void oc_drain(void *state, bool last)
 		s->cur_ring = (uint32_t)i;
 		ring_each(&s->rings.v[i], take_record, s);
 	}
+	for (size_t at = 0; at < s->exits.n;) {
+		const struct perf_event_header *h = (const void *)(s->exits.v + at);
+		push_wait(s, h, h->size);
+		at += (h->size + 7u) / 8;
+	}
+	s->exits.n = 0;
 	if (s->q && !last)
 		rec_queue_flush(s->q, 50000000);
 	if (last) {
@@ -281,6 +303,7 @@ static void oc_release(void *state)
 	unwinder_free(s->st.unwinder);
 	s->st.unwinder = NULL;
 	raw_store_release(&s->st);
+	vec_release(&s->exits);
 	vec_release(&s->fds);
 	vec_release(&s->rings);
 	oc_trace_release(&s->tr);
