@@ -37,6 +37,14 @@
 
 /* How far the unwinding worker may fall behind: 2048 samples of 32 KiB. */
 #define DWARF_QUEUE_LIMIT (64u << 20)
+/* The most sample bytes held back in one pass before they go as read. */
+#define HOLD_LIMIT (16u << 20)
+
+/* Records held back in a pass: 8-byte words, records padded to them. */
+struct held {
+	uint64_t *v;
+	size_t n, cap;
+};
 
 struct oc_source {
 	struct oc_trace tr;
@@ -50,7 +58,8 @@ struct oc_source {
 	struct raw_store st;
 	struct rec_queue *q;
 	uint64_t dropped;   /* samples not handed to the worker: it was behind */
-	VEC(uint64_t) exits; /* EXIT records of this pass, handed over at its end */
+	/* The samples and exits of this pass, handed over after its other records. */
+	struct held held_samples, held_exits;
 	struct unwinder_stats ustats;
 };
 
@@ -177,6 +186,42 @@ static void push_wait(struct oc_source *s, const void *rec, size_t len)
 		rec_queue_wait_space(s->q, 10);
 }
 
+static void hold(struct held *v, const void *rec, size_t len)
+{
+	size_t at = v->n, words = (len + 7) / 8;
+	vec_reserve(v, at + words);
+	v->v[at + words - 1] = 0;
+	memcpy(v->v + at, rec, len);
+	v->n += words;
+}
+
+/* The samples held, then the exits. */
+static void hand_held(struct oc_source *s)
+{
+	for (size_t at = 0; at < s->held_samples.n;) {
+		const struct perf_event_header *h = (const void *)(s->held_samples.v + at);
+		/* A worker behind costs this wait its stack, not the draining. */
+		if (!rec_queue_push(s->q, s->cur_ring, h, h->size))
+			s->dropped++;
+		at += (h->size + 7u) / 8;
+	}
+	s->held_samples.n = 0;
+	for (size_t at = 0; at < s->held_exits.n;) {
+		const struct perf_event_header *h = (const void *)(s->held_exits.v + at);
+		push_wait(s, h, h->size);
+		at += (h->size + 7u) / 8;
+	}
+	s->held_exits.n = 0;
+}
+
+/*
+ * The rings are read one after the other, so a sample can be read before
+ * the mapping it needs, made earlier on another CPU (ld.so mapping libc on
+ * one CPU, the thread sleeping on the next), and the unwinder would find
+ * no code there. So a pass hands the worker its mappings, names and forks
+ * first, then its samples, then its exits (the unwinder forgets a process
+ * at its exit, and another CPU's ring may hold older samples of it).
+ */
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct oc_source *s = ctx;
@@ -187,22 +232,14 @@ static void take_record(void *ctx, const void *rec, size_t len)
 		return;
 	}
 	if (h->type == PERF_RECORD_SAMPLE) {
-		/* A worker behind costs this wait its stack, not the draining. */
-		if (!rec_queue_push(s->q, s->cur_ring, rec, len))
-			s->dropped++;
-		return;
+		hold(&s->held_samples, rec, len);
+		if (s->held_samples.n * 8 > HOLD_LIMIT)
+			hand_held(s);
+	} else if (h->type == PERF_RECORD_EXIT) {
+		hold(&s->held_exits, rec, len);
+	} else {
+		push_wait(s, rec, len);
 	}
-	/* A process's exit makes the unwinder forget it: its samples in rings
-	 * read after this one (other CPUs, earlier times) go first. */
-	if (h->type == PERF_RECORD_EXIT) {
-		size_t at = s->exits.n, words = (len + 7) / 8;
-		vec_reserve(&s->exits, at + words);
-		s->exits.v[at + words - 1] = 0;
-		memcpy(s->exits.v + at, rec, len);
-		s->exits.n += words;
-		return;
-	}
-	push_wait(s, rec, len);
 }
 
 static void oc_drain(void *state, bool last)
@@ -225,12 +262,8 @@ static void oc_drain(void *state, bool last)
 		s->cur_ring = (uint32_t)i;
 		ring_each(&s->rings.v[i], take_record, s);
 	}
-	for (size_t at = 0; at < s->exits.n;) {
-		const struct perf_event_header *h = (const void *)(s->exits.v + at);
-		push_wait(s, h, h->size);
-		at += (h->size + 7u) / 8;
-	}
-	s->exits.n = 0;
+	if (s->q)
+		hand_held(s);
 	if (s->q && !last)
 		rec_queue_flush(s->q, 50000000);
 	if (last) {
@@ -303,7 +336,8 @@ static void oc_release(void *state)
 	unwinder_free(s->st.unwinder);
 	s->st.unwinder = NULL;
 	raw_store_release(&s->st);
-	vec_release(&s->exits);
+	vec_release(&s->held_samples);
+	vec_release(&s->held_exits);
 	vec_release(&s->fds);
 	vec_release(&s->rings);
 	oc_trace_release(&s->tr);
