@@ -4,7 +4,8 @@
 # times, two switches a round trip at least) under `cprof record --offcpu`,
 # with and without -g and with --call-graph dwarf (the default 32 KiB
 # stack copy, and 8 KiB), against `perf record -e sched:sched_switch -g` and
-# perf's own off-CPU recipe (context-switches -c 1 -g --switch-events),
+# perf's own off-CPU recipe (context-switches -c 1 -g --switch-events,
+# and with --call-graph dwarf, whose default copy is 8 KiB),
 # side by side in one run: medians of RUNS, wall-clock and CPU time (user +
 # system of the process tree) as ratios against the bare run; then the
 # switches per second of the bare run and what cprof recorded and lost.
@@ -21,8 +22,8 @@ export DEBUGINFOD_URLS=
 . "$(dirname "$0")/lib.sh"
 
 echo "== offcpu pingpong $ROUNDS round trips; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-40s %10s %8s %10s %8s\n" "" "wall" "ratio" "CPU" "ratio"
-LABEL_W=40
+printf "%-52s %10s %8s %10s %8s\n" "" "wall" "ratio" "CPU" "ratio"
+LABEL_W=52
 bare=$(measure "$W" pingpong "$ROUNDS")
 row "bare" "$bare"
 row "cprof record (CPU profile only)" "$(measure "$CPROF" record -q -o "$tmp/p.data" -- "$W" pingpong "$ROUNDS")"
@@ -43,6 +44,8 @@ fi
 if command -v perf >/dev/null; then
 	row "perf record -e cs -c 1 -g --switch-events" \
 		"$(measure perf record -q -e context-switches -c 1 -g --switch-events -o "$tmp/perf2.data" -- "$W" pingpong "$ROUNDS")"
+	row "perf record -e cs -c 1 --call-graph dwarf --switch-events" \
+		"$(measure perf record -q -e context-switches -c 1 --call-graph dwarf --switch-events -o "$tmp/perf3.data" -- "$W" pingpong "$ROUNDS")"
 fi
 
 wall=$(echo "$bare" | cut -d' ' -f1)
