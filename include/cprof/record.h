@@ -213,6 +213,9 @@ void ring_unmap(struct ring *r);
  * space in the ring. Returns the bytes taken. For a source that reads its
  * own events (source.h) rather than through the record queue. */
 size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
+/* The same, leaving the records in the ring: the next ring_each hands them
+ * over again, in the same order, before any newer ones. */
+size_t ring_peek(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 /* True when the kernel has written records not yet drained. */
 bool ring_pending(const struct ring *r);
 

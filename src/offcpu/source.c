@@ -37,10 +37,7 @@
 
 /* How far the unwinding worker may fall behind: 2048 samples of 32 KiB. */
 #define DWARF_QUEUE_LIMIT (64u << 20)
-/* The most sample bytes held back in one pass before they go as read. */
-#define HOLD_LIMIT (16u << 20)
-
-/* Records held back in a pass: 8-byte words, records padded to them. */
+/* Exits held back in a pass: 8-byte words, records padded to them. */
 struct held {
 	uint64_t *v;
 	size_t n, cap;
@@ -58,8 +55,8 @@ struct oc_source {
 	struct raw_store st;
 	struct rec_queue *q;
 	uint64_t dropped;   /* samples not handed to the worker: it was behind */
-	/* The samples and exits of this pass, handed over after its other records. */
-	struct held held_samples, held_exits;
+	struct held held_exits;
+	VEC(uint32_t) early;  /* per ring: its mappings, names and forks handed over already */
 	struct unwinder_stats ustats;
 };
 
@@ -195,33 +192,33 @@ static void hold(struct held *v, const void *rec, size_t len)
 	v->n += words;
 }
 
-/* The samples held, then the exits. */
-static void hand_held(struct oc_source *s)
+static bool is_early(uint32_t type)
 {
-	for (size_t at = 0; at < s->held_samples.n;) {
-		const struct perf_event_header *h = (const void *)(s->held_samples.v + at);
-		/* A worker behind costs this wait its stack, not the draining. */
-		if (!rec_queue_push(s->q, s->cur_ring, h, h->size))
-			s->dropped++;
-		at += (h->size + 7u) / 8;
-	}
-	s->held_samples.n = 0;
-	for (size_t at = 0; at < s->held_exits.n;) {
-		const struct perf_event_header *h = (const void *)(s->held_exits.v + at);
-		push_wait(s, h, h->size);
-		at += (h->size + 7u) / 8;
-	}
-	s->held_exits.n = 0;
+	return type == PERF_RECORD_MMAP || type == PERF_RECORD_MMAP2 || type == PERF_RECORD_COMM ||
+	       type == PERF_RECORD_FORK;
 }
 
 /*
  * The rings are read one after the other, so a sample can be read before
  * the mapping it needs, made earlier on another CPU (ld.so mapping libc on
  * one CPU, the thread sleeping on the next), and the unwinder would find
- * no code there. So a pass hands the worker its mappings, names and forks
- * first, then its samples, then its exits (the unwinder forgets a process
- * at its exit, and another CPU's ring may hold older samples of it).
+ * no code there. So a pass first peeks at every ring and hands the worker
+ * the mappings, names and forks there, then reads the rings, skipping
+ * those, and hands over the samples; exits go last (the unwinder forgets
+ * a process at its exit, and another CPU's ring may hold older samples of
+ * it). Peeking reads headers; holding the samples back instead cost a
+ * copy of every stack.
  */
+static void peek_record(void *ctx, const void *rec, size_t len)
+{
+	struct oc_source *s = ctx;
+	const struct perf_event_header *h = rec;
+	if (is_early(h->type)) {
+		push_wait(s, rec, len);
+		s->early.v[s->cur_ring]++;
+	}
+}
+
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct oc_source *s = ctx;
@@ -229,16 +226,16 @@ static void take_record(void *ctx, const void *rec, size_t len)
 	if (!s->dwarf || h->type == PERF_RECORD_SWITCH || h->type == PERF_RECORD_LOST ||
 	    h->type == PERF_RECORD_LOST_SAMPLES) {
 		oc_trace_record(&s->tr, rec, len);
-		return;
-	}
-	if (h->type == PERF_RECORD_SAMPLE) {
-		hold(&s->held_samples, rec, len);
-		if (s->held_samples.n * 8 > HOLD_LIMIT)
-			hand_held(s);
+	} else if (h->type == PERF_RECORD_SAMPLE) {
+		/* A worker behind costs this wait its stack, not the draining. */
+		if (!rec_queue_push(s->q, s->cur_ring, rec, len))
+			s->dropped++;
 	} else if (h->type == PERF_RECORD_EXIT) {
 		hold(&s->held_exits, rec, len);
+	} else if (is_early(h->type) && s->early.v[s->cur_ring]) {
+		s->early.v[s->cur_ring]--; /* peeked at, handed over */
 	} else {
-		push_wait(s, rec, len);
+		push_wait(s, rec, len); /* came after the peek */
 	}
 }
 
@@ -258,12 +255,25 @@ static void oc_drain(void *state, bool last)
 		if (evs[i].events & (EPOLLHUP | EPOLLERR))
 			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
 	uint64_t now = now_ns();
+	if (s->dwarf) {
+		vec_reserve(&s->early, s->rings.n);
+		s->early.n = s->rings.n;
+		for (size_t i = 0; i < s->rings.n; i++) {
+			s->cur_ring = (uint32_t)i;
+			s->early.v[i] = 0;
+			ring_peek(&s->rings.v[i], peek_record, s);
+		}
+	}
 	for (size_t i = 0; i < s->rings.n; i++) {
 		s->cur_ring = (uint32_t)i;
 		ring_each(&s->rings.v[i], take_record, s);
 	}
-	if (s->q)
-		hand_held(s);
+	for (size_t at = 0; at < s->held_exits.n;) {
+		const struct perf_event_header *h = (const void *)(s->held_exits.v + at);
+		push_wait(s, h, h->size);
+		at += (h->size + 7u) / 8;
+	}
+	s->held_exits.n = 0;
 	if (s->q && !last)
 		rec_queue_flush(s->q, 50000000);
 	if (last) {
@@ -336,7 +346,7 @@ static void oc_release(void *state)
 	unwinder_free(s->st.unwinder);
 	s->st.unwinder = NULL;
 	raw_store_release(&s->st);
-	vec_release(&s->held_samples);
+	vec_release(&s->early);
 	vec_release(&s->held_exits);
 	vec_release(&s->fds);
 	vec_release(&s->rings);

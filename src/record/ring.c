@@ -212,7 +212,10 @@ bool rec_queue_push(struct rec_queue *q, uint32_t ring, const void *rec, size_t 
 	return true;
 }
 
-size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+/* Hand fn every complete record, in place or bounced when it wraps; free
+ * their space if consume. */
+static size_t ring_walk(struct ring *r, bool consume, void (*fn)(void *ctx, const void *rec, size_t len),
+			void *ctx)
 {
 	struct perf_event_mmap_page *h = r->base;
 	uint8_t *data = (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
@@ -241,8 +244,19 @@ size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t l
 		}
 		tail += hdr.size;
 	}
-	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
+	if (consume)
+		__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
 	return (size_t)(tail - start);
+}
+
+size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+{
+	return ring_walk(r, true, fn, ctx);
+}
+
+size_t ring_peek(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+{
+	return ring_walk(r, false, fn, ctx);
 }
 
 bool ring_pending(const struct ring *r)
