@@ -627,8 +627,57 @@ TEST(exec_keeps_later_mappings)
 	unwinder_free(u);
 }
 
+static void count_times(void *ctx, const void *rec, size_t len)
+{
+	VEC(uint64_t) *seen = ctx;
+	uint64_t t;
+	ASSERT(len >= 8 + 32);
+	memcpy(&t, (const uint8_t *)rec + 8 + 24, 8); /* identifier, ip, pid/tid, then time */
+	vec_push(seen, t);
+}
+
+/* Peeking leaves the records (wrapped ones too) for ring_each, in order;
+ * rec_queue_push hands single records to the worker. */
+TEST(peek_then_each_then_push)
+{
+	struct fake f;
+	struct raw_store s = { .sample_type = PERF_SAMPLE_CALLCHAIN };
+	uint8_t rec[256];
+	fake_init(&f);
+	for (int i = 0; i < 30; i++) /* 96 bytes each: the next 30 wrap past 4 KiB */
+		fake_put(&f, rec, make_sample(rec, 10, 11, (uint64_t)i, 5));
+	VEC(uint64_t) seen = { 0 };
+	ring_each(&f.r, count_times, &seen);
+	ASSERT_EQ(seen.n, 30);
+	seen.n = 0;
+	for (int i = 30; i < 60; i++)
+		fake_put(&f, rec, make_sample(rec, 10, 11, (uint64_t)i, 5));
+	ASSERT_EQ(ring_peek(&f.r, count_times, &seen), 30 * 96);
+	ASSERT(ring_pending(&f.r));
+	ASSERT_EQ(ring_peek(&f.r, count_times, &seen), 30 * 96);
+	ASSERT_EQ(ring_each(&f.r, count_times, &seen), 30 * 96);
+	ASSERT(!ring_pending(&f.r));
+	ASSERT_EQ(seen.n, 90);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 30; i++)
+			ASSERT_EQ(seen.v[k * 30 + i], 30 + (uint64_t)i);
+	vec_release(&seen);
+
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		ASSERT(rec_queue_push(q, 0, rec, make_sample(rec, 10, 11, 500 + (uint64_t)i, 5)));
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT_EQ(s.samples.n, 3);
+	ASSERT_EQ(s.samples.v[2].time, 502);
+	ASSERT_EQ(qs.bytes, 3 * 96);
+	raw_store_release(&s);
+	fake_free(&f);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
 	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
-	  T(exec_keeps_later_mappings))
+	  T(exec_keeps_later_mappings), T(peek_then_each_then_push))
