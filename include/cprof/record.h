@@ -254,7 +254,7 @@ static inline uint64_t rec_take(struct rec_cur *c, size_t n)
  *	tracer_start(&tr, pages, err);
  *	per CPU: tracer_attr(&tr, &attr) ... fd = perf_open(...);
  *	         tracer_add(&tr, fd, first fd of this CPU or -1, err);
- *	per pass: upto = tracer_pass(&tr, last, take_record, ctx);
+ *	per pass: upto = tracer_pass(&tr, last, NULL, take_record, ctx);
  *	tracer_close(&tr);                       (always; again is harmless)
  */
 struct tracer {
@@ -262,8 +262,9 @@ struct tracer {
 	VEC(struct ring) rings; /* one per CPU */
 	int epfd;               /* polls the rings; -1 before the start and once closed */
 	unsigned pages;         /* data pages of each ring */
+	uint32_t cur;           /* in a pass: the index of the ring being read */
 };
-#define TRACER_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, -1, 0 }
+#define TRACER_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, -1, 0, 0 }
 /* Records this much older than the start of a pass are in their rings by
  * then: each CPU's ring is in time order, but a thread can enter a call
  * on one CPU and leave it on another. */
@@ -279,9 +280,13 @@ void tracer_attr(const struct tracer *t, struct perf_event_attr *a);
  * the ring of lead, an event of the same CPU added before. */
 int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err) CPROF_WUR;
 /* One pass over the rings, every record to fn; the last disables every
- * event first. Returns the time before which all records have been read
- * (UINT64_MAX after the last). */
-uint64_t tracer_pass(struct tracer *t, bool last, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
+ * event first. With peek, every ring is first shown to peek without being
+ * consumed (ring_peek), so that what a record of one ring needs from
+ * another's (a mapping made on another CPU) can be taken first. Returns
+ * the time before which all records have been read (UINT64_MAX after the
+ * last). */
+uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const void *rec, size_t len),
+		     void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 void tracer_close(struct tracer *t);
 
 /*

@@ -319,7 +319,7 @@ static void lat_drain(void *state, bool last)
 	struct lat_source *s = state;
 	if (s->closed || !s->rings.rings.n)
 		return;
-	uint64_t upto = tracer_pass(&s->rings, last, take_record, s);
+	uint64_t upto = tracer_pass(&s->rings, last, NULL, take_record, s);
 	if (last) {
 		lat_trace_end(&s->tr);
 		tracer_close(&s->rings);

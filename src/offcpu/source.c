@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,9 +30,6 @@
 #include "cprof/unwind.h"
 #include "offcpu-internal.h"
 
-/* A record is taken in once every ring was read past it: records this much
- * older than the start of a pass are all in their rings by then. */
-#define ORDER_WINDOW_NS 10000000ULL
 
 /* How far the unwinding worker may fall behind: 2048 samples of 32 KiB. */
 #define DWARF_QUEUE_LIMIT (64u << 20)
@@ -45,13 +41,10 @@ struct held {
 
 struct oc_source {
 	struct oc_trace tr;
-	VEC(int) fds;
-	VEC(struct ring) rings;
-	int epfd;
+	struct tracer rings;
 	bool closed;
 	bool no_stacks; /* the kernel refused the switch samples: intervals only */
 	bool dwarf;     /* --call-graph dwarf: samples unwound by the worker into st */
-	uint32_t cur_ring; /* the ring being read */
 	struct raw_store st;
 	struct rec_queue *q;
 	uint64_t dropped;   /* samples not handed to the worker: it was behind */
@@ -65,7 +58,7 @@ static void *oc_configure(const char *arg, struct cprof_err *err)
 	(void)arg;
 	(void)err;
 	struct oc_source *s = xcalloc(1, sizeof *s);
-	s->epfd = -1;
+	s->rings = (struct tracer)TRACER_INIT;
 	return s;
 }
 
@@ -85,19 +78,6 @@ static int start_unwinding(struct oc_source *s, const struct source_target *t, u
 	return rec_queue_start(s->q, &s->st, err);
 }
 
-static void close_events(struct oc_source *s)
-{
-	for (size_t i = 0; i < s->rings.n; i++)
-		ring_unmap(&s->rings.v[i]);
-	s->rings.n = 0;
-	for (size_t i = 0; i < s->fds.n; i++)
-		close(s->fds.v[i]);
-	s->fds.n = 0;
-	if (s->epfd >= 0)
-		close(s->epfd);
-	s->epfd = -1;
-}
-
 static int oc_attach(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err)
 {
 	struct oc_source *s = state;
@@ -113,9 +93,8 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 			      PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	if (s->dwarf && (r = start_unwinding(s, t, dwarf_type, err)) < 0)
 		return r;
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	if ((s->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
-		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
+	if ((r = tracer_start(&s->rings, pages, err)) < 0)
+		return r;
 	for (int c = 0; c < t->ncpus; c++) {
 		struct perf_event_attr a;
 		memset(&a, 0, sizeof a);
@@ -138,14 +117,7 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 		if (t->callchain && !s->dwarf && t->max_stack)
 			a.sample_max_stack = (uint16_t)t->max_stack;
 		a.context_switch = 1;
-		a.disabled = 1;
-		a.enable_on_exec = 1;
-		a.inherit = 1;
-		a.sample_id_all = 1;
-		a.use_clockid = 1; /* the samples' clock: one timeline with the mappings */
-		a.clockid = CLOCK_MONOTONIC;
-		a.watermark = 1;
-		a.wakeup_watermark = (uint32_t)(pages * pg / 4);
+		tracer_attr(&s->rings, &a);
 		int fd = perf_open(&a, t->pid, t->cpus[c], -1);
 		if ((fd == -EACCES || fd == -EPERM) && !s->no_stacks && c == 0) {
 			/* kernel.perf_event_paranoid 2 without CAP_PERFMON: the
@@ -162,16 +134,10 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 		}
 		if (fd < 0)
 			return perf_open_error(err, -fd, "the context-switches event", t->pid);
-		vec_push(&s->fds, fd);
-		struct ring rg;
-		if ((r = ring_map(&rg, fd, pages, err)) < 0)
+		if ((r = tracer_add(&s->rings, fd, -1, err)) < 0)
 			return r;
-		vec_push(&s->rings, rg);
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->rings.n - 1 };
-		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			return err_set(err, errno, "epoll_ctl: %s", strerror(errno));
 	}
-	*poll_fd = s->epfd;
+	*poll_fd = s->rings.epfd;
 	return 0;
 }
 
@@ -179,7 +145,7 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
  * them: wait for room. */
 static void push_wait(struct oc_source *s, const void *rec, size_t len)
 {
-	while (!rec_queue_push(s->q, s->cur_ring, rec, len))
+	while (!rec_queue_push(s->q, s->rings.cur, rec, len))
 		rec_queue_wait_space(s->q, 10);
 }
 
@@ -215,7 +181,7 @@ static void peek_record(void *ctx, const void *rec, size_t len)
 	const struct perf_event_header *h = rec;
 	if (is_early(h->type)) {
 		push_wait(s, rec, len);
-		s->early.v[s->cur_ring]++;
+		s->early.v[s->rings.cur]++;
 	}
 }
 
@@ -228,12 +194,12 @@ static void take_record(void *ctx, const void *rec, size_t len)
 		oc_trace_record(&s->tr, rec, len);
 	} else if (h->type == PERF_RECORD_SAMPLE) {
 		/* A worker behind costs this wait its stack, not the draining. */
-		if (!rec_queue_push(s->q, s->cur_ring, rec, len))
+		if (!rec_queue_push(s->q, s->rings.cur, rec, len))
 			s->dropped++;
 	} else if (h->type == PERF_RECORD_EXIT) {
 		hold(&s->held_exits, rec, len);
-	} else if (is_early(h->type) && s->early.v[s->cur_ring]) {
-		s->early.v[s->cur_ring]--; /* peeked at, handed over */
+	} else if (is_early(h->type) && s->early.v[s->rings.cur]) {
+		s->early.v[s->rings.cur]--; /* peeked at, handed over */
 	} else {
 		push_wait(s, rec, len); /* came after the peek */
 	}
@@ -242,32 +208,17 @@ static void take_record(void *ctx, const void *rec, size_t len)
 static void oc_drain(void *state, bool last)
 {
 	struct oc_source *s = state;
-	if (s->closed || !s->rings.n)
+	size_t nrings = s->rings.rings.n;
+	if (s->closed || !nrings)
 		return;
-	if (last)
-		for (size_t i = 0; i < s->fds.n; i++)
-			(void)ioctl(s->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
-	/* A ring whose task is gone reports a hang-up for good: stop polling
-	 * it (it is still read every pass). */
-	struct epoll_event evs[64];
-	int n = epoll_wait(s->epfd, evs, 64, 0);
-	for (int i = 0; i < n; i++)
-		if (evs[i].events & (EPOLLHUP | EPOLLERR))
-			(void)epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->rings.v[evs[i].data.u64].fd, NULL);
-	uint64_t now = now_ns();
+	/* DWARF: every ring's mappings, names and forks go to the unwinding
+	 * worker before any ring's samples (peek_record). */
 	if (s->dwarf) {
-		vec_reserve(&s->early, s->rings.n);
-		s->early.n = s->rings.n;
-		for (size_t i = 0; i < s->rings.n; i++) {
-			s->cur_ring = (uint32_t)i;
-			s->early.v[i] = 0;
-			ring_peek(&s->rings.v[i], peek_record, s);
-		}
+		vec_reserve(&s->early, nrings);
+		s->early.n = nrings;
+		memset(s->early.v, 0, nrings * sizeof *s->early.v);
 	}
-	for (size_t i = 0; i < s->rings.n; i++) {
-		s->cur_ring = (uint32_t)i;
-		ring_each(&s->rings.v[i], take_record, s);
-	}
+	uint64_t upto = tracer_pass(&s->rings, last, s->dwarf ? peek_record : NULL, take_record, s);
 	for (size_t at = 0; at < s->held_exits.n;) {
 		const struct perf_event_header *h = (const void *)(s->held_exits.v + at);
 		push_wait(s, h, h->size);
@@ -285,10 +236,10 @@ static void oc_drain(void *state, bool last)
 			oc_trace_unwound(&s->tr, &s->st);
 			unwinder_get_stats(s->st.unwinder, &s->ustats);
 		}
-		close_events(s);
+		tracer_close(&s->rings);
 		s->closed = true;
 	} else {
-		oc_trace_take(&s->tr, now - ORDER_WINDOW_NS);
+		oc_trace_take(&s->tr, upto);
 	}
 }
 
@@ -341,15 +292,13 @@ static void oc_release(void *state)
 	struct oc_source *s = state;
 	if (!s)
 		return;
-	close_events(s);
+	tracer_close(&s->rings);
 	rec_queue_finish(s->q, NULL);
 	unwinder_free(s->st.unwinder);
 	s->st.unwinder = NULL;
 	raw_store_release(&s->st);
 	vec_release(&s->early);
 	vec_release(&s->held_exits);
-	vec_release(&s->fds);
-	vec_release(&s->rings);
 	oc_trace_release(&s->tr);
 	free(s);
 }

@@ -25,23 +25,6 @@ void oc_trace_init(struct oc_trace *t, bool callchain)
 	t->callchain = callchain;
 }
 
-struct cur {
-	const uint8_t *p, *end;
-	bool bad;
-};
-
-static uint64_t take(struct cur *c, size_t n)
-{
-	uint64_t v = 0;
-	if ((size_t)(c->end - c->p) < n) {
-		c->bad = true;
-		return 0;
-	}
-	memcpy(&v, c->p, n);
-	c->p += n;
-	return v;
-}
-
 static uint64_t hash_stack(uint32_t pid, const uint64_t *ips, size_t n)
 {
 	uint64_t h = 1469598103934665603ULL ^ pid;
@@ -82,23 +65,23 @@ static uint32_t intern_stack(struct oc_trace *t, uint32_t pid, uint64_t time, co
 void oc_trace_record(struct oc_trace *t, const void *rec, size_t len)
 {
 	const struct perf_event_header *h = rec;
-	struct cur c = { (const uint8_t *)rec + sizeof *h, (const uint8_t *)rec + len, false };
+	struct rec_cur c = rec_cur_of(rec, len);
 	struct oc_ev e = { .seq = t->seq++, .stack = OC_NONE };
 	switch (h->type) {
 	case PERF_RECORD_LOST:
-		take(&c, 8); /* id */
-		t->lost += take(&c, 8);
+		rec_take(&c, 8); /* id */
+		t->lost += rec_take(&c, 8);
 		return;
 	case PERF_RECORD_LOST_SAMPLES:
-		t->lost_samples += take(&c, 8);
+		t->lost_samples += rec_take(&c, 8);
 		return;
 	case PERF_RECORD_SAMPLE:
 		e.kind = OC_SAMPLE;
-		e.pid = (uint32_t)take(&c, 4);
-		e.tid = (uint32_t)take(&c, 4);
-		e.time = take(&c, 8);
+		e.pid = (uint32_t)rec_take(&c, 4);
+		e.tid = (uint32_t)rec_take(&c, 4);
+		e.time = rec_take(&c, 8);
 		if (t->callchain) {
-			uint64_t n = take(&c, 8);
+			uint64_t n = rec_take(&c, 8);
 			if (c.bad || n > (uint64_t)(c.end - c.p) / 8) {
 				t->malformed++;
 				return;
@@ -110,9 +93,9 @@ void oc_trace_record(struct oc_trace *t, const void *rec, size_t len)
 		/* No body: the sample_id trailer, {pid, tid} and time. */
 		e.kind = h->misc & PERF_RECORD_MISC_SWITCH_OUT ? OC_OUT : OC_IN;
 		e.preempt = (h->misc & PERF_RECORD_MISC_SWITCH_OUT_PREEMPT) != 0;
-		e.pid = (uint32_t)take(&c, 4);
-		e.tid = (uint32_t)take(&c, 4);
-		e.time = take(&c, 8);
+		e.pid = (uint32_t)rec_take(&c, 4);
+		e.tid = (uint32_t)rec_take(&c, 4);
+		e.time = rec_take(&c, 8);
 		break;
 	default:
 		return;

@@ -52,7 +52,8 @@ int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err)
 	return 0;
 }
 
-uint64_t tracer_pass(struct tracer *t, bool last, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const void *rec, size_t len),
+		     void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
 {
 	if (last)
 		for (size_t i = 0; i < t->fds.n; i++)
@@ -65,8 +66,10 @@ uint64_t tracer_pass(struct tracer *t, bool last, void (*fn)(void *ctx, const vo
 		if (evs[i].events & (EPOLLHUP | EPOLLERR))
 			(void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->rings.v[evs[i].data.u64].fd, NULL);
 	uint64_t now = now_ns();
-	for (size_t i = 0; i < t->rings.n; i++)
-		ring_each(&t->rings.v[i], fn, ctx);
+	for (t->cur = 0; peek && t->cur < t->rings.n; t->cur++)
+		ring_peek(&t->rings.v[t->cur], peek, ctx);
+	for (t->cur = 0; t->cur < t->rings.n; t->cur++)
+		ring_each(&t->rings.v[t->cur], fn, ctx);
 	return last ? UINT64_MAX : now - TRACER_ORDER_WINDOW_NS;
 }
 

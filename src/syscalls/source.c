@@ -159,7 +159,7 @@ static void sys_drain(void *state, bool last)
 	struct sys_source *s = state;
 	if (s->closed || !s->rings.rings.n)
 		return;
-	sys_trace_take(&s->tr, tracer_pass(&s->rings, last, take_record, s));
+	sys_trace_take(&s->tr, tracer_pass(&s->rings, last, NULL, take_record, s));
 	sys_trace_name_fds(&s->tr, fd_path);
 	if (last) {
 		tracer_close(&s->rings);
