@@ -74,4 +74,14 @@ uint64_t hist_percentile(const struct hist *h, unsigned permille);
 uint64_t hist_next_bucket(const struct hist *h, uint32_t *i);
 uint32_t hist_nonempty(const struct hist *h);
 
+/*
+ * How many durations per key (one syscall, one probed function) the
+ * sources keep one by one for exact percentiles: HIST_EXACT_CAP (4 Mi,
+ * 32 MiB of them), or CPROF_EXACT_CAP from the environment when it holds a
+ * number >= 1 (for tests). Past it the key's percentiles come from its
+ * histogram.
+ */
+#define HIST_EXACT_CAP (4u << 20)
+uint64_t hist_exact_cap(void);
+
 #endif

@@ -59,6 +59,8 @@ bool lat_hist_get(const struct cprof_data *d, uint32_t source, uint32_t key, str
  * (more durations than the exact cap): meta "lat_approx" lists
  * "syscalls:NR" and "latency:INDEX", comma-separated. */
 bool lat_approximated(const struct cprof_data *d, const char *source, uint32_t key);
+/* Add source:key to that list. */
+void lat_mark_approximated(struct cprof_data *d, const char *source, uint32_t key);
 
 static inline bool lat_section_type(uint32_t type) { return (type >= 36 && type <= 39) || type == 40; }
 bool lat_section_present(const struct cprof_data *d, uint32_t type);

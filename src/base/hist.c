@@ -124,6 +124,18 @@ uint64_t hist_next_bucket(const struct hist *h, uint32_t *i)
 	return 0;
 }
 
+uint64_t hist_exact_cap(void)
+{
+	const char *e = getenv("CPROF_EXACT_CAP");
+	char *end;
+	if (e && *e >= '0' && *e <= '9') {
+		unsigned long long v = strtoull(e, &end, 10);
+		if (!*end && v >= 1)
+			return v;
+	}
+	return HIST_EXACT_CAP;
+}
+
 uint32_t hist_nonempty(const struct hist *h)
 {
 	uint32_t n = 0;

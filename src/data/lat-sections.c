@@ -111,6 +111,15 @@ bool lat_hist_get(const struct cprof_data *d, uint32_t source, uint32_t key, str
 	return false;
 }
 
+void lat_mark_approximated(struct cprof_data *d, const char *source, uint32_t key)
+{
+	const char *list = cprof_meta_get(d, "lat_approx");
+	if (list && *list)
+		cprof_meta_setf(d, "lat_approx", "%s,%s:%u", list, source, key);
+	else
+		cprof_meta_setf(d, "lat_approx", "%s:%u", source, key);
+}
+
 bool lat_approximated(const struct cprof_data *d, const char *source, uint32_t key)
 {
 	const char *list = cprof_meta_get(d, "lat_approx");

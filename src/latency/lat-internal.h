@@ -8,6 +8,7 @@
 #define CPROF_LAT_INTERNAL_H
 
 #include "cprof/base.h"
+#include "cprof/hist.h"
 #include "cprof/u64map.h"
 
 struct cprof_data;
@@ -46,7 +47,9 @@ struct lat_call {
 struct lat_func {
 	uint64_t calls, returned, unreturned, slow, total;
 	uint32_t depth;
-	VEC(uint64_t) durs;
+	VEC(uint64_t) durs;          /* every duration, up to cap */
+	struct hist hist;            /* every duration */
+	bool approx;                 /* more than cap: percentiles from hist */
 	VEC(struct lat_call) slowest;
 	uint64_t floor; /* the fastest of slowest, once full */
 };
@@ -55,6 +58,7 @@ struct lat_trace {
 	uint32_t nfuncs;
 	struct lat_func *funcs;
 	unsigned keep;              /* slowest calls kept per function */
+	uint64_t cap;               /* durations kept exactly per function (hist_exact_cap) */
 	uint64_t threshold;         /* ns: a returned call above it is slow */
 	VEC(struct lat_ev) batch;   /* read, not yet taken in: waits for order */
 	VEC(uint64_t) batch_ips;

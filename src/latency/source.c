@@ -358,8 +358,15 @@ static int lat_finish(void *state, const struct source_finish *f, struct cprof_e
 					     .offset = p->offset, .calls = fn->calls, .returned = fn->returned,
 					     .unreturned = fn->unreturned, .slow = fn->slow, .total_ns = fn->total,
 					     .depth = fn->depth };
-		pct_summarize(fn->durs.v, fn->durs.n, st.lat);
+		if (fn->approx) {
+			for (int k = 0; k < PCT_N; k++)
+				st.lat[k] = hist_percentile(&fn->hist, pct_permille[k]);
+			lat_mark_approximated(d, "latency", i);
+		} else {
+			pct_summarize(fn->durs.v, fn->durs.n, st.lat);
+		}
 		vec_push(&d->lat_stats, st);
+		lat_hist_put(d, LH_SRC_LATENCY, i, 0, 0, &fn->hist);
 		calls += fn->calls;
 		sort_n(fn->slowest.v, fn->slowest.n, sizeof *fn->slowest.v, cmp_call);
 		for (size_t j = 0; j < fn->slowest.n; j++) {

@@ -36,6 +36,7 @@ void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain)
 	memset(t, 0, sizeof *t);
 	t->slowest = slowest;
 	t->callchain = callchain;
+	t->cap = hist_exact_cap();
 	t->io_kind = xcalloc(sys_names_n ? sys_names_n : 1, 1);
 	for (size_t nr = 0; nr < sys_names_n; nr++)
 		for (size_t k = 0; sys_names[nr] && k < sizeof io_calls / sizeof io_calls[0]; k++)
@@ -223,6 +224,44 @@ static void count_io(struct sys_trace *t, const struct sys_thread *th, uint64_t 
 		c->bytes[at] += (uint64_t)ret;
 }
 
+static struct sys_dist *dist_of(struct sys_trace *t, uint32_t nr)
+{
+	int64_t i = u64map_get(&t->dist_idx, nr);
+	if (i >= 0)
+		return &t->dists.v[i];
+	u64map_put(&t->dist_idx, nr, (uint32_t)t->dists.n);
+	vec_push(&t->dists, ((struct sys_dist){ .nr = nr, .h = HIST_INIT }));
+	return &t->dists.v[t->dists.n - 1];
+}
+
+/* One more duration of cell c: kept exactly until its syscall has cap of
+ * them over all threads; from then on each cell counts its durations,
+ * those kept before included, in a histogram of its own. */
+static void add_dur(struct sys_trace *t, struct sys_cell *c, uint64_t dur)
+{
+	struct sys_dist *ds = dist_of(t, c->nr);
+	hist_add(&ds->h, dur, 1);
+	if (!ds->approx && ds->kept < t->cap) {
+		vec_push(&c->durs, dur);
+		ds->kept++;
+		return;
+	}
+	ds->approx = true;
+	if (!c->hist) {
+		c->hist = xcalloc(1, sizeof *c->hist);
+		for (size_t i = 0; i < c->durs.n; i++)
+			hist_add(c->hist, c->durs.v[i], 1);
+		vec_release(&c->durs);
+	}
+	hist_add(c->hist, dur, 1);
+}
+
+static void hist_summary(const struct hist *h, uint64_t out[PCT_N])
+{
+	for (int k = 0; k < PCT_N; k++)
+		out[k] = hist_percentile(h, pct_permille[k]);
+}
+
 static void take_one(struct sys_trace *t, const struct sys_ev *e)
 {
 	struct sys_thread *th = thread_of(t, e->pid, e->tid);
@@ -245,7 +284,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 	uint64_t dur = e->time >= th->start ? e->time - th->start : 0;
 	struct sys_cell *c = cell_of(t, th->pid, th->tid, e->nr);
 	c->total += dur;
-	vec_push(&c->durs, dur);
+	add_dur(t, c, dur);
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
@@ -371,13 +410,23 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 			n += t->cells.v[k].durs.n;
 		}
 		struct cprof_sys_stat s = stat_of(&all, d);
-		pct_summarize(v, n, s.lat);
+		struct sys_dist *ds = dist_of(t, all.nr);
+		if (ds->approx) {
+			hist_summary(&ds->h, s.lat);
+			lat_mark_approximated(d, "syscalls", all.nr);
+		} else {
+			pct_summarize(v, n, s.lat);
+		}
 		vec_push(&d->sys_stats, s);
+		lat_hist_put(d, LH_SRC_SYSCALLS, all.nr, 0, 0, &ds->h);
 		free(v);
 		for (size_t k = i; k < j; k++) {
 			struct sys_cell *c = &t->cells.v[k];
 			s = stat_of(c, d);
-			pct_summarize(c->durs.v, c->durs.n, s.lat);
+			if (c->hist)
+				hist_summary(c->hist, s.lat);
+			else
+				pct_summarize(c->durs.v, c->durs.n, s.lat);
 			vec_push(&d->sys_stats, s);
 		}
 		i = j;
@@ -419,8 +468,16 @@ void sys_trace_release(struct sys_trace *t)
 	vec_release(&t->batch_ips);
 	vec_release(&t->threads);
 	u64map_release(&t->thread_idx);
-	for (size_t i = 0; i < t->cells.n; i++)
+	for (size_t i = 0; i < t->cells.n; i++) {
 		vec_release(&t->cells.v[i].durs);
+		if (t->cells.v[i].hist)
+			hist_release(t->cells.v[i].hist);
+		free(t->cells.v[i].hist);
+	}
+	for (size_t i = 0; i < t->dists.n; i++)
+		hist_release(&t->dists.v[i].h);
+	vec_release(&t->dists);
+	u64map_release(&t->dist_idx);
 	vec_release(&t->cells);
 	u64map_release(&t->cell_idx);
 	vec_release(&t->errs);
