@@ -9,6 +9,7 @@
 
 #include "cprof/base.h"
 #include "cprof/hist.h"
+#include "cprof/percentile.h"
 #include "cprof/u64map.h"
 
 struct cprof_data;
@@ -82,6 +83,9 @@ size_t lat_remove_stale(const char *root);
 void lat_trace_init(struct lat_trace *t, uint32_t nfuncs, unsigned keep, uint64_t threshold);
 /* Add e (and its stack, e->nips addresses at ips) to the batch. */
 void lat_trace_add(struct lat_trace *t, const struct lat_ev *e, const uint64_t *ips);
+/* f's percentiles into out: exact, or from its histogram (returns true)
+ * when it had more durations than the cap. */
+bool lat_func_summary(struct lat_func *f, uint64_t out[PCT_N]);
 /* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
 void lat_trace_take(struct lat_trace *t, uint64_t horizon);
 /* The recording ended: the calls still open never returned. */

@@ -149,6 +149,15 @@ static void take_one(struct lat_trace *t, const struct lat_ev *e)
 	consider_slow(t, f, th, fr->start, dur, e);
 }
 
+bool lat_func_summary(struct lat_func *f, uint64_t out[PCT_N])
+{
+	if (f->approx)
+		pct_summarize_hist(&f->hist, out);
+	else
+		pct_summarize(f->durs.v, f->durs.n, out);
+	return f->approx;
+}
+
 void lat_trace_take(struct lat_trace *t, uint64_t horizon)
 {
 	if (!t->batch.n)

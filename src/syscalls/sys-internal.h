@@ -102,6 +102,11 @@ struct sys_trace {
 	uint64_t lost, malformed;
 };
 
+/* dist.c */
+struct sys_dist *sys_dist_of(struct sys_trace *t, uint32_t nr);
+/* One more duration of c's syscall in c's thread. */
+void sys_dist_add(struct sys_trace *t, struct sys_cell *c, uint64_t dur);
+
 /* trace.c */
 void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain);
 /* Parse one ring record into the batch (lost counts and malformed ones are counted). */

@@ -3,8 +3,8 @@
  * into a batch, taken in time order (a thread can enter a call on one CPU
  * and return on another, so the rings' records meet out of order), each
  * return paired with its thread's entry; per thread and syscall the calls,
- * errors by errno and every duration (the percentiles are exact), and per
- * syscall the slowest calls with the stacks they were made from (taken at
+ * errors by errno and every duration (the percentiles are exact up to
+ * a cap: dist.c), and per syscall the slowest calls with the stacks they were made from (taken at
  * the return, with -g).
  */
 #include <stdio.h>
@@ -224,44 +224,6 @@ static void count_io(struct sys_trace *t, const struct sys_thread *th, uint64_t 
 		c->bytes[at] += (uint64_t)ret;
 }
 
-static struct sys_dist *dist_of(struct sys_trace *t, uint32_t nr)
-{
-	int64_t i = u64map_get(&t->dist_idx, nr);
-	if (i >= 0)
-		return &t->dists.v[i];
-	u64map_put(&t->dist_idx, nr, (uint32_t)t->dists.n);
-	vec_push(&t->dists, ((struct sys_dist){ .nr = nr, .h = HIST_INIT }));
-	return &t->dists.v[t->dists.n - 1];
-}
-
-/* One more duration of cell c: kept exactly until its syscall has cap of
- * them over all threads; from then on each cell counts its durations,
- * those kept before included, in a histogram of its own. */
-static void add_dur(struct sys_trace *t, struct sys_cell *c, uint64_t dur)
-{
-	struct sys_dist *ds = dist_of(t, c->nr);
-	hist_add(&ds->h, dur, 1);
-	if (!ds->approx && ds->kept < t->cap) {
-		vec_push(&c->durs, dur);
-		ds->kept++;
-		return;
-	}
-	ds->approx = true;
-	if (!c->hist) {
-		c->hist = xcalloc(1, sizeof *c->hist);
-		for (size_t i = 0; i < c->durs.n; i++)
-			hist_add(c->hist, c->durs.v[i], 1);
-		vec_release(&c->durs);
-	}
-	hist_add(c->hist, dur, 1);
-}
-
-static void hist_summary(const struct hist *h, uint64_t out[PCT_N])
-{
-	for (int k = 0; k < PCT_N; k++)
-		out[k] = hist_percentile(h, pct_permille[k]);
-}
-
 static void take_one(struct sys_trace *t, const struct sys_ev *e)
 {
 	struct sys_thread *th = thread_of(t, e->pid, e->tid);
@@ -284,7 +246,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 	uint64_t dur = e->time >= th->start ? e->time - th->start : 0;
 	struct sys_cell *c = cell_of(t, th->pid, th->tid, e->nr);
 	c->total += dur;
-	add_dur(t, c, dur);
+	sys_dist_add(t, c, dur);
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
@@ -410,9 +372,9 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 			n += t->cells.v[k].durs.n;
 		}
 		struct cprof_sys_stat s = stat_of(&all, d);
-		struct sys_dist *ds = dist_of(t, all.nr);
+		struct sys_dist *ds = sys_dist_of(t, all.nr);
 		if (ds->approx) {
-			hist_summary(&ds->h, s.lat);
+			pct_summarize_hist(&ds->h, s.lat);
 			lat_mark_approximated(d, "syscalls", all.nr);
 		} else {
 			pct_summarize(v, n, s.lat);
@@ -424,7 +386,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 			struct sys_cell *c = &t->cells.v[k];
 			s = stat_of(c, d);
 			if (c->hist)
-				hist_summary(c->hist, s.lat);
+				pct_summarize_hist(c->hist, s.lat);
 			else
 				pct_summarize(c->durs.v, c->durs.n, s.lat);
 			vec_push(&d->sys_stats, s);

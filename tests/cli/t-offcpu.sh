@@ -97,7 +97,7 @@ check "folded: every line root first, ending in a weight" \
 	awk '!/^[^ ].* [0-9]+$/ { exit 1 }' f.txt
 "$CPROF" report --offcpu -i oc.data --format csv >c.csv
 check "csv: a header and one row per stack" \
-	[ "$(head -1 c.csv)" = "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals,stack" ]
+	[ "$(head -1 c.csv)" = "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals,fast,slow,very_slow,critical,fast_share,slow_share,very_slow_share,critical_share,stack" ]
 check "csv: sleeper's row holds its blocked time" \
 	[ "$(awk -F, '/;sleeper;/ { s += $1 } END { print s + 0 }' c.csv)" = "$s" ]
 
