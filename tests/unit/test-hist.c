@@ -5,6 +5,7 @@
  * or below and above a value, and merging against adding everything to one.
  */
 #include "cprof/hist.h"
+#include "cprof/latclass.h"
 #include "cprof/percentile.h"
 #include "harness.h"
 
@@ -182,5 +183,64 @@ TEST(merge_is_add_all)
 	hist_release(&empty);
 }
 
+/* Latency classes from a histogram: exact when the limits are bucket
+ * edges, each off by at most the values in the limit's bucket otherwise;
+ * the lists and limits refused. */
+TEST(classes)
+{
+	struct hist h = HIST_INIT;
+	uint64_t v[3000];
+	for (size_t i = 0; i < 3000; i++) {
+		v[i] = rnd() % 200000000;
+		hist_add(&h, v[i], 1);
+	}
+	struct latclasses lc;
+	latclass_defaults(&lc);
+	ASSERT_STREQ(lc.from, "default");
+	ASSERT_EQ(lc.limit[0], 1000000);
+	for (int round = 0; round < 2; round++) {
+		if (round == 1) /* edges: exact */
+			for (int k = 0; k < LC_N - 1; k++)
+				lc.limit[k] = hist_bucket_high(hist_bucket(lc.limit[k]));
+		uint64_t got[LC_N], exact[LC_N] = { 0 }, slack[LC_N - 1] = { 0 };
+		latclass_count_hist(&lc, &h, got);
+		for (size_t i = 0; i < 3000; i++) {
+			exact[latclass_of(&lc, v[i])]++;
+			for (int k = 0; k < LC_N - 1; k++)
+				slack[k] += v[i] > lc.limit[k] && hist_bucket(v[i]) == hist_bucket(lc.limit[k]);
+		}
+		uint64_t sum = 0, below = 0, exact_below = 0;
+		for (int k = 0; k < LC_N; k++) {
+			sum += got[k];
+			if (k == LC_N - 1)
+				break;
+			below += got[k];
+			exact_below += exact[k];
+			ASSERT(below >= exact_below && below <= exact_below + slack[k]);
+			if (round == 1)
+				ASSERT_EQ(got[k], exact[k]);
+		}
+		ASSERT_EQ(sum, 3000);
+	}
+	ASSERT_EQ(latclass_of(&lc, 0), LC_FAST);
+	ASSERT_EQ(latclass_of(&lc, UINT64_MAX), LC_CRITICAL);
+	struct cprof_err err;
+	ASSERT_OK(latclass_parse_list("1ms,2.5ms,1s", &lc, &err));
+	ASSERT_EQ(lc.limit[1], 2500000);
+	ASSERT_EQ(lc.limit[2], 1000000000);
+	ASSERT_STREQ(lc.from, "--classes");
+	ASSERT_EQ(latclass_of(&lc, 1000000), LC_FAST);
+	ASSERT_EQ(latclass_of(&lc, 1000001), LC_SLOW);
+	ASSERT_EQ(latclass_of(&lc, 1000000001), LC_CRITICAL);
+	static const char *const bad[] = { "", "1ms", "1ms,2ms", "2ms,1ms,3ms", "1ms,1ms,2ms", "1ms,2ms,3ms,4ms",
+					   "1ms,,2ms", "1ms,2xs,3ms", "-1ms,2ms,3ms" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ASSERT(latclass_parse_list(bad[i], &lc, &err) < 0);
+		ASSERT(strstr(err.msg, "--classes takes three increasing durations"));
+	}
+	ASSERT_EQ(lc.limit[1], 2500000); /* untouched by the refused ones */
+	hist_release(&h);
+}
+
 RUN_TESTS(T(constant), T(single_and_zero), T(bimodal), T(heavy_tail), T(large_values), T(bucket_edges),
-	  T(merge_is_add_all))
+	  T(merge_is_add_all), T(classes))
