@@ -62,7 +62,8 @@ bool lat_approximated(const struct cprof_data *d, const char *source, uint32_t k
 /* Add source:key to that list. */
 void lat_mark_approximated(struct cprof_data *d, const char *source, uint32_t key);
 
-static inline bool lat_section_type(uint32_t type) { return (type >= 36 && type <= 39) || type == 40; }
+/* 36..39: the functions; 40: the distributions (41..43 are skipped as unknown). */
+static inline bool lat_section_type(uint32_t type) { return type >= 36 && type <= 40; }
 bool lat_section_present(const struct cprof_data *d, uint32_t type);
 void lat_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *raw, uint32_t *count);
 /* After the strings and stacks are loaded (records refer to them). */
