@@ -201,6 +201,8 @@ complete -c cprof -n "__cprof_value_for diff -s --sort" -a 'delta abs name'
 complete -c cprof -n "__cprof_value_for annotate -f --format" -a 'text json'
 complete -c cprof -n "__cprof_value_for annotate -M --asm-syntax" -a 'intel att'
 complete -c cprof -n "__cprof_value_for record --slow-threshold" -a '100us 1ms 10ms 100ms'
+complete -c cprof -n "__cprof_value_for report --classes" -a '1ms,10ms,100ms 100us,1ms,10ms 10ms,100ms,1s'
+complete -c cprof -n "__cprof_value_for report --classes-file" -F
 
 # Positional files: diff's BEFORE and AFTER, flamegraph --diff's AFTER.
 complete -c cprof -n 'test "$(__cprof_cmd)" = diff; and __cprof_wants_opt; and not string match -q -- "-*" (commandline -ct)' -F

@@ -236,6 +236,9 @@ size_t utf8_seq_len(const char *s, size_t len);
 /* Parse helpers shared by the commands; they return -EINVAL on junk. */
 int parse_u64(const char *s, uint64_t *ret) CPROF_WUR;
 int parse_double(const char *s, double *ret) CPROF_WUR;
+/* A duration: "10ms", "500us", "2s", "1500ns", a bare number of ns; -ERANGE
+ * past 2^64 ns. */
+int parse_duration_ns(const char *s, uint64_t *ret) CPROF_WUR;
 
 /* Monotonic time in ns (CLOCK_MONOTONIC, the clock the samples use). */
 uint64_t now_ns(void);

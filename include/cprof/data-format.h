@@ -74,6 +74,8 @@ enum section_type {
 	/* 36..39: function latency (cprof record --latency), layouts at the end of this file. */
 	SECTION_LAT_STATS = 36, /* LS_* records */
 	SECTION_LAT_SLOW = 37,  /* LW_* records */
+	/* 40..43: latency distributions */
+	SECTION_LAT_HISTS = 40, /* LH_* records, each followed by its buckets */
 };
 #define SECTION_TYPE_MAX 47 /* readers size their tables by this */
 
@@ -414,5 +416,31 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define LW_START 16  /* u64 ns, CLOCK_MONOTONIC */
 #define LW_DUR 24    /* u64 ns */
 #define LW_SIZE 32
+
+/*
+ * SECTION_LAT_HISTS: latency distributions as log-linear histograms
+ * (hist.h: bucket i of HIST_BUCKETS, 128 per power of two, a value read
+ * back at most 1/128 above the one it stands for), one record per
+ * (source, key, process, thread); 0 for the process and thread: all of
+ * them. A record is LH_SIZE bytes and then LH_NBUCKETS entries of LHB_SIZE
+ * bytes, the non-empty buckets in increasing order, whose counts add up to
+ * LH_COUNT; LH_MIN falls in the first bucket and LH_MAX in the last. The
+ * section's count is the number of records. 41..43 are kept for later.
+ */
+#define LH_SOURCE 0    /* u32 LH_SRC_* */
+#define LH_KEY 4       /* u32 syscalls: the syscall number; latency: index of its LAT_STATS record */
+#define LH_PID 8       /* u32, 0: all processes */
+#define LH_TID 12      /* u32, 0: all threads */
+#define LH_COUNT 16    /* u64 values */
+#define LH_MIN 24      /* u64 ns, exact */
+#define LH_MAX 32      /* u64 ns, exact */
+#define LH_NBUCKETS 40 /* u32 bucket entries that follow */
+#define LH_FLAGS 44    /* u32, 0 */
+#define LH_SIZE 48
+#define LHB_INDEX 0 /* u32 bucket, < HIST_BUCKETS */
+#define LHB_COUNT 4 /* u64, > 0 */
+#define LHB_SIZE 12
+#define LH_SRC_SYSCALLS 1
+#define LH_SRC_LATENCY 2
 
 #endif

@@ -160,6 +160,9 @@ struct cprof_data {
 	/* Function latency (cprof record --latency, lat-data.h); empty otherwise. */
 	VEC(struct cprof_lat_stat) lat_stats;
 	VEC(struct cprof_lat_slow) lat_slow;
+	/* Latency distributions (syscalls, latency), their buckets sparse. */
+	VEC(struct cprof_lat_hist) lat_hists;
+	VEC(struct cprof_hist_bucket) lat_hist_buckets;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

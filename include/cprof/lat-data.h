@@ -34,7 +34,36 @@ struct cprof_lat_slow {
 	uint64_t start, dur;
 };
 
-static inline bool lat_section_type(uint32_t type) { return type >= 36 && type <= 39; }
+/*
+ * A latency distribution of SECTION_LAT_HISTS, its buckets kept sparse in
+ * cprof_data.lat_hist_buckets[first .. first + nbuckets). lat_hist_get()
+ * makes the hist.h histogram the views count and merge with.
+ */
+struct cprof_lat_hist {
+	uint32_t source, key, pid, tid; /* LH_SRC_*, its key; 0, 0: all processes and threads */
+	uint64_t count, min, max;
+	uint32_t first, nbuckets;
+};
+struct cprof_hist_bucket {
+	uint32_t index;
+	uint64_t count;
+};
+struct hist;
+/* Keep h as the distribution of (source, key, pid, tid). */
+void lat_hist_put(struct cprof_data *d, uint32_t source, uint32_t key, uint32_t pid, uint32_t tid,
+		  const struct hist *h);
+/* The distribution of (source, key) over all processes and threads into
+ * *out (released first); false, and *out empty, when the file has none. */
+bool lat_hist_get(const struct cprof_data *d, uint32_t source, uint32_t key, struct hist *out);
+/* Which keys of a source got histogram percentiles instead of exact ones
+ * (more durations than the exact cap): meta "lat_approx" lists
+ * "syscalls:NR" and "latency:INDEX", comma-separated. */
+bool lat_approximated(const struct cprof_data *d, const char *source, uint32_t key);
+/* Add source:key to that list. */
+void lat_mark_approximated(struct cprof_data *d, const char *source, uint32_t key);
+
+/* 36..39: the functions; 40: the distributions (41..43 are skipped as unknown). */
+static inline bool lat_section_type(uint32_t type) { return type >= 36 && type <= 40; }
 bool lat_section_present(const struct cprof_data *d, uint32_t type);
 void lat_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *raw, uint32_t *count);
 /* After the strings and stacks are loaded (records refer to them). */

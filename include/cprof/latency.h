@@ -16,8 +16,8 @@ extern const struct source_view latency_view;
 
 /* The report of d's function latencies (lat-data.h) in format (enum
  * report_format: text, JSON or CSV). */
-void lat_report(FILE *out, const struct cprof_data *d, const char *input, int format);
-/* "10ms", "500us", "2s", "1500ns" or a bare number of ns: 0, or -EINVAL/-ERANGE. */
-int lat_parse_duration(const char *s, uint64_t *ret);
+struct latclasses;
+/* lc: the latency classes' limits (latclass.h), NULL: the defaults. */
+void lat_report(FILE *out, const struct cprof_data *d, const char *input, int format, const struct latclasses *lc);
 
 #endif

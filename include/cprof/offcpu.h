@@ -17,6 +17,9 @@ extern const struct source_view offcpu_view;
 /* The report of d's intervals off a CPU (offcpu-data.h) in format (enum
  * report_format: text, JSON, CSV or folded); top: rows of each text table
  * and longest waits kept, 0 for all. */
-void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top);
+struct latclasses;
+/* lc: the latency classes' limits (latclass.h), NULL: the defaults. */
+void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top,
+		   const struct latclasses *lc);
 
 #endif

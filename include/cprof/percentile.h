@@ -20,5 +20,9 @@ void pct_summarize(uint64_t *v, size_t n, uint64_t out[PCT_N]);
 /* The nearest-rank percentile of sorted v[0..n), permille from 1 to 1000
  * (0: the minimum). n > 0. */
 uint64_t pct_of_sorted(const uint64_t *v, size_t n, unsigned permille);
+/* The same summary from a histogram (hist.h): each within 1/128 above the
+ * exact one, min and max exact. */
+struct hist;
+void pct_summarize_hist(const struct hist *h, uint64_t out[PCT_N]);
 
 #endif

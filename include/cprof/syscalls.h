@@ -16,6 +16,9 @@ extern const struct source_view syscalls_view;
 
 /* The report of d's syscalls (sys-data.h) in format (enum report_format:
  * text, JSON or CSV); top: rows of the text table, 0 for all. */
-void sys_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top);
+struct latclasses;
+/* lc: the latency classes' limits (latclass.h), NULL: the defaults. */
+void sys_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top,
+		const struct latclasses *lc);
 
 #endif

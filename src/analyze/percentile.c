@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cprof/base.h"
+#include "cprof/hist.h"
 #include "cprof/percentile.h"
 
 const char *const pct_names[PCT_N] = { "min", "p50", "p90", "p95", "p99", "p99.9", "max" };
@@ -76,4 +77,10 @@ void pct_summarize(uint64_t *v, size_t n, uint64_t out[PCT_N])
 	sort_u64(v, n);
 	for (int i = 0; i < PCT_N; i++)
 		out[i] = pct_of_sorted(v, n, pct_permille[i]);
+}
+
+void pct_summarize_hist(const struct hist *h, uint64_t out[PCT_N])
+{
+	for (int k = 0; k < PCT_N; k++)
+		out[k] = hist_percentile(h, pct_permille[k]);
 }

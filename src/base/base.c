@@ -228,6 +228,30 @@ int parse_double(const char *s, double *ret)
 	return 0;
 }
 
+/* "10ms", "500us", "2s", "1500ns" (a bare number: ns) into ns. */
+int parse_duration_ns(const char *s, uint64_t *ret)
+{
+	static const struct { const char *unit; uint64_t mul; } units[] = {
+		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 }, { "", 1 },
+	};
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || !(v >= 0))
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			double ns = v * (double)units[i].mul;
+			if (ns >= 1.8e19)
+				return -ERANGE;
+			*ret = (uint64_t)(ns + 0.5);
+			return 0;
+		}
+	return -EINVAL;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

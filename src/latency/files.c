@@ -1,7 +1,7 @@
 /*
  * files.c - where --latency finds things: the program as execvp finds it,
  * a library as the dynamic loader finds it, tracefs and its uprobe_events
- * file; and the durations --slow-threshold takes.
+ * file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,28 +15,6 @@
 
 #include "cprof/latency.h"
 #include "lat-internal.h"
-
-/* "10ms", "500us", "2s", "1500ns" (a bare number: ns) into ns. */
-int lat_parse_duration(const char *s, uint64_t *ret)
-{
-	static const struct { const char *unit; uint64_t mul; } units[] = {
-		{ "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 }, { "", 1 },
-	};
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || !(v >= 0))
-		return -EINVAL;
-	for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-		if (strcmp(end, units[i].unit) == 0) {
-			double ns = v * (double)units[i].mul;
-			if (ns >= 1.8e19)
-				return -ERANGE;
-			*ret = (uint64_t)(ns + 0.5);
-			return 0;
-		}
-	return -EINVAL;
-}
 
 static bool is_file(const char *path)
 {

@@ -8,6 +8,8 @@
 #define CPROF_LAT_INTERNAL_H
 
 #include "cprof/base.h"
+#include "cprof/hist.h"
+#include "cprof/percentile.h"
 #include "cprof/u64map.h"
 
 struct cprof_data;
@@ -46,7 +48,9 @@ struct lat_call {
 struct lat_func {
 	uint64_t calls, returned, unreturned, slow, total;
 	uint32_t depth;
-	VEC(uint64_t) durs;
+	VEC(uint64_t) durs;          /* every duration, up to cap */
+	struct hist hist;            /* every duration */
+	bool approx;                 /* more than cap: percentiles from hist */
 	VEC(struct lat_call) slowest;
 	uint64_t floor; /* the fastest of slowest, once full */
 };
@@ -55,6 +59,7 @@ struct lat_trace {
 	uint32_t nfuncs;
 	struct lat_func *funcs;
 	unsigned keep;              /* slowest calls kept per function */
+	uint64_t cap;               /* durations kept exactly per function (hist_exact_cap) */
 	uint64_t threshold;         /* ns: a returned call above it is slow */
 	VEC(struct lat_ev) batch;   /* read, not yet taken in: waits for order */
 	VEC(uint64_t) batch_ips;
@@ -78,6 +83,9 @@ size_t lat_remove_stale(const char *root);
 void lat_trace_init(struct lat_trace *t, uint32_t nfuncs, unsigned keep, uint64_t threshold);
 /* Add e (and its stack, e->nips addresses at ips) to the batch. */
 void lat_trace_add(struct lat_trace *t, const struct lat_ev *e, const uint64_t *ips);
+/* f's percentiles into out: exact, or from its histogram (returns true)
+ * when it had more durations than the cap. */
+bool lat_func_summary(struct lat_func *f, uint64_t out[PCT_N]);
 /* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
 void lat_trace_take(struct lat_trace *t, uint64_t horizon);
 /* The recording ended: the calls still open never returned. */

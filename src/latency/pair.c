@@ -26,6 +26,7 @@ void lat_trace_init(struct lat_trace *t, uint32_t nfuncs, unsigned keep, uint64_
 	t->funcs = xcalloc(nfuncs ? nfuncs : 1, sizeof *t->funcs);
 	t->keep = keep;
 	t->threshold = threshold;
+	t->cap = hist_exact_cap();
 }
 
 void lat_trace_add(struct lat_trace *t, const struct lat_ev *e, const uint64_t *ips)
@@ -138,8 +139,23 @@ static void take_one(struct lat_trace *t, const struct lat_ev *e)
 	f->total += dur;
 	if (dur > t->threshold)
 		f->slow++;
-	vec_push(&f->durs, dur);
+	hist_add(&f->hist, dur, 1);
+	if (f->durs.n < t->cap)
+		vec_push(&f->durs, dur);
+	else if (!f->approx) {
+		f->approx = true; /* from now on the histogram alone */
+		vec_release(&f->durs);
+	}
 	consider_slow(t, f, th, fr->start, dur, e);
+}
+
+bool lat_func_summary(struct lat_func *f, uint64_t out[PCT_N])
+{
+	if (f->approx)
+		pct_summarize_hist(&f->hist, out);
+	else
+		pct_summarize(f->durs.v, f->durs.n, out);
+	return f->approx;
 }
 
 void lat_trace_take(struct lat_trace *t, uint64_t horizon)
@@ -194,6 +210,7 @@ void lat_trace_release(struct lat_trace *t)
 	u64map_release(&t->thread_idx);
 	for (uint32_t i = 0; i < t->nfuncs; i++) {
 		vec_release(&t->funcs[i].durs);
+		hist_release(&t->funcs[i].hist);
 		for (size_t j = 0; j < t->funcs[i].slowest.n; j++)
 			vec_release(&t->funcs[i].slowest.v[j].ips);
 		vec_release(&t->funcs[i].slowest);

@@ -117,7 +117,7 @@ static int lat_more(void *state, size_t idx, const char *arg, struct cprof_err *
 	struct lat_source *s = state;
 	uint64_t v;
 	if (idx == 0) {
-		if (lat_parse_duration(arg, &v) < 0)
+		if (parse_duration_ns(arg, &v) < 0)
 			return err_set(err, EINVAL, "--slow-threshold takes a duration (10ms, 500us, 2s), not '%s'", arg);
 		s->threshold = v;
 		return 0;
@@ -358,8 +358,10 @@ static int lat_finish(void *state, const struct source_finish *f, struct cprof_e
 					     .offset = p->offset, .calls = fn->calls, .returned = fn->returned,
 					     .unreturned = fn->unreturned, .slow = fn->slow, .total_ns = fn->total,
 					     .depth = fn->depth };
-		pct_summarize(fn->durs.v, fn->durs.n, st.lat);
+		if (lat_func_summary(fn, st.lat))
+			lat_mark_approximated(d, "latency", i);
 		vec_push(&d->lat_stats, st);
+		lat_hist_put(d, LH_SRC_LATENCY, i, 0, 0, &fn->hist);
 		calls += fn->calls;
 		sort_n(fn->slowest.v, fn->slowest.n, sizeof *fn->slowest.v, cmp_call);
 		for (size_t j = 0; j < fn->slowest.n; j++) {

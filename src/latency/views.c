@@ -13,6 +13,8 @@
 
 #include "cprof/data.h"
 #include "cprof/fmt.h"
+#include "cprof/hist.h"
+#include "cprof/latclass.h"
 #include "cprof/latency.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
@@ -22,7 +24,44 @@ static uint64_t threshold(const struct cprof_data *d)
 	return cprof_meta_u64(d, "latency_threshold_ns", 0);
 }
 
-static void text_report(FILE *out, const struct cprof_data *d, const char *input)
+/* Function i's returned calls by latency class, from its distribution;
+ * false when the recording kept none (an older file). */
+static bool classes_of(const struct cprof_data *d, const struct latclasses *lc, uint32_t i, uint64_t n[LC_N])
+{
+	struct hist h = HIST_INIT;
+	bool ok = lat_hist_get(d, LH_SRC_LATENCY, i, &h);
+	if (ok)
+		latclass_count_hist(lc, &h, n);
+	hist_release(&h);
+	return ok;
+}
+
+static void text_classes(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
+{
+	if (!d->lat_hists.n) {
+		fprintf(out, "\nLatency classes: this recording keeps no latency distributions (made by an older cprof)\n");
+		return;
+	}
+	fprintf(out, "\nLatency classes of the returned calls (");
+	latclass_text_limits(out, lc);
+	fprintf(out, "; %s):\n%-24s", lc->from, "function");
+	latclass_text_header(out);
+	fprintf(out, "\n");
+	bool approx = false;
+	for (uint32_t i = 0; i < d->lat_stats.n; i++) {
+		uint64_t n[LC_N];
+		bool a = lat_approximated(d, "latency", i);
+		approx |= a;
+		fprintf(out, "%-23s%s", cprof_str(d, d->lat_stats.v[i].name), a ? "*" : " ");
+		latclass_text_row(out, classes_of(d, lc, i, n) ? n : NULL);
+		fprintf(out, "\n");
+	}
+	if (approx)
+		fprintf(out, "* more calls than were kept one by one: percentiles from the histogram, at most\n"
+			     "  1/128 (0.78 %%) above the exact ones\n");
+}
+
+static void text_report(FILE *out, const struct cprof_data *d, const char *input, const struct latclasses *lc)
 {
 	char b[PCT_N + 5][FMT_BUF];
 	fprintf(out, "Function latency: %s\n", cprof_meta_or(d, "command", input));
@@ -44,6 +83,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	fprintf(out, "\nslow: calls over %s; unreturned: calls that never returned (a longjmp past\n"
 		     "them, their thread's exit, the end of the recording), in no percentile\n",
 		fmt_ns(threshold(d), b[0]));
+	text_classes(out, d, lc);
 	if (d->lat_slow.n)
 		fprintf(out, "\nSlowest calls (%" PRIu64 " per function kept), with the code they returned to:\n",
 			cprof_meta_u64(d, "latency_slowest", d->lat_slow.n));
@@ -60,7 +100,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	}
 }
 
-static void json_report(FILE *out, const struct cprof_data *d)
+static void json_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
 {
 	fprintf(out, "{\"command\":");
 	json_string(out, cprof_meta_or(d, "command", ""));
@@ -78,6 +118,9 @@ static void json_report(FILE *out, const struct cprof_data *d)
 			s->offset, s->calls, s->returned, s->unreturned, s->slow, s->depth, s->total_ns);
 		for (int k = 0; k < PCT_N; k++)
 			fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
+		uint64_t cn[LC_N];
+		latclass_json(out, classes_of(d, lc, (uint32_t)i, cn) ? cn : NULL);
+		fprintf(out, ",\"percentiles\":\"%s\"", lat_approximated(d, "latency", (uint32_t)i) ? "histogram" : "exact");
 		fprintf(out, ",\"slowest\":[");
 		bool first = true;
 		for (size_t j = 0; j < d->lat_slow.n; j++) {
@@ -97,14 +140,17 @@ static void json_report(FILE *out, const struct cprof_data *d)
 		}
 		fprintf(out, "]}");
 	}
-	fprintf(out, "]}\n");
+	fprintf(out, "]");
+	latclass_json_limits(out, lc);
+	fprintf(out, "}\n");
 }
 
-static void csv_report(FILE *out, const struct cprof_data *d)
+static void csv_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
 {
 	fprintf(out, "function,path,calls,returned,unreturned,slow,depth,total_ns");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, ",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
+	latclass_csv_header(out);
 	fprintf(out, "\n");
 	for (size_t i = 0; i < d->lat_stats.n; i++) {
 		const struct cprof_lat_stat *s = &d->lat_stats.v[i];
@@ -115,18 +161,25 @@ static void csv_report(FILE *out, const struct cprof_data *d)
 			s->unreturned, s->slow, s->depth, s->total_ns);
 		for (int k = 0; k < PCT_N; k++)
 			fprintf(out, ",%" PRIu64, s->lat[k]);
+		uint64_t cn[LC_N];
+		latclass_csv_row(out, classes_of(d, lc, (uint32_t)i, cn) ? cn : NULL);
 		fprintf(out, "\n");
 	}
 }
 
-void lat_report(FILE *out, const struct cprof_data *d, const char *input, int format)
+void lat_report(FILE *out, const struct cprof_data *d, const char *input, int format, const struct latclasses *lc)
 {
+	struct latclasses dflt;
+	if (!lc) {
+		latclass_defaults(&dflt);
+		lc = &dflt;
+	}
 	if (format == FORMAT_JSON)
-		json_report(out, d);
+		json_report(out, d, lc);
 	else if (format == FORMAT_CSV)
-		csv_report(out, d);
+		csv_report(out, d, lc);
 	else
-		text_report(out, d, input);
+		text_report(out, d, input, lc);
 }
 
 static int lat_view_report(const struct view_call *c, struct cprof_err *err)
@@ -134,16 +187,43 @@ static int lat_view_report(const struct view_call *c, struct cprof_err *err)
 	if (!cprof_meta_get(c->d, "latency"))
 		return err_set(err, ENODATA, "'%s': no function latency in this recording (record with --latency)",
 			       c->input);
-	lat_report(stdout, c->d, c->input, c->format);
+	struct latclasses lc;
+	int r = latclass_resolve(c->arg[0], c->arg[1], &lc, err);
+	if (r < 0)
+		return r;
+	lat_report(stdout, c->d, c->input, c->format, &lc);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
 }
 
+static int lat_view_check(const struct view_call *c, struct cprof_err *err)
+{
+	struct latclasses lc;
+	return c->arg[0] ? latclass_parse_list(c->arg[0], &lc, err) : 0;
+}
+
+static const struct view_opt lat_opts[] = {
+	{ "classes", true, VIEW_REPORT, false },
+	{ "classes-file", true, VIEW_REPORT, false },
+	{ NULL, false, 0, false },
+};
+
 const struct source_view latency_view = {
-	.report_usage = "       cprof report --latency [-i FILE] [--format text|json|csv]",
+	.report_usage = "       cprof report --latency [-i FILE] [--format text|json|csv]\n"
+			"                    [--classes T1,T2,T3 | --classes-file FILE]",
 	.report_help = "      --latency          the functions of a 'record --latency' recording: calls,\n"
 		       "                         latency percentiles, calls over the threshold and\n"
 		       "                         calls that never returned, the slowest calls with\n"
-		       "                         their stacks\n",
+		       "                         their stacks\n"
+		       "      --classes T1,T2,T3 with --syscalls, --offcpu or --latency: count the\n"
+		       "                         calls (waits) in latency classes, fast <= T1 < slow\n"
+		       "                         <= T2 < very slow <= T3 < critical (default\n"
+		       "                         1ms,10ms,100ms); beats --classes-file\n"
+		       "      --classes-file FILE  the limits from FILE, 'slow 1ms', 'very-slow 10ms',\n"
+		       "                         'critical 100ms' lines, # comments (default\n"
+		       "                         $XDG_CONFIG_HOME/cprof/latency-classes or\n"
+		       "                         ~/.config/cprof/latency-classes if it exists)\n",
+	.opts = lat_opts,
+	.check = lat_view_check,
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = lat_view_report,
 };

@@ -7,6 +7,7 @@
 #ifndef CPROF_OFFCPU_INTERNAL_H
 #define CPROF_OFFCPU_INTERNAL_H
 
+#include "cprof/latclass.h"
 #include "cprof/percentile.h"
 #include "cprof/record.h"
 #include "cprof/u64map.h"
@@ -118,10 +119,14 @@ struct oc_summary {
 	VEC(struct oc_thr) threads;     /* most blocked first */
 	size_t *longest;                /* blocked intervals, longest first */
 	size_t nlongest;
+	/* Latency classes (latclass.h) of the intervals, exact from every one:
+	 * blocked and preempted, and the blocked ones by stack. */
+	uint64_t bclass[LC_N], pclass[LC_N];
+	uint64_t (*stack_class)[LC_N];
 };
 
 /* Build s from d's intervals; release it with oc_summary_release. */
-void oc_summary_build(struct oc_summary *s, const struct cprof_data *d);
+void oc_summary_build(struct oc_summary *s, const struct cprof_data *d, const struct latclasses *lc);
 void oc_summary_release(struct oc_summary *s);
 
 /* timeline.c: the waits on the Chrome trace. */

@@ -53,7 +53,7 @@ static size_t stack_slot(const struct oc_summary *s, uint32_t stack)
 	return stack == OFFCPU_NO_STACK ? s->nstacks - 1 : stack;
 }
 
-void oc_summary_build(struct oc_summary *s, const struct cprof_data *d)
+void oc_summary_build(struct oc_summary *s, const struct cprof_data *d, const struct latclasses *lc)
 {
 	memset(s, 0, sizeof *s);
 	s->nstacks = d->stack_offset.n + 1;
@@ -63,6 +63,7 @@ void oc_summary_build(struct oc_summary *s, const struct cprof_data *d)
 	size_t nb = 0, np = 0;
 	struct u64map tidx = U64MAP_INIT;
 	s->longest = xmalloc((d->offcpu.n + 1) * sizeof *s->longest);
+	s->stack_class = xcalloc(s->nstacks, sizeof *s->stack_class);
 	for (size_t i = 0; i < d->offcpu.n; i++) {
 		const struct cprof_offcpu_wait *w = &d->offcpu.v[i];
 		bool pre = w->flags & OWF_PREEMPT;
@@ -77,6 +78,13 @@ void oc_summary_build(struct oc_summary *s, const struct cprof_data *d)
 			vec_push(&s->threads, t);
 		}
 		struct oc_thr *t = &s->threads.v[ti];
+		int cls = latclass_of(lc, w->dur);
+		if (pre)
+			s->pclass[cls]++;
+		else {
+			s->bclass[cls]++;
+			s->stack_class[stack_slot(s, w->stack)][cls]++;
+		}
 		if (pre) {
 			s->preempted.ns += w->dur;
 			s->preempted.n++;
@@ -143,6 +151,7 @@ void oc_summary_release(struct oc_summary *s)
 	free(s->pre_by_stack);
 	free(s->stack_order);
 	free(s->longest);
+	free(s->stack_class);
 	vec_release(&s->funcs);
 	for (size_t i = 0; i < s->threads.n; i++)
 		vec_release(&s->threads.v[i].durs);

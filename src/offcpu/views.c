@@ -62,7 +62,7 @@ static void text_pcts(FILE *out, const char *what, const struct oc_sum *sum, con
 }
 
 static void text_report(FILE *out, const struct cprof_data *d, const struct oc_summary *s, const char *input,
-			size_t top)
+			size_t top, const struct latclasses *lc)
 {
 	char b[6][FMT_BUF];
 	struct sbuf line = SBUF_INIT;
@@ -82,6 +82,15 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	text_pcts(out, "blocked", &s->blocked, s->blat);
 	text_pcts(out, "preempted", &s->preempted, s->plat);
 	fprintf(out, "(blocked: waiting for a sleep, lock or I/O; preempted: runnable, waiting for a CPU)\n");
+	fprintf(out, "\nLatency classes of the intervals (");
+	latclass_text_limits(out, lc);
+	fprintf(out, "; %s):\n%-10s", lc->from, "");
+	latclass_text_header(out);
+	fprintf(out, "\n%-10s", "blocked");
+	latclass_text_row(out, s->bclass);
+	fprintf(out, "\n%-10s", "preempted");
+	latclass_text_row(out, s->pclass);
+	fprintf(out, "\n");
 
 	size_t n = top && top < s->funcs.n ? top : s->funcs.n;
 	if (n)
@@ -140,11 +149,14 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	sbuf_release(&line);
 }
 
-static void json_pcts(FILE *out, const struct oc_sum *sum, const uint64_t *lat)
+/* cls: its latency classes, or NULL for none. */
+static void json_pcts(FILE *out, const struct oc_sum *sum, const uint64_t *lat, const uint64_t *cls)
 {
 	fprintf(out, "{\"total_ns\":%" PRIu64 ",\"intervals\":%" PRIu64, sum->ns, sum->n);
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], lat[k]);
+	if (cls)
+		latclass_json(out, cls);
 	fprintf(out, "}");
 }
 
@@ -161,7 +173,8 @@ static void json_frames(FILE *out, const struct cprof_data *d, uint32_t stack)
 	fprintf(out, "]");
 }
 
-static void json_report(FILE *out, const struct cprof_data *d, const struct oc_summary *s, size_t top)
+static void json_report(FILE *out, const struct cprof_data *d, const struct oc_summary *s, size_t top,
+			const struct latclasses *lc)
 {
 	fprintf(out, "{\"command\":");
 	json_string(out, cprof_meta_or(d, "command", ""));
@@ -170,9 +183,10 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	fprintf(out, ",\"lost\":%" PRIu64 ",\"unpaired\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"blocked\":",
 		cprof_meta_u64(d, "offcpu_lost", 0), cprof_meta_u64(d, "offcpu_unpaired", 0),
 		cprof_meta_u64(d, "offcpu_unfinished", 0));
-	json_pcts(out, &s->blocked, s->blat);
+	json_pcts(out, &s->blocked, s->blat, s->bclass);
 	fprintf(out, ",\"preempted\":");
-	json_pcts(out, &s->preempted, s->plat);
+	json_pcts(out, &s->preempted, s->plat, s->pclass);
+	latclass_json_limits(out, lc);
 	fprintf(out, ",\"functions\":[");
 	for (size_t i = 0; i < s->funcs.n; i++) {
 		fprintf(out, "%s{\"name\":", i ? "," : "");
@@ -183,8 +197,10 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	fprintf(out, "],\"stacks\":[");
 	for (size_t i = 0; i < s->nstack_order; i++) {
 		size_t st = s->stack_order[i];
-		fprintf(out, "%s{\"blocked_ns\":%" PRIu64 ",\"intervals\":%" PRIu64 ",\"frames\":", i ? "," : "",
-			s->by_stack[st].ns, s->by_stack[st].n);
+		fprintf(out, "%s{\"blocked_ns\":%" PRIu64 ",\"intervals\":%" PRIu64, i ? "," : "", s->by_stack[st].ns,
+			s->by_stack[st].n);
+		latclass_json(out, s->stack_class[st]);
+		fprintf(out, ",\"frames\":");
 		json_frames(out, d, st == s->nstacks - 1 ? OFFCPU_NO_STACK : (uint32_t)st);
 		fprintf(out, "}");
 	}
@@ -194,7 +210,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct oc_s
 		fprintf(out, "%s{\"pid\":%u,\"tid\":%u,\"comm\":", i ? "," : "", t->pid, t->tid);
 		json_string(out, comm_of(d, t->tid));
 		fprintf(out, ",\"blocked\":");
-		json_pcts(out, &t->blocked, t->lat);
+		json_pcts(out, &t->blocked, t->lat, NULL);
 		fprintf(out, ",\"preempted_ns\":%" PRIu64 ",\"preempted_intervals\":%" PRIu64 "}", t->preempted.ns,
 			t->preempted.n);
 	}
@@ -213,13 +229,19 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct oc_s
 static void csv_report(FILE *out, const struct cprof_data *d, const struct oc_summary *s)
 {
 	struct sbuf line = SBUF_INIT;
-	fprintf(out, "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals,stack\n");
+	/* The classes of the blocked intervals before the stack, the one field
+	 * that may need quoting. */
+	fprintf(out, "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals");
+	latclass_csv_header(out);
+	fprintf(out, ",stack\n");
 	for (size_t st = 0; st < s->nstacks; st++) {
 		if (!s->by_stack[st].n && !s->pre_by_stack[st].n)
 			continue;
 		folded_stack(d, s, st, &line);
-		fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", s->by_stack[st].ns, s->by_stack[st].n,
+		fprintf(out, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->by_stack[st].ns, s->by_stack[st].n,
 			s->pre_by_stack[st].ns, s->pre_by_stack[st].n);
+		latclass_csv_row(out, s->stack_class[st]);
+		fputc(',', out);
 		csv_field(out, line.buf);
 		fprintf(out, "\n");
 	}
@@ -247,15 +269,21 @@ static int no_data(const struct view_call *c, struct cprof_err *err)
 	return err_set(err, ENODATA, "'%s': no off-CPU intervals in this recording (record with --offcpu)", c->input);
 }
 
-void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top)
+void offcpu_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top,
+		   const struct latclasses *lc)
 {
+	struct latclasses dflt;
+	if (!lc) {
+		latclass_defaults(&dflt);
+		lc = &dflt;
+	}
 	struct oc_summary s;
-	oc_summary_build(&s, d);
+	oc_summary_build(&s, d, lc);
 	switch (format) {
-	case FORMAT_JSON: json_report(out, d, &s, top); break;
+	case FORMAT_JSON: json_report(out, d, &s, top, lc); break;
 	case FORMAT_CSV: csv_report(out, d, &s); break;
 	case FORMAT_FOLDED: folded_report(out, d, &s); break;
-	default: text_report(out, d, &s, input, top); break;
+	default: text_report(out, d, &s, input, top, lc); break;
 	}
 	oc_summary_release(&s);
 }
@@ -264,8 +292,12 @@ static int oc_view_report(const struct view_call *c, struct cprof_err *err)
 {
 	if (!cprof_meta_get(c->d, "offcpu"))
 		return no_data(c, err);
+	struct latclasses lc;
+	int r = latclass_resolve(c->arg[1], c->arg[2], &lc, err);
+	if (r < 0)
+		return r;
 	/* Ten rows a table unless --top says otherwise. */
-	offcpu_report(stdout, c->d, c->input, c->format, c->top_set ? c->top : 10);
+	offcpu_report(stdout, c->d, c->input, c->format, c->top_set ? c->top : 10, &lc);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
 }
 
@@ -330,11 +362,20 @@ static int oc_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool pale
 
 static const struct view_opt oc_opts[] = {
 	{ "wall", false, VIEW_FLAME, false },
+	{ "classes", true, VIEW_REPORT, false },
+	{ "classes-file", true, VIEW_REPORT, false },
 	{ NULL, false, 0, false },
 };
 
+static int oc_view_check(const struct view_call *c, struct cprof_err *err)
+{
+	struct latclasses lc;
+	return c->arg[1] ? latclass_parse_list(c->arg[1], &lc, err) : 0;
+}
+
 const struct source_view offcpu_view = {
-	.report_usage = "       cprof report --offcpu [-i FILE] [--format text|json|csv|folded] [--top N]",
+	.report_usage = "       cprof report --offcpu [-i FILE] [--format text|json|csv|folded] [--top N]\n"
+			"                    [--classes T1,T2,T3 | --classes-file FILE]",
 	.report_help = "      --offcpu           where threads waited off a CPU ('record --offcpu'):\n"
 		       "                         blocked time apart from preempted time, percentiles\n"
 		       "                         of the waits, by function, stack and thread, the\n"
@@ -347,6 +388,7 @@ const struct source_view offcpu_view = {
 		      "                         the time off a CPU under a last frame [blocked] or\n"
 		      "                         [preempted]\n",
 	.opts = oc_opts,
+	.check = oc_view_check,
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV | 1u << FORMAT_FOLDED,
 	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = oc_view_report,

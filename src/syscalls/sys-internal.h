@@ -6,6 +6,7 @@
 #ifndef CPROF_SYS_INTERNAL_H
 #define CPROF_SYS_INTERNAL_H
 
+#include "cprof/hist.h"
 #include "cprof/record.h"
 #include "cprof/u64map.h"
 
@@ -48,7 +49,17 @@ struct sys_io_cell {
 struct sys_cell {
 	uint32_t pid, tid, nr;
 	uint64_t calls, errors, unfinished, total;
-	VEC(uint64_t) durs;
+	VEC(uint64_t) durs;  /* every duration while its syscall is under the cap */
+	struct hist *hist;   /* past the cap: its durations from then on, and those before */
+};
+
+/* One syscall's distribution over all threads; approx: more durations
+ * than the exact cap, so its percentiles come from the histograms. */
+struct sys_dist {
+	uint32_t nr;
+	bool approx;
+	uint64_t kept; /* durations in its cells' durs */
+	struct hist h;
 };
 
 /* One of the slowest calls of a syscall, with its stack. */
@@ -82,11 +93,19 @@ struct sys_trace {
 	uint8_t *io_kind;                /* per syscall number: enum sys_io_kind */
 	VEC(struct sys_io_cell) io;
 	struct u64map io_idx;            /* pid << 32 | fd -> io, the newest cell */
+	VEC(struct sys_dist) dists;
+	struct u64map dist_idx;          /* nr -> dists */
+	uint64_t cap;                    /* durations kept exactly per syscall (hist_exact_cap) */
 	struct slowset *sets;            /* per syscall, at most slowest calls each */
 	size_t nsets;
 	uint64_t unpaired_returns;       /* a return whose entry was not seen (execve's, lost records) */
 	uint64_t lost, malformed;
 };
+
+/* dist.c */
+struct sys_dist *sys_dist_of(struct sys_trace *t, uint32_t nr);
+/* One more duration of c's syscall in c's thread. */
+void sys_dist_add(struct sys_trace *t, struct sys_cell *c, uint64_t dur);
 
 /* trace.c */
 void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain);

@@ -3,8 +3,8 @@
  * into a batch, taken in time order (a thread can enter a call on one CPU
  * and return on another, so the rings' records meet out of order), each
  * return paired with its thread's entry; per thread and syscall the calls,
- * errors by errno and every duration (the percentiles are exact), and per
- * syscall the slowest calls with the stacks they were made from (taken at
+ * errors by errno and every duration (the percentiles are exact up to
+ * a cap: dist.c), and per syscall the slowest calls with the stacks they were made from (taken at
  * the return, with -g).
  */
 #include <stdio.h>
@@ -36,6 +36,7 @@ void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain)
 	memset(t, 0, sizeof *t);
 	t->slowest = slowest;
 	t->callchain = callchain;
+	t->cap = hist_exact_cap();
 	t->io_kind = xcalloc(sys_names_n ? sys_names_n : 1, 1);
 	for (size_t nr = 0; nr < sys_names_n; nr++)
 		for (size_t k = 0; sys_names[nr] && k < sizeof io_calls / sizeof io_calls[0]; k++)
@@ -245,7 +246,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 	uint64_t dur = e->time >= th->start ? e->time - th->start : 0;
 	struct sys_cell *c = cell_of(t, th->pid, th->tid, e->nr);
 	c->total += dur;
-	vec_push(&c->durs, dur);
+	sys_dist_add(t, c, dur);
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
@@ -371,13 +372,23 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 			n += t->cells.v[k].durs.n;
 		}
 		struct cprof_sys_stat s = stat_of(&all, d);
-		pct_summarize(v, n, s.lat);
+		struct sys_dist *ds = sys_dist_of(t, all.nr);
+		if (ds->approx) {
+			pct_summarize_hist(&ds->h, s.lat);
+			lat_mark_approximated(d, "syscalls", all.nr);
+		} else {
+			pct_summarize(v, n, s.lat);
+		}
 		vec_push(&d->sys_stats, s);
+		lat_hist_put(d, LH_SRC_SYSCALLS, all.nr, 0, 0, &ds->h);
 		free(v);
 		for (size_t k = i; k < j; k++) {
 			struct sys_cell *c = &t->cells.v[k];
 			s = stat_of(c, d);
-			pct_summarize(c->durs.v, c->durs.n, s.lat);
+			if (c->hist)
+				pct_summarize_hist(c->hist, s.lat);
+			else
+				pct_summarize(c->durs.v, c->durs.n, s.lat);
 			vec_push(&d->sys_stats, s);
 		}
 		i = j;
@@ -419,8 +430,16 @@ void sys_trace_release(struct sys_trace *t)
 	vec_release(&t->batch_ips);
 	vec_release(&t->threads);
 	u64map_release(&t->thread_idx);
-	for (size_t i = 0; i < t->cells.n; i++)
+	for (size_t i = 0; i < t->cells.n; i++) {
 		vec_release(&t->cells.v[i].durs);
+		if (t->cells.v[i].hist)
+			hist_release(t->cells.v[i].hist);
+		free(t->cells.v[i].hist);
+	}
+	for (size_t i = 0; i < t->dists.n; i++)
+		hist_release(&t->dists.v[i].h);
+	vec_release(&t->dists);
+	u64map_release(&t->dist_idx);
 	vec_release(&t->cells);
 	u64map_release(&t->cell_idx);
 	vec_release(&t->errs);

@@ -13,6 +13,8 @@
 
 #include "cprof/data.h"
 #include "cprof/fmt.h"
+#include "cprof/hist.h"
+#include "cprof/latclass.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
 #include "cprof/syscalls.h"
@@ -121,7 +123,47 @@ static void text_io(FILE *out, const struct cprof_data *d, size_t top)
 	free(order);
 }
 
-static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top)
+/* Syscall nr's calls by latency class, from its distribution over all
+ * threads; false when the recording kept none (an older file). */
+static bool classes_of(const struct cprof_data *d, const struct latclasses *lc, uint32_t nr, uint64_t n[LC_N])
+{
+	struct hist h = HIST_INIT;
+	bool ok = lat_hist_get(d, LH_SRC_SYSCALLS, nr, &h);
+	if (ok)
+		latclass_count_hist(lc, &h, n);
+	hist_release(&h);
+	return ok;
+}
+
+static void text_classes(FILE *out, const struct cprof_data *d, const struct latclasses *lc, const size_t *order,
+			 size_t shown)
+{
+	if (!d->lat_hists.n) {
+		fprintf(out, "\nLatency classes: this recording keeps no latency distributions (made by an older cprof)\n");
+		return;
+	}
+	fprintf(out, "\nLatency classes (");
+	latclass_text_limits(out, lc);
+	fprintf(out, "; %s):\n%-18s", lc->from, "syscall");
+	latclass_text_header(out);
+	fprintf(out, "\n");
+	bool approx = false;
+	for (size_t o = 0; o < shown; o++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[order[o]];
+		uint64_t n[LC_N];
+		bool a = lat_approximated(d, "syscalls", s->nr);
+		approx |= a;
+		fprintf(out, "%-17s%s", cprof_str(d, s->name), a ? "*" : " ");
+		latclass_text_row(out, classes_of(d, lc, s->nr, n) ? n : NULL);
+		fprintf(out, "\n");
+	}
+	if (approx)
+		fprintf(out, "* more calls than were kept one by one: percentiles from the histogram, at most\n"
+			     "  1/128 (0.78 %%) above the exact ones\n");
+}
+
+static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top,
+			const struct latclasses *lc)
 {
 	char b[PCT_N + 3][FMT_BUF];
 	size_t *order = xmalloc((d->sys_stats.n + 1) * sizeof *order), n = 0;
@@ -150,6 +192,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	}
 	if (shown < n)
 		fprintf(out, "(%zu more syscalls with less time; --top %zu shows them all)\n", n - shown, n);
+	text_classes(out, d, lc, order, shown);
 	bool any = false;
 	for (size_t o = 0; o < shown; o++)
 		for (size_t i = 0; i < d->sys_errs.n; i++) {
@@ -192,7 +235,7 @@ static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_
 	(void)d;
 }
 
-static void json_report(FILE *out, const struct cprof_data *d)
+static void json_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
 {
 	char b[FMT_BUF];
 	fprintf(out, "{\"command\":");
@@ -209,6 +252,9 @@ static void json_report(FILE *out, const struct cprof_data *d)
 		json_string(out, cprof_str(d, s->name));
 		fprintf(out, ",");
 		json_stat(out, d, s);
+		uint64_t cn[LC_N];
+		latclass_json(out, classes_of(d, lc, s->nr, cn) ? cn : NULL);
+		fprintf(out, ",\"percentiles\":\"%s\"", lat_approximated(d, "syscalls", s->nr) ? "histogram" : "exact");
 		fprintf(out, ",\"errors_by_errno\":{");
 		bool f2 = true;
 		for (size_t j = 0; j < d->sys_errs.n; j++)
@@ -247,7 +293,9 @@ static void json_report(FILE *out, const struct cprof_data *d)
 		}
 		fprintf(out, "]}");
 	}
-	fprintf(out, "],\"io\":[");
+	fprintf(out, "]");
+	latclass_json_limits(out, lc);
+	fprintf(out, ",\"io\":[");
 	for (size_t i = 0; i < d->sys_io.n; i++) {
 		const struct cprof_sys_io *x = &d->sys_io.v[i];
 		fprintf(out, "%s{\"pid\":%u,\"fd\":%d,\"path\":", i ? "," : "", x->pid, x->fd);
@@ -261,11 +309,12 @@ static void json_report(FILE *out, const struct cprof_data *d)
 	fprintf(out, "]}\n");
 }
 
-static void csv_report(FILE *out, const struct cprof_data *d)
+static void csv_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
 {
 	fprintf(out, "syscall,nr,pid,tid,calls,errors,unfinished,total_ns");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, ",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
+	latclass_csv_header(out);
 	fprintf(out, "\n");
 	for (size_t i = 0; i < d->sys_stats.n; i++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
@@ -276,18 +325,26 @@ static void csv_report(FILE *out, const struct cprof_data *d)
 		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
 		for (int k = 0; k < PCT_N; k++)
 			fprintf(out, ",%" PRIu64, s->lat[k]);
+		uint64_t cn[LC_N]; /* all threads only: per thread, no distribution is kept */
+		latclass_csv_row(out, !s->tid && classes_of(d, lc, s->nr, cn) ? cn : NULL);
 		fprintf(out, "\n");
 	}
 }
 
-void sys_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top)
+void sys_report(FILE *out, const struct cprof_data *d, const char *input, int format, size_t top,
+		const struct latclasses *lc)
 {
+	struct latclasses dflt;
+	if (!lc) {
+		latclass_defaults(&dflt);
+		lc = &dflt;
+	}
 	if (format == FORMAT_JSON)
-		json_report(out, d);
+		json_report(out, d, lc);
 	else if (format == FORMAT_CSV)
-		csv_report(out, d);
+		csv_report(out, d, lc);
 	else
-		text_report(out, d, input, top);
+		text_report(out, d, input, top, lc);
 }
 
 static int sys_view_report(const struct view_call *c, struct cprof_err *err)
@@ -295,17 +352,36 @@ static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 	if (!cprof_meta_get(c->d, "syscalls"))
 		return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)",
 			       c->input);
+	struct latclasses lc;
+	int r = latclass_resolve(c->arg[0], c->arg[1], &lc, err);
+	if (r < 0)
+		return r;
 	/* Ten syscalls on a terminal unless --top says otherwise. */
-	sys_report(stdout, c->d, c->input, c->format, c->top_set || c->format != FORMAT_TEXT ? c->top : 10);
+	sys_report(stdout, c->d, c->input, c->format, c->top_set || c->format != FORMAT_TEXT ? c->top : 10, &lc);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
 }
 
+static int sys_view_check(const struct view_call *c, struct cprof_err *err)
+{
+	struct latclasses lc;
+	return c->arg[0] ? latclass_parse_list(c->arg[0], &lc, err) : 0;
+}
+
+static const struct view_opt sys_opts[] = {
+	{ "classes", true, VIEW_REPORT, false },
+	{ "classes-file", true, VIEW_REPORT, false },
+	{ NULL, false, 0, false },
+};
+
 const struct source_view syscalls_view = {
-	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv] [--top N]",
+	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv] [--top N]\n"
+			"                    [--classes T1,T2,T3 | --classes-file FILE]",
 	.report_help = "      --syscalls         the syscalls of a 'record --syscalls' recording: calls,\n"
 		       "                         errors by errno, latency percentiles, bytes and rate\n"
 		       "                         per file descriptor, per thread, and the slowest\n"
 		       "                         calls with their stacks\n",
+	.opts = sys_opts,
+	.check = sys_view_check,
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = sys_view_report,
 	.timeline = &syscalls_timeline,

@@ -88,6 +88,39 @@ check "libc.so.6:getppid: 1000 calls, all returned" \
 check "libc.so.6:getppid: the file probed is libc" \
 	bash -c "[[ '$(fn lat.data libc.so.6:getppid path)' == */libc.so.6 ]]"
 
+# -- latency classes of the returned calls, from the distribution the file
+# keeps: sleeper's 20 sleeps of 5 ms are critical over 1ms,2ms,3ms and fast
+# under 2s,3s,4s; every function's classes add up to its returned calls.
+export XDG_CONFIG_HOME="$TMP/noconf" # no default file
+lcls() { # FILE FUNCTION ARGS... -> its classes fast/slow/very_slow/critical
+	"$CPROF" report --latency -i "$1" --format json "${@:3}" | python3 -c "
+import json,sys
+c = [f['classes'] for f in json.load(sys.stdin)['functions'] if f['name']=='$2'][0]
+print('%d/%d/%d/%d' % (c['fast'], c['slow'], c['very_slow'], c['critical']))"
+}
+check "classes 1ms,2ms,3ms: sleeper's 20 calls critical" [ "$(lcls lat.data sleeper --classes 1ms,2ms,3ms)" = 0/0/0/20 ]
+check "classes 2s,3s,4s: sleeper's 20 calls fast" [ "$(lcls lat.data sleeper --classes 2s,3s,4s)" = 20/0/0/0 ]
+check "classes: getppid's 1000 returned calls, jumper's none" \
+	[ "$(json lat.data "[sum(f['classes'][k] for k in ('fast','slow','very_slow','critical')) for f in d['functions'] if f['name'] in ('jumper', 'libc.so.6:getppid')]")" = "[0, 1000]" ]
+"$CPROF" report --latency -i lat.data --classes 1ms,2ms,3ms --format csv >lcls.csv
+check "csv: sleeper's row, 20 critical" \
+	[ "$(python3 -c "
+import csv
+print([r['critical'] for r in csv.DictReader(open('lcls.csv')) if r['function']=='sleeper'])")" = "['20']" ]
+"$CPROF" report --latency -i lat.data --classes 1ms,2ms,3ms >lcls.txt
+check "text: the classes table, sleeper 20 critical" grep -qE '^sleeper +0 +0\.0% +0 +0\.0% +0 +0\.0% +20 100\.0%$' lcls.txt
+printf 'slow 1ms\ncritical x\n' >bad.cls
+"$CPROF" report --latency -i lat.data --classes-file bad.cls >bad.out 2>bad.err
+check "a bad --classes-file: exit 1, its line named, nothing printed" \
+	[ $? -eq 1 ] && [ ! -s bad.out ] && grep -qF "bad.cls:2: 'x' is not a duration" bad.err
+
+# -- past the exact cap (5 here) sleeper's percentiles come from its
+# histogram: marked, at least 5 ms, the maximum still its slowest call.
+CPROF_EXACT_CAP=5 "$CPROF" record -q --latency sleeper -o cap.data -- "$W" >/dev/null 2>&1
+check "cap 5: sleeper's 20 calls, percentiles from the histogram, min >= 5 ms, max exact" \
+	[ "$(json cap.data "[(f['returned'], f['percentiles'], f['min_ns'] >= 5000000, f['max_ns'] == f['slowest'][0]['dur_ns']) for f in d['functions']]")" = "[(20, 'histogram', True, True)]" ]
+check "cap 5: the text marks it" bash -c "'$CPROF' report --latency -i cap.data | grep -qE '^sleeper +\*'"
+
 # -- the other formats say the same.
 "$CPROF" report --latency -i lat.data --format csv >lat.csv
 check "csv: recurse row: 50 calls, depth 10" [ "$(awk -F, '$1=="recurse" { print $3 "/" $7 }' lat.csv)" = 50/10 ]

@@ -51,6 +51,25 @@ check "preempted time is kept apart: the blocked total is the sum of the stacks'
 check "the longest waits come with their stacks, longest first" \
 	[ "$(json oc.data "all(w['stack'] for w in d['longest']) and [w['dur_ns'] for w in d['longest']] == sorted((w['dur_ns'] for w in d['longest']), reverse=True) and d['longest'][0]['dur_ns'] == d['blocked']['max_ns']")" = True ]
 
+# -- latency classes, from every wait: sleeper's 40 sleeps of 5 ms are
+# critical over 1ms,2ms,3ms; the classes add up to the blocked and the
+# preempted intervals, and per stack to its intervals.
+export XDG_CONFIG_HOME="$TMP/noconf" # no default file
+ocj() { # PYTHON-EXPR-USING-d, with --classes 1ms,2ms,3ms
+	"$CPROF" report --offcpu -i oc.data --format json --classes 1ms,2ms,3ms |
+		python3 -c "import json,sys; d=json.load(sys.stdin); K=('fast','slow','very_slow','critical'); print($1)"
+}
+check "classes 1ms,2ms,3ms: sleeper's 40 waits all critical" \
+	[ "$(ocj "[(s['intervals'], s['classes']['critical']) for s in d['stacks'] if 'sleeper' in s['frames']]")" = "[(40, 40)]" ]
+check "classes add up: blocked, preempted and each stack" \
+	[ "$(ocj "all(sum(x['classes'][k] for k in K) == x['intervals'] for x in [d['blocked'], d['preempted']] + d['stacks'])")" = True ]
+check "classes: the limits and where they came from" [ "$(ocj "d['class_limits_ns'], d['class_limits_from']")" = "[1000000, 2000000, 3000000] --classes" ]
+"$CPROF" report --offcpu -i oc.data --classes 1ms,2ms,3ms >cls.txt
+check "text: the classes of blocked and preempted waits" \
+	grep -q '^Latency classes of the intervals (fast <= 1.00 ms' cls.txt && grep -qE '^blocked +[0-9,]+ +[0-9.]+%' cls.txt
+"$CPROF" report --offcpu -i oc.data --classes 1ms >bad.out 2>bad.err
+check "--classes 1ms: usage error" [ $? -eq 2 ]
+
 # -- the other formats.
 "$CPROF" report --offcpu -i oc.data >text.txt
 check "text: the percentiles' table, per thread, the longest waits" \
@@ -97,7 +116,7 @@ check "folded: every line root first, ending in a weight" \
 	awk '!/^[^ ].* [0-9]+$/ { exit 1 }' f.txt
 "$CPROF" report --offcpu -i oc.data --format csv >c.csv
 check "csv: a header and one row per stack" \
-	[ "$(head -1 c.csv)" = "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals,stack" ]
+	[ "$(head -1 c.csv)" = "blocked_ns,blocked_intervals,preempted_ns,preempted_intervals,fast,slow,very_slow,critical,fast_share,slow_share,very_slow_share,critical_share,stack" ]
 check "csv: sleeper's row holds its blocked time" \
 	[ "$(awk -F, '/;sleeper;/ { s += $1 } END { print s + 0 }' c.csv)" = "$s" ]
 

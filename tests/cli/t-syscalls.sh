@@ -158,4 +158,86 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/n
 else
 	echo "not root, or no nobody user: permission check skipped"
 fi
+
+# -- latency classes, counted from the distribution the file keeps. A
+# nanosleep of 5 ms never returns sooner, and one 2 s late would be a
+# broken machine: 1ms,2ms,3ms puts all 20 in critical, 4ms,4500us,2s all
+# in very slow, 2s,3s,4s all in fast.
+export XDG_CONFIG_HOME="$TMP/noconf" # no default file
+cls() { # FILE ARGS... -> nanosleep's classes fast/slow/very_slow/critical
+	"$CPROF" report --syscalls -i "$1" --format json "${@:2}" | python3 -c "
+import json,sys
+d = json.load(sys.stdin)
+c = [s['classes'] for s in d['syscalls'] if s['name']=='nanosleep'][0]
+print('%d/%d/%d/%d' % (c['fast'], c['slow'], c['very_slow'], c['critical']))"
+}
+check "classes 1ms,2ms,3ms: 20 nanosleeps critical" [ "$(cls sc.data --classes 1ms,2ms,3ms)" = 0/0/0/20 ]
+check "classes 4ms,4500us,2s: 20 nanosleeps very slow" [ "$(cls sc.data --classes 4ms,4500us,2s)" = 0/0/20/0 ]
+check "classes 2s,3s,4s: 20 nanosleeps fast" [ "$(cls sc.data --classes 2s,3s,4s)" = 20/0/0/0 ]
+check "default classes 1ms,10ms,100ms, said so; no nanosleep fast" \
+	[ "$(json sc.data "d['class_limits_ns'], d['class_limits_from'], [s['classes']['fast'] for s in d['syscalls'] if s['name']=='nanosleep']")" = "[1000000, 10000000, 100000000] default [0]" ]
+check "every syscall's classes add up to its returned calls, shares to 1" \
+	[ "$(json sc.data "all(sum(s['classes'][k] for k in ('fast','slow','very_slow','critical')) == s['calls'] - s['unfinished'] and abs(sum(s['classes'][k + '_share'] for k in ('fast','slow','very_slow','critical')) - (1 if s['calls'] > s['unfinished'] else 0)) < 1e-5 for s in d['syscalls'])")" = True ]
+"$CPROF" report --syscalls -i sc.data --format csv --classes 1ms,2ms,3ms >cls.csv
+check "csv: the all-threads nanosleep row: 20 critical, share 1" \
+	[ "$(python3 -c "
+import csv
+r = [r for r in csv.DictReader(open('cls.csv')) if r['syscall']=='nanosleep' and r['tid']=='all'][0]
+print(r['fast'], r['critical'], r['critical_share'])")" = "0 20 1.000000" ]
+"$CPROF" report --syscalls -i sc.data --classes 1ms,2ms,3ms >cls.txt
+check "text: the classes table, nanosleep 20 critical" grep -qE '^nanosleep +0 +0\.0% +0 +0\.0% +0 +0\.0% +20 100\.0%$' cls.txt
+
+# The limits from a file: the default one under XDG_CONFIG_HOME, one given
+# with --classes-file, and --classes over both.
+mkdir -p xdg/cprof
+printf '# the web tier\nslow 4ms   # above 4 ms\n\nvery-slow 4500us\ncritical 2s\n' >xdg/cprof/latency-classes
+check "default file: 20 very slow" [ "$(XDG_CONFIG_HOME=$TMP/xdg cls sc.data)" = 0/0/20/0 ]
+check "default file: named as where the limits came from" \
+	[ "$(XDG_CONFIG_HOME=$TMP/xdg json sc.data "d['class_limits_from']")" = "$TMP/xdg/cprof/latency-classes" ]
+printf 'critical 3ms\nvery-slow 2ms\nslow 1ms\n' >mine.cls
+check "--classes-file over the default file: 20 critical" \
+	[ "$(XDG_CONFIG_HOME=$TMP/xdg cls sc.data --classes-file mine.cls)" = 0/0/0/20 ]
+check "--classes over --classes-file: 20 fast" \
+	[ "$(XDG_CONFIG_HOME=$TMP/xdg cls sc.data --classes-file mine.cls --classes 2s,3s,4s)" = 20/0/0/0 ]
+printf 'slow 9ms\n' >part.cls
+check "a file with one limit keeps the other defaults (9ms,10ms,100ms)" \
+	[ "$("$CPROF" report --syscalls -i sc.data --format json --classes-file part.cls | python3 -c "import json,sys; print(json.load(sys.stdin)['class_limits_ns'])")" = "[9000000, 10000000, 100000000]" ]
+
+# Bad limits: one line naming the file and line, exit 1, nothing on stdout;
+# a bad --classes is a usage error.
+bad_classes() { # DESCRIPTION FILE-CONTENT EXPECTED-STDERR
+	printf "$2" >bad.cls
+	"$CPROF" report --syscalls -i sc.data --classes-file bad.cls >bad.out 2>bad.err
+	rc=$?
+	check "$1: exit 1, nothing printed, one line: $3" \
+		[ $rc -eq 1 ] && [ ! -s bad.out ] && [ "$(wc -l <bad.err)" = 1 ] && grep -qF "$3" bad.err
+}
+bad_classes "not a duration" 'slow 1ms\nvery-slow soon\n' "bad.cls:2: 'soon' is not a duration"
+bad_classes "unknown class" '# x\nslower 1ms\n' "bad.cls:2: unknown class 'slower'"
+bad_classes "two durations" 'slow 1ms 2ms\n' "bad.cls:1: expected 'NAME DURATION'"
+bad_classes "limits out of order" 'slow 20ms\nvery-slow 10ms\n' "bad.cls: the limits must increase"
+"$CPROF" report --syscalls -i sc.data --classes-file nonesuch.cls >bad.out 2>bad.err
+check "a missing --classes-file: exit 1, named" [ $? -eq 1 ] && grep -qF "cannot open 'nonesuch.cls'" bad.err
+mkdir -p badxdg/cprof && printf 'critical\n' >badxdg/cprof/latency-classes
+XDG_CONFIG_HOME=$TMP/badxdg "$CPROF" report --syscalls -i sc.data >bad.out 2>bad.err
+check "a bad default file: exit 1, its line named" [ $? -eq 1 ] && grep -qF "badxdg/cprof/latency-classes:1:" bad.err
+for v in 1ms,2ms 3ms,2ms,1ms 1ms,2ms,3ms,4ms 1ms,x,3ms; do
+	"$CPROF" report --syscalls -i sc.data --classes "$v" >bad.out 2>bad.err
+	check "--classes $v: usage error (exit 2)" [ $? -eq 2 ] && grep -qF "not '$v'" bad.err
+done
+
+# -- past the exact cap (4 Mi durations a syscall; 100 here) percentiles
+# come from the histogram: marked, in order, the minimum and maximum still
+# exact (the slowest call kept is the maximum), the counts unchanged.
+CPROF_EXACT_CAP=100 "$CPROF" record -q --syscalls -o cap.data -- "$W" >/dev/null 2>&1
+check "cap 100: getpid (1300 calls) from the histogram, nanosleep (20) exact" \
+	[ "$(json cap.data "[s['percentiles'] for s in d['syscalls'] if s['name'] in ('getpid', 'nanosleep')]")" = "['exact', 'histogram']" ]
+check "cap 100: getpid still 1300 calls, all in its classes" \
+	[ "$(json cap.data "[(s['calls'], sum(s['classes'][k] for k in ('fast','slow','very_slow','critical'))) for s in d['syscalls'] if s['name']=='getpid']")" = "[(1300, 1300)]" ]
+check "cap 100: percentiles in order, per thread too, max the slowest call" \
+	[ "$(json cap.data "all(r['min_ns']<=r['p50_ns']<=r['p90_ns']<=r['p95_ns']<=r['p99_ns']<=r['p999_ns']<=r['max_ns'] for s in d['syscalls'] for r in [s] + s['threads']) and all(s['slowest'][0]['dur_ns'] == s['max_ns'] for s in d['syscalls'] if s['slowest'])")" = True ]
+"$CPROF" report --syscalls -i cap.data --top 40 >cap.txt
+check "cap 100: text marks getpid and says why" \
+	grep -qE '^getpid +\*' cap.txt && grep -q 'percentiles from the histogram' cap.txt
+
 finish

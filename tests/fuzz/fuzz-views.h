@@ -27,6 +27,8 @@
 #include "cprof/syscalls.h"
 #include "cprof/latency.h"
 #include "cprof/offcpu.h"
+#include "cprof/hist.h"
+#include "cprof/latclass.h"
 #include "cprof/timeline.h"
 
 struct json_in {
@@ -363,22 +365,55 @@ static inline void events_views(const struct cprof_data *d)
 	}
 }
 
+/* Latency classes at limits that cut through the histograms' buckets
+ * (not bucket edges), beside the defaults. */
+static const struct latclasses *fuzz_classes(void)
+{
+	static struct latclasses lc = { { 1001, 100003, 10000019 }, "fuzz" };
+	return &lc;
+}
+
+/* Every latency distribution read back: percentiles in order and within
+ * its minimum and maximum, classes adding up to its count. */
+static void hist_views(const struct cprof_data *d)
+{
+	for (size_t i = 0; i < d->lat_hists.n; i++) {
+		const struct cprof_lat_hist *r = &d->lat_hists.v[i];
+		struct hist h = HIST_INIT;
+		if (!lat_hist_get(d, r->source, r->key, &h))
+			abort();
+		uint64_t prev = 0, n[LC_N], sum = 0;
+		for (unsigned pm = 0; pm <= 1000; pm += 50) {
+			uint64_t v = hist_percentile(&h, pm);
+			if (h.total && (v < prev || v < h.min || v > h.max))
+				abort();
+			prev = v;
+		}
+		latclass_count_hist(fuzz_classes(), &h, n);
+		for (int k = 0; k < LC_N; k++)
+			sum += n[k];
+		if (sum != h.total)
+			abort();
+		hist_release(&h);
+	}
+}
+
 static void sys_views(const struct cprof_data *d)
 {
 	if (!d->sys_stats.n && !d->sys_errs.n && !d->sys_slow.n)
 		return;
-	sys_report(devnull(), d, "fuzz", FORMAT_TEXT, 0);
-	sys_report(devnull(), d, "fuzz", FORMAT_CSV, 0);
-	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0), 0));
+	sys_report(devnull(), d, "fuzz", FORMAT_TEXT, 0, NULL);
+	sys_report(devnull(), d, "fuzz", FORMAT_CSV, 0, fuzz_classes());
+	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0, fuzz_classes()), 0));
 }
 
 static void lat_views(const struct cprof_data *d)
 {
 	if (!d->lat_stats.n && !d->lat_slow.n)
 		return;
-	lat_report(devnull(), d, "fuzz", FORMAT_TEXT);
-	lat_report(devnull(), d, "fuzz", FORMAT_CSV);
-	JSON_VIEW("lat_report json", (lat_report(jf, d, "fuzz", FORMAT_JSON), 0));
+	lat_report(devnull(), d, "fuzz", FORMAT_TEXT, fuzz_classes());
+	lat_report(devnull(), d, "fuzz", FORMAT_CSV, NULL);
+	JSON_VIEW("lat_report json", (lat_report(jf, d, "fuzz", FORMAT_JSON, fuzz_classes()), 0));
 }
 
 static void offcpu_views(const struct cprof_data *d)
@@ -387,8 +422,8 @@ static void offcpu_views(const struct cprof_data *d)
 		return;
 	for (int f = FORMAT_TEXT; f < _FORMAT_MAX; f++)
 		if (f != FORMAT_JSON)
-			offcpu_report(devnull(), d, "fuzz", f, 0);
-	JSON_VIEW("offcpu_report json", (offcpu_report(jf, d, "fuzz", FORMAT_JSON, 3), 0));
+			offcpu_report(devnull(), d, "fuzz", f, 0, f == FORMAT_CSV ? fuzz_classes() : NULL);
+	JSON_VIEW("offcpu_report json", (offcpu_report(jf, d, "fuzz", FORMAT_JSON, 3, fuzz_classes()), 0));
 }
 
 static void fuzz_views(const struct cprof_data *d)
@@ -396,6 +431,7 @@ static void fuzz_views(const struct cprof_data *d)
 	sys_views(d);
 	offcpu_views(d);
 	lat_views(d);
+	hist_views(d);
 	cpu_views(d);
 	mem_views(d);
 	gpu_views(d);

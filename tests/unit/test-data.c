@@ -4,6 +4,7 @@
 
 #include "cprof/data.h"
 #include "cprof/load.h"
+#include "cprof/hist.h"
 #include "harness.h"
 
 static void build_sample_data(struct cprof_data *d, size_t nsamples)
@@ -675,6 +676,71 @@ TEST(latency_roundtrip_and_rejects)
 	cprof_data_release(&d);
 }
 
+/* Latency distributions: the histogram read back counts and answers as
+ * the one written; the meta list of approximated keys is read exactly;
+ * records whose buckets disagree with their totals are refused. */
+TEST(lat_hists_roundtrip_and_rejects)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2);
+	struct cprof_lat_stat st = { .name = cprof_intern(&d, "f"), .path = cprof_intern(&d, "/bin/f"), .calls = 4,
+				     .returned = 4, .total_ns = 40, .lat = { 5, 8, 10, 12, 15, 15, 17 } };
+	vec_push(&d.lat_stats, st);
+	struct hist h = HIST_INIT, sys = HIST_INIT, got = HIST_INIT;
+	for (uint64_t v = 1; v < 3000000; v = v * 3 + 1)
+		hist_add(&h, v, v % 5 + 1);
+	hist_add(&sys, 1000, 2);
+	lat_hist_put(&d, LH_SRC_LATENCY, 0, 0, 0, &h);
+	lat_hist_put(&d, LH_SRC_SYSCALLS, 35, 0, 0, &sys);
+	lat_hist_put(&d, LH_SRC_SYSCALLS, 35, 10, 11, &sys); /* a per-thread one */
+	cprof_meta_set(&d, "lat_approx", "syscalls:35,latency:10");
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	struct cprof_data e;
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.lat_hists.n, 3);
+	ASSERT(lat_hist_get(&e, LH_SRC_LATENCY, 0, &got));
+	ASSERT_EQ(got.total, h.total);
+	ASSERT_EQ(got.min, h.min);
+	ASSERT_EQ(got.max, h.max);
+	ASSERT(memcmp(got.counts, h.counts, HIST_BUCKETS * sizeof *h.counts) == 0);
+	for (unsigned pm = 0; pm <= 1000; pm += 10)
+		ASSERT_EQ(hist_percentile(&got, pm), hist_percentile(&h, pm));
+	ASSERT(lat_hist_get(&e, LH_SRC_SYSCALLS, 35, &got));
+	ASSERT_EQ(got.total, 2);
+	ASSERT(!lat_hist_get(&e, LH_SRC_SYSCALLS, 36, &got));
+	ASSERT_EQ(got.total, 0);
+	ASSERT(lat_approximated(&e, "syscalls", 35));
+	ASSERT(!lat_approximated(&e, "syscalls", 3));
+	ASSERT(!lat_approximated(&e, "latency", 1));
+	ASSERT(lat_approximated(&e, "latency", 10));
+	cprof_data_release(&e);
+
+	d.lat_hists.v[0].count++;
+	serialize_expect(&d, "latency distribution 0: its buckets do not add up to its count");
+	d.lat_hists.v[0].count--;
+	d.lat_hists.v[0].max = 1;
+	serialize_expect(&d, "latency distribution 0: its minimum or maximum is outside its buckets");
+	d.lat_hists.v[0].max = h.max;
+	d.lat_hist_buckets.v[1].index = d.lat_hist_buckets.v[0].index;
+	serialize_expect(&d, "latency distribution 0 has a bad bucket 1");
+	d.lat_hist_buckets.v[1].index = hist_bucket(4);
+	d.lat_hists.v[0].key = 1;
+	serialize_expect(&d, "latency distribution 0 refers to missing function 1");
+	d.lat_hists.v[0].key = 0;
+	d.lat_hists.v[1].source = 9;
+	serialize_expect(&d, "latency distribution 1 is of unknown source 9");
+	d.lat_hists.v[1].source = LH_SRC_SYSCALLS;
+	serialize_expect(&d, NULL);
+	hist_release(&h);
+	hist_release(&sys);
+	hist_release(&got);
+	cprof_data_release(&d);
+}
+
 static void add_site(struct cprof_data *d, struct cprof_mem_site m)
 {
 	if (!d->mem_procs.n)
@@ -942,6 +1008,6 @@ TEST(load_streams_folded_lines)
 }
 
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects),
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects), T(lat_hists_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
 	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))
