@@ -45,6 +45,7 @@ struct outfile;
 struct raw_store;
 struct timeline_track;
 struct resolver;
+struct latdist_set;
 
 /* What finish() is given. */
 struct source_finish {
@@ -157,6 +158,9 @@ struct source_view {
 	 * --format chrome (timeline.h), or NULL: every source's that has one,
 	 * whatever view was asked for. */
 	const struct timeline_track *timeline;
+	/* cprof diff --latency: the latency distributions d holds, added to out
+	 * under the source's name (latdiff.h); NULL: it times nothing. */
+	void (*dists)(const struct cprof_data *d, struct latdist_set *out);
 };
 
 /* A source turned on for one recording: its row and its state. */

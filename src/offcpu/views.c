@@ -19,6 +19,7 @@
 #include "cprof/data.h"
 #include "cprof/flamegraph.h"
 #include "cprof/fmt.h"
+#include "cprof/latdiff.h"
 #include "cprof/offcpu.h"
 #include "cprof/output.h"
 #include "cprof/percentile.h"
@@ -360,6 +361,25 @@ static int oc_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool pale
 	return 0;
 }
 
+/* Blocked and preempted time, and the blocked time by the function each
+ * wait was in (its stack's leaf), the one a change is most likely to show
+ * in. */
+static void oc_view_dists(const struct cprof_data *d, struct latdist_set *out)
+{
+	struct sbuf name = SBUF_INIT;
+	for (size_t i = 0; i < d->offcpu.n; i++) {
+		const struct cprof_offcpu_wait *w = &d->offcpu.v[i];
+		bool pre = w->flags & OWF_PREEMPT;
+		hist_add(latdist_get(out, "offcpu", pre ? "preempted" : "blocked"), w->dur, 1);
+		if (pre || w->stack == OFFCPU_NO_STACK || !cprof_stack_len(d, w->stack))
+			continue;
+		sbuf_reset(&name);
+		sbuf_addf(&name, "blocked in %s", cprof_str(d, d->frames.v[cprof_stack_frames(d, w->stack)[0]].func));
+		hist_add(latdist_get(out, "offcpu", name.buf), w->dur, 1);
+	}
+	sbuf_release(&name);
+}
+
 static const struct view_opt oc_opts[] = {
 	{ "wall", false, VIEW_FLAME, false },
 	{ "classes", true, VIEW_REPORT, false },
@@ -394,4 +414,5 @@ const struct source_view offcpu_view = {
 	.report = oc_view_report,
 	.flamegraph = oc_view_flamegraph,
 	.timeline = &offcpu_timeline,
+	.dists = oc_view_dists,
 };

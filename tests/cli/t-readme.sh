@@ -8,6 +8,7 @@
 #   ./myprog        the pool workload (threads worker-0..2; --input FILE)
 #   ./app, ./app-old, ./app-new, ./cuda_app, ./server, ./bench   copies of
 #                   the pool workload
+#   ./naps          the naps workload (N sleeps of USEC)
 #   mysvc           a copy of hot that keeps running in the background, one
 #                   process after another (pidof finds it), under a name of
 #                   this run's own; 3 s into the --repeat example it is
@@ -36,6 +37,7 @@ svc_name=mysvc$$
 for p in myprog app app-old app-new cuda_app server bench; do
 	cp "$WORKLOADS/pool" "$p"
 done
+cp "$WORKLOADS/naps" naps
 cp "$WORKLOADS/hot" "$svc_name"
 seq 1 100000 >big.txt
 printf 'all:\n\t./app\n' >Makefile
