@@ -15,6 +15,7 @@
 #include "cprof/fmt.h"
 #include "cprof/hist.h"
 #include "cprof/latclass.h"
+#include "cprof/latdiff.h"
 #include "cprof/latency.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
@@ -61,6 +62,40 @@ static void text_classes(FILE *out, const struct cprof_data *d, const struct lat
 			     "  1/128 (0.78 %%) above the exact ones\n");
 }
 
+/* Function i's returned calls drawn as funclatency draws them: a row per
+ * power of two of nanoseconds, from the fastest call's to the slowest's,
+ * with its count and a bar. Counts are exact: 2^k - 1 is the highest
+ * value of a bucket (hist.h). */
+static void text_histogram(FILE *out, const struct cprof_data *d, uint32_t i)
+{
+	struct hist h = HIST_INIT;
+	if (!lat_hist_get(d, LH_SRC_LATENCY, i, &h) || !h.total) {
+		hist_release(&h);
+		return;
+	}
+	int lo = 0, hi = 0;
+	while (lo < 63 && (2ULL << lo) <= h.min)
+		lo++;
+	while (hi < 63 && (2ULL << hi) <= h.max)
+		hi++;
+	uint64_t n[64] = { 0 }, most = 0;
+	for (int k = lo; k <= hi; k++) {
+		uint64_t top = k == 63 ? UINT64_MAX : (2ULL << k) - 1;
+		n[k] = hist_count_at_or_below(&h, top) - (k ? hist_count_at_or_below(&h, (1ULL << k) - 1) : 0);
+		if (n[k] > most)
+			most = n[k];
+	}
+	char a[FMT_BUF], b[FMT_BUF], c[FMT_BUF];
+	fprintf(out, "\n%s: calls by latency\n", cprof_str(d, d->lat_stats.v[i].name));
+	for (int k = lo; k <= hi; k++) {
+		int bar = most ? (int)((n[k] * 40 + most - 1) / most) : 0;
+		fprintf(out, "  %10s .. %-10s %10s |%-40.*s|\n", fmt_ns(k ? 1ULL << k : 0, a),
+			fmt_ns(k == 63 ? UINT64_MAX : 2ULL << k, b), fmt_thousands(n[k], c), bar,
+			"****************************************");
+	}
+	hist_release(&h);
+}
+
 static void text_report(FILE *out, const struct cprof_data *d, const char *input, const struct latclasses *lc)
 {
 	char b[PCT_N + 5][FMT_BUF];
@@ -84,6 +119,8 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 		     "them, their thread's exit, the end of the recording), in no percentile\n",
 		fmt_ns(threshold(d), b[0]));
 	text_classes(out, d, lc);
+	for (uint32_t i = 0; i < d->lat_stats.n; i++)
+		text_histogram(out, d, i);
 	if (d->lat_slow.n)
 		fprintf(out, "\nSlowest calls (%" PRIu64 " per function kept), with the code they returned to:\n",
 			cprof_meta_u64(d, "latency_slowest", d->lat_slow.n));
@@ -201,6 +238,16 @@ static int lat_view_check(const struct view_call *c, struct cprof_err *err)
 	return c->arg[0] ? latclass_parse_list(c->arg[0], &lc, err) : 0;
 }
 
+/* Each probed function's distribution, for cprof diff --latency. */
+static void lat_view_dists(const struct cprof_data *d, struct latdist_set *out)
+{
+	struct hist h = HIST_INIT;
+	for (uint32_t i = 0; i < d->lat_stats.n; i++)
+		if (lat_hist_get(d, LH_SRC_LATENCY, i, &h))
+			hist_merge(latdist_get(out, "latency", cprof_str(d, d->lat_stats.v[i].name)), &h);
+	hist_release(&h);
+}
+
 static const struct view_opt lat_opts[] = {
 	{ "classes", true, VIEW_REPORT, false },
 	{ "classes-file", true, VIEW_REPORT, false },
@@ -226,4 +273,5 @@ const struct source_view latency_view = {
 	.check = lat_view_check,
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = lat_view_report,
+	.dists = lat_view_dists,
 };

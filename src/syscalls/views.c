@@ -15,6 +15,7 @@
 #include "cprof/fmt.h"
 #include "cprof/hist.h"
 #include "cprof/latclass.h"
+#include "cprof/latdiff.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
 #include "cprof/syscalls.h"
@@ -367,6 +368,18 @@ static int sys_view_check(const struct view_call *c, struct cprof_err *err)
 	return c->arg[0] ? latclass_parse_list(c->arg[0], &lc, err) : 0;
 }
 
+/* Each syscall's distribution over all threads, for cprof diff --latency. */
+static void sys_view_dists(const struct cprof_data *d, struct latdist_set *out)
+{
+	struct hist h = HIST_INIT;
+	for (size_t i = 0; i < d->sys_stats.n; i++) {
+		const struct cprof_sys_stat *s = &d->sys_stats.v[i];
+		if (s->tid == 0 && lat_hist_get(d, LH_SRC_SYSCALLS, s->nr, &h))
+			hist_merge(latdist_get(out, "syscalls", cprof_str(d, s->name)), &h);
+	}
+	hist_release(&h);
+}
+
 static const struct view_opt sys_opts[] = {
 	{ "classes", true, VIEW_REPORT, false },
 	{ "classes-file", true, VIEW_REPORT, false },
@@ -385,4 +398,5 @@ const struct source_view syscalls_view = {
 	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
 	.report = sys_view_report,
 	.timeline = &syscalls_timeline,
+	.dists = sys_view_dists,
 };

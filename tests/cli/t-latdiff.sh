@@ -5,16 +5,21 @@
 # than the fast run's p99 unless a busy machine delays a 1 ms sleep's
 # wake-up by 14 ms, so the test of the tail must find the growth, and only
 # in the direction it happened; a recording against itself changes nothing.
+# As root the recordings also trace syscalls and probe nap(): the same
+# naps are then clock_nanosleep calls and nap() calls, and each source's
+# rows must say the same.
 . "$SRCDIR/tests/cli/test-lib.sh"
 N=$WORKLOADS/naps
 
-"$CPROF" record -q --offcpu -g -o fast.data -- "$N" 150 1000 2>err.txt
-check "record --offcpu of 150 naps of 1 ms: exit 0" [ $? -eq 0 ]
-"$CPROF" record -q --offcpu -g -o slow.data -- "$N" 150 15000 2>>err.txt
-check "record --offcpu of 150 naps of 15 ms: exit 0" [ $? -eq 0 ]
+sources=(--offcpu)
+[ "$(id -u)" = 0 ] && sources+=(--syscalls --latency nap)
+"$CPROF" record -q "${sources[@]}" -g -o fast.data -- "$N" 150 1000 2>err.txt
+check "record ${sources[*]} of 150 naps of 1 ms: exit 0" [ $? -eq 0 ]
+"$CPROF" record -q "${sources[@]}" -g -o slow.data -- "$N" 150 15000 2>>err.txt
+check "record ${sources[*]} of 150 naps of 15 ms: exit 0" [ $? -eq 0 ]
 
-row() { # JSON-FILE NAME FIELD
-	python3 -c "import json,sys; d=json.load(open('$1')); print([r['$3'] for r in d['rows'] if r['source']=='offcpu' and r['name']=='$2'][0])"
+row() { # JSON-FILE NAME FIELD [SOURCE]
+	python3 -c "import json,sys; d=json.load(open('$1')); print([r['$3'] for r in d['rows'] if r['source']=='${4:-offcpu}' and r['name']=='$2'][0])"
 }
 
 # -- a recording against itself: nothing moved, nothing significant.
@@ -37,6 +42,32 @@ check "slower: p99 more than doubled" [ "$(python3 -c "print($(row slow.json blo
 check "slower: exit 0 when the gate's percentage is above the growth" [ $? -eq 0 ]
 "$CPROF" diff --latency fast.data slow.data >/dev/null
 check "slower: exit 0 without a gate" [ $? -eq 0 ]
+
+# -- the syscall and the probed function tell the same story.
+if [ "$(id -u)" = 0 ]; then
+	for sn in "syscalls clock_nanosleep" "latency nap"; do
+		set -- $sn
+		check "$1 $2: 150 calls each side, itself unchanged" \
+			[ "$(row same.json "$2" calls_before "$1") $(row same.json "$2" calls_after "$1") $(row same.json "$2" significant "$1")" = "150 150 False" ]
+		check "$1 $2: slower, significantly, every call above the fast p99" \
+			[ "$(row slow.json "$2" significant "$1") $(row slow.json "$2" tail_after "$1")" = "True 150" ]
+		check "$1 $2: p50 at least 15 ms after" [ "$(row slow.json "$2" p50_after_ns "$1")" -ge 15000000 ]
+	done
+	# report --latency draws nap()'s calls by power of two: 150 in all,
+	# the slow run's every one at 15 ms or more.
+	"$CPROF" report --latency -i slow.data >lat.txt
+	rows=$(awk '/^nap: calls by latency/ { on = 1; next } on && /\|/ { print } on && !/\|/ { exit }' lat.txt)
+	check "report --latency: nap's calls by latency add up to 150" \
+		[ "$(echo "$rows" | awk '{ n += count() } END { print n }
+		function count(  i) { for (i = 1; i <= NF; i++) if ($i ~ /^\|/) return $(i - 1) }')" = 150 ]
+	check "... all in rows from 8.39 ms up" [ "$(echo "$rows" | awk '{
+		lo = $1 * ($2 == "s" ? 1e9 : $2 == "ms" ? 1e6 : $2 == "us" ? 1e3 : 1)
+		for (i = 1; i <= NF; i++) if ($i ~ /^\|/) break
+		if (lo < 8e6 && $(i - 1) > 0) bad++
+	} END { print bad + 0 }')" = 0 ]
+else
+	echo "not root: syscalls and uprobes not traced, their rows not checked"
+fi
 
 # -- faster: significant, but no regression.
 "$CPROF" diff --latency slow.data fast.data --fail-on-p99 0 --format json >fast.json

@@ -28,6 +28,8 @@
 #include "cprof/latency.h"
 #include "cprof/offcpu.h"
 #include "cprof/hist.h"
+#include "cprof/latdiff.h"
+#include "cprof/source.h"
 #include "cprof/latclass.h"
 #include "cprof/timeline.h"
 
@@ -426,8 +428,32 @@ static void offcpu_views(const struct cprof_data *d)
 	JSON_VIEW("offcpu_report json", (offcpu_report(jf, d, "fuzz", FORMAT_JSON, 3, fuzz_classes()), 0));
 }
 
+/* cprof diff --latency of the input against itself: every distribution
+ * its sources hand over, compared, in every format. */
+static void latdiff_views(const struct cprof_data *d)
+{
+	const struct source_view *views[] = { &syscalls_view, &latency_view, &offcpu_view };
+	struct latdist_set set = LATDIST_SET_INIT;
+	for (size_t i = 0; i < sizeof views / sizeof *views; i++)
+		views[i]->dists(d, &set);
+	if (!set.v.n)
+		return;
+	struct latdiff ld;
+	latdiff_build(&ld, &set, &set, 0.01);
+	struct diff_output_opts o = { .before = "fuzz", .after = "fuzz", .sort = DIFF_SORT_DELTA };
+	for (size_t i = 0; i < ld.rows.n; i++)
+		if (ld.rows.v[i].significant) /* a distribution against itself */
+			abort();
+	latdiff_text(devnull(), &ld, &o);
+	latdiff_csv(devnull(), &ld, &o);
+	JSON_VIEW("latdiff json", (latdiff_json(jf, &ld, &o), 0));
+	latdiff_release(&ld);
+	latdist_set_release(&set);
+}
+
 static void fuzz_views(const struct cprof_data *d)
 {
+	latdiff_views(d);
 	sys_views(d);
 	offcpu_views(d);
 	lat_views(d);
