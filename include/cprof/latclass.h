@@ -51,10 +51,11 @@ void latclass_count_hist(const struct latclasses *c, const struct hist *h, uint6
  * report: n[LC_N] counts, NULL when the recording has no distribution.
  */
 #include <stdio.h>
-/* "fast <= 1 ms < slow <= 10 ms < very slow <= 100 ms < critical" */
-void latclass_text_limits(FILE *out, const struct latclasses *c);
-/* The header cells, then one row's: "count share%" per class, width 16. */
-void latclass_text_header(FILE *out);
+/* The table's title, "Latency classes WHAT (fast <= 1 ms < slow <= ... <
+ * critical; FROM):", then its header row: the first column (width
+ * col_width) named col, a cell per class. */
+void latclass_text_title(FILE *out, const struct latclasses *c, const char *what, const char *col, int col_width);
+/* One row's cells: "count share%" per class, width 16 ("-" without n). */
 void latclass_text_row(FILE *out, const uint64_t *n);
 /* ,"classes":{"fast":N,...,"fast_share":F,...} (null without n) */
 void latclass_json(FILE *out, const uint64_t *n);

@@ -24,6 +24,9 @@ int output_finish(FILE *fp);
 void json_string(FILE *fp, const char *s);
 /* The same, appended to out. */
 void json_string_sbuf(struct sbuf *out, const char *s);
+/* Write v as a JSON number (10 significant digits), null when it is NaN
+ * or infinite, which JSON cannot say. */
+void json_num(FILE *fp, double v);
 /* Write s as one CSV field (RFC 4180 quoting when needed). */
 void csv_field(FILE *fp, const char *s);
 /* The smallest round step (1, 2 or 5 times a power of ten) that is at

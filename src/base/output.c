@@ -1,5 +1,6 @@
 /* output.c - colour decisions and closed-pipe handling for command output. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,6 +89,14 @@ static void put_sbuf(void *ctx, const char *p, size_t n) { sbuf_add(ctx, p, n); 
 void json_string(FILE *fp, const char *s)
 {
 	json_escape(s, put_file, fp);
+}
+
+void json_num(FILE *fp, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", fp);
+	else
+		fprintf(fp, "%.10g", v);
 }
 
 void json_string_sbuf(struct sbuf *out, const char *s)

@@ -43,11 +43,7 @@ static void text_classes(FILE *out, const struct cprof_data *d, const struct lat
 		fprintf(out, "\nLatency classes: this recording keeps no latency distributions (made by an older cprof)\n");
 		return;
 	}
-	fprintf(out, "\nLatency classes of the returned calls (");
-	latclass_text_limits(out, lc);
-	fprintf(out, "; %s):\n%-24s", lc->from, "function");
-	latclass_text_header(out);
-	fprintf(out, "\n");
+	latclass_text_title(out, lc, "of the returned calls", "function", 24);
 	bool approx = false;
 	for (uint32_t i = 0; i < d->lat_stats.n; i++) {
 		uint64_t n[LC_N];

@@ -83,11 +83,8 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct oc_s
 	text_pcts(out, "blocked", &s->blocked, s->blat);
 	text_pcts(out, "preempted", &s->preempted, s->plat);
 	fprintf(out, "(blocked: waiting for a sleep, lock or I/O; preempted: runnable, waiting for a CPU)\n");
-	fprintf(out, "\nLatency classes of the intervals (");
-	latclass_text_limits(out, lc);
-	fprintf(out, "; %s):\n%-10s", lc->from, "");
-	latclass_text_header(out);
-	fprintf(out, "\n%-10s", "blocked");
+	latclass_text_title(out, lc, "of the intervals", "", 10);
+	fprintf(out, "%-10s", "blocked");
 	latclass_text_row(out, s->bclass);
 	fprintf(out, "\n%-10s", "preempted");
 	latclass_text_row(out, s->pclass);

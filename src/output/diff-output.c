@@ -94,14 +94,6 @@ void diff_text(FILE *out, const struct diff *df, const struct diff_output_opts *
 	text_group(out, "by thread name", df->threads.v, df->threads.n, o);
 }
 
-static void json_num(FILE *out, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", out);
-	else
-		fprintf(out, "%.10g", v);
-}
-
 static void json_row(FILE *out, const struct diff *df, const struct diff_row *r, bool func)
 {
 	fputs("{\"name\": ", out);

@@ -17,17 +17,15 @@ static double share(const uint64_t *n, int k)
 	return t ? (double)n[k] / (double)t : 0;
 }
 
-void latclass_text_limits(FILE *out, const struct latclasses *c)
+void latclass_text_title(FILE *out, const struct latclasses *c, const char *what, const char *col, int col_width)
 {
 	char b[LC_N][FMT_BUF];
-	fprintf(out, "fast <= %s < slow <= %s < very slow <= %s < critical", fmt_ns(c->limit[0], b[0]),
-		fmt_ns(c->limit[1], b[1]), fmt_ns(c->limit[2], b[2]));
-}
-
-void latclass_text_header(FILE *out)
-{
+	fprintf(out, "\nLatency classes%s%s (fast <= %s < slow <= %s < very slow <= %s < critical; %s):\n%-*s",
+		*what ? " " : "", what, fmt_ns(c->limit[0], b[0]), fmt_ns(c->limit[1], b[1]), fmt_ns(c->limit[2], b[2]),
+		c->from, col_width, col);
 	for (int k = 0; k < LC_N; k++)
 		fprintf(out, " %16s", latclass_names[k]);
+	fputc('\n', out);
 }
 
 void latclass_text_row(FILE *out, const uint64_t *n)

@@ -60,14 +60,6 @@ void latdiff_text(FILE *out, const struct latdiff *ld, const struct diff_output_
 		LATDIFF_MIN_CALLS);
 }
 
-static void json_num(FILE *out, double v)
-{
-	if (isnan(v) || isinf(v))
-		fputs("null", out);
-	else
-		fprintf(out, "%.10g", v);
-}
-
 void latdiff_json(FILE *out, const struct latdiff *ld, const struct diff_output_opts *o)
 {
 	fputs("{\"schema\": \"cprof-latency-diff/1\", \"before\": ", out);

@@ -344,7 +344,9 @@ void stat_text(FILE *out, const struct stat_view *v)
 
 /* ---- JSON ---- */
 
-static void json_num(FILE *out, double x)
+/* All 17 digits, unlike output.h's json_num: stat's measurements keep
+ * their full precision, as they always have. */
+static void json_exact(FILE *out, double x)
 {
 	if (isfinite(x))
 		fprintf(out, "%.17g", x);
@@ -368,36 +370,36 @@ void stat_json(FILE *out, const struct stat_view *v)
 		json_string(out, m->unit);
 		fprintf(out, ", \"group\": %d, \"status\": \"%s\", \"running_percent\": ", m->group,
 			status_names[m->status & 3]);
-		json_num(out, m->running_pct);
+		json_exact(out, m->running_pct);
 		fprintf(out, ",\n     \"values\": [");
 		for (size_t k = 0; has_values(m) && k < m->values.n; k++) {
 			fprintf(out, "%s", k ? ", " : "");
-			json_num(out, m->values.v[k]);
+			json_exact(out, m->values.v[k]);
 		}
 		fputc(']', out);
 		if (has_values(m)) {
 			struct stat_summary s;
 			stat_summarize(m->values.v, m->values.n, &s);
 			fprintf(out, ",\n     \"mean\": ");
-			json_num(out, s.mean);
+			json_exact(out, s.mean);
 			fprintf(out, ", \"stddev\": ");
-			json_num(out, s.sd);
+			json_exact(out, s.sd);
 			fprintf(out, ", \"median\": ");
-			json_num(out, s.median);
+			json_exact(out, s.median);
 			fprintf(out, ", \"min\": ");
-			json_num(out, s.min);
+			json_exact(out, s.min);
 			fprintf(out, ", \"max\": ");
-			json_num(out, s.max);
+			json_exact(out, s.max);
 			fprintf(out, ", \"ci95\": [");
-			json_num(out, s.ci_lo);
+			json_exact(out, s.ci_lo);
 			fprintf(out, ", ");
-			json_num(out, s.ci_hi);
+			json_exact(out, s.ci_hi);
 			fprintf(out, "], \"outliers\": {\"mild\": %zu, \"severe\": %zu}", s.mild, s.severe);
 			double d;
 			const char *what;
 			if (derived(r, m, s.mean, &d, &what)) {
 				fprintf(out, ",\n     \"ratio\": {\"value\": ");
-				json_num(out, d);
+				json_exact(out, d);
 				fprintf(out, ", \"of\": ");
 				json_string(out, what);
 				fputc('}', out);
@@ -407,13 +409,13 @@ void stat_json(FILE *out, const struct stat_view *v)
 		if (stat_view_compare(v, m, &c)) {
 			fprintf(out, ",\n     \"baseline\": {\"test\": \"%s\", \"normal\": %s, \"p\": ", stat_test_names[c.test],
 				c.normal ? "true" : "false");
-			json_num(out, c.p);
+			json_exact(out, c.p);
 			fprintf(out, ", \"change\": ");
-			json_num(out, c.rel);
+			json_exact(out, c.rel);
 			fprintf(out, ", \"change_ci95\": [");
-			json_num(out, c.rel_lo);
+			json_exact(out, c.rel_lo);
 			fprintf(out, ", ");
-			json_num(out, c.rel_hi);
+			json_exact(out, c.rel_hi);
 			fprintf(out, "], \"verdict\": \"%s\"}", stat_verdict_names[c.verdict]);
 		}
 		fputc('}', out);
@@ -426,16 +428,16 @@ void stat_json(FILE *out, const struct stat_view *v)
 		json_string(out, v->base->command ? v->base->command : "");
 		fprintf(out, ", \"created\": %llu, \"runs\": %zu, \"alpha\": ", (unsigned long long)v->base->created,
 			v->base->runs);
-		json_num(out, v->cmp.alpha);
+		json_exact(out, v->cmp.alpha);
 		fprintf(out, ", \"noise\": ");
-		json_num(out, v->cmp.noise);
+		json_exact(out, v->cmp.noise);
 		fputc('}', out);
 	}
 	if (v->fail_pct >= 0) {
 		struct sbuf names = SBUF_INIT;
 		size_t n = stat_view_regressions(v, &names);
 		fprintf(out, ",\n  \"regression\": {\"limit_percent\": ");
-		json_num(out, v->fail_pct);
+		json_exact(out, v->fail_pct);
 		fprintf(out, ", \"regressed\": %s, \"metrics\": [", n ? "true" : "false");
 		/* names is "a, b": write it as JSON strings */
 		char *save = NULL, *copy = xstrdup(names.buf);

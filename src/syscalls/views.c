@@ -143,11 +143,7 @@ static void text_classes(FILE *out, const struct cprof_data *d, const struct lat
 		fprintf(out, "\nLatency classes: this recording keeps no latency distributions (made by an older cprof)\n");
 		return;
 	}
-	fprintf(out, "\nLatency classes (");
-	latclass_text_limits(out, lc);
-	fprintf(out, "; %s):\n%-18s", lc->from, "syscall");
-	latclass_text_header(out);
-	fprintf(out, "\n");
+	latclass_text_title(out, lc, "", "syscall", 18);
 	bool approx = false;
 	for (size_t o = 0; o < shown; o++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[order[o]];
