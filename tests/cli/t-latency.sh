@@ -129,11 +129,15 @@ check "text: the jumper row" grep -qE '^jumper +7 +7 ' lat.txt
 check "text: the slowest calls" grep -q '^Slowest calls' lat.txt
 
 # -- without -g: no stacks; --latency-slowest 2 keeps 2.
-"$CPROF" record -q --latency=recurse --latency-slowest 2 -o nog.data -- "$W" >/dev/null 2>&1
+# Its probe group is named by cprof's pid: look for that one alone, since
+# another recording on the machine may have its own in tracefs meanwhile.
+"$CPROF" record -q --latency=recurse --latency-slowest 2 -o nog.data -- "$W" >/dev/null 2>&1 &
+rec_pid=$!
+wait $rec_pid
 check "--latency-slowest 2, no -g: 2 kept, no stacks" \
 	[ "$(json nog.data "[(len(f['slowest']), f['slowest'][0]['stack']) for f in d['functions']]")" = "[(2, [])]" ]
-check "the probes are removed from tracefs after the recording" \
-	bash -c "! grep -q \"cprof_\" /sys/kernel/tracing/uprobe_events 2>/dev/null"
+check "the probes are removed from tracefs after the recording (cprof_$rec_pid)" \
+	bash -c "! grep -q \"cprof_$rec_pid/\" /sys/kernel/tracing/uprobe_events 2>/dev/null"
 # A probe group left by a cprof that was killed (its pid is gone) is
 # removed by the next recording; tracefs is root's, so only as root.
 if [ "$(id -u)" = 0 ] && [ -w /sys/kernel/tracing/uprobe_events ]; then
