@@ -375,13 +375,17 @@ static const struct latclasses *fuzz_classes(void)
 	return &lc;
 }
 
-/* Every latency distribution read back: percentiles in order and within
- * its minimum and maximum, classes adding up to its count. */
+/* Every latency distribution of all threads read back (a file may hold
+ * one thread's alone, which lat_hist_get does not read): percentiles in
+ * order and within its minimum and maximum, classes adding up to its
+ * count. */
 static void hist_views(const struct cprof_data *d)
 {
 	for (size_t i = 0; i < d->lat_hists.n; i++) {
 		const struct cprof_lat_hist *r = &d->lat_hists.v[i];
 		struct hist h = HIST_INIT;
+		if (r->pid || r->tid)
+			continue;
 		if (!lat_hist_get(d, r->source, r->key, &h))
 			abort();
 		uint64_t prev = 0, n[LC_N], sum = 0;
