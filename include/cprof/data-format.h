@@ -76,6 +76,7 @@ enum section_type {
 	SECTION_LAT_SLOW = 37,  /* LW_* records */
 	/* 40..43: latency distributions */
 	SECTION_LAT_HISTS = 40, /* LH_* records, each followed by its buckets */
+	SECTION_LAT_STACKS = 41, /* LK_* records: time in calls by stack */
 };
 #define SECTION_TYPE_MAX 47 /* readers size their tables by this */
 
@@ -425,7 +426,7 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
  * them. A record is LH_SIZE bytes and then LH_NBUCKETS entries of LHB_SIZE
  * bytes, the non-empty buckets in increasing order, whose counts add up to
  * LH_COUNT; LH_MIN falls in the first bucket and LH_MAX in the last. The
- * section's count is the number of records. 41..43 are kept for later.
+ * section's count is the number of records.
  */
 #define LH_SOURCE 0    /* u32 LH_SRC_* */
 #define LH_KEY 4       /* u32 syscalls: the syscall number; latency: index of its LAT_STATS record */
@@ -442,5 +443,27 @@ enum mem_kind { MEMK_HEAP = 0, MEMK_MMAP = 1 };
 #define LHB_SIZE 12
 #define LH_SRC_SYSCALLS 1
 #define LH_SRC_LATENCY 2
+
+/*
+ * SECTION_LAT_STACKS: the time in the calls of a source (LH_SRC_*) summed
+ * by where they were called from, for flame graphs and folded stacks of
+ * syscalls and probed functions. A record with LK_TID 0 sums the calls of
+ * one (key, process, stack), over its threads; LK_STACK 0xffffffff: made
+ * without -g, so one record per (key, process). A record with LK_TID set
+ * sums one thread's calls of the key, LK_STACK 0xffffffff. LK_ONCPU is
+ * the part of LK_TOTAL the threads spent on a CPU when LKF_ONCPU says it
+ * was measured (the rest they waited off one). 42 and 43 are kept for later.
+ */
+#define LK_SOURCE 0   /* u32 LH_SRC_* */
+#define LK_KEY 4      /* u32 as LH_KEY */
+#define LK_PID 8      /* u32 */
+#define LK_TID 12     /* u32, 0: all threads of LK_PID */
+#define LK_STACK 16   /* u32 stack index (the caller first), 0xffffffff: none */
+#define LK_FLAGS 20   /* u32 LKF_* */
+#define LK_CALLS 24   /* u64 returned calls, > 0 */
+#define LK_TOTAL 32   /* u64 ns from entry to return, summed */
+#define LK_ONCPU 40   /* u64 ns <= LK_TOTAL, 0 without LKF_ONCPU */
+#define LK_SIZE 48
+#define LKF_ONCPU 1u
 
 #endif

@@ -163,6 +163,8 @@ struct cprof_data {
 	/* Latency distributions (syscalls, latency), their buckets sparse. */
 	VEC(struct cprof_lat_hist) lat_hists;
 	VEC(struct cprof_hist_bucket) lat_hist_buckets;
+	/* Time in syscalls and probed functions by stack (lat-data.h). */
+	VEC(struct cprof_lat_stack) lat_stacks;
 	/* Code of the hottest functions (SECTION_CODE); empty when none was saved. */
 	VEC(struct cprof_code) code;
 	VEC(struct cprof_code_line) code_lines;

@@ -62,8 +62,18 @@ bool lat_approximated(const struct cprof_data *d, const char *source, uint32_t k
 /* Add source:key to that list. */
 void lat_mark_approximated(struct cprof_data *d, const char *source, uint32_t key);
 
-/* 36..39: the functions; 40: the distributions (41..43 are skipped as unknown). */
-static inline bool lat_section_type(uint32_t type) { return type >= 36 && type <= 40; }
+/* The time in one source's calls by stack (SECTION_LAT_STACKS): tid 0,
+ * over the threads of one (key, pid, stack); else one thread's calls of
+ * the key, stack LAT_NO_STACK. oncpu: measured when has_oncpu. */
+struct cprof_lat_stack {
+	uint32_t source, key, pid, tid, stack;
+	bool has_oncpu;
+	uint64_t calls, total_ns, oncpu_ns;
+};
+
+/* 36..39: the functions; 40: the distributions; 41: time by stack (42, 43
+ * are skipped as unknown). */
+static inline bool lat_section_type(uint32_t type) { return type >= 36 && type <= 41; }
 bool lat_section_present(const struct cprof_data *d, uint32_t type);
 void lat_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *raw, uint32_t *count);
 /* After the strings and stacks are loaded (records refer to them). */

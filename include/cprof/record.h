@@ -290,6 +290,41 @@ uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const 
 void tracer_close(struct tracer *t);
 
 /*
+ * Time in calls summed by where they were made from (stacksum.c): what
+ * the tracers (syscalls, probed functions) keep of every returned call for
+ * flame graphs and folded stacks, one row per (key, process, stack), the
+ * stacks as their callchains' addresses until the resolver names them.
+ *
+ *	struct stacksum s = STACKSUM_INIT;
+ *	per call:  stacksum_add(&s, key, pid, time, ips, n, dur, oncpu);
+ *	stacks():  stacksum_stacks(&s, res);
+ *	finish():  stacksum_store(&s, res, d, LH_SRC_..., oncpu_measured);
+ *	stacksum_release(&s);
+ */
+struct stacksum_row {
+	uint32_t key, pid, nips, handle;
+	size_t ip_off;          /* its addresses in ips */
+	uint64_t hash, time;    /* time: its first call's return (the mappings then) */
+	uint64_t calls, total, oncpu;
+};
+struct stacksum {
+	VEC(struct stacksum_row) rows;
+	VEC(uint64_t) ips;
+	struct hashidx idx;
+};
+#define STACKSUM_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, HASHIDX_INIT }
+/* One returned call of key in pid, made from ips[0 .. n) (a callchain,
+ * n 0: no stack), dur ns long, oncpu ns of them on a CPU. */
+void stacksum_add(struct stacksum *s, uint32_t key, uint32_t pid, uint64_t time, const uint64_t *ips, uint32_t n,
+		  uint64_t dur, uint64_t oncpu);
+struct resolver;
+void stacksum_stacks(struct stacksum *s, struct resolver *res);
+/* The rows into d->lat_stacks as source's (LH_SRC_*), after resolver_run. */
+void stacksum_store(const struct stacksum *s, struct resolver *res, struct cprof_data *d, uint32_t source,
+		    bool has_oncpu);
+void stacksum_release(struct stacksum *s);
+
+/*
  * The record queue between the thread that drains the rings and the
  * worker that parses (and unwinds) the records into a raw store. Records
  * keep their order; each is tagged with the index of its ring. The queue

@@ -44,6 +44,7 @@ void cprof_data_release(struct cprof_data *d)
 	vec_release(&d->lat_slow);
 	vec_release(&d->lat_hists);
 	vec_release(&d->lat_hist_buckets);
+	vec_release(&d->lat_stacks);
 	vec_release(&d->gpu_api);
 	vec_release(&d->code);
 	vec_release(&d->code_lines);

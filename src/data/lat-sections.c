@@ -13,7 +13,8 @@
 bool lat_section_present(const struct cprof_data *d, uint32_t type)
 {
 	return type == SECTION_LAT_STATS ? d->lat_stats.n > 0 : type == SECTION_LAT_SLOW ? d->lat_slow.n > 0
-	       : type == SECTION_LAT_HISTS ? d->lat_hists.n > 0 : false;
+	       : type == SECTION_LAT_HISTS ? d->lat_hists.n > 0
+	       : type == SECTION_LAT_STACKS ? d->lat_stacks.n > 0 : false;
 }
 
 void lat_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *out, uint32_t *count)
@@ -71,6 +72,22 @@ void lat_section_bytes(const struct cprof_data *d, uint32_t type, struct sbuf *o
 			}
 		}
 		*count = (uint32_t)d->lat_hists.n;
+	} else if (type == SECTION_LAT_STACKS) {
+		for (size_t i = 0; i < d->lat_stacks.n; i++) {
+			const struct cprof_lat_stack *k = &d->lat_stacks.v[i];
+			uint8_t kr[LK_SIZE];
+			put_le32(kr + LK_SOURCE, k->source);
+			put_le32(kr + LK_KEY, k->key);
+			put_le32(kr + LK_PID, k->pid);
+			put_le32(kr + LK_TID, k->tid);
+			put_le32(kr + LK_STACK, k->stack);
+			put_le32(kr + LK_FLAGS, k->has_oncpu ? LKF_ONCPU : 0);
+			put_le64(kr + LK_CALLS, k->calls);
+			put_le64(kr + LK_TOTAL, k->total_ns);
+			put_le64(kr + LK_ONCPU, k->has_oncpu ? k->oncpu_ns : 0);
+			sbuf_add(out, kr, LK_SIZE);
+		}
+		*count = (uint32_t)d->lat_stacks.n;
 	}
 }
 
@@ -222,15 +239,42 @@ static int parse_hists(struct cprof_data *d, const uint8_t *p, size_t len, uint3
 	return 0;
 }
 
+static int parse_stacks(struct cprof_data *d, const uint8_t *p, uint32_t count, const char *name,
+			struct cprof_err *err)
+{
+	vec_reserve(&d->lat_stacks, count);
+	for (uint32_t i = 0; i < count; i++, p += LK_SIZE) {
+		uint32_t flags = get_le32(p + LK_FLAGS);
+		struct cprof_lat_stack k = { .source = get_le32(p + LK_SOURCE), .key = get_le32(p + LK_KEY),
+					     .pid = get_le32(p + LK_PID), .tid = get_le32(p + LK_TID),
+					     .stack = get_le32(p + LK_STACK), .has_oncpu = flags & LKF_ONCPU,
+					     .calls = get_le64(p + LK_CALLS), .total_ns = get_le64(p + LK_TOTAL),
+					     .oncpu_ns = get_le64(p + LK_ONCPU) };
+		if (k.source != LH_SRC_SYSCALLS && k.source != LH_SRC_LATENCY)
+			BAD("'%s': time by stack, row %u is of unknown source %u", name, i, k.source);
+		if (k.source == LH_SRC_LATENCY && k.key >= d->lat_stats.n)
+			BAD("'%s': time by stack, row %u refers to missing function %u", name, i, k.key);
+		if (k.stack != LAT_NO_STACK && (k.stack >= d->stack_offset.n || k.tid))
+			BAD("'%s': time by stack, row %u refers to missing stack %u", name, i, k.stack);
+		if (!k.calls || (flags & ~LKF_ONCPU) || k.oncpu_ns > k.total_ns || (!k.has_oncpu && k.oncpu_ns))
+			BAD("'%s': time by stack, row %u has no calls, unknown flags or more time on a CPU than in "
+			    "its calls", name, i);
+		d->lat_stacks.v[d->lat_stacks.n++] = k;
+	}
+	return 0;
+}
+
 int lat_section_parse(struct cprof_data *d, uint32_t type, const uint8_t *p, size_t len, uint32_t count,
 		      const char *name, struct cprof_err *err)
 {
 	if (type == SECTION_LAT_HISTS)
 		return parse_hists(d, p, len, count, name, err);
-	size_t size = type == SECTION_LAT_STATS ? LS_SIZE : type == SECTION_LAT_SLOW ? LW_SIZE : 0;
+	size_t size = type == SECTION_LAT_STATS ? LS_SIZE : type == SECTION_LAT_SLOW ? LW_SIZE
+		      : type == SECTION_LAT_STACKS ? LK_SIZE : 0;
 	if (!size)
 		return 0; /* 38, 39: a newer writer's, skipped like unknown sections */
 	if (len != (size_t)count * size)
 		BAD("'%s': latency table (section %u) is malformed", name, type);
-	return type == SECTION_LAT_STATS ? parse_stats(d, p, count, name, err) : parse_slow(d, p, count, name, err);
+	return type == SECTION_LAT_STATS ? parse_stats(d, p, count, name, err)
+	       : type == SECTION_LAT_SLOW ? parse_slow(d, p, count, name, err) : parse_stacks(d, p, count, name, err);
 }

@@ -54,6 +54,7 @@ static const char *section_name(uint32_t type)
 		return "off-CPU";
 	if (lat_section_type(type))
 		return type == SECTION_LAT_STATS ? "latency" : type == SECTION_LAT_HISTS ? "latency distributions"
+		       : type == SECTION_LAT_STACKS ? "time by stack"
 		       : "slow calls";
 	if (type == SECTION_GPU_OPS || type == SECTION_GPU_API)
 		return type == SECTION_GPU_OPS ? "gpu-ops" : "gpu-api";
@@ -526,7 +527,7 @@ int cprof_data_parse(struct cprof_data *d, const uint8_t *buf, size_t len, const
 	s = &sec[SECTION_OFFCPU_WAITS];
 	if (s->present && (r = offcpu_section_parse(d, SECTION_OFFCPU_WAITS, s->p, s->len, s->count, name, err)) < 0)
 		goto out;
-	for (uint32_t type = SECTION_LAT_STATS; type <= SECTION_LAT_HISTS; type++)
+	for (uint32_t type = SECTION_LAT_STATS; type <= SECTION_LAT_STACKS; type++)
 		if (sec[type].present && (r = lat_section_parse(d, type, sec[type].p, sec[type].len, sec[type].count,
 								 name, err)) < 0)
 			goto out;

@@ -146,6 +146,7 @@ static void section_bytes(const struct cprof_data *d, uint32_t type, struct sect
 	case SECTION_LAT_STATS:
 	case SECTION_LAT_SLOW:
 	case SECTION_LAT_HISTS:
+	case SECTION_LAT_STACKS:
 		lat_section_bytes(d, type, &s->raw, &s->count);
 		break;
 	case SECTION_GPU_OPS:
@@ -180,7 +181,7 @@ int cprof_data_serialize(const struct cprof_data *d, uint8_t **ret, size_t *ret_
 					SECTION_SAMPLE_COUNTS, SECTION_SAMPLE_CPUS, SECTION_SAMPLE_VALUES,
 					SECTION_MEM_SITES, SECTION_MEM_PROCS, SECTION_MEM_CURVE, SECTION_MEM_EST,
 					SECTION_SYS_STATS, SECTION_SYS_ERRORS, SECTION_SYS_SLOW, SECTION_SYS_IO, SECTION_OFFCPU_WAITS,
-					SECTION_LAT_STATS, SECTION_LAT_SLOW, SECTION_LAT_HISTS,
+					SECTION_LAT_STATS, SECTION_LAT_SLOW, SECTION_LAT_HISTS, SECTION_LAT_STACKS,
 					SECTION_GPU_OPS,   SECTION_GPU_API,   SECTION_CODE };
 	uint32_t order[ARRAY_SIZE(all)];
 	size_t norder = 0;

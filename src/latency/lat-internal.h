@@ -10,6 +10,7 @@
 #include "cprof/base.h"
 #include "cprof/hist.h"
 #include "cprof/percentile.h"
+#include "cprof/record.h"
 #include "cprof/u64map.h"
 
 struct cprof_data;
@@ -66,6 +67,7 @@ struct lat_trace {
 	uint64_t seq;
 	VEC(struct lat_thread) threads;
 	struct u64map thread_idx;   /* tid -> threads */
+	struct stacksum sums;       /* time per (function, process, stack) */
 	uint64_t unpaired;          /* returns without their entry (lost records) */
 	uint64_t lost, malformed;
 };
@@ -91,6 +93,8 @@ void lat_trace_take(struct lat_trace *t, uint64_t horizon);
 /* The recording ended: the calls still open never returned. */
 void lat_trace_end(struct lat_trace *t);
 void lat_trace_stacks(struct lat_trace *t, struct resolver *res);
+/* The time by stack into d (after resolver_run). */
+void lat_trace_store_stacks(const struct lat_trace *t, struct resolver *res, struct cprof_data *d);
 void lat_trace_release(struct lat_trace *t);
 
 #endif

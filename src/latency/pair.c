@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cprof/data.h"
 #include "cprof/resolve.h"
 #include "lat-internal.h"
 
@@ -146,6 +147,7 @@ static void take_one(struct lat_trace *t, const struct lat_ev *e)
 		f->approx = true; /* from now on the histogram alone */
 		vec_release(&f->durs);
 	}
+	stacksum_add(&t->sums, e->func, th->pid, e->time, e->nips ? t->batch_ips.v + e->ip_off : NULL, e->nips, dur, 0);
 	consider_slow(t, f, th, fr->start, dur, e);
 }
 
@@ -190,6 +192,7 @@ void lat_trace_end(struct lat_trace *t)
 
 void lat_trace_stacks(struct lat_trace *t, struct resolver *res)
 {
+	stacksum_stacks(&t->sums, res);
 	for (uint32_t i = 0; i < t->nfuncs; i++)
 		for (size_t j = 0; j < t->funcs[i].slowest.n; j++) {
 			struct lat_call *c = &t->funcs[i].slowest.v[j];
@@ -200,8 +203,14 @@ void lat_trace_stacks(struct lat_trace *t, struct resolver *res)
 		}
 }
 
+void lat_trace_store_stacks(const struct lat_trace *t, struct resolver *res, struct cprof_data *d)
+{
+	stacksum_store(&t->sums, res, d, LH_SRC_LATENCY, false);
+}
+
 void lat_trace_release(struct lat_trace *t)
 {
+	stacksum_release(&t->sums);
 	vec_release(&t->batch);
 	vec_release(&t->batch_ips);
 	for (size_t i = 0; i < t->threads.n; i++)

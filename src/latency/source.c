@@ -373,6 +373,7 @@ static int lat_finish(void *state, const struct source_finish *f, struct cprof_e
 			vec_push(&d->lat_slow, w);
 		}
 	}
+	lat_trace_store_stacks(&s->tr, f->res, d);
 	cprof_meta_set(d, "latency", "1");
 	cprof_meta_setf(d, "latency_threshold_ns", "%" PRIu64, s->threshold);
 	cprof_meta_setf(d, "latency_slowest", "%u", s->slowest);

@@ -2,8 +2,9 @@
  * views.c - what `cprof report --latency` draws (source.h's views): per
  * probed function the calls, the ones that never returned, the ones over
  * the threshold, the time and latency percentiles; the slowest calls with
- * the stacks they returned to. Text, JSON (one object) or CSV (one row per
- * function).
+ * the stacks they returned to. Text, JSON (one object), CSV (one row per
+ * function) or folded stacks of the time in the calls, which the flame
+ * graph draws.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -19,6 +20,15 @@
 #include "cprof/latency.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
+#include "cprof/stacktime.h"
+#include "cprof/flamegraph.h"
+
+/* A probed function as the last frame of a stack: as it was given. */
+static const char *func_name(const struct cprof_data *d, uint32_t i, void *ctx)
+{
+	(void)ctx;
+	return cprof_str(d, d->lat_stats.v[i].name);
+}
 
 static uint64_t threshold(const struct cprof_data *d)
 {
@@ -207,25 +217,76 @@ void lat_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 		latclass_defaults(&dflt);
 		lc = &dflt;
 	}
-	if (format == FORMAT_JSON)
+	if (format == FORMAT_JSON) {
 		json_report(out, d, lc);
-	else if (format == FORMAT_CSV)
+	} else if (format == FORMAT_CSV) {
 		csv_report(out, d, lc);
-	else
+	} else if (format == FORMAT_FOLDED) {
+		struct stacktime st;
+		stacktime_build(&st, d, LH_SRC_LATENCY);
+		stacktime_folded(out, d, &st, func_name, NULL);
+		stacktime_release(&st);
+	} else {
 		text_report(out, d, input, lc);
+	}
+}
+
+static int no_data(const struct view_call *c, struct cprof_err *err)
+{
+	return err_set(err, ENODATA, "'%s': no function latency in this recording (record with --latency)", c->input);
+}
+
+/* Time by stack is kept since it was added; a function that never
+ * returned has none, so only returned calls tell an older file. */
+static bool has_stacktime(const struct cprof_data *d)
+{
+	for (size_t i = 0; i < d->lat_stacks.n; i++)
+		if (d->lat_stacks.v[i].source == LH_SRC_LATENCY)
+			return true;
+	for (size_t i = 0; i < d->lat_stats.n; i++)
+		if (d->lat_stats.v[i].returned)
+			return false;
+	return true;
+}
+
+static int no_stacks(const struct view_call *c, struct cprof_err *err)
+{
+	return err_set(err, ENODATA, "'%s': this latency recording keeps no time by stack (recorded by an older "
+				     "cprof); record it again", c->input);
 }
 
 static int lat_view_report(const struct view_call *c, struct cprof_err *err)
 {
 	if (!cprof_meta_get(c->d, "latency"))
-		return err_set(err, ENODATA, "'%s': no function latency in this recording (record with --latency)",
-			       c->input);
+		return no_data(c, err);
+	if (c->format == FORMAT_FOLDED && !has_stacktime(c->d))
+		return no_stacks(c, err);
 	struct latclasses lc;
 	int r = latclass_resolve(c->arg[0], c->arg[1], &lc, err);
 	if (r < 0)
 		return r;
 	lat_report(stdout, c->d, c->input, c->format, &lc);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
+}
+
+static int lat_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool palette_set, const struct view_call *c,
+			       struct cprof_err *err)
+{
+	if (!cprof_meta_get(c->d, "latency"))
+		return no_data(c, err);
+	if (!has_stacktime(c->d))
+		return no_stacks(c, err);
+	if (!o->title)
+		o->title = "Function Latency Flame Graph";
+	if (!o->countname)
+		o->countname = "ns in calls";
+	if (!palette_set)
+		o->palette = FG_AQUA;
+	struct stacktime st;
+	stacktime_build(&st, c->d, LH_SRC_LATENCY);
+	stacktime_flame(g, c->d, &st, func_name, NULL);
+	stacktime_release(&st);
+	return 0;
 }
 
 static int lat_view_check(const struct view_call *c, struct cprof_err *err)
@@ -251,12 +312,14 @@ static const struct view_opt lat_opts[] = {
 };
 
 const struct source_view latency_view = {
-	.report_usage = "       cprof report --latency [-i FILE] [--format text|json|csv]\n"
+	.report_usage = "       cprof report --latency [-i FILE] [--format text|json|csv|folded]\n"
 			"                    [--classes T1,T2,T3 | --classes-file FILE]",
 	.report_help = "      --latency          the functions of a 'record --latency' recording: calls,\n"
 		       "                         latency percentiles, calls over the threshold and\n"
 		       "                         calls that never returned, the slowest calls with\n"
-		       "                         their stacks\n"
+		       "                         their stacks; folded: the stacks the calls returned\n"
+		       "                         to (-g), the function last, weighted by microseconds\n"
+		       "                         in the calls\n"
 		       "      --classes T1,T2,T3 with --syscalls, --offcpu or --latency: count the\n"
 		       "                         calls (waits) in latency classes, fast <= T1 < slow\n"
 		       "                         <= T2 < very slow <= T3 < critical (default\n"
@@ -267,7 +330,13 @@ const struct source_view latency_view = {
 		       "                         ~/.config/cprof/latency-classes if it exists)\n",
 	.opts = lat_opts,
 	.check = lat_view_check,
-	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
+	.flame_usage = "       cprof flamegraph --latency [-i FILE] [-o FILE] ...",
+	.flame_help = "      --latency          time in probed functions ('record --latency', stacks\n"
+		      "                         with -g) by the stacks that called them, the function\n"
+		      "                         as the last frame, in ns, in aquas by default\n",
+	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV | 1u << FORMAT_FOLDED,
+	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = lat_view_report,
+	.flamegraph = lat_view_flamegraph,
 	.dists = lat_view_dists,
 };

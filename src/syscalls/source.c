@@ -118,6 +118,9 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW |
 					(k == 1 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
 			a.exclude_callchain_kernel = 1;
+			/* The threads leaving a CPU and coming back: the part of a
+			 * call spent on one (its self time), once per CPU. */
+			a.context_switch = k == 0;
 			if (k == 1 && t->callchain && t->max_stack)
 				a.sample_max_stack = (uint16_t)t->max_stack;
 			tracer_attr(&s->rings, &a);
@@ -182,6 +185,7 @@ static int sys_finish(void *state, const struct source_finish *f, struct cprof_e
 		return 0;
 	sys_trace_store(&s->tr, f->res, f->d);
 	cprof_meta_set(f->d, "syscalls", "1");
+	cprof_meta_set(f->d, "syscalls_self", "1"); /* the switch records were on */
 	cprof_meta_setf(f->d, "syscalls_slowest", "%u", s->slowest);
 	cprof_meta_setf(f->d, "syscalls_lost", "%" PRIu64, s->tr.lost);
 	cprof_meta_setf(f->d, "syscalls_unpaired_returns", "%" PRIu64, s->tr.unpaired_returns);

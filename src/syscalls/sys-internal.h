@@ -1,7 +1,8 @@
 /*
  * sys-internal.h - what the files of src/syscalls/ share: the recording's
  * state (source.c opens and drains the tracepoints, trace.c pairs entries
- * with returns and keeps the statistics) and the syscall names.
+ * with returns and keeps the statistics, io.c the I/O per descriptor) and
+ * the syscall names.
  */
 #ifndef CPROF_SYS_INTERNAL_H
 #define CPROF_SYS_INTERNAL_H
@@ -13,12 +14,15 @@
 struct cprof_data;
 struct resolver;
 
-/* One record of a ring, parsed: a syscall's entry or return. */
+/* One record of a ring, parsed: a syscall's entry or return, or the
+ * thread leaving a CPU or coming back to one. */
+enum { SW_NONE, SW_OUT, SW_IN };
 struct sys_ev {
 	uint64_t time, seq;  /* seq: order of reading, to keep equal times stable */
 	int64_t val;         /* exit: what it returned */
 	uint32_t pid, tid, nr;
 	bool exit;
+	uint8_t sw;          /* SW_OUT, SW_IN: a switch record, no call */
 	uint32_t nips;       /* return with -g: ips[ip_off ..] of the batch */
 	size_t ip_off;
 };
@@ -30,6 +34,9 @@ struct sys_thread {
 	uint32_t nr;
 	uint64_t start;
 	int64_t arg0;        /* its first argument: the descriptor of an I/O call */
+	/* Its time off a CPU: the sum so far, the sum when the call began,
+	 * and since when it is off one now (0: on one). */
+	uint64_t off_total, off_at_entry, off_since;
 };
 
 /* What a syscall does to a file descriptor, by name (sys_io_kind). */
@@ -49,6 +56,7 @@ struct sys_io_cell {
 struct sys_cell {
 	uint32_t pid, tid, nr;
 	uint64_t calls, errors, unfinished, total;
+	uint64_t oncpu;      /* of total, ns on a CPU */
 	VEC(uint64_t) durs;  /* every duration while its syscall is under the cap */
 	struct hist *hist;   /* past the cap: its durations from then on, and those before */
 };
@@ -98,6 +106,7 @@ struct sys_trace {
 	uint64_t cap;                    /* durations kept exactly per syscall (hist_exact_cap) */
 	struct slowset *sets;            /* per syscall, at most slowest calls each */
 	size_t nsets;
+	struct stacksum sums;            /* time per (syscall, process, stack) */
 	uint64_t unpaired_returns;       /* a return whose entry was not seen (execve's, lost records) */
 	uint64_t lost, malformed;
 };
@@ -107,6 +116,16 @@ struct sys_dist *sys_dist_of(struct sys_trace *t, uint32_t nr);
 /* One more duration of c's syscall in c's thread. */
 void sys_dist_add(struct sys_trace *t, struct sys_cell *c, uint64_t dur);
 
+/* io.c */
+void sys_io_init(struct sys_trace *t);
+/* What a returned call of th did to a descriptor, and the bytes it moved. */
+void sys_io_count(struct sys_trace *t, const struct sys_thread *th, uint64_t dur, int64_t ret);
+/* Name the descriptors met since the last call while they are open:
+ * path(pid, fd) gives a new string or NULL. */
+void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t fd));
+void sys_io_store(const struct sys_trace *t, struct cprof_data *d);
+void sys_io_release(struct sys_trace *t);
+
 /* trace.c */
 void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain);
 /* Parse one ring record into the batch (lost counts and malformed ones are counted). */
@@ -114,9 +133,7 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 /* Take in the batch's records older than horizon (all: UINT64_MAX), in time order. */
 void sys_trace_take(struct sys_trace *t, uint64_t horizon);
 void sys_trace_stacks(struct sys_trace *t, struct resolver *res);
-/* Name the descriptors met since the last call while they are open:
- * path(pid, fd) gives a new string or NULL. */
-void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t fd));
+
 /* The statistics into d (percentiles, per thread and all threads). */
 void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_data *d);
 void sys_trace_release(struct sys_trace *t);

@@ -3,9 +3,11 @@
  * into a batch, taken in time order (a thread can enter a call on one CPU
  * and return on another, so the rings' records meet out of order), each
  * return paired with its thread's entry; per thread and syscall the calls,
- * errors by errno and every duration (the percentiles are exact up to
- * a cap: dist.c), and per syscall the slowest calls with the stacks they were made from (taken at
- * the return, with -g).
+ * errors by errno, every duration (the percentiles are exact up to a
+ * cap: dist.c) and the part of it on a CPU (from the switch records); per
+ * syscall the slowest calls with the stacks they were made from (taken at
+ * the return, with -g), and the time summed by stack (stacksum.c); the
+ * I/O per file descriptor is io.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,33 +17,13 @@
 #include "cprof/resolve.h"
 #include "sys-internal.h"
 
-/* The I/O syscalls by name, so that no number is written here twice. */
-static const struct {
-	const char *name;
-	enum sys_io_kind kind;
-} io_calls[] = {
-	{ "read", IOK_READ },       { "pread64", IOK_READ },     { "readv", IOK_READ },
-	{ "preadv", IOK_READ },     { "preadv2", IOK_READ },     { "recvfrom", IOK_READ },
-	{ "recvmsg", IOK_READ },    { "write", IOK_WRITE },      { "pwrite64", IOK_WRITE },
-	{ "writev", IOK_WRITE },    { "pwritev", IOK_WRITE },    { "pwritev2", IOK_WRITE },
-	{ "sendto", IOK_WRITE },    { "sendmsg", IOK_WRITE },    { "fsync", IOK_SYNC },
-	{ "fdatasync", IOK_SYNC },  { "open", IOK_NEW_FD },      { "openat", IOK_NEW_FD },
-	{ "openat2", IOK_NEW_FD },  { "creat", IOK_NEW_FD },     { "accept", IOK_NEW_FD },
-	{ "accept4", IOK_NEW_FD },  { "socket", IOK_NEW_FD },    { "dup", IOK_NEW_FD },
-	{ "dup2", IOK_NEW_FD },     { "dup3", IOK_NEW_FD },      { "close", IOK_CLOSE },
-};
-
 void sys_trace_init(struct sys_trace *t, unsigned slowest, bool callchain)
 {
 	memset(t, 0, sizeof *t);
 	t->slowest = slowest;
 	t->callchain = callchain;
 	t->cap = hist_exact_cap();
-	t->io_kind = xcalloc(sys_names_n ? sys_names_n : 1, 1);
-	for (size_t nr = 0; nr < sys_names_n; nr++)
-		for (size_t k = 0; sys_names[nr] && k < sizeof io_calls / sizeof io_calls[0]; k++)
-			if (strcmp(sys_names[nr], io_calls[k].name) == 0)
-				t->io_kind[nr] = (uint8_t)io_calls[k].kind;
+	sys_io_init(t);
 }
 
 void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t enter_id, uint32_t exit_id)
@@ -51,6 +33,20 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 	if (h->type == PERF_RECORD_LOST) {
 		rec_take(&c, 8); /* id */
 		t->lost += rec_take(&c, 8);
+		return;
+	}
+	if (h->type == PERF_RECORD_SWITCH) {
+		/* sample_id_all: pid, tid, time and the identifier end it */
+		if (len < sizeof *h + 24) {
+			t->malformed++;
+			return;
+		}
+		const uint8_t *id = (const uint8_t *)rec + len - 24;
+		struct sys_ev e = { .seq = t->seq++, .sw = h->misc & PERF_RECORD_MISC_SWITCH_OUT ? SW_OUT : SW_IN };
+		memcpy(&e.pid, id, 4);
+		memcpy(&e.tid, id + 4, 4);
+		memcpy(&e.time, id + 8, 8);
+		vec_push(&t->batch, e);
 		return;
 	}
 	if (h->type != PERF_RECORD_SAMPLE)
@@ -185,48 +181,26 @@ static void consider_slow(struct sys_trace *t, struct sys_thread *th, uint64_t d
 	}
 }
 
-/* The open descriptor fd of pid: its newest cell, or a new one. */
-static struct sys_io_cell *io_of(struct sys_trace *t, uint32_t pid, int32_t fd)
+/* The thread runs at time: a time off a CPU ends (its switch-in was lost,
+ * or is the record being taken). */
+static void back_on_cpu(struct sys_thread *th, uint64_t time)
 {
-	uint64_t key = (uint64_t)pid << 32 | (uint32_t)fd;
-	int64_t i = u64map_get(&t->io_idx, key);
-	if (i >= 0 && !t->io.v[i].closed)
-		return &t->io.v[i];
-	struct sys_io_cell c = { .pid = pid, .fd = fd };
-	u64map_put(&t->io_idx, key, (uint32_t)t->io.n);
-	vec_push(&t->io, c);
-	return &t->io.v[t->io.n - 1];
-}
-
-/* What a returned call did to a descriptor, and the bytes it moved. */
-static void count_io(struct sys_trace *t, const struct sys_thread *th, uint64_t dur, int64_t ret)
-{
-	enum sys_io_kind k = th->nr < sys_names_n ? (enum sys_io_kind)t->io_kind[th->nr] : IOK_NONE;
-	if (k == IOK_NONE)
-		return;
-	if (k == IOK_NEW_FD || k == IOK_CLOSE) {
-		/* The descriptor now names another file, or none. */
-		int64_t fd = k == IOK_NEW_FD ? ret : th->arg0;
-		if ((k == IOK_CLOSE && ret != 0) || fd < 0 || fd > INT32_MAX)
-			return;
-		int64_t i = u64map_get(&t->io_idx, (uint64_t)th->pid << 32 | (uint32_t)fd);
-		if (i >= 0)
-			t->io.v[i].closed = true;
-		return;
-	}
-	if (th->arg0 < 0 || th->arg0 > INT32_MAX)
-		return; /* a bad descriptor: EBADF, no file to charge */
-	struct sys_io_cell *c = io_of(t, th->pid, (int32_t)th->arg0);
-	int at = k == IOK_READ ? 0 : k == IOK_WRITE ? 1 : 2;
-	c->calls[at]++;
-	c->ns[at] += dur;
-	if (at < 2 && ret > 0)
-		c->bytes[at] += (uint64_t)ret;
+	if (th->off_since && time > th->off_since)
+		th->off_total += time - th->off_since;
+	th->off_since = 0;
 }
 
 static void take_one(struct sys_trace *t, const struct sys_ev *e)
 {
 	struct sys_thread *th = thread_of(t, e->pid, e->tid);
+	if (e->sw == SW_OUT) {
+		if (!th->off_since)
+			th->off_since = e->time;
+		return;
+	}
+	back_on_cpu(th, e->time);
+	if (e->sw == SW_IN)
+		return;
 	if (!e->exit) {
 		if (th->in_call) /* its return was lost */
 			cell_of(t, th->pid, th->tid, th->nr)->unfinished++;
@@ -235,6 +209,7 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		th->nr = e->nr;
 		th->start = e->time;
 		th->arg0 = e->val;
+		th->off_at_entry = th->off_total;
 		cell_of(t, e->pid, e->tid, e->nr)->calls++;
 		return;
 	}
@@ -244,14 +219,19 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 	}
 	th->in_call = false;
 	uint64_t dur = e->time >= th->start ? e->time - th->start : 0;
+	uint64_t off = th->off_total - th->off_at_entry;
+	uint64_t oncpu = off < dur ? dur - off : 0;
 	struct sys_cell *c = cell_of(t, th->pid, th->tid, e->nr);
 	c->total += dur;
+	c->oncpu += oncpu;
+	stacksum_add(&t->sums, e->nr, th->pid, e->time, e->nips ? t->batch_ips.v + e->ip_off : NULL, e->nips, dur,
+		     oncpu);
 	sys_dist_add(t, c, dur);
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
 		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
 	}
-	count_io(t, th, dur, e->val);
+	sys_io_count(t, th, dur, e->val);
 	consider_slow(t, th, dur, e);
 }
 
@@ -284,6 +264,7 @@ void sys_trace_take(struct sys_trace *t, uint64_t horizon)
 
 void sys_trace_stacks(struct sys_trace *t, struct resolver *res)
 {
+	stacksum_stacks(&t->sums, res);
 	for (size_t i = 0; i < t->nsets; i++)
 		for (size_t j = 0; j < t->sets[i].v.n; j++) {
 			struct sys_slow *s = &t->sets[i].v.v[j];
@@ -292,18 +273,6 @@ void sys_trace_stacks(struct sys_trace *t, struct resolver *res)
 							    RESOLVE_CALLCHAIN)
 					     : UINT32_MAX;
 		}
-}
-
-void sys_trace_name_fds(struct sys_trace *t, char *(*path)(uint32_t pid, int32_t fd))
-{
-	for (size_t i = 0; i < t->io.n; i++) {
-		struct sys_io_cell *c = &t->io.v[i];
-		if (c->path_tried)
-			continue;
-		c->path_tried = true;
-		if (!c->closed)
-			c->path = path(c->pid, c->fd);
-	}
 }
 
 static const char *name_of(uint32_t nr, char *buf, size_t len)
@@ -384,6 +353,11 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 		free(v);
 		for (size_t k = i; k < j; k++) {
 			struct sys_cell *c = &t->cells.v[k];
+			if (c->calls > c->unfinished) /* its time on a CPU: the report's self time */
+				vec_push(&d->lat_stacks, ((struct cprof_lat_stack){
+					.source = LH_SRC_SYSCALLS, .key = c->nr, .pid = c->pid, .tid = c->tid,
+					.stack = LAT_NO_STACK, .has_oncpu = true, .calls = c->calls - c->unfinished,
+					.total_ns = c->total, .oncpu_ns = c->oncpu < c->total ? c->oncpu : c->total }));
 			s = stat_of(c, d);
 			if (c->hist)
 				pct_summarize_hist(c->hist, s.lat);
@@ -393,6 +367,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 		}
 		i = j;
 	}
+	stacksum_store(&t->sums, res, d, LH_SRC_SYSCALLS, true);
 	/* Errors: per thread as counted, and summed over threads (tid 0). */
 	size_t nth = t->errs.n;
 	for (size_t i = 0; i < nth; i++) {
@@ -402,14 +377,7 @@ void sys_trace_store(struct sys_trace *t, struct resolver *res, struct cprof_dat
 	sort_n(t->errs.v, t->errs.n, sizeof *t->errs.v, cmp_err);
 	for (size_t i = 0; i < t->errs.n; i++)
 		vec_push(&d->sys_errs, t->errs.v[i]);
-	for (size_t i = 0; i < t->io.n; i++) {
-		const struct sys_io_cell *c = &t->io.v[i];
-		vec_push(&d->sys_io, ((struct cprof_sys_io){
-			.pid = c->pid, .fd = c->fd, .path = cprof_intern(d, c->path ? c->path : ""),
-			.read_calls = c->calls[0], .read_bytes = c->bytes[0], .read_ns = c->ns[0],
-			.write_calls = c->calls[1], .write_bytes = c->bytes[1], .write_ns = c->ns[1],
-			.sync_calls = c->calls[2], .sync_ns = c->ns[2] }));
-	}
+	sys_io_store(t, d);
 	for (size_t i = 0; i < t->nsets; i++) {
 		struct slowset *set = &t->sets[i];
 		sort_n(set->v.v, set->v.n, sizeof *set->v.v, cmp_slow);
@@ -428,6 +396,7 @@ void sys_trace_release(struct sys_trace *t)
 {
 	vec_release(&t->batch);
 	vec_release(&t->batch_ips);
+	stacksum_release(&t->sums);
 	vec_release(&t->threads);
 	u64map_release(&t->thread_idx);
 	for (size_t i = 0; i < t->cells.n; i++) {
@@ -444,12 +413,8 @@ void sys_trace_release(struct sys_trace *t)
 	u64map_release(&t->cell_idx);
 	vec_release(&t->errs);
 	u64map_release(&t->err_idx);
+	sys_io_release(t);
 	u64map_release(&t->exit_ids);
-	for (size_t i = 0; i < t->io.n; i++)
-		free(t->io.v[i].path);
-	vec_release(&t->io);
-	u64map_release(&t->io_idx);
-	free(t->io_kind);
 	for (size_t i = 0; i < t->nsets; i++) {
 		for (size_t j = 0; j < t->sets[i].v.n; j++)
 			vec_release(&t->sets[i].v.v[j].ips);

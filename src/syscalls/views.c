@@ -2,8 +2,9 @@
  * views.c - what `cprof report --syscalls` draws (source.h's views): per
  * syscall the calls, errors, time and latency percentiles; errors by
  * errno; the I/O per open file descriptor; per thread; the slowest calls
- * with their stacks. Text, JSON (one object) or CSV (one row per syscall
- * and thread, "all" first; the I/O is in the other two).
+ * with their stacks. Text, JSON (one object), CSV (one row per syscall
+ * and thread, "all" first; the I/O is in the other two) or folded stacks
+ * of the time in the calls, which the flame graph draws.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +19,8 @@
 #include "cprof/latdiff.h"
 #include "cprof/output.h"
 #include "cprof/report.h"
+#include "cprof/stacktime.h"
+#include "cprof/flamegraph.h"
 #include "cprof/syscalls.h"
 #include "sys-internal.h"
 
@@ -36,6 +39,35 @@ static const char *name_of(const struct cprof_data *d, uint32_t nr)
 		if (d->sys_stats.v[i].nr == nr)
 			return cprof_str(d, d->sys_stats.v[i].name);
 	return "?";
+}
+
+/* A syscall as the last frame of a stack: the kernel's ("_[k]"), as
+ * folded stacks mark kernel frames, apart from the libc wrapper of the
+ * same name that made it. */
+static const char *sys_name(const struct cprof_data *d, uint32_t nr, void *ctx)
+{
+	struct sbuf *buf = ctx;
+	sbuf_reset(buf);
+	sbuf_addf(buf, "%s_[k]", name_of(d, nr));
+	return buf->buf;
+}
+
+/* The part of s's time on a CPU: false when not measured (an older
+ * recording); 0 when no call returned. */
+static bool self_of(const struct cprof_data *d, const struct cprof_sys_stat *s, uint64_t *self)
+{
+	uint64_t total;
+	if (!cprof_meta_get(d, "syscalls_self"))
+		return false;
+	if (!stacktime_oncpu(d, LH_SRC_SYSCALLS, s->nr, s->tid, &total, self))
+		*self = 0;
+	return true;
+}
+
+static const char *fmt_self(const struct cprof_data *d, const struct cprof_sys_stat *s, char *buf)
+{
+	uint64_t self;
+	return self_of(d, s, &self) ? fmt_ns(self, buf) : "-";
 }
 
 /* The all-threads rows, most total time first (then by number). */
@@ -162,7 +194,7 @@ static void text_classes(FILE *out, const struct cprof_data *d, const struct lat
 static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top,
 			const struct latclasses *lc)
 {
-	char b[PCT_N + 3][FMT_BUF];
+	char b[PCT_N + 4][FMT_BUF];
 	size_t *order = xmalloc((d->sys_stats.n + 1) * sizeof *order), n = 0;
 	for (size_t i = 0; i < d->sys_stats.n; i++)
 		if (!d->sys_stats.v[i].tid)
@@ -175,16 +207,16 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 		"Lost records: %" PRIu64 "; returns without their entry: %" PRIu64 " (the workload's exec, each fork's\n"
 		"child returning from clone, and any whose entry was lost)\n\n",
 		cprof_meta_u64(d, "syscalls_lost", 0), cprof_meta_u64(d, "syscalls_unpaired_returns", 0));
-	fprintf(out, "%-18s %10s %8s %11s", "syscall", "calls", "errors", "total");
+	fprintf(out, "%-18s %10s %8s %11s %11s", "syscall", "calls", "errors", "total", "self");
 	for (int k = 1; k < PCT_N; k++)
 		fprintf(out, " %10s", pct_names[k]);
 	fprintf(out, "\n");
 	for (size_t o = 0; o < shown; o++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[order[o]];
-		fprintf(out, "%-18s %10s %8s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
-			fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]));
+		fprintf(out, "%-18s %10s %8s %11s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
+			fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]), fmt_self(d, s, b[3]));
 		for (int k = 1; k < PCT_N; k++)
-			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[3 + k]) : "-");
+			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[4 + k]) : "-");
 		fprintf(out, "\n");
 	}
 	if (shown < n)
@@ -203,17 +235,18 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 				fmt_thousands(e->count, b[1]));
 		}
 	text_io(out, d, top);
-	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %10s %10s\n", "pid", "tid", "syscall", "calls",
-		"errors", "total", "p50", "max");
+	fprintf(out, "\nPer thread:\n  %-8s %-8s %-18s %10s %8s %11s %11s %10s %10s\n", "pid", "tid", "syscall", "calls",
+		"errors", "total", "self", "p50", "max");
 	for (size_t o = 0; o < shown; o++)
 		for (size_t i = 0; i < d->sys_stats.n; i++) {
 			const struct cprof_sys_stat *s = &d->sys_stats.v[i];
 			if (!s->tid || s->nr != d->sys_stats.v[order[o]].nr)
 				continue;
 			bool lat = s->calls > s->unfinished;
-			fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %10s %10s\n", s->pid, s->tid, cprof_str(d, s->name),
-				fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]),
-				lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-", lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
+			fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %11s %10s %10s\n", s->pid, s->tid,
+				cprof_str(d, s->name), fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]),
+				fmt_ns(s->total_ns, b[2]), fmt_self(d, s, b[5]), lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-",
+				lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
 		}
 	if (d->sys_slow.n)
 		fprintf(out, "\nSlowest calls (%" PRIu64 " per syscall kept):\n",
@@ -227,9 +260,13 @@ static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_
 {
 	fprintf(out, "\"nr\":%u,\"calls\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64
 	       ",\"total_ns\":%" PRIu64, s->nr, s->calls, s->errors, s->unfinished, s->total_ns);
+	uint64_t self;
+	if (self_of(d, s, &self))
+		fprintf(out, ",\"self_ns\":%" PRIu64, self);
+	else
+		fprintf(out, ",\"self_ns\":null");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
-	(void)d;
 }
 
 static void json_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
@@ -308,7 +345,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct latc
 
 static void csv_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
 {
-	fprintf(out, "syscall,nr,pid,tid,calls,errors,unfinished,total_ns");
+	fprintf(out, "syscall,nr,pid,tid,calls,errors,unfinished,total_ns,self_ns");
 	for (int k = 0; k < PCT_N; k++)
 		fprintf(out, ",%s_ns", k == PCT_P999 ? "p999" : pct_names[k]);
 	latclass_csv_header(out);
@@ -320,6 +357,11 @@ static void csv_report(FILE *out, const struct cprof_data *d, const struct latcl
 		else
 			fprintf(out, "%s,%u,all,all", cprof_str(d, s->name), s->nr);
 		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
+		uint64_t self;
+		if (self_of(d, s, &self))
+			fprintf(out, ",%" PRIu64, self);
+		else
+			fprintf(out, ",");
 		for (int k = 0; k < PCT_N; k++)
 			fprintf(out, ",%" PRIu64, s->lat[k]);
 		uint64_t cn[LC_N]; /* all threads only: per thread, no distribution is kept */
@@ -336,19 +378,48 @@ void sys_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 		latclass_defaults(&dflt);
 		lc = &dflt;
 	}
-	if (format == FORMAT_JSON)
+	if (format == FORMAT_JSON) {
 		json_report(out, d, lc);
-	else if (format == FORMAT_CSV)
+	} else if (format == FORMAT_CSV) {
 		csv_report(out, d, lc);
-	else
+	} else if (format == FORMAT_FOLDED) {
+		struct stacktime st;
+		struct sbuf name = SBUF_INIT;
+		stacktime_build(&st, d, LH_SRC_SYSCALLS);
+		stacktime_folded(out, d, &st, sys_name, &name);
+		stacktime_release(&st);
+		sbuf_release(&name);
+	} else {
 		text_report(out, d, input, top, lc);
+	}
+}
+
+static int no_data(const struct view_call *c, struct cprof_err *err)
+{
+	return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)", c->input);
+}
+
+/* A recording made before the time by stack was kept. */
+static int no_stacks(const struct view_call *c, struct cprof_err *err)
+{
+	return err_set(err, ENODATA, "'%s': this syscall trace keeps no time by stack (recorded by an older cprof); "
+				     "record it again", c->input);
+}
+
+static bool has_stacktime(const struct cprof_data *d)
+{
+	for (size_t i = 0; i < d->lat_stacks.n; i++)
+		if (d->lat_stacks.v[i].source == LH_SRC_SYSCALLS)
+			return true;
+	return !d->sys_stats.n; /* no call at all: an empty graph, not an old file */
 }
 
 static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 {
 	if (!cprof_meta_get(c->d, "syscalls"))
-		return err_set(err, ENODATA, "'%s': no syscall trace in this recording (record with --syscalls)",
-			       c->input);
+		return no_data(c, err);
+	if (c->format == FORMAT_FOLDED && !has_stacktime(c->d))
+		return no_stacks(c, err);
 	struct latclasses lc;
 	int r = latclass_resolve(c->arg[0], c->arg[1], &lc, err);
 	if (r < 0)
@@ -356,6 +427,27 @@ static int sys_view_report(const struct view_call *c, struct cprof_err *err)
 	/* Ten syscalls on a terminal unless --top says otherwise. */
 	sys_report(stdout, c->d, c->input, c->format, c->top_set || c->format != FORMAT_TEXT ? c->top : 10, &lc);
 	return 0; /* a write error is main's to report (output_finish), a closed pipe is not one */
+}
+
+static int sys_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool palette_set, const struct view_call *c,
+			       struct cprof_err *err)
+{
+	if (!cprof_meta_get(c->d, "syscalls"))
+		return no_data(c, err);
+	if (!has_stacktime(c->d))
+		return no_stacks(c, err);
+	if (!o->title)
+		o->title = "Syscall Time Flame Graph";
+	if (!o->countname)
+		o->countname = "ns in syscalls";
+	(void)palette_set; /* hot: the syscalls are kernel frames, in orange */
+	struct stacktime st;
+	struct sbuf name = SBUF_INIT;
+	stacktime_build(&st, c->d, LH_SRC_SYSCALLS);
+	stacktime_flame(g, c->d, &st, sys_name, &name);
+	stacktime_release(&st);
+	sbuf_release(&name);
+	return 0;
 }
 
 static int sys_view_check(const struct view_call *c, struct cprof_err *err)
@@ -383,16 +475,25 @@ static const struct view_opt sys_opts[] = {
 };
 
 const struct source_view syscalls_view = {
-	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv] [--top N]\n"
-			"                    [--classes T1,T2,T3 | --classes-file FILE]",
+	.report_usage = "       cprof report --syscalls [-i FILE] [--format text|json|csv|folded]\n"
+			"                    [--top N] [--classes T1,T2,T3 | --classes-file FILE]",
 	.report_help = "      --syscalls         the syscalls of a 'record --syscalls' recording: calls,\n"
-		       "                         errors by errno, latency percentiles, bytes and rate\n"
-		       "                         per file descriptor, per thread, and the slowest\n"
-		       "                         calls with their stacks\n",
+		       "                         errors by errno, total and self (on a CPU) time,\n"
+		       "                         latency percentiles, bytes and rate per file\n"
+		       "                         descriptor, per thread, and the slowest calls with\n"
+		       "                         their stacks; folded: the stacks the calls were made\n"
+		       "                         from (-g), the syscall last, weighted by microseconds\n"
+		       "                         in the calls\n",
+	.flame_usage = "       cprof flamegraph --syscalls [-i FILE] [-o FILE] ...",
+	.flame_help = "      --syscalls         time in syscalls ('record --syscalls', stacks with -g)\n"
+		      "                         by the stacks that made them, the syscall as the last\n"
+		      "                         frame (a kernel frame: orange), in ns\n",
 	.opts = sys_opts,
 	.check = sys_view_check,
-	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV,
+	.formats = 1u << FORMAT_TEXT | 1u << FORMAT_JSON | 1u << FORMAT_CSV | 1u << FORMAT_FOLDED,
+	.flame_refuses = VIEW_NO_DIFF | VIEW_NO_CHART | VIEW_NO_PER_THREAD | VIEW_NO_REVERSE,
 	.report = sys_view_report,
+	.flamegraph = sys_view_flamegraph,
 	.timeline = &syscalls_timeline,
 	.dists = sys_view_dists,
 };

@@ -128,6 +128,29 @@ check "csv: recurse row: 50 calls, depth 10" [ "$(awk -F, '$1=="recurse" { print
 check "text: the jumper row" grep -qE '^jumper +7 +7 ' lat.txt
 check "text: the slowest calls" grep -q '^Slowest calls' lat.txt
 
+# -- time by stack: folded stacks (and the flame graph) of the time in the
+# calls, the function under the stacks that called it. Each folded row
+# rounds to a microsecond, so a function's rows add up to its total within
+# one microsecond a row; recurse's calls nest, its rows under one another.
+"$CPROF" report --latency -i lat.data --format folded >lat.folded
+lsum() { # FUNCTION -> "ROWS MICROSECONDS" of its folded rows
+	awk -v leaf="$1" '{ n = split($1, f, ";"); if (f[n] == leaf) { r++; s += $2 } } END { print r + 0, s + 0 }' lat.folded
+}
+for f in sleeper recurse libc.so.6:getppid; do
+	read -r rows us <<<"$(lsum "$f")"
+	tot=$(fn lat.data "$f" total_ns)
+	check "folded: $f's $rows rows, $us us, its total $tot ns within a microsecond a row" \
+		within "$us" $((tot / 1000)) $((rows > 0 ? rows : -1))
+done
+# (the return address may lie in code inlined into main: main;now_[i])
+check "folded: every sleeper call from main" \
+	[ "$(grep -c ';sleeper ' lat.folded)/$(grep -cE ';main;([^;]*_\[i\];)*sleeper ' lat.folded)" = 1/1 ]
+check "folded: recurse nests, 10 deep at most" \
+	[ "$(awk '{ n = split($1, f, ";"); c = 0; for (i = 1; i <= n; i++) c += f[i] == "recurse"; if (c > m) m = c } END { print m }' lat.folded)" = 10 ]
+"$CPROF" flamegraph --latency -i lat.data -o lat.svg 2>fg.err
+check "flamegraph --latency: an SVG titled for function latency, sleeper in it" \
+	eval "grep -q 'Function Latency Flame Graph' lat.svg && grep -q '<title>sleeper ([0-9,]* ns in calls' lat.svg"
+
 # -- without -g: no stacks; --latency-slowest 2 keeps 2.
 # Its probe group is named by cprof's pid: look for that one alone, since
 # another recording on the machine may have its own in tracefs meanwhile.

@@ -131,6 +131,46 @@ check "text: the nanosleep row and the ENOENT errors" \
 	grep -qE '^nanosleep +20 ' sc.txt
 check "text: openat ENOENT 80" grep -qE '^ +openat +ENOENT +80$' sc.txt
 check "text: /dev/zero's row, 40.0 KiB read in 10 calls" grep -qE '^ +[0-9]+ +[0-9]+ +40.0 KiB +0 B +10 .* /dev/zero$' sc.txt
+# -- time by stack: folded stacks (and the flame graph) of the time in the
+# calls, the syscall a kernel frame under the stack that made it. Each
+# folded row rounds to a microsecond, so a syscall's rows add up to its
+# total within one microsecond a row.
+"$CPROF" report --syscalls -i sc.data --format folded >sc.folded
+fsum() { # SYSCALL -> "ROWS MICROSECONDS" of its folded rows
+	awk -v leaf="$1_[k]" '{ n = split($1, f, ";"); if (f[n] == leaf) { r++; s += $2 } } END { print r + 0, s + 0 }' sc.folded
+}
+read -r nrows nus <<<"$(fsum nanosleep)"
+ntot=$(calls sc.data nanosleep total_ns)
+check "folded: nanosleep's $nrows rows, $nus us, its total $ntot ns within a microsecond a row" \
+	within "$nus" $((ntot / 1000)) $((nrows > 0 ? nrows : -1))
+check "folded: every nanosleep made from syscall() in main()" \
+	[ "$(grep -c ';main;syscall;nanosleep_\[k\] ' sc.folded)" = "$nrows" ]
+read -r grows gus <<<"$(fsum getpid)"
+gtot=$(calls sc.data getpid total_ns)
+check "folded: getpid's $grows rows, $gus us, its total $gtot ns within a microsecond a row" \
+	within "$gus" $((gtot / 1000)) $((grows > 0 ? grows : -1))
+"$CPROF" flamegraph --syscalls -i sc.data -o sc.svg 2>fg.err
+check "flamegraph --syscalls: an SVG titled for syscalls, nanosleep in main's stack" \
+	eval "grep -q 'Syscall Time Flame Graph' sc.svg && grep -q '<title>nanosleep ([0-9,]* ns in syscalls' sc.svg &&
+	      grep -q '<title>main ([0-9,]* ns in syscalls' sc.svg"
+"$CPROF" report --syscalls -i sc2.data --format folded >sc2.folded
+check "folded without -g: one [no stack] row a syscall, getpid's among them" \
+	[ "$(grep -c '^\[no stack\];getpid_\[k\] ' sc2.folded)/$(grep -vc '^\[no stack\];[a-z_0-9]*_\[k\] [0-9]*$' sc2.folded)" = 1/0 ]
+
+# -- self time: the part of each call on a CPU, from the threads' switches.
+# A sleep is off a CPU all but the way in and out: under a tenth of its
+# 100 ms. getpid never waits; preemption aside every call is on a CPU
+# throughout, so at least half its calls' minimum each.
+check "self: nanosleep on a CPU under 10 % of its time" \
+	[ "$(json sc.data "[s['self_ns'] * 10 < s['total_ns'] for s in d['syscalls'] if s['name']=='nanosleep']")" = "[True]" ]
+check "self: getpid on a CPU at least half its calls x min" \
+	[ "$(json sc.data "[s['self_ns'] * 2 >= (s['calls'] - s['unfinished']) * s['min_ns'] > 0 for s in d['syscalls'] if s['name']=='getpid']")" = "[True]" ]
+check "self: never more than the total, the threads' adding up to all threads'" \
+	[ "$(json sc.data "all(s['self_ns'] <= s['total_ns'] and s['self_ns'] == sum(t['self_ns'] for t in s['threads']) for s in d['syscalls'])")" = True ]
+check "csv: the all-threads getpid row's self_ns as in JSON" \
+	[ "$(awk -F, 'NR==1 { for (i = 1; i <= NF; i++) if ($i == "self_ns") c = i } $1=="getpid" && $4=="all" { print $c }' sc.csv)" = \
+	  "$(json sc.data "[s['self_ns'] for s in d['syscalls'] if s['name']=='getpid'][0]")" ]
+check "text: a self column" grep -qE '^syscall +calls +errors +total +self ' sc.txt
 "$CPROF" report -i sc.data --timeline tl.json >/dev/null 2>tl.err
 check "timeline: the 5 kept nanosleeps are slices of at least 5 ms, made from syscall()" \
 	[ "$(python3 -c "

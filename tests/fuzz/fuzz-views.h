@@ -30,6 +30,7 @@
 #include "cprof/hist.h"
 #include "cprof/latdiff.h"
 #include "cprof/source.h"
+#include "cprof/stacktime.h"
 #include "cprof/latclass.h"
 #include "cprof/timeline.h"
 
@@ -404,12 +405,39 @@ static void hist_views(const struct cprof_data *d)
 	}
 }
 
+static const char *fuzz_key_name(const struct cprof_data *d, uint32_t key, void *ctx)
+{
+	(void)d;
+	(void)ctx;
+	return key & 1 ? "odd" : "even";
+}
+
+/* The time by stack of both sources: their rows' stacks must be safe to
+ * walk, in folded text and in a flame graph. */
+static void stacktime_views(const struct cprof_data *d)
+{
+	for (uint32_t src = LH_SRC_SYSCALLS; src <= LH_SRC_LATENCY; src++) {
+		struct stacktime st;
+		stacktime_build(&st, d, src);
+		stacktime_folded(devnull(), d, &st, fuzz_key_name, NULL);
+		struct flamegraph g;
+		struct fg_opts fo = FG_OPTS_INIT;
+		struct cprof_err err;
+		fg_init(&g);
+		stacktime_flame(&g, d, &st, fuzz_key_name, NULL);
+		(void)!fg_write(devnull(), &g, &fo, &err);
+		fg_release(&g);
+		stacktime_release(&st);
+	}
+}
+
 static void sys_views(const struct cprof_data *d)
 {
 	if (!d->sys_stats.n && !d->sys_errs.n && !d->sys_slow.n)
 		return;
 	sys_report(devnull(), d, "fuzz", FORMAT_TEXT, 0, NULL);
 	sys_report(devnull(), d, "fuzz", FORMAT_CSV, 0, fuzz_classes());
+	sys_report(devnull(), d, "fuzz", FORMAT_FOLDED, 0, NULL);
 	JSON_VIEW("sys_report json", (sys_report(jf, d, "fuzz", FORMAT_JSON, 0, fuzz_classes()), 0));
 }
 
@@ -419,6 +447,7 @@ static void lat_views(const struct cprof_data *d)
 		return;
 	lat_report(devnull(), d, "fuzz", FORMAT_TEXT, fuzz_classes());
 	lat_report(devnull(), d, "fuzz", FORMAT_CSV, NULL);
+	lat_report(devnull(), d, "fuzz", FORMAT_FOLDED, NULL);
 	JSON_VIEW("lat_report json", (lat_report(jf, d, "fuzz", FORMAT_JSON, fuzz_classes()), 0));
 }
 
@@ -458,6 +487,7 @@ static void latdiff_views(const struct cprof_data *d)
 static void fuzz_views(const struct cprof_data *d)
 {
 	latdiff_views(d);
+	stacktime_views(d);
 	sys_views(d);
 	offcpu_views(d);
 	lat_views(d);

@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include "cprof/data.h"
+#include "cprof/stacktime.h"
 #include "cprof/load.h"
 #include "cprof/hist.h"
 #include "harness.h"
@@ -741,6 +742,84 @@ TEST(lat_hists_roundtrip_and_rejects)
 	cprof_data_release(&d);
 }
 
+/* Time by stack: read back as written, summed by (stack, key) for the
+ * views, its on-CPU part per thread; rows that cannot be are refused. */
+TEST(lat_stacks_roundtrip_and_rejects)
+{
+	struct cprof_data d;
+	build_sample_data(&d, 2); /* stacks 0 and 1 */
+	struct cprof_lat_stat st = { .name = cprof_intern(&d, "f"), .path = cprof_intern(&d, "/bin/f"), .calls = 4,
+				     .returned = 4, .total_ns = 40, .lat = { 5, 8, 10, 12, 15, 15, 17 } };
+	vec_push(&d.lat_stats, st);
+	static const struct cprof_lat_stack rows[] = {
+		{ LH_SRC_SYSCALLS, 35, 10, 0, 0, true, 2, 3000, 100 },
+		{ LH_SRC_SYSCALLS, 35, 12, 0, 0, true, 1, 1400, 50 },  /* another process, the same stack */
+		{ LH_SRC_SYSCALLS, 35, 10, 0, LAT_NO_STACK, true, 1, 400, 400 },
+		{ LH_SRC_SYSCALLS, 35, 10, 11, LAT_NO_STACK, true, 3, 3400, 500 }, /* thread 11's */
+		{ LH_SRC_SYSCALLS, 1, 10, 0, 1, true, 5, 200, 200 },  /* 0.2 us: left out of folded */
+		{ LH_SRC_LATENCY, 0, 10, 0, 1, false, 4, 40000, 0 },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
+		vec_push(&d.lat_stacks, rows[i]);
+	struct cprof_err err;
+	uint8_t *buf;
+	size_t len;
+	ASSERT_OK(cprof_data_serialize(&d, &buf, &len, &err));
+	struct cprof_data e;
+	ASSERT_OK(cprof_data_parse(&e, buf, len, "f", &err));
+	free(buf);
+	ASSERT_EQ(e.lat_stacks.n, sizeof rows / sizeof *rows);
+	for (size_t i = 0; i < e.lat_stacks.n; i++) {
+		const struct cprof_lat_stack *x = &e.lat_stacks.v[i], *y = &rows[i];
+		ASSERT(x->source == y->source && x->key == y->key && x->pid == y->pid && x->tid == y->tid &&
+		       x->stack == y->stack && x->has_oncpu == y->has_oncpu && x->calls == y->calls &&
+		       x->total_ns == y->total_ns && x->oncpu_ns == y->oncpu_ns);
+	}
+
+	struct stacktime t;
+	stacktime_build(&t, &e, LH_SRC_SYSCALLS);
+	ASSERT_EQ(t.rows.n, 3); /* (0, 35) of both processes, (1, 1), (none, 35); thread rows apart */
+	ASSERT_EQ(t.rows.v[0].stack, 0);
+	ASSERT_EQ(t.rows.v[0].key, 35);
+	ASSERT_EQ(t.rows.v[0].ns, 4400);
+	ASSERT_EQ(t.rows.v[0].calls, 3);
+	ASSERT_EQ(t.rows.v[1].stack, 1);
+	ASSERT_EQ(t.rows.v[1].key, 1);
+	ASSERT_EQ(t.rows.v[2].stack, LAT_NO_STACK);
+	ASSERT_EQ(t.rows.v[2].ns, 400);
+	uint64_t total, oncpu;
+	ASSERT(stacktime_oncpu(&e, LH_SRC_SYSCALLS, 35, 0, &total, &oncpu));
+	ASSERT_EQ(total, 4800);
+	ASSERT_EQ(oncpu, 550);
+	ASSERT(stacktime_oncpu(&e, LH_SRC_SYSCALLS, 35, 11, &total, &oncpu));
+	ASSERT_EQ(oncpu, 500);
+	ASSERT(!stacktime_oncpu(&e, LH_SRC_SYSCALLS, 36, 0, &total, &oncpu));
+	ASSERT(!stacktime_oncpu(&e, LH_SRC_LATENCY, 0, 0, &total, &oncpu)); /* not measured */
+	stacktime_release(&t);
+	cprof_data_release(&e);
+
+	d.lat_stacks.v[0].oncpu_ns = 3001;
+	serialize_expect(&d, "time by stack, row 0 has no calls, unknown flags or more time on a CPU than in its calls");
+	d.lat_stacks.v[0].oncpu_ns = 100;
+	d.lat_stacks.v[1].calls = 0;
+	serialize_expect(&d, "time by stack, row 1 has no calls, unknown flags or more time on a CPU than in its calls");
+	d.lat_stacks.v[1].calls = 1;
+	d.lat_stacks.v[2].stack = 7;
+	serialize_expect(&d, "time by stack, row 2 refers to missing stack 7");
+	d.lat_stacks.v[2].stack = LAT_NO_STACK;
+	d.lat_stacks.v[3].stack = 0; /* a thread's row with a stack */
+	serialize_expect(&d, "time by stack, row 3 refers to missing stack 0");
+	d.lat_stacks.v[3].stack = LAT_NO_STACK;
+	d.lat_stacks.v[5].key = 1;
+	serialize_expect(&d, "time by stack, row 5 refers to missing function 1");
+	d.lat_stacks.v[5].key = 0;
+	d.lat_stacks.v[4].source = 3;
+	serialize_expect(&d, "time by stack, row 4 is of unknown source 3");
+	d.lat_stacks.v[4].source = LH_SRC_SYSCALLS;
+	serialize_expect(&d, NULL);
+	cprof_data_release(&d);
+}
+
 static void add_site(struct cprof_data *d, struct cprof_mem_site m)
 {
 	if (!d->mem_procs.n)
@@ -1008,6 +1087,6 @@ TEST(load_streams_folded_lines)
 }
 
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
-	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects), T(lat_hists_roundtrip_and_rejects),
+	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects), T(lat_hists_roundtrip_and_rejects), T(lat_stacks_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
 	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))

@@ -1,0 +1,50 @@
+/*
+ * stacktime.h - the time in a source's calls by the stack they were made
+ * from (SECTION_LAT_STACKS: syscalls, probed functions), for the views:
+ * summed over processes into (stack, key) rows, drawn as a flame graph or
+ * written as folded stacks with the call (a syscall's or function's name)
+ * as the last frame; and the part of the time spent on a CPU.
+ */
+#ifndef CPROF_STACKTIME_H
+#define CPROF_STACKTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cprof/base.h"
+
+struct cprof_data;
+struct flamegraph;
+
+struct stacktime_row {
+	uint32_t stack, key;  /* stack: LAT_NO_STACK when recorded without -g */
+	uint64_t ns, calls;
+};
+struct stacktime {
+	VEC(struct stacktime_row) rows; /* by stack, then key; each pair once */
+};
+
+/* The name of key, the call's frame: valid until the next call. */
+typedef const char *stacktime_name_fn(const struct cprof_data *d, uint32_t key, void *ctx);
+
+/* source's (LH_SRC_*) rows of d; none in a file made before they were
+ * kept. Release with stacktime_release. */
+void stacktime_build(struct stacktime *st, const struct cprof_data *d, uint32_t source);
+void stacktime_release(struct stacktime *st);
+/* Each row's stack, root first, then the call's name, weighted in ns. */
+void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const struct stacktime *st,
+		     stacktime_name_fn *name, void *ctx);
+/* The same as folded stacks, weighted in microseconds (rounded; rows
+ * under half a microsecond left out), in the rows' order. */
+void stacktime_folded(FILE *out, const struct cprof_data *d, const struct stacktime *st, stacktime_name_fn *name,
+		      void *ctx);
+
+/* The time of key's calls (in thread tid, or all threads: 0) and the part
+ * of it on a CPU: false when the recording did not measure that. */
+bool stacktime_oncpu(const struct cprof_data *d, uint32_t source, uint32_t key, uint32_t tid, uint64_t *total,
+		     uint64_t *oncpu);
+
+#define STACKTIME_NO_STACK_LABEL "[no stack]"
+
+#endif
