@@ -85,7 +85,8 @@ check "CSV report: one row per kernel, copy direction and site" \
 	[ "$(cut -d, -f1 report.csv | sort | uniq -c | awk '{ printf "%s=%s ", $2, $1 }')" = "kernel=2 memcpy=2 site=4 table=1 " ]
 
 "$CPROF" report -i gpu.data --timeline trace.json >tl.out
-check "timeline is written and prints nothing else" [ $? -eq 0 ] && [ ! -s tl.out ]
+[ $? -eq 0 ] && [ ! -s tl.out ]
+check "timeline is written and prints nothing else" test $? -eq 0
 check "timeline is Chrome trace JSON with GPU slices, API slices and flows" python3 - trace.json <<'PY'
 import json, sys
 t = json.load(open(sys.argv[1]))
@@ -101,10 +102,12 @@ g = sorted(gpu, key=lambda e: e["ts"])
 assert all(a["ts"] + a["dur"] <= b["ts"] + 1e-6 for a, b in zip(g, g[1:]))
 PY
 "$CPROF" report --gpu -i gpu.data --timeline trace2.json >both.txt
-check "--gpu --timeline writes the trace and prints the report" [ -s trace2.json ] && grep -q "^Kernels" both.txt
+[ -s trace2.json ] && grep -q "^Kernels" both.txt
+check "--gpu --timeline writes the trace and prints the report" test $? -eq 0
 
 "$CPROF" flamegraph --gpu -i gpu.data -o gpu.svg
-check "flamegraph --gpu writes an SVG" [ $? -eq 0 ] && grep -q "<svg" gpu.svg
+[ $? -eq 0 ] && grep -q "<svg" gpu.svg
+check "flamegraph --gpu writes an SVG" test $? -eq 0
 check "... titled GPU Flame Graph, counted in ns" grep -q "GPU Flame Graph" gpu.svg && grep -q " ns, " gpu.svg
 check "... with the kernel above its launch site" grep -q "kernelA(float\*, int) (1,000,000 ns" gpu.svg
 check "... and the launch site in it" grep -q "launch_site_a (" gpu.svg

@@ -40,8 +40,8 @@ p50=$(fn lat.data sleeper p50_ns)
 mn=$(fn lat.data sleeper min_ns)
 own=$(awk '$1 == "sleep_p50_ns" { print $2 }' out.txt)
 check "sleeper: min >= 5 ms ($mn ns)" [ "$mn" -ge 5000000 ]
-check "sleeper: p50 $p50 ns within [-0.3 ms, 0] of the program's own $own ns" \
-	[ "$p50" -le "$own" ] && [ "$p50" -ge $((own - 300000)) ]
+[ "$p50" -le "$own" ] && [ "$p50" -ge $((own - 300000)) ]
+check "sleeper: p50 $p50 ns within [-0.3 ms, 0] of the program's own $own ns" test $? -eq 0
 if within "$own" 5250000 250000; then
 	check "sleeper: p50 within 10 % of 5 ms ($p50 ns)" within "$p50" 5250000 250000
 else
@@ -51,7 +51,8 @@ fi
 # and the percentiles: at least as many as the kept ones over 6 ms.
 slow=$(fn lat.data sleeper slow)
 kept_over=$(json lat.data "sum(1 for f in d['functions'] if f['name']=='sleeper' for w in f['slowest'] if w['dur_ns'] > 6000000)")
-check "sleeper: $slow calls over 6 ms, no fewer than the $kept_over kept ones" [ "$slow" -ge "$kept_over" ] && [ "$slow" -le 20 ]
+[ "$slow" -ge "$kept_over" ] && [ "$slow" -le 20 ]
+check "sleeper: $slow calls over 6 ms, no fewer than the $kept_over kept ones" test $? -eq 0
 check "threshold stored" [ "$(json lat.data "d['threshold_ns']")" = 6000000 ]
 check "sleeper: the 5 slowest kept, slowest first, its time the max" \
 	[ "$(json lat.data "[len(f['slowest']) == 5 and f['slowest'][0]['dur_ns'] == f['max_ns'] and f['slowest'][0]['dur_ns'] >= f['slowest'][4]['dur_ns'] for f in d['functions'] if f['name']=='sleeper']")" = "[True]" ]
@@ -111,8 +112,8 @@ print([r['critical'] for r in csv.DictReader(open('lcls.csv')) if r['function']=
 check "text: the classes table, sleeper 20 critical" grep -qE '^sleeper +0 +0\.0% +0 +0\.0% +0 +0\.0% +20 100\.0%$' lcls.txt
 printf 'slow 1ms\ncritical x\n' >bad.cls
 "$CPROF" report --latency -i lat.data --classes-file bad.cls >bad.out 2>bad.err
-check "a bad --classes-file: exit 1, its line named, nothing printed" \
-	[ $? -eq 1 ] && [ ! -s bad.out ] && grep -qF "bad.cls:2: 'x' is not a duration" bad.err
+[ $? -eq 1 ] && [ ! -s bad.out ] && grep -qF "bad.cls:2: 'x' is not a duration" bad.err
+check "a bad --classes-file: exit 1, its line named, nothing printed" test $? -eq 0
 
 # -- past the exact cap (5 here) sleeper's percentiles come from its
 # histogram: marked, at least 5 ms, the maximum still its slowest call.
@@ -180,8 +181,8 @@ fi
 check "record --latency -m 1: exit 0" [ $? -eq 0 ]
 lost=$(json lost.data "d['lost']")
 calls=$(fn lost.data tiny calls)
-check "-m 1: $lost records lost, $calls calls counted, short by no more than the lost" \
-	[ "$calls" -le 1000000 ] && [ $((1000000 - calls)) -le "$lost" ]
+[ "$calls" -le 1000000 ] && [ $((1000000 - calls)) -le "$lost" ]
+check "-m 1: $lost records lost, $calls calls counted, short by no more than the lost" test $? -eq 0
 if [ "$lost" -gt 0 ]; then
 	check "-m 1: the loss is printed" grep -q "latency: the kernel dropped $lost probe records" lost.txt
 else
@@ -191,29 +192,32 @@ fi
 # -- bad input: one line, exit code, nothing written, the workload never started.
 "$CPROF" record --latency no_such_function -o bad.data -- "$W" >out.txt 2>err.txt
 rc=$?
-check "unknown symbol: exit 1, one line naming it, no file" \
-	[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "no function 'no_such_function'" err.txt && [ ! -e bad.data ]
+[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "no function 'no_such_function'" err.txt && [ ! -e bad.data ]
+check "unknown symbol: exit 1, one line naming it, no file" test $? -eq 0
 check "unknown symbol: the workload never ran" [ ! -s out.txt ]
 "$CPROF" record --latency libnosuch.so.9:f -o bad.data -- "$W" >/dev/null 2>err.txt
-check "unknown library: exit 1, one line naming it" \
-	[ $? -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "'libnosuch.so.9'" err.txt
+[ $? -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "'libnosuch.so.9'" err.txt
+check "unknown library: exit 1, one line naming it" test $? -eq 0
 "$CPROF" record --latency /etc/passwd:f -o bad.data -- "$W" >/dev/null 2>err.txt
-check "not an ELF file: exit 1, one line naming it" \
-	[ $? -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "'/etc/passwd' is not an ELF file" err.txt
+[ $? -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -q "'/etc/passwd' is not an ELF file" err.txt
+check "not an ELF file: exit 1, one line naming it" test $? -eq 0
 "$CPROF" record --latency sleeper --slow-threshold 5parsecs -o bad.data -- "$W" >/dev/null 2>err.txt
-check "bad --slow-threshold: usage error" [ $? -eq 2 ] && grep -q 'takes a duration' err.txt && [ ! -e bad.data ]
+[ $? -eq 2 ] && grep -q 'takes a duration' err.txt && [ ! -e bad.data ]
+check "bad --slow-threshold: usage error" test $? -eq 0
 "$CPROF" record --slow-threshold 5ms -o bad.data -- "$W" >/dev/null 2>err.txt
-check "--slow-threshold without --latency: usage error" [ $? -eq 2 ] && grep -q 'needs --latency' err.txt
+[ $? -eq 2 ] && grep -q 'needs --latency' err.txt
+check "--slow-threshold without --latency: usage error" test $? -eq 0
 "$CPROF" record -q -o plain.data -- "$W" >/dev/null 2>&1
 "$CPROF" report --latency -i plain.data >/dev/null 2>err.txt
 rc=$?
-check "report --latency without latency: exit 1, one line" [ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ]
+[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ]
+check "report --latency without latency: exit 1, one line" test $? -eq 0
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null; then
 	chmod 777 "$TMP"
 	runuser -u nobody -- "$CPROF" record --latency sleeper -o "$TMP/nobody.data" -- "$W" >/dev/null 2>err.txt
 	rc=$?
-	check "not permitted: exit 1, one line naming what to change" \
-		[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -qE 'tracefs|perf_event_paranoid|CAP_PERFMON' err.txt
+	[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -qE 'tracefs|perf_event_paranoid|CAP_PERFMON' err.txt
+	check "not permitted: exit 1, one line naming what to change" test $? -eq 0
 	check "not permitted: nothing written" [ ! -e "$TMP/nobody.data" ]
 else
 	echo "not root, or no nobody user: permission check skipped"

@@ -138,7 +138,8 @@ cpu=$("$CPROF" report -i oc.data --format json | python3 -c "import json,sys; d=
 check "--wall: the whole is the time off a CPU ($off ns) and the CPU samples' (${cpu:-?} ns)" \
 	[ "$all_wall" = $((off + ${cpu:-0})) ]
 "$CPROF" flamegraph --wall -i oc.data -o nowall.svg 2>err.txt
-check "--wall without --offcpu: a usage error" [ $? -eq 2 ] && [ ! -e nowall.svg ]
+[ $? -eq 2 ] && [ ! -e nowall.svg ]
+check "--wall without --offcpu: a usage error" test $? -eq 0
 
 # -- without -g: the intervals, without stacks.
 "$CPROF" record -q --offcpu -o nog.data -- "$W" >out2.txt 2>&1
@@ -154,8 +155,8 @@ check "without -g: the main thread's waits ($both ns) are all there, stack-less 
 # above; the frame pointer walk of this build must not find them.
 WN=$WORKLOADS/offcpu-nofp
 "$CPROF" record -q --call-graph dwarf,8192 --offcpu -o dw.data -- "$WN" >dwout.txt 2>dwerr.txt
-check "record --call-graph dwarf --offcpu: exit 0, nothing said ($(head -1 dwerr.txt))" \
-	[ $? -eq 0 ] && [ ! -s dwerr.txt ]
+[ $? -eq 0 ] && [ ! -s dwerr.txt ]
+check "record --call-graph dwarf --offcpu: exit 0, nothing said ($(head -1 dwerr.txt))" test $? -eq 0
 slept=$(awk '$1 == "sleep_total_ns" { print $2 }' dwout.txt)
 waited=$(awk '$1 == "lock_wait_total_ns" { print $2 }' dwout.txt)
 s=$(func dw.data sleeper blocked_ns)
@@ -168,8 +169,8 @@ check "dwarf: the sleeps' stack, leaf first: nap, then sleeper, then main" \
 	[ "$(json dw.data "[s['frames'][s['frames'].index('nap'):s['frames'].index('main') + 1] for s in d['stacks'] if 'sleeper' in s['frames']][0] == ['nap', 'sleeper', 'main']")" = True ]
 check "dwarf: the lock wait's stack: take_lock under lock_waiter under main, holder's on its own thread" \
 	[ "$(json dw.data "any(s['frames'][s['frames'].index('take_lock'):][:3] == ['take_lock', 'lock_waiter', 'main'] for s in d['stacks'] if 'take_lock' in s['frames']) and any('holder' in s['frames'] and 'main' not in s['frames'] for s in d['stacks'])")" = True ]
-check "dwarf: the stack mode is dwarf, and the text says so" \
-	[ "$(json dw.data "d['stack_mode']")" = dwarf ] && "$CPROF" report --offcpu -i dw.data | grep -q '^Stacks: DWARF'
+[ "$(json dw.data "d['stack_mode']")" = dwarf ] && "$CPROF" report --offcpu -i dw.data | grep -q '^Stacks: DWARF'
+check "dwarf: the stack mode is dwarf, and the text says so" test $? -eq 0
 check "dwarf: no records lost" [ "$(json dw.data "d['lost']")" = 0 ]
 "$CPROF" record -q -g --offcpu -o fpn.data -- "$WN" >/dev/null 2>&1
 check "frame pointers on the same build: no stack reaches main through sleeper" \
@@ -178,8 +179,8 @@ check "frame pointers on the same build: no stack reaches main through sleeper" 
 # -- what it refuses.
 "$CPROF" record -q -o cpu.data -- "$WORKLOADS/hot" 1 >/dev/null 2>&1
 "$CPROF" report --offcpu -i cpu.data >/dev/null 2>err.txt
-check "report --offcpu on a CPU-only recording: one-line error" \
-	[ $? -ne 0 ] && grep -q 'no off-CPU intervals' err.txt
+[ $? -ne 0 ] && grep -q 'no off-CPU intervals' err.txt
+check "report --offcpu on a CPU-only recording: one-line error" test $? -eq 0
 
 # -- an ordinary user at kernel.perf_event_paranoid 2 may not have the switch
 # samples (the switch happens in the kernel), only the switch records: the
@@ -189,8 +190,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ "$(cat /proc/sys/ker
 	chmod 711 "$TMP" && mkdir -m 777 nobody
 	HOME=$TMP/nobody setpriv --reuid=65534 --regid=65534 --clear-groups \
 		"$CPROF" record -g --offcpu -o nobody/n.data -- "$W" >nobody/out.txt 2>nobody/err.txt
-	check "as an ordinary user: exit 0, and a line saying the stacks were refused" \
-		[ $? -eq 0 ] && grep -q 'without their stacks' nobody/err.txt
+	[ $? -eq 0 ] && grep -q 'without their stacks' nobody/err.txt
+	check "as an ordinary user: exit 0, and a line saying the stacks were refused" test $? -eq 0
 	check "as an ordinary user: the waits are there" \
 		[ "$(json nobody/n.data "d['blocked']['total_ns']")" -ge 400000000 ]
 else

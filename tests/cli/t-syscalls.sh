@@ -54,8 +54,8 @@ p50=$(calls sc.data nanosleep p50_ns)
 mn=$(calls sc.data nanosleep min_ns)
 own=$(awk '$1 == "sleep_p50_ns" { print $2 }' out.txt)
 check "nanosleep: min >= 5 ms ($mn ns)" [ "$mn" -ge 5000000 ]
-check "nanosleep: p50 $p50 ns within [-0.2 ms, 0] of the program's own $own ns" \
-	[ "$p50" -le "$own" ] && [ "$p50" -ge $((own - 200000)) ]
+[ "$p50" -le "$own" ] && [ "$p50" -ge $((own - 200000)) ]
+check "nanosleep: p50 $p50 ns within [-0.2 ms, 0] of the program's own $own ns" test $? -eq 0
 if within "$own" 5250000 250000; then
 	check "nanosleep: p50 within 10 % of 5 ms ($p50 ns)" within "$p50" 5250000 250000
 else
@@ -115,7 +115,8 @@ fi
 check "record --syscalls -m 1: exit 0" [ $? -eq 0 ]
 lost=$(json lost.data "d['lost']")
 short=$(json lost.data "(65000 - sum(s['calls'] for s in d['syscalls'] if s['name']=='getpid')) + (15001 - sum(s['calls'] for s in d['syscalls'] if s['name']=='write'))")
-check "-m 1: $lost records lost, counts short by $short, 0 <= short <= lost" [ "$short" -ge 0 ] && [ "$short" -le "$lost" ]
+[ "$short" -ge 0 ] && [ "$short" -le "$lost" ]
+check "-m 1: $lost records lost, counts short by $short, 0 <= short <= lost" test $? -eq 0
 if [ "$lost" -gt 0 ]; then
 	check "-m 1: the loss is printed" grep -q "syscalls: the kernel dropped $lost tracepoint records" lost.txt
 else
@@ -181,19 +182,21 @@ print(len(n), all(e['dur'] >= 5000 and e['args']['from'] == 'syscall' for e in n
 
 # -- bad input: one line, exit code, nothing written.
 "$CPROF" record --syscalls=slowest:x -o bad.data -- "$W" >/dev/null 2>err.txt
-check "bad --syscalls value: usage error, no file" [ $? -eq 2 ] && [ ! -e bad.data ]
+[ $? -eq 2 ] && [ ! -e bad.data ]
+check "bad --syscalls value: usage error, no file" test $? -eq 0
 check "bad --syscalls value: says what it takes" grep -q 'takes slowest:N' err.txt
 "$CPROF" record -q -o plain.data -- "$W" >/dev/null 2>&1
 "$CPROF" report --syscalls -i plain.data >/dev/null 2>err.txt
 rc=$?
-check "report --syscalls without a trace: exit 1, one line" [ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ]
+[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ]
+check "report --syscalls without a trace: exit 1, one line" test $? -eq 0
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v runuser >/dev/null &&
 	[ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 0 ]; then
 	chmod 777 "$TMP"
 	runuser -u nobody -- "$CPROF" record --syscalls -o "$TMP/nobody.data" -- "$W" >/dev/null 2>err.txt
 	rc=$?
-	check "not permitted: exit 1, one line naming what to change" \
-		[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -qE 'tracefs|perf_event_paranoid|CAP_PERFMON' err.txt
+	[ $rc -eq 1 ] && [ "$(wc -l <err.txt)" = 1 ] && grep -qE 'tracefs|perf_event_paranoid|CAP_PERFMON' err.txt
+	check "not permitted: exit 1, one line naming what to change" test $? -eq 0
 	check "not permitted: nothing written" [ ! -e "$TMP/nobody.data" ]
 else
 	echo "not root, or no nobody user: permission check skipped"
@@ -249,21 +252,24 @@ bad_classes() { # DESCRIPTION FILE-CONTENT EXPECTED-STDERR
 	printf "$2" >bad.cls
 	"$CPROF" report --syscalls -i sc.data --classes-file bad.cls >bad.out 2>bad.err
 	rc=$?
-	check "$1: exit 1, nothing printed, one line: $3" \
-		[ $rc -eq 1 ] && [ ! -s bad.out ] && [ "$(wc -l <bad.err)" = 1 ] && grep -qF "$3" bad.err
+	[ $rc -eq 1 ] && [ ! -s bad.out ] && [ "$(wc -l <bad.err)" = 1 ] && grep -qF "$3" bad.err
+	check "$1: exit 1, nothing printed, one line: $3" test $? -eq 0
 }
 bad_classes "not a duration" 'slow 1ms\nvery-slow soon\n' "bad.cls:2: 'soon' is not a duration"
 bad_classes "unknown class" '# x\nslower 1ms\n' "bad.cls:2: unknown class 'slower'"
 bad_classes "two durations" 'slow 1ms 2ms\n' "bad.cls:1: expected 'NAME DURATION'"
 bad_classes "limits out of order" 'slow 20ms\nvery-slow 10ms\n' "bad.cls: the limits must increase"
 "$CPROF" report --syscalls -i sc.data --classes-file nonesuch.cls >bad.out 2>bad.err
-check "a missing --classes-file: exit 1, named" [ $? -eq 1 ] && grep -qF "cannot open 'nonesuch.cls'" bad.err
+[ $? -eq 1 ] && grep -qF "cannot open 'nonesuch.cls'" bad.err
+check "a missing --classes-file: exit 1, named" test $? -eq 0
 mkdir -p badxdg/cprof && printf 'critical\n' >badxdg/cprof/latency-classes
 XDG_CONFIG_HOME=$TMP/badxdg "$CPROF" report --syscalls -i sc.data >bad.out 2>bad.err
-check "a bad default file: exit 1, its line named" [ $? -eq 1 ] && grep -qF "badxdg/cprof/latency-classes:1:" bad.err
+[ $? -eq 1 ] && grep -qF "badxdg/cprof/latency-classes:1:" bad.err
+check "a bad default file: exit 1, its line named" test $? -eq 0
 for v in 1ms,2ms 3ms,2ms,1ms 1ms,2ms,3ms,4ms 1ms,x,3ms; do
 	"$CPROF" report --syscalls -i sc.data --classes "$v" >bad.out 2>bad.err
-	check "--classes $v: usage error (exit 2)" [ $? -eq 2 ] && grep -qF "not '$v'" bad.err
+	[ $? -eq 2 ] && grep -qF "not '$v'" bad.err
+	check "--classes $v: usage error (exit 2)" test $? -eq 0
 done
 
 # -- past the exact cap (4 Mi durations a syscall; 100 here) percentiles
