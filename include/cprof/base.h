@@ -52,6 +52,16 @@ void *xmalloc(size_t n);
 void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/*
+ * Large arrays straight from the kernel: zeroed, grown in place or moved
+ * by remapping (never copied, so never touched twice), and backed by huge
+ * pages where the kernel allows it (2 MB a fault, not 4 KB). For arrays
+ * that grow to megabytes; len is what was asked for, and big_free and
+ * big_realloc take the same len back. Out of memory is fatal, as xmalloc.
+ */
+void *big_alloc(size_t len);
+void *big_realloc(void *p, size_t old_len, size_t new_len);
+void big_free(void *p, size_t len);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 
@@ -152,6 +162,75 @@ void hashidx_presize(struct hashidx *ix, size_t items);
 void hashidx_build(struct hashidx *ix, uint32_t n, hashidx_hash_fn *hash, const void *ctx);
 /* Free the slots; the index is empty again. */
 void hashidx_release(struct hashidx *ix);
+
+/*
+ * struct hashtab: the same open addressing, with each item's 32-bit hash
+ * kept in its slot beside it (slot = hash << 32 | (item + 1), 0 is empty).
+ * A probe passes over other items without reading them, which matters when
+ * the items are many and scattered (a flame graph's frames): one cache
+ * line of slots instead of one per item tried. Growing needs no callback,
+ * since the hashes are in the slots. The hash is all the key the index
+ * knows: callers compare their own items on a match, as with hashidx.
+ *
+ *	size_t pos;
+ *	for (uint32_t it = hashtab_first(t, h, &pos); it != HASHIDX_NONE; it = hashtab_next(t, h, &pos))
+ *		if (same(&items.v[it], key))
+ *			return it;
+ *	vec_push(&items, key);
+ *	hashtab_put(t, h, (uint32_t)items.n - 1);
+ */
+struct hashtab {
+	uint64_t *slot;
+	size_t cap, count; /* slots (a power of two, at most half full); items */
+};
+#define HASHTAB_INIT { NULL, 0, 0 }
+
+/* From *pos on, the first item put with hash h, or HASHIDX_NONE. */
+static inline uint32_t hashtab_scan_(const struct hashtab *t, uint32_t h, size_t *pos)
+{
+	for (size_t mask = t->cap - 1;; *pos = (*pos + 1) & mask) {
+		uint64_t s = t->slot[*pos];
+		if (!s)
+			return HASHIDX_NONE;
+		if ((uint32_t)(s >> 32) == h)
+			return (uint32_t)s - 1;
+	}
+}
+/* The first item put with hash h, or HASHIDX_NONE; *pos is the cursor. */
+static inline uint32_t hashtab_first(const struct hashtab *t, uint32_t h, size_t *pos)
+{
+	if (!t->cap)
+		return HASHIDX_NONE;
+	*pos = h & (t->cap - 1);
+	return hashtab_scan_(t, h, pos);
+}
+/* The next item put with hash h, or HASHIDX_NONE. */
+static inline uint32_t hashtab_next(const struct hashtab *t, uint32_t h, size_t *pos)
+{
+	*pos = (*pos + 1) & (t->cap - 1);
+	return hashtab_scan_(t, h, pos);
+}
+/* Ask for h's first slot to be brought into the cache, ahead of a lookup. */
+static inline void hashtab_prefetch(const struct hashtab *t, uint32_t h)
+{
+	if (t->cap)
+		__builtin_prefetch(&t->slot[h & (t->cap - 1)]);
+}
+void hashtab_grow_(struct hashtab *t);
+/* Add item (not UINT32_MAX) with hash h; the caller knows it is not there
+ * yet. Doubles the slots (1024 at first) when they would be half full. */
+static inline void hashtab_put(struct hashtab *t, uint32_t h, uint32_t item)
+{
+	if ((t->count + 1) * 2 > t->cap)
+		hashtab_grow_(t);
+	size_t mask = t->cap - 1, pos = h & mask;
+	while (t->slot[pos])
+		pos = (pos + 1) & mask;
+	t->slot[pos] = (uint64_t)h << 32 | (item + 1);
+	t->count++;
+}
+/* Free the slots; the index is empty again. */
+void hashtab_release(struct hashtab *t);
 
 /*
  * The string interner: each distinct string is stored once in a string

@@ -17,9 +17,6 @@ struct fg_node {
 	uint32_t first_child, next_sibling; /* 0 = none */
 	uint32_t depth;
 	uint32_t parent;       /* the root's is 0 */
-	uint32_t nkids;        /* children made by fg_add_stack/fg_add_labels */
-	uint32_t hash;         /* its name's hash (fg_name.hash), kept here so a
-				* probe for a child reads the node alone */
 	uint64_t total;        /* inclusive count ("after" side) */
 	uint64_t self;         /* count of stacks ending here */
 	uint64_t before_self;  /* differential: self count in "before" */
@@ -33,7 +30,6 @@ struct fg_name {
 	uint32_t flags;        /* FRF_KERNEL / FRF_INLINED from the suffix */
 	uint32_t hot_off;      /* into names_buf: the function's hottest line ("file.c:42"), shown in its tooltip */
 	uint32_t hot_len;      /* 0: none known */
-	uint32_t hash;         /* of the full label, for the indexes only */
 };
 
 /* A frame's label as text, e.g. a piece of a folded line. */
@@ -42,16 +38,18 @@ struct fg_label {
 	size_t len;
 };
 
+/* A frame of the stack being added: its name, its node and the hash of
+ * its path of names from the root (what child_idx knows it by). */
 struct fg_step {
-	uint32_t name, node;
+	uint32_t name, node, path;
 };
 
 struct flamegraph {
-	VEC(struct fg_node) nodes; /* node 0 is the root, "all" */
+	VEC(struct fg_node) nodes; /* node 0 is the root, "all"; grown by fg_push_node only */
 	VEC(struct fg_name) names;
 	struct sbuf names_buf;
-	struct hashidx name_idx;   /* label -> name */
-	struct hashidx child_idx;  /* (parent, name) -> node, for wide parents only */
+	struct hashtab name_idx;   /* label -> name */
+	struct hashtab child_idx;  /* path of names -> node (not in a flame chart) */
 	VEC(struct fg_step) last;  /* the stack added last: its names and nodes */
 	VEC(uint32_t) ids;         /* fg_add_labels' names for a flame chart */
 	uint64_t before_total;
@@ -67,6 +65,8 @@ void fg_init(struct flamegraph *g);
 void fg_init_chart(struct flamegraph *g);
 void fg_release(struct flamegraph *g);
 
+/* Add a node as it is (its parent's links are the caller's); its id. */
+uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 /* Name id of a label ("func", "func_[k]", "func_[i]"). */
 uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len);
 /* Add count samples on a stack of name ids, root first. */

@@ -117,9 +117,8 @@ static uint32_t lane_child(struct flamegraph *g, uint32_t parent, uint32_t name,
 		return c;
 	struct fg_node nd = { .name = name, .depth = g->nodes.v[parent].depth + 1,
 			      .next_sibling = c, .start = tick };
-	c = (uint32_t)g->nodes.n;
+	c = fg_push_node(g, nd);
 	g->nodes.v[parent].first_child = c;
-	vec_push(&g->nodes, nd);
 	return c;
 }
 
@@ -216,9 +215,8 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 				lane_base = lane_depth + 1;
 			struct fg_node nd = { .name = fg_intern(g, label.buf, label.len), .depth = lane_base,
 					      .next_sibling = g->nodes.v[0].first_child, .start = tick };
-			lane = (uint32_t)g->nodes.n;
+			lane = fg_push_node(g, nd);
 			g->nodes.v[0].first_child = lane;
-			vec_push(&g->nodes, nd);
 			lane_depth = lane_base;
 			lane_thread = order.v[i].thread;
 		}

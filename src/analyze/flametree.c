@@ -1,6 +1,6 @@
 /*
  * flametree.c - the flame graph's tree (see flametree.h): a trie keyed by
- * (parent, name) over interned frame labels, built one stack at a time.
+ * path of names over interned frame labels, built one stack at a time.
  * The label interner and both hash indexes are here, in this one file.
  */
 #include <stdlib.h>
@@ -9,35 +9,39 @@
 #include "cprof/flametree.h"
 
 /*
- * A child is found from its parent: a parent with few children (most of
- * them, in every profile) by walking its list, comparing in the nodes
- * alone; a wide one (the root of a reversed graph, a dispatcher) through
- * child_idx, which holds the children of wide parents only. Labels are
- * interned in name_idx when a frame is first made. Both hash for speed
- * alone: no output depends on the hash values or on the order of ids,
- * since layout sorts children by name.
+ * Every frame of the tree (a flame chart's aside) is in child_idx under
+ * the hash of its path of names from the root. That hash is known along a
+ * whole stack before any node is looked up, so the slots, and then the
+ * nodes, of all its frames are asked for at once: their cache misses
+ * overlap instead of each waiting on the frame above. A slot keeps the
+ * hash, and the node it names is checked against its parent and name.
+ * Labels are interned once each in name_idx, whose slots keep the label's
+ * hash. Both hash for speed alone: no output depends on the hash values or
+ * on the order of ids, since layout sorts children by name.
  */
-#define FG_SCAN_KIDS 8 /* a parent with more children indexes them */
-
 static uint32_t label_hash(const char *s, size_t len) { return (uint32_t)hash_mem(s, len); }
 
-static uint64_t child_hash(uint32_t parent, uint32_t name_hash)
+/* The path hash of a child called name of a frame whose path hash is parent
+ * (the root's is 0). */
+static uint32_t path_hash(uint32_t parent, uint32_t name)
 {
-	uint64_t h = (uint64_t)parent << 32 | name_hash; /* murmur3's finalizer: every bit of both counts */
+	uint64_t h = (uint64_t)parent << 32 | name; /* murmur3's finalizer: every bit of both counts */
 	h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
 	h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ULL;
-	return h ^ (h >> 33);
+	return (uint32_t)(h ^ (h >> 33));
 }
 
-static uint64_t name_hash_at(const void *ctx, uint32_t id)
+/* The nodes are the graph's bulk (tens of MB for a big profile): they
+ * grow by remapping, neither copied nor faulted in twice. */
+uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd)
 {
-	return ((const struct flamegraph *)ctx)->names.v[id].hash;
-}
-
-static uint64_t child_hash_at(const void *ctx, uint32_t node)
-{
-	const struct fg_node *nd = &((const struct flamegraph *)ctx)->nodes.v[node];
-	return child_hash(nd->parent, nd->hash);
+	if (g->nodes.n == g->nodes.cap) {
+		size_t cap = g->nodes.cap ? g->nodes.cap * 2 : 1024; /* (ids run out past 200 GB of nodes) */
+		g->nodes.v = big_realloc(g->nodes.v, g->nodes.cap * sizeof *g->nodes.v, cap * sizeof *g->nodes.v);
+		g->nodes.cap = cap;
+	}
+	g->nodes.v[g->nodes.n] = nd;
+	return (uint32_t)g->nodes.n++;
 }
 
 void fg_init(struct flamegraph *g)
@@ -45,18 +49,18 @@ void fg_init(struct flamegraph *g)
 	memset(g, 0, sizeof *g);
 	g->names_buf = (struct sbuf)SBUF_INIT;
 	uint32_t root = fg_intern(g, "all", 3);
-	vec_push(&g->nodes, ((struct fg_node){ .name = root, .hash = g->names.v[root].hash }));
+	fg_push_node(g, (struct fg_node){ .name = root });
 }
 
 void fg_release(struct flamegraph *g)
 {
-	vec_release(&g->nodes);
+	big_free(g->nodes.v, g->nodes.cap * sizeof *g->nodes.v);
 	vec_release(&g->names);
 	vec_release(&g->last);
 	vec_release(&g->ids);
 	sbuf_release(&g->names_buf);
-	hashidx_release(&g->name_idx);
-	hashidx_release(&g->child_idx);
+	hashtab_release(&g->name_idx);
+	hashtab_release(&g->child_idx);
 	memset(g, 0, sizeof *g);
 }
 
@@ -68,13 +72,12 @@ static bool name_is(const struct flamegraph *g, uint32_t id, const char *label, 
 
 static uint32_t intern_hashed(struct flamegraph *g, const char *label, size_t len, uint32_t h)
 {
-	struct hashidx *ix = &g->name_idx;
 	size_t pos;
-	for (uint32_t id = hashidx_first(ix, h, &pos); id != HASHIDX_NONE; id = hashidx_next(ix, &pos))
-		if (g->names.v[id].hash == h && name_is(g, id, label, len))
+	for (uint32_t id = hashtab_first(&g->name_idx, h, &pos); id != HASHIDX_NONE;
+	     id = hashtab_next(&g->name_idx, h, &pos))
+		if (name_is(g, id, label, len))
 			return id;
-	struct fg_name nm = { .off = (uint32_t)g->names_buf.len, .len = (uint32_t)len, .shown = (uint32_t)len,
-			      .hash = h };
+	struct fg_name nm = { .off = (uint32_t)g->names_buf.len, .len = (uint32_t)len, .shown = (uint32_t)len };
 	if (len >= 4 && label[len - 4] == '_' && label[len - 3] == '[' && label[len - 1] == ']' &&
 	    strchr("kijw", label[len - 2])) {
 		nm.shown = (uint32_t)len - 4;
@@ -83,13 +86,9 @@ static uint32_t intern_hashed(struct flamegraph *g, const char *label, size_t le
 	}
 	sbuf_add(&g->names_buf, label, len);
 	sbuf_addc(&g->names_buf, 0);
-	/* Every name is in the index, so it grows by putting names back in
-	 * the order they were made: a walk along names, not across it. */
-	if ((ix->count + 1) * 2 > ix->cap)
-		hashidx_build(ix, (uint32_t)g->names.n, name_hash_at, g);
 	uint32_t id = (uint32_t)g->names.n;
 	vec_push(&g->names, nm);
-	hashidx_put(ix, h, id);
+	hashtab_put(&g->name_idx, h, id);
 	return id;
 }
 
@@ -98,65 +97,25 @@ uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len)
 	return intern_hashed(g, label, len, label_hash(label, len));
 }
 
-/* The child of parent called name (0: none). */
-static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t name)
+/* The child of parent called name, whose path hash is path (0: none). */
+static uint32_t find_child(const struct flamegraph *g, uint32_t parent, uint32_t path, uint32_t name)
 {
-	const struct fg_node *nodes = g->nodes.v;
-	if (nodes[parent].nkids <= FG_SCAN_KIDS) {
-		for (uint32_t c = nodes[parent].first_child; c; c = nodes[c].next_sibling)
-			if (nodes[c].name == name)
-				return c;
-		return 0;
-	}
 	size_t pos;
-	const struct hashidx *ix = &g->child_idx;
-	for (uint32_t c = hashidx_first(ix, child_hash(parent, g->names.v[name].hash), &pos); c != HASHIDX_NONE;
-	     c = hashidx_next(ix, &pos))
-		if (nodes[c].parent == parent && nodes[c].name == name)
+	for (uint32_t c = hashtab_first(&g->child_idx, path, &pos); c != HASHIDX_NONE;
+	     c = hashtab_next(&g->child_idx, path, &pos))
+		if (g->nodes.v[c].parent == parent && g->nodes.v[c].name == name)
 			return c;
 	return 0;
 }
 
-/* The same by label, whose hash is h. */
-static uint32_t find_child_label(const struct flamegraph *g, uint32_t parent, const char *label, size_t len,
-				 uint32_t h)
+/* A new child of parent called name (not there yet), path hash path. */
+static uint32_t new_child(struct flamegraph *g, uint32_t parent, uint32_t name, uint32_t path)
 {
-	const struct fg_node *nodes = g->nodes.v;
-	if (nodes[parent].nkids <= FG_SCAN_KIDS) {
-		for (uint32_t c = nodes[parent].first_child; c; c = nodes[c].next_sibling)
-			if (nodes[c].hash == h && name_is(g, nodes[c].name, label, len))
-				return c;
-		return 0;
-	}
-	size_t pos;
-	const struct hashidx *ix = &g->child_idx;
-	for (uint32_t c = hashidx_first(ix, child_hash(parent, h), &pos); c != HASHIDX_NONE; c = hashidx_next(ix, &pos))
-		if (nodes[c].parent == parent && nodes[c].hash == h && name_is(g, nodes[c].name, label, len))
-			return c;
-	return 0;
-}
-
-static void index_child(struct flamegraph *g, uint32_t c)
-{
-	hashidx_reserve(&g->child_idx, child_hash_at, g);
-	hashidx_put(&g->child_idx, child_hash_at(g, c), c);
-}
-
-/* A new child of parent called name (not there yet). */
-static uint32_t new_child(struct flamegraph *g, uint32_t parent, uint32_t name)
-{
-	struct fg_node nd = { .name = name, .parent = parent, .hash = g->names.v[name].hash,
-			      .depth = g->nodes.v[parent].depth + 1, .next_sibling = g->nodes.v[parent].first_child };
-	uint32_t c = (uint32_t)g->nodes.n;
-	vec_push(&g->nodes, nd);
-	struct fg_node *p = &g->nodes.v[parent];
-	p->first_child = c;
-	if (++p->nkids == FG_SCAN_KIDS + 1) {
-		for (uint32_t k = c; k; k = g->nodes.v[k].next_sibling)
-			index_child(g, k);
-	} else if (p->nkids > FG_SCAN_KIDS) {
-		index_child(g, c);
-	}
+	struct fg_node nd = { .name = name, .parent = parent, .depth = g->nodes.v[parent].depth + 1,
+			      .next_sibling = g->nodes.v[parent].first_child };
+	uint32_t c = fg_push_node(g, nd);
+	g->nodes.v[parent].first_child = c;
+	hashtab_put(&g->child_idx, path, c);
 	return c;
 }
 
@@ -175,20 +134,58 @@ static uint32_t chart_child(struct flamegraph *g, uint32_t parent, uint32_t name
 	uint32_t c = p->first_child;
 	if (c && g->nodes.v[c].name == name && g->nodes.v[c].start + g->nodes.v[c].total == now)
 		return c;
-	struct fg_node nd = { .name = name, .parent = parent, .hash = g->names.v[name].hash, .depth = p->depth + 1,
-			      .next_sibling = p->first_child, .start = now };
-	c = (uint32_t)g->nodes.n;
-	p->first_child = c;
-	vec_push(&g->nodes, nd);
+	struct fg_node nd = { .name = name, .parent = parent, .depth = p->depth + 1, .next_sibling = p->first_child,
+			      .start = now };
+	c = fg_push_node(g, nd);
+	g->nodes.v[parent].first_child = c;
 	return c;
 }
 
-static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
+/*
+ * The stack in last.v[0 .. n), whose names are set, and whose first i
+ * frames are the previous stack's (node and path set, counted already).
+ * The rest is found in three passes: the path hashes, asking for their
+ * slots; the node each slot names first, asking for it; then the walk down
+ * from the last shared frame, which checks each node and makes the
+ * missing ones (below a new frame, every frame is new).
+ */
+static void add_steps(struct flamegraph *g, size_t i, size_t n, uint64_t count)
 {
-	if (g->chart)
-		return chart_child(g, parent, name);
-	uint32_t c = find_child(g, parent, name);
-	return c ? c : new_child(g, parent, name);
+	struct fg_step *st = g->last.v;
+	uint32_t cur = i ? st[i - 1].node : 0, path = i ? st[i - 1].path : 0;
+	for (size_t k = i; k < n; k++) {
+		path = path_hash(path, st[k].name);
+		st[k].path = path;
+		hashtab_prefetch(&g->child_idx, path);
+	}
+	size_t known = i; /* frames whose slot names a node */
+	for (; known < n; known++) {
+		size_t pos;
+		uint32_t c = hashtab_first(&g->child_idx, st[known].path, &pos);
+		if (c == HASHIDX_NONE)
+			break; /* no frame has this path, nor one below it */
+		st[known].node = c;
+		__builtin_prefetch(&g->nodes.v[c]);
+	}
+	bool fresh = false;
+	for (size_t k = i; k < n; k++) {
+		uint32_t c = 0;
+		if (!fresh && k < known) {
+			c = st[k].node;
+			if (g->nodes.v[c].parent != cur || g->nodes.v[c].name != st[k].name)
+				c = find_child(g, cur, st[k].path, st[k].name);
+		}
+		if (!c) {
+			c = new_child(g, cur, st[k].name, st[k].path);
+			fresh = true;
+		}
+		g->nodes.v[c].total += count;
+		st[k].node = c;
+		cur = c;
+	}
+	g->last.n = n;
+	g->nodes.v[0].total += count;
+	g->nodes.v[cur].self += count;
 }
 
 /*
@@ -199,25 +196,23 @@ static uint32_t get_child(struct flamegraph *g, uint32_t parent, uint32_t name)
  */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count)
 {
-	uint32_t cur = 0;
-	size_t i = 0;
-	if (!g->chart) {
-		for (; i < n && i < g->last.n && g->last.v[i].name == names[i]; i++) {
-			cur = g->last.v[i].node;
+	if (g->chart) {
+		uint32_t cur = 0;
+		for (size_t i = 0; i < n; i++) {
+			cur = chart_child(g, cur, names[i]);
 			g->nodes.v[cur].total += count;
 		}
-		vec_reserve(&g->last, n);
+		g->nodes.v[0].total += count; /* after: chart_child compares with the old total */
+		g->nodes.v[cur].self += count;
+		return;
 	}
-	for (; i < n; i++) {
-		cur = get_child(g, cur, names[i]);
-		g->nodes.v[cur].total += count;
-		if (!g->chart)
-			g->last.v[i] = (struct fg_step){ names[i], cur };
-	}
-	if (!g->chart)
-		g->last.n = n;
-	g->nodes.v[0].total += count; /* after: chart_child compares with the old total */
-	g->nodes.v[cur].self += count;
+	vec_reserve(&g->last, n);
+	size_t i = 0;
+	for (; i < n && i < g->last.n && g->last.v[i].name == names[i]; i++)
+		g->nodes.v[g->last.v[i].node].total += count;
+	for (size_t k = i; k < n; k++)
+		g->last.v[k].name = names[k];
+	add_steps(g, i, n, count);
 }
 
 void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count)
@@ -229,36 +224,23 @@ void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n
 		fg_add_stack(g, g->ids.v, n, count);
 		return;
 	}
-	uint32_t cur = 0;
-	size_t i = 0;
-	for (; i < n && i < g->last.n && name_is(g, g->last.v[i].name, labels[i].s, labels[i].len); i++) {
-		cur = g->last.v[i].node;
-		g->nodes.v[cur].total += count;
-	}
 	vec_reserve(&g->last, n);
-	for (; i < n; i++) {
-		const char *s = labels[i].s;
-		size_t len = labels[i].len;
-		uint32_t h = label_hash(s, len);
-		uint32_t c = find_child_label(g, cur, s, len, h);
-		if (!c)
-			c = new_child(g, cur, intern_hashed(g, s, len, h));
-		g->nodes.v[c].total += count;
-		g->last.v[i] = (struct fg_step){ g->nodes.v[c].name, c };
-		cur = c;
-	}
-	g->last.n = n;
-	g->nodes.v[0].total += count;
-	g->nodes.v[cur].self += count;
+	size_t i = 0;
+	for (; i < n && i < g->last.n && name_is(g, g->last.v[i].name, labels[i].s, labels[i].len); i++)
+		g->nodes.v[g->last.v[i].node].total += count;
+	for (size_t k = i; k < n; k++)
+		g->last.v[k].name = intern_hashed(g, labels[k].s, labels[k].len, label_hash(labels[k].s, labels[k].len));
+	add_steps(g, i, n, count);
 }
 
 void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count)
 {
-	uint32_t cur = 0;
+	uint32_t cur = 0, path = 0;
 	g->diff = true;
 	g->before_total += count;
 	for (size_t i = 0; i < n; i++) {
-		cur = find_child(g, cur, names[i]);
+		path = path_hash(path, names[i]);
+		cur = find_child(g, cur, path, names[i]);
 		if (!cur)
 			return;
 	}

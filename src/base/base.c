@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 
 #include "cprof/base.h"
 
@@ -85,6 +86,49 @@ void sort_n(void *base, size_t n, size_t size, int (*cmp)(const void *, const vo
 {
 	if (n > 1)
 		qsort(base, n, size, cmp);
+}
+
+static size_t page_round(size_t len)
+{
+	const size_t page = 4096;
+	if (len > SIZE_MAX - page)
+		oom(SIZE_MAX);
+	return (len + page - 1) & ~(page - 1);
+}
+
+static void *big_advise(void *p, size_t len)
+{
+	if (len >= 2u << 20)
+		(void)madvise(p, len, MADV_HUGEPAGE); /* advice: a kernel without THP says EINVAL */
+	return p;
+}
+
+void *big_alloc(size_t len)
+{
+	size_t n = page_round(len ? len : 1);
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		oom(len);
+	return big_advise(p, n);
+}
+
+void *big_realloc(void *p, size_t old_len, size_t new_len)
+{
+	if (!p)
+		return big_alloc(new_len);
+	size_t o = page_round(old_len ? old_len : 1), n = page_round(new_len ? new_len : 1);
+	if (n == o)
+		return p;
+	void *q = mremap(p, o, n, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		oom(new_len);
+	return big_advise(q, n);
+}
+
+void big_free(void *p, size_t len)
+{
+	if (p && munmap(p, page_round(len ? len : 1)) != 0)
+		abort(); /* only a wrong address or length: a bug */
 }
 
 void vec_grow_(void **v, size_t *cap, size_t need, size_t elem)

@@ -1,4 +1,4 @@
-/* hashidx.c - the open-addressing index and the string interner; see base.h. */
+/* hashidx.c - the open-addressing indexes and the string interner; see base.h. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +47,29 @@ void hashidx_release(struct hashidx *ix)
 {
 	free(ix->slot);
 	*ix = (struct hashidx)HASHIDX_INIT;
+}
+
+void hashtab_grow_(struct hashtab *t)
+{
+	size_t cap = t->cap ? t->cap * 2 : 1024;
+	uint64_t *old = t->slot;
+	t->slot = big_alloc(cap * sizeof *t->slot);
+	for (size_t i = 0; i < t->cap; i++) {
+		if (!old[i])
+			continue;
+		size_t pos = (size_t)(old[i] >> 32) & (cap - 1);
+		while (t->slot[pos])
+			pos = (pos + 1) & (cap - 1);
+		t->slot[pos] = old[i];
+	}
+	big_free(old, t->cap * sizeof *old);
+	t->cap = cap;
+}
+
+void hashtab_release(struct hashtab *t)
+{
+	big_free(t->slot, t->cap * sizeof *t->slot);
+	*t = (struct hashtab)HASHTAB_INIT;
 }
 
 /* ---- the string interner ---- */

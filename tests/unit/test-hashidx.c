@@ -148,5 +148,47 @@ TEST(index_a_table_read_in_bulk)
 	sbuf_release(&blob);
 }
 
+/* Items that share a hash are all found; growing keeps
+ * every item under its own hash, and a hash never put finds nothing. */
+TEST(hashtab_with_hashes_in_slots)
+{
+	struct hashtab t = HASHTAB_INIT;
+	size_t pos;
+	ASSERT_EQ(hashtab_first(&t, 7, &pos), HASHIDX_NONE);
+	const uint32_t n = 50000; /* grows from 1024 slots to 131072 */
+	for (uint32_t i = 0; i < n; i++)
+		hashtab_put(&t, i / 2 * 2654435761u, i); /* pairs of items share a hash */
+	ASSERT_EQ(t.count, n);
+	ASSERT(t.cap >= 2 * n);
+	for (uint32_t i = 0; i < n; i += 2) {
+		uint32_t h = i / 2 * 2654435761u;
+		uint32_t a = hashtab_first(&t, h, &pos), b = hashtab_next(&t, h, &pos);
+		ASSERT_EQ(a < b ? a : b, i); /* in either order: growing may turn a chain round */
+		ASSERT_EQ(a < b ? b : a, i + 1);
+		ASSERT_EQ(hashtab_next(&t, h, &pos), HASHIDX_NONE);
+	}
+	ASSERT_EQ(hashtab_first(&t, n * 2654435761u, &pos), HASHIDX_NONE);
+	hashtab_release(&t);
+	ASSERT_EQ(t.cap, 0);
+	ASSERT_EQ(hashtab_first(&t, 0, &pos), HASHIDX_NONE);
+}
+
+/* A big array starts zeroed and keeps its contents as it grows past the
+ * size where huge pages may back it. */
+TEST(big_arrays_grow_in_place_or_move_whole)
+{
+	size_t len = 100000;
+	uint32_t *a = big_alloc(len * sizeof *a);
+	for (size_t i = 0; i < len; i++) {
+		ASSERT_EQ(a[i], 0);
+		a[i] = (uint32_t)i * 3;
+	}
+	a = big_realloc(a, len * sizeof *a, 8 * len * sizeof *a);
+	for (size_t i = 0; i < len; i++)
+		ASSERT_EQ(a[i], i * 3);
+	ASSERT_EQ(a[8 * len - 1], 0);
+	big_free(a, 8 * len * sizeof *a);
+}
+
 RUN_TESTS(T(empty_index_finds_nothing), T(insert_find_grow), T(build_indexes_a_bulk_table), T(interner),
-	  T(index_a_table_read_in_bulk))
+	  T(index_a_table_read_in_bulk), T(hashtab_with_hashes_in_slots), T(big_arrays_grow_in_place_or_move_whole))
