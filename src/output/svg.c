@@ -308,6 +308,25 @@ static void layout_write(struct layout *L)
 	};
 	VEC(struct item) stack = { 0 };
 	VEC(uint32_t) kids = { 0 };
+	/*
+	 * A tree (not a chart) gets every node's children side by side first,
+	 * in one pass along the nodes by their parents: the walk below then
+	 * reads a drawn frame's children from one array, their nodes fetched
+	 * together, instead of following sibling links one cache miss after
+	 * another. Newest first, as the links give them.
+	 */
+	uint32_t *kid_at = NULL, *kid = NULL;
+	if (!g->chart && !g->lanes && g->nodes.n > 1) {
+		size_t nn = g->nodes.n;
+		kid_at = xcalloc(nn + 1, sizeof *kid_at);
+		kid = xmalloc(nn * sizeof *kid);
+		for (size_t i = 1; i < nn; i++)
+			kid_at[g->nodes.v[i].parent]++;
+		for (size_t i = 1; i <= nn; i++) /* kid_at[p]: where p's children end */
+			kid_at[i] += kid_at[i - 1];
+		for (size_t i = 1; i < nn; i++) /* older ones further back: kid_at[p] moves to their start */
+			kid[--kid_at[g->nodes.v[i].parent]] = (uint32_t)i;
+	}
 	vec_push(&stack, ((struct item){ 0, 0 }));
 	while (stack.n) {
 		struct item it = stack.v[--stack.n];
@@ -317,8 +336,14 @@ static void layout_write(struct layout *L)
 		/* All children in name order take their space, so pruning a
 		 * narrow frame does not shift its siblings. */
 		kids.n = 0;
-		for (uint32_t c = n->first_child; c; c = g->nodes.v[c].next_sibling)
-			vec_push(&kids, c);
+		if (kid) {
+			vec_reserve(&kids, kid_at[it.node + 1] - kid_at[it.node]);
+			for (uint32_t k = kid_at[it.node]; k < kid_at[it.node + 1]; k++)
+				kids.v[kids.n++] = kid[k];
+		} else {
+			for (uint32_t c = n->first_child; c; c = g->nodes.v[c].next_sibling)
+				vec_push(&kids, c);
+		}
 		if (!kids.n)
 			continue;
 		if (g->chart) {
@@ -341,6 +366,8 @@ static void layout_write(struct layout *L)
 	}
 	vec_release(&stack);
 	vec_release(&kids);
+	free(kid_at);
+	free(kid);
 }
 
 /* ---- legend and time axis ---- */
