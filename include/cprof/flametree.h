@@ -71,9 +71,9 @@ uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len);
 /* Add count samples on a stack of name ids, root first. */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);
-/* The same on a stack of labels, which need not be interned first: a
- * label that is already a child of the frame below it is found by its
- * text, so only new frames pay for the name index. */
+/* The same on a stack of labels, which need not be interned first: the
+ * frames shared with the stack added last are compared by text alone, the
+ * rest interned (each label is stored once) and found by path. */
 void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count);
 /* Differential: count "before" samples on a stack; stacks absent from the
  * drawn tree are counted in the total only (they cannot be seen). */
