@@ -1,7 +1,7 @@
 /*
  * files.c - where --latency finds things: the program as execvp finds it,
- * a library as the dynamic loader finds it, tracefs and its uprobe_events
- * file.
+ * a library as the dynamic loader finds it, the files a running process
+ * has mapped, tracefs and its uprobe_events file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -110,6 +110,42 @@ char *lat_find_program(const char *name)
 		return is_file(name) ? xstrdup(name) : NULL;
 	const char *path = getenv("PATH");
 	return search_dirs(path ? path : "/usr/local/bin:/usr/bin:/bin", name, false);
+}
+
+char **lat_process_files(int pid, size_t *n)
+{
+	VEC(char *) v = { NULL, 0, 0 };
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", pid);
+	ssize_t len = readlink(path, buf, sizeof buf - 1);
+	if (len > 0 && buf[0] == '/') {
+		buf[len] = 0;
+		if (is_file(buf)) /* not "... (deleted)" */
+			vec_push(&v, xstrdup(buf));
+	}
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *fp = fopen(path, "r");
+	while (fp && fgets(buf, sizeof buf, fp)) {
+		char perms[8];
+		int pos = 0;
+		if (sscanf(buf, "%*x-%*x %7s %*x %*s %*s%n", perms, &pos) != 1 || perms[2] != 'x')
+			continue;
+		char *name = buf + pos;
+		while (*name == ' ')
+			name++;
+		name[strcspn(name, "\n")] = 0;
+		if (*name != '/' || !is_file(name))
+			continue; /* anonymous, [vdso], or a file deleted since */
+		bool seen = false;
+		for (size_t i = 0; i < v.n && !seen; i++)
+			seen = strcmp(v.v[i], name) == 0;
+		if (!seen)
+			vec_push(&v, xstrdup(name));
+	}
+	if (fp)
+		fclose(fp);
+	*n = v.n;
+	return v.v;
 }
 
 /*
