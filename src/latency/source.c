@@ -169,15 +169,15 @@ static char *find_in_process(const struct lat_probe *p, int pid, uint64_t *off, 
 			continue;
 		if ((r = elf_symbol_offset(files[i], p->sym, off, err)) == 0)
 			found = xstrdup(files[i]);
-		else if (p->lib)
-			break; /* the library, without the symbol: err says so */
+		else if (p->lib || r == -EINVAL)
+			break; /* the library without it, or an IFUNC: err says so */
 	}
 	for (size_t i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
 	if (found)
 		return found;
-	if (p->lib && r < 0)
+	if ((p->lib && r < 0) || r == -EINVAL)
 		return probe_failed(p, err);
 	if (p->lib) { /* not mapped (yet): where the loader would find it */
 		if (!(found = lat_find_library(p->lib))) {
