@@ -133,76 +133,13 @@ static int lat_more(void *state, size_t idx, const char *arg, struct cprof_err *
 	return 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	return b ? b + 1 : path;
-}
-
-/* err, prefixed with the probe; NULL. */
-static char *probe_failed(const struct lat_probe *p, struct cprof_err *err)
-{
-	struct cprof_err e = *err;
-	err_set(err, e.code, "--latency %s: %s", p->spec, e.msg);
-	return NULL;
-}
-
-/* Attached (-p/-t): LIB as the process has it mapped (its name, or a
- * longer version of it: libc.so for libc.so.6), else as the loader would
- * find it; SYMBOL in its executable, else the first of its libraries that
- * defines it. A new path with *off, or NULL and err. */
-static char *find_in_process(const struct lat_probe *p, int pid, uint64_t *off, struct cprof_err *err)
-{
-	size_t n = 0;
-	char **files = lat_process_files(pid, &n), *found = NULL;
-	if (!n) {
-		free(files);
-		err_set(err, ESRCH, "--latency %s: cannot read process %d's files in /proc", p->spec, pid);
-		return NULL;
-	}
-	size_t ln = p->lib ? strlen(p->lib) : 0;
-	int r = 1; /* 1: no file of it tried yet */
-	for (size_t i = 0; i < n && !found; i++) {
-		const char *b = base_name(files[i]);
-		if (p->lib && !(strcmp(files[i], p->lib) == 0 || strcmp(b, p->lib) == 0 ||
-				(strncmp(b, p->lib, ln) == 0 && b[ln] == '.')))
-			continue;
-		if ((r = elf_symbol_offset(files[i], p->sym, off, err)) == 0)
-			found = xstrdup(files[i]);
-		else if (p->lib || r == -EINVAL)
-			break; /* the library without it, or an IFUNC: err says so */
-	}
-	for (size_t i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
-	if (found)
-		return found;
-	if ((p->lib && r < 0) || r == -EINVAL)
-		return probe_failed(p, err);
-	if (p->lib) { /* not mapped (yet): where the loader would find it */
-		if (!(found = lat_find_library(p->lib))) {
-			err_set(err, ENOENT, "--latency %s: process %d has no library '%s' mapped, and none is found "
-					     "(give its path)", p->spec, pid, p->lib);
-			return NULL;
-		}
-		if (elf_symbol_offset(found, p->sym, off, err) < 0) {
-			free(found);
-			return probe_failed(p, err);
-		}
-		return found;
-	}
-	err_set(err, ENOENT, "--latency %s: no function '%s' in process %d's executable or libraries", p->spec,
-		p->sym, pid);
-	return NULL;
-}
-
 static int resolve_probes(struct lat_source *s, const struct source_target *t, struct cprof_err *err)
 {
 	char *const *argv = t->argv;
 	for (size_t i = 0; i < s->probes.n; i++) {
 		struct lat_probe *p = &s->probes.v[i];
 		if (t->proc > 0) {
-			char *found = find_in_process(p, t->proc, &p->offset, err);
+			char *found = lat_find_in_process(p->spec, p->lib, p->sym, t->proc, &p->offset, err);
 			if (!found)
 				return -err->code;
 			p->path = realpath(found, NULL);
