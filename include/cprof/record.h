@@ -251,9 +251,10 @@ static inline uint64_t rec_take(struct rec_cur *c, size_t n)
  * through one descriptor (the source's poll_fd) and read in passes.
  *
  *	struct tracer tr = TRACER_INIT;          (before anything can fail)
- *	tracer_start(&tr, pages, err);
- *	per CPU: tracer_attr(&tr, &attr) ... fd = perf_open(...);
+ *	tracer_start(&tr, pages, now, err);
+ *	per CPU, per thread: tracer_attr(&tr, &attr) ... fd = perf_open(...);
  *	         tracer_add(&tr, fd, first fd of this CPU or -1, err);
+ *	tracer_enable(&tr, err);                 (attached: every event on)
  *	per pass: upto = tracer_pass(&tr, last, NULL, take_record, ctx);
  *	tracer_close(&tr);                       (always; again is harmless)
  */
@@ -263,18 +264,26 @@ struct tracer {
 	int epfd;               /* polls the rings; -1 before the start and once closed */
 	unsigned pages;         /* data pages of each ring */
 	uint32_t cur;           /* in a pass: the index of the ring being read */
+	bool now;               /* enabled by tracer_enable, not at the exec */
 };
-#define TRACER_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, -1, 0, 0 }
+#define TRACER_INIT { { NULL, 0, 0 }, { NULL, 0, 0 }, -1, 0, 0, false }
 /* Records this much older than the start of a pass are in their rings by
  * then: each CPU's ring is in time order, but a thread can enter a call
  * on one CPU and leave it on another. */
 #define TRACER_ORDER_WINDOW_NS 10000000ULL
 
-int tracer_start(struct tracer *t, unsigned pages, struct cprof_err *err) CPROF_WUR;
-/* The fields every tracer event shares: off until the workload's exec,
- * inherited by its threads and children, timed on CLOCK_MONOTONIC (the
- * mappings' clock), waking the poll when a quarter of its ring is full. */
+/* now: the events are for threads running already (-p, -t, -a), turned
+ * on by tracer_enable once all are open; else at the workload's exec. */
+int tracer_start(struct tracer *t, unsigned pages, bool now, struct cprof_err *err) CPROF_WUR;
+/* The fields every tracer event shares: off until the workload's exec (or
+ * tracer_enable), inherited by its threads and children, timed on
+ * CLOCK_MONOTONIC (the mappings' clock), waking the poll when a quarter of
+ * its ring is full. */
 void tracer_attr(const struct tracer *t, struct perf_event_attr *a);
+/* With now: every event on, the last added first (a source adds a call's
+ * entry before its return, so a call entered while its return is still
+ * off is rare, and counted by the trace as unfinished, never timed). */
+int tracer_enable(struct tracer *t, struct cprof_err *err) CPROF_WUR;
 /* Keep fd, an event on one CPU (closed by tracer_close even on failure):
  * with lead -1 it gets a ring of its own, polled; else its records go to
  * the ring of lead, an event of the same CPU added before. */

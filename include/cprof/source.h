@@ -11,9 +11,11 @@
  *             the options are parsed, so a bad value costs nothing
  *   prepare   before the workload is forked: what it must inherit
  *             (environment, a channel); started() runs once it is forked
- *   attach    the workload forked, not yet exec'd (struct source_target):
- *             open the source's own perf events on it (enable_on_exec,
- *             inherit) and give the loop a descriptor to poll, or -1
+ *   attach    the workload forked, not yet exec'd, or the threads of -p/-t,
+ *             or every task (-a) (struct source_target): open the source's
+ *             own perf events on them (enabled at the exec, or at once when
+ *             attached; inherited) and give the loop a descriptor to poll,
+ *             or -1
  *   drain     while recording: at every wake-up of the loop (its
  *             descriptor readable, or 100 ms passed); once more with last
  *             set after the workload ended, to close its events and take
@@ -56,10 +58,22 @@ struct source_finish {
 	const struct note_sink *notes; /* lines for the user (base.h), may be NULL */
 };
 
-/* What attach() is given: the workload and record's choices. */
+/* What attach() is given: the targets and record's choices. */
 struct source_target {
-	int pid;                 /* the workload, waiting to exec */
-	char *const *argv;       /* what it will exec (argv[0] searched in PATH) */
+	int pid;                 /* the workload, waiting to exec; 0 when attached */
+	char *const *argv;       /* what it will exec (argv[0] searched in PATH);
+				  * attached: -p PID -- CMD's CMD, not the target */
+	/* The threads to open events on, each on every CPU: the workload's
+	 * pid alone; the threads of -p or -t; or a single -1 for every task
+	 * (-a), whose records of cprof's own process (self) are left out. */
+	const int *tids;
+	size_t ntids;
+	bool now;                /* enable at once (attached, -a), not at the exec */
+	int proc;                /* -p/-t: the (first) attached process, else 0 */
+	int self;                /* cprof's own pid */
+	/* Attached or -a: the mappings there already (the kernel reports only
+	 * those made later), in a raw store's mmaps; NULL when launched. */
+	const struct raw_store *known;
 	const int *cpus;         /* the CPUs recorded (-C, else every online one) */
 	int ncpus;
 	bool callchain;          /* record -g: user stacks by frame pointers */
@@ -77,7 +91,8 @@ struct source_ops {
 	const char *help;       /* its lines of record --help, each ending in \n */
 	bool takes_arg;         /* --NAME=ARG (optional) */
 	bool arg_required;      /* --NAME ARG or --NAME=ARG (with takes_arg) */
-	/* Why it needs a command to launch (not -p, -t or -a), or NULL. */
+	/* Why it needs a command to launch (not -p, -t or -a), or NULL: the
+	 * others' attach() also takes attached threads and every task. */
 	const char *launch_only;
 	/* The source's state: configure() allocates it from ARG (NULL: none
 	 * given); a bad ARG is a one-line error (err) for record's usage. */

@@ -1,7 +1,7 @@
 /*
  * files.c - where --latency finds things: the program as execvp finds it,
- * a library as the dynamic loader finds it, tracefs and its uprobe_events
- * file.
+ * a library as the dynamic loader finds it, a function in the files a
+ * running process has mapped, tracefs and its uprobe_events file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cprof/latency.h"
+#include "cprof/symbol.h"
 #include "lat-internal.h"
 
 static bool is_file(const char *path)
@@ -110,6 +111,105 @@ char *lat_find_program(const char *name)
 		return is_file(name) ? xstrdup(name) : NULL;
 	const char *path = getenv("PATH");
 	return search_dirs(path ? path : "/usr/local/bin:/usr/bin:/bin", name, false);
+}
+
+/* A running process's files (-p): its executable (/proc/PID/exe), then
+ * every other file it has mapped executable (/proc/PID/maps), each once;
+ * *n of them, new strings in a new array; NULL with *n 0 when it is gone. */
+static char **process_files(int pid, size_t *n)
+{
+	VEC(char *) v = { NULL, 0, 0 };
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/exe", pid);
+	ssize_t len = readlink(path, buf, sizeof buf - 1);
+	if (len > 0 && buf[0] == '/') {
+		buf[len] = 0;
+		if (is_file(buf)) /* not "... (deleted)" */
+			vec_push(&v, xstrdup(buf));
+	}
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *fp = fopen(path, "r");
+	while (fp && fgets(buf, sizeof buf, fp)) {
+		char perms[8];
+		int pos = 0;
+		if (sscanf(buf, "%*x-%*x %7s %*x %*s %*s%n", perms, &pos) != 1 || perms[2] != 'x')
+			continue;
+		char *name = buf + pos;
+		while (*name == ' ')
+			name++;
+		name[strcspn(name, "\n")] = 0;
+		if (*name != '/' || !is_file(name))
+			continue; /* anonymous, [vdso], or a file deleted since */
+		bool seen = false;
+		for (size_t i = 0; i < v.n && !seen; i++)
+			seen = strcmp(v.v[i], name) == 0;
+		if (!seen)
+			vec_push(&v, xstrdup(name));
+	}
+	if (fp)
+		fclose(fp);
+	*n = v.n;
+	return v.v;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+/* err, prefixed with the probe; NULL. */
+static char *probe_failed(const char *spec, struct cprof_err *err)
+{
+	struct cprof_err e = *err;
+	err_set(err, e.code, "--latency %s: %s", spec, e.msg);
+	return NULL;
+}
+
+char *lat_find_in_process(const char *spec, const char *lib, const char *sym, int pid, uint64_t *off,
+			  struct cprof_err *err)
+{
+	size_t n = 0;
+	char **files = process_files(pid, &n), *found = NULL;
+	if (!n) {
+		free(files);
+		err_set(err, ESRCH, "--latency %s: cannot read process %d's files in /proc", spec, pid);
+		return NULL;
+	}
+	size_t ln = lib ? strlen(lib) : 0;
+	int r = 1; /* 1: no file of it tried yet */
+	for (size_t i = 0; i < n && !found; i++) {
+		const char *b = base_name(files[i]);
+		if (lib && !(strcmp(files[i], lib) == 0 || strcmp(b, lib) == 0 ||
+			     (strncmp(b, lib, ln) == 0 && b[ln] == '.')))
+			continue;
+		if ((r = elf_symbol_offset(files[i], sym, off, err)) == 0)
+			found = xstrdup(files[i]);
+		else if (lib || r == -EINVAL)
+			break; /* the library without it, or an IFUNC: err says so */
+	}
+	for (size_t i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	if (found)
+		return found;
+	if ((lib && r < 0) || r == -EINVAL)
+		return probe_failed(spec, err);
+	if (lib) { /* not mapped (yet): where the loader would find it */
+		if (!(found = lat_find_library(lib))) {
+			err_set(err, ENOENT, "--latency %s: process %d has no library '%s' mapped, and none is found "
+					     "(give its path)", spec, pid, lib);
+			return NULL;
+		}
+		if (elf_symbol_offset(found, sym, off, err) < 0) {
+			free(found);
+			return probe_failed(spec, err);
+		}
+		return found;
+	}
+	err_set(err, ENOENT, "--latency %s: no function '%s' in process %d's executable or libraries", spec,
+		sym, pid);
+	return NULL;
 }
 
 /*

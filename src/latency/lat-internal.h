@@ -75,6 +75,13 @@ struct lat_trace {
 /* files.c: new paths, or NULL when not found */
 char *lat_find_library(const char *lib); /* a name with a '/' is a path */
 char *lat_find_program(const char *name);
+/* Attached (-p/-t): LIB as process pid has it mapped (its name, or a
+ * longer version of it: libc.so for libc.so.6), else as the loader would
+ * find it; SYM (LIB NULL) in its executable, else the first file it maps
+ * that defines it. A new path with *off, or NULL and a one-line err that
+ * names spec. */
+char *lat_find_in_process(const char *spec, const char *lib, const char *sym, int pid, uint64_t *off,
+			  struct cprof_err *err);
 const char *lat_tracefs_root(void);      /* NULL: no tracefs with uprobe_events */
 /* Append line to tracefs's uprobe_events: 0, or -errno and a one-line err. */
 int lat_write_probe(const char *root, const char *line, struct cprof_err *err);

@@ -6,8 +6,10 @@
  * it), a uprobe on its entry and a uretprobe on its return defined in
  * tracefs and opened as tracepoints on the workload (every CPU, inherited by
  * its threads and children, enabled at its exec; why not through the uprobe
- * PMU: files.c), their rings drained while it runs, and what pair.c made of
- * them stored in the data file.
+ * PMU: files.c), or on the threads of -p/-t (the function found in that
+ * process's files), or every task of each CPU for -a (enabled at once),
+ * their rings drained while it runs, and what pair.c made of them stored
+ * in the data file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +56,7 @@ struct lat_source {
 	bool opened, closed;
 	const char *root;             /* tracefs, once probes are defined */
 	size_t ndefined;              /* probes defined in uprobe_events: f * 2 + k */
+	int self;                     /* -a: cprof's pid, whose calls are left out; else -1 */
 	uint32_t *tp;                 /* their tracepoint ids, by f * 2 + k */
 };
 
@@ -80,6 +83,7 @@ static void *lat_configure(const char *arg, struct cprof_err *err)
 	s->slowest = SLOWEST_DEFAULT;
 	s->threshold = THRESHOLD_DEFAULT;
 	s->rings = (struct tracer)TRACER_INIT;
+	s->self = -1;
 	for (const char *p = arg; *p;) {
 		const char *end = strchr(p, ',');
 		size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -129,10 +133,25 @@ static int lat_more(void *state, size_t idx, const char *arg, struct cprof_err *
 	return 0;
 }
 
-static int resolve_probes(struct lat_source *s, char *const *argv, struct cprof_err *err)
+static int resolve_probes(struct lat_source *s, const struct source_target *t, struct cprof_err *err)
 {
+	char *const *argv = t->argv;
 	for (size_t i = 0; i < s->probes.n; i++) {
 		struct lat_probe *p = &s->probes.v[i];
+		if (t->proc > 0) {
+			char *found = lat_find_in_process(p->spec, p->lib, p->sym, t->proc, &p->offset, err);
+			if (!found)
+				return -err->code;
+			p->path = realpath(found, NULL);
+			if (!p->path)
+				p->path = found;
+			else
+				free(found);
+			continue;
+		}
+		if (t->tids[0] == -1 && !p->lib)
+			return err_set(err, EINVAL, "--latency %s: with -a name the function's file too, as LIB:SYMBOL "
+						    "('libc.so.6:malloc') or PATH:SYMBOL", p->spec);
 		char *found = p->lib ? lat_find_library(p->lib) : argv && argv[0] ? lat_find_program(argv[0]) : NULL;
 		if (!found)
 			return p->lib ? err_set(err, ENOENT, "--latency %s: no library '%s' found (give its path)", p->spec,
@@ -210,7 +229,7 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	struct lat_source *s = state;
 	int r;
 	*poll_fd = -1;
-	if ((r = resolve_probes(s, t->argv, err)) < 0)
+	if ((r = resolve_probes(s, t, err)) < 0)
 		return r;
 	if (!(s->root = lat_tracefs_root())) {
 		struct stat st;
@@ -235,38 +254,52 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * comes after the return's timestamp instead of inside the call, and
 	 * at the return address it starts in the caller, which a walk by frame
 	 * pointers at the entry skips. */
-	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, err)) < 0)
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now, err)) < 0)
 		return r;
+	s->self = t->tids[0] == -1 ? t->self : -1;
 	for (int c = 0; c < t->ncpus; c++) {
-		int lead = -1;
-		for (size_t f = 0; f < s->probes.n; f++)
-			for (int k = 0; k < 2; k++) {
-				struct perf_event_attr a;
-				memset(&a, 0, sizeof a);
-				a.size = sizeof a;
-				a.type = PERF_TYPE_TRACEPOINT;
-				a.config = ids[f * 2 + (size_t)k];
-				a.sample_period = 1;
-				a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
-						PERF_SAMPLE_REGS_USER | (k && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
-				a.sample_regs_user = 1ULL << PERF_REG_X86_SP;
-				a.exclude_callchain_kernel = 1;
-				if (k && t->callchain && t->max_stack)
-					a.sample_max_stack = (uint16_t)t->max_stack;
-				tracer_attr(&s->rings, &a);
-				int fd = perf_open(&a, t->pid, t->cpus[c], -1);
-				if (fd < 0)
-					return open_error(-fd, &s->probes.v[f], err);
-				if ((r = tracer_add(&s->rings, fd, lead, err)) < 0)
-					return r;
-				if (lead < 0)
-					lead = fd;
-				uint64_t id;
-				if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
-					return err_set(err, errno, "cannot tell the uprobes apart: %s", strerror(errno));
-				u64map_put(&s->ids, id, (uint32_t)(f << 1 | (size_t)k));
-			}
+		int lead = -1; /* every event of a CPU into one ring */
+		for (size_t i = 0; i < t->ntids; i++) {
+			bool gone = false;
+			for (size_t f = 0; f < s->probes.n && !gone; f++)
+				for (int k = 0; k < 2 && !gone; k++) {
+					struct perf_event_attr a;
+					memset(&a, 0, sizeof a);
+					a.size = sizeof a;
+					a.type = PERF_TYPE_TRACEPOINT;
+					a.config = ids[f * 2 + (size_t)k];
+					a.sample_period = 1;
+					a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+							PERF_SAMPLE_REGS_USER |
+							(k && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+					a.sample_regs_user = 1ULL << PERF_REG_X86_SP;
+					a.exclude_callchain_kernel = 1;
+					if (k && t->callchain && t->max_stack)
+						a.sample_max_stack = (uint16_t)t->max_stack;
+					tracer_attr(&s->rings, &a);
+					int fd = perf_open(&a, t->tids[i], t->cpus[c], -1);
+					if (fd == -ESRCH && t->ntids > 1) {
+						gone = true; /* that thread exited meanwhile */
+						break;
+					}
+					if (fd < 0)
+						return open_error(-fd, &s->probes.v[f], err);
+					if ((r = tracer_add(&s->rings, fd, lead, err)) < 0)
+						return r;
+					if (lead < 0)
+						lead = fd;
+					uint64_t id;
+					if (ioctl(fd, PERF_EVENT_IOC_ID, &id) < 0)
+						return err_set(err, errno, "cannot tell the uprobes apart: %s",
+							       strerror(errno));
+					u64map_put(&s->ids, id, (uint32_t)(f << 1 | (size_t)k));
+				}
+		}
 	}
+	/* Attached: a call under way now returns without its entry, counted
+	 * as unpaired, never timed (pair.c). */
+	if ((r = tracer_enable(&s->rings, err)) < 0)
+		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
 }
@@ -289,6 +322,8 @@ static void take_record(void *ctx, const void *rec, size_t len)
 	e.tid = (uint32_t)rec_take(&c, 4);
 	e.time = rec_take(&c, 8);
 	const uint64_t *ips = NULL;
+	if (s->self >= 0 && e.pid == (uint32_t)s->self)
+		return; /* -a: cprof's own calls */
 	if (what < 0) {
 		s->tr.malformed++;
 		return;
@@ -413,13 +448,14 @@ const struct source_ops latency_source = {
 		"                         ('libc.so.6:malloc', or its path); calls, latency\n"
 		"                         percentiles, calls that never returned, the slowest\n"
 		"                         calls with their stacks (with -g); see 'cprof report\n"
-		"                         --latency'; not with -p or -a\n"
+		"                         --latency'; with -p/-t SYMBOL is looked up in the\n"
+		"                         process's executable, then its libraries; with -a\n"
+		"                         give LIB:SYMBOL or PATH:SYMBOL\n"
 		"      --slow-threshold DUR  count the calls slower than DUR (10ms, 500us, 2s;\n"
 		"                         default 10ms)\n"
 		"      --latency-slowest N  keep the N slowest calls of each function (default 5)\n",
 	.takes_arg = true,
 	.arg_required = true,
-	.launch_only = "functions are probed from the program's exec",
 	.configure = lat_configure,
 	.more_opts = lat_more_opts,
 	.more = lat_more,

@@ -45,6 +45,7 @@ struct oc_source {
 	bool closed;
 	bool no_stacks; /* the kernel refused the switch samples: intervals only */
 	bool dwarf;     /* --call-graph dwarf: samples unwound by the worker into st */
+	int self;       /* -a: cprof's pid, whose switches are left out; else -1 */
 	struct raw_store st;
 	struct rec_queue *q;
 	uint64_t dropped;   /* samples not handed to the worker: it was behind */
@@ -59,6 +60,7 @@ static void *oc_configure(const char *arg, struct cprof_err *err)
 	(void)err;
 	struct oc_source *s = xcalloc(1, sizeof *s);
 	s->rings = (struct tracer)TRACER_INIT;
+	s->self = -1;
 	return s;
 }
 
@@ -73,9 +75,42 @@ static int start_unwinding(struct oc_source *s, const struct source_target *t, u
 	s->st.sample_budget = UINT64_MAX;
 	s->st.max_stack = t->max_stack ? t->max_stack : RAW_MAX_STACK;
 	s->st.unwinder = unwinder_new();
+	for (size_t i = 0; t->known && i < t->known->mmaps.n; i++) { /* attached: mapped already */
+		const struct raw_mmap *m = &t->known->mmaps.v[i];
+		unwinder_add_map(s->st.unwinder, m->pid, m->path, m->start, m->len, m->pgoff, 0);
+	}
 	s->q = rec_queue_new(DWARF_QUEUE_LIMIT);
 	rec_queue_set_worker_nice(s->q, -10);
 	return rec_queue_start(s->q, &s->st, err);
+}
+
+/* One context-switches event of thread tid (-1: every task) on cpu. */
+static int open_switches(const struct oc_source *s, const struct source_target *t, int tid, int cpu,
+			 uint64_t dwarf_type)
+{
+	struct perf_event_attr a;
+	memset(&a, 0, sizeof a);
+	a.size = sizeof a;
+	a.type = PERF_TYPE_SOFTWARE;
+	a.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	a.sample_period = 1;
+	a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | (t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+	a.exclude_callchain_kernel = 1;
+	if (s->dwarf) {
+		a.sample_type = dwarf_type;
+		a.sample_regs_user = UNWIND_REGS_MASK;
+		a.sample_stack_user = t->stack_size;
+		/* What the unwinder must know of the workload's code. */
+		a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 1;
+	}
+	/* The switch happens in the kernel: with exclude_kernel the
+	 * samples are dropped, and only the switch records come. */
+	a.exclude_kernel = s->no_stacks;
+	if (t->callchain && !s->dwarf && t->max_stack)
+		a.sample_max_stack = (uint16_t)t->max_stack;
+	a.context_switch = 1;
+	tracer_attr(&s->rings, &a);
+	return perf_open(&a, tid, cpu, -1);
 }
 
 static int oc_attach(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err)
@@ -84,6 +119,7 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 	int r;
 	*poll_fd = -1;
 	s->dwarf = t->dwarf;
+	s->self = t->tids[0] == -1 ? t->self : -1;
 	oc_trace_init(&s->tr, t->callchain && !s->dwarf);
 	/* Three records a switch (sample, out, in): twice record's rings. */
 	unsigned pages = t->mmap_pages ? t->mmap_pages * 2 : 256;
@@ -93,50 +129,39 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 			      PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	if (s->dwarf && (r = start_unwinding(s, t, dwarf_type, err)) < 0)
 		return r;
-	if ((r = tracer_start(&s->rings, pages, err)) < 0)
+	if ((r = tracer_start(&s->rings, pages, t->now, err)) < 0)
 		return r;
 	for (int c = 0; c < t->ncpus; c++) {
-		struct perf_event_attr a;
-		memset(&a, 0, sizeof a);
-		a.size = sizeof a;
-		a.type = PERF_TYPE_SOFTWARE;
-		a.config = PERF_COUNT_SW_CONTEXT_SWITCHES;
-		a.sample_period = 1;
-		a.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | (t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
-		a.exclude_callchain_kernel = 1;
-		if (s->dwarf) {
-			a.sample_type = dwarf_type;
-			a.sample_regs_user = UNWIND_REGS_MASK;
-			a.sample_stack_user = t->stack_size;
-			/* What the unwinder must know of the workload's code. */
-			a.mmap = a.mmap2 = a.comm = a.comm_exec = a.task = 1;
-		}
-		/* The switch happens in the kernel: with exclude_kernel the
-		 * samples are dropped, and only the switch records come. */
-		a.exclude_kernel = s->no_stacks;
-		if (t->callchain && !s->dwarf && t->max_stack)
-			a.sample_max_stack = (uint16_t)t->max_stack;
-		a.context_switch = 1;
-		tracer_attr(&s->rings, &a);
-		int fd = perf_open(&a, t->pid, t->cpus[c], -1);
-		if ((fd == -EACCES || fd == -EPERM) && !s->no_stacks && c == 0) {
-			/* kernel.perf_event_paranoid 2 without CAP_PERFMON: the
-			 * intervals still, without their stacks. */
-			s->no_stacks = true;
-			s->tr.callchain = false;
-			if (s->dwarf) { /* no samples: nothing to unwind */
-				rec_queue_finish(s->q, NULL);
-				s->q = NULL;
-				s->dwarf = false;
+		/* Every thread's event on a CPU into one ring: the first's. */
+		int lead = -1;
+		for (size_t i = 0; i < t->ntids; i++) {
+			int fd = open_switches(s, t, t->tids[i], t->cpus[c], dwarf_type);
+			if ((fd == -EACCES || fd == -EPERM) && !s->no_stacks && c == 0 && i == 0) {
+				/* kernel.perf_event_paranoid 2 without CAP_PERFMON: the
+				 * intervals still, without their stacks. */
+				s->no_stacks = true;
+				s->tr.callchain = false;
+				if (s->dwarf) { /* no samples: nothing to unwind */
+					rec_queue_finish(s->q, NULL);
+					s->q = NULL;
+					s->dwarf = false;
+				}
+				fd = open_switches(s, t, t->tids[i], t->cpus[c], dwarf_type);
 			}
-			c--;
-			continue;
+			if (fd == -ESRCH && t->ntids > 1)
+				continue; /* that thread exited meanwhile */
+			if (fd < 0)
+				return perf_open_error(err, -fd, "the context-switches event", t->tids[i]);
+			if ((r = tracer_add(&s->rings, fd, lead, err)) < 0)
+				return r;
+			if (lead < 0)
+				lead = fd;
 		}
-		if (fd < 0)
-			return perf_open_error(err, -fd, "the context-switches event", t->pid);
-		if ((r = tracer_add(&s->rings, fd, -1, err)) < 0)
-			return r;
 	}
+	/* Attached: a thread off its CPU now comes back without a switch-out
+	 * seen, and that wait is not measured (track.c). */
+	if ((r = tracer_enable(&s->rings, err)) < 0)
+		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
 }
@@ -185,12 +210,35 @@ static void peek_record(void *ctx, const void *rec, size_t len)
 	}
 }
 
+/* -a: whether rec is of cprof's own process or of a CPU's idle task
+ * (pid 0), neither of which waits for anything the user asked about. */
+static bool not_ours(const struct oc_source *s, const void *rec, size_t len)
+{
+	const struct perf_event_header *h = rec;
+	size_t at; /* where the pid is: the sample's fields, or the trailer */
+	if (h->type == PERF_RECORD_SAMPLE)
+		at = s->dwarf ? 24 : 8; /* after the identifier and ip, or first */
+	else if (h->type == PERF_RECORD_SWITCH)
+		at = 8;
+	else if (h->type == PERF_RECORD_SWITCH_CPU_WIDE)
+		at = 16; /* after the next or previous task's pid and tid */
+	else
+		return false;
+	uint32_t pid;
+	if (at + 4 > len)
+		return false;
+	memcpy(&pid, (const char *)rec + at, 4);
+	return pid == 0 || pid == (uint32_t)s->self;
+}
+
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct oc_source *s = ctx;
 	const struct perf_event_header *h = rec;
-	if (!s->dwarf || h->type == PERF_RECORD_SWITCH || h->type == PERF_RECORD_LOST ||
-	    h->type == PERF_RECORD_LOST_SAMPLES) {
+	if (s->self >= 0 && not_ours(s, rec, len))
+		return;
+	if (!s->dwarf || h->type == PERF_RECORD_SWITCH || h->type == PERF_RECORD_SWITCH_CPU_WIDE ||
+	    h->type == PERF_RECORD_LOST || h->type == PERF_RECORD_LOST_SAMPLES) {
 		oc_trace_record(&s->tr, rec, len);
 	} else if (h->type == PERF_RECORD_SAMPLE) {
 		/* A worker behind costs this wait its stack, not the draining. */
@@ -306,12 +354,12 @@ static void oc_release(void *state)
 const struct source_ops offcpu_source = {
 	.name = "offcpu",
 	.usage = "[--offcpu]",
-	.help = "      --offcpu           also record where the workload's threads wait off a\n"
-		"                         CPU and for how long (every context switch), with the\n"
-		"                         stacks they blocked in (-g, or --call-graph dwarf: a\n"
-		"                         stack copy of dwarf's SIZE at every switch); see\n"
-		"                         'cprof report --offcpu'; not with -p or -a\n",
-	.launch_only = "context switches are followed from the program's exec",
+	.help = "      --offcpu           also record where the workload's threads (or those of\n"
+		"                         -p/-t, or every process's but cprof's with -a) wait\n"
+		"                         off a CPU and for how long (every context switch),\n"
+		"                         with the stacks they blocked in (-g, or --call-graph\n"
+		"                         dwarf: a stack copy of dwarf's SIZE at every switch);\n"
+		"                         see 'cprof report --offcpu'\n",
 	.configure = oc_configure,
 	.attach = oc_attach,
 	.drain = oc_drain,

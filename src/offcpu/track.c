@@ -89,6 +89,9 @@ void oc_trace_record(struct oc_trace *t, const void *rec, size_t len)
 			e.stack = intern_stack(t, e.pid, e.time, c.p, n);
 		}
 		break;
+	case PERF_RECORD_SWITCH_CPU_WIDE: /* -a: the other task's pid and tid first */
+		rec_take(&c, 8);
+		/* fall through */
 	case PERF_RECORD_SWITCH:
 		/* No body: the sample_id trailer, {pid, tid} and time. */
 		e.kind = h->misc & PERF_RECORD_MISC_SWITCH_OUT ? OC_OUT : OC_IN;

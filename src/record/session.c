@@ -243,8 +243,9 @@ static int rec_open(struct rec *R, struct cprof_err *err)
 static int rec_targets(struct rec *R, struct cprof_err *err)
 {
 	const struct record_opts *o = R->o;
+	bool attached = o->attach_pid || o->system_wide;
 	int r;
-	if (o->attach_pid || o->system_wide) {
+	if (attached) {
 		if (o->system_wide) {
 			system_targets(&R->st);
 			vec_push(&R->tids, -1);
@@ -258,20 +259,26 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 				return r;
 			child_pid = R->wl.pid;
 		}
-		return 0;
-	}
-	for (size_t i = 0; i < o->nsources; i++)
-		if (o->sources[i].ops->prepare && (r = o->sources[i].ops->prepare(o->sources[i].state, err)) < 0)
+	} else {
+		for (size_t i = 0; i < o->nsources; i++)
+			if (o->sources[i].ops->prepare && (r = o->sources[i].ops->prepare(o->sources[i].state, err)) < 0)
+				return r;
+		r = workload_prepare(&R->wl, o->argv, err);
+		for (size_t i = 0; i < o->nsources; i++)
+			if (o->sources[i].ops->started)
+				o->sources[i].ops->started(o->sources[i].state);
+		if (r < 0)
 			return r;
-	r = workload_prepare(&R->wl, o->argv, err);
-	for (size_t i = 0; i < o->nsources; i++)
-		if (o->sources[i].ops->started)
-			o->sources[i].ops->started(o->sources[i].state);
-	if (r < 0)
-		return r;
-	child_pid = R->wl.pid;
-	vec_push(&R->tids, R->wl.pid);
-	struct source_target t = { .pid = R->wl.pid, .argv = o->argv, .cpus = R->cpus, .ncpus = R->ncpus,
+		child_pid = R->wl.pid;
+		vec_push(&R->tids, R->wl.pid);
+	}
+	/* The sources' events: on the same threads as the samples'. */
+	int proc = 0;
+	if (o->attach_pid)
+		proc = o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid;
+	struct source_target t = { .pid = attached ? 0 : R->wl.pid, .argv = o->argv, .tids = R->tids.v,
+				   .ntids = R->tids.n, .now = attached, .proc = proc, .self = (int)getpid(),
+				   .known = attached ? &R->st : NULL, .cpus = R->cpus, .ncpus = R->ncpus,
 				   .callchain = o->call_graph != CALL_GRAPH_NONE,
 				   .dwarf = o->call_graph == CALL_GRAPH_DWARF, .stack_size = o->stack_size,
 				   .max_stack = o->max_stack,

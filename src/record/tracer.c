@@ -13,9 +13,10 @@
 
 #include "cprof/record.h"
 
-int tracer_start(struct tracer *t, unsigned pages, struct cprof_err *err)
+int tracer_start(struct tracer *t, unsigned pages, bool now, struct cprof_err *err)
 {
 	t->pages = pages;
+	t->now = now;
 	if ((t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return err_set(err, errno, "epoll_create1: %s", strerror(errno));
 	return 0;
@@ -24,13 +25,23 @@ int tracer_start(struct tracer *t, unsigned pages, struct cprof_err *err)
 void tracer_attr(const struct tracer *t, struct perf_event_attr *a)
 {
 	a->disabled = 1;
-	a->enable_on_exec = 1;
+	a->enable_on_exec = !t->now;
 	a->inherit = 1;
 	a->sample_id_all = 1;
 	a->use_clockid = 1; /* the samples' clock: one timeline with the mappings */
 	a->clockid = CLOCK_MONOTONIC;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(t->pages * (size_t)sysconf(_SC_PAGESIZE) / 4);
+}
+
+int tracer_enable(struct tracer *t, struct cprof_err *err)
+{
+	if (!t->now)
+		return 0;
+	for (size_t i = t->fds.n; i-- > 0;)
+		if (ioctl(t->fds.v[i], PERF_EVENT_IOC_ENABLE, 0) < 0)
+			return err_set(err, errno, "cannot enable a traced event: %s", strerror(errno));
+	return 0;
 }
 
 int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err)

@@ -2,8 +2,9 @@
  * source.c - syscalls as a data source of `cprof record` (source.h): the
  * option --syscalls[=slowest:N], the raw_syscalls:sys_enter and sys_exit
  * tracepoints opened on the workload (every CPU, inherited by its threads
- * and children, enabled at its exec), their rings drained while it runs,
- * and what trace.c made of them stored in the data file.
+ * and children, enabled at its exec), or on the threads of -p/-t, or every
+ * task of each CPU for -a (enabled at once), their rings drained while it
+ * runs, and what trace.c made of them stored in the data file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@ struct sys_source {
 	unsigned slowest;
 	uint32_t enter_id, exit_id;
 	struct tracer rings;
+	int self; /* -a: cprof's pid, whose calls are left out; else -1 */
 	bool closed;
 };
 
@@ -44,6 +46,7 @@ static void *sys_configure(const char *arg, struct cprof_err *err)
 	struct sys_source *s = xcalloc(1, sizeof *s);
 	s->slowest = (unsigned)n;
 	s->rings = (struct tracer)TRACER_INIT;
+	s->self = -1;
 	return s;
 }
 
@@ -103,37 +106,51 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * return. The stack is walked at the return, not the entry: the user
 	 * stack is the same, and the walk (microseconds) comes after the
 	 * return's timestamp instead of inside the call's duration. */
-	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, err)) < 0)
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now, err)) < 0)
 		return r;
+	s->self = t->tids[0] == -1 ? t->self : -1;
 	for (int c = 0; c < t->ncpus; c++) {
-		/* Both into one ring per CPU: the entry's. */
-		int fd[2];
-		for (int k = 0; k < 2; k++) {
-			struct perf_event_attr a;
-			memset(&a, 0, sizeof a);
-			a.size = sizeof a;
-			a.type = PERF_TYPE_TRACEPOINT;
-			a.config = k == 0 ? s->enter_id : s->exit_id;
-			a.sample_period = 1;
-			a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_RAW |
-					(k == 1 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
-			a.exclude_callchain_kernel = 1;
-			/* The threads leaving a CPU and coming back: the part of a
-			 * call spent on one (its self time), once per CPU. */
-			a.context_switch = k == 0;
-			if (k == 1 && t->callchain && t->max_stack)
-				a.sample_max_stack = (uint16_t)t->max_stack;
-			tracer_attr(&s->rings, &a);
-			if ((fd[k] = perf_open(&a, t->pid, t->cpus[c], -1)) < 0)
-				return open_error(-fd[k], err);
-			if ((r = tracer_add(&s->rings, fd[k], k ? fd[0] : -1, err)) < 0)
-				return r;
+		/* Every thread's two into one ring per CPU: the first entry's. */
+		int lead = -1;
+		for (size_t i = 0; i < t->ntids; i++) {
+			int fd[2] = { -1, -1 };
+			for (int k = 0; k < 2; k++) {
+				struct perf_event_attr a;
+				memset(&a, 0, sizeof a);
+				a.size = sizeof a;
+				a.type = PERF_TYPE_TRACEPOINT;
+				a.config = k == 0 ? s->enter_id : s->exit_id;
+				a.sample_period = 1;
+				a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+						PERF_SAMPLE_RAW | (k == 1 && t->callchain ? PERF_SAMPLE_CALLCHAIN : 0);
+				a.exclude_callchain_kernel = 1;
+				/* The threads leaving a CPU and coming back: the part of a
+				 * call spent on one (its self time), once per CPU. */
+				a.context_switch = k == 0;
+				if (k == 1 && t->callchain && t->max_stack)
+					a.sample_max_stack = (uint16_t)t->max_stack;
+				tracer_attr(&s->rings, &a);
+				if ((fd[k] = perf_open(&a, t->tids[i], t->cpus[c], -1)) == -ESRCH && t->ntids > 1)
+					break; /* that thread exited meanwhile */
+				if (fd[k] < 0)
+					return open_error(-fd[k], err);
+				if ((r = tracer_add(&s->rings, fd[k], lead, err)) < 0)
+					return r;
+				if (lead < 0)
+					lead = fd[k];
+			}
+			uint64_t id;
+			if (fd[1] < 0)
+				continue;
+			if (ioctl(fd[1], PERF_EVENT_IOC_ID, &id) < 0)
+				return err_set(err, errno, "cannot tell the syscall tracepoints apart: %s", strerror(errno));
+			u64map_put(&s->tr.exit_ids, id, 1);
 		}
-		uint64_t id;
-		if (ioctl(fd[1], PERF_EVENT_IOC_ID, &id) < 0)
-			return err_set(err, errno, "cannot tell the syscall tracepoints apart: %s", strerror(errno));
-		u64map_put(&s->tr.exit_ids, id, 1);
 	}
+	/* Attached: a call under way now returns without its entry seen,
+	 * counted as an unpaired return, never timed. */
+	if ((r = tracer_enable(&s->rings, err)) < 0)
+		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
 }
@@ -141,6 +158,28 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct sys_source *s = ctx;
+	/* -a: cprof's own calls are not the system's (a sample: header,
+	 * identifier, then pid and tid). */
+	const struct perf_event_header *h = rec;
+	uint32_t pid;
+	if (s->self >= 0 && h->type == PERF_RECORD_SAMPLE && len >= 20) {
+		memcpy(&pid, (const char *)rec + 16, 4);
+		if (pid == (uint32_t)s->self)
+			return;
+	}
+	/* -a: per-CPU events write a switch with the other task's pid and tid
+	 * first; the trailer trace.c reads ends it as in a task's switch. */
+	uint64_t sw[8];
+	if (h->type == PERF_RECORD_SWITCH_CPU_WIDE && len >= sizeof *h + 24 && len <= sizeof sw) {
+		memcpy(&pid, (const char *)rec + len - 24, 4);
+		if (pid == (uint32_t)s->self)
+			return;
+		struct perf_event_header hs = *h;
+		hs.type = PERF_RECORD_SWITCH;
+		memcpy(sw, rec, len);
+		memcpy(sw, &hs, sizeof hs);
+		rec = sw;
+	}
 	sys_trace_record(&s->tr, rec, len, s->enter_id, s->exit_id);
 }
 
@@ -210,13 +249,13 @@ static void sys_release(void *state)
 const struct source_ops syscalls_source = {
 	.name = "syscalls",
 	.usage = "[--syscalls[=slowest:N]]",
-	.help = "      --syscalls         also trace every syscall of the workload: calls, errors\n"
+	.help = "      --syscalls         also trace every syscall of the workload (or of -p/-t,\n"
+		"                         or of every process but cprof with -a): calls, errors\n"
 		"                         by errno, latency percentiles per syscall and thread,\n"
 		"                         the slowest calls with their stacks (with -g); see\n"
-		"                         'cprof report --syscalls'; not with -p or -a\n"
+		"                         'cprof report --syscalls'\n"
 		"      --syscalls=slowest:N  keep the N slowest calls of each syscall (default 5)\n",
 	.takes_arg = true,
-	.launch_only = "syscalls are traced from the program's exec",
 	.configure = sys_configure,
 	.attach = sys_attach,
 	.drain = sys_drain,
