@@ -26,6 +26,11 @@ row "bare" "$bare"
 row "cprof record (CPU profile only)" "$(measure "$CPROF" record -q -o "$tmp/p.data" -- "$W" "$MULT")"
 row "cprof record --syscalls" "$(measure "$CPROF" record -q --syscalls -o "$tmp/s.data" -- "$W" "$MULT")" "(analysis included)"
 row "cprof record --syscalls -g" "$(measure "$CPROF" record -q --syscalls -g -o "$tmp/g.data" -- "$W" "$MULT")" "(analysis included)"
+# The floor: perf writing the same two tracepoints' records to a file,
+# every call, with no pairing or analysis at all.
+if command -v perf >/dev/null && perf record -q -e raw_syscalls:sys_enter -c 1 -o "$tmp/t.data" true >/dev/null 2>&1; then
+	row "perf record (the same tracepoints)" "$(measure perf record -q -e raw_syscalls:sys_enter,raw_syscalls:sys_exit -c 1 -o "$tmp/tp.data" -- "$W" "$MULT")" "(no analysis)"
+fi
 if command -v perf >/dev/null && perf trace -s -o /dev/null true >/dev/null 2>&1; then
 	row "perf trace -s" "$(measure perf trace -s -o "$tmp/perf.txt" -- "$W" "$MULT")"
 else
