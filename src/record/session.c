@@ -695,8 +695,10 @@ static int rec_write(struct rec *R, struct record_result *res, struct cprof_err 
 	res->drain_fifo = R->drain_prio_got == PRIO_FIFO;
 	res->queue_full = R->qstats.full;
 	res->exit_status = R->have_status ? status_to_exit(R->status) : (R->stopped_early ? 130 : 0);
-	/* Attached: the command of -p PID -- CMD if it ended by itself, else 0. */
-	if (o->attach_pid && (!R->have_status || R->stopped_early))
+	/* Attached or system-wide: the command of -p PID -- CMD or -a -- CMD
+	 * if it ended by itself, else 0: --duration or Ctrl-C is how such a
+	 * recording ends, not a failure. */
+	if ((o->attach_pid || o->system_wide) && (!R->have_status || R->stopped_early))
 		res->exit_status = 0;
 	for (size_t i = 0, n = 0; i < R->evl->v.n; i++)
 		n += (size_t)snprintf(res->event_buf + n, n < sizeof res->event_buf ? sizeof res->event_buf - n : 0,
