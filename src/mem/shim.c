@@ -7,10 +7,12 @@
  * Cost is what matters here: a malloc-heavy program calls these tens of
  * millions of times a second. Per call the exact mode walks frame pointers
  * within the thread's own stack (no unwinder, no faults on frameless
- * code), finds the stack in a per-thread cache, takes the global event
- * lock once to insert or remove the block in a pointer-keyed map and add
- * to the heap total, and adds to its own thread's entry for the stack. No
- * clock is read per event, nothing is written to a file.
+ * code), finds the stack in a per-thread cache, inserts or removes the
+ * block in the pointer-keyed map of its stretch of addresses (under that
+ * map's own lock, which in practice only one thread takes), takes the
+ * global event lock once to add to the heap total, and adds to its own
+ * thread's entry for the stack. No clock is read per event, nothing is
+ * written to a file.
  *
  * The sample mode (--mem=sample) does, per call, one subtraction from a
  * per-thread byte countdown; only when it crosses zero (on average once per
@@ -234,7 +236,20 @@ static uint32_t stack_id(uint64_t h, const uint64_t *ips, uint32_t n)
 	return id;
 }
 
-/* ---- live blocks: pointer -> (size, site); under the event lock ---- */
+/* ---- live blocks: pointer -> (size, site) ----
+ * One map per 64 MiB of address space, each under a lock of its own. An
+ * allocator hands each thread (arena) its own stretches of addresses
+ * (glibc's arena heaps are 64 MiB-aligned), so a thread's blocks are in
+ * maps that only it touches: their lock and slots stay in its CPU's cache.
+ * One map under the event lock, as before, made every call move that map's
+ * cache lines between CPUs inside the lock, and the other threads waited
+ * for it: 2 threads churning malloc/free ran 8x slower than bare, spinning
+ * on the lock. A pointer always falls in the same map, so a block freed by
+ * another thread is found where it was put, and a stale entry (a free never
+ * seen) is still found and replaced. The order of events stays the event
+ * lock's (ev_account), taken after the map's: the map only answers what a
+ * block is, and a block's free is counted before the allocator can hand
+ * its address out again. */
 struct live_e {
 	uint64_t ptr;    /* 0: empty */
 	uint64_t size;
@@ -245,72 +260,122 @@ struct live_e {
 		double w;        /* sample mode: 1/p, the weight of the sampled block */
 	};
 };
-static struct {
+struct shard {
+	uint32_t lock;
 	uint32_t bits;
 	size_t used;
 	struct live_e *v;
-} live;
+	struct shard *next;      /* all shards, for a forked child to drop */
+} __attribute__((aligned(64)));
+#define SHARD_SHIFT 26
+#define SHARD_DIR_BITS 21        /* 2^21 x 64 MiB: the 47-bit user address space */
+static struct shard **shard_dir; /* reserved, touched where used */
+static struct shard *shards;     /* under stack_lock */
 
 static inline size_t live_slot(uint64_t p, uint32_t bits) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - bits)); }
+static inline size_t shard_index(uint64_t p) { return (size_t)(p >> SHARD_SHIFT) & (((size_t)1 << SHARD_DIR_BITS) - 1); }
 
-static bool live_grow(void)
+/* The map of ptr's stretch, made on first use; NULL if there is no memory
+ * (or create is false and there is none: then the block is not there). */
+static struct shard *shard_of(uint64_t ptr, bool create)
 {
-	uint32_t bits = live.v ? live.bits + 1 : 8;
+	struct shard **slot = &shard_dir[shard_index(ptr)];
+	struct shard *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (likely(s) || !create)
+		return s;
+	spin_lock(&stack_lock);
+	if (!(s = *slot) && (s = anon(sizeof *s))) {
+		s->next = shards;
+		shards = s;
+		__atomic_store_n(slot, s, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&stack_lock);
+	return s;
+}
+
+/* While the process has one thread (glibc says so, and says it before a
+ * second one starts) there is nothing to exclude, and the atomic
+ * instruction alone is a third of the cost of an event. */
+extern char __libc_single_threaded __attribute__((weak));
+static inline bool one_thread(void) { return &__libc_single_threaded && __libc_single_threaded; }
+static inline bool shard_lock(struct shard *s)
+{
+	if (one_thread())
+		return false;
+	spin_lock(&s->lock);
+	return true;
+}
+static inline void shard_unlock(struct shard *s, bool locked)
+{
+	if (locked)
+		spin_unlock(&s->lock);
+}
+
+static bool live_grow(struct shard *s)
+{
+	uint32_t bits = s->v ? s->bits + 1 : 6;
 	struct live_e *v = anon(sizeof *v << bits);
 	if (!v)
 		return false;
 	size_t mask = ((size_t)1 << bits) - 1;
-	if (live.v) {
-		for (size_t i = 0; i < (size_t)1 << live.bits; i++) {
-			if (!live.v[i].ptr)
+	if (s->v) {
+		for (size_t i = 0; i < (size_t)1 << s->bits; i++) {
+			if (!s->v[i].ptr)
 				continue;
-			size_t j = live_slot(live.v[i].ptr, bits);
+			size_t j = live_slot(s->v[i].ptr, bits);
 			while (v[j].ptr)
 				j = (j + 1) & mask;
-			v[j] = live.v[i];
+			v[j] = s->v[i];
 		}
-		real_munmap(live.v, sizeof *v << live.bits);
+		real_munmap(s->v, sizeof *v << s->bits);
 	}
-	live.v = v;
-	live.bits = bits;
+	s->v = v;
+	s->bits = bits;
 	return true;
 }
 
 /* Remove the entry at i, shifting later members of its probe run back
  * (linear probing without tombstones keeps probes short under churn). */
-static void live_delete(size_t i)
+static void live_delete(struct shard *s, size_t i)
 {
-	size_t mask = ((size_t)1 << live.bits) - 1;
-	for (size_t j = (i + 1) & mask; live.v[j].ptr; j = (j + 1) & mask) {
-		size_t home = live_slot(live.v[j].ptr, live.bits);
+	size_t mask = ((size_t)1 << s->bits) - 1;
+	for (size_t j = (i + 1) & mask; s->v[j].ptr; j = (j + 1) & mask) {
+		size_t home = live_slot(s->v[j].ptr, s->bits);
 		/* Move j to i unless its home lies cyclically in (i, j]. */
 		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-			live.v[i] = live.v[j];
+			s->v[i] = s->v[j];
 			i = j;
 		}
 	}
-	live.v[i].ptr = 0;
-	live.used--;
+	s->v[i].ptr = 0;
+	s->used--;
 }
 
 /* Insert e; if its pointer was there (a free we never saw), that entry is
  * replaced and returned in *old. Returns -1 if there is no memory. */
 static int live_put(const struct live_e *e, struct live_e *old)
 {
-	if ((!live.v || (live.used + 1) * 2 > (size_t)1 << live.bits) && !live_grow())
+	struct shard *s = shard_of(e->ptr, true);
+	if (!s)
 		return -1;
-	size_t mask = ((size_t)1 << live.bits) - 1;
-	size_t i = live_slot(e->ptr, live.bits);
-	while (live.v[i].ptr && live.v[i].ptr != e->ptr)
+	bool locked = shard_lock(s);
+	if ((!s->v || (s->used + 1) * 2 > (size_t)1 << s->bits) && !live_grow(s)) {
+		shard_unlock(s, locked);
+		return -1;
+	}
+	size_t mask = ((size_t)1 << s->bits) - 1;
+	size_t i = live_slot(e->ptr, s->bits);
+	while (s->v[i].ptr && s->v[i].ptr != e->ptr)
 		i = (i + 1) & mask;
 	int r = 0;
-	if (live.v[i].ptr) {
-		*old = live.v[i];
+	if (s->v[i].ptr) {
+		*old = s->v[i];
 		r = 1;
 	} else {
-		live.used++;
+		s->used++;
 	}
-	live.v[i] = *e;
+	s->v[i] = *e;
+	shard_unlock(s, locked);
 	return r;
 }
 
@@ -318,19 +383,39 @@ static int live_put(const struct live_e *e, struct live_e *old)
  * want_kind (then it stays). */
 static bool live_take(uint64_t ptr, struct live_e *out, int want_kind)
 {
-	if (!live.v)
+	struct shard *s = shard_of(ptr, false);
+	if (!s)
 		return false;
-	size_t mask = ((size_t)1 << live.bits) - 1;
-	for (size_t i = live_slot(ptr, live.bits); live.v[i].ptr; i = (i + 1) & mask) {
-		if (live.v[i].ptr != ptr)
-			continue;
-		if ((int)(live.v[i].site & 1) != want_kind)
-			return false;
-		*out = live.v[i];
-		live_delete(i);
-		return true;
+	bool locked = shard_lock(s), found = false;
+	if (s->v) {
+		size_t mask = ((size_t)1 << s->bits) - 1;
+		for (size_t i = live_slot(ptr, s->bits); s->v[i].ptr; i = (i + 1) & mask) {
+			if (s->v[i].ptr != ptr)
+				continue;
+			if ((int)(s->v[i].site & 1) == want_kind) {
+				*out = s->v[i];
+				live_delete(s, i);
+				found = true;
+			}
+			break;
+		}
 	}
-	return false;
+	shard_unlock(s, locked);
+	return found;
+}
+
+/* A forked child starts with no blocks (after_fork_child). */
+static void live_drop_all(void)
+{
+	for (struct shard *s = shards, *n; s; s = n) {
+		n = s->next;
+		if (s->v)
+			real_munmap(s->v, sizeof(struct live_e) << s->bits);
+		real_munmap(s, sizeof *s);
+	}
+	shards = NULL;
+	if (shard_dir)
+		madvise(shard_dir, sizeof *shard_dir << SHARD_DIR_BITS, MADV_DONTNEED);
 }
 
 /* ---- per-thread state (private) ---- */
@@ -644,16 +729,12 @@ static void check_cprof(void)
 	}
 }
 
-/* ---- the event lock: the order of events, the heap, its peak and the
- * live-block map. One lock, taken once per event: a second lock for the map
- * alone cost as much again (an atomic instruction is ~6 ns here). ---- */
-/* While the process has one thread (glibc says so, and says it before a
- * second one starts) there is nothing to exclude, and the atomic
- * instruction alone is a third of the cost of an event. */
-extern char __libc_single_threaded __attribute__((weak));
+/* ---- the event lock: the order of events, the heap and its peak. Taken
+ * once per event, for as short as can be: every thread's events pass
+ * through its cache line. ---- */
 static inline bool ev_lock(void)
 {
-	if (&__libc_single_threaded && __libc_single_threaded)
+	if (one_thread())
 		return false;
 	spin_lock(&H->ev.lock);
 	return true;
@@ -744,11 +825,9 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 	struct live_e stale;
 	int replaced = 0;
 	bool peak = false;
-	bool locked = ev_lock();
 	if (ptr) {
 		struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s };
 		if ((replaced = live_put(&e, &stale)) < 0) {
-			ev_unlock(locked);
 			lost();
 			return;
 		}
@@ -761,6 +840,7 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 		nev++;
 		dheap -= (int64_t)old->size;
 	}
+	bool locked = ev_lock();
 	uint64_t tag = ev_account(dheap, dmmap, nev ? nev : 1, &peak);
 	ev_unlock(locked);
 	/* Every part of an event that made the peak is at the peak, not after. */
@@ -794,16 +874,15 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 		return;
 	}
 	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale;
-	bool peak = false, locked = ev_lock();
 	int replaced = live_put(&e, &stale);
 	if (unlikely(replaced < 0)) {
-		ev_unlock(locked);
 		lost();
 		return;
 	}
 	int64_t dheap = kind == MT_HEAP ? (int64_t)size : 0, dmmap = (int64_t)size - dheap;
 	if (unlikely(replaced)) /* its free was never seen (freed where the shim could not look) */
 		*(stale.site & 1 ? &dmmap : &dheap) -= (int64_t)stale.size;
+	bool peak = false, locked = ev_lock();
 	uint64_t tag = ev_account(dheap, dmmap, 1, &peak);
 	ev_unlock(locked);
 	struct memtrace_site *os;
@@ -825,11 +904,12 @@ __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 	struct live_e e;
 	bool peak = false;
 	uint64_t tag = 0;
-	bool locked = ev_lock();
 	bool found = live_take(ptr, &e, kind);
-	if (found)
+	if (found) {
+		bool locked = ev_lock();
 		tag = ev_account(kind == MT_HEAP ? -(int64_t)e.size : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1, &peak);
-	ev_unlock(locked);
+		ev_unlock(locked);
+	}
 	if (!found) {
 		if (kind != MT_MMAP)
 			t->blk->unmatched_frees++;
@@ -863,11 +943,14 @@ static inline bool maybe_sampled(uint64_t p)
 	return atomic_load_explicit(&sampled_live, memory_order_relaxed) &&
 	       __atomic_load_n(&filter[filter_slot(p)], __ATOMIC_RELAXED);
 }
+/* Not under a common lock (the maps have one each): a saturated count
+ * stays saturated, one that is not changes by compare-and-swap. */
 static void filter_add(uint64_t p, int d)
 {
 	uint8_t *f = &filter[filter_slot(p)];
-	if (*f < 255)
-		__atomic_store_n(f, (uint8_t)(*f + d), __ATOMIC_RELAXED);
+	uint8_t v = __atomic_load_n(f, __ATOMIC_RELAXED);
+	while (v < 255 && !__atomic_compare_exchange_n(f, &v, (uint8_t)(v + d), true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 	atomic_fetch_add_explicit(&sampled_live, d, memory_order_relaxed);
 }
 
@@ -918,15 +1001,15 @@ __attribute__((noinline)) static void sample_event(uint32_t kind, uint64_t ptr, 
 	double w = 1.0 / p, wb = (double)size * w;
 	struct live_e e = { .ptr = ptr, .size = size, .site = site, .w = w }, stale;
 	bool peak = false;
-	bool locked = ev_lock();
 	int r = live_put(&e, &stale);
 	if (r == 0)
 		filter_add(ptr, 1);
 	if (r >= 0) {
 		int64_t d = est_bytes(&e) - (r > 0 && !(stale.site & 1) ? est_bytes(&stale) : 0);
+		bool locked = ev_lock();
 		ev_account(kind == MT_HEAP ? d : 0, kind == MT_MMAP ? (int64_t)size : 0, 1, &peak);
+		ev_unlock(locked);
 	}
-	ev_unlock(locked);
 	if (r < 0) {
 		lost();
 		return;
@@ -962,13 +1045,13 @@ __attribute__((noinline)) static void sample_free(uint64_t ptr, int kind)
 {
 	struct live_e e;
 	bool peak = false;
-	bool locked = ev_lock();
 	bool found = live_take(ptr, &e, kind);
 	if (found) {
 		filter_add(ptr, -1);
+		bool locked = ev_lock();
 		ev_account(kind == MT_HEAP ? -est_bytes(&e) : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1, &peak);
+		ev_unlock(locked);
 	}
-	ev_unlock(locked);
 	if (found)
 		sample_gone(&e);
 }
@@ -1029,11 +1112,9 @@ static bool realloc_begin(void *old, struct live_e *e)
 {
 	if (!old || !tracing() || (mode == MT_MODE_SAMPLE && !maybe_sampled((uint64_t)old)))
 		return false;
-	bool locked = ev_lock();
 	bool found = live_take((uint64_t)old, e, MT_HEAP);
 	if (found && mode == MT_MODE_SAMPLE)
 		filter_add((uint64_t)old, -1);
-	ev_unlock(locked);
 	return found;
 }
 
@@ -1045,10 +1126,8 @@ static void realloc_end(void *old, bool had, struct live_e *e, void *p, size_t s
 	if (failed) { /* the old block is still there */
 		if (had) {
 			struct live_e stale;
-			bool locked = ev_lock();
 			if (live_put(e, &stale) == 0 && mode == MT_MODE_SAMPLE)
 				filter_add(e->ptr, 1);
-			ev_unlock(locked);
 		}
 	} else if (mode == MT_MODE_EXACT) {
 		if (old && !had) {
@@ -1185,9 +1264,7 @@ static void after_fork_parent(void)
  * (its lock still taken by before_fork) is never written here. */
 static void after_fork_child(void)
 {
-	if (live.v)
-		real_munmap(live.v, sizeof(struct live_e) << live.bits);
-	memset(&live, 0, sizeof live);
+	live_drop_all();
 	memset(filter, 0, sizeof filter);
 	atomic_store(&sampled_live, 0);
 	if (gtable)
@@ -1217,7 +1294,8 @@ __attribute__((constructor)) static void shim_init(void)
 	dl_iterate_phdr(find_self_cb, (void *)(uintptr_t)find_self_cb);
 	if (parse_env()) {
 		gtable = anon(sizeof(struct gslot) << GLOBAL_BITS);
-		if (gtable && pthread_key_create(&exit_key, thread_exit) == 0 &&
+		shard_dir = anon(sizeof *shard_dir << SHARD_DIR_BITS);
+		if (gtable && shard_dir && pthread_key_create(&exit_key, thread_exit) == 0 &&
 		    pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0 && open_region())
 			set_enabled(true);
 		else

@@ -89,6 +89,20 @@ check "forked child: child_leak leaked 7 blocks of 1000 bytes" \
 check "two processes traced" [ "$(json mix.data "len(d['processes'])")" = 2 ]
 check "no unmatched frees" [ "$(json mix.data "d['summary']['unmatched_frees']")" = 0 ]
 
+# -- two threads churning at once: each keeps 16 blocks of 8 + (i & 255)
+# bytes in turn. Their blocks are in maps of their own arenas, their events
+# ordered by one lock: every count exact, and what was live at the peak adds
+# up to the peak.
+"$CPROF" record -q --mem -o churn.data -- "$W" churn 2 200000 >/dev/null 2>&1
+check "record --mem churn 2 threads: exit 0" [ $? -eq 0 ]
+churn_bytes=$(python3 -c 'print(2 * sum(8 + (i & 255) for i in range(200000)))')
+check "churn_thread: 400000 allocations of $churn_bytes bytes, none leaked" \
+	[ "$(site churn.data churn_thread allocations)/$(site churn.data churn_thread bytes)/$(site churn.data churn_thread leaked_blocks)" = "400000/$churn_bytes/0" ]
+check "churn: at most 32 churn blocks (2 x 16) live at the peak" [ "$(site churn.data churn_thread peak_blocks)" -le 32 ]
+check "churn: what was live at the peak adds up to the peak" \
+	[ "$(json churn.data "sum(s['peak_bytes'] for s in d['sites'] if s['kind'] == 'heap') == d['summary']['peak_bytes']")" = True ]
+check "churn: no event lost, no unmatched free" [ "$(json churn.data "d['summary']['lost'] + d['summary']['unmatched_frees']")" = 0 ]
+
 # -- formats
 "$CPROF" report --mem -i leak.data --format folded --weight count >count.folded
 check "folded by count: leak_blocks weighs 137" grep -q ';leak_blocks 137$' count.folded
