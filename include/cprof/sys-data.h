@@ -20,7 +20,7 @@ struct cprof_err;
  * percentiles of all threads' calls together cannot be told from the
  * threads' own, so the recording keeps both. */
 struct cprof_sys_stat {
-	uint32_t pid, tid, name; /* name: string offset ("read", "syscall_462") */
+	uint32_t pid, tid, name; /* name: string offset ("read", "syscall_520") */
 	uint32_t nr;
 	uint64_t calls;       /* entered */
 	uint64_t errors;      /* returned -1 .. -4095 */
