@@ -56,7 +56,11 @@ done
 check "100 columns: the return type goes first, then template arguments" \
 	grep -qF 'engine::accumulate<…>(unsigned long)' tty100.txt
 check "80 columns: argument lists folded too" grep -qF 'engine::Solver::step(…)' tty80.txt
-check "80 columns: the hottest line keeps its line number" grep -qE 'cxx\.cc:19 [0-9]+%' tty80.txt
+# Which line of step's loop is hottest depends on the CPU (where the
+# samples skid to); the narrow table keeps the one the wide table shows.
+hot=$(grep -oE 'cxx\.cc:[0-9]+ [0-9]+%' piped.txt | head -1)
+check "80 columns: the hottest line keeps its line number (${hot:-none in the wide table})" \
+	grep -qF "${hot:-no hottest line in the wide table}" tty80.txt
 on_tty 80 --full-names >full.txt
 check "--full-names on a terminal: the name is whole" grep -qF "$long" full.txt
 finish
