@@ -69,6 +69,7 @@ struct source_target {
 	const int *tids;
 	size_t ntids;
 	bool now;                /* enable at once (attached, -a), not at the exec */
+	bool deferred;           /* -D: left off until enable(), once the delay has passed */
 	int proc;                /* -p/-t: the (first) attached process, else 0 */
 	int self;                /* cprof's own pid */
 	/* Attached or -a: the mappings there already (the kernel reports only
@@ -107,6 +108,9 @@ struct source_ops {
 	void (*started)(void *state);
 	/* 0, with *poll_fd the descriptor to poll or -1; or -errno and err. */
 	int (*attach)(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err);
+	/* -D: switch on what attach() opened with t->deferred, once the delay
+	 * has passed; NULL for a source whose launch_only says why it cannot. */
+	int (*enable)(void *state, struct cprof_err *err);
 	void (*drain)(void *state, bool last);
 	int (*collect)(void *state, struct cprof_err *err);
 	void (*stacks)(void *state, struct resolver *res);

@@ -99,7 +99,8 @@ static void help(void)
 	       "                         default 128 pages, 512 with --call-graph dwarf\n"
 	       "      --no-inherit       only the threads that exist at the start, not the\n"
 	       "                         threads and processes they create later\n"
-	       "  -D, --delay MSECS      start sampling MSECS milliseconds after CMD starts\n"
+	       "  -D, --delay MSECS      start sampling (and --syscalls, --offcpu, --latency)\n"
+	       "                         MSECS milliseconds after CMD starts\n"
 	       "  -T, --timestamp        accepted for perf: samples always carry their time\n"
 	       "  -N, --no-buildid-cache\n"
 	       "                         accepted for perf: cprof never copies binaries\n"
@@ -527,6 +528,9 @@ int cmd_record(int argc, char **argv)
 		if (so->launch_only && o.attach_pid)
 			return cmd_usage_error("record", usage_line, "--%s cannot attach with -p or -t: %s", so->name,
 					       so->launch_only);
+		if (o.delay_ms && !so->enable)
+			return cmd_usage_error("record", usage_line, "-D cannot delay --%s: %s", so->name,
+					       so->launch_only ? so->launch_only : "it has no delayed start");
 		srcs.v[srcs.n++] = (struct source_use){ so, source_state[i] };
 		source_state[i] = NULL;
 	}

@@ -254,7 +254,7 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * comes after the return's timestamp instead of inside the call, and
 	 * at the return address it starts in the caller, which a walk by frame
 	 * pointers at the entry skips. */
-	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now, err)) < 0)
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now || t->deferred, err)) < 0)
 		return r;
 	s->self = t->tids[0] == -1 ? t->self : -1;
 	for (int c = 0; c < t->ncpus; c++) {
@@ -298,10 +298,17 @@ static int lat_attach(void *state, const struct source_target *t, int *poll_fd, 
 	}
 	/* Attached: a call under way now returns without its entry, counted
 	 * as unpaired, never timed (pair.c). */
-	if ((r = tracer_enable(&s->rings, err)) < 0)
+	if (!t->deferred && (r = tracer_enable(&s->rings, err)) < 0)
 		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
+}
+
+/* -D: the delay has passed. */
+static int lat_enable(void *state, struct cprof_err *err)
+{
+	struct lat_source *s = state;
+	return tracer_enable(&s->rings, err);
 }
 
 static void take_record(void *ctx, const void *rec, size_t len)
@@ -460,6 +467,7 @@ const struct source_ops latency_source = {
 	.more_opts = lat_more_opts,
 	.more = lat_more,
 	.attach = lat_attach,
+	.enable = lat_enable,
 	.drain = lat_drain,
 	.stacks = lat_stacks,
 	.finish = lat_finish,

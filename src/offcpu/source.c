@@ -129,7 +129,7 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 			      PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER;
 	if (s->dwarf && (r = start_unwinding(s, t, dwarf_type, err)) < 0)
 		return r;
-	if ((r = tracer_start(&s->rings, pages, t->now, err)) < 0)
+	if ((r = tracer_start(&s->rings, pages, t->now || t->deferred, err)) < 0)
 		return r;
 	for (int c = 0; c < t->ncpus; c++) {
 		/* Every thread's event on a CPU into one ring: the first's. */
@@ -160,10 +160,17 @@ static int oc_attach(void *state, const struct source_target *t, int *poll_fd, s
 	}
 	/* Attached: a thread off its CPU now comes back without a switch-out
 	 * seen, and that wait is not measured (track.c). */
-	if ((r = tracer_enable(&s->rings, err)) < 0)
+	if (!t->deferred && (r = tracer_enable(&s->rings, err)) < 0)
 		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
+}
+
+/* -D: the delay has passed. */
+static int oc_enable(void *state, struct cprof_err *err)
+{
+	struct oc_source *s = state;
+	return tracer_enable(&s->rings, err);
 }
 
 /* Mappings and tasks are few, and every later unwind of the process needs
@@ -362,6 +369,7 @@ const struct source_ops offcpu_source = {
 		"                         see 'cprof report --offcpu'\n",
 	.configure = oc_configure,
 	.attach = oc_attach,
+	.enable = oc_enable,
 	.drain = oc_drain,
 	.stacks = oc_stacks,
 	.finish = oc_finish,

@@ -277,7 +277,8 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 	if (o->attach_pid)
 		proc = o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid;
 	struct source_target t = { .pid = attached ? 0 : R->wl.pid, .argv = o->argv, .tids = R->tids.v,
-				   .ntids = R->tids.n, .now = attached, .proc = proc, .self = (int)getpid(),
+				   .ntids = R->tids.n, .now = attached, .deferred = o->delay_ms > 0, .proc = proc,
+				   .self = (int)getpid(),
 				   .known = attached ? &R->st : NULL, .cpus = R->cpus, .ncpus = R->ncpus,
 				   .callchain = o->call_graph != CALL_GRAPH_NONE,
 				   .dwarf = o->call_graph == CALL_GRAPH_DWARF, .stack_size = o->stack_size,
@@ -290,6 +291,17 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 		    (r = o->sources[i].ops->attach(o->sources[i].state, &t, &R->src_fds[i], err)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+/* -D: the sources' events, opened off, go on with the samples'. */
+static int rec_enable_sources(struct rec *R, struct cprof_err *err)
+{
+	const struct record_opts *o = R->o;
+	int r;
+	for (size_t i = 0; i < o->nsources; i++)
+		if (o->sources[i].ops->enable && (r = o->sources[i].ops->enable(o->sources[i].state, err)) < 0)
+			return r;
 	return 0;
 }
 
@@ -462,7 +474,7 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 		if (enable_at) {
 			uint64_t now = now_ns();
 			if (now >= enable_at) {
-				if ((r = events_enable(ev, err)) < 0)
+				if ((r = events_enable(ev, err)) < 0 || (r = rec_enable_sources(R, err)) < 0)
 					break;
 				enable_at = 0;
 			} else if ((enable_at - now) / 1000000 < (uint64_t)timeout) {

@@ -106,7 +106,7 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 	 * return. The stack is walked at the return, not the entry: the user
 	 * stack is the same, and the walk (microseconds) comes after the
 	 * return's timestamp instead of inside the call's duration. */
-	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now, err)) < 0)
+	if ((r = tracer_start(&s->rings, t->mmap_pages ? t->mmap_pages * 4 : 512, t->now || t->deferred, err)) < 0)
 		return r;
 	s->self = t->tids[0] == -1 ? t->self : -1;
 	for (int c = 0; c < t->ncpus; c++) {
@@ -149,10 +149,17 @@ static int sys_attach(void *state, const struct source_target *t, int *poll_fd, 
 	}
 	/* Attached: a call under way now returns without its entry seen,
 	 * counted as an unpaired return, never timed. */
-	if ((r = tracer_enable(&s->rings, err)) < 0)
+	if (!t->deferred && (r = tracer_enable(&s->rings, err)) < 0)
 		return r;
 	*poll_fd = s->rings.epfd;
 	return 0;
+}
+
+/* -D: the delay has passed. */
+static int sys_enable(void *state, struct cprof_err *err)
+{
+	struct sys_source *s = state;
+	return tracer_enable(&s->rings, err);
 }
 
 static void take_record(void *ctx, const void *rec, size_t len)
@@ -258,6 +265,7 @@ const struct source_ops syscalls_source = {
 	.takes_arg = true,
 	.configure = sys_configure,
 	.attach = sys_attach,
+	.enable = sys_enable,
 	.drain = sys_drain,
 	.stacks = sys_stacks,
 	.finish = sys_finish,

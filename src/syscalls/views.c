@@ -205,8 +205,8 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	fprintf(out, "Syscalls: %s\n", cprof_meta_or(d, "command", input));
 	fprintf(out,
 		"Lost records: %" PRIu64 "; returns without their entry: %" PRIu64 " (the workload's exec, each fork's\n"
-		"child returning from clone, calls already running when -p or -a attached, and any\n"
-		"whose entry was lost)\n\n",
+		"child returning from clone, calls already running when -p or -a attached or -D ended, and\n"
+		"any whose entry was lost)\n\n",
 		cprof_meta_u64(d, "syscalls_lost", 0), cprof_meta_u64(d, "syscalls_unpaired_returns", 0));
 	fprintf(out, "%-18s %10s %8s %11s %11s", "syscall", "calls", "errors", "total", "self");
 	for (int k = 1; k < PCT_N; k++)

@@ -305,6 +305,10 @@ check "report --mem on a recording without --mem: exit 1" [ $? -eq 1 ]
 check "... with one line naming the file" test $? -eq 0
 "$CPROF" record --mem -p 1 >/dev/null 2>err.txt
 check "record --mem -p: usage error" [ $? -eq 2 ]
+"$CPROF" record --mem -D 100 -o nodelay.data -- "$W" leak >/dev/null 2>err.txt
+check "record --mem -D: usage error" [ $? -eq 2 ]
+check "... saying why" grep -q -- "-D cannot delay --mem" err.txt
+check "... and nothing written" [ ! -e nodelay.data ]
 "$CPROF" report --weight count -i leak.data >/dev/null 2>&1
 check "--weight without --mem: usage error" [ $? -eq 2 ]
 finish

@@ -180,6 +180,17 @@ t = json.load(open('tl.json'))['traceEvents']
 n = [e for e in t if e.get('cat') == 'syscall' and e['name'] == 'nanosleep']
 print(len(n), all(e['dur'] >= 5000 and e['args']['from'] == 'syscall' for e in n))")" = "5 True" ]
 
+# -- -D: the tracer starts with the samples, after the delay. The program
+# runs once before it ends (1,300 getpid, over in well under the 700 ms even
+# on a loaded machine), then, after a 1.5 s sleep, twice as much: only the
+# second run's 2,600 are counted, and the sleep under way when the tracer
+# started returns without its entry.
+"$CPROF" record -q --syscalls -D 700 -o delay.data -- sh -c "'$W' >/dev/null; sleep 1.5; '$W' 2 >/dev/null" 2>err.txt
+check "record --syscalls -D 700: exit 0" [ $? -eq 0 ]
+check "-D: only the getpid after the delay (2 x 1,300)" [ "$(calls delay.data getpid)" = 2600 ]
+check "-D: the sleep under way at the start returns without its entry" \
+	[ "$(json delay.data "d['unpaired_returns']")" -ge 1 ]
+
 # -- bad input: one line, exit code, nothing written.
 "$CPROF" record --syscalls=slowest:x -o bad.data -- "$W" >/dev/null 2>err.txt
 [ $? -eq 2 ] && [ ! -e bad.data ]
