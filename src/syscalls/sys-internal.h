@@ -17,6 +17,10 @@ struct resolver;
 /* One record of a ring, parsed: a syscall's entry or return, or the
  * thread leaving a CPU or coming back to one. */
 enum { SW_NONE, SW_OUT, SW_IN };
+/* sys_ev.nr of a return the kernel gave no number (id -1, rt_sigreturn's):
+ * the thread's open call's. Above every real number (read up to 0xfffff). */
+#define SYS_NR_OPEN 0x100000u
+
 struct sys_ev {
 	uint64_t time, seq;  /* seq: order of reading, to keep equal times stable */
 	int64_t val;         /* exit: what it returned */

@@ -82,11 +82,16 @@ void sys_trace_record(struct sys_trace *t, const void *rec, size_t len, uint32_t
 	memcpy(&type, c.p, 2);
 	memcpy(&id, c.p + 8, 8);
 	memcpy(&val, c.p + 16, 8);
-	if (type != (is_exit ? exit_id : enter_id) || id < 0 || id > 0xfffff) {
-		t->malformed++; /* id -1: a call the kernel could not tell */
+	/* id -1 at a return: rt_sigreturn's (it restores the registers of the
+	 * interrupted code, and with them an orig_ax of -1; the value is that
+	 * code's rax). A thread makes one call at a time: it is the return of
+	 * the one open, timed, its value no error. */
+	bool unnumbered = is_exit && id == -1;
+	if (type != (is_exit ? exit_id : enter_id) || (!unnumbered && (id < 0 || id >= SYS_NR_OPEN))) {
+		t->malformed++;
 		return;
 	}
-	e.nr = (uint32_t)id;
+	e.nr = unnumbered ? SYS_NR_OPEN : (uint32_t)id;
 	e.exit = is_exit;
 	e.val = val;
 	vec_push(&t->batch, e);
@@ -213,23 +218,26 @@ static void take_one(struct sys_trace *t, const struct sys_ev *e)
 		cell_of(t, e->pid, e->tid, e->nr)->calls++;
 		return;
 	}
-	if (!th->in_call || th->nr != e->nr) {
+	if (!th->in_call || (th->nr != e->nr && e->nr != SYS_NR_OPEN)) {
 		t->unpaired_returns++;
 		return;
 	}
+	uint32_t nr = th->nr;
 	th->in_call = false;
 	uint64_t dur = e->time >= th->start ? e->time - th->start : 0;
 	uint64_t off = th->off_total - th->off_at_entry;
 	uint64_t oncpu = off < dur ? dur - off : 0;
-	struct sys_cell *c = cell_of(t, th->pid, th->tid, e->nr);
+	struct sys_cell *c = cell_of(t, th->pid, th->tid, nr);
 	c->total += dur;
 	c->oncpu += oncpu;
-	stacksum_add(&t->sums, e->nr, th->pid, e->time, e->nips ? t->batch_ips.v + e->ip_off : NULL, e->nips, dur,
+	stacksum_add(&t->sums, nr, th->pid, e->time, e->nips ? t->batch_ips.v + e->ip_off : NULL, e->nips, dur,
 		     oncpu);
 	sys_dist_add(t, c, dur);
+	if (e->nr == SYS_NR_OPEN)
+		return; /* its value is no result (above), and it did no I/O */
 	if (e->val < 0 && e->val >= -4095) {
 		c->errors++;
-		count_error(t, th->pid, th->tid, e->nr, (uint32_t)-e->val, 1);
+		count_error(t, th->pid, th->tid, nr, (uint32_t)-e->val, 1);
 	}
 	sys_io_count(t, th, dur, e->val);
 	consider_slow(t, th, dur, e);

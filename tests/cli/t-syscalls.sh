@@ -191,6 +191,15 @@ check "-D: only the getpid after the delay (2 x 1,300)" [ "$(calls delay.data ge
 check "-D: the sleep under way at the start returns without its entry" \
 	[ "$(json delay.data "d['unpaired_returns']")" -ge 1 ]
 
+# -- rt_sigreturn's return carries no syscall number (it restores the
+# interrupted code's registers, orig_ax -1 among them): it is the return of
+# the thread's open call. 50 signals sent and caught, 50 rt_sigreturn timed.
+"$CPROF" record -q --syscalls -o sig.data -- "$W" signals 50 >/dev/null 2>&1
+check "record --syscalls of 50 caught signals: exit 0" [ $? -eq 0 ]
+check "rt_sigreturn: 50 calls, every one returned (none unfinished), no error" \
+	[ "$(json sig.data "[(s['calls'], s['unfinished'], s['errors'], s['total_ns'] > 0) for s in d['syscalls'] if s['name'] == 'rt_sigreturn']")" = "[(50, 0, 0, True)]" ]
+check "no record taken for malformed" sh -c "! '$CPROF' report -i sig.data --header-only | grep -q syscalls_malformed"
+
 # -- bad input: one line, exit code, nothing written.
 "$CPROF" record --syscalls=slowest:x -o bad.data -- "$W" >/dev/null 2>err.txt
 [ $? -eq 2 ] && [ ! -e bad.data ]

@@ -9,10 +9,14 @@
  * of /dev/zero, and keeps it open over the sleeps (so that its path can
  * be seen) before it closes it. It prints the median of the sleeps as it timed
  * them itself (CLOCK_MONOTONIC around each call): "sleep_p50_ns N".
+ * With argv[1] = "signals" and argv[2] = N it sends itself N SIGUSR1
+ * (kill), each caught by a handler, so that N rt_sigreturn follow.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,8 +72,25 @@ __attribute__((noinline)) long long sleeps(void)
 	return took[(P_SLEEP + 1) / 2 - 1];
 }
 
+static volatile sig_atomic_t caught;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	caught++;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 2 && strcmp(argv[1], "signals") == 0) {
+		long n = atol(argv[2]);
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		if (sigaction(SIGUSR1, &sa, NULL) != 0)
+			return 1;
+		for (long i = 0; i < n; i++)
+			if (syscall(SYS_kill, getpid(), SIGUSR1) != 0)
+				return 1;
+		return caught == n ? 0 : 1;
+	}
 	long mult = argc > 1 ? atol(argv[1]) : 1;
 	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY);
 	if (fd < 0 || mult < 1)
