@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "cprof/base.h"
+#include "cprof/u64map.h"
 
 struct cprof_data;
 struct flamegraph;
@@ -40,10 +41,23 @@ void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const str
 void stacktime_folded(FILE *out, const struct cprof_data *d, const struct stacktime *st, stacktime_name_fn *name,
 		      void *ctx);
 
-/* The time of key's calls (in thread tid, or all threads: 0) and the part
- * of it on a CPU: false when the recording did not measure that. */
-bool stacktime_oncpu(const struct cprof_data *d, uint32_t source, uint32_t key, uint32_t tid, uint64_t *total,
-		     uint64_t *oncpu);
+/* The time of each key's calls per thread (tid; 0: all threads) and the
+ * part of it on a CPU, summed once so that a report's rows each find theirs
+ * in one lookup. */
+struct stacktime_sum {
+	uint64_t total, oncpu;
+	bool measured;                  /* every row of it had its time on a CPU */
+};
+struct stacktime_oncpu {
+	struct u64map at;               /* key << 32 | tid -> index in v */
+	VEC(struct stacktime_sum) v;
+};
+void stacktime_oncpu_build(struct stacktime_oncpu *o, const struct cprof_data *d, uint32_t source);
+/* false when the recording did not measure key's time on a CPU in tid (or
+ * has no call of it that returned). */
+bool stacktime_oncpu_get(const struct stacktime_oncpu *o, uint32_t key, uint32_t tid, uint64_t *total,
+			 uint64_t *oncpu);
+void stacktime_oncpu_release(struct stacktime_oncpu *o);
 
 #define STACKTIME_NO_STACK_LABEL "[no stack]"
 

@@ -73,20 +73,43 @@ void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const str
 	vec_release(&names);
 }
 
-bool stacktime_oncpu(const struct cprof_data *d, uint32_t source, uint32_t key, uint32_t tid, uint64_t *total,
-		     uint64_t *oncpu)
+/* One pass over the rows: a report asks for every (key, thread), and
+ * scanning the rows for each made a report of many threads quadratic. */
+void stacktime_oncpu_build(struct stacktime_oncpu *o, const struct cprof_data *d, uint32_t source)
 {
-	bool any = false;
-	*total = *oncpu = 0;
+	memset(o, 0, sizeof *o);
 	for (size_t i = 0; i < d->lat_stacks.n; i++) {
 		const struct cprof_lat_stack *k = &d->lat_stacks.v[i];
-		if (k->source != source || k->key != key || k->tid != tid)
+		if (k->source != source)
 			continue;
-		if (!k->has_oncpu)
-			return false;
-		any = true;
-		*total += k->total_ns;
-		*oncpu += k->oncpu_ns;
+		uint64_t at = (uint64_t)k->key << 32 | k->tid;
+		int64_t j = u64map_get(&o->at, at);
+		if (j < 0) {
+			j = (int64_t)o->v.n;
+			u64map_put(&o->at, at, (uint32_t)j);
+			vec_push(&o->v, ((struct stacktime_sum){ 0, 0, true }));
+		}
+		struct stacktime_sum *s = &o->v.v[j];
+		s->measured &= k->has_oncpu;
+		s->total += k->total_ns;
+		s->oncpu += k->oncpu_ns;
 	}
-	return any;
+}
+
+bool stacktime_oncpu_get(const struct stacktime_oncpu *o, uint32_t key, uint32_t tid, uint64_t *total,
+			 uint64_t *oncpu)
+{
+	int64_t j = u64map_get(&o->at, (uint64_t)key << 32 | tid);
+	*total = *oncpu = 0;
+	if (j < 0 || !o->v.v[j].measured)
+		return false;
+	*total = o->v.v[j].total;
+	*oncpu = o->v.v[j].oncpu;
+	return true;
+}
+
+void stacktime_oncpu_release(struct stacktime_oncpu *o)
+{
+	u64map_release(&o->at);
+	vec_release(&o->v);
 }

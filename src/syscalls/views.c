@@ -54,20 +54,25 @@ static const char *sys_name(const struct cprof_data *d, uint32_t nr, void *ctx)
 
 /* The part of s's time on a CPU: false when not measured (an older
  * recording); 0 when no call returned. */
-static bool self_of(const struct cprof_data *d, const struct cprof_sys_stat *s, uint64_t *self)
+struct sys_selves {
+	bool measured;               /* the recording has the syscalls_self meta */
+	struct stacktime_oncpu oncpu;
+};
+
+static bool self_of(const struct sys_selves *sv, const struct cprof_sys_stat *s, uint64_t *self)
 {
 	uint64_t total;
-	if (!cprof_meta_get(d, "syscalls_self"))
+	if (!sv->measured)
 		return false;
-	if (!stacktime_oncpu(d, LH_SRC_SYSCALLS, s->nr, s->tid, &total, self))
+	if (!stacktime_oncpu_get(&sv->oncpu, s->nr, s->tid, &total, self))
 		*self = 0;
 	return true;
 }
 
-static const char *fmt_self(const struct cprof_data *d, const struct cprof_sys_stat *s, char *buf)
+static const char *fmt_self(const struct sys_selves *sv, const struct cprof_sys_stat *s, char *buf)
 {
 	uint64_t self;
-	return self_of(d, s, &self) ? fmt_ns(self, buf) : "-";
+	return self_of(sv, s, &self) ? fmt_ns(self, buf) : "-";
 }
 
 /* The all-threads rows, most total time first (then by number). */
@@ -191,7 +196,7 @@ static void text_classes(FILE *out, const struct cprof_data *d, const struct lat
 			     "  1/128 (0.78 %%) above the exact ones\n");
 }
 
-static void text_report(FILE *out, const struct cprof_data *d, const char *input, size_t top,
+static void text_report(FILE *out, const struct cprof_data *d, const struct sys_selves *sv, const char *input, size_t top,
 			const struct latclasses *lc)
 {
 	char b[PCT_N + 4][FMT_BUF];
@@ -215,7 +220,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	for (size_t o = 0; o < shown; o++) {
 		const struct cprof_sys_stat *s = &d->sys_stats.v[order[o]];
 		fprintf(out, "%-18s %10s %8s %11s %11s", cprof_str(d, s->name), fmt_thousands(s->calls, b[0]),
-			fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]), fmt_self(d, s, b[3]));
+			fmt_thousands(s->errors, b[1]), fmt_ns(s->total_ns, b[2]), fmt_self(sv, s, b[3]));
 		for (int k = 1; k < PCT_N; k++)
 			fprintf(out, " %10s", s->calls > s->unfinished ? fmt_ns(s->lat[k], b[4 + k]) : "-");
 		fprintf(out, "\n");
@@ -246,7 +251,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 			bool lat = s->calls > s->unfinished;
 			fprintf(out, "  %-8u %-8u %-18s %10s %8s %11s %11s %10s %10s\n", s->pid, s->tid,
 				cprof_str(d, s->name), fmt_thousands(s->calls, b[0]), fmt_thousands(s->errors, b[1]),
-				fmt_ns(s->total_ns, b[2]), fmt_self(d, s, b[5]), lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-",
+				fmt_ns(s->total_ns, b[2]), fmt_self(sv, s, b[5]), lat ? fmt_ns(s->lat[PCT_P50], b[3]) : "-",
 				lat ? fmt_ns(s->lat[PCT_MAX], b[4]) : "-");
 		}
 	if (d->sys_slow.n)
@@ -257,12 +262,12 @@ static void text_report(FILE *out, const struct cprof_data *d, const char *input
 	free(order);
 }
 
-static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_sys_stat *s)
+static void json_stat(FILE *out, const struct sys_selves *sv, const struct cprof_sys_stat *s)
 {
 	fprintf(out, "\"nr\":%u,\"calls\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"unfinished\":%" PRIu64
 	       ",\"total_ns\":%" PRIu64, s->nr, s->calls, s->errors, s->unfinished, s->total_ns);
 	uint64_t self;
-	if (self_of(d, s, &self))
+	if (self_of(sv, s, &self))
 		fprintf(out, ",\"self_ns\":%" PRIu64, self);
 	else
 		fprintf(out, ",\"self_ns\":null");
@@ -270,7 +275,7 @@ static void json_stat(FILE *out, const struct cprof_data *d, const struct cprof_
 		fprintf(out, ",\"%s_ns\":%" PRIu64, k == PCT_P999 ? "p999" : pct_names[k], s->lat[k]);
 }
 
-static void json_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
+static void json_report(FILE *out, const struct cprof_data *d, const struct sys_selves *sv, const struct latclasses *lc)
 {
 	char b[FMT_BUF];
 	fprintf(out, "{\"command\":");
@@ -286,7 +291,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct latc
 		first = false;
 		json_string(out, cprof_str(d, s->name));
 		fprintf(out, ",");
-		json_stat(out, d, s);
+		json_stat(out, sv, s);
 		uint64_t cn[LC_N];
 		latclass_json(out, classes_of(d, lc, s->nr, cn) ? cn : NULL);
 		fprintf(out, ",\"percentiles\":\"%s\"", lat_approximated(d, "syscalls", s->nr) ? "histogram" : "exact");
@@ -305,7 +310,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct latc
 			if (!t->tid || t->nr != s->nr)
 				continue;
 			fprintf(out, "%s{\"pid\":%u,\"tid\":%u,", f2 ? "" : ",", t->pid, t->tid);
-			json_stat(out, d, t);
+			json_stat(out, sv, t);
 			fprintf(out, "}");
 			f2 = false;
 		}
@@ -344,7 +349,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct latc
 	fprintf(out, "]}\n");
 }
 
-static void csv_report(FILE *out, const struct cprof_data *d, const struct latclasses *lc)
+static void csv_report(FILE *out, const struct cprof_data *d, const struct sys_selves *sv, const struct latclasses *lc)
 {
 	fprintf(out, "syscall,nr,pid,tid,calls,errors,unfinished,total_ns,self_ns");
 	for (int k = 0; k < PCT_N; k++)
@@ -359,7 +364,7 @@ static void csv_report(FILE *out, const struct cprof_data *d, const struct latcl
 			fprintf(out, "%s,%u,all,all", cprof_str(d, s->name), s->nr);
 		fprintf(out, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->calls, s->errors, s->unfinished, s->total_ns);
 		uint64_t self;
-		if (self_of(d, s, &self))
+		if (self_of(sv, s, &self))
 			fprintf(out, ",%" PRIu64, self);
 		else
 			fprintf(out, ",");
@@ -379,10 +384,13 @@ void sys_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 		latclass_defaults(&dflt);
 		lc = &dflt;
 	}
+	struct sys_selves sv = { .measured = cprof_meta_get(d, "syscalls_self") != NULL };
+	if (sv.measured && format != FORMAT_FOLDED)
+		stacktime_oncpu_build(&sv.oncpu, d, LH_SRC_SYSCALLS);
 	if (format == FORMAT_JSON) {
-		json_report(out, d, lc);
+		json_report(out, d, &sv, lc);
 	} else if (format == FORMAT_CSV) {
-		csv_report(out, d, lc);
+		csv_report(out, d, &sv, lc);
 	} else if (format == FORMAT_FOLDED) {
 		struct stacktime st;
 		struct sbuf name = SBUF_INIT;
@@ -391,8 +399,10 @@ void sys_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 		stacktime_release(&st);
 		sbuf_release(&name);
 	} else {
-		text_report(out, d, input, top, lc);
+		text_report(out, d, &sv, input, top, lc);
 	}
+	if (sv.measured && format != FORMAT_FOLDED)
+		stacktime_oncpu_release(&sv.oncpu);
 }
 
 static int no_data(const struct view_call *c, struct cprof_err *err)

@@ -788,13 +788,18 @@ TEST(lat_stacks_roundtrip_and_rejects)
 	ASSERT_EQ(t.rows.v[2].stack, LAT_NO_STACK);
 	ASSERT_EQ(t.rows.v[2].ns, 400);
 	uint64_t total, oncpu;
-	ASSERT(stacktime_oncpu(&e, LH_SRC_SYSCALLS, 35, 0, &total, &oncpu));
+	struct stacktime_oncpu sys, lat;
+	stacktime_oncpu_build(&sys, &e, LH_SRC_SYSCALLS);
+	stacktime_oncpu_build(&lat, &e, LH_SRC_LATENCY);
+	ASSERT(stacktime_oncpu_get(&sys, 35, 0, &total, &oncpu));
 	ASSERT_EQ(total, 4800);
 	ASSERT_EQ(oncpu, 550);
-	ASSERT(stacktime_oncpu(&e, LH_SRC_SYSCALLS, 35, 11, &total, &oncpu));
+	ASSERT(stacktime_oncpu_get(&sys, 35, 11, &total, &oncpu));
 	ASSERT_EQ(oncpu, 500);
-	ASSERT(!stacktime_oncpu(&e, LH_SRC_SYSCALLS, 36, 0, &total, &oncpu));
-	ASSERT(!stacktime_oncpu(&e, LH_SRC_LATENCY, 0, 0, &total, &oncpu)); /* not measured */
+	ASSERT(!stacktime_oncpu_get(&sys, 36, 0, &total, &oncpu));
+	ASSERT(!stacktime_oncpu_get(&lat, 0, 0, &total, &oncpu)); /* not measured */
+	stacktime_oncpu_release(&sys);
+	stacktime_oncpu_release(&lat);
 	stacktime_release(&t);
 	cprof_data_release(&e);
 
