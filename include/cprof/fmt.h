@@ -37,6 +37,9 @@ const char *fmt_ns_mean(double ns, char *buf);
 /* Three significant digits, for labels on a picture: "1.25 s", "250 \u00b5s";
  * 0 and 100 s or more are whole seconds. */
 const char *fmt_seconds_short(double s, char *buf);
+/* An errno's symbolic name ("ENOENT"), or "E<number>" for one libc does
+ * not know. */
+const char *fmt_errno(uint32_t e, char *buf);
 
 /* Write s[0 .. len) escaped for XML or HTML text and attribute values
  * (& < > " become entities); control bytes other than tab and bytes that

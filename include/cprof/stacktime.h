@@ -33,13 +33,13 @@ typedef const char *stacktime_name_fn(const struct cprof_data *d, uint32_t key, 
  * kept. Release with stacktime_release. */
 void stacktime_build(struct stacktime *st, const struct cprof_data *d, uint32_t source);
 void stacktime_release(struct stacktime *st);
-/* Each row's stack, root first, then the call's name, weighted in ns. */
-void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const struct stacktime *st,
-		     stacktime_name_fn *name, void *ctx);
+/* Each of source's rows (stacktime_build): its stack, root first, then
+ * the call's name, weighted in ns. */
+void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, uint32_t source, stacktime_name_fn *name,
+		     void *ctx);
 /* The same as folded stacks, weighted in microseconds (rounded; rows
  * under half a microsecond left out), in the rows' order. */
-void stacktime_folded(FILE *out, const struct cprof_data *d, const struct stacktime *st, stacktime_name_fn *name,
-		      void *ctx);
+void stacktime_folded(FILE *out, const struct cprof_data *d, uint32_t source, stacktime_name_fn *name, void *ctx);
 
 /* The time of each key's calls per thread (tid; 0: all threads) and the
  * part of it on a CPU, summed once so that a report's rows each find theirs

@@ -45,13 +45,15 @@ void stacktime_build(struct stacktime *st, const struct cprof_data *d, uint32_t 
 
 void stacktime_release(struct stacktime *st) { vec_release(&st->rows); }
 
-void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const struct stacktime *st,
-		     stacktime_name_fn *name, void *ctx)
+void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, uint32_t source, stacktime_name_fn *name,
+		     void *ctx)
 {
+	struct stacktime st;
+	stacktime_build(&st, d, source);
 	VEC(uint32_t) names = { 0 };
 	struct sbuf label = SBUF_INIT;
-	for (size_t i = 0; i < st->rows.n; i++) {
-		const struct stacktime_row *r = &st->rows.v[i];
+	for (size_t i = 0; i < st.rows.n; i++) {
+		const struct stacktime_row *r = &st.rows.v[i];
 		if (!r->ns)
 			continue;
 		names.n = 0;
@@ -71,6 +73,7 @@ void stacktime_flame(struct flamegraph *g, const struct cprof_data *d, const str
 	}
 	sbuf_release(&label);
 	vec_release(&names);
+	stacktime_release(&st);
 }
 
 /* One pass over the rows: a report asks for every (key, thread), and

@@ -2,6 +2,7 @@
  * the unit convention is in fmt.h. */
 #include <inttypes.h>
 #include <math.h>
+#include <string.h>
 
 #include "cprof/base.h"
 #include "cprof/fmt.h"
@@ -83,6 +84,15 @@ const char *fmt_seconds_short(double s, char *buf)
 		snprintf(buf, FMT_BUF, "%.3g \u00b5s", s * 1e6);
 	else
 		snprintf(buf, FMT_BUF, "%.3g ns", s * 1e9);
+	return buf;
+}
+
+const char *fmt_errno(uint32_t e, char *buf)
+{
+	const char *n = strerrorname_np((int)e);
+	if (n)
+		return n;
+	snprintf(buf, FMT_BUF, "E%u", e);
 	return buf;
 }
 

@@ -222,10 +222,7 @@ void lat_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 	} else if (format == FORMAT_CSV) {
 		csv_report(out, d, lc);
 	} else if (format == FORMAT_FOLDED) {
-		struct stacktime st;
-		stacktime_build(&st, d, LH_SRC_LATENCY);
-		stacktime_folded(out, d, &st, func_name, NULL);
-		stacktime_release(&st);
+		stacktime_folded(out, d, LH_SRC_LATENCY, func_name, NULL);
 	} else {
 		text_report(out, d, input, lc);
 	}
@@ -282,10 +279,7 @@ static int lat_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool pal
 		o->countname = "ns in calls";
 	if (!palette_set)
 		o->palette = FG_AQUA;
-	struct stacktime st;
-	stacktime_build(&st, c->d, LH_SRC_LATENCY);
-	stacktime_flame(g, c->d, &st, func_name, NULL);
-	stacktime_release(&st);
+	stacktime_flame(g, c->d, LH_SRC_LATENCY, func_name, NULL);
 	return 0;
 }
 

@@ -8,12 +8,13 @@
 #include "cprof/profile.h"
 #include "cprof/stacktime.h"
 
-void stacktime_folded(FILE *out, const struct cprof_data *d, const struct stacktime *st, stacktime_name_fn *name,
-		      void *ctx)
+void stacktime_folded(FILE *out, const struct cprof_data *d, uint32_t source, stacktime_name_fn *name, void *ctx)
 {
+	struct stacktime st;
+	stacktime_build(&st, d, source);
 	struct sbuf line = SBUF_INIT;
-	for (size_t i = 0; i < st->rows.n; i++) {
-		const struct stacktime_row *r = &st->rows.v[i];
+	for (size_t i = 0; i < st.rows.n; i++) {
+		const struct stacktime_row *r = &st.rows.v[i];
 		uint64_t us = r->ns / 1000 + (r->ns % 1000 >= 500);
 		if (!us)
 			continue;
@@ -32,4 +33,5 @@ void stacktime_folded(FILE *out, const struct cprof_data *d, const struct stackt
 		fprintf(out, "%s;%s %" PRIu64 "\n", line.buf, name(d, r->key, ctx), us);
 	}
 	sbuf_release(&line);
+	stacktime_release(&st);
 }

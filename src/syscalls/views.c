@@ -24,15 +24,6 @@
 #include "cprof/syscalls.h"
 #include "sys-internal.h"
 
-static const char *errno_name(uint32_t e, char *buf, size_t len)
-{
-	const char *n = strerrorname_np((int)e);
-	if (n)
-		return n;
-	snprintf(buf, len, "E%u", e);
-	return buf;
-}
-
 static const char *name_of(const struct cprof_data *d, uint32_t nr)
 {
 	for (size_t i = 0; i < d->sys_stats.n; i++)
@@ -95,7 +86,7 @@ static void text_slowest(FILE *out, const struct cprof_data *d, uint32_t nr)
 			continue;
 		if (s->ret < 0 && s->ret >= -4095)
 			fprintf(out, "  %-18s %10s  tid %-8u = -1 %s\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]), s->tid,
-				errno_name((uint32_t)-s->ret, b[1], FMT_BUF));
+				fmt_errno((uint32_t)-s->ret, b[1]));
 		else
 			fprintf(out, "  %-18s %10s  tid %-8u = %" PRId64 "\n", name_of(d, s->nr), fmt_ns(s->dur, b[0]),
 				s->tid, s->ret);
@@ -237,7 +228,7 @@ static void text_report(FILE *out, const struct cprof_data *d, const struct sys_
 			if (!any)
 				fprintf(out, "\nErrors:\n");
 			any = true;
-			fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), errno_name(e->err, b[0], FMT_BUF),
+			fprintf(out, "  %-18s %-14s %10s\n", name_of(d, e->nr), fmt_errno(e->err, b[0]),
 				fmt_thousands(e->count, b[1]));
 		}
 	text_io(out, d, top);
@@ -299,7 +290,7 @@ static void json_report(FILE *out, const struct cprof_data *d, const struct sys_
 		bool f2 = true;
 		for (size_t j = 0; j < d->sys_errs.n; j++)
 			if (!d->sys_errs.v[j].tid && d->sys_errs.v[j].nr == s->nr) {
-				fprintf(out, "%s\"%s\":%" PRIu64, f2 ? "" : ",", errno_name(d->sys_errs.v[j].err, b, sizeof b),
+				fprintf(out, "%s\"%s\":%" PRIu64, f2 ? "" : ",", fmt_errno(d->sys_errs.v[j].err, b),
 				       d->sys_errs.v[j].count);
 				f2 = false;
 			}
@@ -385,24 +376,19 @@ void sys_report(FILE *out, const struct cprof_data *d, const char *input, int fo
 		lc = &dflt;
 	}
 	struct sys_selves sv = { .measured = cprof_meta_get(d, "syscalls_self") != NULL };
-	if (sv.measured && format != FORMAT_FOLDED)
-		stacktime_oncpu_build(&sv.oncpu, d, LH_SRC_SYSCALLS);
+	stacktime_oncpu_build(&sv.oncpu, d, LH_SRC_SYSCALLS);
 	if (format == FORMAT_JSON) {
 		json_report(out, d, &sv, lc);
 	} else if (format == FORMAT_CSV) {
 		csv_report(out, d, &sv, lc);
 	} else if (format == FORMAT_FOLDED) {
-		struct stacktime st;
 		struct sbuf name = SBUF_INIT;
-		stacktime_build(&st, d, LH_SRC_SYSCALLS);
-		stacktime_folded(out, d, &st, sys_name, &name);
-		stacktime_release(&st);
+		stacktime_folded(out, d, LH_SRC_SYSCALLS, sys_name, &name);
 		sbuf_release(&name);
 	} else {
 		text_report(out, d, &sv, input, top, lc);
 	}
-	if (sv.measured && format != FORMAT_FOLDED)
-		stacktime_oncpu_release(&sv.oncpu);
+	stacktime_oncpu_release(&sv.oncpu);
 }
 
 static int no_data(const struct view_call *c, struct cprof_err *err)
@@ -452,11 +438,8 @@ static int sys_view_flamegraph(struct flamegraph *g, struct fg_opts *o, bool pal
 	if (!o->countname)
 		o->countname = "ns in syscalls";
 	(void)palette_set; /* hot: the syscalls are kernel frames, in orange */
-	struct stacktime st;
 	struct sbuf name = SBUF_INIT;
-	stacktime_build(&st, c->d, LH_SRC_SYSCALLS);
-	stacktime_flame(g, c->d, &st, sys_name, &name);
-	stacktime_release(&st);
+	stacktime_flame(g, c->d, LH_SRC_SYSCALLS, sys_name, &name);
 	sbuf_release(&name);
 	return 0;
 }

@@ -417,17 +417,14 @@ static const char *fuzz_key_name(const struct cprof_data *d, uint32_t key, void 
 static void stacktime_views(const struct cprof_data *d)
 {
 	for (uint32_t src = LH_SRC_SYSCALLS; src <= LH_SRC_LATENCY; src++) {
-		struct stacktime st;
-		stacktime_build(&st, d, src);
-		stacktime_folded(devnull(), d, &st, fuzz_key_name, NULL);
+		stacktime_folded(devnull(), d, src, fuzz_key_name, NULL);
 		struct flamegraph g;
 		struct fg_opts fo = FG_OPTS_INIT;
 		struct cprof_err err;
 		fg_init(&g);
-		stacktime_flame(&g, d, &st, fuzz_key_name, NULL);
+		stacktime_flame(&g, d, src, fuzz_key_name, NULL);
 		(void)!fg_write(devnull(), &g, &fo, &err);
 		fg_release(&g);
-		stacktime_release(&st);
 	}
 }
 

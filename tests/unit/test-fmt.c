@@ -62,6 +62,15 @@ TEST(times)
 	}
 }
 
+TEST(errno_names)
+{
+	char buf[FMT_BUF];
+	ASSERT_STREQ(fmt_errno(ENOENT, buf), "ENOENT");
+	ASSERT_STREQ(fmt_errno(EAGAIN, buf), "EAGAIN");
+	ASSERT_STREQ(fmt_errno(4000, buf), "E4000"); /* no such errno */
+	ASSERT_STREQ(buf, "E4000");
+}
+
 TEST(xml_escape)
 {
 	static const struct { const char *in; size_t max; const char *out; size_t chars; } cases[] = {
@@ -153,4 +162,4 @@ TEST(file_read_errors_and_proc)
 	sbuf_release(&sb);
 }
 
-RUN_TESTS(T(counts_and_sizes), T(times), T(xml_escape), T(file_read), T(file_read_errors_and_proc))
+RUN_TESTS(T(counts_and_sizes), T(times), T(errno_names), T(xml_escape), T(file_read), T(file_read_errors_and_proc))
