@@ -367,6 +367,27 @@ void rec_queue_wait_space(struct rec_queue *q, unsigned ms);
 /* Hand over the rest, wait until the worker parsed everything, free q. */
 void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats);
 
+/* ---- DWARF samples' unused stack room (stacktrim.c) ---- */
+/* Where the user stack sits in the samples of one layout. */
+struct stack_trim {
+	bool on;                  /* the layout ends with the stack */
+	bool read, callchain;
+	size_t fixed;             /* bytes of fixed fields after the header */
+	size_t read_head, read_per; /* words of a group reading: before the counters, per counter */
+	size_t nregs;             /* user registers in a sample that has them */
+};
+void stack_trim_init(struct stack_trim *t, uint64_t sample_type, uint64_t read_format, uint64_t regs_mask);
+/* A record of len bytes, in two parts when it wraps around the end of a
+ * ring (the first alen bytes at a, the rest at b): true when it is a
+ * sample whose copied stack is shorter than its room; then the stack's
+ * data begins at *stack_at and *keep bytes of it are worth keeping. */
+bool stack_trim_find(const struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len,
+		     size_t *stack_at, size_t *keep);
+/* Copy that record to dst without the unused room, its sizes mended;
+ * returns the new length, stack_at + keep + 8. */
+size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t len, size_t stack_at,
+		       size_t keep);
+
 /* ---- workload (launcher.c) ---- */
 struct workload {
 	pid_t pid;

@@ -105,6 +105,7 @@ struct rec_queue {
 	struct rec_queue_stats stats;
 	int worker_nice;
 	bool worker_nice_set;
+	struct stack_trim trim;   /* the samples' layout, for the draining thread */
 };
 
 struct rec_queue *rec_queue_new(size_t limit_bytes)
@@ -186,15 +187,23 @@ size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
 		}
 		if (tail + hdr.size > head)
 			break;
+		size_t alen = off + hdr.size > size ? size - off : hdr.size;
+		size_t stack_at, keep;
+		if (stack_trim_find(&q->trim, data + off, alen, data, hdr.size, &stack_at, &keep)) {
+			/* A DWARF sample: its stack's unused room stays behind. */
+			uint8_t *to = queue_room(q, stack_at + keep + 8, ring);
+			if (!to)
+				break;
+			stack_trim_copy(to, data + off, alen, data, hdr.size, stack_at, keep);
+			tail += hdr.size;
+			continue;
+		}
 		uint8_t *to = queue_room(q, hdr.size, ring);
 		if (!to)
 			break; /* the worker is behind: leave the rest in the ring */
-		if (off + hdr.size > size) {
-			memcpy(to, data + off, size - off);
-			memcpy(to + (size - off), data, hdr.size - (size - off));
-		} else {
-			memcpy(to, data + off, hdr.size);
-		}
+		memcpy(to, data + off, alen);
+		if (alen < hdr.size)
+			memcpy(to + alen, data, hdr.size - alen);
 		tail += hdr.size;
 	}
 	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
@@ -344,6 +353,7 @@ static void *worker_main(void *arg)
 int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err *err)
 {
 	q->st = st;
+	stack_trim_init(&q->trim, st->sample_type, st->read_format, st->regs_mask);
 	/* Signals are the recording loop's business: the worker blocks them
 	 * all (a new thread inherits the creator's mask). */
 	sigset_t all, old;

@@ -488,15 +488,21 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 			else if ((deadline - now) / 1000000 < (uint64_t)timeout)
 				timeout = (int)((deadline - now) / 1000000) + 1;
 		}
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+		int ready = poll(pfd, n, timeout);
+		if (ready < 0 && errno != EINTR) {
 			r = err_set(err, errno, "poll: %s", strerror(errno));
 			break;
 		}
 		for (size_t i = 0; i < ev->rings.n; i++)
 			if (pfd[i + 1].revents & (POLLHUP | POLLERR | POLLNVAL))
 				hung[i] = any_hung = true;
+		/* Most wake-ups are a ring's watermark: the signal pipe and the
+		 * child are looked at only when a signal came (the pipe says so),
+		 * or on a timeout or interruption to be sure; two system calls
+		 * less on each of the hundreds of wake-ups of a DWARF recording. */
+		bool signalled = ready <= 0 || (pfd[0].revents & POLLIN);
 		char junk[64];
-		while (read(wake_pipe[0], junk, sizeof junk) > 0)
+		while (signalled && read(wake_pipe[0], junk, sizeof junk) > 0)
 			;
 		drain_all(ev, R->q);
 		rec_drain_sources(R, false);
@@ -506,7 +512,7 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 				rec_queue_wait_space(R->q, 10);
 				break;
 			}
-		if (R->wl.pid > 0) {
+		if (R->wl.pid > 0 && signalled) {
 			pid_t w = wait4(R->wl.pid, &R->status, WNOHANG, &R->child_ru);
 			if (w == R->wl.pid) {
 				R->have_status = true;

@@ -32,7 +32,8 @@ struct kallsyms {
 	bool loaded, from_cache, live;
 	VEC(struct ksym) syms; /* from the cache: cap 0, pointing into cache_buf */
 	struct sbuf names;     /* the same */
-	char *cache_buf;       /* the cache file as read, when the table lives in it */
+	char *cache_buf;       /* the cache file mapped, when the table lives in it */
+	size_t cache_len;      /* its length */
 	/* The hot cache: the symbols earlier runs looked up, each with its
 	 * range, read before the table and often instead of it. */
 	bool hot_loaded, modules;

@@ -1,0 +1,203 @@
+/* test-stacktrim.c - a DWARF sample's unused stack room is left behind when
+ * it is drained, whole or wrapped around the ring's end, and nothing that
+ * the worker reads changes: the fields before the stack, the copied bytes,
+ * dyn_size, and a size still above dyn_size. Layouts it does not know are
+ * copied whole. */
+#include <linux/perf_event.h>
+
+#include "cprof/record.h"
+#include "cprof/unwind.h"
+#include "harness.h"
+
+#define DWARF_TYPE (PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | \
+		    PERF_SAMPLE_PERIOD | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER)
+#define REGS_MASK 0x7ull /* three registers */
+#define ROOM 1024        /* the stack's reserved size */
+
+/* A DWARF-mode sample as cprof's events write it: nips kernel addresses,
+ * abi (0: no registers), a stack of ROOM bytes of which dyn were copied. */
+static size_t make_dwarf(uint8_t *buf, uint64_t time, uint64_t nips, uint64_t abi, uint64_t room, uint64_t dyn)
+{
+	uint64_t w[2048];
+	size_t n = 0;
+	w[n++] = 77;
+	w[n++] = 0xffffffff81000000ull;
+	w[n++] = 10 | (11ull << 32);
+	w[n++] = time;
+	w[n++] = 1;           /* cpu */
+	w[n++] = 1001001;     /* period */
+	w[n++] = nips;
+	for (uint64_t i = 0; i < nips; i++)
+		w[n++] = 0xffffffff81000000ull + i;
+	w[n++] = abi;
+	if (abi)
+		for (int i = 0; i < 3; i++)
+			w[n++] = 0x7ffd0000ull + (uint64_t)i;
+	w[n++] = room;
+	for (uint64_t i = 0; i < room / 8; i++)
+		w[n++] = 0x5a5a000000000000ull | (time << 16) | i; /* stack words, all different */
+	if (room)
+		w[n++] = dyn;
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, PERF_RECORD_MISC_KERNEL, (uint16_t)(8 + n * 8) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, n * 8);
+	return 8 + n * 8;
+}
+
+static void trim_of(struct stack_trim *t)
+{
+	stack_trim_init(t, DWARF_TYPE, 0, REGS_MASK);
+}
+
+TEST(trimmed_sample_keeps_what_is_read)
+{
+	struct stack_trim t;
+	trim_of(&t);
+	ASSERT(t.on);
+	static uint8_t rec[16384], out[16384];
+	size_t len = make_dwarf(rec, 5, 4, 2, ROOM, 100);
+	size_t at, keep;
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT_EQ(at, 8 + 6 * 8 + 8 + 4 * 8 + 8 + 3 * 8 + 8);
+	ASSERT_EQ(keep, 112); /* 100 rounded up to 104, and one word more */
+	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep);
+	ASSERT_EQ(n, at + keep + 8);
+	ASSERT_EQ(((struct perf_event_header *)out)->size, n);
+	ASSERT_EQ(((struct perf_event_header *)out)->type, PERF_RECORD_SAMPLE);
+	ASSERT_EQ(((struct perf_event_header *)out)->misc, PERF_RECORD_MISC_KERNEL);
+	ASSERT(!memcmp(out + 8, rec + 8, at - 16)); /* the fields before the stack */
+	uint64_t size, dyn;
+	memcpy(&size, out + at - 8, 8);
+	memcpy(&dyn, out + n - 8, 8);
+	ASSERT_EQ(size, keep);
+	ASSERT_EQ(dyn, 100);
+	ASSERT(dyn < size); /* still says the stack ended before its room */
+	ASSERT(!memcmp(out + at, rec + at, 104));
+}
+
+TEST(wrapped_sample_trims_the_same)
+{
+	struct stack_trim t;
+	trim_of(&t);
+	static uint8_t rec[16384], want[16384], ring[16384], got[16384];
+	size_t len = make_dwarf(rec, 9, 3, 2, ROOM, 256);
+	size_t at, keep;
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	size_t n = stack_trim_copy(want, rec, len, NULL, len, at, keep);
+	/* Split at every 8 bytes, as the ring's end may fall (records are
+	 * 8-aligned): the first part at the ring's end, the rest at its start. */
+	for (size_t split = 8; split < len; split += 8) {
+		uint8_t *a = ring + sizeof ring - split;
+		memcpy(a, rec, split);
+		memcpy(ring, rec + split, len - split);
+		size_t at2, keep2;
+		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2));
+		ASSERT_EQ(at2, at);
+		ASSERT_EQ(keep2, keep);
+		memset(got, 0, sizeof got);
+		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2), n);
+		ASSERT(!memcmp(got, want, n));
+	}
+}
+
+TEST(nothing_to_leave_or_not_a_known_layout)
+{
+	struct stack_trim t;
+	trim_of(&t);
+	static uint8_t rec[16384];
+	size_t at, keep, len;
+	len = make_dwarf(rec, 1, 2, 2, ROOM, ROOM); /* the room was filled */
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	len = make_dwarf(rec, 1, 2, 2, ROOM, ROOM - 8); /* one word short: no gain */
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	len = make_dwarf(rec, 1, 2, 0, 0, 0); /* a kernel thread: no registers, no stack */
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	len = make_dwarf(rec, 1, 2, 0, ROOM, 40); /* no registers, a stack all the same */
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT_EQ(keep, 48);
+	len = make_dwarf(rec, 1, 2, 2, ROOM, 100);
+	ASSERT(!stack_trim_find(&t, rec, len - 8, NULL, len - 8, &at, &keep)); /* sizes do not add up */
+	uint64_t huge = 1000000;
+	memcpy(rec + 8 + 6 * 8, &huge, 8); /* a callchain longer than the record */
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	len = make_dwarf(rec, 1, 2, 2, ROOM, 100);
+	((struct perf_event_header *)rec)->type = PERF_RECORD_MMAP2;
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	/* A field after the stack, or no stack at all: never trimmed. */
+	stack_trim_init(&t, DWARF_TYPE | PERF_SAMPLE_WEIGHT, 0, REGS_MASK);
+	ASSERT(!t.on);
+	stack_trim_init(&t, PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_CALLCHAIN, 0, 0);
+	ASSERT(!t.on);
+	stack_trim_init(&t, DWARF_TYPE | PERF_SAMPLE_READ, PERF_FORMAT_ID, REGS_MASK); /* not a group */
+	ASSERT(!t.on);
+}
+
+TEST(group_reading_before_the_stack)
+{
+	struct stack_trim t;
+	uint64_t fmt = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED;
+	stack_trim_init(&t, PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_READ | PERF_SAMPLE_REGS_USER | PERF_SAMPLE_STACK_USER,
+			fmt, REGS_MASK);
+	ASSERT(t.on);
+	/* identifier; nr 2, time enabled, (value, id) x 2; abi 0; stack. */
+	uint64_t w[3 + 1 + 1 + 4 + 1 + 1 + 64 / 8 + 1] = { 0 };
+	size_t n = 1;
+	w[n++] = 77;
+	w[n++] = 2;
+	w[n++] = 500;
+	n += 4;
+	w[n++] = 0;
+	w[n++] = 64;
+	n += 8;
+	w[n++] = 8;
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, 0, (uint16_t)(n * 8) };
+	memcpy(w, &h, 8);
+	size_t at, keep;
+	ASSERT(stack_trim_find(&t, w, n * 8, NULL, n * 8, &at, &keep));
+	ASSERT_EQ(at, 8 * 10);
+	ASSERT_EQ(keep, 16);
+}
+
+/* Through the ring and the queue: every sample still parses, the ring is
+ * freed by its full size, and the queue held the shorter records. */
+TEST(drained_through_the_queue)
+{
+	enum { PAGE = 4096, DATA = 8192 };
+	uint8_t *mem = aligned_alloc(PAGE, PAGE + DATA);
+	ASSERT(mem);
+	memset(mem, 0, PAGE + DATA);
+	struct perf_event_mmap_page *h = (void *)mem;
+	h->data_offset = PAGE;
+	h->data_size = DATA;
+	struct ring r = { .base = mem, .data_size = DATA };
+	struct raw_store s = { .sample_type = DWARF_TYPE, .regs_mask = REGS_MASK };
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	static uint8_t rec[16384];
+	uint64_t head = 0;
+	for (int i = 0; i < 100; i++) {
+		size_t len = make_dwarf(rec, 1000 + (uint64_t)i, 3, 2, ROOM, 8 * (uint64_t)(i % 40));
+		for (size_t k = 0; k < len; k++)
+			mem[PAGE + (head + k) % DATA] = rec[k];
+		head += len;
+		h->data_head = head;
+		if (i % 3 == 2)
+			ring_drain(&r, 0, q);
+	}
+	ring_drain(&r, 0, q);
+	ASSERT_EQ(h->data_tail, head);
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT_EQ(qs.bytes, head);
+	ASSERT_EQ(s.samples.n, 100);
+	ASSERT_EQ(s.malformed, 0);
+	for (int i = 0; i < 100; i++) {
+		ASSERT_EQ(s.samples.v[i].time, 1000 + i);
+		ASSERT_EQ(s.samples.v[i].nips, 3);
+	}
+	raw_store_release(&s);
+	free(mem);
+}
+
+RUN_TESTS(T(trimmed_sample_keeps_what_is_read), T(wrapped_sample_trims_the_same),
+	  T(nothing_to_leave_or_not_a_known_layout), T(group_reading_before_the_stack), T(drained_through_the_queue))
