@@ -118,6 +118,10 @@ enum { C_ALLOC = 1, C_LOCK = 2, C_YIELD = 4, C_SYSCALL = 8, C_FAULT = 16 };
 
 static bool match(const char *name, const char *const *exact, const char *const *prefix)
 {
+	/* glibc's calls inside itself go to hidden aliases of the same
+	 * functions (__GI___pthread_mutex_unlock_usercnt). */
+	if (strncmp(name, "__GI_", 5) == 0)
+		name += 5;
 	for (size_t i = 0; exact && exact[i]; i++)
 		if (strcmp(name, exact[i]) == 0)
 			return true;
@@ -135,7 +139,8 @@ static const char *const alloc_prefix[] = { "__libc_malloc", "__libc_free", "__l
 					    "_int_memalign", "tcache_", "__GI___libc_malloc", "__GI___libc_free",
 					    "operator new", "operator delete", "je_", "tc_malloc", "tc_free", "mi_malloc",
 					    "mi_free", NULL };
-static const char *const lock_exact[] = { "do_futex", "sem_wait", "__new_sem_wait", "lll_mutex_lock_optimized", NULL };
+static const char *const lock_exact[] = { "do_futex", "sem_wait", "__new_sem_wait", "lll_mutex_lock_optimized",
+					  "lll_mutex_unlock_optimized", NULL };
 static const char *const lock_prefix[] = { "pthread_mutex_", "__pthread_mutex_", "pthread_rwlock_",
 					   "__pthread_rwlock_", "pthread_cond_", "__pthread_cond_", "__lll_lock",
 					   "__lll_unlock", "futex_", "__futex", "__x64_sys_futex", "__arm64_sys_futex",

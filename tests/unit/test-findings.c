@@ -120,6 +120,13 @@ TEST(locks_and_yield)
 	/* a futex or yield system call is not a system call storm */
 	ASSERT(!find(&f, "syscalls"));
 	findings_release(&f);
+	/* glibc's own unlock path: a hidden alias and an inlined helper */
+	run(&f, "start_thread;worker;__GI___pthread_mutex_unlock_usercnt 700\n"
+		"start_thread;worker;lll_mutex_unlock_optimized 500\nstart_thread;worker 8800\n", NULL, &r);
+	x = find(&f, "locks");
+	ASSERT(x);
+	ASSERT_NEAR(x->value, 12, 1e-9);
+	findings_release(&f);
 }
 
 TEST(syscalls_and_faults)

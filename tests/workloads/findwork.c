@@ -78,7 +78,7 @@ __attribute__((noinline)) void *lock_fight(void *arg)
 	while (more())
 		for (int i = 0; i < 1000; i++) {
 			pthread_mutex_lock(&mu);
-			shared = spin(20, shared);
+			shared = spin(8, shared);
 			pthread_mutex_unlock(&mu);
 		}
 	return NULL;
