@@ -248,6 +248,31 @@ static uint32_t visible_depth(const struct flamegraph *g, double wpt, double min
 	return max;
 }
 
+/* Appenders for write_frame's buffer: its longest piece is six numbers
+ * (fmt_fixed's, at most FMT_FIXED_BUF - 1 characters each, three ints) and
+ * under 200 bytes of tags. */
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_int(char *p, int v)
+{
+	char d[16];
+	int n = 0;
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+	if (v < 0)
+		*p++ = '-';
+	do
+		d[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
 static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 {
 	const struct flamegraph *g = L->g;
@@ -263,7 +288,7 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		y1 = L->height - (2 * FONT_SIZE + 10) - (n->depth + 1) * fh + FRAME_PAD;
 		y2 = L->height - (2 * FONT_SIZE + 10) - n->depth * fh;
 	}
-	char num[32];
+	char num[32], buf[7 * FMT_FIXED_BUF], *p = buf;
 	uint64_t total = g->nodes.v[0].total;
 	fputs("<g><title>", out);
 	xml_escape(out, name, nm->shown, 0);
@@ -272,9 +297,15 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		fprintf(out, " (at %s for %s", fmt_seconds_short((double)n->start * g->tick_s, at),
 			fmt_seconds_short((double)n->total * g->tick_s, len));
 	} else {
-		fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num),
-			L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples",
-			100.0 * (double)n->total / (double)total);
+		p = put_str(p, " (");
+		p = put_str(p, fmt_thousands(n->total, num));
+		*p++ = ' ';
+		fwrite(buf, 1, (size_t)(p - buf), out);
+		fputs(L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples", out);
+		p = put_str(buf, ", ");
+		p += fmt_fixed(p, 100.0 * (double)n->total / (double)total, 2);
+		*p++ = '%';
+		fwrite(buf, 1, (size_t)(p - buf), out);
 	}
 	struct rgb c;
 	if (g->diff) {
@@ -290,9 +321,31 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		fputs("; hottest line ", out);
 		xml_escape(out, g->names_buf.buf + nm->hot_off, nm->hot_len, 0);
 	}
-	fprintf(out, ")</title><rect x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/>",
-		x1, y1, x2 - x1, y2 - y1, c.r, c.g, c.b);
-	fprintf(out, "<text x=\"%.3f\" y=\"%.1f\"%s>", x1 + 3, 3 + (y1 + y2) / 2, dark(c) ? " class=\"light\"" : "");
+	/* The rest is numbers: formatted here (fmt_fixed prints what "%.3f"
+	 * and "%.1f" would) and written at once. */
+	p = put_str(buf, ")</title><rect x=\"");
+	p += fmt_fixed(p, x1, 3);
+	p = put_str(p, "\" y=\"");
+	p += fmt_fixed(p, y1, 1);
+	p = put_str(p, "\" width=\"");
+	p += fmt_fixed(p, x2 - x1, 3);
+	p = put_str(p, "\" height=\"");
+	p += fmt_fixed(p, y2 - y1, 1);
+	p = put_str(p, "\" fill=\"rgb(");
+	p = put_int(p, c.r);
+	*p++ = ',';
+	p = put_int(p, c.g);
+	*p++ = ',';
+	p = put_int(p, c.b);
+	p = put_str(p, ")\" rx=\"2\" ry=\"2\"/><text x=\"");
+	p += fmt_fixed(p, x1 + 3, 3);
+	p = put_str(p, "\" y=\"");
+	p += fmt_fixed(p, 3 + (y1 + y2) / 2, 1);
+	*p++ = '"';
+	if (dark(c))
+		p = put_str(p, " class=\"light\"");
+	*p++ = '>';
+	fwrite(buf, 1, (size_t)(p - buf), out);
 	write_label(out, name, nm->shown, x2 - x1);
 	fputs("</text></g>\n", out);
 }
