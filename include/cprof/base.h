@@ -230,6 +230,9 @@ static inline void hashtab_put(struct hashtab *t, uint32_t h, uint32_t item)
 	t->count++;
 }
 /* Free the slots; the index is empty again. */
+/* Room for items in all without growing (an index about to be filled
+ * whose size is known or guessed: no rehashing, no tables left behind). */
+void hashtab_reserve(struct hashtab *t, size_t items);
 void hashtab_release(struct hashtab *t);
 
 /*

@@ -65,6 +65,9 @@ void fg_init(struct flamegraph *g);
 void fg_init_chart(struct flamegraph *g);
 void fg_release(struct flamegraph *g);
 
+/* Folded input of about bytes bytes is coming: size the index of frames
+ * for it once, rather than doubling it (and rehashing) as it fills. */
+void fg_expect_folded(struct flamegraph *g, uint64_t bytes);
 /* Add a node as it is (its parent's links are the caller's); its id. */
 uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 /* Name id of a label ("func", "func_[k]", "func_[i]"). */
