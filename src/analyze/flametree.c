@@ -19,7 +19,48 @@
  * hash. Both hash for speed alone: no output depends on the hash values or
  * on the order of ids, since layout sorts children by name.
  */
-static uint32_t label_hash(const char *s, size_t len) { return (uint32_t)hash_mem(s, len); }
+static uint32_t label_hash(const char *s, size_t len)
+{
+	/* Whole words, the last one overlapping the one before: no loop over
+	 * the tail's bytes (a label is some 20 bytes, hashed on every line). */
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8) {
+			memcpy(&w, s + i, 8);
+			h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+			h ^= h >> 31;
+		}
+		memcpy(&w, s + len - 8, 8);
+	} else if (len >= 4) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + len - 4, 4);
+		w = (uint64_t)a << 32 | b;
+	} else {
+		w = len ? (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
+				  (uint64_t)(unsigned char)s[len - 1] << 16 : 0;
+	}
+	h = (h ^ w) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ (h >> 29));
+}
+
+/* memcmp(a, b, n) == 0, a word at a time (the last overlapping): labels
+ * are short and compared on every line, where a call costs more. */
+static bool same_text(const char *a, const char *b, size_t n)
+{
+	if (n < 8)
+		return memcmp(a, b, n) == 0;
+	uint64_t x, y;
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return false;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
 
 /* The path hash of a child called name of a frame whose path hash is parent
  * (the root's is 0). */
@@ -67,7 +108,7 @@ void fg_release(struct flamegraph *g)
 static bool name_is(const struct flamegraph *g, uint32_t id, const char *label, size_t len)
 {
 	const struct fg_name *nm = &g->names.v[id];
-	return nm->len == len && memcmp(g->names_buf.buf + nm->off, label, len) == 0;
+	return nm->len == len && same_text(g->names_buf.buf + nm->off, label, len);
 }
 
 static uint32_t intern_hashed(struct flamegraph *g, const char *label, size_t len, uint32_t h)
@@ -241,8 +282,30 @@ void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n
 	size_t i = 0;
 	for (; i < n && i < g->last.n && name_is(g, g->last.v[i].name, labels[i].s, labels[i].len); i++)
 		g->nodes.v[g->last.v[i].node].total += count;
+	/*
+	 * The rest are looked up in stages, as add_steps does: each stage asks
+	 * for what the next one reads (the label's slot, the name its slot
+	 * gives, that name's text), so that the cache misses of the whole
+	 * stack overlap. A label not found at its first slot is interned the
+	 * usual way. path holds the label's hash meanwhile.
+	 */
+	struct fg_step *st = g->last.v;
+	for (size_t k = i; k < n; k++) {
+		st[k].path = label_hash(labels[k].s, labels[k].len);
+		hashtab_prefetch(&g->name_idx, st[k].path);
+	}
+	for (size_t k = i; k < n; k++) {
+		size_t pos;
+		st[k].name = hashtab_first(&g->name_idx, st[k].path, &pos);
+		if (st[k].name != HASHIDX_NONE)
+			__builtin_prefetch(&g->names.v[st[k].name]);
+	}
 	for (size_t k = i; k < n; k++)
-		g->last.v[k].name = intern_hashed(g, labels[k].s, labels[k].len, label_hash(labels[k].s, labels[k].len));
+		if (st[k].name != HASHIDX_NONE)
+			__builtin_prefetch(g->names_buf.buf + g->names.v[st[k].name].off);
+	for (size_t k = i; k < n; k++)
+		if (st[k].name == HASHIDX_NONE || !name_is(g, st[k].name, labels[k].s, labels[k].len))
+			st[k].name = intern_hashed(g, labels[k].s, labels[k].len, st[k].path);
 	add_steps(g, i, n, count);
 }
 
