@@ -90,7 +90,9 @@ char *sbuf_detach(struct sbuf *sb); /* caller frees */
 /* VEC(T): growable array. Elements live in .v[0 .. n). Free with vec_release. */
 #define VEC(T) struct { T *v; size_t n, cap; }
 void vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
-#define vec_reserve(vec, need) vec_grow_((void **)&(vec)->v, &(vec)->cap, (need), sizeof *(vec)->v)
+/* (The check inline: a push is often in a hot loop, and rarely grows.) */
+#define vec_reserve(vec, need) \
+	((size_t)(need) <= (vec)->cap ? (void)0 : vec_grow_((void **)&(vec)->v, &(vec)->cap, (need), sizeof *(vec)->v))
 #define vec_push(vec, x) (vec_reserve((vec), (vec)->n + 1), (vec)->v[(vec)->n++] = (x))
 #define vec_release(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
