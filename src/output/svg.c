@@ -204,16 +204,31 @@ struct layout {
 	double height, top;     /* image height; y where frames start (icicle) */
 	double maxdelta;
 	uint32_t *rank;         /* name id -> alphabetical rank */
-	uint32_t max_depth;
+	uint32_t max_depth;     /* deepest drawn frame's */
+	uint32_t kinds;         /* drawn_kinds' */
+	uint32_t *kid_at, *kid; /* a tree's children by parent (scan_nodes) */
 };
 
-/* Node ids by the alphabetical rank of their names. */
-static int cmp_by_rank(const void *a, const void *b, void *ctx)
+/* Children as (rank of the name << 32 | node id): by name, as numbers. */
+static int cmp_u64(const void *a, const void *b)
 {
-	const struct layout *L = ctx;
-	uint32_t x = L->rank[L->g->nodes.v[*(const uint32_t *)a].name];
-	uint32_t y = L->rank[L->g->nodes.v[*(const uint32_t *)b].name];
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static void sort_keys(uint64_t *v, size_t n)
+{
+	if (n > 16) {
+		qsort(v, n, sizeof *v, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* most frames have a few children */
+		uint64_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* Name ids by their labels. */
@@ -236,16 +251,45 @@ static double self_delta(const struct flamegraph *g, const struct fg_node *n)
 	return num / ((double)a_tot * (double)b_tot);
 }
 
-/* Deepest visible level, so the image is as tall as what is drawn. */
-static uint32_t visible_depth(const struct flamegraph *g, double wpt, double min_width)
+/* What is drawn, in one pass along the nodes (each pass over a big graph's
+ * nodes reads tens of MB): the deepest drawn level, so the image is as
+ * tall as what is drawn; which kinds of frame with a colour of their own
+ * are drawn (FRF_* bits, and FRF_UNKNOWN for "[unknown]"; not for a
+ * differential graph, whose colours say something else); and for a tree
+ * (not a chart), every node's children side by side: the walk then reads
+ * a drawn frame's children from one array, their nodes fetched together,
+ * instead of following sibling links one cache miss after another. */
+static void scan_nodes(struct layout *L)
 {
-	uint32_t max = 0;
-	for (size_t i = 0; i < g->nodes.n; i++) {
-		const struct fg_node *n = &g->nodes.v[i];
-		if (n->depth > max && (double)n->total * wpt >= min_width)
-			max = n->depth;
+	const struct flamegraph *g = L->g;
+	size_t nn = g->nodes.n;
+	bool tree = !g->chart && !g->lanes && nn > 1, kinds = !g->diff;
+	double min_width = L->o->min_width;
+	if (tree) {
+		L->kid_at = xcalloc(nn + 1, sizeof *L->kid_at);
+		L->kid = xmalloc(nn * sizeof *L->kid);
 	}
-	return max;
+	for (size_t i = 1; i < nn; i++) {
+		const struct fg_node *n = &g->nodes.v[i];
+		if (tree)
+			L->kid_at[n->parent]++;
+		if ((double)n->total * L->wpt < min_width)
+			continue;
+		if (n->depth > L->max_depth)
+			L->max_depth = n->depth;
+		if (kinds) {
+			const struct fg_name *nm = &g->names.v[n->name];
+			L->kinds |= nm->flags & (FRF_KERNEL | FRF_INLINED | FRF_JIT);
+			if (nm->shown == 9 && memcmp(g->names_buf.buf + nm->off, "[unknown]", 9) == 0)
+				L->kinds |= FRF_UNKNOWN;
+		}
+	}
+	if (!tree)
+		return;
+	for (size_t i = 1; i <= nn; i++) /* kid_at[p]: where p's children end */
+		L->kid_at[i] += L->kid_at[i - 1];
+	for (size_t i = 1; i < nn; i++) /* older ones further back: kid_at[p] moves to their start */
+		L->kid[--L->kid_at[g->nodes.v[i].parent]] = (uint32_t)i;
 }
 
 /* Appenders for write_frame's buffer: its longest piece is six numbers
@@ -360,26 +404,8 @@ static void layout_write(struct layout *L)
 		uint64_t start;
 	};
 	VEC(struct item) stack = { 0 };
-	VEC(uint32_t) kids = { 0 };
-	/*
-	 * A tree (not a chart) gets every node's children side by side first,
-	 * in one pass along the nodes by their parents: the walk below then
-	 * reads a drawn frame's children from one array, their nodes fetched
-	 * together, instead of following sibling links one cache miss after
-	 * another. Newest first, as the links give them.
-	 */
-	uint32_t *kid_at = NULL, *kid = NULL;
-	if (!g->chart && !g->lanes && g->nodes.n > 1) {
-		size_t nn = g->nodes.n;
-		kid_at = xcalloc(nn + 1, sizeof *kid_at);
-		kid = xmalloc(nn * sizeof *kid);
-		for (size_t i = 1; i < nn; i++)
-			kid_at[g->nodes.v[i].parent]++;
-		for (size_t i = 1; i <= nn; i++) /* kid_at[p]: where p's children end */
-			kid_at[i] += kid_at[i - 1];
-		for (size_t i = 1; i < nn; i++) /* older ones further back: kid_at[p] moves to their start */
-			kid[--kid_at[g->nodes.v[i].parent]] = (uint32_t)i;
-	}
+	VEC(uint64_t) kids = { 0 }; /* a tree's: rank << 32 | node; a chart's: node */
+	const uint32_t *kid_at = L->kid_at, *kid = L->kid;
 	vec_push(&stack, ((struct item){ 0, 0 }));
 	while (stack.n) {
 		struct item it = stack.v[--stack.n];
@@ -392,7 +418,7 @@ static void layout_write(struct layout *L)
 		if (kid) {
 			vec_reserve(&kids, kid_at[it.node + 1] - kid_at[it.node]);
 			for (uint32_t k = kid_at[it.node]; k < kid_at[it.node + 1]; k++)
-				kids.v[kids.n++] = kid[k];
+				kids.v[kids.n++] = (uint64_t)L->rank[g->nodes.v[kid[k]].name] << 32 | kid[k];
 		} else {
 			for (uint32_t c = n->first_child; c; c = g->nodes.v[c].next_sibling)
 				vec_push(&kids, c);
@@ -404,45 +430,27 @@ static void layout_write(struct layout *L)
 			for (size_t k = 0; k < kids.n; k++) {
 				const struct fg_node *c = &g->nodes.v[kids.v[k]];
 				if ((double)c->total * L->wpt >= L->o->min_width)
-					vec_push(&stack, ((struct item){ kids.v[k], c->start }));
+					vec_push(&stack, ((struct item){ (uint32_t)kids.v[k], c->start }));
 			}
 			continue;
 		}
-		qsort_r(kids.v, kids.n, sizeof *kids.v, cmp_by_rank, L);
+		sort_keys(kids.v, kids.n); /* siblings' names differ: no ties */
 		uint64_t end = it.start + n->total; /* self time stays on the left */
 		for (size_t k = kids.n; k-- > 0;) {
-			const struct fg_node *c = &g->nodes.v[kids.v[k]];
+			uint32_t id = (uint32_t)kids.v[k];
+			const struct fg_node *c = &g->nodes.v[id];
 			end -= c->total;
 			if ((double)c->total * L->wpt >= L->o->min_width)
-				vec_push(&stack, ((struct item){ kids.v[k], end }));
+				vec_push(&stack, ((struct item){ id, end }));
 		}
 	}
 	vec_release(&stack);
 	vec_release(&kids);
-	free(kid_at);
-	free(kid);
 }
 
 /* ---- legend and time axis ---- */
 
 enum { LEGEND_H = 20, AXIS_H = 20 };
-
-/* Which kinds of frame with a colour of their own are drawn (FRF_* bits,
- * and FRF_UNKNOWN for "[unknown]"). */
-static uint32_t drawn_kinds(const struct flamegraph *g, double wpt, double min_width)
-{
-	uint32_t kinds = 0;
-	for (size_t i = 1; i < g->nodes.n; i++) {
-		const struct fg_node *n = &g->nodes.v[i];
-		if ((double)n->total * wpt < min_width)
-			continue;
-		const struct fg_name *nm = &g->names.v[n->name];
-		kinds |= nm->flags & (FRF_KERNEL | FRF_INLINED | FRF_JIT);
-		if (nm->shown == 9 && memcmp(g->names_buf.buf + nm->off, "[unknown]", 9) == 0)
-			kinds |= FRF_UNKNOWN;
-	}
-	return kinds;
-}
 
 /* Text in the legend row at *x, at most max characters (cut in the
  * middle); moves *x past it. */
@@ -546,10 +554,10 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 
 	struct layout L = { .g = g, .o = o, .out = out };
 	L.wpt = (o->width - 2 * XPAD) / (double)total;
-	L.max_depth = visible_depth(g, L.wpt, o->min_width);
+	scan_nodes(&L);
 	double ypad1 = 3 * FONT_SIZE, ypad2 = 2 * FONT_SIZE + 10, ypad3 = o->subtitle ? 2 * FONT_SIZE : 0;
 	/* Rows under the title: the legend, the time axis of lanes. */
-	uint32_t kinds = g->diff ? 0 : drawn_kinds(g, L.wpt, o->min_width);
+	uint32_t kinds = L.kinds;
 	bool legend = g->diff || o->reverse || (kinds && (o->palette == FG_HOT || o->palette == FG_JAVA));
 	double legend_h = legend ? LEGEND_H : 0, axis_h = g->lanes ? AXIS_H : 0;
 	L.top = ypad1 + ypad3 + legend_h + axis_h;
@@ -641,5 +649,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	if (o->html)
 		fputs("</body>\n</html>\n", out);
 	free(L.rank);
+	free(L.kid_at);
+	free(L.kid);
 	return 0;
 }
