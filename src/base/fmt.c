@@ -128,10 +128,16 @@ size_t fmt_fixed(char *buf, double v, int prec)
 	}
 	char digits[48];
 	int n = 0;
+	if (q >> 64) /* a 128-bit division is a call: only where needed */
+		do {
+			digits[n++] = (char)('0' + (int)(q % 10));
+			q /= 10;
+		} while (q >> 64);
+	uint64_t q64 = (uint64_t)q;
 	do { /* at least prec + 1 digits: "0.05" */
-		digits[n++] = (char)('0' + (int)(q % 10));
-		q /= 10;
-	} while (q || n <= prec);
+		digits[n++] = (char)('0' + (int)(q64 % 10));
+		q64 /= 10;
+	} while (q64 || n <= prec);
 	size_t o = 0;
 	if (signbit(v))
 		buf[o++] = '-';
