@@ -183,7 +183,7 @@ void hashidx_release(struct hashidx *ix);
  */
 struct hashtab {
 	uint64_t *slot;
-	size_t cap, count; /* slots (a power of two, at most half full); items */
+	size_t cap, count; /* slots (a power of two, at most 3/4 full); items */
 };
 #define HASHTAB_INIT { NULL, 0, 0 }
 
@@ -220,10 +220,12 @@ static inline void hashtab_prefetch(const struct hashtab *t, uint32_t h)
 }
 void hashtab_grow_(struct hashtab *t);
 /* Add item (not UINT32_MAX) with hash h; the caller knows it is not there
- * yet. Doubles the slots (1024 at first) when they would be half full. */
+ * yet. Doubles the slots (1024 at first) when they would be 3/4 full:
+ * fuller than hashidx, since a probe compares the hashes in the slots,
+ * most of a chain in one cache line, and never reads an item to do so. */
 static inline void hashtab_put(struct hashtab *t, uint32_t h, uint32_t item)
 {
-	if ((t->count + 1) * 2 > t->cap)
+	if ((t->count + 1) * 4 > t->cap * 3)
 		hashtab_grow_(t);
 	size_t mask = t->cap - 1, pos = h & mask;
 	while (t->slot[pos])

@@ -161,16 +161,19 @@ static uint32_t new_child(struct flamegraph *g, uint32_t parent, uint32_t name, 
 }
 
 /*
- * A guess of the frames new to the tree: one per 64 bytes of input. Real
- * folded files repeat their first frames on every line, so this is more
- * than usual (the bench's shuffled 100k stacks have one per 96 bytes); a
- * guess too small only costs the doublings it would have saved, one too
- * large a table at most a quarter of the input's size.
+ * A guess of the frames new to the tree: one per 128 bytes of input. Real
+ * folded files repeat their first frames on every line, and most lines
+ * share most of their stack with others, so this is more than usual; the
+ * bench's input, random walks of some 15 frames with little in common,
+ * has one per 96 bytes, which the index's 3/4 still holds. A guess too
+ * small costs the doublings it would have saved, one too large a table
+ * of at most a sixth of the input's size (8-byte slots, 3/4 full at most,
+ * a power of two).
  */
 void fg_expect_folded(struct flamegraph *g, uint64_t bytes)
 {
-	if (!g->chart && bytes / 64 < UINT32_MAX)
-		hashtab_reserve(&g->child_idx, (size_t)(bytes / 64));
+	if (!g->chart && bytes / 128 < UINT32_MAX)
+		hashtab_reserve(&g->child_idx, (size_t)(bytes / 128));
 }
 
 void fg_init_chart(struct flamegraph *g)

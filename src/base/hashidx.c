@@ -74,7 +74,7 @@ void hashtab_grow_(struct hashtab *t)
 void hashtab_reserve(struct hashtab *t, size_t items)
 {
 	size_t cap = t->cap ? t->cap : 1024;
-	while (cap / 2 < items + 1) /* hashtab_put's rule: at most half full */
+	while (cap / 4 * 3 < items + 1) /* hashtab_put's rule: at most 3/4 full */
 		cap *= 2;
 	if (cap > t->cap)
 		hashtab_resize(t, cap);
