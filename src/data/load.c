@@ -90,34 +90,6 @@ static const char *line_end(const char *p, const char *end, const char **nl, con
 }
 
 
-/*
- * The first ';' in [p, end), or end: eight bytes at a time (xor with ';'
- * in every byte, then the exact test for zero bytes, whose adds carry
- * nothing from one byte to the next, so no byte is flagged falsely on
- * either byte order). A frame is some 20 bytes, where a call to memchr
- * for each of a line's frames costs more.
- */
-static const char *find_semicolon(const char *p, const char *end)
-{
-	const uint64_t lows = 0x7f7f7f7f7f7f7f7fULL, semis = 0x0101010101010101ULL * ';';
-	for (; end - p >= 8; p += 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		w ^= semis;
-		uint64_t z = ~(((w & lows) + lows) | w | lows); /* 0x80 in each zero byte */
-		if (z) {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			return p + (__builtin_ctzll(z) >> 3);
-#else
-			return p + (__builtin_clzll(z) >> 3);
-#endif
-		}
-	}
-	while (p < end && *p != ';')
-		p++;
-	return p;
-}
-
 /* A malformed line, told once the input has shown what it is. */
 struct folded_note {
 	size_t lineno;
@@ -194,7 +166,7 @@ static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, s
 		sc->frames.n = 0;
 		if (!why) {
 			for (const char *f = p; f < stack_end;) {
-				const char *fe = find_semicolon(f, stack_end);
+				const char *fe = find_byte(f, stack_end, ';');
 				if (fe > f)
 					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
 				f = fe < stack_end ? fe + 1 : stack_end;
