@@ -323,6 +323,77 @@ static inline const char *find_byte(const char *p, const char *end, char c)
 	return p;
 }
 
+/*
+ * hash_words: a 32-bit hash of a short text by 8-byte words, the last one
+ * zero-padded, for in-memory indexes of labels (nothing written or drawn
+ * may depend on it). find_byte_hash computes the same on its way through
+ * the text, so that a folded frame is read once.
+ */
+#define HASH_WORDS_SEED 0x9e3779b97f4a7c15ULL
+static inline uint64_t hash_words_step_(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+static inline uint32_t hash_words_end_(uint64_t h, size_t len)
+{
+	h = (h ^ len) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ (h >> 29));
+}
+static inline uint32_t hash_words(const char *s, size_t len)
+{
+	uint64_t h = HASH_WORDS_SEED, w;
+	size_t i = 0;
+	for (; len - i >= 8; i += 8) {
+		__builtin_memcpy(&w, s + i, 8);
+		h = hash_words_step_(h, w);
+	}
+	if (i < len) {
+		w = 0;
+		__builtin_memcpy(&w, s + i, len - i); /* the first bytes in memory, either byte order */
+		h = hash_words_step_(h, w);
+	}
+	return hash_words_end_(h, len);
+}
+
+/* find_byte, and *hash = hash_words of [p, the byte found or end). */
+static inline const char *find_byte_hash(const char *p, const char *end, char c, uint32_t *hash)
+{
+	const uint64_t lows = 0x7f7f7f7f7f7f7f7fULL, cs = 0x0101010101010101ULL * (unsigned char)c;
+	const char *s = p;
+	uint64_t h = HASH_WORDS_SEED;
+	for (; end - p >= 8; p += 8) {
+		uint64_t w, x;
+		__builtin_memcpy(&w, p, 8);
+		x = w ^ cs;
+		uint64_t z = ~(((x & lows) + lows) | x | lows); /* as in find_byte */
+		if (z) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
+			uint64_t keep = (1ULL << (8 * k)) - 1; /* the k bytes before c */
+#else
+			unsigned k = (unsigned)__builtin_clzll(z) >> 3;
+			uint64_t keep = k ? ~0ULL << (64 - 8 * k) : 0;
+#endif
+			if (k)
+				h = hash_words_step_(h, w & keep);
+			*hash = hash_words_end_(h, (size_t)(p + k - s));
+			return p + k;
+		}
+		h = hash_words_step_(h, w);
+	}
+	const char *q = p;
+	while (q < end && *q != c)
+		q++;
+	if (q > p) {
+		uint64_t w = 0;
+		__builtin_memcpy(&w, p, (size_t)(q - p));
+		h = hash_words_step_(h, w);
+	}
+	*hash = hash_words_end_(h, (size_t)(q - s));
+	return q;
+}
+
 /* A hash for in-memory indexes over long keys (labels, folded frames):
  * eight bytes a step instead of one. Nothing that is written or drawn may
  * depend on its value; colours and files use hash_bytes. */

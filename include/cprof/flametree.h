@@ -37,10 +37,12 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
-/* A frame's label as text, e.g. a piece of a folded line. */
+/* A frame's label as text, e.g. a piece of a folded line, with its
+ * hash_words (base.h) where known, else 0 (then it is computed). */
 struct fg_label {
 	const char *s;
 	size_t len;
+	uint32_t hash;
 };
 
 /* A frame of the stack being added: its name, its node and the hash of

@@ -274,10 +274,13 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 	for (size_t i = first; i < n; i++) {
 		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
 		size_t len = f->len;
+		uint32_t hash = f->hash;
 		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
-		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
+		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w')) {
 			len -= 4;
-		k->path.v[k->path.n++] = (struct fg_label){ f->s, len };
+			hash = hash_words(f->s, len); /* the scanner's was of the whole frame */
+		}
+		k->path.v[k->path.n++] = (struct fg_label){ f->s, len, hash };
 	}
 	fg_add_labels(k->g, k->path.v, k->path.n, count);
 }

@@ -19,30 +19,9 @@
  * hash. Both hash for speed alone: no output depends on the hash values or
  * on the order of ids, since layout sorts children by name.
  */
-static uint32_t label_hash(const char *s, size_t len)
-{
-	/* Whole words, the last one overlapping the one before: no loop over
-	 * the tail's bytes (a label is some 20 bytes, hashed on every line). */
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
-	if (len >= 8) {
-		for (size_t i = 0; i + 8 < len; i += 8) {
-			memcpy(&w, s + i, 8);
-			h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-			h ^= h >> 31;
-		}
-		memcpy(&w, s + len - 8, 8);
-	} else if (len >= 4) {
-		uint32_t a, b;
-		memcpy(&a, s, 4);
-		memcpy(&b, s + len - 4, 4);
-		w = (uint64_t)a << 32 | b;
-	} else {
-		w = len ? (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[len / 2] << 8 |
-				  (uint64_t)(unsigned char)s[len - 1] << 16 : 0;
-	}
-	h = (h ^ w) * 0x94d049bb133111ebULL;
-	return (uint32_t)(h ^ (h >> 29));
-}
+/* Labels are hashed by hash_words (base.h), which the folded scanner
+ * computes as it splits a line: a folded frame's bytes are read once. */
+static uint32_t label_hash(const char *s, size_t len) { return hash_words(s, len); }
 
 /* memcmp(a, b, n) == 0, a word at a time (the last overlapping): labels
  * are short and compared on every line, where a call costs more. */
@@ -294,7 +273,7 @@ void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n
 	 */
 	struct fg_step *st = g->last.v;
 	for (size_t k = i; k < n; k++) {
-		st[k].path = label_hash(labels[k].s, labels[k].len);
+		st[k].path = labels[k].hash ? labels[k].hash : label_hash(labels[k].s, labels[k].len);
 		hashtab_prefetch(&g->name_idx, st[k].path);
 	}
 	for (size_t k = i; k < n; k++) {

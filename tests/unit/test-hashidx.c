@@ -195,8 +195,9 @@ TEST(hashtab_reserve)
 	hashtab_release(&t);
 }
 
-/* find_byte agrees with memchr wherever the span starts and ends, for
- * bytes of every kind (high bit set, NUL, neighbours of the one sought). */
+/* find_byte and find_byte_hash agree with memchr wherever the span starts
+ * and ends, for bytes of every kind (high bit set, NUL, neighbours of the
+ * one sought), and find_byte_hash's hash is hash_words of what it passed. */
 TEST(find_byte)
 {
 	static const char wanted[] = { ';', 0, (char)0x80, (char)0xff, 'a' };
@@ -212,8 +213,12 @@ TEST(find_byte)
 			}
 			for (size_t a = 0; a < 20; a++)
 				for (size_t b = a; b <= sizeof buf; b++) {
-					const char *m = memchr(buf + a, c, b - a);
-					ASSERT(find_byte(buf + a, buf + b, c) == (m ? m : buf + b));
+					const char *m = memchr(buf + a, c, b - a), *want = m ? m : buf + b;
+					ASSERT(find_byte(buf + a, buf + b, c) == want);
+					/* the same search, hashing what it passes as hash_words does */
+					uint32_t h = 0;
+					ASSERT(find_byte_hash(buf + a, buf + b, c, &h) == want);
+					ASSERT_EQ(h, hash_words(buf + a, (size_t)(want - (buf + a))));
 				}
 		}
 	}
