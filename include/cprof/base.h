@@ -90,7 +90,9 @@ char *sbuf_detach(struct sbuf *sb); /* caller frees */
 /* VEC(T): growable array. Elements live in .v[0 .. n). Free with vec_release. */
 #define VEC(T) struct { T *v; size_t n, cap; }
 void vec_grow_(void **v, size_t *cap, size_t need, size_t elem);
-#define vec_reserve(vec, need) vec_grow_((void **)&(vec)->v, &(vec)->cap, (need), sizeof *(vec)->v)
+/* (The check inline: a push is often in a hot loop, and rarely grows.) */
+#define vec_reserve(vec, need) \
+	((size_t)(need) <= (vec)->cap ? (void)0 : vec_grow_((void **)&(vec)->v, &(vec)->cap, (need), sizeof *(vec)->v))
 #define vec_push(vec, x) (vec_reserve((vec), (vec)->n + 1), (vec)->v[(vec)->n++] = (x))
 #define vec_release(vec) (free((vec)->v), (vec)->v = NULL, (vec)->n = (vec)->cap = 0)
 
@@ -181,7 +183,7 @@ void hashidx_release(struct hashidx *ix);
  */
 struct hashtab {
 	uint64_t *slot;
-	size_t cap, count; /* slots (a power of two, at most half full); items */
+	size_t cap, count; /* slots (a power of two, at most 3/4 full); items */
 };
 #define HASHTAB_INIT { NULL, 0, 0 }
 
@@ -218,10 +220,12 @@ static inline void hashtab_prefetch(const struct hashtab *t, uint32_t h)
 }
 void hashtab_grow_(struct hashtab *t);
 /* Add item (not UINT32_MAX) with hash h; the caller knows it is not there
- * yet. Doubles the slots (1024 at first) when they would be half full. */
+ * yet. Doubles the slots (1024 at first) when they would be 3/4 full:
+ * fuller than hashidx, since a probe compares the hashes in the slots,
+ * most of a chain in one cache line, and never reads an item to do so. */
 static inline void hashtab_put(struct hashtab *t, uint32_t h, uint32_t item)
 {
-	if ((t->count + 1) * 2 > t->cap)
+	if ((t->count + 1) * 4 > t->cap * 3)
 		hashtab_grow_(t);
 	size_t mask = t->cap - 1, pos = h & mask;
 	while (t->slot[pos])
@@ -230,6 +234,9 @@ static inline void hashtab_put(struct hashtab *t, uint32_t h, uint32_t item)
 	t->count++;
 }
 /* Free the slots; the index is empty again. */
+/* Room for items in all without growing (an index about to be filled
+ * whose size is known or guessed: no rehashing, no tables left behind). */
+void hashtab_reserve(struct hashtab *t, size_t items);
 void hashtab_release(struct hashtab *t);
 
 /*
@@ -287,6 +294,105 @@ static inline uint64_t hash_bytes(const void *data, size_t n, uint64_t h)
 	return h;
 }
 #define HASH_SEED 0xcbf29ce484222325ULL
+
+/*
+ * The first c in [p, end), or end: memchr for short spans (a folded
+ * frame's ';' some 20 bytes on, where a call costs more than the search).
+ * Eight bytes at a time: xor with c in every byte, then the exact test for
+ * zero bytes, whose adds carry nothing from one byte to the next, so no
+ * byte is flagged falsely on either byte order.
+ */
+static inline const char *find_byte(const char *p, const char *end, char c)
+{
+	const uint64_t lows = 0x7f7f7f7f7f7f7f7fULL, cs = 0x0101010101010101ULL * (unsigned char)c;
+	for (; end - p >= 8; p += 8) {
+		uint64_t w;
+		__builtin_memcpy(&w, p, 8);
+		w ^= cs;
+		uint64_t z = ~(((w & lows) + lows) | w | lows); /* 0x80 in each zero byte */
+		if (z) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(z) >> 3);
+#else
+			return p + (__builtin_clzll(z) >> 3);
+#endif
+		}
+	}
+	while (p < end && *p != c)
+		p++;
+	return p;
+}
+
+/*
+ * hash_words: a 32-bit hash of a short text by 8-byte words, the last one
+ * zero-padded, for in-memory indexes of labels (nothing written or drawn
+ * may depend on it). find_byte_hash computes the same on its way through
+ * the text, so that a folded frame is read once.
+ */
+#define HASH_WORDS_SEED 0x9e3779b97f4a7c15ULL
+static inline uint64_t hash_words_step_(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+	return h ^ (h >> 31);
+}
+static inline uint32_t hash_words_end_(uint64_t h, size_t len)
+{
+	h = (h ^ len) * 0x94d049bb133111ebULL;
+	return (uint32_t)(h ^ (h >> 29));
+}
+static inline uint32_t hash_words(const char *s, size_t len)
+{
+	uint64_t h = HASH_WORDS_SEED, w;
+	size_t i = 0;
+	for (; len - i >= 8; i += 8) {
+		__builtin_memcpy(&w, s + i, 8);
+		h = hash_words_step_(h, w);
+	}
+	if (i < len) {
+		w = 0;
+		__builtin_memcpy(&w, s + i, len - i); /* the first bytes in memory, either byte order */
+		h = hash_words_step_(h, w);
+	}
+	return hash_words_end_(h, len);
+}
+
+/* find_byte, and *hash = hash_words of [p, the byte found or end). */
+static inline const char *find_byte_hash(const char *p, const char *end, char c, uint32_t *hash)
+{
+	const uint64_t lows = 0x7f7f7f7f7f7f7f7fULL, cs = 0x0101010101010101ULL * (unsigned char)c;
+	const char *s = p;
+	uint64_t h = HASH_WORDS_SEED;
+	for (; end - p >= 8; p += 8) {
+		uint64_t w, x;
+		__builtin_memcpy(&w, p, 8);
+		x = w ^ cs;
+		uint64_t z = ~(((x & lows) + lows) | x | lows); /* as in find_byte */
+		if (z) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			unsigned k = (unsigned)__builtin_ctzll(z) >> 3;
+			uint64_t keep = (1ULL << (8 * k)) - 1; /* the k bytes before c */
+#else
+			unsigned k = (unsigned)__builtin_clzll(z) >> 3;
+			uint64_t keep = k ? ~0ULL << (64 - 8 * k) : 0;
+#endif
+			if (k)
+				h = hash_words_step_(h, w & keep);
+			*hash = hash_words_end_(h, (size_t)(p + k - s));
+			return p + k;
+		}
+		h = hash_words_step_(h, w);
+	}
+	const char *q = p;
+	while (q < end && *q != c)
+		q++;
+	if (q > p) {
+		uint64_t w = 0;
+		__builtin_memcpy(&w, p, (size_t)(q - p));
+		h = hash_words_step_(h, w);
+	}
+	*hash = hash_words_end_(h, (size_t)(q - s));
+	return q;
+}
 
 /* A hash for in-memory indexes over long keys (labels, folded frames):
  * eight bytes a step instead of one. Nothing that is written or drawn may

@@ -19,8 +19,13 @@ struct fg_node {
 	uint32_t parent;       /* the root's is 0 */
 	uint64_t total;        /* inclusive count ("after" side) */
 	uint64_t self;         /* count of stacks ending here */
-	uint64_t before_self;  /* differential: self count in "before" */
-	uint64_t start;        /* flame chart: where it begins, in samples */
+	/* One or the other: a flame chart has no "before" side (nor a
+	 * child_idx, through which alone before_self is counted). Sharing the
+	 * word keeps a node at 48 bytes, the bulk of a big graph's memory. */
+	union {
+		uint64_t before_self; /* differential: self count in "before" */
+		uint64_t start;       /* flame chart: where it begins, in samples */
+	};
 };
 
 struct fg_name {
@@ -32,10 +37,12 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
-/* A frame's label as text, e.g. a piece of a folded line. */
+/* A frame's label as text, e.g. a piece of a folded line, with its
+ * hash_words (base.h) where known, else 0 (then it is computed). */
 struct fg_label {
 	const char *s;
 	size_t len;
+	uint32_t hash;
 };
 
 /* A frame of the stack being added: its name, its node and the hash of
@@ -65,6 +72,9 @@ void fg_init(struct flamegraph *g);
 void fg_init_chart(struct flamegraph *g);
 void fg_release(struct flamegraph *g);
 
+/* Folded input of about bytes bytes is coming: size the index of frames
+ * for it once, rather than doubling it (and rehashing) as it fills. */
+void fg_expect_folded(struct flamegraph *g, uint64_t bytes);
 /* Add a node as it is (its parent's links are the caller's); its id. */
 uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 /* Name id of a label ("func", "func_[k]", "func_[i]"). */

@@ -41,6 +41,14 @@ const char *fmt_seconds_short(double s, char *buf);
  * not know. */
 const char *fmt_errno(uint32_t e, char *buf);
 
+/* v with prec (0 to 9) decimals, exactly what snprintf's "%.*f" writes
+ * (the exact binary value rounded half to even; "-0.0" for a negative
+ * that rounds to zero), without its cost: for the SVG's many coordinates.
+ * buf gets at least FMT_FIXED_BUF bytes (DBL_MAX's 309 digits fit); the
+ * text is NUL-terminated and its length returned. */
+#define FMT_FIXED_BUF 330
+size_t fmt_fixed(char *buf, double v, int prec);
+
 /* Write s[0 .. len) escaped for XML or HTML text and attribute values
  * (& < > " become entities); control bytes other than tab and bytes that
  * are not well-formed UTF-8 become '?', so the document always parses.

@@ -41,10 +41,12 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
 int profile_source_load(struct cprof_data *d, const char *path, bool strict, const struct note_sink *warn,
 			struct cprof_err *err) CPROF_WUR;
 
-/* A frame of a folded line: a slice of the input, never copied. */
+/* A frame of a folded line: a slice of the input, never copied, and its
+ * hash_words (base.h), found as the scanner reads it. */
 struct folded_tok {
 	const char *s;
 	size_t len;
+	uint32_t hash;
 };
 
 /* Receives each well-formed line: its frames root first, its count (which

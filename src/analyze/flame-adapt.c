@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cprof/flametree.h"
 
@@ -252,6 +254,7 @@ void fg_add_samples(struct flamegraph *g, const struct profile *p, bool reverse,
 struct fg_sink {
 	struct flamegraph *g;
 	bool reverse;
+	uint64_t expect; /* the input's size, when known: told to g at the first line */
 	VEC(struct fg_label) path; /* this line's frames, root first */
 };
 
@@ -259,6 +262,10 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 {
 	struct fg_sink *k = sink;
 	(void)lineno;
+	if (k->expect) {
+		fg_expect_folded(k->g, k->expect);
+		k->expect = 0;
+	}
 	if (!count)
 		return;
 	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
@@ -267,10 +274,13 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 	for (size_t i = first; i < n; i++) {
 		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
 		size_t len = f->len;
+		uint32_t hash = f->hash;
 		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
-		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w'))
+		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w')) {
 			len -= 4;
-		k->path.v[k->path.n++] = (struct fg_label){ f->s, len };
+			hash = hash_words(f->s, len); /* the scanner's was of the whole frame */
+		}
+		k->path.v[k->path.n++] = (struct fg_label){ f->s, len, hash };
 	}
 	fg_add_labels(k->g, k->path.v, k->path.n, count);
 }
@@ -279,6 +289,12 @@ int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reve
 			   const struct note_sink *warn, bool *ret_drawn, struct cprof_err *err)
 {
 	struct fg_sink k = { .g = g, .reverse = reverse };
+	/* Only a hint, and only for folded text (the first line says so): a
+	 * regular file's size, stdin's too when it is one. */
+	struct stat st;
+	if ((strcmp(path, "-") == 0 ? fstat(STDIN_FILENO, &st) : stat(path, &st)) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > 0)
+		k.expect = (uint64_t)st.st_size;
 	int r = profile_source_load_lines(d, path, strict, warn, fg_line, &k, ret_drawn, err);
 	vec_release(&k.path);
 	return r;

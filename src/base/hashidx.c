@@ -49,9 +49,9 @@ void hashidx_release(struct hashidx *ix)
 	*ix = (struct hashidx)HASHIDX_INIT;
 }
 
-void hashtab_grow_(struct hashtab *t)
+/* Move the items into cap slots (a power of two, more than there are). */
+static void hashtab_resize(struct hashtab *t, size_t cap)
 {
-	size_t cap = t->cap ? t->cap * 2 : 1024;
 	uint64_t *old = t->slot;
 	t->slot = big_alloc(cap * sizeof *t->slot);
 	for (size_t i = 0; i < t->cap; i++) {
@@ -64,6 +64,20 @@ void hashtab_grow_(struct hashtab *t)
 	}
 	big_free(old, t->cap * sizeof *old);
 	t->cap = cap;
+}
+
+void hashtab_grow_(struct hashtab *t)
+{
+	hashtab_resize(t, t->cap ? t->cap * 2 : 1024);
+}
+
+void hashtab_reserve(struct hashtab *t, size_t items)
+{
+	size_t cap = t->cap ? t->cap : 1024;
+	while (cap / 4 * 3 < items + 1) /* hashtab_put's rule: at most 3/4 full */
+		cap *= 2;
+	if (cap > t->cap)
+		hashtab_resize(t, cap);
 }
 
 void hashtab_release(struct hashtab *t)

@@ -166,11 +166,11 @@ static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, s
 		sc->frames.n = 0;
 		if (!why) {
 			for (const char *f = p; f < stack_end;) {
-				const char *semi = memchr(f, ';', (size_t)(stack_end - f));
-				const char *fe = semi ? semi : stack_end;
+				uint32_t h;
+				const char *fe = find_byte_hash(f, stack_end, ';', &h);
 				if (fe > f)
-					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f) }));
-				f = semi ? semi + 1 : stack_end;
+					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f), h }));
+				f = fe < stack_end ? fe + 1 : stack_end;
 			}
 			if (!sc->frames.n)
 				why = "no frame names before the count";

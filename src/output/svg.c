@@ -5,7 +5,8 @@
  * with children sorted by name, skips subtrees narrower than the minimum
  * width, and writes each frame as it is placed.
  *
- * One file: layout and writing are one walk of the tree.
+ * One file: layout and writing are one walk of the tree. (The frames'
+ * colours are apart, in svg-color.c.)
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 
 #include "cprof/flamegraph.h"
 #include "cprof/output.h"
+#include "svg-color.h"
 
 const char *const fg_palette_names[] = {
 	"hot", "cold", "mem", "io", "rainbow", "java",
@@ -24,135 +26,6 @@ const char *const fg_palette_names[] = {
 #define FONT_SIZE 12.0
 #define FONT_WIDTH 0.59
 #define FRAME_PAD 1.0
-
-/* ---- colours ---- */
-
-struct rgb {
-	int r, g, b;
-};
-
-/* Three values in [0,1) from the name: a plain FNV-1a hash by default, or
- * with hash_mode a weighted sum of the first characters so that names with
- * the same beginning get similar colours. */
-static void name_values(const char *s, size_t len, bool hash_mode, double v[3])
-{
-	if (!hash_mode) {
-		uint64_t h = hash_bytes(s, len, HASH_SEED);
-		h ^= h >> 31;
-		h *= 0x94d049bb133111ebULL;
-		h ^= h >> 29;
-		for (int i = 0; i < 3; i++)
-			v[i] = (double)((h >> (i * 21)) & 0x1fffff) / (double)(1u << 21);
-		return;
-	}
-	for (int k = 0; k < 3; k++) {
-		double acc = 0, weight = 1, max = 0;
-		for (size_t i = 0; i < len && i < 8; i++) {
-			size_t j = k == 1 ? len - 1 - i : i; /* the second value looks at the end */
-			unsigned c = (unsigned char)s[j] + (unsigned)k * 7;
-			acc += weight * (double)(c % 10) / 10.0;
-			max += weight;
-			weight *= 0.7;
-		}
-		v[k] = max > 0 ? acc / (max + 0.001) : 0;
-	}
-}
-
-static struct rgb basic_color(enum fg_palette pal, const double v[3])
-{
-	double v1 = v[0], v2 = v[1], v3 = v[2];
-	switch (pal) {
-	case FG_HOT: return (struct rgb){ (int)(205 + 50 * v3), (int)(230 * v1), (int)(55 * v2) };
-	/* Light blues and greens: black text stays readable (contrast >= 6). */
-	case FG_COLD: return (struct rgb){ (int)(90 + 70 * v2), (int)(150 + 80 * v1), (int)(225 + 30 * v3) };
-	case FG_MEM: return (struct rgb){ 0, (int)(190 + 50 * v2), (int)(210 * v1) };
-	case FG_IO: return (struct rgb){ (int)(80 + 60 * v1), (int)(80 + 60 * v1), (int)(190 + 55 * v2) };
-	case FG_RED: return (struct rgb){ (int)(200 + 55 * v1), (int)(50 + 80 * v1), (int)(50 + 80 * v1) };
-	case FG_GREEN: return (struct rgb){ (int)(50 + 60 * v1), (int)(200 + 55 * v1), (int)(50 + 60 * v1) };
-	case FG_BLUE: return (struct rgb){ (int)(80 + 60 * v1), (int)(80 + 60 * v1), (int)(205 + 50 * v1) };
-	case FG_YELLOW: return (struct rgb){ (int)(175 + 55 * v1), (int)(175 + 55 * v1), (int)(50 + 20 * v1) };
-	case FG_PURPLE: return (struct rgb){ (int)(190 + 65 * v1), (int)(80 + 60 * v1), (int)(190 + 65 * v1) };
-	case FG_AQUA: return (struct rgb){ (int)(50 + 60 * v1), (int)(165 + 55 * v1), (int)(165 + 55 * v1) };
-	case FG_ORANGE: return (struct rgb){ (int)(190 + 65 * v1), (int)(90 + 65 * v1), 0 };
-	case FG_RAINBOW: {
-		/* Hue from the name, fixed saturation and lightness (HSL 0.65, 0.72:
-		 * light enough for black text in every hue). */
-		double h = v1 * 6, c = (1 - fabs(2 * 0.72 - 1)) * 0.65, x = c * (1 - fabs(fmod(h, 2) - 1));
-		double m = 0.72 - c / 2, r = 0, gr = 0, b = 0;
-		switch ((int)h) {
-		case 0: r = c; gr = x; break;
-		case 1: r = x; gr = c; break;
-		case 2: gr = c; b = x; break;
-		case 3: gr = x; b = c; break;
-		case 4: r = x; b = c; break;
-		default: r = c; b = x; break;
-		}
-		return (struct rgb){ (int)((r + m) * 255), (int)((gr + m) * 255), (int)((b + m) * 255) };
-	}
-	case FG_JAVA:
-	case _FG_PALETTE_MAX: break;
-	}
-	return (struct rgb){ 200, 200, 200 };
-}
-
-static struct rgb frame_color(const struct flamegraph *g, const struct fg_name *nm, enum fg_palette pal, bool hash)
-{
-	const char *s = g->names_buf.buf + nm->off;
-	size_t len = nm->shown;
-	if (len == 1 && s[0] == '-')
-		return (struct rgb){ 200, 200, 200 };
-	if (len == 2 && s[0] == '-' && s[1] == '-')
-		return (struct rgb){ 160, 160, 160 };
-	double v[3];
-	name_values(s, len, hash, v);
-	enum fg_palette use = pal;
-	if (pal == FG_HOT || pal == FG_JAVA) {
-		/* Semantic choices: kernel orange, inlined aqua, JIT green. */
-		if (nm->flags & FRF_KERNEL)
-			use = FG_ORANGE;
-		else if (nm->flags & FRF_INLINED)
-			use = FG_AQUA;
-		else if (nm->flags & FRF_JIT)
-			use = FG_GREEN;
-		else if (len == 9 && memcmp(s, "[unknown]", 9) == 0)
-			return (struct rgb){ 190, 190, 190 };
-		else if (pal == FG_JAVA) {
-			if (strncmp(s, "java/", 5) == 0 || strncmp(s, "javax/", 6) == 0 || strncmp(s, "jdk/", 4) == 0 ||
-			    strncmp(s, "org/", 4) == 0 || strncmp(s, "com/", 4) == 0 || strncmp(s, "net/", 4) == 0 ||
-			    strncmp(s, "sun/", 4) == 0 || strncmp(s, "io/", 3) == 0 || (len > 0 && s[0] == 'L' && memchr(s, '/', len)))
-				use = FG_GREEN;
-			else if (memmem(s, len, "::", 2))
-				use = FG_YELLOW;
-			else
-				use = FG_RED;
-		}
-	}
-	return basic_color(use, v);
-}
-
-/* Differential colour: red where the self share grew, blue where it shrank. */
-static struct rgb diff_color(double delta, double maxdelta, bool negate)
-{
-	if (negate)
-		delta = -delta;
-	if (delta == 0 || maxdelta <= 0)
-		return (struct rgb){ 255, 255, 255 };
-	/* 100 at the largest change, not 0: black text stays readable. */
-	int v = (int)(100 + 110 * (maxdelta - fabs(delta)) / maxdelta);
-	if (delta > 0)
-		return (struct rgb){ 255, v, v };
-	return (struct rgb){ v, v, 255 };
-}
-
-/* Whether white text reads better than black on c (WCAG relative
- * luminance below the point where both contrasts are equal). */
-static bool dark(struct rgb c)
-{
-	double ch[3] = { c.r / 255.0, c.g / 255.0, c.b / 255.0 };
-	for (int i = 0; i < 3; i++)
-		ch[i] = ch[i] <= 0.03928 ? ch[i] / 12.92 : pow((ch[i] + 0.055) / 1.055, 2.4);
-	return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2] < 0.179;
-}
 
 /* ---- writing ---- */
 
@@ -204,16 +77,31 @@ struct layout {
 	double height, top;     /* image height; y where frames start (icicle) */
 	double maxdelta;
 	uint32_t *rank;         /* name id -> alphabetical rank */
-	uint32_t max_depth;
+	uint32_t max_depth;     /* deepest drawn frame's */
+	uint32_t kinds;         /* drawn_kinds' */
+	uint32_t *kid_at, *kid; /* a tree's children by parent (scan_nodes) */
 };
 
-/* Node ids by the alphabetical rank of their names. */
-static int cmp_by_rank(const void *a, const void *b, void *ctx)
+/* Children as (rank of the name << 32 | node id): by name, as numbers. */
+static int cmp_u64(const void *a, const void *b)
 {
-	const struct layout *L = ctx;
-	uint32_t x = L->rank[L->g->nodes.v[*(const uint32_t *)a].name];
-	uint32_t y = L->rank[L->g->nodes.v[*(const uint32_t *)b].name];
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+static void sort_keys(uint64_t *v, size_t n)
+{
+	if (n > 16) {
+		qsort(v, n, sizeof *v, cmp_u64);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) { /* most frames have a few children */
+		uint64_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 /* Name ids by their labels. */
@@ -236,16 +124,70 @@ static double self_delta(const struct flamegraph *g, const struct fg_node *n)
 	return num / ((double)a_tot * (double)b_tot);
 }
 
-/* Deepest visible level, so the image is as tall as what is drawn. */
-static uint32_t visible_depth(const struct flamegraph *g, double wpt, double min_width)
+/* What is drawn, in one pass along the nodes (each pass over a big graph's
+ * nodes reads tens of MB): the deepest drawn level, so the image is as
+ * tall as what is drawn; which kinds of frame with a colour of their own
+ * are drawn (FRF_* bits, and FRF_UNKNOWN for "[unknown]"; not for a
+ * differential graph, whose colours say something else); and for a tree
+ * (not a chart), every node's children side by side: the walk then reads
+ * a drawn frame's children from one array, their nodes fetched together,
+ * instead of following sibling links one cache miss after another. */
+static void scan_nodes(struct layout *L)
 {
-	uint32_t max = 0;
-	for (size_t i = 0; i < g->nodes.n; i++) {
-		const struct fg_node *n = &g->nodes.v[i];
-		if (n->depth > max && (double)n->total * wpt >= min_width)
-			max = n->depth;
+	const struct flamegraph *g = L->g;
+	size_t nn = g->nodes.n;
+	bool tree = !g->chart && !g->lanes && nn > 1, kinds = !g->diff;
+	double min_width = L->o->min_width;
+	if (tree) {
+		L->kid_at = xcalloc(nn + 1, sizeof *L->kid_at);
+		L->kid = xmalloc(nn * sizeof *L->kid);
 	}
-	return max;
+	for (size_t i = 1; i < nn; i++) {
+		const struct fg_node *n = &g->nodes.v[i];
+		if (tree)
+			L->kid_at[n->parent]++;
+		if ((double)n->total * L->wpt < min_width)
+			continue;
+		if (n->depth > L->max_depth)
+			L->max_depth = n->depth;
+		if (kinds) {
+			const struct fg_name *nm = &g->names.v[n->name];
+			L->kinds |= nm->flags & (FRF_KERNEL | FRF_INLINED | FRF_JIT);
+			if (nm->shown == 9 && memcmp(g->names_buf.buf + nm->off, "[unknown]", 9) == 0)
+				L->kinds |= FRF_UNKNOWN;
+		}
+	}
+	if (!tree)
+		return;
+	for (size_t i = 1; i <= nn; i++) /* kid_at[p]: where p's children end */
+		L->kid_at[i] += L->kid_at[i - 1];
+	for (size_t i = 1; i < nn; i++) /* older ones further back: kid_at[p] moves to their start */
+		L->kid[--L->kid_at[g->nodes.v[i].parent]] = (uint32_t)i;
+}
+
+/* Appenders for write_frame's buffer: its longest piece is six numbers
+ * (fmt_fixed's, at most FMT_FIXED_BUF - 1 characters each, three ints) and
+ * under 200 bytes of tags. */
+static char *put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_int(char *p, int v)
+{
+	char d[16];
+	int n = 0;
+	unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+	if (v < 0)
+		*p++ = '-';
+	do
+		d[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	while (n)
+		*p++ = d[--n];
+	return p;
 }
 
 static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
@@ -263,7 +205,7 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		y1 = L->height - (2 * FONT_SIZE + 10) - (n->depth + 1) * fh + FRAME_PAD;
 		y2 = L->height - (2 * FONT_SIZE + 10) - n->depth * fh;
 	}
-	char num[32];
+	char num[32], buf[7 * FMT_FIXED_BUF], *p = buf;
 	uint64_t total = g->nodes.v[0].total;
 	fputs("<g><title>", out);
 	xml_escape(out, name, nm->shown, 0);
@@ -272,9 +214,15 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		fprintf(out, " (at %s for %s", fmt_seconds_short((double)n->start * g->tick_s, at),
 			fmt_seconds_short((double)n->total * g->tick_s, len));
 	} else {
-		fprintf(out, " (%s %s, %.2f%%", fmt_thousands(n->total, num),
-			L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples",
-			100.0 * (double)n->total / (double)total);
+		p = put_str(p, " (");
+		p = put_str(p, fmt_thousands(n->total, num));
+		*p++ = ' ';
+		fwrite(buf, 1, (size_t)(p - buf), out);
+		fputs(L->o->countname ? L->o->countname : n->total == 1 ? "sample" : "samples", out);
+		p = put_str(buf, ", ");
+		p += fmt_fixed(p, 100.0 * (double)n->total / (double)total, 2);
+		*p++ = '%';
+		fwrite(buf, 1, (size_t)(p - buf), out);
 	}
 	struct rgb c;
 	if (g->diff) {
@@ -282,17 +230,39 @@ static void write_frame(struct layout *L, uint32_t id, double x1, double x2)
 		double delta = self_delta(g, n), after = total ? (double)n->self / (double)total : 0;
 		double before = g->before_total ? (double)n->before_self / (double)g->before_total : 0;
 		fprintf(out, "; self %.2f%% before, %.2f%% after: %+.2f pp", 100 * before, 100 * after, 100 * delta);
-		c = diff_color(delta, L->maxdelta, L->o->negate);
+		c = fg_diff_color(delta, L->maxdelta, L->o->negate);
 	} else {
-		c = frame_color(g, nm, L->o->palette, L->o->hash);
+		c = fg_frame_color(g, nm, L->o->palette, L->o->hash);
 	}
 	if (nm->hot_len) {
 		fputs("; hottest line ", out);
 		xml_escape(out, g->names_buf.buf + nm->hot_off, nm->hot_len, 0);
 	}
-	fprintf(out, ")</title><rect x=\"%.3f\" y=\"%.1f\" width=\"%.3f\" height=\"%.1f\" fill=\"rgb(%d,%d,%d)\" rx=\"2\" ry=\"2\"/>",
-		x1, y1, x2 - x1, y2 - y1, c.r, c.g, c.b);
-	fprintf(out, "<text x=\"%.3f\" y=\"%.1f\"%s>", x1 + 3, 3 + (y1 + y2) / 2, dark(c) ? " class=\"light\"" : "");
+	/* The rest is numbers: formatted here (fmt_fixed prints what "%.3f"
+	 * and "%.1f" would) and written at once. */
+	p = put_str(buf, ")</title><rect x=\"");
+	p += fmt_fixed(p, x1, 3);
+	p = put_str(p, "\" y=\"");
+	p += fmt_fixed(p, y1, 1);
+	p = put_str(p, "\" width=\"");
+	p += fmt_fixed(p, x2 - x1, 3);
+	p = put_str(p, "\" height=\"");
+	p += fmt_fixed(p, y2 - y1, 1);
+	p = put_str(p, "\" fill=\"rgb(");
+	p = put_int(p, c.r);
+	*p++ = ',';
+	p = put_int(p, c.g);
+	*p++ = ',';
+	p = put_int(p, c.b);
+	p = put_str(p, ")\" rx=\"2\" ry=\"2\"/><text x=\"");
+	p += fmt_fixed(p, x1 + 3, 3);
+	p = put_str(p, "\" y=\"");
+	p += fmt_fixed(p, 3 + (y1 + y2) / 2, 1);
+	*p++ = '"';
+	if (fg_dark(c))
+		p = put_str(p, " class=\"light\"");
+	*p++ = '>';
+	fwrite(buf, 1, (size_t)(p - buf), out);
 	write_label(out, name, nm->shown, x2 - x1);
 	fputs("</text></g>\n", out);
 }
@@ -307,26 +277,8 @@ static void layout_write(struct layout *L)
 		uint64_t start;
 	};
 	VEC(struct item) stack = { 0 };
-	VEC(uint32_t) kids = { 0 };
-	/*
-	 * A tree (not a chart) gets every node's children side by side first,
-	 * in one pass along the nodes by their parents: the walk below then
-	 * reads a drawn frame's children from one array, their nodes fetched
-	 * together, instead of following sibling links one cache miss after
-	 * another. Newest first, as the links give them.
-	 */
-	uint32_t *kid_at = NULL, *kid = NULL;
-	if (!g->chart && !g->lanes && g->nodes.n > 1) {
-		size_t nn = g->nodes.n;
-		kid_at = xcalloc(nn + 1, sizeof *kid_at);
-		kid = xmalloc(nn * sizeof *kid);
-		for (size_t i = 1; i < nn; i++)
-			kid_at[g->nodes.v[i].parent]++;
-		for (size_t i = 1; i <= nn; i++) /* kid_at[p]: where p's children end */
-			kid_at[i] += kid_at[i - 1];
-		for (size_t i = 1; i < nn; i++) /* older ones further back: kid_at[p] moves to their start */
-			kid[--kid_at[g->nodes.v[i].parent]] = (uint32_t)i;
-	}
+	VEC(uint64_t) kids = { 0 }; /* a tree's: rank << 32 | node; a chart's: node */
+	const uint32_t *kid_at = L->kid_at, *kid = L->kid;
 	vec_push(&stack, ((struct item){ 0, 0 }));
 	while (stack.n) {
 		struct item it = stack.v[--stack.n];
@@ -339,7 +291,7 @@ static void layout_write(struct layout *L)
 		if (kid) {
 			vec_reserve(&kids, kid_at[it.node + 1] - kid_at[it.node]);
 			for (uint32_t k = kid_at[it.node]; k < kid_at[it.node + 1]; k++)
-				kids.v[kids.n++] = kid[k];
+				kids.v[kids.n++] = (uint64_t)L->rank[g->nodes.v[kid[k]].name] << 32 | kid[k];
 		} else {
 			for (uint32_t c = n->first_child; c; c = g->nodes.v[c].next_sibling)
 				vec_push(&kids, c);
@@ -351,45 +303,27 @@ static void layout_write(struct layout *L)
 			for (size_t k = 0; k < kids.n; k++) {
 				const struct fg_node *c = &g->nodes.v[kids.v[k]];
 				if ((double)c->total * L->wpt >= L->o->min_width)
-					vec_push(&stack, ((struct item){ kids.v[k], c->start }));
+					vec_push(&stack, ((struct item){ (uint32_t)kids.v[k], c->start }));
 			}
 			continue;
 		}
-		qsort_r(kids.v, kids.n, sizeof *kids.v, cmp_by_rank, L);
+		sort_keys(kids.v, kids.n); /* siblings' names differ: no ties */
 		uint64_t end = it.start + n->total; /* self time stays on the left */
 		for (size_t k = kids.n; k-- > 0;) {
-			const struct fg_node *c = &g->nodes.v[kids.v[k]];
+			uint32_t id = (uint32_t)kids.v[k];
+			const struct fg_node *c = &g->nodes.v[id];
 			end -= c->total;
 			if ((double)c->total * L->wpt >= L->o->min_width)
-				vec_push(&stack, ((struct item){ kids.v[k], end }));
+				vec_push(&stack, ((struct item){ id, end }));
 		}
 	}
 	vec_release(&stack);
 	vec_release(&kids);
-	free(kid_at);
-	free(kid);
 }
 
 /* ---- legend and time axis ---- */
 
 enum { LEGEND_H = 20, AXIS_H = 20 };
-
-/* Which kinds of frame with a colour of their own are drawn (FRF_* bits,
- * and FRF_UNKNOWN for "[unknown]"). */
-static uint32_t drawn_kinds(const struct flamegraph *g, double wpt, double min_width)
-{
-	uint32_t kinds = 0;
-	for (size_t i = 1; i < g->nodes.n; i++) {
-		const struct fg_node *n = &g->nodes.v[i];
-		if ((double)n->total * wpt < min_width)
-			continue;
-		const struct fg_name *nm = &g->names.v[n->name];
-		kinds |= nm->flags & (FRF_KERNEL | FRF_INLINED | FRF_JIT);
-		if (nm->shown == 9 && memcmp(g->names_buf.buf + nm->off, "[unknown]", 9) == 0)
-			kinds |= FRF_UNKNOWN;
-	}
-	return kinds;
-}
 
 /* Text in the legend row at *x, at most max characters (cut in the
  * middle); moves *x past it. */
@@ -448,13 +382,13 @@ static void write_legend(FILE *out, const struct flamegraph *g, const struct fg_
 		legend_text(out, &x, y, sb.buf, 56, "after");
 		sbuf_release(&sb);
 	} else if (kinds && (o->palette == FG_HOT || o->palette == FG_JAVA)) {
-		legend_swatch(out, &x, y, basic_color(o->palette == FG_JAVA ? FG_RED : FG_HOT, mid), "native code");
+		legend_swatch(out, &x, y, fg_basic_color(o->palette == FG_JAVA ? FG_RED : FG_HOT, mid), "native code");
 		if (kinds & FRF_INLINED)
-			legend_swatch(out, &x, y, basic_color(FG_AQUA, mid), "inlined: compiled into its caller");
+			legend_swatch(out, &x, y, fg_basic_color(FG_AQUA, mid), "inlined: compiled into its caller");
 		if (kinds & FRF_KERNEL)
-			legend_swatch(out, &x, y, basic_color(FG_ORANGE, mid), "kernel");
+			legend_swatch(out, &x, y, fg_basic_color(FG_ORANGE, mid), "kernel");
 		if (kinds & FRF_JIT)
-			legend_swatch(out, &x, y, basic_color(FG_GREEN, mid), "JIT-compiled");
+			legend_swatch(out, &x, y, fg_basic_color(FG_GREEN, mid), "JIT-compiled");
 		if (kinds & FRF_UNKNOWN)
 			legend_swatch(out, &x, y, (struct rgb){ 190, 190, 190 }, "[unknown]: no symbol");
 	}
@@ -493,10 +427,10 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 
 	struct layout L = { .g = g, .o = o, .out = out };
 	L.wpt = (o->width - 2 * XPAD) / (double)total;
-	L.max_depth = visible_depth(g, L.wpt, o->min_width);
+	scan_nodes(&L);
 	double ypad1 = 3 * FONT_SIZE, ypad2 = 2 * FONT_SIZE + 10, ypad3 = o->subtitle ? 2 * FONT_SIZE : 0;
 	/* Rows under the title: the legend, the time axis of lanes. */
-	uint32_t kinds = g->diff ? 0 : drawn_kinds(g, L.wpt, o->min_width);
+	uint32_t kinds = L.kinds;
 	bool legend = g->diff || o->reverse || (kinds && (o->palette == FG_HOT || o->palette == FG_JAVA));
 	double legend_h = legend ? LEGEND_H : 0, axis_h = g->lanes ? AXIS_H : 0;
 	L.top = ypad1 + ypad3 + legend_h + axis_h;
@@ -588,5 +522,7 @@ int fg_write(FILE *out, const struct flamegraph *g, const struct fg_opts *o, str
 	if (o->html)
 		fputs("</body>\n</html>\n", out);
 	free(L.rank);
+	free(L.kid_at);
+	free(L.kid);
 	return 0;
 }

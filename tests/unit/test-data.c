@@ -1091,7 +1091,48 @@ TEST(load_streams_folded_lines)
 	cprof_data_release(&src);
 }
 
+/* Frames are split at every ';' wherever it falls in a word of the
+ * scanner's (frames of 0 to 19 bytes, runs of ';'), and bytes near ';'
+ * in value (':' '<' and ';' | 0x80) are no ';'. */
+TEST(folded_frames_split_anywhere)
+{
+	static const char fill[] = ":<\xbbx";
+	struct sbuf text = SBUF_INIT, want = SBUF_INIT;
+	size_t lineno = 0;
+	for (size_t a = 0; a < 20; a++)
+		for (size_t b = 0; b < 20; b += 3)
+			for (size_t semis = 1; semis <= 2; semis++) {
+				struct sbuf fa = SBUF_INIT, fb = SBUF_INIT;
+				for (size_t i = 0; i < a; i++)
+					sbuf_addc(&fa, fill[(i + b) % 4]);
+				for (size_t i = 0; i < b; i++)
+					sbuf_addc(&fb, fill[(i + a) % 4]);
+				sbuf_addf(&text, "%s%s%s;z %zu\n", fa.buf ? fa.buf : "", semis == 2 ? ";;" : ";",
+					  fb.buf ? fb.buf : "", a + 1);
+				lineno++;
+				sbuf_addf(&want, "%zu %zu ", lineno, a + 1);
+				if (a)
+					sbuf_addf(&want, "%s|", fa.buf);
+				if (b)
+					sbuf_addf(&want, "%s|", fb.buf);
+				sbuf_adds(&want, "z\n");
+				sbuf_release(&fa);
+				sbuf_release(&fb);
+			}
+	struct cprof_data d;
+	struct cprof_err err;
+	struct sbuf got = SBUF_INIT;
+	bool streamed;
+	ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, 0, "in", true, NULL, collect_line, &got, &streamed,
+					     &err), 0);
+	ASSERT_STREQ(got.buf, want.buf);
+	cprof_data_release(&d);
+	sbuf_release(&got);
+	sbuf_release(&text);
+	sbuf_release(&want);
+}
+
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
 	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects), T(lat_hists_roundtrip_and_rejects), T(lat_stacks_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
-	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines))
+	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines), T(folded_frames_split_anywhere))

@@ -401,7 +401,7 @@ TEST(tree_by_labels_and_ids)
 		snprintf(text[3], sizeof text[3], "leaf%u", c);
 		size_t n = c ? DEPTH : DEPTH - 1; /* some stacks end at n<b> */
 		for (size_t k = 0; k < n; k++)
-			lab[k] = (struct fg_label){ text[k], strlen(text[k]) };
+			lab[k] = (struct fg_label){ .s = text[k], .len = strlen(text[k]) }; /* hash 0: computed */
 		if (i % 2) {
 			fg_add_labels(&g, lab, n, count);
 		} else {

@@ -1,5 +1,6 @@
 /* test-fmt.c - the formatters, the XML escaper and the whole-file reader of base. */
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "cprof/base.h"
@@ -99,6 +100,70 @@ TEST(xml_escape)
 	}
 }
 
+/* fmt_fixed against snprintf's "%.*f" on v, at every precision it takes. */
+static void check_fixed(double v)
+{
+	for (int prec = 0; prec <= 9; prec++) {
+		char want[512], got[FMT_FIXED_BUF];
+		int n = snprintf(want, sizeof want, "%.*f", prec, v);
+		size_t len = fmt_fixed(got, v, prec);
+		if (strcmp(got, want) != 0 || len != (size_t)n)
+			FAIL_("fmt_fixed(%a, %d): '%s', snprintf: '%s'", v, prec, got, want);
+	}
+}
+
+static uint64_t mix_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t mix_next(void)
+{
+	uint64_t z = (mix_state += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+TEST(fixed_decimals)
+{
+	static const double fixed[] = {
+		0, -0.0, 0.5, 1.5, 2.5, -0.5, -2.5, 0.05, 0.005, 0.0005, 0.125, 0.375, 0.0625, -0.0001, 1e-300,
+		4.9406564584124654e-324, 2.2250738585072014e-308, 0.1, 0.2, 0.3, 1.005, 2.675, 1.0005, 9.9995,
+		99.95, 999.9995, 0x1p52, 0x1p52 + 0.5, 0x1p53 - 1, 0x1p53, 0x1p53 + 2, 1e15, 1e16, 1e20, 1e300,
+		-1e20, 1.7976931348623157e308, 1180.0, 1190.0, 10.0, 1e-7, 0.45, 0.55, 1234567.8915,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++)
+		check_fixed(fixed[i]);
+	check_fixed(INFINITY);
+	check_fixed(-INFINITY);
+	check_fixed(NAN);
+	/* Ties at every precision: odd multiples of 2^-j, exact in binary. */
+	for (int j = 1; j <= 40; j++)
+		for (uint64_t k = 1; k < 400; k += 2) {
+			check_fixed(ldexp((double)k, -j));
+			check_fixed(-ldexp((double)k, -j));
+			check_fixed(ldexp((double)(k + (mix_next() >> 20)), -j));
+		}
+	/* Near decimal boundaries: x / 10^p and its neighbours. */
+	for (int p = 0; p <= 9; p++)
+		for (int i = 0; i < 3000; i++) {
+			double x = (double)(mix_next() >> (12 + (i % 40))) / pow(10, p);
+			check_fixed(x);
+			check_fixed(nextafter(x, 0));
+			check_fixed(nextafter(x, INFINITY));
+			check_fixed(x + 0.5 / pow(10, p));
+		}
+	/* Any bits at all: every exponent, both signs. */
+	for (int i = 0; i < 20000; i++) {
+		uint64_t b = mix_next();
+		double v;
+		memcpy(&v, &b, sizeof v);
+		check_fixed(v);
+	}
+	/* Mostly, the range a picture uses. */
+	for (int i = 0; i < 100000; i++) {
+		uint64_t b = mix_next();
+		check_fixed(ldexp((double)(b >> 11), -(int)(b % 64)));
+	}
+}
+
 static char *write_temp(const char *data, size_t len)
 {
 	char *path = xstrdup("/tmp/cprof-test-fmt-XXXXXX");
@@ -162,4 +227,5 @@ TEST(file_read_errors_and_proc)
 	sbuf_release(&sb);
 }
 
-RUN_TESTS(T(counts_and_sizes), T(times), T(errno_names), T(xml_escape), T(file_read), T(file_read_errors_and_proc))
+RUN_TESTS(T(counts_and_sizes), T(times), T(errno_names), T(fixed_decimals), T(xml_escape), T(file_read),
+	  T(file_read_errors_and_proc))

@@ -1,4 +1,4 @@
-/* test-hashidx.c - the hash index and the string interner of base. */
+/* test-hashidx.c - the hash indexes, the string interner and the byte search of base. */
 #include <errno.h>
 
 #include "cprof/base.h"
@@ -153,13 +153,13 @@ TEST(index_a_table_read_in_bulk)
 TEST(hashtab_with_hashes_in_slots)
 {
 	struct hashtab t = HASHTAB_INIT;
-	size_t pos;
+	size_t pos = 0;
 	ASSERT_EQ(hashtab_first(&t, 7, &pos), HASHIDX_NONE);
 	const uint32_t n = 50000; /* grows from 1024 slots to 131072 */
 	for (uint32_t i = 0; i < n; i++)
 		hashtab_put(&t, i / 2 * 2654435761u, i); /* pairs of items share a hash */
 	ASSERT_EQ(t.count, n);
-	ASSERT(t.cap >= 2 * n);
+	ASSERT(t.cap * 3 >= (size_t)n * 4); /* at most 3/4 full */
 	for (uint32_t i = 0; i < n; i += 2) {
 		uint32_t h = i / 2 * 2654435761u;
 		uint32_t a = hashtab_first(&t, h, &pos), b = hashtab_next(&t, h, &pos);
@@ -171,6 +171,57 @@ TEST(hashtab_with_hashes_in_slots)
 	hashtab_release(&t);
 	ASSERT_EQ(t.cap, 0);
 	ASSERT_EQ(hashtab_first(&t, 0, &pos), HASHIDX_NONE);
+}
+
+/* Reserved room is used without growing; reserving in a filled table
+ * moves its items, which are all found again. */
+TEST(hashtab_reserve)
+{
+	struct hashtab t = HASHTAB_INIT;
+	size_t pos = 0;
+	hashtab_reserve(&t, 30000);
+	size_t cap = t.cap;
+	ASSERT(cap * 3 >= 30001 * 4);
+	for (uint32_t i = 0; i < 30000; i++)
+		hashtab_put(&t, i * 2654435761u, i);
+	ASSERT_EQ(t.cap, cap);
+	hashtab_reserve(&t, 100); /* less than there is: nothing changes */
+	ASSERT_EQ(t.cap, cap);
+	hashtab_reserve(&t, 200000);
+	ASSERT(t.cap > cap);
+	ASSERT_EQ(t.count, 30000);
+	for (uint32_t i = 0; i < 30000; i++)
+		ASSERT_EQ(hashtab_first(&t, i * 2654435761u, &pos), i);
+	hashtab_release(&t);
+}
+
+/* find_byte and find_byte_hash agree with memchr wherever the span starts
+ * and ends, for bytes of every kind (high bit set, NUL, neighbours of the
+ * one sought), and find_byte_hash's hash is hash_words of what it passed. */
+TEST(find_byte)
+{
+	static const char wanted[] = { ';', 0, (char)0x80, (char)0xff, 'a' };
+	char buf[64];
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	for (size_t w = 0; w < sizeof wanted; w++) {
+		char c = wanted[w];
+		for (int round = 0; round < 50; round++) {
+			for (size_t i = 0; i < sizeof buf; i++) {
+				x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+				unsigned r = (unsigned)(x >> 59); /* one in 32 is c, the rest near it or anything */
+				buf[i] = r == 0 ? c : r < 8 ? (char)(c ^ (1 << (r - 1))) : (char)(x >> 33);
+			}
+			for (size_t a = 0; a < 20; a++)
+				for (size_t b = a; b <= sizeof buf; b++) {
+					const char *m = memchr(buf + a, c, b - a), *want = m ? m : buf + b;
+					ASSERT(find_byte(buf + a, buf + b, c) == want);
+					/* the same search, hashing what it passes as hash_words does */
+					uint32_t h = 0;
+					ASSERT(find_byte_hash(buf + a, buf + b, c, &h) == want);
+					ASSERT_EQ(h, hash_words(buf + a, (size_t)(want - (buf + a))));
+				}
+		}
+	}
 }
 
 /* A big array starts zeroed and keeps its contents as it grows past the
@@ -191,4 +242,5 @@ TEST(big_arrays_grow_in_place_or_move_whole)
 }
 
 RUN_TESTS(T(empty_index_finds_nothing), T(insert_find_grow), T(build_indexes_a_bulk_table), T(interner),
-	  T(index_a_table_read_in_bulk), T(hashtab_with_hashes_in_slots), T(big_arrays_grow_in_place_or_move_whole))
+	  T(index_a_table_read_in_bulk), T(hashtab_with_hashes_in_slots), T(hashtab_reserve), T(find_byte),
+	  T(big_arrays_grow_in_place_or_move_whole))
