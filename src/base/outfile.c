@@ -141,10 +141,11 @@ static int open_replace(struct outfile *o, unsigned flags, struct cprof_err *err
 			goto out;
 		}
 	}
+	/* Before the file exists: a signal must find it in the pending list. */
+	tmpfile_install_signal_cleanup();
 	r = tmpfile_open_mode(&o->tmp, final, flags & OUTFILE_PRIVATE ? 0600 : 0666, err);
 	if (r < 0)
 		goto out;
-	tmpfile_install_signal_cleanup();
 	o->fp = o->tmp.fp;
 	o->kind = OUTFILE_REPLACE;
 out:

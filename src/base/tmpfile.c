@@ -50,38 +50,34 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+static const int cleanup_sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
 void tmpfile_install_signal_cleanup(void)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
 	static bool done;
 	if (done)
 		return;
 	done = true;
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cleanup_sigs); i++) {
 		struct sigaction old, sa;
 		/* An ignored signal stays ignored (nohup, background jobs of a
 		 * script): we were not meant to die of it. */
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		if (sigaction(cleanup_sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			continue;
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
-		for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++)
-			sigaddset(&sa.sa_mask, sigs[j]);
-		(void)sigaction(sigs[i], &sa, NULL);
+		for (size_t j = 0; j < ARRAY_SIZE(cleanup_sigs); j++)
+			sigaddset(&sa.sa_mask, cleanup_sigs[j]);
+		(void)sigaction(cleanup_sigs[i], &sa, NULL);
 	}
 }
 
-int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, struct cprof_err *err)
+/* tmpfile_open_mode's work, with the cleanup signals blocked. */
+static int tmpfile_create(struct tmpfile *t, struct sbuf *path, const char *final_path, mode_t mode,
+			  struct cprof_err *err)
 {
-	struct sbuf sb = SBUF_INIT;
-	static bool registered;
-	if (!registered) {
-		registered = true;
-		atexit(tmpfile_cleanup_all);
-	}
-	memset(t, 0, sizeof *t);
-	sbuf_addf(&sb, "%s.tmp.XXXXXX", final_path);
+	struct sbuf sb = *path;
 	int fd = mkostemp(sb.buf, O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
@@ -111,6 +107,28 @@ int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, st
 	t->final_path = xstrdup(final_path);
 	pending_add(t->tmp_path);
 	return 0;
+}
+
+int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, struct cprof_err *err)
+{
+	struct sbuf sb = SBUF_INIT;
+	static bool registered;
+	if (!registered) {
+		registered = true;
+		atexit(tmpfile_cleanup_all);
+	}
+	memset(t, 0, sizeof *t);
+	sbuf_addf(&sb, "%s.tmp.XXXXXX", final_path);
+	/* The file is in the pending list before a signal can see it exist:
+	 * killed in between, a command left its temporary file behind. */
+	sigset_t block, old;
+	sigemptyset(&block);
+	for (size_t i = 0; i < ARRAY_SIZE(cleanup_sigs); i++)
+		sigaddset(&block, cleanup_sigs[i]);
+	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
+	int r = tmpfile_create(t, &sb, final_path, mode, err);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 int tmpfile_open(struct tmpfile *t, const char *final_path, struct cprof_err *err)
