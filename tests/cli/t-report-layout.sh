@@ -17,10 +17,12 @@ long='unsigned long engine::accumulate<unsigned long>(unsigned long)'
 table() { tr -d '\r' <"$1" | sed -n '/^ *Self /,/^$/p' | sed '/^$/d'; }
 not() { ! "$@"; }
 # on_tty COLS ARGS...: the report as a terminal of COLS columns shows it.
+# The program's own samples only (--dso cxx): a stray sample in the kernel
+# or ld.so would widen the Binary column and move where names are folded.
 on_tty() {
 	local c=$1
 	shift
-	script -qc "stty cols $c; '$CPROF' report -i cxx.data --color never $*" /dev/null
+	script -qc "stty cols $c; '$CPROF' report -i cxx.data --dso cxx --color never $*" /dev/null
 }
 # widest COLS FILE: every table line fits in COLS characters.
 fits() {
@@ -48,13 +50,14 @@ check "piped: Hottest line, Binary and Function aligned on every row" aligned pi
 "$CPROF" report -i cxx.data --sort line >lines.txt
 check "--sort line: Function last, columns aligned" aligned lines.txt Line Binary Function
 
-for c in 80 100 120; do
+for c in 80 90 100 120; do
 	on_tty "$c" >"tty$c.txt"
 	check "a $c-column terminal: every line of the table fits" fits "$c" "tty$c.txt"
 	check "a $c-column terminal: columns aligned" aligned "tty$c.txt" "Hottest line" Binary Function
 done
-check "100 columns: the return type goes first, then template arguments" \
-	grep -qF 'engine::accumulate<…>(unsigned long)' tty100.txt
+check "100 columns: the return type goes first" \
+	sh -c "grep -qF 'engine::accumulate<unsigned long>(unsigned long)' tty100.txt && ! grep -qF 'long engine::' tty100.txt"
+check "90 columns: then template arguments" grep -qF 'engine::accumulate<…>(unsigned long)' tty90.txt
 check "80 columns: argument lists folded too" grep -qF 'engine::Solver::step(…)' tty80.txt
 # Which line of step's loop is hottest depends on the CPU (where the
 # samples skid to); the narrow table keeps the one the wide table shows.
