@@ -77,7 +77,11 @@ near() { # A B: within 10 % of B, plus 5
 check "latency and syscalls: the same calls, within 10 % ($nc, $sc)" near "$nc" "$sc"
 
 oc=$(py p.data offcpu "d['blocked']['intervals']")
-check "offcpu: each sleep one blocked interval, within 10 % ($oc, $sc syscalls)" near "${oc:-0}" "$sc"
+# Every sleep blocks once; a busy machine adds waits of its own (the
+# probes' kernel work can sleep too: 530 intervals for 474 sleeps was seen
+# under ASan beside another test), so the count is bounded on both sides.
+check "offcpu: a blocked interval for each sleep ($oc, $sc syscalls; at least within 10 %, at most twice)" \
+	sh -c "[ ${oc:-0} -ge $((sc - sc / 10 - 5)) ] && [ ${oc:-0} -le $((2 * sc + 5)) ]"
 check "offcpu: the program's thread only" \
 	[ "$(py p.data offcpu "sorted(set(t['pid'] for t in d['threads']))")" = "[$NP]" ]
 # By frame pointers a wait may skip nap (clock_nanosleep makes no frame):
