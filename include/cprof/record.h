@@ -205,6 +205,8 @@ struct ring {
 	void *base;          /* header page + data */
 	size_t data_size;
 	uint64_t max_fill;   /* the most bytes found waiting at a drain */
+	uint64_t peeked;     /* mappings and forks before this were handed over (rings_drain) */
+	uint64_t upto;       /* rings_drain: the head when the pass began */
 };
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
 void ring_unmap(struct ring *r);
@@ -355,6 +357,12 @@ int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err 
 /* Copy every complete record of r into q, tagged ring, and free its space
  * in the ring; stops early when q is at its limit. Returns bytes taken. */
 size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q);
+/* Drain the n rings into q, ring i tagged i. When q's worker unwinds
+ * (DWARF), a pass first hands it every ring's mappings and forks, then
+ * the records that were in the rings before that: a sample is never
+ * unwound before a mapping its process made on another CPU. Returns bytes
+ * taken; 0 when q was at its limit before the mappings were all in. */
+size_t rings_drain(struct ring *rings, size_t n, struct rec_queue *q);
 /* Copy one record (from ring_each, say) into q, tagged ring: for a source
  * that reads its own rings and hands the worker only some records. False
  * when q is at its limit (nothing copied). */

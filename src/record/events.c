@@ -106,9 +106,7 @@ int events_open(struct events *ev, struct perf_event_attr *attrs, const struct e
 
 size_t drain_all(struct events *ev, struct rec_queue *q)
 {
-	size_t got = 0;
-	for (size_t i = 0; i < ev->rings.n; i++)
-		got += ring_drain(&ev->rings.v[i], (uint32_t)i, q);
+	size_t got = rings_drain(ev->rings.v, ev->rings.n, q);
 	rec_queue_flush(q, 50000000);
 	return got;
 }

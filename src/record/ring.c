@@ -106,6 +106,7 @@ struct rec_queue {
 	int worker_nice;
 	bool worker_nice_set;
 	struct stack_trim trim;   /* the samples' layout, for the draining thread */
+	bool maps_first;          /* the worker unwinds: hand it mappings first (rings_drain) */
 };
 
 struct rec_queue *rec_queue_new(size_t limit_bytes)
@@ -166,12 +167,47 @@ static uint8_t *queue_room(struct rec_queue *q, size_t len, uint32_t ring)
 	return p + sizeof e;
 }
 
-size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
+/* The records that tell the unwinder where a process's code is. */
+static bool is_mapping(uint32_t type)
+{
+	return type == PERF_RECORD_MMAP || type == PERF_RECORD_MMAP2 || type == PERF_RECORD_FORK;
+}
+
+static uint8_t *ring_data(const struct ring *r)
+{
+	const struct perf_event_mmap_page *h = r->base;
+	return (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
+}
+
+/* Copy the record of len bytes at ring offset off (it may wrap) to q. */
+static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data, size_t size, size_t off, size_t len)
+{
+	size_t alen = off + len > size ? size - off : len;
+	size_t stack_at, keep;
+	if (stack_trim_find(&q->trim, data + off, alen, data, len, &stack_at, &keep)) {
+		/* A DWARF sample: its stack's unused room stays behind. */
+		uint8_t *to = queue_room(q, stack_at + keep + 8, ring);
+		if (!to)
+			return false;
+		stack_trim_copy(to, data + off, alen, data, len, stack_at, keep);
+		return true;
+	}
+	uint8_t *to = queue_room(q, len, ring);
+	if (!to)
+		return false;
+	memcpy(to, data + off, alen);
+	if (alen < len)
+		memcpy(to + alen, data, len - alen);
+	return true;
+}
+
+/* Copy r's records up to head into q; mappings and forks below r->peeked
+ * went over already and are passed by. */
+static size_t drain_to(struct ring *r, uint32_t ring, struct rec_queue *q, uint64_t head)
 {
 	struct perf_event_mmap_page *h = r->base;
-	uint8_t *data = (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
-	uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
-	uint64_t tail = h->data_tail, start = tail;
+	uint8_t *data = ring_data(r);
+	uint64_t tail = h->data_tail, start = tail, skipped = 0;
 	size_t size = r->data_size;
 	if (head - tail > r->max_fill)
 		r->max_fill = head - tail;
@@ -187,28 +223,77 @@ size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
 		}
 		if (tail + hdr.size > head)
 			break;
-		size_t alen = off + hdr.size > size ? size - off : hdr.size;
-		size_t stack_at, keep;
-		if (stack_trim_find(&q->trim, data + off, alen, data, hdr.size, &stack_at, &keep)) {
-			/* A DWARF sample: its stack's unused room stays behind. */
-			uint8_t *to = queue_room(q, stack_at + keep + 8, ring);
-			if (!to)
-				break;
-			stack_trim_copy(to, data + off, alen, data, hdr.size, stack_at, keep);
-			tail += hdr.size;
-			continue;
-		}
-		uint8_t *to = queue_room(q, hdr.size, ring);
-		if (!to)
+		if (tail < r->peeked && is_mapping(hdr.type)) {
+			skipped += hdr.size;
+		} else if (!copy_record(q, ring, data, size, off, hdr.size)) {
 			break; /* the worker is behind: leave the rest in the ring */
-		memcpy(to, data + off, alen);
-		if (alen < hdr.size)
-			memcpy(to + alen, data, hdr.size - alen);
+		}
 		tail += hdr.size;
 	}
 	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
-	q->stats.bytes += tail - start;
+	q->stats.bytes += tail - start - skipped;
 	return (size_t)(tail - start);
+}
+
+size_t ring_drain(struct ring *r, uint32_t ring, struct rec_queue *q)
+{
+	const struct perf_event_mmap_page *h = r->base;
+	return drain_to(r, ring, q, __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE));
+}
+
+/* Hand q the mappings and forks in r that were not handed over yet; false
+ * when q is at its limit (r->peeked says how far it got). */
+static bool hand_mappings(struct ring *r, uint32_t ring, struct rec_queue *q)
+{
+	const struct perf_event_mmap_page *h = r->base;
+	const uint8_t *data = ring_data(r);
+	uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
+	uint64_t at = h->data_tail > r->peeked ? h->data_tail : r->peeked;
+	size_t size = r->data_size;
+	while (at < head) {
+		size_t off = at % size;
+		struct perf_event_header hdr;
+		memcpy(&hdr, data + off, sizeof hdr);
+		if (hdr.size < sizeof hdr || at + hdr.size > head)
+			break; /* drain_to judges a bad record; a partial one waits */
+		if (is_mapping(hdr.type)) {
+			if (!copy_record(q, ring, data, size, off, hdr.size)) {
+				r->peeked = at;
+				return false;
+			}
+			q->stats.bytes += hdr.size;
+		}
+		at += hdr.size;
+	}
+	r->peeked = at;
+	return true;
+}
+
+size_t rings_drain(struct ring *rings, size_t n, struct rec_queue *q)
+{
+	size_t got = 0;
+	if (!q->maps_first) {
+		for (size_t i = 0; i < n; i++)
+			got += ring_drain(&rings[i], (uint32_t)i, q);
+		return got;
+	}
+	/* The rings are read one after the other. A sample in one ring can
+	 * need a mapping that its process made just before on another CPU,
+	 * in a ring read later (a new thread's first samples, the program's
+	 * own code after exec): unwound before it, the sample has no code to
+	 * unwind. So each ring's head is taken first; then every mapping up
+	 * to now goes over, and only then the records below those heads, all
+	 * of which came after any mapping they need. */
+	for (size_t i = 0; i < n; i++) {
+		const struct perf_event_mmap_page *h = rings[i].base;
+		rings[i].upto = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!hand_mappings(&rings[i], (uint32_t)i, q))
+			return 0;
+	for (size_t i = 0; i < n; i++)
+		got += drain_to(&rings[i], (uint32_t)i, q, rings[i].upto);
+	return got;
 }
 
 bool rec_queue_push(struct rec_queue *q, uint32_t ring, const void *rec, size_t len)
@@ -353,6 +438,7 @@ static void *worker_main(void *arg)
 int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err *err)
 {
 	q->st = st;
+	q->maps_first = st->unwinder != NULL;
 	stack_trim_init(&q->trim, st->sample_type, st->read_format, st->regs_mask);
 	/* Signals are the recording loop's business: the worker blocks them
 	 * all (a new thread inherits the creator's mask). */

@@ -2,6 +2,7 @@
  * record queue to its worker, and the parsing of each perf record type into
  * the raw store. */
 #include <linux/perf_event.h>
+#include <unistd.h>
 
 #include "cprof/event.h"
 #include "cprof/record.h"
@@ -24,7 +25,7 @@ static void fake_init(struct fake *f)
 	struct perf_event_mmap_page *h = (void *)f->mem;
 	h->data_offset = PAGE;
 	h->data_size = DATA;
-	f->r.base = f->mem;
+	f->r = (struct ring){ .base = f->mem };
 	f->r.data_size = DATA;
 	f->head = 0;
 }
@@ -676,8 +677,97 @@ TEST(peek_then_each_then_push)
 	fake_free(&f);
 }
 
+/* A DWARF-mode sample of pid 10 whose pc is at ip: the unwinder's 20
+ * registers (UNWIND_REGS_MASK order: ip is the 9th, sp the 8th) and a
+ * 64-byte stack that the kernel copied whole. */
+static size_t make_dwarf_sample(uint8_t *buf, uint64_t ip, uint64_t time)
+{
+	uint64_t w[64];
+	size_t n = 0;
+	w[n++] = 77;
+	w[n++] = ip;
+	w[n++] = 10 | (uint64_t)11 << 32;
+	w[n++] = time;
+	w[n++] = 1001001;
+	w[n++] = PERF_SAMPLE_REGS_ABI_64;
+	for (int r = 0; r < 20; r++)
+		w[n++] = r == 8 ? ip : r == 7 ? 0x7ffd0000 : 0;
+	w[n++] = 64; /* stack size, then its data, then dyn_size */
+	for (int i = 0; i < 8; i++)
+		w[n++] = 0;
+	w[n++] = 64;
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER, (uint16_t)(8 + n * 8) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, n * 8);
+	return 8 + n * 8;
+}
+
+static size_t make_mmap2(uint8_t *buf, uint32_t pid, uint64_t start, const char *path, uint64_t time)
+{
+	memset(buf, 0, 72 + 256);
+	struct perf_event_header h = { PERF_RECORD_MMAP2, 0, 0 };
+	memcpy(buf, &h, 8);
+	uint32_t prot = 5;
+	uint64_t len = 0x10000, pgoff = 0;
+	memcpy(buf + 8, &pid, 4);
+	memcpy(buf + 12, &pid, 4);
+	memcpy(buf + 16, &start, 8);
+	memcpy(buf + 24, &len, 8);
+	memcpy(buf + 32, &pgoff, 8);
+	memcpy(buf + 64, &prot, 4);
+	size_t plen = strlen(path) + 1;
+	memcpy(buf + 72, path, plen);
+	return add_trailer(buf, 72 + ((plen + 7) & ~(size_t)7), pid, time);
+}
+
+/* The rings are read one after the other: a thread's samples in CPU 0's
+ * ring, read first, come before the mapping of its code that its process
+ * made on CPU 1. rings_drain hands the worker the mapping first, once. */
+TEST(mappings_before_samples_of_other_rings)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	ASSERT(n > 0);
+	exe[n] = 0;
+	struct fake f[2];
+	fake_init(&f[0]);
+	fake_init(&f[1]);
+	struct raw_store s = { .sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+					      PERF_SAMPLE_TIME | PERF_SAMPLE_PERIOD | PERF_SAMPLE_REGS_USER |
+					      PERF_SAMPLE_STACK_USER,
+			       .regs_mask = UNWIND_REGS_MASK };
+	s.unwinder = unwinder_new();
+	uint8_t rec[1024];
+	const uint64_t base = 0x500000;
+	fake_put(&f[1], rec, make_mmap2(rec, 10, base, exe, 100));
+	fake_put(&f[0], rec, make_dwarf_sample(rec, base + 0x40, 200));
+	struct rec_queue *q = rec_queue_new(4u << 20);
+	ASSERT_EQ(rec_queue_start(q, &s, NULL), 0);
+	struct ring rings[2] = { f[0].r, f[1].r };
+	ASSERT(rings_drain(rings, 2, q) > 0);
+	/* A second pass: the mapping is not handed over twice. */
+	fake_put(&f[0], rec, make_dwarf_sample(rec, base + 0x48, 300));
+	ASSERT(rings_drain(rings, 2, q) > 0);
+	ASSERT(!ring_pending(&rings[0]) && !ring_pending(&rings[1]));
+	struct rec_queue_stats qs;
+	rec_queue_finish(q, &qs);
+	ASSERT_EQ(qs.bytes, f[0].head + f[1].head);
+	ASSERT_EQ(s.samples.n, 2);
+	ASSERT_EQ(s.mmaps.n, 1);
+	struct unwinder_stats us;
+	unwinder_get_stats(s.unwinder, &us);
+	ASSERT_EQ(us.samples, 2);
+	ASSERT_EQ(us.failed, 0); /* both samples found their code */
+	unwinder_free(s.unwinder);
+	s.unwinder = NULL;
+	raw_store_release(&s);
+	fake_free(&f[0]);
+	fake_free(&f[1]);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
 	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
-	  T(exec_keeps_later_mappings), T(peek_then_each_then_push))
+	  T(exec_keeps_later_mappings), T(peek_then_each_then_push),
+	  T(mappings_before_samples_of_other_rings))
