@@ -286,6 +286,8 @@ void tracer_attr(const struct tracer *t, struct perf_event_attr *a);
  * entry before its return, so a call entered while its return is still
  * off is rare, and counted by the trace as unfinished, never timed). */
 int tracer_enable(struct tracer *t, struct cprof_err *err) CPROF_WUR;
+/* Every event off (the recording ends); their records stay in the rings. */
+void tracer_disable(struct tracer *t);
 /* Keep fd, an event on one CPU (closed by tracer_close even on failure):
  * with lead -1 it gets a ring of its own, polled; else its records go to
  * the ring of lead, an event of the same CPU added before. */

@@ -69,7 +69,8 @@ struct source_target {
 	const int *tids;
 	size_t ntids;
 	bool now;                /* enable at once (attached, -a), not at the exec */
-	bool deferred;           /* -D: left off until enable(), once the delay has passed */
+	bool deferred;           /* left off until enable(): -D, once the delay has passed;
+				  * attached, together with the samples */
 	int proc;                /* -p/-t: the (first) attached process, else 0 */
 	int self;                /* cprof's own pid */
 	/* Attached or -a: the mappings there already (the kernel reports only
@@ -108,9 +109,15 @@ struct source_ops {
 	void (*started)(void *state);
 	/* 0, with *poll_fd the descriptor to poll or -1; or -errno and err. */
 	int (*attach)(void *state, const struct source_target *t, int *poll_fd, struct cprof_err *err);
-	/* -D: switch on what attach() opened with t->deferred, once the delay
-	 * has passed; NULL for a source whose launch_only says why it cannot. */
+	/* Switch on what attach() opened with t->deferred (-D, once the delay
+	 * has passed; attached, right after the samples); NULL for a source
+	 * whose launch_only says why it cannot. */
 	int (*enable)(void *state, struct cprof_err *err);
+	/* The recording ends: switch the events off, every source at the same
+	 * moment as the samples, before any is drained for the last time
+	 * (a last drain can take a while, and a source still on would go on
+	 * counting). NULL when drain(last) alone is enough. */
+	void (*stop)(void *state);
 	void (*drain)(void *state, bool last);
 	int (*collect)(void *state, struct cprof_err *err);
 	void (*stacks)(void *state, struct resolver *res);

@@ -311,6 +311,12 @@ static int lat_enable(void *state, struct cprof_err *err)
 	return tracer_enable(&s->rings, err);
 }
 
+static void lat_stop(void *state)
+{
+	struct lat_source *s = state;
+	tracer_disable(&s->rings);
+}
+
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct lat_source *s = ctx;
@@ -468,6 +474,7 @@ const struct source_ops latency_source = {
 	.more = lat_more,
 	.attach = lat_attach,
 	.enable = lat_enable,
+	.stop = lat_stop,
 	.drain = lat_drain,
 	.stacks = lat_stacks,
 	.finish = lat_finish,

@@ -173,6 +173,12 @@ static int oc_enable(void *state, struct cprof_err *err)
 	return tracer_enable(&s->rings, err);
 }
 
+static void oc_stop(void *state)
+{
+	struct oc_source *s = state;
+	tracer_disable(&s->rings);
+}
+
 /* Mappings and tasks are few, and every later unwind of the process needs
  * them: wait for room. */
 static void push_wait(struct oc_source *s, const void *rec, size_t len)
@@ -370,6 +376,7 @@ const struct source_ops offcpu_source = {
 	.configure = oc_configure,
 	.attach = oc_attach,
 	.enable = oc_enable,
+	.stop = oc_stop,
 	.drain = oc_drain,
 	.stacks = oc_stacks,
 	.finish = oc_finish,

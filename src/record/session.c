@@ -277,7 +277,7 @@ static int rec_targets(struct rec *R, struct cprof_err *err)
 	if (o->attach_pid)
 		proc = o->attach_threads ? thread_tgid(o->attach_pid) : o->attach_pid;
 	struct source_target t = { .pid = attached ? 0 : R->wl.pid, .argv = o->argv, .tids = R->tids.v,
-				   .ntids = R->tids.n, .now = attached, .deferred = o->delay_ms > 0, .proc = proc,
+				   .ntids = R->tids.n, .now = attached, .deferred = attached || o->delay_ms > 0, .proc = proc,
 				   .self = (int)getpid(),
 				   .known = attached ? &R->st : NULL, .cpus = R->cpus, .ncpus = R->ncpus,
 				   .callchain = o->call_graph != CALL_GRAPH_NONE,
@@ -441,7 +441,11 @@ static int rec_start(struct rec *R, struct cprof_err *err)
 	R->t_start = now_ns();
 	getrusage(RUSAGE_SELF, &R->ru0);
 	R->attach_cpu0 = o->attach_pid ? attached_cpu_ns(o) : 0;
-	if (R->enable_now && !o->delay_ms && (r = events_enable(&R->ev, err)) < 0)
+	/* Attached, the sources' events were opened off (some take long to
+	 * open: uprobes, a tracepoint per thread), so that all of them start
+	 * with the samples and cover the same stretch of the program. */
+	if (R->enable_now && !o->delay_ms &&
+	    ((r = events_enable(&R->ev, err)) < 0 || (r = rec_enable_sources(R, err)) < 0))
 		return r;
 	if (R->wl.pid > 0 && (r = workload_start(&R->wl, o->argv[0], err)) < 0)
 		return r;
@@ -552,6 +556,9 @@ static void rec_stop(struct rec *R)
 	struct events *ev = &R->ev;
 	for (size_t i = 0; i < ev->fds.n; i++)
 		(void)ioctl(ev->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+	for (size_t i = 0; R->src_fds && i < o->nsources; i++)
+		if (o->sources[i].ops->stop)
+			o->sources[i].ops->stop(o->sources[i].state);
 	drain_rest(ev, R->q);
 	rec_drain_sources(R, true);
 	restore_priority(R->prio, R->old_nice);

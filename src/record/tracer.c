@@ -63,12 +63,17 @@ int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err)
 	return 0;
 }
 
+void tracer_disable(struct tracer *t)
+{
+	for (size_t i = 0; i < t->fds.n; i++)
+		(void)ioctl(t->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+}
+
 uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const void *rec, size_t len),
 		     void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
 {
 	if (last)
-		for (size_t i = 0; i < t->fds.n; i++)
-			(void)ioctl(t->fds.v[i], PERF_EVENT_IOC_DISABLE, 0);
+		tracer_disable(t);
 	/* A ring whose task is gone reports a hang-up for good: stop polling
 	 * it (it is still read every pass). */
 	struct epoll_event evs[64];

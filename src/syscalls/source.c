@@ -162,6 +162,12 @@ static int sys_enable(void *state, struct cprof_err *err)
 	return tracer_enable(&s->rings, err);
 }
 
+static void sys_stop(void *state)
+{
+	struct sys_source *s = state;
+	tracer_disable(&s->rings);
+}
+
 static void take_record(void *ctx, const void *rec, size_t len)
 {
 	struct sys_source *s = ctx;
@@ -266,6 +272,7 @@ const struct source_ops syscalls_source = {
 	.configure = sys_configure,
 	.attach = sys_attach,
 	.enable = sys_enable,
+	.stop = sys_stop,
 	.drain = sys_drain,
 	.stacks = sys_stacks,
 	.finish = sys_finish,

@@ -69,19 +69,18 @@ check "latency: nap and clock_nanosleep within one call of each other ($nc, $(la
 	within "$nc" "$(lat p.data libc.so.6:clock_nanosleep calls)" 1
 check "latency: at most the two calls under way at the attach unpaired" \
 	[ "$(py p.data latency "d['unpaired_returns']")" -le 2 ]
-# The sources' events go on (and off) one source after the other, a few
-# milliseconds apart: their counts of the same iterations differ by a few.
-near() { # A B: within 10 % of B, plus 5
-	within "$1" "$2" $(($2 / 10 + 5))
+# The sources' events go on together with the samples and off together at
+# the end, so the three see the same iterations: only a call under way at
+# either end may be counted by one and not another (2 % + 3 allowed: the
+# probes' kernel work could wait on a lock the recorder holds, though no
+# such wait has been seen).
+near() { # A B: within 2 % of B, plus 3
+	within "$1" "$2" $(($2 / 50 + 3))
 }
-check "latency and syscalls: the same calls, within 10 % ($nc, $sc)" near "$nc" "$sc"
+check "latency and syscalls: the same calls ($nc, $sc)" near "$nc" "$sc"
 
 oc=$(py p.data offcpu "d['blocked']['intervals']")
-# Every sleep blocks once; a busy machine adds waits of its own (the
-# probes' kernel work can sleep too: 530 intervals for 474 sleeps was seen
-# under ASan beside another test), so the count is bounded on both sides.
-check "offcpu: a blocked interval for each sleep ($oc, $sc syscalls; at least within 10 %, at most twice)" \
-	sh -c "[ ${oc:-0} -ge $((sc - sc / 10 - 5)) ] && [ ${oc:-0} -le $((2 * sc + 5)) ]"
+check "offcpu: a blocked interval for each sleep ($oc, $sc syscalls)" near "${oc:-0}" "$sc"
 check "offcpu: the program's thread only" \
 	[ "$(py p.data offcpu "sorted(set(t['pid'] for t in d['threads']))")" = "[$NP]" ]
 # By frame pointers a wait may skip nap (clock_nanosleep makes no frame):
