@@ -224,8 +224,9 @@ void unwinder_fork(struct unwinder *u, uint32_t pid, uint32_t ppid)
 	struct uproc *old = proc_get(u, pid, false);
 	if (old && old->exit_seq)
 		unwinder_exec(u, pid, UINT64_MAX); /* a new process under a reused pid */
-	else if (old)
-		return;
+	/* Otherwise the child's own first mappings, made on another CPU, came
+	 * before its fork: it still has the parent's (those it has already
+	 * are kept once, and an exec drained later drops them by their time). */
 	if (!parent)
 		return;
 	for (size_t i = 0; i < parent->maps.n; i++) {

@@ -628,6 +628,25 @@ TEST(exec_keeps_later_mappings)
 	unwinder_free(u);
 }
 
+/* A forked child's own mapping, read from another CPU's ring before its
+ * fork: the fork still gives it the parent's mappings. */
+TEST(fork_after_the_childs_own_mapping)
+{
+	struct unwinder *u = unwinder_new();
+	unwinder_add_map(u, 7, "/usr/bin/app", 0x400000, 0x1000, 0, 50);
+	unwinder_add_map(u, 7, "/lib/libc.so.6", 0x7f0000000000, 0x1000, 0, 60);
+	unwinder_add_map(u, 8, "/lib/libplugin.so", 0x7f1000000000, 0x1000, 0, 80);
+	unwinder_fork(u, 8, 7);
+	ASSERT_EQ(unwinder_map_count(u, 8), 3);
+	unwinder_fork(u, 8, 7); /* seen twice: nothing more */
+	ASSERT_EQ(unwinder_map_count(u, 8), 3);
+	/* An exec of the child drained after all that keeps only what came
+	 * after it. */
+	unwinder_exec(u, 8, 70);
+	ASSERT_EQ(unwinder_map_count(u, 8), 1);
+	unwinder_free(u);
+}
+
 static void count_times(void *ctx, const void *rec, size_t len)
 {
 	VEC(uint64_t) *seen = ctx;
@@ -769,5 +788,5 @@ RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
 	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
-	  T(exec_keeps_later_mappings), T(peek_then_each_then_push),
+	  T(exec_keeps_later_mappings), T(fork_after_the_childs_own_mapping), T(peek_then_each_then_push),
 	  T(mappings_before_samples_of_other_rings))
