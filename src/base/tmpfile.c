@@ -73,37 +73,37 @@ void tmpfile_install_signal_cleanup(void)
 	}
 }
 
-/* tmpfile_open_mode's work, with the cleanup signals blocked. */
-static int tmpfile_create(struct tmpfile *t, struct sbuf *path, const char *final_path, mode_t mode,
+/* tmpfile_open_mode's work, with the cleanup signals blocked. tmpl is
+ * the temporary name's template, which t keeps (freed on failure). */
+static int tmpfile_create(struct tmpfile *t, char *tmpl, const char *final_path, mode_t mode,
 			  struct cprof_err *err)
 {
-	struct sbuf sb = *path;
-	int fd = mkostemp(sb.buf, O_CLOEXEC);
+	int fd = mkostemp(tmpl, O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
-		sbuf_release(&sb);
+		free(tmpl);
 		return err_set(err, e, "cannot create '%s': %s", final_path, strerror(e));
 	}
 	/* mkstemp creates 0600; give the file the mode it would get from
 	 * open(O_CREAT, mode) under the current umask. */
 	mode_t um = umask(0);
 	umask(um);
+	int e = 0;
+	const char *what = NULL;
 	if (fchmod(fd, mode & ~um) < 0) {
-		int e = errno;
-		close(fd);
-		(void)unlink(sb.buf);
-		sbuf_release(&sb);
-		return err_set(err, e, "cannot set the mode of '%s': %s", final_path, strerror(e));
+		e = errno;
+		what = "set the mode of";
+	} else if (!(t->fp = fdopen(fd, "w"))) {
+		e = errno;
+		what = "open";
 	}
-	t->fp = fdopen(fd, "w");
-	if (!t->fp) {
-		int e = errno;
+	if (what) {
 		close(fd);
-		(void)unlink(sb.buf);
-		sbuf_release(&sb);
-		return err_set(err, e, "cannot open '%s': %s", final_path, strerror(e));
+		(void)unlink(tmpl);
+		free(tmpl);
+		return err_set(err, e, "cannot %s '%s': %s", what, final_path, strerror(e));
 	}
-	t->tmp_path = sbuf_detach(&sb);
+	t->tmp_path = tmpl;
 	t->final_path = xstrdup(final_path);
 	pending_add(t->tmp_path);
 	return 0;
@@ -111,14 +111,14 @@ static int tmpfile_create(struct tmpfile *t, struct sbuf *path, const char *fina
 
 int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, struct cprof_err *err)
 {
-	struct sbuf sb = SBUF_INIT;
 	static bool registered;
 	if (!registered) {
 		registered = true;
 		atexit(tmpfile_cleanup_all);
 	}
 	memset(t, 0, sizeof *t);
-	sbuf_addf(&sb, "%s.tmp.XXXXXX", final_path);
+	struct sbuf tmpl = SBUF_INIT;
+	sbuf_addf(&tmpl, "%s.tmp.XXXXXX", final_path);
 	/* The file is in the pending list before a signal can see it exist:
 	 * killed in between, a command left its temporary file behind. */
 	sigset_t block, old;
@@ -126,7 +126,7 @@ int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, st
 	for (size_t i = 0; i < ARRAY_SIZE(cleanup_sigs); i++)
 		sigaddset(&block, cleanup_sigs[i]);
 	(void)pthread_sigmask(SIG_BLOCK, &block, &old);
-	int r = tmpfile_create(t, &sb, final_path, mode, err);
+	int r = tmpfile_create(t, sbuf_detach(&tmpl), final_path, mode, err);
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
