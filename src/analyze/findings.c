@@ -360,7 +360,7 @@ static void rule_hot(struct findings *f, const struct profile *p, const struct f
 			sbuf_addf(&ev, " (%s:%u)", base_name(file), fn->line);
 		add(f, "hot-function", s >= r->hot_high ? SEV_HIGH : SEV_MEDIUM, s, sum.buf, &ev,
 		    "make %s cheaper or call it less often: 'cprof report --call-tree' shows who calls it, "
-		    "'cprof flamegraph' where its time goes, 'perf annotate %s' its hot instructions",
+		    "'cprof flamegraph' where its time goes, 'cprof annotate %s' its hot instructions",
 		    name, name);
 		sbuf_release(&sum);
 	}

@@ -72,6 +72,7 @@ TEST(hot_function)
 	ASSERT(strstr(x->summary, "crunch takes 60.0 %"));
 	ASSERT(strstr(x->evidence, "6,000 of 10,000 samples"));
 	ASSERT(strstr(x->next, "cprof report --call-tree"));
+	ASSERT(strstr(x->next, "'cprof annotate crunch'")); /* cprof's own annotate, not perf's */
 	/* other is 40 %: medium */
 	ASSERT_EQ(f.v.n, 2);
 	ASSERT_EQ(f.v.v[1].sev, SEV_MEDIUM);
