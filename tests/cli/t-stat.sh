@@ -21,13 +21,24 @@ field() {
 # child's time before exec (fork, the launcher, exec itself: 1-3 ms here)
 # and, per sleep, a few microseconds the task-clock event never sees, so
 # the workload only spins: task-clock is then 99 % of it on this machine.
+# In a virtual machine task-clock also holds the time the host took the
+# CPU away while the workload was on it (steal), which the kernel leaves
+# out of the process's CPU clock (PARAVIRT_TIME_ACCOUNTING): 1.2 % was seen
+# on a busy host. So the upper bound is 1 % plus all the steal time of
+# the machine's CPUs during the run (/proc/stat, one tick more).
+steal() { awk '$1 == "cpu" { print $9 }' /proc/stat; }
+tick_ns=$((1000000000 / $(getconf CLK_TCK)))
 for i in 1 2 3; do
+	st0=$(steal)
 	STATWORK_CPUTIME=1 "$CPROF" stat -f csv -o t.csv -e task-clock -- "$W" 1000 200 0 0 2>t.err || fail "cprof stat task-clock run $i"
+	st1=$(steal)
 	c=$(field t.csv task-clock mean)
 	s=$(awk '$1 == "cputime_ns" { print $2 }' t.err)
 	r=$(awk -v c="$c" -v s="$s" 'BEGIN { if (s > 0) printf "%.4f", c / s; else print "none" }')
-	echo "task-clock $c ns, the workload's own CPU time $s ns: ratio $r"
-	check "task-clock is the workload's own CPU time, -5 % to +1 % (run $i: ratio $r)" within "$r" 0.98 0.03
+	hi=$(awk -v s="$s" -v d=$((st1 - st0 + 1)) -v t="$tick_ns" 'BEGIN { if (s > 0) printf "%.4f", 1.01 + d * t / s; else print 1.01 }')
+	echo "task-clock $c ns, the workload's own CPU time $s ns: ratio $r (at most $hi)"
+	check "task-clock is the workload's own CPU time, -5 % to +1 % and the steal time (run $i: ratio $r, at most $hi)" \
+		awk -v r="$r" -v hi="$hi" 'BEGIN { exit !(r >= 0.95 && r <= hi) }'
 done
 
 # --- against perf stat -------------------------------------------------------
