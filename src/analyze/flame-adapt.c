@@ -296,6 +296,7 @@ int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reve
 	    st.st_size > 0)
 		k.expect = (uint64_t)st.st_size;
 	int r = profile_source_load_lines(d, path, strict, warn, fg_line, &k, ret_drawn, err);
+	fg_flush(g);
 	vec_release(&k.path);
 	return r;
 }
@@ -306,6 +307,7 @@ int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool rev
 {
 	struct fg_sink k = { .g = g, .reverse = reverse };
 	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, fg_line, &k, ret_drawn, err);
+	fg_flush(g);
 	vec_release(&k.path);
 	return r;
 }
