@@ -37,14 +37,6 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
-/* A frame's label as text, e.g. a piece of a folded line, with its
- * hash_words (base.h) where known, else 0 (then it is computed). */
-struct fg_label {
-	const char *s;
-	size_t len;
-	uint32_t hash;
-};
-
 /* A frame of the stack being added: its name, its node and the hash of
  * its path of names from the root (what child_idx knows it by). */
 struct fg_step {
@@ -94,12 +86,14 @@ uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len);
 /* Add count samples on a stack of name ids, root first. */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);
-/* The same on a stack of labels, which need not be interned first: the
+/* The same on a stack of labels, which need not be interned first (as the
+ * folded scanner gives them, load.h: text and its hash_words, or 0 for
+ * one to compute), so that a folded line's frames come straight: the
  * frames shared with the stack added last are compared by text alone, the
  * rest interned (each label is stored once) and found by path. The last
  * two stacks may still be on their way into the tree: fg_flush before
  * reading it (the other fg_add_* functions flush first). */
-void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count);
+void fg_add_labels(struct flamegraph *g, const struct folded_tok *labels, size_t n, uint64_t count);
 /* Put the stacks fg_add_labels still holds into the tree. */
 void fg_flush(struct flamegraph *g);
 /* Differential: count "before" samples on a stack; stacks absent from the

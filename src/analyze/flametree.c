@@ -321,7 +321,7 @@ void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_
 	add_queued(g);
 }
 
-void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count)
+void fg_add_labels(struct flamegraph *g, const struct folded_tok *labels, size_t n, uint64_t count)
 {
 	if (g->chart) {
 		vec_reserve(&g->ids, n);
