@@ -37,19 +37,20 @@ struct fg_name {
 	uint32_t hot_len;      /* 0: none known */
 };
 
-/* A frame's label as text, e.g. a piece of a folded line, with its
- * hash_words (base.h) where known, else 0 (then it is computed). */
-struct fg_label {
-	const char *s;
-	size_t len;
-	uint32_t hash;
-};
-
 /* A frame of the stack being added: its name, its node and the hash of
  * its path of names from the root (what child_idx knows it by). */
 struct fg_step {
 	uint32_t name, node, path;
 };
+
+/* A stack on its way into the tree (see fg_add_labels): its frames, the
+ * count, and how many of its first frames are the previous stack's. */
+struct fg_queued {
+	VEC(struct fg_step) st;
+	size_t shared;
+	uint64_t count;
+};
+#define FG_QUEUE 4 /* a power of two, more than the stages of fg_add_labels */
 
 struct flamegraph {
 	VEC(struct fg_node) nodes; /* node 0 is the root, "all"; grown by fg_push_node only */
@@ -57,7 +58,11 @@ struct flamegraph {
 	struct sbuf names_buf;
 	struct hashtab name_idx;   /* label -> name */
 	struct hashtab child_idx;  /* path of names -> node (not in a flame chart) */
-	VEC(struct fg_step) last;  /* the stack added last: its names and nodes */
+	/* The stacks added last, stack k in queue[k % FG_QUEUE]: queued (names
+	 * and path hashes set) up to queued, looked up in the index (candidate
+	 * nodes set) up to looked, in the tree up to added. */
+	struct fg_queued queue[FG_QUEUE];
+	size_t queued, looked, added;
 	VEC(uint32_t) ids;         /* fg_add_labels' names for a flame chart */
 	uint64_t before_total;
 	bool diff;                 /* fg_add_before_* was called */
@@ -81,10 +86,16 @@ uint32_t fg_push_node(struct flamegraph *g, struct fg_node nd);
 uint32_t fg_intern(struct flamegraph *g, const char *label, size_t len);
 /* Add count samples on a stack of name ids, root first. */
 void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);
-/* The same on a stack of labels, which need not be interned first: the
+/* The same on a stack of labels, which need not be interned first (as the
+ * folded scanner gives them, load.h: text and its hash_words, or 0 for
+ * one to compute), so that a folded line's frames come straight: the
  * frames shared with the stack added last are compared by text alone, the
- * rest interned (each label is stored once) and found by path. */
-void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count);
+ * rest interned (each label is stored once) and found by path. The last
+ * two stacks may still be on their way into the tree: fg_flush before
+ * reading it (the other fg_add_* functions flush first). */
+void fg_add_labels(struct flamegraph *g, const struct folded_tok *labels, size_t n, uint64_t count);
+/* Put the stacks fg_add_labels still holds into the tree. */
+void fg_flush(struct flamegraph *g);
 /* Differential: count "before" samples on a stack; stacks absent from the
  * drawn tree are counted in the total only (they cannot be seen). */
 void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count);

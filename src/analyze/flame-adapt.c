@@ -255,8 +255,22 @@ struct fg_sink {
 	struct flamegraph *g;
 	bool reverse;
 	uint64_t expect; /* the input's size, when known: told to g at the first line */
-	VEC(struct fg_label) path; /* this line's frames, root first */
+	VEC(struct folded_tok) path; /* this line's frames, root first, when not the scanner's as they are */
 };
+
+/* Whether a folded frame ends in "_[j]" or "_[w]": one load and two
+ * compares, a branch that is seldom taken ("_[k]" and "_[i]" frames,
+ * common, are as they are). */
+static bool jw_suffix(const struct folded_tok *f)
+{
+	if (f->len < 4)
+		return false;
+	uint32_t w, j, x;
+	memcpy(&w, f->s + f->len - 4, 4);
+	memcpy(&j, "_[j]", 4);
+	memcpy(&x, "_[w]", 4);
+	return w == j || w == x;
+}
 
 static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
 {
@@ -269,18 +283,26 @@ static void fg_line(void *sink, const struct folded_tok *t, size_t n, uint64_t c
 	if (!count)
 		return;
 	size_t first = n > STACK_COUNT_MASK ? n - STACK_COUNT_MASK : 0;
+	if (!k->reverse && !first) {
+		size_t i = 0;
+		while (i < n && !jw_suffix(&t[i]))
+			i++;
+		if (i == n) { /* the usual line: its frames as the scanner split them */
+			fg_add_labels(k->g, t, n, count);
+			return;
+		}
+	}
 	vec_reserve(&k->path, n - first);
 	k->path.n = 0;
 	for (size_t i = first; i < n; i++) {
 		const struct folded_tok *f = &t[k->reverse ? n - 1 - (i - first) : i];
 		size_t len = f->len;
 		uint32_t hash = f->hash;
-		if (len >= 4 && f->s[len - 4] == '_' && f->s[len - 3] == '[' && f->s[len - 1] == ']' &&
-		    (f->s[len - 2] == 'j' || f->s[len - 2] == 'w')) {
+		if (jw_suffix(f)) {
 			len -= 4;
 			hash = hash_words(f->s, len); /* the scanner's was of the whole frame */
 		}
-		k->path.v[k->path.n++] = (struct fg_label){ f->s, len, hash };
+		k->path.v[k->path.n++] = (struct folded_tok){ f->s, len, hash };
 	}
 	fg_add_labels(k->g, k->path.v, k->path.n, count);
 }
@@ -296,6 +318,7 @@ int profile_source_load_fg(struct cprof_data *d, struct flamegraph *g, bool reve
 	    st.st_size > 0)
 		k.expect = (uint64_t)st.st_size;
 	int r = profile_source_load_lines(d, path, strict, warn, fg_line, &k, ret_drawn, err);
+	fg_flush(g);
 	vec_release(&k.path);
 	return r;
 }
@@ -306,6 +329,7 @@ int profile_source_parse_fg(struct cprof_data *d, struct flamegraph *g, bool rev
 {
 	struct fg_sink k = { .g = g, .reverse = reverse };
 	int r = profile_source_parse_lines(d, buf, len, piece, name, strict, warn, fg_line, &k, ret_drawn, err);
+	fg_flush(g);
 	vec_release(&k.path);
 	return r;
 }

@@ -76,7 +76,8 @@ void fg_release(struct flamegraph *g)
 {
 	big_free(g->nodes.v, g->nodes.cap * sizeof *g->nodes.v);
 	vec_release(&g->names);
-	vec_release(&g->last);
+	for (size_t i = 0; i < FG_QUEUE; i++)
+		vec_release(&g->queue[i].st);
 	vec_release(&g->ids);
 	sbuf_release(&g->names_buf);
 	hashtab_release(&g->name_idx);
@@ -178,37 +179,93 @@ static uint32_t chart_child(struct flamegraph *g, uint32_t parent, uint32_t name
 }
 
 /*
- * The stack in last.v[0 .. n), whose names are set, and whose first i
- * frames are the previous stack's (node and path set, counted already).
- * The rest is found in three passes: the path hashes, asking for their
- * slots; the node each slot names first, asking for it; then the walk down
- * from the last shared frame, which checks each node and makes the
- * missing ones (below a new frame, every frame is new).
+ * A stack goes into the tree in three stages, each asking for what the
+ * next one reads, so that their cache misses overlap instead of each
+ * waiting on the one before: queue_paths hashes the paths of its frames
+ * and asks for their slots in child_idx; look_slots reads the node each
+ * slot names first and asks for it; add_queued walks down from the last
+ * frame shared with the stack before, checks each node and makes the
+ * missing ones (below a new frame, every frame is new). fg_add_labels
+ * runs each stage on a different stack, the oldest first: what a stage
+ * asks for arrives while the other stacks are worked on.
  */
-static void add_steps(struct flamegraph *g, size_t i, size_t n, uint64_t count)
+static struct fg_queued *queued_at(struct flamegraph *g, size_t k) { return &g->queue[k % FG_QUEUE]; }
+
+/* The stack being queued, for n frames: its first shared frames are the
+ * previous stack's (the caller counts them and sets the other names). */
+static struct fg_queued *queue_start(struct flamegraph *g, size_t n, uint64_t count)
 {
-	struct fg_step *st = g->last.v;
-	uint32_t cur = i ? st[i - 1].node : 0, path = i ? st[i - 1].path : 0;
-	for (size_t k = i; k < n; k++) {
+	struct fg_queued *q = queued_at(g, g->queued);
+	vec_reserve(&q->st, n);
+	q->st.n = n;
+	q->count = count;
+	q->shared = 0;
+	return q;
+}
+
+static const struct fg_queued *queue_prev(struct flamegraph *g)
+{
+	return g->queued ? queued_at(g, g->queued - 1) : NULL;
+}
+
+/* The names past the shared frames set: the shared frames' names and
+ * paths from the previous stack (the next stack compares with them),
+ * the other paths' hashes, and a request for each one's slot. */
+static void queue_paths(struct flamegraph *g, struct fg_queued *q)
+{
+	struct fg_step *st = q->st.v;
+	const struct fg_step *pst = q->shared ? queue_prev(g)->st.v : NULL;
+	for (size_t k = 0; k < q->shared; k++) {
+		st[k].name = pst[k].name;
+		st[k].path = pst[k].path;
+	}
+	uint32_t path = q->shared ? st[q->shared - 1].path : 0;
+	for (size_t k = q->shared; k < q->st.n; k++) {
 		path = path_hash(path, st[k].name);
 		st[k].path = path;
 		hashtab_prefetch(&g->child_idx, path);
 	}
-	size_t known = i; /* frames whose slot names a node */
-	for (; known < n; known++) {
+	g->queued++;
+}
+
+/* The node each frame's first slot names (0: none), asked for. A node
+ * added since (by an older stack still queued) is found by add_queued. */
+static void look_slots(struct flamegraph *g)
+{
+	struct fg_queued *q = queued_at(g, g->looked++);
+	struct fg_step *st = q->st.v;
+	size_t k = q->shared;
+	for (; k < q->st.n; k++) {
 		size_t pos;
-		uint32_t c = hashtab_first(&g->child_idx, st[known].path, &pos);
+		uint32_t c = hashtab_first(&g->child_idx, st[k].path, &pos);
 		if (c == HASHIDX_NONE)
-			break; /* no frame has this path, nor one below it */
-		st[known].node = c;
+			break; /* no frame has this path, nor (so far) one below it */
+		st[k].node = c;
 		__builtin_prefetch(&g->nodes.v[c]);
 	}
+	for (; k < q->st.n; k++)
+		st[k].node = 0;
+}
+
+/* The oldest stack not in the tree yet into it: its shared frames are
+ * the previous stack's nodes, the others checked or made. */
+static void add_queued(struct flamegraph *g)
+{
+	const struct fg_queued *prev = g->added ? queued_at(g, g->added - 1) : NULL;
+	struct fg_queued *q = queued_at(g, g->added++);
+	struct fg_step *st = q->st.v;
+	uint64_t count = q->count;
+	uint32_t cur = 0;
+	for (size_t k = 0; k < q->shared; k++) {
+		cur = st[k].node = prev->st.v[k].node;
+		g->nodes.v[cur].total += count;
+	}
 	bool fresh = false;
-	for (size_t k = i; k < n; k++) {
+	for (size_t k = q->shared; k < q->st.n; k++) {
 		uint32_t c = 0;
-		if (!fresh && k < known) {
+		if (!fresh) {
 			c = st[k].node;
-			if (g->nodes.v[c].parent != cur || g->nodes.v[c].name != st[k].name)
+			if (!c || g->nodes.v[c].parent != cur || g->nodes.v[c].name != st[k].name)
 				c = find_child(g, cur, st[k].path, st[k].name);
 		}
 		if (!c) {
@@ -219,9 +276,17 @@ static void add_steps(struct flamegraph *g, size_t i, size_t n, uint64_t count)
 		st[k].node = c;
 		cur = c;
 	}
-	g->last.n = n;
 	g->nodes.v[0].total += count;
 	g->nodes.v[cur].self += count;
+}
+
+void fg_flush(struct flamegraph *g)
+{
+	while (g->added < g->queued) {
+		if (g->looked == g->added)
+			look_slots(g);
+		add_queued(g);
+	}
 }
 
 /*
@@ -242,16 +307,21 @@ void fg_add_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_
 		g->nodes.v[cur].self += count;
 		return;
 	}
-	vec_reserve(&g->last, n);
+	fg_flush(g);
+	const struct fg_queued *prev = queue_prev(g);
+	struct fg_queued *q = queue_start(g, n, count);
 	size_t i = 0;
-	for (; i < n && i < g->last.n && g->last.v[i].name == names[i]; i++)
-		g->nodes.v[g->last.v[i].node].total += count;
+	while (prev && i < n && i < prev->st.n && prev->st.v[i].name == names[i])
+		i++;
+	q->shared = i;
 	for (size_t k = i; k < n; k++)
-		g->last.v[k].name = names[k];
-	add_steps(g, i, n, count);
+		q->st.v[k].name = names[k];
+	queue_paths(g, q);
+	look_slots(g);
+	add_queued(g);
 }
 
-void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n, uint64_t count)
+void fg_add_labels(struct flamegraph *g, const struct folded_tok *labels, size_t n, uint64_t count)
 {
 	if (g->chart) {
 		vec_reserve(&g->ids, n);
@@ -260,18 +330,27 @@ void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n
 		fg_add_stack(g, g->ids.v, n, count);
 		return;
 	}
-	vec_reserve(&g->last, n);
+	/* The stack before the last into the tree, the last's slots read:
+	 * both were asked for on earlier calls. (The oldest first: queue
+	 * reuses its place, and add_queued reads the one before it.) */
+	if (g->looked > g->added)
+		add_queued(g);
+	if (g->queued > g->looked)
+		look_slots(g);
+	const struct fg_queued *prev = queue_prev(g);
+	struct fg_queued *q = queue_start(g, n, count);
 	size_t i = 0;
-	for (; i < n && i < g->last.n && name_is(g, g->last.v[i].name, labels[i].s, labels[i].len); i++)
-		g->nodes.v[g->last.v[i].node].total += count;
+	while (prev && i < n && i < prev->st.n && name_is(g, prev->st.v[i].name, labels[i].s, labels[i].len))
+		i++;
+	q->shared = i;
 	/*
-	 * The rest are looked up in stages, as add_steps does: each stage asks
-	 * for what the next one reads (the label's slot, the name its slot
-	 * gives, that name's text), so that the cache misses of the whole
-	 * stack overlap. A label not found at its first slot is interned the
-	 * usual way. path holds the label's hash meanwhile.
+	 * The rest are looked up in stages too: each stage asks for what the
+	 * next one reads (the label's slot, the name its slot gives, that
+	 * name's text), so that the cache misses of the whole stack overlap.
+	 * A label not found at its first slot is interned the usual way. path
+	 * holds the label's hash meanwhile.
 	 */
-	struct fg_step *st = g->last.v;
+	struct fg_step *st = q->st.v;
 	for (size_t k = i; k < n; k++) {
 		st[k].path = labels[k].hash ? labels[k].hash : label_hash(labels[k].s, labels[k].len);
 		hashtab_prefetch(&g->name_idx, st[k].path);
@@ -288,12 +367,13 @@ void fg_add_labels(struct flamegraph *g, const struct fg_label *labels, size_t n
 	for (size_t k = i; k < n; k++)
 		if (st[k].name == HASHIDX_NONE || !name_is(g, st[k].name, labels[k].s, labels[k].len))
 			st[k].name = intern_hashed(g, labels[k].s, labels[k].len, st[k].path);
-	add_steps(g, i, n, count);
+	queue_paths(g, q);
 }
 
 void fg_add_before_stack(struct flamegraph *g, const uint32_t *names, size_t n, uint64_t count)
 {
 	uint32_t cur = 0, path = 0;
+	fg_flush(g);
 	g->diff = true;
 	g->before_total += count;
 	for (size_t i = 0; i < n; i++) {

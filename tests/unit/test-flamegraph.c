@@ -384,7 +384,7 @@ TEST(tree_by_labels_and_ids)
 	struct flamegraph g;
 	fg_init(&g);
 	char text[DEPTH][16];
-	struct fg_label lab[DEPTH];
+	struct folded_tok lab[DEPTH];
 	uint64_t expect_root = 0;
 	/* want[a][b]: samples through "w<a>;n<b>", a < WIDE, b < 3. */
 	static uint64_t want[WIDE][3], want_leaf[WIDE][3][2];
@@ -401,8 +401,8 @@ TEST(tree_by_labels_and_ids)
 		snprintf(text[3], sizeof text[3], "leaf%u", c);
 		size_t n = c ? DEPTH : DEPTH - 1; /* some stacks end at n<b> */
 		for (size_t k = 0; k < n; k++)
-			lab[k] = (struct fg_label){ .s = text[k], .len = strlen(text[k]) }; /* hash 0: computed */
-		if (i % 2) {
+			lab[k] = (struct folded_tok){ .s = text[k], .len = strlen(text[k]) }; /* hash 0: computed */
+		if (i % 8 < 6) { /* runs of label stacks: some still queued when the next comes */
 			fg_add_labels(&g, lab, n, count);
 		} else {
 			uint32_t ids[DEPTH];
@@ -415,6 +415,7 @@ TEST(tree_by_labels_and_ids)
 		if (c)
 			want_leaf[a][b][1] += count;
 	}
+	fg_flush(&g);
 	ASSERT_EQ(g.nodes.v[0].total, expect_root);
 	/* One "root" under all, WIDE children under it, each name once. */
 	uint32_t root = g.nodes.v[0].first_child;
