@@ -20,9 +20,18 @@
  * traced), and uses no disk. When cprof's end of the socket closes, the
  * shim stops tracing.
  *
- * Exact peak: every heap event takes one short global lock in which the
- * heap total, the peak and a peak epoch are updated; that lock order is
- * the order of events. What was live at the peak is kept without a replay:
+ * Exact peak: a heap event that could make a new peak takes one short
+ * global lock in which the heap total, the peak and a peak epoch are
+ * updated; that lock order is the order of events. Events that cannot
+ * make one are counted by their thread alone (its pending sums below),
+ * within an allowance that the lock hands out: while the heap total plus
+ * every thread's allowance stays at or under the peak, no order of them
+ * can exceed it. A thread past its allowance takes the lock; when the
+ * room left is too small to hand out, the lock's holder waits for every
+ * thread to leave its unlocked step, adds all pending sums to the total
+ * and orders every event under the lock again, until the heap is well
+ * below the peak (shim.c, "the heap below its peak"). What was live at
+ * the peak is kept without a replay:
  * each per-thread site entry holds its live count and bytes and, tagged
  * with the epoch it was last touched in, the net change since that epoch's
  * peak (d_count, d_bytes). At the end, for the final epoch E,
@@ -40,7 +49,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MEMTRACE_MAGIC "CPMEMRG2"
+#define MEMTRACE_MAGIC "CPMEMRG3"
 #define MEMTRACE_ENV "CPROF_MEM"      /* "FD INODE MODE SAMPLE_BYTES SEED" */
 #define MEMTRACE_MAX_DEPTH 64
 #define MEMTRACE_MAX_STACKS (1u << 20) /* distinct allocation stacks per process */
@@ -107,6 +116,11 @@ struct memtrace_thread {
 	uint64_t seen_allocs, seen_bytes; /* sample mode: every allocation it made (exact mode: 0, the sites have them) */
 	uint64_t hist[MEMTRACE_HIST]; /* exact mode: allocations by size bucket */
 	double whist[MEMTRACE_HIST];  /* sample mode: estimated allocations by size bucket */
+	/* Exact mode: heap bytes and events this thread counted without the
+	 * event lock, not yet in the totals (cprof adds what a process left
+	 * pending when it died). */
+	int64_t pend_heap;
+	uint64_t pend_events;
 };
 
 /* One thread's sums for one allocation site (stack id * 2 + kind). */

@@ -134,6 +134,10 @@ void memtrace_analyze(const struct mem_region *r, const uint32_t *stack_map, uin
 			break;
 		}
 		pr.unmatched_frees += t->unmatched_frees;
+		if (!sampled) { /* what the thread counted that was not in the totals yet */
+			ev.heap += (uint64_t)t->pend_heap;
+			ev.seq += t->pend_events;
+		}
 		tot->seen_allocs += t->seen_allocs;
 		tot->seen_bytes += t->seen_bytes;
 		for (int b = 0; b < MEMTRACE_HIST; b++) {
@@ -197,6 +201,7 @@ void memtrace_analyze(const struct mem_region *r, const uint32_t *stack_map, uin
 		}
 		toff = t->next;
 	}
+	pr.events = ev.seq;
 
 	for (uint32_t site = 0; site < nsites; site++) {
 		const struct acc *x = &a[site];

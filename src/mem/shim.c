@@ -438,6 +438,9 @@ struct tstate {
 	uint32_t sbits, sn;
 	uint64_t rng;
 	struct tstate *next_free;
+	struct tstate *all_next;        /* every state of this process image, newest first */
+	uint32_t in_fast;               /* inside fast_heap's unlocked step */
+	int64_t allow;                  /* heap bytes it may add without the lock (under it) */
 	uint64_t ch[CACHE_SIZE];        /* stack hash ^ kind -> entry */
 	struct memtrace_site *ce[CACHE_SIZE];
 	uint32_t cs[CACHE_SIZE];
@@ -459,6 +462,8 @@ static TLS struct {
 #define seen_n tl.seen_n
 #define seen_from tl.seen_from
 static struct tstate *free_states;  /* of exited threads, under stack_lock */
+static struct tstate *all_states;   /* added to under stack_lock, read by heap_exact without it */
+static void heap_fold_own(struct tstate *t);
 static pthread_key_t exit_key;
 
 static void flush_seen(struct tstate *t)
@@ -473,8 +478,10 @@ static void thread_exit(void *arg)
 {
 	struct tstate *t = arg;
 	busy++;
-	if (t->gen == gen)
+	if (t->gen == gen) {
 		flush_seen(t);
+		heap_fold_own(t);
+	}
 	spin_lock(&stack_lock);
 	if (t->gen == gen) {
 		t->next_free = free_states;
@@ -533,6 +540,8 @@ static struct tstate *thread_state_slow(void)
 		spin_lock(&stack_lock);
 		t->blk->next = H->threads;
 		__atomic_store_n(&H->threads, off, __ATOMIC_RELEASE);
+		t->all_next = all_states;
+		__atomic_store_n(&all_states, t, __ATOMIC_RELEASE);
 		spin_unlock(&stack_lock);
 	}
 	uint32_t tid = (uint32_t)syscall(SYS_gettid);
@@ -762,7 +771,7 @@ static void curve_point(struct memtrace_events *e)
 
 /* Count nev events changing the heap and mmap totals (under the lock);
  * returns the epoch they happened in; *peak: they made a new peak. */
-static inline uint64_t ev_account(int64_t dheap, int64_t dmmap, uint32_t nev, bool *peak)
+static inline uint64_t ev_account(int64_t dheap, int64_t dmmap, uint64_t nev, bool *peak)
 {
 	struct memtrace_events *e = &H->ev;
 	uint64_t before = e->seq;
@@ -784,6 +793,135 @@ static inline uint64_t ev_account(int64_t dheap, int64_t dmmap, uint32_t nev, bo
 	if (unlikely((before | e->curve_mask) != (e->seq | e->curve_mask)))
 		curve_point(e);
 	return e->epoch;
+}
+
+/*
+ * ---- the heap below its peak ----
+ * The event lock orders every event so that the peak is exact, but two
+ * threads that allocate all the time then pass its cache line between
+ * their CPUs on every call (4.5-8x on bench-mem's churn, against 3.6x for
+ * the same calls in one thread). Most events cannot make a new peak,
+ * though. While the gate is open, a thread counts its heap events itself
+ * (pend_heap, pend_events in its block) within an allowance handed out
+ * under the lock, such that the total plus every allowance stays at or
+ * under the peak: no order of the uncounted events can then exceed it,
+ * and each of them comes after the current epoch's peak (that epoch's
+ * tag, not at the peak). Frees need no allowance.
+ *
+ * A thread past its allowance takes the lock, adds its pending sums to
+ * the total and gets half of the room left. When an event does not fit
+ * in the room, the lock's holder closes the gate: it waits until no
+ * thread is inside the unlocked step (in_fast against gate.open: each
+ * side stores its own, fences, then reads the other's), adds every
+ * thread's pending sums, and from then on every event takes the lock, as
+ * before, until one leaves the heap a sixteenth of the peak below it.
+ * The heap curve's points, taken as events are added to the totals, are
+ * the totals of the moment while the gate is open: what each thread had
+ * added up to its last fold, at most FOLD_EVERY events ago.
+ */
+#define OPEN_PART 16
+/* Events a thread counts alone before it adds them to the totals anyway,
+ * so that the heap curve (ev_account) goes on while the gate is open. */
+#define FOLD_EVERY 1024
+static struct {
+	uint32_t open;   /* written under the event lock; read on every event */
+} gate __attribute__((aligned(64)));
+static int64_t granted;  /* allowances handed out (under the event lock) */
+
+/* Under the lock (or for a thread that is gone): t's pending sums into
+ * the totals, its allowance back. They fit: pending <= allowance. */
+static void heap_fold(struct tstate *t)
+{
+	struct memtrace_thread *b = t->blk;
+	if (b->pend_heap || b->pend_events) {
+		bool peak = false;
+		ev_account(b->pend_heap, 0, b->pend_events, &peak);
+		b->pend_heap = 0;
+		b->pend_events = 0;
+	}
+	granted -= t->allow;
+	t->allow = 0;
+}
+
+/* Under the lock: close the gate and wait out the unlocked steps under
+ * way, then fold every thread: the total is exact again. */
+static void heap_exact(void)
+{
+	if (!gate.open)
+		return;
+	__atomic_store_n(&gate.open, 0, __ATOMIC_SEQ_CST);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (struct tstate *t = __atomic_load_n(&all_states, __ATOMIC_ACQUIRE); t; t = t->all_next) {
+		unsigned spins = 0;
+		while (__atomic_load_n(&t->in_fast, __ATOMIC_ACQUIRE)) {
+			if (++spins <= 64) {
+				__builtin_ia32_pause();
+			} else { /* preempted inside its step: let it run */
+				struct timespec ts = { 0, 20000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		heap_fold(t);
+	}
+	granted = 0;
+}
+
+/* A heap event of d bytes counted by the thread alone, if the gate is
+ * open and its allowance holds it; *tag: the epoch it is in. */
+static inline bool heap_fast(struct tstate *t, int64_t d, uint64_t *tag)
+{
+	if (!__atomic_load_n(&gate.open, __ATOMIC_RELAXED))
+		return false;
+	(void)__atomic_exchange_n(&t->in_fast, 1, __ATOMIC_SEQ_CST);
+	bool ok = false;
+	if (likely(__atomic_load_n(&gate.open, __ATOMIC_ACQUIRE))) {
+		struct memtrace_thread *b = t->blk;
+		int64_t l = b->pend_heap + d;
+		if (l <= t->allow && b->pend_events < FOLD_EVERY) {
+			b->pend_heap = l;
+			b->pend_events++;
+			*tag = __atomic_load_n(&H->ev.epoch, __ATOMIC_RELAXED);
+			ok = true;
+		}
+	}
+	__atomic_store_n(&t->in_fast, 0, __ATOMIC_RELEASE);
+	return ok;
+}
+
+/* An exact-mode event under the lock: returns its epoch; *peak: it made
+ * a new peak. With the gate open, the thread's pending sums go first and
+ * the event closes the gate if it does not fit the room left; after it,
+ * the thread gets half of the room, or the gate opens if there is enough. */
+static uint64_t heap_locked(struct tstate *t, int64_t dheap, int64_t dmmap, uint32_t nev, bool *peak)
+{
+	struct memtrace_events *e = &H->ev;
+	bool locked = ev_lock();
+	if (gate.open) {
+		heap_fold(t);
+		if (dheap > 0 && (int64_t)(e->peak - e->heap) - granted < dheap)
+			heap_exact();
+	}
+	uint64_t tag = ev_account(dheap, dmmap, nev, peak);
+	if (locked) { /* (one thread: no lock to spare) */
+		int64_t room = (int64_t)(e->peak - e->heap) - granted;
+		if (!gate.open && room > 0 && (uint64_t)room >= e->peak / OPEN_PART)
+			__atomic_store_n(&gate.open, 1, __ATOMIC_RELEASE);
+		if (gate.open && room > 1) {
+			t->allow = room / 2;
+			granted += t->allow;
+		}
+	}
+	ev_unlock(locked);
+	return tag;
+}
+
+static void heap_fold_own(struct tstate *t)
+{
+	if (mode != MT_MODE_EXACT || !H)
+		return;
+	bool locked = ev_lock();
+	heap_fold(t);
+	ev_unlock(locked);
 }
 
 /* Entry of the freeing thread for a block's site. */
@@ -840,9 +978,7 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 		nev++;
 		dheap -= (int64_t)old->size;
 	}
-	bool locked = ev_lock();
-	uint64_t tag = ev_account(dheap, dmmap, nev ? nev : 1, &peak);
-	ev_unlock(locked);
+	uint64_t tag = heap_locked(t, dheap, dmmap, nev ? nev : 1, &peak);
 	/* Every part of an event that made the peak is at the peak, not after. */
 	struct memtrace_site *os;
 	if (replaced && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
@@ -882,9 +1018,10 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 	int64_t dheap = kind == MT_HEAP ? (int64_t)size : 0, dmmap = (int64_t)size - dheap;
 	if (unlikely(replaced)) /* its free was never seen (freed where the shim could not look) */
 		*(stale.site & 1 ? &dmmap : &dheap) -= (int64_t)stale.size;
-	bool peak = false, locked = ev_lock();
-	uint64_t tag = ev_account(dheap, dmmap, 1, &peak);
-	ev_unlock(locked);
+	bool peak = false;
+	uint64_t tag = 0;
+	if (unlikely(replaced) || kind != MT_HEAP || !heap_fast(t, dheap, &tag))
+		tag = heap_locked(t, dheap, dmmap, 1, &peak);
 	struct memtrace_site *os;
 	if (unlikely(replaced) && (os = stale.owner == t->id ? stale.e : free_site(t, stale.site)))
 		memtrace_add_live(os, -1, -(int64_t)stale.size, tag, !peak);
@@ -905,11 +1042,9 @@ __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 	bool peak = false;
 	uint64_t tag = 0;
 	bool found = live_take(ptr, &e, kind);
-	if (found) {
-		bool locked = ev_lock();
-		tag = ev_account(kind == MT_HEAP ? -(int64_t)e.size : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1, &peak);
-		ev_unlock(locked);
-	}
+	if (found && !(kind == MT_HEAP && heap_fast(t, -(int64_t)e.size, &tag)))
+		tag = heap_locked(t, kind == MT_HEAP ? -(int64_t)e.size : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1,
+				  &peak);
 	if (!found) {
 		if (kind != MT_MMAP)
 			t->blk->unmatched_frees++;
@@ -1270,6 +1405,9 @@ static void after_fork_child(void)
 	if (gtable)
 		madvise(gtable, sizeof(struct gslot) << GLOBAL_BITS, MADV_DONTNEED);
 	free_states = NULL;
+	all_states = NULL; /* (the parent's threads are not here, whatever step they were in) */
+	gate.open = 0;
+	granted = 0;
 	gen++;
 	my = NULL;
 	countdown_set = false;
@@ -1312,6 +1450,7 @@ __attribute__((destructor)) static void shim_fini(void)
 	if (my && my->gen == gen)
 		flush_seen(my);
 	bool locked = ev_lock();
+	heap_exact(); /* the totals exact at the end */
 	curve_point(&H->ev);
 	ev_unlock(locked);
 	__atomic_store_n(&H->end_ns, mono_ns(), __ATOMIC_RELEASE);

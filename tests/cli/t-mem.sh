@@ -102,6 +102,29 @@ check "churn: at most 32 churn blocks (2 x 16) live at the peak" [ "$(site churn
 check "churn: what was live at the peak adds up to the peak" \
 	[ "$(json churn.data "sum(s['peak_bytes'] for s in d['sites'] if s['kind'] == 'heap') == d['summary']['peak_bytes']")" = True ]
 check "churn: no event lost, no unmatched free" [ "$(json churn.data "d['summary']['lost'] + d['summary']['unmatched_frees']")" = 0 ]
+check "churn: every allocation and every free of one is one event" \
+	[ "$(json churn.data "d['summary']['events'] == 2 * d['summary']['allocations'] - d['summary']['leaked_blocks']")" = True ]
+
+# -- rounds: three threads churn as above, and at the end of each round
+# each holds a block from round_block at a barrier. Between rounds the heap
+# is far below its peak and the threads count their events without the
+# event lock; a block that could make a new peak orders them all again.
+# The peak is when the last thread of the middle round takes its 1 MiB
+# block: all three are live then, beside each thread's last 16 churn
+# blocks (allocations 20984 to 20999 of 8 + (i & 255) bytes).
+"$CPROF" record -q --mem -o rounds.data -- "$W" rounds 3 12 >/dev/null 2>&1
+check "record --mem rounds: exit 0" [ $? -eq 0 ]
+check "rounds: the three 1 MiB blocks are what round_block had live at the peak" \
+	[ "$(site rounds.data round_block peak_bytes)" = $((3 << 20)) ]
+round_churn=$(python3 -c 'print(3 * sum(8 + (i & 255) for i in range(20984, 21000)))')
+check "rounds: each thread's last 16 churn blocks were live at the peak ($round_churn bytes)" \
+	[ "$(site rounds.data rounds_thread peak_bytes)" = "$round_churn" ]
+check "rounds: what was live at the peak adds up to the peak" \
+	[ "$(json rounds.data "sum(s['peak_bytes'] for s in d['sites'] if s['kind'] == 'heap') == d['summary']['peak_bytes']")" = True ]
+check "rounds: every allocation and every free of one is one event" \
+	[ "$(json rounds.data "d['summary']['events'] == 2 * d['summary']['allocations'] - d['summary']['leaked_blocks']")" = True ]
+check "rounds: the heap at exit is what the sites left live" \
+	[ "$(json rounds.data "d['processes'][0]['leaked_bytes'] == d['summary']['leaked_bytes']")" = True ]
 
 # -- formats
 "$CPROF" report --mem -i leak.data --format folded --weight count >count.folded
@@ -274,6 +297,28 @@ done
 check "... and once cprof has ended, it stops tracing" [ "$gone" = yes ]
 kill "$bg" 2>/dev/null
 check "... its data is in the recording so far" [ "$(json bg.data "len(d['processes'])")" -ge 2 ]
+
+# -- a workload killed while its threads count events without the event
+# lock: what they had not added to the totals yet is in the recording
+# all the same. The process's events and heap at its death against its
+# churn_thread sites: the same up to memwork's own few blocks and the one
+# call each thread was in the middle of.
+cat >killwl.sh <<EOF
+"$W" churn 2 1000000000 &
+while ! grep -q memfd:cprof-mem /proc/\$!/maps 2>/dev/null; do sleep 0.05; done
+sleep 0.3
+kill -9 \$!
+wait \$! 2>/dev/null
+exit 0
+EOF
+"$CPROF" record -q --mem -o killwl.data -- sh killwl.sh >/dev/null 2>&1
+churn_sites="[s for s in d['sites'] if s['kind'] == 'heap' and s['stack'] and s['stack'][0]['function'] == 'churn_thread']"
+churn_proc="max(d['processes'], key=lambda p: p['events'])"
+ev_extra=$(json killwl.data "$churn_proc['events'] - sum(2 * s['allocations'] - s['leaked_blocks'] for s in $churn_sites)")
+check "workload killed: its events are its churn calls, up to 16 more ($ev_extra)" [ "$ev_extra" -ge 0 -a "$ev_extra" -le 16 ]
+heap_extra=$(json killwl.data "$churn_proc['leaked_bytes'] - sum(s['leaked_bytes'] for s in $churn_sites)")
+check "workload killed: its heap at death is its live churn blocks, up to 2 KiB more ($heap_extra)" \
+	[ "$heap_extra" -ge 0 -a "$heap_extra" -le 2048 ]
 
 # -- cprof's memory does not grow with the number of events (CPU sampling
 # at 1 Hz, so its samples do not count)

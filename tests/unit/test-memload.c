@@ -605,7 +605,7 @@ TEST(foreign_and_cut_files)
 		{ "empty", 0, NULL, "is cut short: 0 bytes" },
 		{ "half-header", sizeof(struct memtrace_header) / 2, NULL, "is cut short" },
 		{ "cut", sizeof(struct memtrace_header) + 100, NULL, "of its 262144 bytes" },
-		{ "old-format", REGION_SIZE, "CPMEMRG1", "is of format 1; this cprof reads format 2" },
+		{ "old-format", REGION_SIZE, "CPMEMRG1", "is of format 1; this cprof reads format 3" },
 		{ "not-a-trace", REGION_SIZE, "\177ELF\2\1\1\0", "is not a memory trace" },
 	};
 	for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {

@@ -1,6 +1,6 @@
 /*
  * memwork - allocations with known counts and sizes, for `record --mem`.
- * Usage: memwork leak | peak | mix | churn THREADS ITERS
+ * Usage: memwork leak | peak | mix | churn THREADS ITERS | rounds THREADS ROUNDS
  *   leak   LEAK_BLOCKS blocks of LEAK_SIZE bytes from leak_blocks(), never
  *          freed, among 100000 malloc/free pairs in churn_pairs()
  *   peak   a 64 MiB block (big_block) held while some work runs, then freed;
@@ -9,6 +9,11 @@
  *          valloc; blocks allocated by one thread and freed by another; a
  *          forked child that leaks CHILD_BLOCKS blocks from child_leak()
  *   churn  THREADS threads doing ITERS small malloc/free each (benchmark)
+ *   rounds THREADS threads churning as above for ROUNDS rounds of
+ *          ROUND_CHURN steps; at the end of each round every thread holds
+ *          a block from round_block() at a barrier, so that all of them are
+ *          live at once: 64 KiB to 320 KiB each, ROUND_PEAK in the middle
+ *          round (the peak is THREADS x ROUND_PEAK plus churn blocks)
  *   known  a known mix for sampled recordings: SMALL_N blocks of SMALL_SIZE
  *          (small_blocks), PAGE_N of PAGE_SIZE (page_blocks), BIG_N of
  *          BIG_SIZE (big_blocks), each freed at once, and KEEP_N of KEEP_SIZE
@@ -166,6 +171,38 @@ static void *churn_thread(void *arg)
 	return arg;
 }
 
+#define ROUND_CHURN 3000
+#define ROUND_PEAK (1 << 20)
+static int rounds;
+static pthread_barrier_t round_bar;
+static size_t round_size(int r) { return r == rounds / 2 ? ROUND_PEAK : ((size_t)64 << 10) * (size_t)(1 + r % 5); }
+
+__attribute__((noinline)) void *round_block(size_t n)
+{
+	void *p = malloc(n);
+	touch(p, n);
+	return p;
+}
+
+static void *rounds_thread(void *arg)
+{
+	void *keep[16] = { 0 };
+	long i = 0;
+	for (int r = 0; r < rounds; r++) {
+		for (int k = 0; k < ROUND_CHURN; k++, i++) {
+			free(keep[i & 15]);
+			keep[i & 15] = malloc(8 + (size_t)(i & 255));
+			touch(keep[i & 15], 8);
+		}
+		void *p = round_block(round_size(r));
+		pthread_barrier_wait(&round_bar); /* every thread's block is live here */
+		free(p);
+	}
+	for (int k = 0; k < 16; k++)
+		free(keep[k]);
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "leak";
@@ -215,8 +252,19 @@ int main(int argc, char **argv)
 				return 1;
 		for (int i = 0; i < nt; i++)
 			pthread_join(t[i], NULL);
+	} else if (strcmp(mode, "rounds") == 0 && argc > 3) {
+		int nt = atoi(argv[2]);
+		rounds = atoi(argv[3]);
+		pthread_t t[64];
+		if (nt < 1 || nt > 64 || rounds < 1 || pthread_barrier_init(&round_bar, NULL, (unsigned)nt))
+			return 2;
+		for (int i = 0; i < nt; i++)
+			if (pthread_create(&t[i], NULL, rounds_thread, NULL))
+				return 1;
+		for (int i = 0; i < nt; i++)
+			pthread_join(t[i], NULL);
 	} else {
-		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS\n");
+		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS | rounds THREADS ROUNDS\n");
 		return 2;
 	}
 	return 0;
