@@ -353,11 +353,8 @@ static void live_delete(struct shard *s, size_t i)
 
 /* Insert e; if its pointer was there (a free we never saw), that entry is
  * replaced and returned in *old. Returns -1 if there is no memory. */
-static int live_put(const struct live_e *e, struct live_e *old)
+static int live_put_in(struct shard *s, const struct live_e *e, struct live_e *old)
 {
-	struct shard *s = shard_of(e->ptr, true);
-	if (!s)
-		return -1;
 	bool locked = shard_lock(s);
 	if ((!s->v || (s->used + 1) * 2 > (size_t)1 << s->bits) && !live_grow(s)) {
 		shard_unlock(s, locked);
@@ -377,6 +374,11 @@ static int live_put(const struct live_e *e, struct live_e *old)
 	s->v[i] = *e;
 	shard_unlock(s, locked);
 	return r;
+}
+static int live_put(const struct live_e *e, struct live_e *old)
+{
+	struct shard *s = shard_of(e->ptr, true);
+	return s ? live_put_in(s, e, old) : -1;
 }
 
 /* Take the entry of ptr out; false if there is none, or if it is not of
@@ -874,7 +876,9 @@ static void heap_exact(void)
  * every earlier store before every later load, so the step needs no
  * atomic instruction of its own (one was 7% of a profile of churn). The
  * compiler barriers keep the store and the load on their sides of it.
- * Where the map takes no lock (one thread), the gate never opens.
+ * Where the map takes no lock (one thread), the gate never opens. The
+ * step takes no lock but the map's, whose holders wait for nothing: the
+ * gate's closer waits for the step under the event lock.
  */
 #if !defined(__x86_64__)
 #error "fast_begin relies on x86-64's locked instructions being full fences"
@@ -1029,8 +1033,12 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 		return;
 	}
 	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale;
+	/* The map first: making one takes stack_lock, which fork holds while
+	 * it waits for the event lock, whose holder may be waiting for this
+	 * thread's step to end. */
+	struct shard *sh = shard_of(ptr, true);
 	fast_begin(t);
-	int replaced = live_put(&e, &stale);
+	int replaced = sh ? live_put_in(sh, &e, &stale) : -1;
 	int64_t dheap = kind == MT_HEAP ? (int64_t)size : 0, dmmap = (int64_t)size - dheap;
 	bool peak = false, unlocked = false;
 	uint64_t tag = 0;

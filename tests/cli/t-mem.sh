@@ -298,6 +298,16 @@ check "... and once cprof has ended, it stops tracing" [ "$gone" = yes ]
 kill "$bg" 2>/dev/null
 check "... its data is in the recording so far" [ "$(json bg.data "len(d['processes'])")" -ge 2 ]
 
+# -- forks while threads churn: fork takes the tracer's locks while other
+# threads count alone, and their 1-4 MiB blocks close the gate. A child
+# starts a region of its own with its one 777-byte block.
+timeout 120 "$CPROF" record -q --mem -o forks.data -- "$W" forks 2 40 >/dev/null 2>&1
+check "record --mem forks: exit 0, no hang" [ $? -eq 0 ]
+check "forks: 40 children traced, each with its 777 bytes live at exit" \
+	[ "$(json forks.data "sum(1 for p in d['processes'] if p['leaked_bytes'] == 777 and p['peak_bytes'] == 777)")" = 40 ]
+check "forks: every allocation and every free of one is one event" \
+	[ "$(json forks.data "d['summary']['events'] == 2 * d['summary']['allocations'] - d['summary']['leaked_blocks']")" = True ]
+
 # -- a workload killed while its threads count events without the event
 # lock: what they had not added to the totals yet is in the recording
 # all the same. The process's events and heap at its death against its

@@ -1,6 +1,7 @@
 /*
  * memwork - allocations with known counts and sizes, for `record --mem`.
- * Usage: memwork leak | peak | mix | churn THREADS ITERS | rounds THREADS ROUNDS
+ * Usage: memwork leak | peak | mix | churn THREADS ITERS | rounds THREADS ROUNDS |
+ *        forks THREADS FORKS
  *   leak   LEAK_BLOCKS blocks of LEAK_SIZE bytes from leak_blocks(), never
  *          freed, among 100000 malloc/free pairs in churn_pairs()
  *   peak   a 64 MiB block (big_block) held while some work runs, then freed;
@@ -14,6 +15,9 @@
  *          a block from round_block() at a barrier, so that all of them are
  *          live at once: 64 KiB to 320 KiB each, ROUND_PEAK in the middle
  *          round (the peak is THREADS x ROUND_PEAK plus churn blocks)
+ *   forks  THREADS threads churning, every 1024th block 1 to 4 MiB, while
+ *          the main thread forks FORKS children one after the other, each
+ *          of which allocates one FORK_BLOCK-byte block and exits
  *   known  a known mix for sampled recordings: SMALL_N blocks of SMALL_SIZE
  *          (small_blocks), PAGE_N of PAGE_SIZE (page_blocks), BIG_N of
  *          BIG_SIZE (big_blocks), each freed at once, and KEEP_N of KEEP_SIZE
@@ -203,6 +207,21 @@ static void *rounds_thread(void *arg)
 	return arg;
 }
 
+#define FORK_BLOCK 777
+static int forks_done;
+static void *forks_thread(void *arg)
+{
+	void *keep[16] = { 0 };
+	for (long i = 0; !__atomic_load_n(&forks_done, __ATOMIC_RELAXED); i++) {
+		free(keep[i & 15]);
+		keep[i & 15] = malloc((i & 1023) == 0 ? ((size_t)1 << 20) * (size_t)(1 + (i >> 10) % 4) : 8 + (size_t)(i & 255));
+		touch(keep[i & 15], 8);
+	}
+	for (int k = 0; k < 16; k++)
+		free(keep[k]);
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "leak";
@@ -263,8 +282,30 @@ int main(int argc, char **argv)
 				return 1;
 		for (int i = 0; i < nt; i++)
 			pthread_join(t[i], NULL);
+	} else if (strcmp(mode, "forks") == 0 && argc > 3) {
+		int nt = atoi(argv[2]), nf = atoi(argv[3]);
+		pthread_t t[64];
+		if (nt < 1 || nt > 64 || nf < 0)
+			return 2;
+		for (int i = 0; i < nt; i++)
+			if (pthread_create(&t[i], NULL, forks_thread, NULL))
+				return 1;
+		for (int f = 0; f < nf; f++) {
+			pid_t pid = fork();
+			if (pid == 0) {
+				touch(malloc(FORK_BLOCK), FORK_BLOCK);
+				_exit(0);
+			}
+			int st;
+			if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+				return 1;
+		}
+		__atomic_store_n(&forks_done, 1, __ATOMIC_RELAXED);
+		for (int i = 0; i < nt; i++)
+			pthread_join(t[i], NULL);
 	} else {
-		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS | rounds THREADS ROUNDS\n");
+		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS | rounds THREADS ROUNDS |\n"
+				"       forks THREADS FORKS\n");
 		return 2;
 	}
 	return 0;
