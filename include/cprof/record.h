@@ -206,18 +206,21 @@ struct ring {
 	size_t data_size;
 	uint64_t max_fill;   /* the most bytes found waiting at a drain */
 	uint64_t peeked;     /* mappings and forks before this were handed over (rings_drain) */
-	uint64_t upto;       /* rings_drain: the head when the pass began */
+	uint64_t upto;       /* rings_drain, tracer_pass: the head when the pass began */
 };
 int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err) CPROF_WUR;
 void ring_unmap(struct ring *r);
-/* Hand every complete record of r to fn (in place, or copied when it
- * wraps around the ring's end: valid during the call only), then free its
- * space in the ring. Returns the bytes taken. For a source that reads its
- * own events (source.h) rather than through the record queue. */
-size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
+/* Where the kernel has written up to now. */
+uint64_t ring_head(const struct ring *r);
+/* Hand every complete record of r below head (ring_head, now or earlier)
+ * to fn (in place, or copied when it wraps around the ring's end: valid
+ * during the call only), then free its space in the ring. Returns the
+ * bytes taken. For a source that reads its own events (source.h) rather
+ * than through the record queue. */
+size_t ring_each(struct ring *r, uint64_t head, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 /* The same, leaving the records in the ring: the next ring_each hands them
  * over again, in the same order, before any newer ones. */
-size_t ring_peek(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
+size_t ring_peek(struct ring *r, uint64_t head, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx);
 /* True when the kernel has written records not yet drained. */
 bool ring_pending(const struct ring *r);
 
@@ -295,7 +298,8 @@ int tracer_add(struct tracer *t, int fd, int lead, struct cprof_err *err) CPROF_
 /* One pass over the rings, every record to fn; the last disables every
  * event first. With peek, every ring is first shown to peek without being
  * consumed (ring_peek), so that what a record of one ring needs from
- * another's (a mapping made on another CPU) can be taken first. Returns
+ * another's (a mapping made on another CPU) can be taken first; both
+ * walks stop at the heads taken when the pass began. Returns
  * the time before which all records have been read (UINT64_MAX after the
  * last). */
 uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const void *rec, size_t len),

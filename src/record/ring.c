@@ -306,14 +306,13 @@ bool rec_queue_push(struct rec_queue *q, uint32_t ring, const void *rec, size_t 
 	return true;
 }
 
-/* Hand fn every complete record, in place or bounced when it wraps; free
- * their space if consume. */
-static size_t ring_walk(struct ring *r, bool consume, void (*fn)(void *ctx, const void *rec, size_t len),
-			void *ctx)
+/* Hand fn every complete record below head, in place or bounced when it
+ * wraps; free their space if consume. */
+static size_t ring_walk(struct ring *r, uint64_t head, bool consume,
+			void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
 {
 	struct perf_event_mmap_page *h = r->base;
 	uint8_t *data = (uint8_t *)r->base + (h->data_offset ? h->data_offset : (uint64_t)sysconf(_SC_PAGESIZE));
-	uint64_t head = __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
 	uint64_t tail = h->data_tail, start = tail;
 	size_t size = r->data_size;
 	uint64_t bounce[65536 / 8]; /* a record that wraps around the end; records are < 64 KiB */
@@ -343,14 +342,20 @@ static size_t ring_walk(struct ring *r, bool consume, void (*fn)(void *ctx, cons
 	return (size_t)(tail - start);
 }
 
-size_t ring_each(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+uint64_t ring_head(const struct ring *r)
 {
-	return ring_walk(r, true, fn, ctx);
+	const struct perf_event_mmap_page *h = r->base;
+	return __atomic_load_n(&h->data_head, __ATOMIC_ACQUIRE);
 }
 
-size_t ring_peek(struct ring *r, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+size_t ring_each(struct ring *r, uint64_t head, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
 {
-	return ring_walk(r, false, fn, ctx);
+	return ring_walk(r, head, true, fn, ctx);
+}
+
+size_t ring_peek(struct ring *r, uint64_t head, void (*fn)(void *ctx, const void *rec, size_t len), void *ctx)
+{
+	return ring_walk(r, head, false, fn, ctx);
 }
 
 bool ring_pending(const struct ring *r)

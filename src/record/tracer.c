@@ -82,10 +82,16 @@ uint64_t tracer_pass(struct tracer *t, bool last, void (*peek)(void *ctx, const 
 		if (evs[i].events & (EPOLLHUP | EPOLLERR))
 			(void)epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->rings.v[evs[i].data.u64].fd, NULL);
 	uint64_t now = now_ns();
+	/* Every ring's head first: a record read from one ring after the
+	 * peek at another could need a mapping written there after that
+	 * peek. Both walks cover the same records; newer ones wait for the
+	 * next pass. */
+	for (size_t i = 0; i < t->rings.n; i++)
+		t->rings.v[i].upto = ring_head(&t->rings.v[i]);
 	for (t->cur = 0; peek && t->cur < t->rings.n; t->cur++)
-		ring_peek(&t->rings.v[t->cur], peek, ctx);
+		ring_peek(&t->rings.v[t->cur], t->rings.v[t->cur].upto, peek, ctx);
 	for (t->cur = 0; t->cur < t->rings.n; t->cur++)
-		ring_each(&t->rings.v[t->cur], fn, ctx);
+		ring_each(&t->rings.v[t->cur], t->rings.v[t->cur].upto, fn, ctx);
 	return last ? UINT64_MAX : now - TRACER_ORDER_WINDOW_NS;
 }
 

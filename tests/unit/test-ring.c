@@ -667,15 +667,15 @@ TEST(peek_then_each_then_push)
 	for (int i = 0; i < 30; i++) /* 96 bytes each: the next 30 wrap past 4 KiB */
 		fake_put(&f, rec, make_sample(rec, 10, 11, (uint64_t)i, 5));
 	VEC(uint64_t) seen = { 0 };
-	ring_each(&f.r, count_times, &seen);
+	ring_each(&f.r, ring_head(&f.r), count_times, &seen);
 	ASSERT_EQ(seen.n, 30);
 	seen.n = 0;
 	for (int i = 30; i < 60; i++)
 		fake_put(&f, rec, make_sample(rec, 10, 11, (uint64_t)i, 5));
-	ASSERT_EQ(ring_peek(&f.r, count_times, &seen), 30 * 96);
+	ASSERT_EQ(ring_peek(&f.r, ring_head(&f.r), count_times, &seen), 30 * 96);
 	ASSERT(ring_pending(&f.r));
-	ASSERT_EQ(ring_peek(&f.r, count_times, &seen), 30 * 96);
-	ASSERT_EQ(ring_each(&f.r, count_times, &seen), 30 * 96);
+	ASSERT_EQ(ring_peek(&f.r, ring_head(&f.r), count_times, &seen), 30 * 96);
+	ASSERT_EQ(ring_each(&f.r, ring_head(&f.r), count_times, &seen), 30 * 96);
 	ASSERT(!ring_pending(&f.r));
 	ASSERT_EQ(seen.n, 90);
 	for (int k = 0; k < 3; k++)
@@ -784,9 +784,67 @@ TEST(mappings_before_samples_of_other_rings)
 	fake_free(&f[1]);
 }
 
+/* A tracer's pass: what the peek saw and what fn took, by type. While
+ * ring 0 is peeked at, its process maps code there (on_peek puts it). */
+struct pass_seen {
+	struct fake *late_ring;
+	uint8_t late[512];
+	size_t late_len;
+	int peeked[2], taken[2]; /* [0] samples, [1] mappings */
+};
+static void pass_peek(void *ctx, const void *rec, size_t len)
+{
+	struct pass_seen *p = ctx;
+	const struct perf_event_header *h = rec;
+	(void)len;
+	p->peeked[h->type == PERF_RECORD_MMAP2]++;
+	if (p->late_len) {
+		fake_put(p->late_ring, p->late, p->late_len);
+		p->late_len = 0;
+	}
+}
+static void pass_take(void *ctx, const void *rec, size_t len)
+{
+	struct pass_seen *p = ctx;
+	const struct perf_event_header *h = rec;
+	(void)len;
+	p->taken[h->type == PERF_RECORD_MMAP2]++;
+}
+
+/* A mapping written to a ring after the pass peeked at it waits for the
+ * next pass: taken now, it would reach the unwinder after samples of the
+ * other rings that came after it. */
+TEST(tracer_pass_takes_what_it_peeked)
+{
+	struct fake f[2];
+	fake_init(&f[0]);
+	fake_init(&f[1]);
+	uint8_t rec[1024];
+	fake_put(&f[0], rec, make_sample(rec, 10, 11, 100, 2));
+	fake_put(&f[1], rec, make_sample(rec, 10, 12, 110, 2));
+	struct pass_seen p = { .late_ring = &f[0] };
+	p.late_len = make_mmap2(p.late, 10, 0x500000, "/bin/true", 105);
+	struct tracer t = TRACER_INIT;
+	vec_push(&t.rings, f[0].r);
+	vec_push(&t.rings, f[1].r);
+	tracer_pass(&t, false, pass_peek, pass_take, &p);
+	ASSERT_EQ(p.peeked[0], 2);
+	ASSERT_EQ(p.taken[0], 2);
+	ASSERT_EQ(p.peeked[1], 0);
+	ASSERT_EQ(p.taken[1], 0); /* not peeked at: left for the next pass */
+	ASSERT(ring_pending(&t.rings.v[0]));
+	tracer_pass(&t, false, pass_peek, pass_take, &p);
+	ASSERT_EQ(p.peeked[1], 1);
+	ASSERT_EQ(p.taken[1], 1);
+	ASSERT(!ring_pending(&t.rings.v[0]) && !ring_pending(&t.rings.v[1]));
+	vec_release(&t.rings);
+	fake_free(&f[0]);
+	fake_free(&f[1]);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
 	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
 	  T(exec_keeps_later_mappings), T(fork_after_the_childs_own_mapping), T(peek_then_each_then_push),
-	  T(mappings_before_samples_of_other_rings))
+	  T(mappings_before_samples_of_other_rings), T(tracer_pass_takes_what_it_peeked))
