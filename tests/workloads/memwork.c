@@ -222,6 +222,41 @@ static void *forks_thread(void *arg)
 	return arg;
 }
 
+/* nt threads running fn (1 to 64), joined: 0, 1 when one would not start,
+ * 2 for a bad count. */
+static int run_threads(int nt, void *(*fn)(void *), int (*meanwhile)(void))
+{
+	pthread_t t[64];
+	if (nt < 1 || nt > 64)
+		return 2;
+	for (int i = 0; i < nt; i++)
+		if (pthread_create(&t[i], NULL, fn, NULL))
+			return 1;
+	int r = meanwhile ? meanwhile() : 0;
+	for (int i = 0; i < nt; i++)
+		pthread_join(t[i], NULL);
+	return r;
+}
+
+static int nforks;
+/* The main thread's part in forks mode: the children, one by one. */
+static int fork_children(void)
+{
+	int r = 0;
+	for (int f = 0; f < nforks && !r; f++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			touch(malloc(FORK_BLOCK), FORK_BLOCK);
+			_exit(0);
+		}
+		int st;
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
+			r = 1;
+	}
+	__atomic_store_n(&forks_done, 1, __ATOMIC_RELAXED);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "leak";
@@ -261,48 +296,18 @@ int main(int argc, char **argv)
 		big_blocks();
 		kept_blocks();
 	} else if (strcmp(mode, "churn") == 0 && argc > 3) {
-		int nt = atoi(argv[2]);
 		iters = atol(argv[3]);
-		pthread_t t[64];
-		if (nt < 1 || nt > 64)
-			return 2;
-		for (int i = 0; i < nt; i++)
-			if (pthread_create(&t[i], NULL, churn_thread, NULL))
-				return 1;
-		for (int i = 0; i < nt; i++)
-			pthread_join(t[i], NULL);
+		return run_threads(atoi(argv[2]), churn_thread, NULL);
 	} else if (strcmp(mode, "rounds") == 0 && argc > 3) {
 		int nt = atoi(argv[2]);
 		rounds = atoi(argv[3]);
-		pthread_t t[64];
-		if (nt < 1 || nt > 64 || rounds < 1 || pthread_barrier_init(&round_bar, NULL, (unsigned)nt))
+		if (nt < 1 || rounds < 1 || pthread_barrier_init(&round_bar, NULL, (unsigned)nt))
 			return 2;
-		for (int i = 0; i < nt; i++)
-			if (pthread_create(&t[i], NULL, rounds_thread, NULL))
-				return 1;
-		for (int i = 0; i < nt; i++)
-			pthread_join(t[i], NULL);
+		return run_threads(nt, rounds_thread, NULL);
 	} else if (strcmp(mode, "forks") == 0 && argc > 3) {
-		int nt = atoi(argv[2]), nf = atoi(argv[3]);
-		pthread_t t[64];
-		if (nt < 1 || nt > 64 || nf < 0)
+		if ((nforks = atoi(argv[3])) < 0)
 			return 2;
-		for (int i = 0; i < nt; i++)
-			if (pthread_create(&t[i], NULL, forks_thread, NULL))
-				return 1;
-		for (int f = 0; f < nf; f++) {
-			pid_t pid = fork();
-			if (pid == 0) {
-				touch(malloc(FORK_BLOCK), FORK_BLOCK);
-				_exit(0);
-			}
-			int st;
-			if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
-				return 1;
-		}
-		__atomic_store_n(&forks_done, 1, __ATOMIC_RELAXED);
-		for (int i = 0; i < nt; i++)
-			pthread_join(t[i], NULL);
+		return run_threads(atoi(argv[2]), forks_thread, fork_children);
 	} else {
 		fprintf(stderr, "usage: memwork leak | peak | mix | known | churn THREADS ITERS | rounds THREADS ROUNDS |\n"
 				"       forks THREADS FORKS\n");
