@@ -83,6 +83,7 @@ struct memtrace_events {
 	uint64_t heap, peak, epoch, peak_time;
 	uint64_t mmap, mmap_peak;
 	uint64_t win_max, curve_mask;
+	uint64_t locked;              /* exact mode: events ordered one by one under the lock */
 } __attribute__((aligned(64)));
 
 struct memtrace_header {
@@ -215,6 +216,7 @@ void mem_stacks_release(struct mem_stacks *s);
 struct memtrace_totals {
 	uint64_t damaged;             /* records that did not hold together: skipped */
 	uint64_t seen_allocs, seen_bytes; /* every heap allocation, also in sample mode */
+	uint64_t locked_events;       /* exact mode: events ordered one by one (memtrace_events.locked) */
 };
 
 /* Sum r into d's memory sections and add to *tot. stack_map[i] is the

@@ -202,6 +202,8 @@ void memtrace_analyze(const struct mem_region *r, const uint32_t *stack_map, uin
 		toff = t->next;
 	}
 	pr.events = ev.seq;
+	if (!sampled)
+		tot->locked_events += ev.locked;
 
 	for (uint32_t site = 0; site < nsites; site++) {
 		const struct acc *x = &a[site];

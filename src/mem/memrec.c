@@ -366,6 +366,8 @@ void memrec_finish(struct memrec *m, struct resolver *res, const struct raw_stor
 		cprof_meta_setf(d, "mem_sample_bytes", "%" PRIu64, m->sample_bytes);
 	cprof_meta_setf(d, "mem_seen_allocs", "%" PRIu64, tot.seen_allocs);
 	cprof_meta_setf(d, "mem_seen_bytes", "%" PRIu64, tot.seen_bytes);
+	if (!m->sample)
+		cprof_meta_setf(d, "mem_locked_events", "%" PRIu64, tot.locked_events);
 	uint64_t damaged = tot.damaged;
 	if (damaged)
 		cprof_meta_setf(d, "mem_damaged_records", "%" PRIu64, damaged);

@@ -925,6 +925,7 @@ static uint64_t heap_locked(struct tstate *t, int64_t dheap, int64_t dmmap, uint
 			heap_exact();
 	}
 	uint64_t tag = ev_account(dheap, dmmap, nev, peak);
+	e->locked += nev;
 	if (locked) { /* (one thread: no lock to spare) */
 		int64_t room = (int64_t)(e->peak - e->heap) - granted;
 		if (!gate.open && room > 0 && (uint64_t)room >= e->peak / OPEN_PART)

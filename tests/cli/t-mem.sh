@@ -102,6 +102,9 @@ check "churn: at most 32 churn blocks (2 x 16) live at the peak" [ "$(site churn
 check "churn: what was live at the peak adds up to the peak" \
 	[ "$(json churn.data "sum(s['peak_bytes'] for s in d['sites'] if s['kind'] == 'heap') == d['summary']['peak_bytes']")" = True ]
 check "churn: no event lost, no unmatched free" [ "$(json churn.data "d['summary']['lost'] + d['summary']['unmatched_frees']")" = 0 ]
+locked=$("$CPROF" report -i churn.data --header-only | sed -n 's/^# mem_locked_events: //p')
+check "churn: the threads counted most events alone, below the peak ($locked under the lock)" \
+	[ "$(json churn.data "10 * $locked < d['summary']['events']")" = True ]
 check "churn: every allocation and every free of one is one event" \
 	[ "$(json churn.data "d['summary']['events'] == 2 * d['summary']['allocations'] - d['summary']['leaked_blocks']")" = True ]
 
