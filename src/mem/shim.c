@@ -919,6 +919,23 @@ static uint64_t heap_locked(struct tstate *t, int64_t dheap, int64_t dmmap, uint
 {
 	struct memtrace_events *e = &H->ev;
 	bool locked = ev_lock();
+	struct memtrace_thread *b = t->blk;
+	if (gate.open && dheap <= t->allow - b->pend_heap) {
+		/* It fits what the thread has left (it came for its pending
+		 * sums, FOLD_EVERY): those and it go into the totals, and the
+		 * allowance keeps what was left of it. Handing out half the room
+		 * again here, at a moment of the thread's own high heap, left it
+		 * less to grow into: 10x the events under the lock on churn. */
+		int64_t used = b->pend_heap + dheap;
+		uint64_t tag = ev_account(used, dmmap, b->pend_events + nev, peak);
+		b->pend_heap = 0;
+		b->pend_events = 0;
+		t->allow -= used;
+		granted -= used;
+		e->locked += nev;
+		ev_unlock(locked);
+		return tag;
+	}
 	if (gate.open) {
 		heap_fold(t);
 		if (dheap > 0 && (int64_t)(e->peak - e->heap) - granted < dheap)
