@@ -830,17 +830,26 @@ static struct {
 } gate __attribute__((aligned(64)));
 static int64_t granted;  /* allowances handed out (under the event lock) */
 
-/* Under the lock (or for a thread that is gone): t's pending sums into
- * the totals, its allowance back. They fit: pending <= allowance. */
-static void heap_fold(struct tstate *t)
+/* Under the lock: t's pending sums into the totals; its allowance keeps
+ * what they had not used (pending <= allowance, so the sums fit). */
+static void fold_pending(struct tstate *t)
 {
 	struct memtrace_thread *b = t->blk;
-	if (b->pend_heap || b->pend_events) {
-		bool peak = false;
-		ev_account(b->pend_heap, 0, b->pend_events, &peak);
-		b->pend_heap = 0;
-		b->pend_events = 0;
-	}
+	if (!b->pend_heap && !b->pend_events)
+		return;
+	bool peak = false;
+	ev_account(b->pend_heap, 0, b->pend_events, &peak);
+	t->allow -= b->pend_heap;
+	granted -= b->pend_heap;
+	b->pend_heap = 0;
+	b->pend_events = 0;
+}
+
+/* Under the lock (or for a thread that is gone): the pending sums into
+ * the totals, the allowance back. */
+static void heap_fold(struct tstate *t)
+{
+	fold_pending(t);
 	granted -= t->allow;
 	t->allow = 0;
 }
@@ -912,38 +921,33 @@ static inline bool heap_fast(struct tstate *t, int64_t d, uint64_t *tag)
 }
 
 /* An exact-mode event under the lock: returns its epoch; *peak: it made
- * a new peak. With the gate open, the thread's pending sums go first and
- * the event closes the gate if it does not fit the room left; after it,
+ * a new peak. With the gate open, the thread's pending sums go first. An
+ * event that fits what is left of its allowance (the thread came for
+ * FOLD_EVERY) uses it up: handing out half the room again at a moment of
+ * the thread's own high heap left it less to grow into, 10x the events
+ * under the lock on churn. One that does not fit gives the allowance back
+ * and closes the gate if it does not fit the room left either; after it,
  * the thread gets half of the room, or the gate opens if there is enough. */
 static uint64_t heap_locked(struct tstate *t, int64_t dheap, int64_t dmmap, uint32_t nev, bool *peak)
 {
 	struct memtrace_events *e = &H->ev;
-	bool locked = ev_lock();
-	struct memtrace_thread *b = t->blk;
-	if (gate.open && dheap <= t->allow - b->pend_heap) {
-		/* It fits what the thread has left (it came for its pending
-		 * sums, FOLD_EVERY): those and it go into the totals, and the
-		 * allowance keeps what was left of it. Handing out half the room
-		 * again here, at a moment of the thread's own high heap, left it
-		 * less to grow into: 10x the events under the lock on churn. */
-		int64_t used = b->pend_heap + dheap;
-		uint64_t tag = ev_account(used, dmmap, b->pend_events + nev, peak);
-		b->pend_heap = 0;
-		b->pend_events = 0;
-		t->allow -= used;
-		granted -= used;
-		e->locked += nev;
-		ev_unlock(locked);
-		return tag;
-	}
+	bool locked = ev_lock(), fits = false;
 	if (gate.open) {
-		heap_fold(t);
-		if (dheap > 0 && (int64_t)(e->peak - e->heap) - granted < dheap)
-			heap_exact();
+		fold_pending(t);
+		fits = dheap <= t->allow;
+		if (!fits) {
+			granted -= t->allow;
+			t->allow = 0;
+			if ((int64_t)(e->peak - e->heap) - granted < dheap)
+				heap_exact();
+		}
 	}
 	uint64_t tag = ev_account(dheap, dmmap, nev, peak);
 	e->locked += nev;
-	if (locked) { /* (one thread: no lock to spare) */
+	if (fits) {
+		t->allow -= dheap;
+		granted -= dheap;
+	} else if (locked) { /* (one thread: no lock to spare) */
 		int64_t room = (int64_t)(e->peak - e->heap) - granted;
 		if (!gate.open && room > 0 && (uint64_t)room >= e->peak / OPEN_PART)
 			__atomic_store_n(&gate.open, 1, __ATOMIC_RELEASE);
@@ -1093,7 +1097,11 @@ __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 	uint64_t tag = 0;
 	fast_begin(t);
 	bool found = live_take(ptr, &e, kind);
-	bool unlocked = found && kind == MT_HEAP ? heap_fast(t, -(int64_t)e.size, &tag) : (fast_end(t), false);
+	bool unlocked = false;
+	if (found && kind == MT_HEAP)
+		unlocked = heap_fast(t, -(int64_t)e.size, &tag);
+	else
+		fast_end(t);
 	if (found && !unlocked)
 		tag = heap_locked(t, kind == MT_HEAP ? -(int64_t)e.size : 0, kind == MT_MMAP ? -(int64_t)e.size : 0, 1,
 				  &peak);
