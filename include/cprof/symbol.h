@@ -79,6 +79,12 @@ struct sym_code_inline {
 	const char *file;   /* call site, one level out */
 	uint32_t line, depth;
 };
+/* A direct call or jump out of the function, with the name of its target
+ * (symbolizer_name_at()). */
+struct sym_code_target {
+	uint64_t addr;
+	const char *name;
+};
 struct sym_code {
 	const char *func;   /* the symbol's display name */
 	uint64_t start;     /* ELF virtual address */
@@ -90,16 +96,39 @@ struct sym_code {
 	const char *comp_dir; /* compilation directory of relative source paths, "" if unknown */
 	VEC(struct sym_code_line) lines;
 	VEC(struct sym_code_inline) inlines;
+	/* Set when the code came from the symbol cache with the targets its
+	 * whole length calls (sorted by address), as symbolizer_keep_code()
+	 * was given them: the caller need not disassemble it again. */
+	bool has_targets;
+	VEC(struct sym_code_target) targets;
 };
 void sym_code_release(struct sym_code *c);
 
 /*
  * The function that holds vaddr (an ELF virtual address, as in frames) in
  * the binary of map (path and build id are used). max_len bounds the code
- * read: a bigger function fails with EFBIG. Errors name the binary.
+ * read: a bigger function fails with EFBIG. Errors name the binary. A
+ * function the binary's symbol cache file kept (symbolizer_keep_code()) is
+ * answered from it, with its targets, and nothing of the binary is read.
  */
 int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
 		    struct sym_code *ret, struct cprof_err *err) CPROF_WUR;
+/*
+ * Keep c (a whole function, as symbolizer_code() returned it) with the
+ * targets of every direct call and jump that leaves it (n of them) in the
+ * binary's symbol cache file, so that symbolizer_code() on a later run
+ * answers from the file without reading the binary's debug information.
+ * Everything is copied. Nothing is kept when the binary has no cache file.
+ */
+void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
+			  const struct sym_code_target *targets, size_t n);
+/*
+ * Resolve every address of vaddrs (ELF virtual addresses in the binary of
+ * map, as sampled instruction pointers) that the symbol cache file does not
+ * hold yet, so that it holds them from now on: a later recording that
+ * samples another instruction of a hot function finds it there.
+ */
+void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n);
 /* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
  * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */
 const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
@@ -128,6 +157,9 @@ struct symbolizer_stats {
 	 * with CPROF_SYMCACHE_VERIFY, answers that libdw contradicted. */
 	uint64_t symcache_hits, symcache_misses, symcache_read, symcache_rejected, symcache_written,
 		symcache_mismatches;
+	/* Functions' code answered from the cache file, and kept for it;
+	 * addresses resolved ahead for it (symbolizer_prefill()). */
+	uint64_t symcache_code_hits, symcache_code_kept, symcache_prefilled;
 	/* Decompressed copies of debug files used and made, by the whole
 	 * process (every symbolizer's). */
 	uint64_t debug_copies_used, debug_copies_written;

@@ -109,6 +109,14 @@ static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const s
 	uint64_t *targets;
 	struct cprof_err err;
 	cc->first_sym = (uint32_t)d->code_syms.n;
+	if (c->has_targets && lo == 0 && hi == c->len) {
+		/* Kept in the symbol cache with the code: no disassembly. */
+		for (size_t i = 0; i < c->targets.n; i++)
+			vec_push(&d->code_syms, ((struct cprof_code_sym){ c->targets.v[i].addr,
+									  cprof_intern(d, c->targets.v[i].name) }));
+		cc->nsyms = (uint32_t)c->targets.n;
+		return;
+	}
 	int n = disasm_external_targets(c->machine, c->bytes + lo, hi - lo, c->start + lo, &targets, &err);
 	for (int i = 0; i < n; i++) {
 		if (targets[i] >= c->start && targets[i] - c->start < c->len)
@@ -156,6 +164,37 @@ static void save_range(struct cprof_data *d, const struct hot *h, const struct s
 	cc.ninlines = (uint32_t)(d->code_inlines.n - cc.first_inline);
 	add_call_targets(d, s, map, c, lo, hi, &cc);
 	vec_push(&d->code, cc);
+}
+
+/*
+ * A whole function read through libdw: keep it, with the call targets just
+ * named, in the binary's symbol cache file, and resolve each of its
+ * instructions for the file too. The next recording of the same program
+ * then captures it and symbolizes samples anywhere in it without opening
+ * the debug information: a hot function's samples land on new
+ * instructions run after run.
+ */
+static void keep(const struct cprof_data *d, struct symbolizer *s, const struct sym_map *map, const struct sym_code *c)
+{
+	const struct cprof_code *cc = &d->code.v[d->code.n - 1];
+	struct sym_code_target *t = xcalloc(cc->nsyms ? cc->nsyms : 1, sizeof *t);
+	for (uint32_t i = 0; i < cc->nsyms; i++) {
+		const struct cprof_code_sym *cs = &d->code_syms.v[cc->first_sym + i];
+		t[i] = (struct sym_code_target){ cs->addr, cprof_str(d, cs->name) };
+	}
+	symbolizer_keep_code(s, map, c, t, cc->nsyms);
+	free(t);
+	uint32_t *starts;
+	struct cprof_err err;
+	int n = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
+	if (n <= 0)
+		return;
+	uint64_t *vaddrs = xmalloc((size_t)n * sizeof *vaddrs);
+	for (int i = 0; i < n; i++)
+		vaddrs[i] = c->start + starts[i];
+	symbolizer_prefill(s, map, vaddrs, (size_t)n);
+	free(vaddrs);
+	free(starts);
 }
 
 struct range {
@@ -255,10 +294,13 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 			continue;
 		}
 		uint64_t n = c.len;
-		if (part)
+		if (part) {
 			n = save_parts(d, h, &c, s, &map, per_frame, o->window);
-		else
+		} else {
 			save_range(d, h, &c, s, &map, 0, c.len, false);
+			if (!c.has_targets)
+				keep(d, s, &map, &c);
+		}
 		st->saved++;
 		st->partial += part;
 		st->bytes += n;

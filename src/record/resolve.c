@@ -503,6 +503,10 @@ void resolver_finish(struct resolver *r, struct resolve_stats *st)
 		cprof_meta_setf(d, "symcache_files", "%" PRIu64 " read, %" PRIu64 " rejected, %" PRIu64 " written",
 				a.symcache_read + b.symcache_read, a.symcache_rejected + b.symcache_rejected,
 				a.symcache_written + b.symcache_written);
+		cprof_meta_setf(d, "symcache_code", "%" PRIu64 " from the cache, %" PRIu64 " kept, %" PRIu64
+				" addresses resolved ahead", a.symcache_code_hits + b.symcache_code_hits,
+				a.symcache_code_kept + b.symcache_code_kept,
+				a.symcache_prefilled + b.symcache_prefilled);
 		cprof_meta_setf(d, "symcache_debug_copies", "%" PRIu64 " used, %" PRIu64 " written",
 				a.debug_copies_used, a.debug_copies_written);
 		if (getenv("CPROF_SYMCACHE_VERIFY"))

@@ -29,6 +29,7 @@ void sym_code_release(struct sym_code *c)
 	free(c->bytes);
 	vec_release(&c->lines);
 	vec_release(&c->inlines);
+	vec_release(&c->targets);
 	memset(c, 0, sizeof *c);
 }
 
@@ -164,6 +165,8 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
 		    struct sym_code *ret, struct cprof_err *err)
 {
 	memset(ret, 0, sizeof *ret);
+	if (symbolizer_cached_code(s, map, vaddr, max_len, ret))
+		return 0;
 	struct sym_binary b = symbolizer_binary(s, map);
 	if (!b.mod)
 		return err_set(err, ENOENT, "'%s': cannot read the binary", map->path);

@@ -111,6 +111,11 @@ struct sym_binary {
 };
 /* The binary of map, opened (and cached) on first use. */
 struct sym_binary symbolizer_binary(struct symbolizer *s, const struct sym_map *map);
+/* The function holding vaddr as the binary's symbol cache file kept it
+ * (symbolizer_keep_code()), if it is no longer than max_len: true and *c
+ * filled, or false. */
+bool symbolizer_cached_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
+			    struct sym_code *c);
 /* The display name (demangled) of a function DIE, interned. */
 const char *sym_die_name(struct symbolizer *s, Dwarf_Die *die);
 /* A symbol table name made fit for display: version stripped, demangled, interned. */
@@ -144,6 +149,11 @@ struct symcache_view {
 	uint32_t nframes;
 	const char *strings;
 	uint32_t strings_len;
+	/* Functions kept whole for annotate (symbolizer_keep_code()), sorted
+	 * by start, with their line rows, inline ranges, call targets and
+	 * code bytes. */
+	const uint8_t *code, *lines, *inlines, *targets, *bytes;
+	uint32_t ncode, nlines, ninlines, ntargets, bytes_len;
 };
 #define SYMCACHE_NONE 0xffffffffu
 /* One cached frame; strings point into the view (or the caller's). */
@@ -162,6 +172,12 @@ bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first,
 uint64_t symcache_entry(const struct symcache_view *v, uint32_t i, uint32_t *first, uint32_t *n);
 /* Frame i (< nframes). */
 void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_rec *r);
+/* The kept function whose code holds vaddr: true and its index. */
+bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t *i);
+/* Kept function i (< ncode) into c, with has_targets set: its bytes and
+ * arrays are c's own (sym_code_release()), its strings point into the
+ * view's buffer. */
+void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *c);
 
 /* Builds a cache file: entries added in increasing key order. */
 struct symcache_writer {
@@ -169,9 +185,15 @@ struct symcache_writer {
 	struct hashidx str_idx; /* offsets in strings */
 	uint32_t nentries, nframes;
 	uint64_t last_key;
+	struct sbuf code, lines, inlines, targets, bytes;
+	uint32_t ncode, nlines, ninlines, ntargets;
+	uint64_t last_code;
 };
 int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct symcache_rec *frames, uint32_t n)
 	CPROF_WUR;
+/* A kept function (c->targets are its call targets), in increasing order
+ * of start; -EINVAL for one the reader would reject. */
+int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c) CPROF_WUR;
 /* The whole file, with key, into out (replacing its contents). */
 int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out) CPROF_WUR;
 void symcache_writer_release(struct symcache_writer *w);

@@ -58,6 +58,7 @@ struct binary {
 	uint8_t *cache_buf;
 	struct symcache_view cache; /* valid when cache_buf is set */
 	VEC(struct fresh) fresh;
+	VEC(struct sym_code) fresh_code; /* kept functions, owned copies */
 };
 
 /* Cached result for one (binary, vaddr, is_return). */
@@ -156,6 +157,9 @@ static void binary_release(struct binary *b)
 	sbuf_release(&b->cache_key);
 	free(b->cache_buf);
 	vec_release(&b->fresh);
+	for (size_t i = 0; i < b->fresh_code.n; i++)
+		sym_code_release(&b->fresh_code.v[i]);
+	vec_release(&b->fresh_code);
 }
 
 void symbolizer_free(struct symbolizer *s)
@@ -629,6 +633,59 @@ static uint32_t resolve_cached(struct symbolizer *s, struct binary *b, uint64_t 
 	return n;
 }
 
+bool symbolizer_cached_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
+			    struct sym_code *c)
+{
+	uint32_t bi = binary_get(s, map); /* may grow s->binaries */
+	struct binary *b = &s->binaries.v[bi];
+	if (!b->cache_path)
+		return false;
+	if (!b->cache_loaded)
+		cache_load(s, b);
+	uint32_t i;
+	if (!b->cache_buf || !symcache_find_code(&b->cache, vaddr, &i))
+		return false;
+	symcache_code(&b->cache, i, c);
+	if (c->len > max_len) { /* too big for this caller: it gets libdw's error */
+		sym_code_release(c);
+		return false;
+	}
+	s->st.symcache_code_hits++;
+	return true;
+}
+
+void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
+			  const struct sym_code_target *targets, size_t n)
+{
+	uint32_t bi = binary_get(s, map); /* may grow s->binaries */
+	struct binary *b = &s->binaries.v[bi];
+	if (!b->cache_path || !c->len)
+		return;
+	/* c's strings are the symbolizer's (interned, or in a cache file it
+	 * holds) until it is freed, after the cache is saved. */
+	struct sym_code k = *c;
+	k.bytes = xmalloc(c->len);
+	memcpy(k.bytes, c->bytes, c->len);
+	memset(&k.lines, 0, sizeof k.lines);
+	memset(&k.inlines, 0, sizeof k.inlines);
+	memset(&k.targets, 0, sizeof k.targets);
+	for (size_t i = 0; i < c->lines.n; i++)
+		vec_push(&k.lines, c->lines.v[i]);
+	for (size_t i = 0; i < c->inlines.n; i++)
+		vec_push(&k.inlines, c->inlines.v[i]);
+	for (size_t i = 0; i < n; i++) /* the caller's names may not live as long */
+		vec_push(&k.targets, ((struct sym_code_target){ targets[i].addr, sym_intern(s, targets[i].name) }));
+	k.has_targets = true;
+	vec_push(&b->fresh_code, k);
+	s->st.symcache_code_kept++;
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+	const struct sym_code *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 static int cmp_fresh(const void *a, const void *b)
 {
 	const struct fresh *x = a, *y = b;
@@ -640,7 +697,7 @@ static int cmp_fresh(const void *a, const void *b)
  * pass (or another cprof) may have added to it since it was loaded. */
 static void cache_save(struct symbolizer *s, struct binary *b)
 {
-	if (!b->cache_path || !b->fresh.n)
+	if (!b->cache_path || (!b->fresh.n && !b->fresh_code.n))
 		return;
 	size_t len = 0;
 	uint8_t *disk = (uint8_t *)sym_slurp(b->cache_path, &len);
@@ -676,6 +733,29 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			oi++;
 		}
 	}
+	/* Kept functions, merged the same way by start. */
+	if (b->fresh_code.n)
+		qsort(b->fresh_code.v, b->fresh_code.n, sizeof *b->fresh_code.v, cmp_code);
+	uint32_t ci = 0, cn = have_old ? old.ncode : 0;
+	size_t fci = 0;
+	while (r == 0 && (ci < cn || fci < b->fresh_code.n)) {
+		struct sym_code oc = { 0 };
+		bool have = ci < cn;
+		if (have)
+			symcache_code(&old, ci, &oc);
+		if (fci < b->fresh_code.n && (!have || b->fresh_code.v[fci].start <= oc.start)) {
+			const struct sym_code *f = &b->fresh_code.v[fci++];
+			if (have && f->start == oc.start)
+				ci++; /* this run's replaces the file's */
+			/* Kept by both halves of a split: the later one is written. */
+			if (fci == b->fresh_code.n || b->fresh_code.v[fci].start != f->start)
+				r = symcache_writer_add_code(&w, f);
+		} else {
+			r = symcache_writer_add_code(&w, &oc);
+			ci++;
+		}
+		sym_code_release(&oc);
+	}
 	struct sbuf out = SBUF_INIT;
 	if (r == 0 && symcache_writer_finish(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&
 	    sym_cache_write(b->cache_path, out.buf, out.len) == 0) {
@@ -692,6 +772,9 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	symcache_writer_release(&w);
 	free(disk);
 	b->fresh.n = 0;
+	for (size_t i = 0; i < b->fresh_code.n; i++)
+		sym_code_release(&b->fresh_code.v[i]);
+	b->fresh_code.n = 0;
 }
 
 void symbolizer_save_cache(struct symbolizer *s)
@@ -713,6 +796,44 @@ static uint64_t addr_hash_at(const void *ctx, uint32_t i)
 	return addr_hash(e->binary, e->vaddr);
 }
 
+/* The address resolved this run as key in binary bi, or NULL. */
+static const struct addr_entry *addr_find(struct symbolizer *s, uint32_t bi, uint64_t key, uint64_t h)
+{
+	struct hashidx *ix = &s->addr_idx;
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct addr_entry *e = &s->addrs.v[i];
+		if (e->binary == bi && e->vaddr == key)
+			return e;
+	}
+	return NULL;
+}
+
+void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n)
+{
+	uint32_t bi = binary_get(s, map);
+	struct binary *b = &s->binaries.v[bi];
+	if (!b->cache_path)
+		return;
+	if (!b->cache_loaded)
+		cache_load(s, b);
+	uint64_t unknown = s->st.unknown;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t key = vaddrs[i] << 1, h = addr_hash(bi, key);
+		uint32_t first, cn;
+		if ((b->cache_buf && symcache_find(&b->cache, key, &first, &cn)) || addr_find(s, bi, key, h))
+			continue;
+		hashidx_reserve(&s->addr_idx, addr_hash_at, s);
+		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
+		e.n = resolve(s, b, vaddrs[i], vaddrs[i]);
+		vec_push(&b->fresh, ((struct fresh){ key, e.first, e.n }));
+		vec_push(&s->addrs, e);
+		hashidx_put(&s->addr_idx, h, (uint32_t)s->addrs.n - 1);
+		s->st.symcache_prefilled++;
+	}
+	s->st.unknown = unknown; /* not this recording's addresses */
+}
+
 int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return,
 		    struct sym_frame *out, int max)
 {
@@ -728,16 +849,9 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 	uint64_t key = lookup << 1 | (is_return ? 1 : 0);
 	struct hashidx *ix = &s->addr_idx;
 	uint64_t h = addr_hash(bi, key);
-	const struct addr_entry *hit = NULL;
-	size_t pos;
-	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
-		const struct addr_entry *e = &s->addrs.v[i];
-		if (e->binary == bi && e->vaddr == key) {
-			hit = e;
-			s->st.cache_hits++;
-			break;
-		}
-	}
+	const struct addr_entry *hit = addr_find(s, bi, key, h);
+	if (hit)
+		s->st.cache_hits++;
 	if (!hit) {
 		hashidx_reserve(ix, addr_hash_at, s);
 		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };

@@ -42,18 +42,36 @@
 #include "symbol-internal.h"
 
 /* File layout, little-endian:
- *   head: magic[8], key_len, nentries, nframes, strings_len (u32 each),
- *         8 reserved bytes (zero)
+ *   head: magic[8], key_len, nentries, nframes, strings_len, ncode,
+ *         nlines, ninlines, ntargets, bytes_len (u32 each), 4 reserved
+ *         bytes (zero)
  *   key[key_len]
  *   entries[nentries]: address key (u64), first frame, frame count (u32)
  *   frames[nframes]: func, full, file (string offsets; full may be
  *         SYMCACHE_NONE), line, flags (u32 each)
+ *   code[ncode]: kept functions, by increasing start: start (u64), len,
+ *         func, comp_dir (u32), machine (u16), build_id_size (u8), zero
+ *         (u8), build_id[20], then the first and count (u32 each) of its
+ *         bytes, line rows, inline ranges and targets. Each function's
+ *         share of those four arrays follows the one before it's, and
+ *         together they use them whole, so each is read once.
+ *   lines[nlines]: offset, file, line (u32 each); offsets increasing
+ *   inlines[ninlines]: lo, hi, func, file, line, depth (u32 each);
+ *         by lo, then depth
+ *   targets[ntargets]: address (u64), name (u32); by address
  *   strings[strings_len]: NUL-terminated strings, the last byte NUL
+ *   bytes[bytes_len]: the kept functions' code
  *   checksum (u64) of everything before it */
-#define MAGIC "CPROFSC1"
-#define HEAD_SIZE 32
+#define MAGIC "CPROFSC2"
+#define HEAD_SIZE 48
 #define ENTRY_SIZE 16
 #define FRAME_SIZE 20
+#define CODE_SIZE 72
+#define LINE_SIZE 12
+#define INLINE_SIZE 24
+#define TARGET_SIZE 12
+/* Kept functions are whole ones up to capture's size for those. */
+#define MAX_CODE_LEN (1u << 20)
 #define MAX_KEY 4096
 #define MAX_FILE ((size_t)64 << 20)
 /* The frames of one address: an inline chain and the function itself. */
@@ -218,17 +236,72 @@ int sym_cache_write(const char *path, const void *data, size_t len)
 
 /* ---- reading ---- */
 
+/* The kept functions of v: each in bounds, in order, and each of their
+ * arrays taken up in turn to the end (so every row is checked once). */
+static bool parse_code(const struct symcache_view *v)
+{
+	uint64_t at_bytes = 0, at_line = 0, at_inline = 0, at_target = 0;
+	uint32_t slen = v->strings_len;
+	for (uint32_t i = 0; i < v->ncode; i++) {
+		const uint8_t *c = v->code + (size_t)i * CODE_SIZE;
+		uint64_t start = get_le64(c);
+		uint32_t len = get_le32(c + 8);
+		if (i && start <= get_le64(c - CODE_SIZE))
+			return false;
+		if (len == 0 || len > MAX_CODE_LEN || start > UINT64_MAX - len || get_le32(c + 12) >= slen ||
+		    get_le32(c + 16) >= slen || c[22] > 20 || c[23] != 0)
+			return false;
+		if (get_le32(c + 44) != at_bytes || get_le32(c + 48) != at_line || get_le32(c + 56) != at_inline ||
+		    get_le32(c + 64) != at_target)
+			return false;
+		uint64_t nlines = get_le32(c + 52), ninl = get_le32(c + 60), ntg = get_le32(c + 68);
+		if (at_bytes + len > v->bytes_len || at_line + nlines > v->nlines || at_inline + ninl > v->ninlines ||
+		    at_target + ntg > v->ntargets)
+			return false;
+		for (uint64_t k = at_line; k < at_line + nlines; k++) {
+			const uint8_t *l = v->lines + k * LINE_SIZE;
+			if (get_le32(l) >= len || get_le32(l + 4) >= slen || (k > at_line && get_le32(l) <= get_le32(l - LINE_SIZE)))
+				return false;
+		}
+		for (uint64_t k = at_inline; k < at_inline + ninl; k++) {
+			const uint8_t *n = v->inlines + k * INLINE_SIZE;
+			uint32_t lo = get_le32(n), hi = get_le32(n + 4), depth = get_le32(n + 20);
+			if (lo >= hi || hi > len || get_le32(n + 8) >= slen || get_le32(n + 12) >= slen || depth == 0)
+				return false;
+			if (k > at_inline) {
+				uint32_t plo = get_le32(n - INLINE_SIZE), pdepth = get_le32(n - INLINE_SIZE + 20);
+				if (lo < plo || (lo == plo && depth < pdepth))
+					return false;
+			}
+		}
+		for (uint64_t k = at_target; k < at_target + ntg; k++) {
+			const uint8_t *t = v->targets + k * TARGET_SIZE;
+			if (get_le32(t + 8) >= slen || (k > at_target && get_le64(t) < get_le64(t - TARGET_SIZE)))
+				return false;
+		}
+		at_bytes += len;
+		at_line += nlines;
+		at_inline += ninl;
+		at_target += ntg;
+	}
+	return at_bytes == v->bytes_len && at_line == v->nlines && at_inline == v->ninlines &&
+	       at_target == v->ntargets;
+}
+
 int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 {
 	memset(v, 0, sizeof *v);
 	if (len < HEAD_SIZE + 8 || len > MAX_FILE || memcmp(buf, MAGIC, 8) != 0)
 		return -EINVAL;
 	uint64_t key_len = get_le32(buf + 8), nentries = get_le32(buf + 12), nframes = get_le32(buf + 16),
-		 strings_len = get_le32(buf + 20);
-	if (get_le64(buf + 24) != 0 || key_len > MAX_KEY || strings_len == 0)
+		 strings_len = get_le32(buf + 20), ncode = get_le32(buf + 24), nlines = get_le32(buf + 28),
+		 ninlines = get_le32(buf + 32), ntargets = get_le32(buf + 36), bytes_len = get_le32(buf + 40);
+	if (get_le32(buf + 44) != 0 || key_len > MAX_KEY || strings_len == 0)
 		return -EINVAL;
 	/* All counts are below 2^32: these sums cannot overflow. */
-	uint64_t want = HEAD_SIZE + key_len + nentries * ENTRY_SIZE + nframes * FRAME_SIZE + strings_len + 8;
+	uint64_t want = HEAD_SIZE + key_len + nentries * ENTRY_SIZE + nframes * FRAME_SIZE + ncode * CODE_SIZE +
+			nlines * LINE_SIZE + ninlines * INLINE_SIZE + ntargets * TARGET_SIZE + strings_len +
+			bytes_len + 8;
 	if (want != len)
 		return -EINVAL;
 	if (get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
@@ -243,8 +316,23 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 	v->frames = p;
 	v->nframes = (uint32_t)nframes;
 	p += nframes * FRAME_SIZE;
+	v->code = p;
+	v->ncode = (uint32_t)ncode;
+	p += ncode * CODE_SIZE;
+	v->lines = p;
+	v->nlines = (uint32_t)nlines;
+	p += nlines * LINE_SIZE;
+	v->inlines = p;
+	v->ninlines = (uint32_t)ninlines;
+	p += ninlines * INLINE_SIZE;
+	v->targets = p;
+	v->ntargets = (uint32_t)ntargets;
+	p += ntargets * TARGET_SIZE;
 	v->strings = (const char *)p;
 	v->strings_len = (uint32_t)strings_len;
+	p += strings_len;
+	v->bytes = p;
+	v->bytes_len = (uint32_t)bytes_len;
 	if (v->strings[strings_len - 1] != 0)
 		return -EINVAL;
 	/* Every entry: sorted by key, frames in bounds; every frame: strings
@@ -264,7 +352,7 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 		    (full != SYMCACHE_NONE && full >= strings_len) || (get_le32(f + 16) & ~ALLOWED_FLAGS))
 			return -EINVAL;
 	}
-	return 0;
+	return parse_code(v) ? 0 : -EINVAL;
 }
 
 bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first, uint32_t *n)
@@ -306,6 +394,56 @@ void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_r
 	r->flags = get_le32(f + 16);
 }
 
+bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t *i)
+{
+	/* The last function starting at or before vaddr. */
+	uint32_t lo = 0, hi = v->ncode;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (get_le64(v->code + (size_t)mid * CODE_SIZE) <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	const uint8_t *c = v->code + (size_t)(lo - 1) * CODE_SIZE;
+	if (vaddr - get_le64(c) >= get_le32(c + 8))
+		return false;
+	*i = lo - 1;
+	return true;
+}
+
+void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *r)
+{
+	const uint8_t *c = v->code + (size_t)i * CODE_SIZE;
+	memset(r, 0, sizeof *r);
+	r->start = get_le64(c);
+	r->len = get_le32(c + 8);
+	r->func = v->strings + get_le32(c + 12);
+	r->comp_dir = v->strings + get_le32(c + 16);
+	r->machine = get_le16(c + 20);
+	r->build_id_size = c[22];
+	memcpy(r->build_id, c + 24, 20);
+	r->bytes = xmalloc(r->len);
+	memcpy(r->bytes, v->bytes + get_le32(c + 44), r->len);
+	for (uint32_t k = get_le32(c + 48), end = k + get_le32(c + 52); k < end; k++) {
+		const uint8_t *l = v->lines + (size_t)k * LINE_SIZE;
+		vec_push(&r->lines, ((struct sym_code_line){ get_le32(l), v->strings + get_le32(l + 4), get_le32(l + 8) }));
+	}
+	for (uint32_t k = get_le32(c + 56), end = k + get_le32(c + 60); k < end; k++) {
+		const uint8_t *n = v->inlines + (size_t)k * INLINE_SIZE;
+		vec_push(&r->inlines, ((struct sym_code_inline){ get_le32(n), get_le32(n + 4), v->strings + get_le32(n + 8),
+								  v->strings + get_le32(n + 12), get_le32(n + 16),
+								  get_le32(n + 20) }));
+	}
+	for (uint32_t k = get_le32(c + 64), end = k + get_le32(c + 68); k < end; k++) {
+		const uint8_t *t = v->targets + (size_t)k * TARGET_SIZE;
+		vec_push(&r->targets, ((struct sym_code_target){ get_le64(t), v->strings + get_le32(t + 8) }));
+	}
+	r->has_targets = true;
+}
+
 /* ---- writing ---- */
 
 /* The offset of str in the writer's string table, added on first use. */
@@ -338,13 +476,80 @@ int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct sy
 	return 0;
 }
 
+int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c)
+{
+	if (c->len == 0 || c->len > MAX_CODE_LEN || c->start > UINT64_MAX - c->len ||
+	    (w->ncode && c->start <= w->last_code) || c->build_id_size > 20 || w->ncode == UINT32_MAX ||
+	    w->bytes.len + c->len > MAX_FILE)
+		return -EINVAL;
+	for (size_t k = 0; k < c->lines.n; k++)
+		if (c->lines.v[k].off >= c->len || (k && c->lines.v[k].off <= c->lines.v[k - 1].off))
+			return -EINVAL;
+	for (size_t k = 0; k < c->inlines.n; k++) {
+		const struct sym_code_inline *n = &c->inlines.v[k], *p = k ? n - 1 : NULL;
+		if (n->lo >= n->hi || n->hi > c->len || !n->depth || (p && (n->lo < p->lo || (n->lo == p->lo && n->depth < p->depth))))
+			return -EINVAL;
+	}
+	for (size_t k = 1; k < c->targets.n; k++)
+		if (c->targets.v[k].addr < c->targets.v[k - 1].addr)
+			return -EINVAL;
+	uint8_t r[CODE_SIZE] = { 0 };
+	put_le64(r, c->start);
+	put_le32(r + 8, c->len);
+	put_le32(r + 12, add_string(w, c->func ? c->func : "[unknown]"));
+	put_le32(r + 16, add_string(w, c->comp_dir ? c->comp_dir : ""));
+	put_le16(r + 20, c->machine);
+	r[22] = c->build_id_size;
+	memcpy(r + 24, c->build_id, 20);
+	put_le32(r + 44, (uint32_t)w->bytes.len);
+	put_le32(r + 48, w->nlines);
+	put_le32(r + 52, (uint32_t)c->lines.n);
+	put_le32(r + 56, w->ninlines);
+	put_le32(r + 60, (uint32_t)c->inlines.n);
+	put_le32(r + 64, w->ntargets);
+	put_le32(r + 68, (uint32_t)c->targets.n);
+	sbuf_add(&w->code, r, sizeof r);
+	sbuf_add(&w->bytes, c->bytes, c->len);
+	for (size_t k = 0; k < c->lines.n; k++) {
+		uint8_t l[LINE_SIZE];
+		put_le32(l, c->lines.v[k].off);
+		put_le32(l + 4, add_string(w, c->lines.v[k].file ? c->lines.v[k].file : ""));
+		put_le32(l + 8, c->lines.v[k].line);
+		sbuf_add(&w->lines, l, sizeof l);
+	}
+	for (size_t k = 0; k < c->inlines.n; k++) {
+		const struct sym_code_inline *n = &c->inlines.v[k];
+		uint8_t b[INLINE_SIZE];
+		put_le32(b, n->lo);
+		put_le32(b + 4, n->hi);
+		put_le32(b + 8, add_string(w, n->func ? n->func : "[unknown]"));
+		put_le32(b + 12, add_string(w, n->file ? n->file : ""));
+		put_le32(b + 16, n->line);
+		put_le32(b + 20, n->depth);
+		sbuf_add(&w->inlines, b, sizeof b);
+	}
+	for (size_t k = 0; k < c->targets.n; k++) {
+		uint8_t t[TARGET_SIZE];
+		put_le64(t, c->targets.v[k].addr);
+		put_le32(t + 8, add_string(w, c->targets.v[k].name ? c->targets.v[k].name : ""));
+		sbuf_add(&w->targets, t, sizeof t);
+	}
+	w->nlines += (uint32_t)c->lines.n;
+	w->ninlines += (uint32_t)c->inlines.n;
+	w->ntargets += (uint32_t)c->targets.n;
+	w->ncode++;
+	w->last_code = c->start;
+	return 0;
+}
+
 int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out)
 {
 	if (key_len > MAX_KEY)
 		return -EINVAL;
 	if (!w->strings.len)
 		sbuf_addc(&w->strings, 0); /* never empty: the last byte is a NUL */
-	size_t total = HEAD_SIZE + key_len + w->entries.len + w->frames.len + w->strings.len + 8;
+	size_t total = HEAD_SIZE + key_len + w->entries.len + w->frames.len + w->code.len + w->lines.len +
+		       w->inlines.len + w->targets.len + w->strings.len + w->bytes.len + 8;
 	if (total > MAX_FILE || w->strings.len > UINT32_MAX)
 		return -EFBIG;
 	uint8_t head[HEAD_SIZE] = { 0 };
@@ -353,13 +558,23 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 	put_le32(head + 12, w->nentries);
 	put_le32(head + 16, w->nframes);
 	put_le32(head + 20, (uint32_t)w->strings.len);
+	put_le32(head + 24, w->ncode);
+	put_le32(head + 28, w->nlines);
+	put_le32(head + 32, w->ninlines);
+	put_le32(head + 36, w->ntargets);
+	put_le32(head + 40, (uint32_t)w->bytes.len);
 	sbuf_reset(out);
 	sbuf_grow(out, total);
 	sbuf_add(out, head, sizeof head);
 	sbuf_add(out, key, key_len);
 	sbuf_add(out, w->entries.buf, w->entries.len);
 	sbuf_add(out, w->frames.buf, w->frames.len);
+	sbuf_add(out, w->code.buf, w->code.len);
+	sbuf_add(out, w->lines.buf, w->lines.len);
+	sbuf_add(out, w->inlines.buf, w->inlines.len);
+	sbuf_add(out, w->targets.buf, w->targets.len);
 	sbuf_add(out, w->strings.buf, w->strings.len);
+	sbuf_add(out, w->bytes.buf, w->bytes.len);
 	uint8_t sum[8];
 	put_le64(sum, sym_checksum(HASH_SEED, out->buf, out->len));
 	sbuf_add(out, sum, sizeof sum);
@@ -372,6 +587,11 @@ void symcache_writer_release(struct symcache_writer *w)
 	sbuf_release(&w->frames);
 	sbuf_release(&w->strings);
 	hashidx_release(&w->str_idx);
+	sbuf_release(&w->code);
+	sbuf_release(&w->lines);
+	sbuf_release(&w->inlines);
+	sbuf_release(&w->targets);
+	sbuf_release(&w->bytes);
 	memset(w, 0, sizeof *w);
 }
 

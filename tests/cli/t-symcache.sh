@@ -1,8 +1,9 @@
 #!/bin/bash
 # t-symcache.sh - the symbol cache from the command line: a second
 # recording of the same program takes its symbols from the cache (and,
-# verified, they are libdw's), a damaged cache is ignored without harm,
-# and CPROF_CACHE_DIR= turns the cache off.
+# verified, they are libdw's) and the hottest function's code for
+# annotate, a damaged cache is ignored without harm, and CPROF_CACHE_DIR=
+# turns the cache off.
 . "$(dirname "$0")/test-lib.sh"
 NOFP="$WORKLOADS/nofp"
 export CPROF_CACHE_DIR="$TMP/cache"
@@ -27,6 +28,23 @@ check "second run: addresses come from the cache" test "$hits" -gt 0
 check "second run: verified against libdw, no disagreement" test "$(meta two.data symcache_verify_mismatches)" = 0
 check "second run: same call chains" sh -c "'$CPROF' report -i two.data --format folded | grep -q 'main;stage1;stage2;stage3;stage4;leaf_work'"
 check "second run: source lines from the cache" sh -c "'$CPROF' report -i two.data --lines --format csv | grep -q 'nofp.c'"
+
+# The hottest function's code: read through libdw and kept the first time
+# (its instructions resolved ahead), taken from the cache the second, and
+# annotate shows the same code, lines and inline ranges either way.
+code1=$(meta one.data symcache_code)
+code2=$(meta two.data symcache_code)
+echo "symcache_code: first run '$code1', second run '$code2'"
+check "first run: hot code kept, its instructions resolved ahead" sh -c "echo '$code1' | grep -Eq '^0 from the cache, [1-9][0-9]* kept, [1-9][0-9]* addresses'"
+check "second run: hot code from the cache" sh -c "echo '$code2' | grep -Eq '^[1-9][0-9]* from the cache, 0 kept'"
+listing() { # annotate's listing without sample counts
+	"$CPROF" annotate -i "$1" --no-source leaf_work | grep -v -e samples -e hottest |
+		sed -E 's/^ *[0-9]+\.[0-9]+ +[0-9]+ //; s/^ +//'
+}
+listing one.data > one.asm
+listing two.data > two.asm
+check "annotate lists instructions" grep -q 'work.h:9' one.asm
+check "annotate: same code from the cache as from libdw" cmp one.asm two.asm
 
 # Every cache file damaged: ignored, rebuilt, and the recording is whole.
 for f in "$CPROF_CACHE_DIR"/symbols/*; do

@@ -3,9 +3,11 @@
  * anything may be in a file under ~/.cache. Each input is parsed as it is,
  * and again with its checksum made right, so mutations reach the checks
  * behind it. What parses must be usable: every entry found by its own key,
- * every frame's strings inside the string table, and written again by the
- * writer it must parse to the same entries. fuzz_mutate() mutates valid
- * files of its own making (the corpus holds some too).
+ * every frame's strings inside the string table, every kept function
+ * found by its own addresses with its rows, inlines, targets and bytes in
+ * bounds, and written again by the writer it must parse to the same
+ * entries and functions. fuzz_mutate() mutates valid files of its own
+ * making (the corpus holds some too).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +51,44 @@ static void use(const uint8_t *buf, size_t len)
 		if (key != UINT64_MAX)
 			(void)symcache_find(&v, key + 1, &f2, &n2);
 	}
+	/* Kept functions: found by their first and last byte, everything in
+	 * bounds, and taken again by the writer. */
+	for (uint32_t i = 0; i < v.ncode; i++) {
+		struct sym_code c;
+		symcache_code(&v, i, &c);
+		uint32_t at;
+		CHECK(c.len > 0 && c.has_targets);
+		CHECK(symcache_find_code(&v, c.start, &at) && at == i);
+		CHECK(symcache_find_code(&v, c.start + c.len - 1, &at) && at >= i);
+		check_string(&v, c.func);
+		check_string(&v, c.comp_dir);
+		for (size_t k = 0; k < c.lines.n; k++) {
+			CHECK(c.lines.v[k].off < c.len);
+			check_string(&v, c.lines.v[k].file);
+		}
+		for (size_t k = 0; k < c.inlines.n; k++) {
+			CHECK(c.inlines.v[k].lo < c.inlines.v[k].hi && c.inlines.v[k].hi <= c.len);
+			check_string(&v, c.inlines.v[k].func);
+			check_string(&v, c.inlines.v[k].file);
+		}
+		for (size_t k = 0; k < c.targets.n; k++)
+			check_string(&v, c.targets.v[k].name);
+		volatile uint8_t sum = 0; /* every byte readable */
+		for (uint32_t k = 0; k < c.len; k++)
+			sum ^= c.bytes[k];
+		(void)sum;
+		CHECK(symcache_writer_add_code(&w, &c) == 0);
+		sym_code_release(&c);
+	}
 	/* Written again, it reads back the same. */
 	struct sbuf out = SBUF_INIT;
 	CHECK(symcache_writer_finish(&w, v.key, v.key_len, &out) == 0);
 	struct symcache_view again;
 	CHECK(symcache_parse(&again, (const uint8_t *)out.buf, out.len) == 0);
 	CHECK(again.nentries == v.nentries && again.key_len == v.key_len && memcmp(again.key, v.key, v.key_len) == 0);
+	CHECK(again.ncode == v.ncode && again.nlines == v.nlines && again.ninlines == v.ninlines &&
+	      again.ntargets == v.ntargets && again.bytes_len == v.bytes_len &&
+	      memcmp(again.bytes, v.bytes, v.bytes_len) == 0);
 	for (uint32_t i = 0; i < v.nentries; i++) {
 		uint32_t f1, n1, f2, n2;
 		CHECK(symcache_entry(&v, i, &f1, &n1) == symcache_entry(&again, i, &f2, &n2) && n1 == n2);
@@ -104,6 +138,24 @@ static void seed(struct sbuf *out, uint32_t n, uint32_t salt)
 						      i * 10 + j, j + 1 < k ? SYMF_INLINED : (i % 5 == 0 ? SYMF_UNKNOWN : 0) };
 		if (symcache_writer_add(&w, (uint64_t)i * 0x31 + salt, r, k) != 0)
 			abort();
+	}
+	/* Kept functions: one per 8 entries, with rows, inlines and targets. */
+	for (uint32_t i = 0; i < (n + 7) / 8; i++) {
+		static const uint8_t code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, 0xe8, 0, 0, 0, 0, 0x5d, 0xc3 };
+		struct sym_code c = { .func = names[i % 7], .start = 0x1000 + (uint64_t)i * 0x40 + salt, .len = sizeof code,
+				      .machine = 62, .build_id_size = 20, .comp_dir = names[(i + 3) % 7] };
+		memset(c.build_id, (int)(i + salt), sizeof c.build_id);
+		c.bytes = xmalloc(sizeof code);
+		memcpy(c.bytes, code, sizeof code);
+		for (uint32_t k = 0; k < 1 + i % 3; k++)
+			vec_push(&c.lines, ((struct sym_code_line){ k * 4, names[(i + k) % 7], 10 + k }));
+		for (uint32_t k = 0; k < i % 3; k++)
+			vec_push(&c.inlines, ((struct sym_code_inline){ 4, 8 + k, names[k], names[6], 20 + k, 1 + k }));
+		for (uint32_t k = 0; k < i % 4; k++)
+			vec_push(&c.targets, ((struct sym_code_target){ 0x9000 + k * 16, names[(k + 2) % 7] }));
+		if (symcache_writer_add_code(&w, &c) != 0)
+			abort();
+		sym_code_release(&c);
 	}
 	static const char key[] = "cprof test; libdw 0.188; \x14 build id and files";
 	if (symcache_writer_finish(&w, key, sizeof key, out) != 0)

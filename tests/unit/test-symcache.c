@@ -365,6 +365,96 @@ TEST(compressed_debug_file_copy)
 	free(plain);
 }
 
+/* A whole function kept in the cache file with its call targets, and
+ * every address of it resolved ahead: the next symbolizer gives the same
+ * code and the same frames without reading any debug information. */
+TEST(kept_code_and_prefilled_addresses)
+{
+	clear_cache();
+	struct elf_fixture_sym fs;
+	elf_fixture_find(hot_path, "hot_c", &fs);
+	ASSERT(fs.size > 4);
+	struct sym_map m = { .path = hot_path, .start = 0x555555554000ULL + fs.exec_off, .len = 0x100000,
+			     .pgoff = fs.exec_off };
+	struct cprof_err err;
+	struct symbolizer *s = symbolizer_new();
+	struct sym_code c;
+	ASSERT_OK(symbolizer_code(s, &m, fs.vaddr + 1, 1u << 20, &c, &err));
+	ASSERT(!c.has_targets);
+	ASSERT_EQ(c.start, fs.vaddr);
+	ASSERT(c.lines.n > 0);
+	struct sym_code_target t[2] = { { c.start + c.len + 0x40, "callee" }, { c.start + c.len + 0x80, "other@plt" } };
+	symbolizer_keep_code(s, &m, &c, t, 2);
+	uint64_t *all = xmalloc(c.len * sizeof *all);
+	for (uint32_t i = 0; i < c.len; i++)
+		all[i] = c.start + i;
+	symbolizer_prefill(s, &m, all, c.len);
+	symbolizer_prefill(s, &m, all, c.len); /* resolved once */
+	struct symbolizer_stats st;
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.symcache_code_kept, 1);
+	ASSERT_EQ(st.symcache_prefilled, c.len);
+	symbolizer_save_cache(s);
+	struct symbolizer *first = s; /* holds c's strings */
+
+	s = symbolizer_new();
+	struct sym_code k;
+	ASSERT_OK(symbolizer_code(s, &m, c.start + c.len - 1, 1u << 20, &k, &err));
+	ASSERT(k.has_targets);
+	ASSERT_STREQ(k.func, c.func);
+	ASSERT_STREQ(k.comp_dir, c.comp_dir);
+	ASSERT(k.start == c.start && k.len == c.len && k.machine == c.machine &&
+	       k.build_id_size == c.build_id_size && memcmp(k.build_id, c.build_id, 20) == 0);
+	ASSERT(memcmp(k.bytes, c.bytes, c.len) == 0);
+	ASSERT_EQ(k.lines.n, c.lines.n);
+	for (size_t i = 0; i < c.lines.n; i++) {
+		ASSERT_EQ(k.lines.v[i].off, c.lines.v[i].off);
+		ASSERT_EQ(k.lines.v[i].line, c.lines.v[i].line);
+		ASSERT_STREQ(k.lines.v[i].file, c.lines.v[i].file);
+	}
+	ASSERT_EQ(k.inlines.n, c.inlines.n);
+	for (size_t i = 0; i < c.inlines.n; i++) {
+		const struct sym_code_inline *a = &k.inlines.v[i], *b = &c.inlines.v[i];
+		ASSERT(a->lo == b->lo && a->hi == b->hi && a->line == b->line && a->depth == b->depth);
+		ASSERT_STREQ(a->func, b->func);
+		ASSERT_STREQ(a->file, b->file);
+	}
+	ASSERT_EQ(k.targets.n, 2);
+	for (int i = 0; i < 2; i++) {
+		ASSERT_EQ(k.targets.v[i].addr, t[i].addr);
+		ASSERT_STREQ(k.targets.v[i].name, t[i].name);
+	}
+	sym_code_release(&k);
+	/* Asked for less than its length: not from the cache, libdw's error. */
+	ASSERT(symbolizer_code(s, &m, c.start, c.len - 1, &k, &err) < 0);
+	sym_code_release(&k);
+	/* Every byte as a sampled instruction pointer: all from the file, and
+	 * (verified) libdw's answers. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass)
+			ASSERT(setenv("CPROF_SYMCACHE_VERIFY", "1", 1) == 0);
+		struct symbolizer *v = pass ? symbolizer_new() : s;
+		for (uint32_t i = 0; i < c.len; i++) {
+			struct sym_frame out[8];
+			ASSERT(symbolizer_user(v, &m, m.start + (c.start + i - fs.exec_vaddr), false, out, 8) >= 1);
+			ASSERT_STREQ(out[0].dso, hot_path);
+		}
+		symbolizer_get_stats(v, &st);
+		ASSERT_EQ(st.symcache_misses, 0);
+		ASSERT_EQ(st.symcache_hits, c.len);
+		ASSERT_EQ(st.symcache_mismatches, 0);
+		if (!pass) {
+			ASSERT_EQ(st.symcache_code_hits, 1);
+			ASSERT_EQ(st.binaries_read, 1); /* only for the error above */
+		}
+		symbolizer_free(v);
+	}
+	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
+	free(all);
+	sym_code_release(&c);
+	symbolizer_free(first);
+}
+
 /* The kernel's hot cache: the symbols looked up once are answered next
  * time, anywhere in their ranges, without loading the table; a damaged
  * file is ignored. */
@@ -464,7 +554,8 @@ int main(int argc, char **argv)
 	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
 	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
 						  T(damaged_files_are_ignored), T(debug_file_installed_later),
-						  T(compressed_debug_file_copy), T(kallsyms_hot_cache),
+						  T(compressed_debug_file_copy), T(kept_code_and_prefilled_addresses),
+						  T(kallsyms_hot_cache),
 						  T(checksum_of_a_file_in_pieces) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
