@@ -129,6 +129,10 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
  * samples another instruction of a hot function finds it there.
  */
 void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n);
+/* True when vaddr (an ELF virtual address in the binary of map), looked up
+ * by this symbolizer as a sampled instruction pointer, was not in the
+ * symbol cache file and went through libdw for it. */
+bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
 /* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
  * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */
 const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);

@@ -20,6 +20,7 @@ struct hot {
 	uint32_t func, dso; /* strings */
 	uint32_t frame;     /* one frame of the function: its address locates the code */
 	uint64_t samples;
+	bool saved;         /* its code is in the data */
 };
 
 struct hot_list {
@@ -62,7 +63,7 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 		const struct cprof_frame *fr = &d->frames.v[f];
 		if (!per_frame[f] || (fr->flags & (FRF_KERNEL | FRF_UNKNOWN | FRF_JIT)))
 			continue;
-		vec_push(&all, ((struct hot){ fr->func, fr->dso, f, per_frame[f] }));
+		vec_push(&all, ((struct hot){ fr->func, fr->dso, f, per_frame[f], false }));
 	}
 	for (size_t i = 0; i < all.n; i++) {
 		struct hot *h = &all.v[i];
@@ -102,30 +103,45 @@ static bool map_of(const struct cprof_data *d, uint32_t dso, struct sym_map *ret
 	return true;
 }
 
-/* Names of the direct calls and jumps that leave [lo, hi) of the function. */
-static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
-			     const struct sym_code *c, uint32_t lo, uint32_t hi, struct cprof_code *cc)
+/* The named destinations of the direct calls and jumps that leave
+ * [lo, hi) of the function, into *ret (the caller frees it); how many. */
+static size_t call_targets(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c, uint32_t lo,
+			   uint32_t hi, struct sym_code_target **ret)
 {
-	uint64_t *targets;
+	uint64_t *targets = NULL;
 	struct cprof_err err;
-	cc->first_sym = (uint32_t)d->code_syms.n;
-	if (c->has_targets && lo == 0 && hi == c->len) {
-		/* Kept in the symbol cache with the code: no disassembly. */
-		for (size_t i = 0; i < c->targets.n; i++)
-			vec_push(&d->code_syms, ((struct cprof_code_sym){ c->targets.v[i].addr,
-									  cprof_intern(d, c->targets.v[i].name) }));
-		cc->nsyms = (uint32_t)c->targets.n;
-		return;
-	}
 	int n = disasm_external_targets(c->machine, c->bytes + lo, hi - lo, c->start + lo, &targets, &err);
+	struct sym_code_target *t = xcalloc(n > 0 ? (size_t)n : 1, sizeof *t);
+	size_t k = 0;
 	for (int i = 0; i < n; i++) {
 		if (targets[i] >= c->start && targets[i] - c->start < c->len)
 			continue; /* inside the function, in another part */
 		const char *name = symbolizer_name_at(s, map, targets[i]);
 		if (name)
-			vec_push(&d->code_syms, ((struct cprof_code_sym){ targets[i], cprof_intern(d, name) }));
+			t[k++] = (struct sym_code_target){ targets[i], name };
 	}
 	free(targets);
+	*ret = t;
+	return k;
+}
+
+/* Names of the direct calls and jumps that leave [lo, hi) of the function:
+ * as the symbol cache kept them with the code, else found now. */
+static void add_call_targets(struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
+			     const struct sym_code *c, uint32_t lo, uint32_t hi, struct cprof_code *cc)
+{
+	cc->first_sym = (uint32_t)d->code_syms.n;
+	if (c->has_targets && lo == 0 && hi == c->len) {
+		for (size_t i = 0; i < c->targets.n; i++)
+			vec_push(&d->code_syms, ((struct cprof_code_sym){ c->targets.v[i].addr,
+									  cprof_intern(d, c->targets.v[i].name) }));
+	} else {
+		struct sym_code_target *t;
+		size_t n = call_targets(s, map, c, lo, hi, &t);
+		for (size_t i = 0; i < n; i++)
+			vec_push(&d->code_syms, ((struct cprof_code_sym){ t[i].addr, cprof_intern(d, t[i].name) }));
+		free(t);
+	}
 	cc->nsyms = (uint32_t)(d->code_syms.n - cc->first_sym);
 }
 
@@ -167,23 +183,17 @@ static void save_range(struct cprof_data *d, const struct hot *h, const struct s
 }
 
 /*
- * A whole function read through libdw: keep it, with the call targets just
- * named, in the binary's symbol cache file, and resolve each of its
- * instructions for the file too. The next recording of the same program
- * then captures it and symbolizes samples anywhere in it without opening
- * the debug information: a hot function's samples land on new
- * instructions run after run.
+ * A whole function read through libdw: keep it, with the targets it calls,
+ * in the binary's symbol cache file, and resolve each of its instructions
+ * for the file too. The next recording of the same program then captures
+ * it and symbolizes samples anywhere in it without opening the debug
+ * information: a hot function's samples land on new instructions run
+ * after run.
  */
-static void keep(const struct cprof_data *d, struct symbolizer *s, const struct sym_map *map, const struct sym_code *c)
+static void keep(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
+		 const struct sym_code_target *t, size_t nt)
 {
-	const struct cprof_code *cc = &d->code.v[d->code.n - 1];
-	struct sym_code_target *t = xcalloc(cc->nsyms ? cc->nsyms : 1, sizeof *t);
-	for (uint32_t i = 0; i < cc->nsyms; i++) {
-		const struct cprof_code_sym *cs = &d->code_syms.v[cc->first_sym + i];
-		t[i] = (struct sym_code_target){ cs->addr, cprof_str(d, cs->name) };
-	}
-	symbolizer_keep_code(s, map, c, t, cc->nsyms);
-	free(t);
+	symbolizer_keep_code(s, map, c, t, nt);
 	uint32_t *starts;
 	struct cprof_err err;
 	int n = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
@@ -195,6 +205,20 @@ static void keep(const struct cprof_data *d, struct symbolizer *s, const struct 
 	symbolizer_prefill(s, map, vaddrs, (size_t)n);
 	free(vaddrs);
 	free(starts);
+}
+
+/* keep() the function just saved whole, with the targets saved for it. */
+static void keep_saved(const struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
+		       const struct sym_code *c)
+{
+	const struct cprof_code *cc = &d->code.v[d->code.n - 1];
+	struct sym_code_target *t = xcalloc(cc->nsyms ? cc->nsyms : 1, sizeof *t);
+	for (uint32_t i = 0; i < cc->nsyms; i++) {
+		const struct cprof_code_sym *cs = &d->code_syms.v[cc->first_sym + i];
+		t[i] = (struct sym_code_target){ cs->addr, cprof_str(d, cs->name) };
+	}
+	keep(s, map, c, t, cc->nsyms);
+	free(t);
 }
 
 struct range {
@@ -250,6 +274,57 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
 	return bytes;
 }
 
+/* Functions kept for the symbol cache beyond those saved, per recording. */
+#define KEEP_MISSED 32
+
+/* The symbolizer that resolved a sampled instruction of h through libdw
+ * (it missed the symbol cache), or NULL. */
+static struct symbolizer *missed_by(const struct cprof_data *d, const struct hot *h, struct symbolizer *const *syms,
+				    size_t nsyms, const uint64_t *per_frame, const struct sym_map *map)
+{
+	for (uint32_t f = 0; f < d->frames.n; f++) {
+		const struct cprof_frame *fr = &d->frames.v[f];
+		if (!per_frame[f] || fr->func != h->func || fr->dso != h->dso)
+			continue;
+		for (size_t k = 0; k < nsyms; k++)
+			if (symbolizer_has_binary(syms[k], map) && symbolizer_resolved_anew(syms[k], map, fr->addr))
+				return syms[k];
+	}
+	return NULL;
+}
+
+/*
+ * Samples in functions too cold to be saved miss the symbol cache too, and
+ * each miss costs the next recording the binary's debug information
+ * (libc's symbol table and address ranges: ~10 ms). So a function none of
+ * whose code is in the cache, and whose samples missed it now, while that
+ * binary is open anyway, is kept as a saved one is (not in the data).
+ */
+static void keep_missed(const struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
+			const struct hot_list *hot, const uint64_t *per_frame, const struct capture_opts *o)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < hot->n && kept < KEEP_MISSED; i++) {
+		const struct hot *h = &hot->v[i];
+		struct sym_map map;
+		if (h->saved || !map_of(d, h->dso, &map))
+			continue;
+		struct symbolizer *s = missed_by(d, h, syms, nsyms, per_frame, &map);
+		struct sym_code c;
+		struct cprof_err err;
+		if (!s || symbolizer_code(s, &map, d->frames.v[h->frame].addr, o->whole_bytes, &c, &err) < 0)
+			continue;
+		if (!c.has_targets) {
+			struct sym_code_target *t;
+			size_t n = call_targets(s, &map, &c, 0, c.len, &t);
+			keep(s, &map, &c, t, n);
+			free(t);
+			kept++;
+		}
+		sym_code_release(&c);
+	}
+}
+
 void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
 		      const struct capture_opts *o, struct capture_stats *st)
 {
@@ -299,14 +374,16 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 		} else {
 			save_range(d, h, &c, s, &map, 0, c.len, false);
 			if (!c.has_targets)
-				keep(d, s, &map, &c);
+				keep_saved(d, s, &map, &c);
 		}
+		hot.v[i].saved = true;
 		st->saved++;
 		st->partial += part;
 		st->bytes += n;
 		sym_code_release(&c);
 		free(path);
 	}
+	keep_missed(d, syms, nsyms, &hot, per_frame, o);
 	free(per_frame);
 	vec_release(&hot);
 }

@@ -66,6 +66,7 @@ struct addr_entry {
 	uint32_t binary;
 	uint64_t vaddr;
 	uint32_t first, n; /* frames in symbolizer.frames */
+	bool anew;         /* resolved through libdw for the cache file */
 };
 
 struct symbolizer {
@@ -834,6 +835,14 @@ void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const u
 	s->st.unknown = unknown; /* not this recording's addresses */
 }
 
+bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr)
+{
+	uint32_t bi = binary_get(s, map);
+	uint64_t key = vaddr << 1;
+	const struct addr_entry *e = addr_find(s, bi, key, addr_hash(bi, key));
+	return e && e->anew;
+}
+
 int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return,
 		    struct sym_frame *out, int max)
 {
@@ -855,7 +864,9 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 	if (!hit) {
 		hashidx_reserve(ix, addr_hash_at, s);
 		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
+		size_t fresh = b->fresh.n;
 		e.n = resolve_cached(s, b, key, vaddr, lookup);
+		e.anew = b->fresh.n > fresh;
 		vec_push(&s->addrs, e);
 		hashidx_put(ix, h, (uint32_t)s->addrs.n - 1);
 		hit = &s->addrs.v[s->addrs.n - 1];

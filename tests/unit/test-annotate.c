@@ -6,6 +6,7 @@
  * code, samples, lines and inline ranges.
  */
 #include <capstone/capstone.h>
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "cprof/annotate.h"
+#include "cprof/capture.h"
+#include "cprof/data.h"
 #include "cprof/disasm.h"
 #include "cprof/symbol.h"
 #include "harness.h"
@@ -463,6 +466,93 @@ TEST(view_of_a_function_saved_in_parts)
 	cprof_data_release(&d);
 }
 
+/* A sampled function saved for annotate and a colder one whose sample
+ * missed the symbol cache are both kept in it, every instruction resolved:
+ * the next recording gets both functions' code, and the cold one's other
+ * instructions, from the cache file alone. */
+TEST(capture_keeps_saved_and_missed_functions)
+{
+	char dir[] = "/tmp/cprof-capture-cache.XXXXXX";
+	ASSERT(mkdtemp(dir));
+	const char *old_dir = getenv("CPROF_CACHE_DIR");
+	char *saved_dir = old_dir ? xstrdup(old_dir) : NULL;
+	ASSERT(setenv("CPROF_CACHE_DIR", dir, 1) == 0);
+	struct elf_fixture_sym hot, cold;
+	elf_fixture_find(hot_path, "hot_c", &hot);
+	elf_fixture_find(hot_path, "hot_a", &cold);
+	struct sym_map m = { .path = hot_path, .start = 0x555555554000ULL + hot.exec_off, .len = 0x100000,
+			     .pgoff = hot.exec_off };
+	struct cprof_data d;
+	cprof_data_init(&d);
+	vec_push(&d.events, ((struct cprof_event){ .name = cprof_intern(&d, "cpu-clock"), .unit = cprof_intern(&d, "ns") }));
+	uint32_t dso = cprof_intern(&d, hot_path);
+	vec_push(&d.maps, ((struct cprof_map){ .start = m.start, .len = m.len, .pgoff = m.pgoff, .path = dso }));
+	/* Symbolized by the second of the finishing pass's two symbolizers. */
+	struct symbolizer *syms[2] = { symbolizer_new(), symbolizer_new() };
+	const struct { const struct elf_fixture_sym *fs; int n; } funcs[] = { { &hot, 100 }, { &cold, 2 } };
+	for (size_t i = 0; i < ARRAY_SIZE(funcs); i++) {
+		uint64_t vaddr = funcs[i].fs->vaddr;
+		struct sym_frame out[8];
+		int n = symbolizer_user(syms[1], &m, m.start + (vaddr - hot.exec_vaddr), false, out, 8);
+		ASSERT(n >= 1);
+		struct cprof_frame fr = { .func = cprof_intern(&d, out[n - 1].func), .dso = dso, .addr = vaddr };
+		uint32_t f = cprof_add_frame(&d, &fr);
+		uint32_t st = cprof_add_stack(&d, &f, 1, 0);
+		for (int k = 0; k < funcs[i].n; k++)
+			vec_push(&d.samples, ((struct cprof_sample){ .time = (uint64_t)k, .period = 1000, .stack = st }));
+	}
+	struct capture_opts co = CAPTURE_OPTS_INIT;
+	struct capture_stats cs;
+	capture_hot_code(&d, syms, 2, &co, &cs);
+	ASSERT_EQ(cs.saved, 1); /* the cold one has too few samples for the data */
+	struct symbolizer_stats st;
+	symbolizer_get_stats(syms[1], &st);
+	ASSERT_EQ(st.symcache_code_kept, 2);
+	ASSERT(st.symcache_prefilled > 2);
+	symbolizer_free(syms[0]);
+	symbolizer_free(syms[1]);
+	cprof_data_release(&d);
+
+	struct symbolizer *s = symbolizer_new();
+	struct cprof_err err;
+	struct sym_code hc, cc;
+	ASSERT_OK(symbolizer_code(s, &m, hot.vaddr, co.whole_bytes, &hc, &err));
+	ASSERT_OK(symbolizer_code(s, &m, cold.vaddr, co.whole_bytes, &cc, &err));
+	ASSERT(hc.has_targets && cc.has_targets);
+	uint32_t *starts;
+	int n = disasm_insn_starts(cc.machine, cc.bytes, cc.len, &starts, &err);
+	ASSERT(n > 2);
+	for (int i = 0; i < n; i++) {
+		struct sym_frame out[8];
+		ASSERT(symbolizer_user(s, &m, m.start + (cc.start + starts[i] - hot.exec_vaddr), false, out, 8) >= 1);
+	}
+	free(starts);
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.symcache_code_hits, 2);
+	ASSERT_EQ(st.symcache_misses, 0);
+	ASSERT_EQ(st.binaries_read, 0);
+	sym_code_release(&hc);
+	sym_code_release(&cc);
+	symbolizer_free(s);
+
+	char sub[128], path[512];
+	snprintf(sub, sizeof sub, "%s/symbols", dir);
+	DIR *dp = opendir(sub);
+	ASSERT(dp);
+	for (struct dirent *de; (de = readdir(dp));)
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof path, "%s/%s", sub, de->d_name);
+			ASSERT(unlink(path) == 0);
+		}
+	closedir(dp);
+	ASSERT(rmdir(sub) == 0 && rmdir(dir) == 0);
+	if (saved_dir)
+		ASSERT(setenv("CPROF_CACHE_DIR", saved_dir, 1) == 0);
+	else
+		ASSERT(unsetenv("CPROF_CACHE_DIR") == 0);
+	free(saved_dir);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -481,7 +571,8 @@ int main(int argc, char **argv)
 						  T(code_of_a_real_function),
 						  T(code_from_the_binary_only_when_it_is_the_one_recorded),
 						  T(view_joins_code_samples_lines_inlines),
-						  T(view_of_a_function_saved_in_parts) };
+						  T(view_of_a_function_saved_in_parts),
+						  T(capture_keeps_saved_and_missed_functions) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		fflush(stdout);
