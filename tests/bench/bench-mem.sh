@@ -5,7 +5,8 @@
 # --mem=sample`, heaptrack, valgrind memcheck and perf uprobes on malloc and
 # free, side by side in one run: medians of RUNS, wall-clock and CPU time
 # (user + system of the whole process tree: on a busy machine the steadier
-# of the two), as ratios against the bare run. Then where cprof's time goes
+# of the two), as ratios against the bare run; bare and cprof's modes are
+# run in rounds, one of each after the other. Then where cprof's time goes
 # (the workload under the tracer, the finishing pass) and the output sizes.
 # Not part of the test suite: `meson test --benchmark` or run it directly.
 set -u
@@ -24,15 +25,18 @@ LABEL_W=36
 calls=$((THREADS * ITERS * 2))
 echo "== memwork churn: $THREADS threads x $ITERS x (free + malloc) = $calls calls; $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "%-36s %10s %8s %10s %8s\n" "" "wall" "ratio" "CPU" "ratio"
-bare=$(measure "$W" churn "$THREADS" "$ITERS")
+# Bare and cprof's modes in rounds: each ratio compares runs made side by
+# side, minutes of drift of a shared machine apart from none.
+mapfile -t m < <(measure_rounds "$W" churn "$THREADS" "$ITERS" \
+	:: "$CPROF" record -q --mem -o "$tmp/exact.data" -- "$W" churn "$THREADS" "$ITERS" \
+	:: "$CPROF" record -q --mem=sample -o "$tmp/sample.data" -- "$W" churn "$THREADS" "$ITERS" \
+	:: "$CPROF" record -q -o "$tmp/plain.data" -- "$W" churn "$THREADS" "$ITERS" \
+	:: env LD_PRELOAD="$(realpath "$(dirname "$CPROF")/libcprof-mem.so")" "$W" churn "$THREADS" "$ITERS")
+bare=${m[0]} exact=${m[1]} sampled=${m[2]} plain=${m[3]} null=${m[4]}
 row "bare" "$bare"
-exact=$(measure "$CPROF" record -q --mem -o "$tmp/exact.data" -- "$W" churn "$THREADS" "$ITERS")
 row "cprof record --mem" "$exact" "(analysis included)"
-sampled=$(measure "$CPROF" record -q --mem=sample -o "$tmp/sample.data" -- "$W" churn "$THREADS" "$ITERS")
 row "cprof record --mem=sample" "$sampled" "(analysis included)"
-plain=$(measure "$CPROF" record -q -o "$tmp/plain.data" -- "$W" churn "$THREADS" "$ITERS")
 row "cprof record (CPU profile only)" "$plain" "(what --mem adds to it: the difference)"
-null=$(measure env LD_PRELOAD="$(realpath "$(dirname "$CPROF")/libcprof-mem.so")" "$W" churn "$THREADS" "$ITERS")
 row "tracer preloaded, not tracing" "$null" "(the cost of interposing alone)"
 if command -v heaptrack >/dev/null; then
 	row "heaptrack" "$(measure heaptrack -o "$tmp/ht" "$W" churn "$THREADS" "$ITERS")" "(analysis: heaptrack_print, not included)"

@@ -20,6 +20,37 @@ print("%.4f %.4f" % (statistics.median(wall), statistics.median(cpu)))
 PY
 }
 
+# measure_rounds CMD1... :: CMD2... [:: ...]: the same as measure for each
+# command, one "WALL CPU" line each, but run in rounds (one run of each
+# command, then the next round), so that a machine that gets faster or
+# slower during the benchmark (a VM's neighbours) moves every command's
+# numbers alike and the ratios between them stay honest.
+measure_rounds() {
+	python3 - "${RUNS:-5}" "$@" <<'PY'
+import resource, statistics, subprocess, sys, time
+runs, cmds, cur = int(sys.argv[1]), [], []
+for a in sys.argv[2:]:
+    if a == "::":
+        cmds.append(cur)
+        cur = []
+    else:
+        cur.append(a)
+cmds.append(cur)
+wall, cpu = [[] for _ in cmds], [[] for _ in cmds]
+for _ in range(runs):
+    for i, cmd in enumerate(cmds):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.monotonic()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t1 = time.monotonic()
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wall[i].append(t1 - t0)
+        cpu[i].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+for w, c in zip(wall, cpu):
+    print("%.4f %.4f" % (statistics.median(w), statistics.median(c)))
+PY
+}
+
 # row LABEL "WALL CPU" [NOTE]: one line with the ratios to $bare (a
 # measure of the bare workload); labels LABEL_W (default 34) wide.
 row() {
