@@ -748,9 +748,12 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			const struct sym_code *f = &b->fresh_code.v[fci++];
 			if (have && f->start == oc.start)
 				ci++; /* this run's replaces the file's */
-			/* Kept by both halves of a split: the later one is written. */
-			if (fci == b->fresh_code.n || b->fresh_code.v[fci].start != f->start)
-				r = symcache_writer_add_code(&w, f);
+			/* Kept by both halves of a split: the later one is written.
+			 * One the file cannot hold (the writer checks what the
+			 * reader will) is left out, not the whole file. */
+			if ((fci == b->fresh_code.n || b->fresh_code.v[fci].start != f->start) &&
+			    symcache_writer_add_code(&w, f) != 0)
+				s->st.symcache_code_kept--;
 		} else {
 			r = symcache_writer_add_code(&w, &oc);
 			ci++;

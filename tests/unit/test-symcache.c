@@ -385,6 +385,13 @@ TEST(kept_code_and_prefilled_addresses)
 	ASSERT(c.lines.n > 0);
 	struct sym_code_target t[2] = { { c.start + c.len + 0x40, "callee" }, { c.start + c.len + 0x80, "other@plt" } };
 	symbolizer_keep_code(s, &m, &c, t, 2);
+	/* One the file cannot hold (a line row past its end) is left out at
+	 * the save, and only it. */
+	struct sym_code bad = { .func = "bad", .start = c.start + (1u << 24), .len = 4, .bytes = c.bytes };
+	struct sym_code_line row = { 9, "x.c", 1 };
+	bad.lines.v = &row;
+	bad.lines.n = 1;
+	symbolizer_keep_code(s, &m, &bad, NULL, 0);
 	uint64_t *all = xmalloc(c.len * sizeof *all);
 	for (uint32_t i = 0; i < c.len; i++)
 		all[i] = c.start + i;
@@ -392,9 +399,12 @@ TEST(kept_code_and_prefilled_addresses)
 	symbolizer_prefill(s, &m, all, c.len); /* resolved once */
 	struct symbolizer_stats st;
 	symbolizer_get_stats(s, &st);
-	ASSERT_EQ(st.symcache_code_kept, 1);
+	ASSERT_EQ(st.symcache_code_kept, 2);
 	ASSERT_EQ(st.symcache_prefilled, c.len);
 	symbolizer_save_cache(s);
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.symcache_code_kept, 1);
+	ASSERT_EQ(st.symcache_written, 1);
 	struct symbolizer *first = s; /* holds c's strings */
 
 	s = symbolizer_new();
