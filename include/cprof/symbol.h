@@ -118,7 +118,8 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
  * targets of every direct call and jump that leaves it (n of them) in the
  * binary's symbol cache file, so that symbolizer_code() on a later run
  * answers from the file without reading the binary's debug information.
- * Everything is copied. Nothing is kept when the binary has no cache file.
+ * Everything is copied. Nothing is kept when the binary has no cache file,
+ * or when that file would grow past 4 MiB with it.
  */
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n);
@@ -126,7 +127,8 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
  * Resolve every address of vaddrs (ELF virtual addresses in the binary of
  * map, as sampled instruction pointers) that the symbol cache file does not
  * hold yet, so that it holds them from now on: a later recording that
- * samples another instruction of a hot function finds it there.
+ * samples another instruction of a hot function finds it there. Nothing is
+ * resolved when the cache file would grow past 4 MiB with all of them.
  */
 void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n);
 /* True when vaddr (an ELF virtual address in the binary of map), looked up

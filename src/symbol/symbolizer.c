@@ -57,6 +57,7 @@ struct binary {
 	bool cache_loaded;
 	uint8_t *cache_buf;
 	struct symcache_view cache; /* valid when cache_buf is set */
+	size_t cache_len;           /* its length */
 	VEC(struct fresh) fresh;
 	VEC(struct sym_code) fresh_code; /* kept functions, owned copies */
 };
@@ -568,6 +569,7 @@ static void cache_load(struct symbolizer *s, struct binary *b)
 	}
 	s->st.symcache_read++;
 	b->cache_buf = buf;
+	b->cache_len = len;
 	b->cache = v;
 	/* Its time is its last use: the folder is pruned by it. */
 	(void)utimensat(AT_FDCWD, b->cache_path, NULL, 0);
@@ -634,6 +636,24 @@ static uint32_t resolve_cached(struct symbolizer *s, struct binary *b, uint64_t 
 	return n;
 }
 
+/*
+ * Kept code and addresses resolved ahead are a bet on the next recording;
+ * the file is read whole on every one and written whole when anything is
+ * added. So they stop where a binary's file would grow past this (a big
+ * program sampled all over would otherwise fill it with functions it may
+ * never sample again); addresses actually sampled are still added.
+ */
+#define AHEAD_MAX_BYTES ((size_t)4 << 20)
+#define AHEAD_ENTRY_BYTES 64 /* an address with two frames, about */
+
+static bool ahead_room(const struct binary *b, size_t add)
+{
+	size_t est = b->cache_len + b->fresh.n * AHEAD_ENTRY_BYTES;
+	for (size_t i = 0; i < b->fresh_code.n; i++)
+		est += b->fresh_code.v[i].len + 72 + 12 * b->fresh_code.v[i].lines.n + 24 * b->fresh_code.v[i].inlines.n;
+	return est + add <= AHEAD_MAX_BYTES;
+}
+
 bool symbolizer_cached_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
 			    struct sym_code *c)
 {
@@ -661,6 +681,10 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 	uint32_t bi = binary_get(s, map); /* may grow s->binaries */
 	struct binary *b = &s->binaries.v[bi];
 	if (!b->cache_path || !c->len)
+		return;
+	if (!b->cache_loaded)
+		cache_load(s, b);
+	if (!ahead_room(b, c->len + 72 + 12 * c->lines.n + 24 * c->inlines.n))
 		return;
 	/* c's strings are the symbolizer's (interned, or in a cache file it
 	 * holds) until it is freed, after the cache is saved. */
@@ -821,6 +845,8 @@ void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const u
 		return;
 	if (!b->cache_loaded)
 		cache_load(s, b);
+	if (!ahead_room(b, n * AHEAD_ENTRY_BYTES))
+		return;
 	uint64_t unknown = s->st.unknown;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t key = vaddrs[i] << 1, h = addr_hash(bi, key);
