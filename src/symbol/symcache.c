@@ -288,6 +288,16 @@ static bool parse_code(const struct symcache_view *v)
 	       at_target == v->ntargets;
 }
 
+/* The next n records of size bytes at *p (sizes already checked): where
+ * they start, and *p past them. */
+static const uint8_t *take(const uint8_t **p, uint64_t n, size_t size, uint32_t *count)
+{
+	const uint8_t *at = *p;
+	*count = (uint32_t)n;
+	*p += n * size;
+	return at;
+}
+
 int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 {
 	memset(v, 0, sizeof *v);
@@ -307,32 +317,15 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 	if (get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
 		return -EINVAL;
 	const uint8_t *p = buf + HEAD_SIZE;
-	v->key = p;
-	v->key_len = (uint32_t)key_len;
-	p += key_len;
-	v->entries = p;
-	v->nentries = (uint32_t)nentries;
-	p += nentries * ENTRY_SIZE;
-	v->frames = p;
-	v->nframes = (uint32_t)nframes;
-	p += nframes * FRAME_SIZE;
-	v->code = p;
-	v->ncode = (uint32_t)ncode;
-	p += ncode * CODE_SIZE;
-	v->lines = p;
-	v->nlines = (uint32_t)nlines;
-	p += nlines * LINE_SIZE;
-	v->inlines = p;
-	v->ninlines = (uint32_t)ninlines;
-	p += ninlines * INLINE_SIZE;
-	v->targets = p;
-	v->ntargets = (uint32_t)ntargets;
-	p += ntargets * TARGET_SIZE;
-	v->strings = (const char *)p;
-	v->strings_len = (uint32_t)strings_len;
-	p += strings_len;
-	v->bytes = p;
-	v->bytes_len = (uint32_t)bytes_len;
+	v->key = take(&p, key_len, 1, &v->key_len);
+	v->entries = take(&p, nentries, ENTRY_SIZE, &v->nentries);
+	v->frames = take(&p, nframes, FRAME_SIZE, &v->nframes);
+	v->code = take(&p, ncode, CODE_SIZE, &v->ncode);
+	v->lines = take(&p, nlines, LINE_SIZE, &v->nlines);
+	v->inlines = take(&p, ninlines, INLINE_SIZE, &v->ninlines);
+	v->targets = take(&p, ntargets, TARGET_SIZE, &v->ntargets);
+	v->strings = (const char *)take(&p, strings_len, 1, &v->strings_len);
+	v->bytes = take(&p, bytes_len, 1, &v->bytes_len);
 	if (v->strings[strings_len - 1] != 0)
 		return -EINVAL;
 	/* Every entry: sorted by key, frames in bounds; every frame: strings
