@@ -332,14 +332,7 @@ static void hot_load(struct kallsyms *k)
 
 static const char *hot_find(const struct kallsyms *k, uint64_t addr)
 {
-	uint32_t lo = 0, hi = k->nhot;
-	while (lo < hi) { /* the first entry starting above addr */
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (get_le64(k->hot + (size_t)mid * HOT_ENTRY) <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	uint32_t lo = sym_records_upto(k->hot, k->nhot, HOT_ENTRY, addr);
 	if (!lo)
 		return NULL;
 	const uint8_t *e = k->hot + (size_t)(lo - 1) * HOT_ENTRY;

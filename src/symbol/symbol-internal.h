@@ -133,6 +133,10 @@ int sym_cache_write(const char *path, const void *data, size_t len);
 /* A whole file read into a malloc'd buffer (NUL-terminated beyond *len);
  * NULL with errno set if it cannot be read. */
 char *sym_slurp(const char *path, size_t *len);
+/* In n records of size bytes sorted by the little-endian u64 each starts
+ * with: how many start at or before key (the last of them, if any, is the
+ * one that may hold key). */
+uint32_t sym_records_upto(const uint8_t *recs, uint32_t n, size_t size, uint64_t key);
 /* Checksum of cache files, a word at a time. */
 uint64_t sym_checksum(uint64_t h, const void *data, size_t n);
 /* The same over n bytes of fd from off, read in pieces: 0 and *ret, or -errno. */

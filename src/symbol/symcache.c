@@ -387,17 +387,23 @@ void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_r
 	r->flags = get_le32(f + 16);
 }
 
-bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t *i)
+uint32_t sym_records_upto(const uint8_t *recs, uint32_t n, size_t size, uint64_t key)
 {
-	/* The last function starting at or before vaddr. */
-	uint32_t lo = 0, hi = v->ncode;
+	uint32_t lo = 0, hi = n;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (get_le64(v->code + (size_t)mid * CODE_SIZE) <= vaddr)
+		if (get_le64(recs + (size_t)mid * size) <= key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t *i)
+{
+	/* The last function starting at or before vaddr. */
+	uint32_t lo = sym_records_upto(v->code, v->ncode, CODE_SIZE, vaddr);
 	if (!lo)
 		return false;
 	const uint8_t *c = v->code + (size_t)(lo - 1) * CODE_SIZE;
