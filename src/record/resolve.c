@@ -293,6 +293,10 @@ uint32_t resolver_add(struct resolver *r, uint32_t pid, uint64_t time, const uin
 		      unsigned how)
 {
 	struct rstack rs = { .ips = ips, .n = n, .pid = pid, .info_off = r->infos.n, .stack = UINT32_MAX };
+	if (!n) { /* an empty stack (the tracer's, before any frame): nothing to look at */
+		vec_push(&r->stacks, rs);
+		return (uint32_t)(r->stacks.n - 1);
+	}
 	vec_reserve(&r->infos, r->infos.n + n);
 	memset(r->infos.v + r->infos.n, 0, n * sizeof *r->infos.v);
 	struct ip_info *info = r->infos.v + r->infos.n;
@@ -351,7 +355,7 @@ const uint32_t *resolver_frames(struct resolver *r, uint32_t h, size_t *n)
 {
 	struct sym_frame out[MAX_INLINE];
 	const struct rstack *rs = &r->stacks.v[h];
-	const struct ip_info *info = r->infos.v + rs->info_off;
+	const struct ip_info *info = rs->n ? r->infos.v + rs->info_off : NULL; /* none yet: no arithmetic on NULL */
 	struct cprof_data *d = r->d;
 	r->frames.n = 0;
 	for (uint32_t k = 0; k < rs->n; k++) {

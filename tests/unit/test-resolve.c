@@ -85,6 +85,35 @@ TEST(mapping_by_time_and_fork_parent)
 	cprof_data_release(&d);
 }
 
+/* A tracer's empty stack as the resolver's first (a process that
+ * allocated before it had a frame the walk could see): no addresses to
+ * look at, an empty stack, and nothing touched through a table that does
+ * not exist yet (under UBSan, the memset of zero bytes at NULL stopped
+ * `record --mem` now and then). */
+TEST(empty_stack_first)
+{
+	struct raw_store s = { 0 };
+	struct cprof_data d;
+	cprof_data_init(&d);
+	uint64_t off;
+	uint64_t hot_a = ip_of(hot_path, "hot_a", &off);
+	add_map(&s, 100, 10, hot_path, off);
+	struct cprof_err err;
+	struct resolver *r = resolver_new(&d, &s, &err);
+	ASSERT(r);
+	uint32_t empty = resolver_add(r, 100, 30, NULL, 0, RESOLVE_RETURNS);
+	uint64_t a4 = hot_a + 4;
+	uint32_t one = resolver_add(r, 100, 30, &a4, 1, 0);
+	resolver_run(r);
+	size_t n = 99;
+	(void)resolver_frames(r, empty, &n);
+	ASSERT_EQ(n, 0);
+	ASSERT_STREQ(leaf(&d, r, one), "hot_a");
+	resolver_free(r);
+	raw_store_release(&s);
+	cprof_data_release(&d);
+}
+
 TEST(samples_in_time_order)
 {
 	struct raw_store s = { 0 };
@@ -129,7 +158,8 @@ int main(void)
 	cxx_path = getenv("CPROF_TEST_CXX");
 	if (!hot_path || !cxx_path)
 		SKIP("CPROF_TEST_HOT and CPROF_TEST_CXX name the workloads");
-	static const struct test_case cases[] = { T(mapping_by_time_and_fork_parent), T(samples_in_time_order) };
+	static const struct test_case cases[] = { T(mapping_by_time_and_fork_parent), T(empty_stack_first),
+						  T(samples_in_time_order) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
