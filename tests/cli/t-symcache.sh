@@ -36,7 +36,9 @@ code1=$(meta one.data symcache_code)
 code2=$(meta two.data symcache_code)
 echo "symcache_code: first run '$code1', second run '$code2'"
 check "first run: hot code kept, its instructions resolved ahead" sh -c "echo '$code1' | grep -Eq '^0 from the cache, [1-9][0-9]* kept, [1-9][0-9]* addresses'"
-check "second run: hot code from the cache" sh -c "echo '$code2' | grep -Eq '^[1-9][0-9]* from the cache, 0 kept'"
+# (It may keep a colder function whose samples missed the cache: start-up
+# code sampled for the first time.)
+check "second run: hot code from the cache" sh -c "echo '$code2' | grep -Eq '^[1-9][0-9]* from the cache'"
 listing() { # annotate's listing without sample counts
 	"$CPROF" annotate -i "$1" --no-source leaf_work | grep -v -e samples -e hottest |
 		sed -E 's/^ *[0-9]+\.[0-9]+ +[0-9]+ //; s/^ +//'
