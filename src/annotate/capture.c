@@ -28,6 +28,29 @@ struct hot_list {
 	size_t n, cap;
 };
 
+/* A hot list's entries by (function, binary): every function with a
+ * sampled leaf is an entry, thousands in a big program. */
+static uint64_t func_hash(uint32_t func, uint32_t dso)
+{
+	uint32_t k[2] = { func, dso };
+	return hash_bytes(k, sizeof k, HASH_SEED);
+}
+
+static uint64_t hot_hash_at(const void *ctx, uint32_t i)
+{
+	const struct hot *h = &((const struct hot_list *)ctx)->v[i];
+	return func_hash(h->func, h->dso);
+}
+
+static uint32_t hot_find(const struct hot_list *l, const struct hashidx *ix, uint32_t func, uint32_t dso)
+{
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, func_hash(func, dso), &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos))
+		if (l->v[i].func == func && l->v[i].dso == dso)
+			return i;
+	return HASHIDX_NONE;
+}
+
 static int cmp_hot(const void *a, const void *b)
 {
 	const struct hot *x = a, *y = b;
@@ -56,8 +79,7 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 				break;
 			}
 	}
-	/* Group frames by (function, binary): a few hundred at most are hot, so
-	 * a sort does it. */
+	/* Group frames by (function, binary). */
 	struct hot_list all = { 0 };
 	for (uint32_t f = 0; f < d->frames.n; f++) {
 		const struct cprof_frame *fr = &d->frames.v[f];
@@ -65,14 +87,14 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 			continue;
 		vec_push(&all, ((struct hot){ fr->func, fr->dso, f, per_frame[f], false }));
 	}
+	struct hashidx ix = { 0 };
 	for (size_t i = 0; i < all.n; i++) {
 		struct hot *h = &all.v[i];
-		size_t k;
-		for (k = 0; k < out->n; k++)
-			if (out->v[k].func == h->func && out->v[k].dso == h->dso)
-				break;
-		if (k == out->n) {
+		uint32_t k = hot_find(out, &ix, h->func, h->dso);
+		if (k == HASHIDX_NONE) {
+			hashidx_reserve(&ix, hot_hash_at, out);
 			vec_push(out, *h);
+			hashidx_put(&ix, func_hash(h->func, h->dso), (uint32_t)out->n - 1);
 			continue;
 		}
 		/* Static functions of the same name (a static inline in a header
@@ -82,6 +104,7 @@ static uint64_t *count_hot(const struct cprof_data *d, struct hot_list *out, uin
 			out->v[k].frame = h->frame;
 		out->v[k].samples += h->samples;
 	}
+	hashidx_release(&ix);
 	if (out->n)
 		qsort(out->v, out->n, sizeof *out->v, cmp_hot);
 	vec_release(&all);
@@ -277,52 +300,55 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
 /* Functions kept for the symbol cache beyond those saved, per recording. */
 #define KEEP_MISSED 32
 
-/* The symbolizer that resolved a sampled instruction of h through libdw
- * (it missed the symbol cache), or NULL. */
-static struct symbolizer *missed_by(const struct cprof_data *d, const struct hot *h, struct symbolizer *const *syms,
-				    size_t nsyms, const uint64_t *per_frame, const struct sym_map *map)
-{
-	for (uint32_t f = 0; f < d->frames.n; f++) {
-		const struct cprof_frame *fr = &d->frames.v[f];
-		if (!per_frame[f] || fr->func != h->func || fr->dso != h->dso)
-			continue;
-		for (size_t k = 0; k < nsyms; k++)
-			if (symbolizer_has_binary(syms[k], map) && symbolizer_resolved_anew(syms[k], map, fr->addr))
-				return syms[k];
-	}
-	return NULL;
-}
-
 /*
  * Samples in functions too cold to be saved miss the symbol cache too, and
  * each miss costs the next recording the binary's debug information
  * (libc's symbol table and address ranges: ~10 ms). So a function none of
  * whose code is in the cache, and whose samples missed it now, while that
- * binary is open anyway, is kept as a saved one is (not in the data).
+ * binary is open anyway, is kept as a saved one is (not in the data). One
+ * pass over the frames finds them: the hot list is every function with a
+ * sampled leaf.
  */
 static void keep_missed(const struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
 			const struct hot_list *hot, const uint64_t *per_frame, const struct capture_opts *o)
 {
+	struct hashidx ix = { 0 };
+	hashidx_build(&ix, (uint32_t)hot->n, hot_hash_at, hot);
+	size_t n = hot->n ? hot->n : 1;
+	struct symbolizer **by = xcalloc(n, sizeof *by); /* the one that missed, per entry */
+	struct sym_map *maps = xcalloc(n, sizeof *maps);
+	uint8_t *mapped = xcalloc(n, 1);                 /* 0: not looked up, 1: maps[k], 2: none */
+	for (uint32_t f = 0; f < d->frames.n; f++) {
+		const struct cprof_frame *fr = &d->frames.v[f];
+		uint32_t k = per_frame[f] ? hot_find(hot, &ix, fr->func, fr->dso) : HASHIDX_NONE;
+		if (k == HASHIDX_NONE || hot->v[k].saved || by[k])
+			continue;
+		if (!mapped[k])
+			mapped[k] = map_of(d, fr->dso, &maps[k]) ? 1 : 2;
+		for (size_t j = 0; mapped[k] == 1 && j < nsyms && !by[k]; j++)
+			if (symbolizer_has_binary(syms[j], &maps[k]) && symbolizer_resolved_anew(syms[j], &maps[k], fr->addr))
+				by[k] = syms[j];
+	}
 	size_t kept = 0;
 	for (size_t i = 0; i < hot->n && kept < KEEP_MISSED; i++) {
-		const struct hot *h = &hot->v[i];
-		struct sym_map map;
-		if (h->saved || !map_of(d, h->dso, &map))
-			continue;
-		struct symbolizer *s = missed_by(d, h, syms, nsyms, per_frame, &map);
 		struct sym_code c;
 		struct cprof_err err;
-		if (!s || symbolizer_code(s, &map, d->frames.v[h->frame].addr, o->whole_bytes, &c, &err) < 0)
+		if (!by[i] || symbolizer_code(by[i], &maps[i], d->frames.v[hot->v[i].frame].addr, o->whole_bytes, &c,
+					      &err) < 0)
 			continue;
 		if (!c.has_targets) {
 			struct sym_code_target *t;
-			size_t n = call_targets(s, &map, &c, 0, c.len, &t);
-			keep(s, &map, &c, t, n);
+			size_t nt = call_targets(by[i], &maps[i], &c, 0, c.len, &t);
+			keep(by[i], &maps[i], &c, t, nt);
 			free(t);
 			kept++;
 		}
 		sym_code_release(&c);
 	}
+	free(mapped);
+	free(maps);
+	free(by);
+	hashidx_release(&ix);
 }
 
 void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
