@@ -113,7 +113,7 @@ static int parse_string(struct parser *ps, char **ret)
 			return fail(ps, "unterminated string");
 		}
 		char e = *ps->p++;
-		unsigned cp;
+		unsigned cp = 0;
 		switch (e) {
 		case '"': sbuf_addc(&sb, '"'); break;
 		case '\\': sbuf_addc(&sb, '\\'); break;
@@ -129,7 +129,7 @@ static int parse_string(struct parser *ps, char **ret)
 				return -EINVAL;
 			}
 			if (cp >= 0xd800 && cp < 0xdc00) {
-				unsigned lo;
+				unsigned lo = 0;
 				if (!lit(ps, "\\u") || hex4(ps, &lo) < 0 || lo < 0xdc00 || lo > 0xdfff) {
 					sbuf_release(&sb);
 					return fail(ps, "unpaired surrogate in \\u escape");
