@@ -12,6 +12,7 @@
  * One file (see above): the three paths over one scanner.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,6 +105,8 @@ struct folded_note {
  * overflow. It takes its input whole or in pieces (scan_lines as often as
  * needed, then scan_end), with the same results.
  */
+typedef VEC(struct folded_tok) tok_vec;
+
 struct scan {
 	const char *name;
 	bool strict;
@@ -113,10 +116,13 @@ struct scan {
 	/* hold: keep every warning in held instead of telling warn, for a
 	 * caller that cannot know yet whether the input is text at all */
 	bool hold;
+	/* keep: a line's frames are added after the lines' before them
+	 * (stream_lines hands a whole piece over), not in their place */
+	bool keep;
 	size_t lineno, stacks;
 	int bad;
 	uint64_t total;
-	VEC(struct folded_tok) frames;
+	tok_vec frames;
 	/* Malformed lines before the first good one: warnings only once the
 	 * input has proved to be folded stacks, else one error. */
 	VEC(struct folded_note) pending;
@@ -163,7 +169,8 @@ static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, s
 			why = parse_count(sp, eol, &count);
 		/* Frames are the non-empty names between ';'. */
 		const char *stack_end = sp - 1;
-		sc->frames.n = 0;
+		size_t base = sc->keep ? sc->frames.n : 0;
+		sc->frames.n = base;
 		if (!why) {
 			for (const char *f = p; f < stack_end;) {
 				uint32_t h;
@@ -172,10 +179,11 @@ static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, s
 					vec_push(&sc->frames, ((struct folded_tok){ f, (size_t)(fe - f), h }));
 				f = fe < stack_end ? fe + 1 : stack_end;
 			}
-			if (!sc->frames.n)
+			if (sc->frames.n == base)
 				why = "no frame names before the count";
 		}
 		if (why) {
+			sc->frames.n = base;
 			if (sc->strict) {
 				r = err_set(err, EINVAL, "'%s': line %zu: %s", sc->name, sc->lineno, why);
 				break;
@@ -195,7 +203,7 @@ static int scan_lines(struct scan *sc, const char *buf, size_t len, bool more, s
 				    sc->name, sc->lineno);
 			break;
 		}
-		sc->line(sc->sink, sc->frames.v, sc->frames.n, count, sc->lineno);
+		sc->line(sc->sink, sc->frames.v + base, sc->frames.n - base, count, sc->lineno);
 	}
 	*used = (size_t)(p - buf);
 	return r;
@@ -422,60 +430,204 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
 
 /*
  * Folded stacks from fp straight to t's sink, a piece at a time, so
- * that the input is never held whole (a 32 MB file is read through a
- * 256 KiB buffer). prefix holds the bytes already read. What a whole-input
+ * that the input is never held whole (a 32 MB file is read through a few
+ * 256 KiB pieces). prefix holds the bytes already read. What a whole-input
  * parse decides from all of it is kept exact: a NUL byte anywhere makes the
  * input "binary data" and nothing else is said, so warnings are held until
  * the end, and an error of a line (strict, overflow) is told only once the
  * rest of the input has been read. fp NULL: prefix is all there is.
+ *
+ * Input of more than one piece is read and split into lines and frames on
+ * a thread of its own while the caller's thread hands the lines to the
+ * sink, which runs there alone: for a flame graph the two halves take
+ * about as long as each other. The reader fills PIECES pieces in turn,
+ * each the bytes of a read with the lines and frames scanned from them,
+ * and the caller's thread gives a piece back once its lines are through.
+ * A piece's bytes stay put while its lines are out (frames point into
+ * them): the partial line at its end is copied to start the next piece.
  */
+#define PIECES 4
+
+struct piece_line {
+	size_t first, n; /* the piece's frames[first .. first + n) */
+	uint64_t count;
+	size_t lineno;
+};
+
+struct piece {
+	struct sbuf buf;
+	size_t used; /* buf's bytes before the partial line at its end */
+	tok_vec frames;
+	VEC(struct piece_line) lines;
+	bool last;
+	bool full; /* its lines are out to the sink (under the lock) */
+};
+
+struct line_stream {
+	FILE *fp;
+	size_t chunk;
+	struct scan sc;
+	struct cprof_err *err;
+	int r;
+	bool nul, eof;
+	size_t filled;     /* pieces filled so far */
+	struct piece *cur; /* the one being filled */
+	struct piece pieces[PIECES];
+	bool threaded;
+	pthread_mutex_t lock;
+	pthread_cond_t changed; /* a piece became full, or empty */
+};
+
+/* The scanner's sink while a piece is filled: the line, kept in it. */
+static void piece_line(void *sink, const struct folded_tok *t, size_t n, uint64_t count, size_t lineno)
+{
+	struct line_stream *ls = sink;
+	vec_push(&ls->cur->lines, ((struct piece_line){ (size_t)(t - ls->sc.frames.v), n, count, lineno }));
+}
+
+static void piece_wait(struct line_stream *ls, const struct piece *p, bool full)
+{
+	if (!ls->threaded)
+		return;
+	pthread_mutex_lock(&ls->lock);
+	while (p->full != full)
+		pthread_cond_wait(&ls->changed, &ls->lock);
+	pthread_mutex_unlock(&ls->lock);
+}
+
+static void piece_set(struct line_stream *ls, struct piece *p, bool full)
+{
+	if (ls->threaded)
+		pthread_mutex_lock(&ls->lock);
+	p->full = full;
+	if (ls->threaded) {
+		pthread_cond_broadcast(&ls->changed);
+		pthread_mutex_unlock(&ls->lock);
+	}
+}
+
+/* The next piece: the partial line the one before left, then reads until
+ * a line ends in it or the input does. Returns whether it is the last. */
+static bool fill_piece(struct line_stream *ls)
+{
+	size_t k = ls->filled++;
+	struct piece *p = &ls->pieces[k % PIECES];
+	piece_wait(ls, p, false);
+	size_t fresh = 0; /* bytes at the end of buf not yet checked for NUL */
+	if (k > 0) {
+		const struct piece *q = &ls->pieces[(k - 1) % PIECES];
+		p->buf.len = 0;
+		sbuf_add(&p->buf, q->buf.buf + q->used, q->buf.len - q->used);
+	} else {
+		fresh = p->buf.len; /* the prefix */
+	}
+	p->lines.n = 0;
+	p->used = 0;
+	ls->cur = p;
+	ls->sc.frames = p->frames;
+	ls->sc.frames.n = 0;
+	while (!ls->eof) {
+		bool skip = ls->nul || ls->r < 0; /* only reading to the end now */
+		if (skip && p->lines.n)
+			break; /* (their bytes stay put) */
+		if (skip)
+			p->buf.len = 0;
+		if (p->buf.cap - p->buf.len - 1 < (ls->chunk + 1) / 2) /* a line longer than what is left */
+			sbuf_grow(&p->buf, ls->chunk);
+		size_t room = p->buf.cap - p->buf.len - 1;
+		if (room > ls->chunk)
+			room = ls->chunk;
+		size_t n = ls->fp ? fread(p->buf.buf + p->buf.len, 1, room, ls->fp) : 0;
+		ls->eof = n < room;
+		p->buf.len += n;
+		fresh += n;
+		if (!ls->nul && memchr(p->buf.buf + p->buf.len - fresh, 0, fresh))
+			ls->nul = true;
+		fresh = 0;
+		if (ls->nul || ls->r < 0)
+			continue;
+		ls->r = scan_lines(&ls->sc, p->buf.buf, p->buf.len, !ls->eof, &p->used, ls->err);
+		if (p->used || ls->r < 0)
+			break;
+	}
+	if (ls->nul || ls->r < 0)
+		p->used = p->buf.len; /* nothing more is scanned */
+	p->frames = ls->sc.frames;
+	memset(&ls->sc.frames, 0, sizeof ls->sc.frames);
+	p->last = ls->eof;
+	piece_set(ls, p, true);
+	return p->last;
+}
+
+static void *fill_pieces(void *arg)
+{
+	struct line_stream *ls = arg;
+	while (!fill_piece(ls))
+		;
+	return NULL;
+}
+
+/* Piece k's lines to the sink. Returns whether it was the last. */
+static bool drain_piece(struct line_stream *ls, struct line_target *t, size_t k)
+{
+	struct piece *p = &ls->pieces[k % PIECES];
+	piece_wait(ls, p, true);
+	for (size_t i = 0; i < p->lines.n; i++) {
+		const struct piece_line *l = &p->lines.v[i];
+		t->line(t->sink, p->frames.v + l->first, l->n, l->count, l->lineno);
+	}
+	bool last = p->last;
+	piece_set(ls, p, false);
+	return last;
+}
+
 static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, size_t prefix_len, const char *name,
 			bool strict, const struct note_sink *warn, struct cprof_err *err)
 {
-	const size_t CHUNK = t->piece ? t->piece : 256 << 10;
-	struct scan sc = { .name = name, .strict = strict, .warn = warn, .line = t->line, .sink = t->sink,
-			   .hold = true };
-	struct sbuf buf = SBUF_INIT;
-	bool nul = false, eof = false;
-	int r = 0;
-	sbuf_grow(&buf, CHUNK);
-	sbuf_add(&buf, prefix, prefix_len);
-	size_t fresh = prefix_len; /* bytes at the end of buf not yet checked for NUL */
-	while (!eof) {
-		if (buf.cap - buf.len - 1 < (CHUNK + 1) / 2) /* a line longer than what is left */
-			sbuf_grow(&buf, CHUNK);
-		size_t room = buf.cap - buf.len - 1;
-		if (room > CHUNK)
-			room = CHUNK;
-		size_t n = fp ? fread(buf.buf + buf.len, 1, room, fp) : 0;
-		eof = n < room;
-		buf.len += n;
-		fresh += n;
-		if (!nul && memchr(buf.buf + buf.len - fresh, 0, fresh))
-			nul = true;
-		fresh = 0;
-		if (nul || r < 0) {
-			buf.len = 0; /* only reading to the end now */
-			continue;
-		}
-		size_t used;
-		r = scan_lines(&sc, buf.buf, buf.len, !eof, &used, err);
-		memmove(buf.buf, buf.buf + used, buf.len - used);
-		buf.len -= used;
+	struct line_stream ls = {
+		.fp = fp,
+		.chunk = t->piece ? t->piece : 256 << 10,
+		.sc = { .name = name, .strict = strict, .warn = warn, .line = piece_line, .hold = true, .keep = true },
+		.err = err,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.changed = PTHREAD_COND_INITIALIZER,
+	};
+	ls.sc.sink = &ls;
+	sbuf_grow(&ls.pieces[0].buf, ls.chunk);
+	sbuf_add(&ls.pieces[0].buf, prefix, prefix_len);
+	/* A reader thread only for input of more than one piece; where none
+	 * can be had, the pieces are filled and drained in turn here. */
+	pthread_t reader;
+	if (!fill_piece(&ls)) {
+		ls.threaded = true; /* (before the reader reads it) */
+		if (pthread_create(&reader, NULL, fill_pieces, &ls) != 0)
+			ls.threaded = false;
 	}
+	for (size_t k = 0; !drain_piece(&ls, t, k); k++)
+		if (!ls.threaded)
+			fill_piece(&ls);
+	if (ls.threaded)
+		pthread_join(reader, NULL);
+	int r = ls.r;
 	if (fp && ferror(fp)) {
 		int e = errno ? errno : EIO;
 		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
-	} else if (nul) {
+	} else if (ls.nul) {
 		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
 	} else {
 		if (r >= 0)
-			r = scan_end(&sc, err);
-		for (size_t i = 0; i < sc.held.n; i++)
-			malformed(warn, name, sc.held.v[i].lineno, sc.held.v[i].why);
+			r = scan_end(&ls.sc, err);
+		for (size_t i = 0; i < ls.sc.held.n; i++)
+			malformed(warn, name, ls.sc.held.v[i].lineno, ls.sc.held.v[i].why);
 	}
-	scan_release(&sc);
-	sbuf_release(&buf);
+	scan_release(&ls.sc);
+	for (size_t i = 0; i < PIECES; i++) {
+		sbuf_release(&ls.pieces[i].buf);
+		vec_release(&ls.pieces[i].frames);
+		vec_release(&ls.pieces[i].lines);
+	}
+	pthread_cond_destroy(&ls.changed);
+	pthread_mutex_destroy(&ls.lock);
 	return r;
 }
 

@@ -1091,6 +1091,69 @@ TEST(load_streams_folded_lines)
 	cprof_data_release(&src);
 }
 
+/* Input of many pieces is read on a thread of its own: the sink still
+ * gets every line in order, a line longer than a piece whole, and a
+ * strict error or a NUL byte far in stops it as reading all at once
+ * does. */
+TEST(load_streams_many_pieces)
+{
+	struct sbuf text = SBUF_INIT;
+	for (size_t i = 0; i < 3000; i++) {
+		if (i == 1234)
+			sbuf_adds(&text, "a line without a count\n");
+		if (i == 2000) { /* 9,000 bytes in one line */
+			for (size_t k = 0; k < 1000; k++)
+				sbuf_addf(&text, "%sf%04zu", k ? ";" : "", k);
+			sbuf_adds(&text, " 1\n");
+		}
+		sbuf_addf(&text, "main;w%zu;x%zu;leaf_[k] %zu\n", i % 7, i % 13, i + 1);
+	}
+	struct cprof_data d;
+	struct cprof_err err;
+	struct sbuf whole = SBUF_INIT, warned_whole = SBUF_INIT;
+	bool streamed;
+	ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, 1 << 20, "in", false,
+					     &(struct note_sink){ count_warning, &warned_whole }, collect_line, &whole,
+					     &streamed, &err), 1);
+	cprof_data_release(&d);
+	ASSERT(strstr(whole.buf, "\n2001 2000 main|w4|x10|leaf_[k]\n2002 1 f0000|f0001|"));
+	ASSERT_STREQ(warned_whole.buf, "1235;");
+	const size_t pieces[] = { 64, 100, 4096 };
+	for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
+		struct sbuf got = SBUF_INIT, warned = SBUF_INIT;
+		ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, pieces[i], "in", false,
+						     &(struct note_sink){ count_warning, &warned }, collect_line, &got,
+						     &streamed, &err), 1);
+		ASSERT_STREQ(got.buf, whole.buf);
+		ASSERT_STREQ(warned.buf, warned_whole.buf);
+		cprof_data_release(&d);
+
+		/* Strict: the lines before the bad one, then its error. */
+		sbuf_reset(&got);
+		ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, pieces[i], "in", true, NULL, collect_line,
+						     &got, &streamed, &err), -EINVAL);
+		ASSERT_STREQ(err.msg, "'in': line 1235: count is not a decimal number");
+		const char *cut = strstr(whole.buf, "\n1236 ");
+		ASSERT(cut);
+		ASSERT_EQ(got.len, (size_t)(cut + 1 - whole.buf));
+		ASSERT(memcmp(got.buf, whole.buf, got.len) == 0);
+		cprof_data_release(&d);
+		sbuf_release(&got);
+		sbuf_release(&warned);
+	}
+	/* A NUL byte near the end: binary data, whatever came before it. */
+	text.buf[text.len - 3] = 0;
+	struct sbuf got = SBUF_INIT;
+	ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, 64, "in", false, NULL, collect_line, &got, &streamed,
+					     &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "'in': not a cprof data file, perf.data or folded stacks (binary data)");
+	cprof_data_release(&d);
+	sbuf_release(&got);
+	sbuf_release(&whole);
+	sbuf_release(&warned_whole);
+	sbuf_release(&text);
+}
+
 /* Frames are split at every ';' wherever it falls in a word of the
  * scanner's (frames of 0 to 19 bytes, runs of ';'), and bytes near ';'
  * in value (':' '<' and ';' | 0x80) are no ';'. */
@@ -1135,4 +1198,5 @@ TEST(folded_frames_split_anywhere)
 RUN_TESTS(T(code_roundtrip), T(code_rejects_inconsistent), T(intern_dedups), T(stacks_dedup_and_flags), T(roundtrip_small), T(roundtrip_compressed), T(rejects_damage),
 	  T(sample_counts), T(rejects_bad_layout), T(rejects_period_overflow), T(rejects_impossible_gpu_times), T(syscalls_roundtrip_and_rejects), T(offcpu_roundtrip_and_rejects), T(latency_roundtrip_and_rejects), T(lat_hists_roundtrip_and_rejects), T(lat_stacks_roundtrip_and_rejects),
 	  T(rejects_impossible_memory), T(inflate_limit), T(sample_cpus_and_values),
-	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines), T(folded_frames_split_anywhere))
+	  T(rejects_bad_cpus_and_values), T(load_streams_folded_lines), T(load_streams_many_pieces),
+	  T(folded_frames_split_anywhere))
