@@ -17,6 +17,7 @@
  * a set.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -587,9 +588,15 @@ static void rule_quality(struct findings *f, const struct profile *p, const stru
 			struct sbuf ev = SBUF_INIT;
 			sbuf_addf(&ev, "%s samples lost, %.1f %% of all taken; the shares above undercount whatever ran "
 				       "while they were lost", fmt_thousands(lost, a), s);
+			/* Twice the ring it had, where the recording says. */
+			const char *pages_s = cprof_meta_get(d, "mmap_pages");
+			uint64_t pages = 0;
+			if (!pages_s || parse_u64(pages_s, &pages) < 0 || !pages || pages > (UINT64_C(1) << 40))
+				pages = 256;
 			add(f, "lost-samples", s >= 20 ? SEV_CRITICAL : s >= 5 ? SEV_HIGH : SEV_MEDIUM, s,
 			    "the kernel dropped samples: the profile is incomplete", &ev,
-			    "record again with a larger ring buffer (-m 512 or more) or a lower rate (-F 499)");
+			    "record again with a larger ring buffer (-m %" PRIu64 " or more) or a lower rate (-F 499)",
+			    pages * 2);
 		}
 	}
 	double t = pct(p->truncated_samples, p->total_samples);

@@ -201,6 +201,12 @@ check "record -F max: kernel.perf_event_max_sample_rate ($max Hz)" \
 "$CPROF" record -q -m 16M -o m.data -- true
 check "record -m 16M: $((16 * 1024 * 1024 / $(getconf PAGESIZE))) pages" \
 	sh -c "'$CPROF' report -i m.data --header-only | grep -qx '# mmap_pages: $((16 * 1024 * 1024 / $(getconf PAGESIZE)))'"
+# DWARF's default: 512 pages, doubled until the rings hold 8 MiB together.
+pages=512
+while [ $((pages * $(getconf PAGESIZE) * $(getconf _NPROCESSORS_ONLN))) -lt $((8 << 20)) ]; do pages=$((pages * 2)); done
+"$CPROF" record -q --call-graph dwarf -o m.data -- true
+check "record --call-graph dwarf: $pages pages a ring on $(getconf _NPROCESSORS_ONLN) CPUs" \
+	sh -c "'$CPROF' report -i m.data --header-only | grep -qx '# mmap_pages: $pages'"
 "$CPROF" record -q -m 3X -o m.data -- true 2>/dev/null
 check "record -m 3X: usage error" test $? -eq 2
 "$CPROF" record -q -T -N -z -o tnz.data -- "$HOT" 1 >/dev/null
@@ -294,8 +300,9 @@ fi
 
 # --- docs ------------------------------------------------------------------------
 
-check "record -m's default is the same in --help and the man page (512 with dwarf)" \
-	sh -c "'$CPROF' record --help | grep -q '512 with --call-graph dwarf' && grep -q '512 with \*--call-graph dwarf\*' '$SRCDIR/man/cprof-record.1.scd'"
+check "record -m's default is the same in --help and the man page (512 with dwarf, 8 MiB in all)" \
+	sh -c "'$CPROF' record --help | tr -s ' \n' ' ' | grep -q '512 with --call-graph dwarf and at least 8 MiB over all CPUs' &&
+		tr -s '\t\n' '  ' <'$SRCDIR/man/cprof-record.1.scd' | grep -q '512 and at least 8 MiB over all the CPUs'"
 check "README's exit codes include diff's 2 for every error" \
 	sh -c "sed -n '/^## Exit codes/,/^## /p' '$SRCDIR/README.md' | tr '\\n' ' ' | grep -q 'cprof diff.*2 any error'"
 for cmd in record report; do

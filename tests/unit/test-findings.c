@@ -284,6 +284,13 @@ TEST(quality)
 	ASSERT(find(&f, "no-call-graph") && find(&f, "no-call-graph")->sev == SEV_INFO);
 	ASSERT_EQ(f.v.v[0].sev, SEV_CRITICAL); /* most severe first */
 	findings_release(&f);
+	/* A larger ring is larger than the one the recording had. */
+	static const char *const lost_big[] = { "lost_samples", "3000", "call_graph", "dwarf,32768", "mmap_pages", "1024",
+						NULL };
+	run(&f, balanced, lost_big, &r);
+	x = find(&f, "lost-samples");
+	ASSERT(x && strstr(x->next, "-m 2048 or more"));
+	findings_release(&f);
 	static const char *const few_lost[] = { "lost_samples", "50", "call_graph", "fp", NULL };
 	run(&f, balanced, few_lost, &r);
 	ASSERT(!find(&f, "lost-samples") && !find(&f, "no-call-graph"));
