@@ -447,6 +447,9 @@ int profile_source_parse(struct cprof_data *d, const char *buf, size_t len, cons
  * them): the partial line at its end is copied to start the next piece.
  */
 #define PIECES 4
+/* Smaller pieces are filled and drained in turn: handing each over to
+ * another thread would cost more than scanning it. */
+#define THREAD_MIN_PIECE (16u << 10)
 
 struct piece_line {
 	size_t first, n; /* the piece's frames[first .. first + n) */
@@ -598,7 +601,7 @@ static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, siz
 	/* A reader thread only for input of more than one piece; where none
 	 * can be had, the pieces are filled and drained in turn here. */
 	pthread_t reader;
-	if (!fill_piece(&ls)) {
+	if (!fill_piece(&ls) && ls.chunk >= THREAD_MIN_PIECE) {
 		ls.threaded = true; /* (before the reader reads it) */
 		if (pthread_create(&reader, NULL, fill_pieces, &ls) != 0)
 			ls.threaded = false;

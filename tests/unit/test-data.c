@@ -1091,18 +1091,18 @@ TEST(load_streams_folded_lines)
 	cprof_data_release(&src);
 }
 
-/* Input of many pieces is read on a thread of its own: the sink still
- * gets every line in order, a line longer than a piece whole, and a
- * strict error or a NUL byte far in stops it as reading all at once
- * does. */
+/* Input of many pieces (of 16 KiB and more) is read on a thread of its
+ * own, of smaller ones in turn: either way the sink still gets every line
+ * in order, a line longer than a piece whole, and a strict error or a NUL
+ * byte far in stops it as reading all at once does. */
 TEST(load_streams_many_pieces)
 {
 	struct sbuf text = SBUF_INIT;
 	for (size_t i = 0; i < 3000; i++) {
 		if (i == 1234)
 			sbuf_adds(&text, "a line without a count\n");
-		if (i == 2000) { /* 9,000 bytes in one line */
-			for (size_t k = 0; k < 1000; k++)
+		if (i == 2000) { /* 20,000 bytes in one line */
+			for (size_t k = 0; k < 4000; k++)
 				sbuf_addf(&text, "%sf%04zu", k ? ";" : "", k);
 			sbuf_adds(&text, " 1\n");
 		}
@@ -1118,7 +1118,7 @@ TEST(load_streams_many_pieces)
 	cprof_data_release(&d);
 	ASSERT(strstr(whole.buf, "\n2001 2000 main|w4|x10|leaf_[k]\n2002 1 f0000|f0001|"));
 	ASSERT_STREQ(warned_whole.buf, "1235;");
-	const size_t pieces[] = { 64, 100, 4096 };
+	const size_t pieces[] = { 64, 4096, 16 << 10, 20000 };
 	for (size_t i = 0; i < sizeof pieces / sizeof *pieces; i++) {
 		struct sbuf got = SBUF_INIT, warned = SBUF_INIT;
 		ASSERT_EQ(profile_source_parse_lines(&d, text.buf, text.len, pieces[i], "in", false,
