@@ -472,6 +472,7 @@ struct line_stream {
 	struct scan sc;
 	struct cprof_err *err;
 	int r;
+	int read_errno; /* of the read that failed (errno is the reading thread's) */
 	bool nul, eof;
 	size_t filled;     /* pieces filled so far */
 	struct piece *cur; /* the one being filled */
@@ -542,6 +543,8 @@ static bool fill_piece(struct line_stream *ls)
 			room = ls->chunk;
 		size_t n = ls->fp ? fread(p->buf.buf + p->buf.len, 1, room, ls->fp) : 0;
 		ls->eof = n < room;
+		if (ls->eof && ls->fp && ferror(ls->fp))
+			ls->read_errno = errno ? errno : EIO;
 		p->buf.len += n;
 		fresh += n;
 		if (!ls->nul && memchr(p->buf.buf + p->buf.len - fresh, 0, fresh))
@@ -612,9 +615,8 @@ static int stream_lines(struct line_target *t, FILE *fp, const void *prefix, siz
 	if (ls.threaded)
 		pthread_join(reader, NULL);
 	int r = ls.r;
-	if (fp && ferror(fp)) {
-		int e = errno ? errno : EIO;
-		r = err_set(err, e, "cannot read '%s': %s", name, strerror(e));
+	if (ls.read_errno) {
+		r = err_set(err, ls.read_errno, "cannot read '%s': %s", name, strerror(ls.read_errno));
 	} else if (ls.nul) {
 		r = err_set(err, EINVAL, "'%s': not a cprof data file, perf.data or folded stacks (binary data)", name);
 	} else {
