@@ -57,6 +57,15 @@ int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd);
 int perf_open_error(struct cprof_err *err, int errnum, const char *what, pid_t pid);
 /* kernel.perf_event_paranoid, or 2 (the upstream default) if unreadable. */
 int perf_paranoid(void);
+/* Bytes of ring buffers this process may map on cpus CPUs, all of its
+ * user's rings included: UINT64_MAX where nothing limits it (root, or
+ * kernel.perf_event_paranoid -1), else kernel.perf_event_mlock_kb a CPU
+ * and then RLIMIT_MEMLOCK, as the kernel counts them. */
+uint64_t perf_ring_budget(long cpus);
+/* The ring size -m gives by default, in pages: 128, and with DWARF stacks
+ * 512 doubled while the cpus rings hold less than 8 MiB together and
+ * twice as many still fit in budget bytes (perf_ring_budget). */
+unsigned perf_default_ring_pages(bool dwarf, long cpus, long page, uint64_t budget);
 /* Online CPU numbers from /sys; returns count, fills cpus (caller frees). */
 int online_cpus(int **cpus, struct cprof_err *err) CPROF_WUR;
 

@@ -97,7 +97,8 @@ static void help(void)
 	       "  -m, --mmap-pages N     ring buffer pages per CPU, a power of two, or a size\n"
 	       "                         (16M, 512K: rounded up to a power of two of pages);\n"
 	       "                         default 128 pages, 512 with --call-graph dwarf and\n"
-	       "                         at least 8 MiB over all CPUs' rings\n"
+	       "                         at least 8 MiB over all CPUs' rings (where the\n"
+	       "                         locked memory limits allow)\n"
 	       "      --no-inherit       only the threads that exist at the start, not the\n"
 	       "                         threads and processes they create later\n"
 	       "  -D, --delay MSECS      start sampling (and --syscalls, --offcpu, --latency)\n"
@@ -270,27 +271,13 @@ static void summary(const struct record_opts *o, const struct record_result *res
 #define FREQ_WARN 10000
 
 /* -m: pages, or a size with a unit (perf's -m 16M), in pages, a power of two. */
-/*
- * Each CPU's ring unless -m says: 128 pages, and for DWARF samples, which
- * carry a stack copy each (a 2 MiB ring holds 64 of 32 KiB), 512 pages
- * and at least 8 MiB over all the rings. On a machine of one or two CPUs
- * the larger rings wake the draining thread half as often and leave it
- * twice the time before samples are lost: on 2 CPUs, a 10-frame program
- * at 999 Hz, the recorder's CPU per sample went from 10-13 us with 512
- * pages to 7.7-10 us with 1024 (each wake-up also wakes the unwinding
- * thread). Past four CPUs the rings stay at 2 MiB: their memory is
- * locked, per CPU.
- */
+/* Each CPU's ring unless -m says (perf_default_ring_pages). */
 static unsigned default_mmap_pages(const struct record_opts *o)
 {
-	if (o->call_graph != CALL_GRAPH_DWARF)
-		return 128;
-	long cpus = o->ncpus ? (long)o->ncpus : sysconf(_SC_NPROCESSORS_ONLN);
-	long page = sysconf(_SC_PAGESIZE);
-	unsigned pages = 512;
-	while (cpus > 0 && page > 0 && (uint64_t)pages * (uint64_t)page * (uint64_t)cpus < (8u << 20))
-		pages *= 2;
-	return pages;
+	long online = sysconf(_SC_NPROCESSORS_ONLN), cpus = o->ncpus ? (long)o->ncpus : online;
+	bool dwarf = o->call_graph == CALL_GRAPH_DWARF;
+	/* (The kernel's allowance is per online CPU, whichever are recorded.) */
+	return perf_default_ring_pages(dwarf, cpus, sysconf(_SC_PAGESIZE), dwarf ? perf_ring_budget(online) : 0);
 }
 
 static int parse_mmap_pages(const char *s, unsigned *ret)

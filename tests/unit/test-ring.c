@@ -842,9 +842,37 @@ TEST(tracer_pass_takes_what_it_peeked)
 	fake_free(&f[1]);
 }
 
+/* The default ring: 128 pages, and with DWARF stacks 512 pages doubled
+ * until the rings hold 8 MiB together, where the kernel lets the user
+ * lock that much (one header page more a ring); never below 512. */
+TEST(default_ring_pages)
+{
+	ASSERT_EQ(perf_default_ring_pages(false, 2, 4096, UINT64_MAX), 128);
+	ASSERT_EQ(perf_default_ring_pages(true, 1, 4096, UINT64_MAX), 2048);
+	ASSERT_EQ(perf_default_ring_pages(true, 2, 4096, UINT64_MAX), 1024);
+	ASSERT_EQ(perf_default_ring_pages(true, 3, 4096, UINT64_MAX), 1024);
+	ASSERT_EQ(perf_default_ring_pages(true, 4, 4096, UINT64_MAX), 512);
+	ASSERT_EQ(perf_default_ring_pages(true, 64, 4096, UINT64_MAX), 512);
+	ASSERT_EQ(perf_default_ring_pages(true, 2, 65536, UINT64_MAX), 512); /* 64 KiB pages: 64 MiB already */
+	/* A limited user: 516 KiB a CPU and 8 MiB of RLIMIT_MEMLOCK fit two
+	 * rings of 1025 pages; with 4 MiB they do not, nor one of 2049. */
+	ASSERT_EQ(perf_default_ring_pages(true, 2, 4096, 516 * 1024 * 2 + (8u << 20)), 1024);
+	ASSERT_EQ(perf_default_ring_pages(true, 2, 4096, 516 * 1024 * 2 + (4u << 20)), 512);
+	ASSERT_EQ(perf_default_ring_pages(true, 1, 4096, 516 * 1024 + (8u << 20)), 2048);
+	ASSERT_EQ(perf_default_ring_pages(true, 1, 4096, 516 * 1024 + (4u << 20)), 1024);
+	ASSERT_EQ(perf_default_ring_pages(true, 2, 4096, 516 * 1024 * 2 + 65536), 512); /* (as before: may not fit) */
+	ASSERT_EQ(perf_default_ring_pages(true, 0, 4096, UINT64_MAX), 512);
+	/* Root is not limited; a budget is never 0. */
+	if (geteuid() == 0)
+		ASSERT_EQ(perf_ring_budget(2), UINT64_MAX);
+	else
+		ASSERT(perf_ring_budget(2) >= 2 * 1024);
+}
+
 RUN_TESTS(T(samples_wrap_around), T(partial_record_waits), T(queue_limit_leaves_records_in_the_ring),
 	  T(garbage_header_abandons_the_ring), T(side_band_records), T(callchain_length_checked),
 	  T(callchain_cut_at_the_kernel_limit), T(stacks_interned), T(samples_merge_past_the_budget), T(lost_places),
 	  T(group_reads_become_differences), T(group_reads_checked), T(group_reads_survive_merging), T(trailer_with_cpu),
 	  T(exec_keeps_later_mappings), T(fork_after_the_childs_own_mapping), T(peek_then_each_then_push),
-	  T(mappings_before_samples_of_other_rings), T(tracer_pass_takes_what_it_peeked))
+	  T(mappings_before_samples_of_other_rings), T(tracer_pass_takes_what_it_peeked),
+	  T(default_ring_pages))
