@@ -44,6 +44,7 @@ void events_close(struct events *ev, struct raw_store *st)
 	vec_release(&ev->fds);
 	vec_release(&ev->rings);
 	vec_release(&ev->ring_cpu);
+	ev->ring_refused = false;
 }
 
 /*
@@ -87,8 +88,10 @@ int events_open(struct events *ev, struct perf_event_attr *attrs, const struct e
 				u64map_put(&st->id_event, id, (uint32_t)i + 1);
 				if (ring_fd < 0) {
 					struct ring rg;
-					if ((r = ring_map(&rg, fd, pages, err)) < 0)
+					if ((r = ring_map(&rg, fd, pages, err)) < 0) {
+						ev->ring_refused = true;
 						break;
+					}
 					vec_push(&ev->rings, rg);
 					vec_push(&ev->ring_cpu, cpus[c]);
 					ring_fd = fd;

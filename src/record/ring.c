@@ -31,8 +31,9 @@ int ring_map(struct ring *r, int fd, unsigned pages, struct cprof_err *err)
 		int e = errno;
 		r->base = NULL;
 		if (e == EPERM)
-			return err_set(err, e, "cannot map a %u-page ring buffer: over kernel.perf_event_mlock_kb; "
-					       "use a smaller -m or run as root", pages);
+			return err_set(err, e, "cannot map a %u-page ring buffer: over what kernel.perf_event_mlock_kb "
+					       "and the locked memory limit (ulimit -l) allow; use a smaller -m or run as root",
+				       pages);
 		return err_set(err, e, "cannot map the ring buffer: %s", strerror(e));
 	}
 	struct perf_event_mmap_page *h = r->base;

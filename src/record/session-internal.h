@@ -17,6 +17,7 @@ struct events {
 	VEC(int) fds;
 	VEC(struct ring) rings;
 	VEC(int) ring_cpu;
+	bool ring_refused; /* events_open failed at mapping a ring (its events opened) */
 };
 void events_close(struct events *ev, struct raw_store *st);
 int events_open(struct events *ev, struct perf_event_attr *attrs, const struct ev_list *evl, const pid_t *tids,

@@ -131,4 +131,30 @@ check "attach: existing mappings symbolized" sh -c "'$CPROF' report -i att.data 
 check "lost count in JSON" sh -c "'$CPROF' report -i hot.data --format json | grep -q '\"lost_samples\": 0'"
 check "recorder overhead in header" sh -c "'$CPROF' report -i hot.data | grep -q '^# overhead:'"
 
+# A user the kernel limits (not root: kernel.perf_event_mlock_kb a CPU,
+# then ulimit -l): DWARF's larger default ring only where it fits, and a
+# ring over the limit named as such, not as a permission to open events.
+as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+NB=$(mktemp -d "${TMPDIR:-/tmp}/cprof-nobody.XXXXXX") && chmod 777 "$NB"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+	as_nobody sh -c "cd '$NB' && '$CPROF' record -q -m 8 -o t.data -- true" 2>/dev/null; then
+	cpus=$(getconf _NPROCESSORS_ONLN) pg=$(getconf PAGESIZE) kb=$(cat /proc/sys/kernel/perf_event_mlock_kb)
+	for lim in 4096 8192; do
+		budget=$((kb * 1024 * cpus + lim * 1024)) pages=512
+		while [ $((pages * pg * cpus)) -lt $((8 << 20)) ] && [ $(((pages * 2 + 1) * pg * cpus)) -le "$budget" ]; do
+			pages=$((pages * 2))
+		done
+		as_nobody sh -c "ulimit -l $lim && cd '$NB' && '$CPROF' record -q --call-graph dwarf -o d.data -- true" 2>nb.err
+		check "not root, ulimit -l $lim: a DWARF ring of $pages pages" \
+			sh -c "'$CPROF' report -i '$NB/d.data' --header-only | grep -qx '# mmap_pages: $pages'"
+	done
+	as_nobody sh -c "ulimit -l 64 && cd '$NB' && '$CPROF' record -q -m 4M -o big.data -- true" 2>nb.err
+	check "not root, ulimit -l 64, -m 4M: exit 1" test $? -eq 1
+	check "... the ring is named in one line, with the limits" \
+		sh -c "[ \$(wc -l <nb.err) -eq 1 ] && grep -q 'ring buffer.*ulimit -l' nb.err && ! grep -q 'no permission' nb.err"
+else
+	echo "note: recording as nobody is not possible here; the locked-memory checks are skipped"
+fi
+rm -rf "$NB"
+
 finish
