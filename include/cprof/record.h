@@ -49,6 +49,8 @@ struct perf_open_opts {
 };
 /* Fill attr for sampling as cprof does; see tech-notes on field choices. */
 void perf_attr_init(struct perf_event_attr *attr, const struct perf_open_opts *o);
+/* The number in /proc/sys/kernel/NAME, or dflt where it cannot be read. */
+long long perf_sysctl(const char *name, long long dflt);
 /* kernel.perf_event_max_stack: the deepest callchain the kernel walks. */
 unsigned perf_max_stack_sysctl(void);
 /* perf_event_open with FD_CLOEXEC; returns fd or -errno. */

@@ -588,7 +588,8 @@ static void rule_quality(struct findings *f, const struct profile *p, const stru
 			struct sbuf ev = SBUF_INIT;
 			sbuf_addf(&ev, "%s samples lost, %.1f %% of all taken; the shares above undercount whatever ran "
 				       "while they were lost", fmt_thousands(lost, a), s);
-			/* Twice the ring it had, where the recording says. */
+			/* Twice the ring it had, where the recording says (else,
+			 * as before, 512 pages). */
 			const char *pages_s = cprof_meta_get(d, "mmap_pages");
 			uint64_t pages = 0;
 			if (!pages_s || parse_u64(pages_s, &pages) < 0 || !pages || pages > (UINT64_C(1) << 40))

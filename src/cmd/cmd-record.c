@@ -228,14 +228,8 @@ static void sources_release(struct sources_on *s)
 
 static unsigned max_sample_rate(void)
 {
-	unsigned v = 100000;
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "r");
-	if (fp) {
-		if (fscanf(fp, "%u", &v) != 1)
-			v = 100000;
-		fclose(fp);
-	}
-	return v;
+	long long v = perf_sysctl("perf_event_max_sample_rate", 100000);
+	return v >= 0 && v <= UINT32_MAX ? (unsigned)v : 100000;
 }
 
 /* 5101773 -> "4.9 MiB"; below a KiB the summary says "bytes", not "B". */
@@ -270,7 +264,6 @@ static void summary(const struct record_opts *o, const struct record_result *res
  * is 4000 Hz; cprof's 999. */
 #define FREQ_WARN 10000
 
-/* -m: pages, or a size with a unit (perf's -m 16M), in pages, a power of two. */
 /* Each CPU's ring unless -m says (perf_default_ring_pages). */
 static unsigned default_mmap_pages(const struct record_opts *o)
 {
@@ -280,6 +273,7 @@ static unsigned default_mmap_pages(const struct record_opts *o)
 	return perf_default_ring_pages(dwarf, cpus, sysconf(_SC_PAGESIZE), dwarf ? perf_ring_budget(online) : 0);
 }
 
+/* -m: pages, or a size with a unit (perf's -m 16M), in pages, a power of two. */
 static int parse_mmap_pages(const char *s, unsigned *ret)
 {
 	uint64_t v;

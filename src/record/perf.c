@@ -3,7 +3,6 @@
  * samples with, and error messages that name the cause and the fix.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,29 +100,32 @@ void perf_attr_init(struct perf_event_attr *a, const struct perf_open_opts *o)
 	a->wakeup_watermark = o->wakeup_bytes ? o->wakeup_bytes : 16 * 4096;
 }
 
-unsigned perf_max_stack_sysctl(void)
+long long perf_sysctl(const char *name, long long dflt)
 {
-	unsigned v = 127; /* the kernel's default */
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_max_stack", "r");
+	char path[128];
+	snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+	FILE *fp = fopen(path, "r");
+	long long v = dflt;
 	if (fp) {
-		if (fscanf(fp, "%u", &v) != 1)
-			v = 127;
+		if (fscanf(fp, "%lld", &v) != 1)
+			v = dflt;
 		fclose(fp);
 	}
 	return v;
+}
+
+unsigned perf_max_stack_sysctl(void)
+{
+	long long v = perf_sysctl("perf_event_max_stack", 127); /* (the kernel's default) */
+	return v >= 0 && v <= UINT32_MAX ? (unsigned)v : 127;
 }
 
 uint64_t perf_ring_budget(long cpus)
 {
 	if (geteuid() == 0 || perf_paranoid() < 0)
 		return UINT64_MAX;
-	uint64_t kb = 516; /* the kernel's default */
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_mlock_kb", "r");
-	if (fp) {
-		if (fscanf(fp, "%" SCNu64, &kb) != 1)
-			kb = 516;
-		fclose(fp);
-	}
+	long long mlock_kb = perf_sysctl("perf_event_mlock_kb", 516); /* (the kernel's default) */
+	uint64_t kb = mlock_kb >= 0 ? (uint64_t)mlock_kb : 516;
 	struct rlimit rl;
 	uint64_t memlock = 0;
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0)
@@ -163,14 +165,8 @@ int perf_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd)
 
 int perf_paranoid(void)
 {
-	FILE *fp = fopen("/proc/sys/kernel/perf_event_paranoid", "r");
-	int v = 2;
-	if (!fp)
-		return v;
-	if (fscanf(fp, "%d", &v) != 1)
-		v = 2;
-	fclose(fp);
-	return v;
+	long long v = perf_sysctl("perf_event_paranoid", 2);
+	return v >= INT32_MIN && v <= INT32_MAX ? (int)v : 2;
 }
 
 int perf_open_error(struct cprof_err *err, int e, const char *what, pid_t pid)

@@ -416,8 +416,10 @@ static int rec_events(struct rec *R, struct cprof_err *err)
 		int r2 = events_open(ev, R->attrs, evl, R->tids.v, R->tids.n, R->cpus, R->ncpus, o->mmap_pages, st, &e2);
 		if (r2 == 0)
 			r = 0; /* the summary and the report's header say so */
-		else if (ev->ring_refused && err) /* past the permission, the ring is what stopped it */
-			*err = e2, r = r2;
+		else if (ev->ring_refused && err) { /* past the permission, the ring is what stopped it */
+			*err = e2;
+			r = r2;
+		}
 	}
 	if (r < 0 && -r == EINVAL && any_read && po->inherit) {
 		/* Kernels before 6.12 refuse PERF_SAMPLE_READ on inherited
