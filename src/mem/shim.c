@@ -56,7 +56,12 @@
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
-#define CHECK_EVERY 65536 /* events per thread between checks that cprof is still there */
+/* The steps of an exact event, inlined into the interposed function: one
+ * frame per call instead of five (calls, saved registers and the walk's
+ * rounds over the shim's own frames were a fifth of what the shim added
+ * to a malloc/free pair). */
+#define HOT static inline __attribute__((always_inline))
+#define CHECK_EVERY 65536 /* allocations per thread between checks that cprof is still there */
 
 /* ---- the real functions ---- */
 static void *(*real_malloc)(size_t);
@@ -276,13 +281,20 @@ static inline size_t live_slot(uint64_t p, uint32_t bits) { return (size_t)(((p 
 static inline size_t shard_index(uint64_t p) { return (size_t)(p >> SHARD_SHIFT) & (((size_t)1 << SHARD_DIR_BITS) - 1); }
 
 /* The map of ptr's stretch, made on first use; NULL if there is no memory
- * (or create is false and there is none: then the block is not there). */
-static struct shard *shard_of(uint64_t ptr, bool create)
+ * (or create is false and there is none: then the block is not there).
+ * Inline but for the making. */
+__attribute__((noinline)) static struct shard *shard_make(struct shard **slot);
+static inline struct shard *shard_of(uint64_t ptr, bool create)
 {
 	struct shard **slot = &shard_dir[shard_index(ptr)];
 	struct shard *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (likely(s) || !create)
 		return s;
+	return shard_make(slot);
+}
+static struct shard *shard_make(struct shard **slot)
+{
+	struct shard *s;
 	spin_lock(&stack_lock);
 	if (!(s = *slot) && (s = anon(sizeof *s))) {
 		s->next = shards;
@@ -336,7 +348,7 @@ static bool live_grow(struct shard *s)
 
 /* Remove the entry at i, shifting later members of its probe run back
  * (linear probing without tombstones keeps probes short under churn). */
-static void live_delete(struct shard *s, size_t i)
+HOT void live_delete(struct shard *s, size_t i)
 {
 	size_t mask = ((size_t)1 << s->bits) - 1;
 	for (size_t j = (i + 1) & mask; s->v[j].ptr; j = (j + 1) & mask) {
@@ -353,7 +365,7 @@ static void live_delete(struct shard *s, size_t i)
 
 /* Insert e; if its pointer was there (a free we never saw), that entry is
  * replaced and returned in *old. Returns -1 if there is no memory. */
-static int live_put_in(struct shard *s, const struct live_e *e, struct live_e *old)
+HOT int live_put_in(struct shard *s, const struct live_e *e, struct live_e *old)
 {
 	bool locked = shard_lock(s);
 	if ((!s->v || (s->used + 1) * 2 > (size_t)1 << s->bits) && !live_grow(s)) {
@@ -383,7 +395,7 @@ static int live_put(const struct live_e *e, struct live_e *old)
 
 /* Take the entry of ptr out; false if there is none, or if it is not of
  * want_kind (then it stays). */
-static bool live_take(uint64_t ptr, struct live_e *out, int want_kind)
+HOT bool live_take(uint64_t ptr, struct live_e *out, int want_kind)
 {
 	struct shard *s = shard_of(ptr, false);
 	if (!s)
@@ -573,10 +585,13 @@ static struct tstate *thread_state_slow(void)
 	return t;
 }
 
+/* A state of the parent's is never found here in a forked child: the
+ * only thread there is the one that forked, and after_fork_child clears
+ * its my (gen is for the destructor of the parent's state, thread_exit). */
 static inline struct tstate *thread_state(void)
 {
 	struct tstate *t = my;
-	if (likely(t && t->gen == gen))
+	if (likely(t))
 		return t;
 	return thread_state_slow();
 }
@@ -660,7 +675,12 @@ __attribute__((noinline)) static uint32_t walk(const struct tstate *t, uint64_t 
 	}
 	/* One unsigned compare keeps fp in [lo, hi - 16]. */
 #define FP_OK(fp) ((fp) - lo <= span && !((fp) & 7))
-	/* The shim's own frames come first. */
+	/* The shim's own frames come first. The first is always its own and
+	 * valid: walk's (it is never inlined, and the shim is built with
+	 * frame pointers). Its caller's frame, that of the interposed
+	 * function where exact_alloc is inlined, is the last of the shim's
+	 * on an exact allocation. */
+	fp = ((const uintptr_t *)fp)[0];
 	while (FP_OK(fp)) {
 		uintptr_t next = ((const uintptr_t *)fp)[0], ret = ((const uintptr_t *)fp)[1];
 		if (ret - self_lo >= self_hi - self_lo) /* not ours: the caller's first frame */
@@ -687,7 +707,7 @@ __attribute__((noinline)) static uint32_t walk(const struct tstate *t, uint64_t 
 	*hash = h ^ n;
 	return n;
 }
-static inline struct memtrace_site *caller_site(struct tstate *t, uint32_t kind, uint32_t *site)
+HOT struct memtrace_site *caller_site(struct tstate *t, uint32_t kind, uint32_t *site)
 {
 	uint64_t ips[MEMTRACE_MAX_DEPTH], h;
 	uint32_t n = walk(t, ips, &h);
@@ -1040,7 +1060,7 @@ __attribute__((noinline)) static void exact_event(uint32_t kind, uint64_t ptr, u
 
 /* A plain allocation: exact_event without a realloc's old block, the
  * common case kept short. */
-__attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, uint64_t size)
+HOT void exact_alloc(uint32_t kind, uint64_t ptr, uint64_t size)
 {
 	struct tstate *t = thread_state();
 	if (unlikely(!t)) {
@@ -1054,7 +1074,7 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 		lost();
 		return;
 	}
-	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale;
+	struct live_e e = { .ptr = ptr, .size = size, .site = site, .owner = t->id, .e = s }, stale = { 0 };
 	/* The map first: making one takes stack_lock, which fork holds while
 	 * it waits for the event lock, whose holder may be waiting for this
 	 * thread's step to end. */
@@ -1085,7 +1105,7 @@ __attribute__((noinline)) static void exact_alloc(uint32_t kind, uint64_t ptr, u
 	t->last = kind == MT_HEAP ? ptr : 0;
 }
 
-__attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
+HOT void exact_free(uint64_t ptr, int kind)
 {
 	struct tstate *t = thread_state();
 	if (!t) {
@@ -1111,7 +1131,6 @@ __attribute__((noinline)) static void exact_free(uint64_t ptr, int kind)
 		t->last = 0;
 		return;
 	}
-	every_so_often(t);
 	struct memtrace_site *s = e.owner == t->id ? e.e : free_site(t, e.site);
 	if (s) {
 		memtrace_add_live(s, -1, -(int64_t)e.size, tag, true);
@@ -1256,15 +1275,8 @@ static inline bool tracing(void) { return likely(atomic_load_explicit(&enabled, 
 
 /* An allocation to trace; in sample mode, one whose bytes were counted
  * down already (charged) and crossed a sample point. */
-static inline void on_alloc_charged(uint32_t kind, void *p, size_t size)
+HOT void trace_alloc(uint32_t kind, void *p, size_t size)
 {
-	if (!tracing()) {
-		if (mode == MT_MODE_SAMPLE && kind == MT_HEAP) { /* the shim's own, or not tracing: not the program's */
-			seen_n--;
-			countdown += (int64_t)size;
-		}
-		return;
-	}
 	busy++;
 	if (mode == MT_MODE_EXACT)
 		exact_alloc(kind, (uint64_t)p, size);
@@ -1273,7 +1285,17 @@ static inline void on_alloc_charged(uint32_t kind, void *p, size_t size)
 	busy--;
 }
 
-static inline void on_alloc(uint32_t kind, void *p, size_t size)
+HOT void on_alloc_charged(uint32_t kind, void *p, size_t size)
+{
+	if (tracing()) {
+		trace_alloc(kind, p, size);
+	} else if (mode == MT_MODE_SAMPLE && kind == MT_HEAP) { /* the shim's own, or not tracing: not the program's */
+		seen_n--;
+		countdown += (int64_t)size;
+	}
+}
+
+HOT void on_alloc(uint32_t kind, void *p, size_t size)
 {
 	/* Sample mode: the whole cost of an allocation that is not sampled.
 	 * The shim's own allocations (busy) are not the program's bytes. */
@@ -1281,13 +1303,13 @@ static inline void on_alloc(uint32_t kind, void *p, size_t size)
 		seen_n++;
 		if (likely((countdown -= (int64_t)size) > 0))
 			return;
-	} else if (!tracing()) {
-		return;
+		on_alloc_charged(kind, p, size);
+	} else if (tracing()) {
+		trace_alloc(kind, p, size);
 	}
-	on_alloc_charged(kind, p, size);
 }
 
-static inline void on_free(void *p, int kind)
+HOT void on_free(void *p, int kind)
 {
 	if (mode == MT_MODE_SAMPLE && likely(!maybe_sampled((uint64_t)p)))
 		return;
