@@ -365,6 +365,7 @@ struct rec_queue_stats {
 	uint64_t peak_chunks;  /* most 1 MiB chunks in use at once */
 	uint64_t full;         /* times draining stopped at the limit */
 	uint64_t malformed;    /* rings abandoned at a header that was not a record */
+	uint64_t cut_at_start; /* DWARF copies of main threads cut at their stack's start */
 };
 struct rec_queue *rec_queue_new(size_t limit_bytes);
 /* Run the worker at this nice value (where permitted); before starting it. */
@@ -393,6 +394,16 @@ void rec_queue_wait_space(struct rec_queue *q, unsigned ms);
 void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats);
 
 /* ---- DWARF samples' unused stack room (stacktrim.c) ---- */
+/* Where process pid's stack began: the stack pointer its first
+ * instruction saw, above which lie only its arguments, environment and
+ * auxiliary vector; 0 if unknown. */
+typedef uint64_t stack_start_fn(uint32_t pid);
+/* /proc/PID/stat's startstack (proc(5)). */
+uint64_t stack_start_of_proc(uint32_t pid);
+struct stack_start {
+	uint64_t start;           /* 0: to look up (again); 1: unknown */
+	uint32_t looks;           /* lookups since the process began or exec'd */
+};
 /* Where the user stack sits in the samples of one layout. */
 struct stack_trim {
 	bool on;                  /* the layout ends with the stack */
@@ -400,18 +411,29 @@ struct stack_trim {
 	size_t fixed;             /* bytes of fixed fields after the header */
 	size_t read_head, read_per; /* words of a group reading: before the counters, per counter */
 	size_t nregs;             /* user registers in a sample that has them */
+	size_t tid_at;            /* offset of the pid/tid field in a sample; 0: none */
+	size_t sp_reg;            /* index of the stack pointer among the registers; SIZE_MAX: none */
+	stack_start_fn *start_of; /* NULL: a main thread's copy is not cut at its stack's start */
+	struct u64map start_idx;  /* pid -> index in starts */
+	VEC(struct stack_start) starts;
+	uint64_t cut_at_start;    /* samples whose copy was cut there */
 };
 void stack_trim_init(struct stack_trim *t, uint64_t sample_type, uint64_t read_format, uint64_t regs_mask);
+void stack_trim_release(struct stack_trim *t);
+/* pid's stack is not the one looked up before (it exec'd, or pid is a
+ * new process): look again at its next sample. */
+void stack_trim_forget(struct stack_trim *t, uint32_t pid);
 /* A record of len bytes, in two parts when it wraps around the end of a
  * ring (the first alen bytes at a, the rest at b): true when it is a
  * sample whose copied stack is shorter than its room; then the stack's
- * data begins at *stack_at and *keep bytes of it are worth keeping. */
-bool stack_trim_find(const struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len,
-		     size_t *stack_at, size_t *keep);
+ * data begins at *stack_at, *keep bytes of it are worth keeping, and
+ * *dyn is the dyn_size the copy is to carry. */
+bool stack_trim_find(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len, size_t *stack_at,
+		     size_t *keep, uint64_t *dyn);
 /* Copy that record to dst without the unused room, its sizes mended;
  * returns the new length, stack_at + keep + 8. */
 size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t len, size_t stack_at,
-		       size_t keep);
+		       size_t keep, uint64_t dyn);
 
 /* ---- workload (launcher.c) ---- */
 struct workload {

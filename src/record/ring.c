@@ -185,12 +185,13 @@ static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data,
 {
 	size_t alen = off + len > size ? size - off : len;
 	size_t stack_at, keep;
-	if (stack_trim_find(&q->trim, data + off, alen, data, len, &stack_at, &keep)) {
+	uint64_t dyn;
+	if (stack_trim_find(&q->trim, data + off, alen, data, len, &stack_at, &keep, &dyn)) {
 		/* A DWARF sample: its stack's unused room stays behind. */
 		uint8_t *to = queue_room(q, stack_at + keep + 8, ring);
 		if (!to)
 			return false;
-		stack_trim_copy(to, data + off, alen, data, len, stack_at, keep);
+		stack_trim_copy(to, data + off, alen, data, len, stack_at, keep, dyn);
 		return true;
 	}
 	uint8_t *to = queue_room(q, len, ring);
@@ -200,6 +201,17 @@ static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data,
 	if (alen < len)
 		memcpy(to + alen, data, len - alen);
 	return true;
+}
+
+/* A process that forked or exec'd may have a new stack: its start is
+ * looked up again (stacktrim.c). pid and tid are the body's first two
+ * u32s in both records, 8-byte aligned: never split by the ring's end. */
+static void new_stack(struct rec_queue *q, const uint8_t *data, size_t size, size_t off, uint32_t type)
+{
+	uint32_t ids[2];
+	memcpy(ids, data + (off + 8) % size, sizeof ids);
+	if (type == PERF_RECORD_COMM || ids[0] == ids[1]) /* an exec, or a new process (not a thread) */
+		stack_trim_forget(&q->trim, ids[0]);
 }
 
 /* Copy r's records up to head into q; mappings and forks below r->peeked
@@ -229,6 +241,8 @@ static size_t drain_to(struct ring *r, uint32_t ring, struct rec_queue *q, uint6
 		} else if (!copy_record(q, ring, data, size, off, hdr.size)) {
 			break; /* the worker is behind: leave the rest in the ring */
 		}
+		if (hdr.type == PERF_RECORD_FORK || (hdr.type == PERF_RECORD_COMM && (hdr.misc & PERF_RECORD_MISC_COMM_EXEC)))
+			new_stack(q, data, size, off, hdr.type);
 		tail += hdr.size;
 	}
 	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);
@@ -446,6 +460,8 @@ int rec_queue_start(struct rec_queue *q, struct raw_store *st, struct cprof_err 
 	q->st = st;
 	q->maps_first = st->unwinder != NULL;
 	stack_trim_init(&q->trim, st->sample_type, st->read_format, st->regs_mask);
+	if (st->unwinder)
+		q->trim.start_of = stack_start_of_proc;
 	/* Signals are the recording loop's business: the worker blocks them
 	 * all (a new thread inherits the creator's mask). */
 	sigset_t all, old;
@@ -474,8 +490,10 @@ void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats)
 	sem_post(&q->filled);
 	if (q->started)
 		pthread_join(q->worker, NULL);
+	q->stats.cut_at_start = q->trim.cut_at_start;
 	if (stats)
 		*stats = q->stats;
+	stack_trim_release(&q->trim);
 	/* Single-threaded again: free every chunk, wherever it is. The
 	 * filled list holds its head (never given back) and, if no worker
 	 * ran, what follows it. */

@@ -636,6 +636,8 @@ static void rec_meta(struct rec *R)
 	cprof_meta_setf(d, "ring_bytes", "%" PRIu64, R->ring_bytes);
 	cprof_meta_setf(d, "ring_peak_bytes", "%" PRIu64, R->ring_peak);
 	cprof_meta_setf(d, "queue_peak_bytes", "%" PRIu64, R->qstats.peak_chunks << 20);
+	if (R->st.unwinder)
+		cprof_meta_setf(d, "stack_copies_cut_at_start", "%" PRIu64, R->qstats.cut_at_start);
 	cprof_meta_setf(d, "queue_limit_bytes", "%u", QUEUE_LIMIT);
 	cprof_meta_setf(d, "queue_full", "%" PRIu64, R->qstats.full);
 	cprof_meta_set(d, "drain_priority", drain_prio_names[R->drain_prio_got]);

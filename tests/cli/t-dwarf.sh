@@ -17,6 +17,16 @@ share_with() { # FILE LEAF PATTERN
 s=$(share_with chain.data leaf_work "main;stage1;stage2;stage3;stage4;leaf_work")
 echo "whole chain in $s% of leaf samples"
 check "whole chain main..leaf_work in >= 90% of leaf samples" within "$s" 100 10
+header() { # FILE KEY -> the value in the report's header
+	"$CPROF" report -i "$1" --header-only | awk -F': ' -v k="# $2" '$1 == k { print $2 }'
+}
+# The main thread's copies stop where its process's stack began: the
+# environment above is left behind, the stacks still reach _start.
+cut=$(header chain.data stack_copies_cut_at_start) unwound=$(header chain.data unwind_samples)
+echo "copies cut at the stack's start: $cut of $unwound"
+check "main thread: nearly every copy cut at the stack's start" test "$cut" -ge $((unwound * 9 / 10))
+check "main thread: stacks still reach _start (>= 90%)" within "$(share_with chain.data leaf_work "_start;__libc_start_main")" 100 10
+check "main thread: nothing marked truncated" test "$(header chain.data unwind_truncated)" -eq 0
 check "frame pointers alone miss it (control)" sh -c "'$CPROF' record -q -g -o fp.data -- '$NOFP' chain 2 >/dev/null; ! '$CPROF' report -i fp.data --format folded | grep -q 'stage1;stage2;stage3'"
 
 "$CPROF" record -q --call-graph dwarf -o libc.data -- "$NOFP" libc 3 >/dev/null
@@ -150,6 +160,7 @@ print(d["lost_samples"], d["samples"], round(d["workload_cpu_ns"] / 1e6),
 }
 "$CPROF" record -q --call-graph dwarf -F 1000 -o thr.data -- "$WORKLOADS/threads" 12 >/dev/null
 read -r lost got want by_cpu by_burst prio peak ring qfull < <(recording_facts thr.data)
+check "other threads' copies are kept whole (the main thread waits)" test "$(header thr.data stack_copies_cut_at_start)" -le $((got / 20))
 echo "two threads at 1000 Hz: $got samples + $lost lost for $want ms of CPU; drain $prio, fullest ring $peak of $ring bytes, queue full $qfull times"
 check "samples + lost match the CPU time used (within 10%)" within "$(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { print 100 * (g + l) / w }')" 100 10
 check "lost per CPU adds up to the lost count" test "$by_cpu" -eq "$lost"

@@ -57,21 +57,23 @@ TEST(trimmed_sample_keeps_what_is_read)
 	static uint8_t rec[16384], out[16384];
 	size_t len = make_dwarf(rec, 5, 4, 2, ROOM, 100);
 	size_t at, keep;
-	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	uint64_t dyn;
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	ASSERT_EQ(at, 8 + 6 * 8 + 8 + 4 * 8 + 8 + 3 * 8 + 8);
 	ASSERT_EQ(keep, 112); /* 100 rounded up to 104, and one word more */
-	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep);
+	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep, dyn);
 	ASSERT_EQ(n, at + keep + 8);
 	ASSERT_EQ(((struct perf_event_header *)out)->size, n);
 	ASSERT_EQ(((struct perf_event_header *)out)->type, PERF_RECORD_SAMPLE);
 	ASSERT_EQ(((struct perf_event_header *)out)->misc, PERF_RECORD_MISC_KERNEL);
 	ASSERT(!memcmp(out + 8, rec + 8, at - 16)); /* the fields before the stack */
-	uint64_t size, dyn;
-	memcpy(&size, out + at - 8, 8);
-	memcpy(&dyn, out + n - 8, 8);
-	ASSERT_EQ(size, keep);
 	ASSERT_EQ(dyn, 100);
-	ASSERT(dyn < size); /* still says the stack ended before its room */
+	uint64_t size, dyn_out;
+	memcpy(&size, out + at - 8, 8);
+	memcpy(&dyn_out, out + n - 8, 8);
+	ASSERT_EQ(size, keep);
+	ASSERT_EQ(dyn_out, 100);
+	ASSERT(dyn_out < size); /* still says the stack ended before its room */
 	ASSERT(!memcmp(out + at, rec + at, 104));
 }
 
@@ -82,8 +84,9 @@ TEST(wrapped_sample_trims_the_same)
 	static uint8_t rec[16384], want[16384], ring[16384], got[16384];
 	size_t len = make_dwarf(rec, 9, 3, 2, ROOM, 256);
 	size_t at, keep;
-	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
-	size_t n = stack_trim_copy(want, rec, len, NULL, len, at, keep);
+	uint64_t dyn;
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	size_t n = stack_trim_copy(want, rec, len, NULL, len, at, keep, dyn);
 	/* Split at every 8 bytes, as the ring's end may fall (records are
 	 * 8-aligned): the first part at the ring's end, the rest at its start. */
 	for (size_t split = 8; split < len; split += 8) {
@@ -91,11 +94,12 @@ TEST(wrapped_sample_trims_the_same)
 		memcpy(a, rec, split);
 		memcpy(ring, rec + split, len - split);
 		size_t at2, keep2;
-		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2));
+		uint64_t dyn2;
+		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2, &dyn2));
 		ASSERT_EQ(at2, at);
 		ASSERT_EQ(keep2, keep);
 		memset(got, 0, sizeof got);
-		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2), n);
+		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2, dyn2), n);
 		ASSERT(!memcmp(got, want, n));
 	}
 }
@@ -106,23 +110,24 @@ TEST(nothing_to_leave_or_not_a_known_layout)
 	trim_of(&t);
 	static uint8_t rec[16384];
 	size_t at, keep, len;
+	uint64_t dyn;
 	len = make_dwarf(rec, 1, 2, 2, ROOM, ROOM); /* the room was filled */
-	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	len = make_dwarf(rec, 1, 2, 2, ROOM, ROOM - 8); /* one word short: no gain */
-	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	len = make_dwarf(rec, 1, 2, 0, 0, 0); /* a kernel thread: no registers, no stack */
-	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	len = make_dwarf(rec, 1, 2, 0, ROOM, 40); /* no registers, a stack all the same */
-	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	ASSERT_EQ(keep, 48);
 	len = make_dwarf(rec, 1, 2, 2, ROOM, 100);
-	ASSERT(!stack_trim_find(&t, rec, len - 8, NULL, len - 8, &at, &keep)); /* sizes do not add up */
+	ASSERT(!stack_trim_find(&t, rec, len - 8, NULL, len - 8, &at, &keep, &dyn)); /* sizes do not add up */
 	uint64_t huge = 1000000;
 	memcpy(rec + 8 + 6 * 8, &huge, 8); /* a callchain longer than the record */
-	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	len = make_dwarf(rec, 1, 2, 2, ROOM, 100);
 	((struct perf_event_header *)rec)->type = PERF_RECORD_MMAP2;
-	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep));
+	ASSERT(!stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	/* A field after the stack, or no stack at all: never trimmed. */
 	stack_trim_init(&t, DWARF_TYPE | PERF_SAMPLE_WEIGHT, 0, REGS_MASK);
 	ASSERT(!t.on);
@@ -153,9 +158,145 @@ TEST(group_reading_before_the_stack)
 	struct perf_event_header h = { PERF_RECORD_SAMPLE, 0, (uint16_t)(n * 8) };
 	memcpy(w, &h, 8);
 	size_t at, keep;
-	ASSERT(stack_trim_find(&t, w, n * 8, NULL, n * 8, &at, &keep));
+	uint64_t dyn;
+	ASSERT(stack_trim_find(&t, w, n * 8, NULL, n * 8, &at, &keep, &dyn));
 	ASSERT_EQ(at, 8 * 10);
 	ASSERT_EQ(keep, 16);
+}
+
+/* A main thread's sample whose stack pointer is SP and whose copy of dyn
+ * bytes holds argc at START and argv[0] after it; pid and tid given. */
+#define SP 0x7ffd00001000ull
+#define START (SP + 200)
+static size_t make_main(uint8_t *buf, uint32_t pid, uint32_t tid, uint64_t argc, uint64_t argv0, uint64_t dyn)
+{
+	uint64_t w[2048];
+	size_t n = 0;
+	w[n++] = 77;
+	w[n++] = 0x401000;
+	w[n++] = pid | (uint64_t)tid << 32;
+	w[n++] = 5;           /* time */
+	w[n++] = 0;           /* cpu */
+	w[n++] = 1001001;     /* period */
+	w[n++] = 0;           /* no kernel frames */
+	w[n++] = 2;           /* abi */
+	w[n++] = SP;          /* registers 7 (sp) and 8 (ip), in mask order */
+	w[n++] = 0x401000;
+	w[n++] = ROOM;
+	for (uint64_t i = 0; i < ROOM / 8; i++)
+		w[n++] = 0x5a5a000000000000ull | i;
+	w[10 + 1 + (START - SP) / 8] = argc;
+	w[10 + 1 + (START - SP) / 8 + 1] = argv0;
+	w[n++] = dyn;
+	struct perf_event_header h = { PERF_RECORD_SAMPLE, PERF_RECORD_MISC_USER, (uint16_t)(8 + n * 8) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, n * 8);
+	return 8 + n * 8;
+}
+
+static unsigned start_calls;
+static uint64_t fake_start(uint32_t pid)
+{
+	start_calls++;
+	if (pid == 13) /* looked up before its exec first: the old image's start */
+		return start_calls == 1 ? START + 64 : START;
+	if (pid == 14) /* its main thread runs on another stack */
+		return START + 64;
+	return pid == 10 ? START : 0;
+}
+
+/* Above where a process's stack began lie only its arguments and
+ * environment: a main thread's copy is cut there, and only where argc and
+ * argv[0] prove the start right. */
+TEST(main_thread_copy_ends_at_its_stack_start)
+{
+	struct stack_trim t;
+	stack_trim_init(&t, DWARF_TYPE, 0, (1u << 7) | (1u << 8));
+	t.start_of = fake_start;
+	ASSERT_EQ(t.sp_reg, 0);
+	ASSERT_EQ(t.tid_at, 24);
+	static uint8_t rec[16384], out[16384], ring[16384], got[16384];
+	size_t at, keep, len;
+	uint64_t dyn;
+	len = make_main(rec, 10, 10, 3, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(at, 8 + 7 * 8 + 8 + 2 * 8 + 8);
+	ASSERT_EQ(dyn, 200); /* the copy stops at the start... */
+	ASSERT_EQ(keep, 208); /* ...with argc's word as its room */
+	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep, dyn);
+	ASSERT_EQ(n, at + 208 + 8);
+	uint64_t size, dyn_out;
+	memcpy(&size, out + at - 8, 8);
+	memcpy(&dyn_out, out + n - 8, 8);
+	ASSERT_EQ(size, 208);
+	ASSERT_EQ(dyn_out, 200);
+	ASSERT(!memcmp(out + 8, rec + 8, at - 16));
+	ASSERT(!memcmp(out + at, rec + at, 200));
+	ASSERT_EQ(t.cut_at_start, 1);
+	/* The same, wrapped around the ring's end anywhere. */
+	for (size_t split = 8; split < len; split += 8) {
+		uint8_t *a = ring + sizeof ring - split;
+		memcpy(a, rec, split);
+		memcpy(ring, rec + split, len - split);
+		size_t at2, keep2;
+		uint64_t dyn2;
+		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2, &dyn2));
+		ASSERT_EQ(keep2, 208);
+		memset(got, 0, sizeof got);
+		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2, dyn2), n);
+		ASSERT(!memcmp(got, out, n));
+	}
+	/* Looked up once per process, and again after it exec'd. */
+	ASSERT_EQ(start_calls, 1);
+	stack_trim_forget(&t, 10);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(start_calls, 2);
+	/* Kept whole: another thread of the process; argc not small; argv[0]
+	 * not in the strings above; the start above the copy. */
+	uint64_t cuts = t.cut_at_start;
+	len = make_main(rec, 10, 11, 3, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(dyn, 500);
+	ASSERT_EQ(keep, 512);
+	len = make_main(rec, 10, 10, 1ull << 40, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	len = make_main(rec, 10, 10, 3, START + (16u << 20), 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	len = make_main(rec, 10, 10, 3, START - 8, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	/* The kernel's copy may stop short of the strings (at a page it
+	 * could not read): argv[0] above the copy is still right. */
+	len = make_main(rec, 10, 10, 3, SP + 600, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	cuts++;
+	len = make_main(rec, 10, 10, 3, 0, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	len = make_main(rec, 10, 10, 0, 0, 500); /* argc 0, argv[0] null: right */
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	cuts++;
+	len = make_main(rec, 10, 10, 3, SP + 300, 210);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 210);
+	ASSERT_EQ(t.cut_at_start, cuts);
+	/* A process whose start is unknown is asked once. */
+	start_calls = 0;
+	len = make_main(rec, 12, 12, 3, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	ASSERT_EQ(start_calls, 1);
+	/* A start that does not fit is asked again: the next sample is cut. */
+	start_calls = 0;
+	len = make_main(rec, 13, 13, 3, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	ASSERT_EQ(start_calls, 2);
+	/* ...but not for ever. */
+	start_calls = 0;
+	len = make_main(rec, 14, 14, 3, SP + 300, 500);
+	for (int i = 0; i < 50; i++)
+		ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 500);
+	ASSERT_EQ(start_calls, 8);
+	stack_trim_release(&t);
 }
 
 /* Through the ring and the queue: every sample still parses, the ring is
@@ -200,4 +341,5 @@ TEST(drained_through_the_queue)
 }
 
 RUN_TESTS(T(trimmed_sample_keeps_what_is_read), T(wrapped_sample_trims_the_same),
-	  T(nothing_to_leave_or_not_a_known_layout), T(group_reading_before_the_stack), T(drained_through_the_queue))
+	  T(nothing_to_leave_or_not_a_known_layout), T(group_reading_before_the_stack), T(main_thread_copy_ends_at_its_stack_start),
+	  T(drained_through_the_queue))
