@@ -393,6 +393,10 @@ void rec_queue_wait_space(struct rec_queue *q, unsigned ms);
 /* Hand over the rest, wait until the worker parsed everything, free q. */
 void rec_queue_finish(struct rec_queue *q, struct rec_queue_stats *stats);
 
+/* The fields of /proc/PID/stat after "(comm) ", the third on, read into
+ * buf of size bytes; NULL if the process is gone (targets.c). */
+const char *proc_stat_fields(uint32_t pid, char *buf, size_t size);
+
 /* ---- DWARF samples' unused stack room (stacktrim.c) ---- */
 /* Where process pid's stack began: the stack pointer its first
  * instruction saw, above which lie only its arguments, environment and

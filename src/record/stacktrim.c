@@ -85,18 +85,11 @@ void stack_trim_forget(struct stack_trim *t, uint32_t pid)
 
 uint64_t stack_start_of_proc(uint32_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%u/stat", pid);
-	FILE *fp = fopen(path, "re");
-	if (!fp)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	/* startstack is field 28; comm (field 2) may hold spaces and ')'. */
-	char *p = strrchr(buf, ')');
+	char buf[1024];
+	const char *p = proc_stat_fields(pid, buf, sizeof buf);
 	unsigned long long v = 0;
-	if (!p || sscanf(p + 2, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+	/* startstack is field 28 (p starts at the third). */
+	if (!p || sscanf(p, "%*c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
 			 " %*s %*s %*s %llu", &v) != 1)
 		return 0;
 	return v;

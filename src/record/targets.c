@@ -32,20 +32,27 @@
 #include "cprof/unwind.h"
 #include "session-internal.h"
 
+const char *proc_stat_fields(uint32_t pid, char *buf, size_t size)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%u/stat", pid);
+	FILE *fp = fopen(path, "re");
+	if (!fp)
+		return NULL;
+	size_t n = fread(buf, 1, size - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')'); /* comm may contain spaces and ')' */
+	return p && p[1] == ' ' ? p + 2 : NULL;
+}
+
 /* utime + stime of a whole process from /proc, in ns; 0 if unknown. */
 uint64_t proc_cpu_ns(pid_t pid)
 {
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *fp = fopen(path, "r");
-	if (!fp)
-		return 0;
-	size_t n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	char buf[1024];
+	const char *p = proc_stat_fields((uint32_t)pid, buf, sizeof buf);
 	unsigned long long ut = 0, st = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	if (!p || sscanf(p, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
 		return 0;
 	long hz = sysconf(_SC_CLK_TCK);
 	return (ut + st) * (1000000000ULL / (uint64_t)(hz > 0 ? hz : 100));

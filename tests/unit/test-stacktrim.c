@@ -77,31 +77,36 @@ TEST(trimmed_sample_keeps_what_is_read)
 	ASSERT(!memcmp(out + at, rec + at, 104));
 }
 
+/* rec of len bytes, split around a ring's end at every 8 bytes (records
+ * are 8-aligned: the first part at the ring's end, the rest at its
+ * start), is trimmed to the n bytes of want each time. */
+static void wrapped_the_same(struct stack_trim *t, const uint8_t *rec, size_t len, const uint8_t *want, size_t n)
+{
+	static uint8_t ring[16384], got[16384];
+	for (size_t split = 8; split < len; split += 8) {
+		uint8_t *a = ring + sizeof ring - split;
+		memcpy(a, rec, split);
+		memcpy(ring, rec + split, len - split);
+		size_t at, keep;
+		uint64_t dyn;
+		ASSERT(stack_trim_find(t, a, split, ring, len, &at, &keep, &dyn));
+		memset(got, 0, sizeof got);
+		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at, keep, dyn), n);
+		ASSERT(!memcmp(got, want, n));
+	}
+}
+
 TEST(wrapped_sample_trims_the_same)
 {
 	struct stack_trim t;
 	trim_of(&t);
-	static uint8_t rec[16384], want[16384], ring[16384], got[16384];
+	static uint8_t rec[16384], want[16384];
 	size_t len = make_dwarf(rec, 9, 3, 2, ROOM, 256);
 	size_t at, keep;
 	uint64_t dyn;
 	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	size_t n = stack_trim_copy(want, rec, len, NULL, len, at, keep, dyn);
-	/* Split at every 8 bytes, as the ring's end may fall (records are
-	 * 8-aligned): the first part at the ring's end, the rest at its start. */
-	for (size_t split = 8; split < len; split += 8) {
-		uint8_t *a = ring + sizeof ring - split;
-		memcpy(a, rec, split);
-		memcpy(ring, rec + split, len - split);
-		size_t at2, keep2;
-		uint64_t dyn2;
-		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2, &dyn2));
-		ASSERT_EQ(at2, at);
-		ASSERT_EQ(keep2, keep);
-		memset(got, 0, sizeof got);
-		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2, dyn2), n);
-		ASSERT(!memcmp(got, want, n));
-	}
+	wrapped_the_same(&t, rec, len, want, n);
 }
 
 TEST(nothing_to_leave_or_not_a_known_layout)
@@ -215,7 +220,7 @@ TEST(main_thread_copy_ends_at_its_stack_start)
 	t.start_of = fake_start;
 	ASSERT_EQ(t.sp_reg, 0);
 	ASSERT_EQ(t.tid_at, 24);
-	static uint8_t rec[16384], out[16384], ring[16384], got[16384];
+	static uint8_t rec[16384], out[16384];
 	size_t at, keep, len;
 	uint64_t dyn;
 	len = make_main(rec, 10, 10, 3, SP + 300, 500);
@@ -234,18 +239,7 @@ TEST(main_thread_copy_ends_at_its_stack_start)
 	ASSERT(!memcmp(out + at, rec + at, 200));
 	ASSERT_EQ(t.cut_at_start, 1);
 	/* The same, wrapped around the ring's end anywhere. */
-	for (size_t split = 8; split < len; split += 8) {
-		uint8_t *a = ring + sizeof ring - split;
-		memcpy(a, rec, split);
-		memcpy(ring, rec + split, len - split);
-		size_t at2, keep2;
-		uint64_t dyn2;
-		ASSERT(stack_trim_find(&t, a, split, ring, len, &at2, &keep2, &dyn2));
-		ASSERT_EQ(keep2, 208);
-		memset(got, 0, sizeof got);
-		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at2, keep2, dyn2), n);
-		ASSERT(!memcmp(got, out, n));
-	}
+	wrapped_the_same(&t, rec, len, out, n);
 	/* Looked up once per process, and again after it exec'd. */
 	ASSERT_EQ(start_calls, 1);
 	stack_trim_forget(&t, 10);
