@@ -203,14 +203,15 @@ static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data,
 	return true;
 }
 
-/* A process that forked or exec'd may have a new stack: its start is
- * looked up again (stacktrim.c). pid and tid are the body's first two
- * u32s in both records, 8-byte aligned: never split by the ring's end. */
+/* A new process (its pid may be an old one's) or one that exec'd has a
+ * new stack: its start is looked up again (stacktrim.c). The body begins
+ * with pid and ppid (fork: a new thread has its parent's pid) or pid and
+ * tid (comm), 8-byte aligned: never split by the ring's end. */
 static void new_stack(struct rec_queue *q, const uint8_t *data, size_t size, size_t off, uint32_t type)
 {
 	uint32_t ids[2];
 	memcpy(ids, data + (off + 8) % size, sizeof ids);
-	if (type == PERF_RECORD_COMM || ids[0] == ids[1]) /* an exec, or a new process (not a thread) */
+	if (type == PERF_RECORD_COMM || ids[0] != ids[1])
 		stack_trim_forget(&q->trim, ids[0]);
 }
 
