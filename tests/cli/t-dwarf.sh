@@ -27,6 +27,13 @@ echo "copies cut at the stack's start: $cut of $unwound"
 check "main thread: nearly every copy cut at the stack's start" test "$cut" -ge $((unwound * 9 / 10))
 check "main thread: stacks still reach _start (>= 90%)" within "$(share_with chain.data leaf_work "_start;__libc_start_main")" 100 10
 check "main thread: nothing marked truncated" test "$(header chain.data unwind_truncated)" -eq 0
+# Each program a shell runs (fork, exec) has a stack of its own, looked up anew.
+"$CPROF" record -q --call-graph dwarf -o sh.data -- sh -c "'$NOFP' chain 1; '$NOFP' chain 1" >/dev/null
+cut=$(header sh.data stack_copies_cut_at_start) unwound=$(header sh.data unwind_samples)
+check "programs run one after another: each one's copies cut at its start ($cut of $unwound)" \
+	test "$cut" -ge $((unwound * 9 / 10))
+check "programs run one after another: stacks still reach _start (>= 90%)" \
+	within "$(share_with sh.data leaf_work "_start;__libc_start_main")" 100 10
 check "frame pointers alone miss it (control)" sh -c "'$CPROF' record -q -g -o fp.data -- '$NOFP' chain 2 >/dev/null; ! '$CPROF' report -i fp.data --format folded | grep -q 'stage1;stage2;stage3'"
 
 "$CPROF" record -q --call-graph dwarf -o libc.data -- "$NOFP" libc 3 >/dev/null
