@@ -434,10 +434,10 @@ void stack_trim_forget(struct stack_trim *t, uint32_t pid);
  * *dyn is the dyn_size the copy is to carry. */
 bool stack_trim_find(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len, size_t *stack_at,
 		     size_t *keep, uint64_t *dyn);
-/* Copy that record to dst without the unused room, its sizes mended;
- * returns the new length, stack_at + keep + 8. */
-size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t len, size_t stack_at,
-		       size_t keep, uint64_t dyn);
+/* Copy that record to dst without the unused room, its sizes mended and
+ * dyn_size set to dyn; returns the new length, stack_at + keep + 8. */
+size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t stack_at, size_t keep,
+		       uint64_t dyn);
 
 /* ---- workload (launcher.c) ---- */
 struct workload {

@@ -191,7 +191,7 @@ static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data,
 		uint8_t *to = queue_room(q, stack_at + keep + 8, ring);
 		if (!to)
 			return false;
-		stack_trim_copy(to, data + off, alen, data, len, stack_at, keep, dyn);
+		stack_trim_copy(to, data + off, alen, data, stack_at, keep, dyn);
 		return true;
 	}
 	uint8_t *to = queue_room(q, len, ring);

@@ -243,10 +243,9 @@ static void copy_part(uint8_t *dst, const uint8_t *a, size_t alen, const uint8_t
 	}
 }
 
-size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t len, size_t stack_at,
-		       size_t keep, uint64_t dyn)
+size_t stack_trim_copy(uint8_t *dst, const void *a, size_t alen, const void *b, size_t stack_at, size_t keep,
+		       uint64_t dyn)
 {
-	(void)len;
 	copy_part(dst, a, alen, b, 0, stack_at + keep);
 	memcpy(dst + stack_at + keep, &dyn, 8);
 	size_t out = stack_at + keep + 8;

@@ -61,7 +61,7 @@ TEST(trimmed_sample_keeps_what_is_read)
 	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 	ASSERT_EQ(at, 8 + 6 * 8 + 8 + 4 * 8 + 8 + 3 * 8 + 8);
 	ASSERT_EQ(keep, 112); /* 100 rounded up to 104, and one word more */
-	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep, dyn);
+	size_t n = stack_trim_copy(out, rec, len, NULL, at, keep, dyn);
 	ASSERT_EQ(n, at + keep + 8);
 	ASSERT_EQ(((struct perf_event_header *)out)->size, n);
 	ASSERT_EQ(((struct perf_event_header *)out)->type, PERF_RECORD_SAMPLE);
@@ -91,7 +91,7 @@ static void wrapped_the_same(struct stack_trim *t, const uint8_t *rec, size_t le
 		uint64_t dyn;
 		ASSERT(stack_trim_find(t, a, split, ring, len, &at, &keep, &dyn));
 		memset(got, 0, sizeof got);
-		ASSERT_EQ(stack_trim_copy(got, a, split, ring, len, at, keep, dyn), n);
+		ASSERT_EQ(stack_trim_copy(got, a, split, ring, at, keep, dyn), n);
 		ASSERT(!memcmp(got, want, n));
 	}
 }
@@ -105,7 +105,7 @@ TEST(wrapped_sample_trims_the_same)
 	size_t at, keep;
 	uint64_t dyn;
 	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
-	size_t n = stack_trim_copy(want, rec, len, NULL, len, at, keep, dyn);
+	size_t n = stack_trim_copy(want, rec, len, NULL, at, keep, dyn);
 	wrapped_the_same(&t, rec, len, want, n);
 }
 
@@ -228,7 +228,7 @@ TEST(main_thread_copy_ends_at_its_stack_start)
 	ASSERT_EQ(at, 8 + 7 * 8 + 8 + 2 * 8 + 8);
 	ASSERT_EQ(dyn, 200); /* the copy stops at the start... */
 	ASSERT_EQ(keep, 208); /* ...with argc's word as its room */
-	size_t n = stack_trim_copy(out, rec, len, NULL, len, at, keep, dyn);
+	size_t n = stack_trim_copy(out, rec, len, NULL, at, keep, dyn);
 	ASSERT_EQ(n, at + 208 + 8);
 	uint64_t size, dyn_out;
 	memcpy(&size, out + at - 8, 8);
