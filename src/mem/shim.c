@@ -280,19 +280,7 @@ static struct shard *shards;     /* under stack_lock */
 static inline size_t live_slot(uint64_t p, uint32_t bits) { return (size_t)(((p >> 4) * 0x9e3779b97f4a7c15ull) >> (64 - bits)); }
 static inline size_t shard_index(uint64_t p) { return (size_t)(p >> SHARD_SHIFT) & (((size_t)1 << SHARD_DIR_BITS) - 1); }
 
-/* The map of ptr's stretch, made on first use; NULL if there is no memory
- * (or create is false and there is none: then the block is not there).
- * Inline but for the making. */
-__attribute__((noinline)) static struct shard *shard_make(struct shard **slot);
-static inline struct shard *shard_of(uint64_t ptr, bool create)
-{
-	struct shard **slot = &shard_dir[shard_index(ptr)];
-	struct shard *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-	if (likely(s) || !create)
-		return s;
-	return shard_make(slot);
-}
-static struct shard *shard_make(struct shard **slot)
+__attribute__((noinline)) static struct shard *shard_make(struct shard **slot)
 {
 	struct shard *s;
 	spin_lock(&stack_lock);
@@ -303,6 +291,18 @@ static struct shard *shard_make(struct shard **slot)
 	}
 	spin_unlock(&stack_lock);
 	return s;
+}
+
+/* The map of ptr's stretch, made on first use; NULL if there is no memory
+ * (or create is false and there is none: then the block is not there).
+ * Inline but for the making. */
+static inline struct shard *shard_of(uint64_t ptr, bool create)
+{
+	struct shard **slot = &shard_dir[shard_index(ptr)];
+	struct shard *s = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (likely(s) || !create)
+		return s;
+	return shard_make(slot);
 }
 
 /* While the process has one thread (glibc says so, and says it before a
@@ -1273,8 +1273,7 @@ __attribute__((noinline)) static void sample_free(uint64_t ptr, int kind)
 /* ---- dispatch from the interposed functions ---- */
 static inline bool tracing(void) { return likely(atomic_load_explicit(&enabled, memory_order_relaxed)) && !busy; }
 
-/* An allocation to trace; in sample mode, one whose bytes were counted
- * down already (charged) and crossed a sample point. */
+/* An allocation to trace, tracing() said so. */
 HOT void trace_alloc(uint32_t kind, void *p, size_t size)
 {
 	busy++;
@@ -1285,6 +1284,8 @@ HOT void trace_alloc(uint32_t kind, void *p, size_t size)
 	busy--;
 }
 
+/* An allocation to trace; in sample mode, one whose bytes were counted
+ * down already (charged) and crossed a sample point. */
 HOT void on_alloc_charged(uint32_t kind, void *p, size_t size)
 {
 	if (tracing()) {
