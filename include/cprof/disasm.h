@@ -53,10 +53,6 @@ int disasm_external_targets(unsigned machine, const uint8_t *code, uint32_t len,
  * Without capstone's detail mode, so several times faster than
  * disasm_one. Returns how many starts, or -errno. */
 int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err);
-/* Offsets in code of the instructions that follow a call (the return
- * addresses of its calls, which a caller's frame holds), in order; caller
- * frees *ret. Returns how many (0 or more), or -errno. */
-int disasm_call_returns(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err);
 /* Fill err from a capstone error code (cs_err), naming the call that failed. */
 int disasm_cs_error(struct cprof_err *err, const char *call, int cs_error);
 /* "x86-64", "AArch64", or NULL for a machine annotate cannot disassemble. */

@@ -125,21 +125,16 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 			  const struct sym_code_target *targets, size_t n);
 /*
  * Resolve every address of vaddrs (ELF virtual addresses in the binary of
- * map, as sampled instruction pointers, or with returns as return
- * addresses in a caller's frame) that the symbol cache file does not hold
- * yet, so that it holds them from now on: a later recording that samples
- * another instruction of a hot function, or the same function calling
- * from another place, finds it there. Nothing is resolved when the cache
- * file would grow past 4 MiB with all of them.
+ * map, as sampled instruction pointers) that the symbol cache file does not
+ * hold yet, so that it holds them from now on: a later recording that
+ * samples another instruction of a hot function finds it there. Nothing is
+ * resolved when the cache file would grow past 4 MiB with all of them.
  */
-void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n,
-			bool returns);
-/* How vaddr (an ELF virtual address in the binary of map) was looked up by
- * this symbolizer through libdw, not found in the symbol cache file: as a
- * sampled instruction pointer (SYM_ANEW_IP), as a return address
- * (SYM_ANEW_RETURN), both, or neither (0). */
-enum { SYM_ANEW_IP = 1, SYM_ANEW_RETURN = 2 };
-unsigned symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
+void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n);
+/* True when vaddr (an ELF virtual address in the binary of map), looked up
+ * by this symbolizer as a sampled instruction pointer, was not in the
+ * symbol cache file and went through libdw for it. */
+bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
 /* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
  * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */
 const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);

@@ -15,7 +15,6 @@
 #include "cprof/data.h"
 #include "cprof/disasm.h"
 #include "cprof/symbol.h"
-#include "cprof/u64map.h"
 
 struct hot {
 	uint32_t func, dso; /* strings */
@@ -214,32 +213,21 @@ static void save_range(struct cprof_data *d, const struct hot *h, const struct s
  * information: a hot function's samples land on new instructions run
  * after run.
  */
-/* Resolve ahead c's instructions (as sampled addresses), or with returns
- * the return addresses of its calls. */
-static void prefill(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c, bool returns)
-{
-	uint32_t *off;
-	struct cprof_err err;
-	int n = returns ? disasm_call_returns(c->machine, c->bytes, c->len, &off, &err)
-			: disasm_insn_starts(c->machine, c->bytes, c->len, &off, &err);
-	if (n > 0) {
-		uint64_t *vaddrs = xmalloc((size_t)n * sizeof *vaddrs);
-		for (int i = 0; i < n; i++)
-			vaddrs[i] = c->start + off[i];
-		symbolizer_prefill(s, map, vaddrs, (size_t)n, returns);
-		free(vaddrs);
-	}
-	free(off);
-}
-
-/* Keep c's code in the cache, its instructions and the return addresses
- * of its calls resolved ahead. */
 static void keep(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 		 const struct sym_code_target *t, size_t nt)
 {
 	symbolizer_keep_code(s, map, c, t, nt);
-	prefill(s, map, c, false);
-	prefill(s, map, c, true);
+	uint32_t *starts;
+	struct cprof_err err;
+	int n = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
+	if (n <= 0)
+		return;
+	uint64_t *vaddrs = xmalloc((size_t)n * sizeof *vaddrs);
+	for (int i = 0; i < n; i++)
+		vaddrs[i] = c->start + starts[i];
+	symbolizer_prefill(s, map, vaddrs, (size_t)n);
+	free(vaddrs);
+	free(starts);
 }
 
 /* keep() the function just saved whole, with the targets saved for it. */
@@ -311,124 +299,56 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
 
 /* Functions kept for the symbol cache beyond those saved, per recording. */
 #define KEEP_MISSED 32
-/* The biggest function whose calls are looked at. */
-#define MISSED_MAX_BYTES (1u << 20)
-
-/* A function with a frame that missed the symbol cache. */
-struct missed {
-	uint32_t func, dso;
-	uint32_t frame;           /* the first such frame: the order they are met in */
-	uint64_t samples;         /* as the sampled leaf: the hotter are kept first */
-	uint64_t addr;            /* in it: the frame's address, one byte back for a return address */
-	bool leaf;                /* the frame missed as a sampled address, not as a return address */
-	struct symbolizer *by;    /* the one that resolved it */
-	uint32_t map;             /* of the binary, in keep_missed's maps */
-};
-
-static uint64_t missed_hash_at(const void *ctx, uint32_t i)
-{
-	const struct missed *m = &((const struct missed *)ctx)[i];
-	return func_hash(m->func, m->dso);
-}
-
-static int cmp_missed(const void *a, const void *b)
-{
-	const struct missed *x = a, *y = b;
-	if (x->samples != y->samples)
-		return x->samples < y->samples ? 1 : -1;
-	return x->frame < y->frame ? -1 : x->frame > y->frame;
-}
 
 /*
- * Frames of functions too cold to be saved miss the symbol cache too, and
+ * Samples in functions too cold to be saved miss the symbol cache too, and
  * each miss costs the next recording the binary's debug information
- * (libc's symbol table and address ranges: ~10 ms; its checked copy and
- * capstone: as much again). Sampled leaves miss at instructions not seen
- * before, and callers at return addresses not seen before: start-up code
- * and the callers of hot code are sampled through other calls in each
- * recording. So a function none of whose code is in the cache, and which
- * has a frame (leaf or caller) that missed it now, while that binary is
- * open anyway, is kept as a saved one is (not in the data), its
- * instructions and the return addresses of its calls resolved ahead; of
- * one too big to keep, the same without its code, the instructions only
- * when one of them was sampled (the cache file's limit bounds them).
+ * (libc's symbol table and address ranges: ~10 ms). So a function none of
+ * whose code is in the cache, and whose samples missed it now, while that
+ * binary is open anyway, is kept as a saved one is (not in the data). One
+ * pass over the frames finds them: the hot list is every function with a
+ * sampled leaf.
  */
 static void keep_missed(const struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
-			const struct hot_list *hot, const struct capture_opts *o)
+			const struct hot_list *hot, const uint64_t *per_frame, const struct capture_opts *o)
 {
-	struct hashidx hix = { 0 }, mix = { 0 };
-	hashidx_build(&hix, (uint32_t)hot->n, hot_hash_at, hot);
-	VEC(struct missed) miss = { 0 };
-	VEC(struct sym_map) maps = { 0 }; /* per binary; path NULL when it has no mapping */
-	struct u64map map_of_dso = U64MAP_INIT;
+	struct hashidx ix = { 0 };
+	hashidx_build(&ix, (uint32_t)hot->n, hot_hash_at, hot);
+	size_t n = hot->n ? hot->n : 1;
+	struct symbolizer **by = xcalloc(n, sizeof *by); /* the one that missed, per entry */
+	struct sym_map *maps = xcalloc(n, sizeof *maps);
+	uint8_t *mapped = xcalloc(n, 1);                 /* 0: not looked up, 1: maps[k], 2: none */
 	for (uint32_t f = 0; f < d->frames.n; f++) {
 		const struct cprof_frame *fr = &d->frames.v[f];
-		if (fr->flags & (FRF_KERNEL | FRF_UNKNOWN | FRF_JIT | FRF_INLINED))
+		uint32_t k = per_frame[f] ? hot_find(hot, &ix, fr->func, fr->dso) : HASHIDX_NONE;
+		if (k == HASHIDX_NONE || hot->v[k].saved || by[k])
 			continue;
-		uint32_t k = hot_find(hot, &hix, fr->func, fr->dso);
-		if (k != HASHIDX_NONE && hot->v[k].saved)
-			continue;
-		size_t pos;
-		uint64_t h = func_hash(fr->func, fr->dso);
-		bool have = false;
-		for (uint32_t i = hashidx_first(&mix, h, &pos); i != HASHIDX_NONE && !have; i = hashidx_next(&mix, &pos))
-			have = miss.v[i].func == fr->func && miss.v[i].dso == fr->dso;
-		if (have)
-			continue;
-		int64_t mi = u64map_get(&map_of_dso, fr->dso);
-		if (mi < 0) {
-			struct sym_map m = { 0 };
-			if (!map_of(d, fr->dso, &m))
-				m.path = NULL;
-			vec_push(&maps, m);
-			mi = (int64_t)maps.n - 1;
-			u64map_put(&map_of_dso, fr->dso, (uint32_t)mi);
-		}
-		const struct sym_map *m = &maps.v[mi];
-		for (size_t j = 0; m->path && j < nsyms; j++) {
-			unsigned how = symbolizer_has_binary(syms[j], m) ? symbolizer_resolved_anew(syms[j], m, fr->addr) : 0;
-			if (!how)
-				continue;
-			hashidx_reserve(&mix, missed_hash_at, miss.v);
-			vec_push(&miss, ((struct missed){ .func = fr->func, .dso = fr->dso, .frame = f,
-							   .samples = k != HASHIDX_NONE ? hot->v[k].samples : 0,
-							   .addr = how & SYM_ANEW_IP ? fr->addr : fr->addr - 1,
-							   .leaf = how & SYM_ANEW_IP,
-							   .by = syms[j], .map = (uint32_t)mi }));
-			hashidx_put(&mix, h, (uint32_t)miss.n - 1);
-			break;
-		}
+		if (!mapped[k])
+			mapped[k] = map_of(d, fr->dso, &maps[k]) ? 1 : 2;
+		for (size_t j = 0; mapped[k] == 1 && j < nsyms && !by[k]; j++)
+			if (symbolizer_has_binary(syms[j], &maps[k]) && symbolizer_resolved_anew(syms[j], &maps[k], fr->addr))
+				by[k] = syms[j];
 	}
-	if (miss.n)
-		qsort(miss.v, miss.n, sizeof *miss.v, cmp_missed);
 	size_t kept = 0;
-	for (size_t i = 0; i < miss.n && kept < KEEP_MISSED; i++) {
-		const struct missed *x = &miss.v[i];
+	for (size_t i = 0; i < hot->n && kept < KEEP_MISSED; i++) {
 		struct sym_code c;
 		struct cprof_err err;
-		if (symbolizer_code(x->by, &maps.v[x->map], x->addr, MISSED_MAX_BYTES, &c, &err) < 0)
+		if (!by[i] || symbolizer_code(by[i], &maps[i], d->frames.v[hot->v[i].frame].addr, o->whole_bytes, &c,
+					      &err) < 0)
 			continue;
-		if (c.len > o->whole_bytes) {
-			/* Too big to keep (dl_main, vfprintf): where its calls
-			 * return, and its instructions if one was sampled. */
-			if (x->leaf)
-				prefill(x->by, &maps.v[x->map], &c, false);
-			prefill(x->by, &maps.v[x->map], &c, true);
-			kept++;
-		} else if (!c.has_targets) {
+		if (!c.has_targets) {
 			struct sym_code_target *t;
-			size_t nt = call_targets(x->by, &maps.v[x->map], &c, 0, c.len, &t);
-			keep(x->by, &maps.v[x->map], &c, t, nt);
+			size_t nt = call_targets(by[i], &maps[i], &c, 0, c.len, &t);
+			keep(by[i], &maps[i], &c, t, nt);
 			free(t);
 			kept++;
 		}
 		sym_code_release(&c);
 	}
-	u64map_release(&map_of_dso);
-	vec_release(&maps);
-	vec_release(&miss);
-	hashidx_release(&mix);
-	hashidx_release(&hix);
+	free(mapped);
+	free(maps);
+	free(by);
+	hashidx_release(&ix);
 }
 
 void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
@@ -489,7 +409,7 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 		sym_code_release(&c);
 		free(path);
 	}
-	keep_missed(d, syms, nsyms, &hot, o);
+	keep_missed(d, syms, nsyms, &hot, per_frame, o);
 	free(per_frame);
 	vec_release(&hot);
 }

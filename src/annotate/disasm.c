@@ -242,18 +242,7 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t len, uint64_t addr,
 	return 0;
 }
 
-/* A call: what classify() calls DISASM_CALL, told without detail mode. */
-static bool is_call(unsigned machine, const cs_insn *in)
-{
-	if (machine == EM_AARCH64)
-		return strcmp(in->mnemonic, "bl") == 0 || strncmp(in->mnemonic, "blr", 3) == 0;
-	return in->id == X86_INS_CALL || in->id == X86_INS_LCALL;
-}
-
-/* The offsets of code's instruction starts, or with after_calls those of
- * the instructions that follow a call; without detail mode. */
-static int walk(unsigned machine, const uint8_t *code, uint32_t len, bool after_calls, uint32_t **ret,
-		struct cprof_err *err)
+int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
 {
 	struct disasm *d;
 	*ret = NULL;
@@ -271,13 +260,9 @@ static int walk(unsigned machine, const uint8_t *code, uint32_t len, bool after_
 	size_t n = len;
 	uint64_t a = 0;
 	while (n) {
-		if (!after_calls)
-			vec_push(&out, (uint32_t)(p - code));
-		if (cs.disasm_iter(d->h, &p, &n, &a, d->insn)) {
-			if (after_calls && is_call(machine, d->insn))
-				vec_push(&out, (uint32_t)(p - code));
+		vec_push(&out, (uint32_t)(p - code));
+		if (cs.disasm_iter(d->h, &p, &n, &a, d->insn))
 			continue;
-		}
 		if ((e = cs.errno_(d->h)) != CS_ERR_OK) {
 			vec_release(&out);
 			disasm_close(d);
@@ -288,24 +273,10 @@ static int walk(unsigned machine, const uint8_t *code, uint32_t len, bool after_
 		n -= skip;
 		a += skip;
 	}
-	size_t count = out.n;
-	if (!after_calls)
-		vec_push(&out, len);
-	else if (!out.v)
-		out.v = xmalloc(sizeof *out.v); /* none: still something to free */
+	vec_push(&out, len);
 	disasm_close(d);
 	*ret = out.v;
-	return (int)count;
-}
-
-int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
-{
-	return walk(machine, code, len, false, ret, err);
-}
-
-int disasm_call_returns(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
-{
-	return walk(machine, code, len, true, ret, err);
+	return (int)out.n - 1;
 }
 
 #else /* !HAVE_CAPSTONE */
@@ -344,12 +315,6 @@ int disasm_one(struct disasm *d, const uint8_t *code, size_t len, uint64_t addr,
 }
 
 int disasm_insn_starts(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
-{
-	*ret = NULL;
-	return err_set(err, ENOTSUP, "this cprof was built without libcapstone");
-}
-
-int disasm_call_returns(unsigned machine, const uint8_t *code, uint32_t len, uint32_t **ret, struct cprof_err *err)
 {
 	*ret = NULL;
 	return err_set(err, ENOTSUP, "this cprof was built without libcapstone");

@@ -837,8 +837,7 @@ static const struct addr_entry *addr_find(struct symbolizer *s, uint32_t bi, uin
 	return NULL;
 }
 
-void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n,
-			bool returns)
+void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n)
 {
 	uint32_t bi = binary_get(s, map);
 	struct binary *b = &s->binaries.v[bi];
@@ -850,17 +849,13 @@ void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const u
 		return;
 	uint64_t unknown = s->st.unknown;
 	for (size_t i = 0; i < n; i++) {
-		/* The keys and lookups of symbolizer_user(). */
-		if (returns && !vaddrs[i])
-			continue;
-		uint64_t lookup = returns ? vaddrs[i] - 1 : vaddrs[i];
-		uint64_t key = lookup << 1 | (returns ? 1 : 0), h = addr_hash(bi, key);
+		uint64_t key = vaddrs[i] << 1, h = addr_hash(bi, key);
 		uint32_t first, cn;
 		if ((b->cache_buf && symcache_find(&b->cache, key, &first, &cn)) || addr_find(s, bi, key, h))
 			continue;
 		hashidx_reserve(&s->addr_idx, addr_hash_at, s);
 		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
-		e.n = resolve(s, b, vaddrs[i], lookup);
+		e.n = resolve(s, b, vaddrs[i], vaddrs[i]);
 		vec_push(&b->fresh, ((struct fresh){ key, e.first, e.n }));
 		vec_push(&s->addrs, e);
 		hashidx_put(&s->addr_idx, h, (uint32_t)s->addrs.n - 1);
@@ -869,21 +864,12 @@ void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const u
 	s->st.unknown = unknown; /* not this recording's addresses */
 }
 
-unsigned symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr)
+bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr)
 {
 	uint32_t bi = binary_get(s, map);
-	unsigned how = 0;
 	uint64_t key = vaddr << 1;
 	const struct addr_entry *e = addr_find(s, bi, key, addr_hash(bi, key));
-	if (e && e->anew)
-		how |= SYM_ANEW_IP;
-	if (vaddr) {
-		key = (vaddr - 1) << 1 | 1;
-		e = addr_find(s, bi, key, addr_hash(bi, key));
-		if (e && e->anew)
-			how |= SYM_ANEW_RETURN;
-	}
-	return how;
+	return e && e->anew;
 }
 
 int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return,

@@ -395,14 +395,14 @@ TEST(kept_code_and_prefilled_addresses)
 	uint64_t *all = xmalloc(c.len * sizeof *all);
 	for (uint32_t i = 0; i < c.len; i++)
 		all[i] = c.start + i;
-	symbolizer_prefill(s, &m, all, c.len, false);
-	symbolizer_prefill(s, &m, all, c.len, false); /* resolved once */
+	symbolizer_prefill(s, &m, all, c.len);
+	symbolizer_prefill(s, &m, all, c.len); /* resolved once */
 	/* More than the file may take ahead of need (4 MiB): none of it. */
 	size_t many = 70000;
 	uint64_t *lots = xcalloc(many, sizeof *lots);
 	for (size_t i = 0; i < many; i++)
 		lots[i] = c.start + c.len + i;
-	symbolizer_prefill(s, &m, lots, many, false);
+	symbolizer_prefill(s, &m, lots, many);
 	free(lots);
 	struct symbolizer_stats st;
 	symbolizer_get_stats(s, &st);
