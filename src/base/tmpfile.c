@@ -190,12 +190,12 @@ static int keep_previous(const char *final, const char *keep_old, struct cprof_e
 	return 0;
 }
 
-int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *err)
+static int commit(struct tmpfile *t, const char *keep_old, bool durable, struct cprof_err *err)
 {
 	int r = 0;
 	if (!t->fp)
 		return err_set(err, EINVAL, "output file already closed");
-	if (fflush(t->fp) != 0 || ferror(t->fp) || fsync(fileno(t->fp)) != 0) {
+	if (fflush(t->fp) != 0 || ferror(t->fp) || (durable && fsync(fileno(t->fp)) != 0)) {
 		int e = errno ? errno : EIO;
 		r = err_set(err, e, "cannot write '%s': %s", t->final_path, strerror(e));
 	}
@@ -212,10 +212,20 @@ int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *er
 	}
 	if (r < 0)
 		(void)unlink(t->tmp_path);
-	else
+	else if (durable)
 		r = fsync_parent(t->final_path, err);
 	tmpfile_release(t);
 	return r;
+}
+
+int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *err)
+{
+	return commit(t, keep_old, true, err);
+}
+
+int tmpfile_commit_cache(struct tmpfile *t, struct cprof_err *err)
+{
+	return commit(t, NULL, false, err);
 }
 
 void tmpfile_abort(struct tmpfile *t)

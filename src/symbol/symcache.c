@@ -225,7 +225,7 @@ int sym_cache_write(const char *path, const void *data, size_t len)
 	pthread_mutex_lock(&write_lock);
 	/* Mode 0600: cached paths and kernel addresses are their owner's. */
 	if (tmpfile_open_mode(&t, path, 0600, &err) == 0) {
-		if (fwrite(data, 1, len, t.fp) == len && tmpfile_commit(&t, NULL, &err) == 0)
+		if (fwrite(data, 1, len, t.fp) == len && tmpfile_commit_cache(&t, &err) == 0)
 			r = 0;
 		else
 			tmpfile_abort(&t);
@@ -794,7 +794,7 @@ static int write_copy_locked(int src, const char *path, const struct sbuf *key)
 	memcpy(tr + 24, COPY_MAGIC, 8);
 	if (pwrite(fd, key->buf, key->len, size) != (ssize_t)key->len ||
 	    pwrite(fd, tr, sizeof tr, size + (off_t)key->len) != (ssize_t)sizeof tr ||
-	    tmpfile_commit(&t, NULL, &err) != 0) {
+	    tmpfile_commit_cache(&t, &err) != 0) {
 		tmpfile_abort(&t);
 		return -1;
 	}

@@ -240,6 +240,14 @@ TEST(tmpfile)
 	ASSERT_CONTENT(path, "second");
 	ASSERT_CONTENT(old, "first");
 
+	/* A cache file: replaced the same way (no fsync), no second name. */
+	ASSERT_OK(tmpfile_open(&t, path, &err));
+	fputs("cached", t.fp);
+	ASSERT_OK(tmpfile_commit_cache(&t, &err));
+	ASSERT_LISTING(dir, "out,out.old");
+	ASSERT_CONTENT(path, "cached");
+	ASSERT_EQ(tmpfile_commit_cache(&t, &err), -EINVAL); /* committed already */
+
 	/* A directory that does not exist: an error naming the path. */
 	char bad[600];
 	snprintf(bad, sizeof bad, "%s/no/such/out", dir);
