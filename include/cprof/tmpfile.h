@@ -29,8 +29,7 @@ int tmpfile_open_mode(struct tmpfile *t, const char *final_path, mode_t mode, st
 int tmpfile_commit(struct tmpfile *t, const char *keep_old, struct cprof_err *err) CPROF_WUR;
 /* Flush and rename into place, without fsync: for cache files, whose
  * reader checks each file whole and rebuilds one that a crash left torn,
- * so waiting for the disk buys nothing (2 to 8 fsyncs, 1-4 ms, per
- * recording that adds to the symbol cache). */
+ * so waiting for the disk buys nothing. */
 int tmpfile_commit_cache(struct tmpfile *t, struct cprof_err *err) CPROF_WUR;
 /* Remove the temporary file; safe to call after commit (then a no-op). */
 void tmpfile_abort(struct tmpfile *t);
