@@ -166,9 +166,10 @@ struct symbolizer_stats {
 	/* Functions' code answered from the cache file, and kept for it;
 	 * addresses resolved ahead for it (symbolizer_prefill()). */
 	uint64_t symcache_code_hits, symcache_code_kept, symcache_prefilled;
-	/* Decompressed copies of debug files used and made, by the whole
-	 * process (every symbolizer's). */
-	uint64_t debug_copies_used, debug_copies_written;
+	/* Decompressed copies of debug files used, made, and checked whole
+	 * (not vouched for by a stamp), by the whole process (every
+	 * symbolizer's). */
+	uint64_t debug_copies_used, debug_copies_written, debug_copies_checked;
 };
 void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *ret);
 

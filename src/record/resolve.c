@@ -511,8 +511,8 @@ void resolver_finish(struct resolver *r, struct resolve_stats *st)
 				" addresses resolved ahead", a.symcache_code_hits + b.symcache_code_hits,
 				a.symcache_code_kept + b.symcache_code_kept,
 				a.symcache_prefilled + b.symcache_prefilled);
-		cprof_meta_setf(d, "symcache_debug_copies", "%" PRIu64 " used, %" PRIu64 " written",
-				a.debug_copies_used, a.debug_copies_written);
+		cprof_meta_setf(d, "symcache_debug_copies", "%" PRIu64 " used, %" PRIu64 " written, %" PRIu64 " checked",
+				a.debug_copies_used, a.debug_copies_written, a.debug_copies_checked);
 		if (getenv("CPROF_SYMCACHE_VERIFY"))
 			cprof_meta_setf(d, "symcache_verify_mismatches", "%" PRIu64,
 					a.symcache_mismatches + b.symcache_mismatches);

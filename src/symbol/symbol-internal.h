@@ -212,6 +212,6 @@ void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes);
  * one to use. */
 int symcache_debug_copy(int fd, const char *cache_path, char **path);
 /* Copies used and written by this process. */
-void symcache_copy_stats(uint64_t *used, uint64_t *written);
+void symcache_copy_stats(uint64_t *used, uint64_t *written, uint64_t *checked);
 
 #endif

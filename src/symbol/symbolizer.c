@@ -191,7 +191,7 @@ void symbolizer_free(struct symbolizer *s)
 void symbolizer_get_stats(const struct symbolizer *s, struct symbolizer_stats *ret)
 {
 	*ret = s->st;
-	symcache_copy_stats(&ret->debug_copies_used, &ret->debug_copies_written);
+	symcache_copy_stats(&ret->debug_copies_used, &ret->debug_copies_written, &ret->debug_copies_checked);
 }
 
 /* The vDSO is not a file: open it as this process's copy (same kernel). */

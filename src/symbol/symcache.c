@@ -619,9 +619,11 @@ void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes)
 	uint64_t bytes = 0;
 	for (struct dirent *de; (de = readdir(dp));) {
 		struct stat st;
-		/* Only cache files: 16 hex digits, and ".debug" for the copies. */
+		/* Only cache files: 16 hex digits, ".debug" for the copies and
+		 * ".debug.ok" for their stamps. */
 		size_t len = strlen(de->d_name);
-		if ((len != 16 && (len != 22 || strcmp(de->d_name + 16, ".debug") != 0)) ||
+		if ((len != 16 && (len != 22 || strcmp(de->d_name + 16, ".debug") != 0) &&
+		     (len != 25 || strcmp(de->d_name + 16, ".debug.ok") != 0)) ||
 		    strspn(de->d_name, "0123456789abcdef") != 16 ||
 		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -660,16 +662,31 @@ bool symbolizer_cache_enabled(void)
  * a trailer after the ELF data: the identity of the file it was made from
  * (and of this build), the ELF data's size and a checksum of both, so a
  * copy of an older debug file, or a damaged one, is never used.
+ *
+ * Checking that checksum reads all 10 MB, which cost a recording that
+ * missed the symbol cache in libc more than the lookups it opened the copy
+ * for. So it is checked once, and a stamp beside the copy (HEX.debug.ok)
+ * records the file it was checked in: device, inode, size, mtime and
+ * ctime. While all five hold, the copy is the bytes that were checked:
+ * writing to it changes mtime and ctime, and so does anything that sets
+ * its times back. The copy is fsynced before it is renamed into place, so
+ * a crash cannot leave a torn copy under its name for a later stamp to
+ * vouch for; a torn stamp fails its own checksum and costs one check.
+ * Touching the copy for pruning changes its ctime, so it is touched only
+ * when its mtime is a day old (each such day costs one check).
  */
 #define COPY_MAGIC "CPROFDC1"
 #define COPY_TRAILER 32 /* key_len, reserved (u32), elf_size, checksum (u64), magic[8] */
 
-static _Atomic uint64_t copies_used, copies_written;
+static _Atomic uint64_t copies_used, copies_written, copies_checked;
+/* Held while a copy is looked for again and made (not while it is read). */
+static pthread_mutex_t copy_lock = PTHREAD_MUTEX_INITIALIZER;
 
-void symcache_copy_stats(uint64_t *used, uint64_t *written)
+void symcache_copy_stats(uint64_t *used, uint64_t *written, uint64_t *checked)
 {
 	*used = copies_used;
 	*written = copies_written;
+	*checked = copies_checked;
 }
 
 /* Does the ELF file on fd have compressed sections (SHF_COMPRESSED)? A
@@ -697,8 +714,39 @@ static bool compressed(int fd, bool *other)
 	return any;
 }
 
+#define STAMP_MAGIC "CPROFDV1"
+#define STAMP_SIZE 72 /* magic[8], dev, ino, size, mtime s, ns, ctime s, ns, checksum (u64 each) */
+#define TOUCH_AFTER_S (24 * 60 * 60)
+
+static void stamp_of(uint8_t *b, const struct stat *st)
+{
+	memcpy(b, STAMP_MAGIC, 8);
+	put_le64(b + 8, (uint64_t)st->st_dev);
+	put_le64(b + 16, (uint64_t)st->st_ino);
+	put_le64(b + 24, (uint64_t)st->st_size);
+	put_le64(b + 32, (uint64_t)st->st_mtim.tv_sec);
+	put_le64(b + 40, (uint64_t)st->st_mtim.tv_nsec);
+	put_le64(b + 48, (uint64_t)st->st_ctim.tv_sec);
+	put_le64(b + 56, (uint64_t)st->st_ctim.tv_nsec);
+	put_le64(b + 64, sym_checksum(HASH_SEED, b, STAMP_SIZE - 8));
+}
+
+/* Does the stamp at path vouch for the file st describes? */
+static bool stamp_holds(const char *path, const struct stat *st)
+{
+	uint8_t want[STAMP_SIZE], got[STAMP_SIZE + 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, got, sizeof got);
+	close(fd);
+	stamp_of(want, st);
+	return n == STAMP_SIZE && memcmp(got, want, STAMP_SIZE) == 0;
+}
+
 /* The copy at path, if it is whole and made from the file whose identity
- * is key: an fd open on it, else -1. */
+ * is key: an fd open on it, else -1. Its contents are checked against the
+ * trailer's checksum unless the stamp says they were already. */
 static int open_copy(const char *path, const struct sbuf *key)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -706,7 +754,7 @@ static int open_copy(const char *path, const struct sbuf *key)
 	if (fd < 0)
 		return -1;
 	uint8_t t[COPY_TRAILER];
-	char *k = NULL;
+	char *k = NULL, *stamp = NULL;
 	/* Read, not mapped: a page fault costs more on our VMs than copying
 	 * the page (the copy of libc's debug info is 10 MB). */
 	if (fstat(fd, &st) != 0 || st.st_size < COPY_TRAILER || (uint64_t)st.st_size > ((uint64_t)1 << 40))
@@ -719,14 +767,30 @@ static int open_copy(const char *path, const struct sbuf *key)
 	    elf_size + key_len + COPY_TRAILER != len)
 		goto bad;
 	k = xmalloc(key_len + 1);
-	if (pread_full(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0 ||
-	    sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 || get_le64(t + 16) != sym_checksum(h, k, key_len))
+	if (pread_full(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0)
 		goto bad;
+	/* Its last use, for pruning; first, since it changes the ctime. */
+	struct timespec now;
+	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st.st_mtim.tv_sec >= TOUCH_AFTER_S &&
+	    futimens(fd, NULL) == 0 && fstat(fd, &st) != 0)
+		goto bad;
+	stamp = xmalloc(strlen(path) + 4);
+	sprintf(stamp, "%s.ok", path);
+	if (!stamp_holds(stamp, &st)) {
+		if (sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 ||
+		    get_le64(t + 16) != sym_checksum(h, k, key_len))
+			goto bad;
+		uint8_t b[STAMP_SIZE];
+		stamp_of(b, &st);
+		(void)sym_cache_write(stamp, b, sizeof b); /* without it, the next use checks again */
+		copies_checked++;
+	}
+	free(stamp);
 	free(k);
 	copies_used++;
-	(void)futimens(fd, NULL); /* its last use, for pruning */
 	return fd;
 bad:
+	free(stamp);
 	free(k);
 	close(fd);
 	return -1;
@@ -792,8 +856,10 @@ static int write_copy_locked(int src, const char *path, const struct sbuf *key)
 	put_le64(tr + 8, (uint64_t)size);
 	put_le64(tr + 16, sum);
 	memcpy(tr + 24, COPY_MAGIC, 8);
+	/* fsync before the rename: a stamp may vouch for the copy later,
+	 * so it must never be torn under its name (once per debug file). */
 	if (pwrite(fd, key->buf, key->len, size) != (ssize_t)key->len ||
-	    pwrite(fd, tr, sizeof tr, size + (off_t)key->len) != (ssize_t)sizeof tr ||
+	    pwrite(fd, tr, sizeof tr, size + (off_t)key->len) != (ssize_t)sizeof tr || fsync(fd) != 0 ||
 	    tmpfile_commit_cache(&t, &err) != 0) {
 		tmpfile_abort(&t);
 		return -1;
@@ -831,8 +897,15 @@ int symcache_debug_copy(int fd, const char *cache_path, char **path)
 	sbuf_addf(&copy, "%.*s/%016llx.debug", (int)(slash ? slash - cache_path : 0), cache_path,
 		  (unsigned long long)hash_bytes(*path, strlen(*path), HASH_SEED));
 	int cfd = open_copy(copy.buf, &key);
-	if (cfd < 0 && write_copy(fd, copy.buf, &key) == 0)
+	if (cfd < 0) {
+		/* Both finishing threads may need the same file (ld.so): the
+		 * second waits for the first's copy rather than making its own. */
+		pthread_mutex_lock(&copy_lock);
 		cfd = open_copy(copy.buf, &key);
+		if (cfd < 0 && write_copy(fd, copy.buf, &key) == 0)
+			cfd = open_copy(copy.buf, &key);
+		pthread_mutex_unlock(&copy_lock);
+	}
 	if (cfd >= 0) {
 		free(*path);
 		*path = sbuf_detach(&copy);

@@ -302,8 +302,8 @@ TEST(debug_file_installed_later)
 }
 
 /* A compressed debug file is read through a decompressed copy, made once,
- * which gives libdw's answers on the original; a damaged copy is made
- * again. */
+ * which gives libdw's answers on the original; it is checked whole once,
+ * then vouched for by its stamp; a damaged copy is made again. */
 TEST(compressed_debug_file_copy)
 {
 	if (!*zprog_path) {
@@ -325,12 +325,15 @@ TEST(compressed_debug_file_copy)
 	symbolize(prog, plain); /* libdw on the compressed file itself */
 	ASSERT(setenv("CPROF_CACHE_DIR", cache_dir, 1) == 0);
 	ASSERT(any_line(plain));
-	uint64_t used0 = plain->st.debug_copies_used, written0 = plain->st.debug_copies_written;
+	uint64_t used0 = plain->st.debug_copies_used, written0 = plain->st.debug_copies_written,
+		 checked0 = plain->st.debug_copies_checked;
 	symbolize(prog, &again);
 	same_frames(plain, &again);
 	ASSERT_EQ(again.st.debug_copies_written, written0 + 1);
 	ASSERT_EQ(again.st.debug_copies_used, used0 + 1);
-	/* No symbol cache file, only the copy: libdw reads the copy. */
+	ASSERT_EQ(again.st.debug_copies_checked, checked0 + 1);
+	/* No symbol cache file, only the copy: libdw reads the copy, which
+	 * its stamp vouches for without reading it whole again. */
 	char path[256];
 	cache_file(path, sizeof path);
 	ASSERT(unlink(path) == 0);
@@ -338,16 +341,38 @@ TEST(compressed_debug_file_copy)
 	same_frames(plain, &again);
 	ASSERT_EQ(again.st.debug_copies_written, written0 + 1);
 	ASSERT_EQ(again.st.debug_copies_used, used0 + 2);
+	ASSERT_EQ(again.st.debug_copies_checked, checked0 + 1);
 	/* A damaged copy is not used: made again. */
 	char copy[512];
 	snprintf(copy, sizeof copy, "%s/symbols", cache_dir);
 	DIR *dp = opendir(copy);
 	ASSERT(dp);
 	for (struct dirent *de; (de = readdir(dp));)
-		if (strstr(de->d_name, ".debug"))
+		if (strlen(de->d_name) == 22 && strcmp(de->d_name + 16, ".debug") == 0)
 			snprintf(copy, sizeof copy, "%s/symbols/%s", cache_dir, de->d_name);
 	closedir(dp);
-	ASSERT(strstr(copy, ".debug"));
+	ASSERT(strstr(copy, ".debug") && !strstr(copy, ".debug.ok"));
+	/* A stamp for another file (here: damaged) does not vouch: the copy
+	 * is checked whole again, found good, and stamped anew. */
+	char stamp[520];
+	snprintf(stamp, sizeof stamp, "%s.ok", copy);
+	int sfd = open(stamp, O_RDWR);
+	ASSERT(sfd >= 0);
+	uint8_t sb[72];
+	ASSERT(pread(sfd, sb, sizeof sb, 0) == (ssize_t)sizeof sb);
+	sb[20] ^= 1; /* the inode */
+	ASSERT(pwrite(sfd, sb, sizeof sb, 0) == (ssize_t)sizeof sb);
+	close(sfd);
+	ASSERT(unlink(path) == 0);
+	symbolize(prog, &again);
+	same_frames(plain, &again);
+	ASSERT_EQ(again.st.debug_copies_written, written0 + 1);
+	ASSERT_EQ(again.st.debug_copies_checked, checked0 + 2);
+	ASSERT(unlink(path) == 0);
+	symbolize(prog, &again);
+	ASSERT_EQ(again.st.debug_copies_checked, checked0 + 2);
+	/* Written to: its mtime and ctime change, so the stamp no longer
+	 * holds, the check runs and finds the damage. */
 	int fd = open(copy, O_RDWR);
 	ASSERT(fd >= 0);
 	char c;
@@ -359,6 +384,7 @@ TEST(compressed_debug_file_copy)
 	symbolize(prog, &again);
 	same_frames(plain, &again);
 	ASSERT_EQ(again.st.debug_copies_written, written0 + 2);
+	ASSERT_EQ(again.st.debug_copies_checked, checked0 + 3); /* the new one (the damaged one failed) */
 	ASSERT(unlink(prog) == 0);
 	ASSERT(unlink(debug) == 0);
 	ASSERT(rmdir(dir) == 0);
