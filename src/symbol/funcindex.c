@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dwarf.h>
+#include <elfutils/version.h>
 
 #include "symbol-internal.h"
 
@@ -60,6 +61,10 @@ struct func_index {
 	bool syms_loaded;
 	VEC(struct cu_range) cu_ranges; /* sorted by lo */
 	bool cu_ranges_loaded;
+	VEC(struct func_cu_run) runs; /* libdwfl's table (func_index_cu_runs()) */
+	uint64_t runs_end;
+	bool runs_given; /* from the symbol cache: answer from it, not libdwfl */
+	bool runs_taken; /* from libdw, after libdwfl read them */
 	Dwarf *dw;
 	Dwarf_Addr dw_bias;
 	VEC(struct cu_table *) cus;
@@ -91,6 +96,7 @@ void func_index_free(struct func_index *f)
 	vec_release(&f->cus);
 	vec_release(&f->syms);
 	vec_release(&f->cu_ranges);
+	vec_release(&f->runs);
 	free(f);
 }
 
@@ -246,6 +252,87 @@ static void load_cu_ranges(struct func_index *f)
 		qsort(f->cu_ranges.v, f->cu_ranges.n, sizeof *f->cu_ranges.v, cmp_cu_range);
 }
 
+/*
+ * libdwfl's address-to-unit table, kept and searched as libdwfl does
+ * (elfutils 0.188, libdwfl/cu.c): .debug_aranges sorted by address, one
+ * run per stretch of entries of one unit (the gaps inside a run, and
+ * between runs, count as the run's unit), the last run ending where the
+ * last entry ends. The search below is its search, step for step, so a
+ * unit found here is the one dwfl_module_addrdie() would return. Later
+ * elfutils build the table from the units themselves when
+ * .debug_aranges is incomplete; there the table is neither kept nor used.
+ */
+#define RUNS_AS_LIBDWFL (_ELFUTILS_VERSION <= 190)
+
+void func_index_set_cu_runs(struct func_index *f, struct func_cu_run *runs, size_t n, uint64_t end)
+{
+	vec_release(&f->runs);
+	f->runs.v = runs;
+	f->runs.n = f->runs.cap = n;
+	f->runs_end = end;
+	f->runs_given = RUNS_AS_LIBDWFL && n > 0;
+}
+
+bool func_index_cu_runs(const struct func_index *f, const struct func_cu_run **runs, size_t *n, uint64_t *end)
+{
+	*runs = f->runs.v;
+	*n = f->runs.n;
+	*end = f->runs_end;
+	return f->runs.n > 0;
+}
+
+/* After libdwfl read .debug_aranges (dwfl_module_addrdie()): its table,
+ * from libdw's copy of the entries. */
+static void take_runs(struct func_index *f)
+{
+	Dwarf_Addr bias;
+	Dwarf *dw = dwfl_module_getdwarf(f->mod, &bias);
+	Dwarf_Aranges *ar;
+	size_t n;
+	if (!RUNS_AS_LIBDWFL || !dw || dwarf_getaranges(dw, &ar, &n) != 0)
+		return;
+	Dwarf_Off last = 0;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Addr addr;
+		Dwarf_Word len;
+		Dwarf_Off off;
+		if (dwarf_getarangeinfo(dwarf_onearange(ar, i), &addr, &len, &off) != 0) {
+			f->runs.n = 0;
+			return;
+		}
+		if (i == 0 || off != last)
+			vec_push(&f->runs, ((struct func_cu_run){ addr, off }));
+		last = off;
+		f->runs_end = addr + len;
+	}
+}
+
+static bool runs_find(const struct func_index *f, uint64_t a, size_t *ret)
+{
+	size_t l = 0, u = f->runs.n;
+	while (l < u) {
+		size_t i = (l + u) / 2;
+		uint64_t start = f->runs.v[i].start;
+		if (a < start) {
+			u = i;
+			continue;
+		}
+		if (a > start) {
+			if (i + 1 < f->runs.n) {
+				if (a >= f->runs.v[i + 1].start) {
+					l = i + 1;
+					continue;
+				}
+			} else if (a > f->runs_end) {
+				break; /* past the last entry's end (libdwfl's test, end included) */
+			}
+		}
+		*ret = i;
+		return true;
+	}
+	return false;
+}
+
 /* libdwfl finds a compile unit through .debug_aranges only (elfutils
  * 0.188; later versions derive the table from the units when the section
  * is missing). Go writes no .debug_aranges, and neither does clang by
@@ -254,9 +341,23 @@ static void load_cu_ranges(struct func_index *f)
  * read once, on the first address libdwfl cannot place. */
 Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage)
 {
-	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, bias);
-	if (cu)
-		return cu;
+	if (f->runs_given) {
+		Dwarf_Addr b;
+		Dwarf *dw = dwfl_module_getdwarf(f->mod, &b);
+		size_t i;
+		if (dw && runs_find(f, addr - b, &i) && dwarf_offdie(dw, f->runs.v[i].cu_off, storage)) {
+			*bias = b;
+			return storage;
+		}
+	} else {
+		Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, bias);
+		if (!f->runs_taken) {
+			f->runs_taken = true;
+			take_runs(f);
+		}
+		if (cu)
+			return cu;
+	}
 	if (!f->cu_ranges_loaded)
 		load_cu_ranges(f);
 	if (!f->cu_ranges.n)

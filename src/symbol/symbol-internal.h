@@ -90,6 +90,17 @@ const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_
  * have no .debug_aranges; storage holds it when libdwfl did not. NULL if
  * no unit covers addr. */
 Dwarf_Die *func_index_cu(struct func_index *f, uint64_t addr, Dwarf_Addr *bias, Dwarf_Die *storage);
+/* libdwfl's table from address to compile unit: one run per stretch of
+ * .debug_aranges entries of one unit, by start (DWARF addresses), and the
+ * end of the last entry. Reading .debug_aranges costs ~11 ms for libc, so
+ * the symbol cache keeps the table: func_index_set_cu_runs() gives one
+ * back (f takes runs), func_index_cu_runs() tells what f has, found or
+ * given (false: none). */
+struct func_cu_run {
+	uint64_t start, cu_off; /* cu_off: the unit's DIE */
+};
+void func_index_set_cu_runs(struct func_index *f, struct func_cu_run *runs, size_t n, uint64_t end);
+bool func_index_cu_runs(const struct func_index *f, const struct func_cu_run **runs, size_t *n, uint64_t *end);
 /* The line table row covering addr (module address), found through
  * func_index_cu(); NULL if none. Samples and annotate both use this. */
 Dwarf_Line *func_index_line(struct func_index *f, uint64_t addr);
@@ -158,6 +169,10 @@ struct symcache_view {
 	 * code bytes. */
 	const uint8_t *code, *lines, *inlines, *targets, *bytes;
 	uint32_t ncode, nlines, ninlines, ntargets, bytes_len;
+	/* libdwfl's address-to-unit table (func_index_cu_runs()), if kept. */
+	const uint8_t *runs;
+	uint32_t nruns;
+	uint64_t runs_end;
 };
 #define SYMCACHE_NONE 0xffffffffu
 /* One cached frame; strings point into the view (or the caller's). */
@@ -182,6 +197,8 @@ bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t 
  * arrays are c's own (sym_code_release()), its strings point into the
  * view's buffer. */
 void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *c);
+/* The view's address-to-unit runs, decoded into an array the caller owns. */
+struct func_cu_run *symcache_runs(const struct symcache_view *v);
 
 /* Builds a cache file: entries added in increasing key order. */
 struct symcache_writer {
@@ -192,12 +209,17 @@ struct symcache_writer {
 	struct sbuf code, lines, inlines, targets, bytes;
 	uint32_t ncode, nlines, ninlines, ntargets;
 	uint64_t last_code;
+	struct sbuf runs;
+	uint32_t nruns;
+	uint64_t runs_end;
 };
 int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct symcache_rec *frames, uint32_t n)
 	CPROF_WUR;
 /* A kept function (c->targets are its call targets), in increasing order
  * of start; -EINVAL for one the reader would reject. */
 int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c) CPROF_WUR;
+/* The address-to-unit runs; left out unless by start (the reader's check). */
+void symcache_writer_set_runs(struct symcache_writer *w, const struct func_cu_run *runs, size_t n, uint64_t end);
 /* The whole file, with key, into out (replacing its contents). */
 int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out) CPROF_WUR;
 void symcache_writer_release(struct symcache_writer *w);

@@ -345,6 +345,17 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 	return (uint32_t)(s->binaries.n - 1);
 }
 
+/* libdwfl's address-to-unit table, from b's cache file to its index
+ * (funcindex.c): libdwfl need not read .debug_aranges for it again. */
+static void give_runs(struct binary *b)
+{
+	const struct func_cu_run *have;
+	size_t n;
+	uint64_t end;
+	if (b->index && b->cache_buf && b->cache.nruns && !func_index_cu_runs(b->index, &have, &n, &end))
+		func_index_set_cu_runs(b->index, symcache_runs(&b->cache), b->cache.nruns, b->cache.runs_end);
+}
+
 /* The libdw session of b, opened on first need. */
 static void binary_open(struct symbolizer *s, struct binary *b)
 {
@@ -364,8 +375,10 @@ static void binary_open(struct symbolizer *s, struct binary *b)
 	void **ud;
 	if (b->mod && dwfl_module_info(b->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL))
 		*ud = b->cache_path;
-	if (b->mod)
+	if (b->mod) {
 		b->index = func_index_new(b->mod);
+		give_runs(b);
+	}
 	if (!b->mod) {
 		b->missing = true;
 		s->st.binaries_missing++;
@@ -571,6 +584,7 @@ static void cache_load(struct symbolizer *s, struct binary *b)
 	b->cache_buf = buf;
 	b->cache_len = len;
 	b->cache = v;
+	give_runs(b); /* if b was opened before its file was read */
 	/* Its time is its last use: the folder is pruned by it. */
 	(void)utimensat(AT_FDCWD, b->cache_path, NULL, 0);
 }
@@ -783,6 +797,17 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			ci++;
 		}
 		sym_code_release(&oc);
+	}
+	/* The address-to-unit table: this run's, or the file's. */
+	const struct func_cu_run *runs;
+	size_t nruns;
+	uint64_t end;
+	if (b->index && func_index_cu_runs(b->index, &runs, &nruns, &end)) {
+		symcache_writer_set_runs(&w, runs, nruns, end);
+	} else if (have_old && old.nruns) {
+		struct func_cu_run *o = symcache_runs(&old);
+		symcache_writer_set_runs(&w, o, old.nruns, old.runs_end);
+		free(o);
 	}
 	struct sbuf out = SBUF_INIT;
 	if (r == 0 && symcache_writer_finish(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&

@@ -43,8 +43,7 @@
 
 /* File layout, little-endian:
  *   head: magic[8], key_len, nentries, nframes, strings_len, ncode,
- *         nlines, ninlines, ntargets, bytes_len (u32 each), 4 reserved
- *         bytes (zero)
+ *         nlines, ninlines, ntargets, bytes_len, nruns (u32 each)
  *   key[key_len]
  *   entries[nentries]: address key (u64), first frame, frame count (u32)
  *   frames[nframes]: func, full, file (string offsets; full may be
@@ -59,6 +58,8 @@
  *   inlines[ninlines]: lo, hi, func, file, line, depth (u32 each);
  *         by lo, then depth
  *   targets[ntargets]: address (u64), name (u32); by address
+ *   runs[nruns]: start, unit (u64 each): libdwfl's address-to-unit table
+ *         (funcindex.c), by start; then, if nruns > 0, its end (u64)
  *   strings[strings_len]: NUL-terminated strings, the last byte NUL
  *   bytes[bytes_len]: the kept functions' code
  *   checksum (u64) of everything before it */
@@ -70,6 +71,7 @@
 #define LINE_SIZE 12
 #define INLINE_SIZE 24
 #define TARGET_SIZE 12
+#define RUN_SIZE 16
 /* Kept functions are whole ones up to capture's size for those. */
 #define MAX_CODE_LEN (1u << 20)
 #define MAX_KEY 4096
@@ -305,13 +307,14 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 		return -EINVAL;
 	uint64_t key_len = get_le32(buf + 8), nentries = get_le32(buf + 12), nframes = get_le32(buf + 16),
 		 strings_len = get_le32(buf + 20), ncode = get_le32(buf + 24), nlines = get_le32(buf + 28),
-		 ninlines = get_le32(buf + 32), ntargets = get_le32(buf + 36), bytes_len = get_le32(buf + 40);
-	if (get_le32(buf + 44) != 0 || key_len > MAX_KEY || strings_len == 0)
+		 ninlines = get_le32(buf + 32), ntargets = get_le32(buf + 36), bytes_len = get_le32(buf + 40),
+		 nruns = get_le32(buf + 44);
+	if (key_len > MAX_KEY || strings_len == 0)
 		return -EINVAL;
 	/* All counts are below 2^32: these sums cannot overflow. */
 	uint64_t want = HEAD_SIZE + key_len + nentries * ENTRY_SIZE + nframes * FRAME_SIZE + ncode * CODE_SIZE +
-			nlines * LINE_SIZE + ninlines * INLINE_SIZE + ntargets * TARGET_SIZE + strings_len +
-			bytes_len + 8;
+			nlines * LINE_SIZE + ninlines * INLINE_SIZE + ntargets * TARGET_SIZE + nruns * RUN_SIZE +
+			(nruns ? 8 : 0) + strings_len + bytes_len + 8;
 	if (want != len)
 		return -EINVAL;
 	if (get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
@@ -324,6 +327,9 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 	v->lines = take(&p, nlines, LINE_SIZE, &v->nlines);
 	v->inlines = take(&p, ninlines, INLINE_SIZE, &v->ninlines);
 	v->targets = take(&p, ntargets, TARGET_SIZE, &v->ntargets);
+	v->runs = take(&p, nruns, RUN_SIZE, &v->nruns);
+	if (nruns)
+		v->runs_end = get_le64(take(&p, 1, 8, &(uint32_t){ 0 }));
 	v->strings = (const char *)take(&p, strings_len, 1, &v->strings_len);
 	v->bytes = take(&p, bytes_len, 1, &v->bytes_len);
 	if (v->strings[strings_len - 1] != 0)
@@ -345,7 +351,40 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 		    (full != SYMCACHE_NONE && full >= strings_len) || (get_le32(f + 16) & ~ALLOWED_FLAGS))
 			return -EINVAL;
 	}
+	/* libdw's sort keeps no order among equal starts, so equal ones are
+	 * allowed; each run's unit is checked when it is used (dwarf_offdie). */
+	for (uint32_t i = 1; i < v->nruns; i++)
+		if (get_le64(v->runs + (size_t)i * RUN_SIZE) < get_le64(v->runs + (size_t)(i - 1) * RUN_SIZE))
+			return -EINVAL;
 	return parse_code(v) ? 0 : -EINVAL;
+}
+
+struct func_cu_run *symcache_runs(const struct symcache_view *v)
+{
+	struct func_cu_run *r = xcalloc(v->nruns ? v->nruns : 1, sizeof *r);
+	for (uint32_t i = 0; i < v->nruns; i++)
+		r[i] = (struct func_cu_run){ get_le64(v->runs + (size_t)i * RUN_SIZE),
+					     get_le64(v->runs + (size_t)i * RUN_SIZE + 8) };
+	return r;
+}
+
+void symcache_writer_set_runs(struct symcache_writer *w, const struct func_cu_run *runs, size_t n, uint64_t end)
+{
+	sbuf_reset(&w->runs);
+	w->nruns = 0;
+	if (n > MAX_FILE / RUN_SIZE)
+		return;
+	for (size_t i = 1; i < n; i++)
+		if (runs[i].start < runs[i - 1].start)
+			return;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t b[RUN_SIZE];
+		put_le64(b, runs[i].start);
+		put_le64(b + 8, runs[i].cu_off);
+		sbuf_add(&w->runs, b, sizeof b);
+	}
+	w->nruns = (uint32_t)n;
+	w->runs_end = end;
 }
 
 bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first, uint32_t *n)
@@ -548,7 +587,8 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 	if (!w->strings.len)
 		sbuf_addc(&w->strings, 0); /* never empty: the last byte is a NUL */
 	size_t total = HEAD_SIZE + key_len + w->entries.len + w->frames.len + w->code.len + w->lines.len +
-		       w->inlines.len + w->targets.len + w->strings.len + w->bytes.len + 8;
+		       w->inlines.len + w->targets.len + w->runs.len + (w->nruns ? 8 : 0) + w->strings.len +
+		       w->bytes.len + 8;
 	if (total > MAX_FILE || w->strings.len > UINT32_MAX)
 		return -EFBIG;
 	uint8_t head[HEAD_SIZE] = { 0 };
@@ -562,6 +602,7 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 	put_le32(head + 32, w->ninlines);
 	put_le32(head + 36, w->ntargets);
 	put_le32(head + 40, (uint32_t)w->bytes.len);
+	put_le32(head + 44, w->nruns);
 	sbuf_reset(out);
 	sbuf_grow(out, total);
 	sbuf_add(out, head, sizeof head);
@@ -572,6 +613,12 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 	sbuf_add(out, w->lines.buf, w->lines.len);
 	sbuf_add(out, w->inlines.buf, w->inlines.len);
 	sbuf_add(out, w->targets.buf, w->targets.len);
+	sbuf_add(out, w->runs.buf, w->runs.len);
+	if (w->nruns) {
+		uint8_t end[8];
+		put_le64(end, w->runs_end);
+		sbuf_add(out, end, sizeof end);
+	}
 	sbuf_add(out, w->strings.buf, w->strings.len);
 	sbuf_add(out, w->bytes.buf, w->bytes.len);
 	uint8_t sum[8];
@@ -591,6 +638,7 @@ void symcache_writer_release(struct symcache_writer *w)
 	sbuf_release(&w->inlines);
 	sbuf_release(&w->targets);
 	sbuf_release(&w->bytes);
+	sbuf_release(&w->runs);
 	memset(w, 0, sizeof *w);
 }
 

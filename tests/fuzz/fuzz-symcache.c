@@ -5,8 +5,8 @@
  * behind it. What parses must be usable: every entry found by its own key,
  * every frame's strings inside the string table, every kept function
  * found by its own addresses with its rows, inlines, targets and bytes in
- * bounds, and written again by the writer it must parse to the same
- * entries and functions. fuzz_mutate() mutates valid files of its own
+ * bounds, libdwfl's address-to-unit runs in order, and written again by
+ * the writer it must parse to the same entries, functions and runs. fuzz_mutate() mutates valid files of its own
  * making (the corpus holds some too).
  */
 #include <stdio.h>
@@ -80,6 +80,12 @@ static void use(const uint8_t *buf, size_t len)
 		CHECK(symcache_writer_add_code(&w, &c) == 0);
 		sym_code_release(&c);
 	}
+	/* The address-to-unit runs: by start, and taken again by the writer. */
+	struct func_cu_run *runs = symcache_runs(&v);
+	for (uint32_t i = 1; i < v.nruns; i++)
+		CHECK(runs[i].start >= runs[i - 1].start);
+	symcache_writer_set_runs(&w, runs, v.nruns, v.runs_end);
+	CHECK(w.nruns == v.nruns);
 	/* Written again, it reads back the same. */
 	struct sbuf out = SBUF_INIT;
 	CHECK(symcache_writer_finish(&w, v.key, v.key_len, &out) == 0);
@@ -89,6 +95,11 @@ static void use(const uint8_t *buf, size_t len)
 	CHECK(again.ncode == v.ncode && again.nlines == v.nlines && again.ninlines == v.ninlines &&
 	      again.ntargets == v.ntargets && again.bytes_len == v.bytes_len &&
 	      memcmp(again.bytes, v.bytes, v.bytes_len) == 0);
+	CHECK(again.nruns == v.nruns && (!v.nruns || again.runs_end == v.runs_end));
+	struct func_cu_run *runs2 = symcache_runs(&again);
+	CHECK(!v.nruns || memcmp(runs, runs2, v.nruns * sizeof *runs) == 0);
+	free(runs2);
+	free(runs);
 	for (uint32_t i = 0; i < v.nentries; i++) {
 		uint32_t f1, n1, f2, n2;
 		CHECK(symcache_entry(&v, i, &f1, &n1) == symcache_entry(&again, i, &f2, &n2) && n1 == n2);
@@ -157,6 +168,11 @@ static void seed(struct sbuf *out, uint32_t n, uint32_t salt)
 			abort();
 		sym_code_release(&c);
 	}
+	/* Address-to-unit runs, some starting together (libdw's sort allows it). */
+	struct func_cu_run runs[16];
+	for (uint32_t i = 0; i < n % 16; i++)
+		runs[i] = (struct func_cu_run){ 0x1000 + (uint64_t)(i / 2) * 0x80 + salt, (uint64_t)i * 0x2c + 11 };
+	symcache_writer_set_runs(&w, runs, n % 16, 0x1000 + (uint64_t)(n % 16) * 0x40 + salt);
 	static const char key[] = "cprof test; libdw 0.188; \x14 build id and files";
 	if (symcache_writer_finish(&w, key, sizeof key, out) != 0)
 		abort();

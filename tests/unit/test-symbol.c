@@ -373,6 +373,85 @@ TEST(rust_inline_frames)
 	symbolizer_free(s);
 }
 
+/* A func_index over path through libdwfl's standard search for debug
+ * information (separate debug files by build ID included). */
+struct dwfl_index {
+	Dwfl *dwfl;
+	struct func_index *f;
+};
+
+static const Dwfl_Callbacks std_callbacks = { .find_elf = dwfl_build_id_find_elf,
+					      .find_debuginfo = dwfl_standard_find_debuginfo };
+
+static bool dwfl_index_open(struct dwfl_index *x, const char *path)
+{
+	x->dwfl = dwfl_begin(&std_callbacks);
+	ASSERT(x->dwfl);
+	dwfl_report_begin(x->dwfl);
+	Dwfl_Module *mod = dwfl_report_elf(x->dwfl, "m", path, -1, 0, false);
+	dwfl_report_end(x->dwfl, NULL, NULL);
+	x->f = mod ? func_index_new(mod) : NULL;
+	return x->f != NULL;
+}
+
+static void dwfl_index_close(struct dwfl_index *x)
+{
+	func_index_free(x->f);
+	dwfl_end(x->dwfl);
+}
+
+static Dwarf_Off cu_at(struct func_index *f, uint64_t a)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die storage;
+	Dwarf_Die *cu = func_index_cu(f, a, &bias, &storage);
+	return cu ? dwarf_dieoffset(cu) : (Dwarf_Off)-1;
+}
+
+/* The address-to-unit table the symbol cache keeps answers as libdwfl
+ * does: the same unit, or none, at every address (each run's edges, the
+ * end, and every 3rd byte across the code) of each binary; libc too when
+ * its debug information is installed (hundreds of units, with gaps). */
+TEST(cu_runs_answer_as_libdwfl)
+{
+	const char *paths[] = { hot_path, cxx_path, "/usr/lib/x86_64-linux-gnu/libc.so.6" };
+	for (size_t p = 0; p < ARRAY_SIZE(paths); p++) {
+		struct dwfl_index live, kept;
+		if (!dwfl_index_open(&live, paths[p]) || !dwfl_index_open(&kept, paths[p]))
+			FAIL_("cannot open %s", paths[p]);
+		(void)cu_at(live.f, 0); /* libdwfl reads .debug_aranges; the index takes the table */
+		const struct func_cu_run *runs;
+		size_t n;
+		uint64_t end;
+		if (!func_index_cu_runs(live.f, &runs, &n, &end)) {
+			ASSERT(p == 2); /* gcc writes .debug_aranges for the test programs */
+			printf("%s: no debug information: skipped\n", paths[p]);
+			dwfl_index_close(&live);
+			dwfl_index_close(&kept);
+			continue;
+		}
+		struct func_cu_run *copy = xcalloc(n, sizeof *copy);
+		memcpy(copy, runs, n * sizeof *copy);
+		func_index_set_cu_runs(kept.f, copy, n, end);
+		size_t checked = 0, found = 0;
+		uint64_t lo = runs[0].start > 64 ? runs[0].start - 64 : 0;
+		for (size_t i = 0; i <= n; i++) {
+			uint64_t at = i < n ? runs[i].start : end;
+			for (uint64_t a = at > 2 ? at - 2 : 0; a <= at + 2; a++, checked++)
+				ASSERT_EQ(cu_at(kept.f, a), cu_at(live.f, a));
+		}
+		for (uint64_t a = lo; a < end + 64; a += 3, checked++) {
+			Dwarf_Off want = cu_at(live.f, a);
+			ASSERT_EQ(cu_at(kept.f, a), want);
+			found += want != (Dwarf_Off)-1;
+		}
+		printf("%s: %zu runs, %zu addresses agree, %zu in a unit\n", paths[p], n, checked, found);
+		ASSERT(found > checked / 2);
+		dwfl_index_close(&live);
+		dwfl_index_close(&kept);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -385,7 +464,7 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call), T(alias_named_as_perf_names_it),
 						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
 						  T(kallsyms_and_jitmap), T(kallsyms_cache), T(go_lines_and_inline_frames),
-						  T(rust_inline_frames) };
+						  T(rust_inline_frames), T(cu_runs_answer_as_libdwfl) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
