@@ -30,6 +30,7 @@ struct khot {
  * sorted by address. */
 struct kallsyms {
 	bool loaded, from_cache, live;
+	bool vouched; /* the cache file was taken on its stamp, not checked whole */
 	VEC(struct ksym) syms; /* from the cache: cap 0, pointing into cache_buf */
 	struct sbuf names;     /* the same */
 	char *cache_buf;       /* the cache file mapped, when the table lives in it */
@@ -141,6 +142,14 @@ char *sym_cache_path(const char *name);
 /* Write a cache file whole, mode 0600, through a temporary file renamed
  * into place; the folders above it are created. -1 on any failure. */
 int sym_cache_write(const char *path, const void *data, size_t len);
+/* The same, fsynced before the rename: for a file a stamp may vouch for. */
+int sym_cache_write_synced(const char *path, const void *data, size_t len);
+/* Stamps (symcache.c): does path's stamp (path.ok) say that the file st
+ * describes was checked whole? And write one saying so, best effort (not
+ * for a file changed in the last 50 ms: its times could stay the same). */
+struct stat;
+bool sym_stamp_holds(const char *path, const struct stat *st);
+void sym_stamp_write(const char *path, const struct stat *st);
 /* A whole file read into a malloc'd buffer (NUL-terminated beyond *len);
  * NULL with errno set if it cannot be read. */
 char *sym_slurp(const char *path, size_t *len);

@@ -218,7 +218,7 @@ static int make_parents(const char *path)
  * pending files unlocked. So cache files are written one at a time. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
-int sym_cache_write(const char *path, const void *data, size_t len)
+static int cache_write(const char *path, const void *data, size_t len, bool sync)
 {
 	struct tmpfile t;
 	struct cprof_err err;
@@ -227,13 +227,24 @@ int sym_cache_write(const char *path, const void *data, size_t len)
 	pthread_mutex_lock(&write_lock);
 	/* Mode 0600: cached paths and kernel addresses are their owner's. */
 	if (tmpfile_open_mode(&t, path, 0600, &err) == 0) {
-		if (fwrite(data, 1, len, t.fp) == len && tmpfile_commit_cache(&t, &err) == 0)
+		if (fwrite(data, 1, len, t.fp) == len && (!sync || (fflush(t.fp) == 0 && fsync(fileno(t.fp)) == 0)) &&
+		    tmpfile_commit_cache(&t, &err) == 0)
 			r = 0;
 		else
 			tmpfile_abort(&t);
 	}
 	pthread_mutex_unlock(&write_lock);
 	return r;
+}
+
+int sym_cache_write(const char *path, const void *data, size_t len)
+{
+	return cache_write(path, data, len, false);
+}
+
+int sym_cache_write_synced(const char *path, const void *data, size_t len)
+{
+	return cache_write(path, data, len, true);
 }
 
 /* ---- reading ---- */
@@ -698,6 +709,76 @@ bool symbolizer_cache_enabled(void)
 	return p != NULL;
 }
 
+/* ---- stamps ---- */
+
+/*
+ * A big cache file (libc's decompressed debug copy, 10 MB; the kernel's
+ * symbols, 5 MB) costs more to check whole than the lookups it is opened
+ * for. So it is checked once, and a stamp beside it (NAME.ok) records the
+ * file it was checked in: device, inode, size, mtime and ctime. While all
+ * five hold, the file is the bytes that were checked: writing to it
+ * changes mtime and ctime, and so does anything that sets its times back.
+ * Such files are fsynced before they are renamed into place, so a crash
+ * cannot leave a torn one under its name for a later stamp to vouch for;
+ * a torn stamp fails its own checksum and costs one check. File times
+ * advance with a coarse clock (a scheduler tick, 1-10 ms): a write in the
+ * same tick as the last change would leave them as they were. So only a
+ * file whose ctime is STAMP_MIN_AGE_NS old is stamped; any later write
+ * gets a later time.
+ */
+#define STAMP_MAGIC "CPROFDV1"
+#define STAMP_SIZE 72 /* magic[8], dev, ino, size, mtime s, ns, ctime s, ns, checksum (u64 each) */
+#define STAMP_MIN_AGE_NS 50000000LL
+
+static void stamp_of(uint8_t *b, const struct stat *st)
+{
+	memcpy(b, STAMP_MAGIC, 8);
+	put_le64(b + 8, (uint64_t)st->st_dev);
+	put_le64(b + 16, (uint64_t)st->st_ino);
+	put_le64(b + 24, (uint64_t)st->st_size);
+	put_le64(b + 32, (uint64_t)st->st_mtim.tv_sec);
+	put_le64(b + 40, (uint64_t)st->st_mtim.tv_nsec);
+	put_le64(b + 48, (uint64_t)st->st_ctim.tv_sec);
+	put_le64(b + 56, (uint64_t)st->st_ctim.tv_nsec);
+	put_le64(b + 64, sym_checksum(HASH_SEED, b, STAMP_SIZE - 8));
+}
+
+static char *stamp_path(const char *path)
+{
+	size_t n = strlen(path);
+	char *p = xmalloc(n + 4);
+	memcpy(p, path, n);
+	memcpy(p + n, ".ok", 4);
+	return p;
+}
+
+bool sym_stamp_holds(const char *path, const struct stat *st)
+{
+	uint8_t want[STAMP_SIZE], got[STAMP_SIZE + 1];
+	char *sp = stamp_path(path);
+	int fd = open(sp, O_RDONLY | O_CLOEXEC);
+	free(sp);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, got, sizeof got);
+	close(fd);
+	stamp_of(want, st);
+	return n == STAMP_SIZE && memcmp(got, want, STAMP_SIZE) == 0;
+}
+
+void sym_stamp_write(const char *path, const struct stat *st)
+{
+	struct timespec now;
+	if (clock_gettime(CLOCK_REALTIME, &now) != 0 ||
+	    (now.tv_sec - st->st_ctim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_ctim.tv_nsec) < STAMP_MIN_AGE_NS)
+		return; /* changed too recently: the next use checks it again */
+	uint8_t b[STAMP_SIZE];
+	stamp_of(b, st);
+	char *sp = stamp_path(path);
+	(void)sym_cache_write(sp, b, sizeof b); /* without it, the next use checks again */
+	free(sp);
+}
+
 /* ---- decompressed copies of debug files ---- */
 
 /*
@@ -713,16 +794,11 @@ bool symbolizer_cache_enabled(void)
  *
  * Checking that checksum reads all 10 MB, which cost a recording that
  * missed the symbol cache in libc more than the lookups it opened the copy
- * for. So it is checked once, and a stamp beside the copy (HEX.debug.ok)
- * records the file it was checked in: device, inode, size, mtime and
- * ctime. While all five hold, the copy is the bytes that were checked:
- * writing to it changes mtime and ctime, and so does anything that sets
- * its times back. The copy is fsynced before it is renamed into place, so
- * a crash cannot leave a torn copy under its name for a later stamp to
- * vouch for; a torn stamp fails its own checksum and costs one check.
+ * for; so it is checked once and then vouched for by a stamp (above).
  * Touching the copy for pruning changes its ctime, so it is touched only
  * when its mtime is a day old (each such day costs one check).
  */
+#define TOUCH_AFTER_S (24 * 60 * 60)
 #define COPY_MAGIC "CPROFDC1"
 #define COPY_TRAILER 32 /* key_len, reserved (u32), elf_size, checksum (u64), magic[8] */
 
@@ -762,36 +838,6 @@ static bool compressed(int fd, bool *other)
 	return any;
 }
 
-#define STAMP_MAGIC "CPROFDV1"
-#define STAMP_SIZE 72 /* magic[8], dev, ino, size, mtime s, ns, ctime s, ns, checksum (u64 each) */
-#define TOUCH_AFTER_S (24 * 60 * 60)
-
-static void stamp_of(uint8_t *b, const struct stat *st)
-{
-	memcpy(b, STAMP_MAGIC, 8);
-	put_le64(b + 8, (uint64_t)st->st_dev);
-	put_le64(b + 16, (uint64_t)st->st_ino);
-	put_le64(b + 24, (uint64_t)st->st_size);
-	put_le64(b + 32, (uint64_t)st->st_mtim.tv_sec);
-	put_le64(b + 40, (uint64_t)st->st_mtim.tv_nsec);
-	put_le64(b + 48, (uint64_t)st->st_ctim.tv_sec);
-	put_le64(b + 56, (uint64_t)st->st_ctim.tv_nsec);
-	put_le64(b + 64, sym_checksum(HASH_SEED, b, STAMP_SIZE - 8));
-}
-
-/* Does the stamp at path vouch for the file st describes? */
-static bool stamp_holds(const char *path, const struct stat *st)
-{
-	uint8_t want[STAMP_SIZE], got[STAMP_SIZE + 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, got, sizeof got);
-	close(fd);
-	stamp_of(want, st);
-	return n == STAMP_SIZE && memcmp(got, want, STAMP_SIZE) == 0;
-}
-
 /* The copy at path, if it is whole and made from the file whose identity
  * is key: an fd open on it, else -1. Its contents are checked against the
  * trailer's checksum unless the stamp says they were already. */
@@ -802,7 +848,7 @@ static int open_copy(const char *path, const struct sbuf *key)
 	if (fd < 0)
 		return -1;
 	uint8_t t[COPY_TRAILER];
-	char *k = NULL, *stamp = NULL;
+	char *k = NULL;
 	/* Read, not mapped: a page fault costs more on our VMs than copying
 	 * the page (the copy of libc's debug info is 10 MB). */
 	if (fstat(fd, &st) != 0 || st.st_size < COPY_TRAILER || (uint64_t)st.st_size > ((uint64_t)1 << 40))
@@ -822,23 +868,17 @@ static int open_copy(const char *path, const struct sbuf *key)
 	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st.st_mtim.tv_sec >= TOUCH_AFTER_S &&
 	    futimens(fd, NULL) == 0 && fstat(fd, &st) != 0)
 		goto bad;
-	stamp = xmalloc(strlen(path) + 4);
-	sprintf(stamp, "%s.ok", path);
-	if (!stamp_holds(stamp, &st)) {
+	if (!sym_stamp_holds(path, &st)) {
 		if (sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 ||
 		    get_le64(t + 16) != sym_checksum(h, k, key_len))
 			goto bad;
-		uint8_t b[STAMP_SIZE];
-		stamp_of(b, &st);
-		(void)sym_cache_write(stamp, b, sizeof b); /* without it, the next use checks again */
+		sym_stamp_write(path, &st);
 		copies_checked++;
 	}
-	free(stamp);
 	free(k);
 	copies_used++;
 	return fd;
 bad:
-	free(stamp);
 	free(k);
 	close(fd);
 	return -1;

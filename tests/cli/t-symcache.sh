@@ -69,9 +69,10 @@ if command -v strace >/dev/null; then
 		"$CPROF" record -q --call-graph dwarf -o synced.data -- "$NOFP" chain 1 >/dev/null
 	check "cache files were written" sh -c "ls '$TMP/fresh-cache/symbols' | grep -q ."
 	check "the data file is fsynced" grep -q 'synced.data' sync.txt
-	# Decompressed debug copies are fsynced once, when made: a stamp may
-	# vouch for them later, so they must never be torn under their names.
-	check "no cache file is fsynced but the debug copies made" sh -c "! grep 'fresh-cache' sync.txt | grep -v '/[0-9a-f]\{16\}\.debug\.tmp\.'"
+	# Decompressed debug copies and the kernel's symbols are fsynced once,
+	# when made: a stamp may vouch for them later, so they must never be
+	# torn under their names.
+	check "no cache file is fsynced but the debug copies and kernel symbols made" sh -c "! grep 'fresh-cache' sync.txt | grep -v '/[0-9a-f]\{16\}\.debug\.tmp\.\|/kallsyms\.v2\.tmp\.'"
 	# and each is made once, though both finishing threads may need it
 	# (ld.so's was made twice)
 	check "each debug copy is made once" sh -c "test -z \"\$(grep -o '[0-9a-f]\{16\}\.debug\.tmp' sync.txt | sort | uniq -d)\""

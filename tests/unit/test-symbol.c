@@ -250,7 +250,8 @@ TEST(kallsyms_and_jitmap)
 }
 
 /* The kallsyms cache answers exactly as /proc/kallsyms does for the
- * addresses it vouches for, and is ignored when damaged. */
+ * addresses it vouches for, is checked whole once and then taken on its
+ * stamp, and is ignored when damaged. */
 TEST(kallsyms_cache)
 {
 	char dir[] = "/tmp/cprof-ksyms.XXXXXX";
@@ -269,6 +270,7 @@ TEST(kallsyms_cache)
 		return;
 	}
 	ASSERT(access(file, R_OK) == 0);
+	usleep(60 * 1000); /* a file changed in the last 50 ms is not stamped */
 	size_t checked = 0, vouched = 0;
 	for (size_t i = 0; i + 1 < live.syms.n; i += 7) {
 		uint64_t a = live.syms.v[i].addr + (live.syms.v[i + 1].addr - live.syms.v[i].addr) / 2;
@@ -283,6 +285,12 @@ TEST(kallsyms_cache)
 	/* Past the last symbol of the kernel proper nothing is known: the
 	 * cached table must hand over to /proc/kallsyms. */
 	ASSERT(vouched > checked / 2);
+	ASSERT(!cached.vouched); /* its first use checks it whole, and stamps it */
+	struct kallsyms stamped = { 0 };
+	uint64_t mid = live.syms.v[live.syms.n / 3].addr;
+	ASSERT_STREQ(kallsyms_lookup(&stamped, mid), kallsyms_lookup(&live, mid));
+	ASSERT(stamped.from_cache && stamped.vouched);
+	kallsyms_release(&stamped);
 	if (cached.from_cache) {
 		(void)kallsyms_lookup(&cached, live.syms.v[live.syms.n - 1].addr + 16);
 		ASSERT(!cached.from_cache && cached.live);
@@ -297,11 +305,14 @@ TEST(kallsyms_cache)
 	close(fd);
 	uint64_t a = live.syms.v[live.syms.n / 2].addr;
 	ASSERT_STREQ(kallsyms_lookup(&damaged, a), kallsyms_lookup(&live, a));
-	ASSERT(damaged.live && !damaged.from_cache);
+	ASSERT(damaged.live && !damaged.from_cache); /* written to: the stamp no longer holds */
 	kallsyms_release(&live);
 	kallsyms_release(&cached);
 	kallsyms_release(&damaged);
 	unlink(file);
+	char stamp[80];
+	snprintf(stamp, sizeof stamp, "%s.ok", file);
+	ASSERT(unlink(stamp) == 0);
 	ASSERT(rmdir(dir) == 0);
 	ASSERT(unsetenv("CPROF_CACHE_DIR") == 0);
 }
