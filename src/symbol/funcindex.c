@@ -10,6 +10,10 @@
  * finishing pass. Sorting the symbols once, and walking each compile unit
  * once into a table of function and inline ranges, makes each later lookup
  * a binary search plus a short scan.
+ *
+ * One file: the symbol, compile-unit and inline tables are one index per
+ * libdwfl module, filled lazily by the lookups that need each, and a
+ * sample's lookup goes through all three.
  */
 #include <stdlib.h>
 #include <string.h>
