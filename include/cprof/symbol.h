@@ -101,6 +101,8 @@ struct sym_code {
 	 * was given them: the caller need not disassemble it again. */
 	bool has_targets;
 	VEC(struct sym_code_target) targets;
+	bool from_cache;   /* the symbol cache file kept it */
+	bool addrs_cached; /* and answers for every address of it */
 };
 void sym_code_release(struct sym_code *c);
 
@@ -114,26 +116,21 @@ void sym_code_release(struct sym_code *c);
 int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr, uint32_t max_len,
 		    struct sym_code *ret, struct cprof_err *err) CPROF_WUR;
 /*
- * Keep c (a whole function, as symbolizer_code() returned it) with the
- * targets of every direct call and jump that leaves it (n of them) in the
- * binary's symbol cache file, so that symbolizer_code() on a later run
+ * Keep c (a whole function, as symbolizer_code() returned it) in the
+ * binary's symbol cache file, with the targets of every direct call and
+ * jump that leaves it (n of them; targets NULL: not listed, and
+ * symbolizer_code() will say so), so that symbolizer_code() on a later run
  * answers from the file without reading the binary's debug information.
- * Everything is copied. Nothing is kept when the binary has no cache file,
- * or when that file would grow past 4 MiB with it.
+ * What its addresses resolve to is kept too: a later recording that
+ * samples any of them, or returns into it, finds the answer there.
+ * Everything is copied. Nothing is kept when the binary has no cache
+ * file, or when that file would grow past 4 MiB with it.
  */
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n);
-/*
- * Resolve every address of vaddrs (ELF virtual addresses in the binary of
- * map, as sampled instruction pointers) that the symbol cache file does not
- * hold yet, so that it holds them from now on: a later recording that
- * samples another instruction of a hot function finds it there. Nothing is
- * resolved when the cache file would grow past 4 MiB with all of them.
- */
-void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n);
 /* True when vaddr (an ELF virtual address in the binary of map), looked up
- * by this symbolizer as a sampled instruction pointer, was not in the
- * symbol cache file and went through libdw for it. */
+ * by this symbolizer as a sampled instruction pointer or as a return
+ * address, was not in the symbol cache file and went through libdw for it. */
 bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
 /* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
  * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */

@@ -206,31 +206,13 @@ static void save_range(struct cprof_data *d, const struct hot *h, const struct s
 }
 
 /*
- * A whole function read through libdw: keep it, with the targets it calls,
- * in the binary's symbol cache file, and resolve each of its instructions
- * for the file too. The next recording of the same program then captures
- * it and symbolizes samples anywhere in it without opening the debug
- * information: a hot function's samples land on new instructions run
- * after run.
+ * A function just saved whole, read through libdw: keep it, with the
+ * targets saved for it, in the binary's symbol cache file, with what each
+ * of its addresses resolves to. The next recording of the same program
+ * then captures it and symbolizes samples anywhere in it, and returns into
+ * it, without opening the debug information: a hot function's samples
+ * land on new instructions run after run.
  */
-static void keep(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
-		 const struct sym_code_target *t, size_t nt)
-{
-	symbolizer_keep_code(s, map, c, t, nt);
-	uint32_t *starts;
-	struct cprof_err err;
-	int n = disasm_insn_starts(c->machine, c->bytes, c->len, &starts, &err);
-	if (n <= 0)
-		return;
-	uint64_t *vaddrs = xmalloc((size_t)n * sizeof *vaddrs);
-	for (int i = 0; i < n; i++)
-		vaddrs[i] = c->start + starts[i];
-	symbolizer_prefill(s, map, vaddrs, (size_t)n);
-	free(vaddrs);
-	free(starts);
-}
-
-/* keep() the function just saved whole, with the targets saved for it. */
 static void keep_saved(const struct cprof_data *d, struct symbolizer *s, const struct sym_map *map,
 		       const struct sym_code *c)
 {
@@ -240,7 +222,7 @@ static void keep_saved(const struct cprof_data *d, struct symbolizer *s, const s
 		const struct cprof_code_sym *cs = &d->code_syms.v[cc->first_sym + i];
 		t[i] = (struct sym_code_target){ cs->addr, cprof_str(d, cs->name) };
 	}
-	keep(s, map, c, t, cc->nsyms);
+	symbolizer_keep_code(s, map, c, t, cc->nsyms);
 	free(t);
 }
 
@@ -297,58 +279,100 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
 	return bytes;
 }
 
-/* Functions kept for the symbol cache beyond those saved, per recording. */
+/* Functions kept for the symbol cache beyond those saved, per recording,
+ * and the longest: a caller missed is often a big one (ld.so's dl_main is
+ * 15 KB), and is missed again in every recording until it is kept. */
 #define KEEP_MISSED 32
+#define KEEP_MISSED_BYTES (64u << 10)
+
+/* The recorded mapping of each binary, looked up once. */
+struct dso_map {
+	uint32_t dso;
+	bool ok;
+	struct sym_map map;
+};
 
 /*
- * Samples in functions too cold to be saved miss the symbol cache too, and
- * each miss costs the next recording the binary's debug information
- * (libc's symbol table and address ranges: ~10 ms). So a function none of
- * whose code is in the cache, and whose samples missed it now, while that
- * binary is open anyway, is kept as a saved one is (not in the data). One
- * pass over the frames finds them: the hot list is every function with a
- * sampled leaf.
+ * Frames that missed the symbol cache now, in functions too cold to be
+ * saved (or saved in parts) and in the callers of any function, miss it in
+ * the next recording too, and each miss costs that recording the binary's
+ * debug information (libc's symbol table and address ranges: ~10 ms). So a
+ * function with such a frame, while its binary is open anyway, is kept as
+ * a saved one is (not in the data): those with sampled leaves first, the
+ * busiest first, then callers.
  */
 static void keep_missed(const struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
-			const struct hot_list *hot, const uint64_t *per_frame, const struct capture_opts *o)
+			const struct hot_list *hot)
 {
-	struct hashidx ix = { 0 };
-	hashidx_build(&ix, (uint32_t)hot->n, hot_hash_at, hot);
-	size_t n = hot->n ? hot->n : 1;
-	struct symbolizer **by = xcalloc(n, sizeof *by); /* the one that missed, per entry */
-	struct sym_map *maps = xcalloc(n, sizeof *maps);
-	uint8_t *mapped = xcalloc(n, 1);                 /* 0: not looked up, 1: maps[k], 2: none */
+	struct hashidx hix = { 0 }, mix = { 0 };
+	hashidx_build(&hix, (uint32_t)hot->n, hot_hash_at, hot);
+	struct hot_list missed = { 0 };
+	VEC(struct symbolizer *) by = { 0 }; /* the one that missed, per entry of missed */
+	VEC(struct dso_map) maps = { 0 };
 	for (uint32_t f = 0; f < d->frames.n; f++) {
 		const struct cprof_frame *fr = &d->frames.v[f];
-		uint32_t k = per_frame[f] ? hot_find(hot, &ix, fr->func, fr->dso) : HASHIDX_NONE;
-		if (k == HASHIDX_NONE || hot->v[k].saved || by[k])
+		if (fr->flags & (FRF_INLINED | FRF_KERNEL | FRF_UNKNOWN | FRF_JIT))
+			continue; /* an inlined frame's address has its function's frame too */
+		uint32_t k = hot_find(hot, &hix, fr->func, fr->dso);
+		if ((k != HASHIDX_NONE && hot->v[k].saved) || hot_find(&missed, &mix, fr->func, fr->dso) != HASHIDX_NONE)
 			continue;
-		if (!mapped[k])
-			mapped[k] = map_of(d, fr->dso, &maps[k]) ? 1 : 2;
-		for (size_t j = 0; mapped[k] == 1 && j < nsyms && !by[k]; j++)
-			if (symbolizer_has_binary(syms[j], &maps[k]) && symbolizer_resolved_anew(syms[j], &maps[k], fr->addr))
-				by[k] = syms[j];
+		size_t m = 0;
+		while (m < maps.n && maps.v[m].dso != fr->dso)
+			m++;
+		if (m == maps.n) {
+			struct dso_map dm = { .dso = fr->dso };
+			dm.ok = map_of(d, fr->dso, &dm.map);
+			vec_push(&maps, dm);
+		}
+		if (!maps.v[m].ok)
+			continue;
+		for (size_t j = 0; j < nsyms; j++)
+			if (symbolizer_has_binary(syms[j], &maps.v[m].map) &&
+			    symbolizer_resolved_anew(syms[j], &maps.v[m].map, fr->addr)) {
+				hashidx_reserve(&mix, hot_hash_at, &missed);
+				vec_push(&missed, ((struct hot){ fr->func, fr->dso, f,
+								  k != HASHIDX_NONE ? hot->v[k].samples : 0, false }));
+				hashidx_put(&mix, func_hash(fr->func, fr->dso), (uint32_t)missed.n - 1);
+				vec_push(&by, syms[j]);
+				break;
+			}
 	}
+	/* By samples, then by frame: order by, too. */
+	size_t *order = xcalloc(missed.n ? missed.n : 1, sizeof *order);
+	for (size_t i = 0; i < missed.n; i++)
+		order[i] = i;
+	for (size_t i = 1; i < missed.n; i++) /* insertion sort: stable, and the list is short */
+		for (size_t j = i; j > 0 && missed.v[order[j]].samples > missed.v[order[j - 1]].samples; j--) {
+			size_t t = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = t;
+		}
 	size_t kept = 0;
-	for (size_t i = 0; i < hot->n && kept < KEEP_MISSED; i++) {
+	for (size_t i = 0; i < missed.n && kept < KEEP_MISSED; i++) {
+		const struct hot *h = &missed.v[order[i]];
+		size_t m = 0;
+		while (maps.v[m].dso != h->dso)
+			m++;
 		struct sym_code c;
 		struct cprof_err err;
-		if (!by[i] || symbolizer_code(by[i], &maps[i], d->frames.v[hot->v[i].frame].addr, o->whole_bytes, &c,
-					      &err) < 0)
+		if (symbolizer_code(by.v[order[i]], &maps.v[m].map, d->frames.v[h->frame].addr, KEEP_MISSED_BYTES, &c,
+				    &err) < 0)
 			continue;
-		if (!c.has_targets) {
-			struct sym_code_target *t;
-			size_t nt = call_targets(by[i], &maps[i], &c, 0, c.len, &t);
-			keep(by[i], &maps[i], &c, t, nt);
-			free(t);
+		/* Without its call targets: listing them needs the
+		 * disassembler, whose loading alone costs ~5 ms, for what only
+		 * a saved function needs (which lists them when saved). */
+		if (!c.from_cache) {
+			symbolizer_keep_code(by.v[order[i]], &maps.v[m].map, &c, NULL, 0);
 			kept++;
 		}
 		sym_code_release(&c);
 	}
-	free(mapped);
-	free(maps);
-	free(by);
-	hashidx_release(&ix);
+	free(order);
+	vec_release(&maps);
+	vec_release(&by);
+	vec_release(&missed);
+	hashidx_release(&mix);
+	hashidx_release(&hix);
 }
 
 void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size_t nsyms,
@@ -409,7 +433,7 @@ void capture_hot_code(struct cprof_data *d, struct symbolizer *const *syms, size
 		sym_code_release(&c);
 		free(path);
 	}
-	keep_missed(d, syms, nsyms, &hot, per_frame, o);
+	keep_missed(d, syms, nsyms, &hot);
 	free(per_frame);
 	vec_release(&hot);
 }

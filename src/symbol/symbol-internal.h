@@ -202,9 +202,19 @@ uint64_t symcache_entry(const struct symcache_view *v, uint32_t i, uint32_t *fir
 void symcache_frame(const struct symcache_view *v, uint32_t i, struct symcache_rec *r);
 /* The kept function whose code holds vaddr: true and its index. */
 bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t *i);
-/* Kept function i (< ncode) into c, with has_targets set: its bytes and
- * arrays are c's own (sym_code_release()), its strings point into the
- * view's buffer. */
+/*
+ * The frames of an address no entry names (a return address, an
+ * instruction no one sampled), when it lies in a kept function with
+ * addrs_cached: those of the last entry of a sampled address (even key)
+ * at or before it in the function. Such a function has an entry at each
+ * place its answer may change (symbolizer_keep_code()), and the writer
+ * leaves out an entry whose frames are those of the entry before it.
+ * true and the first frame's index and count.
+ */
+bool symcache_find_within(const struct symcache_view *v, uint64_t addr, uint32_t *first, uint32_t *n);
+/* Kept function i (< ncode) into c, from_cache set (has_targets unless
+ * kept without them): its bytes and arrays are c's own
+ * (sym_code_release()), its strings point into the view's buffer. */
 void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *c);
 /* The view's address-to-unit runs, decoded into an array the caller owns. */
 struct func_cu_run *symcache_runs(const struct symcache_view *v);

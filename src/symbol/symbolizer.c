@@ -562,6 +562,31 @@ unknown:
 	return 1;
 }
 
+static uint64_t addr_hash(uint32_t binary, uint64_t key)
+{
+	uint64_t k[2] = { binary, key };
+	return hash_bytes(k, sizeof k, HASH_SEED);
+}
+
+static uint64_t addr_hash_at(const void *ctx, uint32_t i)
+{
+	const struct addr_entry *e = &((const struct symbolizer *)ctx)->addrs.v[i];
+	return addr_hash(e->binary, e->vaddr);
+}
+
+/* The address resolved this run as key in binary bi, or NULL. */
+static const struct addr_entry *addr_find(struct symbolizer *s, uint32_t bi, uint64_t key, uint64_t h)
+{
+	struct hashidx *ix = &s->addr_idx;
+	size_t pos;
+	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
+		const struct addr_entry *e = &s->addrs.v[i];
+		if (e->binary == bi && e->vaddr == key)
+			return e;
+	}
+	return NULL;
+}
+
 /* ---- the symbol cache (symcache.c) ---- */
 
 /* Read b's cache file, once; kept only if it is whole and its identity
@@ -614,7 +639,8 @@ static uint32_t resolve_cached(struct symbolizer *s, struct binary *b, uint64_t 
 	if (!b->cache_loaded)
 		cache_load(s, b);
 	uint32_t first = (uint32_t)s->frames.n, cfirst, cn;
-	if (b->cache_buf && symcache_find(&b->cache, key, &cfirst, &cn)) {
+	if (b->cache_buf &&
+	    (symcache_find(&b->cache, key, &cfirst, &cn) || symcache_find_within(&b->cache, lookup, &cfirst, &cn))) {
 		const char *dso = sym_intern(s, b->path);
 		for (uint32_t i = 0; i < cn; i++) {
 			struct symcache_rec r;
@@ -689,6 +715,47 @@ bool symbolizer_cached_code(struct symbolizer *s, const struct sym_map *map, uin
 	return true;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Where what an address of c resolves to may change: its start, the rows
+ * of its unit's line table inside it (a sequence's end too: past it libdw
+ * finds no line) and the ends of its inline ranges. Sorted, each once;
+ * how many, in *ret (the caller frees). */
+static size_t code_bounds(struct binary *b, const struct sym_code *c, uint64_t **ret)
+{
+	VEC(uint64_t) at = { 0 };
+	uint64_t end = c->start + c->len;
+	vec_push(&at, c->start);
+	Dwarf_Addr bias = 0;
+	Dwarf_Die storage;
+	Dwarf_Die *cu = b->index ? func_index_cu(b->index, c->start, &bias, &storage) : NULL;
+	Dwarf_Lines *lines;
+	size_t n;
+	if (cu && dwarf_getsrclines(cu, &lines, &n) == 0)
+		for (size_t i = 0; i < n; i++) {
+			Dwarf_Line *l = dwarf_onesrcline(lines, i);
+			Dwarf_Addr a;
+			if (l && dwarf_lineaddr(l, &a) == 0 && a + bias > c->start && a + bias < end)
+				vec_push(&at, a + bias);
+		}
+	for (size_t i = 0; i < c->inlines.n; i++) {
+		vec_push(&at, c->start + c->inlines.v[i].lo);
+		if (c->inlines.v[i].hi < c->len)
+			vec_push(&at, c->start + c->inlines.v[i].hi);
+	}
+	qsort(at.v, at.n, sizeof *at.v, cmp_u64);
+	size_t k = 0;
+	for (size_t i = 0; i < at.n; i++)
+		if (!k || at.v[i] != at.v[k - 1])
+			at.v[k++] = at.v[i];
+	*ret = at.v;
+	return k;
+}
+
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n)
 {
@@ -698,8 +765,20 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 		return;
 	if (!b->cache_loaded)
 		cache_load(s, b);
-	if (!ahead_room(b, c->len + 72 + 12 * c->lines.n + 24 * c->inlines.n))
+	/* From the file (kept without its targets, now given): its
+	 * addresses are there already. */
+	uint64_t *bounds = NULL;
+	size_t nb = 0;
+	if (!c->from_cache) {
+		binary_open(s, b);
+		if (!b->mod)
+			return;
+		nb = code_bounds(b, c, &bounds);
+	}
+	if (!ahead_room(b, c->len + 72 + 12 * c->lines.n + 24 * c->inlines.n + nb * AHEAD_ENTRY_BYTES)) {
+		free(bounds);
 		return;
+	}
 	/* c's strings are the symbolizer's (interned, or in a cache file it
 	 * holds) until it is freed, after the cache is saved. */
 	struct sym_code k = *c;
@@ -714,7 +793,39 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 		vec_push(&k.inlines, c->inlines.v[i]);
 	for (size_t i = 0; i < n; i++) /* the caller's names may not live as long */
 		vec_push(&k.targets, ((struct sym_code_target){ targets[i].addr, sym_intern(s, targets[i].name) }));
-	k.has_targets = true;
+	k.has_targets = targets != NULL;
+
+	/* Each stretch between bounds resolved once, for the file, as a
+	 * sample there would be. Its last byte is resolved too: if that
+	 * answer differs, something the bounds do not list (a symbol inside
+	 * the function, a unit's edge) changes it, and the file is not to
+	 * answer for the addresses between its entries. */
+	uint64_t unknown = s->st.unknown;
+	k.addrs_cached = c->from_cache ? c->addrs_cached : true;
+	for (size_t i = 0; i < nb; i++) {
+		uint64_t vaddr = bounds[i], last = (i + 1 < nb ? bounds[i + 1] : c->start + c->len) - 1;
+		uint64_t key = vaddr << 1, h = addr_hash(bi, key);
+		uint32_t first = (uint32_t)s->frames.n, fn = resolve(s, b, vaddr, vaddr);
+		if (last > vaddr && k.addrs_cached) {
+			uint32_t n2 = resolve(s, b, vaddr, last);
+			k.addrs_cached = n2 == fn && same_frames(s->frames.v + first, s->frames.v + first + fn, fn);
+		}
+		s->frames.n = first + fn;
+		uint32_t cfirst, cn;
+		if ((b->cache_buf && (symcache_find(&b->cache, key, &cfirst, &cn) ||
+				      symcache_find_within(&b->cache, vaddr, &cfirst, &cn))) ||
+		    addr_find(s, bi, key, h)) {
+			s->frames.n = first;
+			continue;
+		}
+		hashidx_reserve(&s->addr_idx, addr_hash_at, s);
+		vec_push(&b->fresh, ((struct fresh){ key, first, fn }));
+		vec_push(&s->addrs, ((struct addr_entry){ .binary = bi, .vaddr = key, .first = first, .n = fn }));
+		hashidx_put(&s->addr_idx, h, (uint32_t)s->addrs.n - 1);
+		s->st.symcache_prefilled++;
+	}
+	s->st.unknown = unknown; /* not this recording's addresses */
+	free(bounds);
 	vec_push(&b->fresh_code, k);
 	s->st.symcache_code_kept++;
 }
@@ -731,6 +842,48 @@ static int cmp_fresh(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* Where the kept functions of a file being written lie, by start. */
+struct span {
+	uint64_t start;
+	uint32_t len;
+	bool all; /* addrs_cached */
+};
+struct kept {
+	struct span *v;
+	size_t n, cap;
+};
+
+/* Does addr lie in a kept function whose every address the file answers,
+ * found as the reader finds it (the last one starting at or before addr)?
+ * Then true and its start in *start. */
+static bool within_all(const struct kept *k, uint64_t addr, uint64_t *start)
+{
+	size_t lo = 0, hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return false;
+	const struct span *sp = &k->v[lo - 1];
+	*start = sp->start;
+	return sp->all && addr - sp->start < sp->len;
+}
+
+static bool same_recs(const struct symcache_rec *a, const struct symcache_rec *b, uint32_t na, uint32_t nb)
+{
+	if (na != nb)
+		return false;
+	for (uint32_t i = 0; i < na; i++)
+		if (!same_str(a[i].func, b[i].func) || !same_str(a[i].full, b[i].full) ||
+		    !same_str(a[i].file, b[i].file) || a[i].line != b[i].line || a[i].flags != b[i].flags)
+			return false;
+	return true;
+}
+
 /* The cache file of b with what this run added, written whole. What is in
  * the file now is read again first: the other symbolizer of a finishing
  * pass (or another cprof) may have added to it since it was loaded. */
@@ -744,35 +897,10 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	bool have_old = disk && symcache_parse(&old, disk, len) == 0 && old.key_len == b->cache_key.len &&
 			memcmp(old.key, b->cache_key.buf, old.key_len) == 0;
 	bool existed = disk != NULL;
-	qsort(b->fresh.v, b->fresh.n, sizeof *b->fresh.v, cmp_fresh);
 	struct symcache_writer w = { 0 };
-	struct symcache_rec recs[256];
-	uint32_t oi = 0, on = have_old ? old.nentries : 0;
-	size_t fi = 0;
 	int r = 0;
-	while (r == 0 && (oi < on || fi < b->fresh.n)) {
-		uint32_t first, n;
-		uint64_t okey = oi < on ? symcache_entry(&old, oi, &first, &n) : UINT64_MAX;
-		if (fi < b->fresh.n && (oi >= on || b->fresh.v[fi].key <= okey)) {
-			const struct fresh *f = &b->fresh.v[fi++];
-			if (oi < on && f->key == okey)
-				oi++; /* this run's answer replaces the file's */
-			if (fi < b->fresh.n && b->fresh.v[fi].key == f->key)
-				continue; /* resolved in both halves of a split: keep one */
-			uint32_t k = f->n < 256 ? f->n : 256;
-			for (uint32_t i = 0; i < k; i++) {
-				const struct sym_frame *sf = &s->frames.v[f->first + i];
-				recs[i] = (struct symcache_rec){ sf->func, sf->full, sf->file, sf->line, sf->flags };
-			}
-			r = symcache_writer_add(&w, f->key, recs, k);
-		} else {
-			for (uint32_t i = 0; i < n; i++)
-				symcache_frame(&old, first + i, &recs[i]);
-			r = symcache_writer_add(&w, okey, recs, n);
-			oi++;
-		}
-	}
-	/* Kept functions, merged the same way by start. */
+	/* Kept functions, merged by start; where they lie, for the entries. */
+	struct kept spans = { 0 };
 	if (b->fresh_code.n)
 		qsort(b->fresh_code.v, b->fresh_code.n, sizeof *b->fresh_code.v, cmp_code);
 	uint32_t ci = 0, cn = have_old ? old.ncode : 0;
@@ -789,15 +917,62 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			/* Kept by both halves of a split: the later one is written.
 			 * One the file cannot hold (the writer checks what the
 			 * reader will) is left out, not the whole file. */
-			if ((fci == b->fresh_code.n || b->fresh_code.v[fci].start != f->start) &&
-			    symcache_writer_add_code(&w, f) != 0)
-				s->st.symcache_code_kept--;
+			if (fci == b->fresh_code.n || b->fresh_code.v[fci].start != f->start) {
+				if (symcache_writer_add_code(&w, f) == 0)
+					vec_push(&spans, ((struct span){ f->start, f->len, f->addrs_cached }));
+				else
+					s->st.symcache_code_kept--;
+			}
 		} else {
 			r = symcache_writer_add_code(&w, &oc);
+			vec_push(&spans, ((struct span){ oc.start, oc.len, oc.addrs_cached }));
 			ci++;
 		}
 		sym_code_release(&oc);
 	}
+	/* Entries, merged by key. In a kept function the file answers for
+	 * whole, an entry with the frames of the last sampled-address entry
+	 * before it is left out: the reader finds those there
+	 * (symcache_find_within()), so a function costs an entry per stretch
+	 * of code with the same line and inline chain. */
+	qsort(b->fresh.v, b->fresh.n, sizeof *b->fresh.v, cmp_fresh);
+	struct symcache_rec recs[256], last[256];
+	uint32_t nlast = 0;
+	uint64_t last_key = 0;
+	uint32_t oi = 0, on = have_old ? old.nentries : 0;
+	size_t fi = 0;
+	while (r == 0 && (oi < on || fi < b->fresh.n)) {
+		uint32_t first, n;
+		uint64_t okey = oi < on ? symcache_entry(&old, oi, &first, &n) : UINT64_MAX, key;
+		if (fi < b->fresh.n && (oi >= on || b->fresh.v[fi].key <= okey)) {
+			const struct fresh *f = &b->fresh.v[fi++];
+			if (oi < on && f->key == okey)
+				oi++; /* this run's answer replaces the file's */
+			if (fi < b->fresh.n && b->fresh.v[fi].key == f->key)
+				continue; /* resolved in both halves of a split: keep one */
+			n = f->n < 256 ? f->n : 256;
+			for (uint32_t i = 0; i < n; i++) {
+				const struct sym_frame *sf = &s->frames.v[f->first + i];
+				recs[i] = (struct symcache_rec){ sf->func, sf->full, sf->file, sf->line, sf->flags };
+			}
+			key = f->key;
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				symcache_frame(&old, first + i, &recs[i]);
+			key = okey;
+			oi++;
+		}
+		uint64_t lo;
+		if (nlast && within_all(&spans, key >> 1, &lo) && last_key >> 1 >= lo && same_recs(recs, last, n, nlast))
+			continue;
+		r = symcache_writer_add(&w, key, recs, n);
+		if (!(key & 1)) {
+			memcpy(last, recs, n * sizeof *recs);
+			nlast = n;
+			last_key = key;
+		}
+	}
+	vec_release(&spans);
 	/* The address-to-unit table: this run's, or the file's. */
 	const struct func_cu_run *runs;
 	size_t nruns;
@@ -837,63 +1012,14 @@ void symbolizer_save_cache(struct symbolizer *s)
 	kallsyms_save(&s->ksyms);
 }
 
-static uint64_t addr_hash(uint32_t binary, uint64_t key)
-{
-	uint64_t k[2] = { binary, key };
-	return hash_bytes(k, sizeof k, HASH_SEED);
-}
-
-static uint64_t addr_hash_at(const void *ctx, uint32_t i)
-{
-	const struct addr_entry *e = &((const struct symbolizer *)ctx)->addrs.v[i];
-	return addr_hash(e->binary, e->vaddr);
-}
-
-/* The address resolved this run as key in binary bi, or NULL. */
-static const struct addr_entry *addr_find(struct symbolizer *s, uint32_t bi, uint64_t key, uint64_t h)
-{
-	struct hashidx *ix = &s->addr_idx;
-	size_t pos;
-	for (uint32_t i = hashidx_first(ix, h, &pos); i != HASHIDX_NONE; i = hashidx_next(ix, &pos)) {
-		const struct addr_entry *e = &s->addrs.v[i];
-		if (e->binary == bi && e->vaddr == key)
-			return e;
-	}
-	return NULL;
-}
-
-void symbolizer_prefill(struct symbolizer *s, const struct sym_map *map, const uint64_t *vaddrs, size_t n)
-{
-	uint32_t bi = binary_get(s, map);
-	struct binary *b = &s->binaries.v[bi];
-	if (!b->cache_path)
-		return;
-	if (!b->cache_loaded)
-		cache_load(s, b);
-	if (!ahead_room(b, n * AHEAD_ENTRY_BYTES))
-		return;
-	uint64_t unknown = s->st.unknown;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t key = vaddrs[i] << 1, h = addr_hash(bi, key);
-		uint32_t first, cn;
-		if ((b->cache_buf && symcache_find(&b->cache, key, &first, &cn)) || addr_find(s, bi, key, h))
-			continue;
-		hashidx_reserve(&s->addr_idx, addr_hash_at, s);
-		struct addr_entry e = { .binary = bi, .vaddr = key, .first = (uint32_t)s->frames.n };
-		e.n = resolve(s, b, vaddrs[i], vaddrs[i]);
-		vec_push(&b->fresh, ((struct fresh){ key, e.first, e.n }));
-		vec_push(&s->addrs, e);
-		hashidx_put(&s->addr_idx, h, (uint32_t)s->addrs.n - 1);
-		s->st.symcache_prefilled++;
-	}
-	s->st.unknown = unknown; /* not this recording's addresses */
-}
-
 bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr)
 {
 	uint32_t bi = binary_get(s, map);
-	uint64_t key = vaddr << 1;
+	/* looked up as a sampled instruction, or as a return address */
+	uint64_t key = vaddr << 1, rkey = (vaddr - 1) << 1 | 1;
 	const struct addr_entry *e = addr_find(s, bi, key, addr_hash(bi, key));
+	if (!(e && e->anew) && vaddr)
+		e = addr_find(s, bi, rkey, addr_hash(bi, rkey));
 	return e && e->anew;
 }
 

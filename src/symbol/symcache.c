@@ -49,8 +49,8 @@
  *   frames[nframes]: func, full, file (string offsets; full may be
  *         SYMCACHE_NONE), line, flags (u32 each)
  *   code[ncode]: kept functions, by increasing start: start (u64), len,
- *         func, comp_dir (u32), machine (u16), build_id_size (u8), zero
- *         (u8), build_id[20], then the first and count (u32 each) of its
+ *         func, comp_dir (u32), machine (u16), build_id_size (u8), flags
+ *         (u8: CODE_*), build_id[20], then the first and count (u32 each) of its
  *         bytes, line rows, inline ranges and targets. Each function's
  *         share of those four arrays follows the one before it's, and
  *         together they use them whole, so each is read once.
@@ -63,7 +63,7 @@
  *   strings[strings_len]: NUL-terminated strings, the last byte NUL
  *   bytes[bytes_len]: the kept functions' code
  *   checksum (u64) of everything before it */
-#define MAGIC "CPROFSC2"
+#define MAGIC "CPROFSC3"
 #define HEAD_SIZE 48
 #define ENTRY_SIZE 16
 #define FRAME_SIZE 20
@@ -72,6 +72,10 @@
 #define INLINE_SIZE 24
 #define TARGET_SIZE 12
 #define RUN_SIZE 16
+/* A kept function's flags: entries answer for every one of its addresses
+ * (symcache_find_within()); the targets it calls were not listed. */
+#define CODE_ALL 1u
+#define CODE_NO_TARGETS 2u
 /* Kept functions are whole ones up to capture's size for those. */
 #define MAX_CODE_LEN (1u << 20)
 #define MAX_KEY 4096
@@ -262,12 +266,14 @@ static bool parse_code(const struct symcache_view *v)
 		if (i && start <= get_le64(c - CODE_SIZE))
 			return false;
 		if (len == 0 || len > MAX_CODE_LEN || start > UINT64_MAX - len || get_le32(c + 12) >= slen ||
-		    get_le32(c + 16) >= slen || c[22] > 20 || c[23] != 0)
+		    get_le32(c + 16) >= slen || c[22] > 20 || (c[23] & ~(CODE_ALL | CODE_NO_TARGETS)))
 			return false;
 		if (get_le32(c + 44) != at_bytes || get_le32(c + 48) != at_line || get_le32(c + 56) != at_inline ||
 		    get_le32(c + 64) != at_target)
 			return false;
 		uint64_t nlines = get_le32(c + 52), ninl = get_le32(c + 60), ntg = get_le32(c + 68);
+		if ((c[23] & CODE_NO_TARGETS) && ntg)
+			return false;
 		if (at_bytes + len > v->bytes_len || at_line + nlines > v->nlines || at_inline + ninl > v->ninlines ||
 		    at_target + ntg > v->ntargets)
 			return false;
@@ -463,6 +469,31 @@ bool symcache_find_code(const struct symcache_view *v, uint64_t vaddr, uint32_t 
 	return true;
 }
 
+bool symcache_find_within(const struct symcache_view *v, uint64_t addr, uint32_t *first, uint32_t *n)
+{
+	uint32_t ci;
+	if (addr > UINT64_MAX >> 1 || !symcache_find_code(v, addr, &ci))
+		return false;
+	const uint8_t *c = v->code + (size_t)ci * CODE_SIZE;
+	if (!(c[23] & CODE_ALL))
+		return false;
+	/* The last entry of a sampled address at or before addr: return
+	 * addresses' entries (odd keys) are passed over, and there are few. */
+	uint64_t lo = get_le64(c) << 1;
+	for (uint32_t i = sym_records_upto(v->entries, v->nentries, ENTRY_SIZE, addr << 1); i-- > 0;) {
+		const uint8_t *e = v->entries + (size_t)i * ENTRY_SIZE;
+		uint64_t k = get_le64(e);
+		if (k < lo)
+			return false;
+		if (!(k & 1)) {
+			*first = get_le32(e + 8);
+			*n = get_le32(e + 12);
+			return true;
+		}
+	}
+	return false;
+}
+
 void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *r)
 {
 	const uint8_t *c = v->code + (size_t)i * CODE_SIZE;
@@ -473,6 +504,7 @@ void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *r
 	r->comp_dir = v->strings + get_le32(c + 16);
 	r->machine = get_le16(c + 20);
 	r->build_id_size = c[22];
+	r->addrs_cached = c[23] & CODE_ALL;
 	memcpy(r->build_id, c + 24, 20);
 	r->bytes = xmalloc(r->len);
 	memcpy(r->bytes, v->bytes + get_le32(c + 44), r->len);
@@ -490,7 +522,8 @@ void symcache_code(const struct symcache_view *v, uint32_t i, struct sym_code *r
 		const uint8_t *t = v->targets + (size_t)k * TARGET_SIZE;
 		vec_push(&r->targets, ((struct sym_code_target){ get_le64(t), v->strings + get_le32(t + 8) }));
 	}
-	r->has_targets = true;
+	r->has_targets = !(c[23] & CODE_NO_TARGETS);
+	r->from_cache = true;
 }
 
 /* ---- writing ---- */
@@ -539,7 +572,8 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 		if (n->lo >= n->hi || n->hi > c->len || !n->depth || (p && (n->lo < p->lo || (n->lo == p->lo && n->depth < p->depth))))
 			return -EINVAL;
 	}
-	for (size_t k = 1; k < c->targets.n; k++)
+	uint32_t ntargets = c->has_targets ? (uint32_t)c->targets.n : 0;
+	for (size_t k = 1; k < ntargets; k++)
 		if (c->targets.v[k].addr < c->targets.v[k - 1].addr)
 			return -EINVAL;
 	uint8_t r[CODE_SIZE] = { 0 };
@@ -549,6 +583,7 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 	put_le32(r + 16, add_string(w, c->comp_dir ? c->comp_dir : ""));
 	put_le16(r + 20, c->machine);
 	r[22] = c->build_id_size;
+	r[23] = (c->addrs_cached ? CODE_ALL : 0) | (c->has_targets ? 0 : CODE_NO_TARGETS);
 	memcpy(r + 24, c->build_id, 20);
 	put_le32(r + 44, (uint32_t)w->bytes.len);
 	put_le32(r + 48, w->nlines);
@@ -556,7 +591,7 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 	put_le32(r + 56, w->ninlines);
 	put_le32(r + 60, (uint32_t)c->inlines.n);
 	put_le32(r + 64, w->ntargets);
-	put_le32(r + 68, (uint32_t)c->targets.n);
+	put_le32(r + 68, ntargets);
 	sbuf_add(&w->code, r, sizeof r);
 	sbuf_add(&w->bytes, c->bytes, c->len);
 	for (size_t k = 0; k < c->lines.n; k++) {
@@ -577,7 +612,7 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 		put_le32(b + 20, n->depth);
 		sbuf_add(&w->inlines, b, sizeof b);
 	}
-	for (size_t k = 0; k < c->targets.n; k++) {
+	for (size_t k = 0; k < ntargets; k++) {
 		uint8_t t[TARGET_SIZE];
 		put_le64(t, c->targets.v[k].addr);
 		put_le32(t + 8, add_string(w, c->targets.v[k].name ? c->targets.v[k].name : ""));
@@ -585,7 +620,7 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 	}
 	w->nlines += (uint32_t)c->lines.n;
 	w->ninlines += (uint32_t)c->inlines.n;
-	w->ntargets += (uint32_t)c->targets.n;
+	w->ntargets += ntargets;
 	w->ncode++;
 	w->last_code = c->start;
 	return 0;

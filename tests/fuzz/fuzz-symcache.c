@@ -57,7 +57,7 @@ static void use(const uint8_t *buf, size_t len)
 		struct sym_code c;
 		symcache_code(&v, i, &c);
 		uint32_t at;
-		CHECK(c.len > 0 && c.has_targets);
+		CHECK(c.len > 0 && c.from_cache && (c.has_targets || !c.targets.n));
 		CHECK(symcache_find_code(&v, c.start, &at) && at == i);
 		CHECK(symcache_find_code(&v, c.start + c.len - 1, &at) && at >= i);
 		check_string(&v, c.func);
@@ -77,6 +77,12 @@ static void use(const uint8_t *buf, size_t len)
 		for (uint32_t k = 0; k < c.len; k++)
 			sum ^= c.bytes[k];
 		(void)sum;
+		/* Addresses inside it answered by an entry at or before them. */
+		for (uint32_t k = 0; k < c.len && k < 64; k++) {
+			uint32_t f, fn;
+			if (symcache_find_within(&v, c.start + k, &f, &fn))
+				CHECK(fn >= 1 && f + (uint64_t)fn <= v.nframes);
+		}
 		CHECK(symcache_writer_add_code(&w, &c) == 0);
 		sym_code_release(&c);
 	}
@@ -100,6 +106,14 @@ static void use(const uint8_t *buf, size_t len)
 	CHECK(!v.nruns || memcmp(runs, runs2, v.nruns * sizeof *runs) == 0);
 	free(runs2);
 	free(runs);
+	for (uint32_t i = 0; i < v.ncode; i++) {
+		struct sym_code a, b;
+		symcache_code(&v, i, &a);
+		symcache_code(&again, i, &b);
+		CHECK(a.addrs_cached == b.addrs_cached && a.has_targets == b.has_targets && a.start == b.start);
+		sym_code_release(&a);
+		sym_code_release(&b);
+	}
 	for (uint32_t i = 0; i < v.nentries; i++) {
 		uint32_t f1, n1, f2, n2;
 		CHECK(symcache_entry(&v, i, &f1, &n1) == symcache_entry(&again, i, &f2, &n2) && n1 == n2);
@@ -150,11 +164,13 @@ static void seed(struct sbuf *out, uint32_t n, uint32_t salt)
 		if (symcache_writer_add(&w, (uint64_t)i * 0x31 + salt, r, k) != 0)
 			abort();
 	}
-	/* Kept functions: one per 8 entries, with rows, inlines and targets. */
+	/* Kept functions: one per 8 entries, with rows, inlines and targets,
+	 * among the entries (answering for the addresses between them). */
 	for (uint32_t i = 0; i < (n + 7) / 8; i++) {
 		static const uint8_t code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5, 0xe8, 0, 0, 0, 0, 0x5d, 0xc3 };
-		struct sym_code c = { .func = names[i % 7], .start = 0x1000 + (uint64_t)i * 0x40 + salt, .len = sizeof code,
-				      .machine = 62, .build_id_size = 20, .comp_dir = names[(i + 3) % 7] };
+		struct sym_code c = { .func = names[i % 7], .start = 0x40 + (uint64_t)i * 0x40 + salt, .len = sizeof code,
+				      .machine = 62, .build_id_size = 20, .comp_dir = names[(i + 3) % 7],
+				      .addrs_cached = i % 2 == 0, .has_targets = i % 3 != 1 };
 		memset(c.build_id, (int)(i + salt), sizeof c.build_id);
 		c.bytes = xmalloc(sizeof code);
 		memcpy(c.bytes, code, sizeof code);

@@ -466,10 +466,12 @@ TEST(view_of_a_function_saved_in_parts)
 	cprof_data_release(&d);
 }
 
-/* A sampled function saved for annotate and a colder one whose sample
- * missed the symbol cache are both kept in it, every instruction resolved:
- * the next recording gets both functions' code, and the cold one's other
- * instructions, from the cache file alone. */
+/* A sampled function saved for annotate, a colder one whose sample
+ * missed the symbol cache and a caller whose return address missed it are
+ * all kept in it, answering for every address: the next recording gets
+ * their code (the missed ones' without call targets), the cold one's
+ * other instructions and the caller's other return addresses from the
+ * cache file alone. */
 TEST(capture_keeps_saved_and_missed_functions)
 {
 	char dir[] = "/tmp/cprof-capture-cache.XXXXXX";
@@ -477,9 +479,10 @@ TEST(capture_keeps_saved_and_missed_functions)
 	const char *old_dir = getenv("CPROF_CACHE_DIR");
 	char *saved_dir = old_dir ? xstrdup(old_dir) : NULL;
 	ASSERT(setenv("CPROF_CACHE_DIR", dir, 1) == 0);
-	struct elf_fixture_sym hot, cold;
+	struct elf_fixture_sym hot, cold, caller;
 	elf_fixture_find(hot_path, "hot_c", &hot);
 	elf_fixture_find(hot_path, "hot_a", &cold);
+	elf_fixture_find(hot_path, "main", &caller);
 	struct sym_map m = { .path = hot_path, .start = 0x555555554000ULL + hot.exec_off, .len = 0x100000,
 			     .pgoff = hot.exec_off };
 	struct cprof_data d;
@@ -490,14 +493,20 @@ TEST(capture_keeps_saved_and_missed_functions)
 	/* Symbolized by the second of the finishing pass's two symbolizers. */
 	struct symbolizer *syms[2] = { symbolizer_new(), symbolizer_new() };
 	const struct { const struct elf_fixture_sym *fs; int n; } funcs[] = { { &hot, 100 }, { &cold, 2 } };
+	/* Both called from main, returning into it. */
+	uint64_t ret = caller.vaddr + caller.size / 2;
+	struct sym_frame out[8];
+	int nc = symbolizer_user(syms[1], &m, m.start + (ret - hot.exec_vaddr), true, out, 8);
+	ASSERT(nc >= 1);
+	struct cprof_frame cf = { .func = cprof_intern(&d, out[nc - 1].func), .dso = dso, .addr = ret };
+	uint32_t frames[2] = { 0, cprof_add_frame(&d, &cf) };
 	for (size_t i = 0; i < ARRAY_SIZE(funcs); i++) {
 		uint64_t vaddr = funcs[i].fs->vaddr;
-		struct sym_frame out[8];
 		int n = symbolizer_user(syms[1], &m, m.start + (vaddr - hot.exec_vaddr), false, out, 8);
 		ASSERT(n >= 1);
 		struct cprof_frame fr = { .func = cprof_intern(&d, out[n - 1].func), .dso = dso, .addr = vaddr };
-		uint32_t f = cprof_add_frame(&d, &fr);
-		uint32_t st = cprof_add_stack(&d, &f, 1, 0);
+		frames[0] = cprof_add_frame(&d, &fr);
+		uint32_t st = cprof_add_stack(&d, frames, 2, 0);
 		for (int k = 0; k < funcs[i].n; k++)
 			vec_push(&d.samples, ((struct cprof_sample){ .time = (uint64_t)k, .period = 1000, .stack = st }));
 	}
@@ -507,32 +516,35 @@ TEST(capture_keeps_saved_and_missed_functions)
 	ASSERT_EQ(cs.saved, 1); /* the cold one has too few samples for the data */
 	struct symbolizer_stats st;
 	symbolizer_get_stats(syms[1], &st);
-	ASSERT_EQ(st.symcache_code_kept, 2);
-	ASSERT(st.symcache_prefilled > 2);
+	ASSERT_EQ(st.symcache_code_kept, 3);
+	ASSERT(st.symcache_prefilled > 3);
 	symbolizer_free(syms[0]);
 	symbolizer_free(syms[1]);
 	cprof_data_release(&d);
 
 	struct symbolizer *s = symbolizer_new();
 	struct cprof_err err;
-	struct sym_code hc, cc;
+	struct sym_code hc, cc, mc;
 	ASSERT_OK(symbolizer_code(s, &m, hot.vaddr, co.whole_bytes, &hc, &err));
 	ASSERT_OK(symbolizer_code(s, &m, cold.vaddr, co.whole_bytes, &cc, &err));
-	ASSERT(hc.has_targets && cc.has_targets);
+	ASSERT_OK(symbolizer_code(s, &m, ret, co.whole_bytes, &mc, &err));
+	ASSERT(hc.has_targets && !cc.has_targets && !mc.has_targets);
+	ASSERT(hc.addrs_cached && cc.addrs_cached && mc.addrs_cached);
 	uint32_t *starts;
 	int n = disasm_insn_starts(cc.machine, cc.bytes, cc.len, &starts, &err);
 	ASSERT(n > 2);
-	for (int i = 0; i < n; i++) {
-		struct sym_frame out[8];
+	for (int i = 0; i < n; i++)
 		ASSERT(symbolizer_user(s, &m, m.start + (cc.start + starts[i] - hot.exec_vaddr), false, out, 8) >= 1);
-	}
 	free(starts);
+	for (uint32_t i = 1; i <= mc.len; i++)
+		ASSERT(symbolizer_user(s, &m, m.start + (mc.start + i - hot.exec_vaddr), true, out, 8) >= 1);
 	symbolizer_get_stats(s, &st);
-	ASSERT_EQ(st.symcache_code_hits, 2);
+	ASSERT_EQ(st.symcache_code_hits, 3);
 	ASSERT_EQ(st.symcache_misses, 0);
 	ASSERT_EQ(st.binaries_read, 0);
 	sym_code_release(&hc);
 	sym_code_release(&cc);
+	sym_code_release(&mc);
 	symbolizer_free(s);
 
 	char sub[128], path[512];

@@ -403,7 +403,9 @@ TEST(compressed_debug_file_copy)
 
 /* A whole function kept in the cache file with its call targets, and
  * every address of it resolved ahead: the next symbolizer gives the same
- * code and the same frames without reading any debug information. */
+ * code and the same frames, as sampled instructions and as return
+ * addresses, without reading any debug information; the file keeps one
+ * entry per run of addresses with the same frames. */
 TEST(kept_code_and_prefilled_addresses)
 {
 	clear_cache();
@@ -428,32 +430,38 @@ TEST(kept_code_and_prefilled_addresses)
 	bad.lines.v = &row;
 	bad.lines.n = 1;
 	symbolizer_keep_code(s, &m, &bad, NULL, 0);
-	uint64_t *all = xmalloc(c.len * sizeof *all);
-	for (uint32_t i = 0; i < c.len; i++)
-		all[i] = c.start + i;
-	symbolizer_prefill(s, &m, all, c.len);
-	symbolizer_prefill(s, &m, all, c.len); /* resolved once */
-	/* More than the file may take ahead of need (4 MiB): none of it. */
-	size_t many = 70000;
-	uint64_t *lots = xcalloc(many, sizeof *lots);
-	for (size_t i = 0; i < many; i++)
-		lots[i] = c.start + c.len + i;
-	symbolizer_prefill(s, &m, lots, many);
+	/* More than the file may take ahead of need (4 MiB): not kept. */
+	uint32_t many = 9u << 19;
+	uint8_t *lots = xcalloc(many, 1);
+	struct sym_code big = { .func = "big", .start = c.start + (1u << 25), .len = many, .bytes = lots };
+	symbolizer_keep_code(s, &m, &big, NULL, 0);
 	free(lots);
 	struct symbolizer_stats st;
 	symbolizer_get_stats(s, &st);
 	ASSERT_EQ(st.symcache_code_kept, 2);
-	ASSERT_EQ(st.symcache_prefilled, c.len);
+	uint64_t prefilled = st.symcache_prefilled; /* c's bounds, and bad's start */
+	ASSERT(prefilled > 2 && prefilled < c.len);
 	symbolizer_save_cache(s);
 	symbolizer_get_stats(s, &st);
 	ASSERT_EQ(st.symcache_code_kept, 1);
 	ASSERT_EQ(st.symcache_written, 1);
 	struct symbolizer *first = s; /* holds c's strings */
+	/* Runs of bytes on one line and inline chain share an entry. */
+	char path[256];
+	cache_file(path, sizeof path);
+	size_t flen;
+	uint8_t *fbuf = (uint8_t *)sym_slurp(path, &flen);
+	ASSERT(fbuf);
+	struct symcache_view view;
+	ASSERT_OK(symcache_parse(&view, fbuf, flen));
+	printf("%u bytes of %s kept as %u entries\n", c.len, c.func, view.nentries);
+	ASSERT(view.nentries > 1 && view.nentries < prefilled);
+	free(fbuf);
 
 	s = symbolizer_new();
 	struct sym_code k;
 	ASSERT_OK(symbolizer_code(s, &m, c.start + c.len - 1, 1u << 20, &k, &err));
-	ASSERT(k.has_targets);
+	ASSERT(k.from_cache && k.has_targets && k.addrs_cached);
 	ASSERT_STREQ(k.func, c.func);
 	ASSERT_STREQ(k.comp_dir, c.comp_dir);
 	ASSERT(k.start == c.start && k.len == c.len && k.machine == c.machine &&
@@ -481,20 +489,24 @@ TEST(kept_code_and_prefilled_addresses)
 	/* Asked for less than its length: not from the cache, libdw's error. */
 	ASSERT(symbolizer_code(s, &m, c.start, c.len - 1, &k, &err) < 0);
 	sym_code_release(&k);
-	/* Every byte as a sampled instruction pointer: all from the file, and
-	 * (verified) libdw's answers. */
+	/* Every byte as a sampled instruction pointer, and as a return
+	 * address just after it: all from the file, and (verified) libdw's
+	 * answers. */
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass)
 			ASSERT(setenv("CPROF_SYMCACHE_VERIFY", "1", 1) == 0);
 		struct symbolizer *v = pass ? symbolizer_new() : s;
 		for (uint32_t i = 0; i < c.len; i++) {
 			struct sym_frame out[8];
-			ASSERT(symbolizer_user(v, &m, m.start + (c.start + i - fs.exec_vaddr), false, out, 8) >= 1);
+			uint64_t ip = m.start + (c.start + i - fs.exec_vaddr);
+			ASSERT(symbolizer_user(v, &m, ip, false, out, 8) >= 1);
 			ASSERT_STREQ(out[0].dso, hot_path);
+			ASSERT(symbolizer_user(v, &m, ip + 1, true, out, 8) >= 1);
+			ASSERT_EQ(out[0].addr, c.start + i + 1);
 		}
 		symbolizer_get_stats(v, &st);
 		ASSERT_EQ(st.symcache_misses, 0);
-		ASSERT_EQ(st.symcache_hits, c.len);
+		ASSERT_EQ(st.symcache_hits, 2 * c.len);
 		ASSERT_EQ(st.symcache_mismatches, 0);
 		if (!pass) {
 			ASSERT_EQ(st.symcache_code_hits, 1);
@@ -503,9 +515,124 @@ TEST(kept_code_and_prefilled_addresses)
 		symbolizer_free(v);
 	}
 	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
-	free(all);
 	sym_code_release(&c);
 	symbolizer_free(first);
+}
+
+struct dynsym_find {
+	const char *name;
+	uint64_t vaddr;
+};
+
+static bool dynsym_match(struct elf_fixture *f, const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct dynsym_find *a = arg;
+	(void)f;
+	if (strcmp(name, a->name) != 0 || GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value)
+		return false;
+	a->vaddr = sym->st_value;
+	return true;
+}
+
+/*
+ * Functions kept without their call targets (of a test program, and of
+ * the C library, with its inlined code): every byte of each, as a sampled
+ * instruction pointer and as a return address, answers from the file as
+ * libdw does, though the file holds far fewer entries than the functions
+ * have instructions; and the code read back says its targets were not
+ * listed.
+ */
+TEST(kept_functions_answer_every_address)
+{
+	static const struct {
+		const char *path, *func;
+		bool dynsym;
+	} funcs[] = { { NULL, "hot_c", false }, { NULL, "main", false },
+		      { "/usr/lib/x86_64-linux-gnu/libc.so.6", "malloc", true },
+		      { "/usr/lib/x86_64-linux-gnu/libc.so.6", "qsort_r", true },
+		      { "/usr/lib/x86_64-linux-gnu/libc.so.6", "getaddrinfo", true },
+		      { "/usr/lib/x86_64-linux-gnu/libc.so.6", "printf", true } };
+	struct sym_map maps[ARRAY_SIZE(funcs)];
+	uint64_t vaddrs[ARRAY_SIZE(funcs)], exec_vaddr[ARRAY_SIZE(funcs)];
+	size_t nf = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(funcs); i++) {
+		const char *path = funcs[i].path ? funcs[i].path : hot_path;
+		if (access(path, R_OK) != 0)
+			continue;
+		struct elf_fixture f;
+		elf_fixture_open(&f, path);
+		struct dynsym_find a = { funcs[i].func, 0 };
+		elf_fixture_syms(&f, funcs[i].dynsym, dynsym_match, &a);
+		uint64_t exec_off;
+		elf_fixture_exec_segment(&f, &exec_off, &exec_vaddr[nf]);
+		elf_fixture_close(&f);
+		if (!a.vaddr)
+			continue;
+		maps[nf] = (struct sym_map){ .path = path, .start = 0x7f0000000000ULL + (nf << 32) + exec_off,
+					     .len = 1u << 30, .pgoff = exec_off };
+		vaddrs[nf++] = a.vaddr;
+	}
+	ASSERT(nf >= 2);
+	clear_cache();
+	struct symbolizer *s = symbolizer_new();
+	struct sym_code c[ARRAY_SIZE(funcs)];
+	for (size_t i = 0; i < nf; i++) {
+		struct cprof_err err;
+		ASSERT_OK(symbolizer_code(s, &maps[i], vaddrs[i], 1u << 20, &c[i], &err));
+		ASSERT(!c[i].from_cache);
+		symbolizer_keep_code(s, &maps[i], &c[i], NULL, 0);
+	}
+	symbolizer_save_cache(s);
+	uint64_t nentries = 0;
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/symbols", cache_dir);
+	DIR *dp = opendir(dir);
+	ASSERT(dp);
+	for (struct dirent *de; (de = readdir(dp));) {
+		if (strlen(de->d_name) != 16)
+			continue;
+		char path[300];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		size_t flen;
+		uint8_t *buf = (uint8_t *)sym_slurp(path, &flen);
+		struct symcache_view v;
+		ASSERT(buf && symcache_parse(&v, buf, flen) == 0);
+		nentries += v.nentries;
+		free(buf);
+	}
+	closedir(dp);
+
+	ASSERT(setenv("CPROF_SYMCACHE_VERIFY", "1", 1) == 0);
+	struct symbolizer *v = symbolizer_new();
+	uint64_t bytes = 0;
+	for (size_t i = 0; i < nf; i++) {
+		struct sym_code k;
+		struct cprof_err err;
+		ASSERT_OK(symbolizer_code(v, &maps[i], vaddrs[i], 1u << 20, &k, &err));
+		ASSERT(k.from_cache && k.addrs_cached && !k.has_targets && k.targets.n == 0);
+		sym_code_release(&k);
+		for (uint32_t b = 0; b < c[i].len; b++) {
+			struct sym_frame out[8];
+			uint64_t ip = maps[i].start + (c[i].start + b - exec_vaddr[i]);
+			ASSERT(symbolizer_user(v, &maps[i], ip, false, out, 8) >= 1);
+			ASSERT(symbolizer_user(v, &maps[i], ip + 1, true, out, 8) >= 1);
+		}
+		bytes += c[i].len;
+	}
+	struct symbolizer_stats st;
+	symbolizer_get_stats(v, &st);
+	printf("%zu functions, %" PRIu64 " bytes kept as %" PRIu64 " entries: %" PRIu64 " hits, %" PRIu64
+	       " resolved anew, %" PRIu64 " disagreements\n",
+	       nf, bytes, nentries, st.symcache_hits, st.symcache_misses, st.symcache_mismatches);
+	ASSERT_EQ(st.symcache_mismatches, 0);
+	ASSERT_EQ(st.symcache_misses, 0);
+	ASSERT_EQ(st.symcache_hits, 2 * bytes);
+	ASSERT(nentries < bytes / 8);
+	symbolizer_free(v);
+	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
+	for (size_t i = 0; i < nf; i++)
+		sym_code_release(&c[i]);
+	symbolizer_free(s);
 }
 
 /* The kernel's hot cache: the symbols looked up once are answered next
@@ -610,6 +737,7 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
 						  T(damaged_files_are_ignored), T(debug_file_installed_later),
 						  T(compressed_debug_file_copy), T(kept_code_and_prefilled_addresses),
+						  T(kept_functions_answer_every_address),
 						  T(kallsyms_hot_cache),
 						  T(checksum_of_a_file_in_pieces) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
