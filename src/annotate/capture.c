@@ -285,6 +285,17 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
 #define KEEP_MISSED 32
 #define KEEP_MISSED_BYTES (64u << 10)
 
+/* A function to keep, and the symbolizer that missed in it. */
+struct missed_fn {
+	struct hot h;
+	struct symbolizer *by;
+};
+
+static int cmp_missed(const void *a, const void *b)
+{
+	return cmp_hot(&((const struct missed_fn *)a)->h, &((const struct missed_fn *)b)->h);
+}
+
 /* The recorded mapping of each binary, looked up once. */
 struct dso_map {
 	uint32_t dso;
@@ -337,32 +348,28 @@ static void keep_missed(const struct cprof_data *d, struct symbolizer *const *sy
 				break;
 			}
 	}
-	/* By samples, then by frame: order by, too. */
-	size_t *order = xcalloc(missed.n ? missed.n : 1, sizeof *order);
+	/* The busiest first (cmp_hot), each with the symbolizer that missed. */
+	struct missed_fn *order = xcalloc(missed.n ? missed.n : 1, sizeof *order);
 	for (size_t i = 0; i < missed.n; i++)
-		order[i] = i;
-	for (size_t i = 1; i < missed.n; i++) /* insertion sort: stable, and the list is short */
-		for (size_t j = i; j > 0 && missed.v[order[j]].samples > missed.v[order[j - 1]].samples; j--) {
-			size_t t = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
+		order[i] = (struct missed_fn){ missed.v[i], by.v[i] };
+	if (missed.n)
+		qsort(order, missed.n, sizeof *order, cmp_missed);
 	size_t kept = 0;
 	for (size_t i = 0; i < missed.n && kept < KEEP_MISSED; i++) {
-		const struct hot *h = &missed.v[order[i]];
+		const struct hot *h = &order[i].h;
 		size_t m = 0;
 		while (maps.v[m].dso != h->dso)
 			m++;
 		struct sym_code c;
 		struct cprof_err err;
-		if (symbolizer_code(by.v[order[i]], &maps.v[m].map, d->frames.v[h->frame].addr, KEEP_MISSED_BYTES, &c,
+		if (symbolizer_code(order[i].by, &maps.v[m].map, d->frames.v[h->frame].addr, KEEP_MISSED_BYTES, &c,
 				    &err) < 0)
 			continue;
 		/* Without its call targets: listing them needs the
 		 * disassembler, whose loading alone costs ~5 ms, for what only
 		 * a saved function needs (which lists them when saved). */
 		if (!c.from_cache) {
-			symbolizer_keep_code(by.v[order[i]], &maps.v[m].map, &c, NULL, 0);
+			symbolizer_keep_code(order[i].by, &maps.v[m].map, &c, NULL, 0);
 			kept++;
 		}
 		sym_code_release(&c);
