@@ -99,6 +99,16 @@ static void cache_file(char *path, size_t size)
 	ASSERT_EQ(found, 1);
 }
 
+/* The cache file at path, read and checked whole: its view, into *buf
+ * (the caller frees). */
+static void read_cache_file(const char *path, uint8_t **buf, struct symcache_view *v)
+{
+	size_t len;
+	*buf = (uint8_t *)sym_slurp(path, &len);
+	ASSERT(*buf);
+	ASSERT_OK(symcache_parse(v, *buf, len));
+}
+
 static void clear_cache(void)
 {
 	char dir[128], path[512];
@@ -166,11 +176,9 @@ TEST(verify_catches_a_wrong_answer)
 {
 	char path[256];
 	cache_file(path, sizeof path);
-	size_t len;
-	uint8_t *buf = (uint8_t *)sym_slurp(path, &len);
-	ASSERT(buf);
+	uint8_t *buf;
 	struct symcache_view v;
-	ASSERT_OK(symcache_parse(&v, buf, len));
+	read_cache_file(path, &buf, &v);
 	struct symcache_writer w = { 0 };
 	for (uint32_t i = 0; i < v.nentries; i++) {
 		uint32_t first, n;
@@ -449,11 +457,9 @@ TEST(kept_code_and_prefilled_addresses)
 	/* Runs of bytes on one line and inline chain share an entry. */
 	char path[256];
 	cache_file(path, sizeof path);
-	size_t flen;
-	uint8_t *fbuf = (uint8_t *)sym_slurp(path, &flen);
-	ASSERT(fbuf);
+	uint8_t *fbuf;
 	struct symcache_view view;
-	ASSERT_OK(symcache_parse(&view, fbuf, flen));
+	read_cache_file(path, &fbuf, &view);
 	printf("%u bytes of %s kept as %u entries\n", c.len, c.func, view.nentries);
 	ASSERT(view.nentries > 1 && view.nentries < prefilled);
 	free(fbuf);
@@ -593,10 +599,9 @@ TEST(kept_functions_answer_every_address)
 			continue;
 		char path[300];
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		size_t flen;
-		uint8_t *buf = (uint8_t *)sym_slurp(path, &flen);
+		uint8_t *buf;
 		struct symcache_view v;
-		ASSERT(buf && symcache_parse(&v, buf, flen) == 0);
+		read_cache_file(path, &buf, &v);
 		nentries += v.nentries;
 		free(buf);
 	}
