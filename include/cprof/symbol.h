@@ -128,6 +128,13 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
  */
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n);
+/* The functions of the binary of map (its symbol table's, with a size),
+ * by start: how many, in *ret (the caller frees); 0 when it cannot be
+ * read. */
+struct sym_func {
+	uint64_t start, size;
+};
+size_t symbolizer_functions(struct symbolizer *s, const struct sym_map *map, struct sym_func **ret);
 /* True when vaddr (an ELF virtual address in the binary of map), looked up
  * by this symbolizer as a sampled instruction pointer or as a return
  * address, was not in the symbol cache file and went through libdw for it. */

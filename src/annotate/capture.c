@@ -284,6 +284,10 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
  * 15 KB), and is missed again in every recording until it is kept. */
 #define KEEP_MISSED 32
 #define KEEP_MISSED_BYTES (64u << 10)
+/* A binary with no more code than this is kept whole on its first miss:
+ * ld.so (151 KB) runs the same start-up code under every program, and
+ * its samples land in another handful of its functions each time. */
+#define KEEP_WHOLE_BYTES (256u << 10)
 
 /* A function to keep, and the symbolizer that missed in it. */
 struct missed_fn {
@@ -373,6 +377,28 @@ static void keep_missed(const struct cprof_data *d, struct symbolizer *const *sy
 			kept++;
 		}
 		sym_code_release(&c);
+	}
+	/* Small binaries with a miss: every function. */
+	for (size_t m = 0; m < maps.n; m++) {
+		struct symbolizer *s = NULL;
+		for (size_t i = 0; i < missed.n && !s; i++)
+			if (order[i].h.dso == maps.v[m].dso)
+				s = order[i].by;
+		struct sym_func *fn = NULL;
+		size_t nf = s ? symbolizer_functions(s, &maps.v[m].map, &fn) : 0;
+		uint64_t bytes = 0;
+		for (size_t i = 0; i < nf; i++)
+			bytes += fn[i].size;
+		for (size_t i = 0; i < nf && bytes <= KEEP_WHOLE_BYTES; i++) {
+			struct sym_code c;
+			struct cprof_err err;
+			if (symbolizer_code(s, &maps.v[m].map, fn[i].start, KEEP_MISSED_BYTES, &c, &err) < 0)
+				continue;
+			if (!c.from_cache)
+				symbolizer_keep_code(s, &maps.v[m].map, &c, NULL, 0);
+			sym_code_release(&c);
+		}
+		free(fn);
 	}
 	free(order);
 	vec_release(&maps);

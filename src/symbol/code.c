@@ -296,6 +296,13 @@ static const char *plt_name(struct symbolizer *s, Dwfl_Module *mod, uint64_t vad
 	return NULL;
 }
 
+size_t symbolizer_functions(struct symbolizer *s, const struct sym_map *map, struct sym_func **ret)
+{
+	struct sym_binary b = symbolizer_binary(s, map);
+	*ret = NULL;
+	return b.mod ? func_index_functions(b.index, ret) : 0;
+}
+
 const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr)
 {
 	struct sym_binary b = symbolizer_binary(s, map);

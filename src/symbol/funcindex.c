@@ -203,6 +203,22 @@ const char *func_index_symbol(struct func_index *f, uint64_t addr)
 	return s ? s->name : NULL;
 }
 
+size_t func_index_functions(struct func_index *f, struct sym_func **ret)
+{
+	if (!f->syms_loaded)
+		load_syms(f);
+	struct sym_func *v = xcalloc(f->syms.n ? f->syms.n : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < f->syms.n; i++) {
+		const struct fsym *s = &f->syms.v[i];
+		if (!s->size || (n && v[n - 1].start == s->addr))
+			continue; /* sizeless, or an alias */
+		v[n++] = (struct sym_func){ s->addr, s->size };
+	}
+	*ret = v;
+	return n;
+}
+
 const char *func_index_symbol_range(struct func_index *f, uint64_t addr, uint64_t *start, uint64_t *size)
 {
 	const struct fsym *s = symbol_at(f, addr);

@@ -81,6 +81,9 @@ void jitmap_release(struct jitmap *m);
 struct func_index;
 struct func_index *func_index_new(Dwfl_Module *mod);
 void func_index_free(struct func_index *f);
+/* The functions of the symbol table that have a size, one per address,
+ * by start (module addresses): how many, in *ret (the caller frees). */
+size_t func_index_functions(struct func_index *f, struct sym_func **ret);
 /* Name of the symbol covering addr (module address), or NULL; the name
  * lives as long as the module. */
 const char *func_index_symbol(struct func_index *f, uint64_t addr);
@@ -153,6 +156,14 @@ void sym_stamp_write(const char *path, const struct stat *st);
 /* A whole file read into a malloc'd buffer (NUL-terminated beyond *len);
  * NULL with errno set if it cannot be read. */
 char *sym_slurp(const char *path, size_t *len);
+/* A symbol cache file mapped whole, read-only, its pages read in (munmap
+ * it with *len); NULL with errno set if it cannot be (EINVAL: not a
+ * regular file, empty, or over 64 MiB, so no cache file). Cache
+ * files are only ever replaced by a rename, never rewritten in place, so
+ * the mapping's contents cannot change under the reader; mapping spares
+ * the copy that reading makes (libc's and ld.so's files are 0.2-1 MB, read
+ * by both finishing threads in every recording). */
+void *sym_map_file(const char *path, size_t *len);
 /* In n records of size bytes sorted by the little-endian u64 each starts
  * with: how many start at or before key (the last of them, if any, is the
  * one that may hold key). */

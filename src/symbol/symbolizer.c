@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dwarf.h>
@@ -157,7 +158,8 @@ static void binary_release(struct binary *b)
 	vec_release(&b->loads);
 	free(b->cache_path);
 	sbuf_release(&b->cache_key);
-	free(b->cache_buf);
+	if (b->cache_buf)
+		munmap(b->cache_buf, b->cache_len);
 	vec_release(&b->fresh);
 	for (size_t i = 0; i < b->fresh_code.n; i++)
 		sym_code_release(&b->fresh_code.v[i]);
@@ -595,14 +597,17 @@ static void cache_load(struct symbolizer *s, struct binary *b)
 {
 	b->cache_loaded = true;
 	size_t len;
-	uint8_t *buf = b->cache_path ? (uint8_t *)sym_slurp(b->cache_path, &len) : NULL;
-	if (!buf)
+	uint8_t *buf = b->cache_path ? sym_map_file(b->cache_path, &len) : NULL;
+	if (!buf) {
+		if (b->cache_path && errno == EINVAL)
+			s->st.symcache_rejected++;
 		return;
+	}
 	struct symcache_view v;
 	if (symcache_parse(&v, buf, len) != 0 || v.key_len != b->cache_key.len ||
 	    memcmp(v.key, b->cache_key.buf, v.key_len) != 0) {
 		s->st.symcache_rejected++;
-		free(buf);
+		munmap(buf, len);
 		return;
 	}
 	s->st.symcache_read++;
@@ -763,6 +768,9 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 	struct binary *b = &s->binaries.v[bi];
 	if (!b->cache_path || !c->len)
 		return;
+	for (size_t i = 0; i < b->fresh_code.n; i++)
+		if (b->fresh_code.v[i].start == c->start)
+			return; /* kept already this run: the first stays */
 	if (!b->cache_loaded)
 		cache_load(s, b);
 	/* From the file (kept without its targets, now given): its
@@ -892,7 +900,7 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	if (!b->cache_path || (!b->fresh.n && !b->fresh_code.n))
 		return;
 	size_t len = 0;
-	uint8_t *disk = (uint8_t *)sym_slurp(b->cache_path, &len);
+	uint8_t *disk = sym_map_file(b->cache_path, &len);
 	struct symcache_view old = { 0 };
 	bool have_old = disk && symcache_parse(&old, disk, len) == 0 && old.key_len == b->cache_key.len &&
 			memcmp(old.key, b->cache_key.buf, old.key_len) == 0;
@@ -998,7 +1006,8 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	}
 	sbuf_release(&out);
 	symcache_writer_release(&w);
-	free(disk);
+	if (disk)
+		munmap(disk, len);
 	b->fresh.n = 0;
 	for (size_t i = 0; i < b->fresh_code.n; i++)
 		sym_code_release(&b->fresh_code.v[i]);

@@ -180,6 +180,27 @@ char *sym_slurp(const char *path, size_t *len)
 	return sbuf_detach(&sb);
 }
 
+void *sym_map_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	void *m = MAP_FAILED;
+	int e = EINVAL; /* not a regular file, empty, or too big */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_FILE) {
+		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+		e = errno;
+	}
+	close(fd); /* the mapping keeps the file */
+	if (m == MAP_FAILED) {
+		errno = e;
+		return NULL;
+	}
+	*len = (size_t)st.st_size;
+	return m;
+}
+
 char *sym_cache_path(const char *name)
 {
 	const char *dir = getenv("CPROF_CACHE_DIR");
