@@ -920,8 +920,15 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			symcache_code(&old, ci, &oc);
 		if (fci < b->fresh_code.n && (!have || b->fresh_code.v[fci].start <= oc.start)) {
 			const struct sym_code *f = &b->fresh_code.v[fci++];
-			if (have && f->start == oc.start)
-				ci++; /* this run's replaces the file's */
+			if (have && f->start == oc.start) {
+				ci++; /* this run's replaces the file's, */
+				if (!f->has_targets && oc.has_targets) {
+					/* unless only the file's lists its targets
+					 * (this run's entries are written all the same) */
+					oc.addrs_cached |= f->addrs_cached;
+					f = &oc;
+				}
+			}
 			/* Kept by both halves of a split: the later one is written.
 			 * One the file cannot hold (the writer checks what the
 			 * reader will) is left out, not the whole file. */

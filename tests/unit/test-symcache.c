@@ -454,6 +454,14 @@ TEST(kept_code_and_prefilled_addresses)
 	ASSERT_EQ(st.symcache_code_kept, 1);
 	ASSERT_EQ(st.symcache_written, 1);
 	struct symbolizer *first = s; /* holds c's strings */
+	/* Kept again without its targets (as the other finishing thread may
+	 * keep it): the file's, which lists them, stays. */
+	struct symbolizer *other = symbolizer_new();
+	symbolizer_keep_code(other, &m, &c, NULL, 0);
+	symbolizer_save_cache(other);
+	symbolizer_get_stats(other, &st);
+	ASSERT_EQ(st.symcache_written, 1);
+	symbolizer_free(other);
 	/* Runs of bytes on one line and inline chain share an entry. */
 	char path[256];
 	cache_file(path, sizeof path);
