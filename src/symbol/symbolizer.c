@@ -950,7 +950,8 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	 * before it is left out: the reader finds those there
 	 * (symcache_find_within()), so a function costs an entry per stretch
 	 * of code with the same line and inline chain. */
-	qsort(b->fresh.v, b->fresh.n, sizeof *b->fresh.v, cmp_fresh);
+	if (b->fresh.n) /* none when only a kept function's targets are new */
+		qsort(b->fresh.v, b->fresh.n, sizeof *b->fresh.v, cmp_fresh);
 	struct symcache_rec recs[256], last[256];
 	uint32_t nlast = 0;
 	uint64_t last_key = 0;

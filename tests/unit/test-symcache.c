@@ -499,6 +499,13 @@ TEST(kept_code_and_prefilled_addresses)
 		ASSERT_EQ(k.targets.v[i].addr, t[i].addr);
 		ASSERT_STREQ(k.targets.v[i].name, t[i].name);
 	}
+	/* Kept again as the file gave it: no address is new, only the code
+	 * is written again. */
+	symbolizer_keep_code(s, &m, &k, t, 2);
+	symbolizer_save_cache(s);
+	symbolizer_get_stats(s, &st);
+	ASSERT_EQ(st.symcache_prefilled, 0);
+	ASSERT_EQ(st.symcache_written, 1);
 	sym_code_release(&k);
 	/* Asked for less than its length: not from the cache, libdw's error. */
 	ASSERT(symbolizer_code(s, &m, c.start, c.len - 1, &k, &err) < 0);
