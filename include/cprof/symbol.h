@@ -164,9 +164,10 @@ struct symbolizer_stats {
 	uint64_t lookups, cache_hits, unknown, binaries_opened, binaries_missing, binaries_read;
 	/* The symbol cache: addresses answered from it and resolved anew;
 	 * files read, rejected (damaged, or of another identity), written;
-	 * with CPROF_SYMCACHE_VERIFY, answers that libdw contradicted. */
+	 * files read that were checked whole (their stamp did not vouch for
+	 * them); with CPROF_SYMCACHE_VERIFY, answers that libdw contradicted. */
 	uint64_t symcache_hits, symcache_misses, symcache_read, symcache_rejected, symcache_written,
-		symcache_mismatches;
+		symcache_checked, symcache_mismatches;
 	/* Functions' code answered from the cache file, and kept for it;
 	 * addresses resolved ahead for it (symbolizer_prefill()). */
 	uint64_t symcache_code_hits, symcache_code_kept, symcache_prefilled;

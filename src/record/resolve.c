@@ -504,9 +504,10 @@ void resolver_finish(struct resolver *r, struct resolve_stats *st)
 	if (symbolizer_cache_enabled()) {
 		cprof_meta_setf(d, "symcache_hits", "%" PRIu64, a.symcache_hits + b.symcache_hits);
 		cprof_meta_setf(d, "symcache_misses", "%" PRIu64, a.symcache_misses + b.symcache_misses);
-		cprof_meta_setf(d, "symcache_files", "%" PRIu64 " read, %" PRIu64 " rejected, %" PRIu64 " written",
-				a.symcache_read + b.symcache_read, a.symcache_rejected + b.symcache_rejected,
-				a.symcache_written + b.symcache_written);
+		cprof_meta_setf(d, "symcache_files",
+				"%" PRIu64 " read (%" PRIu64 " checked whole), %" PRIu64 " rejected, %" PRIu64 " written",
+				a.symcache_read + b.symcache_read, a.symcache_checked + b.symcache_checked,
+				a.symcache_rejected + b.symcache_rejected, a.symcache_written + b.symcache_written);
 		cprof_meta_setf(d, "symcache_code", "%" PRIu64 " from the cache, %" PRIu64 " kept, %" PRIu64
 				" addresses resolved ahead", a.symcache_code_hits + b.symcache_code_hits,
 				a.symcache_code_kept + b.symcache_code_kept,

@@ -180,38 +180,20 @@ struct cache_head {
 };
 _Static_assert(sizeof(struct cache_head) == 32 && sizeof(struct ksym) == 16, "the symbols follow the head aligned");
 
-/* The cache file mapped, not read: reading it into memory (5 MB of fresh
- * pages filled by a copy) was most of the cost of a lookup that the hot
- * cache could not answer, ~8 ms against ~1 ms for the checksum. The file
- * is only ever replaced by a rename, never rewritten in place, so the
- * mapping's contents cannot change under us. Checking it whole still cost
- * 3-5 ms, in most recordings (the hot cache misses a kernel address in 10
- * of 12), so it is checked once and then vouched for by its stamp
- * (symcache.c); *vouched says so. Such a file is not read whole: its pages
- * are mapped as the lookups touch them (about 20 for one). */
-static char *map_file(const char *path, size_t *len, bool *vouched, struct stat *st)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	void *m = MAP_FAILED;
-	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_size > 0 && (uint64_t)st->st_size <= SIZE_MAX) {
-		*vouched = sym_stamp_holds(path, st);
-		m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE | (*vouched ? 0 : MAP_POPULATE), fd, 0);
-	}
-	close(fd); /* the mapping keeps the file */
-	if (m == MAP_FAILED)
-		return NULL;
-	*len = (size_t)st->st_size;
-	return m;
-}
-
+/* The cache file is mapped, not read (sym_map_file()): reading it into
+ * memory (5 MB of fresh pages filled by a copy) was most of the cost of a
+ * lookup that the hot cache could not answer, ~8 ms against ~1 ms for
+ * the checksum. Checking it whole still cost 3-5 ms, in most recordings
+ * (the hot cache misses a kernel address in 10 of 12), so it is checked
+ * once and then vouched for by its stamp (symcache.c). Such a file is
+ * not read whole: its pages are mapped as the lookups touch them (about
+ * 20 for one). */
 static bool load_cache(struct kallsyms *k, const char *path, uint64_t key, bool modules)
 {
 	size_t len;
 	bool vouched = false;
 	struct stat st;
-	char *buf = map_file(path, &len, &vouched, &st);
+	char *buf = sym_map_file(path, &len, false, &vouched, &st);
 	if (!buf)
 		return false;
 	bool ok = false;
@@ -273,7 +255,7 @@ static void save_cache(const struct kallsyms *k, const char *path, uint64_t key)
 		sbuf_add(&all, k->names.buf, k->names.len);
 		uint64_t sum = sym_checksum(HASH_SEED, all.buf, all.len);
 		sbuf_add(&all, &sum, sizeof sum);
-		/* fsynced: its stamp will vouch for it (map_file()). */
+		/* fsynced: its stamp will vouch for it (sym_map_file()). */
 		(void)sym_cache_write_synced(path, all.buf, all.len);
 		sbuf_release(&all);
 	}

@@ -156,14 +156,17 @@ void sym_stamp_write(const char *path, const struct stat *st);
 /* A whole file read into a malloc'd buffer (NUL-terminated beyond *len);
  * NULL with errno set if it cannot be read. */
 char *sym_slurp(const char *path, size_t *len);
-/* A symbol cache file mapped whole, read-only, its pages read in (munmap
- * it with *len); NULL with errno set if it cannot be (EINVAL: not a
- * regular file, empty, or over 64 MiB, so no cache file). Cache
- * files are only ever replaced by a rename, never rewritten in place, so
- * the mapping's contents cannot change under the reader; mapping spares
- * the copy that reading makes (libc's and ld.so's files are 0.2-1 MB, read
- * by both finishing threads in every recording). */
-void *sym_map_file(const char *path, size_t *len);
+/* A cache file mapped whole, read-only (munmap it with *len); NULL with
+ * errno set if it cannot be (EINVAL: not a regular file, empty, or over
+ * 64 MiB, so no cache file). Cache files are only ever replaced by a
+ * rename, never rewritten in place, so the mapping's contents cannot
+ * change under the reader; mapping spares the copy that reading makes.
+ * touch: bring its mtime up to now if it is a day old (the folder is
+ * pruned by last use). vouched, if not NULL, says whether the file's
+ * stamp vouches for it as it is (then its pages are read as they are
+ * used; else all at once, for a check of the whole). st, if not NULL,
+ * gets its stat, for sym_stamp_write(). */
+void *sym_map_file(const char *path, size_t *len, bool touch, bool *vouched, struct stat *st);
 /* In n records of size bytes sorted by the little-endian u64 each starts
  * with: how many start at or before key (the last of them, if any, is the
  * one that may hold key). */
@@ -202,8 +205,10 @@ struct symcache_rec {
 };
 /* 0 if buf[0..len) is a well-formed cache file (magic, sizes, checksum,
  * every index in bounds, entries sorted); -EINVAL otherwise, and nothing
- * of it may be used. The key is the caller's to compare. */
-int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len) CPROF_WUR;
+ * of it may be used. The key is the caller's to compare. vouched: the
+ * file's stamp says it passed all of that as it is (sym_map_file()), so
+ * only its sizes are checked again, to lay out the view. */
+int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len, bool vouched) CPROF_WUR;
 /* The frames cached for an address key: true and the first frame's index
  * and their count, or false. */
 bool symcache_find(const struct symcache_view *v, uint64_t key, uint32_t *first, uint32_t *n);

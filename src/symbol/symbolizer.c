@@ -597,26 +597,32 @@ static void cache_load(struct symbolizer *s, struct binary *b)
 {
 	b->cache_loaded = true;
 	size_t len;
-	uint8_t *buf = b->cache_path ? sym_map_file(b->cache_path, &len) : NULL;
+	bool vouched = false;
+	struct stat st;
+	/* Touched (its time is its last use: the folder is pruned by it) once
+	 * a day, so that its stamp holds in between. */
+	uint8_t *buf = b->cache_path ? sym_map_file(b->cache_path, &len, true, &vouched, &st) : NULL;
 	if (!buf) {
 		if (b->cache_path && errno == EINVAL)
 			s->st.symcache_rejected++;
 		return;
 	}
 	struct symcache_view v;
-	if (symcache_parse(&v, buf, len) != 0 || v.key_len != b->cache_key.len ||
+	if (symcache_parse(&v, buf, len, vouched) != 0 || v.key_len != b->cache_key.len ||
 	    memcmp(v.key, b->cache_key.buf, v.key_len) != 0) {
 		s->st.symcache_rejected++;
 		munmap(buf, len);
 		return;
+	}
+	if (!vouched) {
+		s->st.symcache_checked++;
+		sym_stamp_write(b->cache_path, &st);
 	}
 	s->st.symcache_read++;
 	b->cache_buf = buf;
 	b->cache_len = len;
 	b->cache = v;
 	give_runs(b); /* if b was opened before its file was read */
-	/* Its time is its last use: the folder is pruned by it. */
-	(void)utimensat(AT_FDCWD, b->cache_path, NULL, 0);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -900,9 +906,10 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	if (!b->cache_path || (!b->fresh.n && !b->fresh_code.n))
 		return;
 	size_t len = 0;
-	uint8_t *disk = sym_map_file(b->cache_path, &len);
+	bool vouched = false;
+	uint8_t *disk = sym_map_file(b->cache_path, &len, false, &vouched, NULL);
 	struct symcache_view old = { 0 };
-	bool have_old = disk && symcache_parse(&old, disk, len) == 0 && old.key_len == b->cache_key.len &&
+	bool have_old = disk && symcache_parse(&old, disk, len, vouched) == 0 && old.key_len == b->cache_key.len &&
 			memcmp(old.key, b->cache_key.buf, old.key_len) == 0;
 	bool existed = disk != NULL;
 	struct symcache_writer w = { 0 };
@@ -1002,7 +1009,7 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 	}
 	struct sbuf out = SBUF_INIT;
 	if (r == 0 && symcache_writer_finish(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&
-	    sym_cache_write(b->cache_path, out.buf, out.len) == 0) {
+	    sym_cache_write_synced(b->cache_path, out.buf, out.len) == 0) { /* a stamp may vouch for it later */
 		s->st.symcache_written++;
 		if (!existed) {
 			/* A new file: keep the folder from growing without end. */

@@ -80,6 +80,9 @@
 #define MAX_CODE_LEN (1u << 20)
 #define MAX_KEY 4096
 #define MAX_FILE ((size_t)64 << 20)
+/* Cache files are touched for pruning (by last use) when their mtime is a
+ * day old: a touch moves the ctime, which their stamps hold. */
+#define TOUCH_AFTER_S (24 * 60 * 60)
 /* The frames of one address: an inline chain and the function itself. */
 #define MAX_ENTRY_FRAMES 256
 #define ALLOWED_FLAGS (SYMF_INLINED | SYMF_UNKNOWN)
@@ -180,24 +183,36 @@ char *sym_slurp(const char *path, size_t *len)
 	return sbuf_detach(&sb);
 }
 
-void *sym_map_file(const char *path, size_t *len)
+void *sym_map_file(const char *path, size_t *len, bool touch, bool *vouched, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	struct stat st;
+	struct stat sb;
+	if (!st)
+		st = &sb;
 	void *m = MAP_FAILED;
 	int e = EINVAL; /* not a regular file, empty, or too big */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size <= MAX_FILE) {
-		m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	bool v = false;
+	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_size > 0 && (uint64_t)st->st_size <= MAX_FILE) {
+		/* Touched first: that moves the ctime the stamp holds. */
+		struct timespec now;
+		if (touch && clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st->st_mtim.tv_sec >= TOUCH_AFTER_S &&
+		    futimens(fd, NULL) == 0 && fstat(fd, st) != 0)
+			goto out;
+		v = vouched && sym_stamp_holds(path, st);
+		m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE | (v ? 0 : MAP_POPULATE), fd, 0);
 		e = errno;
 	}
+out:
 	close(fd); /* the mapping keeps the file */
 	if (m == MAP_FAILED) {
 		errno = e;
 		return NULL;
 	}
-	*len = (size_t)st.st_size;
+	*len = (size_t)st->st_size;
+	if (vouched)
+		*vouched = v;
 	return m;
 }
 
@@ -338,7 +353,7 @@ static const uint8_t *take(const uint8_t **p, uint64_t n, size_t size, uint32_t 
 	return at;
 }
 
-int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
+int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len, bool vouched)
 {
 	memset(v, 0, sizeof *v);
 	if (len < HEAD_SIZE + 8 || len > MAX_FILE || memcmp(buf, MAGIC, 8) != 0)
@@ -355,7 +370,7 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 			(nruns ? 8 : 0) + strings_len + bytes_len + 8;
 	if (want != len)
 		return -EINVAL;
-	if (get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
+	if (!vouched && get_le64(buf + len - 8) != sym_checksum(HASH_SEED, buf, len - 8))
 		return -EINVAL;
 	const uint8_t *p = buf + HEAD_SIZE;
 	v->key = take(&p, key_len, 1, &v->key_len);
@@ -372,6 +387,8 @@ int symcache_parse(struct symcache_view *v, const uint8_t *buf, size_t len)
 	v->bytes = take(&p, bytes_len, 1, &v->bytes_len);
 	if (v->strings[strings_len - 1] != 0)
 		return -EINVAL;
+	if (vouched)
+		return 0;
 	/* Every entry: sorted by key, frames in bounds; every frame: strings
 	 * in bounds (the last byte is NUL, so each string ends inside). */
 	for (uint32_t i = 0; i < v->nentries; i++) {
@@ -734,10 +751,11 @@ void symcache_prune(const char *dir, size_t keep, uint64_t max_bytes)
 	uint64_t bytes = 0;
 	for (struct dirent *de; (de = readdir(dp));) {
 		struct stat st;
-		/* Only cache files: 16 hex digits, ".debug" for the copies and
-		 * ".debug.ok" for their stamps. */
+		/* Only cache files: 16 hex digits, ".debug" for the copies,
+		 * ".ok" and ".debug.ok" for stamps. */
 		size_t len = strlen(de->d_name);
 		if ((len != 16 && (len != 22 || strcmp(de->d_name + 16, ".debug") != 0) &&
+		     (len != 19 || strcmp(de->d_name + 16, ".ok") != 0) &&
 		     (len != 25 || strcmp(de->d_name + 16, ".debug.ok") != 0)) ||
 		    strspn(de->d_name, "0123456789abcdef") != 16 ||
 		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
@@ -854,7 +872,6 @@ void sym_stamp_write(const char *path, const struct stat *st)
  * Touching the copy for pruning changes its ctime, so it is touched only
  * when its mtime is a day old (each such day costs one check).
  */
-#define TOUCH_AFTER_S (24 * 60 * 60)
 #define COPY_MAGIC "CPROFDC1"
 #define COPY_TRAILER 32 /* key_len, reserved (u32), elf_size, checksum (u64), magic[8] */
 

@@ -29,7 +29,7 @@ static void check_string(const struct symcache_view *v, const char *s)
 static void use(const uint8_t *buf, size_t len)
 {
 	struct symcache_view v;
-	if (symcache_parse(&v, buf, len) != 0)
+	if (symcache_parse(&v, buf, len, false) != 0)
 		return;
 	struct symcache_writer w = { 0 };
 	for (uint32_t i = 0; i < v.nentries; i++) {
@@ -96,7 +96,7 @@ static void use(const uint8_t *buf, size_t len)
 	struct sbuf out = SBUF_INIT;
 	CHECK(symcache_writer_finish(&w, v.key, v.key_len, &out) == 0);
 	struct symcache_view again;
-	CHECK(symcache_parse(&again, (const uint8_t *)out.buf, out.len) == 0);
+	CHECK(symcache_parse(&again, (const uint8_t *)out.buf, out.len, false) == 0);
 	CHECK(again.nentries == v.nentries && again.key_len == v.key_len && memcmp(again.key, v.key, v.key_len) == 0);
 	CHECK(again.ncode == v.ncode && again.nlines == v.nlines && again.ninlines == v.ninlines &&
 	      again.ntargets == v.ntargets && again.bytes_len == v.bytes_len &&

@@ -106,7 +106,7 @@ static void read_cache_file(const char *path, uint8_t **buf, struct symcache_vie
 	size_t len;
 	*buf = (uint8_t *)sym_slurp(path, &len);
 	ASSERT(*buf);
-	ASSERT_OK(symcache_parse(v, *buf, len));
+	ASSERT_OK(symcache_parse(v, *buf, len, false));
 }
 
 static void clear_cache(void)
@@ -255,6 +255,46 @@ TEST(damaged_files_are_ignored)
 	same_frames(&ref, &again);
 	ASSERT_EQ(again.st.symcache_misses, 0);
 	free(good);
+}
+
+/* A cache file is checked whole when it is read, until it is 50 ms old;
+ * then its stamp vouches for it and it is used without a check. Written
+ * to in place, its times move, the stamp no longer holds, and the check
+ * finds the damage. */
+TEST(stamped_files_are_not_checked_again)
+{
+	clear_cache();
+	symbolize(hot_path, &again);
+	ASSERT_EQ(again.st.symcache_written, 1);
+	symbolize(hot_path, &again); /* just written: checked, not stamped */
+	ASSERT_EQ(again.st.symcache_read, 1);
+	ASSERT_EQ(again.st.symcache_checked, 1);
+	usleep(60 * 1000);
+	symbolize(hot_path, &again); /* checked and stamped */
+	ASSERT_EQ(again.st.symcache_checked, 1);
+	for (int round = 0; round < 2; round++) {
+		symbolize(hot_path, &again);
+		same_frames(&ref, &again);
+		ASSERT_EQ(again.st.symcache_read, 1);
+		ASSERT_EQ(again.st.symcache_checked, 0);
+		ASSERT_EQ(again.st.symcache_misses, 0);
+	}
+	char path[256];
+	cache_file(path, sizeof path);
+	int fd = open(path, O_RDWR);
+	ASSERT(fd >= 0);
+	struct stat st;
+	ASSERT(fstat(fd, &st) == 0);
+	char c;
+	ASSERT(pread(fd, &c, 1, st.st_size / 2) == 1);
+	c ^= 1;
+	ASSERT(pwrite(fd, &c, 1, st.st_size / 2) == 1);
+	close(fd);
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_rejected, 1);
+	ASSERT_EQ(again.st.symcache_hits, 0);
+	ASSERT_EQ(again.st.symcache_written, 1);
 }
 
 /* The stripped program first without its debug file, then with it beside
@@ -755,7 +795,8 @@ int main(int argc, char **argv)
 	ASSERT(setenv("CPROF_CACHE_DIR", cache_dir, 1) == 0);
 	ASSERT(unsetenv("CPROF_SYMCACHE_VERIFY") == 0);
 	static const struct test_case cases[] = { T(second_run_from_the_cache), T(verify_catches_a_wrong_answer),
-						  T(damaged_files_are_ignored), T(debug_file_installed_later),
+						  T(damaged_files_are_ignored), T(stamped_files_are_not_checked_again),
+						  T(debug_file_installed_later),
 						  T(compressed_debug_file_copy), T(kept_code_and_prefilled_addresses),
 						  T(kept_functions_answer_every_address),
 						  T(kallsyms_hot_cache),
