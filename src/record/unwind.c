@@ -288,7 +288,7 @@ static bool map_bias(const char *path, uint64_t start, uint64_t pgoff, uint64_t 
 	if (fd < 0)
 		return false;
 	bool ok = false;
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	size_t n;
 	if (elf && elf_getphdrnum(elf, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {

@@ -32,7 +32,7 @@
 /* Does the ELF file open on fd carry build id bits[0..n)? */
 static bool build_id_matches(int fd, const unsigned char *bits, int n)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return false;
 	const void *id;
@@ -114,7 +114,7 @@ int debuginfo_find_local(Dwfl_Module *mod, void **userdata, const char *modname,
  * section headers only: nothing is decompressed. */
 static bool has_section(int fd, const char *name)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	size_t shstrndx;
 	bool found = false;
 	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {

@@ -217,7 +217,7 @@ static void read_self_id(void)
 	struct sbuf sb = SBUF_INIT;
 	sbuf_addf(&sb, "cprof %s; libdw %s; ", CPROF_VERSION, dwfl_version(NULL));
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
 	const void *bits;
 	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
 	struct stat st;
@@ -324,7 +324,7 @@ static uint32_t binary_get(struct symbolizer *s, const struct sym_map *map)
 	b.file = strcmp(map->path, "[vdso]") == 0 ? vdso_file(s) : b.path;
 	s->st.binaries_opened++;
 	int fd = b.file ? open(b.file, O_RDONLY | O_CLOEXEC) : -1;
-	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+	Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ, NULL) : NULL;
 	size_t n;
 	if (elf && elf_getphdrnum(elf, &n) == 0) {
 		for (size_t i = 0; i < n; i++) {

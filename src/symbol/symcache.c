@@ -890,7 +890,7 @@ void symcache_copy_stats(uint64_t *used, uint64_t *written, uint64_t *checked)
  * GNU .zdebug section makes it unfit for a copy: *other is set. */
 static bool compressed(int fd, bool *other)
 {
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
 	size_t shstrndx;
 	bool any = false;
 	*other = false;
