@@ -213,6 +213,17 @@ TEST(verify_catches_a_wrong_answer)
 	ASSERT_EQ(again.st.symcache_misses, 0);
 }
 
+/* The cache file is damaged: the next run rejects it whole, answers as
+ * libdw does, and writes the file anew. */
+static void rejected_and_rewritten(void)
+{
+	symbolize(hot_path, &again);
+	same_frames(&ref, &again);
+	ASSERT_EQ(again.st.symcache_hits, 0);
+	ASSERT_EQ(again.st.symcache_rejected, 1);
+	ASSERT_EQ(again.st.symcache_written, 1);
+}
+
 /* Damaged files are rejected whole, the answers are libdw's, and the file
  * is written anew. */
 TEST(damaged_files_are_ignored)
@@ -237,11 +248,7 @@ TEST(damaged_files_are_ignored)
 			free(bad);
 		}
 		close(fd);
-		symbolize(hot_path, &again);
-		same_frames(&ref, &again);
-		ASSERT_EQ(again.st.symcache_hits, 0);
-		ASSERT_EQ(again.st.symcache_rejected, 1);
-		ASSERT_EQ(again.st.symcache_written, 1);
+		rejected_and_rewritten();
 	}
 	/* Garbage of another kind: a directory where the file should be is
 	 * not read either, and costs nothing but the answers from libdw. */
@@ -290,11 +297,7 @@ TEST(stamped_files_are_not_checked_again)
 	c ^= 1;
 	ASSERT(pwrite(fd, &c, 1, st.st_size / 2) == 1);
 	close(fd);
-	symbolize(hot_path, &again);
-	same_frames(&ref, &again);
-	ASSERT_EQ(again.st.symcache_rejected, 1);
-	ASSERT_EQ(again.st.symcache_hits, 0);
-	ASSERT_EQ(again.st.symcache_written, 1);
+	rejected_and_rewritten();
 }
 
 /* The stripped program first without its debug file, then with it beside
