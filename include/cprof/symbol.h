@@ -169,7 +169,7 @@ struct symbolizer_stats {
 	uint64_t symcache_hits, symcache_misses, symcache_read, symcache_rejected, symcache_written,
 		symcache_checked, symcache_mismatches;
 	/* Functions' code answered from the cache file, and kept for it;
-	 * addresses resolved ahead for it (symbolizer_prefill()). */
+	 * addresses resolved ahead for it (symbolizer_keep_code()). */
 	uint64_t symcache_code_hits, symcache_code_kept, symcache_prefilled;
 	/* Decompressed copies of debug files used, made, and checked whole
 	 * (not vouched for by a stamp), by the whole process (every

@@ -591,6 +591,15 @@ static const struct addr_entry *addr_find(struct symbolizer *s, uint32_t bi, uin
 
 /* ---- the symbol cache (symcache.c) ---- */
 
+/* b's cache file's answer for the address looked up as key (its vaddr
+ * shifted, the low bit for a return address) at lookup: its own entry, or
+ * the one a kept function gives every address of it. */
+static bool cache_answer(const struct binary *b, uint64_t key, uint64_t lookup, uint32_t *first, uint32_t *n)
+{
+	return b->cache_buf &&
+	       (symcache_find(&b->cache, key, first, n) || symcache_find_within(&b->cache, lookup, first, n));
+}
+
 /* Read b's cache file, once; kept only if it is whole and its identity
  * is b's. */
 static void cache_load(struct symbolizer *s, struct binary *b)
@@ -650,8 +659,7 @@ static uint32_t resolve_cached(struct symbolizer *s, struct binary *b, uint64_t 
 	if (!b->cache_loaded)
 		cache_load(s, b);
 	uint32_t first = (uint32_t)s->frames.n, cfirst, cn;
-	if (b->cache_buf &&
-	    (symcache_find(&b->cache, key, &cfirst, &cn) || symcache_find_within(&b->cache, lookup, &cfirst, &cn))) {
+	if (cache_answer(b, key, lookup, &cfirst, &cn)) {
 		const char *dso = sym_intern(s, b->path);
 		for (uint32_t i = 0; i < cn; i++) {
 			struct symcache_rec r;
@@ -826,9 +834,7 @@ void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const
 		}
 		s->frames.n = first + fn;
 		uint32_t cfirst, cn;
-		if ((b->cache_buf && (symcache_find(&b->cache, key, &cfirst, &cn) ||
-				      symcache_find_within(&b->cache, vaddr, &cfirst, &cn))) ||
-		    addr_find(s, bi, key, h)) {
+		if (cache_answer(b, key, vaddr, &cfirst, &cn) || addr_find(s, bi, key, h)) {
 			s->frames.n = first;
 			continue;
 		}

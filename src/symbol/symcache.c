@@ -183,6 +183,17 @@ char *sym_slurp(const char *path, size_t *len)
 	return sbuf_detach(&sb);
 }
 
+/* Bring the mtime of the file on fd, described by *st, up to now if it is
+ * a day old (the cache folder is pruned by last use; a touch moves the
+ * ctime its stamp holds, so not more often); *st then says so. False if
+ * its stat cannot be read again. */
+static bool touch_daily(int fd, struct stat *st)
+{
+	struct timespec now;
+	return !(clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st->st_mtim.tv_sec >= TOUCH_AFTER_S &&
+		 futimens(fd, NULL) == 0 && fstat(fd, st) != 0);
+}
+
 void *sym_map_file(const char *path, size_t *len, bool touch, bool *vouched, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -195,10 +206,7 @@ void *sym_map_file(const char *path, size_t *len, bool touch, bool *vouched, str
 	int e = EINVAL; /* not a regular file, empty, or too big */
 	bool v = false;
 	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_size > 0 && (uint64_t)st->st_size <= MAX_FILE) {
-		/* Touched first: that moves the ctime the stamp holds. */
-		struct timespec now;
-		if (touch && clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st->st_mtim.tv_sec >= TOUCH_AFTER_S &&
-		    futimens(fd, NULL) == 0 && fstat(fd, st) != 0)
+		if (touch && !touch_daily(fd, st)) /* first: it moves the ctime the stamp holds */
 			goto out;
 		v = vouched && sym_stamp_holds(path, st);
 		m = mmap(NULL, (size_t)st->st_size, PROT_READ, MAP_PRIVATE | (v ? 0 : MAP_POPULATE), fd, 0);
@@ -937,9 +945,7 @@ static int open_copy(const char *path, const struct sbuf *key)
 	if (pread_full(fd, (uint8_t *)k, key_len, elf_size) < 0 || memcmp(k, key->buf, key_len) != 0)
 		goto bad;
 	/* Its last use, for pruning; first, since it changes the ctime. */
-	struct timespec now;
-	if (clock_gettime(CLOCK_REALTIME, &now) == 0 && now.tv_sec - st.st_mtim.tv_sec >= TOUCH_AFTER_S &&
-	    futimens(fd, NULL) == 0 && fstat(fd, &st) != 0)
+	if (!touch_daily(fd, &st))
 		goto bad;
 	if (!sym_stamp_holds(path, &st)) {
 		if (sym_checksum_fd(fd, 0, elf_size, HASH_SEED, &h) < 0 ||
