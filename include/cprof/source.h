@@ -17,9 +17,9 @@
  *             attached; inherited) and give the loop a descriptor to poll,
  *             or -1
  *   drain     while recording: at every wake-up of the loop (its
- *             descriptor readable, or 100 ms passed); once more with last
- *             set after the workload ended, to close its events and take
- *             in the rest
+ *             descriptor readable, or 100 ms passed, or drain_ms if the
+ *             source asks for less); once more with last set after the
+ *             workload ended, to close its events and take in the rest
  *   collect   after the workload ended: take in what it gathered
  *   stacks    hand its raw stacks to the one resolver (resolve.h)
  *   finish    after the resolver ran: store its records and metadata in
@@ -119,6 +119,9 @@ struct source_ops {
 	 * counting). NULL when drain(last) alone is enough. */
 	void (*stop)(void *state);
 	void (*drain)(void *state, bool last);
+	/* Drain at least this often (ms) while recording; 0: the loop's
+	 * 100 ms. For what must be read while the workload still holds it. */
+	unsigned drain_ms;
 	int (*collect)(void *state, struct cprof_err *err);
 	void (*stacks)(void *state, struct resolver *res);
 	int (*finish)(void *state, const struct source_finish *f, struct cprof_err *err);

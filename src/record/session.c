@@ -479,6 +479,11 @@ static int rec_loop(struct rec *R, struct cprof_err *err)
 		for (size_t i = 0; R->src_fds && i < o->nsources; i++)
 			pfd[n++] = (struct pollfd){ .fd = R->src_fds[i], .events = POLLIN };
 		int timeout = any_hung ? 10 : 100;
+		for (size_t i = 0; R->src_fds && i < o->nsources; i++) {
+			unsigned ms = o->sources[i].ops->drain_ms;
+			if (ms && (int)ms < timeout)
+				timeout = (int)ms;
+		}
 		if (enable_at) {
 			uint64_t now = now_ns();
 			if (now >= enable_at) {

@@ -274,6 +274,10 @@ const struct source_ops syscalls_source = {
 	.enable = sys_enable,
 	.stop = sys_stop,
 	.drain = sys_drain,
+	/* The I/O rows' paths are read from /proc/PID/fd while the process
+	 * holds them: 100 ms between drains left a short program's
+	 * descriptors unnamed when cprof was slow (ASan, a loaded machine). */
+	.drain_ms = 20,
 	.stacks = sys_stacks,
 	.finish = sys_finish,
 	.release = sys_release,
