@@ -128,9 +128,9 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
  */
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n);
-/* The functions of the binary of map (its symbol table's, with a size),
- * by start: how many, in *ret (the caller frees); 0 when it cannot be
- * read. */
+/* The functions of the binary of map (its symbol table's; a sizeless one
+ * up to the next symbol), by start: how many, in *ret (the caller frees);
+ * 0 when it cannot be read. */
 struct sym_func {
 	uint64_t start, size;
 };

@@ -211,9 +211,15 @@ size_t func_index_functions(struct func_index *f, struct sym_func **ret)
 	size_t n = 0;
 	for (size_t i = 0; i < f->syms.n; i++) {
 		const struct fsym *s = &f->syms.v[i];
-		if (!s->size || (n && v[n - 1].start == s->addr))
-			continue; /* sizeless, or an alias */
-		v[n++] = (struct sym_func){ s->addr, s->size };
+		if (n && (v[n - 1].start == s->addr || (!s->size && s->addr - v[n - 1].start < v[n - 1].size)))
+			continue; /* an alias, or a label inside the function before */
+		uint64_t start, size = s->size;
+		/* Sizeless (crtstuff's deregister_tm_clones and
+		 * __do_global_dtors_aux, hand-written assembly): up to the next
+		 * symbol, as symbol_at() answers for it. */
+		if (!size && (!func_index_symbol_range(f, s->addr, &start, &size) || start != s->addr || !size))
+			continue;
+		v[n++] = (struct sym_func){ s->addr, size };
 	}
 	*ret = v;
 	return n;

@@ -463,6 +463,37 @@ TEST(cu_runs_answer_as_libdwfl)
 	}
 }
 
+/* The functions listed for keeping a small binary whole include the
+ * sizeless ones (crtstuff's deregister_tm_clones and
+ * __do_global_dtors_aux run at every exit; left out, each missed the
+ * symbol cache in some later recording), each reaching the next symbol. */
+TEST(functions_include_sizeless_ones)
+{
+	struct elf_fixture_sym sym;
+	elf_fixture_find(hot_path, "deregister_tm_clones", &sym);
+	struct dwfl_index x;
+	if (!dwfl_index_open(&x, hot_path))
+		FAIL_("cannot open %s", hot_path);
+	struct sym_func *fn = NULL;
+	size_t n = func_index_functions(x.f, &fn);
+	ASSERT(n > 0);
+	size_t at = n;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ASSERT(fn[i].start > fn[i - 1].start);
+		if (fn[i].start == sym.vaddr)
+			at = i;
+	}
+	ASSERT(sym.size == 0); /* what this case is about */
+	ASSERT(at < n);
+	ASSERT(fn[at].size > 0);
+	ASSERT(at + 1 == n || fn[at].start + fn[at].size <= fn[at + 1].start);
+	uint64_t start, size;
+	ASSERT_STREQ(func_index_symbol_range(x.f, sym.vaddr + fn[at].size - 1, &start, &size), "deregister_tm_clones");
+	free(fn);
+	dwfl_index_close(&x);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -475,7 +506,7 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = { T(function_inline_and_line), T(return_address_looks_up_the_call), T(alias_named_as_perf_names_it),
 						  T(cxx_demangled), T(unknown_never_crashes), T(demangle_names),
 						  T(kallsyms_and_jitmap), T(kallsyms_cache), T(go_lines_and_inline_frames),
-						  T(rust_inline_frames), T(cu_runs_answer_as_libdwfl) };
+						  T(rust_inline_frames), T(cu_runs_answer_as_libdwfl), T(functions_include_sizeless_ones) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
