@@ -142,6 +142,10 @@ bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, u
 /* The name of what lies at vaddr in the binary of map: "func", "func+0x1c",
  * or "name@plt" for a PLT entry; NULL if nothing is known. Interned. */
 const char *symbolizer_name_at(struct symbolizer *s, const struct sym_map *map, uint64_t vaddr);
+/* True when the symbol cache file answers for ip in map (a sampled
+ * instruction pointer, or a return address), so that resolving it would
+ * not open the binary's debug information. Reads the file if need be. */
+bool symbolizer_cache_answers(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return);
 /* True when the symbolizer has already opened the binary of map. */
 bool symbolizer_has_binary(const struct symbolizer *s, const struct sym_map *map);
 

@@ -151,10 +151,28 @@ static void assign(struct sym_split *sp, const struct group *g, uint64_t split)
 		sp->jobs.v[k].owner = sp->jobs.v[k].off >= split;
 }
 
+/* Whether splitting g between the threads can pay: each half that misses
+ * the symbol cache opens the binary's debug information (its symbol
+ * table read and sorted, its units interned up to the address: 5-15 ms
+ * for libc here), so a binary the cache answers for, but for a few
+ * addresses, stays with one thread. */
+static bool worth_splitting(const struct sym_split *sp, const struct group *g, struct symbolizer *sym)
+{
+	size_t misses = 0;
+	for (size_t k = g->a; k < g->b && misses < 2 * BINARY_COST; k++) {
+		const struct job *j = &sp->jobs.v[k];
+		struct sym_map sm = sym_map_of(j->m);
+		if (!symbolizer_cache_answers(sym, &sm, j->ip, j->is_return))
+			misses++;
+	}
+	return misses >= 2 * BINARY_COST;
+}
+
 /* Whole binaries go to the less loaded thread, largest first, so each
  * binary's debug information is read once; the largest is split between
- * both threads at the offset that evens their load when the rest cannot. */
-static void plan(struct sym_split *sp, bool parallel)
+ * both threads at the offset that evens their load when the rest cannot
+ * and its misses are many (worth_splitting()). */
+static void plan(struct sym_split *sp, bool parallel, struct symbolizer *sym)
 {
 	VEC(struct group) groups = { 0 };
 	for (size_t a = 0; a < sp->jobs.n;) {
@@ -182,7 +200,7 @@ static void plan(struct sym_split *sp, bool parallel)
 		const struct group *g = &groups.v[0];
 		uint64_t w = BINARY_COST + (g->b - g->a);
 		uint64_t lo = load[0] < load[1] ? load[0] : load[1], hi = load[0] < load[1] ? load[1] : load[0];
-		if (hi - lo >= w || g->b - g->a < 2) {
+		if (hi - lo >= w || g->b - g->a < 2 || !worth_splitting(sp, g, sym)) {
 			assign(sp, g, load[1] < load[0] ? 0 : UINT64_MAX);
 		} else {
 			/* Thread 0 takes the low offsets: enough to end level with 1. */
@@ -205,7 +223,7 @@ void sym_split_run(struct sym_split *sp, struct symbolizer *sym[2])
 	bool parallel = sp->jobs.n >= MIN_PARALLEL || sp->want_kernel;
 	if (sp->jobs.n)
 		qsort(sp->jobs.v, sp->jobs.n, sizeof *sp->jobs.v, cmp_job);
-	plan(sp, parallel);
+	plan(sp, parallel, sym[0]);
 	struct worker w0 = { .sym = sym[0], .sp = sp, .owner = 0 };
 	struct worker w1 = { .sym = sym[1], .sp = sp, .owner = 1, .kernel = sp->want_kernel };
 	pthread_t t;

@@ -1053,6 +1053,31 @@ bool symbolizer_resolved_anew(struct symbolizer *s, const struct sym_map *map, u
 	return e && e->anew;
 }
 
+/* Where ip of map is looked up in b (*lookup: a return address points
+ * after the call, so the call itself), and its key in the caches: the
+ * address shifted, the low bit set for a return address. */
+static uint64_t addr_key(const struct binary *b, const struct sym_map *map, uint64_t ip, bool is_return,
+			 uint64_t *vaddr, uint64_t *lookup)
+{
+	(void)to_vaddr(b, map, ip, vaddr);
+	*lookup = is_return && *vaddr ? *vaddr - 1 : *vaddr;
+	return *lookup << 1 | (is_return ? 1 : 0);
+}
+
+bool symbolizer_cache_answers(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return)
+{
+	uint32_t bi = binary_get(s, map); /* may grow s->binaries */
+	struct binary *b = &s->binaries.v[bi];
+	if (!b->cache_path || s->verify)
+		return false;
+	if (!b->cache_loaded)
+		cache_load(s, b);
+	uint64_t vaddr, lookup;
+	uint64_t key = addr_key(b, map, ip, is_return, &vaddr, &lookup);
+	uint32_t first, n;
+	return cache_answer(b, key, lookup, &first, &n);
+}
+
 int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip, bool is_return,
 		    struct sym_frame *out, int max)
 {
@@ -1061,11 +1086,8 @@ int symbolizer_user(struct symbolizer *s, const struct sym_map *map, uint64_t ip
 	s->st.lookups++;
 	uint32_t bi = binary_get(s, map);
 	struct binary *b = &s->binaries.v[bi];
-	uint64_t vaddr;
-	(void)to_vaddr(b, map, ip, &vaddr);
-	/* A return address points after the call: look up the call itself. */
-	uint64_t lookup = is_return && vaddr ? vaddr - 1 : vaddr;
-	uint64_t key = lookup << 1 | (is_return ? 1 : 0);
+	uint64_t vaddr, lookup;
+	uint64_t key = addr_key(b, map, ip, is_return, &vaddr, &lookup);
 	struct hashidx *ix = &s->addr_idx;
 	uint64_t h = addr_hash(bi, key);
 	const struct addr_entry *hit = addr_find(s, bi, key, h);

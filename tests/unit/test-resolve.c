@@ -6,6 +6,9 @@
  * environment (CPROF_TEST_HOT, CPROF_TEST_CXX). */
 #include "cprof/data.h"
 #include "cprof/resolve.h"
+#include "cprof/symsplit.h"
+#include <dirent.h>
+#include <unistd.h>
 #include "harness.h"
 #include "elf-fixture.h"
 
@@ -152,6 +155,76 @@ TEST(samples_in_time_order)
 	cprof_data_release(&d);
 }
 
+/* One finishing pass over addrs (every other one as a return address)
+ * in mapping m, split as a recording's is: how many binaries the two
+ * symbolizers opened, and how many addresses missed the cache. */
+static uint64_t split_pass(const struct raw_mmap *m, const uint64_t *addrs, size_t n, uint64_t *misses)
+{
+	struct symbolizer *sym[2] = { symbolizer_new(), symbolizer_new() };
+	struct sym_split *sp = sym_split_new();
+	for (size_t i = 0; i < n; i++)
+		sym_split_add(sp, m, addrs[i], i & 1);
+	sym_split_run(sp, sym);
+	uint64_t opened = 0;
+	*misses = 0;
+	for (int k = 0; k < 2; k++) {
+		struct symbolizer_stats st;
+		symbolizer_save_cache(sym[k]);
+		symbolizer_get_stats(sym[k], &st);
+		opened += st.binaries_read;
+		*misses += st.symcache_misses;
+		symbolizer_free(sym[k]);
+	}
+	sym_split_free(sp);
+	return opened;
+}
+
+/* A binary with many addresses is split between the two finishing
+ * threads only while they miss the symbol cache: split with a few
+ * misses, both threads opened libc's debug information (5-15 ms each)
+ * for an address or two. */
+TEST(cached_binary_stays_on_one_thread)
+{
+	const char *libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	struct elf_fixture f;
+	elf_fixture_open(&f, libc);
+	uint64_t exec_off, exec_vaddr;
+	elf_fixture_exec_segment(&f, &exec_off, &exec_vaddr);
+	elf_fixture_close(&f);
+	char dir[] = "/tmp/cprof-split.XXXXXX";
+	ASSERT(mkdtemp(dir));
+	ASSERT(setenv("CPROF_CACHE_DIR", dir, 1) == 0);
+	struct raw_mmap m = { .start = 0x7f0000000000ULL + exec_off, .len = 0x100000, .pgoff = exec_off,
+			      .path = xstrdup(libc) };
+	enum { N = 400 };
+	uint64_t addrs[N + 2];
+	for (size_t i = 0; i < N; i++)
+		addrs[i] = m.start + 0x40 + i * 0x800;
+	uint64_t misses;
+	/* A cold cache: every address misses, and the two halves go to
+	 * both threads. */
+	ASSERT_EQ(split_pass(&m, addrs, N, &misses), 2);
+	ASSERT_EQ(misses, N);
+	/* Warm, with one new address at each end: one thread opens libc. */
+	addrs[N] = addrs[0] + 2;
+	addrs[N + 1] = addrs[N - 1] + 2;
+	ASSERT_EQ(split_pass(&m, addrs, N + 2, &misses), 1);
+	ASSERT_EQ(misses, 2);
+	free(m.path);
+	char sub[64], path[384];
+	snprintf(sub, sizeof sub, "%s/symbols", dir);
+	DIR *dp = opendir(sub);
+	for (struct dirent *de; dp && (de = readdir(dp));)
+		if (de->d_name[0] != '.') {
+			snprintf(path, sizeof path, "%s/%s", sub, de->d_name);
+			ASSERT(unlink(path) == 0);
+		}
+	if (dp)
+		closedir(dp);
+	ASSERT(rmdir(sub) == 0 && rmdir(dir) == 0);
+	ASSERT(unsetenv("CPROF_CACHE_DIR") == 0);
+}
+
 int main(void)
 {
 	hot_path = getenv("CPROF_TEST_HOT");
@@ -159,7 +232,7 @@ int main(void)
 	if (!hot_path || !cxx_path)
 		SKIP("CPROF_TEST_HOT and CPROF_TEST_CXX name the workloads");
 	static const struct test_case cases[] = { T(mapping_by_time_and_fork_parent), T(empty_stack_first),
-						  T(samples_in_time_order) };
+						  T(samples_in_time_order), T(cached_binary_stays_on_one_thread) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
