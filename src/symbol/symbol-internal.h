@@ -3,6 +3,7 @@
 #define CPROF_SYMBOL_INTERNAL_H
 
 #include <stdio.h>
+#include <sys/uio.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
@@ -148,6 +149,8 @@ char *sym_cache_path(const char *name);
 int sym_cache_write(const char *path, const void *data, size_t len);
 /* The same, fsynced before the rename: for a file a stamp may vouch for. */
 int sym_cache_write_synced(const char *path, const void *data, size_t len);
+/* The same, synced, from pieces written one after another. */
+int sym_cache_write_pieces(const char *path, const struct iovec *iov, int n);
 /* Stamps (symcache.c): does path's stamp (path.ok) say that the file st
  * describes was checked whole? And write one saying so, best effort (not
  * for a file changed in the last 50 ms: its times could stay the same). */
@@ -256,6 +259,20 @@ int symcache_writer_add(struct symcache_writer *w, uint64_t key, const struct sy
 int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c) CPROF_WUR;
 /* The address-to-unit runs; left out unless by start (the reader's check). */
 void symcache_writer_set_runs(struct symcache_writer *w, const struct func_cu_run *runs, size_t n, uint64_t end);
+/* Room in w for what like holds plus more bytes a section: a file's
+ * sections grown by doubling were copied and touched fresh pages twice. */
+void symcache_writer_reserve(struct symcache_writer *w, const struct symcache_view *like, size_t more);
+/* The whole file, with key, as the pieces to write one after another:
+ * they point into w and key (and into *out for the header, the runs' end
+ * and the checksum), so a file of a few MB is not copied whole first. */
+struct symcache_pieces {
+	struct iovec iov[16];
+	int n;
+	size_t len;
+	uint8_t head[48], end[8], sum[8];
+};
+int symcache_writer_pieces(struct symcache_writer *w, const void *key, size_t key_len, struct symcache_pieces *out)
+	CPROF_WUR;
 /* The whole file, with key, into out (replacing its contents). */
 int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out) CPROF_WUR;
 void symcache_writer_release(struct symcache_writer *w);

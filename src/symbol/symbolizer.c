@@ -919,6 +919,8 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			memcmp(old.key, b->cache_key.buf, old.key_len) == 0;
 	bool existed = disk != NULL;
 	struct symcache_writer w = { 0 };
+	if (have_old)
+		symcache_writer_reserve(&w, &old, 4096);
 	int r = 0;
 	/* Kept functions, merged by start; where they lie, for the entries. */
 	struct kept spans = { 0 };
@@ -1013,9 +1015,9 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 		symcache_writer_set_runs(&w, o, old.nruns, old.runs_end);
 		free(o);
 	}
-	struct sbuf out = SBUF_INIT;
-	if (r == 0 && symcache_writer_finish(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&
-	    sym_cache_write_synced(b->cache_path, out.buf, out.len) == 0) { /* a stamp may vouch for it later */
+	struct symcache_pieces out;
+	if (r == 0 && symcache_writer_pieces(&w, b->cache_key.buf, b->cache_key.len, &out) == 0 &&
+	    sym_cache_write_pieces(b->cache_path, out.iov, out.n) == 0) { /* a stamp may vouch for it later */
 		s->st.symcache_written++;
 		if (!existed) {
 			/* A new file: keep the folder from growing without end. */
@@ -1025,7 +1027,6 @@ static void cache_save(struct symbolizer *s, struct binary *b)
 			free(dir);
 		}
 	}
-	sbuf_release(&out);
 	symcache_writer_release(&w);
 	if (disk)
 		munmap(disk, len);

@@ -133,6 +133,35 @@ static uint64_t sum_end(const struct sum *s, const uint8_t *p, size_t n)
 	return hash_bytes(p, n, h);
 }
 
+/* The checksum of pieces taken one after another, as sym_checksum() of
+ * their concatenation: the bytes of a block cut between two pieces wait in
+ * carry. */
+struct sum_stream {
+	struct sum s;
+	uint8_t carry[32];
+	size_t nc;
+};
+
+static void stream_add(struct sum_stream *st, const void *data, size_t n)
+{
+	const uint8_t *p = data;
+	if (st->nc) {
+		size_t take = 32 - st->nc < n ? 32 - st->nc : n;
+		memcpy(st->carry + st->nc, p, take);
+		st->nc += take;
+		p += take;
+		n -= take;
+		if (st->nc < 32)
+			return;
+		sum_blocks(&st->s, st->carry, 32);
+		st->nc = 0;
+	}
+	size_t blocks = n / 32 * 32;
+	sum_blocks(&st->s, p, blocks);
+	memcpy(st->carry, p + blocks, n - blocks);
+	st->nc = n - blocks;
+}
+
 uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
 {
 	struct sum s;
@@ -266,7 +295,7 @@ static int make_parents(const char *path)
  * pending files unlocked. So cache files are written one at a time. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int cache_write(const char *path, const void *data, size_t len, bool sync)
+static int cache_write(const char *path, const struct iovec *iov, int n, bool sync)
 {
 	struct tmpfile t;
 	struct cprof_err err;
@@ -275,7 +304,10 @@ static int cache_write(const char *path, const void *data, size_t len, bool sync
 	pthread_mutex_lock(&write_lock);
 	/* Mode 0600: cached paths and kernel addresses are their owner's. */
 	if (tmpfile_open_mode(&t, path, 0600, &err) == 0) {
-		if (fwrite(data, 1, len, t.fp) == len && (!sync || (fflush(t.fp) == 0 && fsync(fileno(t.fp)) == 0)) &&
+		bool ok = true;
+		for (int i = 0; i < n && ok; i++)
+			ok = fwrite(iov[i].iov_base, 1, iov[i].iov_len, t.fp) == iov[i].iov_len;
+		if (ok && (!sync || (fflush(t.fp) == 0 && fsync(fileno(t.fp)) == 0)) &&
 		    tmpfile_commit_cache(&t, &err) == 0)
 			r = 0;
 		else
@@ -287,12 +319,19 @@ static int cache_write(const char *path, const void *data, size_t len, bool sync
 
 int sym_cache_write(const char *path, const void *data, size_t len)
 {
-	return cache_write(path, data, len, false);
+	struct iovec iov = { (void *)data, len };
+	return cache_write(path, &iov, 1, false);
 }
 
 int sym_cache_write_synced(const char *path, const void *data, size_t len)
 {
-	return cache_write(path, data, len, true);
+	struct iovec iov = { (void *)data, len };
+	return cache_write(path, &iov, 1, true);
+}
+
+int sym_cache_write_pieces(const char *path, const struct iovec *iov, int n)
+{
+	return cache_write(path, iov, n, true);
 }
 
 /* ---- reading ---- */
@@ -672,7 +711,29 @@ int symcache_writer_add_code(struct symcache_writer *w, const struct sym_code *c
 	return 0;
 }
 
-int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out)
+void symcache_writer_reserve(struct symcache_writer *w, const struct symcache_view *like, size_t more)
+{
+	sbuf_grow(&w->entries, (size_t)like->nentries * ENTRY_SIZE + more);
+	sbuf_grow(&w->frames, (size_t)like->nframes * FRAME_SIZE + more);
+	sbuf_grow(&w->strings, (size_t)like->strings_len + more);
+	sbuf_grow(&w->code, (size_t)like->ncode * CODE_SIZE + more);
+	sbuf_grow(&w->lines, (size_t)like->nlines * LINE_SIZE + more);
+	sbuf_grow(&w->inlines, (size_t)like->ninlines * INLINE_SIZE + more);
+	sbuf_grow(&w->targets, (size_t)like->ntargets * TARGET_SIZE + more);
+	sbuf_grow(&w->bytes, (size_t)like->bytes_len + more);
+}
+
+_Static_assert(sizeof(((struct symcache_pieces *)0)->head) == HEAD_SIZE, "the file's header");
+
+static void piece(struct symcache_pieces *p, struct sum_stream *st, const void *data, size_t len)
+{
+	if (!len)
+		return;
+	p->iov[p->n++] = (struct iovec){ (void *)data, len };
+	stream_add(st, data, len);
+}
+
+int symcache_writer_pieces(struct symcache_writer *w, const void *key, size_t key_len, struct symcache_pieces *out)
 {
 	if (key_len > MAX_KEY)
 		return -EINVAL;
@@ -683,7 +744,8 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 		       w->bytes.len + 8;
 	if (total > MAX_FILE || w->strings.len > UINT32_MAX)
 		return -EFBIG;
-	uint8_t head[HEAD_SIZE] = { 0 };
+	memset(out, 0, sizeof *out);
+	uint8_t *head = out->head;
 	memcpy(head, MAGIC, 8);
 	put_le32(head + 8, (uint32_t)key_len);
 	put_le32(head + 12, w->nentries);
@@ -695,27 +757,40 @@ int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t ke
 	put_le32(head + 36, w->ntargets);
 	put_le32(head + 40, (uint32_t)w->bytes.len);
 	put_le32(head + 44, w->nruns);
-	sbuf_reset(out);
-	sbuf_grow(out, total);
-	sbuf_add(out, head, sizeof head);
-	sbuf_add(out, key, key_len);
-	sbuf_add(out, w->entries.buf, w->entries.len);
-	sbuf_add(out, w->frames.buf, w->frames.len);
-	sbuf_add(out, w->code.buf, w->code.len);
-	sbuf_add(out, w->lines.buf, w->lines.len);
-	sbuf_add(out, w->inlines.buf, w->inlines.len);
-	sbuf_add(out, w->targets.buf, w->targets.len);
-	sbuf_add(out, w->runs.buf, w->runs.len);
+	struct sum_stream st;
+	sum_init(&st.s, HASH_SEED);
+	st.nc = 0;
+	piece(out, &st, head, HEAD_SIZE);
+	piece(out, &st, key, key_len);
+	piece(out, &st, w->entries.buf, w->entries.len);
+	piece(out, &st, w->frames.buf, w->frames.len);
+	piece(out, &st, w->code.buf, w->code.len);
+	piece(out, &st, w->lines.buf, w->lines.len);
+	piece(out, &st, w->inlines.buf, w->inlines.len);
+	piece(out, &st, w->targets.buf, w->targets.len);
+	piece(out, &st, w->runs.buf, w->runs.len);
 	if (w->nruns) {
-		uint8_t end[8];
-		put_le64(end, w->runs_end);
-		sbuf_add(out, end, sizeof end);
+		put_le64(out->end, w->runs_end);
+		piece(out, &st, out->end, sizeof out->end);
 	}
-	sbuf_add(out, w->strings.buf, w->strings.len);
-	sbuf_add(out, w->bytes.buf, w->bytes.len);
-	uint8_t sum[8];
-	put_le64(sum, sym_checksum(HASH_SEED, out->buf, out->len));
-	sbuf_add(out, sum, sizeof sum);
+	piece(out, &st, w->strings.buf, w->strings.len);
+	piece(out, &st, w->bytes.buf, w->bytes.len);
+	put_le64(out->sum, sum_end(&st.s, st.carry, st.nc));
+	out->iov[out->n++] = (struct iovec){ out->sum, sizeof out->sum };
+	out->len = total;
+	return 0;
+}
+
+int symcache_writer_finish(struct symcache_writer *w, const void *key, size_t key_len, struct sbuf *out)
+{
+	struct symcache_pieces p;
+	int r = symcache_writer_pieces(w, key, key_len, &p);
+	if (r)
+		return r;
+	sbuf_reset(out);
+	sbuf_grow(out, p.len);
+	for (int i = 0; i < p.n; i++)
+		sbuf_add(out, p.iov[i].iov_base, p.iov[i].iov_len);
 	return 0;
 }
 
