@@ -129,10 +129,11 @@ int symbolizer_code(struct symbolizer *s, const struct sym_map *map, uint64_t va
 void symbolizer_keep_code(struct symbolizer *s, const struct sym_map *map, const struct sym_code *c,
 			  const struct sym_code_target *targets, size_t n);
 /* The functions of the binary of map (its symbol table's; a sizeless one
- * up to the next symbol), by start: how many, in *ret (the caller frees);
- * 0 when it cannot be read. */
+ * up to the next symbol, and flagged), by start: how many, in *ret (the
+ * caller frees); 0 when it cannot be read. */
 struct sym_func {
 	uint64_t start, size;
+	bool sizeless;
 };
 size_t symbolizer_functions(struct symbolizer *s, const struct sym_map *map, struct sym_func **ret);
 /* True when vaddr (an ELF virtual address in the binary of map), looked up

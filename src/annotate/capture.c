@@ -288,6 +288,12 @@ static uint64_t save_parts(struct cprof_data *d, const struct hot *h, const stru
  * ld.so (151 KB) runs the same start-up code under every program, and
  * its samples land in another handful of its functions each time. */
 #define KEEP_WHOLE_BYTES (256u << 10)
+/* Of a larger one, its sizeless functions, up to this many: they are the
+ * start-up and exit stubs each process runs once (crtstuff's
+ * deregister_tm_clones and __do_global_dtors_aux, _init, _fini: libm has
+ * those six and no other, libc one), and each missed the cache in some
+ * later recording of the bench's program. */
+#define KEEP_SIZELESS 16
 
 /* A function to keep, and the symbolizer that missed in it. */
 struct missed_fn {
@@ -378,7 +384,8 @@ static void keep_missed(const struct cprof_data *d, struct symbolizer *const *sy
 		}
 		sym_code_release(&c);
 	}
-	/* Small binaries with a miss: every function. */
+	/* Binaries with a miss: every function of a small one, the sizeless
+	 * ones of the rest. */
 	for (size_t m = 0; m < maps.n; m++) {
 		struct symbolizer *s = NULL;
 		for (size_t i = 0; i < missed.n && !s; i++)
@@ -389,7 +396,10 @@ static void keep_missed(const struct cprof_data *d, struct symbolizer *const *sy
 		uint64_t bytes = 0;
 		for (size_t i = 0; i < nf; i++)
 			bytes += fn[i].size;
-		for (size_t i = 0; i < nf && bytes <= KEEP_WHOLE_BYTES; i++) {
+		bool whole = bytes <= KEEP_WHOLE_BYTES;
+		for (size_t i = 0, sizeless = 0; i < nf; i++) {
+			if (!whole && (!fn[i].sizeless || sizeless++ >= KEEP_SIZELESS))
+				continue;
 			struct sym_code c;
 			struct cprof_err err;
 			if (symbolizer_code(s, &maps.v[m].map, fn[i].start, KEEP_MISSED_BYTES, &c, &err) < 0)

@@ -219,7 +219,7 @@ size_t func_index_functions(struct func_index *f, struct sym_func **ret)
 		 * symbol, as symbol_at() answers for it. */
 		if (!size && (!func_index_symbol_range(f, s->addr, &start, &size) || start != s->addr || !size))
 			continue;
-		v[n++] = (struct sym_func){ s->addr, size };
+		v[n++] = (struct sym_func){ s->addr, size, s->size == 0 };
 	}
 	*ret = v;
 	return n;

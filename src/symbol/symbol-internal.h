@@ -83,8 +83,9 @@ struct func_index;
 struct func_index *func_index_new(Dwfl_Module *mod);
 void func_index_free(struct func_index *f);
 /* The functions of the symbol table, one per address, by start (module
- * addresses); a sizeless one reaches the next symbol, a sizeless label
- * inside a function is left out: how many, in *ret (the caller frees). */
+ * addresses); a sizeless one reaches the next symbol (and is flagged), a
+ * sizeless label inside a function is left out: how many, in *ret (the
+ * caller frees). */
 size_t func_index_functions(struct func_index *f, struct sym_func **ret);
 /* Name of the symbol covering addr (module address), or NULL; the name
  * lives as long as the module. */

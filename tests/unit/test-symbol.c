@@ -486,7 +486,12 @@ TEST(functions_include_sizeless_ones)
 	}
 	ASSERT(sym.size == 0); /* what this case is about */
 	ASSERT(at < n);
-	ASSERT(fn[at].size > 0);
+	ASSERT(fn[at].size > 0 && fn[at].sizeless);
+	struct elf_fixture_sym main_sym;
+	elf_fixture_find(hot_path, "main", &main_sym);
+	for (size_t i = 0; i < n; i++)
+		if (fn[i].start == main_sym.vaddr)
+			ASSERT(fn[i].size == main_sym.size && !fn[i].sizeless);
 	ASSERT(at + 1 == n || fn[at].start + fn[at].size <= fn[at + 1].start);
 	uint64_t start, size;
 	ASSERT_STREQ(func_index_symbol_range(x.f, sym.vaddr + fn[at].size - 1, &start, &size), "deregister_tm_clones");
