@@ -200,7 +200,13 @@ static int cmp_raw_time(const void *a, const void *b, void *ctx)
 static void add_threads(struct cprof_data *d, const struct raw_store *s)
 {
 	/* One row per thread seen in a sample, named by its last COMM record,
-	 * or by its process's name (threads inherit it at clone). */
+	 * or by its process's name (threads inherit it at clone). Last by
+	 * time, not by the order the records were read in: the rings are
+	 * read one after the other, and perf's child, named "perf-exec" on
+	 * one CPU and then exec'ing the program on another, had its exec's
+	 * COMM read first now and then (2 recordings in 25 of t-rust's
+	 * `cprof record -- perf record -- rustwork-v0`, whose program was
+	 * then "perf-exec"). Records without a time keep their order. */
 	for (size_t i = 0; i < d->samples.n; i++) {
 		const struct cprof_sample *x = &d->samples.v[i];
 		struct cprof_thread *t = NULL;
@@ -210,13 +216,15 @@ static void add_threads(struct cprof_data *d, const struct raw_store *s)
 				break;
 			}
 		if (!t) {
-			const char *comm = NULL, *pcomm = NULL;
+			const struct raw_comm *cm = NULL, *pcm = NULL;
 			for (size_t c = 0; c < s->comms.n; c++) {
-				if (s->comms.v[c].tid == x->tid && s->comms.v[c].pid == x->pid)
-					comm = s->comms.v[c].comm;
-				if (s->comms.v[c].tid == x->pid && s->comms.v[c].pid == x->pid)
-					pcomm = s->comms.v[c].comm;
+				const struct raw_comm *rc = &s->comms.v[c];
+				if (rc->tid == x->tid && rc->pid == x->pid && (!cm || rc->time >= cm->time))
+					cm = rc;
+				if (rc->tid == x->pid && rc->pid == x->pid && (!pcm || rc->time >= pcm->time))
+					pcm = rc;
 			}
+			const char *comm = cm ? cm->comm : NULL, *pcomm = pcm ? pcm->comm : NULL;
 			uint32_t ppid = 0;
 			for (size_t k = 0; k < s->tasks.n; k++)
 				if (!s->tasks.v[k].exit && s->tasks.v[k].pid == x->pid && s->tasks.v[k].ppid != x->pid)

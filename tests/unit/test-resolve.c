@@ -155,6 +155,31 @@ TEST(samples_in_time_order)
 	cprof_data_release(&d);
 }
 
+/* A thread is named by its latest COMM record in time, whatever order
+ * the rings gave the records in: perf's child is "perf-exec" until it
+ * execs the program, and its exec's record came first now and then. */
+TEST(thread_named_by_its_latest_comm)
+{
+	struct raw_store s = { 0 };
+	struct cprof_data d;
+	cprof_data_init(&d);
+	uint64_t off;
+	uint64_t ip = ip_of(hot_path, "hot_b", &off) + 4;
+	add_map(&s, 300, 10, hot_path, off);
+	vec_push(&s.ips, ip);
+	vec_push(&s.samples, ((struct raw_sample){ .time = 250, .period = 1, .pid = 300, .tid = 300, .nips = 1,
+						   .mode = PERF_RECORD_MISC_USER }));
+	vec_push(&s.comms, ((struct raw_comm){ .time = 200, .pid = 300, .tid = 300, .comm = "rustwork-v0", .exec = true }));
+	vec_push(&s.comms, ((struct raw_comm){ .time = 100, .pid = 300, .tid = 300, .comm = "perf-exec" }));
+	struct resolve_stats st;
+	struct cprof_err err;
+	ASSERT_OK(resolve_samples(&d, &s, &st, &err));
+	ASSERT_EQ(d.threads.n, 1);
+	ASSERT_STREQ(cprof_str(&d, d.threads.v[0].comm), "rustwork-v0");
+	raw_store_release(&s);
+	cprof_data_release(&d);
+}
+
 /* One finishing pass over addrs (every other one as a return address)
  * in mapping m, split as a recording's is: how many binaries the two
  * symbolizers opened, and how many addresses missed the cache. */
@@ -232,7 +257,8 @@ int main(void)
 	if (!hot_path || !cxx_path)
 		SKIP("CPROF_TEST_HOT and CPROF_TEST_CXX name the workloads");
 	static const struct test_case cases[] = { T(mapping_by_time_and_fork_parent), T(empty_stack_first),
-						  T(samples_in_time_order), T(cached_binary_stays_on_one_thread) };
+						  T(samples_in_time_order), T(cached_binary_stays_on_one_thread),
+						  T(thread_named_by_its_latest_comm) };
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		printf("# %s\n", cases[i].name);
 		cases[i].fn();
