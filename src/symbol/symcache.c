@@ -135,12 +135,19 @@ static uint64_t sum_end(const struct sum *s, const uint8_t *p, size_t n)
 
 /* The checksum of pieces taken one after another, as sym_checksum() of
  * their concatenation: the bytes of a block cut between two pieces wait in
- * carry. */
+ * carry. sym_checksum(), the file read in pieces and the file written from
+ * its sections all go through it. */
 struct sum_stream {
 	struct sum s;
 	uint8_t carry[32];
 	size_t nc;
 };
+
+static void stream_init(struct sum_stream *st, uint64_t h)
+{
+	sum_init(&st->s, h);
+	st->nc = 0;
+}
 
 static void stream_add(struct sum_stream *st, const void *data, size_t n)
 {
@@ -162,37 +169,36 @@ static void stream_add(struct sum_stream *st, const void *data, size_t n)
 	st->nc = n - blocks;
 }
 
+static uint64_t stream_end(const struct sum_stream *st)
+{
+	return sum_end(&st->s, st->carry, st->nc);
+}
+
 uint64_t sym_checksum(uint64_t h, const void *data, size_t n)
 {
-	struct sum s;
-	sum_init(&s, h);
-	size_t blocks = n / 32 * 32;
-	sum_blocks(&s, data, blocks);
-	return sum_end(&s, (const uint8_t *)data + blocks, n - blocks);
+	struct sum_stream st;
+	stream_init(&st, h);
+	stream_add(&st, data, n);
+	return stream_end(&st);
 }
 
 int sym_checksum_fd(int fd, uint64_t off, uint64_t n, uint64_t h, uint64_t *ret)
 {
-	enum { PIECE = 1 << 20 }; /* a multiple of 32: the pieces' blocks are the whole's */
+	enum { PIECE = 1 << 20 };
 	uint8_t *buf = xmalloc(PIECE);
-	struct sum s;
-	sum_init(&s, h);
-	size_t last = 0;
+	struct sum_stream st;
+	stream_init(&st, h);
 	int r = 0;
-	do {
-		last = n < PIECE ? (size_t)n : PIECE;
-		if ((r = pread_full(fd, buf, last, off)) < 0)
-			break;
-		off += last;
-		n -= last;
-		if (n)
-			sum_blocks(&s, buf, last);
-	} while (n);
-	if (!r) {
-		size_t blocks = last / 32 * 32;
-		sum_blocks(&s, buf, blocks);
-		*ret = sum_end(&s, buf + blocks, last - blocks);
+	while (n && r == 0) {
+		size_t len = n < PIECE ? (size_t)n : PIECE;
+		if ((r = pread_full(fd, buf, len, off)) == 0) {
+			stream_add(&st, buf, len);
+			off += len;
+			n -= len;
+		}
 	}
+	if (!r)
+		*ret = stream_end(&st);
 	free(buf);
 	return r;
 }
@@ -758,8 +764,7 @@ int symcache_writer_pieces(struct symcache_writer *w, const void *key, size_t ke
 	put_le32(head + 40, (uint32_t)w->bytes.len);
 	put_le32(head + 44, w->nruns);
 	struct sum_stream st;
-	sum_init(&st.s, HASH_SEED);
-	st.nc = 0;
+	stream_init(&st, HASH_SEED);
 	piece(out, &st, head, HEAD_SIZE);
 	piece(out, &st, key, key_len);
 	piece(out, &st, w->entries.buf, w->entries.len);
@@ -775,7 +780,7 @@ int symcache_writer_pieces(struct symcache_writer *w, const void *key, size_t ke
 	}
 	piece(out, &st, w->strings.buf, w->strings.len);
 	piece(out, &st, w->bytes.buf, w->bytes.len);
-	put_le64(out->sum, sum_end(&st.s, st.carry, st.nc));
+	put_le64(out->sum, stream_end(&st));
 	out->iov[out->n++] = (struct iovec){ out->sum, sizeof out->sum };
 	out->len = total;
 	return 0;
