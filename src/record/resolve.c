@@ -154,7 +154,10 @@ static const struct memo_entry *memo_add(struct frame_memo *fm, const struct raw
 					 bool adjust, bool kernel, const uint32_t *ids, uint32_t n)
 {
 	if ((fm->used + 1) * 2 > fm->cap) {
-		struct frame_memo grown = { .cap = fm->cap ? fm->cap * 2 : 4096, .ids = fm->ids };
+		/* From 256 slots (8 KiB): a short recording's few hundred
+		 * addresses should not pay for 128 KiB of fresh zeroed pages
+		 * (32 page faults, a quarter of a millisecond here). */
+		struct frame_memo grown = { .cap = fm->cap ? fm->cap * 2 : 256, .ids = fm->ids };
 		grown.slots = xcalloc(grown.cap, sizeof *grown.slots);
 		for (size_t i = 0; i < fm->cap; i++) {
 			const struct memo_entry *e = &fm->slots[i];
