@@ -40,8 +40,9 @@ struct kallsyms {
 	 * range, read before the table and often instead of it. */
 	bool hot_loaded, modules;
 	uint64_t key;          /* of this boot and module set; 0 if unknown */
-	char *hot_buf;         /* the file as read, checked; NULL if none */
-	const uint8_t *hot;    /* entries in hot_buf */
+	void *hot_map;         /* the file mapped, checked; NULL if none */
+	size_t hot_len;        /* its length */
+	const uint8_t *hot;    /* entries in hot_map */
 	uint32_t nhot;
 	const char *hot_names;
 	VEC(struct khot) fresh; /* ranges looked up in the table this run */

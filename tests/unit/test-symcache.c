@@ -745,7 +745,7 @@ TEST(kallsyms_hot_cache)
 	ASSERT(pwrite(fd, &c, 1, 30) == 1);
 	close(fd);
 	ASSERT_STREQ(kallsyms_lookup(&damaged, lo[3] + 1), kallsyms_lookup(&live, lo[3]));
-	ASSERT(damaged.hot_buf == NULL && damaged.loaded);
+	ASSERT(damaged.hot_map == NULL && damaged.loaded);
 	kallsyms_release(&live);
 	kallsyms_release(&first);
 	kallsyms_release(&again_k);
