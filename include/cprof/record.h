@@ -420,6 +420,7 @@ struct stack_trim {
 	stack_start_fn *start_of; /* NULL: a main thread's copy is not cut at its stack's start */
 	struct u64map start_idx;  /* pid -> index in starts */
 	VEC(struct stack_start) starts;
+	VEC(uint32_t) free_starts; /* indexes in starts of processes that ended */
 	uint64_t cut_at_start;    /* samples whose copy was cut there */
 };
 void stack_trim_init(struct stack_trim *t, uint64_t sample_type, uint64_t read_format, uint64_t regs_mask);
@@ -427,6 +428,13 @@ void stack_trim_release(struct stack_trim *t);
 /* pid's stack is not the one looked up before (it exec'd, or pid is a
  * new process): look again at its next sample. */
 void stack_trim_forget(struct stack_trim *t, uint32_t pid);
+/* An EXIT record, in two parts when it wraps (as for stack_trim_find()):
+ * when it is a process's main thread that ended, the process's entry
+ * goes, so that a long system-wide recording holds the processes that
+ * live, not every one it ever saw. (A sample of it read from another
+ * CPU's ring after its exit asks again and stays: rare, and bounded by
+ * the samples.) */
+void stack_trim_exit(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len);
 /* A record of len bytes, in two parts when it wraps around the end of a
  * ring (the first alen bytes at a, the rest at b): true when it is a
  * sample whose copied stack is shorter than its room; then the stack's

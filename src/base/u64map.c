@@ -3,9 +3,14 @@
 
 #include "cprof/u64map.h"
 
+static size_t home_of(const struct u64map *m, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (m->cap - 1);
+}
+
 static size_t slot_of(const struct u64map *m, uint64_t key)
 {
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & (m->cap - 1);
+	size_t i = home_of(m, key);
 	while (m->vals[i] && m->keys[i] != key)
 		i = (i + 1) & (m->cap - 1);
 	return i;
@@ -39,6 +44,31 @@ void u64map_put(struct u64map *m, uint64_t key, uint32_t val)
 		m->n++;
 	m->keys[i] = key;
 	m->vals[i] = val + 1;
+}
+
+/* Without tombstones: the entries after the hole that would no longer be
+ * found across it move back into it (backward-shift deletion), so a map
+ * that sees as many deletions as insertions stays as short to probe as a
+ * fresh one. */
+bool u64map_del(struct u64map *m, uint64_t key)
+{
+	if (!m->cap)
+		return false;
+	size_t hole = slot_of(m, key), mask = m->cap - 1;
+	if (!m->vals[hole])
+		return false;
+	for (size_t j = (hole + 1) & mask; m->vals[j]; j = (j + 1) & mask) {
+		/* The entry at j stays if its home lies cyclically in (hole, j]. */
+		size_t home = home_of(m, m->keys[j]);
+		if (((j - home) & mask) < ((j - hole) & mask))
+			continue;
+		m->keys[hole] = m->keys[j];
+		m->vals[hole] = m->vals[j];
+		hole = j;
+	}
+	m->vals[hole] = 0;
+	m->n--;
+	return true;
 }
 
 void u64map_release(struct u64map *m)

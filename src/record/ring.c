@@ -244,6 +244,9 @@ static size_t drain_to(struct ring *r, uint32_t ring, struct rec_queue *q, uint6
 		}
 		if (hdr.type == PERF_RECORD_FORK || (hdr.type == PERF_RECORD_COMM && (hdr.misc & PERF_RECORD_MISC_COMM_EXEC)))
 			new_stack(q, data, size, off, hdr.type);
+		else if (hdr.type == PERF_RECORD_EXIT)
+			stack_trim_exit(&q->trim, data + off, off + hdr.size > size ? size - off : hdr.size, data,
+					hdr.size);
 		tail += hdr.size;
 	}
 	__atomic_store_n(&h->data_tail, tail, __ATOMIC_RELEASE);

@@ -74,6 +74,7 @@ void stack_trim_release(struct stack_trim *t)
 {
 	u64map_release(&t->start_idx);
 	vec_release(&t->starts);
+	vec_release(&t->free_starts);
 }
 
 void stack_trim_forget(struct stack_trim *t, uint32_t pid)
@@ -101,8 +102,13 @@ static struct stack_start *start_of(struct stack_trim *t, uint32_t pid)
 {
 	int64_t i = u64map_get(&t->start_idx, pid);
 	if (i < 0) {
-		vec_push(&t->starts, ((struct stack_start){ 0, 0 }));
-		i = (int64_t)t->starts.n - 1;
+		if (t->free_starts.n) {
+			i = t->free_starts.v[--t->free_starts.n];
+			t->starts.v[i] = (struct stack_start){ 0, 0 };
+		} else {
+			vec_push(&t->starts, ((struct stack_start){ 0, 0 }));
+			i = (int64_t)t->starts.n - 1;
+		}
 		u64map_put(&t->start_idx, pid, (uint32_t)i);
 	}
 	struct stack_start *e = &t->starts.v[i];
@@ -138,6 +144,20 @@ static uint64_t word_at(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 		memcpy((uint8_t *)&v + (alen - off), b, 8 - (alen - off));
 	}
 	return v;
+}
+
+void stack_trim_exit(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len)
+{
+	if (len < 24)
+		return;
+	/* pid and ppid, then tid and ptid: u32 each. */
+	uint64_t p = word_at(a, alen, b, 8), q = word_at(a, alen, b, 16);
+	uint32_t pid = (uint32_t)p, tid = (uint32_t)q;
+	int64_t i = pid == tid ? u64map_get(&t->start_idx, pid) : -1;
+	if (i < 0)
+		return;
+	u64map_del(&t->start_idx, pid);
+	vec_push(&t->free_starts, (uint32_t)i);
 }
 
 /* How far above the start argv[0] may lie: the strings and vectors of an

@@ -369,6 +369,64 @@ TEST(u64map)
 	ASSERT_EQ(u64map_get(&m, 1), -1);
 }
 
+/* Deletion against a plain array, over keys that crowd a few homes (so
+ * that probe chains wrap around the table's end and cross each other):
+ * every key present is found with its value, every other is not, and the
+ * count follows; a table that churns through many more keys than it ever
+ * holds at once does not grow. */
+TEST(u64map_deletion)
+{
+	enum { KEYS = 600 };
+	static int64_t want[KEYS];
+	struct u64map m = U64MAP_INIT;
+	ASSERT(!u64map_del(&m, 5)); /* never allocated */
+	for (size_t k = 0; k < KEYS; k++)
+		want[k] = -1;
+	uint64_t x = 88172645463325252ull;
+	size_t n = 0;
+	for (int step = 0; step < 200000; step++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		size_t k = (size_t)(x % KEYS);
+		/* Keys 1 << 44 apart share their low bits; the hash spreads them,
+		 * but small tables fold many onto the same few slots. */
+		uint64_t key = (uint64_t)k << 44 | (k & 3);
+		if (x >> 63) {
+			uint32_t v = (uint32_t)(x >> 32) & 0xffffff;
+			if (want[k] < 0)
+				n++;
+			u64map_put(&m, key, v);
+			want[k] = v;
+		} else {
+			ASSERT_EQ(u64map_del(&m, key), want[k] >= 0);
+			if (want[k] >= 0)
+				n--;
+			want[k] = -1;
+		}
+		ASSERT_EQ(m.n, n);
+		if (step % 997 == 0)
+			for (size_t j = 0; j < KEYS; j++)
+				ASSERT_EQ(u64map_get(&m, (uint64_t)j << 44 | (j & 3)), want[j]);
+	}
+	for (size_t j = 0; j < KEYS; j++)
+		ASSERT_EQ(u64map_get(&m, (uint64_t)j << 44 | (j & 3)), want[j]);
+	ASSERT(m.cap <= 2048);
+	u64map_release(&m);
+	/* Churn: one key in, one out, a million times. */
+	for (uint64_t k = 0; k < 1000000; k++) {
+		u64map_put(&m, k, (uint32_t)k);
+		if (k >= 8)
+			ASSERT(u64map_del(&m, k - 8));
+	}
+	ASSERT_EQ(m.n, 8);
+	ASSERT(m.cap <= 32 * 8);
+	for (uint64_t k = 1000000 - 8; k < 1000000; k++)
+		ASSERT_EQ(u64map_get(&m, k), (int64_t)k);
+	ASSERT_EQ(u64map_get(&m, 1000000 - 9), -1);
+	u64map_release(&m);
+}
+
 TEST(json_escaping)
 {
 	static const struct {
@@ -502,5 +560,5 @@ TEST(pread_full)
 	ASSERT_EQ(pread_full(-1, buf, 1, 0), -EBADF);
 }
 
-RUN_TESTS(T(pread_full), T(sbuf_table), T(sbuf_growth_and_bytes), T(note_sink), T(vec), T(tmpfile), T(outfile), T(u64map), T(json_escaping),
+RUN_TESTS(T(pread_full), T(sbuf_table), T(sbuf_growth_and_bytes), T(note_sink), T(vec), T(tmpfile), T(outfile), T(u64map), T(u64map_deletion), T(json_escaping),
 	  T(csv_quoting), T(helper_lib_find))

@@ -293,6 +293,65 @@ TEST(main_thread_copy_ends_at_its_stack_start)
 	stack_trim_release(&t);
 }
 
+/* An EXIT record of thread tid of process pid (with a sample_id's time
+ * after it, as sample_id_all adds). */
+static size_t make_exit(uint8_t *buf, uint32_t pid, uint32_t tid)
+{
+	uint64_t w[4] = { pid | (uint64_t)1 << 32, tid | (uint64_t)tid << 32, 12345, 12346 };
+	struct perf_event_header h = { PERF_RECORD_EXIT, 0, (uint16_t)(8 + sizeof w) };
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, w, sizeof w);
+	return 8 + sizeof w;
+}
+
+/* A process whose main thread exited leaves the table: a long recording
+ * of many short processes holds only the live ones. Another thread's exit
+ * leaves it be; so does an exit record cut short. */
+TEST(ended_process_leaves_the_start_table)
+{
+	struct stack_trim t;
+	stack_trim_init(&t, DWARF_TYPE, 0, (1u << 7) | (1u << 8));
+	t.start_of = fake_start;
+	static uint8_t rec[16384], ex[64], ring[64];
+	size_t at, keep, len;
+	uint64_t dyn;
+	start_calls = 0;
+	len = make_main(rec, 10, 10, 3, SP + 300, 500);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	ASSERT_EQ(start_calls, 1);
+	ASSERT_EQ(t.start_idx.n, 1);
+	size_t n = make_exit(ex, 10, 11); /* a thread of it */
+	stack_trim_exit(&t, ex, n, NULL, n);
+	ASSERT_EQ(t.start_idx.n, 1);
+	n = make_exit(ex, 10, 10);
+	stack_trim_exit(&t, ex, 16, ex + 16, 16); /* too short to hold the ids */
+	ASSERT_EQ(t.start_idx.n, 1);
+	stack_trim_exit(&t, ex, n, NULL, n);
+	ASSERT_EQ(t.start_idx.n, 0);
+	/* Its pid's next process is asked again. */
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
+	ASSERT_EQ(start_calls, 2);
+	/* Split around the ring's end at every word, the record still reads. */
+	for (size_t split = 8; split < n; split += 8) {
+		ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+		ASSERT_EQ(t.start_idx.n, 1);
+		memcpy(ring + sizeof ring - split, ex, split);
+		memcpy(ring, ex + split, n - split);
+		stack_trim_exit(&t, ring + sizeof ring - split, split, ring, n);
+		ASSERT_EQ(t.start_idx.n, 0);
+	}
+	/* A thousand processes one after the other: their slots are reused. */
+	for (uint32_t pid = 2000; pid < 3000; pid++) {
+		len = make_main(rec, pid, pid, 3, SP + 300, 500);
+		ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+		n = make_exit(ex, pid, pid);
+		stack_trim_exit(&t, ex, n, NULL, n);
+	}
+	ASSERT_EQ(t.start_idx.n, 0);
+	ASSERT(t.starts.n <= 2);
+	stack_trim_release(&t);
+}
+
 /* Through the ring and the queue: every sample still parses, the ring is
  * freed by its full size, and the queue held the shorter records. */
 TEST(drained_through_the_queue)
@@ -336,4 +395,4 @@ TEST(drained_through_the_queue)
 
 RUN_TESTS(T(trimmed_sample_keeps_what_is_read), T(wrapped_sample_trims_the_same),
 	  T(nothing_to_leave_or_not_a_known_layout), T(group_reading_before_the_stack), T(main_thread_copy_ends_at_its_stack_start),
-	  T(drained_through_the_queue))
+	  T(ended_process_leaves_the_start_table), T(drained_through_the_queue))
