@@ -428,13 +428,14 @@ void stack_trim_release(struct stack_trim *t);
 /* pid's stack is not the one looked up before (it exec'd, or pid is a
  * new process): look again at its next sample. */
 void stack_trim_forget(struct stack_trim *t, uint32_t pid);
-/* An EXIT record, in two parts when it wraps (as for stack_trim_find()):
- * when it is a process's main thread that ended, the process's entry
- * goes, so that a long system-wide recording holds the processes that
- * live, not every one it ever saw. (A sample of it read from another
- * CPU's ring after its exit asks again and stays: rare, and bounded by
- * the samples.) */
-void stack_trim_exit(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len);
+/* A FORK, COMM or EXIT record, in two parts when it wraps (as for
+ * stack_trim_find()). A new process (its pid may be an old one's) or one
+ * that exec'd has a new stack: it is looked up again at its next sample.
+ * A process whose main thread ended leaves the table, so that a long
+ * system-wide recording holds the processes that live, not every one it
+ * ever saw. (A sample of it read from another CPU's ring after its exit
+ * asks again and stays: rare, and bounded by the samples.) */
+void stack_trim_task(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len);
 /* A record of len bytes, in two parts when it wraps around the end of a
  * ring (the first alen bytes at a, the rest at b): true when it is a
  * sample whose copied stack is shorter than its room; then the stack's

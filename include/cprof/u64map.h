@@ -20,8 +20,9 @@ struct u64map {
 int64_t u64map_get(const struct u64map *m, uint64_t key);
 /* Set key to val (val < UINT32_MAX). */
 void u64map_put(struct u64map *m, uint64_t key, uint32_t val);
-/* Take key out; false if it was not there. The table keeps its size. */
-bool u64map_del(struct u64map *m, uint64_t key);
+/* Take key out: its value, or -1 if it was not there. The table keeps
+ * its size. */
+int64_t u64map_del(struct u64map *m, uint64_t key);
 void u64map_release(struct u64map *m);
 
 #endif

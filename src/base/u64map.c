@@ -50,13 +50,14 @@ void u64map_put(struct u64map *m, uint64_t key, uint32_t val)
  * found across it move back into it (backward-shift deletion), so a map
  * that sees as many deletions as insertions stays as short to probe as a
  * fresh one. */
-bool u64map_del(struct u64map *m, uint64_t key)
+int64_t u64map_del(struct u64map *m, uint64_t key)
 {
 	if (!m->cap)
-		return false;
+		return -1;
 	size_t hole = slot_of(m, key), mask = m->cap - 1;
 	if (!m->vals[hole])
-		return false;
+		return -1;
+	int64_t val = (int64_t)m->vals[hole] - 1;
 	for (size_t j = (hole + 1) & mask; m->vals[j]; j = (j + 1) & mask) {
 		/* The entry at j stays if its home lies cyclically in (hole, j]. */
 		size_t home = home_of(m, m->keys[j]);
@@ -68,7 +69,7 @@ bool u64map_del(struct u64map *m, uint64_t key)
 	}
 	m->vals[hole] = 0;
 	m->n--;
-	return true;
+	return val;
 }
 
 void u64map_release(struct u64map *m)

@@ -203,18 +203,6 @@ static bool copy_record(struct rec_queue *q, uint32_t ring, const uint8_t *data,
 	return true;
 }
 
-/* A new process (its pid may be an old one's) or one that exec'd has a
- * new stack: its start is looked up again (stacktrim.c). The body begins
- * with pid and ppid (fork: a new thread has its parent's pid) or pid and
- * tid (comm), 8-byte aligned: never split by the ring's end. */
-static void new_stack(struct rec_queue *q, const uint8_t *data, size_t size, size_t off, uint32_t type)
-{
-	uint32_t ids[2];
-	memcpy(ids, data + (off + 8) % size, sizeof ids);
-	if (type == PERF_RECORD_COMM || ids[0] != ids[1])
-		stack_trim_forget(&q->trim, ids[0]);
-}
-
 /* Copy r's records up to head into q; mappings and forks below r->peeked
  * went over already and are passed by. */
 static size_t drain_to(struct ring *r, uint32_t ring, struct rec_queue *q, uint64_t head)
@@ -242,10 +230,8 @@ static size_t drain_to(struct ring *r, uint32_t ring, struct rec_queue *q, uint6
 		} else if (!copy_record(q, ring, data, size, off, hdr.size)) {
 			break; /* the worker is behind: leave the rest in the ring */
 		}
-		if (hdr.type == PERF_RECORD_FORK || (hdr.type == PERF_RECORD_COMM && (hdr.misc & PERF_RECORD_MISC_COMM_EXEC)))
-			new_stack(q, data, size, off, hdr.type);
-		else if (hdr.type == PERF_RECORD_EXIT)
-			stack_trim_exit(&q->trim, data + off, off + hdr.size > size ? size - off : hdr.size, data,
+		if (hdr.type == PERF_RECORD_FORK || hdr.type == PERF_RECORD_COMM || hdr.type == PERF_RECORD_EXIT)
+			stack_trim_task(&q->trim, data + off, off + hdr.size > size ? size - off : hdr.size, data,
 					hdr.size);
 		tail += hdr.size;
 	}

@@ -146,18 +146,21 @@ static uint64_t word_at(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 	return v;
 }
 
-void stack_trim_exit(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len)
+void stack_trim_task(struct stack_trim *t, const void *a, size_t alen, const void *b, size_t len)
 {
 	if (len < 24)
 		return;
-	/* pid and ppid, then tid and ptid: u32 each. */
-	uint64_t p = word_at(a, alen, b, 8), q = word_at(a, alen, b, 16);
-	uint32_t pid = (uint32_t)p, tid = (uint32_t)q;
-	int64_t i = pid == tid ? u64map_get(&t->start_idx, pid) : -1;
-	if (i < 0)
-		return;
-	u64map_del(&t->start_idx, pid);
-	vec_push(&t->free_starts, (uint32_t)i);
+	/* FORK and EXIT: pid, ppid, tid, ptid; COMM: pid, tid. u32 each. */
+	uint64_t h = word_at(a, alen, b, 0), p = word_at(a, alen, b, 8), q = word_at(a, alen, b, 16);
+	uint32_t type = (uint32_t)h, pid = (uint32_t)p, ppid = (uint32_t)(p >> 32), tid = (uint32_t)q;
+	bool exec = ((h >> 32) & 0xffff) & PERF_RECORD_MISC_COMM_EXEC;
+	if ((type == PERF_RECORD_COMM && exec) || (type == PERF_RECORD_FORK && pid != ppid)) {
+		stack_trim_forget(t, pid);
+	} else if (type == PERF_RECORD_EXIT && pid == tid) {
+		int64_t i = u64map_del(&t->start_idx, pid);
+		if (i >= 0)
+			vec_push(&t->free_starts, (uint32_t)i);
+	}
 }
 
 /* How far above the start argv[0] may lie: the strings and vectors of an

@@ -293,20 +293,25 @@ TEST(main_thread_copy_ends_at_its_stack_start)
 	stack_trim_release(&t);
 }
 
-/* An EXIT record of thread tid of process pid (with a sample_id's time
- * after it, as sample_id_all adds). */
-static size_t make_exit(uint8_t *buf, uint32_t pid, uint32_t tid)
+/* A FORK or EXIT record: thread tid of process pid, whose parent is ppid
+ * (with a sample_id's time after it, as sample_id_all adds). */
+static size_t make_task(uint8_t *buf, uint32_t type, uint32_t pid, uint32_t ppid, uint32_t tid)
 {
-	uint64_t w[4] = { pid | (uint64_t)1 << 32, tid | (uint64_t)tid << 32, 12345, 12346 };
-	struct perf_event_header h = { PERF_RECORD_EXIT, 0, (uint16_t)(8 + sizeof w) };
+	uint64_t w[4] = { pid | (uint64_t)ppid << 32, tid | (uint64_t)tid << 32, 12345, 12346 };
+	struct perf_event_header h = { type, 0, (uint16_t)(8 + sizeof w) };
 	memcpy(buf, &h, 8);
 	memcpy(buf + 8, w, sizeof w);
 	return 8 + sizeof w;
 }
+static size_t make_exit(uint8_t *buf, uint32_t pid, uint32_t tid)
+{
+	return make_task(buf, PERF_RECORD_EXIT, pid, 1, tid);
+}
 
 /* A process whose main thread exited leaves the table: a long recording
  * of many short processes holds only the live ones. Another thread's exit
- * leaves it be; so does an exit record cut short. */
+ * leaves it be; so does an exit record cut short. A fork of a new process
+ * or an exec has its start looked up again. */
 TEST(ended_process_leaves_the_start_table)
 {
 	struct stack_trim t;
@@ -321,12 +326,12 @@ TEST(ended_process_leaves_the_start_table)
 	ASSERT_EQ(start_calls, 1);
 	ASSERT_EQ(t.start_idx.n, 1);
 	size_t n = make_exit(ex, 10, 11); /* a thread of it */
-	stack_trim_exit(&t, ex, n, NULL, n);
+	stack_trim_task(&t, ex, n, NULL, n);
 	ASSERT_EQ(t.start_idx.n, 1);
 	n = make_exit(ex, 10, 10);
-	stack_trim_exit(&t, ex, 16, ex + 16, 16); /* too short to hold the ids */
+	stack_trim_task(&t, ex, 16, ex + 16, 16); /* too short to hold the ids */
 	ASSERT_EQ(t.start_idx.n, 1);
-	stack_trim_exit(&t, ex, n, NULL, n);
+	stack_trim_task(&t, ex, n, NULL, n);
 	ASSERT_EQ(t.start_idx.n, 0);
 	/* Its pid's next process is asked again. */
 	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn) && dyn == 200);
@@ -337,15 +342,42 @@ TEST(ended_process_leaves_the_start_table)
 		ASSERT_EQ(t.start_idx.n, 1);
 		memcpy(ring + sizeof ring - split, ex, split);
 		memcpy(ring, ex + split, n - split);
-		stack_trim_exit(&t, ring + sizeof ring - split, split, ring, n);
+		stack_trim_task(&t, ring + sizeof ring - split, split, ring, n);
 		ASSERT_EQ(t.start_idx.n, 0);
 	}
+	/* A new thread of it keeps its start; a new process of its pid, or
+	 * its exec, looks again. */
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	unsigned calls = start_calls;
+	n = make_task(ex, PERF_RECORD_FORK, 10, 10, 15);
+	stack_trim_task(&t, ex, n, NULL, n);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(start_calls, calls);
+	n = make_task(ex, PERF_RECORD_FORK, 10, 1, 10);
+	stack_trim_task(&t, ex, n, NULL, n);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(start_calls, calls + 1);
+	uint64_t comm[3] = { 10 | (uint64_t)10 << 32, 0x6f6f66, 12345 }; /* pid, tid, "foo" */
+	struct perf_event_header ch = { PERF_RECORD_COMM, 0, 8 + sizeof comm };
+	memcpy(ex, &ch, 8);
+	memcpy(ex + 8, comm, sizeof comm);
+	stack_trim_task(&t, ex, ch.size, NULL, ch.size); /* a rename, not an exec */
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(start_calls, calls + 1);
+	ch.misc = PERF_RECORD_MISC_COMM_EXEC;
+	memcpy(ex, &ch, 8);
+	stack_trim_task(&t, ex, ch.size, NULL, ch.size);
+	ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
+	ASSERT_EQ(start_calls, calls + 2);
+	n = make_exit(ex, 10, 10);
+	stack_trim_task(&t, ex, n, NULL, n);
+	ASSERT_EQ(t.start_idx.n, 0);
 	/* A thousand processes one after the other: their slots are reused. */
 	for (uint32_t pid = 2000; pid < 3000; pid++) {
 		len = make_main(rec, pid, pid, 3, SP + 300, 500);
 		ASSERT(stack_trim_find(&t, rec, len, NULL, len, &at, &keep, &dyn));
 		n = make_exit(ex, pid, pid);
-		stack_trim_exit(&t, ex, n, NULL, n);
+		stack_trim_task(&t, ex, n, NULL, n);
 	}
 	ASSERT_EQ(t.start_idx.n, 0);
 	ASSERT(t.starts.n <= 2);
