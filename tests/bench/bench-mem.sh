@@ -31,13 +31,15 @@ mapfile -t m < <(measure_rounds "$W" churn "$THREADS" "$ITERS" \
 	:: "$CPROF" record -q --mem -o "$tmp/exact.data" -- "$W" churn "$THREADS" "$ITERS" \
 	:: "$CPROF" record -q --mem=sample -o "$tmp/sample.data" -- "$W" churn "$THREADS" "$ITERS" \
 	:: "$CPROF" record -q -o "$tmp/plain.data" -- "$W" churn "$THREADS" "$ITERS" \
-	:: env LD_PRELOAD="$(realpath "$(dirname "$CPROF")/libcprof-mem.so")" "$W" churn "$THREADS" "$ITERS")
-bare=${m[0]} exact=${m[1]} sampled=${m[2]} plain=${m[3]} null=${m[4]}
+	:: env LD_PRELOAD="$(realpath "$(dirname "$CPROF")/libcprof-mem.so")" "$W" churn "$THREADS" "$ITERS" \
+	:: "$CPROF" record -q --mem=sample:1G -o "$tmp/none.data" -- "$W" churn "$THREADS" "$ITERS")
+bare=${m[0]} exact=${m[1]} sampled=${m[2]} plain=${m[3]} null=${m[4]} nosample=${m[5]}
 row "bare" "$bare"
 row "cprof record --mem" "$exact" "(analysis included)"
 row "cprof record --mem=sample" "$sampled" "(analysis included)"
 row "cprof record (CPU profile only)" "$plain" "(what --mem adds to it: the difference)"
 row "tracer preloaded, not tracing" "$null" "(the cost of interposing alone)"
+row "cprof record --mem=sample:1G" "$nosample" "(sample mode's countdown, no block sampled)"
 if command -v heaptrack >/dev/null; then
 	row "heaptrack" "$(measure heaptrack -o "$tmp/ht" "$W" churn "$THREADS" "$ITERS")" "(analysis: heaptrack_print, not included)"
 else

@@ -135,6 +135,24 @@ awk -v pn="$pn" -v pc="$p_cpu" '
 cs=$(stat -c %s cd.data); ps=$(stat -c %s pd.data)
 echo "dwarf file size cprof.data ${cs} B  perf.data ${ps} B  perf/cprof $(ratio "$ps" "$cs")x"
 
+# --- What a recording costs before and after the program: recording
+# /bin/true, side by side with perf, each with its page faults (a fresh
+# page is ~10 us on a VM, and start-up and the finishing pass are mostly
+# fresh pages). Medians of RUNS runs taken in turn.
+fixed() { # CMD... -> "wall_ms cpu_ms faults" of one run
+	perf stat -x, -e page-faults,task-clock -o fx.txt -- "$@" >/dev/null 2>&1
+	awk -F, '/page-faults/ { f = $1 } /task-clock/ { c = $1 } END { printf "%.3f %.0f\n", c, f }' fx.txt
+}
+for _ in $(seq "$RUNS"); do
+	echo "bare $(fixed /bin/true)"
+	echo "cprof $(fixed "$CPROF" record -q -o fc.data -- /bin/true)"
+	echo "perf $(fixed perf record -q -o fp.data -- /bin/true)"
+done > fixed.txt
+awk '{ c[$1] = c[$1] " " $2; f[$1] = f[$1] " " $3 }
+	function med(s,   a, n, i, j, x) { n = split(s, a, " "); for (i = 2; i <= n; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x } return a[int((n + 1) / 2)] }
+	END { printf "fixed cost      record of /bin/true, CPU (task-clock) and page faults: bare %.1f ms %d; cprof %.1f ms %d; perf %.1f ms %d; perf/cprof %.1fx CPU\n",
+		med(c["bare"]), med(f["bare"]), med(c["cprof"]), med(f["cprof"]), med(c["perf"]), med(f["perf"]), med(c["perf"]) / med(c["cprof"]) }' fixed.txt
+
 [ "${BENCH_PART:-all}" = all ] || exit 0
 # --- Lost samples and slowdown, side by side: two busy threads (threads)
 # and 200 busy threads competing with the recorder for the CPUs (crowd), in
