@@ -37,11 +37,13 @@ enum {
 	OUTFILE_PRIVATE = 1 << 0,   /* created 0600, not 0666 (both less the umask) */
 	OUTFILE_KEEP_OLD = 1 << 1,  /* a replaced file is kept as FILE.old */
 	OUTFILE_NO_STDIO = 1 << 2,  /* refuse stdout and stderr */
+	OUTFILE_NO_STDERR = 1 << 3, /* refuse stderr (stdout is taken) */
 };
 
 struct outfile {
 	const char *name;      /* the path as given, for messages; borrowed */
 	enum outfile_kind kind;
+	int stdio_fd;          /* OUTFILE_STDIO: which, STDOUT_FILENO or STDERR_FILENO */
 	FILE *fp;              /* write here until commit or abort */
 	struct tmpfile tmp;    /* OUTFILE_REPLACE */
 	char *old_path;        /* owned; OUTFILE_KEEP_OLD of an OUTFILE_REPLACE */

@@ -453,6 +453,7 @@ struct workload {
 	pid_t pid;
 	int go_fd;   /* closing it lets the child exec */
 	int err_fd;  /* the child writes errno here if exec fails */
+	bool stdout_to_stderr; /* set before workload_prepare: the recording is on our stdout */
 };
 /* Fork a child that waits, then execs argv. */
 int workload_prepare(struct workload *w, char **argv, struct cprof_err *err) CPROF_WUR;

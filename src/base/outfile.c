@@ -97,6 +97,7 @@ static int open_stdio(struct outfile *o, int fd, struct cprof_err *err)
 		return err_set(err, e, "cannot write '%s': %s", o->name, strerror(e));
 	}
 	o->kind = OUTFILE_STDIO;
+	o->stdio_fd = fd;
 	return 0;
 }
 
@@ -183,7 +184,7 @@ int outfile_open(struct outfile *o, const char *path, unsigned flags, struct cpr
 		return err_set(err, errno, "cannot write '%s': %s", path, strerror(errno));
 	}
 	if (fd >= 0) {
-		if (flags & OUTFILE_NO_STDIO)
+		if ((flags & OUTFILE_NO_STDIO) || (fd == STDERR_FILENO && (flags & OUTFILE_NO_STDERR)))
 			return err_set(err, EINVAL, "'%s' is cprof's standard %s; give a file name", path,
 				       fd == STDOUT_FILENO ? "output" : "error");
 		return open_stdio(o, fd, err);

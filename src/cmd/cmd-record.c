@@ -57,7 +57,9 @@ static void help(void)
 	printf("%s\n\n", usage_line);
 	printf("Run CMD (or attach to PID) and sample where it spends its time.\n\n"
 	       "  -o, --output FILE      data file (default cprof.data), mode 0600; an old\n"
-	       "                         one is kept as FILE.old. Checked before CMD starts\n"
+	       "                         one is kept as FILE.old. Checked before CMD starts.\n"
+	       "                         '-' is standard output, for a pipe into cprof\n"
+	       "                         report or flamegraph; CMD's stdout then goes to stderr\n"
 	       "  -F, --freq HZ          samples per second per thread (default 999); 'max':\n"
 	       "                         kernel.perf_event_max_sample_rate\n"
 	       "  -c, --count PERIOD     sample every PERIOD events instead (ns for the clocks)\n"
@@ -246,10 +248,12 @@ static void summary(const struct record_opts *o, const struct record_result *res
 {
 	char n1[32], n2[32], size[32];
 	human_size(res->bytes, size, sizeof size);
-	fprintf(stderr, "cprof record: %s sample%s of %s%s, %s lost; wrote '%s' (%s)\n",
+	bool dash = strcmp(o->output, "-") == 0;
+	fprintf(stderr, "cprof record: %s sample%s of %s%s, %s lost; wrote %s%s%s (%s)\n",
 		fmt_thousands(res->samples, n1), res->samples == 1 ? "" : "s", res->event ? res->event : "?",
 		res->kernel_excluded ? " (user space only: kernel.perf_event_paranoid)" : "",
-		fmt_thousands(res->lost, n2), o->output, size);
+		fmt_thousands(res->lost, n2), dash ? "" : "'", dash ? "standard output" : o->output, dash ? "" : "'",
+		size);
 	if (res->lost)
 		fprintf(stderr, "cprof record: warning: %s sample%s lost because a ring buffer was full "
 				"('cprof report' says where); %s\n", fmt_thousands(res->lost, n2),
@@ -560,8 +564,8 @@ int cmd_record(int argc, char **argv)
 				       "cannot be given too");
 	if (!o.attach_pid && !o.system_wide && optind >= argc)
 		return cmd_usage_error("record", usage_line, "no command to record");
-	if (strcmp(o.output, "-") == 0)
-		return cmd_usage_error("record", usage_line, "the data file cannot be stdout; use -o FILE");
+	if (strcmp(o.output, "-") == 0 && repeat)
+		return cmd_usage_error("record", usage_line, "--repeat writes one file per interval; give -o FILE, not -");
 
 	if (o.attach_pid && optind < argc && repeat)
 		return cmd_usage_error("record", usage_line, "--repeat and -p PID -- CMD cannot be combined");

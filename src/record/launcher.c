@@ -41,8 +41,10 @@ int workload_prepare(struct workload *w, char **argv, struct cprof_err *err)
 		/* EOF (0) is the signal to go; data or error means the recorder gave up. */
 		if (read(go[0], &c, 1) != 0)
 			_exit(127);
-		execvp(argv[0], argv);
-		int e = errno;
+		/* With the recording on our stdout, the workload's goes to stderr. */
+		if (!w->stdout_to_stderr || dup2(STDERR_FILENO, STDOUT_FILENO) >= 0)
+			execvp(argv[0], argv);
+		int e = errno; /* of exec, or of dup2 */
 		if (write(ex[1], &e, sizeof e) != sizeof e)
 			_exit(127);
 		_exit(127);

@@ -201,9 +201,30 @@ struct rec {
 static int rec_open(struct rec *R, struct cprof_err *err)
 {
 	const struct record_opts *o = R->o;
-	int r = outfile_open(&R->data_out, o->output, OUTFILE_PRIVATE | OUTFILE_KEEP_OLD | OUTFILE_NO_STDIO, err);
+	int r = outfile_open(&R->data_out, o->output, OUTFILE_PRIVATE | OUTFILE_KEEP_OLD | OUTFILE_NO_STDERR, err);
 	if (r < 0)
 		return r;
+	if (isatty(fileno(R->data_out.fp))) {
+		outfile_abort(&R->data_out);
+		return err_set(err, EINVAL, "'%s' is a terminal and a recording is binary: pipe it (| cprof report -i -) "
+			       "or give -o FILE", o->output);
+	}
+	/* On our standard output (-o -, as perf record -o -) the recording
+	 * goes alone: the workload's own output goes to standard error, as
+	 * in perf's pipe mode, so it cannot mix into the data. */
+	R->wl.stdout_to_stderr = R->data_out.kind == OUTFILE_STDIO;
+	struct stat so, se;
+	if (R->wl.stdout_to_stderr && fstat(STDOUT_FILENO, &so) == 0 && fstat(STDERR_FILENO, &se) == 0 &&
+	    so.st_dev == se.st_dev && so.st_ino == se.st_ino) {
+		outfile_abort(&R->data_out);
+		return err_set(err, EINVAL, "'%s' is standard output, which is also standard error here (2>&1): the "
+			       "command's output and cprof's messages would mix into the recording", o->output);
+	}
+	if (R->wl.stdout_to_stderr && o->argv && o->argv[0] && fcntl(STDERR_FILENO, F_GETFD) < 0) {
+		outfile_abort(&R->data_out);
+		return err_set(err, EBADF, "'%s' is standard output, where the recording goes, and standard error, "
+			       "where the command's output would go, is closed", o->output);
+	}
 	R->evl = o->events;
 	R->default_event = !R->evl || R->evl->v.n == 0;
 	if (R->default_event) {

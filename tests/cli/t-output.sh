@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-output.sh - where output goes. Devices, FIFOs and stdout are written in
-# place and never replaced; symbolic links are followed (the link stays);
+# place and never replaced (record -o - sends the workload's stdout to
+# stderr); symbolic links are followed (the link stays);
 # a directory is refused; a path that cannot be written fails before the
 # workload starts; a killed command leaves no temporary file; cprof.data is
 # replaced without a moment in which it is missing; data files are 0600.
@@ -72,11 +73,54 @@ check "flamegraph -o LINK-TO-STDOUT >> FILE appends, as the shell asked" \
 	eval '[ "$(head -n 1 appended.txt)" = first ] && tail -n 1 appended.txt | grep -q "</svg>"'
 "$CPROF" flamegraph -i base.data -o - > dash.svg
 check "flamegraph -o - writes stdout" grep -q '</svg>' dash.svg
+
+# -- record to standard output (perf record -o -): the recording alone goes
+# there, the workload's own output goes to stderr, as in perf's pipe mode.
+"$CPROF" record -o - -- sh -c "echo workload-output; exec '$HOT' 1" 2>dash.err | "$CPROF" report -i - --format csv > dash.csv
+rcs="${PIPESTATUS[*]}"
+check "record -o - | report -i -: both exit 0 ($rcs)" [ "$rcs" = "0 0" ]
+check "record -o - | report -i -: the report has the workload's function" grep -q hot_c dash.csv
+check "record -o -: the workload's stdout went to stderr" grep -qx workload-output dash.err
+check "record -o -: the summary says where it wrote" grep -q "wrote standard output" dash.err
+"$CPROF" record -q -o stdout-link -- sh -c "echo workload-output; exec '$HOT' 1" 2>/dev/null | cat > via-link.data
+check "record -o LINK-TO-STDOUT | cat > FILE: a recording with the workload's samples" \
+	sh -c "'$CPROF' report -i via-link.data --format csv | grep -q hot_c"
+check "... and the link is still a link" eval '[ -L stdout-link ] && [ "$(readlink stdout-link)" = /proc/self/fd/1 ]'
 rm -f marker
-"$CPROF" record -q -o stdout-link -- touch "$TMP/marker" 2>err.txt | cat > /dev/null
+"$CPROF" record -q -o - -- touch "$TMP/marker" > merged.out 2>&1
+rc=$?
+check "record -o - 2>&1: refused (exit $rc, one line naming 2>&1), workload not run" \
+	eval '[ $rc -eq 1 ] && one_line merged.out && grep -q "2>&1" merged.out && [ ! -e marker ]'
+"$CPROF" record -q -o /dev/stderr -- touch "$TMP/marker" 2>err.txt | cat > /dev/null
 rc=${PIPESTATUS[0]}
-check "record -o LINK-TO-STDOUT: refused (exit $rc, one line), workload not run" \
+check "record -o STDERR: refused (exit $rc, one line), workload not run" \
 	eval '[ $rc -eq 1 ] && one_line err.txt && [ ! -e marker ]'
+"$CPROF" record -q -o - -p 1 --duration 1 --repeat > /dev/null 2> err.txt
+rc=$?
+check "record -o - --repeat: refused, a usage error (exit $rc; one file per interval)" \
+	eval '[ $rc -eq 2 ] && grep -q "repeat" err.txt'
+# On a terminal: refused, nothing run (a pseudo-terminal from python).
+if command -v python3 >/dev/null; then
+	python3 - "$CPROF" "$TMP/marker" > tty.out <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], ["cprof", "record", "-q", "-o", "-", "--", "touch", sys.argv[2]])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write("rc=%d %s" % (os.waitstatus_to_exitcode(st), out.decode(errors="replace")))
+PY
+	check "record -o - on a terminal: refused, workload not run ($(head -c 80 tty.out))" \
+		eval 'grep -q "^rc=1 .*terminal" tty.out && [ ! -e marker ]'
+fi
 
 # -- FIFOs: written in place for a reader.
 # The readers open the FIFO under timeout: a FIFO renamed away has no writer.

@@ -285,6 +285,15 @@ TEST(outfile)
 	}
 	/* stdout refused where the caller says so; a directory always. */
 	ASSERT(outfile_open(&o, "-", OUTFILE_NO_STDIO, &err) < 0);
+	/* OUTFILE_NO_STDERR leaves stdout (record -o -), and says which it is. */
+	ASSERT_OK(outfile_open(&o, "-", OUTFILE_NO_STDERR, &err));
+	ASSERT_EQ(o.kind, OUTFILE_STDIO);
+	ASSERT_EQ(o.stdio_fd, STDOUT_FILENO);
+	outfile_abort(&o);
+	ASSERT(outfile_open(&o, "/proc/self/fd/2", OUTFILE_NO_STDERR, &err) < 0 || o.kind != OUTFILE_STDIO ||
+	       o.stdio_fd != STDERR_FILENO);
+	if (o.fp)
+		outfile_abort(&o);
 	ASSERT(outfile_open(&o, dir, 0, &err) < 0);
 	ASSERT(strstr(err.msg, dir));
 
