@@ -210,6 +210,7 @@ complete -c cprof -n 'test "$(__cprof_cmd)" = flamegraph; and contains -- --diff
 
 complete -c cprof -n 'test "$(__cprof_cmd)" = annotate; and __cprof_wants_opt; and not string match -q -- "-*" (commandline -ct)' \
     -a '(__cprof_symbols)'
+complete -c cprof -n "__cprof_value_for annotate -s --symbol" -a '(__cprof_symbols)'
 
 # --mem takes its value after '=' only: --mem=exact, --mem=sample[:BYTES].
 complete -c cprof -n 'test "$(__cprof_cmd)" = record; and not __cprof_after_dashdash; and string match -q -- "--mem=*" (commandline -ct)' \

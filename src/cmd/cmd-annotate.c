@@ -16,7 +16,7 @@
 #include "cprof/profile.h"
 
 static const char usage_line[] =
-	"usage: cprof annotate [-i FILE] [SYMBOL...] [--source|--no-source]\n"
+	"usage: cprof annotate [-i FILE] [[-s] SYMBOL...] [--source|--no-source]\n"
 	"                      [--asm-syntax intel|att] [--format text|json]\n"
 	"                      [--percent-limit P] [--event NAME] [--color WHEN]\n"
 	"       cprof annotate [-i FILE] --list-symbols";
@@ -31,6 +31,8 @@ static void help(void)
 	       "after the binary was rebuilt or deleted; others are read from the binary\n"
 	       "if it is the one recorded (its build-id is checked).\n\n"
 	       "  -i, --input FILE       recording to read (default cprof.data)\n"
+	       "  -s, --symbol SYMBOL    a function to show, as a SYMBOL argument (perf's\n"
+	       "                         spelling); may be repeated\n"
 	       "      --source           show the source text of each line (default)\n"
 	       "      --no-source        show file:line markers only\n"
 	       "  -M, --asm-syntax S     intel (default) or att\n"
@@ -41,16 +43,19 @@ static void help(void)
 	       "      --color WHEN       auto (default: on a terminal, unless NO_COLOR),\n"
 	       "                         always or never\n"
 	       "      --list-symbols     print the functions with samples, hottest first\n"
+	       "      --stdio, --stdio2  accepted for perf: the output is always text on\n"
+	       "                         standard output (or JSON with --format json)\n"
 	       "  -h, --help             show this help\n");
 	if (!disasm_available())
 		printf("\nThis cprof was built without libcapstone: annotate cannot disassemble\n"
 		       "(install libcapstone-dev and rebuild).\n");
 }
 
-enum { OPT_SOURCE = 256, OPT_NO_SOURCE, OPT_PERCENT, OPT_COLOR, OPT_LIST_SYMBOLS, OPT_LIST };
+enum { OPT_SOURCE = 256, OPT_NO_SOURCE, OPT_PERCENT, OPT_COLOR, OPT_LIST_SYMBOLS, OPT_STDIO, OPT_LIST };
 
 static const struct option long_opts[] = {
 	{ "input", required_argument, NULL, 'i' },
+	{ "symbol", required_argument, NULL, 's' },
 	{ "source", no_argument, NULL, OPT_SOURCE },
 	{ "no-source", no_argument, NULL, OPT_NO_SOURCE },
 	{ "asm-syntax", required_argument, NULL, 'M' },
@@ -59,11 +64,13 @@ static const struct option long_opts[] = {
 	{ "event", required_argument, NULL, 'e' },
 	{ "color", required_argument, NULL, OPT_COLOR },
 	{ "list-symbols", no_argument, NULL, OPT_LIST_SYMBOLS },
+	{ "stdio", no_argument, NULL, OPT_STDIO },
+	{ "stdio2", no_argument, NULL, OPT_STDIO },
 	{ "help", no_argument, NULL, 'h' },
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "i:M:f:e:h";
+static const char short_opts[] = "i:s:M:f:e:h";
 
 static const char *const format_names[] = { "text", "json", NULL };
 enum { FMT_TEXT, FMT_JSON };
@@ -155,13 +162,16 @@ static void show(struct run *r, const struct ann_profile *ap, const struct ann_f
 	ann_code_release(&code);
 }
 
+static int annotate_run(const char *input, const char *event, enum color_mode color, double limit, bool source,
+			bool list, int format, enum disasm_syntax syntax, const char *const *named, size_t nnamed);
+
 int cmd_annotate(int argc, char **argv)
 {
 	const char *input = "cprof.data", *event = NULL;
 	enum color_mode color = COLOR_AUTO;
 	double limit = 1.0;
 	bool source = true, list = false;
-	int c, k, format = FMT_TEXT;
+	int c, k, format = FMT_TEXT, nsym = 0;
 	enum disasm_syntax syntax = DISASM_INTEL;
 
 	optind = 1;
@@ -169,6 +179,8 @@ int cmd_annotate(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': input = optarg; break;
+		case 's': nsym++; break;
+		case OPT_STDIO: break;
 		case OPT_SOURCE: source = true; break;
 		case OPT_NO_SOURCE: source = false; break;
 		case 'M':
@@ -199,6 +211,27 @@ int cmd_annotate(int argc, char **argv)
 		}
 	}
 
+	/* The functions to show: -s SYMBOL (perf's spelling) and SYMBOL
+	 * arguments alike. A second pass over the options picks out the -s
+	 * ones, now that they are known to be valid. */
+	size_t nnamed = 0;
+	const char **named = xcalloc((size_t)nsym + (size_t)(argc - optind) + 1, sizeof *named);
+	if (nsym) {
+		optind = 1;
+		while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1)
+			if (c == 's')
+				named[nnamed++] = optarg;
+	}
+	for (int i = optind; i < argc; i++)
+		named[nnamed++] = argv[i];
+	int rc = annotate_run(input, event, color, limit, source, list, format, syntax, named, nnamed);
+	free(named);
+	return rc;
+}
+
+static int annotate_run(const char *input, const char *event, enum color_mode color, double limit, bool source,
+			bool list, int format, enum disasm_syntax syntax, const char *const *named, size_t nnamed)
+{
 	struct cprof_data d;
 	struct cprof_err err;
 	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
@@ -235,13 +268,13 @@ int cmd_annotate(int argc, char **argv)
 		printf(",\n  \"samples\": %" PRIu64 ",\n  \"functions\": [", ap.total_samples);
 	}
 	size_t skipped_small = 0, skipped_kernel = 0;
-	if (optind < argc) {
-		for (int i = optind; i < argc; i++) {
+	if (nnamed) {
+		for (size_t i = 0; i < nnamed; i++) {
 			size_t found[64];
-			size_t n = ann_profile_find(&ap, argv[i], found, ARRAY_SIZE(found));
+			size_t n = ann_profile_find(&ap, named[i], found, ARRAY_SIZE(found));
 			if (!n) {
 				struct sbuf m = SBUF_INIT;
-				sbuf_addf(&m, "no function '%s' with samples in '%s' (see --list-symbols)", argv[i], name);
+				sbuf_addf(&m, "no function '%s' with samples in '%s' (see --list-symbols)", named[i], name);
 				fail_one(&r, m.buf);
 				sbuf_release(&m);
 			}
@@ -266,7 +299,7 @@ int cmd_annotate(int argc, char **argv)
 	}
 	if (format == FMT_JSON) {
 		printf("\n  ],\n  \"errors\": [%s]\n}\n", r.errors.buf);
-	} else if (optind >= argc && (skipped_small || skipped_kernel)) {
+	} else if (!nnamed && (skipped_small || skipped_kernel)) {
 		printf("\n");
 		if (skipped_small)
 			printf("# %zu functions under %g%% of the samples not shown (--percent-limit 0 shows them)\n",
@@ -277,7 +310,7 @@ int cmd_annotate(int argc, char **argv)
 	}
 	/* Named functions: every one must have been shown. Without names: at
 	 * least one, unless there was nothing to show. */
-	int rc = (optind < argc ? r.failed > 0 : (r.failed > 0 && r.shown == 0)) ? 1 : 0;
+	int rc = (nnamed ? r.failed > 0 : (r.failed > 0 && r.shown == 0)) ? 1 : 0;
 	vec_release(&r.warned);
 	sbuf_release(&r.errors);
 	ann_sources_free(r.print.sources);

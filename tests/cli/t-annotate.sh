@@ -71,6 +71,14 @@ check "annotate without SYMBOL exits 0" test $? -eq 0
 check "annotate without SYMBOL shows divchain" grep -q '^divchain  \[divchain\]' all.txt
 check "--list-symbols lists divchain first" test "$("$CPROF" annotate -i div.data --list-symbols | head -1)" = divchain
 
+# perf's spelling: perf annotate --stdio -s SYMBOL shows what SYMBOL alone does.
+"$CPROF" annotate -i div.data --stdio -s divchain >s.txt 2>&1
+check "annotate --stdio -s divchain: the same as annotate divchain" cmp -s s.txt div.txt
+"$CPROF" annotate -i div.data --symbol=divchain --stdio2 -s no_such_function >s2.txt 2>s2.err
+rc=$?
+check "--symbol and -s add up: divchain shown, the unknown one named, exit 1 ($rc)" \
+	eval '[ $rc -eq 1 ] && grep -q "^divchain  \[divchain\]" s2.txt && grep -q no_such_function s2.err'
+
 # A name without samples: one line, exit 1.
 "$CPROF" annotate -i div.data no_such_function >out.txt 2>err.txt
 check "an unknown symbol exits 1" test $? -eq 1
@@ -128,8 +136,8 @@ check "the flame graph tooltip of divchain names its hottest line" \
 	grep -qE '<title>divchain \([0-9,]+ samples, [0-9.]+%; hottest line divchain.c:19\)</title>' div.svg
 
 # Completion offers the functions of the data file.
+mkdir -p bin && ln -sf "$(realpath "$CPROF")" bin/cprof
 if [ -f /usr/share/bash-completion/bash_completion ]; then
-	mkdir -p bin && ln -sf "$(realpath "$CPROF")" bin/cprof
 	out=$(PATH="$PWD/bin:$PATH" bash --norc --noprofile -c '
 		source /usr/share/bash-completion/bash_completion; source "$1"
 		COMP_WORDS=(cprof annotate -i div.data d); COMP_CWORD=4; COMP_LINE="cprof annotate -i div.data d"
@@ -138,5 +146,18 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	# offered too.)
 	check "bash completes 'cprof annotate -i div.data d' with divchain" \
 		sh -c 'printf "%s\n" "$1" | grep -qx divchain && ! printf "%s\n" "$1" | grep -qv "^d"' _ "$out"
+	out=$(PATH="$PWD/bin:$PATH" bash --norc --noprofile -c '
+		source /usr/share/bash-completion/bash_completion; source "$1"
+		COMP_WORDS=(cprof annotate -i div.data -s d); COMP_CWORD=5; COMP_LINE="cprof annotate -i div.data -s d"
+		COMP_POINT=${#COMP_LINE}; _cprof cprof d -s; printf "%s\n" "${COMPREPLY[@]}"' _ "$SRCDIR/completions/bash/cprof")
+	check "bash completes 'cprof annotate -i div.data -s d' with divchain" \
+		sh -c 'printf "%s\n" "$1" | grep -qx divchain' _ "$out"
+fi
+if command -v fish >/dev/null 2>&1; then
+	# shellcheck disable=SC2016 # $argv is for fish
+	out=$(PATH="$PWD/bin:$PATH" fish --no-config -c 'source $argv[1]; complete -C "cprof annotate -i div.data -s d"' \
+		"$SRCDIR/completions/fish/cprof.fish" 2>&1)
+	check "fish completes 'cprof annotate -i div.data -s d' with divchain: $out" \
+		sh -c 'printf "%s\n" "$1" | grep -qx divchain' _ "$out"
 fi
 finish
