@@ -66,6 +66,22 @@ int cmd_usage_error(const char *cmd, const char *usage_line, const char *fmt, ..
 	return EXIT_USAGE;
 }
 
+int cmd_bad_option(const char *cmd, const char *usage_line, int argc, char **argv)
+{
+	/* getopt has not moved past a word whose refused short option has
+	 * more after it (-Zq): that word is argv[optind]. */
+	char opt[3] = { '-', (char)optopt, 0 };
+	bool shortopt = optopt > 0 && optopt < 128 && optopt != '-';
+	const char *w = optind < argc ? argv[optind] : NULL, *prev = argv[optind - 1];
+	size_t pl = strlen(prev);
+	if (shortopt && w && w[0] == '-' && w[1] && w[1] != '-' && strchr(w + 1, optopt))
+		return cmd_usage_error(cmd, usage_line, "unknown or incomplete option '%s' (in '%s')", opt, w);
+	/* A short one last in its word (-qZ, or -i without its value). */
+	if (shortopt && prev[0] == '-' && prev[1] != '-' && pl > 2 && prev[pl - 1] == optopt)
+		return cmd_usage_error(cmd, usage_line, "unknown or incomplete option '%s' (in '%s')", opt, prev);
+	return cmd_usage_error(cmd, usage_line, "unknown or incomplete option '%s'", prev);
+}
+
 void cmd_warn(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

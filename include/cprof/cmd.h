@@ -32,6 +32,10 @@ int cmd_list(int argc, char **argv);
 int cmd_fail(const char *cmd, const struct cprof_err *e);
 /* Print "cprof CMD: MESSAGE" and the usage line to stderr, return 2. */
 int cmd_usage_error(const char *cmd, const char *usage, const char *fmt, ...) CPROF_PRINTF(3, 4);
+/* The usage error for the option getopt_long (opterr = 0) has just refused:
+ * unknown, or missing its value. Names the option itself, also a short one
+ * inside a cluster (-Zq), where argv[optind - 1] is still the word before. */
+int cmd_bad_option(const char *cmd, const char *usage, int argc, char **argv);
 /* Print a warning "cprof CMD: warning: MESSAGE". */
 void cmd_warn(const char *cmd, const char *fmt, ...) CPROF_PRINTF(2, 3);
 /* Print every option of a getopt table, one per line (for completions). */

@@ -295,7 +295,7 @@ int cmd_diff(int argc, char **argv)
 		case OPT_LIST: match_rule_release(&rule); cmd_list_opts(long_opts, short_opts); return 0;
 		default:
 			match_rule_release(&rule);
-			return cmd_usage_error("diff", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return cmd_bad_option("diff", usage_line, argc, argv);
 		}
 	}
 	if (argc - optind > 2) {

@@ -343,7 +343,7 @@ int cmd_flamegraph(int argc, char **argv)
 		case 'h': help(); r = 0; goto out_args;
 		case OPT_LIST: cmd_list_opts(opts, short_opts); r = 0; goto out_args;
 		default:
-			r = cmd_usage_error("flamegraph", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			r = cmd_bad_option("flamegraph", usage_line, argc, argv);
 			goto out_args;
 		}
 	}

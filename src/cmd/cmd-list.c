@@ -82,7 +82,7 @@ int cmd_list(int argc, char **argv)
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); return 0;
 		default:
-			return cmd_usage_error("list", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return cmd_bad_option("list", usage_line, argc, argv);
 		}
 	}
 	if (optind + 1 < argc)

@@ -506,7 +506,7 @@ int cmd_record(int argc, char **argv)
 		case 'h': help(); return 0;
 		case OPT_LIST: cmd_list_opts(opts, short_opts); return 0;
 		default:
-			return cmd_usage_error("record", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return cmd_bad_option("record", usage_line, argc, argv);
 		}
 	}
 	if (group && events.v.n < 2)

@@ -550,7 +550,7 @@ int cmd_report(int argc, char **argv)
 		case OPT_LIST: cmd_list_opts(opts, short_opts); return 0;
 		default:
 			vec_release(&finding_sets);
-			return cmd_usage_error("report", usage_line, "unknown or incomplete option '%s'", argv[optind - 1]);
+			return cmd_bad_option("report", usage_line, argc, argv);
 		}
 	}
 	/* Thresholds: the config file, then --finding on top. Checked before

@@ -222,7 +222,7 @@ int cmd_stat(int argc, char **argv)
 			break;
 		case 'h': help(); goto out;
 		case OPT_LIST: cmd_list_opts(long_opts, short_opts); goto out;
-		default: USAGE("unknown or incomplete option '%s'", argv[optind - 1]);
+		default: rc = cmd_bad_option("stat", usage_line, argc, argv); goto out;
 		}
 	}
 	char **cmdv = argv + optind;

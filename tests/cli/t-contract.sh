@@ -6,7 +6,8 @@
 # values the completions know.
 #
 # For each command: --help exits 0 on stdout within 80 columns, 'cprof help
-# CMD' prints the same, an unknown option exits 2 with the usage on stderr,
+# CMD' prints the same, an unknown option exits 2 with the usage on stderr
+# (and is named, also inside a cluster of short options),
 # --list-opts lists well-formed options, and every option appears in the
 # --help text, in man/cprof-CMD.1.scd and in each shell completion (or the
 # completion asks --list-opts itself). Then each shell loads its completion
@@ -110,6 +111,10 @@ $wide}" test -z "$wide"
 	check "'cprof $cmd --no-such-option' prints nothing on stdout" test ! -s "$tmp/out"
 	check "'cprof $cmd --no-such-option' names the option on stderr" grep -q -- '--no-such-option' "$tmp/err"
 	check "'cprof $cmd --no-such-option' prints the usage on stderr" grep -q "^usage: cprof $cmd" "$tmp/err"
+	# A short one inside a cluster is named, not the word before it.
+	"$CPROF" "$cmd" -Z9 >"$tmp/out" 2>"$tmp/err"
+	check "'cprof $cmd -Z9' exits 2" test $? -eq 2
+	check "'cprof $cmd -Z9' names -Z: $(head -n 1 "$tmp/err")" grep -q -- "option '-Z' (in '-Z9')" "$tmp/err"
 
 	"$CPROF" "$cmd" --list-opts >"$tmp/opts" 2>"$tmp/err"
 	check "'cprof $cmd --list-opts' exits 0" test $? -eq 0
