@@ -28,6 +28,8 @@ struct bench_metric {
 
 struct bench_result {
 	char *command;          /* owned: the command line, for the header */
+	char *target;           /* owned, NULL for a launched command: what was counted
+				 * instead ("process id '42'", "system wide"), as perf's header says */
 	uint64_t created;       /* unix time of the measurement */
 	size_t runs, warmup;
 	int exit_status;        /* of the last run */

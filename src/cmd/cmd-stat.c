@@ -290,6 +290,18 @@ int cmd_stat(int argc, char **argv)
 	}
 
 	res.command = have_cmd ? join_argv(cmdv) : xstrdup(all_cpus ? "system-wide" : "attached");
+	/* Attached, the counts are the target's, whatever command sets the
+	 * time: the header names the target, as perf's does. */
+	if (all_cpus) {
+		res.target = xstrdup("'system wide'");
+	} else if (pids.n) {
+		struct sbuf t = SBUF_INIT;
+		sbuf_addf(&t, "%s id '", tids ? "thread" : "process");
+		for (size_t i = 0; i < pids.n; i++)
+			sbuf_addf(&t, "%s%d", i ? "," : "", pids.v[i]);
+		sbuf_addc(&t, '\'');
+		res.target = sbuf_detach(&t);
+	}
 	res.created = (uint64_t)time(NULL);
 	res.warmup = (size_t)warmup;
 	for (size_t i = 0; i < evl.v.n; i++) {

@@ -36,6 +36,7 @@ void bench_result_release(struct bench_result *r)
 	}
 	vec_release(&r->metrics);
 	free(r->command);
+	free(r->target);
 	memset(r, 0, sizeof *r);
 }
 

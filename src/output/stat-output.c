@@ -301,7 +301,10 @@ static void compare_table(FILE *out, const struct stat_view *v)
 void stat_text(FILE *out, const struct stat_view *v)
 {
 	const struct bench_result *r = v->res;
-	fprintf(out, "\n Performance counter stats for '%s'", r->command ? r->command : "");
+	if (r->target)
+		fprintf(out, "\n Performance counter stats for %s", r->target);
+	else
+		fprintf(out, "\n Performance counter stats for '%s'", r->command ? r->command : "");
 	if (r->runs > 1)
 		fprintf(out, " (%zu runs)", r->runs);
 	fprintf(out, ":\n\n");

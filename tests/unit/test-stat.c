@@ -171,6 +171,13 @@ TEST(text_view)
 	HAS(t, "[99.02 ms, 100.98 ms]");
 	ASSERT(!strstr(t, "Compared with"));
 	free(t);
+	/* Attached (-p PID -- sleep 1): the counts are the process's, and the
+	 * header says so, as perf's does. */
+	r.target = xstrdup("process id '42'");
+	t = render(stat_text, &v);
+	HAS(t, "Performance counter stats for process id '42' (5 runs):");
+	ASSERT(!strstr(t, "./bench"));
+	free(t);
 	bench_result_release(&r);
 }
 
