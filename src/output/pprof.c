@@ -26,6 +26,7 @@
 #include "cprof/export.h"
 #include "cprof/gpu-data.h"
 #include "cprof/gpu-report.h"
+#include "cprof/match.h"
 #include "cprof/u64map.h"
 
 /* Profile fields. */
@@ -322,11 +323,18 @@ static void value_type(struct pp *pp, struct sbuf *out, unsigned field, const ch
 	pb_msg(out, field, m);
 }
 
-/* Mapping 1 should be the main binary: the user binary under the most
- * leaf weight is the best guess a profile allows. */
+/* Mapping 1 should be the main binary (pprof's header names it "File:"):
+ * the executable recorded, where any frame is in it; else the user binary
+ * under the most leaf weight, the best guess a profile allows. */
 static void register_main_binary(struct pp *pp)
 {
 	const struct cprof_data *d = pp->d;
+	const char *exe = match_main_exe(d);
+	for (size_t i = 0; exe && i < d->frames.n; i++)
+		if (!(d->frames.v[i].flags & FRF_KERNEL) && strcmp(cprof_str(d, d->frames.v[i].dso), exe) == 0) {
+			(void)mapping_id(pp, d->frames.v[i].dso);
+			return;
+		}
 	struct u64map w = U64MAP_INIT;
 	VEC(uint64_t) sums = { 0 };
 	VEC(uint32_t) dsos = { 0 };

@@ -50,6 +50,12 @@ if command -v go >/dev/null && go tool pprof -h >/dev/null 2>&1; then
 		n=$((n + 1))
 	done <ours.txt
 	check "go tool pprof: functions compared" test $n -ge 2
+	# pprof's header names mapping 1 as the program ("File:"): the one
+	# recorded, even where libc holds most of the leaves.
+	"$CPROF" record -q --call-graph dwarf -o mw.data -- "$WORKLOADS/memwork" churn 2 200000 >/dev/null 2>&1
+	"$CPROF" export -i mw.data -f pprof -o mw.pb.gz
+	file=$(go tool pprof -top mw.pb.gz 2>/dev/null | head -n 1)
+	check "go tool pprof names the recorded program ($file)" test "$file" = "File: memwork"
 	go tool pprof -traces rec.pb.gz >traces.txt 2>&1
 	check "go tool pprof -traces shows thread labels" grep -q 'thread_name:' traces.txt
 	check "go tool pprof -traces shows inlined frames" grep -q 'transform\|spin' traces.txt
