@@ -120,6 +120,10 @@ struct stat_view {
 };
 
 void stat_text(FILE *out, const struct stat_view *v);
+/* stat -I: one interval of r (one run: its counts, and "wall" the
+ * interval's length), each counter line after the time t_sec since the
+ * start, as perf stat -I prints them; header: the column names first. */
+void stat_interval_text(FILE *out, const struct bench_result *r, double t_sec, bool header);
 /* Also the baseline format: bench_read_json() reads it back. */
 void stat_json(FILE *out, const struct stat_view *v);
 void stat_csv(FILE *out, const struct stat_view *v);

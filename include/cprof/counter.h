@@ -32,6 +32,12 @@ struct counter_run_opts {
 	struct counter_target target;
 	const volatile sig_atomic_t *stop; /* set from a SIGINT handler: stop waiting */
 	const struct note_sink *notes; /* a line per fallback taken (base.h); may be NULL */
+	/* -I: every interval_ns while counting (and once more for the part
+	 * left at the end), what each event counted in that interval, scaled
+	 * by its own enabled and running times as perf stat -I does. */
+	uint64_t interval_ns;
+	void (*interval)(void *ctx, uint64_t end_ns, uint64_t len_ns, const struct ev_count *delta);
+	void *interval_ctx;      /* end_ns: since the start of counting */
 };
 
 struct counter_run_result {

@@ -18,7 +18,7 @@
 
 static const char usage_line[] =
 	"usage: cprof stat [-e LIST] [-r N] [--warmup K] [-a] [-C CPUS] [-p PIDS]\n"
-	"                  [-t TIDS] [--format text|json|csv] [-o FILE]\n"
+	"                  [-t TIDS] [-I MSECS] [--format text|json|csv] [-o FILE]\n"
 	"                  [--export-json FILE] [--save-baseline NAME]\n"
 	"                  [--baseline NAME] [--fail-on-regression PCT]\n"
 	"                  [--gate METRICS] [--alpha A] [--noise PCT] -- CMD ARGS...";
@@ -43,6 +43,8 @@ static void help(void)
 	       "  -p, --pid PIDS         count these processes (comma list) until Ctrl-C,\n"
 	       "                         their exit, or the end of CMD (-p PID -- sleep 5)\n"
 	       "  -t, --tid TIDS         count these threads only\n"
+	       "  -I, --interval-print MSECS  print what was counted in each MSECS\n"
+	       "                         (at least 10), as perf stat -I; one run, text\n"
 	       "  -f, --format FMT       text (default), json or csv\n"
 	       "  -o, --output FILE      write the results to FILE ('-' for stdout; default\n"
 	       "                         stderr, so CMD's output stays apart)\n"
@@ -63,6 +65,7 @@ static void help(void)
 	       "regression with --fail-on-regression, else 0.\n");
 }
 
+enum { OPT_INTERVAL_MIN_MS = 10 };
 enum { OPT_WARMUP = 256, OPT_EXPORT, OPT_SAVE, OPT_BASELINE, OPT_FAIL, OPT_GATE, OPT_ALPHA, OPT_NOISE, OPT_LIST };
 
 static const struct option long_opts[] = {
@@ -73,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "cpu", required_argument, NULL, 'C' },
 	{ "pid", required_argument, NULL, 'p' },
 	{ "tid", required_argument, NULL, 't' },
+	{ "interval-print", required_argument, NULL, 'I' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "export-json", required_argument, NULL, OPT_EXPORT },
@@ -86,7 +90,7 @@ static const struct option long_opts[] = {
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "+e:r:aC:p:t:f:o:h";
+static const char short_opts[] = "+e:r:aC:p:t:I:f:o:h";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -123,6 +127,34 @@ static char *join_argv(char **argv)
 	return sbuf_detach(&s);
 }
 
+/* -I: each interval's counts, printed as they come. */
+struct interval_out {
+	FILE *fp;
+	size_t nev;
+	struct bench_result r; /* the events' metrics and "wall", one value each */
+	size_t printed;
+};
+
+static void print_interval(void *ctx, uint64_t end_ns, uint64_t len_ns, const struct ev_count *delta)
+{
+	struct interval_out *io = ctx;
+	for (size_t i = 0; i < io->nev; i++) {
+		struct bench_metric *m = &io->r.metrics.v[i];
+		m->values.n = 0;
+		m->status = (int)delta[i].status;
+		m->running_pct = 100;
+		if (delta[i].status == EVS_COUNTED || delta[i].status == EVS_SCALED) {
+			vec_push(&m->values, delta[i].value);
+			m->running_pct = ev_count_running_pct(&delta[i]);
+		}
+	}
+	struct bench_metric *wall = bench_metric_find(&io->r, "wall");
+	wall->values.n = 0;
+	vec_push(&wall->values, (double)len_ns);
+	stat_interval_text(io->fp, &io->r, (double)end_ns / 1e9, io->printed++ == 0);
+	fflush(io->fp);
+}
+
 /* Add one counted run to the result. */
 static void add_run(struct bench_result *br, const struct ev_list *evl, const struct counter_run_result *cr)
 {
@@ -150,7 +182,8 @@ int cmd_stat(int argc, char **argv)
 	struct ev_list evl = { 0 };
 	struct ev_ints cpus = { 0 }, pids = { 0 };
 	VEC(char *) gate = { 0 };
-	uint64_t runs = 1, warmup = 0;
+	uint64_t runs = 1, warmup = 0, interval_ms = 0;
+	bool fmt_set = false;
 	bool all_cpus = false, tids = false;
 	enum stat_format fmt = STAT_TEXT;
 	const char *output = NULL, *export_json = NULL, *save = NULL, *baseline = NULL, *gate_arg = NULL;
@@ -197,7 +230,14 @@ int cmd_stat(int argc, char **argv)
 				if (pids.v[i] <= 0)
 					USAGE("-%c needs positive ids, not '%s'", c, optarg);
 			break;
+		case 'I':
+			if (parse_u64(optarg, &interval_ms) < 0 || interval_ms < OPT_INTERVAL_MIN_MS ||
+			    interval_ms > 24 * 3600 * 1000)
+				USAGE("-I needs an interval of %d milliseconds or more, not '%s'", OPT_INTERVAL_MIN_MS,
+				      optarg);
+			break;
 		case 'f':
+			fmt_set = true;
 			if ((k = enum_from_string(stat_format_names, optarg)) < 0)
 				USAGE("unknown format '%s'; expected one of: text, json, csv", optarg);
 			fmt = (enum stat_format)k;
@@ -239,6 +279,14 @@ int cmd_stat(int argc, char **argv)
 		USAGE("--fail-on-regression needs --baseline");
 	if (gate_arg && fail_pct < 0)
 		USAGE("--gate goes with --fail-on-regression");
+	/* -I prints counts as they come, one run's: nothing to summarize. */
+	if (interval_ms && (runs > 1 || warmup))
+		USAGE("-I prints one run as it goes; it cannot be combined with -r or --warmup");
+	if (interval_ms && fmt_set && fmt != STAT_TEXT)
+		USAGE("-I prints text; --format %s cannot be combined with it", stat_format_names[fmt]);
+	if (interval_ms && (export_json || save || baseline))
+		USAGE("-I prints counts as they come; --export-json, --save-baseline and --baseline need the "
+		      "summary it does not make");
 	if (cpus.n) {
 		int *online = NULL;
 		int n = online_cpus(&online, &err);
@@ -265,6 +313,7 @@ int cmd_stat(int argc, char **argv)
 	/* Everything that can fail without running anything fails first: the
 	 * baseline to compare with and the files to write. */
 	struct bench_result base = { 0 }, res = { 0 };
+	struct interval_out io = { 0 };
 	struct outfile out_f = { 0 }, export_f = { 0 }, save_f = { 0 };
 	struct sbuf base_path = SBUF_INIT, save_path = SBUF_INIT;
 	bool have_base = false;
@@ -326,6 +375,16 @@ int cmd_stat(int argc, char **argv)
 			    .cpus = cpus.n ? cpus.v : NULL, .ncpus = cpus.n },
 		.stop = &stop_flag,
 	};
+	io.fp = output ? out_f.fp : stderr;
+	io.nev = evl.v.n;
+	if (interval_ms) {
+		for (size_t i = 0; i < evl.v.n; i++)
+			(void)bench_metric_add(&io.r, evl.v.v[i].name, evl.v.v[i].unit, evl.v.v[i].group);
+		(void)bench_metric_add(&io.r, "wall", "ns", -1);
+		ro.interval_ns = interval_ms * 1000000ULL;
+		ro.interval = print_interval;
+		ro.interval_ctx = &io;
+	}
 	_Static_assert(sizeof(pid_t) == sizeof(int), "pid lists are parsed as int");
 	int failed_status = 0;
 	for (uint64_t run = 0; run < warmup + runs && !stop_flag; run++) {
@@ -397,7 +456,10 @@ int cmd_stat(int argc, char **argv)
 	};
 	FILE *fp = output ? out_f.fp : stderr;
 	switch (fmt) {
-	case STAT_TEXT: stat_text(fp, &view); break;
+	case STAT_TEXT:
+		if (!interval_ms) /* -I printed the counts already */
+			stat_text(fp, &view);
+		break;
 	case STAT_JSON: stat_json(fp, &view); break;
 	case STAT_CSV: stat_csv(fp, &view); break;
 	case _STAT_FORMAT_MAX: break;
@@ -427,6 +489,7 @@ int cmd_stat(int argc, char **argv)
 	}
 	free(gate_copy);
 done:
+	bench_result_release(&io.r);
 	outfile_abort(&out_f);
 	outfile_abort(&export_f);
 	outfile_abort(&save_f);

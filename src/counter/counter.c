@@ -12,11 +12,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -297,6 +299,69 @@ static void add_notes(const struct counters *c, const struct note_sink *notes)
 	sbuf_release(&names);
 }
 
+/* -I: the counts since the previous tick, handed to o->interval. */
+struct ticker {
+	const struct counter_run_opts *o;
+	struct counters *c;
+	uint64_t t0, last, next; /* ns, now_ns()'s clock */
+	struct ev_count *prev, *cur, *delta;
+};
+
+static void ticker_init(struct ticker *tk, const struct counter_run_opts *o, struct counters *c, uint64_t t0)
+{
+	size_t n = o->evl->v.n ? o->evl->v.n : 1;
+	*tk = (struct ticker){ .o = o, .c = c, .t0 = t0, .last = t0, .next = t0 + o->interval_ns };
+	tk->prev = xcalloc(n, sizeof *tk->prev);
+	tk->cur = xcalloc(n, sizeof *tk->cur);
+	tk->delta = xcalloc(n, sizeof *tk->delta);
+	for (size_t i = 0; i < o->evl->v.n; i++)
+		tk->prev[i] = (struct ev_count)EV_COUNT_INIT;
+}
+
+static void ticker_release(struct ticker *tk)
+{
+	free(tk->prev);
+	free(tk->cur);
+	free(tk->delta);
+}
+
+/* Read every counter and pass on what changed since the previous tick.
+ * The sums of raw counts and of enabled and running times are each
+ * differenced, then scaled: the interval's own multiplexing share. */
+static int ticker_tick(struct ticker *tk, uint64_t now, struct cprof_err *err)
+{
+	int r = counters_read(tk->c, tk->cur, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < tk->o->evl->v.n; i++) {
+		const struct ev_count *a = &tk->prev[i], *b = &tk->cur[i];
+		struct ev_count *d = &tk->delta[i];
+		*d = (struct ev_count)EV_COUNT_INIT;
+		if (b->status == EVS_NOT_SUPPORTED) {
+			d->status = EVS_NOT_SUPPORTED;
+			continue;
+		}
+		if (b->running >= a->running && b->enabled >= a->enabled && b->raw >= a->raw)
+			ev_count_add(d, b->raw - a->raw, b->enabled - a->enabled, b->running - a->running);
+		tk->prev[i] = *b;
+	}
+	tk->o->interval(tk->o->interval_ctx, now - tk->t0, now - tk->last, tk->delta);
+	tk->last = now;
+	while (tk->next <= now)
+		tk->next += tk->o->interval_ns;
+	return 0;
+}
+
+/* Milliseconds to sleep: until the next tick, at most cap_ms. */
+static int ticker_wait_ms(const struct ticker *tk, int cap_ms)
+{
+	if (!tk->o->interval_ns)
+		return cap_ms;
+	uint64_t now = now_ns();
+	uint64_t left = tk->next > now ? (tk->next - now + 999999) / 1000000 : 0;
+	return left < (uint64_t)cap_ms ? (int)left : cap_ms;
+}
+
 static bool targets_alive(const struct counter_target *t)
 {
 	for (size_t i = 0; i < t->npids; i++)
@@ -309,6 +374,8 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 {
 	struct counters c = { .evl = o->evl };
 	struct workload wl = { .pid = 0, .go_fd = -1, .err_fd = -1 };
+	struct ticker tk = { .o = o };
+	int pidfd = -1;
 	bool attach = o->target.npids || o->target.system_wide;
 	int r;
 	memset(res, 0, sizeof *res);
@@ -319,6 +386,9 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 	if ((r = counters_open(&c, &o->target, wl.pid, err)) < 0)
 		goto out;
 	uint64_t t0 = now_ns();
+	bool ticking = o->interval_ns && o->interval;
+	if (ticking)
+		ticker_init(&tk, o, &c, t0);
 	if (attach && (r = counters_ioctl(&c, PERF_EVENT_IOC_ENABLE, err)) < 0)
 		goto out;
 	if (wl.pid > 0) {
@@ -327,8 +397,12 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 		int status = 0;
 		struct rusage ru;
 		bool forwarded = false;
+		/* -I: wait for the command with a timeout, to tick meanwhile; a
+		 * pidfd says at once when it ends (without one, every 10 ms). */
+		if (ticking)
+			pidfd = (int)syscall(SYS_pidfd_open, wl.pid, 0);
 		for (;;) {
-			pid_t w = wait4(wl.pid, &status, 0, &ru);
+			pid_t w = wait4(wl.pid, &status, ticking ? WNOHANG : 0, &ru);
 			if (w == wl.pid)
 				break;
 			if (w < 0 && errno != EINTR) {
@@ -341,6 +415,19 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 				kill(wl.pid, SIGINT);
 				forwarded = true;
 				res->interrupted = true;
+			}
+			if (ticking) {
+				uint64_t now = now_ns();
+				if (now >= tk.next && (r = ticker_tick(&tk, now, err)) < 0)
+					goto out;
+				int ms = ticker_wait_ms(&tk, pidfd >= 0 ? 1000 : 10);
+				if (pidfd >= 0) {
+					struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+					(void)poll(&pfd, 1, ms);
+				} else {
+					struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+					nanosleep(&ts, NULL);
+				}
 			}
 		}
 		wl.pid = 0;
@@ -357,11 +444,21 @@ int counter_run(const struct counter_run_opts *o, struct counter_run_result *res
 		/* Attached without a command: until Ctrl-C, or until every
 		 * target is gone. */
 		while (!(o->stop && *o->stop) && (o->target.system_wide || targets_alive(&o->target))) {
-			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			int ms = ticker_wait_ms(&tk, 50);
+			struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
 			nanosleep(&ts, NULL);
+			uint64_t now = now_ns();
+			if (ticking && now >= tk.next && (r = ticker_tick(&tk, now, err)) < 0)
+				goto out;
 		}
 		res->interrupted = o->stop && *o->stop;
 		res->wall_ns = now_ns() - t0;
+	}
+	/* The part of an interval left at the end, as perf stat -I prints it. */
+	if (ticking) {
+		uint64_t now = now_ns();
+		if (now > tk.last && (r = ticker_tick(&tk, now, err)) < 0)
+			goto out;
 	}
 	if (attach && (r = counters_ioctl(&c, PERF_EVENT_IOC_DISABLE, err)) < 0)
 		goto out;
@@ -376,6 +473,9 @@ out:
 	if (wl.pid > 0 || wl.go_fd >= 0)
 		workload_abort(&wl);
 	counters_close(&c);
+	ticker_release(&tk);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (r < 0)
 		counter_run_result_release(res);
 	return r;

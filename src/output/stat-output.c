@@ -154,6 +154,17 @@ static void counter_line(FILE *out, const struct bench_result *r, const struct b
 	sbuf_release(&v);
 }
 
+void stat_interval_text(FILE *out, const struct bench_result *r, double t_sec, bool header)
+{
+	if (header)
+		fprintf(out, "#%15s %18s %-4s %s\n", "time", "counts", "unit", "events");
+	for (size_t i = 0; i < r->metrics.n; i++)
+		if (r->metrics.v[i].group >= 0) {
+			fprintf(out, "%16.9f ", t_sec);
+			counter_line(out, r, &r->metrics.v[i]);
+		}
+}
+
 static void fmt_rel(struct sbuf *sb, const struct stat_compare *c)
 {
 	sbuf_addf(sb, "%.1f %% [%.1f, %.1f], ", fabs(c->rel) * 100, (c->rel > 0 ? c->rel_lo : -c->rel_hi) * 100,

@@ -81,6 +81,21 @@ for i in 1 2 3; do
 done
 check "... all of them minor" test "$(field f1.csv minor-faults mean)" -eq 10000
 check "... none major" test "$(field f1.csv major-faults mean)" -eq 0
+# -I (perf stat -I): two bursts of 10000 touches, 300 ms apart, counted in
+# 50 ms intervals. Each line is what its interval counted: together the
+# lines make the 20000 faults exactly, and no interval holds both bursts.
+"$CPROF" stat -I 50 -e page-faults -o iv.txt -p $sw -- sh -c 'echo >&3; read -r _ <&4; sleep 0.3; echo >&3; read -r _ <&4'
+rc=$?
+awk '$1 != "#" && $3 == "page-faults" { gsub(",", "", $2); print $1, $2 }' iv.txt >iv.cols
+n=$(wc -l <iv.cols)
+sum=$(awk '{ s += $2 } END { print s + 0 }' iv.cols)
+max=$(awk '$2 > m { m = $2 } END { print m + 0 }' iv.cols)
+check "stat -I: exit 0, a header, then one line per interval ($n lines, exit $rc)" \
+	eval '[ $rc -eq 0 ] && head -n 1 iv.txt | grep -q "^# *time *counts *unit *events" && [ $n -ge 6 ]'
+check "stat -I: the intervals add up to the 20000 faults exactly (got $sum)" test "$sum" -eq 20000
+check "stat -I: no interval holds both bursts (largest $max)" test "$max" -le 10000
+check "stat -I: the times rise" awk 'NR > 1 && $1 <= t { exit 1 } { t = $1 }' iv.cols
+check "stat -I: no summary after the intervals" sh -c '! grep -q "Performance counter stats" iv.txt'
 exec 3>&- 4<&-
 wait $sw
 

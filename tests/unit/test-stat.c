@@ -345,6 +345,36 @@ TEST(json_reader)
 	HAS(err.msg, "nested too deeply");
 }
 
+/* stat -I: an interval's lines, each after its time, with the interval's
+ * own rates (the "wall" metric is the interval's length). */
+TEST(interval_view)
+{
+	struct bench_result r;
+	memset(&r, 0, sizeof r);
+	double tc = 50e6, cs = 25, len = 100e6;
+	add_values(bench_metric_add(&r, "task-clock", "ns", 0), &tc, 1);
+	add_values(bench_metric_add(&r, "context-switches", "", 1), &cs, 1);
+	bench_metric_find(&r, "context-switches")->status = EVS_COUNTED;
+	struct bench_metric *nc = bench_metric_add(&r, "page-faults", "", 2);
+	nc->status = EVS_NOT_COUNTED;
+	add_values(bench_metric_add(&r, "wall", "ns", -1), &len, 1);
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *fp = open_memstream(&buf, &n);
+	ASSERT(fp);
+	stat_interval_text(fp, &r, 1.5, true);
+	stat_interval_text(fp, &r, 1.6, false);
+	ASSERT(fclose(fp) == 0);
+	HAS(buf, "#           time             counts unit events\n");
+	HAS(buf, "     1.500000000              50.00 msec task-clock                 #    0.500 CPUs utilized\n");
+	HAS(buf, "     1.600000000                 25      context-switches");
+	HAS(buf, "     1.600000000      <not counted>      page-faults\n");
+	ASSERT(!strstr(strstr(buf, "counts unit events") + 1, "counts unit events")); /* the header once */
+	ASSERT(!strstr(buf, "Performance counter stats"));
+	free(buf);
+	bench_result_release(&r);
+}
+
 TEST(baseline_path)
 {
 	struct sbuf p = SBUF_INIT;
@@ -368,4 +398,4 @@ TEST(baseline_path)
 }
 
 RUN_TESTS(T(read_group), T(scaling), T(text_view), T(compare_view), T(csv_view), T(json_round_trip), T(json_reader),
-	  T(baseline_path))
+	  T(interval_view), T(baseline_path))
