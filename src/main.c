@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -80,6 +81,29 @@ int cmd_bad_option(const char *cmd, const char *usage_line, int argc, char **arg
 	if (shortopt && prev[0] == '-' && prev[1] != '-' && pl > 2 && prev[pl - 1] == optopt)
 		return cmd_usage_error(cmd, usage_line, "unknown or incomplete option '%s' (in '%s')", opt, prev);
 	return cmd_usage_error(cmd, usage_line, "unknown or incomplete option '%s'", prev);
+}
+
+/*
+ * CI jobs, cron and ssh give a command /dev/null, a terminal or an idle
+ * pipe that soon closes: none of them is input. A pipe is waited on for
+ * its first bytes, or for its end if it closes empty.
+ */
+const char *cmd_default_input(void)
+{
+	struct stat st;
+	if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &st) < 0)
+		return "cprof.data";
+	if (S_ISREG(st.st_mode))
+		return st.st_size > 0 ? "-" : "cprof.data";
+	if (!S_ISFIFO(st.st_mode))
+		return "cprof.data";
+	int ch = getc(stdin);
+	if (ch == EOF) {
+		clearerr(stdin);
+		return "cprof.data";
+	}
+	ungetc(ch, stdin);
+	return "-";
 }
 
 void cmd_warn(const char *cmd, const char *fmt, ...)

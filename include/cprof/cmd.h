@@ -36,6 +36,10 @@ int cmd_usage_error(const char *cmd, const char *usage, const char *fmt, ...) CP
  * unknown, or missing its value. Names the option itself, also a short one
  * inside a cluster (-Zq), where argv[optind - 1] is still the word before. */
 int cmd_bad_option(const char *cmd, const char *usage, int argc, char **argv);
+/* The input without -i: what stdin brings if it is a pipe with data on it
+ * (cprof record -o - | cprof report, as perf report reads a pipe) or a
+ * non-empty file (< stacks.folded), else "cprof.data". "-" means stdin. */
+const char *cmd_default_input(void);
 /* Print a warning "cprof CMD: warning: MESSAGE". */
 void cmd_warn(const char *cmd, const char *fmt, ...) CPROF_PRINTF(2, 3);
 /* Print every option of a getopt table, one per line (for completions). */

@@ -30,7 +30,8 @@ static void help(void)
 	       "The code of the hottest functions is saved by 'cprof record', so this works\n"
 	       "after the binary was rebuilt or deleted; others are read from the binary\n"
 	       "if it is the one recorded (its build-id is checked).\n\n"
-	       "  -i, --input FILE       recording to read (default cprof.data)\n"
+	       "  -i, --input FILE       recording to read ('-' reads stdin; default: a pipe\n"
+	       "                         or a file on stdin, else cprof.data)\n"
 	       "  -s, --symbol SYMBOL    a function to show, as a SYMBOL argument (perf's\n"
 	       "                         spelling); may be repeated\n"
 	       "      --source           show the source text of each line (default)\n"
@@ -167,7 +168,7 @@ static int annotate_run(const char *input, const char *event, enum color_mode co
 
 int cmd_annotate(int argc, char **argv)
 {
-	const char *input = "cprof.data", *event = NULL;
+	const char *input = NULL, *event = NULL;
 	enum color_mode color = COLOR_AUTO;
 	double limit = 1.0;
 	bool source = true, list = false;
@@ -224,6 +225,8 @@ int cmd_annotate(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++)
 		named[nnamed++] = argv[i];
+	if (!input)
+		input = cmd_default_input();
 	int rc = annotate_run(input, event, color, limit, source, list, format, syntax, named, nnamed);
 	free(named);
 	return rc;

@@ -28,7 +28,8 @@ static void help(void)
 	printf("%s\n\n", usage_line);
 	printf("Write a recording in another tool's format. The input is a cprof data file,\n"
 	       "a perf.data or folded stacks (file or '-' for stdin); it is detected.\n\n"
-	       "  -i, --input FILE    input file (default cprof.data; '-' reads stdin)\n"
+	       "  -i, --input FILE    input file ('-' reads stdin; default: a pipe or a file\n"
+	       "                      on stdin, else cprof.data)\n"
 	       "  -f, --format FMT    pprof       profile.proto, gzipped: go tool pprof,\n"
 	       "                                  Pyroscope, Parca\n"
 	       "                      speedscope  speedscope JSON, one profile per thread\n"
@@ -80,7 +81,7 @@ static int write_format(FILE *out, enum export_format fmt, const struct profile 
 
 int cmd_export(int argc, char **argv)
 {
-	const char *input = "cprof.data", *output = "-", *event = NULL;
+	const char *input = NULL, *output = "-", *event = NULL;
 	int fmt = -1, c;
 	bool full_names = false, fold_go = false;
 
@@ -122,6 +123,8 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	}
 
+	if (!input)
+		input = cmd_default_input();
 	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	struct cprof_data d;
 	struct folded_warnings warnings = { "export", 0 };

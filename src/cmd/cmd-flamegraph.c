@@ -230,31 +230,6 @@ static int add_source(struct flamegraph *g, struct source *s, const struct profi
 	return 0;
 }
 
-/*
- * The input without -i: what stdin brings if it is a pipe with data on it
- * (cprof report ... | cprof flamegraph) or a file (< stacks.folded), else
- * cprof.data. CI jobs, cron and ssh give a command /dev/null, a terminal
- * or an idle pipe that soon closes: none of them is input.
- */
-static const char *default_input(void)
-{
-	struct stat st;
-	if (isatty(STDIN_FILENO) || fstat(STDIN_FILENO, &st) < 0)
-		return "cprof.data";
-	if (S_ISREG(st.st_mode))
-		return st.st_size > 0 ? "-" : "cprof.data";
-	if (!S_ISFIFO(st.st_mode))
-		return "cprof.data";
-	/* Wait for the writer: its first bytes, or the end of an empty pipe. */
-	int ch = getc(stdin);
-	if (ch == EOF) {
-		clearerr(stdin);
-		return "cprof.data";
-	}
-	ungetc(ch, stdin);
-	return "-";
-}
-
 static int parse_px(const char *opt, const char *arg, double min, double *ret)
 {
 	if (parse_double(arg, ret) < 0 || *ret < min || *ret > 1e6)
@@ -428,7 +403,7 @@ static int draw(struct fg_args *a)
 	if (view && (r = refused(a)))
 		return r;
 	if (!a->input)
-		a->input = default_input();
+		a->input = cmd_default_input();
 	if (a->before_path && strcmp(a->before_path, "-") == 0 && strcmp(a->input, "-") == 0)
 		return cmd_usage_error("flamegraph", usage_line, "--diff cannot read both inputs from stdin");
 

@@ -43,7 +43,8 @@ static void help(void)
 	printf("%s\n\n", usage_line);
 	printf("Show a recorded profile. The input is a cprof data file, a perf.data or folded\n"
 	       "stacks (file or '-' for stdin); the format is detected.\n\n"
-	       "  -i, --input FILE       input file (default cprof.data; '-' reads stdin)\n"
+	       "  -i, --input FILE       input file ('-' reads stdin; default: a pipe or a\n"
+	       "                         file on stdin, as perf report, else cprof.data)\n"
 	       "  -f, --format FMT       text (default), json, csv or folded\n"
 	       "  -s, --sort KEY         order functions by self (default) or total; 'line':\n"
 	       "                         source lines instead of functions, by self. perf's\n"
@@ -281,11 +282,11 @@ static int write_timeline(const struct cprof_data *d, struct outfile *out, const
 
 static int report_run(const struct report_args *a, struct report_opts *o, struct profile_filter *f)
 {
-	const char *input = a->input, *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	struct cprof_data d;
 	struct cprof_err err;
-	/* Files to write are opened before the input is read: a bad path fails
-	 * at once, and a temporary file is removed on Ctrl-C from here on. */
+	/* Files to write are opened before the input is read (or waited for,
+	 * on a pipe): a bad path fails at once, and a temporary file is
+	 * removed on Ctrl-C from here on. */
 	struct outfile timeline_out = { 0 };
 	if (views_open(a->views, &err) < 0)
 		return cmd_fail("report", &err);
@@ -293,6 +294,8 @@ static int report_run(const struct report_args *a, struct report_opts *o, struct
 		views_close(a->views);
 		return cmd_fail("report", &err);
 	}
+	const char *input = a->input ? a->input : cmd_default_input();
+	const char *name = strcmp(input, "-") == 0 ? "<stdin>" : input;
 	struct folded_warnings warnings = { "report", 0 };
 	const struct note_sink warn = { a->verbose ? cmd_folded_warn_all : cmd_folded_warn, &warnings };
 	int r = profile_source_load(&d, input, false, o->quiet ? NULL : &warn, &err);
@@ -433,7 +436,7 @@ static int unexpected(char **argv, int i)
 
 int cmd_report(int argc, char **argv)
 {
-	const char *input = "cprof.data", *event = NULL, *timeline = NULL;
+	const char *input = NULL, *event = NULL, *timeline = NULL;
 	bool full_names = false, fold_go = false;
 	struct report_opts o = { .sort = SORT_SELF, .children = true };
 	struct profile_filter f = PROFILE_FILTER_INIT;

@@ -86,6 +86,23 @@ check "record -o -: the summary says where it wrote" grep -q "wrote standard out
 check "record -o LINK-TO-STDOUT | cat > FILE: a recording with the workload's samples" \
 	sh -c "'$CPROF' report -i via-link.data --format csv | grep -q hot_c"
 check "... and the link is still a link" eval '[ -L stdout-link ] && [ "$(readlink stdout-link)" = /proc/self/fd/1 ]'
+# Without -i, report, export and annotate read the pipe, as perf report
+# does: here a cprof.data of another program is beside them, and is what
+# they read when nothing is piped in.
+mkdir pipe-in && cd pipe-in || exit 1
+"$CPROF" record -q -o cprof.data -- "$WORKLOADS/threads" 2 >/dev/null
+"$CPROF" record -q -o - -- "$HOT" 1 2>/dev/null | "$CPROF" report --format csv > piped.csv
+check "record -o - | report (no -i): the piped recording, not ./cprof.data" \
+	eval 'grep -q hot_c piped.csv && ! grep -q workloads/threads piped.csv'
+"$CPROF" record -q -o - -- "$HOT" 1 2>/dev/null | "$CPROF" export -f folded > piped.folded
+check "record -o - | export (no -i): the piped recording" grep -q hot_c piped.folded
+"$CPROF" record -q -o - -- "$HOT" 1 2>/dev/null | "$CPROF" annotate --list-symbols > piped.syms
+check "record -o - | annotate (no -i): the piped recording" grep -q hot_c piped.syms
+"$CPROF" report --format csv < /dev/null > null.csv
+check "report < /dev/null: ./cprof.data" eval 'grep -q workloads/threads null.csv && ! grep -q hot_c null.csv'
+: | "$CPROF" report --format csv > empty.csv
+check "report from a pipe that closes empty: ./cprof.data" grep -q workloads/threads empty.csv
+cd .. || exit 1
 rm -f marker
 "$CPROF" record -q -o - -- touch "$TMP/marker" > merged.out 2>&1
 rc=$?
