@@ -18,7 +18,8 @@ static void help(void)
 	printf("%s\n\n", usage_line);
 	printf("List the events 'cprof stat -e' takes, by class, and say which ones this\n"
 	       "machine supports (each is opened once to find out). PATTERN is a shell\n"
-	       "glob ('*cache*', 'sched:*').\n\n"
+	       "glob ('*cache*', 'sched:*') or, as in perf list, a class: hw, sw, cache,\n"
+	       "pmu or tracepoint.\n\n"
 	       "      --all              also list the unsupported events\n"
 	       "      --tracepoints      also list the kernel's tracepoints (SYS:NAME)\n"
 	       "  -h, --help             show this help\n");
@@ -37,6 +38,7 @@ static const char short_opts[] = "h";
 
 struct list_ctx {
 	const char *pattern;
+	int only_class;         /* perf list's class words: one class, else -1 */
 	bool all, tracepoints;
 	size_t shown, unsupported;
 	enum ev_class last;
@@ -47,6 +49,8 @@ static void show(void *ctx, const char *name, enum ev_class cls)
 {
 	struct list_ctx *l = ctx;
 	if (cls == EVC_TRACEPOINT && !l->tracepoints)
+		return;
+	if (l->only_class >= 0 && (int)cls != l->only_class)
 		return;
 	if (l->pattern && fnmatch(l->pattern, name, 0) != 0)
 		return;
@@ -71,7 +75,7 @@ static void show(void *ctx, const char *name, enum ev_class cls)
 
 int cmd_list(int argc, char **argv)
 {
-	struct list_ctx l = { 0 };
+	struct list_ctx l = { .only_class = -1 };
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -87,7 +91,21 @@ int cmd_list(int argc, char **argv)
 	}
 	if (optind + 1 < argc)
 		return cmd_usage_error("list", usage_line, "give at most one PATTERN");
-	if (optind < argc) {
+	/* perf list's class words (perf list sw), before globs. */
+	static const struct {
+		const char *word;
+		enum ev_class cls;
+	} classes[] = {
+		{ "hw", EVC_HARDWARE }, { "hardware", EVC_HARDWARE }, { "sw", EVC_SOFTWARE },
+		{ "software", EVC_SOFTWARE }, { "cache", EVC_CACHE }, { "hwcache", EVC_CACHE },
+		{ "pmu", EVC_PMU }, { "tracepoint", EVC_TRACEPOINT },
+	};
+	for (size_t i = 0; optind < argc && i < sizeof classes / sizeof classes[0]; i++)
+		if (strcmp(argv[optind], classes[i].word) == 0) {
+			l.only_class = (int)classes[i].cls;
+			l.tracepoints |= classes[i].cls == EVC_TRACEPOINT;
+		}
+	if (optind < argc && l.only_class < 0) {
 		l.pattern = argv[optind];
 		/* A pattern naming tracepoints asks for them. */
 		if (strchr(l.pattern, ':'))
@@ -95,7 +113,9 @@ int cmd_list(int argc, char **argv)
 	}
 	ev_known_names(NULL, true, show, &l);
 	if (!l.any)
-		printf("no %sevents%s%s%s\n", l.all ? "" : "supported ", l.pattern ? " match '" : "",
+		printf("no %s%s%sevents%s%s%s\n", l.all ? "" : "supported ",
+		       l.only_class >= 0 ? ev_class_names[l.only_class] : "", l.only_class >= 0 ? " " : "",
+		       l.pattern ? " match '" : "",
 		       l.pattern ? l.pattern : "", l.pattern ? "'" : "");
 	if (l.unsupported && !l.all)
 		printf("\n%zu more not supported here%s (--all lists them)\n", l.unsupported,

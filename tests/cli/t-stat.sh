@@ -258,4 +258,14 @@ check "list hides what is not supported" test -z "$(grep 'not supported here)' l
 check "list --all PATTERN shows cycles" grep -qE '^  cycles' cyc.out
 "$CPROF" list 'sched:sched_sw*' >tp.out
 check "list shows tracepoints by pattern" grep -q 'sched:sched_switch' tp.out
+# perf list's class words: one class each.
+"$CPROF" list sw >sw.out
+check "list sw: the software events alone" \
+	eval 'grep -qE "^  task-clock" sw.out && [ "$(grep -c " events:$" sw.out)" -eq 1 ] && grep -q "^software events:" sw.out'
+"$CPROF" list --all hw >hw.out
+check "list --all hw: the hardware events alone" \
+	eval 'grep -qE "^  cycles" hw.out && [ "$(grep -c " events:$" hw.out)" -eq 1 ] && ! grep -q task-clock hw.out'
+"$CPROF" list tracepoint >tpc.out
+check "list tracepoint: tracepoints, and nothing else" \
+	eval 'grep -q "^  sched:sched_switch" tpc.out && [ "$(grep -c " events:$" tpc.out)" -eq 1 ]'
 finish
