@@ -68,13 +68,14 @@ static void help(void)
 	       "                         called it), a number (hide paths under that\n"
 	       "                         percent), 'none'; perf's 'graph,0.5,caller' works\n"
 	       "  -T, --threads          also print samples per process and thread\n"
-	       "      --comm NAMES       only threads of these names, comma-separated; a\n"
+	       "  -c, --comm NAMES       only threads of these names, comma-separated; a\n"
 	       "                         name matches names it begins (worker: worker-0),\n"
 	       "                         globs work (worker-[12]); unknown names are listed\n"
+	       "                         (perf's --comms is the same)\n"
 	       "      --tid TIDS         only these threads (comma-separated ids)\n"
 	       "      --pid PIDS         only these processes (comma-separated ids)\n"
 	       "      --dso NAME         only samples whose stack passes through binary NAME\n"
-	       "      --symbols NAMES    list only these functions (comma-separated); shares\n"
+	       "  -S, --symbols NAMES    list only these functions (comma-separated); shares\n"
 	       "                         stay of the whole profile\n"
 	       "      --symbol-filter TEXT\n"
 	       "                         list only functions whose name contains TEXT\n"
@@ -113,9 +114,9 @@ static void help(void)
 	       "  -h, --help             show this help\n");
 }
 
-enum { OPT_NO_CHILDREN = 256, OPT_COMM, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR,
+enum { OPT_NO_CHILDREN = 256, OPT_TID, OPT_PID, OPT_DSO, OPT_PERCENT, OPT_COLOR,
        OPT_LIST, OPT_TIMELINE, OPT_STACKS, OPT_TOP, OPT_CHILDREN, OPT_STDIO, OPT_HEADER_ONLY,
-       OPT_MAX_STACK, OPT_SYMBOL_FILTER, OPT_SYMBOLS,
+       OPT_MAX_STACK, OPT_SYMBOL_FILTER,
        OPT_NO_FINDINGS, OPT_FINDING, OPT_FINDINGS_CONFIG };
 enum { OPT_FULL_NAMES = 320, OPT_FOLD_GO };
 
@@ -132,11 +133,12 @@ static const struct option long_opts[] = {
 	{ "inverted", no_argument, NULL, 'G' },
 	{ "call-graph", optional_argument, NULL, 'g' },
 	{ "threads", no_argument, NULL, 'T' },
-	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "comm", required_argument, NULL, 'c' },
+	{ "comms", required_argument, NULL, 'c' },
 	{ "tid", required_argument, NULL, OPT_TID },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "dso", required_argument, NULL, OPT_DSO },
-	{ "symbols", required_argument, NULL, OPT_SYMBOLS },
+	{ "symbols", required_argument, NULL, 'S' },
 	{ "symbol-filter", required_argument, NULL, OPT_SYMBOL_FILTER },
 	{ "max-stack", required_argument, NULL, OPT_MAX_STACK },
 	{ "event", required_argument, NULL, 'e' },
@@ -157,7 +159,7 @@ static const struct option long_opts[] = {
 	{ "list-opts", no_argument, NULL, OPT_LIST },
 	{ NULL, 0, NULL, 0 },
 };
-static const char short_opts[] = "i:f:s:lnGg::Te:qvh";
+static const char short_opts[] = "i:f:s:lnGg::Tc:S:e:qvh";
 
 /*
  * perf's -g takes its value in the next word ("-g caller"), which getopt
@@ -510,7 +512,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		case 'T': o.threads = true; break;
-		case OPT_COMM: f.comm = optarg; break;
+		case 'c': f.comm = optarg; break;
 		case OPT_TID:
 		case OPT_PID: {
 			struct profile_ids *ids = c == OPT_TID ? &f.tids : &f.pids;
@@ -521,7 +523,7 @@ int cmd_report(int argc, char **argv)
 			break;
 		}
 		case OPT_DSO: f.dso = optarg; break;
-		case OPT_SYMBOLS: symbols = optarg; break;
+		case 'S': symbols = optarg; break;
 		case OPT_SYMBOL_FILTER: symbol_filter = optarg; break;
 		case OPT_MAX_STACK:
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 65535)

@@ -80,6 +80,12 @@ heavy=$("$CPROF" report -i thr.data -s comm --format csv | awk -F, '$7 == "heavy
 check "--comm prefix 'hea' is heavy" test "$(csv_col thr.data --comm hea | awk -F, 'NR > 1 { s += $1 } END { printf "%.0f", s }')" = 100
 check "--comm glob 'l*' is light" sh -c "'$CPROF' report -i thr.data --comm 'l*' -s comm | grep -qw light"
 check "--comm glob 'l*' leaves heavy out" sh -c "! '$CPROF' report -i thr.data --comm 'l*' -s comm | grep -qw heavy"
+# perf's spellings: -c and --comms for --comm, -S for --symbols.
+check "-c hea is --comm hea" test "$(csv_col thr.data -c hea)" = "$(csv_col thr.data --comm hea)"
+check "--comms hea is --comm hea" test "$(csv_col thr.data --comms hea)" = "$(csv_col thr.data --comm hea)"
+check "-S heavy_work lists heavy_work alone" \
+	sh -c "'$CPROF' report -i thr.data --format csv -S heavy_work | awk -F, 'NR > 1 { print \$7 }' | grep -qx heavy_work &&
+		[ \$('$CPROF' report -i thr.data --format csv -S heavy_work | wc -l) -eq 2 ]"
 "$CPROF" report -i thr.data --threads --comm worker >out.txt 2>err.txt
 check "--comm of no thread: exit 1" test $? -eq 1
 check "--comm of no thread: one line" test "$(wc -l <err.txt)" -eq 1
