@@ -124,6 +124,17 @@ void stat_text(FILE *out, const struct stat_view *v);
  * interval's length), each counter line after the time t_sec since the
  * start, as perf stat -I prints them; header: the column names first. */
 void stat_interval_text(FILE *out, const struct bench_result *r, double t_sec, bool header);
+/* stat -I as it runs: the context of counter_run's interval callback
+ * (cmd-stat.c), which prints each interval to fp as it ends. */
+struct ev_list;
+struct stat_interval {
+	FILE *fp;
+	size_t nev;
+	struct bench_result r; /* the events' metrics and "wall", one value each */
+	size_t printed;
+};
+void stat_interval_init(struct stat_interval *si, FILE *fp, const struct ev_list *evl);
+void stat_interval_release(struct stat_interval *si);
 /* Also the baseline format: bench_read_json() reads it back. */
 void stat_json(FILE *out, const struct stat_view *v);
 void stat_csv(FILE *out, const struct stat_view *v);

@@ -127,19 +127,12 @@ static char *join_argv(char **argv)
 	return sbuf_detach(&s);
 }
 
-/* -I: each interval's counts, printed as they come. */
-struct interval_out {
-	FILE *fp;
-	size_t nev;
-	struct bench_result r; /* the events' metrics and "wall", one value each */
-	size_t printed;
-};
-
+/* -I: one interval's counts into si's metrics, printed as it ends. */
 static void print_interval(void *ctx, uint64_t end_ns, uint64_t len_ns, const struct ev_count *delta)
 {
-	struct interval_out *io = ctx;
-	for (size_t i = 0; i < io->nev; i++) {
-		struct bench_metric *m = &io->r.metrics.v[i];
+	struct stat_interval *si = ctx;
+	for (size_t i = 0; i < si->nev; i++) {
+		struct bench_metric *m = &si->r.metrics.v[i];
 		m->values.n = 0;
 		m->status = (int)delta[i].status;
 		m->running_pct = 100;
@@ -148,11 +141,11 @@ static void print_interval(void *ctx, uint64_t end_ns, uint64_t len_ns, const st
 			m->running_pct = ev_count_running_pct(&delta[i]);
 		}
 	}
-	struct bench_metric *wall = bench_metric_find(&io->r, "wall");
+	struct bench_metric *wall = bench_metric_find(&si->r, "wall");
 	wall->values.n = 0;
 	vec_push(&wall->values, (double)len_ns);
-	stat_interval_text(io->fp, &io->r, (double)end_ns / 1e9, io->printed++ == 0);
-	fflush(io->fp);
+	stat_interval_text(si->fp, &si->r, (double)end_ns / 1e9, si->printed++ == 0);
+	fflush(si->fp);
 }
 
 /* Add one counted run to the result. */
@@ -313,7 +306,7 @@ int cmd_stat(int argc, char **argv)
 	/* Everything that can fail without running anything fails first: the
 	 * baseline to compare with and the files to write. */
 	struct bench_result base = { 0 }, res = { 0 };
-	struct interval_out io = { 0 };
+	struct stat_interval io = { 0 };
 	struct outfile out_f = { 0 }, export_f = { 0 }, save_f = { 0 };
 	struct sbuf base_path = SBUF_INIT, save_path = SBUF_INIT;
 	bool have_base = false;
@@ -375,12 +368,8 @@ int cmd_stat(int argc, char **argv)
 			    .cpus = cpus.n ? cpus.v : NULL, .ncpus = cpus.n },
 		.stop = &stop_flag,
 	};
-	io.fp = output ? out_f.fp : stderr;
-	io.nev = evl.v.n;
 	if (interval_ms) {
-		for (size_t i = 0; i < evl.v.n; i++)
-			(void)bench_metric_add(&io.r, evl.v.v[i].name, evl.v.v[i].unit, evl.v.v[i].group);
-		(void)bench_metric_add(&io.r, "wall", "ns", -1);
+		stat_interval_init(&io, output ? out_f.fp : stderr, &evl);
 		ro.interval_ns = interval_ms * 1000000ULL;
 		ro.interval = print_interval;
 		ro.interval_ctx = &io;
@@ -489,7 +478,7 @@ int cmd_stat(int argc, char **argv)
 	}
 	free(gate_copy);
 done:
-	bench_result_release(&io.r);
+	stat_interval_release(&io);
 	outfile_abort(&out_f);
 	outfile_abort(&export_f);
 	outfile_abort(&save_f);

@@ -165,6 +165,19 @@ void stat_interval_text(FILE *out, const struct bench_result *r, double t_sec, b
 		}
 }
 
+void stat_interval_init(struct stat_interval *si, FILE *fp, const struct ev_list *evl)
+{
+	*si = (struct stat_interval){ .fp = fp, .nev = evl->v.n };
+	for (size_t i = 0; i < evl->v.n; i++)
+		(void)bench_metric_add(&si->r, evl->v.v[i].name, evl->v.v[i].unit, evl->v.v[i].group);
+	(void)bench_metric_add(&si->r, "wall", "ns", -1);
+}
+
+void stat_interval_release(struct stat_interval *si)
+{
+	bench_result_release(&si->r);
+}
+
 static void fmt_rel(struct sbuf *sb, const struct stat_compare *c)
 {
 	sbuf_addf(sb, "%.1f %% [%.1f, %.1f], ", fabs(c->rel) * 100, (c->rel > 0 ? c->rel_lo : -c->rel_hi) * 100,
