@@ -153,9 +153,26 @@ check "without CPROF_UNWIND_VERIFY nothing is compared" test "$bad" = None
 # Two CPU-bound threads at 1000 Hz on a 2-core machine. What holds however
 # busy the machine is: every sample the kernel took was recorded or counted
 # as lost, so together they account for the CPU time the threads used (one
-# per ms), and the loss is reported in parts that add up. When the
-# draining thread got SCHED_FIFO (as root) and the unwinding worker stayed
-# within its queue, no ring may fill, and at most a trace is lost.
+# per ms), and the loss is reported in parts that add up.
+#
+# "Account for" needs slack, most of it below. The samples come from an
+# hrtimer per thread; when the host takes the virtual CPU away, the guest's
+# clock (and so the threads' CPU time) runs on while the timer cannot
+# fire, and the periods it missed are skipped, not sampled
+# (hrtimer_forward_now).
+# This VM reports no steal time to measure that by: a run of the suite
+# once saw 1,401 samples and none lost for 1,573 ms of CPU (89 %), where
+# the same recording usually gives 99.5 %. (The other way, rusage's CPU
+# time is itself sampled by ticks: t-record saw 13 % more samples than it
+# on a loaded VM.) So samples + lost may be 80 % to 115 % of the CPU time:
+# a recorder that dropped a fifth of the samples without counting them
+# would still fail, and the lost counts are checked exactly below.
+samples_cover_cpu() { # GOT LOST WANT_MS -> true if (GOT + LOST) / WANT is in [80 %, 115 %]
+	awk -v g="$1" -v l="$2" -v w="$3" 'BEGIN { r = 100 * (g + l) / w; exit !(w > 0 && r >= 80 && r <= 115) }'
+}
+# When the draining thread got SCHED_FIFO (as root) and the unwinding
+# worker stayed within its queue, no ring may fill, and at most a trace is
+# lost.
 recording_facts() { # FILE -> lost samples want_ms by_cpu_sum by_burst_sum drain_priority ring_peak ring_bytes queue_full
 	"$CPROF" report -i "$1" --format json | python3 -c '
 import json, sys
@@ -169,7 +186,8 @@ print(d["lost_samples"], d["samples"], round(d["workload_cpu_ns"] / 1e6),
 read -r lost got want by_cpu by_burst prio peak ring qfull < <(recording_facts thr.data)
 check "other threads' copies are kept whole (the main thread waits)" test "$(header thr.data stack_copies_cut_at_start)" -le $((got / 20))
 echo "two threads at 1000 Hz: $got samples + $lost lost for $want ms of CPU; drain $prio, fullest ring $peak of $ring bytes, queue full $qfull times"
-check "samples + lost match the CPU time used (within 10%)" within "$(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { print 100 * (g + l) / w }')" 100 10
+check "samples + lost match the CPU time used (80 % to 115 %: $(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { printf "%.1f %%", 100 * (g + l) / w }'))" \
+	samples_cover_cpu "$got" "$lost" "$want"
 check "lost per CPU adds up to the lost count" test "$by_cpu" -eq "$lost"
 check "lost per burst adds up to the lost count" test "$by_burst" -eq "$lost"
 if [ "$prio" = fifo ] && [ "$qfull" -eq 0 ]; then
@@ -212,7 +230,8 @@ wait "$rec"
 read -r lost got want by_cpu by_burst prio peak ring qfull < <(recording_facts stop.data)
 echo "recorder stopped: $got samples + $lost lost for $want ms of CPU"
 check "samples lost while the recorder was stopped are counted" test "$lost" -ge 100
-check "samples + lost still match the CPU time used (within 10%)" within "$(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { print 100 * (g + l) / w }')" 100 10
+check "samples + lost still match the CPU time used (80 % to 115 %: $(awk -v g="$got" -v l="$lost" -v w="$want" 'BEGIN { printf "%.1f %%", 100 * (g + l) / w }'))" \
+	samples_cover_cpu "$got" "$lost" "$want"
 check "lost per CPU adds up to the lost count" test "$by_cpu" -eq "$lost"
 check "lost per burst adds up to the lost count" test "$by_burst" -eq "$lost"
 read -r span blost < <("$CPROF" report -i stop.data --format json | python3 -c '
