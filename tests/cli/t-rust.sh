@@ -131,24 +131,12 @@ compare_once() { # -> 0 all agree, 1 some do not, 2 perf cannot record here
 	done
 	return $agree
 }
-if command -v perf >/dev/null; then
-	compare_once
-	r=$?
-	if [ "$r" -eq 1 ]; then
-		echo "first run disagrees, sampled again:"
-		sed 's/^/  /' cmp.txt
-		compare_once
-		r=$?
-	fi
-	if [ "$r" -eq 2 ]; then
-		echo "perf cannot record here: comparison skipped ($(tail -1 perf.err 2>/dev/null))"
-	else
-		while IFS=$'\t' read -r f p c; do
-			echo "$f: perf=$p cprof=$c"
-			check "'$f' agrees with perf report within 5 points" within "$c" "${p:-nan}" 5
-		done <cmp.txt
-	fi
-else
+if ! command -v perf >/dev/null; then
 	echo "perf is not installed: comparison skipped"
+elif sample_twice compare_once || [ $? -eq 1 ]; then
+	while IFS=$'\t' read -r f p c; do
+		echo "$f: perf=$p cprof=$c"
+		check "'$f' agrees with perf report within 5 points" within "$c" "${p:-nan}" 5
+	done <cmp.txt
 fi
 finish
